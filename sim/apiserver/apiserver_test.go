@@ -181,6 +181,15 @@ func TestUpdateConflictGenerationAndNoop(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), d4.Generation)
 	assert.Equal(t, int32(5), d4.Status.Replicas)
+	// /status keeps spec and labels but takes annotations (deploymentStatusStrategy).
+	d4.Annotations = map[string]string{"deployment.kubernetes.io/revision": "1"}
+	d4.Labels = map[string]string{"team": "b"}
+	d4.Spec.Paused = true
+	d4, err = deps.UpdateStatus(ctx, d4, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "1", d4.Annotations["deployment.kubernetes.io/revision"])
+	assert.Equal(t, "a", d4.Labels["team"])
+	assert.False(t, d4.Spec.Paused)
 	d4.Status.Replicas = 99
 	d5, err := deps.Update(ctx, d4, metav1.UpdateOptions{})
 	require.NoError(t, err)
@@ -446,7 +455,7 @@ func TestHPADefaults(t *testing.T) {
 	e := newEnv(t)
 	h, err := e.c.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web", APIVersion: "apps/v1"}, MaxReplicas: 10},
+		Spec:       autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web", APIVersion: "apps/v1"}, MaxReplicas: 10},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), *h.Spec.MinReplicas)

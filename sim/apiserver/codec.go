@@ -79,6 +79,38 @@ func copyStatus(dst, src runtime.Object) {
 	}
 }
 
+// prepareStatusUpdate applies the status strategies' PrepareForUpdate to an
+// update through /status: the spec comes from the stored object, and so do
+// the labels of apps objects and the owner references of pods.
+func prepareStatusUpdate(obj, old runtime.Object) {
+	switch o := obj.(type) {
+	case *v1.Pod:
+		p := old.(*v1.Pod)
+		o.Spec = p.Spec
+		o.OwnerReferences = p.OwnerReferences
+	case *v1.Node:
+		o.Spec = old.(*v1.Node).Spec
+	case *v1.Namespace:
+		o.Spec = old.(*v1.Namespace).Spec
+	case *v1.Service:
+		o.Spec = old.(*v1.Service).Spec
+	case *appsv1.Deployment:
+		d := old.(*appsv1.Deployment)
+		o.Spec = d.Spec
+		o.Labels = d.Labels
+	case *appsv1.ReplicaSet:
+		rs := old.(*appsv1.ReplicaSet)
+		o.Spec = rs.Spec
+		o.Labels = rs.Labels
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		o.Spec = old.(*autoscalingv2.HorizontalPodAutoscaler).Spec
+	case *policyv1.PodDisruptionBudget:
+		o.Spec = old.(*policyv1.PodDisruptionBudget).Spec
+	default:
+		panic(fmt.Sprintf("apiserver: %T has no status", obj))
+	}
+}
+
 func nodeNameOf(obj runtime.Object) string {
 	if p, ok := obj.(*v1.Pod); ok {
 		return p.Spec.NodeName

@@ -287,9 +287,7 @@ func (s *Server) Patch(user string, res *Resource, namespace, name string, pt ty
 		return nil, apierrors.NewConflict(res.GroupResource(), name, fmt.Errorf("%s", errConflictMsg))
 	}
 	if subresource == "status" {
-		next := cur.DeepCopyObject()
-		copyStatus(next, obj)
-		obj = next
+		prepareStatusUpdate(obj, cur)
 	} else if res.HasStatus {
 		copyStatus(obj, cur)
 	}

@@ -134,10 +134,9 @@ func (s *Server) Update(user string, res *Resource, namespace string, in runtime
 	obj := in.DeepCopyObject()
 	clearTypeMeta(obj)
 	if subresource == "status" {
-		// Only status changes through /status: start from the stored object.
-		next := cur.DeepCopyObject()
-		copyStatus(next, obj)
-		obj = next
+		// /status keeps the stored spec (and what each status strategy
+		// protects); metadata such as annotations may change.
+		prepareStatusUpdate(obj, cur)
 	} else if res.HasStatus {
 		copyStatus(obj, cur)
 	}
@@ -213,7 +212,11 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 	s.committed(res, key, resp.Rev, obj)
 	s.stats.Updates++
 	verb := "update"
-	if subresource != "" {
+	switch subresource {
+	case "":
+	case "binding":
+		verb = "bind"
+	default:
 		verb = "update/" + subresource
 	}
 	s.trace(user, verb, res, m, resp.Rev, "")

@@ -203,11 +203,28 @@ func (i *Informer) forget(key string) {
 	}
 }
 
-// Stop ends the informer's watch. The cache keeps its content.
+// Stop ends the informer's watch, as when its component loses the API
+// server (a crashed or partitioned node). The cache keeps its content, now
+// possibly stale.
 func (i *Informer) Stop() {
 	if i.watcher != nil {
 		i.watcher.Stop()
+		i.watcher = nil
 	}
+}
+
+// Stopped reports whether the informer's watch is stopped.
+func (i *Informer) Stopped() bool { return i.started && i.watcher == nil }
+
+// Resume restarts a stopped informer's watch from the last resourceVersion it
+// saw, as a reflector does after a broken connection. If that version is no
+// longer available (410 Gone) it lists again and reconciles its cache,
+// reporting what changed meanwhile to its handlers.
+func (i *Informer) Resume() {
+	if !i.started || i.watcher != nil {
+		return
+	}
+	i.watch(i.lastRV)
 }
 
 func (i *Informer) describe() string {

@@ -22,7 +22,9 @@ type PodInformer struct{ *Informer }
 func (i PodInformer) Lister() corelisters.PodLister { return corelisters.NewPodLister(i.indexer) }
 
 // Pods returns the shared pods informer narrowed by opts.
-func (f *Factory) Pods(opts ...ListOption) PodInformer { return PodInformer{f.ForResource("pods", opts...)} }
+func (f *Factory) Pods(opts ...ListOption) PodInformer {
+	return PodInformer{f.ForResource("pods", opts...)}
+}
 
 // NodeInformer is a nodes informer.
 type NodeInformer struct{ *Informer }

@@ -1,0 +1,242 @@
+package informer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
+	"github.com/kubesim/kubesim/sim/client"
+	"github.com/kubesim/kubesim/sim/informer"
+	"github.com/kubesim/kubesim/sim/mvcc"
+)
+
+var ctx = context.Background()
+
+func setup(t *testing.T, opts ...informer.Option) (*sim.Engine, client.Interface, *informer.Factory) {
+	t.Helper()
+	eng := sim.New(1)
+	s := apiserver.New(eng, mvcc.New(eng, mvcc.Config{}), apiserver.DefaultConfig())
+	return eng, client.New(s, "test"), informer.NewFactory(s, opts...)
+}
+
+func mkpod(name, node string) *v1.Pod {
+	return &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
+		Spec: v1.PodSpec{NodeName: node, Containers: []v1.Container{{Name: "c", Image: "img"}}}}
+}
+
+type log struct{ events []string }
+
+func (l *log) handler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { l.events = append(l.events, "add "+obj.(*v1.Pod).Name) },
+		UpdateFunc: func(old, new any) {
+			l.events = append(l.events, fmt.Sprintf("update %s %s->%s", new.(*v1.Pod).Name, old.(*v1.Pod).ResourceVersion, new.(*v1.Pod).ResourceVersion))
+		},
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				l.events = append(l.events, "delete-unknown "+t.Key)
+				return
+			}
+			l.events = append(l.events, "delete "+obj.(*v1.Pod).Name)
+		},
+	}
+}
+
+func TestInformerListWatchAndListers(t *testing.T) {
+	eng, c, f := setup(t, informer.DetectMutations())
+	pods := c.CoreV1().Pods("default")
+	_, err := pods.Create(ctx, mkpod("b", "n1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, mkpod("a", "n2"), metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	inf := f.Pods()
+	onNode := f.Pods(informer.WithFieldSelector("spec.nodeName=n1"))
+	assert.Same(t, inf.Informer, f.Pods().Informer, "informers are shared")
+	var all, n1 log
+	inf.AddEventHandler(all.handler())
+	onNode.AddEventHandler(n1.handler())
+	f.Start()
+	assert.True(t, inf.HasSynced())
+	assert.Equal(t, []string{"add a", "add b"}, all.events, "initial list in key order")
+	assert.Equal(t, []string{"add b"}, n1.events)
+
+	p, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Labels["v"] = "2"
+	up, err := pods.Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Delete(ctx, "b", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
+	assert.Len(t, all.events, 2, "watch events arrive through the engine, not inside the write")
+	eng.RunUntilIdle(100)
+	assert.Equal(t, []string{"add a", "add b", fmt.Sprintf("update a %s->%s", p.ResourceVersion, up.ResourceVersion), "delete b"}, all.events)
+	assert.Equal(t, []string{"add b", "delete b"}, n1.events)
+
+	got, err := inf.Lister().Pods("default").Get("a")
+	require.NoError(t, err)
+	assert.Equal(t, "2", got.Labels["v"])
+	list, err := inf.Lister().List(labels.SelectorFromSet(labels.Set{"app": "web"}))
+	require.NoError(t, err)
+	assert.Len(t, list, 1)
+	require.NoError(t, f.CheckMutations())
+
+	// A late handler gets the current state replayed.
+	var late log
+	inf.AddEventHandler(late.handler())
+	assert.Equal(t, []string{"add a"}, late.events)
+}
+
+func TestMutationDetector(t *testing.T) {
+	eng, c, f := setup(t, informer.DetectMutations())
+	_, err := c.CoreV1().Pods("default").Create(ctx, mkpod("a", ""), metav1.CreateOptions{})
+	require.NoError(t, err)
+	inf := f.Pods()
+	f.Start()
+	cached, err := inf.Lister().Pods("default").Get("a")
+	require.NoError(t, err)
+	cached.Labels["oops"] = "mutated" // forbidden: cached objects are shared
+	err = f.CheckMutations()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "default/a was modified in place")
+	// The next event for the object panics, naming it.
+	p, err := c.CoreV1().Pods("default").Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Labels["x"] = "y"
+	_, err = c.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, "informer pods: cached object default/a was modified in place; cached objects are shared and must be copied (DeepCopy) before changing them",
+		func() { eng.RunUntilIdle(100) })
+}
+
+func TestQueueDeduplicatesAndRetries(t *testing.T) {
+	eng := sim.New(1)
+	var processed []string
+	fail := map[string]int{"flaky": 2}
+	var q *informer.Queue[string]
+	q = informer.NewQueue[string](eng, "test", informer.NewExponentialFailureRateLimiter[string](time.Second, time.Minute), func(key string) error {
+		processed = append(processed, fmt.Sprintf("%s@%v", key, eng.Elapsed()))
+		if key == "self" && len(processed) == 1 {
+			q.Add("self") // re-added while processing: processed again afterwards
+		}
+		if fail[key] > 0 {
+			fail[key]--
+			return errors.New("boom")
+		}
+		return nil
+	})
+	q.Add("self")
+	q.Add("a")
+	q.Add("a")
+	q.Add("flaky")
+	assert.Equal(t, 3, q.Len(), "duplicates are merged")
+	eng.RunUntil(time.Hour)
+	assert.Equal(t, []string{"self@0s", "a@0s", "flaky@0s", "self@0s", "flaky@1s", "flaky@3s"}, processed)
+	assert.Equal(t, 0, q.NumRequeues("flaky"), "success forgets")
+
+	q.AddAfter("later", 10*time.Second)
+	q.AddAfter("later", 5*time.Second)
+	q.AddAfter("later", 20*time.Second)
+	eng.RunFor(time.Minute)
+	assert.Equal(t, fmt.Sprintf("later@%v", time.Hour+5*time.Second), processed[len(processed)-1])
+	assert.Len(t, processed, 7)
+}
+
+func TestDefaultControllerRateLimiter(t *testing.T) {
+	eng := sim.New(1)
+	rl := informer.DefaultControllerRateLimiter[string](eng)
+	assert.Equal(t, 5*time.Millisecond, rl.When("x"))
+	assert.Equal(t, 10*time.Millisecond, rl.When("x"))
+	assert.Equal(t, 20*time.Millisecond, rl.When("x"))
+	for i := 0; i < 30; i++ {
+		rl.When("x")
+	}
+	assert.Equal(t, 1000*time.Second, rl.When("x"), "capped")
+	rl.Forget("x")
+	assert.Equal(t, 0, rl.NumRequeues("x"))
+	// The bucket: after the burst of 100, 10 per second.
+	b := informer.NewBucketRateLimiter[string](eng, 10, 100)
+	for i := 0; i < 100; i++ {
+		require.Equal(t, time.Duration(0), b.When("y"))
+	}
+	assert.Equal(t, 100*time.Millisecond, b.When("y"))
+	assert.Equal(t, 200*time.Millisecond, b.When("y"))
+}
+
+func TestIndexerOrderAndIndexes(t *testing.T) {
+	ix := informer.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{
+		"node": func(obj any) ([]string, error) { return []string{obj.(*v1.Pod).Spec.NodeName}, nil },
+	})
+	for _, n := range []struct{ name, node string }{{"c", "n1"}, {"a", "n2"}, {"b", "n1"}} {
+		p := mkpod(n.name, n.node)
+		p.Namespace = "ns"
+		require.NoError(t, ix.Add(p))
+	}
+	assert.Equal(t, []string{"ns/a", "ns/b", "ns/c"}, ix.ListKeys())
+	keys, err := ix.IndexKeys("node", "n1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ns/b", "ns/c"}, keys)
+	moved := mkpod("b", "n2")
+	moved.Namespace = "ns"
+	require.NoError(t, ix.Update(moved))
+	keys, _ = ix.IndexKeys("node", "n2")
+	assert.Equal(t, []string{"ns/a", "ns/b"}, keys)
+	assert.Equal(t, []string{"n1", "n2"}, ix.ListIndexFuncValues("node"))
+	require.NoError(t, ix.Delete(moved))
+	assert.Equal(t, 2, ix.Len())
+	_, err = ix.ByIndex("nope", "x")
+	assert.Error(t, err)
+}
+
+func TestResumeAfterCompactionRelists(t *testing.T) {
+	eng, c, f := setup(t, informer.DetectMutations())
+	pods := c.CoreV1().Pods("default")
+	for _, n := range []string{"a", "b", "c"} {
+		_, err := pods.Create(ctx, mkpod(n, ""), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	inf := f.Pods()
+	var l log
+	inf.AddEventHandler(l.handler())
+	f.Start()
+	inf.Stop()
+	assert.True(t, inf.Stopped())
+
+	// While disconnected: one pod changes, one is deleted, one is created.
+	p, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Labels["v"] = "2"
+	up, err := pods.Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Delete(ctx, "b", metav1.DeleteOptions{}))
+	_, err = pods.Create(ctx, mkpod("d", ""), metav1.CreateOptions{})
+	require.NoError(t, err)
+	eng.RunFor(11 * time.Minute) // compaction passes the informer's last RV
+	assert.Len(t, l.events, 3, "a stopped informer sees nothing")
+
+	inf.Resume()
+	assert.Equal(t, 1, inf.Relists(), "410 Gone ⇒ list again")
+	assert.Equal(t, []string{"add a", "add b", "add c",
+		fmt.Sprintf("update a %s->%s", p.ResourceVersion, up.ResourceVersion), "add d", "delete-unknown default/b"}, l.events)
+	assert.Equal(t, []string{"default/a", "default/c", "default/d"}, inf.GetIndexer().ListKeys())
+	require.NoError(t, f.CheckMutations())
+
+	// A resume within the window replays the missed events instead.
+	inf.Stop()
+	require.NoError(t, pods.Delete(ctx, "c", metav1.DeleteOptions{}))
+	eng.RunFor(time.Second)
+	inf.Resume()
+	eng.RunUntilIdle(100)
+	assert.Equal(t, 1, inf.Relists())
+	assert.Equal(t, "delete c", l.events[len(l.events)-1])
+}
