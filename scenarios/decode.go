@@ -369,9 +369,7 @@ var taintEffects = []string{string(v1.TaintEffectNoSchedule), string(v1.TaintEff
 // names a key and optionally an effect.
 func (d *fileDec) taints(n *yaml.Node, path string, match bool) []v1.Taint {
 	var out []v1.Taint
-	if !d.decodeTyped(n, path, &out) {
-		return nil
-	}
+	decoded := d.decodeTyped(n, path, &out)
 	items := resolve(n).Content
 	seen := map[string]int{}
 	for i, t := range out {
@@ -412,6 +410,9 @@ func (d *fileDec) taints(n *yaml.Node, path string, match bool) []v1.Taint {
 			d.errorf(item, p, "duplicate taint %s (same key and effect as item %d)", k, first)
 		}
 		seen[k] = i
+	}
+	if !decoded {
+		return nil
 	}
 	return out
 }

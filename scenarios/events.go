@@ -68,9 +68,10 @@ func (d *fileDec) event(n *yaml.Node, path string, index int) (e Event, usable b
 	}
 	before := len(d.l.errs.list)
 	e.lines = o.lines()
+	atOK := false
 	if v := o.required("at"); v != nil {
 		if at, ok := d.duration(v, o.sub("at")); ok {
-			e.At = at
+			e.At, atOK = at, true
 			d.checkWithinDuration(v, o.sub("at"), at)
 		}
 	}
@@ -201,7 +202,7 @@ func (d *fileDec) event(n *yaml.Node, path string, index int) (e Event, usable b
 			d.errorf(v, o.sub("taints"), "must list at least one taint")
 		}
 	}
-	return e, e.usable()
+	return e, atOK && e.usable()
 }
 
 // usable reports whether an event decoded well enough for the timeline

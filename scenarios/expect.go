@@ -361,8 +361,10 @@ func (d *fileDec) bounds(o *object, e *Expectation, integer bool) {
 	switch {
 	case lo > hi:
 		d.errorf(o.key("atMost"), o.sub("atMost"), "can never hold: atLeast %s is greater than atMost %s", formatNumber(lo), formatNumber(hi))
-	case b.Equals != nil && (*b.Equals < lo || *b.Equals > hi):
-		d.errorf(o.key("equals"), o.sub("equals"), "can never hold: equals %s is outside [%s, %s]", formatNumber(*b.Equals), formatNumber(lo), formatNumber(hi))
+	case b.Equals != nil && *b.Equals < lo:
+		d.errorf(o.key("equals"), o.sub("equals"), "can never hold: equals %s is below atLeast %s", formatNumber(*b.Equals), formatNumber(lo))
+	case b.Equals != nil && *b.Equals > hi:
+		d.errorf(o.key("equals"), o.sub("equals"), "can never hold: equals %s is above atMost %s", formatNumber(*b.Equals), formatNumber(hi))
 	}
 }
 

@@ -168,7 +168,7 @@ func (d *fileDec) mapping(n *yaml.Node, path string, allowed ...string) (*object
 	}
 	for _, p := range pairs(n) {
 		k := p.key.Value
-		if _, dup := o.vals[k]; dup {
+		if _, dup := o.vals[k]; dup || p.key.ShortTag() == "!!merge" {
 			continue // checkTree reported it
 		}
 		if !slices.Contains(allowed, k) {

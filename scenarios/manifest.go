@@ -25,19 +25,19 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 	before := len(d.l.errs.list)
 	apiKey, apiNode := mappingKey(n, "apiVersion")
 	kindKey, kindNode := mappingKey(n, "kind")
-	var apiVersion, kind string
-	ok := true
+	var apiVersion string
+	apiOK := false
 	if apiKey == nil || isNull(apiNode) {
 		d.errorf(n, joinPath(path, "apiVersion"), "required field is missing")
-		ok = false
-	} else if apiVersion, ok = d.str(apiNode, joinPath(path, "apiVersion")); !ok {
-		ok = false
+	} else {
+		apiVersion, apiOK = d.str(apiNode, joinPath(path, "apiVersion"))
 	}
 	if kindKey == nil || isNull(kindNode) {
 		d.errorf(n, joinPath(path, "kind"), "required field is missing")
 		return nil
 	}
-	if kind, ok = d.str(kindNode, joinPath(path, "kind")); !ok {
+	kind, kindOK := d.str(kindNode, joinPath(path, "kind"))
+	if !kindOK {
 		return nil
 	}
 	r, known := resourceForKind(kind)
@@ -56,11 +56,11 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 		d.errorf(kindNode, joinPath(path, "kind"), "%s objects are created by kubesim's components, not by manifests", kind)
 		return nil
 	}
-	if ok && apiVersion != r.APIVersion() {
-		d.errorf(apiNode, joinPath(path, "apiVersion"), "kubesim serves %s as %s, not %q", kind, r.APIVersion(), apiVersion)
+	if !apiOK {
 		return nil
 	}
-	if !ok {
+	if apiVersion != r.APIVersion() {
+		d.errorf(apiNode, joinPath(path, "apiVersion"), "kubesim serves %s as %s, not %q", kind, r.APIVersion(), apiVersion)
 		return nil
 	}
 	obj := r.New()

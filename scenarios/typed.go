@@ -118,6 +118,7 @@ func lastSegment(path string) string {
 }
 
 var (
+	quantityType        = reflect.TypeFor[resource.Quantity]()
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
@@ -146,6 +147,11 @@ func (lc *locator) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == quantityType && n.Kind != yaml.ScalarNode {
+		lc.typeErrors++
+		lc.blame(n, path, "must be a quantity such as \"500m\" or \"8Gi\", not %s", describe(n))
+		return
 	}
 	if reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
 		data, _, _ := lc.d.l.toJSON(n)
