@@ -41,6 +41,9 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
+// maxPathLen bounds the field paths printed (pathological nesting).
+const maxPathLen = 160
+
 // errorSet collects errors during a load; the loader sorts them once at the end.
 type errorSet struct {
 	list     ErrorList
@@ -65,6 +68,9 @@ func (s *errorSet) add(file string, line, col int, path, msg string) {
 		line, col = 1, 0
 	}
 	msg = oneLine(msg)
+	if len(path) > maxPathLen {
+		path = path[:maxPathLen/2] + "…" + path[len(path)-maxPathLen/2:]
+	}
 	e := &Error{File: file, Line: line, Column: col, Path: path, Message: msg}
 	key := e.Error() + fmt.Sprintf("#%d", col)
 	if s.seen[key] {

@@ -202,7 +202,7 @@ func TestAllActionsExpectations(t *testing.T) {
 
 func TestLoadFSWithFiles(t *testing.T) {
 	fsys := fstest.MapFS{
-		"lib/s.yaml": {Data: []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [m/cm.yaml]\n")},
+		"lib/s.yaml":    {Data: []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [m/cm.yaml]\n")},
 		"lib/m/cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")},
 	}
 	s, err := LoadFS(fsys, "lib/s.yaml")

@@ -163,6 +163,8 @@ func ParseMetricSelector(s string) (MetricSelector, error) {
 		}
 		if strings.HasPrefix(rest, ",") {
 			rest = strings.TrimSpace(rest[1:])
+		} else if rest == "" {
+			return sel, fmt.Errorf("missing closing }")
 		} else if !strings.HasPrefix(rest, "}") {
 			return sel, fmt.Errorf("expected , or } after the value of label %q", label)
 		}
