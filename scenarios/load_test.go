@@ -266,3 +266,12 @@ func stripped(e Event) Event {
 	e.Index, e.Source, e.lines = 0, Source{}, nil
 	return e
 }
+
+func TestIssueExampleLoads(t *testing.T) {
+	s := loadGood(t, "testdata/good/issue-example.yaml")
+	assert.Equal(t, "node-failure", s.Metadata.Name)
+	assert.Equal(t, []string{"worker-1", "worker-2", "worker-3"}, s.NodeNames())
+	assert.Empty(t, s.Spec.Cluster.Nodes[0].Taints)
+	assert.Len(t, s.Spec.Events, 4)
+	assert.Len(t, s.Spec.Expect, 3)
+}
