@@ -10,6 +10,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -274,4 +275,31 @@ func TestCheckerAllPassed(t *testing.T) {
 	chk.Observe(time.Minute, &stepCluster{})
 	assert.True(t, chk.AllPassed())
 	assert.True(t, NewChecker(nil).AllPassed())
+}
+
+// TestFieldSetTypedMatchesUnstructured: the typed fast path and the
+// unstructured path compute the same selectable fields.
+func TestFieldSetTypedMatchesUnstructured(t *testing.T) {
+	p := pod("default", "web-1", "worker-1", v1.PodRunning, nil)
+	p.Spec.RestartPolicy, p.Spec.SchedulerName, p.Spec.ServiceAccountName, p.Spec.HostNetwork = v1.RestartPolicyAlways, "default-scheduler", "sa", true
+	p.Status.PodIPs, p.Status.NominatedNodeName = []v1.PodIP{{IP: "10.0.0.1"}, {IP: "fd00::1"}}, "worker-2"
+	ev := &v1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "e"},
+		InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-1", UID: "u", APIVersion: "v1", ResourceVersion: "7", FieldPath: "spec.containers{web}"},
+		Reason: "Killing", ReportingController: "kubelet", Type: "Normal"}
+	objs := map[string]runtime.Object{
+		"pod": p, "node": testNode(), "event": ev,
+		"service":   &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, ClusterIP: "10.96.0.10"}},
+		"namespace": &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Status: v1.NamespaceStatus{Phase: v1.NamespaceActive}},
+	}
+	for name, obj := range objs {
+		r, _ := LookupResource(name)
+		typed, err := fieldSet(obj, r)
+		require.NoError(t, err)
+		m, err := toMap(obj, r)
+		require.NoError(t, err)
+		unstructuredSet, err := fieldSet(&unstructured.Unstructured{Object: m}, r)
+		require.NoError(t, err)
+		assert.Equal(t, typed, unstructuredSet, name)
+		assert.Len(t, typed, len(selectableFields(r)), "%s: every selectable field is computed", name)
+	}
 }

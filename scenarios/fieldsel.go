@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
@@ -42,7 +44,8 @@ func parseFieldSelector(s string, r Resource) (fields.Selector, error) {
 }
 
 // fieldSet computes the selectable fields of obj, as the API server's
-// GetAttrs functions do for each kind.
+// GetAttrs functions do for each kind: from the typed object, or from its
+// unstructured form for other representations.
 func fieldSet(obj runtime.Object, r Resource) (fields.Set, error) {
 	acc, err := meta.Accessor(obj)
 	if err != nil {
@@ -53,6 +56,9 @@ func fieldSet(obj runtime.Object, r Resource) (fields.Set, error) {
 		set["metadata.namespace"] = acc.GetNamespace()
 	}
 	if len(r.Fields) == 0 {
+		return set, nil
+	}
+	if typedFieldSet(obj, set) {
 		return set, nil
 	}
 	m, err := toMap(obj, r)
@@ -140,4 +146,50 @@ func toMap(obj runtime.Object, r Resource) (map[string]any, error) {
 		m["kind"] = r.Kind
 	}
 	return m, nil
+}
+
+// typedFieldSet fills the kind's fields straight from a typed object (the
+// common, fast path); false when obj is not one of the typed kinds.
+func typedFieldSet(obj runtime.Object, set fields.Set) bool {
+	switch o := obj.(type) {
+	case *v1.Pod:
+		podIP := ""
+		if len(o.Status.PodIPs) > 0 {
+			podIP = o.Status.PodIPs[0].IP
+		}
+		set["spec.nodeName"] = o.Spec.NodeName
+		set["spec.restartPolicy"] = string(o.Spec.RestartPolicy)
+		set["spec.schedulerName"] = o.Spec.SchedulerName
+		set["spec.serviceAccountName"] = o.Spec.ServiceAccountName
+		set["spec.hostNetwork"] = strconv.FormatBool(o.Spec.HostNetwork)
+		set["status.phase"] = string(o.Status.Phase)
+		set["status.podIP"] = podIP
+		set["status.nominatedNodeName"] = o.Status.NominatedNodeName
+	case *v1.Node:
+		set["spec.unschedulable"] = strconv.FormatBool(o.Spec.Unschedulable)
+	case *v1.Namespace:
+		set["status.phase"] = string(o.Status.Phase)
+	case *v1.Service:
+		set["spec.clusterIP"] = o.Spec.ClusterIP
+		set["spec.type"] = string(o.Spec.Type)
+	case *v1.Event:
+		source := o.Source.Component
+		if source == "" {
+			source = o.ReportingController
+		}
+		set["involvedObject.kind"] = o.InvolvedObject.Kind
+		set["involvedObject.namespace"] = o.InvolvedObject.Namespace
+		set["involvedObject.name"] = o.InvolvedObject.Name
+		set["involvedObject.uid"] = string(o.InvolvedObject.UID)
+		set["involvedObject.apiVersion"] = o.InvolvedObject.APIVersion
+		set["involvedObject.resourceVersion"] = o.InvolvedObject.ResourceVersion
+		set["involvedObject.fieldPath"] = o.InvolvedObject.FieldPath
+		set["reason"] = o.Reason
+		set["reportingComponent"] = o.ReportingController
+		set["source"] = source
+		set["type"] = o.Type
+	default:
+		return false
+	}
+	return true
 }
