@@ -285,7 +285,7 @@ func TestFieldSetTypedMatchesUnstructured(t *testing.T) {
 	p.Status.PodIPs, p.Status.NominatedNodeName = []v1.PodIP{{IP: "10.0.0.1"}, {IP: "fd00::1"}}, "worker-2"
 	ev := &v1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "e"},
 		InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-1", UID: "u", APIVersion: "v1", ResourceVersion: "7", FieldPath: "spec.containers{web}"},
-		Reason: "Killing", ReportingController: "kubelet", Type: "Normal"}
+		Reason:         "Killing", ReportingController: "kubelet", Type: "Normal"}
 	objs := map[string]runtime.Object{
 		"pod": p, "node": testNode(), "event": ev,
 		"service":   &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, ClusterIP: "10.96.0.10"}},
