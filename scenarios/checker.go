@@ -1,0 +1,151 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+)
+
+// Status is where an expectation stands.
+type Status int
+
+// Statuses.
+const (
+	Pending Status = iota // not decided yet
+	Passed
+	Failed
+)
+
+// String prints PENDING, PASS or FAIL.
+func (s Status) String() string {
+	switch s {
+	case Pending:
+		return "PENDING"
+	case Passed:
+		return "PASS"
+	case Failed:
+		return "FAIL"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Result is the state of one expectation.
+type Result struct {
+	Expectation *Expectation
+	Status      Status
+	// DecidedAt is the simulated time (since the start) the status was
+	// decided; meaningful once Status is not Pending.
+	DecidedAt time.Duration
+	// Observed is the value seen when the status was decided (for a failed
+	// within: the value at its deadline); for a pending within, the last
+	// value seen.
+	Observed string
+	// Evaluations counts how often the expectation was evaluated.
+	Evaluations int
+}
+
+// Checker decides expectations as simulated time advances, independently
+// of how the runner schedules its work. The runner drives it:
+//
+//	chk := scenarios.NewChecker(sc.Spec.Expect)
+//	for !chk.Done() {
+//		next, _ := chk.NextDeadline()
+//		// run the engine up to next, calling chk.Observe(now, cluster) each
+//		// time the clock is about to move past an instant (after the last
+//		// event at that instant ran), so `within` sees every state
+//		eng.RunUntil(next)
+//		chk.Observe(next, cluster) // an `at` is evaluated exactly at its time
+//	}
+//
+// An `at` expectation is evaluated once, when Observe is called with its
+// time. A `within` expectation is evaluated on every Observe up to its
+// deadline and passes the first time it holds; if it has not held when
+// Observe is called at the deadline, it fails with the value seen then.
+// Observe must be called at every deadline NextDeadline reports, with
+// non-decreasing times; skipping one is a runner bug and panics.
+type Checker struct {
+	results []Result
+	last    time.Duration
+	started bool
+}
+
+// NewChecker starts every expectation as Pending.
+func NewChecker(exps []Expectation) *Checker {
+	c := &Checker{results: make([]Result, len(exps))}
+	for i := range exps {
+		c.results[i] = Result{Expectation: &exps[i], Status: Pending}
+	}
+	return c
+}
+
+// NextDeadline is the earliest time of a pending expectation (an at's
+// instant or a within's deadline); false when all are decided.
+func (c *Checker) NextDeadline() (time.Duration, bool) {
+	var next time.Duration
+	found := false
+	for _, r := range c.results {
+		if r.Status == Pending && (!found || r.Expectation.Time < next) {
+			next, found = r.Expectation.Time, true
+		}
+	}
+	return next, found
+}
+
+// Observe evaluates the pending expectations that are due at now against
+// cl and returns the ones decided by this call, in spec order.
+func (c *Checker) Observe(now time.Duration, cl Cluster) []Result {
+	if c.started && now < c.last {
+		panic(fmt.Sprintf("scenarios: Checker.Observe at %v after %v: time went backwards", now, c.last))
+	}
+	c.started, c.last = true, now
+	var decided []Result
+	for i := range c.results {
+		r := &c.results[i]
+		if r.Status != Pending {
+			continue
+		}
+		e := r.Expectation
+		if now > e.Time {
+			panic(fmt.Sprintf("scenarios: expectation %d (%s) was due at %v but Observe was first called at %v after it; "+
+				"the runner must call Observe at every NextDeadline", e.Index, e, e.Time, now))
+		}
+		if e.Timing == TimingAt && now < e.Time {
+			continue
+		}
+		obs := e.Evaluate(cl)
+		r.Evaluations++
+		r.Observed = obs.Value
+		switch {
+		case obs.Holds:
+			r.Status, r.DecidedAt = Passed, now
+		case now == e.Time:
+			r.Status, r.DecidedAt = Failed, now
+		default:
+			continue
+		}
+		decided = append(decided, *r)
+	}
+	return decided
+}
+
+// Results returns the state of every expectation, in spec order.
+func (c *Checker) Results() []Result {
+	out := make([]Result, len(c.results))
+	copy(out, c.results)
+	return out
+}
+
+// Done reports whether every expectation is decided.
+func (c *Checker) Done() bool {
+	_, pending := c.NextDeadline()
+	return !pending
+}
+
+// AllPassed reports whether every expectation passed (true for none).
+func (c *Checker) AllPassed() bool {
+	for _, r := range c.results {
+		if r.Status != Passed {
+			return false
+		}
+	}
+	return true
+}

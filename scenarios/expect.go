@@ -1,0 +1,516 @@
+package scenarios
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/util/jsonpath"
+)
+
+// Timing says when an expectation is checked.
+type Timing string
+
+// Timings.
+const (
+	TimingAt     Timing = "at"     // checked once, at exactly Time
+	TimingWithin Timing = "within" // passes the first time it holds in [0, Time]; fails at Time otherwise
+)
+
+// ExpectKind is what an expectation looks at.
+type ExpectKind string
+
+// Expectation kinds.
+const (
+	ExpectGet    ExpectKind = "get"    // one object, through a jsonpath, compared as text
+	ExpectCount  ExpectKind = "count"  // the number of objects of a kind matching selectors
+	ExpectMetric ExpectKind = "metric" // the sum of the metric series matching a selector
+)
+
+// Expectation is one entry of spec.expect.
+type Expectation struct {
+	Name   string // optional label
+	Timing Timing
+	Time   time.Duration // <= spec.duration
+	Kind   ExpectKind
+
+	// Namespace for get and count on namespaced kinds (DefaultNamespace
+	// when absent); AllNamespaces makes count look in every namespace.
+	Namespace     string
+	AllNamespaces bool
+
+	// get
+	Target   Ref
+	JSONPath string // kubectl jsonpath template
+	Text     string // equals: compared with the jsonpath output as kubectl prints it
+
+	// count
+	Resource      Resource
+	LabelSelector string // kubectl syntax; "" selects everything
+	FieldSelector string // kubectl syntax; "" selects everything
+
+	// metric
+	Metric MetricSelector
+
+	// count and metric: the value must satisfy every bound that is set.
+	Bounds Bounds
+
+	Index  int    // position in spec.expect
+	Source Source // the entry's first line
+
+	lines    map[string]int // line of each field's value
+	jsonPath *jsonpath.JSONPath
+	labelSel labels.Selector
+	fieldSel fields.Selector
+}
+
+// Bounds constrain a number: each set bound must hold.
+type Bounds struct {
+	Equals  *float64
+	AtLeast *float64
+	AtMost  *float64
+}
+
+// Holds reports whether v satisfies every set bound.
+func (b Bounds) Holds(v float64) bool {
+	return (b.Equals == nil || v == *b.Equals) &&
+		(b.AtLeast == nil || v >= *b.AtLeast) &&
+		(b.AtMost == nil || v <= *b.AtMost)
+}
+
+// String prints the bounds, e.g. "== 6" or ">= 2 and <= 5".
+func (b Bounds) String() string {
+	var parts []string
+	if b.Equals != nil {
+		parts = append(parts, "== "+formatNumber(*b.Equals))
+	}
+	if b.AtLeast != nil {
+		parts = append(parts, ">= "+formatNumber(*b.AtLeast))
+	}
+	if b.AtMost != nil {
+		parts = append(parts, "<= "+formatNumber(*b.AtMost))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func formatNumber(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// Description says what the expectation checks: its name, or a summary.
+func (e *Expectation) Description() string {
+	if e.Name != "" {
+		return e.Name
+	}
+	switch e.Kind {
+	case ExpectGet:
+		return fmt.Sprintf("%s %s == %q", e.Target, e.JSONPath, e.Text)
+	case ExpectCount:
+		var sel []string
+		if e.LabelSelector != "" {
+			sel = append(sel, e.LabelSelector)
+		}
+		if e.FieldSelector != "" {
+			sel = append(sel, e.FieldSelector)
+		}
+		s := "count " + e.Resource.Plural
+		if len(sel) > 0 {
+			s += " (" + strings.Join(sel, ", ") + ")"
+		}
+		return s + " " + e.Bounds.String()
+	case ExpectMetric:
+		return e.Metric.String() + " " + e.Bounds.String()
+	}
+	return string(e.Kind)
+}
+
+// String is the description with its timing, e.g. "… within 8m".
+func (e *Expectation) String() string {
+	return fmt.Sprintf("%s %s %s", e.Description(), e.Timing, FormatDuration(e.Time))
+}
+
+// --- decoding ---
+
+var expectFields = []string{"name", "at", "within", "namespace", "allNamespaces", "get", "jsonpath",
+	"count", "labelSelector", "fieldSelector", "metric", "equals", "atLeast", "atMost"}
+
+var expectKindFields = map[ExpectKind][]string{
+	ExpectGet:    {"namespace", "jsonpath", "equals"},
+	ExpectCount:  {"namespace", "allNamespaces", "labelSelector", "fieldSelector", "equals", "atLeast", "atMost"},
+	ExpectMetric: {"equals", "atLeast", "atMost"},
+}
+
+func (d *fileDec) expectation(n *yaml.Node, path string, index int) (Expectation, bool) {
+	e := Expectation{Index: index, Namespace: DefaultNamespace, Source: Source{File: d.file, Line: lineOf(n)}}
+	o, ok := d.mapping(n, path, expectFields...)
+	if !ok {
+		return e, false
+	}
+	e.lines = o.lines()
+	if v := o.get("name"); v != nil {
+		e.Name, _ = d.str(v, o.sub("name"))
+	}
+	at, within := o.get("at"), o.get("within")
+	switch {
+	case at != nil && within != nil:
+		d.errorf(o.key("within"), path, "set either at or within, not both")
+	case at == nil && within == nil:
+		d.errorf(o.n, path, "needs at (checked at that instant) or within (passes the first time it holds)")
+	case at != nil:
+		e.Timing = TimingAt
+		if t, ok := d.duration(at, o.sub("at")); ok {
+			e.Time = t
+			d.checkWithinDuration(at, o.sub("at"), t)
+		}
+	default:
+		e.Timing = TimingWithin
+		if t, ok := d.duration(within, o.sub("within")); ok {
+			e.Time = t
+			d.checkWithinDuration(within, o.sub("within"), t)
+		}
+	}
+	var kinds []ExpectKind
+	for _, k := range []ExpectKind{ExpectGet, ExpectCount, ExpectMetric} {
+		if _, set := o.vals[string(k)]; set {
+			kinds = append(kinds, k)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		d.errorf(o.n, path, "needs one of get, count or metric")
+		return e, false
+	case 1:
+		e.Kind = kinds[0]
+	default:
+		d.errorf(o.key(string(kinds[1])), path, "set only one of get, count and metric (found %s and %s)", kinds[0], kinds[1])
+		return e, false
+	}
+	allowed := expectKindFields[e.Kind]
+	for _, k := range o.order {
+		if slices.Contains(allowed, k) || k == "name" || k == "at" || k == "within" || k == string(e.Kind) {
+			continue
+		}
+		d.errorf(o.key(k), o.sub(k), "field %q is not used by a %s expectation (it takes %s)", k, e.Kind, strings.Join(allowed, ", "))
+	}
+	if v := o.get("namespace"); v != nil && slices.Contains(allowed, "namespace") {
+		if ns, ok := d.nonEmpty(v, o.sub("namespace")); ok {
+			e.Namespace = ns
+			for _, msg := range validation.IsDNS1123Label(ns) {
+				d.errorf(v, o.sub("namespace"), "invalid namespace %q: %s", ns, msg)
+			}
+		}
+	}
+	switch e.Kind {
+	case ExpectGet:
+		d.getExpectation(o, &e)
+	case ExpectCount:
+		d.countExpectation(o, &e)
+	case ExpectMetric:
+		d.metricExpectation(o, &e)
+	}
+	usable := (e.Kind == ExpectGet && e.Target.Name != "") || (e.Kind == ExpectCount && e.Resource.Kind != "") || e.Kind == ExpectMetric
+	return e, usable
+}
+
+func (d *fileDec) getExpectation(o *object, e *Expectation) {
+	if v := o.get("get"); v == nil {
+		d.errorf(o.key("get"), o.sub("get"), "must name an object as kind/name, e.g. deployment/web")
+	} else if s, ok := d.nonEmpty(v, o.sub("get")); ok {
+		ref, err := ParseRef(s)
+		if err != nil {
+			d.errorf(v, o.sub("get"), "%v", err)
+		}
+		e.Target = ref
+	}
+	if v := o.required("jsonpath"); v != nil {
+		if s, ok := d.nonEmpty(v, o.sub("jsonpath")); ok {
+			j, err := compileJSONPath(s)
+			if err != nil {
+				d.errorf(v, o.sub("jsonpath"), "invalid jsonpath: %v", err)
+			}
+			e.JSONPath, e.jsonPath = s, j
+		}
+	}
+	if v := o.required("equals"); v != nil {
+		if v.Kind != yaml.ScalarNode {
+			d.errorf(v, o.sub("equals"), "must be the expected jsonpath output as text, not %s", describe(v))
+		} else {
+			e.Text = v.Value
+		}
+	}
+}
+
+// compileJSONPath parses a template as kubectl -o jsonpath does, missing
+// keys allowed (kubectl's --allow-missing-template-keys default).
+func compileJSONPath(tmpl string) (*jsonpath.JSONPath, error) {
+	j := jsonpath.New("expect")
+	j.AllowMissingKeys(true)
+	if err := j.Parse(tmpl); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (d *fileDec) countExpectation(o *object, e *Expectation) {
+	kindNode := o.get("count")
+	if kindNode == nil {
+		d.errorf(o.key("count"), o.sub("count"), "must name a kind, e.g. pods")
+		return
+	}
+	name, ok := d.nonEmpty(kindNode, o.sub("count"))
+	if !ok {
+		return
+	}
+	r, found := LookupResource(name)
+	if !found {
+		d.errorf(kindNode, o.sub("count"), "unknown kind %q%s", name, suggest(name, resourceNames()))
+		return
+	}
+	e.Resource = r
+	if v := o.get("allNamespaces"); v != nil {
+		e.AllNamespaces, _ = d.boolean(v, o.sub("allNamespaces"))
+	}
+	if v := o.get("labelSelector"); v != nil {
+		if s, ok := d.str(v, o.sub("labelSelector")); ok {
+			sel, err := labels.Parse(s)
+			if err != nil {
+				d.errorf(v, o.sub("labelSelector"), "invalid label selector: %v", err)
+			}
+			e.LabelSelector, e.labelSel = s, sel
+		}
+	}
+	if v := o.get("fieldSelector"); v != nil {
+		if s, ok := d.str(v, o.sub("fieldSelector")); ok {
+			sel, err := parseFieldSelector(s, r)
+			if err != nil {
+				d.errorf(v, o.sub("fieldSelector"), "invalid field selector: %v", err)
+			}
+			e.FieldSelector, e.fieldSel = s, sel
+		}
+	}
+	d.bounds(o, e, true)
+}
+
+func (d *fileDec) metricExpectation(o *object, e *Expectation) {
+	v := o.get("metric")
+	if v == nil {
+		d.errorf(o.key("metric"), o.sub("metric"), "must be a metric selector, e.g. kubesim_requests_total{service=\"web\"}")
+		return
+	}
+	s, ok := d.nonEmpty(v, o.sub("metric"))
+	if !ok {
+		return
+	}
+	sel, err := ParseMetricSelector(s)
+	if err != nil {
+		d.errorf(v, o.sub("metric"), "invalid metric selector: %v", err)
+		return
+	}
+	if known, hint := knownMetric(sel.Name, d.l.opts.metricNames); !known {
+		d.errorf(v, o.sub("metric"), "unknown metric %q%s: kubesim exports %s", sel.Name, hint, strings.Join(MetricNames, ", "))
+	}
+	e.Metric = sel
+	d.bounds(o, e, false)
+}
+
+// bounds decodes equals / atLeast / atMost; integer says the value counts objects.
+func (d *fileDec) bounds(o *object, e *Expectation, integer bool) {
+	read := func(key string) *float64 {
+		v := o.get(key)
+		if v == nil {
+			return nil
+		}
+		if integer {
+			i, ok := d.integer(v, o.sub(key), 0, math.MaxInt32)
+			if !ok {
+				return nil
+			}
+			f := float64(i)
+			return &f
+		}
+		f, ok := d.number(v, o.sub(key), math.Inf(-1))
+		if !ok {
+			return nil
+		}
+		return &f
+	}
+	e.Bounds = Bounds{Equals: read("equals"), AtLeast: read("atLeast"), AtMost: read("atMost")}
+	_, hasEq := o.vals["equals"]
+	_, hasMin := o.vals["atLeast"]
+	_, hasMax := o.vals["atMost"]
+	if !hasEq && !hasMin && !hasMax {
+		d.errorf(o.n, o.path, "a %s expectation needs equals, atLeast or atMost", e.Kind)
+		return
+	}
+	b := e.Bounds
+	lo, hi := math.Inf(-1), math.Inf(1)
+	if b.AtLeast != nil {
+		lo = *b.AtLeast
+	}
+	if b.AtMost != nil {
+		hi = *b.AtMost
+	}
+	switch {
+	case lo > hi:
+		d.errorf(o.key("atMost"), o.sub("atMost"), "can never hold: atLeast %s is greater than atMost %s", formatNumber(lo), formatNumber(hi))
+	case b.Equals != nil && *b.Equals < lo:
+		d.errorf(o.key("equals"), o.sub("equals"), "can never hold: equals %s is below atLeast %s", formatNumber(*b.Equals), formatNumber(lo))
+	case b.Equals != nil && *b.Equals > hi:
+		d.errorf(o.key("equals"), o.sub("equals"), "can never hold: equals %s is above atMost %s", formatNumber(*b.Equals), formatNumber(hi))
+	}
+}
+
+// --- evaluation ---
+
+// Cluster is the read-only view of the simulated cluster that expectations
+// are evaluated against; the runner implements it over the API server's
+// store and the metrics registry.
+type Cluster interface {
+	// Get returns the object r named name in namespace ("" for cluster-scoped
+	// kinds), or false if it does not exist.
+	Get(r Resource, namespace, name string) (runtime.Object, bool)
+	// List returns every object of kind r in namespace ("" means all
+	// namespaces, and is always used for cluster-scoped kinds).
+	List(r Resource, namespace string) []runtime.Object
+	// Metric returns the current value of every series named name.
+	Metric(name string) []Sample
+}
+
+// Sample is one series of a metric: its labels and current value.
+type Sample struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Observation is the outcome of evaluating an expectation once.
+type Observation struct {
+	Holds bool
+	// Value is what was observed, printable: the jsonpath output, the count,
+	// the metric sum, or why there is no value (object not found, jsonpath
+	// error).
+	Value string
+}
+
+// Evaluate checks e against the cluster's current state. It is pure: it
+// reads cl and nothing else.
+func (e *Expectation) Evaluate(cl Cluster) Observation {
+	switch e.Kind {
+	case ExpectGet:
+		return e.evalGet(cl)
+	case ExpectCount:
+		return e.evalCount(cl)
+	case ExpectMetric:
+		return e.evalMetric(cl)
+	}
+	panic(fmt.Sprintf("scenarios: expectation %d has no kind", e.Index))
+}
+
+func (e *Expectation) namespaceFor(r Resource) string {
+	if !r.Namespaced || (e.Kind == ExpectCount && e.AllNamespaces) {
+		return ""
+	}
+	return e.Namespace
+}
+
+func (e *Expectation) evalGet(cl Cluster) Observation {
+	ns := e.namespaceFor(e.Target.Resource)
+	obj, ok := cl.Get(e.Target.Resource, ns, e.Target.Name)
+	if !ok {
+		where := ""
+		if ns != "" {
+			where = " in namespace " + ns
+		}
+		return Observation{Value: fmt.Sprintf("%s not found%s", e.Target, where)}
+	}
+	out, err := JSONPathText(obj, e.Target.Resource, e.compiledJSONPath())
+	if err != nil {
+		return Observation{Value: "jsonpath error: " + err.Error()}
+	}
+	return Observation{Holds: out == e.Text, Value: out}
+}
+
+func (e *Expectation) compiledJSONPath() *jsonpath.JSONPath {
+	if e.jsonPath == nil {
+		j, err := compileJSONPath(e.JSONPath)
+		if err != nil {
+			panic(fmt.Sprintf("scenarios: expectation %d has an invalid jsonpath the loader should have rejected: %v", e.Index, err))
+		}
+		e.jsonPath = j
+	}
+	return e.jsonPath
+}
+
+// JSONPathText runs a compiled template over obj and returns what
+// `kubectl get -o jsonpath=…` prints for it: the object is first turned into
+// kubectl's unstructured form (JSON, integers as int64, apiVersion and kind
+// set).
+func JSONPathText(obj runtime.Object, r Resource, j *jsonpath.JSONPath) (string, error) {
+	m, err := toMap(obj, r)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := j.Execute(&buf, m); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+func (e *Expectation) evalCount(cl Cluster) Observation {
+	if e.labelSel == nil {
+		sel, err := labels.Parse(e.LabelSelector)
+		if err != nil {
+			panic(fmt.Sprintf("scenarios: expectation %d has an invalid label selector the loader should have rejected: %v", e.Index, err))
+		}
+		e.labelSel = sel
+	}
+	if e.fieldSel == nil {
+		sel, err := parseFieldSelector(e.FieldSelector, e.Resource)
+		if err != nil {
+			panic(fmt.Sprintf("scenarios: expectation %d has an invalid field selector the loader should have rejected: %v", e.Index, err))
+		}
+		e.fieldSel = sel
+	}
+	ns := e.namespaceFor(e.Resource)
+	n := 0
+	for _, obj := range cl.List(e.Resource, ns) {
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return Observation{Value: "cannot read object: " + err.Error()}
+		}
+		if ns != "" && acc.GetNamespace() != ns {
+			continue
+		}
+		if !e.labelSel.Matches(labels.Set(acc.GetLabels())) {
+			continue
+		}
+		if !e.fieldSel.Empty() {
+			set, err := fieldSet(obj, e.Resource)
+			if err != nil {
+				return Observation{Value: "cannot read object: " + err.Error()}
+			}
+			if !e.fieldSel.Matches(set) {
+				continue
+			}
+		}
+		n++
+	}
+	return Observation{Holds: e.Bounds.Holds(float64(n)), Value: strconv.Itoa(n)}
+}
+
+func (e *Expectation) evalMetric(cl Cluster) Observation {
+	sum, matched := sumMatching(e.Metric, cl.Metric(e.Metric.Name))
+	v := formatNumber(sum)
+	if matched == 0 {
+		v += " (no matching series)"
+	}
+	return Observation{Holds: e.Bounds.Holds(sum), Value: v}
+}

@@ -1,0 +1,305 @@
+package scenarios
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// fakeCluster is a Cluster over plain slices.
+type fakeCluster struct {
+	objects []runtime.Object
+	metrics map[string][]Sample
+}
+
+func (c *fakeCluster) Get(r Resource, namespace, name string) (runtime.Object, bool) {
+	for _, o := range c.List(r, namespace) {
+		acc, _ := meta.Accessor(o)
+		if acc.GetName() == name {
+			return o, true
+		}
+	}
+	return nil, false
+}
+
+func (c *fakeCluster) List(r Resource, namespace string) []runtime.Object {
+	var out []runtime.Object
+	for _, o := range c.objects {
+		gvk, err := kindOf(o)
+		if err != nil || gvk != r.Kind {
+			continue
+		}
+		acc, _ := meta.Accessor(o)
+		if namespace != "" && acc.GetNamespace() != namespace {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (c *fakeCluster) Metric(name string) []Sample { return c.metrics[name] }
+
+func kindOf(o runtime.Object) (string, error) {
+	switch o.(type) {
+	case *v1.Pod:
+		return "Pod", nil
+	case *v1.Node:
+		return "Node", nil
+	case *v1.Service:
+		return "Service", nil
+	case *v1.Event:
+		return "Event", nil
+	}
+	return fmt.Sprintf("%T", o), nil
+}
+
+func pod(ns, name, node string, phase v1.PodPhase, labels map[string]string) *v1.Pod {
+	return &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec:       v1.PodSpec{NodeName: node},
+		Status:     v1.PodStatus{Phase: phase},
+	}
+}
+
+// expectFrom loads a scenario with the given expect entries and returns them.
+func expectFrom(t *testing.T, entries string) []Expectation {
+	t.Helper()
+	deployment := func(ns string) string {
+		return "  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: web, namespace: " + ns + "}\n" +
+			"    spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: nginx}]}}}\n"
+	}
+	doc := "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1h\n" +
+		"  cluster:\n    nodes: [{name: worker-1, capacity: {cpu: 1, memory: 1Gi}}]\n" +
+		"  objects:\n  - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}\n" +
+		deployment("default") + deployment("shop") +
+		"  expect:\n" + entries
+	s, err := LoadBytes("e.yaml", []byte(doc), ".")
+	require.NoError(t, err)
+	return s.Spec.Expect
+}
+
+func TestEvaluateGet(t *testing.T) {
+	exps := expectFrom(t, `
+  - {at: 1m, get: deployment/web, jsonpath: '{.status.readyReplicas}', equals: "2"}
+  - {at: 1m, get: deployment/web, jsonpath: '{.status.readyReplicas}', equals: "3"}
+  - {at: 1m, get: deploy/web, namespace: shop, jsonpath: '{.spec.replicas}', equals: "3"}
+  - {at: 1m, get: node/worker-1, jsonpath: '{.spec.unschedulable}', equals: true}
+  - {at: 1m, get: deployment/web, jsonpath: '{.spec.template.spec.containers[9].name}', equals: ""}
+`)
+	dep := &deploymentCluster{fakeCluster: &fakeCluster{objects: []runtime.Object{testDeployment(), testNode()}}}
+	assert.Equal(t, Observation{Holds: true, Value: "2"}, exps[0].Evaluate(dep))
+	assert.Equal(t, Observation{Holds: false, Value: "2"}, exps[1].Evaluate(dep))
+	assert.Equal(t, Observation{Holds: false, Value: "deployment/web not found in namespace shop"}, exps[2].Evaluate(dep))
+	assert.Equal(t, Observation{Holds: true, Value: "true"}, exps[3].Evaluate(dep))
+	assert.Equal(t, Observation{Holds: false, Value: "jsonpath error: array index out of bounds: index 9, length 2"}, exps[4].Evaluate(dep))
+}
+
+// deploymentCluster adds Deployments to fakeCluster's kinds.
+type deploymentCluster struct{ *fakeCluster }
+
+func (c *deploymentCluster) Get(r Resource, namespace, name string) (runtime.Object, bool) {
+	for _, o := range c.objects {
+		acc, _ := meta.Accessor(o)
+		kind, _ := kindOf(o)
+		if kind == "*v1.Deployment" {
+			kind = "Deployment"
+		}
+		if kind == r.Kind && acc.GetName() == name && (namespace == "" || acc.GetNamespace() == namespace) {
+			return o, true
+		}
+	}
+	return nil, false
+}
+
+func TestEvaluateCount(t *testing.T) {
+	exps := expectFrom(t, `
+  - {at: 1m, count: pods, equals: 3}
+  - {at: 1m, count: po, labelSelector: app=web, equals: 2}
+  - {at: 1m, count: pods, fieldSelector: spec.nodeName=worker-1, equals: 2}
+  - {at: 1m, count: pods, fieldSelector: 'spec.nodeName=worker-1,status.phase!=Running', equals: 1}
+  - {at: 1m, count: pods, labelSelector: 'app in (web, db)', fieldSelector: status.phase=Running, atLeast: 2, atMost: 2}
+  - {at: 1m, count: pods, allNamespaces: true, equals: 4}
+  - {at: 1m, count: pods, namespace: shop, equals: 1}
+  - {at: 1m, count: nodes, fieldSelector: spec.unschedulable=true, equals: 1}
+  - {at: 1m, count: nodes, fieldSelector: spec.unschedulable=false, equals: 1}
+  - {at: 1m, count: svc, fieldSelector: spec.type=NodePort, atLeast: 1}
+  - {at: 1m, count: events, fieldSelector: 'involvedObject.name=web-1,reason=Killing,source=kubelet', equals: 1}
+  - {at: 1m, count: pods, fieldSelector: 'status.podIP=10.0.0.9,metadata.name=db', equals: 1}
+`)
+	dbPod := pod("default", "db", "worker-2", v1.PodRunning, map[string]string{"app": "db"})
+	dbPod.Status.PodIPs = []v1.PodIP{{IP: "10.0.0.9"}}
+	cl := &fakeCluster{objects: []runtime.Object{
+		pod("default", "web-1", "worker-1", v1.PodRunning, map[string]string{"app": "web"}),
+		pod("default", "web-2", "worker-1", v1.PodPending, map[string]string{"app": "web"}),
+		dbPod,
+		pod("shop", "api-1", "worker-2", v1.PodRunning, map[string]string{"app": "api"}),
+		testNode(),
+		&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "worker-2"}},
+		&v1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort}},
+		&v1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-1.1"}, InvolvedObject: v1.ObjectReference{Kind: "Pod", Name: "web-1"},
+			Reason: "Killing", Source: v1.EventSource{Component: "kubelet"}},
+	}}
+	want := []Observation{
+		{true, "3"}, {true, "2"}, {true, "2"}, {true, "1"}, {true, "2"}, {true, "4"}, {true, "1"},
+		{true, "1"}, {true, "1"}, {true, "1"}, {true, "1"}, {true, "1"},
+	}
+	require.Len(t, exps, len(want))
+	for i, e := range exps {
+		assert.Equal(t, want[i], e.Evaluate(cl), "expectation %d: %s", i, e.Description())
+	}
+	cl.objects = cl.objects[:1]
+	assert.Equal(t, Observation{false, "1"}, exps[0].Evaluate(cl))
+}
+
+func TestEvaluateMetric(t *testing.T) {
+	exps := expectFrom(t, `
+  - {at: 1m, metric: 'kubesim_requests_total{service="web",outcome="failed"}', atMost: 50}
+  - {at: 1m, metric: 'kubesim_requests_total{service="web"}', equals: 370}
+  - {at: 1m, metric: 'kubesim_requests_total{service=~"web|api",outcome!="failed"}', atLeast: 400}
+  - {at: 1m, metric: 'kubesim_requests_total{pod!~"web-.*"}', equals: 100}
+  - {at: 1m, metric: 'kubesim_requests_total', equals: 470}
+  - {at: 1m, metric: 'kubesim_endpoints{service="none"}', equals: 0}
+  - {at: 1m, metric: 'kubesim_requests_total{zone=""}', equals: 470}
+`)
+	cl := &fakeCluster{metrics: map[string][]Sample{
+		"kubesim_requests_total": {
+			{Labels: map[string]string{"service": "web", "pod": "web-1", "outcome": "served"}, Value: 300},
+			{Labels: map[string]string{"service": "web", "pod": "web-2", "outcome": "failed"}, Value: 70},
+			{Labels: map[string]string{"service": "api", "pod": "api-1", "outcome": "served"}, Value: 100},
+		},
+	}}
+	want := []Observation{
+		{false, "70"}, {true, "370"}, {true, "400"}, {true, "100"}, {true, "470"},
+		{true, "0 (no matching series)"}, {true, "470"},
+	}
+	require.Len(t, exps, len(want))
+	for i, e := range exps {
+		assert.Equal(t, want[i], e.Evaluate(cl), "expectation %d: %s", i, e.Description())
+	}
+}
+
+// stepCluster is a cluster whose pod count the test sets over time.
+type stepCluster struct{ pods int }
+
+func (c *stepCluster) Get(Resource, string, string) (runtime.Object, bool) { return nil, false }
+func (c *stepCluster) List(r Resource, _ string) []runtime.Object {
+	out := make([]runtime.Object, c.pods)
+	for i := range out {
+		out[i] = pod("default", fmt.Sprintf("p%d", i), "", v1.PodRunning, nil)
+	}
+	return out
+}
+func (c *stepCluster) Metric(string) []Sample { return nil }
+
+func TestCheckerAtAndWithin(t *testing.T) {
+	exps := expectFrom(t, `
+  - {at: 2m, count: pods, equals: 3}
+  - {at: 2m, count: pods, equals: 4}
+  - {within: 5m, count: pods, atLeast: 5}
+  - {within: 5m, count: pods, atLeast: 9}
+  - {within: 0s, count: pods, equals: 0}
+`)
+	cl := &stepCluster{}
+	chk := NewChecker(exps)
+	next, ok := chk.NextDeadline()
+	require.True(t, ok)
+	assert.Equal(t, time.Duration(0), next)
+
+	decided := chk.Observe(0, cl)
+	require.Len(t, decided, 1)
+	assert.Equal(t, 4, decided[0].Expectation.Index)
+	assert.Equal(t, Passed, decided[0].Status)
+
+	cl.pods = 3
+	assert.Empty(t, chk.Observe(time.Minute, cl), "an at is not evaluated before its time")
+	next, _ = chk.NextDeadline()
+	assert.Equal(t, 2*time.Minute, next)
+	decided = chk.Observe(2*time.Minute, cl)
+	require.Len(t, decided, 2)
+	assert.Equal(t, Result{Expectation: &exps[0], Status: Passed, DecidedAt: 2 * time.Minute, Observed: "3", Evaluations: 1}, decided[0])
+	assert.Equal(t, Result{Expectation: &exps[1], Status: Failed, DecidedAt: 2 * time.Minute, Observed: "3", Evaluations: 1}, decided[1])
+
+	cl.pods = 6
+	decided = chk.Observe(3*time.Minute+time.Second, cl)
+	require.Len(t, decided, 1)
+	assert.Equal(t, Passed, decided[0].Status, "within passes the first time it holds")
+	assert.Equal(t, 3*time.Minute+time.Second, decided[0].DecidedAt)
+
+	cl.pods = 2
+	assert.Empty(t, chk.Observe(4*time.Minute, cl))
+	assert.False(t, chk.Done())
+	decided = chk.Observe(5*time.Minute, cl)
+	require.Len(t, decided, 1)
+	assert.Equal(t, Result{Expectation: &exps[3], Status: Failed, DecidedAt: 5 * time.Minute, Observed: "2", Evaluations: 6}, decided[0],
+		"within fails at its deadline with the value seen then")
+	assert.True(t, chk.Done())
+	assert.False(t, chk.AllPassed())
+	_, ok = chk.NextDeadline()
+	assert.False(t, ok)
+
+	statuses := []Status{}
+	for _, r := range chk.Results() {
+		statuses = append(statuses, r.Status)
+	}
+	assert.Equal(t, []Status{Passed, Failed, Passed, Failed, Passed}, statuses)
+	assert.Equal(t, "PASS", Passed.String())
+	assert.Equal(t, "FAIL", Failed.String())
+}
+
+func TestCheckerRejectsSkippedDeadlines(t *testing.T) {
+	exps := expectFrom(t, "  - {at: 2m, count: pods, equals: 0}\n")
+	chk := NewChecker(exps)
+	assert.PanicsWithValue(t,
+		"scenarios: expectation 0 (count pods == 0 at 2m) was due at 2m0s but Observe was first called at 3m0s after it; the runner must call Observe at every NextDeadline",
+		func() { chk.Observe(3*time.Minute, &stepCluster{}) })
+
+	chk = NewChecker(exps)
+	chk.Observe(time.Minute, &stepCluster{})
+	assert.Panics(t, func() { chk.Observe(30*time.Second, &stepCluster{}) }, "time going backwards is a runner bug")
+}
+
+func TestCheckerAllPassed(t *testing.T) {
+	exps := expectFrom(t, "  - {at: 1m, count: pods, equals: 0}\n  - {within: 1m, count: pods, atMost: 1}\n")
+	chk := NewChecker(exps)
+	chk.Observe(30*time.Second, &stepCluster{})
+	assert.False(t, chk.AllPassed())
+	chk.Observe(time.Minute, &stepCluster{})
+	assert.True(t, chk.AllPassed())
+	assert.True(t, NewChecker(nil).AllPassed())
+}
+
+// TestFieldSetTypedMatchesUnstructured: the typed fast path and the
+// unstructured path compute the same selectable fields.
+func TestFieldSetTypedMatchesUnstructured(t *testing.T) {
+	p := pod("default", "web-1", "worker-1", v1.PodRunning, nil)
+	p.Spec.RestartPolicy, p.Spec.SchedulerName, p.Spec.ServiceAccountName, p.Spec.HostNetwork = v1.RestartPolicyAlways, "default-scheduler", "sa", true
+	p.Status.PodIPs, p.Status.NominatedNodeName = []v1.PodIP{{IP: "10.0.0.1"}, {IP: "fd00::1"}}, "worker-2"
+	ev := &v1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "e"},
+		InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-1", UID: "u", APIVersion: "v1", ResourceVersion: "7", FieldPath: "spec.containers{web}"},
+		Reason:         "Killing", ReportingController: "kubelet", Type: "Normal"}
+	objs := map[string]runtime.Object{
+		"pod": p, "node": testNode(), "event": ev,
+		"service":   &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, ClusterIP: "10.96.0.10"}},
+		"namespace": &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Status: v1.NamespaceStatus{Phase: v1.NamespaceActive}},
+	}
+	for name, obj := range objs {
+		r, _ := LookupResource(name)
+		typed, err := fieldSet(obj, r)
+		require.NoError(t, err)
+		m, err := toMap(obj, r)
+		require.NoError(t, err)
+		unstructuredSet, err := fieldSet(&unstructured.Unstructured{Object: m}, r)
+		require.NoError(t, err)
+		assert.Equal(t, typed, unstructuredSet, name)
+		assert.Len(t, typed, len(selectableFields(r)), "%s: every selectable field is computed", name)
+	}
+}

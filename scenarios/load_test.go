@@ -1,0 +1,277 @@
+package scenarios
+
+import (
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+func loadGood(t *testing.T, file string) *Scenario {
+	t.Helper()
+	s, err := Load(file, WithValidator(testValidatorLenient{}))
+	require.NoError(t, err)
+	require.NotNil(t, s)
+	return s
+}
+
+// testValidatorLenient is testValidator minus the selector rule, so good
+// scenarios pass it: the loader calls the validator on every manifest.
+type testValidatorLenient struct{ testValidator }
+
+func TestMinimalScenarioGetsDefaults(t *testing.T) {
+	s := loadGood(t, "testdata/good/minimal.yaml")
+	assert.Equal(t, "minimal", s.Metadata.Name, "name defaults to the file name")
+	assert.Equal(t, uint64(DefaultSeed), s.Spec.Seed)
+	assert.Equal(t, 90*time.Second, s.Spec.Duration)
+	assert.Equal(t, ProxyRoundRobin, s.Spec.ProxyMode)
+	assert.Empty(t, s.Spec.Cluster.Nodes)
+	assert.Empty(t, s.Spec.Events)
+}
+
+func TestAllActionsScenario(t *testing.T) {
+	s := loadGood(t, "testdata/good/all-actions.yaml")
+	assert.Equal(t, "all-actions", s.Metadata.Name)
+	assert.Equal(t, "Every action and every expectation kind, for the loader tests.", s.Metadata.Description)
+	assert.Equal(t, uint64(42), s.Spec.Seed)
+	assert.Equal(t, time.Hour, s.Spec.Duration)
+	assert.Equal(t, ProxyRandom, s.Spec.ProxyMode)
+
+	t.Run("node groups", func(t *testing.T) {
+		require.Len(t, s.Spec.Cluster.Nodes, 2)
+		w := s.Spec.Cluster.Nodes[0]
+		assert.Equal(t, []string{"worker-1", "worker-2", "worker-3"}, w.NodeNames())
+		assert.Equal(t, "zone-a", w.Zone)
+		assert.Equal(t, map[string]string{"tier": "general", ZoneLabel: "zone-a"}, w.Labels)
+		assertQuantity(t, "4", w.Capacity[v1.ResourceCPU])
+		assertQuantity(t, "8Gi", w.Capacity[v1.ResourceMemory])
+		assertQuantity(t, "110", w.Capacity[v1.ResourcePods])
+		assertQuantity(t, "3800m", w.Allocatable[v1.ResourceCPU], "allocatable overrides cpu")
+		assertQuantity(t, "8Gi", w.Allocatable[v1.ResourceMemory], "the rest of allocatable is capacity")
+		g := s.Spec.Cluster.Nodes[1]
+		assert.Equal(t, []string{"gpu"}, g.NodeNames(), "a group of one is named as the group")
+		assert.Equal(t, "zone-b", g.Zone, "zone comes from the label too")
+		assertQuantity(t, "50", g.Capacity[v1.ResourcePods])
+		assertQuantity(t, "2", g.Capacity["nvidia.com/gpu"])
+		assert.Equal(t, []v1.Taint{{Key: "nvidia.com/gpu", Value: "present", Effect: v1.TaintEffectNoSchedule}}, g.Taints)
+		assert.Equal(t, []string{"worker-1", "worker-2", "worker-3", "gpu"}, s.NodeNames())
+	})
+
+	t.Run("manifests", func(t *testing.T) {
+		init := s.InitialObjects()
+		require.Len(t, init, 5)
+		var refs []string
+		for _, m := range init {
+			refs = append(refs, m.Ref().String()+"@"+m.Namespace)
+		}
+		assert.Equal(t, []string{"namespace/shop@", "deployment/web@default", "service/web@default", "deployment/api@shop", "service/api@shop"}, refs)
+		d, ok := init[1].Object.(*appsv1.Deployment)
+		require.True(t, ok)
+		assert.Equal(t, int32(3), *d.Spec.Replicas)
+		assert.Equal(t, "default", d.Namespace, "the API server's namespace defaulting is applied")
+		assert.Equal(t, "apps/v1", d.APIVersion)
+		assert.Equal(t, "Deployment", d.Kind)
+		assert.Equal(t, "10m", d.Annotations["kubesim.dev/cpu-per-request"])
+		assertQuantity(t, "100m", d.Spec.Template.Spec.Containers[0].Resources.Requests[v1.ResourceCPU])
+		assert.Equal(t, "testdata/good/all-actions.yaml", init[1].Source.File)
+		assert.Equal(t, 27, init[1].Source.Line)
+		assert.Equal(t, "testdata/good/manifests/api.yaml", init[4].Source.File)
+		assert.Equal(t, 12, init[4].Source.Line)
+		ns := init[0].Object.(*v1.Namespace)
+		assert.Empty(t, ns.Namespace, "cluster-scoped objects have no namespace")
+	})
+
+	byAction := map[Action]Event{}
+	for _, e := range s.Spec.Events {
+		if _, seen := byAction[e.Action]; !seen {
+			byAction[e.Action] = e
+		}
+	}
+	for _, a := range Actions {
+		assert.Contains(t, byAction, a, "the scenario uses every action")
+	}
+	ev := func(i int) Event { return s.Spec.Events[i] }
+	cases := []struct {
+		name string
+		got  Event
+		want Event
+	}{
+		{"crashNode", ev(0), Event{At: 30 * time.Second, Action: ActionCrashNode, Node: "worker-1"}},
+		{"partitionNode", ev(1), Event{At: time.Minute, Action: ActionPartitionNode, Node: "worker-2"}},
+		{"recoverNode", ev(2), Event{At: 2 * time.Minute, Action: ActionRecoverNode, Node: "worker-1"}},
+		{"deleteNode", ev(4), Event{At: 4 * time.Minute, Action: ActionDeleteNode, Node: "extra-2"}},
+		{"cordon", ev(5), Event{At: 5 * time.Minute, Action: ActionCordon, Node: "worker-3"}},
+		{"uncordon", ev(6), Event{At: 6 * time.Minute, Action: ActionUncordon, Node: "worker-3"}},
+		{"drain", ev(7), Event{At: 7 * time.Minute, Action: ActionDrain, Node: "worker-3"}},
+		{"failZone", ev(8), Event{At: 8 * time.Minute, Action: ActionFailZone, Zone: "zone-a"}},
+		{"recoverZone", ev(9), Event{At: 9 * time.Minute, Action: ActionRecoverZone, Zone: "zone-a"}},
+		{"delete", ev(11), Event{At: 11 * time.Minute, Action: ActionDelete, Namespace: "shop", Target: ref(t, "configmap/settings")}},
+		{"scale", ev(12), Event{At: 12 * time.Minute, Action: ActionScale, Target: ref(t, "deployment/web"), Replicas: 5}},
+		{"setLoad", ev(13), Event{At: 13 * time.Minute, Action: ActionSetLoad, Service: "web", RPS: 300}},
+		{"setLoad ramp", ev(14), Event{At: 14 * time.Minute, Action: ActionSetLoad, Service: "web", RPS: 100, RampTo: ptr(1000.0), RampDuration: 10 * time.Minute, From: FromExternal}},
+		{"setLoad from node", ev(15), Event{At: 15 * time.Minute, Action: ActionSetLoad, Namespace: "shop", Service: "api", RPS: 5, From: "worker-2"}},
+		{"setPodLoad", ev(16), Event{At: 16 * time.Minute, Action: ActionSetPodLoad, Target: ref(t, "deployment/web"), RPS: 20.5}},
+		{"killPod container", ev(17), Event{At: 17 * time.Minute, Action: ActionKillPod, Target: ref(t, "deployment/web"), Container: "sidecar"}},
+		{"killPod pod", ev(18), Event{At: 18 * time.Minute, Action: ActionKillPod, Target: ref(t, "pod/web-5d8f7c9b4-x2x4k")}},
+		{"rolloutUndo", ev(19), Event{At: 19 * time.Minute, Action: ActionRolloutUndo, Target: ref(t, "deployment/web")}},
+		{"rolloutUndo toRevision", ev(20), Event{At: 20 * time.Minute, Action: ActionRolloutUndo, Target: ref(t, "deployment/web"), ToRevision: 1}},
+		{"rolloutRestart", ev(21), Event{At: 21 * time.Minute, Action: ActionRolloutRestart, Target: ref(t, "deployment/web")}},
+		{"labelNode", ev(22), Event{At: 22 * time.Minute, Action: ActionLabelNode, Node: "gpu", Labels: map[string]string{"accelerator": "a100"}, RemoveLabels: []string{"tier"}}},
+		{"taintNode", ev(23), Event{At: 23 * time.Minute, Action: ActionTaintNode, Node: "worker-2", Taints: []v1.Taint{{Key: "maintenance", Effect: v1.TaintEffectNoExecute}}}},
+		{"untaintNode", ev(24), Event{At: 24 * time.Minute, Action: ActionUntaintNode, Node: "gpu", Taints: []v1.Taint{{Key: "nvidia.com/gpu"}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.want.Namespace == "" {
+				c.want.Namespace = DefaultNamespace
+			}
+			assert.Equal(t, c.want, stripped(c.got))
+		})
+	}
+
+	t.Run("addNode", func(t *testing.T) {
+		e := ev(3)
+		assert.Equal(t, ActionAddNode, e.Action)
+		require.NotNil(t, e.Group)
+		assert.Equal(t, []string{"extra-1", "extra-2"}, e.Group.NodeNames())
+		assert.Equal(t, "zone-c", e.Group.Labels[ZoneLabel])
+		assertQuantity(t, "2", e.Group.Allocatable[v1.ResourceCPU])
+	})
+	t.Run("apply", func(t *testing.T) {
+		e := ev(10)
+		require.NotNil(t, e.Object)
+		cm, ok := e.Object.Object.(*v1.ConfigMap)
+		require.True(t, ok)
+		assert.Equal(t, "shop", cm.Namespace, "the event's namespace applies to the object")
+		assert.Equal(t, "shop", e.Namespace)
+		assert.Equal(t, map[string]string{"mode": "fast"}, cm.Data)
+	})
+	t.Run("timeline", func(t *testing.T) {
+		tl := s.Timeline()
+		require.Len(t, tl, len(s.Spec.Events))
+		assert.Equal(t, ActionCordon, tl[0].Action, "the 0s event written last runs first")
+		assert.Equal(t, 25, tl[0].Index)
+		for i := 1; i < len(tl); i++ {
+			assert.LessOrEqual(t, tl[i-1].At, tl[i].At)
+		}
+	})
+}
+
+func TestAllActionsExpectations(t *testing.T) {
+	s := loadGood(t, "testdata/good/all-actions.yaml")
+	require.Len(t, s.Spec.Expect, 7)
+	e := s.Spec.Expect
+	assert.Equal(t, "web is scaled", e[0].Name)
+	assert.Equal(t, TimingAt, e[0].Timing)
+	assert.Equal(t, 30*time.Minute, e[0].Time)
+	assert.Equal(t, ExpectGet, e[0].Kind)
+	assert.Equal(t, "deployment/web", e[0].Target.String())
+	assert.Equal(t, "{.status.readyReplicas}", e[0].JSONPath)
+	assert.Equal(t, "5", e[0].Text)
+
+	assert.Equal(t, TimingWithin, e[1].Timing)
+	assert.Equal(t, "true", e[1].Text, "a YAML boolean is compared as the text written")
+	assert.Equal(t, "Node", e[1].Target.Resource.Kind)
+
+	assert.Equal(t, ExpectCount, e[2].Kind)
+	assert.Equal(t, 8*time.Minute+30*time.Second, e[2].Time)
+	assert.Equal(t, "pods", e[2].Resource.Plural)
+	assert.Equal(t, "app=web", e[2].LabelSelector)
+	assert.Equal(t, "spec.nodeName=worker-1,status.phase!=Failed", e[2].FieldSelector)
+	assert.Equal(t, Bounds{Equals: ptr(0.0)}, e[2].Bounds)
+	assert.Equal(t, "count pods (app=web, spec.nodeName=worker-1,status.phase!=Failed) == 0 within 8m30s", e[2].String())
+
+	assert.True(t, e[3].AllNamespaces)
+	assert.Equal(t, Bounds{AtLeast: ptr(3.0), AtMost: ptr(20.0)}, e[3].Bounds)
+	assert.Equal(t, "shop", e[4].Namespace)
+
+	assert.Equal(t, ExpectMetric, e[5].Kind)
+	assert.Equal(t, `kubesim_requests_total{service="web",outcome="failed"}`, e[5].Metric.String())
+	assert.Equal(t, Bounds{AtMost: ptr(50.0)}, e[5].Bounds)
+	assert.Equal(t, []MatchOp{MatchEqual, MatchRegexp, MatchNotEqual}, []MatchOp{e[6].Metric.Matchers[0].Op, e[6].Metric.Matchers[1].Op, e[6].Metric.Matchers[2].Op})
+	assert.Equal(t, Bounds{AtLeast: ptr(1.5)}, e[6].Bounds)
+}
+
+func TestLoadFSWithFiles(t *testing.T) {
+	fsys := fstest.MapFS{
+		"lib/s.yaml":    {Data: []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [m/cm.yaml]\n")},
+		"lib/m/cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")},
+	}
+	s, err := LoadFS(fsys, "lib/s.yaml")
+	require.NoError(t, err)
+	require.Len(t, s.Spec.FileObjects, 2)
+	assert.Equal(t, "b", s.Spec.FileObjects[1].Name)
+	assert.Equal(t, Source{File: "lib/m/cm.yaml", Line: 5}, s.Spec.FileObjects[1].Source)
+
+	fsys["lib/s.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [../../etc/passwd]\n")}
+	_, err = LoadFS(fsys, "lib/s.yaml")
+	require.EqualError(t, err, `lib/s.yaml:5: spec.files[0]: cannot read "../../etc/passwd": must be a relative path inside the scenario's directory`)
+}
+
+func TestLoadBytesAndMissingFile(t *testing.T) {
+	_, err := Load("testdata/does-not-exist.yaml")
+	require.EqualError(t, err, "testdata/does-not-exist.yaml:1: cannot read scenario: no such file or directory")
+	s, err := LoadBytes("inline.yaml", []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec: {duration: 5m}\n"), ".")
+	require.NoError(t, err)
+	assert.Equal(t, "inline", s.Metadata.Name)
+}
+
+func TestValidatorSeesDefaultedNamespaceAndACopy(t *testing.T) {
+	var seen []string
+	v := ValidatorFunc(func(obj runtime.Object) field.ErrorList {
+		acc, err := meta.Accessor(obj)
+		require.NoError(t, err)
+		seen = append(seen, obj.GetObjectKind().GroupVersionKind().Kind+" "+acc.GetNamespace()+"/"+acc.GetName())
+		acc.SetLabels(map[string]string{"mutated": "yes"}) // must not leak into the scenario
+		return nil
+	})
+	s, err := Load("testdata/good/all-actions.yaml", WithValidator(v))
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"Namespace /shop", "Deployment default/web", "Service default/web",
+		"Deployment shop/api", "Service shop/api", "ConfigMap shop/settings",
+	}, seen, "every manifest, in file order, with the API server's namespace")
+	for _, m := range s.InitialObjects() {
+		acc, _ := meta.Accessor(m.Object)
+		assert.NotContains(t, acc.GetLabels(), "mutated")
+	}
+}
+
+func assertQuantity(t *testing.T, want string, got resource.Quantity, msgs ...any) {
+	t.Helper()
+	want2 := resource.MustParse(want)
+	assert.Equal(t, 0, want2.Cmp(got), append([]any{"want %s, got %s", want, got.String()}, msgs...)...)
+}
+
+func ref(t *testing.T, s string) Ref {
+	t.Helper()
+	r, err := ParseRef(s)
+	require.NoError(t, err)
+	return r
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// stripped drops the bookkeeping fields (position, lines, group, object)
+// so decoded events compare with literals.
+func stripped(e Event) Event {
+	e.Index, e.Source, e.lines = 0, Source{}, nil
+	return e
+}
+
+func TestIssueExampleLoads(t *testing.T) {
+	s := loadGood(t, "testdata/good/issue-example.yaml")
+	assert.Equal(t, "node-failure", s.Metadata.Name)
+	assert.Equal(t, []string{"worker-1", "worker-2", "worker-3"}, s.NodeNames())
+	assert.Empty(t, s.Spec.Cluster.Nodes[0].Taints)
+	assert.Len(t, s.Spec.Events, 4)
+	assert.Len(t, s.Spec.Expect, 3)
+}

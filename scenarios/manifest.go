@@ -1,0 +1,145 @@
+package scenarios
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// manifest decodes one Kubernetes manifest strictly into its typed object.
+// path is the manifest's field path in its file ("" for a document of
+// spec.files). nsNode and eventNS carry an apply event's namespace field,
+// when set. When the manifest has errors (all reported) it returns nil or,
+// if its kind and name are readable, a placeholder without Object.
+func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS string) *Manifest {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "a manifest must be a mapping, not %s", describe(n))
+		return nil
+	}
+	before := len(d.l.errs.list)
+	apiKey, apiNode := mappingKey(n, "apiVersion")
+	kindKey, kindNode := mappingKey(n, "kind")
+	var apiVersion string
+	apiOK := false
+	if apiKey == nil || isNull(apiNode) {
+		d.errorf(n, joinPath(path, "apiVersion"), "required field is missing")
+	} else {
+		apiVersion, apiOK = d.str(apiNode, joinPath(path, "apiVersion"))
+	}
+	if kindKey == nil || isNull(kindNode) {
+		d.errorf(n, joinPath(path, "kind"), "required field is missing")
+		return nil
+	}
+	kind, kindOK := d.str(kindNode, joinPath(path, "kind"))
+	if !kindOK {
+		return nil
+	}
+	r, known := resourceForKind(kind)
+	switch {
+	case kind == "List" || strings.HasSuffix(kind, "List"):
+		d.errorf(kindNode, joinPath(path, "kind"), "%s is not supported: write one manifest per object", kind)
+		return nil
+	case !known:
+		d.errorf(kindNode, joinPath(path, "kind"), "unknown kind %q%s: kubesim serves %s",
+			kind, suggest(kind, manifestKinds()), strings.Join(manifestKinds(), ", "))
+		return nil
+	case r.Kind == "Node":
+		d.errorf(kindNode, joinPath(path, "kind"), "nodes are declared in spec.cluster.nodes or added by addNode events, not as manifests")
+		return nil
+	case !r.Manifest:
+		d.errorf(kindNode, joinPath(path, "kind"), "%s objects are created by kubesim's components, not by manifests", kind)
+		return nil
+	}
+	if !apiOK {
+		return nil
+	}
+	if apiVersion != r.APIVersion() {
+		d.errorf(apiNode, joinPath(path, "apiVersion"), "kubesim serves %s as %s, not %q", kind, r.APIVersion(), apiVersion)
+		return nil
+	}
+	obj := r.New()
+	if !d.decodeTyped(n, path, obj) {
+		return placeholder(n, r, path, eventNS, d.file)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		panic(fmt.Sprintf("scenarios: %s has no ObjectMeta: %v", r.Kind, err))
+	}
+	name := acc.GetName()
+	if name == "" {
+		pos, _ := nodeAt(n, "metadata.name")
+		msg := "required field is missing"
+		if acc.GetGenerateName() != "" {
+			msg += " (generateName is not supported: scenarios refer to objects by name)"
+		}
+		d.errorf(pos, joinPath(path, "metadata.name"), "%s", msg)
+		return nil
+	}
+	ns := acc.GetNamespace()
+	if r.Namespaced {
+		switch {
+		case ns == "":
+			ns = eventNS
+			if ns == "" {
+				ns = DefaultNamespace
+			}
+		case nsNode != nil && ns != eventNS:
+			pos, _ := nodeAt(n, "metadata.namespace")
+			d.errorf(pos, joinPath(path, "metadata.namespace"), "namespace %q conflicts with the event's namespace %q (line %d)", ns, eventNS, nsNode.Line)
+			return nil
+		}
+	} else {
+		ns = "" // the API server clears it for cluster-scoped kinds
+	}
+	acc.SetNamespace(ns)
+	if d.l.opts.validator != nil {
+		for _, fe := range d.validate(obj) {
+			pos, _ := nodeAt(n, fe.Field)
+			d.errorf(pos, joinPath(path, fe.Field), "%s", fe.ErrorBody())
+		}
+	}
+	if len(d.l.errs.list) != before {
+		return placeholder(n, r, path, eventNS, d.file)
+	}
+	return &Manifest{Object: obj, Resource: r, Namespace: ns, Name: name, Source: Source{File: d.file, Line: lineOf(n)}, path: path}
+}
+
+// placeholder stands for a manifest that did not decode, so that the
+// timeline checks still know the object it names (the scenario is rejected
+// anyway). It has no Object; nil when the name cannot be read.
+func placeholder(n *yaml.Node, r Resource, path, eventNS, file string) *Manifest {
+	_, md := mappingKey(n, "metadata")
+	if md == nil || md.Kind != yaml.MappingNode {
+		return nil
+	}
+	_, nameNode := mappingKey(md, "name")
+	name := scalarValue(nameNode)
+	if name == "" {
+		return nil
+	}
+	ns := ""
+	if r.Namespaced {
+		_, nsNode := mappingKey(md, "namespace")
+		ns = cmp.Or(scalarValue(nsNode), eventNS, DefaultNamespace)
+	}
+	return &Manifest{Resource: r, Namespace: ns, Name: name, Source: Source{File: file, Line: lineOf(n)}, path: path}
+}
+
+// validate runs the injected validator on a copy. A panic in it is an
+// internal error; it is reported as a field error rather than crashing the
+// load, so bad input can never take the process down.
+func (d *fileDec) validate(obj runtime.Object) (errs field.ErrorList) {
+	defer func() {
+		if r := recover(); r != nil {
+			errs = field.ErrorList{field.InternalError(nil, fmt.Errorf("validation panicked: %v", r))}
+		}
+	}()
+	return d.l.opts.validator.Validate(obj.DeepCopyObject())
+}

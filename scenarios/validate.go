@@ -1,0 +1,356 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+)
+
+// The timeline checks replay the scenario without a cluster: which nodes
+// and which user-created objects exist at each event, so that a reference to
+// something that never exists (or no longer does) is an error before
+// anything runs. Objects of Generated kinds (pods, replica sets, …) may be
+// created by controllers, so a reference to one the scenario does not create
+// is accepted where the action allows it.
+
+type objKey struct {
+	kind, namespace, name string
+}
+
+func (k objKey) String() string {
+	s := strings.ToLower(k.kind) + "/" + k.name
+	if k.namespace != "" {
+		s += " in namespace " + k.namespace
+	}
+	return s
+}
+
+type nodeInfo struct {
+	labels map[string]string
+}
+
+// world is the replayed state at the current event.
+type world struct {
+	l     *loader
+	file  string
+	nodes map[string]nodeInfo
+	// nodeOrder keeps node names in creation order for messages.
+	nodeOrder []string
+	objects   map[objKey]*Manifest
+	gone      map[objKey]string // where an object (or node, kind "Node") was deleted
+	created   map[objKey]time.Duration
+	total     int // nodes ever created
+	now       time.Duration
+}
+
+func keyOf(r Resource, namespace, name string) objKey {
+	if !r.Namespaced {
+		namespace = ""
+	}
+	return objKey{kind: r.Kind, namespace: namespace, name: name}
+}
+
+func (l *loader) checkTimeline(s *Scenario) {
+	w := &world{
+		l: l, file: s.Source.File,
+		nodes: map[string]nodeInfo{}, objects: map[objKey]*Manifest{},
+		gone: map[objKey]string{}, created: map[objKey]time.Duration{},
+	}
+	for _, ns := range builtinNamespaces {
+		w.created[objKey{kind: "Namespace", name: ns}] = 0
+		w.objects[objKey{kind: "Namespace", name: ns}] = nil
+	}
+	for i, g := range s.Spec.Cluster.Nodes {
+		w.addNodes(g, fmt.Sprintf("spec.cluster.nodes[%d]", i))
+	}
+	for _, m := range s.InitialObjects() {
+		w.create(m, "")
+	}
+	for _, e := range s.Timeline() {
+		w.now = e.At
+		w.event(e)
+	}
+	for _, e := range s.Spec.Expect {
+		w.expectation(e)
+	}
+}
+
+func (w *world) errorf(line int, path, format string, args ...any) {
+	w.l.errs.add(w.file, line, 0, path, fmt.Sprintf(format, args...))
+}
+
+func (w *world) addNodes(g NodeGroup, path string) {
+	for _, name := range g.NodeNames() {
+		if _, exists := w.nodes[name]; exists {
+			w.errorf(g.Source.Line, path+".name", "node %q already exists", name)
+			continue
+		}
+		w.total++
+		if w.total > MaxNodes {
+			w.errorf(g.Source.Line, path+".count", "a scenario may create at most %d nodes", MaxNodes)
+			return
+		}
+		w.nodes[name] = nodeInfo{labels: g.Labels}
+		w.nodeOrder = append(w.nodeOrder, name)
+		delete(w.gone, objKey{kind: "Node", name: name})
+		if _, seen := w.created[objKey{kind: "Node", name: name}]; !seen {
+			w.created[objKey{kind: "Node", name: name}] = w.now
+		}
+	}
+}
+
+// create records a manifest as existing from now on (apply updates it).
+func (w *world) create(m Manifest, applyPath string) {
+	if m.Resource.Namespaced {
+		nsKey := objKey{kind: "Namespace", name: m.Namespace}
+		if _, ok := w.objects[nsKey]; !ok {
+			msg := fmt.Sprintf("namespace %q does not exist", m.Namespace)
+			if where, deleted := w.gone[nsKey]; deleted {
+				msg += " (deleted by " + where + ")"
+			} else {
+				msg += ": create it with a Namespace manifest before this object"
+			}
+			w.l.errs.add(m.Source.File, m.Source.Line, 0, joinPath(m.path, "metadata.namespace"), msg)
+			return
+		}
+	}
+	k := keyOf(m.Resource, m.Namespace, m.Name)
+	if prev, exists := w.objects[k]; exists && applyPath == "" {
+		where := "a built-in object"
+		if prev != nil {
+			where = prev.Source.String()
+		}
+		w.l.errs.add(m.Source.File, m.Source.Line, 0, joinPath(m.path, "metadata.name"), fmt.Sprintf("%s is already defined at %s", k, where))
+		return
+	}
+	mc := m
+	w.objects[k] = &mc
+	delete(w.gone, k)
+	if _, seen := w.created[k]; !seen {
+		w.created[k] = w.now
+	}
+}
+
+func (w *world) nodeNames() string {
+	names := slices.Clone(w.nodeOrder)
+	names = slices.DeleteFunc(names, func(n string) bool { _, ok := w.nodes[n]; return !ok })
+	if len(names) == 0 {
+		return "there are no nodes then"
+	}
+	if len(names) > 6 {
+		names = append(names[:6], "…")
+	}
+	return "nodes then: " + strings.Join(names, ", ")
+}
+
+// needNode checks that node exists at the current event.
+func (w *world) needNode(e Event, field, name string) bool {
+	if _, ok := w.nodes[name]; ok {
+		return true
+	}
+	line, path := fieldLine(e.lines, field, e.Source), fmt.Sprintf("spec.events[%d].%s", e.Index, field)
+	if where, deleted := w.gone[objKey{kind: "Node", name: name}]; deleted {
+		w.errorf(line, path, "node %q was deleted by %s", name, where)
+		return false
+	}
+	w.errorf(line, path, "node %q does not exist at %s (%s)", name, FormatDuration(e.At), w.nodeNames())
+	return false
+}
+
+// needObject checks that a user-created object exists at the current event.
+// Objects of Generated kinds that the scenario never names are accepted
+// when lenient is set.
+func (w *world) needObject(e Event, field string, k objKey, lenient bool) (*Manifest, bool) {
+	if m, ok := w.objects[k]; ok {
+		return m, true
+	}
+	r, _ := resourceForKind(k.kind)
+	_, everCreated := w.created[k]
+	if lenient && r.Generated && !everCreated {
+		if _, deleted := w.gone[k]; !deleted {
+			return nil, true
+		}
+	}
+	line, path := fieldLine(e.lines, field, e.Source), fmt.Sprintf("spec.events[%d].%s", e.Index, field)
+	switch where, deleted := w.gone[k]; {
+	case deleted:
+		w.errorf(line, path, "%s was deleted by %s", k, where)
+	case everCreated:
+		w.errorf(line, path, "%s does not exist yet at %s (it is created at %s)", k, FormatDuration(e.At), FormatDuration(w.created[k]))
+	default:
+		w.errorf(line, path, "%s does not exist at %s: no manifest or apply event creates it before then", k, FormatDuration(e.At))
+	}
+	return nil, false
+}
+
+func (w *world) event(e Event) {
+	where := fmt.Sprintf("spec.events[%d] at %s (line %d)", e.Index, FormatDuration(e.At), e.Source.Line)
+	switch e.Action {
+	case ActionCrashNode, ActionPartitionNode, ActionRecoverNode, ActionCordon, ActionUncordon, ActionDrain,
+		ActionTaintNode, ActionUntaintNode:
+		w.needNode(e, "node", e.Node)
+	case ActionLabelNode:
+		if w.needNode(e, "node", e.Node) {
+			info := w.nodes[e.Node]
+			labels := map[string]string{}
+			for k, v := range info.labels {
+				labels[k] = v
+			}
+			for k, v := range e.Labels {
+				labels[k] = v
+			}
+			for _, k := range e.RemoveLabels {
+				delete(labels, k)
+			}
+			w.nodes[e.Node] = nodeInfo{labels: labels}
+		}
+	case ActionDeleteNode:
+		if w.needNode(e, "node", e.Node) {
+			delete(w.nodes, e.Node)
+			w.gone[objKey{kind: "Node", name: e.Node}] = where
+		}
+	case ActionAddNode:
+		if e.Group != nil {
+			w.addNodes(*e.Group, fmt.Sprintf("spec.events[%d].group", e.Index))
+		}
+	case ActionFailZone, ActionRecoverZone:
+		var zones []string
+		for _, n := range w.nodeOrder {
+			if info, ok := w.nodes[n]; ok {
+				if z := info.labels[ZoneLabel]; z != "" && !slices.Contains(zones, z) {
+					zones = append(zones, z)
+				}
+			}
+		}
+		if !slices.Contains(zones, e.Zone) {
+			known := "no node has a " + ZoneLabel + " label then"
+			if len(zones) > 0 {
+				known = "zones then: " + strings.Join(zones, ", ")
+			}
+			w.errorf(fieldLine(e.lines, "zone", e.Source), fmt.Sprintf("spec.events[%d].zone", e.Index),
+				"no node is in zone %q at %s%s (%s)", e.Zone, FormatDuration(e.At), suggest(e.Zone, zones), known)
+		}
+	case ActionApply:
+		if e.Object != nil {
+			w.create(*e.Object, "apply")
+		}
+	case ActionDelete:
+		k := keyOf(e.Target.Resource, e.Namespace, e.Target.Name)
+		if _, ok := w.needObject(e, "target", k, true); ok {
+			delete(w.objects, k)
+			w.gone[k] = where
+			if k.kind == "Namespace" {
+				for ok := range w.objects {
+					if ok.namespace == k.name {
+						delete(w.objects, ok)
+						w.gone[ok] = where + " (its namespace)"
+					}
+				}
+			}
+		}
+	case ActionScale, ActionSetPodLoad, ActionRolloutUndo, ActionRolloutRestart:
+		w.needObject(e, "target", keyOf(e.Target.Resource, e.Namespace, e.Target.Name), false)
+	case ActionKillPod:
+		m, ok := w.needObject(e, "target", keyOf(e.Target.Resource, e.Namespace, e.Target.Name), e.Target.Resource.Kind == "Pod")
+		if ok && m != nil && e.Container != "" {
+			names := containerNames(m)
+			if names != nil && !slices.Contains(names, e.Container) {
+				w.errorf(fieldLine(e.lines, "container", e.Source), fmt.Sprintf("spec.events[%d].container", e.Index),
+					"%s has no container %q%s (containers: %s)", e.Target, e.Container, suggest(e.Container, names), strings.Join(names, ", "))
+			}
+		}
+	case ActionSetLoad:
+		svcRes, _ := resourceForKind("Service")
+		m, ok := w.needObject(e, "service", keyOf(svcRes, e.Namespace, e.Service), false)
+		if svc, isSvc := objectOf(m).(*v1.Service); ok && isSvc {
+			switch {
+			case svc.Spec.Type == v1.ServiceTypeExternalName:
+				w.errorf(fieldLine(e.lines, "service", e.Source), fmt.Sprintf("spec.events[%d].service", e.Index),
+					"service %q is of type ExternalName and has no endpoints to carry load", e.Service)
+			case e.From == FromExternal && svc.Spec.Type != v1.ServiceTypeNodePort && svc.Spec.Type != v1.ServiceTypeLoadBalancer:
+				w.errorf(fieldLine(e.lines, "from", e.Source), fmt.Sprintf("spec.events[%d].from", e.Index),
+					"external traffic enters through node ports, but service %q is of type %s (use NodePort or LoadBalancer)", e.Service, serviceType(svc))
+			}
+		}
+		if e.From != "" && e.From != FromExternal {
+			w.needNode(e, "from", e.From)
+		}
+	default:
+		panic(fmt.Sprintf("scenarios: timeline check does not handle action %q", e.Action))
+	}
+}
+
+// objectOf is a manifest's object; nil for a placeholder or a built-in.
+func objectOf(m *Manifest) any {
+	if m == nil {
+		return nil
+	}
+	return m.Object
+}
+
+func serviceType(svc *v1.Service) string {
+	if svc.Spec.Type == "" {
+		return string(v1.ServiceTypeClusterIP)
+	}
+	return string(svc.Spec.Type)
+}
+
+// containerNames lists the containers of a pod or of a workload's template.
+func containerNames(m *Manifest) []string {
+	var cs []v1.Container
+	switch o := objectOf(m).(type) {
+	case *v1.Pod:
+		cs = o.Spec.Containers
+	case *appsv1.Deployment:
+		cs = o.Spec.Template.Spec.Containers
+	case *appsv1.ReplicaSet:
+		cs = o.Spec.Template.Spec.Containers
+	default:
+		return nil
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// expectation checks the references of an expectation: the namespace and,
+// for kinds only scenarios create, the object must exist by its time.
+func (w *world) expectation(e Expectation) {
+	path := fmt.Sprintf("spec.expect[%d]", e.Index)
+	var r Resource
+	switch e.Kind {
+	case ExpectGet:
+		r = e.Target.Resource
+	case ExpectCount:
+		r = e.Resource
+	default:
+		return
+	}
+	ns := e.namespaceFor(r)
+	if ns != "" {
+		if t, ok := w.created[objKey{kind: "Namespace", name: ns}]; !ok || t > e.Time {
+			w.errorf(fieldLine(e.lines, "namespace", e.Source), path+".namespace", "namespace %q is not created by %s", ns, FormatDuration(e.Time))
+			return
+		}
+	}
+	if e.Kind != ExpectGet || r.Generated {
+		return
+	}
+	k := keyOf(r, ns, e.Target.Name)
+	t, ok := w.created[k]
+	switch {
+	case ok && t <= e.Time:
+	case ok:
+		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is only created at %s, after %s", k, FormatDuration(t), FormatDuration(e.Time))
+	case r.Kind == "Node":
+		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "node %q is never created%s", e.Target.Name, suggest(e.Target.Name, w.nodeOrder))
+	default:
+		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is never created by the scenario", k)
+	}
+}

@@ -1,0 +1,391 @@
+package scenarios
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Limits that keep hostile input (alias bombs, self-referencing anchors,
+// absurd nesting) from exhausting memory or the stack.
+const (
+	maxDepth      = 256     // nesting depth followed in any YAML walk
+	maxNodeVisits = 2000000 // node visits per load, aliases expanded
+)
+
+// parseDocuments splits data into its YAML documents. Empty documents (only
+// comments or `---`) are dropped. A syntax error ends the file: the
+// documents before it are returned with the error's line and message.
+func parseDocuments(data []byte) (docs []*yaml.Node, errLine int, errMsg string) {
+	defer func() {
+		// go-yaml is robust, but a parser panic on some input must not take
+		// the process down: report it as a syntax error on line 1.
+		if r := recover(); r != nil {
+			docs, errLine, errMsg = nil, 1, fmt.Sprintf("cannot parse YAML: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs, 0, ""
+		}
+		if err != nil {
+			line, msg := syntaxErrorLine(err)
+			return docs, line, msg
+		}
+		if isEmptyDocument(&doc) {
+			continue
+		}
+		docs = append(docs, &doc)
+	}
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxErrorLine pulls the line number out of a go-yaml error.
+func syntaxErrorLine(err error) (int, string) {
+	msg := oneLine(err.Error())
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		if n, convErr := strconv.Atoi(m[1]); convErr == nil && n > 0 {
+			return n, "YAML syntax error: " + m[2]
+		}
+	}
+	return 1, "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
+}
+
+func isEmptyDocument(doc *yaml.Node) bool {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return true
+	}
+	c := doc.Content[0]
+	return c.Kind == yaml.ScalarNode && c.ShortTag() == "!!null" && c.Value == ""
+}
+
+// body returns a document's root node.
+func body(doc *yaml.Node) *yaml.Node {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		return doc.Content[0]
+	}
+	return doc
+}
+
+// resolve follows aliases to the node they name. A chain longer than
+// maxDepth (only possible with pathological input) yields the last alias.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < maxDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// isNull reports whether n is absent or an explicit YAML null.
+func isNull(n *yaml.Node) bool {
+	n = resolve(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// describe names what a node holds, for "must be X, not Y" messages.
+func describe(n *yaml.Node) string {
+	n = resolve(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "null"
+		case "!!bool":
+			return "a boolean (" + n.Value + ")"
+		case "!!int":
+			return "an integer (" + n.Value + ")"
+		case "!!float":
+			return "a number (" + n.Value + ")"
+		case "!!str", "!!timestamp":
+			return fmt.Sprintf("a string (%q)", clip(n.Value))
+		default:
+			return "a " + n.ShortTag() + " value"
+		}
+	}
+	return "an unsupported YAML node"
+}
+
+// clip shortens long values quoted in messages.
+func clip(s string) string {
+	const max = 40
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
+
+// pair is one key: value entry of a mapping.
+type pair struct {
+	key   *yaml.Node // a resolved scalar
+	value *yaml.Node // resolved
+}
+
+// pairs lists a mapping's entries in document order, resolving aliases.
+// Entries whose key is not a scalar are skipped (checkTree reports them).
+func pairs(n *yaml.Node) []pair {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := make([]pair, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := resolve(n.Content[i])
+		if k == nil || k.Kind != yaml.ScalarNode {
+			continue
+		}
+		out = append(out, pair{key: k, value: resolve(n.Content[i+1])})
+	}
+	return out
+}
+
+// checkTree reports structural problems anywhere in a document: duplicate
+// keys, non-scalar keys, merge keys, unsupported tags. Aliases are not
+// followed: what they name is checked where it is defined.
+func (d *fileDec) checkTree(n *yaml.Node, path string, depth int) {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return
+	}
+	if depth > maxDepth {
+		d.errorf(n, path, "nesting deeper than %d levels", maxDepth)
+		return
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			d.checkTree(c, path, depth+1)
+		}
+	case yaml.MappingNode:
+		first := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			rk := resolve(k)
+			if rk == nil || rk.Kind != yaml.ScalarNode {
+				d.errorf(k, path, "mapping keys must be plain strings, not %s", describe(k))
+				continue
+			}
+			if rk.ShortTag() == "!!merge" {
+				d.errorf(k, path, "YAML merge keys (<<) are not supported; write the fields out")
+				continue
+			}
+			sub := joinKey(path, rk.Value)
+			if line, dup := first[rk.Value]; dup {
+				d.errorf(k, sub, "duplicate field %q (first set on line %d)", rk.Value, line)
+				continue
+			}
+			first[rk.Value] = k.Line
+			d.checkTree(v, sub, depth+1)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			d.checkTree(c, fmt.Sprintf("%s[%d]", path, i), depth+1)
+		}
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str", "!!int", "!!float", "!!bool", "!!null", "!!timestamp", "!!binary":
+		default:
+			d.errorf(n, path, "unsupported YAML tag %q", n.Tag)
+		}
+	}
+}
+
+// joinKey appends a mapping key to a field path: `.key` for plain
+// identifiers, `[key]` (apimachinery's style for map keys) otherwise.
+func joinKey(path, key string) string {
+	if isPlainKey(key) {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	return path + "[" + key + "]"
+}
+
+func isPlainKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, r := range key {
+		if !(r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// joinPath appends a relative field path (as Kubernetes and sigs.k8s.io/json
+// print them, e.g. `spec.replicas` or `[0].key`) to a prefix.
+func joinPath(prefix, sub string) string {
+	switch {
+	case sub == "":
+		return prefix
+	case prefix == "":
+		return strings.TrimPrefix(sub, ".")
+	case strings.HasPrefix(sub, "["):
+		return prefix + sub
+	default:
+		return prefix + "." + strings.TrimPrefix(sub, ".")
+	}
+}
+
+// jsonConv turns a YAML node into JSON for Kubernetes' decoder, as
+// sigs.k8s.io/yaml would, following aliases within the load's node budget.
+type jsonConv struct {
+	buf    bytes.Buffer
+	visits *int
+	bad    *yaml.Node // the node that could not be converted
+	why    string
+}
+
+// toJSON converts n; on failure it returns the offending node and why.
+func (l *loader) toJSON(n *yaml.Node) ([]byte, *yaml.Node, string) {
+	c := &jsonConv{visits: &l.visits}
+	if !c.value(n, 0) {
+		return nil, c.bad, c.why
+	}
+	return c.buf.Bytes(), nil, ""
+}
+
+func (c *jsonConv) fail(n *yaml.Node, format string, args ...any) bool {
+	c.bad, c.why = n, fmt.Sprintf(format, args...)
+	return false
+}
+
+func (c *jsonConv) value(n *yaml.Node, depth int) bool {
+	*c.visits++
+	if *c.visits > maxNodeVisits {
+		return c.fail(n, "document too large (more than %d nodes with aliases expanded)", maxNodeVisits)
+	}
+	if depth > maxDepth {
+		return c.fail(n, "nesting deeper than %d levels", maxDepth)
+	}
+	n = resolve(n)
+	if n == nil {
+		c.buf.WriteString("null")
+		return true
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		c.buf.WriteByte('{')
+		seen := map[string]bool{}
+		first := true
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolve(n.Content[i])
+			if k == nil || k.Kind != yaml.ScalarNode {
+				return c.fail(n.Content[i], "mapping keys must be plain strings")
+			}
+			if k.ShortTag() == "!!merge" {
+				return c.fail(k, "YAML merge keys (<<) are not supported")
+			}
+			if seen[k.Value] {
+				continue // reported by checkTree; the first value wins
+			}
+			seen[k.Value] = true
+			if !first {
+				c.buf.WriteByte(',')
+			}
+			first = false
+			writeJSONString(&c.buf, k.Value)
+			c.buf.WriteByte(':')
+			if !c.value(n.Content[i+1], depth+1) {
+				return false
+			}
+		}
+		c.buf.WriteByte('}')
+	case yaml.SequenceNode:
+		c.buf.WriteByte('[')
+		for i, item := range n.Content {
+			if i > 0 {
+				c.buf.WriteByte(',')
+			}
+			if !c.value(item, depth+1) {
+				return false
+			}
+		}
+		c.buf.WriteByte(']')
+	case yaml.ScalarNode:
+		return c.scalar(n)
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			c.buf.WriteString("null")
+			return true
+		}
+		return c.value(n.Content[0], depth+1)
+	default:
+		return c.fail(n, "unsupported YAML node")
+	}
+	return true
+}
+
+func (c *jsonConv) scalar(n *yaml.Node) bool {
+	switch n.ShortTag() {
+	case "!!null":
+		c.buf.WriteString("null")
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return c.fail(n, "invalid boolean %q", clip(n.Value))
+		}
+		c.buf.WriteString(strconv.FormatBool(b))
+	case "!!int":
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return c.fail(n, "invalid integer %q", clip(n.Value))
+		}
+		switch x := v.(type) {
+		case int:
+			c.buf.WriteString(strconv.Itoa(x))
+		case int64:
+			c.buf.WriteString(strconv.FormatInt(x, 10))
+		case uint64:
+			c.buf.WriteString(strconv.FormatUint(x, 10))
+		case float64:
+			return c.float(n, x)
+		default:
+			return c.fail(n, "invalid integer %q", clip(n.Value))
+		}
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return c.fail(n, "invalid number %q", clip(n.Value))
+		}
+		return c.float(n, f)
+	case "!!str", "!!timestamp", "!!binary":
+		writeJSONString(&c.buf, n.Value)
+	default:
+		return c.fail(n, "unsupported YAML tag %q", n.Tag)
+	}
+	return true
+}
+
+func (c *jsonConv) float(n *yaml.Node, f float64) bool {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return c.fail(n, "%s cannot be represented in JSON", n.Value)
+	}
+	b, _ := json.Marshal(f)
+	c.buf.Write(b)
+	return true
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	b, _ := json.Marshal(s) // never fails for a string
+	buf.Write(b)
+}
