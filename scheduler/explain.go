@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +70,8 @@ type Attempt struct {
 	Detailed bool
 	// Filtered lists every examined node a filter rejected, in examination order.
 	Filtered []NodeVerdict
-	// Scores lists every scored node by decreasing total (then name); empty
+	// Scores lists every scored node by decreasing total (the chosen node
+	// first among equals, then examination order); empty
 	// when fewer than two nodes were feasible. Top keeps the first three
 	// even after the details are dropped.
 	Scores []NodeScore
@@ -133,7 +135,7 @@ type attemptRecord struct {
 	detailed  bool
 	failed    []recFailed
 	scoreNode []string
-	raw, norm []int64 // node-major: [node*plugins + plugin]
+	raw, norm []int64 // plugin-major over non-skipped plugins: [row*nodes + node]
 	total     []int64
 	skipped   []bool
 	chosen    int
@@ -222,47 +224,73 @@ func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
 
 func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int) {
 	e.takeDetail(r)
-	np := len(sc.Raw)
 	r.skipped = append(r.skipped[:0], sc.Skipped...)
 	r.chosen = chosen
-	for j, n := range nodes {
+	for _, n := range nodes {
 		r.scoreNode = append(r.scoreNode, n.Name)
-		for p := 0; p < np; p++ {
-			r.raw = append(r.raw, sc.Raw[p][j])
-			r.norm = append(r.norm, sc.Norm[p][j])
-		}
-		r.total = append(r.total, sc.Total[j])
 	}
+	// Skipped plugins score 0 everywhere and are not copied.
+	for p := range sc.Raw {
+		if !sc.Skipped[p] {
+			r.raw = append(r.raw, sc.Raw[p]...)
+			r.norm = append(r.norm, sc.Norm[p]...)
+		}
+	}
+	r.total = append(r.total, sc.Total...)
+}
+
+// better orders scored nodes: higher total, then the chosen node, then
+// examination order.
+func (r *attemptRecord) better(a, b int) bool {
+	if r.total[a] != r.total[b] {
+		return r.total[a] > r.total[b]
+	}
+	if (a == r.chosen) != (b == r.chosen) {
+		return a == r.chosen
+	}
+	return a < b
 }
 
 // scores renders the score detail of r, best first, at most limit entries
 // (0 = all).
 func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
-	np := len(e.ids)
-	order := make([]int, len(r.scoreNode))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool {
-		ia, ib := order[a], order[b]
-		if r.total[ia] != r.total[ib] {
-			return r.total[ia] > r.total[ib]
+	np, nn := len(e.ids), len(r.scoreNode)
+	var order []int
+	if limit > 0 && limit < nn {
+		// One pass keeping the best few in order (insertion into a tiny list).
+		order = make([]int, 0, limit+1)
+		for i := 0; i < nn; i++ {
+			if len(order) == limit && !r.better(i, order[limit-1]) {
+				continue
+			}
+			k := len(order)
+			for k > 0 && r.better(i, order[k-1]) {
+				k--
+			}
+			order = slices.Insert(order, k, i)
+			if len(order) > limit {
+				order = order[:limit]
+			}
 		}
-		if (ia == r.chosen) != (ib == r.chosen) {
-			return ia == r.chosen
+	} else {
+		order = make([]int, nn)
+		for i := range order {
+			order[i] = i
 		}
-		return r.scoreNode[ia] < r.scoreNode[ib]
-	})
-	if limit > 0 && len(order) > limit {
-		order = order[:limit]
+		sort.Slice(order, func(a, b int) bool { return r.better(order[a], order[b]) })
 	}
 	out := make([]NodeScore, len(order))
 	for k, i := range order {
 		ns := NodeScore{Node: r.scoreNode[i], Total: r.total[i], Chosen: i == r.chosen, Plugins: make([]PluginScore, np)}
+		row := 0 // index among the non-skipped plugins
 		for p := 0; p < np; p++ {
-			norm := r.norm[i*np+p]
-			ns.Plugins[p] = PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Raw: r.raw[i*np+p],
-				Normalized: norm, Weighted: norm * e.weights[p], Skipped: r.skipped[p]}
+			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skipped[p]}
+			if !ps.Skipped {
+				ps.Raw, ps.Normalized = r.raw[row*nn+i], r.norm[row*nn+i]
+				ps.Weighted = ps.Normalized * ps.Weight
+				row++
+			}
+			ns.Plugins[p] = ps
 		}
 		out[k] = ns
 	}

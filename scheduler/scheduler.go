@@ -49,6 +49,7 @@ type Scheduler struct {
 	replicaSets     map[string]*appsv1.ReplicaSet     // namespace/name
 	pdbs            map[string]*policyv1.PodDisruptionBudget
 	priorityClasses map[string]*schedulingv1.PriorityClass
+	defaultClass    *schedulingv1.PriorityClass
 	namespaces      map[string]labels.Set // explicit namespace labels
 	seenNamespaces  map[string]struct{}
 
@@ -297,6 +298,7 @@ func (s *Scheduler) OnPriorityClassUpdate(_, cur *schedulingv1.PriorityClass) {
 // OnPriorityClassDelete must be called for every PriorityClass deletion.
 func (s *Scheduler) OnPriorityClassDelete(pc *schedulingv1.PriorityClass) {
 	delete(s.priorityClasses, pc.Name)
+	s.refreshDefaultClass()
 }
 
 // OnNamespaceAdd may be called for namespaces (namespaceSelector in pod
@@ -331,22 +333,24 @@ func (s *Scheduler) priorityClassOf(p *v1.Pod) *schedulingv1.PriorityClass {
 	if p.Spec.PriorityClassName != "" {
 		return s.priorityClasses[p.Spec.PriorityClassName]
 	}
-	var def *schedulingv1.PriorityClass
-	for _, pc := range s.sortedPriorityClasses() {
-		if pc.GlobalDefault && (def == nil || pc.Value > def.Value) {
-			def = pc
-		}
-	}
-	return def
+	return s.defaultClass
 }
 
-func (s *Scheduler) sortedPriorityClasses() []*schedulingv1.PriorityClass {
-	out := make([]*schedulingv1.PriorityClass, 0, len(s.priorityClasses))
-	for _, pc := range s.priorityClasses {
-		out = append(out, pc)
+// refreshDefaultClass finds the globalDefault class (the highest value,
+// then the first name, if several claim it).
+func (s *Scheduler) refreshDefaultClass() {
+	s.defaultClass = nil
+	names := make([]string, 0, len(s.priorityClasses))
+	for n := range s.priorityClasses {
+		names = append(names, n)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	sort.Strings(names)
+	for _, n := range names {
+		pc := s.priorityClasses[n]
+		if pc.GlobalDefault && (s.defaultClass == nil || pc.Value > s.defaultClass.Value) {
+			s.defaultClass = pc
+		}
+	}
 }
 
 // preemptionPolicyOf is spec.preemptionPolicy with the class fallback.

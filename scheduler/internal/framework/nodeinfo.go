@@ -37,6 +37,9 @@ type NodeInfo struct {
 	HasNoScheduleTaints bool
 	// HasPreferNoScheduleTaints is true when the node has a PreferNoSchedule taint.
 	HasPreferNoScheduleTaints bool
+	// Unschedulable mirrors node.spec.unschedulable (kept here so the hot
+	// filter loop does not touch the large Node object).
+	Unschedulable bool
 	// Generation increases on every change.
 	Generation int64
 }
@@ -57,6 +60,7 @@ func (n *NodeInfo) SetNode(node *v1.Node) {
 	n.Node = node
 	n.Name = node.Name
 	n.Allocatable = NewResource(node.Status.Allocatable)
+	n.Unschedulable = node.Spec.Unschedulable
 	n.HasNoScheduleTaints, n.HasPreferNoScheduleTaints = false, false
 	for i := range node.Spec.Taints {
 		switch node.Spec.Taints[i].Effect {

@@ -149,6 +149,30 @@ func sameSlice[T any](a, b []T) bool {
 
 func (pi *PodInfo) computeRequests() {
 	pod := pi.Pod
+	if len(pod.Spec.InitContainers) == 0 && pod.Spec.Overhead == nil && pod.Spec.Resources == nil {
+		// Fast path (no init containers, overhead or pod-level resources):
+		// the sum over containers, as resource.PodRequests computes it.
+		pi.Requests = Resource{}
+		pi.NonZeroMilliCPU, pi.NonZeroMemory = 0, 0
+		for i := range pod.Spec.Containers {
+			req := pod.Spec.Containers[i].Resources.Requests
+			if len(req) > 0 {
+				pi.Requests.Add(req)
+			}
+			if q, ok := req[v1.ResourceCPU]; ok {
+				pi.NonZeroMilliCPU += q.MilliValue()
+			} else {
+				pi.NonZeroMilliCPU += DefaultMilliCPURequest
+			}
+			if q, ok := req[v1.ResourceMemory]; ok {
+				pi.NonZeroMemory += q.Value()
+			} else {
+				pi.NonZeroMemory += DefaultMemoryRequest
+			}
+		}
+		pi.Requests.AllowedPodNumber = 0
+		return
+	}
 	reqs := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 	pi.Requests = Resource{}
 	pi.Requests.SetMax(reqs)

@@ -15,6 +15,8 @@ type CycleState struct {
 	pod        *fw.PodInfo
 	totalNodes int
 	skipFilter Set
+	// active are the filter plugins to run this cycle (not skipped), in order.
+	active []FilterPlugin
 
 	// NodeAffinity.
 	requiredNodeAffinity  nodeaffinity.RequiredNodeAffinity
@@ -37,7 +39,7 @@ type CycleState struct {
 func NewCycleState() *CycleState { return &CycleState{} }
 
 func (cs *CycleState) reset(pod *fw.PodInfo, totalNodes int) {
-	*cs = CycleState{pod: pod, totalNodes: totalNodes, preferNoScheduleTolerations: cs.preferNoScheduleTolerations[:0]}
+	*cs = CycleState{pod: pod, totalNodes: totalNodes, preferNoScheduleTolerations: cs.preferNoScheduleTolerations[:0], active: cs.active[:0]}
 }
 
 // SkippedFilters returns the filter plugins whose PreFilter returned Skip.
@@ -47,6 +49,7 @@ func (cs *CycleState) SkippedFilters() Set { return cs.skipFilter }
 // RemovePod without affecting cs.
 func (cs *CycleState) Clone() *CycleState {
 	c := *cs
+	c.active = append([]FilterPlugin(nil), cs.active...)
 	c.spread = cs.spread.clone()
 	c.ipa = cs.ipa.clone()
 	return &c

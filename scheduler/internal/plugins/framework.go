@@ -130,6 +130,12 @@ type ScorePlugin interface {
 	Normalize(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeInfo, scores []int64)
 }
 
+// uniformScorer is implemented by score plugins that can tell, after
+// PreScore, that every node gets the same raw score.
+type uniformScorer interface {
+	Uniform(cs *CycleState, pod *fw.PodInfo) (int64, bool)
+}
+
 // Options configures the plugins (the few plugin args kubesim supports).
 type Options struct {
 	// HardPodAffinityWeight is InterPodAffinity's weight for existing pods'
@@ -240,6 +246,11 @@ func (f *Framework) RunPreFilter(cs *CycleState, pod *fw.PodInfo) PreFilterResul
 			}
 		}
 	}
+	for _, p := range f.filters {
+		if !cs.skipFilter.Has(p.ID()) {
+			cs.active = append(cs.active, p)
+		}
+	}
 	if res.Status == nil && res.NodeNames != nil && len(res.NodeNames) == 0 {
 		msg := "node(s) didn't satisfy plugin " + res.Plugins[0]
 		if len(res.Plugins) > 1 {
@@ -256,10 +267,7 @@ func (f *Framework) RunPreFilter(cs *CycleState, pod *fw.PodInfo) PreFilterResul
 
 // RunFilter runs the filters on one node and returns the first rejection.
 func (f *Framework) RunFilter(cs *CycleState, pod *fw.PodInfo, n *fw.NodeInfo) *fw.Status {
-	for _, p := range f.filters {
-		if cs.skipFilter.Has(p.ID()) {
-			continue
-		}
+	for _, p := range cs.active {
 		if st := p.Filter(cs, pod, n); st != nil && st.Code() != fw.Success {
 			return st
 		}
@@ -353,9 +361,18 @@ func (f *Framework) RunScore(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeIn
 		}
 		out.Skipped[i] = false
 		raw, norm := out.Raw[i], out.Norm[i]
+		if u, ok := p.(uniformScorer); ok {
+			if v, all := u.Uniform(cs, pod); all {
+				for j := range raw {
+					raw[j] = v
+				}
+				goto normalize
+			}
+		}
 		for j, n := range nodes {
 			raw[j] = p.Score(cs, pod, n)
 		}
+	normalize:
 		copy(norm, raw)
 		p.Normalize(cs, pod, nodes, norm)
 		w := f.weights[i]

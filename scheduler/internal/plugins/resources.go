@@ -270,6 +270,17 @@ func (*imageLocality) ID() ID { return ImageLocality }
 
 func (*imageLocality) PreScore(*CycleState, *fw.PodInfo, []*fw.NodeInfo) *fw.Status { return nil }
 
+// Uniform reports the common case where no node has any of the pod's
+// images: every node gets the score of an empty sum.
+func (p *imageLocality) Uniform(_ *CycleState, pod *fw.PodInfo) (int64, bool) {
+	for _, img := range pod.Images {
+		if p.snap.ImageNumNodes(img) > 0 {
+			return 0, false
+		}
+	}
+	return ImageLocalityPriority(0, len(pod.Images)), true
+}
+
 // Score sums, over the pod's images present on the node, the image size
 // scaled by the fraction of nodes that have it, and maps the sum from
 // [23MiB, 1000MiB × containers] onto [0, 100].

@@ -44,7 +44,7 @@ func (nodeUnschedulable) PreFilter(*CycleState, *fw.PodInfo) (map[string]struct{
 }
 
 func (nodeUnschedulable) Filter(_ *CycleState, pod *fw.PodInfo, n *fw.NodeInfo) *fw.Status {
-	if !n.Node.Spec.Unschedulable {
+	if !n.Unschedulable {
 		return nil
 	}
 	if v1helper.TolerationsTolerateTaint(discard, pod.Pod.Spec.Tolerations, &unschedulableTaint, false) {
@@ -176,6 +176,12 @@ func (*taintToleration) PreScore(cs *CycleState, pod *fw.PodInfo, nodes []*fw.No
 		}
 	}
 	return nil
+}
+
+// Uniform reports that every node scores 0 when no feasible node has a
+// PreferNoSchedule taint (the per-node loop is skipped).
+func (*taintToleration) Uniform(cs *CycleState, _ *fw.PodInfo) (int64, bool) {
+	return 0, !cs.anyPreferNoScheduleTaint
 }
 
 // Score counts the PreferNoSchedule taints the pod does not tolerate.

@@ -112,13 +112,16 @@ func (p *podTopologySpread) constraints(pod *v1.Pod, action v1.UnsatisfiableCons
 	if len(pod.Spec.TopologySpreadConstraints) > 0 {
 		return filterConstraints(pod.Spec.TopologySpreadConstraints, pod.Labels, action)
 	}
-	cs, err := filterConstraints(systemDefaultConstraints, pod.Labels, action)
-	if err != nil || len(cs) == 0 {
-		return nil, err
+	if action != v1.ScheduleAnyway {
+		return nil, nil // the system defaults are all ScheduleAnyway
 	}
 	sel := p.snap.DefaultSpreadSelector(pod)
 	if sel == nil || sel.Empty() {
 		return nil, nil
+	}
+	cs, err := filterConstraints(systemDefaultConstraints, pod.Labels, action)
+	if err != nil || len(cs) == 0 {
+		return nil, err
 	}
 	for i := range cs {
 		cs[i].Selector = sel
