@@ -175,9 +175,9 @@ func mkPod(name string) *podB {
 	return &podB{&v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID(name), Labels: map[string]string{}}}}
 }
 
-func (b *podB) ns(ns string) *podB          { b.p.Namespace = ns; return b }
-func (b *podB) node(n string) *podB         { b.p.Spec.NodeName = n; return b }
-func (b *podB) label(k, v string) *podB     { b.p.Labels[k] = v; return b }
+func (b *podB) ns(ns string) *podB      { b.p.Namespace = ns; return b }
+func (b *podB) node(n string) *podB     { b.p.Spec.NodeName = n; return b }
+func (b *podB) label(k, v string) *podB { b.p.Labels[k] = v; return b }
 func (b *podB) containerImage(i string) *podB {
 	b.p.Spec.Containers = append(b.p.Spec.Containers, v1.Container{Name: "c", Image: i})
 	return b
