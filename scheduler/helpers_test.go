@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -24,12 +25,14 @@ type fakeAPI struct {
 	conds    map[string]v1.PodCondition
 	nominate map[string]string
 	events   []string
+	failedAt map[string][]time.Duration // FailedScheduling event times per pod
 	preempts []string
 	pods     map[string]*v1.Pod // latest version of every pod we touched
 }
 
 func newFakeAPI() *fakeAPI {
-	return &fakeAPI{binds: map[string]string{}, conds: map[string]v1.PodCondition{}, nominate: map[string]string{}, pods: map[string]*v1.Pod{}}
+	return &fakeAPI{binds: map[string]string{}, conds: map[string]v1.PodCondition{}, nominate: map[string]string{},
+		pods: map[string]*v1.Pod{}, failedAt: map[string][]time.Duration{}}
 }
 
 func key(p *v1.Pod) string { return p.Namespace + "/" + p.Name }
@@ -79,6 +82,9 @@ func (f *fakeAPI) Preempt(victim, preemptor *v1.Pod) error {
 
 func (f *fakeAPI) Event(obj *v1.Pod, eventType, reason, message string) {
 	f.events = append(f.events, fmt.Sprintf("%s %s %s: %s", key(obj), eventType, reason, message))
+	if reason == "FailedScheduling" {
+		f.failedAt[key(obj)] = append(f.failedAt[key(obj)], f.s.eng.Elapsed())
+	}
 }
 
 // ---- object builders ----
