@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -247,3 +249,5 @@ func (e *env) settle() {
 		e.t.Fatalf("engine did not become idle")
 	}
 }
+
+var discardLogger = logr.Discard()
