@@ -427,11 +427,17 @@ func (q *Queue) MoveAllToActiveOrBackoffQueue(ev *fw.ClusterEvent, now time.Dura
 	if len(q.unschedulable) == 0 {
 		return 0
 	}
-	moved := 0
-	for _, p := range q.sortedUnschedulable() {
-		if p.Gated || !hint(p, ev) {
-			continue
+	// Decide first (hints only read), then move the chosen pods in insertion
+	// order; the pool itself is never iterated in an order that matters.
+	var move []*QueuedPodInfo
+	for _, p := range q.unschedulable {
+		if !p.Gated && hint(p, ev) {
+			move = append(move, p)
 		}
+	}
+	sort.Slice(move, func(i, j int) bool { return move[i].seq < move[j].seq })
+	moved := 0
+	for _, p := range move {
 		if q.requeue(p, now, ev.Kind.String()) {
 			moved++
 		}
