@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubesim/kubesim/scheduler/internal/queue"
@@ -304,4 +305,32 @@ func locationOf(e *env, name string) queue.Location {
 		return 0
 	}
 	return p.Location
+}
+
+// Pods without spec.priority (admission did not resolve it) take the
+// priority of their PriorityClass, or of the globalDefault class.
+func TestPriorityClassFallback(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.s.OnPriorityClassAdd(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Value: 1000})
+	e.s.OnPriorityClassAdd(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Value: 5, GlobalDefault: true})
+	e.addNodes(node("n", "4", "4Gi", maxPods("1")))
+	low := pod("low", "", "")
+	high := pod("high", "", "")
+	high.Spec.PriorityClassName = "high"
+	e.addPods(low, high)
+	e.settle()
+	assert.Equal(t, []string{"default/high"}, e.api.order)
+	a, _ := e.s.Explain("default", "low")
+	assert.Equal(t, int32(5), a.Priority)
+}
+
+// A relist may deliver a known pod again: it is treated as an update.
+func TestDuplicateAddIsAnUpdate(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("n", "1", "1Gi"))
+	p := pod("p", "2", "")
+	e.addPods(p)
+	e.eng.RunFor(0)
+	assert.NotPanics(t, func() { e.s.OnPodAdd(p) })
+	e.settle()
 }

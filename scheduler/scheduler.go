@@ -166,6 +166,10 @@ func gated(p *v1.Pod) bool { return len(p.Spec.SchedulingGates) > 0 }
 // Assigned pods (any scheduler) go to the cache; unassigned pods of this
 // scheduler go to the scheduling queue; terminated pods are ignored.
 func (s *Scheduler) OnPodAdd(pod *v1.Pod) {
+	if old, ok := s.pods[pod.UID]; ok {
+		s.OnPodUpdate(old, pod) // a relist may deliver a known pod again
+		return
+	}
 	s.seenNamespaces[pod.Namespace] = struct{}{}
 	s.pods[pod.UID] = pod
 	if terminal(pod) {
@@ -215,6 +219,8 @@ func (s *Scheduler) OnPodUpdate(old, cur *v1.Pod) {
 		pi := fw.NewPodInfo(cur, s.priorityOf(cur))
 		if cur.DeletionTimestamp == nil {
 			s.nominator.fromStatus(pi)
+		} else {
+			s.nominator.remove(cur.UID)
 		}
 		specChanged := old == nil || !equality.Semantic.DeepEqual(old.Spec, cur.Spec) ||
 			!equality.Semantic.DeepEqual(old.Labels, cur.Labels)
@@ -288,6 +294,7 @@ func (s *Scheduler) OnPDBDelete(pdb *policyv1.PodDisruptionBudget) {
 // not resolved by admission.
 func (s *Scheduler) OnPriorityClassAdd(pc *schedulingv1.PriorityClass) {
 	s.priorityClasses[pc.Name] = pc
+	s.refreshDefaultClass()
 }
 
 // OnPriorityClassUpdate must be called for every PriorityClass update.
