@@ -28,8 +28,9 @@ type Config struct {
 	// UnschedulableFlushPeriod is how often that leftover flush runs (30 s).
 	UnschedulableFlushPeriod time.Duration
 	// BindDelay is the simulated time between assuming a pod and its Bind
-	// call (upstream binds in a goroutine; 0 runs Bind in the next event at
-	// the same instant, after any scheduling cycle already queued).
+	// call (upstream binds in a goroutine). With 0 the bind runs in its own
+	// engine event at the same instant, queued just before the next cycle;
+	// with more, later cycles see the pod only as assumed until it binds.
 	BindDelay time.Duration
 	// AssumedPodTTL expires assumed pods whose bind succeeded but whose bound
 	// version never arrived through the informer; 0 never expires them

@@ -29,6 +29,39 @@
 // error) or finishes the binding. The scheduler never reads the wall clock,
 // never starts goroutines, and never lets map order reach a decision.
 //
-// Simplifications against upstream are listed in the README material of the
-// task report and at the types they affect.
+// Explain: every attempt is recorded (Explain / History): the examined nodes
+// with the plugin and reasons of every rejection, every scored node's raw,
+// normalised and weighted score per plugin, the chosen node or the FitError
+// text, preemption candidates and victims, and where the pod was requeued.
+// Memory is bounded: ExplainAttemptsPerPod attempts per pod (5), per-node
+// details only for the ExplainDetailedAttempts most recent attempts
+// cluster-wide (256; older ones keep their top 3 nodes), and a deleted pod's
+// records are dropped ExplainRetainDeleted (5 min) after its deletion.
+//
+// Simplifications against upstream (v1.33–v1.35 semantics):
+//   - One profile, the default one; no plugin configuration beyond Config,
+//     no extenders, no volume plugins, no DynamicResources, no
+//     SchedulingGates-style PreEnqueue plugins other than the gates themselves.
+//   - Filtering is sequential, so exactly numFeasibleNodesToFind feasible
+//     nodes are collected (upstream's 16 workers may examine a few more).
+//   - Backoff expiry is exactly last-failure + backoff, with an engine timer
+//     at that instant (upstream flushes backoffQ every second and aligns to a
+//     1 s window); pods are never popped from backoffQ early (the v1.33
+//     SchedulerPopFromBackoffQ behaviour is off).
+//   - selectHost draws one number from the seeded "scheduler" stream to pick
+//     uniformly among the best-scored nodes (upstream: reservoir sampling
+//     with the global math/rand).
+//   - Preemption dry-runs candidates in node-name order from an offset drawn
+//     from the seeded "scheduler/preemption" stream, sequentially, stopping
+//     as soon as upstream's condition holds; ties after all criteria go to
+//     the first candidate in that order (upstream: map order). Victims
+//     without status.startTime count as starting now (engine clock).
+//   - Queueing hints are per-plugin approximations of upstream's (node
+//     add/update with allocatable, label or taint changes, assigned pod
+//     add/update/delete); pod updates other than status changes requeue the
+//     pod. Default spread selectors come from Services and the controlling
+//     ReplicaSet only (not ReplicationControllers or StatefulSets).
+//   - The TaintToleration reason keeps the "{key: value}" form
+//     ("node(s) had untolerated taint {k: v}"); the newest upstream releases
+//     print "node(s) had untolerated taint(s)".
 package scheduler

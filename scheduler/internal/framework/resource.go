@@ -123,19 +123,6 @@ func (r Resource) Clone() Resource {
 	return c
 }
 
-// IsZero reports whether r requests nothing at all.
-func (r *Resource) IsZero() bool {
-	if r.MilliCPU != 0 || r.Memory != 0 || r.EphemeralStorage != 0 {
-		return false
-	}
-	for _, v := range r.Scalar {
-		if v != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // ScalarNames returns the scalar resource names in sorted order, so callers
 // never let map order reach a result.
 func (r *Resource) ScalarNames() []v1.ResourceName {

@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -180,9 +179,6 @@ func New(snap Snapshot, opts Options) *Framework {
 	return f
 }
 
-// Snapshot returns the snapshot the framework reads.
-func (f *Framework) Snapshot() Snapshot { return f.snap }
-
 // ScorePlugins lists the score plugins in scoring order with their weights.
 func (f *Framework) ScorePlugins() (ids []ID, weights []int64) {
 	for _, p := range f.scores {
@@ -190,9 +186,6 @@ func (f *Framework) ScorePlugins() (ids []ID, weights []int64) {
 	}
 	return ids, f.weights
 }
-
-// NumScorePlugins is the number of score plugins.
-func (f *Framework) NumScorePlugins() int { return len(f.scores) }
 
 // PreFilterResult is the outcome of RunPreFilter.
 type PreFilterResult struct {
@@ -406,14 +399,4 @@ func (f *Framework) Hint(rejectors Set, pod *fw.PodInfo, ev *fw.ClusterEvent) bo
 		}
 	}
 	return false
-}
-
-// sortedKeys returns the keys of a set in order (determinism helper).
-func sortedKeys(m map[string]struct{}) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
