@@ -94,9 +94,11 @@ type Op struct {
 }
 
 // OpGet, OpPutKV and OpDel build ops.
-func OpGet(key, end string, opts RangeOptions) Op { return Op{Type: OpRange, Key: key, End: end, Range: opts} }
-func OpPutKV(key string, value []byte) Op       { return Op{Type: OpPut, Key: key, Value: value} }
-func OpDel(key, end string) Op                  { return Op{Type: OpDelete, Key: key, End: end} }
+func OpGet(key, end string, opts RangeOptions) Op {
+	return Op{Type: OpRange, Key: key, End: end, Range: opts}
+}
+func OpPutKV(key string, value []byte) Op { return Op{Type: OpPut, Key: key, Value: value} }
+func OpDel(key, end string) Op            { return Op{Type: OpDelete, Key: key, End: end} }
 
 // OpResponse is the result of one Op.
 type OpResponse struct {
@@ -171,6 +173,9 @@ type WatchOptions struct {
 	// PrevKV attaches the previous version to every event.
 	PrevKV bool
 	// Delay overrides the store's default delivery delay for this watcher.
-	// Negative means: use the store's default.
+	// Negative means: use the store's default (see DefaultDelay).
 	Delay time.Duration
 }
+
+// DefaultDelay, as WatchOptions.Delay, selects the store's Config.WatchDelay.
+const DefaultDelay time.Duration = -1

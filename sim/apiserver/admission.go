@@ -1,0 +1,90 @@
+package apiserver
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Operation is the kind of write an admission plugin is asked about.
+type Operation string
+
+// Admission operations.
+const (
+	OpCreate Operation = "CREATE"
+	OpUpdate Operation = "UPDATE"
+	OpDelete Operation = "DELETE"
+)
+
+// Attributes describe one write for admission plugins.
+type Attributes struct {
+	Operation   Operation
+	Resource    *Resource
+	Subresource string
+	Namespace   string
+	Name        string
+	// Object is the object about to be stored (create, update); plugins may
+	// mutate it. OldObject is the stored object (update, delete); it is
+	// shared and must not be mutated.
+	Object    runtime.Object
+	OldObject runtime.Object
+	// User is the component making the request.
+	User string
+	// DeleteOptions are the options of a delete.
+	DeleteOptions *metav1.DeleteOptions
+}
+
+// AdmissionPlugin is a mutating-and-validating admission step, run after
+// defaulting and before validation, as kube-apiserver's admission chain.
+// An error rejects the request and is returned to the client as is (use
+// k8s.io/apimachinery/pkg/api/errors to build it).
+type AdmissionPlugin interface {
+	Admit(a *Attributes) error
+}
+
+// CommitObserver is implemented by plugins that need to know when an
+// admitted write was stored (e.g. to confirm a reserved ClusterIP) and when
+// it was not (to release it). Exactly one of Committed and Aborted follows
+// every Admit call that returned nil. Committed is also called, with
+// Operation OpDelete and the last object in OldObject, when an object
+// finally leaves the store (which for a graceful delete or pending
+// finalizers is later than the DELETE request).
+type CommitObserver interface {
+	Committed(a *Attributes)
+	Aborted(a *Attributes)
+}
+
+// admit runs the built-in admission plugins and then the registered ones,
+// for creates and updates.
+func (s *Server) admit(a *Attributes) error {
+	if err := s.builtinAdmission(a); err != nil {
+		return err
+	}
+	for i, p := range s.admission {
+		if err := p.Admit(a); err != nil {
+			s.abortAdmitted(a, i)
+			return err
+		}
+	}
+	return nil
+}
+
+// abortAdmitted tells the first n plugins that the write did not happen.
+func (s *Server) abortAdmitted(a *Attributes, n int) {
+	for _, p := range s.admission[:n] {
+		if o, ok := p.(CommitObserver); ok {
+			o.Aborted(a)
+		}
+	}
+}
+
+// afterWrite tells every plugin that the admitted write was stored.
+func (s *Server) afterWrite(a *Attributes) {
+	for _, p := range s.admission {
+		if o, ok := p.(CommitObserver); ok {
+			o.Committed(a)
+		}
+	}
+}
+
+// aborted tells every plugin that an admitted write failed later.
+func (s *Server) aborted(a *Attributes) { s.abortAdmitted(a, len(s.admission)) }

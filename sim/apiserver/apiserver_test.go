@@ -1,0 +1,537 @@
+package apiserver_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
+	"github.com/kubesim/kubesim/sim/client"
+	"github.com/kubesim/kubesim/sim/mvcc"
+)
+
+var ctx = context.Background()
+
+type env struct {
+	eng *sim.Engine
+	s   *apiserver.Server
+	c   client.Interface
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	eng := sim.New(1)
+	store := mvcc.New(eng, mvcc.Config{})
+	s := apiserver.New(eng, store, apiserver.DefaultConfig())
+	return &env{eng: eng, s: s, c: client.New(s, "test")}
+}
+
+func pod(name string) *v1.Pod {
+	return &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
+		Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "nginx:1.27",
+			Resources: v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}}}}},
+	}
+}
+
+func deployment(name string, replicas int32) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: v1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "nginx:1.27"}}},
+			},
+		},
+	}
+}
+
+func TestCreateSetsSystemFieldsAndDefaults(t *testing.T) {
+	e := newEnv(t)
+	e.eng.RunUntil(90 * time.Second)
+	p, err := e.c.CoreV1().Pods("default").Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "default", p.Namespace)
+	assert.Len(t, string(p.UID), 36)
+	assert.Equal(t, sim.Epoch.Add(90*time.Second), p.CreationTimestamp.Time.UTC())
+	assert.NotEmpty(t, p.ResourceVersion)
+	assert.Equal(t, int64(1), p.Generation)
+	assert.Equal(t, v1.PodPending, p.Status.Phase)
+	assert.Equal(t, v1.PodQOSBurstable, p.Status.QOSClass)
+	assert.Equal(t, v1.RestartPolicyAlways, p.Spec.RestartPolicy)
+	assert.Equal(t, int64(30), *p.Spec.TerminationGracePeriodSeconds)
+	assert.Equal(t, "default-scheduler", p.Spec.SchedulerName)
+	assert.Equal(t, v1.DNSClusterFirst, p.Spec.DNSPolicy)
+	assert.Equal(t, v1.PullIfNotPresent, p.Spec.Containers[0].ImagePullPolicy)
+	assert.Equal(t, int32(0), *p.Spec.Priority)
+	// DefaultTolerationSeconds admission.
+	require.Len(t, p.Spec.Tolerations, 2)
+	assert.Equal(t, v1.TaintNodeNotReady, p.Spec.Tolerations[0].Key)
+	assert.Equal(t, v1.TaintNodeUnreachable, p.Spec.Tolerations[1].Key)
+	assert.Equal(t, int64(300), *p.Spec.Tolerations[1].TolerationSeconds)
+
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsAlreadyExists(err))
+	assert.Equal(t, `pods "web-1" already exists`, err.Error())
+}
+
+func TestGenerateNameAndDeterministicUIDs(t *testing.T) {
+	names := func() []string {
+		e := newEnv(t)
+		var out []string
+		for i := 0; i < 3; i++ {
+			p := pod("")
+			p.GenerateName = "web-7d4f8-"
+			got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+			require.NoError(t, err)
+			assert.Regexp(t, `^web-7d4f8-[bcdfghjklmnpqrstvwxz2456789]{5}$`, got.Name)
+			out = append(out, got.Name, string(got.UID))
+		}
+		return out
+	}
+	assert.Equal(t, names(), names(), "same seed, same names and UIDs")
+}
+
+func TestDeploymentDefaultsAndValidationMessages(t *testing.T) {
+	e := newEnv(t)
+	d, err := e.c.AppsV1().Deployments("default").Create(ctx, deployment("web", 3), metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, appsv1.RollingUpdateDeploymentStrategyType, d.Spec.Strategy.Type)
+	assert.Equal(t, "25%", d.Spec.Strategy.RollingUpdate.MaxSurge.String())
+	assert.Equal(t, "25%", d.Spec.Strategy.RollingUpdate.MaxUnavailable.String())
+	assert.Equal(t, int32(10), *d.Spec.RevisionHistoryLimit)
+	assert.Equal(t, int32(600), *d.Spec.ProgressDeadlineSeconds)
+	assert.Equal(t, v1.RestartPolicyAlways, d.Spec.Template.Spec.RestartPolicy)
+
+	bad := deployment("bad", -1)
+	_, err = e.c.AppsV1().Deployments("default").Create(ctx, bad, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsInvalid(err))
+	assert.Equal(t, `Deployment.apps "bad" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0`, err.Error())
+
+	mismatch := deployment("mismatch", 1)
+	mismatch.Spec.Template.Labels = map[string]string{"app": "other"}
+	mismatch.Spec.Template.Spec.RestartPolicy = v1.RestartPolicyNever
+	_, err = e.c.AppsV1().Deployments("default").Create(ctx, mismatch, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `spec.template.metadata.labels: Invalid value: {"app":"other"}: `+"`selector` does not match template `labels`")
+	assert.Contains(t, err.Error(), `spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"`)
+
+	p := pod("Bad_Name")
+	p.Spec.Containers[0].Image = ""
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of`)
+	assert.Contains(t, err.Error(), `spec.containers[0].image: Required value`)
+}
+
+func TestUpdateConflictGenerationAndNoop(t *testing.T) {
+	e := newEnv(t)
+	deps := e.c.AppsV1().Deployments("default")
+	d, err := deps.Create(ctx, deployment("web", 3), metav1.CreateOptions{})
+	require.NoError(t, err)
+	stale := d.DeepCopy()
+
+	// A spec change bumps generation and resourceVersion.
+	d.Spec.Replicas = ptr(int32(5))
+	d2, err := deps.Update(ctx, d, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), d2.Generation)
+	assert.NotEqual(t, d.ResourceVersion, d2.ResourceVersion)
+
+	// The stale copy conflicts, with upstream's message.
+	stale.Spec.Replicas = ptr(int32(7))
+	_, err = deps.Update(ctx, stale, metav1.UpdateOptions{})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsConflict(err))
+	assert.Equal(t, `Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again`, err.Error())
+
+	// Metadata-only change: no generation bump.
+	d2.Labels = map[string]string{"team": "a"}
+	d3, err := deps.Update(ctx, d2, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), d3.Generation)
+
+	// Status change through /status: no generation bump; status through the
+	// main resource is ignored.
+	d3.Status.ObservedGeneration = 2
+	d3.Status.Replicas = 5
+	d4, err := deps.UpdateStatus(ctx, d3, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), d4.Generation)
+	assert.Equal(t, int32(5), d4.Status.Replicas)
+	d4.Status.Replicas = 99
+	d5, err := deps.Update(ctx, d4, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(5), d5.Status.Replicas)
+
+	// A write that changes nothing does not bump the revision.
+	rev, noops := e.s.Store().Rev(), e.s.Stats().NoopWrites
+	d6, err := deps.Update(ctx, d5, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, d5.ResourceVersion, d6.ResourceVersion)
+	assert.Equal(t, rev, e.s.Store().Rev())
+	assert.Equal(t, noops+1, e.s.Stats().NoopWrites)
+
+	// Scale subresource bumps generation too.
+	sc, err := deps.GetScale(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(5), sc.Spec.Replicas)
+	assert.Equal(t, "app=web", sc.Status.Selector)
+	sc.Spec.Replicas = 2
+	_, err = deps.UpdateScale(ctx, "web", sc, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	got, err := deps.Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), *got.Spec.Replicas)
+	assert.Equal(t, int64(3), got.Generation)
+	_, err = deps.UpdateScale(ctx, "web", &autoscalingv1.Scale{Spec: autoscalingv1.ScaleSpec{Replicas: -1}}, metav1.UpdateOptions{})
+	assert.EqualError(t, err, `Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0`)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestGracefulPodDeletion(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	_, err := pods.Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	// An unscheduled pod is deleted at once.
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{}))
+	_, err = pods.Get(ctx, "web-1", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+
+	_, err = pods.Create(ctx, pod("web-2"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-2"}, Target: v1.ObjectReference{Kind: "Node", Name: "node-1"}}, metav1.CreateOptions{}))
+	bound, err := pods.Get(ctx, "web-2", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "node-1", bound.Spec.NodeName)
+	assert.Equal(t, v1.PodScheduled, bound.Status.Conditions[0].Type)
+	err = pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-2"}, Target: v1.ObjectReference{Name: "node-2"}}, metav1.CreateOptions{})
+	assert.EqualError(t, err, `Operation cannot be fulfilled on pods "web-2": pod web-2 is already assigned to node "node-1"`)
+
+	e.eng.RunUntil(10 * time.Second)
+	require.NoError(t, pods.Delete(ctx, "web-2", metav1.DeleteOptions{}))
+	term, err := pods.Get(ctx, "web-2", metav1.GetOptions{})
+	require.NoError(t, err, "a bound pod stays until its kubelet confirms")
+	require.NotNil(t, term.DeletionTimestamp)
+	assert.Equal(t, sim.Epoch.Add(40*time.Second), term.DeletionTimestamp.Time.UTC())
+	assert.Equal(t, int64(30), *term.DeletionGracePeriodSeconds)
+	// The kubelet confirms with grace 0.
+	require.NoError(t, pods.Delete(ctx, "web-2", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	_, err = pods.Get(ctx, "web-2", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+}
+
+func TestFinalizersAndPreconditions(t *testing.T) {
+	e := newEnv(t)
+	cms := e.c.CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	wrong := types.UID("nope")
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrong}})
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on configmaps "cfg": Precondition failed: UID in precondition: nope, UID in object meta: %s`, cm.UID))
+	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{}))
+	held, err := cms.Get(ctx, "cfg", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, held.DeletionTimestamp)
+	// Finalizers cannot be added while deleting.
+	held.Finalizers = append(held.Finalizers, "example.com/more")
+	_, err = cms.Update(ctx, held, metav1.UpdateOptions{})
+	require.Error(t, err)
+	held.Finalizers = nil
+	_, err = cms.Update(ctx, held, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	_, err = cms.Get(ctx, "cfg", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "removing the last finalizer deletes")
+
+	// Propagation policies add the garbage collector's finalizers.
+	deps := e.c.AppsV1().Deployments("default")
+	_, err = deps.Create(ctx, deployment("fg", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	fg := metav1.DeletePropagationForeground
+	require.NoError(t, deps.Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	d, err := deps.Get(ctx, "fg", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"foregroundDeletion"}, d.Finalizers)
+	_, err = deps.Create(ctx, deployment("or", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	orphan := metav1.DeletePropagationOrphan
+	require.NoError(t, deps.Delete(ctx, "or", metav1.DeleteOptions{PropagationPolicy: &orphan}))
+	d, err = deps.Get(ctx, "or", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orphan"}, d.Finalizers)
+}
+
+func TestListSelectors(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for i, node := range []string{"a", "b", "a", ""} {
+		p := pod(fmt.Sprintf("p%d", i))
+		if i == 3 {
+			p.Labels = map[string]string{"app": "db"}
+		}
+		_, err := pods.Create(ctx, p, metav1.CreateOptions{})
+		require.NoError(t, err)
+		if node != "" {
+			require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name}, Target: v1.ObjectReference{Name: node}}, metav1.CreateOptions{}))
+		}
+	}
+	names := func(opts metav1.ListOptions) []string {
+		l, err := pods.List(ctx, opts)
+		require.NoError(t, err)
+		var out []string
+		for _, p := range l.Items {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"p0", "p2"}, names(metav1.ListOptions{FieldSelector: "spec.nodeName=a"}))
+	assert.Equal(t, []string{"p3"}, names(metav1.ListOptions{FieldSelector: "spec.nodeName="}))
+	assert.Equal(t, []string{"p0", "p1", "p2", "p3"}, names(metav1.ListOptions{FieldSelector: "status.phase=Pending"}))
+	assert.Equal(t, []string{"p1"}, names(metav1.ListOptions{FieldSelector: "metadata.name=p1"}))
+	assert.Equal(t, []string{"p0", "p1", "p2"}, names(metav1.ListOptions{LabelSelector: "app=web"}))
+	assert.Equal(t, []string{"p1"}, names(metav1.ListOptions{LabelSelector: "app in (web)", FieldSelector: "spec.nodeName!=a,spec.nodeName!="}))
+	_, err := pods.List(ctx, metav1.ListOptions{FieldSelector: "status.hostIP=1.2.3.4"})
+	assert.EqualError(t, err, "field label not supported: status.hostIP")
+	l, err := pods.List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), l.ResourceVersion)
+
+	_, err = e.c.CoreV1().Pods("nope").Create(ctx, pod("x"), metav1.CreateOptions{})
+	assert.EqualError(t, err, `namespaces "nope" not found`)
+}
+
+type recorded struct {
+	typ  watch.EventType
+	name string
+	rv   string
+}
+
+func record(events *[]recorded) func(watch.Event) {
+	return func(ev watch.Event) {
+		m := ev.Object.(metav1.Object)
+		*events = append(*events, recorded{ev.Type, m.GetName(), m.GetResourceVersion()})
+	}
+}
+
+func TestWatchSelectorsAndResume(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	podRes, _ := e.s.Resource("pods")
+	_, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	var all, onNode []recorded
+	_, err = e.s.Watch(podRes, "default", metav1.ListOptions{}, record(&all))
+	require.NoError(t, err)
+	_, err = e.s.Watch(podRes, "", metav1.ListOptions{FieldSelector: "spec.nodeName=n1"}, record(&onNode))
+	require.NoError(t, err)
+	assert.Empty(t, all, "nothing is delivered inside the call")
+	e.eng.RunUntilIdle(1000)
+	require.Len(t, all, 1)
+	assert.Equal(t, watch.Added, all[0].typ, "initial state as synthetic ADDED")
+
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	require.NoError(t, pods.Delete(ctx, "a", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []watch.EventType{watch.Added, watch.Modified, watch.Deleted}, types3(all))
+	// The node-filtered watch sees the pod enter its selection on bind.
+	assert.Equal(t, []watch.EventType{watch.Added, watch.Deleted}, types3(onNode))
+	// DELETED carries the deletion revision.
+	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), all[2].rv)
+
+	// Resume from the first event's resourceVersion: exactly the later events.
+	var resumed []recorded
+	_, err = e.s.Watch(podRes, "default", metav1.ListOptions{ResourceVersion: all[0].rv}, record(&resumed))
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, all[1:], resumed)
+}
+
+func types3(evs []recorded) []watch.EventType {
+	var out []watch.EventType
+	for _, e := range evs {
+		out = append(out, e.typ)
+	}
+	return out
+}
+
+func TestWatchAfterCompactionIsGone(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	p, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	oldRV := p.ResourceVersion
+	for i := 0; i < 3; i++ {
+		p.Labels["i"] = fmt.Sprint(i)
+		p, err = pods.Update(ctx, p, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	// Compaction runs every 5 minutes and compacts to the revision recorded
+	// at the previous tick.
+	e.eng.RunFor(10*time.Minute + time.Second)
+	assert.Equal(t, e.s.Store().CompactRev() > 0, true)
+	podRes, _ := e.s.Resource("pods")
+	_, err = e.s.Watch(podRes, "default", metav1.ListOptions{ResourceVersion: oldRV}, func(watch.Event) {})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsResourceExpired(err))
+	assert.Equal(t, int32(410), err.(apierrors.APIStatus).Status().Code)
+	assert.Regexp(t, `^too old resource version: \d+ \(\d+\)$`, err.Error())
+}
+
+func TestNamespaceDeletionCascades(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.c.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.CoreV1().Pods("team").Create(ctx, pod("p"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.AppsV1().Deployments("team").Create(ctx, deployment("d", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, e.c.CoreV1().Namespaces().Delete(ctx, "team", metav1.DeleteOptions{}))
+	ns, err := e.c.CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1.NamespaceTerminating, ns.Status.Phase)
+	_, err = e.c.CoreV1().Pods("team").Create(ctx, pod("late"), metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "late" is forbidden: unable to create new content in namespace team because it is being terminated`)
+	e.eng.RunFor(time.Minute)
+	_, err = e.c.CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+	l, err := e.c.AppsV1().Deployments("team").List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, l.Items)
+}
+
+func TestPriorityAdmission(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Value: 1000}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	p := pod("p")
+	p.Spec.PriorityClassName = "high"
+	got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1000), *got.Spec.Priority)
+	assert.Equal(t, v1.PreemptLowerPriority, *got.Spec.PreemptionPolicy)
+	p2 := pod("p2")
+	p2.Spec.PriorityClassName = "missing"
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, p2, metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "p2" is forbidden: no PriorityClass with name missing was found`)
+	_, err = e.c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "huge"}, Value: 2000000000}, metav1.CreateOptions{})
+	assert.EqualError(t, err, `PriorityClass.scheduling.k8s.io "huge" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000`)
+}
+
+func TestHPADefaults(t *testing.T) {
+	e := newEnv(t)
+	h, err := e.c.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web", APIVersion: "apps/v1"}, MaxReplicas: 10},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), *h.Spec.MinReplicas)
+	require.Len(t, h.Spec.Metrics, 1)
+	assert.Equal(t, int32(80), *h.Spec.Metrics[0].Resource.Target.AverageUtilization)
+	assert.Nil(t, h.Spec.Behavior, "behavior is not defaulted when absent")
+
+	h2, err := e.c.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web2"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}, MaxReplicas: 10,
+			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(60))}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(0), *h2.Spec.Behavior.ScaleUp.StabilizationWindowSeconds)
+	assert.Len(t, h2.Spec.Behavior.ScaleUp.Policies, 2)
+	assert.Equal(t, int32(60), *h2.Spec.Behavior.ScaleDown.StabilizationWindowSeconds)
+	assert.Equal(t, autoscalingv2.PercentScalingPolicy, h2.Spec.Behavior.ScaleDown.Policies[0].Type)
+}
+
+func TestEvictionHonoursPDB(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for _, n := range []string{"a", "b"} {
+		_, err := pods.Create(ctx, pod(n), metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: n}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	}
+	minAvail := intstr.FromInt32(2)
+	pdb, err := e.c.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvail, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	// As the disruption controller would report: 2 healthy, 2 desired.
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, CurrentHealthy: 2, DesiredHealthy: 2, ExpectedPods: 2}
+	pdb, err = e.c.PolicyV1().PodDisruptionBudgets("default").UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	ready := func(name string) {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		p.Status.Conditions = append(p.Status.Conditions, v1.PodCondition{Type: v1.PodReady, Status: v1.ConditionTrue})
+		_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	ready("a")
+	ready("b")
+	err = pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "a"}})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsTooManyRequests(err))
+	assert.Equal(t, "Cannot evict pod as it would violate the pod's disruption budget.", err.Error())
+
+	pdb.Status.DisruptionsAllowed = 1
+	pdb.Status.DesiredHealthy = 1
+	_, err = e.c.PolicyV1().PodDisruptionBudgets("default").UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "a"}}))
+	evicted, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotNil(t, evicted.DeletionTimestamp)
+	hasDT := false
+	for _, c := range evicted.Status.Conditions {
+		hasDT = hasDT || (c.Type == v1.DisruptionTarget && c.Reason == "EvictionByEvictionAPI")
+	}
+	assert.True(t, hasDT)
+	after, err := e.c.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(0), after.Status.DisruptionsAllowed)
+	assert.Contains(t, after.Status.DisruptedPods, "a")
+}
+
+func TestPatch(t *testing.T) {
+	e := newEnv(t)
+	nodes := e.c.CoreV1().Nodes()
+	_, err := nodes.Create(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"a": "1"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	n, err := nodes.Patch(ctx, "n1", types.StrategicMergePatchType, []byte(`{"metadata":{"labels":{"b":"2"}},"spec":{"unschedulable":true}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"a": "1", "b": "2"}, n.Labels)
+	assert.True(t, n.Spec.Unschedulable)
+	n, err = nodes.Patch(ctx, "n1", types.MergePatchType, []byte(`{"metadata":{"labels":{"a":null}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"b": "2"}, n.Labels)
+	n, err = nodes.Patch(ctx, "n1", types.JSONPatchType, []byte(`[{"op":"replace","path":"/spec/unschedulable","value":false}]`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.False(t, n.Spec.Unschedulable)
+	_, err = nodes.Patch(ctx, "n1", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{})
+	assert.True(t, strings.Contains(err.Error(), "not supported"))
+}

@@ -1,0 +1,125 @@
+package apiserver
+
+import (
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// builtinAdmission runs the admission plugins kube-apiserver enables by
+// default that matter to kubesim, in upstream's order:
+// NamespaceLifecycle, DefaultTolerationSeconds, Priority.
+func (s *Server) builtinAdmission(a *Attributes) error {
+	if err := s.namespaceLifecycle(a); err != nil {
+		return err
+	}
+	if a.Resource.Name == "pods" && a.Subresource == "" {
+		pod := a.Object.(*v1.Pod)
+		if a.Operation == OpCreate {
+			s.defaultTolerationSeconds(pod)
+			if err := s.admitPriority(pod); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// namespaceLifecycle rejects objects in namespaces that do not exist or are
+// being deleted (plugin/pkg/admission/namespace/lifecycle).
+func (s *Server) namespaceLifecycle(a *Attributes) error {
+	if !a.Resource.Namespaced || a.Operation != OpCreate {
+		return nil
+	}
+	nsRes := s.mustResource("namespaces")
+	obj, err := s.Get(nsRes, "", a.Namespace)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return apierrors.NewNotFound(nsRes.GroupResource(), a.Namespace)
+		}
+		return err
+	}
+	ns := obj.(*v1.Namespace)
+	if ns.Status.Phase == v1.NamespaceTerminating && a.Resource.Name != "events" {
+		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
+			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", a.Namespace))
+	}
+	return nil
+}
+
+// defaultTolerationSeconds adds the not-ready and unreachable NoExecute
+// tolerations (300 s) to pods that lack them
+// (plugin/pkg/admission/defaulttolerationseconds).
+func (s *Server) defaultTolerationSeconds(pod *v1.Pod) {
+	notReady, unreachable := false, false
+	for _, t := range pod.Spec.Tolerations {
+		if (t.Key == v1.TaintNodeNotReady || t.Key == "") && (t.Effect == v1.TaintEffectNoExecute || t.Effect == "") {
+			notReady = true
+		}
+		if (t.Key == v1.TaintNodeUnreachable || t.Key == "") && (t.Effect == v1.TaintEffectNoExecute || t.Effect == "") {
+			unreachable = true
+		}
+	}
+	if !notReady {
+		secs := s.cfg.DefaultNotReadyTolerationSeconds
+		pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Key: v1.TaintNodeNotReady,
+			Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: &secs})
+	}
+	if !unreachable {
+		secs := s.cfg.DefaultUnreachableTolerationSeconds
+		pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Key: v1.TaintNodeUnreachable,
+			Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: &secs})
+	}
+}
+
+// admitPriority resolves spec.priorityClassName into spec.priority and
+// spec.preemptionPolicy, using the global default class when none is named
+// (plugin/pkg/admission/priority).
+func (s *Server) admitPriority(pod *v1.Pod) error {
+	pcRes := s.mustResource("priorityclasses")
+	var pc *schedulingv1.PriorityClass
+	if name := pod.Spec.PriorityClassName; name != "" {
+		obj, err := s.Get(pcRes, "", name)
+		if err != nil {
+			if apierrors.IsNotFound(err) {
+				return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), pod.Name,
+					fmt.Errorf("no PriorityClass with name %v was found", name))
+			}
+			return err
+		}
+		pc = obj.(*schedulingv1.PriorityClass)
+	} else {
+		objs, _, err := s.ListSelected(pcRes, "", Selector{})
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if c := o.(*schedulingv1.PriorityClass); c.GlobalDefault && (pc == nil || c.Value > pc.Value) {
+				pc = c
+			}
+		}
+	}
+	var priority int32
+	policy := v1.PreemptLowerPriority
+	if pc != nil {
+		priority = pc.Value
+		if pc.PreemptionPolicy != nil {
+			policy = *pc.PreemptionPolicy
+		}
+		pod.Spec.PriorityClassName = pc.Name
+	}
+	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
+		return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), pod.Name,
+			fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
+	}
+	pod.Spec.Priority = &priority
+	if pod.Spec.PreemptionPolicy == nil {
+		pod.Spec.PreemptionPolicy = &policy
+	}
+	return nil
+}
+
+var _ runtime.Object = &v1.Pod{}

@@ -1,0 +1,187 @@
+package apiserver
+
+import (
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// timeGranularity is the precision of metav1.Time once stored: its protobuf
+// and JSON forms keep whole seconds, so the server truncates every Time it
+// stores, exactly as a real round trip through etcd would.
+const timeGranularity = time.Second
+
+var emptyGVK = schema.GroupVersionKind{}
+
+func secondsDuration(s int64) time.Duration { return time.Duration(s) * time.Second }
+
+type protoMarshaler interface {
+	Marshal() ([]byte, error)
+}
+
+type protoUnmarshaler interface {
+	Unmarshal([]byte) error
+}
+
+// encode serialises obj with its generated protobuf marshaller, as
+// kube-apiserver stores objects in etcd. The encoding is deterministic (map
+// keys are sorted), so equal objects have equal bytes: that is how the server
+// detects writes that change nothing. resourceVersion is not stored.
+func encode(obj runtime.Object) []byte {
+	m := obj.(metav1.Object)
+	rv := m.GetResourceVersion()
+	m.SetResourceVersion("")
+	data, err := obj.(protoMarshaler).Marshal()
+	m.SetResourceVersion(rv)
+	if err != nil {
+		panic(fmt.Sprintf("apiserver: encode %T %s: %v", obj, m.GetName(), err))
+	}
+	return data
+}
+
+func decode(res *Resource, data []byte) runtime.Object {
+	obj := res.New()
+	if err := obj.(protoUnmarshaler).Unmarshal(data); err != nil {
+		panic(fmt.Sprintf("apiserver: decode %s: %v", res.Name, err))
+	}
+	return obj
+}
+
+// copyStatus sets dst's status to src's (same type).
+func copyStatus(dst, src runtime.Object) {
+	switch d := dst.(type) {
+	case *v1.Pod:
+		d.Status = src.(*v1.Pod).Status
+	case *v1.Node:
+		d.Status = src.(*v1.Node).Status
+	case *v1.Namespace:
+		d.Status = src.(*v1.Namespace).Status
+	case *v1.Service:
+		d.Status = src.(*v1.Service).Status
+	case *appsv1.Deployment:
+		d.Status = src.(*appsv1.Deployment).Status
+	case *appsv1.ReplicaSet:
+		d.Status = src.(*appsv1.ReplicaSet).Status
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		d.Status = src.(*autoscalingv2.HorizontalPodAutoscaler).Status
+	case *policyv1.PodDisruptionBudget:
+		d.Status = src.(*policyv1.PodDisruptionBudget).Status
+	default:
+		panic(fmt.Sprintf("apiserver: %T has no status", dst))
+	}
+}
+
+func nodeNameOf(obj runtime.Object) string {
+	if p, ok := obj.(*v1.Pod); ok {
+		return p.Spec.NodeName
+	}
+	return ""
+}
+
+func truncTime(t *metav1.Time) {
+	if t != nil && !t.IsZero() && t.Nanosecond() != 0 {
+		t.Time = t.Time.Truncate(timeGranularity)
+	}
+}
+
+func truncTimeP(t *metav1.Time) {
+	if t != nil {
+		truncTime(t)
+	}
+}
+
+func truncMicro(t *metav1.MicroTime) {
+	if t != nil && !t.IsZero() && t.Nanosecond()%1000 != 0 {
+		t.Time = t.Time.Truncate(time.Microsecond)
+	}
+}
+
+// normalizeTimes truncates the timestamps of obj to what storing it would
+// keep (seconds for Time, microseconds for MicroTime), so the objects the
+// server hands out equal what a client decoding etcd's bytes would see.
+func normalizeTimes(obj runtime.Object) {
+	m := obj.(metav1.Object)
+	ct := m.GetCreationTimestamp()
+	if ct.Nanosecond() != 0 {
+		truncTime(&ct)
+		m.SetCreationTimestamp(ct)
+	}
+	switch o := obj.(type) {
+	case *v1.Pod:
+		truncTimeP(o.Status.StartTime)
+		for i := range o.Status.Conditions {
+			truncTime(&o.Status.Conditions[i].LastProbeTime)
+			truncTime(&o.Status.Conditions[i].LastTransitionTime)
+		}
+		for _, cs := range [][]v1.ContainerStatus{o.Status.InitContainerStatuses, o.Status.ContainerStatuses, o.Status.EphemeralContainerStatuses} {
+			for i := range cs {
+				truncState(&cs[i].State)
+				truncState(&cs[i].LastTerminationState)
+			}
+		}
+	case *v1.Node:
+		for i := range o.Spec.Taints {
+			truncTimeP(o.Spec.Taints[i].TimeAdded)
+		}
+		for i := range o.Status.Conditions {
+			truncTime(&o.Status.Conditions[i].LastHeartbeatTime)
+			truncTime(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	case *v1.Namespace:
+		for i := range o.Status.Conditions {
+			truncTime(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	case *v1.Event:
+		truncTime(&o.FirstTimestamp)
+		truncTime(&o.LastTimestamp)
+		truncMicro(&o.EventTime)
+		if o.Series != nil {
+			truncMicro(&o.Series.LastObservedTime)
+		}
+	case *appsv1.Deployment:
+		for i := range o.Status.Conditions {
+			truncTime(&o.Status.Conditions[i].LastUpdateTime)
+			truncTime(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	case *appsv1.ReplicaSet:
+		for i := range o.Status.Conditions {
+			truncTime(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		truncTimeP(o.Status.LastScaleTime)
+		for i := range o.Status.Conditions {
+			truncTime(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	case *coordinationv1.Lease:
+		truncMicro(o.Spec.AcquireTime)
+		truncMicro(o.Spec.RenewTime)
+	case *policyv1.PodDisruptionBudget:
+		for i := range o.Status.Conditions {
+			truncTime(&o.Status.Conditions[i].LastTransitionTime)
+		}
+		for k, t := range o.Status.DisruptedPods {
+			if t.Nanosecond() != 0 {
+				truncTime(&t)
+				o.Status.DisruptedPods[k] = t
+			}
+		}
+	}
+}
+
+func truncState(s *v1.ContainerState) {
+	if s.Running != nil {
+		truncTime(&s.Running.StartedAt)
+	}
+	if s.Terminated != nil {
+		truncTime(&s.Terminated.StartedAt)
+		truncTime(&s.Terminated.FinishedAt)
+	}
+}

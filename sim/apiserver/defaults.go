@@ -1,0 +1,328 @@
+package apiserver
+
+import (
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Defaulting follows pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go
+// and pkg/apis/autoscaling/v2/defaults.go for the fields kubesim uses.
+
+func ptrTo[T any](v T) *T { return &v }
+
+func defaultPod(p *v1.Pod) {
+	defaultPodSpec(&p.Spec)
+	if p.Spec.EnableServiceLinks == nil {
+		p.Spec.EnableServiceLinks = ptrTo(v1.DefaultEnableServiceLinks)
+	}
+}
+
+func defaultPodSpec(s *v1.PodSpec) {
+	if s.DNSPolicy == "" {
+		s.DNSPolicy = v1.DNSClusterFirst
+	}
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = v1.RestartPolicyAlways
+	}
+	if s.SecurityContext == nil {
+		s.SecurityContext = &v1.PodSecurityContext{}
+	}
+	if s.TerminationGracePeriodSeconds == nil {
+		s.TerminationGracePeriodSeconds = ptrTo(int64(v1.DefaultTerminationGracePeriodSeconds))
+	}
+	if s.SchedulerName == "" {
+		s.SchedulerName = v1.DefaultSchedulerName
+	}
+	for i := range s.InitContainers {
+		defaultContainer(&s.InitContainers[i], s.HostNetwork)
+	}
+	for i := range s.Containers {
+		defaultContainer(&s.Containers[i], s.HostNetwork)
+	}
+}
+
+func defaultContainer(c *v1.Container, hostNetwork bool) {
+	if c.ImagePullPolicy == "" {
+		if imageTagIsLatest(c.Image) {
+			c.ImagePullPolicy = v1.PullAlways
+		} else {
+			c.ImagePullPolicy = v1.PullIfNotPresent
+		}
+	}
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = v1.TerminationMessagePathDefault
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = v1.TerminationMessageReadFile
+	}
+	for i := range c.Ports {
+		if c.Ports[i].Protocol == "" {
+			c.Ports[i].Protocol = v1.ProtocolTCP
+		}
+		if hostNetwork && c.Ports[i].HostPort == 0 {
+			c.Ports[i].HostPort = c.Ports[i].ContainerPort
+		}
+	}
+	// SetDefaults_Pod: a limit without a request defaults the request.
+	for name, limit := range c.Resources.Limits {
+		if _, ok := c.Resources.Requests[name]; !ok {
+			if c.Resources.Requests == nil {
+				c.Resources.Requests = v1.ResourceList{}
+			}
+			c.Resources.Requests[name] = limit.DeepCopy()
+		}
+	}
+	for _, pr := range []*v1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		defaultProbe(pr)
+	}
+	for _, h := range []*v1.Lifecycle{c.Lifecycle} {
+		if h == nil {
+			continue
+		}
+		for _, lh := range []*v1.LifecycleHandler{h.PreStop, h.PostStart} {
+			if lh != nil && lh.HTTPGet != nil {
+				defaultHTTPGet(lh.HTTPGet)
+			}
+		}
+	}
+}
+
+// imageTagIsLatest reports whether an image reference has no tag and no
+// digest, or the tag "latest" (upstream defaults imagePullPolicy to Always then).
+func imageTagIsLatest(image string) bool {
+	if strings.Contains(image, "@") {
+		return false
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	i := strings.LastIndex(last, ":")
+	return i < 0 || last[i+1:] == "latest"
+}
+
+func defaultProbe(p *v1.Probe) {
+	if p == nil {
+		return
+	}
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 1
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 10
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = 3
+	}
+	if p.HTTPGet != nil {
+		defaultHTTPGet(p.HTTPGet)
+	}
+}
+
+func defaultHTTPGet(h *v1.HTTPGetAction) {
+	if h.Path == "" {
+		h.Path = "/"
+	}
+	if h.Scheme == "" {
+		h.Scheme = v1.URISchemeHTTP
+	}
+}
+
+func defaultNode(n *v1.Node) {
+	if n.Status.Allocatable == nil && n.Status.Capacity != nil {
+		n.Status.Allocatable = n.Status.Capacity.DeepCopy()
+	}
+}
+
+func defaultService(s *v1.Service) {
+	if s.Spec.SessionAffinity == "" {
+		s.Spec.SessionAffinity = v1.ServiceAffinityNone
+	}
+	if s.Spec.SessionAffinity == v1.ServiceAffinityNone {
+		s.Spec.SessionAffinityConfig = nil
+	}
+	if s.Spec.SessionAffinity == v1.ServiceAffinityClientIP {
+		if s.Spec.SessionAffinityConfig == nil || s.Spec.SessionAffinityConfig.ClientIP == nil ||
+			s.Spec.SessionAffinityConfig.ClientIP.TimeoutSeconds == nil {
+			s.Spec.SessionAffinityConfig = &v1.SessionAffinityConfig{ClientIP: &v1.ClientIPConfig{
+				TimeoutSeconds: ptrTo(int32(v1.DefaultClientIPServiceAffinitySeconds))}}
+		}
+	}
+	if s.Spec.Type == "" {
+		s.Spec.Type = v1.ServiceTypeClusterIP
+	}
+	for i := range s.Spec.Ports {
+		sp := &s.Spec.Ports[i]
+		if sp.Protocol == "" {
+			sp.Protocol = v1.ProtocolTCP
+		}
+		if sp.TargetPort == intstr.FromInt32(0) || sp.TargetPort == intstr.FromString("") {
+			sp.TargetPort = intstr.FromInt32(sp.Port)
+		}
+	}
+	if (s.Spec.Type == v1.ServiceTypeNodePort || s.Spec.Type == v1.ServiceTypeLoadBalancer) && s.Spec.ExternalTrafficPolicy == "" {
+		s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyCluster
+	}
+	if s.Spec.InternalTrafficPolicy == nil && s.Spec.Type != v1.ServiceTypeExternalName {
+		p := v1.ServiceInternalTrafficPolicyCluster
+		s.Spec.InternalTrafficPolicy = &p
+	}
+	if s.Spec.Type == v1.ServiceTypeLoadBalancer && s.Spec.AllocateLoadBalancerNodePorts == nil {
+		s.Spec.AllocateLoadBalancerNodePorts = ptrTo(true)
+	}
+}
+
+func defaultReplicaSet(rs *appsv1.ReplicaSet) {
+	if rs.Spec.Replicas == nil {
+		rs.Spec.Replicas = ptrTo(int32(1))
+	}
+	defaultPodSpec(&rs.Spec.Template.Spec)
+}
+
+func defaultDeployment(d *appsv1.Deployment) {
+	if d.Spec.Replicas == nil {
+		d.Spec.Replicas = ptrTo(int32(1))
+	}
+	st := &d.Spec.Strategy
+	if st.Type == "" {
+		st.Type = appsv1.RollingUpdateDeploymentStrategyType
+	}
+	if st.Type == appsv1.RollingUpdateDeploymentStrategyType {
+		if st.RollingUpdate == nil {
+			st.RollingUpdate = &appsv1.RollingUpdateDeployment{}
+		}
+		if st.RollingUpdate.MaxUnavailable == nil {
+			st.RollingUpdate.MaxUnavailable = ptrTo(intstr.FromString("25%"))
+		}
+		if st.RollingUpdate.MaxSurge == nil {
+			st.RollingUpdate.MaxSurge = ptrTo(intstr.FromString("25%"))
+		}
+	}
+	if d.Spec.RevisionHistoryLimit == nil {
+		d.Spec.RevisionHistoryLimit = ptrTo(int32(10))
+	}
+	if d.Spec.ProgressDeadlineSeconds == nil {
+		d.Spec.ProgressDeadlineSeconds = ptrTo(int32(600))
+	}
+	defaultPodSpec(&d.Spec.Template.Spec)
+}
+
+// DefaultCPUUtilization is the target of an HPA created without metrics.
+const DefaultCPUUtilization = 80
+
+func defaultHPA(h *autoscalingv2.HorizontalPodAutoscaler) {
+	if h.Spec.MinReplicas == nil {
+		h.Spec.MinReplicas = ptrTo(int32(1))
+	}
+	if len(h.Spec.Metrics) == 0 {
+		h.Spec.Metrics = []autoscalingv2.MetricSpec{{
+			Type: autoscalingv2.ResourceMetricSourceType,
+			Resource: &autoscalingv2.ResourceMetricSource{Name: v1.ResourceCPU, Target: autoscalingv2.MetricTarget{
+				Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptrTo(int32(DefaultCPUUtilization))}},
+		}}
+	}
+	// Behavior is filled in only when given (SetDefaults_HorizontalPodAutoscalerBehavior).
+	if b := h.Spec.Behavior; b != nil {
+		b.ScaleUp = defaultScaleUpRules(b.ScaleUp)
+		b.ScaleDown = defaultScaleDownRules(b.ScaleDown)
+	}
+}
+
+func defaultScaleUpRules(r *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
+	max := autoscalingv2.MaxChangePolicySelect
+	def := &autoscalingv2.HPAScalingRules{
+		StabilizationWindowSeconds: ptrTo(int32(0)),
+		SelectPolicy:               &max,
+		Policies: []autoscalingv2.HPAScalingPolicy{
+			{Type: autoscalingv2.PodsScalingPolicy, Value: 4, PeriodSeconds: 15},
+			{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15},
+		},
+	}
+	return mergeScalingRules(r, def)
+}
+
+func defaultScaleDownRules(r *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
+	max := autoscalingv2.MaxChangePolicySelect
+	def := &autoscalingv2.HPAScalingRules{
+		// StabilizationWindowSeconds stays nil: the controller's
+		// --horizontal-pod-autoscaler-downscale-stabilization (5m) applies.
+		SelectPolicy: &max,
+		Policies:     []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15}},
+	}
+	return mergeScalingRules(r, def)
+}
+
+func mergeScalingRules(r, def *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
+	if r == nil {
+		return def
+	}
+	out := r.DeepCopy()
+	if out.StabilizationWindowSeconds == nil {
+		out.StabilizationWindowSeconds = def.StabilizationWindowSeconds
+	}
+	if out.SelectPolicy == nil {
+		out.SelectPolicy = def.SelectPolicy
+	}
+	if out.Policies == nil {
+		out.Policies = def.Policies
+	}
+	return out
+}
+
+func defaultPDB(*policyv1.PodDisruptionBudget) {}
+
+// podQOSClass computes the pod's QoS class as upstream's qos.GetPodQOS.
+func podQOSClass(p *v1.Pod) v1.PodQOSClass {
+	requests, limits := v1.ResourceList{}, v1.ResourceList{}
+	zero := resource.Quantity{}
+	isGuaranteed := true
+	all := append(append([]v1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...)
+	for _, c := range all {
+		for name, q := range c.Resources.Requests {
+			if name != v1.ResourceCPU && name != v1.ResourceMemory {
+				continue
+			}
+			if q.Cmp(zero) == 1 {
+				cur := requests[name]
+				cur.Add(q)
+				requests[name] = cur
+			}
+		}
+		qosLimits := 0
+		for name, q := range c.Resources.Limits {
+			if name != v1.ResourceCPU && name != v1.ResourceMemory {
+				continue
+			}
+			if q.Cmp(zero) == 1 {
+				qosLimits++
+				cur := limits[name]
+				cur.Add(q)
+				limits[name] = cur
+			}
+		}
+		if qosLimits != 2 {
+			isGuaranteed = false
+		}
+	}
+	if len(requests) == 0 && len(limits) == 0 {
+		return v1.PodQOSBestEffort
+	}
+	if isGuaranteed {
+		for name, req := range requests {
+			if l, ok := limits[name]; !ok || l.Cmp(req) != 0 {
+				isGuaranteed = false
+				break
+			}
+		}
+	}
+	if isGuaranteed && len(requests) == len(limits) {
+		return v1.PodQOSGuaranteed
+	}
+	return v1.PodQOSBurstable
+}

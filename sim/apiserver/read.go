@@ -1,0 +1,120 @@
+package apiserver
+
+import (
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubesim/kubesim/sim/mvcc"
+)
+
+// Get returns the current object, read from the store (a consistent read).
+// The object is shared and must not be modified.
+func (s *Server) Get(res *Resource, namespace, name string) (runtime.Object, error) {
+	if !res.Namespaced {
+		namespace = ""
+	}
+	obj, _, _, err := s.current(res, res.key(namespace, name), name)
+	return obj, err
+}
+
+// Selector is a parsed label and field selector pair.
+type Selector struct {
+	Label labels.Selector
+	Field fields.Selector
+}
+
+// Empty reports whether the selector matches everything.
+func (sel Selector) Empty() bool {
+	return (sel.Label == nil || sel.Label.Empty()) && (sel.Field == nil || sel.Field.Empty())
+}
+
+// ParseSelector parses ListOptions' label and field selectors for res,
+// rejecting field labels the resource does not support, with upstream's
+// messages.
+func (s *Server) ParseSelector(res *Resource, opts metav1.ListOptions) (Selector, error) {
+	sel := Selector{Label: labels.Everything(), Field: fields.Everything()}
+	if opts.LabelSelector != "" {
+		ls, err := labels.Parse(opts.LabelSelector)
+		if err != nil {
+			return sel, apierrors.NewBadRequest(err.Error())
+		}
+		sel.Label = ls
+	}
+	if opts.FieldSelector != "" {
+		fs, err := fields.ParseSelector(opts.FieldSelector)
+		if err != nil {
+			return sel, apierrors.NewBadRequest(err.Error())
+		}
+		for _, r := range fs.Requirements() {
+			if !res.supportsField(r.Field) {
+				return sel, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", r.Field))
+			}
+		}
+		sel.Field = fs
+	}
+	return sel, nil
+}
+
+// Matches reports whether obj of resource res matches the selector.
+func (sel Selector) Matches(res *Resource, obj runtime.Object) bool {
+	m := obj.(metav1.Object)
+	if sel.Label != nil && !sel.Label.Empty() && !sel.Label.Matches(labels.Set(m.GetLabels())) {
+		return false
+	}
+	if sel.Field != nil && !sel.Field.Empty() && !sel.Field.Matches(res.fieldSet(obj)) {
+		return false
+	}
+	return true
+}
+
+// List returns the objects of res in namespace ("" = all namespaces) that
+// match the options' selectors, in key order (namespace, then name), and the
+// store revision the list was read at (the list's resourceVersion). The
+// objects are shared and must not be modified. opts.ResourceVersion is
+// accepted and ignored: every list is a consistent read of the latest state.
+func (s *Server) List(res *Resource, namespace string, opts metav1.ListOptions) ([]runtime.Object, int64, error) {
+	sel, err := s.ParseSelector(res, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.ListSelected(res, namespace, sel)
+}
+
+// ListSelected is List with an already parsed selector.
+func (s *Server) ListSelected(res *Resource, namespace string, sel Selector) ([]runtime.Object, int64, error) {
+	if !res.Namespaced {
+		namespace = ""
+	}
+	start, end := res.rangeFor(namespace)
+	rr, err := s.store.Range(start, end, mvcc.RangeOptions{})
+	if err != nil {
+		return nil, 0, apierrors.NewInternalError(err)
+	}
+	out := make([]runtime.Object, 0, len(rr.KVs))
+	for _, kv := range rr.KVs {
+		obj := s.decodeKV(res, kv)
+		if sel.Matches(res, obj) {
+			out = append(out, obj)
+		}
+	}
+	return out, rr.Rev, nil
+}
+
+// ListObject is List wrapped into the resource's typed list (e.g.
+// *v1.PodList) with metadata.resourceVersion set. Items are copies the
+// caller owns.
+func (s *Server) ListObject(res *Resource, namespace string, opts metav1.ListOptions) (runtime.Object, error) {
+	objs, rev, err := s.List(res, namespace, opts)
+	if err != nil {
+		return nil, err
+	}
+	l := res.NewList()
+	res.setItems(l, objs)
+	l.(metav1.ListInterface).SetResourceVersion(formatRV(rev))
+	return l.DeepCopyObject(), nil
+}

@@ -1,0 +1,404 @@
+package apiserver
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// strategy is the per-resource behaviour of the generic registry, as
+// upstream's RESTCreateStrategy / RESTUpdateStrategy / RESTDeleteStrategy.
+// Every function may be nil.
+type strategy struct {
+	// defaults fills defaulted fields (pkg/apis/*/v1/defaults.go), on create
+	// and on update of the main resource.
+	defaults func(obj runtime.Object)
+	// prepareForCreate resets what clients may not set on create (status).
+	prepareForCreate func(obj runtime.Object)
+	// prepareForUpdate adjusts a main-resource update given the stored object.
+	prepareForUpdate func(obj, old runtime.Object)
+	validate         func(obj runtime.Object) field.ErrorList
+	validateUpdate   func(obj, old runtime.Object) field.ErrorList
+	validateStatus   func(obj, old runtime.Object) field.ErrorList
+	// specEqual reports whether two objects have equal specs; resources with
+	// it have a metadata.generation that bumps on every spec change.
+	specEqual func(a, b runtime.Object) bool
+	// gracePeriod returns the grace period of a delete and whether the
+	// resource deletes gracefully at all (pods).
+	gracePeriod func(obj runtime.Object, opts metav1.DeleteOptions) (int64, bool)
+	// extraFields are the resource's field selector labels beyond
+	// metadata.name and metadata.namespace, with their values.
+	extraFields func(obj runtime.Object) fields.Set
+	fieldNames  []string
+	// describe summarises an object for the trace.
+	describe func(obj runtime.Object) string
+}
+
+func (r *Resource) supportsField(f string) bool {
+	if f == "metadata.name" || f == "metadata.namespace" {
+		return true
+	}
+	for _, n := range r.fieldNames {
+		if n == f {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldSet returns the selectable fields of obj.
+func (r *Resource) fieldSet(obj runtime.Object) fields.Set {
+	m := obj.(metav1.Object)
+	var set fields.Set
+	if r.extraFields != nil {
+		set = r.extraFields(obj)
+	} else {
+		set = make(fields.Set, 2)
+	}
+	set["metadata.name"] = m.GetName()
+	if r.Namespaced {
+		set["metadata.namespace"] = m.GetNamespace()
+	}
+	return set
+}
+
+// FieldSet returns the fields of obj that field selectors can use.
+func (r *Resource) FieldSet(obj runtime.Object) fields.Set { return r.fieldSet(obj) }
+
+// protoEqual compares two messages by their deterministic encoding, which
+// also treats quantities semantically (they encode canonically).
+func protoEqual(a, b protoMarshaler) bool {
+	da, err1 := a.Marshal()
+	db, err2 := b.Marshal()
+	return err1 == nil && err2 == nil && bytes.Equal(da, db)
+}
+
+func podStrategy() strategy {
+	return strategy{
+		defaults: func(obj runtime.Object) { defaultPod(obj.(*v1.Pod)) },
+		prepareForCreate: func(obj runtime.Object) {
+			p := obj.(*v1.Pod)
+			p.Status = v1.PodStatus{Phase: v1.PodPending, QOSClass: podQOSClass(p)}
+		},
+		validate:       func(obj runtime.Object) field.ErrorList { return validatePod(obj.(*v1.Pod)) },
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList { return validatePodUpdate(obj.(*v1.Pod), old.(*v1.Pod)) },
+		validateStatus: func(obj, old runtime.Object) field.ErrorList {
+			return validatePodStatusUpdate(obj.(*v1.Pod), old.(*v1.Pod))
+		},
+		specEqual: func(a, b runtime.Object) bool { return protoEqual(&a.(*v1.Pod).Spec, &b.(*v1.Pod).Spec) },
+		gracePeriod: func(obj runtime.Object, opts metav1.DeleteOptions) (int64, bool) {
+			// podStrategy.CheckGracefulDelete.
+			p := obj.(*v1.Pod)
+			period := int64(0)
+			if opts.GracePeriodSeconds != nil {
+				period = *opts.GracePeriodSeconds
+			} else if p.Spec.TerminationGracePeriodSeconds != nil {
+				period = *p.Spec.TerminationGracePeriodSeconds
+			}
+			if p.Spec.NodeName == "" || p.Status.Phase == v1.PodFailed || p.Status.Phase == v1.PodSucceeded {
+				period = 0
+			}
+			return period, true
+		},
+		fieldNames: []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+			"spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"},
+		extraFields: func(obj runtime.Object) fields.Set {
+			p := obj.(*v1.Pod)
+			return fields.Set{
+				"spec.nodeName":            p.Spec.NodeName,
+				"spec.restartPolicy":       string(p.Spec.RestartPolicy),
+				"spec.schedulerName":       p.Spec.SchedulerName,
+				"spec.serviceAccountName":  p.Spec.ServiceAccountName,
+				"spec.hostNetwork":         strconv.FormatBool(p.Spec.HostNetwork),
+				"status.phase":             string(p.Status.Phase),
+				"status.podIP":             p.Status.PodIP,
+				"status.podIPs":            p.Status.PodIP,
+				"status.nominatedNodeName": p.Status.NominatedNodeName,
+			}
+		},
+		describe: func(obj runtime.Object) string {
+			p := obj.(*v1.Pod)
+			s := "phase=" + string(p.Status.Phase)
+			if p.Spec.NodeName != "" {
+				s += " node=" + p.Spec.NodeName
+			}
+			if isPodReady(p) {
+				s += " ready"
+			}
+			if p.DeletionTimestamp != nil {
+				s += " terminating"
+			}
+			return s
+		},
+	}
+}
+
+func isPodReady(p *v1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodReady {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func nodeStrategy() strategy {
+	return strategy{
+		defaults: func(obj runtime.Object) { defaultNode(obj.(*v1.Node)) },
+		validate: func(obj runtime.Object) field.ErrorList { return validateNode(obj.(*v1.Node)) },
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validateNodeUpdate(obj.(*v1.Node), old.(*v1.Node))
+		},
+		specEqual:  func(a, b runtime.Object) bool { return protoEqual(&a.(*v1.Node).Spec, &b.(*v1.Node).Spec) },
+		fieldNames: []string{"spec.unschedulable"},
+		extraFields: func(obj runtime.Object) fields.Set {
+			return fields.Set{"spec.unschedulable": strconv.FormatBool(obj.(*v1.Node).Spec.Unschedulable)}
+		},
+		describe: func(obj runtime.Object) string {
+			n := obj.(*v1.Node)
+			s := "ready=unknown"
+			for _, c := range n.Status.Conditions {
+				if c.Type == v1.NodeReady {
+					s = "ready=" + string(c.Status)
+				}
+			}
+			if n.Spec.Unschedulable {
+				s += " unschedulable"
+			}
+			if len(n.Spec.Taints) > 0 {
+				s += fmt.Sprintf(" taints=%d", len(n.Spec.Taints))
+			}
+			return s
+		},
+	}
+}
+
+func namespaceStrategy() strategy {
+	return strategy{
+		defaults: func(obj runtime.Object) {
+			ns := obj.(*v1.Namespace)
+			if ns.Labels == nil {
+				ns.Labels = map[string]string{}
+			}
+			ns.Labels["kubernetes.io/metadata.name"] = ns.Name
+		},
+		prepareForCreate: func(obj runtime.Object) {
+			ns := obj.(*v1.Namespace)
+			ns.Status = v1.NamespaceStatus{Phase: v1.NamespaceActive}
+			ns.Spec.Finalizers = []v1.FinalizerName{v1.FinalizerKubernetes}
+		},
+		prepareForUpdate: func(obj, old runtime.Object) {
+			// spec.finalizers only change through /finalize.
+			obj.(*v1.Namespace).Spec.Finalizers = old.(*v1.Namespace).Spec.Finalizers
+		},
+		validate:   func(obj runtime.Object) field.ErrorList { return validateNamespace(obj.(*v1.Namespace)) },
+		fieldNames: []string{"status.phase"},
+		extraFields: func(obj runtime.Object) fields.Set {
+			return fields.Set{"status.phase": string(obj.(*v1.Namespace).Status.Phase)}
+		},
+	}
+}
+
+func serviceStrategy() strategy {
+	return strategy{
+		defaults: func(obj runtime.Object) { defaultService(obj.(*v1.Service)) },
+		prepareForCreate: func(obj runtime.Object) {
+			obj.(*v1.Service).Status = v1.ServiceStatus{}
+		},
+		validate: func(obj runtime.Object) field.ErrorList { return validateService(obj.(*v1.Service)) },
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validateServiceUpdate(obj.(*v1.Service), old.(*v1.Service))
+		},
+		describe: func(obj runtime.Object) string {
+			svc := obj.(*v1.Service)
+			return fmt.Sprintf("type=%s clusterIP=%s", svc.Spec.Type, svc.Spec.ClusterIP)
+		},
+	}
+}
+
+func eventStrategy() strategy {
+	return strategy{
+		validate: func(obj runtime.Object) field.ErrorList { return validateEvent(obj.(*v1.Event)) },
+		fieldNames: []string{"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+			"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+			"reportingComponent", "source", "type"},
+		extraFields: func(obj runtime.Object) fields.Set {
+			e := obj.(*v1.Event)
+			source := e.Source.Component
+			if source == "" {
+				source = e.ReportingController
+			}
+			return fields.Set{
+				"involvedObject.kind":            e.InvolvedObject.Kind,
+				"involvedObject.namespace":       e.InvolvedObject.Namespace,
+				"involvedObject.name":            e.InvolvedObject.Name,
+				"involvedObject.uid":             string(e.InvolvedObject.UID),
+				"involvedObject.apiVersion":      e.InvolvedObject.APIVersion,
+				"involvedObject.resourceVersion": e.InvolvedObject.ResourceVersion,
+				"involvedObject.fieldPath":       e.InvolvedObject.FieldPath,
+				"reason":                         e.Reason,
+				"reportingComponent":             e.ReportingController,
+				"source":                         source,
+				"type":                           e.Type,
+			}
+		},
+		describe: func(obj runtime.Object) string {
+			e := obj.(*v1.Event)
+			return fmt.Sprintf("%s %s %s/%s: %s", e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
+		},
+	}
+}
+
+func configMapStrategy() strategy { return strategy{} }
+
+func deploymentStrategy() strategy {
+	return strategy{
+		defaults:         func(obj runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },
+		prepareForCreate: func(obj runtime.Object) { obj.(*appsv1.Deployment).Status = appsv1.DeploymentStatus{} },
+		validate:         func(obj runtime.Object) field.ErrorList { return validateDeployment(obj.(*appsv1.Deployment)) },
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validateDeploymentUpdate(obj.(*appsv1.Deployment), old.(*appsv1.Deployment))
+		},
+		specEqual: func(a, b runtime.Object) bool {
+			return protoEqual(&a.(*appsv1.Deployment).Spec, &b.(*appsv1.Deployment).Spec)
+		},
+		describe: func(obj runtime.Object) string {
+			d := obj.(*appsv1.Deployment)
+			return fmt.Sprintf("replicas=%d updated=%d ready=%d available=%d", derefInt32(d.Spec.Replicas, 1),
+				d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas)
+		},
+	}
+}
+
+func replicaSetStrategy() strategy {
+	return strategy{
+		defaults:         func(obj runtime.Object) { defaultReplicaSet(obj.(*appsv1.ReplicaSet)) },
+		prepareForCreate: func(obj runtime.Object) { obj.(*appsv1.ReplicaSet).Status = appsv1.ReplicaSetStatus{} },
+		validate:         func(obj runtime.Object) field.ErrorList { return validateReplicaSet(obj.(*appsv1.ReplicaSet)) },
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validateReplicaSetUpdate(obj.(*appsv1.ReplicaSet), old.(*appsv1.ReplicaSet))
+		},
+		specEqual: func(a, b runtime.Object) bool {
+			return protoEqual(&a.(*appsv1.ReplicaSet).Spec, &b.(*appsv1.ReplicaSet).Spec)
+		},
+		fieldNames: []string{"status.replicas"},
+		extraFields: func(obj runtime.Object) fields.Set {
+			return fields.Set{"status.replicas": strconv.Itoa(int(obj.(*appsv1.ReplicaSet).Status.Replicas))}
+		},
+		describe: func(obj runtime.Object) string {
+			rs := obj.(*appsv1.ReplicaSet)
+			return fmt.Sprintf("replicas=%d ready=%d available=%d", derefInt32(rs.Spec.Replicas, 1),
+				rs.Status.ReadyReplicas, rs.Status.AvailableReplicas)
+		},
+	}
+}
+
+func endpointSliceStrategy() strategy {
+	return strategy{
+		validate: func(obj runtime.Object) field.ErrorList {
+			return validateEndpointSlice(obj.(*discoveryv1.EndpointSlice))
+		},
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validateEndpointSliceUpdate(obj.(*discoveryv1.EndpointSlice), old.(*discoveryv1.EndpointSlice))
+		},
+		specEqual: func(a, b runtime.Object) bool {
+			// EndpointSlices have no spec; upstream bumps generation on any
+			// change to endpoints, ports or address type.
+			x, y := a.(*discoveryv1.EndpointSlice), b.(*discoveryv1.EndpointSlice)
+			cx := discoveryv1.EndpointSlice{AddressType: x.AddressType, Endpoints: x.Endpoints, Ports: x.Ports}
+			cy := discoveryv1.EndpointSlice{AddressType: y.AddressType, Endpoints: y.Endpoints, Ports: y.Ports}
+			return protoEqual(&cx, &cy)
+		},
+		describe: func(obj runtime.Object) string {
+			es := obj.(*discoveryv1.EndpointSlice)
+			ready := 0
+			for _, e := range es.Endpoints {
+				if e.Conditions.Ready != nil && *e.Conditions.Ready {
+					ready++
+				}
+			}
+			return fmt.Sprintf("endpoints=%d ready=%d", len(es.Endpoints), ready)
+		},
+	}
+}
+
+func hpaStrategy() strategy {
+	return strategy{
+		defaults: func(obj runtime.Object) { defaultHPA(obj.(*autoscalingv2.HorizontalPodAutoscaler)) },
+		prepareForCreate: func(obj runtime.Object) {
+			obj.(*autoscalingv2.HorizontalPodAutoscaler).Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
+		},
+		validate: func(obj runtime.Object) field.ErrorList {
+			return validateHPA(obj.(*autoscalingv2.HorizontalPodAutoscaler))
+		},
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validateHPA(obj.(*autoscalingv2.HorizontalPodAutoscaler))
+		},
+		specEqual: func(a, b runtime.Object) bool {
+			return protoEqual(&a.(*autoscalingv2.HorizontalPodAutoscaler).Spec, &b.(*autoscalingv2.HorizontalPodAutoscaler).Spec)
+		},
+		describe: func(obj runtime.Object) string {
+			h := obj.(*autoscalingv2.HorizontalPodAutoscaler)
+			return fmt.Sprintf("current=%d desired=%d", h.Status.CurrentReplicas, h.Status.DesiredReplicas)
+		},
+	}
+}
+
+func leaseStrategy() strategy {
+	return strategy{
+		validate: func(obj runtime.Object) field.ErrorList { return validateLease(obj.(*coordinationv1.Lease)) },
+	}
+}
+
+func pdbStrategy() strategy {
+	return strategy{
+		prepareForCreate: func(obj runtime.Object) {
+			obj.(*policyv1.PodDisruptionBudget).Status = policyv1.PodDisruptionBudgetStatus{}
+		},
+		defaults: func(obj runtime.Object) { defaultPDB(obj.(*policyv1.PodDisruptionBudget)) },
+		validate: func(obj runtime.Object) field.ErrorList { return validatePDB(obj.(*policyv1.PodDisruptionBudget)) },
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validatePDB(obj.(*policyv1.PodDisruptionBudget))
+		},
+		specEqual: func(a, b runtime.Object) bool {
+			return protoEqual(&a.(*policyv1.PodDisruptionBudget).Spec, &b.(*policyv1.PodDisruptionBudget).Spec)
+		},
+	}
+}
+
+func priorityClassStrategy() strategy {
+	return strategy{
+		defaults: func(obj runtime.Object) {
+			pc := obj.(*schedulingv1.PriorityClass)
+			if pc.PreemptionPolicy == nil {
+				p := v1.PreemptLowerPriority
+				pc.PreemptionPolicy = &p
+			}
+		},
+		validate: func(obj runtime.Object) field.ErrorList {
+			return validatePriorityClass(obj.(*schedulingv1.PriorityClass))
+		},
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			return validatePriorityClassUpdate(obj.(*schedulingv1.PriorityClass), old.(*schedulingv1.PriorityClass))
+		},
+	}
+}
+
+func derefInt32(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,302 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Bind assigns a pod to a node, as POST pods/binding does (the scheduler's
+// DefaultBinder): it sets spec.nodeName and the PodScheduled=True condition.
+func (s *Server) Bind(user, namespace string, b *v1.Binding) error {
+	res := s.mustResource("pods")
+	key := res.key(namespace, b.Name)
+	cur, curRev, curData, err := s.current(res, key, b.Name)
+	if err != nil {
+		return err
+	}
+	pod := cur.(*v1.Pod)
+	if b.UID != "" && b.UID != pod.UID {
+		return apierrors.NewConflict(res.GroupResource(), b.Name,
+			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, pod.UID))
+	}
+	if b.Target.Kind != "" && b.Target.Kind != "Node" {
+		return apierrors.NewInvalid(bindingKind, b.Name, field.ErrorList{field.NotSupported(field.NewPath("target", "kind"), b.Target.Kind, []string{"Node", "<empty>"})})
+	}
+	if b.Target.Name == "" {
+		return apierrors.NewInvalid(bindingKind, b.Name, field.ErrorList{field.Required(field.NewPath("target", "name"), "")})
+	}
+	if pod.DeletionTimestamp != nil {
+		return apierrors.NewConflict(res.GroupResource(), b.Name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", b.Name))
+	}
+	if pod.Spec.NodeName != "" {
+		return apierrors.NewConflict(res.GroupResource(), b.Name, fmt.Errorf("pod %v is already assigned to node %q", b.Name, pod.Spec.NodeName))
+	}
+	next := pod.DeepCopy()
+	next.Spec.NodeName = b.Target.Name
+	for k, v := range b.Annotations {
+		if next.Annotations == nil {
+			next.Annotations = map[string]string{}
+		}
+		next.Annotations[k] = v
+	}
+	setPodCondition(&next.Status, v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionTrue,
+		LastTransitionTime: metav1.NewTime(s.eng.Now())})
+	_, err = s.update(user, res, key, cur, curRev, curData, next, "binding")
+	return err
+}
+
+var bindingKind = schemaGroupKind{Kind: "Binding"}
+
+type schemaGroupKind = k8sschema.GroupKind
+
+func labelsOf(pod *v1.Pod) labels.Set { return labels.Set(pod.Labels) }
+
+// setPodCondition sets or replaces a condition, keeping its transition time
+// when the status does not change (podutil.UpdatePodCondition).
+func setPodCondition(st *v1.PodStatus, c v1.PodCondition) {
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == c.Type {
+			if st.Conditions[i].Status == c.Status {
+				c.LastTransitionTime = st.Conditions[i].LastTransitionTime
+			}
+			st.Conditions[i] = c
+			return
+		}
+	}
+	st.Conditions = append(st.Conditions, c)
+}
+
+// GetScale reads the /scale subresource of a deployment or replicaset.
+func (s *Server) GetScale(res *Resource, namespace, name string) (*autoscalingv1.Scale, error) {
+	if !res.HasScale {
+		return nil, apierrors.NewNotFound(res.GroupResource(), name+"/scale")
+	}
+	obj, err := s.Get(res, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	return scaleOf(obj)
+}
+
+func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
+	m := obj.(metav1.Object)
+	sc := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: m.GetName(), Namespace: m.GetNamespace(), UID: m.GetUID(),
+		ResourceVersion: m.GetResourceVersion(), CreationTimestamp: m.GetCreationTimestamp()}}
+	var sel *metav1.LabelSelector
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		sc.Spec.Replicas = derefInt32(o.Spec.Replicas, 1)
+		sc.Status.Replicas = o.Status.Replicas
+		sel = o.Spec.Selector
+	case *appsv1.ReplicaSet:
+		sc.Spec.Replicas = derefInt32(o.Spec.Replicas, 1)
+		sc.Status.Replicas = o.Status.Replicas
+		sel = o.Spec.Selector
+	default:
+		return nil, fmt.Errorf("no scale subresource for %T", obj)
+	}
+	if sel != nil {
+		ls, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		sc.Status.Selector = ls.String()
+	}
+	return sc, nil
+}
+
+// UpdateScale writes spec.replicas through /scale, which bumps the
+// generation like any spec change. A resourceVersion in the Scale is a
+// precondition on the parent object.
+func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
+	if !res.HasScale {
+		return nil, apierrors.NewNotFound(res.GroupResource(), sc.Name+"/scale")
+	}
+	if sc.Spec.Replicas < 0 {
+		return nil, apierrors.NewInvalid(schemaGroupKind{Group: "autoscaling", Kind: "Scale"}, sc.Name, field.ErrorList{
+			field.Invalid(field.NewPath("spec", "replicas"), sc.Spec.Replicas, "must be greater than or equal to 0")})
+	}
+	key := res.key(namespace, sc.Name)
+	cur, curRev, curData, err := s.current(res, key, sc.Name)
+	if err != nil {
+		return nil, err
+	}
+	if sc.ResourceVersion != "" && sc.ResourceVersion != formatRV(curRev) {
+		s.stats.Conflicts++
+		return nil, apierrors.NewConflict(res.GroupResource(), sc.Name, fmt.Errorf("%s", errConflictMsg))
+	}
+	next := cur.DeepCopyObject()
+	switch o := next.(type) {
+	case *appsv1.Deployment:
+		o.Spec.Replicas = &sc.Spec.Replicas
+	case *appsv1.ReplicaSet:
+		o.Spec.Replicas = &sc.Spec.Replicas
+	}
+	out, err := s.update(user, res, key, cur, curRev, curData, next, "")
+	if err != nil {
+		return nil, err
+	}
+	return scaleOf(out)
+}
+
+// Evict evicts a pod through the policy/v1 Eviction subresource, honouring
+// PodDisruptionBudgets as upstream's eviction REST does: with a budget that
+// allows no disruption the request fails with 429 TooManyRequests; otherwise
+// the budget's disruptionsAllowed is decremented, the pod recorded in its
+// disruptedPods, the pod marked DisruptionTarget and deleted.
+func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
+	podRes := s.mustResource("pods")
+	obj, err := s.Get(podRes, namespace, ev.Name)
+	if err != nil {
+		return err
+	}
+	pod := obj.(*v1.Pod)
+	opts := metav1.DeleteOptions{}
+	if ev.DeleteOptions != nil {
+		opts = *ev.DeleteOptions
+	}
+	// Terminal or already terminating pods are deleted without checks.
+	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed || pod.DeletionTimestamp != nil {
+		_, _, err := s.Delete(user, podRes, namespace, ev.Name, opts)
+		return err
+	}
+	pdbRes := s.mustResource("poddisruptionbudgets")
+	pdbs, _, err := s.ListSelected(pdbRes, namespace, Selector{})
+	if err != nil {
+		return err
+	}
+	var matching []*policyv1.PodDisruptionBudget
+	for _, o := range pdbs {
+		pdb := o.(*policyv1.PodDisruptionBudget)
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err != nil || sel.Empty() || !sel.Matches(labelsOf(pod)) {
+			continue
+		}
+		matching = append(matching, pdb)
+	}
+	if len(matching) > 1 {
+		return apierrors.NewInternalError(fmt.Errorf("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."))
+	}
+	if len(matching) == 1 {
+		pdb := matching[0]
+		healthyBypass := !isPodReady(pod) && pdb.Status.CurrentHealthy >= pdb.Status.DesiredHealthy && pdb.Status.DesiredHealthy > 0
+		if p := pdb.Spec.UnhealthyPodEvictionPolicy; p != nil && *p == policyv1.AlwaysAllow && !isPodReady(pod) {
+			healthyBypass = true
+		}
+		if !healthyBypass {
+			if pdb.Status.ObservedGeneration < pdb.Generation {
+				return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.",
+					fmt.Sprintf("The disruption budget %s is still being processed by the server.", pdb.Name))
+			}
+			if pdb.Status.DisruptionsAllowed < 1 {
+				return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.",
+					fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", pdb.Name, pdb.Status.DesiredHealthy, pdb.Status.CurrentHealthy))
+			}
+			next := pdb.DeepCopy()
+			next.Status.DisruptionsAllowed--
+			if next.Status.DisruptedPods == nil {
+				next.Status.DisruptedPods = map[string]metav1.Time{}
+			}
+			next.Status.DisruptedPods[pod.Name] = metav1.NewTime(s.eng.Now())
+			if _, err := s.Update(user, pdbRes, namespace, next, "status", metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+		}
+	}
+	// Mark the pod as a disruption target, then delete it.
+	next := pod.DeepCopy()
+	setPodCondition(&next.Status, v1.PodCondition{Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
+		Reason: "EvictionByEvictionAPI", Message: "Eviction API: evicting", LastTransitionTime: metav1.NewTime(s.eng.Now())})
+	if _, err := s.Update(user, podRes, namespace, next, "status", metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	_, _, err = s.Delete(user, podRes, namespace, ev.Name, opts)
+	return err
+}
+
+func tooManyRequests(msg, cause string) error {
+	err := apierrors.NewTooManyRequests(msg, 0)
+	err.ErrStatus.Details = &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: "DisruptionBudget", Message: cause}}}
+	err.ErrStatus.Code = http.StatusTooManyRequests
+	return err
+}
+
+// Patch applies a JSON patch, JSON merge patch or strategic merge patch to
+// the current object and stores the result like an update (to subresource
+// "" or "status"). Server-side apply is not supported.
+func (s *Server) Patch(user string, res *Resource, namespace, name string, pt types.PatchType, data []byte, subresource string) (runtime.Object, error) {
+	if err := s.checkSubresource(res, subresource); err != nil {
+		return nil, err
+	}
+	if !res.Namespaced {
+		namespace = ""
+	}
+	key := res.key(namespace, name)
+	cur, curRev, curData, err := s.current(res, key, name)
+	if err != nil {
+		return nil, err
+	}
+	orig, err := json.Marshal(cur)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	var patched []byte
+	switch pt {
+	case types.JSONPatchType:
+		p, err := jsonpatch.DecodePatch(data)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		if patched, err = p.Apply(orig); err != nil {
+			return nil, apierrors.NewInvalid(res.GroupKind(), name, field.ErrorList{field.Invalid(field.NewPath(""), string(data), err.Error())})
+		}
+	case types.MergePatchType:
+		if patched, err = jsonpatch.MergePatch(orig, data); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	case types.StrategicMergePatchType:
+		if patched, err = strategicpatch.StrategicMergePatch(orig, data, res.New()); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("patch type %q is not supported by kubesim", pt))
+	}
+	obj := res.New()
+	if err := json.Unmarshal(patched, obj); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	clearTypeMeta(obj)
+	m := obj.(metav1.Object)
+	if rv := m.GetResourceVersion(); rv != "" && rv != formatRV(curRev) {
+		return nil, apierrors.NewConflict(res.GroupResource(), name, fmt.Errorf("%s", errConflictMsg))
+	}
+	if subresource == "status" {
+		next := cur.DeepCopyObject()
+		copyStatus(next, obj)
+		obj = next
+	} else if res.HasStatus {
+		copyStatus(obj, cur)
+	}
+	if subresource == "" && res.defaults != nil {
+		res.defaults(obj)
+	}
+	return s.update(user, res, key, cur, curRev, curData, obj, subresource)
+}
+
+var _ = intstr.FromInt32

@@ -1,0 +1,378 @@
+package apiserver
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kubesim/kubesim/sim/mvcc"
+)
+
+// A cacher is one resource's watch cache, as kube-apiserver's Cacher: it
+// watches the resource's key prefix in the store, turns each change into a
+// typed object once, keeps a window of recent events so watches can resume
+// from a resourceVersion, and fans every event out to the API watchers whose
+// namespace, label and field selectors match, answering ADDED / MODIFIED /
+// DELETED as the object enters, changes within or leaves their selection.
+//
+// Watchers with an exact spec.nodeName or metadata.name field selector (every
+// kubelet's pod watch, node and lease watches) are indexed by that value, so
+// a pod change reaches its own node's kubelet without visiting the others.
+type cacher struct {
+	s   *Server
+	res *Resource
+
+	// rev is the revision of the last store event processed.
+	rev int64
+	// objs is the resource's state as of rev (shared objects).
+	objs map[string]runtime.Object
+
+	// pending holds the objects the server wrote, in revision order, until
+	// the store's watch event for them arrives; it spares decoding.
+	pending []pendingWrite
+
+	// history is the event window for resuming watches; resumeRev is the
+	// oldest resourceVersion a watch can start from (every event after it
+	// is still in history).
+	history   []cacheEvent
+	resumeRev int64
+
+	nextID    int64
+	unindexed []*Watcher
+	indexed   map[indexKey][]*Watcher
+}
+
+type pendingWrite struct {
+	key string
+	rev int64
+	obj runtime.Object
+}
+
+type cacheEvent struct {
+	rev    int64
+	at     time.Duration
+	key    string
+	obj    runtime.Object // nil for a deletion
+	prev   runtime.Object // nil for a creation
+	fields indexValues
+}
+
+// indexValues are the indexed field values of an event's new and old object.
+type indexValues struct {
+	newName, oldName, newNode, oldNode string
+}
+
+type indexKey struct {
+	field string // "spec.nodeName" or "metadata.name"
+	value string
+}
+
+func newCacher(s *Server, res *Resource) *cacher {
+	c := &cacher{s: s, res: res, objs: map[string]runtime.Object{}, indexed: map[indexKey][]*Watcher{}}
+	c.rev = s.store.Rev()
+	c.resumeRev = c.rev
+	start, end := res.rangeFor("")
+	s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay}, c.onStoreEvents)
+	return c
+}
+
+// written records an object the server just stored (nil-free; deletions
+// carry the last object with the deletion revision).
+func (c *cacher) written(key string, rev int64, obj runtime.Object) {
+	c.pending = append(c.pending, pendingWrite{key: key, rev: rev, obj: obj})
+}
+
+func (c *cacher) onStoreEvents(resp mvcc.WatchResponse) {
+	if resp.Err != nil {
+		panic(fmt.Sprintf("apiserver: watch cache for %s lost its store watch: %v", c.res.Name, resp.Err))
+	}
+	for _, ev := range resp.Events {
+		c.process(ev)
+	}
+}
+
+func (c *cacher) process(ev mvcc.Event) {
+	rev := ev.Kv.ModRevision
+	key := ev.Kv.Key
+	var obj runtime.Object
+	if len(c.pending) > 0 && c.pending[0].rev == rev && c.pending[0].key == key {
+		obj = c.pending[0].obj
+		c.pending[0] = pendingWrite{}
+		c.pending = c.pending[1:]
+	} else if ev.Type == mvcc.EventPut {
+		// Written behind the server's back (tests poking the store).
+		obj = decode(c.res, ev.Kv.Value)
+		obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+	}
+	prev := c.objs[key]
+	ce := cacheEvent{rev: rev, at: c.s.eng.Elapsed(), key: key, prev: prev}
+	if ev.Type == mvcc.EventPut {
+		ce.obj = obj
+		c.objs[key] = obj
+	} else {
+		if obj == nil && prev != nil {
+			obj = prev.DeepCopyObject()
+			obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+		}
+		delete(c.objs, key)
+		ce.prev = obj // the DELETED event's object: last state, deletion RV
+	}
+	ce.fields = c.indexValues(ce.obj, prevOf(ce, prev))
+	c.rev = rev
+	c.appendHistory(ce)
+	c.dispatch(&ce)
+}
+
+func prevOf(ce cacheEvent, prev runtime.Object) runtime.Object {
+	if ce.obj == nil {
+		return ce.prev
+	}
+	return prev
+}
+
+func (c *cacher) indexValues(obj, prev runtime.Object) indexValues {
+	var v indexValues
+	if obj != nil {
+		v.newName = obj.(metav1.Object).GetName()
+		v.newNode = nodeNameOf(obj)
+	}
+	if prev != nil {
+		v.oldName = prev.(metav1.Object).GetName()
+		v.oldNode = nodeNameOf(prev)
+	}
+	return v
+}
+
+func (c *cacher) appendHistory(ce cacheEvent) {
+	c.history = append(c.history, ce)
+	cfg := c.s.cfg
+	drop := 0
+	for drop < len(c.history) {
+		n := len(c.history) - drop
+		old := c.history[drop]
+		if n > cfg.WatchCacheMaxEvents || (n > cfg.WatchCacheMinEvents && ce.at-old.at > cfg.WatchCacheWindow) {
+			c.resumeRev = old.rev
+			drop++
+			continue
+		}
+		break
+	}
+	if drop > 0 {
+		clear(c.history[:drop])
+		c.history = c.history[drop:]
+		if cap(c.history) > 2*len(c.history)+1024 {
+			c.history = slices.Clone(c.history)
+		}
+	}
+}
+
+// Watcher is one API watch. Its handler runs inside engine events.
+type Watcher struct {
+	c       *cacher
+	id      int64
+	ns      string
+	sel     Selector
+	index   *indexKey
+	fn      func(watch.Event)
+	lastRev int64 // events at or below lastRev are not delivered
+	live    bool
+	stopped bool
+}
+
+// Stop ends the watch: no events are delivered after Stop returns.
+func (w *Watcher) Stop() {
+	if w.stopped {
+		return
+	}
+	w.stopped = true
+	c := w.c
+	// Build new slices: a dispatch in progress may be iterating the old ones.
+	if w.index != nil {
+		l := without(c.indexed[*w.index], w)
+		if len(l) == 0 {
+			delete(c.indexed, *w.index)
+		} else {
+			c.indexed[*w.index] = l
+		}
+	} else {
+		c.unindexed = without(c.unindexed, w)
+	}
+}
+
+func without(ws []*Watcher, w *Watcher) []*Watcher {
+	out := make([]*Watcher, 0, len(ws))
+	for _, x := range ws {
+		if x != w {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Watch starts a watch on res in namespace ("" = all), as GET ?watch=1:
+//   - opts.ResourceVersion "" or "0": first a synthetic ADDED for every
+//     matching object, then every change;
+//   - "N": every change after revision N. If N is older than the watch
+//     cache's window or the store's compaction, Watch fails with 410 Gone
+//     (reason Expired, "too old resource version: N (M)") and the client must
+//     list again, as informers do.
+//
+// Events are delivered through the engine, never inside the call.
+func (s *Server) Watch(res *Resource, namespace string, opts metav1.ListOptions, fn func(watch.Event)) (*Watcher, error) {
+	sel, err := s.ParseSelector(res, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Namespaced {
+		namespace = ""
+	}
+	c := s.cachers[res]
+	c.nextID++
+	w := &Watcher{c: c, id: c.nextID, ns: namespace, sel: sel, fn: fn}
+	if ik, ok := indexFor(res, sel); ok {
+		w.index = &ik
+	}
+	var initial []runtime.Object
+	switch opts.ResourceVersion {
+	case "", "0":
+		objs, rev, err := s.ListSelected(res, namespace, sel)
+		if err != nil {
+			return nil, err
+		}
+		initial, w.lastRev = objs, rev
+	default:
+		rv, err := ParseResourceVersion(opts.ResourceVersion)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		oldest := max(c.resumeRev, s.store.CompactRev())
+		if rv < oldest {
+			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, oldest))
+		}
+		w.lastRev = rv
+	}
+	if w.index != nil {
+		c.indexed[*w.index] = append(c.indexed[*w.index], w)
+	} else {
+		c.unindexed = append(c.unindexed, w)
+	}
+	s.eng.After(s.cfg.WatchDelay, "apiserver watch start "+res.Name, func() { c.start(w, initial) })
+	return w, nil
+}
+
+// start delivers the initial ADDED events and the history the watcher
+// missed, then lets live events through.
+func (c *cacher) start(w *Watcher, initial []runtime.Object) {
+	if w.stopped {
+		return
+	}
+	for _, obj := range initial {
+		if w.stopped {
+			return
+		}
+		w.fn(watch.Event{Type: watch.Added, Object: obj})
+	}
+	i, _ := slices.BinarySearchFunc(c.history, w.lastRev+1, func(e cacheEvent, rev int64) int { return int(e.rev - rev) })
+	for ; i < len(c.history) && !w.stopped; i++ {
+		c.deliver(w, &c.history[i])
+	}
+	w.live = true
+}
+
+// dispatch sends one event to every live watcher it may concern, in
+// watcher-ID order.
+func (c *cacher) dispatch(ce *cacheEvent) {
+	ws := c.candidates(ce)
+	for _, w := range ws {
+		if w.live && !w.stopped {
+			c.deliver(w, ce)
+		}
+	}
+}
+
+func (c *cacher) candidates(ce *cacheEvent) []*Watcher {
+	if len(c.indexed) == 0 {
+		return c.unindexed
+	}
+	lists := [][]*Watcher{c.unindexed}
+	add := func(field, value string) {
+		if value == "" {
+			return
+		}
+		if l := c.indexed[indexKey{field, value}]; len(l) > 0 {
+			lists = append(lists, l)
+		}
+	}
+	add("metadata.name", ce.fields.newName)
+	if ce.fields.oldName != ce.fields.newName {
+		add("metadata.name", ce.fields.oldName)
+	}
+	add("spec.nodeName", ce.fields.newNode)
+	if ce.fields.oldNode != ce.fields.newNode {
+		add("spec.nodeName", ce.fields.oldNode)
+	}
+	if len(lists) == 1 {
+		return c.unindexed
+	}
+	var out []*Watcher
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.SortFunc(out, func(a, b *Watcher) int { return int(a.id - b.id) })
+	return slices.Compact(out)
+}
+
+// deliver sends ce to w if it concerns w's selection.
+func (c *cacher) deliver(w *Watcher, ce *cacheEvent) {
+	if ce.rev <= w.lastRev {
+		return
+	}
+	w.lastRev = ce.rev
+	in := func(obj runtime.Object) bool {
+		if obj == nil {
+			return false
+		}
+		if w.ns != "" && obj.(metav1.Object).GetNamespace() != w.ns {
+			return false
+		}
+		return w.sel.Matches(c.res, obj)
+	}
+	if ce.obj == nil { // deletion; ce.prev is the final object
+		if in(ce.prev) {
+			w.fn(watch.Event{Type: watch.Deleted, Object: ce.prev})
+		}
+		return
+	}
+	newIn, oldIn := in(ce.obj), in(ce.prev)
+	switch {
+	case newIn && oldIn:
+		w.fn(watch.Event{Type: watch.Modified, Object: ce.obj})
+	case newIn:
+		w.fn(watch.Event{Type: watch.Added, Object: ce.obj})
+	case oldIn:
+		// Left the selection: upstream sends DELETED with the new object.
+		w.fn(watch.Event{Type: watch.Deleted, Object: ce.obj})
+	}
+}
+
+// indexFor reports the index a selector can use: an exact match on
+// spec.nodeName (pods) or metadata.name.
+func indexFor(res *Resource, sel Selector) (indexKey, bool) {
+	if sel.Field == nil {
+		return indexKey{}, false
+	}
+	if res.Name == "pods" {
+		if v, ok := sel.Field.RequiresExactMatch("spec.nodeName"); ok {
+			return indexKey{"spec.nodeName", v}, true
+		}
+	}
+	if v, ok := sel.Field.RequiresExactMatch("metadata.name"); ok {
+		return indexKey{"metadata.name", v}, true
+	}
+	return indexKey{}, false
+}

@@ -1,0 +1,443 @@
+package apiserver
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/mvcc"
+)
+
+// errConflictMsg is upstream's optimistic-lock message (storage.OptimisticLockErrorMsg).
+const errConflictMsg = "the object has been modified; please apply your changes to the latest version and try again"
+
+// Finalizers the API server adds for deletion propagation.
+const (
+	FinalizerOrphan     = metav1.FinalizerOrphanDependents // "orphan"
+	FinalizerForeground = metav1.FinalizerDeleteDependents // "foregroundDeletion"
+	maxGeneratedNameLen = 63 - 5                           // names.maxGeneratedNameLength
+	namespaceFinalizer  = string(v1.FinalizerKubernetes)   // "kubernetes"
+	userAPIServer       = "apiserver"
+)
+
+// Create stores a new object in namespace (ignored for cluster-scoped
+// resources), as POST /api/.../<resource> does: defaulting, admission,
+// validation, then a create-if-absent transaction. It returns the stored
+// object, which is shared and must not be modified.
+func (s *Server) Create(user string, res *Resource, namespace string, in runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
+	obj := in.DeepCopyObject()
+	clearTypeMeta(obj)
+	m := obj.(metav1.Object)
+	if err := s.fixNamespace(res, namespace, m); err != nil {
+		return nil, err
+	}
+	if m.GetName() == "" && m.GetGenerateName() != "" {
+		base := m.GetGenerateName()
+		if len(base) > maxGeneratedNameLen {
+			base = base[:maxGeneratedNameLen]
+		}
+		m.SetName(base + s.generateNameSuffix())
+	}
+	// Server-set fields (rest.FillObjectMetaSystemFields); clients cannot set them.
+	m.SetUID(s.newUID())
+	m.SetCreationTimestamp(metav1.NewTime(s.eng.Now().Truncate(timeGranularity)))
+	m.SetResourceVersion("")
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetGeneration(0)
+	if res.specEqual != nil {
+		m.SetGeneration(1)
+	}
+	if res.defaults != nil {
+		res.defaults(obj)
+	}
+	if res.prepareForCreate != nil {
+		res.prepareForCreate(obj)
+	}
+	attrs := &Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, User: user}
+	if err := s.admit(attrs); err != nil {
+		return nil, err
+	}
+	if errs := s.validateCreate(res, obj); len(errs) > 0 {
+		s.aborted(attrs)
+		return nil, apierrors.NewInvalid(res.GroupKind(), m.GetName(), errs)
+	}
+	normalizeTimes(obj)
+	key := res.key(m.GetNamespace(), m.GetName())
+	data := encode(obj)
+	resp, err := s.store.Txn(mvcc.TxnRequest{
+		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: 0}},
+		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
+	})
+	if err != nil {
+		s.aborted(attrs)
+		return nil, apierrors.NewInternalError(err)
+	}
+	if !resp.Succeeded {
+		s.aborted(attrs)
+		if m.GetGenerateName() != "" && in.(metav1.Object).GetName() == "" {
+			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
+		}
+		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
+	}
+	s.committed(res, key, resp.Rev, obj)
+	s.stats.Creates++
+	s.trace(user, "create", res, m, resp.Rev, "")
+	s.afterWrite(attrs)
+	return obj, nil
+}
+
+// Update replaces an object, as PUT does. subresource is "" for the main
+// resource or "status". If the object carries a resourceVersion the write is
+// a compare-and-swap on it (Conflict if stale); without one it applies to
+// the latest version. A write that changes nothing returns the existing
+// object without bumping the revision.
+func (s *Server) Update(user string, res *Resource, namespace string, in runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	im := in.(metav1.Object)
+	if err := s.checkSubresource(res, subresource); err != nil {
+		return nil, err
+	}
+	if res.Namespaced && im.GetNamespace() != "" && namespace != "" && im.GetNamespace() != namespace {
+		return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	if !res.Namespaced {
+		namespace = ""
+	} else if namespace == "" {
+		namespace = im.GetNamespace()
+	}
+	name := im.GetName()
+	if name == "" {
+		return nil, apierrors.NewBadRequest("resource name may not be empty")
+	}
+	key := res.key(namespace, name)
+	cur, curRev, curData, err := s.current(res, key, name)
+	if err != nil {
+		return nil, err
+	}
+	var wantRev int64
+	if rv := im.GetResourceVersion(); rv != "" {
+		if wantRev, err = ParseResourceVersion(rv); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		if wantRev != curRev {
+			s.stats.Conflicts++
+			return nil, apierrors.NewConflict(res.GroupResource(), name, errors.New(errConflictMsg))
+		}
+	}
+	obj := in.DeepCopyObject()
+	clearTypeMeta(obj)
+	if subresource == "status" {
+		// Only status changes through /status: start from the stored object.
+		next := cur.DeepCopyObject()
+		copyStatus(next, obj)
+		obj = next
+	} else if res.HasStatus {
+		copyStatus(obj, cur)
+	}
+	if res.defaults != nil && subresource == "" {
+		res.defaults(obj)
+	}
+	return s.update(user, res, key, cur, curRev, curData, obj, subresource)
+}
+
+// update validates and stores obj as the next version of cur (the object
+// stored at curRev with bytes curData). obj is owned by the server.
+func (s *Server) update(user string, res *Resource, key string, cur runtime.Object, curRev int64, curData []byte, obj runtime.Object, subresource string) (runtime.Object, error) {
+	m, om := obj.(metav1.Object), cur.(metav1.Object)
+	// rest.BeforeUpdate: system fields come from the stored object.
+	m.SetNamespace(om.GetNamespace())
+	m.SetResourceVersion(om.GetResourceVersion()) // not stored; see encode
+	m.SetCreationTimestamp(om.GetCreationTimestamp())
+	m.SetDeletionTimestamp(om.GetDeletionTimestamp())
+	m.SetDeletionGracePeriodSeconds(om.GetDeletionGracePeriodSeconds())
+	if m.GetUID() == "" {
+		m.SetUID(om.GetUID())
+	}
+	m.SetGeneration(om.GetGeneration())
+	if subresource == "" && res.specEqual != nil && !res.specEqual(obj, cur) {
+		m.SetGeneration(om.GetGeneration() + 1)
+	}
+	if subresource == "" && res.prepareForUpdate != nil {
+		res.prepareForUpdate(obj, cur)
+	}
+	attrs := &Attributes{Operation: OpUpdate, Resource: res, Subresource: subresource, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, OldObject: cur, User: user}
+	if err := s.admit(attrs); err != nil {
+		return nil, err
+	}
+	var errs field.ErrorList
+	errs = append(errs, validateMetaUpdate(m, om)...)
+	if subresource == "" && res.validateUpdate != nil {
+		errs = append(errs, res.validateUpdate(obj, cur)...)
+	}
+	if subresource == "status" && res.validateStatus != nil {
+		errs = append(errs, res.validateStatus(obj, cur)...)
+	}
+	if len(errs) > 0 {
+		s.aborted(attrs)
+		return nil, apierrors.NewInvalid(res.GroupKind(), m.GetName(), errs)
+	}
+	normalizeTimes(obj)
+	// An object being deleted whose last finalizer was just removed goes away.
+	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 &&
+		(m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0) {
+		s.aborted(attrs)
+		return s.remove(user, res, key, cur, curRev, "finalizers removed")
+	}
+	data := encode(obj)
+	if string(data) == string(curData) {
+		s.aborted(attrs)
+		s.stats.NoopWrites++
+		return cur, nil
+	}
+	resp, err := s.store.Txn(mvcc.TxnRequest{
+		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
+		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
+	})
+	if err != nil {
+		s.aborted(attrs)
+		return nil, apierrors.NewInternalError(err)
+	}
+	if !resp.Succeeded {
+		// Unreachable while the server is the only writer, but kept honest.
+		s.aborted(attrs)
+		s.stats.Conflicts++
+		return nil, apierrors.NewConflict(res.GroupResource(), m.GetName(), errors.New(errConflictMsg))
+	}
+	s.committed(res, key, resp.Rev, obj)
+	s.stats.Updates++
+	verb := "update"
+	if subresource != "" {
+		verb = "update/" + subresource
+	}
+	s.trace(user, verb, res, m, resp.Rev, "")
+	s.afterWrite(attrs)
+	return obj, nil
+}
+
+// Delete deletes an object as DELETE does: preconditions, graceful deletion
+// (pods get a deletionTimestamp and stay until their kubelet deletes them
+// with grace 0), finalizers (the object stays with a deletionTimestamp until
+// they are removed) and propagation policy (Orphan and Foreground add the
+// orphan / foregroundDeletion finalizers for the garbage collector). It
+// returns the object as it is after the call and whether it is gone.
+func (s *Server) Delete(user string, res *Resource, namespace, name string, opts metav1.DeleteOptions) (runtime.Object, bool, error) {
+	if !res.Namespaced {
+		namespace = ""
+	}
+	key := res.key(namespace, name)
+	cur, curRev, _, err := s.current(res, key, name)
+	if err != nil {
+		return nil, false, err
+	}
+	om := cur.(metav1.Object)
+	if p := opts.Preconditions; p != nil {
+		if p.UID != nil && *p.UID != om.GetUID() {
+			return nil, false, apierrors.NewConflict(res.GroupResource(), name,
+				fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, om.GetUID()))
+		}
+		if p.ResourceVersion != nil && *p.ResourceVersion != om.GetResourceVersion() {
+			return nil, false, apierrors.NewConflict(res.GroupResource(), name,
+				fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, om.GetResourceVersion()))
+		}
+	}
+	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
+		return nil, false, apierrors.NewInvalid(res.GroupKind(), name, field.ErrorList{
+			field.Invalid(field.NewPath("gracePeriodSeconds"), *opts.GracePeriodSeconds, "must be greater than or equal to 0")})
+	}
+
+	next := cur.DeepCopyObject()
+	m := next.(metav1.Object)
+	changed := false
+	// Propagation policy ⇒ finalizers (genericregistry deletionFinalizersForGarbageCollection).
+	fins := m.GetFinalizers()
+	switch {
+	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationOrphan,
+		opts.OrphanDependents != nil && *opts.OrphanDependents:
+		if !slices.Contains(fins, FinalizerOrphan) {
+			fins = append(slices.DeleteFunc(slices.Clone(fins), func(f string) bool { return f == FinalizerForeground }), FinalizerOrphan)
+			changed = true
+		}
+	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationForeground:
+		if !slices.Contains(fins, FinalizerForeground) {
+			fins = append(slices.DeleteFunc(slices.Clone(fins), func(f string) bool { return f == FinalizerOrphan }), FinalizerForeground)
+			changed = true
+		}
+	}
+	if res.Name == "namespaces" && om.GetDeletionTimestamp() == nil {
+		// Namespaces always go through the namespace lifecycle (spec.finalizers).
+		return s.deleteNamespace(user, res, key, cur, curRev, next)
+	}
+	m.SetFinalizers(fins)
+
+	grace := int64(0)
+	graceful := false
+	if res.gracePeriod != nil {
+		grace, graceful = res.gracePeriod(cur, opts)
+	}
+	now := s.eng.Now().Truncate(timeGranularity)
+	if om.GetDeletionTimestamp() != nil {
+		// Already being deleted: a shorter grace period may shorten it.
+		if graceful && (om.GetDeletionGracePeriodSeconds() == nil || grace < *om.GetDeletionGracePeriodSeconds()) {
+			dt := metav1.NewTime(now.Add(secondsDuration(grace)))
+			m.SetDeletionTimestamp(&dt)
+			m.SetDeletionGracePeriodSeconds(&grace)
+			changed = true
+		}
+		if !changed {
+			return cur, false, nil
+		}
+	} else if graceful || len(fins) > 0 {
+		dt := metav1.NewTime(now.Add(secondsDuration(grace)))
+		m.SetDeletionTimestamp(&dt)
+		m.SetDeletionGracePeriodSeconds(&grace)
+		if m.GetGeneration() > 0 {
+			// rest.BeforeDelete bumps the generation of a graceful deletion.
+			m.SetGeneration(m.GetGeneration() + 1)
+		}
+		changed = true
+	}
+	if len(m.GetFinalizers()) == 0 && (!graceful || grace == 0) {
+		obj, err := s.remove(user, res, key, cur, curRev, "")
+		return obj, err == nil, err
+	}
+	if !changed {
+		return cur, false, nil
+	}
+	m.SetResourceVersion("")
+	normalizeTimes(next)
+	data := encode(next)
+	resp, err := s.store.Txn(mvcc.TxnRequest{
+		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
+		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
+	})
+	if err != nil || !resp.Succeeded {
+		return nil, false, apierrors.NewConflict(res.GroupResource(), name, errors.New(errConflictMsg))
+	}
+	s.committed(res, key, resp.Rev, next)
+	s.stats.Updates++
+	msg := ""
+	if graceful {
+		msg = fmt.Sprintf("graceful deletion, grace period %ds", grace)
+	} else {
+		msg = fmt.Sprintf("deletion waits for finalizers %v", m.GetFinalizers())
+	}
+	s.trace(user, "delete", res, m, resp.Rev, msg)
+	return next, false, nil
+}
+
+// remove deletes key from the store; the watch DELETED event carries the
+// last object with the deletion revision as its resourceVersion.
+func (s *Server) remove(user string, res *Resource, key string, cur runtime.Object, curRev int64, msg string) (runtime.Object, error) {
+	resp, err := s.store.Txn(mvcc.TxnRequest{
+		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
+		Success: []mvcc.Op{mvcc.OpDel(key, "")},
+	})
+	m := cur.(metav1.Object)
+	if err != nil || !resp.Succeeded {
+		return nil, apierrors.NewConflict(res.GroupResource(), m.GetName(), errors.New(errConflictMsg))
+	}
+	gone := cur.DeepCopyObject()
+	gone.(metav1.Object).SetResourceVersion(formatRV(resp.Rev))
+	s.committedDelete(res, key, resp.Rev, gone)
+	s.stats.Deletes++
+	s.trace(user, "deleted", res, m, resp.Rev, msg)
+	s.afterWrite(&Attributes{Operation: OpDelete, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), OldObject: cur, User: user})
+	return gone, nil
+}
+
+// current reads the object at key at the store's current revision.
+func (s *Server) current(res *Resource, key, name string) (runtime.Object, int64, []byte, error) {
+	rr, err := s.store.Range(key, "", mvcc.RangeOptions{})
+	if err != nil {
+		return nil, 0, nil, apierrors.NewInternalError(err)
+	}
+	if len(rr.KVs) == 0 {
+		return nil, 0, nil, apierrors.NewNotFound(res.GroupResource(), name)
+	}
+	kv := rr.KVs[0]
+	return s.decodeKV(res, kv), kv.ModRevision, kv.Value, nil
+}
+
+// decodeKV returns the object stored in kv, from the memo when the server
+// wrote that version itself (always, unless the memo was bypassed).
+func (s *Server) decodeKV(res *Resource, kv mvcc.KeyValue) runtime.Object {
+	if e, ok := s.memo[kv.Key]; ok && e.rev == kv.ModRevision {
+		return e.obj
+	}
+	obj := decode(res, kv.Value)
+	obj.(metav1.Object).SetResourceVersion(formatRV(kv.ModRevision))
+	return obj
+}
+
+// committed records a successful put of obj at rev: the memo and the watch
+// cache's pending log learn the decoded object.
+func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Object) {
+	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+	s.memo[key] = memoEntry{rev: rev, obj: obj}
+	s.cachers[res].written(key, rev, obj)
+}
+
+func (s *Server) committedDelete(res *Resource, key string, rev int64, gone runtime.Object) {
+	delete(s.memo, key)
+	s.cachers[res].written(key, rev, gone)
+}
+
+func (s *Server) fixNamespace(res *Resource, namespace string, m metav1.Object) error {
+	if !res.Namespaced {
+		m.SetNamespace("")
+		return nil
+	}
+	if namespace == "" {
+		namespace = m.GetNamespace()
+	}
+	if namespace == "" {
+		namespace = metav1.NamespaceDefault
+	}
+	if m.GetNamespace() != "" && m.GetNamespace() != namespace {
+		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	m.SetNamespace(namespace)
+	return nil
+}
+
+func (s *Server) checkSubresource(res *Resource, sub string) error {
+	switch sub {
+	case "":
+		return nil
+	case "status":
+		if res.HasStatus {
+			return nil
+		}
+	}
+	return apierrors.NewNotFound(res.GroupResource(), sub)
+}
+
+func (s *Server) validateCreate(res *Resource, obj runtime.Object) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, validateMeta(res, obj.(metav1.Object))...)
+	if res.validate != nil {
+		errs = append(errs, res.validate(obj)...)
+	}
+	return errs
+}
+
+func (s *Server) trace(user, verb string, res *Resource, m metav1.Object, rev int64, msg string) {
+	if !s.eng.Tracing() {
+		return
+	}
+	if msg == "" && res.describe != nil {
+		msg = res.describe(m.(runtime.Object))
+	}
+	s.eng.Trace(sim.Record{Component: user, Verb: verb, Kind: res.Kind, Namespace: m.GetNamespace(), Name: m.GetName(), RV: rev, Msg: msg})
+}
+
+func clearTypeMeta(obj runtime.Object) {
+	obj.GetObjectKind().SetGroupVersionKind(emptyGVK)
+}

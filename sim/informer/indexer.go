@@ -1,0 +1,268 @@
+package informer
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/google/btree"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Indexer is a cache.Indexer whose List, ListKeys and ByIndex return items
+// in key order, so nothing that reads an informer cache can observe Go map
+// iteration order. It is single-threaded, like everything in the core.
+type Indexer struct {
+	keyFunc  cache.KeyFunc
+	items    map[string]any
+	order    *btree.BTreeG[string]
+	indexers cache.Indexers
+	// indices: index name → indexed value → keys (ordered)
+	indices map[string]map[string]*btree.BTreeG[string]
+	rv      string
+}
+
+var _ cache.Indexer = (*Indexer)(nil)
+
+func newKeySet() *btree.BTreeG[string] { return btree.NewOrderedG[string](16) }
+
+// NewIndexer returns an empty indexer.
+func NewIndexer(keyFunc cache.KeyFunc, indexers cache.Indexers) *Indexer {
+	ix := &Indexer{keyFunc: keyFunc, items: map[string]any{}, order: newKeySet(),
+		indexers: cache.Indexers{}, indices: map[string]map[string]*btree.BTreeG[string]{}}
+	if err := ix.AddIndexers(indexers); err != nil {
+		panic(err)
+	}
+	return ix
+}
+
+func (ix *Indexer) key(obj any) string {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return t.Key
+	}
+	k, err := ix.keyFunc(obj)
+	if err != nil {
+		panic(fmt.Sprintf("informer: cannot compute key of %T: %v", obj, err))
+	}
+	return k
+}
+
+// Add inserts or replaces obj.
+func (ix *Indexer) Add(obj any) error { ix.put(ix.key(obj), obj); return nil }
+
+// Update inserts or replaces obj.
+func (ix *Indexer) Update(obj any) error { ix.put(ix.key(obj), obj); return nil }
+
+// Delete removes obj (by key).
+func (ix *Indexer) Delete(obj any) error { ix.remove(ix.key(obj)); return nil }
+
+func (ix *Indexer) put(key string, obj any) {
+	if old, ok := ix.items[key]; ok {
+		ix.unindex(key, old)
+	} else {
+		ix.order.ReplaceOrInsert(key)
+	}
+	ix.items[key] = obj
+	ix.index(key, obj)
+}
+
+func (ix *Indexer) remove(key string) {
+	old, ok := ix.items[key]
+	if !ok {
+		return
+	}
+	ix.unindex(key, old)
+	delete(ix.items, key)
+	ix.order.Delete(key)
+}
+
+func (ix *Indexer) index(key string, obj any) {
+	for _, name := range sortedIndexNames(ix.indexers) {
+		vals, err := ix.indexers[name](obj)
+		if err != nil {
+			panic(fmt.Sprintf("informer: index %s on %s: %v", name, key, err))
+		}
+		idx := ix.indices[name]
+		for _, v := range vals {
+			set := idx[v]
+			if set == nil {
+				set = newKeySet()
+				idx[v] = set
+			}
+			set.ReplaceOrInsert(key)
+		}
+	}
+}
+
+func (ix *Indexer) unindex(key string, obj any) {
+	for name, fn := range ix.indexers {
+		vals, err := fn(obj)
+		if err != nil {
+			continue
+		}
+		idx := ix.indices[name]
+		for _, v := range vals {
+			if set := idx[v]; set != nil {
+				set.Delete(key)
+				if set.Len() == 0 {
+					delete(idx, v)
+				}
+			}
+		}
+	}
+}
+
+// List returns every object in key order.
+func (ix *Indexer) List() []any {
+	out := make([]any, 0, len(ix.items))
+	ix.order.Ascend(func(k string) bool { out = append(out, ix.items[k]); return true })
+	return out
+}
+
+// ListKeys returns every key in order.
+func (ix *Indexer) ListKeys() []string {
+	out := make([]string, 0, len(ix.items))
+	ix.order.Ascend(func(k string) bool { out = append(out, k); return true })
+	return out
+}
+
+// Len is the number of objects.
+func (ix *Indexer) Len() int { return len(ix.items) }
+
+// Get returns the object with obj's key.
+func (ix *Indexer) Get(obj any) (any, bool, error) { return ix.GetByKey(ix.key(obj)) }
+
+// GetByKey returns the object with key.
+func (ix *Indexer) GetByKey(key string) (any, bool, error) {
+	o, ok := ix.items[key]
+	return o, ok, nil
+}
+
+// Replace swaps the whole content for list.
+func (ix *Indexer) Replace(list []any, rv string) error {
+	ix.items = map[string]any{}
+	ix.order = newKeySet()
+	for name := range ix.indices {
+		ix.indices[name] = map[string]*btree.BTreeG[string]{}
+	}
+	for _, o := range list {
+		ix.put(ix.key(o), o)
+	}
+	ix.rv = rv
+	return nil
+}
+
+// Resync is a no-op.
+func (ix *Indexer) Resync() error { return nil }
+
+// LastStoreSyncResourceVersion returns the resourceVersion of the last Replace or Bookmark.
+func (ix *Indexer) LastStoreSyncResourceVersion() string { return ix.rv }
+
+// Bookmark records a resourceVersion.
+func (ix *Indexer) Bookmark(rv string) { ix.rv = rv }
+
+// Index returns the objects sharing an indexed value with obj.
+func (ix *Indexer) Index(indexName string, obj any) ([]any, error) {
+	fn, ok := ix.indexers[indexName]
+	if !ok {
+		return nil, fmt.Errorf("Index with name %s does not exist", indexName)
+	}
+	vals, err := fn(obj)
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) == 1 {
+		return ix.ByIndex(indexName, vals[0])
+	}
+	keys := newKeySet()
+	for _, v := range vals {
+		if set := ix.indices[indexName][v]; set != nil {
+			set.Ascend(func(k string) bool { keys.ReplaceOrInsert(k); return true })
+		}
+	}
+	out := make([]any, 0, keys.Len())
+	keys.Ascend(func(k string) bool { out = append(out, ix.items[k]); return true })
+	return out, nil
+}
+
+// IndexKeys returns the keys of the objects with an indexed value.
+func (ix *Indexer) IndexKeys(indexName, value string) ([]string, error) {
+	if _, ok := ix.indexers[indexName]; !ok {
+		return nil, fmt.Errorf("Index with name %s does not exist", indexName)
+	}
+	set := ix.indices[indexName][value]
+	if set == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, set.Len())
+	set.Ascend(func(k string) bool { out = append(out, k); return true })
+	return out, nil
+}
+
+// ListIndexFuncValues returns the indexed values of an index, sorted.
+func (ix *Indexer) ListIndexFuncValues(indexName string) []string {
+	idx := ix.indices[indexName]
+	out := make([]string, 0, len(idx))
+	for v := range idx {
+		out = append(out, v)
+	}
+	sortStrings(out)
+	return out
+}
+
+// ByIndex returns the objects with an indexed value, in key order.
+func (ix *Indexer) ByIndex(indexName, value string) ([]any, error) {
+	if _, ok := ix.indexers[indexName]; !ok {
+		return nil, fmt.Errorf("Index with name %s does not exist", indexName)
+	}
+	set := ix.indices[indexName][value]
+	if set == nil {
+		return nil, nil
+	}
+	out := make([]any, 0, set.Len())
+	set.Ascend(func(k string) bool { out = append(out, ix.items[k]); return true })
+	return out, nil
+}
+
+// GetIndexers returns the index functions.
+func (ix *Indexer) GetIndexers() cache.Indexers { return ix.indexers }
+
+// AddIndexers adds index functions and indexes existing objects with them.
+func (ix *Indexer) AddIndexers(newIndexers cache.Indexers) error {
+	for name := range newIndexers {
+		if _, ok := ix.indexers[name]; ok {
+			return fmt.Errorf("indexer conflict: %v", name)
+		}
+	}
+	for name, fn := range newIndexers {
+		ix.indexers[name] = fn
+		ix.indices[name] = map[string]*btree.BTreeG[string]{}
+	}
+	for k, o := range ix.items {
+		for name, fn := range newIndexers {
+			vals, err := fn(o)
+			if err != nil {
+				return err
+			}
+			for _, v := range vals {
+				set := ix.indices[name][v]
+				if set == nil {
+					set = newKeySet()
+					ix.indices[name][v] = set
+				}
+				set.ReplaceOrInsert(k)
+			}
+		}
+	}
+	return nil
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+func sortedIndexNames(ix cache.Indexers) []string {
+	names := make([]string, 0, len(ix))
+	for n := range ix {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,369 @@
+package informer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
+)
+
+// Informer is a list+watch cache of one resource (optionally narrowed by
+// namespace and selectors), like client-go's SharedIndexInformer: it lists,
+// then watches from the list's resourceVersion, keeps an indexed local copy,
+// and calls its event handlers for every change, inside the engine event
+// that delivered it. If its watch cannot resume (410 Gone) it lists again
+// and reconciles the cache, reporting deletions it missed as
+// cache.DeletedFinalStateUnknown.
+//
+// Cached objects are shared with the API server and every other informer:
+// handlers and listers must never modify them (copy first). Factory option
+// DetectMutations turns on a checker that panics when one is modified.
+type Informer struct {
+	f    *Factory
+	res  *apiserver.Resource
+	ns   string
+	opts metav1.ListOptions
+
+	indexer  *Indexer
+	handlers []cache.ResourceEventHandler
+	watcher  *apiserver.Watcher
+	started  bool
+	synced   bool
+	lastRV   string
+	relists  int
+}
+
+// Resource is the resource the informer caches.
+func (i *Informer) Resource() *apiserver.Resource { return i.res }
+
+// GetIndexer returns the informer's cache.
+func (i *Informer) GetIndexer() cache.Indexer { return i.indexer }
+
+// GetStore returns the informer's cache.
+func (i *Informer) GetStore() cache.Store { return i.indexer }
+
+// HasSynced reports whether the initial list has been processed.
+func (i *Informer) HasSynced() bool { return i.synced }
+
+// LastSyncResourceVersion is the resourceVersion of the last event seen.
+func (i *Informer) LastSyncResourceVersion() string { return i.lastRV }
+
+// Relists counts the lists after the first (watch expired).
+func (i *Informer) Relists() int { return i.relists }
+
+// AddIndexers adds indexes to the cache.
+func (i *Informer) AddIndexers(ix cache.Indexers) error { return i.indexer.AddIndexers(ix) }
+
+// AddEventHandler registers a handler. A handler added after the informer
+// has synced first receives an OnAdd for every cached object, in key order.
+func (i *Informer) AddEventHandler(h cache.ResourceEventHandler) {
+	i.handlers = append(i.handlers, h)
+	if i.synced {
+		for _, o := range i.indexer.List() {
+			h.OnAdd(o, true)
+		}
+	}
+}
+
+// start lists and begins watching. Called by Factory.Start.
+func (i *Informer) start() {
+	if i.started {
+		return
+	}
+	i.started = true
+	i.list()
+}
+
+func (i *Informer) list() {
+	objs, rev, err := i.f.server.List(i.res, i.ns, i.opts)
+	if err != nil {
+		panic(fmt.Sprintf("informer %s: list failed: %v", i.describe(), err))
+	}
+	rv := fmt.Sprint(rev)
+	initial := !i.synced
+	if initial {
+		for _, o := range objs {
+			i.store(o)
+			for _, h := range i.handlers {
+				h.OnAdd(o, true)
+			}
+		}
+	} else {
+		i.reconcile(objs)
+	}
+	i.indexer.Bookmark(rv)
+	i.lastRV = rv
+	i.synced = true
+	i.watch(rv)
+}
+
+// reconcile brings the cache in line with a fresh list after a watch
+// expired, as a reflector's Replace followed by the informer's deltas.
+func (i *Informer) reconcile(objs []runtime.Object) {
+	seen := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		key := i.indexer.key(o)
+		seen[key] = true
+		if old, ok := i.indexer.items[key]; ok {
+			if old.(metav1.Object).GetResourceVersion() == o.(metav1.Object).GetResourceVersion() {
+				continue
+			}
+			i.store(o)
+			for _, h := range i.handlers {
+				h.OnUpdate(old, o)
+			}
+		} else {
+			i.store(o)
+			for _, h := range i.handlers {
+				h.OnAdd(o, false)
+			}
+		}
+	}
+	for _, key := range i.indexer.ListKeys() {
+		if seen[key] {
+			continue
+		}
+		old := i.indexer.items[key]
+		i.forget(key)
+		for _, h := range i.handlers {
+			h.OnDelete(cache.DeletedFinalStateUnknown{Key: key, Obj: old})
+		}
+	}
+}
+
+func (i *Informer) watch(rv string) {
+	opts := i.opts
+	opts.ResourceVersion = rv
+	w, err := i.f.server.Watch(i.res, i.ns, opts, i.onEvent)
+	if err != nil {
+		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			i.relists++
+			i.list()
+			return
+		}
+		panic(fmt.Sprintf("informer %s: watch failed: %v", i.describe(), err))
+	}
+	i.watcher = w
+}
+
+func (i *Informer) onEvent(ev watch.Event) {
+	obj := ev.Object
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	i.lastRV = m.GetResourceVersion()
+	key := i.indexer.key(obj)
+	switch ev.Type {
+	case watch.Added, watch.Modified:
+		if old, exists := i.indexer.items[key]; exists {
+			i.f.checkMutation(i, key)
+			i.store(obj)
+			for _, h := range i.handlers {
+				h.OnUpdate(old, obj)
+			}
+		} else {
+			i.store(obj)
+			for _, h := range i.handlers {
+				h.OnAdd(obj, false)
+			}
+		}
+	case watch.Deleted:
+		if _, exists := i.indexer.items[key]; exists {
+			i.f.checkMutation(i, key)
+		}
+		i.forget(key)
+		for _, h := range i.handlers {
+			h.OnDelete(obj)
+		}
+	}
+}
+
+func (i *Informer) store(obj runtime.Object) {
+	key := i.indexer.key(obj)
+	i.indexer.put(key, obj)
+	if i.f.detect {
+		i.f.copies[copyKey{i, key}] = obj.DeepCopyObject()
+	}
+}
+
+func (i *Informer) forget(key string) {
+	i.indexer.remove(key)
+	if i.f.detect {
+		delete(i.f.copies, copyKey{i, key})
+	}
+}
+
+// Stop ends the informer's watch. The cache keeps its content.
+func (i *Informer) Stop() {
+	if i.watcher != nil {
+		i.watcher.Stop()
+	}
+}
+
+func (i *Informer) describe() string {
+	var parts []string
+	parts = append(parts, i.res.Name)
+	if i.ns != "" {
+		parts = append(parts, "ns="+i.ns)
+	}
+	if i.opts.LabelSelector != "" {
+		parts = append(parts, "labels="+i.opts.LabelSelector)
+	}
+	if i.opts.FieldSelector != "" {
+		parts = append(parts, "fields="+i.opts.FieldSelector)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Factory creates and shares informers, like client-go's
+// SharedInformerFactory: asking twice for the same resource and options
+// returns the same informer.
+type Factory struct {
+	server  *apiserver.Server
+	eng     *sim.Engine
+	list    []*Informer
+	byKey   map[string]*Informer
+	detect  bool
+	copies  map[copyKey]runtime.Object
+	started bool
+}
+
+type copyKey struct {
+	i   *Informer
+	key string
+}
+
+// Option configures a Factory.
+type Option func(*Factory)
+
+// DetectMutations makes the factory keep a private copy of every cached
+// object and panic, naming the object, if a cached object is found modified
+// (checked whenever the object is replaced or deleted, and by
+// CheckMutations). It is client-go's cache mutation detector, for tests.
+func DetectMutations() Option {
+	return func(f *Factory) { f.detect = true; f.copies = map[copyKey]runtime.Object{} }
+}
+
+// NewFactory returns a factory for server's resources.
+func NewFactory(server *apiserver.Server, opts ...Option) *Factory {
+	f := &Factory{server: server, eng: server.Engine(), byKey: map[string]*Informer{}}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+// Server is the API server the factory's informers watch.
+func (f *Factory) Server() *apiserver.Server { return f.server }
+
+// ListOption narrows an informer.
+type ListOption func(*Informer)
+
+// InNamespace restricts an informer to one namespace.
+func InNamespace(ns string) ListOption { return func(i *Informer) { i.ns = ns } }
+
+// WithLabelSelector restricts an informer to objects matching a label selector.
+func WithLabelSelector(sel string) ListOption {
+	return func(i *Informer) { i.opts.LabelSelector = sel }
+}
+
+// WithFieldSelector restricts an informer to objects matching a field
+// selector (e.g. "spec.nodeName=node-1", which the API server indexes).
+func WithFieldSelector(sel string) ListOption {
+	return func(i *Informer) { i.opts.FieldSelector = sel }
+}
+
+// ForResource returns the shared informer for resource (any name the API
+// server knows) narrowed by opts, creating it on first use. Informers
+// created after Start are started at once.
+func (f *Factory) ForResource(resource string, opts ...ListOption) *Informer {
+	res, ok := f.server.Resource(resource)
+	if !ok {
+		panic("informer: unknown resource " + resource)
+	}
+	i := &Informer{f: f, res: res}
+	for _, o := range opts {
+		o(i)
+	}
+	k := res.Name + "|" + i.describe()
+	if existing, ok := f.byKey[k]; ok {
+		return existing
+	}
+	i.indexer = NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	f.byKey[k] = i
+	f.list = append(f.list, i)
+	if f.started {
+		i.start()
+	}
+	return i
+}
+
+// Start lists and starts watching with every informer created so far (and
+// makes later ones start as they are created). The initial lists are read
+// synchronously, so informers have synced when Start returns; their
+// handlers have received OnAdd for every existing object.
+func (f *Factory) Start() {
+	f.started = true
+	for _, i := range f.list {
+		i.start()
+	}
+}
+
+// Informers returns the factory's informers in creation order.
+func (f *Factory) Informers() []*Informer { return f.list }
+
+// CheckMutations compares every cached object with the copy kept when it
+// was cached and returns an error naming the first one that was modified.
+// It returns nil when the factory was not created with DetectMutations.
+func (f *Factory) CheckMutations() error {
+	if !f.detect {
+		return nil
+	}
+	keys := make([]copyKey, 0, len(f.copies))
+	for k := range f.copies {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		if keys[a].i != keys[b].i {
+			return keys[a].i.describe() < keys[b].i.describe()
+		}
+		return keys[a].key < keys[b].key
+	})
+	for _, k := range keys {
+		if err := f.compare(k.i, k.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Factory) checkMutation(i *Informer, key string) {
+	if !f.detect {
+		return
+	}
+	if err := f.compare(i, key); err != nil {
+		panic(err.Error())
+	}
+}
+
+func (f *Factory) compare(i *Informer, key string) error {
+	cached, ok := i.indexer.items[key]
+	if !ok {
+		return nil
+	}
+	orig := f.copies[copyKey{i, key}]
+	if orig != nil && !apiequality.Semantic.DeepEqual(orig, cached) {
+		return fmt.Errorf("informer %s: cached object %s was modified in place; cached objects are shared and must be copied (DeepCopy) before changing them", i.describe(), key)
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+package informer
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/kubesim/kubesim/sim"
+)
+
+// RateLimiter decides how long an item waits before it is retried, as
+// client-go's workqueue.TypedRateLimiter.
+type RateLimiter[T comparable] interface {
+	// When returns how long to wait before item is processed again.
+	When(item T) time.Duration
+	// Forget resets item's failure history.
+	Forget(item T)
+	// NumRequeues is how many times item has failed in a row.
+	NumRequeues(item T) int
+}
+
+// ExponentialFailureRateLimiter waits base × 2^failures, capped at max
+// (client-go's ItemExponentialFailureRateLimiter).
+type ExponentialFailureRateLimiter[T comparable] struct {
+	base, max time.Duration
+	failures  map[T]int
+}
+
+// NewExponentialFailureRateLimiter returns an exponential per-item limiter.
+func NewExponentialFailureRateLimiter[T comparable](base, max time.Duration) *ExponentialFailureRateLimiter[T] {
+	return &ExponentialFailureRateLimiter[T]{base: base, max: max, failures: map[T]int{}}
+}
+
+// When implements RateLimiter.
+func (r *ExponentialFailureRateLimiter[T]) When(item T) time.Duration {
+	exp := r.failures[item]
+	r.failures[item]++
+	backoff := float64(r.base.Nanoseconds()) * math.Pow(2, float64(exp))
+	if backoff > math.MaxInt64 {
+		return r.max
+	}
+	d := time.Duration(backoff)
+	if d > r.max {
+		return r.max
+	}
+	return d
+}
+
+// Forget implements RateLimiter.
+func (r *ExponentialFailureRateLimiter[T]) Forget(item T) { delete(r.failures, item) }
+
+// NumRequeues implements RateLimiter.
+func (r *ExponentialFailureRateLimiter[T]) NumRequeues(item T) int { return r.failures[item] }
+
+// BucketRateLimiter is an overall token bucket (qps, burst) on the engine's
+// clock, as client-go's BucketRateLimiter over golang.org/x/time/rate.
+type BucketRateLimiter[T comparable] struct {
+	eng    *sim.Engine
+	qps    float64
+	burst  float64
+	tokens float64
+	last   time.Duration
+}
+
+// NewBucketRateLimiter returns a token bucket that starts full.
+func NewBucketRateLimiter[T comparable](eng *sim.Engine, qps float64, burst int) *BucketRateLimiter[T] {
+	return &BucketRateLimiter[T]{eng: eng, qps: qps, burst: float64(burst), tokens: float64(burst), last: eng.Elapsed()}
+}
+
+// When reserves a token and returns the wait until it is available.
+func (r *BucketRateLimiter[T]) When(T) time.Duration {
+	now := r.eng.Elapsed()
+	r.tokens = math.Min(r.burst, r.tokens+(now-r.last).Seconds()*r.qps)
+	r.last = now
+	r.tokens--
+	if r.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-r.tokens / r.qps * float64(time.Second))
+}
+
+// Forget implements RateLimiter.
+func (r *BucketRateLimiter[T]) Forget(T) {}
+
+// NumRequeues implements RateLimiter.
+func (r *BucketRateLimiter[T]) NumRequeues(T) int { return 0 }
+
+// MaxOfRateLimiter waits the longest of its limiters.
+type MaxOfRateLimiter[T comparable] struct{ limiters []RateLimiter[T] }
+
+// NewMaxOfRateLimiter combines limiters.
+func NewMaxOfRateLimiter[T comparable](limiters ...RateLimiter[T]) *MaxOfRateLimiter[T] {
+	return &MaxOfRateLimiter[T]{limiters: limiters}
+}
+
+// When implements RateLimiter.
+func (r *MaxOfRateLimiter[T]) When(item T) time.Duration {
+	var d time.Duration
+	for _, l := range r.limiters {
+		d = max(d, l.When(item))
+	}
+	return d
+}
+
+// Forget implements RateLimiter.
+func (r *MaxOfRateLimiter[T]) Forget(item T) {
+	for _, l := range r.limiters {
+		l.Forget(item)
+	}
+}
+
+// NumRequeues implements RateLimiter.
+func (r *MaxOfRateLimiter[T]) NumRequeues(item T) int {
+	n := 0
+	for _, l := range r.limiters {
+		n = max(n, l.NumRequeues(item))
+	}
+	return n
+}
+
+// DefaultControllerRateLimiter is client-go's default for controllers: the
+// larger of a per-item exponential backoff (5 ms doubling to 1000 s) and an
+// overall bucket of 10 qps with a burst of 100.
+func DefaultControllerRateLimiter[T comparable](eng *sim.Engine) RateLimiter[T] {
+	return NewMaxOfRateLimiter[T](
+		NewExponentialFailureRateLimiter[T](5*time.Millisecond, 1000*time.Second),
+		NewBucketRateLimiter[T](eng, 10, 100),
+	)
+}
+
+// Queue is a work queue with client-go's semantics (an item queued several
+// times before it is processed is processed once; an item is never processed
+// twice at the same time; an item added while it is being processed is
+// processed again afterwards) whose single worker the engine runs: each
+// processed item is one engine event, so a UI can step through reconciles.
+// The handler's error requeues the item rate-limited; success forgets it.
+type Queue[T comparable] struct {
+	eng     *sim.Engine
+	name    string
+	rl      RateLimiter[T]
+	handler func(T) error
+
+	queue      []T
+	dirty      map[T]bool
+	processing map[T]bool
+	waiting    map[T]sim.Timer
+	scheduled  bool
+	shutDown   bool
+	// Delay is how long after an item becomes ready the worker picks it up
+	// (zero by default: in the same instant, in a later event).
+	Delay time.Duration
+
+	processed uint64
+}
+
+// NewQueue returns a queue whose items handler processes.
+func NewQueue[T comparable](eng *sim.Engine, name string, rl RateLimiter[T], handler func(T) error) *Queue[T] {
+	return &Queue[T]{eng: eng, name: name, rl: rl, handler: handler,
+		dirty: map[T]bool{}, processing: map[T]bool{}, waiting: map[T]sim.Timer{}}
+}
+
+// Add queues item unless it is already queued.
+func (q *Queue[T]) Add(item T) {
+	if q.shutDown || q.dirty[item] {
+		return
+	}
+	q.dirty[item] = true
+	if q.processing[item] {
+		return // re-queued when the current processing ends
+	}
+	q.queue = append(q.queue, item)
+	q.kick()
+}
+
+// AddAfter queues item after d; an earlier pending AddAfter wins.
+func (q *Queue[T]) AddAfter(item T, d time.Duration) {
+	if q.shutDown {
+		return
+	}
+	if d <= 0 {
+		q.Add(item)
+		return
+	}
+	at := q.eng.Elapsed() + d
+	if t, ok := q.waiting[item]; ok {
+		if when, pending := t.When(); pending && when <= at {
+			return
+		}
+		t.Stop()
+	}
+	q.waiting[item] = q.eng.After(d, q.name+" requeue", func() {
+		delete(q.waiting, item)
+		q.Add(item)
+	})
+}
+
+// AddRateLimited queues item after the rate limiter's delay.
+func (q *Queue[T]) AddRateLimited(item T) { q.AddAfter(item, q.rl.When(item)) }
+
+// Forget clears item's failure history.
+func (q *Queue[T]) Forget(item T) { q.rl.Forget(item) }
+
+// NumRequeues is how many times item has been requeued after failures.
+func (q *Queue[T]) NumRequeues(item T) int { return q.rl.NumRequeues(item) }
+
+// Len is the number of items ready to be processed.
+func (q *Queue[T]) Len() int { return len(q.queue) }
+
+// Processed is the number of items processed so far.
+func (q *Queue[T]) Processed() uint64 { return q.processed }
+
+// ShutDown stops the queue: pending and future items are dropped.
+func (q *Queue[T]) ShutDown() {
+	q.shutDown = true
+	for item, t := range q.waiting {
+		t.Stop()
+		delete(q.waiting, item)
+	}
+	q.queue = nil
+}
+
+func (q *Queue[T]) kick() {
+	if q.scheduled || len(q.queue) == 0 || q.shutDown {
+		return
+	}
+	q.scheduled = true
+	q.eng.After(q.Delay, q.name+" sync", q.work)
+}
+
+// work processes the item at the head of the queue.
+func (q *Queue[T]) work() {
+	q.scheduled = false
+	if len(q.queue) == 0 || q.shutDown {
+		return
+	}
+	item := q.queue[0]
+	var zero T
+	q.queue[0] = zero
+	q.queue = q.queue[1:]
+	delete(q.dirty, item)
+	q.processing[item] = true
+	err := q.callHandler(item)
+	delete(q.processing, item)
+	q.processed++
+	if err != nil {
+		q.AddRateLimited(item)
+	} else {
+		q.Forget(item)
+	}
+	if q.dirty[item] {
+		q.queue = append(q.queue, item)
+	}
+	q.kick()
+}
+
+func (q *Queue[T]) callHandler(item T) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			panic(fmt.Sprintf("%s: handler panicked on %v: %v", q.name, item, r))
+		}
+	}()
+	return q.handler(item)
+}

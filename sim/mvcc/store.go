@@ -1,0 +1,539 @@
+package mvcc
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/kubesim/kubesim/sim"
+)
+
+// Config configures a Store.
+type Config struct {
+	// WatchDelay is the default delay between a change and its delivery to
+	// watchers (0 = delivered in a later engine event at the same instant).
+	// It must not be negative.
+	WatchDelay time.Duration
+}
+
+// btreeDegree is the branching factor of the key index and the history, as
+// in etcd's tree index.
+const btreeDegree = 32
+
+// Store is an in-memory key-value store with etcd v3's MVCC semantics. It is
+// driven by one engine and, like everything in the simulation core, is not
+// safe for concurrent use; watch callbacks run inside engine events and may
+// call back into the store.
+//
+// Values are shared, never copied: Put takes ownership of the value slice it
+// is given (the caller must not modify it afterwards), and every KeyValue,
+// Event and slice of them the store hands out (Range results, txn responses,
+// watch responses) shares memory with the store and with other callers, so
+// callers must treat them as read-only.
+type Store struct {
+	eng *sim.Engine
+	cfg Config
+
+	rev        int64 // current revision; 1 in a new store, +1 per write that changes something
+	compactRev int64 // 0 if never compacted; reads below it fail
+
+	// keys holds a keyIndex for every key the store still has a version of,
+	// including deleted keys whose tombstone is not compacted yet.
+	keys *btree.BTreeG[*keyIndex]
+	// history holds the record of every write with main revision >=
+	// compactRev (every write, if never compacted), by main revision. Watch
+	// replay reads it; compaction trims it.
+	history *btree.BTreeG[*record]
+
+	liveKeys   int // keys that exist at rev
+	versions   int // entries (puts and tombstones) held in keys
+	histEvents int // events held in history
+
+	// wrec is the record of the write in progress (nil between writes, and
+	// while the write has changed nothing yet); wprevs[i] is the version
+	// wrec.events[i] replaced (a zero keyRev if the key did not exist).
+	wrec   *record
+	wprevs []keyRev
+
+	probe, probeEnd keyIndex // search keys for keys, reused to avoid allocating
+	delKeys         []*keyIndex
+
+	watchers watcherSet
+}
+
+// New returns an empty store at revision 1 that delivers watch events through
+// eng.
+func New(eng *sim.Engine, cfg Config) *Store {
+	if eng == nil {
+		panic("mvcc: New needs an engine")
+	}
+	if cfg.WatchDelay < 0 {
+		panic(fmt.Sprintf("mvcc: negative WatchDelay %v", cfg.WatchDelay))
+	}
+	s := &Store{
+		eng:     eng,
+		cfg:     cfg,
+		rev:     1,
+		keys:    btree.NewG(btreeDegree, keyIndexLess),
+		history: btree.NewG(btreeDegree, func(a, b *record) bool { return a.main < b.main }),
+	}
+	s.watchers.init()
+	return s
+}
+
+// Rev is the current revision. A new store is at revision 1; its first write
+// gets revision 2.
+func (s *Store) Rev() int64 { return s.rev }
+
+// CompactRev is the revision of the last compaction, 0 if there was none.
+func (s *Store) CompactRev() int64 { return s.compactRev }
+
+// Len is the number of keys that exist at the current revision.
+func (s *Store) Len() int { return s.liveKeys }
+
+// Stats describes what the store holds. Every field is kept up to date as
+// the store changes, so Stats is cheap.
+type Stats struct {
+	Rev        int64 // current revision
+	CompactRev int64 // last compaction, 0 if none
+	// LiveKeys is the number of keys that exist now (Len).
+	LiveKeys int
+	// IndexedKeys counts the keys the index holds, deleted keys whose
+	// tombstone has not been compacted included.
+	IndexedKeys int
+	// Versions counts the versions the index holds: puts and tombstones.
+	Versions int
+	// HistoryRevisions and HistoryEvents count the writes and the changes
+	// kept for watch replay (those at or above CompactRev).
+	HistoryRevisions int
+	HistoryEvents    int
+	// Watchers counts open watchers, RangeWatchers those of them that watch
+	// a range rather than one key.
+	Watchers      int
+	RangeWatchers int
+	// PendingDeliveries counts watch deliveries scheduled on the engine that
+	// have not run yet.
+	PendingDeliveries int
+}
+
+// Stats reports what the store holds.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Rev:               s.rev,
+		CompactRev:        s.compactRev,
+		LiveKeys:          s.liveKeys,
+		IndexedKeys:       s.keys.Len(),
+		Versions:          s.versions,
+		HistoryRevisions:  s.history.Len(),
+		HistoryEvents:     s.histEvents,
+		Watchers:          s.watchers.open,
+		RangeWatchers:     len(s.watchers.ranges),
+		PendingDeliveries: s.watchers.pending,
+	}
+}
+
+// PrefixEnd returns the range end that, with prefix as the start, covers
+// every key with that prefix, like etcd's GetPrefixRangeEnd: the prefix with
+// its last byte below 0xff incremented and the rest cut off. A prefix of
+// only 0xff bytes (or the empty prefix) has no such end; PrefixEnd then
+// returns "\x00", which as a range end means "every key >= start".
+func PrefixEnd(prefix string) string {
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if prefix[i] < 0xff {
+			b := []byte(prefix[:i+1])
+			b[i]++
+			return string(b)
+		}
+	}
+	return "\x00"
+}
+
+// lookup returns key's index, or nil.
+func (s *Store) lookup(key string) *keyIndex {
+	s.probe.key = key
+	ki, _ := s.keys.Get(&s.probe)
+	s.probe.key = ""
+	return ki
+}
+
+// ascend calls fn for each indexed key in [key, end) in key order, until fn
+// returns false; end follows Range's conventions ("\x00": no upper bound).
+// end must not be "".
+func (s *Store) ascend(key, end string, fn func(*keyIndex) bool) {
+	s.probe.key = key
+	if end == "\x00" {
+		s.keys.AscendGreaterOrEqual(&s.probe, fn)
+	} else if key < end {
+		s.probeEnd.key = end
+		s.keys.AscendRange(&s.probe, &s.probeEnd, fn)
+		s.probeEnd.key = ""
+	}
+	s.probe.key = ""
+}
+
+// Range reads the keys in [key, end) as they were at revision opts.Rev
+// (<= 0: now), in key order. end "" reads the single key; end "\x00" reads
+// every key >= key. It fails with ErrFutureRev when opts.Rev is above the
+// current revision and with ErrCompacted when it is below the compact
+// revision; reading exactly at the compact revision is allowed. A range at a
+// past revision returns exactly what it returned when that revision was
+// current. The result's Rev is the current revision, whatever was asked.
+func (s *Store) Range(key, end string, opts RangeOptions) (*RangeResult, error) {
+	at, err := s.checkRev(opts.Rev, s.rev)
+	if err != nil {
+		return nil, err
+	}
+	return s.rangeAt(key, end, at, opts, s.rev), nil
+}
+
+// checkRev validates a requested read revision against the current one
+// (cur) and resolves "now".
+func (s *Store) checkRev(rev, cur int64) (int64, error) {
+	if rev > cur {
+		return 0, ErrFutureRev
+	}
+	if rev <= 0 {
+		return cur, nil
+	}
+	if rev < s.compactRev {
+		return 0, ErrCompacted
+	}
+	return rev, nil
+}
+
+// rangeResultOne lets a single-key Range allocate its result and its one
+// KeyValue together.
+type rangeResultOne struct {
+	res RangeResult
+	kv  [1]KeyValue
+}
+
+// rangeAt reads at revision at, which the caller has validated, and reports
+// header as the result's Rev.
+func (s *Store) rangeAt(key, end string, at int64, opts RangeOptions, header int64) *RangeResult {
+	if end == "" {
+		ki := s.lookup(key)
+		if ki == nil {
+			return &RangeResult{Rev: header}
+		}
+		kr, ok := ki.get(at)
+		if !ok {
+			return &RangeResult{Rev: header}
+		}
+		if opts.CountOnly {
+			return &RangeResult{Count: 1, Rev: header}
+		}
+		r := &rangeResultOne{kv: [1]KeyValue{*kr.kv()}}
+		r.res = RangeResult{KVs: r.kv[:], Count: 1, Rev: header}
+		return &r.res
+	}
+	res := &RangeResult{Rev: header}
+	limit := opts.Limit
+	s.ascend(key, end, func(ki *keyIndex) bool {
+		kr, ok := ki.get(at)
+		if !ok {
+			return true
+		}
+		res.Count++
+		if !opts.CountOnly && (limit <= 0 || int64(len(res.KVs)) < limit) {
+			res.KVs = append(res.KVs, *kr.kv())
+		}
+		return true
+	})
+	res.More = !opts.CountOnly && limit > 0 && res.Count > limit
+	return res
+}
+
+// writeRecord returns the record of the write in progress, starting one.
+func (s *Store) writeRecord() *record {
+	if s.wrec == nil {
+		s.wrec = newRecord(s.rev + 1)
+	}
+	return s.wrec
+}
+
+// put writes key at the revision of the write in progress and returns the
+// version it replaced, if the key existed.
+func (s *Store) put(key string, value []byte, lease int64) (keyRev, bool) {
+	rec := s.writeRecord()
+	ki := s.lookup(key)
+	if ki == nil {
+		ki = newKeyIndex(key)
+		s.keys.ReplaceOrInsert(ki)
+	}
+	prev, had := ki.live()
+	kv := KeyValue{Key: ki.key, Value: value, ModRevision: rec.main, Lease: lease}
+	if had {
+		p := prev.kv()
+		kv.CreateRevision, kv.Version = p.CreateRevision, p.Version+1
+	} else {
+		kv.CreateRevision, kv.Version = rec.main, 1
+		s.liveKeys++
+	}
+	sub := len(rec.events)
+	rec.events = append(rec.events, Event{Type: EventPut, Kv: kv})
+	ki.put(keyRev{rev: revision{rec.main, int64(sub)}, rec: rec, i: int32(sub)})
+	s.versions++
+	s.wprevs = append(s.wprevs, prev)
+	return prev, had
+}
+
+// tombstone deletes ki, which must exist, at the revision of the write in
+// progress and returns the version it ended.
+func (s *Store) tombstone(ki *keyIndex) keyRev {
+	rec := s.writeRecord()
+	prev, _ := ki.live()
+	sub := len(rec.events)
+	rec.events = append(rec.events, Event{Type: EventDelete, Kv: KeyValue{Key: ki.key, ModRevision: rec.main}})
+	ki.tombstone(keyRev{rev: revision{rec.main, int64(sub)}, rec: rec, i: int32(sub)})
+	s.versions++
+	s.liveKeys--
+	s.wprevs = append(s.wprevs, prev)
+	return prev
+}
+
+// deleteRange deletes the keys in [key, end) that exist now, in key order,
+// and returns how many it deleted, appending their last versions to prevKVs
+// if prevKVs is not nil.
+func (s *Store) deleteRange(key, end string, prevKVs *[]KeyValue) int64 {
+	if end == "" {
+		ki := s.lookup(key)
+		if ki == nil {
+			return 0
+		}
+		if _, ok := ki.live(); !ok {
+			return 0
+		}
+		prev := s.tombstone(ki)
+		if prevKVs != nil {
+			*prevKVs = append(*prevKVs, *prev.kv())
+		}
+		return 1
+	}
+	del := s.delKeys[:0]
+	s.ascend(key, end, func(ki *keyIndex) bool {
+		if _, ok := ki.live(); ok {
+			del = append(del, ki)
+		}
+		return true
+	})
+	for _, ki := range del {
+		prev := s.tombstone(ki)
+		if prevKVs != nil {
+			*prevKVs = append(*prevKVs, *prev.kv())
+		}
+	}
+	clear(del)
+	s.delKeys = del[:0]
+	return int64(len(del))
+}
+
+// endWrite finishes the write in progress: if it changed anything, the
+// revision advances, the record joins the history and watchers are told.
+func (s *Store) endWrite() {
+	rec := s.wrec
+	if rec == nil {
+		return
+	}
+	s.wrec = nil
+	s.rev = rec.main
+	s.history.ReplaceOrInsert(rec)
+	s.histEvents += len(rec.events)
+	s.notify(rec, s.wprevs)
+	clear(s.wprevs)
+	s.wprevs = s.wprevs[:0]
+}
+
+// Put sets key to value with the given lease (0: none) and returns the new
+// revision. It always writes, and so bumps the revision, even when value is
+// what the key already holds: skipping no-op writes is the API server's job,
+// as with etcd.
+//
+// The store keeps value as it is: the caller gives up ownership of the
+// slice and must not modify it afterwards.
+func (s *Store) Put(key string, value []byte, lease int64) int64 {
+	s.put(key, value, lease)
+	s.endWrite()
+	return s.rev
+}
+
+// Delete deletes key. It returns the number of keys deleted (0 or 1) and the
+// revision after the call; deleting a key that does not exist changes
+// nothing and does not bump the revision.
+func (s *Store) Delete(key string) (deleted int64, rev int64) {
+	return s.DeleteRange(key, "")
+}
+
+// DeleteRange deletes the keys in [key, end) (end as in Range) in one write,
+// in key order with sub-revisions 0, 1, 2…. It returns the number deleted
+// and the revision after the call, which is unchanged if nothing existed.
+func (s *Store) DeleteRange(key, end string) (deleted int64, rev int64) {
+	n := s.deleteRange(key, end, nil)
+	s.endWrite()
+	return n, s.rev
+}
+
+// Txn runs If(req.Compare...) Then(req.Success...) Else(req.Failure...)
+// atomically. Compares look at the current revision; a missing key has
+// version, create and mod revision and lease 0, and a value compare against
+// it is false whatever the operator. The ops of the chosen branch run in
+// order, each seeing the ones before it; all their writes share one new
+// revision with sub-revisions 0, 1, 2…, and a txn that writes nothing leaves
+// the revision alone. A range op with Rev <= 0 reads the txn's own writes so
+// far, and its result's Rev is the revision the txn is building (current+1)
+// once the txn has written something, as in etcd.
+//
+// Txn fails only when a range op of the chosen branch asks for a future or
+// compacted revision (ErrFutureRev, ErrCompacted); then nothing is applied.
+func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
+	ok := true
+	for i := range req.Compare {
+		if !s.compare(&req.Compare[i]) {
+			ok = false
+			break
+		}
+	}
+	ops := req.Success
+	if !ok {
+		ops = req.Failure
+	}
+	for i := range ops {
+		switch ops[i].Type {
+		case OpRange:
+			if _, err := s.checkRev(ops[i].Range.Rev, s.rev); err != nil {
+				return nil, err
+			}
+		case OpPut, OpDelete:
+		default:
+			panic(fmt.Sprintf("mvcc: txn op %d has unknown type %d", i, ops[i].Type))
+		}
+	}
+	resp := &TxnResponse{Succeeded: ok}
+	if len(ops) > 0 {
+		resp.Responses = make([]OpResponse, len(ops))
+	}
+	for i := range ops {
+		op := &ops[i]
+		r := &resp.Responses[i]
+		switch op.Type {
+		case OpRange:
+			cur := s.rev
+			if s.wrec != nil {
+				cur++
+			}
+			at, _ := s.checkRev(op.Range.Rev, cur)
+			r.Range = s.rangeAt(op.Key, op.End, at, op.Range, cur)
+		case OpPut:
+			prev, had := s.put(op.Key, op.Value, op.Lease)
+			if op.PrevKV && had {
+				r.PrevKVs = []KeyValue{*prev.kv()}
+			}
+		case OpDelete:
+			var prevs *[]KeyValue
+			if op.PrevKV {
+				prevs = &r.PrevKVs
+			}
+			r.Deleted = s.deleteRange(op.Key, op.End, prevs)
+		}
+	}
+	s.endWrite()
+	resp.Rev = s.rev
+	return resp, nil
+}
+
+// compare evaluates c against the current revision.
+func (s *Store) compare(c *Compare) bool {
+	var kv *KeyValue
+	if ki := s.lookup(c.Key); ki != nil {
+		if kr, ok := ki.live(); ok {
+			kv = kr.kv()
+		}
+	}
+	if kv == nil {
+		if c.Target == CompareValue {
+			return false
+		}
+		kv = &KeyValue{}
+	}
+	var r int
+	switch c.Target {
+	case CompareVersion:
+		r = cmp.Compare(kv.Version, c.Int)
+	case CompareCreate:
+		r = cmp.Compare(kv.CreateRevision, c.Int)
+	case CompareMod:
+		r = cmp.Compare(kv.ModRevision, c.Int)
+	case CompareLease:
+		r = cmp.Compare(kv.Lease, c.Int)
+	case CompareValue:
+		r = bytes.Compare(kv.Value, c.Value)
+	default:
+		panic(fmt.Sprintf("mvcc: compare on %q has unknown target %d", c.Key, c.Target))
+	}
+	switch c.Result {
+	case CompareEqual:
+		return r == 0
+	case CompareNotEqual:
+		return r != 0
+	case CompareGreater:
+		return r > 0
+	case CompareLess:
+		return r < 0
+	}
+	panic(fmt.Sprintf("mvcc: compare on %q has unknown operator %d", c.Key, c.Result))
+}
+
+// Compact discards the history below rev, as etcd: each key keeps its newest
+// version at or below rev and every newer one; if that newest version is a
+// tombstone it goes too, and so does a key left with nothing. Reads at rev
+// and above are unchanged; reads below it fail with ErrCompacted. Compact
+// fails with ErrCompacted if rev <= CompactRev and with ErrFutureRev if
+// rev > Rev.
+//
+// Open watchers are not affected: each has already taken what it replays.
+// Compact costs O(changes discarded · log n): only keys changed since the
+// previous compaction can hold versions to drop, and the history names them.
+func (s *Store) Compact(rev int64) error {
+	if rev <= s.compactRev {
+		return ErrCompacted
+	}
+	if rev > s.rev {
+		return ErrFutureRev
+	}
+	var empty []*keyIndex
+	// Changes at the previous compact revision were compacted by it already.
+	lo, hi := &record{main: s.compactRev + 1}, &record{main: rev + 1}
+	s.history.AscendRange(lo, hi, func(rec *record) bool {
+		for i := range rec.events {
+			ki := s.lookup(rec.events[i].Kv.Key)
+			if ki == nil {
+				panic(fmt.Sprintf("mvcc: compact(%d): key %q changed at %d is not indexed", rev, rec.events[i].Kv.Key, rec.main))
+			}
+			if ki.compacted == rev {
+				continue
+			}
+			ki.compacted = rev
+			s.versions -= ki.compact(rev)
+			if ki.isEmpty() {
+				empty = append(empty, ki)
+			}
+		}
+		return true
+	})
+	for _, ki := range empty {
+		s.keys.Delete(ki)
+	}
+	for {
+		rec, ok := s.history.Min()
+		if !ok || rec.main >= rev {
+			break
+		}
+		s.history.DeleteMin()
+		s.histEvents -= len(rec.events)
+	}
+	s.compactRev = rev
+	return nil
+}

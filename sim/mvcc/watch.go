@@ -1,0 +1,441 @@
+package mvcc
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kubesim/kubesim/sim"
+)
+
+// watchLabel labels the engine events that deliver watch responses.
+const watchLabel = "mvcc watch"
+
+// Watcher is an open watch. Its callback runs inside engine events, never
+// inside the store call that made the change.
+type Watcher struct {
+	s      *Store
+	id     int64
+	key    string
+	end    string // "" for a single key; "\x00" for every key >= key
+	prevKV bool
+	delay  time.Duration // always >= 0
+	fn     func(WatchResponse)
+
+	// nextRev is the first revision that live deliveries bring this
+	// watcher: its start revision, or, when it started in the past, the
+	// revision after the last one its replay covered.
+	nextRev int64
+	// replay is the pending engine event carrying the replay (or the
+	// compacted response), if any.
+	replay sim.Timer
+	// registered: in the store's watcher index. canceled: no delivery may
+	// reach fn any more.
+	registered, canceled bool
+}
+
+// ID is the watcher's id, unique within its store; ids start at 1 and
+// increase in the order watches were opened.
+func (w *Watcher) ID() int64 { return w.id }
+
+// Cancel closes the watch. No response reaches the callback after Cancel
+// returns, not even one already scheduled. Cancelling twice is harmless.
+func (w *Watcher) Cancel() {
+	if w.canceled {
+		return
+	}
+	w.canceled = true
+	ws := &w.s.watchers
+	if w.replay.Stop() {
+		ws.pending--
+	}
+	if w.registered {
+		ws.remove(w)
+	}
+}
+
+func (w *Watcher) isRange() bool { return w.end != "" }
+
+// contains reports whether key is in what the watcher watches.
+func (w *Watcher) contains(key string) bool {
+	if w.end == "" {
+		return key == w.key
+	}
+	return key >= w.key && (w.end == "\x00" || key < w.end)
+}
+
+// watcherSet is the store's index of open watchers. Exact-key watchers are
+// found by key; range watchers, expected to be few, are scanned. Both kinds
+// are kept in ascending id order, and their slices are replaced, never
+// changed in place, when a watcher leaves, so a delivery can walk a slice
+// while its callbacks open and cancel watches.
+type watcherSet struct {
+	nextID int64
+	exact  map[string][]*Watcher
+	ranges []*Watcher
+	delays []delayCount // the distinct delays of open watchers, with counts
+	open   int          // open watchers: registered and not cancelled
+
+	pending int         // delivery events scheduled and not yet run
+	free    []*delivery // recycled deliveries
+	scratch []time.Duration
+}
+
+type delayCount struct {
+	delay time.Duration
+	n     int
+}
+
+func (ws *watcherSet) init() { ws.exact = make(map[string][]*Watcher) }
+
+func (ws *watcherSet) add(w *Watcher) {
+	if w.isRange() {
+		ws.ranges = append(ws.ranges, w)
+	} else {
+		ws.exact[w.key] = append(ws.exact[w.key], w)
+	}
+	i := slices.IndexFunc(ws.delays, func(d delayCount) bool { return d.delay == w.delay })
+	if i < 0 {
+		ws.delays = append(ws.delays, delayCount{delay: w.delay})
+		i = len(ws.delays) - 1
+	}
+	ws.delays[i].n++
+	ws.open++
+	w.registered = true
+}
+
+// without returns a new slice: list less w.
+func without(list []*Watcher, w *Watcher) []*Watcher {
+	i, ok := slices.BinarySearchFunc(list, w.id, func(x *Watcher, id int64) int { return cmp.Compare(x.id, id) })
+	if !ok {
+		panic(fmt.Sprintf("mvcc: watcher %d is not in the index", w.id))
+	}
+	out := make([]*Watcher, 0, len(list)-1)
+	out = append(out, list[:i]...)
+	return append(out, list[i+1:]...)
+}
+
+func (ws *watcherSet) remove(w *Watcher) {
+	if w.isRange() {
+		ws.ranges = without(ws.ranges, w)
+	} else if l := without(ws.exact[w.key], w); len(l) > 0 {
+		ws.exact[w.key] = l
+	} else {
+		delete(ws.exact, w.key)
+	}
+	i := slices.IndexFunc(ws.delays, func(d delayCount) bool { return d.delay == w.delay })
+	if ws.delays[i].n--; ws.delays[i].n == 0 {
+		ws.delays = slices.Delete(ws.delays, i, i+1)
+	}
+	ws.open--
+	w.registered = false
+}
+
+// Watch opens a watch on key, or on the range [key, opts.End), and returns
+// it. fn receives, through engine events opts.Delay (or the store's
+// WatchDelay) after each change, every change with mod revision >=
+// opts.StartRev, in revision order: the changes of one write arrive together
+// in one response, in sub-revision order, with no gaps and no duplicates.
+//
+//   - StartRev 0 (or negative) watches the changes after the current
+//     revision.
+//   - StartRev at or below the current revision first replays the history
+//     from StartRev up to the current revision, taken now, in one response
+//     delivered after the delay and before any later change. Replay costs
+//     O(changes replayed · log n) for a single key; a range scans the
+//     history's changes from StartRev.
+//   - StartRev above the current revision is allowed, as in etcd: the watch
+//     simply waits for that revision.
+//   - StartRev below the compact revision yields exactly one response, after
+//     the delay: Canceled, CompactRevision = the compact revision, Err =
+//     ErrCompacted. Starting exactly at the compact revision is allowed.
+//
+// With opts.PrevKV each event carries the version it replaced, when the key
+// existed before the change: always for live changes (taken when the change
+// was made); for replayed ones when the store still holds that version,
+// which it does except for changes at the compact revision itself (etcd
+// reads the previous version at ModRevision-1, which is then compacted).
+// When one txn changes a key twice, the second change's previous version is
+// the first.
+//
+// Responses and their event slices may be shared between watchers and with
+// the store: fn must not modify them.
+func (s *Store) Watch(key string, opts WatchOptions, fn func(WatchResponse)) *Watcher {
+	if fn == nil {
+		panic(fmt.Sprintf("mvcc: watch on %q with a nil callback", key))
+	}
+	ws := &s.watchers
+	ws.nextID++
+	w := &Watcher{s: s, id: ws.nextID, key: key, end: opts.End, prevKV: opts.PrevKV, delay: opts.Delay, fn: fn}
+	if w.delay < 0 {
+		w.delay = s.cfg.WatchDelay
+	}
+	start := opts.StartRev
+	if start > 0 && start < s.compactRev {
+		compact := s.compactRev
+		ws.pending++
+		w.replay = s.eng.After(w.delay, watchLabel, func() {
+			ws.pending--
+			w.canceled = true
+			w.fn(WatchResponse{WatchID: w.id, CompactRevision: compact, Canceled: true, Err: ErrCompacted, Rev: s.rev})
+		})
+		return w
+	}
+	if start <= 0 {
+		start = s.rev + 1
+	}
+	w.nextRev = start
+	if start <= s.rev {
+		evs := s.replayEvents(w, start)
+		w.nextRev = s.rev + 1
+		if len(evs) > 0 {
+			ws.pending++
+			w.replay = s.eng.After(w.delay, watchLabel, func() {
+				ws.pending--
+				w.fn(WatchResponse{WatchID: w.id, Events: evs, Rev: s.rev})
+			})
+		}
+	}
+	ws.add(w)
+	return w
+}
+
+// replayEvents collects the changes w sees from revision start (>=
+// compactRev) to the current revision.
+func (s *Store) replayEvents(w *Watcher, start int64) []Event {
+	var evs []Event
+	c := s.compactRev
+	if !w.isRange() {
+		// The key index holds every change above c. Changes at c itself may
+		// be gone from it (a tombstone at c, a key changed twice in the txn
+		// at c), so those come from the history.
+		from := start
+		if start <= c {
+			if rec, ok := s.history.Get(&record{main: c}); ok {
+				for i := range rec.events {
+					if rec.events[i].Kv.Key == w.key {
+						evs = append(evs, rec.events[i])
+					}
+				}
+			}
+			from = c + 1
+		}
+		ki := s.lookup(w.key)
+		if ki == nil {
+			return evs
+		}
+		gi, j := ki.firstFrom(from)
+		for ; gi < len(ki.gens); gi, j = gi+1, 0 {
+			revs := ki.gens[gi].revs
+			for ; j < len(revs); j++ {
+				ev := *revs[j].event()
+				if w.prevKV && j > 0 {
+					ev.PrevKV = revs[j-1].kv()
+				}
+				evs = append(evs, ev)
+			}
+		}
+		return evs
+	}
+	s.history.AscendRange(&record{main: start}, &record{main: s.rev + 1}, func(rec *record) bool {
+		for i := range rec.events {
+			ev := rec.events[i]
+			if !w.contains(ev.Kv.Key) {
+				continue
+			}
+			if w.prevKV && rec.main > c {
+				if p, ok := s.lookup(ev.Kv.Key).prevOf(revision{rec.main, int64(i)}); ok {
+					ev.PrevKV = p.kv()
+				}
+			}
+			evs = append(evs, ev)
+		}
+		return true
+	})
+	return evs
+}
+
+// delivery is one engine event bringing one write's changes to the
+// watchers with one delay. Which watchers get them is decided when it runs:
+// those still open, with that delay, watching a changed key, whose live
+// deliveries had begun by the write (nextRev <= the write's revision).
+// Watchers opened after the write are thus left out; their replay covered
+// it, or they start later.
+type delivery struct {
+	s     *Store
+	rec   *record
+	prevs []keyRev // prevs[i]: the version rec.events[i] replaced, if rec != nil
+	delay time.Duration
+	run   func() // d.deliver, bound once
+}
+
+// notify schedules the deliveries of rec: one engine event per distinct
+// delay among the watchers that want it.
+func (s *Store) notify(rec *record, prevs []keyRev) {
+	ws := &s.watchers
+	if ws.open == 0 {
+		return
+	}
+	delays := ws.scratch[:0]
+	want := len(ws.delays) // once every delay in use is found, stop looking
+	found := func(w *Watcher) bool {
+		if w.nextRev <= rec.main && !slices.Contains(delays, w.delay) {
+			delays = append(delays, w.delay)
+		}
+		return len(delays) == want
+	}
+scan:
+	for i := range rec.events {
+		for _, w := range ws.exact[rec.events[i].Kv.Key] {
+			if found(w) {
+				break scan
+			}
+		}
+	}
+	if len(delays) < want {
+		for _, w := range ws.ranges {
+			if w.watchesAny(rec) && found(w) {
+				break
+			}
+		}
+	}
+	for _, delay := range delays {
+		var d *delivery
+		if n := len(ws.free); n > 0 {
+			d = ws.free[n-1]
+			ws.free = ws.free[:n-1]
+		} else {
+			d = &delivery{s: s}
+			d.run = d.deliver
+		}
+		d.rec, d.delay = rec, delay
+		d.prevs = append(d.prevs[:0], prevs...)
+		ws.pending++
+		s.eng.After(delay, watchLabel, d.run)
+	}
+	ws.scratch = delays[:0]
+}
+
+func (w *Watcher) watchesAny(rec *record) bool {
+	for i := range rec.events {
+		if w.contains(rec.events[i].Kv.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+// wants reports whether w takes this delivery (given that it watches one of
+// its keys).
+func (d *delivery) wants(w *Watcher) bool {
+	return !w.canceled && w.delay == d.delay && w.nextRev <= d.rec.main
+}
+
+// withPrev returns the write's events with their previous versions attached.
+func (d *delivery) withPrev() []Event {
+	evs := slices.Clone(d.rec.events)
+	for i, p := range d.prevs {
+		if p.rec != nil {
+			evs[i].PrevKV = p.kv()
+		}
+	}
+	return evs
+}
+
+// deliver runs in the engine: it hands the write's changes to each watcher
+// that wants them, in watcher-id order.
+func (d *delivery) deliver() {
+	s := d.s
+	ws := &s.watchers
+	ws.pending--
+	rec := d.rec
+	var evsPrev []Event // built on first need, shared by PrevKV watchers
+	if len(rec.events) == 1 {
+		// Merge the key's watchers with the range watchers, by id.
+		key := rec.events[0].Kv.Key
+		ex, rg := ws.exact[key], ws.ranges
+		for i, j := 0, 0; i < len(ex) || j < len(rg); {
+			var w *Watcher
+			if j == len(rg) || (i < len(ex) && ex[i].id < rg[j].id) {
+				w = ex[i]
+				i++
+			} else {
+				w = rg[j]
+				j++
+				if !w.contains(key) {
+					continue
+				}
+			}
+			if !d.wants(w) {
+				continue
+			}
+			evs := rec.events
+			if w.prevKV {
+				if evsPrev == nil {
+					evsPrev = d.withPrev()
+				}
+				evs = evsPrev
+			}
+			w.fn(WatchResponse{WatchID: w.id, Events: evs, Rev: s.rev})
+		}
+	} else {
+		for _, w := range d.candidates() {
+			if !d.wants(w) {
+				continue
+			}
+			all := rec.events
+			if w.prevKV {
+				if evsPrev == nil {
+					evsPrev = d.withPrev()
+				}
+				all = evsPrev
+			}
+			if evs := w.filter(all); len(evs) > 0 {
+				w.fn(WatchResponse{WatchID: w.id, Events: evs, Rev: s.rev})
+			}
+		}
+	}
+	d.rec = nil
+	clear(d.prevs)
+	d.prevs = d.prevs[:0]
+	ws.free = append(ws.free, d)
+}
+
+// candidates lists, by id, the open watchers that watch a key of a
+// multi-change write.
+func (d *delivery) candidates() []*Watcher {
+	ws := &d.s.watchers
+	var out []*Watcher
+	for i := range d.rec.events {
+		out = append(out, ws.exact[d.rec.events[i].Kv.Key]...)
+	}
+	for _, w := range ws.ranges {
+		if w.watchesAny(d.rec) {
+			out = append(out, w)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Watcher) int { return cmp.Compare(a.id, b.id) })
+	return slices.Compact(out)
+}
+
+// filter returns the events of evs that w watches: evs itself when it
+// watches them all.
+func (w *Watcher) filter(evs []Event) []Event {
+	n := 0
+	for i := range evs {
+		if w.contains(evs[i].Kv.Key) {
+			n++
+		}
+	}
+	if n == len(evs) {
+		return evs
+	}
+	out := make([]Event, 0, n)
+	for i := range evs {
+		if w.contains(evs[i].Kv.Key) {
+			out = append(out, evs[i])
+		}
+	}
+	return out
+}

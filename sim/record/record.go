@@ -1,0 +1,138 @@
+// Package record is kubesim's event recorder: client-go's
+// record.EventRecorder interface writing core/v1 Events through the API
+// server, so components report "Scheduled", "SuccessfulCreate",
+// "NodeNotReady", ... exactly as upstream's do, and kubectl-style listings of
+// events read the same.
+package record
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/client"
+)
+
+// Recorder writes Events for one component. Identical events (same object,
+// type, reason and message) are folded into one Event whose count and
+// lastTimestamp are updated, as client-go's event correlator does; the
+// similar-event aggregation and spam filter of upstream are not modelled.
+type Recorder struct {
+	c      client.Interface
+	eng    *sim.Engine
+	source v1.EventSource
+	seen   map[eventKey]string // → Event name
+	used   map[string]bool     // names taken in the current instant
+	usedAt int64
+}
+
+type eventKey struct {
+	namespace, kind, name, uid, typ, reason, message string
+}
+
+var _ record.EventRecorder = (*Recorder)(nil)
+
+// New returns a recorder for component (and, for node agents, host).
+func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder {
+	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host},
+		seen: map[eventKey]string{}, used: map[string]bool{}}
+}
+
+// Event records an event about object.
+func (r *Recorder) Event(object runtime.Object, eventtype, reason, message string) {
+	r.emit(object, nil, eventtype, reason, message)
+}
+
+// Eventf records an event with a formatted message.
+func (r *Recorder) Eventf(object runtime.Object, eventtype, reason, messageFmt string, args ...interface{}) {
+	r.emit(object, nil, eventtype, reason, fmt.Sprintf(messageFmt, args...))
+}
+
+// AnnotatedEventf records an event with annotations.
+func (r *Recorder) AnnotatedEventf(object runtime.Object, annotations map[string]string, eventtype, reason, messageFmt string, args ...interface{}) {
+	r.emit(object, annotations, eventtype, reason, fmt.Sprintf(messageFmt, args...))
+}
+
+func (r *Recorder) ref(object runtime.Object) (v1.ObjectReference, bool) {
+	if ref, ok := object.(*v1.ObjectReference); ok {
+		return *ref, true
+	}
+	m, ok := object.(metav1.Object)
+	if !ok {
+		return v1.ObjectReference{}, false
+	}
+	gvk, ok := r.c.Server().GVKFor(object)
+	if !ok {
+		return v1.ObjectReference{}, false
+	}
+	return v1.ObjectReference{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String(), Namespace: m.GetNamespace(),
+		Name: m.GetName(), UID: m.GetUID(), ResourceVersion: m.GetResourceVersion()}, true
+}
+
+func (r *Recorder) emit(object runtime.Object, annotations map[string]string, eventtype, reason, message string) {
+	ref, ok := r.ref(object)
+	if !ok {
+		return
+	}
+	ns := ref.Namespace
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	now := metav1.NewTime(r.eng.Now())
+	key := eventKey{ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message}
+	events := r.c.CoreV1().Events(ns)
+	if name, ok := r.seen[key]; ok {
+		if ev, err := events.Get(context.TODO(), name, metav1.GetOptions{}); err == nil {
+			ev.Count++
+			ev.LastTimestamp = now
+			if _, err := events.Update(context.TODO(), ev, metav1.UpdateOptions{}); err == nil {
+				return
+			}
+		}
+		delete(r.seen, key)
+	}
+	name := r.name(ref.Name, now)
+	ev := &v1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: annotations},
+		InvolvedObject:      ref,
+		Reason:              reason,
+		Message:             message,
+		FirstTimestamp:      now,
+		LastTimestamp:       now,
+		Count:               1,
+		Type:                eventtype,
+		Source:              r.source,
+		ReportingController: r.source.Component,
+		ReportingInstance:   r.source.Component,
+	}
+	if r.source.Host != "" {
+		ev.ReportingInstance = r.source.Component + "-" + r.source.Host
+	}
+	if _, err := events.Create(context.TODO(), ev, metav1.CreateOptions{}); err == nil {
+		r.seen[key] = name
+	}
+}
+
+// name is upstream's "<object>.<hex unix nanos>", nudged forward when two
+// events of one object fall in the same instant.
+func (r *Recorder) name(object string, now metav1.Time) string {
+	n := now.UnixNano()
+	if n != r.usedAt {
+		clear(r.used)
+		r.usedAt = n
+	}
+	for {
+		name := object + "." + strconv.FormatInt(n, 16)
+		if !r.used[name] {
+			r.used[name] = true
+			return name
+		}
+		n++
+	}
+}
