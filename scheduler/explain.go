@@ -1,0 +1,439 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	fw "github.com/kubesim/kubesim/scheduler/internal/framework"
+	"github.com/kubesim/kubesim/scheduler/internal/plugins"
+	"github.com/kubesim/kubesim/scheduler/internal/queue"
+	"github.com/kubesim/kubesim/sim"
+)
+
+// Outcome is how a scheduling attempt ended.
+type Outcome string
+
+const (
+	// OutcomeAssumed means a node was chosen and the bind is pending.
+	OutcomeAssumed Outcome = "Assumed"
+	// OutcomeBound means the bind succeeded.
+	OutcomeBound Outcome = "Bound"
+	// OutcomeBindFailed means the Bind call failed; the pod was requeued.
+	OutcomeBindFailed Outcome = "BindFailed"
+	// OutcomeUnschedulable means no node fits (PodScheduled=False, Unschedulable).
+	OutcomeUnschedulable Outcome = "Unschedulable"
+	// OutcomeError means an internal error (PodScheduled=False, SchedulerError).
+	OutcomeError Outcome = "Error"
+)
+
+// Attempt is the explain record of one scheduling attempt of a pod.
+type Attempt struct {
+	// Time is the simulated time of the cycle (since sim.Epoch).
+	Time time.Duration
+	// Cycle is the scheduler's cycle number; AttemptNumber counts this pod's attempts.
+	Cycle         int64
+	AttemptNumber int
+	Namespace     string
+	Name          string
+	UID           types.UID
+	Priority      int32
+	// MovedBy is the event that last moved the pod back to activeQ from the
+	// unschedulable pool or backoffQ ("" on the first attempt).
+	MovedBy string
+	Outcome Outcome
+	// Node is the chosen node (Assumed, Bound, BindFailed).
+	Node string
+	// ViaNominatedNode is true when the node nominated by an earlier
+	// preemption passed the filters and was taken without scoring.
+	ViaNominatedNode bool
+	// Message is the FitError text (or error) for failed attempts.
+	Message string
+	// NumNodes is the cluster size; NumToFind the feasible nodes sought
+	// (percentageOfNodesToScore); StartIndex where filtering started
+	// (nextStartNodeIndex); Examined and Feasible what filtering did.
+	NumNodes, NumToFind, StartIndex, Examined, Feasible int
+	// SkippedFilters are the filter plugins whose PreFilter said Skip.
+	SkippedFilters []string
+	// PreFilterRejection is the PreFilter rejection, when there was one.
+	PreFilterRejection string
+	// Rejectors are the plugins that rejected the pod (they decide which
+	// cluster events requeue it); RequeuedTo is where the pod went.
+	Rejectors  []string
+	RequeuedTo string
+	// Detailed is false when the per-node details were dropped to bound
+	// memory (only the most recent ExplainDetailedAttempts keep them).
+	Detailed bool
+	// Filtered lists every examined node a filter rejected, in examination order.
+	Filtered []NodeVerdict
+	// Scores lists every scored node by decreasing total (the chosen node
+	// first among equals, then examination order); empty
+	// when fewer than two nodes were feasible. Top keeps the first three
+	// even after the details are dropped.
+	Scores []NodeScore
+	Top    []NodeScore
+	// Preemption is the PostFilter record of a failed attempt.
+	Preemption *Preemption
+}
+
+// NodeVerdict is one node's filter rejection.
+type NodeVerdict struct {
+	Node    string
+	Plugin  string
+	Code    string
+	Reasons []string
+}
+
+// NodeScore is one node's scores.
+type NodeScore struct {
+	Node    string
+	Total   int64
+	Chosen  bool
+	Plugins []PluginScore
+}
+
+// PluginScore is one score plugin's contribution to a node.
+type PluginScore struct {
+	Plugin     string
+	Weight     int64
+	Raw        int64
+	Normalized int64
+	Weighted   int64
+	// Skipped means the plugin's PreScore returned Skip (it contributes 0).
+	Skipped bool
+}
+
+// attemptRecord is the compact internal form of an Attempt.
+type attemptRecord struct {
+	time           time.Duration
+	cycle          int64
+	attempt        int
+	ns, name       string
+	uid            types.UID
+	priority       int32
+	movedBy        string
+	outcome        Outcome
+	node           string
+	viaNominated   bool
+	message        string
+	numNodes       int
+	numToFind      int
+	startIndex     int
+	examined       int
+	feasible       int
+	skippedFilters plugins.Set
+	preFilter      *fw.Status
+	rejectors      plugins.Set
+	requeuedTo     string
+	preemption     *Preemption
+
+	// Detail (present while the record holds a slot of the detail ring).
+	detailed  bool
+	failed    []recFailed
+	scoreNode []string
+	raw, norm []int64 // plugin-major over non-skipped plugins: [row*nodes + node]
+	total     []int64
+	skipped   []bool
+	chosen    int
+	top       []NodeScore
+}
+
+type recFailed struct {
+	node string
+	st   *fw.Status
+}
+
+type podHistory struct {
+	uid  types.UID
+	recs []*attemptRecord // oldest first
+}
+
+type deletion struct {
+	key string
+	uid types.UID
+	at  time.Duration
+}
+
+// explainStore keeps the last N attempts per pod and the full details of
+// the last D attempts cluster-wide; histories of deleted pods are dropped
+// after ExplainRetainDeleted.
+type explainStore struct {
+	cfg       Config
+	ids       []plugins.ID
+	weights   []int64
+	pods      map[string]*podHistory
+	ring      []*attemptRecord
+	ringNext  int
+	deletions []deletion
+}
+
+func newExplainStore(cfg Config, f *plugins.Framework) *explainStore {
+	ids, w := f.ScorePlugins()
+	return &explainStore{cfg: cfg, ids: ids, weights: w, pods: map[string]*podHistory{},
+		ring: make([]*attemptRecord, 0, cfg.ExplainDetailedAttempts)}
+}
+
+func (e *explainStore) begin(q *queue.QueuedPodInfo, cycle int64, now time.Duration) *attemptRecord {
+	pi := q.PodInfo
+	r := &attemptRecord{time: now, cycle: cycle, attempt: q.Attempts, ns: pi.Namespace, name: pi.Name,
+		uid: pi.UID, priority: pi.Priority, movedBy: q.MovedBy, chosen: -1}
+	h := e.pods[pi.Key]
+	if h == nil || h.uid != pi.UID {
+		h = &podHistory{uid: pi.UID}
+		e.pods[pi.Key] = h
+	}
+	if len(h.recs) >= e.cfg.ExplainAttemptsPerPod {
+		copy(h.recs, h.recs[1:])
+		h.recs = h.recs[:len(h.recs)-1]
+	}
+	h.recs = append(h.recs, r)
+	return r
+}
+
+// takeDetail gives r a slot in the detail ring, recycling the buffers of
+// the record it evicts (which keeps its top 3 scores).
+func (e *explainStore) takeDetail(r *attemptRecord) {
+	if r.detailed {
+		return
+	}
+	r.detailed = true
+	if len(e.ring) < cap(e.ring) {
+		e.ring = append(e.ring, r)
+		return
+	}
+	old := e.ring[e.ringNext]
+	e.ring[e.ringNext] = r
+	e.ringNext = (e.ringNext + 1) % len(e.ring)
+	if old.top == nil && len(old.scoreNode) > 0 {
+		old.top = e.scores(old, 3)
+	}
+	r.failed, r.scoreNode, r.raw, r.norm, r.total = old.failed[:0], old.scoreNode[:0], old.raw[:0], old.norm[:0], old.total[:0]
+	old.detailed, old.failed, old.scoreNode, old.raw, old.norm, old.total = false, nil, nil, nil, nil, nil
+}
+
+func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
+	e.takeDetail(r)
+	for _, f := range failed {
+		r.failed = append(r.failed, recFailed{f.node.Name, f.status})
+	}
+}
+
+func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int) {
+	e.takeDetail(r)
+	r.skipped = append(r.skipped[:0], sc.Skipped...)
+	r.chosen = chosen
+	for _, n := range nodes {
+		r.scoreNode = append(r.scoreNode, n.Name)
+	}
+	// Skipped plugins score 0 everywhere and are not copied.
+	for p := range sc.Raw {
+		if !sc.Skipped[p] {
+			r.raw = append(r.raw, sc.Raw[p]...)
+			r.norm = append(r.norm, sc.Norm[p]...)
+		}
+	}
+	r.total = append(r.total, sc.Total...)
+}
+
+// better orders scored nodes: higher total, then the chosen node, then
+// examination order.
+func (r *attemptRecord) better(a, b int) bool {
+	if r.total[a] != r.total[b] {
+		return r.total[a] > r.total[b]
+	}
+	if (a == r.chosen) != (b == r.chosen) {
+		return a == r.chosen
+	}
+	return a < b
+}
+
+// scores renders the score detail of r, best first, at most limit entries
+// (0 = all).
+func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
+	np, nn := len(e.ids), len(r.scoreNode)
+	var order []int
+	if limit > 0 && limit < nn {
+		// One pass keeping the best few in order (insertion into a tiny list).
+		order = make([]int, 0, limit+1)
+		for i := 0; i < nn; i++ {
+			if len(order) == limit && !r.better(i, order[limit-1]) {
+				continue
+			}
+			k := len(order)
+			for k > 0 && r.better(i, order[k-1]) {
+				k--
+			}
+			order = slices.Insert(order, k, i)
+			if len(order) > limit {
+				order = order[:limit]
+			}
+		}
+	} else {
+		order = make([]int, nn)
+		for i := range order {
+			order[i] = i
+		}
+		sort.Slice(order, func(a, b int) bool { return r.better(order[a], order[b]) })
+	}
+	out := make([]NodeScore, len(order))
+	for k, i := range order {
+		ns := NodeScore{Node: r.scoreNode[i], Total: r.total[i], Chosen: i == r.chosen, Plugins: make([]PluginScore, np)}
+		row := 0 // index among the non-skipped plugins
+		for p := 0; p < np; p++ {
+			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skipped[p]}
+			if !ps.Skipped {
+				ps.Raw, ps.Normalized = r.raw[row*nn+i], r.norm[row*nn+i]
+				ps.Weighted = ps.Normalized * ps.Weight
+				row++
+			}
+			ns.Plugins[p] = ps
+		}
+		out[k] = ns
+	}
+	return out
+}
+
+func (e *explainStore) podDeleted(key string, now time.Duration) {
+	if h := e.pods[key]; h != nil {
+		e.deletions = append(e.deletions, deletion{key: key, uid: h.uid, at: now})
+	}
+}
+
+func (e *explainStore) gc(now time.Duration) {
+	i := 0
+	for ; i < len(e.deletions) && now-e.deletions[i].at >= e.cfg.ExplainRetainDeleted; i++ {
+		d := e.deletions[i]
+		if h := e.pods[d.key]; h != nil && h.uid == d.uid {
+			delete(e.pods, d.key)
+		}
+	}
+	e.deletions = append(e.deletions[:0], e.deletions[i:]...)
+}
+
+func (e *explainStore) export(r *attemptRecord) *Attempt {
+	a := &Attempt{
+		Time: r.time, Cycle: r.cycle, AttemptNumber: r.attempt, Namespace: r.ns, Name: r.name, UID: r.uid,
+		Priority: r.priority, MovedBy: r.movedBy, Outcome: r.outcome, Node: r.node, ViaNominatedNode: r.viaNominated,
+		Message: r.message, NumNodes: r.numNodes, NumToFind: r.numToFind, StartIndex: r.startIndex,
+		Examined: r.examined, Feasible: r.feasible, SkippedFilters: r.skippedFilters.Names(),
+		Rejectors: r.rejectors.Names(), RequeuedTo: r.requeuedTo, Detailed: r.detailed, Preemption: r.preemption,
+	}
+	if r.preFilter != nil {
+		a.PreFilterRejection = r.preFilter.Plugin() + ": " + r.preFilter.Message()
+	}
+	if r.detailed {
+		for _, f := range r.failed {
+			a.Filtered = append(a.Filtered, NodeVerdict{Node: f.node, Plugin: f.st.Plugin(), Code: f.st.Code().String(),
+				Reasons: append([]string(nil), f.st.Reasons()...)})
+		}
+		a.Scores = e.scores(r, 0)
+		a.Top = a.Scores[:min(3, len(a.Scores))]
+	} else {
+		a.Top = r.top
+	}
+	return a
+}
+
+// Explain returns the latest scheduling attempt of a pod.
+func (s *Scheduler) Explain(namespace, name string) (*Attempt, bool) {
+	h := s.explain.pods[namespace+"/"+name]
+	if h == nil || len(h.recs) == 0 {
+		return nil, false
+	}
+	return s.explain.export(h.recs[len(h.recs)-1]), true
+}
+
+// History returns the retained attempts of a pod, oldest first.
+func (s *Scheduler) History(namespace, name string) []*Attempt {
+	h := s.explain.pods[namespace+"/"+name]
+	if h == nil {
+		return nil
+	}
+	out := make([]*Attempt, len(h.recs))
+	for i, r := range h.recs {
+		out[i] = s.explain.export(r)
+	}
+	return out
+}
+
+// String renders the attempt for humans (CLI, TUI, test failures).
+func (a *Attempt) String() string {
+	var b strings.Builder
+	t := string(sim.AppendSeconds(nil, a.Time))
+	fmt.Fprintf(&b, "pod %s/%s attempt %d at %ss (cycle %d, priority %d): %s", a.Namespace, a.Name, a.AttemptNumber, t, a.Cycle, a.Priority, a.Outcome)
+	if a.Node != "" {
+		fmt.Fprintf(&b, " on %s", a.Node)
+		if a.ViaNominatedNode {
+			b.WriteString(" (nominated node)")
+		}
+	}
+	b.WriteString("\n")
+	if a.MovedBy != "" {
+		fmt.Fprintf(&b, "  requeued by: %s\n", a.MovedBy)
+	}
+	if a.Message != "" {
+		fmt.Fprintf(&b, "  message: %s\n", a.Message)
+	}
+	fmt.Fprintf(&b, "  nodes: %d, examined %d from index %d (looking for %d feasible), feasible %d\n",
+		a.NumNodes, a.Examined, a.StartIndex, a.NumToFind, a.Feasible)
+	if len(a.SkippedFilters) > 0 {
+		fmt.Fprintf(&b, "  filters skipped (nothing to check): %s\n", strings.Join(a.SkippedFilters, ", "))
+	}
+	if a.PreFilterRejection != "" {
+		fmt.Fprintf(&b, "  prefilter rejected: %s\n", a.PreFilterRejection)
+	}
+	if !a.Detailed && (a.Examined > 0) {
+		b.WriteString("  (per-node details dropped; only the most recent attempts keep them)\n")
+	}
+	if len(a.Filtered) > 0 {
+		b.WriteString("  filtered out:\n")
+		for _, v := range a.Filtered {
+			fmt.Fprintf(&b, "    %-20s %-18s %s\n", v.Node, v.Plugin, strings.Join(v.Reasons, ", "))
+		}
+	}
+	scores := a.Scores
+	if len(scores) == 0 {
+		scores = a.Top
+	}
+	if len(scores) > 0 {
+		b.WriteString("  scores (raw→normalized ×weight):\n")
+		for _, ns := range scores {
+			mark := " "
+			if ns.Chosen {
+				mark = "*"
+			}
+			fmt.Fprintf(&b, "   %s%-20s total %4d:", mark, ns.Node, ns.Total)
+			for _, p := range ns.Plugins {
+				if p.Skipped {
+					fmt.Fprintf(&b, " %s=skip", p.Plugin)
+					continue
+				}
+				fmt.Fprintf(&b, " %s=%d→%d×%d", p.Plugin, p.Raw, p.Normalized, p.Weight)
+			}
+			b.WriteString("\n")
+		}
+	}
+	if p := a.Preemption; p != nil {
+		switch {
+		case !p.Eligible:
+			fmt.Fprintf(&b, "  preemption: %s\n", p.Reason)
+		case p.Node != "":
+			fmt.Fprintf(&b, "  preemption: nominated %s, evicting %s (%d candidate(s) of %d potential node(s))\n",
+				p.Node, strings.Join(p.Victims, ", "), len(p.Candidates), p.PotentialNodes)
+		default:
+			fmt.Fprintf(&b, "  preemption: no candidate among %d potential node(s)\n", p.PotentialNodes)
+		}
+	}
+	if a.RequeuedTo != "" {
+		fmt.Fprintf(&b, "  requeued to %s", a.RequeuedTo)
+		if len(a.Rejectors) > 0 {
+			fmt.Fprintf(&b, " (waits for events relevant to %s)", strings.Join(a.Rejectors, ", "))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,134 @@
+package queue
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	fw "github.com/kubesim/kubesim/scheduler/internal/framework"
+)
+
+const s = time.Second
+
+func newQueue() *Queue {
+	return New(Config{InitialBackoff: s, MaxBackoff: 10 * s, MaxInUnschedulable: 5 * time.Minute})
+}
+
+func podInfo(name string, prio int32) *fw.PodInfo {
+	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID(name)}}
+	return fw.NewPodInfo(p, prio)
+}
+
+func always(*QueuedPodInfo, *fw.ClusterEvent) bool { return true }
+func never(*QueuedPodInfo, *fw.ClusterEvent) bool  { return false }
+
+var nodeAdd = &fw.ClusterEvent{Kind: fw.NodeAdd, NewNode: &v1.Node{}}
+
+// Backoff per failed attempt: 1, 2, 4, 8, 10, 10 s (initial 1 s doubling,
+// capped at 10 s), counted from the time of the failure.
+func TestBackoffDurations(t *testing.T) {
+	for _, errored := range []bool{false, true} {
+		q := newQueue()
+		q.Add(podInfo("p", 0), false, 0)
+		now := time.Duration(0)
+		var got []time.Duration
+		for i := 0; i < 6; i++ {
+			p := q.Pop(now)
+			require.NotNil(t, p, "attempt %d", i)
+			loc := q.AddUnschedulableIfNotPresent(p, 0, errored, now, always)
+			require.Equal(t, Backoff, loc, "no rejector: straight to backoffQ")
+			got = append(got, q.BackoffDuration(p))
+			exp, ok := q.NextBackoffExpiry()
+			require.True(t, ok)
+			assert.Equal(t, now+q.BackoffDuration(p), exp)
+			assert.Zero(t, q.FlushBackoffCompleted(exp-1), "still backing off just before expiry")
+			assert.Equal(t, 1, q.FlushBackoffCompleted(exp))
+			now = exp
+		}
+		assert.Equal(t, []time.Duration{1 * s, 2 * s, 4 * s, 8 * s, 10 * s, 10 * s}, got, "errored=%v", errored)
+	}
+}
+
+func TestActiveQOrder(t *testing.T) {
+	q := newQueue()
+	q.Add(podInfo("low-early", 1), false, 0)
+	q.Add(podInfo("high", 100), false, 2*s)
+	q.Add(podInfo("low-late", 1), false, 3*s)
+	q.Add(podInfo("low-same-time", 1), false, 3*s)
+	var order []string
+	for p := q.Pop(4 * s); p != nil; p = q.Pop(4 * s) {
+		order = append(order, p.PodInfo.Name)
+	}
+	assert.Equal(t, []string{"high", "low-early", "low-late", "low-same-time"}, order)
+}
+
+func TestUnschedulablePoolAndHints(t *testing.T) {
+	q := newQueue()
+	q.Add(podInfo("p", 0), false, 0)
+	p := q.Pop(0)
+	assert.Equal(t, Unschedulable, q.AddUnschedulableIfNotPresent(p, 1, false, 0, always))
+	assert.Zero(t, q.MoveAllToActiveOrBackoffQueue(nodeAdd, 5*s, never), "an event no rejector cares about moves nothing")
+	assert.Equal(t, Unschedulable, p.Location)
+	assert.Equal(t, 1, q.MoveAllToActiveOrBackoffQueue(nodeAdd, 5*s, always))
+	assert.Equal(t, Active, p.Location)
+	assert.Equal(t, "NodeAdd", p.MovedBy)
+
+	// Moved while still backing off: backoffQ, then activeQ at expiry.
+	p = q.Pop(5 * s)
+	q.AddUnschedulableIfNotPresent(p, 1, false, 5*s, always) // 2nd failure: 2 s backoff
+	q.MoveAllToActiveOrBackoffQueue(nodeAdd, 6*s, always)
+	assert.Equal(t, Backoff, p.Location)
+	assert.Zero(t, q.FlushBackoffCompleted(7*s-1))
+	assert.Equal(t, 1, q.FlushBackoffCompleted(7*s))
+}
+
+func TestEventWhileInFlightSendsPodToBackoff(t *testing.T) {
+	q := newQueue()
+	q.Add(podInfo("p", 0), false, 0)
+	q.Add(podInfo("other", 0), false, 0)
+	p := q.Pop(0)
+	q.MoveAllToActiveOrBackoffQueue(nodeAdd, 0, always) // arrives during p's cycle
+	assert.Equal(t, Backoff, q.AddUnschedulableIfNotPresent(p, 1, false, 0, always))
+	assert.Equal(t, "NodeAdd (while in flight)", p.MovedBy)
+
+	// Without a relevant event the pod waits in the unschedulable pool, and
+	// events from before its pop do not count.
+	o := q.Pop(0)
+	assert.Equal(t, Unschedulable, q.AddUnschedulableIfNotPresent(o, 1, false, 0, always))
+}
+
+func TestLeftoverFlush(t *testing.T) {
+	q := newQueue()
+	q.Add(podInfo("p", 0), false, 0)
+	p := q.Pop(0)
+	q.AddUnschedulableIfNotPresent(p, 1, false, 10*s, never)
+	assert.Zero(t, q.FlushUnschedulableLeftover(10*s+5*time.Minute), "exactly 5 min is not longer than 5 min")
+	assert.Equal(t, 1, q.FlushUnschedulableLeftover(10*s+5*time.Minute+1))
+	assert.Equal(t, Active, p.Location)
+	assert.Equal(t, "UnschedulableTimeout", p.MovedBy)
+}
+
+func TestGates(t *testing.T) {
+	q := newQueue()
+	assert.False(t, q.Add(podInfo("p", 0), true, 0))
+	assert.Nil(t, q.Pop(0))
+	assert.Zero(t, q.MoveAllToActiveOrBackoffQueue(nodeAdd, s, always), "events never release a gated pod")
+	assert.Zero(t, q.FlushUnschedulableLeftover(time.Hour))
+	assert.False(t, q.Update(podInfo("p", 0), true, true, 2*s), "still gated")
+	assert.True(t, q.Update(podInfo("p", 0), false, true, 3*s), "gates removed")
+	assert.Equal(t, "p", q.Pop(3*s).PodInfo.Name)
+}
+
+func TestDeleteInFlight(t *testing.T) {
+	q := newQueue()
+	q.Add(podInfo("p", 0), false, 0)
+	p := q.Pop(0)
+	q.Delete(p.PodInfo.UID)
+	assert.Equal(t, Location(0), q.AddUnschedulableIfNotPresent(p, 1, false, 0, always))
+	assert.Zero(t, q.Len())
+}

@@ -1,0 +1,132 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/kubesim/kubesim/scheduler/internal/queue"
+)
+
+const sec = time.Second
+
+// A pod with no rejecting plugin (no nodes at all) is retried after 1, 2,
+// 4, 8, 10, 10 s: attempts at 0, 1, 3, 7, 15, 25, 35 s.
+func TestBackoffThroughEngine(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addPods(pod("p", "100m", ""))
+	e.eng.RunFor(36 * sec)
+	want := []time.Duration{0, 1 * sec, 3 * sec, 7 * sec, 15 * sec, 25 * sec, 35 * sec}
+	assert.Equal(t, want, e.api.failedAt["default/p"])
+	h := e.s.History("default", "p")
+	require.Len(t, h, 5, "History keeps the last ExplainAttemptsPerPod attempts")
+	assert.Equal(t, 7, h[4].AttemptNumber)
+	assert.Equal(t, "backoffQ", h[4].RequeuedTo)
+}
+
+func TestNodeAddMovesUnschedulablePod(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("small", "1", "1Gi"))
+	e.addPods(pod("p", "2", ""))
+	e.eng.RunFor(0)
+	uid := e.api.pods["default/p"].UID
+	require.Equal(t, queue.Unschedulable, e.s.queue.Get(uid).Location)
+
+	// A node the pod still does not fit on is filtered by NodeResourcesFit's hint.
+	e.eng.RunFor(5 * sec)
+	e.addNodes(node("small2", "1", "1Gi"))
+	assert.Equal(t, queue.Unschedulable, e.s.queue.Get(uid).Location)
+
+	// A node it fits on moves it; its 1 s backoff expired long ago, so it is
+	// scheduled right away.
+	e.eng.RunFor(15 * sec)
+	e.addNodes(node("big", "4", "1Gi"))
+	assert.Equal(t, queue.Active, e.s.queue.Get(uid).Location)
+	e.eng.RunFor(0)
+	assert.Equal(t, "big", e.api.binds["default/p"])
+	a, _ := e.s.Explain("default", "p")
+	assert.Equal(t, "NodeAdd", a.MovedBy)
+	assert.Equal(t, 20*sec, a.Time)
+	assert.Equal(t, []time.Duration{0}, e.api.failedAt["default/p"])
+}
+
+func TestNodeAddDuringBackoffWaitsForExpiry(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("small", "1", "1Gi"))
+	e.addPods(pod("p", "2", ""))
+	e.eng.RunFor(500 * time.Millisecond)
+	e.addNodes(node("big", "4", "1Gi"))
+	uid := e.api.pods["default/p"].UID
+	assert.Equal(t, queue.Backoff, e.s.queue.Get(uid).Location)
+	e.eng.RunFor(499 * time.Millisecond)
+	assert.Empty(t, e.api.binds)
+	e.eng.RunFor(1 * time.Millisecond)
+	assert.Equal(t, "big", e.api.binds["default/p"], "bound at exactly 1 s")
+}
+
+func TestUnschedulableLeftoverFlushAfterFiveMinutes(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("small", "1", "1Gi"))
+	e.addPods(pod("p", "2", ""))
+	e.eng.RunFor(11 * time.Minute)
+	// Flushes run every 30 s and move pods that waited more than 5 min.
+	assert.Equal(t, []time.Duration{0, 330 * sec, 660 * sec}, e.api.failedAt["default/p"])
+	a, _ := e.s.Explain("default", "p")
+	assert.Equal(t, "UnschedulableTimeout", a.MovedBy)
+}
+
+func TestPriorityOrder(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("n", "4", "4Gi", maxPods("1")))
+	e.addPods(pod("low", "", "", priority(1)), pod("high", "", "", priority(1000)))
+	e.settle()
+	assert.Equal(t, []string{"default/high"}, e.api.order)
+
+	e2 := newEnv(t, DefaultConfig(), true)
+	e2.addNodes(node("n", "4", "4Gi", maxPods("1")))
+	e2.addPods(pod("first", "", "", priority(5)), pod("second", "", "", priority(5)))
+	e2.settle()
+	assert.Equal(t, []string{"default/first"}, e2.api.order, "equal priority: FIFO")
+}
+
+func TestSchedulingGates(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("n", "4", "4Gi"))
+	gatedPod := pod("g", "100m", "", gates("example.com/wait"))
+	e.addPods(gatedPod)
+	e.eng.RunFor(10 * time.Minute)
+	assert.Empty(t, e.api.binds)
+	assert.Empty(t, e.api.failedAt["default/g"], "a gated pod is never attempted")
+	_, ok := e.s.Explain("default", "g")
+	assert.False(t, ok)
+
+	ungated := *gatedPod
+	ungated.Spec.SchedulingGates = nil
+	e.s.OnPodUpdate(gatedPod, &ungated)
+	e.eng.RunFor(0)
+	assert.Equal(t, "n", e.api.binds["default/g"])
+}
+
+// Pods of another scheduler are ignored; assigned pods of any scheduler are
+// accounted in the cache.
+func TestOtherSchedulerName(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("n", "1", "4Gi"))
+	other := pod("other", "100m", "")
+	other.Spec.SchedulerName = "my-scheduler"
+	e.addPods(other)
+	e.settle()
+	assert.Empty(t, e.api.binds)
+	e.addPods(pod("bound-by-other", "900m", "", onNode("n")))
+	failOnceIn(t, e, pod("p", "200m", ""))
+}
+
+func failOnceIn(t *testing.T, e *env, p *v1.Pod) {
+	t.Helper()
+	e.addPods(p)
+	e.settle()
+	require.NotContains(t, e.api.binds, key(p))
+}
