@@ -190,3 +190,17 @@ func (c *fakeCluster) complete() {
 	d := c.rec.Deployment()
 	require.True(c.t, deploymentutil.DeploymentComplete(d, &d.Status), "initial rollout complete: %+v", d.Status)
 }
+
+// finish lets every pod become available until the rollout completes.
+func (c *fakeCluster) finish() {
+	for i := 0; i < 30; i++ {
+		c.settle()
+		c.makeAvailable(-1)
+		d := c.rec.Deployment()
+		if deploymentutil.DeploymentComplete(d, &d.Status) && deploymentutil.GetReplicaCountForReplicaSets(c.rec.ReplicaSets()) == *d.Spec.Replicas {
+			c.settle()
+			return
+		}
+	}
+	c.t.Fatalf("rollout did not finish: %v", c.specs())
+}

@@ -179,7 +179,6 @@ func TestFindNewAndOldReplicaSets(t *testing.T) {
 	assert.Len(t, all, 3)
 }
 
-
 func TestDeploymentConditions(t *testing.T) {
 	st := &apps.DeploymentStatus{}
 	c1 := NewDeploymentCondition(apps.DeploymentProgressing, v1.ConditionTrue, NewReplicaSetReason, "created", epoch)
