@@ -325,7 +325,6 @@ func TestScaleLimitFunctions(t *testing.T) {
 	assert.Equal(t, int32(10), calculateScaleUpLimit(5))
 }
 
-
 func TestReconcileFailedRescale(t *testing.T) {
 	as := NewAutoscaler()
 	ps := pods("1000m", 2, nil)
@@ -338,4 +337,3 @@ func TestReconcileFailedRescale(t *testing.T) {
 	assert.Equal(t, "FailedRescale", res.Events[len(res.Events)-1].Reason)
 	assert.Nil(t, res.HPA.Status.LastScaleTime)
 }
-
