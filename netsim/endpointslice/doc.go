@@ -28,7 +28,8 @@
 //
 // Determinism: where upstream iterates Go maps (and so packs endpoints in a
 // random order) kubesim uses a fixed order, so a plan depends only on its
-// inputs, not on their order. Simplifications: no topology hints
+// inputs, not on their order; a slice's ports are sorted by name, number
+// and protocol (upstream sorts them by hash). Simplifications: no topology hints
 // (trafficDistribution / topology-aware routing), so hints are never set;
 // a Service port whose targetPort is unset resolves to the service port
 // number (the API server's defaulting normally fills it in).

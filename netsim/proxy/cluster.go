@@ -83,8 +83,9 @@ func (v *view) clone() *view {
 	return c
 }
 
-// apply records ch and returns the service it concerns.
-func (v *view) apply(ch change) nsName {
+// apply records ch and returns the services it concerns (a slice whose
+// service label changed concerns two).
+func (v *view) apply(ch change) []nsName {
 	switch ch.kind {
 	case kindService:
 		if ch.svc == nil {
@@ -92,11 +93,12 @@ func (v *view) apply(ch change) nsName {
 		} else {
 			v.services[ch.key] = ch.svc
 		}
-		return ch.key
+		return []nsName{ch.key}
 	case kindSlice:
-		var svc nsName
+		var touched []nsName
 		if old, ok := v.slices[ch.key]; ok {
-			svc = sliceService(old)
+			svc := sliceService(old)
+			touched = append(touched, svc)
 			delete(v.slices, ch.key)
 			v.bySvc[svc] = slices.DeleteFunc(v.bySvc[svc], func(n string) bool { return n == ch.key.name })
 			if len(v.bySvc[svc]) == 0 {
@@ -104,13 +106,16 @@ func (v *view) apply(ch change) nsName {
 			}
 		}
 		if ch.slice != nil {
-			svc = sliceService(ch.slice)
+			svc := sliceService(ch.slice)
+			if !slices.Contains(touched, svc) {
+				touched = append(touched, svc)
+			}
 			v.slices[ch.key] = ch.slice
 			names := append(v.bySvc[svc], ch.key.name)
 			slices.Sort(names)
 			v.bySvc[svc] = names
 		}
-		return svc
+		return touched
 	}
 	panic(fmt.Sprintf("proxy: change of unknown kind %d", ch.kind))
 }
@@ -208,9 +213,11 @@ func (c *Cluster) report(ch change) {
 	c.lastID++
 	ch.id = c.lastID
 	ch.at = c.eng.Elapsed()
-	svc := c.api.apply(ch)
+	touched := c.api.apply(ch)
 	if ch.kind == kindSlice {
-		c.updateEndpointsGauge(svc)
+		for _, svc := range touched {
+			c.updateEndpointsGauge(svc)
+		}
 	}
 	c.pending = append(c.pending, ch)
 	if !c.timer.Pending() {

@@ -81,9 +81,9 @@ func (p *Proxy) resetBalancing() {
 }
 
 func (p *Proxy) applyChange(ch change) {
-	svc := p.view.apply(ch)
+	touched := p.view.apply(ch)
 	for k := range p.routes {
-		if k.ns == svc.ns && k.svc == svc.name {
+		if slices.Contains(touched, nsName{k.ns, k.svc}) {
 			delete(p.routes, k)
 		}
 	}

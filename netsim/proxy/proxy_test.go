@@ -451,3 +451,18 @@ type listenerFunc struct{ before, after func() }
 
 func (l listenerFunc) BeforeProxySync() { l.before() }
 func (l listenerFunc) AfterProxySync()  { l.after() }
+
+func TestSliceMovingToAnotherServiceInvalidatesBoth(t *testing.T) {
+	eng, c := setup(nil, DefaultConfig())
+	other := service("api")
+	c.OnServiceUpdate(other)
+	eng.RunFor(time.Second)
+	p := c.Proxy("node-1")
+	require.Len(t, p.Route("default", "web", "http", false).Endpoints, 3)
+	require.Empty(t, p.Route("default", "api", "http", false).Endpoints)
+	moved := slice("api", "web-abcde", abc...)
+	c.OnEndpointSliceUpdate(moved)
+	eng.RunFor(time.Second)
+	assert.Empty(t, p.Route("default", "web", "http", false).Endpoints)
+	assert.Len(t, p.Route("default", "api", "http", false).Endpoints, 3)
+}

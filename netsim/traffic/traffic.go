@@ -214,6 +214,8 @@ type flow struct {
 
 type podKey struct{ ns, name string }
 
+type svcKey struct{ ns, name string }
+
 // Traffic generates and accounts service requests. It is driven by the
 // engine and by the notifications of the wiring; see the package
 // documentation.
@@ -236,7 +238,7 @@ type Traffic struct {
 
 	requests *promstats.CounterVec
 	duration *promstats.HistogramVec
-	stats    map[podKey]*Stats // by namespace/service
+	stats    map[svcKey]*Stats
 	onReq    []func(Request)
 }
 
@@ -250,7 +252,7 @@ func New(eng *sim.Engine, proxies *proxy.Cluster, world World, reg *promstats.Re
 		podUp:  map[podKey]bool{},
 		nodeUp: map[string]bool{},
 		podRPS: map[podKey]float64{}, podLoad: map[podKey]float64{},
-		stats: map[podKey]*Stats{},
+		stats: map[svcKey]*Stats{},
 		requests: reg.Counter("kubesim_requests_total",
 			"Requests sent to Services, by target pod, node and outcome (pod=\"\" and node=<entry node> for requests that failed before reaching a pod).",
 			"namespace", "service", "pod", "node", "outcome"),
@@ -569,10 +571,10 @@ func (t *Traffic) account(f *flow, n uint64, at time.Duration, entry string, ep 
 		pod, node, epKey = ep.Pod, ep.Node, ep.Key
 	}
 	t.requests.With(f.key.ns, f.key.svc, pod, node, outcome).Add(float64(n))
-	st := t.stats[podKey{f.key.ns, f.key.svc}]
+	st := t.stats[svcKey{f.key.ns, f.key.svc}]
 	if st == nil {
 		st = &Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
-		t.stats[podKey{f.key.ns, f.key.svc}] = st
+		t.stats[svcKey{f.key.ns, f.key.svc}] = st
 	}
 	var latency time.Duration
 	if outcome == Served {
@@ -752,7 +754,7 @@ func (t *Traffic) RPS(namespace, pod string) float64 { return t.podRPS[podKey{na
 // Stats returns exact request totals of a service (accounted up to the last
 // accounting point; call Flush first for "up to now").
 func (t *Traffic) Stats(namespace, service string) Stats {
-	st := t.stats[podKey{namespace, service}]
+	st := t.stats[svcKey{namespace, service}]
 	if st == nil {
 		return Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
 	}

@@ -74,7 +74,10 @@ func TestSumWithMatchers(t *testing.T) {
 		require.NoError(t, err, sel)
 		assert.InDelta(t, want, got, 1e-9, sel)
 	}
-	_, err := r.Sum(`kubesim_request_duration_seconds`)
+	m, err := NewMatcher("outcome", MatchNotEqual, "failed")
+	require.NoError(t, err)
+	assert.Equal(t, 36000151.0, r.SumOf("kubesim_requests_total", m))
+	_, err = r.Sum(`kubesim_request_duration_seconds`)
 	assert.ErrorContains(t, err, "is a histogram")
 	_, err = r.Sum(`kubesim_typo_total`)
 	assert.ErrorContains(t, err, "no metric named kubesim_typo_total")

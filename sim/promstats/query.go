@@ -142,6 +142,11 @@ func (r *Registry) SumSelector(sel Selector) float64 {
 	return total
 }
 
+// SumOf sums the samples of the series name that all matchers select.
+func (r *Registry) SumOf(name string, matchers ...Matcher) float64 {
+	return r.SumSelector(Selector{Name: name, Matchers: matchers})
+}
+
 // Sum parses selector and sums the matching samples, e.g.
 // Sum(`kubesim_requests_total{service="web",outcome="failed"}`). Naming a
 // metric that is not registered, or a histogram by its base name, is an
