@@ -1,0 +1,33 @@
+// Package alloc owns Service ClusterIP and NodePort allocation: the
+// simulator's counterpart of kube-apiserver's ipallocator and portallocator
+// and of the allocation step of the Service REST storage.
+//
+// ClusterIPs come from an IPv4 range (10.96.0.0/12 by default) without its
+// network and broadcast addresses; NodePorts from 30000-32767. Like upstream,
+// each range is split into a small static band at the bottom (the first
+// min(max(16, size/16), 256) addresses, min(max(16, size/32), 128) ports) and
+// a dynamic band above it: a random allocation starts at a random offset of
+// the dynamic band and scans forward, and falls back to the static band only
+// when the dynamic band is full. Random draws come from the engine streams
+// "ipallocator" and "portallocator".
+//
+// The API server calls the allocator as an admission-style hook inside every
+// Service write:
+//
+//	alc, _ := alloc.New(eng, alloc.Config{})
+//	// create: svc is the API server's own copy, mutated in place
+//	if errs := alc.Admit(alloc.OpCreate, svc, nil); len(errs) > 0 { return Invalid(errs) }
+//	// update
+//	errs := alc.Admit(alloc.OpUpdate, newSvc, storedSvc)
+//	// delete
+//	alc.Admit(alloc.OpDelete, nil, storedSvc)
+//
+// When the store write may still fail after the hook, use Begin and then
+// Txn.Commit or Txn.Revert.
+//
+// Headless services (clusterIP: None) and ExternalName services get no IP;
+// only NodePort and LoadBalancer services get node ports (LoadBalancer ones
+// with externalTrafficPolicy Local also a health-check node port).
+// Simplification: IPv4 single-stack only; dual-stack and IPv6 requests are
+// rejected with a field error.
+package alloc

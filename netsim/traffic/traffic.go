@@ -1,0 +1,786 @@
+package traffic
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/kubesim/kubesim/netsim/proxy"
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/promstats"
+)
+
+// World is what the traffic model asks the rest of the simulation. Answers
+// are read when routing is (re)planned (see WorldChanged) and held until
+// the next replan, so a change reported after it happened is still
+// accounted with the old answers up to that moment.
+type World interface {
+	// Nodes lists the cluster's nodes (any order).
+	Nodes() []string
+	// NodeUp reports whether a node is running and reachable on the
+	// cluster network: false when it crashed or is partitioned away.
+	NodeUp(node string) bool
+	// PodServing reports whether a pod exists, runs and accepts
+	// connections (its containers are up; readiness does not matter here:
+	// an endpoint that is routed to but not ready still answers).
+	PodServing(namespace, name string) bool
+}
+
+// ServiceTimes is an optional World extension: a pod's mean service time
+// per request and how many requests it works on at once (e.g. from
+// kubesim.dev/ annotations). ok=false means the defaults of Config.
+type ServiceTimes interface {
+	PodServiceTime(namespace, name string) (mean time.Duration, workers int, ok bool)
+}
+
+// From values besides a node name.
+const (
+	// FromCluster spreads requests evenly over the nodes that are up, as
+	// clients inside the cluster would send them (the default).
+	FromCluster = ""
+	// FromExternal enters through the service's NodePort on every node
+	// that is up (for a LoadBalancer service with externalTrafficPolicy
+	// Local: every node whose health check passes), as an external load
+	// balancer would.
+	FromExternal = "external"
+)
+
+// Trace modes of a load.
+type TraceMode int
+
+const (
+	// TraceAuto traces loads at or below Config.TraceBelowRPS request by
+	// request and accounts faster ones in aggregate.
+	TraceAuto TraceMode = iota
+	// TraceAlways makes every request its own engine event.
+	TraceAlways
+	// TraceNever always accounts in aggregate.
+	TraceNever
+)
+
+// Outcomes, the values of the outcome label.
+const (
+	Served = "served"
+	Failed = "failed"
+)
+
+// Failure reasons besides the proxy's route errors (proxy.Err*).
+const (
+	ReasonPodNotServing = "pod not serving"
+	ReasonNodeDown      = "endpoint node down or unreachable"
+	ReasonEntryDown     = "entry node down"
+	ReasonNoEntry       = "no node to enter through"
+	ReasonNoProxy       = "node has no kube-proxy"
+)
+
+// Config tunes the traffic model. Zero fields take the defaults of
+// DefaultConfig.
+type Config struct {
+	// TraceBelowRPS: loads at or below this rate are traced request by
+	// request (TraceAuto). Default 20.
+	TraceBelowRPS float64
+	// AccountingPeriod is the fixed accounting tick of aggregate loads and
+	// the longest time an unreported World change goes unnoticed.
+	// Default 1 s.
+	AccountingPeriod time.Duration
+	// ClientsPerNode is the number of distinct client IPs behind each
+	// entry node, for session affinity. Default 16.
+	ClientsPerNode int
+	// SameNodeHop, CrossNodeHop: network latency from the entry node to an
+	// endpoint on the same / another node. Defaults 0.1 ms and 0.5 ms.
+	SameNodeHop, CrossNodeHop time.Duration
+	// ExternalHop is added for requests from outside (the load balancer
+	// hop). Default 1 ms.
+	ExternalHop time.Duration
+	// ServiceTime is a pod's mean time to serve one request when idle, and
+	// Workers how many it serves at once. Defaults 5 ms and 8 (so 1600
+	// requests/s saturate a pod).
+	ServiceTime time.Duration
+	Workers     int
+	// MaxUtilization caps the utilisation used in the latency formula.
+	// Default 0.95 (latency at most 20 × ServiceTime plus the hop).
+	MaxUtilization float64
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		TraceBelowRPS:    20,
+		AccountingPeriod: time.Second,
+		ClientsPerNode:   16,
+		SameNodeHop:      100 * time.Microsecond,
+		CrossNodeHop:     500 * time.Microsecond,
+		ExternalHop:      time.Millisecond,
+		ServiceTime:      5 * time.Millisecond,
+		Workers:          8,
+		MaxUtilization:   0.95,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.TraceBelowRPS == 0 {
+		c.TraceBelowRPS = d.TraceBelowRPS
+	}
+	if c.AccountingPeriod <= 0 {
+		c.AccountingPeriod = d.AccountingPeriod
+	}
+	if c.ClientsPerNode <= 0 {
+		c.ClientsPerNode = d.ClientsPerNode
+	}
+	if c.SameNodeHop == 0 {
+		c.SameNodeHop = d.SameNodeHop
+	}
+	if c.CrossNodeHop == 0 {
+		c.CrossNodeHop = d.CrossNodeHop
+	}
+	if c.ExternalHop == 0 {
+		c.ExternalHop = d.ExternalHop
+	}
+	if c.ServiceTime <= 0 {
+		c.ServiceTime = d.ServiceTime
+	}
+	if c.Workers <= 0 {
+		c.Workers = d.Workers
+	}
+	if c.MaxUtilization <= 0 || c.MaxUtilization >= 1 {
+		c.MaxUtilization = d.MaxUtilization
+	}
+	return c
+}
+
+// Load is a steady request rate to one service port.
+type Load struct {
+	Namespace, Service string
+	// Port names the service port; "" means the first one.
+	Port string
+	// RPS is requests per second (resolution 0.001); 0 removes the load.
+	RPS float64
+	// From is FromCluster (""), FromExternal ("external") or a node name.
+	From  string
+	Trace TraceMode
+}
+
+// Request describes one traced request.
+type Request struct {
+	// N numbers the load's requests from 1.
+	N                  uint64
+	At                 time.Duration
+	Namespace, Service string
+	From               string
+	// Entry is the node whose kube-proxy routed the request ("" if none).
+	Entry string
+	// Endpoint is the chosen "ip:port", Pod and Node its target ("" when
+	// the request failed before choosing one).
+	Endpoint, Pod, Node string
+	Outcome             string
+	Reason              string        // why it failed ("" when served)
+	Latency             time.Duration // mean latency of a served request
+}
+
+// Stats are exact request totals of one service.
+type Stats struct {
+	Served, Failed uint64
+	// ServedByPod counts served requests per pod name.
+	ServedByPod map[string]uint64
+	// FailedByReason counts failed requests per reason.
+	FailedByReason map[string]uint64
+}
+
+type flowKey struct{ ns, svc, port, from string }
+
+// flow is one Load. Arrivals are deterministic: the k-th request since
+// start arrives at start + ceil(k·10¹²/milliRPS) ns, so the number by time
+// t is floor((t−start)·milliRPS/10¹²), the same in both regimes.
+type flow struct {
+	key      flowKey
+	milliRPS uint64
+	start    time.Duration
+	done     uint64 // requests accounted since start
+	number   uint64 // requests accounted over the flow's life (N of the last one)
+	traced   bool
+	timer    sim.Timer
+	lastNode string         // entry node used last (even spreading)
+	clients  map[string]int // next client index per entry node
+	entries  []string       // eligible entry nodes, as planned
+}
+
+type podKey struct{ ns, name string }
+
+type svcKey struct{ ns, name string }
+
+// Traffic generates and accounts service requests. It is driven by the
+// engine and by the notifications of the wiring; see the package
+// documentation.
+type Traffic struct {
+	eng     *sim.Engine
+	cfg     Config
+	proxies *proxy.Cluster
+	world   World
+	times   ServiceTimes // may be nil
+
+	flows  map[flowKey]*flow
+	order  []flowKey // sorted
+	ticker *sim.Ticker
+
+	// plan, rebuilt by replan
+	podUp   map[podKey]bool
+	nodeUp  map[string]bool
+	podRPS  map[podKey]float64
+	podLoad map[podKey]float64 // offered rate (served or not) for latency
+
+	requests *promstats.CounterVec
+	duration *promstats.HistogramVec
+	stats    map[svcKey]*Stats
+	onReq    []func(Request)
+}
+
+// New builds the traffic model. reg receives kubesim_requests_total and
+// kubesim_request_duration_seconds (it must not be nil). Traffic registers
+// itself as a listener of proxies.
+func New(eng *sim.Engine, proxies *proxy.Cluster, world World, reg *promstats.Registry, cfg Config) *Traffic {
+	t := &Traffic{
+		eng: eng, cfg: cfg.withDefaults(), proxies: proxies, world: world,
+		flows:  map[flowKey]*flow{},
+		podUp:  map[podKey]bool{},
+		nodeUp: map[string]bool{},
+		podRPS: map[podKey]float64{}, podLoad: map[podKey]float64{},
+		stats: map[svcKey]*Stats{},
+		requests: reg.Counter("kubesim_requests_total",
+			"Requests sent to Services, by target pod, node and outcome (pod=\"\" and node=<entry node> for requests that failed before reaching a pod).",
+			"namespace", "service", "pod", "node", "outcome"),
+		duration: reg.Histogram("kubesim_request_duration_seconds",
+			"Latency of served requests: network hop plus the pod's load-dependent service time.", nil, "namespace", "service"),
+	}
+	if st, ok := world.(ServiceTimes); ok {
+		t.times = st
+	}
+	proxies.AddListener(t)
+	return t
+}
+
+// OnRequest registers fn to be called for every traced request.
+func (t *Traffic) OnRequest(fn func(Request)) { t.onReq = append(t.onReq, fn) }
+
+// SetLoad sets the request rate of a service (its first port) from
+// FromCluster, FromExternal or a node; rps 0 removes the load. It is
+// Set(Load{...}) with TraceAuto.
+func (t *Traffic) SetLoad(service, namespace string, rps float64, from string) error {
+	return t.Set(Load{Namespace: namespace, Service: service, RPS: rps, From: from})
+}
+
+// Set installs, changes or (RPS 0) removes a load. Requests up to now are
+// accounted at the old rate first; the new rate's arrivals count from now.
+func (t *Traffic) Set(l Load) error {
+	if l.Namespace == "" || l.Service == "" {
+		return fmt.Errorf("setLoad: namespace and service are required")
+	}
+	if math.IsNaN(l.RPS) || l.RPS < 0 || l.RPS > 1e9 {
+		return fmt.Errorf("setLoad %s/%s: rps %v must be between 0 and 1e9", l.Namespace, l.Service, l.RPS)
+	}
+	milli := uint64(math.Round(l.RPS * 1000))
+	if l.RPS > 0 && milli == 0 {
+		return fmt.Errorf("setLoad %s/%s: rps %v is below the resolution of 0.001", l.Namespace, l.Service, l.RPS)
+	}
+	t.advance()
+	k := flowKey{l.Namespace, l.Service, l.Port, l.From}
+	f, ok := t.flows[k]
+	if milli == 0 {
+		if ok {
+			f.timer.Stop()
+			delete(t.flows, k)
+			t.order = slices.DeleteFunc(t.order, func(x flowKey) bool { return x == k })
+		}
+		if len(t.flows) == 0 && t.ticker != nil {
+			t.ticker.Stop()
+			t.ticker = nil
+		}
+		t.replan()
+		return nil
+	}
+	if !ok {
+		f = &flow{key: k, clients: map[string]int{}}
+		t.flows[k] = f
+		t.order = append(t.order, k)
+		slices.SortFunc(t.order, compareFlowKeys)
+	}
+	f.timer.Stop()
+	f.milliRPS = milli
+	f.start = t.eng.Elapsed()
+	f.done = 0
+	f.traced = l.Trace == TraceAlways || l.Trace == TraceAuto && l.RPS <= t.cfg.TraceBelowRPS
+	if t.ticker == nil {
+		t.ticker = t.eng.Every(t.cfg.AccountingPeriod, "traffic accounting", t.tick)
+	}
+	t.replan()
+	if f.traced {
+		t.scheduleNext(f)
+	}
+	return nil
+}
+
+func compareFlowKeys(a, b flowKey) int {
+	return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.svc, b.svc), cmp.Compare(a.port, b.port), cmp.Compare(a.from, b.from))
+}
+
+// Loads lists the current loads, sorted.
+func (t *Traffic) Loads() []Load {
+	var out []Load
+	for _, k := range t.order {
+		f := t.flows[k]
+		tm := TraceNever
+		if f.traced {
+			tm = TraceAlways
+		}
+		out = append(out, Load{Namespace: k.ns, Service: k.svc, Port: k.port, From: k.from, RPS: float64(f.milliRPS) / 1000, Trace: tm})
+	}
+	return out
+}
+
+// WorldChanged tells the model that an answer of World may have changed
+// (a pod started or stopped serving, a node went down or came back). Call
+// it right after the change: requests up to now are accounted with the
+// answers read before, later ones with fresh answers. Changes not reported
+// are picked up at the next accounting tick.
+func (t *Traffic) WorldChanged() {
+	t.advance()
+	t.replan()
+}
+
+// BeforeProxySync implements proxy.Listener: account up to now with the
+// old views.
+func (t *Traffic) BeforeProxySync() { t.advance() }
+
+// AfterProxySync implements proxy.Listener: re-plan with the new views.
+func (t *Traffic) AfterProxySync() { t.replan() }
+
+func (t *Traffic) tick() {
+	t.advance()
+	t.replan()
+}
+
+// arrivals is floor(elapsed·milli/10¹²), computed in 128 bits.
+func arrivals(elapsed time.Duration, milli uint64) uint64 {
+	if elapsed <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(elapsed), milli)
+	q, _ := bits.Div64(hi, lo, 1e12)
+	return q
+}
+
+// arrivalOffset is the time after the flow's start at which request k
+// (from 1) arrives: ceil(k·10¹²/milli) ns.
+func arrivalOffset(k, milli uint64) time.Duration {
+	hi, lo := bits.Mul64(k, 1e12)
+	if hi >= milli {
+		return sim.Forever
+	}
+	q, r := bits.Div64(hi, lo, milli)
+	if r != 0 {
+		q++
+	}
+	if q > math.MaxInt64 {
+		return sim.Forever
+	}
+	return time.Duration(q)
+}
+
+func (t *Traffic) scheduleNext(f *flow) {
+	at := arrivalOffset(f.done+1, f.milliRPS)
+	if at == sim.Forever || f.start > sim.Forever-at {
+		return
+	}
+	due := f.start + at
+	delay := max(due-t.eng.Elapsed(), 0)
+	f.timer = t.eng.Background(delay, "request "+f.key.ns+"/"+f.key.svc, func() {
+		t.advanceFlow(f, t.eng.Elapsed())
+		t.scheduleNext(f)
+	})
+}
+
+// advance accounts every flow's requests up to now.
+func (t *Traffic) advance() {
+	now := t.eng.Elapsed()
+	for _, k := range t.order {
+		t.advanceFlow(t.flows[k], now)
+	}
+}
+
+// advanceFlow accounts the flow's requests that arrived by to: one at a
+// time (at their arrival times) for traced flows, as one batch otherwise.
+func (t *Traffic) advanceFlow(f *flow, to time.Duration) {
+	n := arrivals(to-f.start, f.milliRPS)
+	if n <= f.done {
+		return
+	}
+	if f.traced {
+		for f.done < n {
+			f.done++
+			f.number++
+			t.route(f, 1, f.start+arrivalOffset(f.done, f.milliRPS))
+		}
+		return
+	}
+	c := n - f.done
+	f.done = n
+	f.number += c
+	t.route(f, c, to)
+}
+
+// entryNodes lists the nodes a flow's requests enter through, as planned.
+func (t *Traffic) entryNodes(f *flow) ([]string, string) {
+	switch f.key.from {
+	case FromCluster, FromExternal:
+		if len(f.entries) == 0 {
+			return nil, ReasonNoEntry
+		}
+		return f.entries, ""
+	default:
+		if !t.nodeIsUp(f.key.from) {
+			return nil, ReasonEntryDown
+		}
+		return []string{f.key.from}, ""
+	}
+}
+
+// route sends c requests of flow f, arriving at at, through the entry
+// nodes and their kube-proxies, and accounts them.
+func (t *Traffic) route(f *flow, c uint64, at time.Duration) {
+	entries, reason := t.entryNodes(f)
+	if reason != "" {
+		node := ""
+		if f.key.from != FromCluster && f.key.from != FromExternal {
+			node = f.key.from
+		}
+		t.account(f, c, at, node, nil, Failed, reason, 0)
+		return
+	}
+	// Spread evenly, continuing after the node used last.
+	start := 0
+	if f.lastNode != "" {
+		i, found := slices.BinarySearch(entries, f.lastNode)
+		if found {
+			i++
+		}
+		start = i % len(entries)
+	}
+	k := uint64(len(entries))
+	q, rem := c/k, c%k
+	f.lastNode = entries[(start+int((c-1)%k))%len(entries)]
+	for i := range entries {
+		node := entries[(start+i)%len(entries)]
+		n := q
+		if uint64(i) < rem {
+			n++
+		}
+		if n > 0 {
+			t.routeAt(f, node, n, at)
+		}
+	}
+}
+
+func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
+	p := t.proxies.Proxy(node)
+	if p == nil {
+		t.account(f, n, at, node, nil, Failed, ReasonNoProxy, 0)
+		return
+	}
+	r := p.Route(f.key.ns, f.key.svc, f.key.port, f.key.from == FromExternal)
+	if r.Err != "" {
+		t.account(f, n, at, node, nil, Failed, r.Err, 0)
+		return
+	}
+	counts := make([]uint64, len(r.Endpoints))
+	if r.AffinityTimeout > 0 {
+		// A fixed population of clients behind each entry node takes turns.
+		P := uint64(t.cfg.ClientsPerNode)
+		s := uint64(f.clients[node])
+		q, rem := n/P, n%P
+		for j := uint64(0); j < min(n, P); j++ {
+			cnt := q
+			if j < rem {
+				cnt++
+			}
+			client := clientName(f.key.from, node, int((s+j)%P))
+			counts[p.Pick(r, client, at)] += cnt
+		}
+		f.clients[node] = int((s + n) % P)
+	} else {
+		counts = p.Distribute(r, n)
+	}
+	for i, cnt := range counts {
+		if cnt == 0 {
+			continue
+		}
+		ep := &r.Endpoints[i]
+		switch {
+		case ep.Node != "" && !t.nodeIsUp(ep.Node):
+			t.account(f, cnt, at, node, ep, Failed, ReasonNodeDown, 0)
+		case ep.Pod != "" && !t.podIsServing(ep.Namespace, ep.Pod):
+			t.account(f, cnt, at, node, ep, Failed, ReasonPodNotServing, 0)
+		default:
+			t.account(f, cnt, at, node, ep, Served, "", t.hop(f, node, ep))
+		}
+	}
+}
+
+func clientName(from, node string, i int) string {
+	if from == FromExternal {
+		return "external/" + node + "/client-" + strconv.Itoa(i)
+	}
+	return node + "/client-" + strconv.Itoa(i)
+}
+
+func (t *Traffic) hop(f *flow, entry string, ep *proxy.Endpoint) time.Duration {
+	h := t.cfg.CrossNodeHop
+	if ep.Node == entry {
+		h = t.cfg.SameNodeHop
+	}
+	if f.key.from == FromExternal {
+		h += t.cfg.ExternalHop
+	}
+	return h
+}
+
+// sojourn is the mean time a request spends in a pod: ServiceTime /
+// (1 − ρ), ρ = offered rate × ServiceTime / Workers, capped at
+// MaxUtilization (an M/M/1-style approximation).
+func (t *Traffic) sojourn(pk podKey) time.Duration {
+	mean, workers := t.cfg.ServiceTime, t.cfg.Workers
+	if t.times != nil {
+		if m, w, ok := t.times.PodServiceTime(pk.ns, pk.name); ok && m > 0 && w > 0 {
+			mean, workers = m, w
+		}
+	}
+	rho := t.podLoad[pk] * mean.Seconds() / float64(workers)
+	rho = min(rho, t.cfg.MaxUtilization)
+	return time.Duration(math.Round(float64(mean) / (1 - rho)))
+}
+
+func (t *Traffic) account(f *flow, n uint64, at time.Duration, entry string, ep *proxy.Endpoint, outcome, reason string, hop time.Duration) {
+	pod, node, epKey := "", entry, ""
+	if ep != nil {
+		pod, node, epKey = ep.Pod, ep.Node, ep.Key
+	}
+	t.requests.With(f.key.ns, f.key.svc, pod, node, outcome).Add(float64(n))
+	st := t.stats[svcKey{f.key.ns, f.key.svc}]
+	if st == nil {
+		st = &Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
+		t.stats[svcKey{f.key.ns, f.key.svc}] = st
+	}
+	var latency time.Duration
+	if outcome == Served {
+		st.Served += n
+		st.ServedByPod[pod] += n
+		s := t.sojourn(podKey{ep.Namespace, ep.Pod})
+		latency = hop + s
+		t.duration.With(f.key.ns, f.key.svc).ObserveShiftedExp(n, hop.Seconds(), s.Seconds())
+	} else {
+		st.Failed += n
+		st.FailedByReason[reason] += n
+	}
+	if !f.traced {
+		return
+	}
+	req := Request{N: f.number, At: at, Namespace: f.key.ns, Service: f.key.svc, From: f.key.from,
+		Entry: entry, Endpoint: epKey, Pod: pod, Node: node, Outcome: outcome, Reason: reason, Latency: latency}
+	if ep == nil {
+		req.Node = ""
+	}
+	if t.eng.Tracing() {
+		t.eng.Trace(sim.Record{Component: "traffic", Verb: "request", Kind: "Service", Namespace: f.key.ns, Name: f.key.svc, Msg: req.String()})
+	}
+	for _, fn := range t.onReq {
+		fn(req)
+	}
+}
+
+// String renders a traced request for traces and logs:
+// "#4 from node-1 via node-1 -> pod web-a (10.244.1.2:8080) on node-1: served in 5.6ms".
+func (r Request) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d from %s", r.N, fromName(r.From))
+	if r.Entry != "" {
+		fmt.Fprintf(&b, " via %s", r.Entry)
+	}
+	if r.Endpoint != "" {
+		fmt.Fprintf(&b, " -> pod %s (%s) on %s", r.Pod, r.Endpoint, r.Node)
+	}
+	if r.Outcome == Served {
+		fmt.Fprintf(&b, ": served in %s", r.Latency.Round(time.Microsecond))
+	} else {
+		fmt.Fprintf(&b, ": failed: %s", r.Reason)
+	}
+	return b.String()
+}
+
+func fromName(from string) string {
+	if from == FromCluster {
+		return "cluster"
+	}
+	return from
+}
+
+func (t *Traffic) nodeIsUp(node string) bool {
+	up, ok := t.nodeUp[node]
+	if !ok {
+		up = t.world.NodeUp(node)
+		t.nodeUp[node] = up
+	}
+	return up
+}
+
+func (t *Traffic) podIsServing(ns, name string) bool {
+	k := podKey{ns, name}
+	up, ok := t.podUp[k]
+	if !ok {
+		up = t.world.PodServing(ns, name)
+		t.podUp[k] = up
+	}
+	return up
+}
+
+// replan reads World afresh for everything the flows may touch (entry
+// nodes, endpoint pods and nodes) and recomputes each pod's expected rate.
+func (t *Traffic) replan() {
+	clear(t.podUp)
+	clear(t.nodeUp)
+	clear(t.podRPS)
+	clear(t.podLoad)
+	var up []string
+	nodes := slices.Clone(t.world.Nodes())
+	slices.Sort(nodes)
+	for _, n := range nodes {
+		if t.nodeIsUp(n) {
+			up = append(up, n)
+		}
+	}
+	now := t.eng.Elapsed()
+	for _, k := range t.order {
+		f := t.flows[k]
+		f.entries = t.planEntries(f, up)
+		entries, reason := t.entryNodes(f)
+		if reason != "" {
+			continue
+		}
+		rate := float64(f.milliRPS) / 1000 / float64(len(entries))
+		for _, node := range entries {
+			p := t.proxies.Proxy(node)
+			if p == nil {
+				continue
+			}
+			r := p.Route(k.ns, k.svc, k.port, k.from == FromExternal)
+			if r.Err != "" {
+				continue
+			}
+			shares := t.shares(f, p, r, node, now)
+			for i := range r.Endpoints {
+				ep := &r.Endpoints[i]
+				pk := podKey{ep.Namespace, ep.Pod}
+				served := (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
+				t.podLoad[pk] += rate * shares[i]
+				if served && ep.Pod != "" {
+					t.podRPS[pk] += rate * shares[i]
+				}
+			}
+		}
+	}
+}
+
+// planEntries picks a flow's eligible entry nodes from the up nodes.
+func (t *Traffic) planEntries(f *flow, up []string) []string {
+	switch f.key.from {
+	case FromCluster:
+		return up
+	case FromExternal:
+		svc := t.proxies.APIService(f.key.ns, f.key.svc)
+		if svc == nil || svc.Spec.Type != v1.ServiceTypeLoadBalancer || svc.Spec.ExternalTrafficPolicy != v1.ServiceExternalTrafficPolicyLocal {
+			return up
+		}
+		var healthy []string
+		for _, n := range up {
+			if p := t.proxies.Proxy(n); p != nil && p.HealthCheck(f.key.ns, f.key.svc, f.key.port) {
+				healthy = append(healthy, n)
+			}
+		}
+		return healthy
+	}
+	return nil
+}
+
+// shares is the expected fraction of a node's requests each endpoint gets:
+// uniform, or with session affinity by the clients' current pins (clients
+// without a valid pin spread uniformly).
+func (t *Traffic) shares(f *flow, p *proxy.Proxy, r *proxy.Route, node string, now time.Duration) []float64 {
+	n := len(r.Endpoints)
+	out := make([]float64, n)
+	if r.AffinityTimeout <= 0 {
+		for i := range out {
+			out[i] = 1 / float64(n)
+		}
+		return out
+	}
+	P := t.cfg.ClientsPerNode
+	for j := range P {
+		key, ok := p.Pinned(r, clientName(f.key.from, node, j), now)
+		i := -1
+		if ok {
+			i = slices.IndexFunc(r.Endpoints, func(e proxy.Endpoint) bool { return e.Key == key })
+		}
+		if i < 0 {
+			for x := range out {
+				out[x] += 1 / float64(P) / float64(n)
+			}
+			continue
+		}
+		out[i] += 1 / float64(P)
+	}
+	return out
+}
+
+// RPS is the rate (requests/s) a pod currently serves under the planned
+// routing: the input of the HPA's CPU load model. It is 0 for pods that
+// receive nothing or are not serving.
+func (t *Traffic) RPS(namespace, pod string) float64 { return t.podRPS[podKey{namespace, pod}] }
+
+// Stats returns exact request totals of a service (accounted up to the last
+// accounting point; call Flush first for "up to now").
+func (t *Traffic) Stats(namespace, service string) Stats {
+	st := t.stats[svcKey{namespace, service}]
+	if st == nil {
+		return Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
+	}
+	c := Stats{Served: st.Served, Failed: st.Failed, ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
+	for k, v := range st.ServedByPod {
+		c.ServedByPod[k] = v
+	}
+	for k, v := range st.FailedByReason {
+		c.FailedByReason[k] = v
+	}
+	return c
+}
+
+// Flush accounts every request up to now, so metrics and Stats are exact
+// at this instant (e.g. before writing metrics or checking expectations).
+func (t *Traffic) Flush() { t.advance() }
+
+// KeyedLoad adapts Traffic to a load source keyed by "namespace/name":
+// RPS("default/web-1") is Traffic.RPS("default", "web-1").
+type KeyedLoad struct{ T *Traffic }
+
+// RPS returns the served rate of the pod "namespace/name".
+func (k KeyedLoad) RPS(pod string) float64 {
+	ns, name, ok := strings.Cut(pod, "/")
+	if !ok {
+		return 0
+	}
+	return k.T.RPS(ns, name)
+}

@@ -1,0 +1,601 @@
+package traffic
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"pgregory.net/rapid"
+
+	"github.com/kubesim/kubesim/netsim/proxy"
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/promstats"
+)
+
+type world struct {
+	nodes map[string]bool
+	pods  map[string]bool
+}
+
+func (w *world) Nodes() []string {
+	var out []string
+	for n := range w.nodes {
+		out = append(out, n)
+	}
+	return out
+}
+func (w *world) NodeUp(n string) bool            { return w.nodes[n] }
+func (w *world) PodServing(ns, name string) bool { return w.pods[ns+"/"+name] }
+
+type ep struct {
+	ip, pod, node               string
+	ready, serving, terminating bool
+}
+
+func ready(ip, pod, node string) ep { return ep{ip, pod, node, true, true, false} }
+
+var (
+	epA = ready("10.244.1.2", "a", "node-1")
+	epB = ready("10.244.2.2", "b", "node-2")
+	epC = ready("10.244.3.2", "c", "node-3")
+	epD = ready("10.244.1.5", "d", "node-1")
+)
+
+func slice(eps ...ep) *discovery.EndpointSlice {
+	s := &discovery.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "web-abcde", Labels: map[string]string{discovery.LabelServiceName: "web"}},
+		AddressType: discovery.AddressTypeIPv4,
+		Ports:       []discovery.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](8080), Protocol: ptr.To(v1.ProtocolTCP)}},
+	}
+	for _, e := range eps {
+		s.Endpoints = append(s.Endpoints, discovery.Endpoint{
+			Addresses:  []string{e.ip},
+			Conditions: discovery.EndpointConditions{Ready: ptr.To(e.ready), Serving: ptr.To(e.serving), Terminating: ptr.To(e.terminating)},
+			NodeName:   ptr.To(e.node),
+			TargetRef:  &v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: e.pod},
+		})
+	}
+	return s
+}
+
+func webService() *v1.Service {
+	return &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+		Spec: v1.ServiceSpec{
+			Type:      v1.ServiceTypeNodePort,
+			ClusterIP: "10.96.10.10",
+			Ports:     []v1.ServicePort{{Name: "http", Port: 80, NodePort: 30080, Protocol: v1.ProtocolTCP}},
+		},
+	}
+}
+
+type env struct {
+	eng *sim.Engine
+	pc  *proxy.Cluster
+	w   *world
+	tr  *Traffic
+	reg *promstats.Registry
+}
+
+func newEnv(mode proxy.Mode, cfg Config) *env {
+	eng := sim.New(11)
+	reg := promstats.NewRegistry()
+	pc := proxy.NewCluster(eng, proxy.Config{Mode: mode, PropagationDelay: time.Second}, reg)
+	w := &world{nodes: map[string]bool{}, pods: map[string]bool{"default/a": true, "default/b": true, "default/c": true, "default/d": true}}
+	for _, n := range []string{"node-1", "node-2", "node-3"} {
+		pc.AddNode(n)
+		w.nodes[n] = true
+	}
+	pc.OnServiceUpdate(webService())
+	pc.OnEndpointSliceUpdate(slice(epA, epB, epC))
+	tr := New(eng, pc, w, reg, cfg)
+	eng.RunFor(time.Second)
+	return &env{eng, pc, w, tr, reg}
+}
+
+func (e *env) sum(t *testing.T, sel string) float64 {
+	t.Helper()
+	e.tr.Flush()
+	v, err := e.reg.Sum(sel)
+	require.NoError(t, err)
+	return v
+}
+
+func TestRoundRobinPerRequestTrace(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	var reqs []Request
+	e.tr.OnRequest(func(r Request) { reqs = append(reqs, r) })
+	var trace []sim.Record
+	e.eng.AddTraceSink(func(r sim.Record) {
+		if r.Component == "traffic" {
+			trace = append(trace, r)
+		}
+	})
+	require.NoError(t, e.tr.SetLoad("web", "default", 10, "node-1"))
+	before := e.eng.Steps()
+	e.eng.RunFor(30 * time.Second)
+
+	require.Len(t, reqs, 300)
+	var first []string
+	for _, r := range reqs[:4] {
+		first = append(first, r.Pod)
+	}
+	assert.Equal(t, []string{"a", "b", "c", "a"}, first)
+	assert.Equal(t, uint64(1), reqs[0].N)
+	assert.Equal(t, 1100*time.Millisecond, reqs[0].At, "first arrival one period after the load starts at 1s")
+	assert.Equal(t, map[string]uint64{"a": 100, "b": 100, "c": 100}, e.tr.Stats("default", "web").ServedByPod)
+	assert.GreaterOrEqual(t, e.eng.Steps()-before, uint64(300), "each request is an engine event")
+	require.Len(t, trace, 300)
+	assert.Equal(t, "#2 from node-1 via node-1 -> pod b (10.244.2.2:8080) on node-2: served in 5.51ms", trace[1].Msg)
+	assert.Equal(t, 300.0, e.sum(t, `kubesim_requests_total{outcome="served"}`))
+}
+
+func TestRoundRobin300Aggregate(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	require.NoError(t, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: 1000, From: "node-1", Trace: TraceNever}))
+	e.eng.RunFor(300 * time.Millisecond)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	assert.Equal(t, uint64(300), st.Served)
+	assert.Equal(t, map[string]uint64{"a": 100, "b": 100, "c": 100}, st.ServedByPod)
+	for _, pod := range []string{"a", "b", "c"} {
+		assert.Equal(t, 100.0, e.sum(t, `kubesim_requests_total{pod="`+pod+`",outcome="served"}`))
+	}
+}
+
+// scriptedRun drives the same sequence of changes with a load traced
+// request by request or accounted in aggregate.
+func scriptedRun(mode TraceMode, affinity bool) (Stats, []promstats.Sample) {
+	e := newEnv(proxy.ModeRoundRobin, Config{ClientsPerNode: 3})
+	if affinity {
+		svc := webService()
+		svc.Spec.SessionAffinity = v1.ServiceAffinityClientIP
+		e.pc.OnServiceUpdate(svc)
+	}
+	_ = e.tr.Set(Load{Namespace: "default", Service: "web", RPS: 17, Trace: mode})
+	_ = e.tr.Set(Load{Namespace: "default", Service: "web", RPS: 7, From: "node-2", Trace: mode})
+	at := func(d time.Duration, fn func()) { e.eng.At(d, "script", fn) }
+	at(7*time.Second+300*time.Millisecond, func() { e.pc.OnEndpointSliceUpdate(slice(epA, epC)) })
+	at(9*time.Second, func() { e.w.pods["default/c"] = false; e.tr.WorldChanged() })
+	at(13*time.Second+5*time.Millisecond, func() {
+		e.w.nodes["node-3"] = false
+		e.pc.Stop("node-3")
+		e.tr.WorldChanged()
+	})
+	at(20*time.Second, func() { e.pc.OnEndpointSliceUpdate(slice(epA, epC, epD)) })
+	at(24*time.Second+1, func() { _ = e.tr.Set(Load{Namespace: "default", Service: "web", RPS: 11, Trace: mode}) })
+	at(26*time.Second, func() {
+		e.w.nodes["node-3"] = true
+		e.pc.Start("node-3")
+		e.tr.WorldChanged()
+	})
+	e.eng.RunUntil(40 * time.Second)
+	e.tr.Flush()
+	return e.tr.Stats("default", "web"), e.reg.Select(promstats.Selector{Name: "kubesim_requests_total"})
+}
+
+// TestRegimesAgreeExactly: per-request and aggregate accounting of the same
+// loads and the same sequence of changes give identical counts.
+func TestRegimesAgreeExactly(t *testing.T) {
+	for _, affinity := range []bool{false, true} {
+		traced, tracedSamples := scriptedRun(TraceAlways, affinity)
+		agg, aggSamples := scriptedRun(TraceNever, affinity)
+		assert.Equal(t, traced, agg, "affinity=%v", affinity)
+		assert.Equal(t, tracedSamples, aggSamples, "affinity=%v", affinity)
+		assert.NotZero(t, traced.Failed, "the script does fail some requests")
+		// 17 rps for 23 s + 1 ns, then 11 rps for 16 s − 1 ns; 7 rps for 39 s.
+		assert.Equal(t, uint64(391+175+273), traced.Served+traced.Failed, "every request accounted")
+	}
+}
+
+func TestRandomModeWithinBinomialBounds(t *testing.T) {
+	e := newEnv(proxy.ModeRandom, Config{})
+	require.NoError(t, e.tr.SetLoad("web", "default", 3000, "node-1"))
+	e.eng.RunFor(10 * time.Second)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	const n = 30000
+	require.Equal(t, uint64(n), st.Served)
+	bound := 4.5 * math.Sqrt(n*(1.0/3)*(2.0/3)) // ≈ 367
+	for _, pod := range []string{"a", "b", "c"} {
+		assert.InDelta(t, n/3.0, float64(st.ServedByPod[pod]), bound, pod)
+	}
+	assert.NotEqual(t, map[string]uint64{"a": 10000, "b": 10000, "c": 10000}, st.ServedByPod)
+}
+
+func TestSessionAffinityPinsClients(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{ClientsPerNode: 2})
+	svc := webService()
+	svc.Spec.SessionAffinity = v1.ServiceAffinityClientIP
+	svc.Spec.SessionAffinityConfig = &v1.SessionAffinityConfig{ClientIP: &v1.ClientIPConfig{TimeoutSeconds: ptr.To[int32](30)}}
+	e.pc.OnServiceUpdate(svc)
+	e.eng.RunFor(time.Second)
+	var pods []string
+	e.tr.OnRequest(func(r Request) { pods = append(pods, r.Pod) })
+	require.NoError(t, e.tr.SetLoad("web", "default", 2, "node-1"))
+	e.eng.RunFor(10 * time.Second)
+	require.Len(t, pods, 20)
+	for i, p := range pods {
+		assert.Equal(t, []string{"a", "b"}[i%2], p, "request %d: client %d stays pinned", i+1, i%2)
+	}
+	assert.Equal(t, 1.0, e.tr.RPS("default", "a"))
+	assert.Equal(t, 0.0, e.tr.RPS("default", "c"))
+
+	// Silence for longer than the timeout: pins expire, the next picks
+	// continue the round robin (c, then a).
+	require.NoError(t, e.tr.SetLoad("web", "default", 0, "node-1"))
+	e.eng.RunFor(31 * time.Second)
+	pods = nil
+	require.NoError(t, e.tr.SetLoad("web", "default", 2, "node-1"))
+	e.eng.RunFor(2 * time.Second)
+	assert.Equal(t, []string{"c", "a", "c", "a"}, pods)
+}
+
+// TestStaleProxyFailsUntilPropagation: b stops serving and is removed from
+// the EndpointSlice at t=10 s; node-1's proxy still routes a third of its
+// requests there until its view catches up at 11 s; node-2's proxy was
+// stopped at 9 s and keeps failing.
+func TestStaleProxyFailsUntilPropagation(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	// Both loads start at 1 s; request k of a load arrives at 1 s + k/rps and
+	// a proxy's k-th request goes to a, b, c for k ≡ 1, 2, 0 (mod 3).
+	require.NoError(t, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: 300, From: "node-1"}))
+	require.NoError(t, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: 30, From: "node-2"}))
+	e.eng.RunUntil(9 * time.Second)
+	e.pc.Stop("node-2")
+	e.eng.RunUntil(10 * time.Second)
+	e.w.pods["default/b"] = false
+	e.tr.WorldChanged()
+	e.pc.OnEndpointSliceUpdate(slice(epA, epC))
+	failed := func() uint64 {
+		e.tr.Flush()
+		st := e.tr.Stats("default", "web")
+		assert.Equal(t, st.Failed, st.FailedByReason[ReasonPodNotServing])
+		return st.Failed
+	}
+	assert.Zero(t, failed())
+
+	e.eng.RunUntil(10*time.Second + 999*time.Millisecond)
+	// node-1: requests 2701..2999, 100 of them to b; node-2: 271..299, 10 to b.
+	assert.Equal(t, uint64(110), failed())
+	e.eng.RunUntil(11 * time.Second)
+	assert.Equal(t, uint64(110), failed(), "request 3000 (at 11 s) goes to c; node-1 is synced from now on")
+	e.eng.RunUntil(20 * time.Second)
+	// Only node-2's stopped, stale proxy still sends to b: requests 301..570.
+	assert.Equal(t, uint64(200), failed())
+	assert.Equal(t, 200.0, e.sum(t, `kubesim_requests_total{outcome="failed",pod="b"}`))
+	assert.Equal(t, 0.0, e.tr.RPS("default", "b"))
+}
+
+// TestNodeCrashWindow: node-2 dies at 10 s; requests routed to its pod fail
+// until the endpoint is marked not ready (here at 50 s, as the node
+// lifecycle controller would) and each kube-proxy has synced (51 s).
+func TestNodeCrashWindow(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, ""))
+	e.eng.RunUntil(10 * time.Second)
+	e.w.nodes["node-2"] = false
+	e.pc.Stop("node-2")
+	e.tr.WorldChanged()
+	e.eng.RunUntil(50 * time.Second)
+	notReady := epB
+	notReady.ready, notReady.serving = false, false
+	e.pc.OnEndpointSliceUpdate(slice(epA, notReady, epC))
+	e.eng.RunUntil(2 * time.Minute)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	// 41 s × 300 rps entering node-1 and node-3 (150 each), a third to b.
+	assert.Equal(t, uint64(41*300/3), st.FailedByReason[ReasonNodeDown])
+	assert.Equal(t, st.FailedByReason[ReasonNodeDown], st.Failed)
+	assert.Equal(t, 41.0*100, e.sum(t, `kubesim_requests_total{outcome="failed",pod="b",node="node-2"}`))
+	assert.Equal(t, uint64(119*300), st.Served+st.Failed)
+}
+
+func TestFallbackAndRejection(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	term := epA
+	term.ready, term.terminating = false, true
+	e.pc.OnEndpointSliceUpdate(slice(term))
+	e.eng.RunFor(time.Second)
+	require.NoError(t, e.tr.SetLoad("web", "default", 100, "node-2"))
+	e.eng.RunFor(10 * time.Second)
+	e.tr.Flush()
+	assert.Equal(t, map[string]uint64{"a": 1000}, e.tr.Stats("default", "web").ServedByPod, "serving-terminating endpoint still gets traffic")
+
+	e.pc.OnEndpointSliceUpdate(slice())
+	e.eng.RunFor(time.Second)
+	e.tr.Flush()
+	before := e.tr.Stats("default", "web").Failed
+	e.eng.RunFor(10 * time.Second)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	assert.Equal(t, before+1000, st.Failed)
+	assert.Equal(t, st.Failed, st.FailedByReason[proxy.ErrNoEndpoints])
+	assert.Equal(t, float64(st.Failed), e.sum(t, `kubesim_requests_total{outcome="failed",pod="",node="node-2"}`), "no pod: pod=\"\" and node=entry node")
+}
+
+func TestInternalTrafficPolicyLocal(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	svc := webService()
+	svc.Spec.InternalTrafficPolicy = ptr.To(v1.ServiceInternalTrafficPolicyLocal)
+	e.pc.OnServiceUpdate(svc)
+	e.pc.OnEndpointSliceUpdate(slice(epA, epB, epD))
+	e.eng.RunFor(time.Second)
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, ""))
+	e.eng.RunFor(10 * time.Second)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	assert.Equal(t, map[string]uint64{"a": 500, "d": 500, "b": 1000}, st.ServedByPod, "each node keeps its own pods")
+	assert.Equal(t, uint64(1000), st.FailedByReason[proxy.ErrNoLocalEndpoints], "node-3 has none: dropped")
+}
+
+func TestExternalTrafficPolicyLocal(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	svc := webService()
+	svc.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+	e.pc.OnServiceUpdate(svc)
+	e.pc.OnEndpointSliceUpdate(slice(epA, epB))
+	e.eng.RunFor(time.Second)
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, FromExternal))
+	e.eng.RunFor(10 * time.Second)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	assert.Equal(t, map[string]uint64{"a": 1000, "b": 1000}, st.ServedByPod, "NodePort traffic stays on the entry node")
+	assert.Equal(t, uint64(1000), st.FailedByReason[proxy.ErrNoLocalEndpoints], "node-3 (NodePort, no LB health check) drops")
+
+	lb := svc.DeepCopy()
+	lb.Spec.Type = v1.ServiceTypeLoadBalancer
+	e.pc.OnServiceUpdate(lb)
+	e.eng.RunFor(time.Second)
+	e.tr.Flush()
+	before := e.tr.Stats("default", "web")
+	e.eng.RunFor(10 * time.Second)
+	e.tr.Flush()
+	after := e.tr.Stats("default", "web")
+	assert.Equal(t, before.Failed, after.Failed, "a load balancer skips nodes failing the health check")
+	assert.Equal(t, before.ServedByPod["a"]+1500, after.ServedByPod["a"])
+}
+
+func TestRPSFeedsLoadModel(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, ""))
+	for _, p := range []string{"a", "b", "c"} {
+		assert.InDelta(t, 100.0, e.tr.RPS("default", p), 1e-9, p)
+	}
+	assert.InDelta(t, 100.0, KeyedLoad{e.tr}.RPS("default/a"), 1e-9)
+	assert.Equal(t, 0.0, KeyedLoad{e.tr}.RPS("nonsense"))
+	e.w.pods["default/c"] = false
+	e.tr.WorldChanged()
+	assert.Equal(t, 0.0, e.tr.RPS("default", "c"), "a pod that does not serve has no served load")
+	assert.InDelta(t, 100.0, e.tr.RPS("default", "a"), 1e-9)
+}
+
+func TestLatencyModel(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	e.pc.OnEndpointSliceUpdate(slice(epA))
+	e.eng.RunFor(time.Second)
+	require.NoError(t, e.tr.SetLoad("web", "default", 800, "node-1"))
+	e.eng.RunFor(10 * time.Second)
+	// ρ = 800 × 5 ms / 8 = 0.5 ⇒ sojourn 10 ms; same-node hop 0.1 ms.
+	count := e.sum(t, `kubesim_request_duration_seconds_count`)
+	sum := e.sum(t, `kubesim_request_duration_seconds_sum`)
+	require.Equal(t, 8000.0, count)
+	assert.InDelta(t, 0.0101, sum/count, 1e-9)
+	// P(latency ≤ 10 ms) = 1 − exp(−(0.01 − 0.0001)/0.01) = 0.6284.
+	le10 := e.sum(t, `kubesim_request_duration_seconds_bucket{le="0.01"}`)
+	assert.Equal(t, math.Floor(8000*(1-math.Exp(-0.99))+1e-6), le10)
+
+	// Overload is capped at MaxUtilization 0.95: 20 × 5 ms.
+	require.NoError(t, e.tr.SetLoad("web", "default", 5000, "node-1"))
+	var got time.Duration
+	e.tr.OnRequest(func(r Request) { got = r.Latency })
+	require.NoError(t, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: 1, From: "node-2", Trace: TraceAlways}))
+	e.eng.RunFor(1500 * time.Millisecond)
+	assert.Equal(t, 100*time.Millisecond+500*time.Microsecond, got)
+}
+
+type timedWorld struct{ *world }
+
+func (timedWorld) PodServiceTime(ns, name string) (time.Duration, int, bool) {
+	return 20 * time.Millisecond, 1, name == "a"
+}
+
+func TestPodServiceTimeOverride(t *testing.T) {
+	eng := sim.New(1)
+	reg := promstats.NewRegistry()
+	pc := proxy.NewCluster(eng, proxy.DefaultConfig(), reg)
+	pc.AddNode("node-1")
+	w := &world{nodes: map[string]bool{"node-1": true}, pods: map[string]bool{"default/a": true}}
+	pc.OnServiceUpdate(webService())
+	pc.OnEndpointSliceUpdate(slice(epA))
+	tr := New(eng, pc, timedWorld{w}, reg, Config{})
+	eng.RunFor(time.Second)
+	var got time.Duration
+	tr.OnRequest(func(r Request) { got = r.Latency })
+	require.NoError(t, tr.SetLoad("web", "default", 10, "node-1"))
+	eng.RunFor(time.Second)
+	// ρ = 10 × 20 ms / 1 = 0.2 ⇒ 25 ms, plus 0.1 ms hop.
+	assert.Equal(t, 25100*time.Microsecond, got)
+}
+
+// TestHourAt10kRPSIsCheap: 10,000 requests/s for one simulated hour are
+// accounted exactly (36,000,000) in a bounded number of engine events.
+func TestHourAt10kRPSIsCheap(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	require.NoError(t, e.tr.SetLoad("web", "default", 10000, ""))
+	start := e.eng.Steps()
+	e.eng.RunFor(time.Hour)
+	steps := e.eng.Steps() - start
+	assert.Less(t, steps, uint64(10000))
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	assert.Equal(t, uint64(36_000_000), st.Served)
+	assert.Equal(t, 36e6, e.sum(t, `kubesim_requests_total`))
+	assert.Equal(t, 36e6, e.sum(t, `kubesim_request_duration_seconds_count`))
+	// three nodes × three endpoints, round robin per node: exact thirds
+	assert.Equal(t, map[string]uint64{"a": 12_000_000, "b": 12_000_000, "c": 12_000_000}, st.ServedByPod)
+}
+
+func BenchmarkHourAt10kRPS(b *testing.B) {
+	for b.Loop() {
+		e := newEnv(proxy.ModeRoundRobin, Config{})
+		_ = e.tr.SetLoad("web", "default", 10000, "")
+		e.eng.RunFor(time.Hour)
+		e.tr.Flush()
+	}
+}
+
+func TestArrivalArithmetic(t *testing.T) {
+	assert.Equal(t, uint64(0), arrivals(0, 1000))
+	assert.Equal(t, uint64(1), arrivals(time.Second, 1000))
+	assert.Equal(t, uint64(36_000_000), arrivals(time.Hour, 10_000_000))
+	assert.Equal(t, uint64(3), arrivals(time.Second, 3333), "3.333 rps")
+	assert.Equal(t, 300030004*time.Nanosecond, arrivalOffset(1, 3333), "ceil(1e12/3333)")
+	for k := uint64(1); k < 50; k++ {
+		off := arrivalOffset(k, 3333)
+		assert.Equal(t, k, arrivals(off, 3333))
+		assert.Equal(t, k-1, arrivals(off-1, 3333))
+	}
+	// a year at 1e9 rps does not overflow
+	assert.Equal(t, uint64(365*24*3600)*1e9, arrivals(365*24*time.Hour, 1e12))
+}
+
+func TestSetLoadValidation(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	assert.Error(t, e.tr.SetLoad("web", "default", -1, ""))
+	assert.Error(t, e.tr.SetLoad("web", "default", math.NaN(), ""))
+	assert.Error(t, e.tr.SetLoad("web", "default", 0.0001, ""))
+	assert.Error(t, e.tr.SetLoad("", "default", 1, ""))
+	require.NoError(t, e.tr.SetLoad("web", "default", 2.5, "external"))
+	assert.Equal(t, []Load{{Namespace: "default", Service: "web", RPS: 2.5, From: "external", Trace: TraceAlways}}, e.tr.Loads())
+	require.NoError(t, e.tr.SetLoad("web", "default", 0, "external"))
+	assert.Empty(t, e.tr.Loads())
+}
+
+func TestUnknownServiceAndDownEntry(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	require.NoError(t, e.tr.SetLoad("nope", "default", 100, "node-1"))
+	e.w.nodes["node-3"] = false
+	require.NoError(t, e.tr.SetLoad("web", "default", 100, "node-3"))
+	e.eng.RunFor(time.Second)
+	e.tr.Flush()
+	assert.Equal(t, uint64(100), e.tr.Stats("default", "nope").FailedByReason[proxy.ErrNoService])
+	assert.Equal(t, uint64(100), e.tr.Stats("default", "web").FailedByReason[ReasonEntryDown])
+	assert.Equal(t, 100.0, e.sum(t, `kubesim_requests_total{service="web",node="node-3",pod="",outcome="failed"}`))
+	names := slices.Sorted(func(yield func(string) bool) {
+		for _, s := range e.reg.Select(promstats.Selector{Name: "kubesim_requests_total"}) {
+			if !yield(s.Labels[1].Value) {
+				return
+			}
+		}
+	})
+	assert.Equal(t, []string{"node-1", "node-3"}, names)
+}
+
+// TestRandomRunIsReproducible: the same seed and script give byte-identical
+// metrics, in random mode too.
+func TestRandomRunIsReproducible(t *testing.T) {
+	run := func() string {
+		e := newEnv(proxy.ModeRandom, Config{})
+		_ = e.tr.SetLoad("web", "default", 500, "")
+		_ = e.tr.SetLoad("web", "default", 5, "node-3")
+		e.eng.At(3*time.Second, "script", func() { e.pc.OnEndpointSliceUpdate(slice(epA, epC, epD)) })
+		e.eng.RunUntil(10 * time.Second)
+		e.tr.Flush()
+		return e.reg.Text()
+	}
+	first := run()
+	assert.Equal(t, first, run())
+	assert.Contains(t, first, `kubesim_requests_total{namespace="default",node="node-1",outcome="served",pod="d",service="web"}`)
+}
+
+// TestRegimesAgreeProperty: for random scripts of endpoint, world and load
+// changes, round-robin routing traced request by request and accounted in
+// aggregate give identical totals and metrics.
+func TestRegimesAgreeProperty(t *testing.T) {
+	type step struct {
+		at   time.Duration
+		kind int
+		arg  int
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		var script []step
+		for range rapid.IntRange(0, 12).Draw(rt, "steps") {
+			script = append(script, step{
+				at:   time.Duration(rapid.Int64Range(1_000_000_000, 30_000_000_000).Draw(rt, "at")),
+				kind: rapid.IntRange(0, 4).Draw(rt, "kind"),
+				arg:  rapid.IntRange(0, 7).Draw(rt, "arg"),
+			})
+		}
+		affinity := rapid.Bool().Draw(rt, "affinity")
+		rps := float64(rapid.IntRange(1, 40).Draw(rt, "rps"))
+		run := func(mode TraceMode) (Stats, string) {
+			e := newEnv(proxy.ModeRoundRobin, Config{ClientsPerNode: 3})
+			if affinity {
+				svc := webService()
+				svc.Spec.SessionAffinity = v1.ServiceAffinityClientIP
+				e.pc.OnServiceUpdate(svc)
+			}
+			_ = e.tr.Set(Load{Namespace: "default", Service: "web", RPS: rps, Trace: mode})
+			all := []ep{epA, epB, epC, epD}
+			nodes := []string{"node-1", "node-2", "node-3"}
+			for _, s := range script {
+				e.eng.At(s.at, "script", func() {
+					switch s.kind {
+					case 0: // endpoint subset
+						var eps []ep
+						for i, x := range all {
+							if s.arg&(1<<i) != 0 || i == 3 && s.arg == 0 {
+								eps = append(eps, x)
+							}
+						}
+						e.pc.OnEndpointSliceUpdate(slice(eps...))
+					case 1: // pod toggles serving
+						k := "default/" + all[s.arg%4].pod
+						e.w.pods[k] = !e.w.pods[k]
+						e.tr.WorldChanged()
+					case 2: // node toggles
+						n := nodes[s.arg%3]
+						e.w.nodes[n] = !e.w.nodes[n]
+						if e.w.nodes[n] {
+							e.pc.Start(n)
+						} else {
+							e.pc.Stop(n)
+						}
+						e.tr.WorldChanged()
+					case 3: // rate change
+						_ = e.tr.Set(Load{Namespace: "default", Service: "web", RPS: float64(1 + s.arg*3), Trace: mode})
+					case 4: // load from one node
+						_ = e.tr.Set(Load{Namespace: "default", Service: "web", RPS: float64(s.arg), From: nodes[s.arg%3], Trace: mode})
+					}
+				})
+			}
+			e.eng.RunUntil(32 * time.Second)
+			e.tr.Flush()
+			return e.tr.Stats("default", "web"), e.reg.Text()
+		}
+		s1, text1 := run(TraceAlways)
+		s2, text2 := run(TraceNever)
+		require.Equal(rt, s1, s2)
+		require.Equal(rt, requestLines(text1), requestLines(text2))
+	})
+}
+
+// requestLines keeps the kubesim_requests_total lines of an exposition.
+func requestLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "kubesim_requests_total{") {
+			out = append(out, l)
+		}
+	}
+	return out
+}

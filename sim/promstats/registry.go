@@ -1,0 +1,317 @@
+package promstats
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Kind is a metric family's type.
+type Kind int
+
+// Metric kinds, as in the Prometheus data model.
+const (
+	KindCounter Kind = iota
+	KindGauge
+	KindHistogram
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindCounter:
+		return "counter"
+	case KindGauge:
+		return "gauge"
+	case KindHistogram:
+		return "histogram"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// DefBuckets are Prometheus' default histogram buckets (client_golang
+// prometheus.DefBuckets), in seconds.
+var DefBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Registry is a set of metric families. It is not safe for concurrent use:
+// like everything in the simulation core it is driven by the engine's single
+// thread. Output and queries are deterministic: families by name, series by
+// label values.
+type Registry struct {
+	families map[string]*family
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{families: map[string]*family{}}
+}
+
+// family is one metric name with its series.
+type family struct {
+	name    string
+	help    string
+	kind    Kind
+	labels  []string  // label names, in the order With takes values
+	buckets []float64 // histogram upper bounds, increasing, without +Inf
+	series  map[string]*series
+}
+
+// series is one labelled time series. For a histogram, count and sum are
+// exact; expected[i] accumulates the (possibly fractional) expected number
+// of observations ≤ buckets[i] and the exposed bucket count is its floor,
+// so apportioning observations over many calls loses nothing (see
+// Histogram.ObserveShiftedExp).
+type series struct {
+	values   []string
+	value    float64   // counter / gauge
+	count    uint64    // histogram
+	sum      float64   // histogram
+	expected []float64 // histogram cumulative bucket counts
+}
+
+func (r *Registry) register(name, help string, kind Kind, buckets []float64, labels []string) *family {
+	if !validMetricName(name) {
+		panic(fmt.Sprintf("promstats: invalid metric name %q", name))
+	}
+	seen := map[string]bool{}
+	for _, l := range labels {
+		if !validLabelName(l) || l == "le" && kind == KindHistogram || seen[l] {
+			panic(fmt.Sprintf("promstats: invalid or duplicate label %q for %s", l, name))
+		}
+		seen[l] = true
+	}
+	if f, ok := r.families[name]; ok {
+		if f.kind != kind || !slices.Equal(f.labels, labels) || !slices.Equal(f.buckets, buckets) {
+			panic(fmt.Sprintf("promstats: %s registered twice with different shapes", name))
+		}
+		return f
+	}
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if f, ok := r.families[base]; ok && f.kind == KindHistogram {
+				panic(fmt.Sprintf("promstats: %s collides with histogram %s", name, base))
+			}
+		}
+		if kind == KindHistogram {
+			if _, ok := r.families[name+suffix]; ok {
+				panic(fmt.Sprintf("promstats: histogram %s collides with %s", name, name+suffix))
+			}
+		}
+	}
+	f := &family{name: name, help: help, kind: kind, labels: slices.Clone(labels), buckets: slices.Clone(buckets), series: map[string]*series{}}
+	r.families[name] = f
+	return f
+}
+
+func (f *family) with(values []string) *series {
+	if len(values) != len(f.labels) {
+		panic(fmt.Sprintf("promstats: %s takes %d label values %v, got %d", f.name, len(f.labels), f.labels, len(values)))
+	}
+	key := strings.Join(values, "\xff")
+	s, ok := f.series[key]
+	if !ok {
+		s = &series{values: slices.Clone(values)}
+		if f.kind == KindHistogram {
+			s.expected = make([]float64, len(f.buckets))
+		}
+		f.series[key] = s
+	}
+	return s
+}
+
+func (f *family) delete(values []string) bool {
+	key := strings.Join(values, "\xff")
+	_, ok := f.series[key]
+	delete(f.series, key)
+	return ok
+}
+
+// sortedSeries returns the series ordered by label values in label-name
+// order (the order client_golang exposes).
+func (f *family) sortedSeries() []*series {
+	order := f.labelOrder()
+	out := make([]*series, 0, len(f.series))
+	for _, s := range f.series {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b *series) int {
+		for _, i := range order {
+			if c := cmp.Compare(a.values[i], b.values[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return out
+}
+
+// labelOrder lists indexes into labels sorted by label name.
+func (f *family) labelOrder() []int {
+	idx := make([]int, len(f.labels))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(f.labels[a], f.labels[b]) })
+	return idx
+}
+
+// CounterVec is a counter family.
+type CounterVec struct{ f *family }
+
+// Counter is one counter series; its value only goes up.
+type Counter struct{ s *series }
+
+// Counter registers (or returns the already registered) counter family.
+func (r *Registry) Counter(name, help string, labels ...string) *CounterVec {
+	return &CounterVec{r.register(name, help, KindCounter, nil, labels)}
+}
+
+// With returns the series for the label values, in registration order.
+func (v *CounterVec) With(values ...string) *Counter { return &Counter{v.f.with(values)} }
+
+// Add adds d, which must not be negative.
+func (c *Counter) Add(d float64) {
+	if d < 0 || math.IsNaN(d) {
+		panic(fmt.Sprintf("promstats: counter decreased by %v", d))
+	}
+	c.s.value += d
+}
+
+// Inc adds one.
+func (c *Counter) Inc() { c.s.value++ }
+
+// Value is the current value.
+func (c *Counter) Value() float64 { return c.s.value }
+
+// GaugeVec is a gauge family.
+type GaugeVec struct{ f *family }
+
+// Gauge is one gauge series.
+type Gauge struct{ s *series }
+
+// Gauge registers (or returns the already registered) gauge family.
+func (r *Registry) Gauge(name, help string, labels ...string) *GaugeVec {
+	return &GaugeVec{r.register(name, help, KindGauge, nil, labels)}
+}
+
+// With returns the series for the label values, in registration order.
+func (v *GaugeVec) With(values ...string) *Gauge { return &Gauge{v.f.with(values)} }
+
+// Delete removes a series; it reports whether it existed.
+func (v *GaugeVec) Delete(values ...string) bool { return v.f.delete(values) }
+
+// Set sets the value.
+func (g *Gauge) Set(x float64) { g.s.value = x }
+
+// Add adds d (may be negative).
+func (g *Gauge) Add(d float64) { g.s.value += d }
+
+// Value is the current value.
+func (g *Gauge) Value() float64 { return g.s.value }
+
+// HistogramVec is a histogram family.
+type HistogramVec struct{ f *family }
+
+// Histogram is one histogram series.
+type Histogram struct {
+	s       *series
+	buckets []float64
+}
+
+// Histogram registers (or returns the already registered) histogram family
+// with the given bucket upper bounds (nil means DefBuckets).
+func (r *Registry) Histogram(name, help string, buckets []float64, labels ...string) *HistogramVec {
+	if buckets == nil {
+		buckets = DefBuckets
+	}
+	for i, b := range buckets {
+		if math.IsNaN(b) || math.IsInf(b, 0) || i > 0 && b <= buckets[i-1] {
+			panic(fmt.Sprintf("promstats: %s buckets must be finite and increasing: %v", name, buckets))
+		}
+	}
+	return &HistogramVec{r.register(name, help, KindHistogram, buckets, labels)}
+}
+
+// With returns the series for the label values, in registration order.
+func (v *HistogramVec) With(values ...string) *Histogram {
+	return &Histogram{s: v.f.with(values), buckets: v.f.buckets}
+}
+
+// Observe records one observation.
+func (h *Histogram) Observe(x float64) { h.ObserveN(x, 1) }
+
+// ObserveN records n observations of the same value.
+func (h *Histogram) ObserveN(x float64, n uint64) {
+	if n == 0 {
+		return
+	}
+	h.s.count += n
+	h.s.sum += x * float64(n)
+	for i, b := range h.buckets {
+		if x <= b {
+			h.s.expected[i] += float64(n)
+		}
+	}
+}
+
+// ObserveShiftedExp records n observations distributed as offset + an
+// exponential variable of the given mean, in expectation: each bucket
+// receives n·P(X ≤ le) expected observations (fractions carried across
+// calls, exposed counts are floors) and the sum grows by n·(offset+mean).
+// Splitting n over several calls gives the same totals as one call, which
+// keeps aggregated and per-request accounting consistent.
+func (h *Histogram) ObserveShiftedExp(n uint64, offset, mean float64) {
+	if n == 0 {
+		return
+	}
+	if mean <= 0 {
+		h.ObserveN(offset, n)
+		return
+	}
+	h.s.count += n
+	h.s.sum += float64(n) * (offset + mean)
+	for i, b := range h.buckets {
+		if b >= offset {
+			h.s.expected[i] += float64(n) * -math.Expm1(-(b-offset)/mean)
+		}
+	}
+}
+
+// Count is the number of observations.
+func (h *Histogram) Count() uint64 { return h.s.count }
+
+// Sum is the sum of observations.
+func (h *Histogram) Sum() float64 { return h.s.sum }
+
+// bucketCount is the exposed cumulative count of bucket i: the floor of
+// its expected count (with a little slack for rounding), never above the
+// total count.
+func (s *series) bucketCount(i int) uint64 {
+	c := uint64(math.Floor(s.expected[i] + 1e-6))
+	return min(c, s.count)
+}
+
+func validMetricName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func validLabelName(s string) bool {
+	if s == "" || strings.HasPrefix(s, "__") {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
