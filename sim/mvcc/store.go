@@ -411,9 +411,16 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 			panic(fmt.Sprintf("mvcc: txn op %d has unknown type %d", i, ops[i].Type))
 		}
 	}
-	resp := &TxnResponse{Succeeded: ok}
-	if len(ops) > 0 {
-		resp.Responses = make([]OpResponse, len(ops))
+	var resp *TxnResponse
+	switch len(ops) {
+	case 0:
+		resp = &TxnResponse{Succeeded: ok}
+	case 1: // the API server's CAS: one allocation for the response and its op
+		r := &txnResponseOne{}
+		r.resp = TxnResponse{Succeeded: ok, Responses: r.op[:]}
+		resp = &r.resp
+	default:
+		resp = &TxnResponse{Succeeded: ok, Responses: make([]OpResponse, len(ops))}
 	}
 	for i := range ops {
 		op := &ops[i]
@@ -442,6 +449,13 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 	s.endWrite()
 	resp.Rev = s.rev
 	return resp, nil
+}
+
+// txnResponseOne lets a one-op Txn allocate its response and the op's
+// together.
+type txnResponseOne struct {
+	resp TxnResponse
+	op   [1]OpResponse
 }
 
 // compare evaluates c against the current revision.
