@@ -1,6 +1,8 @@
 package mvcc
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -118,15 +120,15 @@ func (w *mwrite) compare(c Compare) bool {
 	var r int
 	switch c.Target {
 	case CompareVersion:
-		r = cmpI(kv.Version, c.Int)
+		r = cmp.Compare(kv.Version, c.Int)
 	case CompareCreate:
-		r = cmpI(kv.CreateRevision, c.Int)
+		r = cmp.Compare(kv.CreateRevision, c.Int)
 	case CompareMod:
-		r = cmpI(kv.ModRevision, c.Int)
+		r = cmp.Compare(kv.ModRevision, c.Int)
 	case CompareLease:
-		r = cmpI(kv.Lease, c.Int)
+		r = cmp.Compare(kv.Lease, c.Int)
 	case CompareValue:
-		r = cmpS(string(kv.Value), string(c.Value))
+		r = bytes.Compare(kv.Value, c.Value)
 	}
 	switch c.Result {
 	case CompareEqual:
@@ -138,24 +140,6 @@ func (w *mwrite) compare(c Compare) bool {
 	default:
 		return r < 0
 	}
-}
-
-func cmpI(a, b int64) int {
-	if a < b {
-		return -1
-	} else if a > b {
-		return 1
-	}
-	return 0
-}
-
-func cmpS(a, b string) int {
-	if a < b {
-		return -1
-	} else if a > b {
-		return 1
-	}
-	return 0
 }
 
 // txn applies req to the model and returns the expected response or error.
@@ -286,7 +270,6 @@ func (tw *testWatcher) expected(m *model) (evs []Event, revs []int64) {
 }
 
 type storeMachine struct {
-	t        *rapid.T
 	eng      *sim.Engine
 	s        *Store
 	m        *model
@@ -605,7 +588,7 @@ func (sm *storeMachine) checkWatcher(t *rapid.T, tw *testWatcher, final bool) {
 func TestStoreAgainstModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		eng := sim.New(1)
-		sm := &storeMachine{t: t, eng: eng, s: New(eng, Config{WatchDelay: modelStoreDelay}), m: newModel()}
+		sm := &storeMachine{eng: eng, s: New(eng, Config{WatchDelay: modelStoreDelay}), m: newModel()}
 		t.Repeat(map[string]func(*rapid.T){
 			"put":         sm.Put,
 			"deleteRange": sm.DeleteRange,
