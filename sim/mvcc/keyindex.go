@@ -284,15 +284,6 @@ func (ki *keyIndex) compact(c int64) (dropped int) {
 	return dropped
 }
 
-// versions counts the entries held, tombstones included.
-func (ki *keyIndex) versions() int {
-	n := 0
-	for _, g := range ki.gens {
-		n += len(g.revs)
-	}
-	return n
-}
-
 // String draws the generations newest first, as in the keyIndex comment,
 // e.g. "{8.0} {5.0 6.0 7.0(t)}".
 func (ki *keyIndex) String() string {

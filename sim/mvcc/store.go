@@ -58,8 +58,10 @@ type Store struct {
 	wrec   *record
 	wprevs []keyRev
 
-	probe, probeEnd keyIndex // search keys for keys, reused to avoid allocating
-	delKeys         []*keyIndex
+	// Search keys for keys, reused to avoid allocating: probe for lookup,
+	// lo and hi for the bounds of an ascend (whose callbacks may look up).
+	probe, lo, hi keyIndex
+	delKeys       []*keyIndex
 
 	watchers watcherSet
 }
@@ -163,15 +165,14 @@ func (s *Store) lookup(key string) *keyIndex {
 // returns false; end follows Range's conventions ("\x00": no upper bound).
 // end must not be "".
 func (s *Store) ascend(key, end string, fn func(*keyIndex) bool) {
-	s.probe.key = key
 	if end == "\x00" {
-		s.keys.AscendGreaterOrEqual(&s.probe, fn)
+		s.lo.key = key
+		s.keys.AscendGreaterOrEqual(&s.lo, fn)
 	} else if key < end {
-		s.probeEnd.key = end
-		s.keys.AscendRange(&s.probe, &s.probeEnd, fn)
-		s.probeEnd.key = ""
+		s.lo.key, s.hi.key = key, end
+		s.keys.AscendRange(&s.lo, &s.hi, fn)
 	}
-	s.probe.key = ""
+	s.lo.key, s.hi.key = "", ""
 }
 
 // Range reads the keys in [key, end) as they were at revision opts.Rev
@@ -388,6 +389,9 @@ func (s *Store) DeleteRange(key, end string) (deleted int64, rev int64) {
 //
 // Txn fails only when a range op of the chosen branch asks for a future or
 // compacted revision (ErrFutureRev, ErrCompacted); then nothing is applied.
+// An op of unknown type is a bug in the caller and panics. Unlike etcd's
+// API, a txn may change one key several times; each change sees the ones
+// before it.
 func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 	ok := true
 	for i := range req.Compare {
@@ -411,9 +415,16 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 			panic(fmt.Sprintf("mvcc: txn op %d has unknown type %d", i, ops[i].Type))
 		}
 	}
-	resp := &TxnResponse{Succeeded: ok}
-	if len(ops) > 0 {
-		resp.Responses = make([]OpResponse, len(ops))
+	var resp *TxnResponse
+	switch len(ops) {
+	case 0:
+		resp = &TxnResponse{Succeeded: ok}
+	case 1: // the API server's CAS: one allocation for the response and its op
+		r := &txnResponseOne{}
+		r.resp = TxnResponse{Succeeded: ok, Responses: r.op[:]}
+		resp = &r.resp
+	default:
+		resp = &TxnResponse{Succeeded: ok, Responses: make([]OpResponse, len(ops))}
 	}
 	for i := range ops {
 		op := &ops[i]
@@ -442,6 +453,13 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 	s.endWrite()
 	resp.Rev = s.rev
 	return resp, nil
+}
+
+// txnResponseOne lets a one-op Txn allocate its response and the op's
+// together.
+type txnResponseOne struct {
+	resp TxnResponse
+	op   [1]OpResponse
 }
 
 // compare evaluates c against the current revision.
