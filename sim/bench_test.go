@@ -2,8 +2,7 @@ package sim
 
 import (
 	"container/heap"
-	"fmt"
-	"testing"
+		"testing"
 	"time"
 )
 
@@ -89,19 +88,32 @@ func BenchmarkBareHeapLoop(b *testing.B) { b.ReportAllocs(); benchBare(b) }
 // BenchmarkEngine is the engine on the same workload.
 func BenchmarkEngine(b *testing.B) { b.ReportAllocs(); benchEngine(b) }
 
-// BenchmarkEngineVsBareLoop measures both loops in the same run and reports
-// their event rates and the engine's rate as a fraction of the bare loop's
-// (the target is at least 0.5).
+// BenchmarkEngineVsBareLoop runs both loops for the same number of events
+// in the same process, interleaved three times (best of three each, to damp
+// noise on a shared machine), and reports their rates and the engine's rate
+// as a fraction of the bare loop's — the figure the README quotes (target ≥ 0.5).
 func BenchmarkEngineVsBareLoop(b *testing.B) {
-	if b.N > 1 {
-		b.Skip("measures itself once; run with -benchtime=1x or via make bench")
+	const events = 3_000_000
+	best := func(cur, d time.Duration) time.Duration {
+		if cur == 0 || d < cur {
+			return d
+		}
+		return cur
 	}
-	bare := testing.Benchmark(benchBare)
-	eng := testing.Benchmark(benchEngine)
-	bareRate := 1e9 / float64(bare.NsPerOp())
-	engRate := 1e9 / float64(eng.NsPerOp())
+	var bareBest, engBest time.Duration
+	for i := 0; i < b.N; i++ {
+		for round := 0; round < 3; round++ {
+			start := time.Now()
+			benchBare(&testing.B{N: events})
+			bareBest = best(bareBest, time.Since(start))
+			start = time.Now()
+			benchEngine(&testing.B{N: events})
+			engBest = best(engBest, time.Since(start))
+		}
+	}
+	bareRate := events / bareBest.Seconds()
+	engRate := events / engBest.Seconds()
 	b.ReportMetric(bareRate, "bare-events/s")
 	b.ReportMetric(engRate, "engine-events/s")
 	b.ReportMetric(engRate/bareRate, "engine/bare")
-	fmt.Printf("engine %.0f events/s, bare container/heap loop %.0f events/s, ratio %.2f\n", engRate, bareRate, engRate/bareRate)
 }

@@ -6,6 +6,7 @@
 package cluster
 
 import (
+	"github.com/kubesim/kubesim/scheduler"
 	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/apiserver"
 	"github.com/kubesim/kubesim/sim/client"
@@ -23,6 +24,16 @@ type Config struct {
 	// DetectCacheMutations makes informers panic when a component modifies
 	// a shared cached object (for tests).
 	DetectCacheMutations bool
+	// Scheduler configures kube-scheduler (DefaultConfig if zero); set
+	// NoScheduler to run without one.
+	Scheduler   scheduler.Config
+	NoScheduler bool
+	// Kubelet, NodeControllers, Workloads and Network configure the other
+	// components (see their files); zero values mean upstream defaults.
+	Kubelet         KubeletConfig
+	NodeControllers NodeControllersConfig
+	Workloads       WorkloadsConfig
+	Network         NetworkConfig
 }
 
 // Cluster is a simulated cluster.
@@ -31,6 +42,14 @@ type Cluster struct {
 	Store     *mvcc.Store
 	API       *apiserver.Server
 	Informers *informer.Factory
+	// Scheduler is kube-scheduler (nil with Config.NoScheduler).
+	Scheduler *scheduler.Scheduler
+
+	cfg Config
+	runtimeState
+	nodeControllersState
+	workloadsState
+	networkState
 }
 
 // New builds a cluster at time zero.
@@ -45,7 +64,17 @@ func New(cfg Config) *Cluster {
 	if cfg.DetectCacheMutations {
 		opts = append(opts, informer.DetectMutations())
 	}
-	return &Cluster{Engine: eng, Store: store, API: api, Informers: informer.NewFactory(api, opts...)}
+	c := &Cluster{Engine: eng, Store: store, API: api, Informers: informer.NewFactory(api, opts...), cfg: cfg}
+	// Order matters only where one component feeds another: the network
+	// model (traffic) feeds the metrics pipeline of the workload controllers.
+	if !cfg.NoScheduler {
+		c.installScheduler(cfg.Scheduler)
+	}
+	c.installRuntime()
+	c.installNodeControllers()
+	c.installNetwork()
+	c.installWorkloads()
+	return c
 }
 
 // Client returns a clientset acting as component.
