@@ -599,3 +599,23 @@ func requestLines(text string) []string {
 	}
 	return out
 }
+
+// TestBeforeRatesChangeSeesOldRates checks the hook a time-integrating
+// consumer (the metrics-server load model) uses: it runs before every
+// replan, while RPS still reports the rates in force until now.
+func TestBeforeRatesChangeSeesOldRates(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	var seen []float64
+	e.tr.BeforeRatesChange(func() { seen = append(seen, e.tr.RPS("default", "a")) })
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, "node-1"))
+	require.NotEmpty(t, seen)
+	assert.Equal(t, 0.0, seen[len(seen)-1], "the hook ran before the new load's rates were planned")
+	assert.InDelta(t, 100.0, e.tr.RPS("default", "a"), 1e-9)
+
+	seen = nil
+	e.w.pods["default/a"] = false
+	e.tr.WorldChanged()
+	require.Len(t, seen, 1)
+	assert.InDelta(t, 100.0, seen[0], 1e-9, "the hook saw the rate in force up to the change")
+	assert.Equal(t, 0.0, e.tr.RPS("default", "a"), "a pod that stopped serving serves nothing")
+}
