@@ -65,13 +65,13 @@ type Controller struct {
 	cfg    Config
 	recon  esrec.Reconciler
 
-	services  informer.ServiceInformer
-	pods      informer.PodInformer
-	nodes     informer.NodeInformer
-	epSlices  informer.EndpointSliceInformer
-	queue     *informer.Queue[string]
-	tracker   *sliceTracker
-	triggers  *triggerTimes
+	services informer.ServiceInformer
+	pods     informer.PodInformer
+	nodes    informer.NodeInformer
+	epSlices informer.EndpointSliceInformer
+	queue    *informer.Queue[string]
+	tracker  *sliceTracker
+	triggers *triggerTimes
 }
 
 // New creates the controller and registers its event handlers on the
