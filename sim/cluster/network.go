@@ -199,7 +199,10 @@ func (c *Cluster) installNetwork() {
 			c.netDNS.OnServiceDelete(s.Namespace, s.Name)
 		}))
 	f.EndpointSlices().AddEventHandler(handlers(
-		func(s *discovery.EndpointSlice) { c.netProxies.OnEndpointSliceUpdate(s); c.netDNS.OnEndpointSliceUpdate(s) },
+		func(s *discovery.EndpointSlice) {
+			c.netProxies.OnEndpointSliceUpdate(s)
+			c.netDNS.OnEndpointSliceUpdate(s)
+		},
 		func(_, s *discovery.EndpointSlice) {
 			c.netProxies.OnEndpointSliceUpdate(s)
 			c.netDNS.OnEndpointSliceUpdate(s)
