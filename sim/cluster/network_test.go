@@ -57,15 +57,23 @@ func newNetEnv(t *testing.T, seed uint64, net cluster.NetworkConfig, rtc simtest
 	return &netEnv{c: c, rt: rt, cl: c.Client("test"), trace: &trace}
 }
 
+var createOpts = metav1.CreateOptions{}
+
+// serviceFor is Service <app> selecting app=<app>, port http 80 -> 8080.
+func serviceFor(app string) *v1.Service {
+	return &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: app},
+		Spec: v1.ServiceSpec{Selector: map[string]string{"app": app},
+			Ports: []v1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+}
+
 func (e *netEnv) service(t *testing.T, ns, name string, mutate ...func(*v1.Service)) *v1.Service {
 	t.Helper()
-	s := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1.ServiceSpec{Selector: map[string]string{"app": name},
-			Ports: []v1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+	s := serviceFor(name)
+	s.Namespace = ns
 	for _, m := range mutate {
 		m(s)
 	}
-	got, err := e.cl.CoreV1().Services(ns).Create(bg, s, metav1.CreateOptions{})
+	got, err := e.cl.CoreV1().Services(ns).Create(bg, s, createOpts)
 	require.NoError(t, err)
 	return got
 }
