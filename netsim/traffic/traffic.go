@@ -541,6 +541,9 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 	}
 }
 
+// clientName names client i behind an entry node: loads from inside the
+// cluster share the node's client population (they are the node's pods);
+// external clients are separate.
 func clientName(from, node string, i int) string {
 	if from == FromExternal {
 		return "external/" + node + "/client-" + strconv.Itoa(i)
