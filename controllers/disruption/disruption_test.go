@@ -63,7 +63,6 @@ func (f *fixture) pdb(minAvailable, maxUnavailable *intstr.IntOrString) {
 	f.settle()
 }
 
-
 func (f *fixture) getPDB() *policy.PodDisruptionBudget {
 	p, err := f.env.Admin.PolicyV1().PodDisruptionBudgets("default").Get(context.TODO(), "foobar", metav1.GetOptions{})
 	require.NoError(f.t, err)
