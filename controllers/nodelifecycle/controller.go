@@ -98,7 +98,7 @@ var labelReconcileInfo = []struct{ primaryKey, secondaryKey string }{
 type nodeHealthData struct {
 	probeTimestamp           metav1.Time
 	readyTransitionTimestamp metav1.Time
-	status                   *v1.NodeStatus // private copy
+	status                   *v1.NodeStatus // a cached node's status or a private copy: never modified
 	lease                    *coordv1.Lease // shared cache object, never modified
 }
 
@@ -390,7 +390,7 @@ func (nc *Controller) monitorNodeHealth() {
 
 // updateNode is one node's part of a monitor pass.
 func (nc *Controller) updateNode(cached *v1.Node, zoneToNodeConditions map[string][]*v1.NodeCondition) {
-	node := cached.DeepCopy()
+	node := cached // read only; a write works on a copy
 	var observed v1.NodeCondition
 	var current *v1.NodeCondition
 	var err error
@@ -414,21 +414,19 @@ func (nc *Controller) updateNode(cached *v1.Node, zoneToNodeConditions map[strin
 		zoneToNodeConditions[zone] = append(zoneToNodeConditions[zone], current)
 	}
 	if current != nil {
-		pods, err := nodeutil.PodsAssignedToNode(nc.podInformer.GetIndexer(), node.Name)
-		if err != nil {
-			if current.Status != v1.ConditionTrue && observed.Status == v1.ConditionTrue {
-				nc.nodesToRetry[node.Name] = true
-			}
-			return
-		}
 		nc.processTaintBaseEviction(node, &observed)
 		needsRetry := nc.nodesToRetry[node.Name]
-		switch {
-		case current.Status != v1.ConditionTrue && observed.Status == v1.ConditionTrue:
-			nodeutil.RecordNodeStatusChange(nc.recorder, node, "NodeNotReady")
-			nc.trace("nodeNotReady", "Node", "", node.Name, fmt.Sprintf("Ready %s → %s: marking its %d pod(s) not ready", observed.Status, current.Status, len(pods)))
-			fallthrough
-		case needsRetry && observed.Status != v1.ConditionTrue:
+		notReadyNow := current.Status != v1.ConditionTrue && observed.Status == v1.ConditionTrue
+		if notReadyNow || (needsRetry && observed.Status != v1.ConditionTrue) {
+			pods, err := nodeutil.PodsAssignedToNode(nc.podInformer.GetIndexer(), node.Name)
+			if err != nil {
+				nc.nodesToRetry[node.Name] = true
+				return
+			}
+			if notReadyNow {
+				nodeutil.RecordNodeStatusChange(nc.recorder, node, "NodeNotReady")
+				nc.trace("nodeNotReady", "Node", "", node.Name, fmt.Sprintf("Ready %s → %s: marking its %d pod(s) not ready", observed.Status, current.Status, len(pods)))
+			}
 			if err := nc.markPodsNotReady(pods, node.Name); err != nil {
 				nc.trace("error", "Node", "", node.Name, "marking pods not ready: "+err.Error())
 				nc.nodesToRetry[node.Name] = true
@@ -464,9 +462,9 @@ func (nc *Controller) tryUpdateNodeHealth(node *v1.Node) (time.Duration, v1.Node
 			LastHeartbeatTime: node.CreationTimestamp, LastTransitionTime: node.CreationTimestamp}
 		gracePeriod = nc.cfg.StartupGracePeriod
 		if health != nil {
-			health.status = node.Status.DeepCopy()
+			health.status = &node.Status
 		} else {
-			health = &nodeHealthData{status: node.Status.DeepCopy(), probeTimestamp: node.CreationTimestamp,
+			health = &nodeHealthData{status: &node.Status, probeTimestamp: node.CreationTimestamp,
 				readyTransitionTimestamp: node.CreationTimestamp}
 		}
 	} else {
@@ -482,17 +480,17 @@ func (nc *Controller) tryUpdateNodeHealth(node *v1.Node) (time.Duration, v1.Node
 	}
 	switch {
 	case health == nil:
-		health = &nodeHealthData{status: node.Status.DeepCopy(), probeTimestamp: now, readyTransitionTimestamp: now}
+		health = &nodeHealthData{status: &node.Status, probeTimestamp: now, readyTransitionTimestamp: now}
 	case savedCondition == nil && current != nil:
-		health = &nodeHealthData{status: node.Status.DeepCopy(), probeTimestamp: now, readyTransitionTimestamp: now}
+		health = &nodeHealthData{status: &node.Status, probeTimestamp: now, readyTransitionTimestamp: now}
 	case savedCondition != nil && current == nil:
-		health = &nodeHealthData{status: node.Status.DeepCopy(), probeTimestamp: now, readyTransitionTimestamp: now}
+		health = &nodeHealthData{status: &node.Status, probeTimestamp: now, readyTransitionTimestamp: now}
 	case savedCondition != nil && current != nil && !savedCondition.LastHeartbeatTime.Equal(&current.LastHeartbeatTime):
 		transition := health.readyTransitionTimestamp
 		if !savedCondition.LastTransitionTime.Equal(&current.LastTransitionTime) {
 			transition = now
 		}
-		health = &nodeHealthData{status: node.Status.DeepCopy(), probeTimestamp: now, readyTransitionTimestamp: transition}
+		health = &nodeHealthData{status: &node.Status, probeTimestamp: now, readyTransitionTimestamp: transition}
 	}
 	// A renewed Lease always counts as a heartbeat.
 	observedLease, _ := nc.leaseLister.Leases(v1.NamespaceNodeLease).Get(node.Name)
@@ -502,13 +500,16 @@ func (nc *Controller) tryUpdateNodeHealth(node *v1.Node) (time.Duration, v1.Node
 		health.probeTimestamp = now
 	}
 
-	if !now.Before(ptrTime(health.probeTimestamp.Add(gracePeriod))) {
+	// Once Ready is Unknown nothing more is written (upstream writes only
+	// when the Ready condition changes), so the copy is only made before.
+	if !now.Before(ptrTime(health.probeTimestamp.Add(gracePeriod))) && (current == nil || current.Status != v1.ConditionUnknown) {
+		w := node.DeepCopy()
 		for _, t := range []v1.NodeConditionType{v1.NodeReady, v1.NodeMemoryPressure, v1.NodeDiskPressure, v1.NodePIDPressure} {
-			_, c := nodeutil.GetNodeCondition(&node.Status, t)
+			_, c := nodeutil.GetNodeCondition(&w.Status, t)
 			if c == nil {
-				node.Status.Conditions = append(node.Status.Conditions, v1.NodeCondition{Type: t, Status: v1.ConditionUnknown,
+				w.Status.Conditions = append(w.Status.Conditions, v1.NodeCondition{Type: t, Status: v1.ConditionUnknown,
 					Reason: "NodeStatusNeverUpdated", Message: "Kubelet never posted node status.",
-					LastHeartbeatTime: node.CreationTimestamp, LastTransitionTime: now})
+					LastHeartbeatTime: w.CreationTimestamp, LastTransitionTime: now})
 			} else if c.Status != v1.ConditionUnknown {
 				c.Status = v1.ConditionUnknown
 				c.Reason = "NodeStatusUnknown"
@@ -516,9 +517,9 @@ func (nc *Controller) tryUpdateNodeHealth(node *v1.Node) (time.Duration, v1.Node
 				c.LastTransitionTime = now
 			}
 		}
-		_, current = nodeutil.GetNodeCondition(&node.Status, v1.NodeReady)
+		_, current = nodeutil.GetNodeCondition(&w.Status, v1.NodeReady)
 		if !conditionEqual(current, &observed) {
-			if _, err := nc.client.CoreV1().Nodes().UpdateStatus(context.TODO(), node, metav1.UpdateOptions{}); err != nil {
+			if _, err := nc.client.CoreV1().Nodes().UpdateStatus(context.TODO(), w, metav1.UpdateOptions{}); err != nil {
 				return gracePeriod, observed, current, err
 			}
 			if nc.eng.Tracing() {
@@ -529,7 +530,7 @@ func (nc *Controller) tryUpdateNodeHealth(node *v1.Node) (time.Duration, v1.Node
 				nc.trace("statusUnknown", "Node", "", node.Name, fmt.Sprintf("%s → Ready Unknown (%s): no heartbeat observed since %s, grace %s",
 					from, current.Reason, sinceEpoch(health.probeTimestamp), gracePeriod))
 			}
-			health = &nodeHealthData{status: node.Status.DeepCopy(), probeTimestamp: health.probeTimestamp,
+			health = &nodeHealthData{status: &w.Status, probeTimestamp: health.probeTimestamp,
 				readyTransitionTimestamp: now, lease: observedLease}
 		}
 	}

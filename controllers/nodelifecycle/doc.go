@@ -24,15 +24,26 @@
 //     taints are removed. The two taints are swapped in one write when Ready
 //     moves between False and Unknown, and removed when it is True again.
 //
-// Timing in kubesim (zero-time passes on a fixed 5 s grid from t=0; watch
-// delay 0): a heartbeat delivered at time L is first seen by the pass at the
-// first grid point strictly after L (a pass at the very instant of the
-// renewal runs before the watch event reaches the cache), call it P; Ready
-// becomes Unknown at the pass at P+50 s, i.e. at the first 5 s tick strictly
-// after L+50 s. The unreachable:NoSchedule taint follows in the same instant;
-// the node is queued for its NoExecute taint at the next pass (upstream acts
-// on the Ready condition as read at the start of a pass), and is tainted in
-// that pass if its zone's bucket has a token.
+// Timing in kubesim (zero-time passes on a fixed MonitorPeriod grid from
+// engine time 0; watch delay 0):
+//   - a heartbeat (Lease renewal or Ready heartbeat) delivered at time L is
+//     first seen by the pass at the first grid point strictly after L (a
+//     pass at the very instant of the renewal runs before the watch event
+//     reaches the cache); call it P;
+//   - Ready becomes Unknown at the pass at P + MonitorGracePeriod, i.e. at
+//     the first 5 s tick strictly after L + 50 s (upstream compares with
+//     "after", but its passes run late by their own duration, so the pass
+//     that lands on the deadline always fires; kubesim's take no time and
+//     use "at or after");
+//   - in that same instant: the node's pods get Ready=False, the NodeNotReady
+//     events are recorded, and the unreachable:NoSchedule taint is added;
+//   - the node is queued for its NoExecute taint by the next pass, 5 s later
+//     (upstream decides on the Ready condition as read at the start of a
+//     pass, which was still True), and tainted in that instant when its
+//     zone's bucket has a token; a node that never posted Ready is queued by
+//     the pass that marks it Unknown;
+//   - queued nodes are tainted exactly when the bucket next has a token
+//     (upstream polls every 100 ms, so up to 100 ms later).
 //
 // Usage (sim/cluster does this):
 //
