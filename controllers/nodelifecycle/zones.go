@@ -324,7 +324,8 @@ func (nc *Controller) scheduleTaintingPass() {
 // onMonitorTick reports whether a monitor pass falls at engine time t.
 //
 // A tainting pass must not run just before a monitor pass in the same
-// instant: the monitor pass would read the node from a cache that does not
+// instant (every monitor pass kicks its own tainting pass, which schedules
+// the next wake-up after the next tick's event, so this is a guard): the monitor pass would read the node from a cache that does not
 // have the new taint yet, queue the node again and re-taint it a token
 // later. (Upstream has the same race, but its 100 ms poll and the passes'
 // own duration make it rare.)
