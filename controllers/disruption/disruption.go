@@ -477,16 +477,16 @@ func (dc *Controller) updatePdbStatus(pdb *policy.PodDisruptionBudget, currentHe
 }
 
 // updateDisruptionAllowedCondition is pdbhelper.UpdateDisruptionAllowedCondition
-// with the transition time taken from the engine (apimeta.SetStatusCondition
-// would read the wall clock for a condition whose status changes).
+// with the transition time taken from the engine (the helper leaves it to
+// apimeta.SetStatusCondition, which reads the wall clock).
 func updateDisruptionAllowedCondition(pdb *policy.PodDisruptionBudget, now metav1.Time) {
-	probe := pdb.DeepCopy()
-	pdbhelper.UpdateDisruptionAllowedCondition(probe)
-	want := *apimeta.FindStatusCondition(probe.Status.Conditions, policy.DisruptionAllowedCondition)
+	want := metav1.Condition{Type: policy.DisruptionAllowedCondition, Status: metav1.ConditionFalse,
+		Reason: policy.InsufficientPodsReason, ObservedGeneration: pdb.Status.ObservedGeneration, LastTransitionTime: now}
+	if pdb.Status.DisruptionsAllowed > 0 {
+		want.Status, want.Reason = metav1.ConditionTrue, policy.SufficientPodsReason
+	}
 	if old := apimeta.FindStatusCondition(pdb.Status.Conditions, policy.DisruptionAllowedCondition); old != nil && old.Status == want.Status {
 		want.LastTransitionTime = old.LastTransitionTime
-	} else {
-		want.LastTransitionTime = now
 	}
 	if pdb.Status.Conditions == nil {
 		pdb.Status.Conditions = []metav1.Condition{}
