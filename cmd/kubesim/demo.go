@@ -71,7 +71,7 @@ func clock(d time.Duration) string {
 func runDemo(out io.Writer, seed uint64) error {
 	w := bufio.NewWriter(out)
 	defer w.Flush()
-	c := cluster.New(cluster.Config{Seed: seed})
+	c := cluster.New(cluster.Config{Seed: seed, NoScheduler: true, NodeControllers: cluster.NodeControllersConfig{Disabled: true}})
 	fmt.Fprintf(w, "kubesim demo (seed %d): the core only — the scheduler, kubelets and controllers come with the scenario runner.\n\n", seed)
 	c.Engine.AddTraceSink(func(r sim.Record) { fmt.Fprintln(w, formatRecord(r)) })
 	ctx := context.TODO()

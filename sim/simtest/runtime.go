@@ -179,6 +179,7 @@ func (rt *FakeRuntime) beat() {
 	for _, n := range rt.Nodes() {
 		if _, crashed := rt.crashed[n]; !crashed {
 			rt.heartbeat[n] = rt.eng.Elapsed()
+			RenewLease(rt.cl, rt.eng, n)
 		}
 	}
 }
@@ -194,7 +195,11 @@ func (rt *FakeRuntime) monitor() {
 			continue
 		}
 		rt.detected[n] = now
-		rt.markNodeUnknown(n)
+		if rt.c.NodeLifecycle == nil {
+			// Without the real node lifecycle controller, act as it would;
+			// with it, only record when it detects the node (same rule).
+			rt.markNodeUnknown(n)
+		}
 	}
 }
 
