@@ -89,7 +89,9 @@ func (cfg WorkloadsConfig) Validate() field.ErrorList {
 	return errs
 }
 
-func (cfg WorkloadsConfig) enabled(name string) bool { return !slices.Contains(cfg.DisableControllers, name) }
+func (cfg WorkloadsConfig) enabled(name string) bool {
+	return !slices.Contains(cfg.DisableControllers, name)
+}
 
 // workloadsState holds the workload components (nil when disabled).
 type workloadsState struct {
