@@ -435,7 +435,7 @@ type apiClient struct {
 func (a *apiClient) CreateReplicaSet(rs *apps.ReplicaSet) (*apps.ReplicaSet, error) {
 	created, err := a.dc.client.AppsV1().ReplicaSets(rs.Namespace).Create(context.TODO(), rs, metav1.CreateOptions{})
 	if err == nil {
-		a.dc.traceKind("created", "ReplicaSet", created.Namespace, created.Name,
+		a.dc.traceKind("newReplicaSet", "ReplicaSet", created.Namespace, created.Name,
 			fmt.Sprintf("new replicaset of deployment %s (revision %s) with %d replicas", a.d.Name, created.Annotations[deploymentutil.RevisionAnnotation], *created.Spec.Replicas))
 	}
 	return created, err
@@ -460,7 +460,7 @@ func (a *apiClient) UpdateReplicaSet(rs *apps.ReplicaSet) (*apps.ReplicaSet, err
 func (a *apiClient) DeleteReplicaSet(namespace, name string) error {
 	err := a.dc.client.AppsV1().ReplicaSets(namespace).Delete(context.TODO(), name, metav1.DeleteOptions{})
 	if err == nil {
-		a.dc.traceKind("deleted", "ReplicaSet", namespace, name,
+		a.dc.traceKind("historyTrimmed", "ReplicaSet", namespace, name,
 			fmt.Sprintf("old replicaset beyond revisionHistoryLimit %d of deployment %s", *a.d.Spec.RevisionHistoryLimit, a.d.Name))
 	}
 	return err

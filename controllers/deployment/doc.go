@@ -32,8 +32,8 @@
 //
 // Events are upstream's (ScalingReplicaSet "Scaled up replica set
 // web-7d4f8 from 0 to 3", SelectingAll, FailedCreate …). Trace records
-// (component "deployment-controller"): created / scaled / deleted on a
-// ReplicaSet; progressing, rolloutComplete, progressDeadlineExceeded,
+// (component "deployment-controller"): newReplicaSet / scaled /
+// historyTrimmed on a ReplicaSet; progressing, rolloutComplete, progressDeadlineExceeded,
 // paused, resumed, available, unavailable, adopted, released, dropped on a
 // Deployment.
 //

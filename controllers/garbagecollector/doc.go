@@ -30,7 +30,8 @@
 //
 //	gc := garbagecollector.New(eng, factory, c.Client(garbagecollector.ComponentName))
 //
-// Trace records (component "generic-garbage-collector"): deleted,
+// Trace records (component "generic-garbage-collector"): collected (a
+// delete the collector issued),
 // orphaned, ownerRefsRemoved, finalized, unresolvable.
 //
 // Simplifications: no absent-owner cache (owner reads are free here); an

@@ -416,7 +416,7 @@ func (gc *GarbageCollector) deleteObject(res *apiserver.Resource, item *node, la
 		}
 	}
 	if err == nil {
-		gc.trace("deleted", item.identity, fmt.Sprintf("%s (propagationPolicy %s)", why, policy))
+		gc.trace("collected", item.identity, fmt.Sprintf("%s (propagationPolicy %s)", why, policy))
 	}
 	return err
 }

@@ -64,6 +64,9 @@ type FakeKubelet struct {
 	// returns true runs but never becomes Ready (like a readiness probe that
 	// never succeeds, e.g. a broken image).
 	Unready func(pod *v1.Pod) bool
+	// ExtraStartDelay, if set, adds a per-pod delay to StartDelay (asked
+	// once per start attempt), to stagger pod start-up in property tests.
+	ExtraStartDelay func(pod *v1.Pod) time.Duration
 	// CrashRestartDelay is how long a crashed container stays down before
 	// it is restarted (CrashLoopBackOff's first back-off, 10 s, if zero).
 	CrashRestartDelay time.Duration
@@ -84,7 +87,11 @@ func StartFakeKubelet(c *cluster.Cluster, startDelay, stopDelay time.Duration) *
 		case p.DeletionTimestamp != nil:
 			eng.After(k.StopDelay, "fake-kubelet stop", func() { k.remove(ns, name, uid) })
 		case p.Status.Phase == v1.PodPending:
-			eng.After(k.StartDelay, "fake-kubelet start", func() { k.start(ns, name, uid) })
+			delay := k.StartDelay
+			if k.ExtraStartDelay != nil {
+				delay += k.ExtraStartDelay(p)
+			}
+			eng.After(delay, "fake-kubelet start", func() { k.start(ns, name, uid) })
 		}
 	}
 	c.Informers.Pods().AddEventHandler(cache.ResourceEventHandlerFuncs{
