@@ -1,0 +1,88 @@
+package cluster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kubesim/kubesim/sim/cluster"
+	"github.com/kubesim/kubesim/sim/metrics"
+	"github.com/kubesim/kubesim/sim/simtest"
+)
+
+func TestWorkloadsConfigValidate(t *testing.T) {
+	assert.Empty(t, cluster.WorkloadsConfig{}.Validate())
+	errs := cluster.WorkloadsConfig{DisableControllers: []string{"deployment", "statefulset"}, HPATolerance: -1, HPASyncPeriod: -time.Second}.Validate()
+	require.Len(t, errs, 3)
+	assert.Equal(t, "workloads.disableControllers[1]", errs[0].Field)
+	assert.Contains(t, errs[0].Error(), `Unsupported value: "statefulset"`)
+	assert.Equal(t, "workloads.hpaTolerance", errs[1].Field)
+	assert.Equal(t, "workloads.hpaSyncPeriod", errs[2].Field)
+	assert.PanicsWithValue(t, `cluster: invalid Config.Workloads: workloads.disableControllers[0]: Unsupported value: "x": supported values: "replicaset", "deployment", "horizontalpodautoscaling", "garbagecollector", "metrics-server"`,
+		func() { cluster.New(cluster.Config{Workloads: cluster.WorkloadsConfig{DisableControllers: []string{"x"}}}) })
+}
+
+func TestDisableControllers(t *testing.T) {
+	c := cluster.New(cluster.Config{Seed: 1, Workloads: cluster.WorkloadsConfig{DisableControllers: []string{
+		cluster.ControllerDeployment, cluster.ControllerHPA, cluster.ControllerGarbageCollector, cluster.ComponentMetricsServer}}})
+	assert.NotNil(t, c.ReplicaSetController())
+	assert.Nil(t, c.DeploymentController())
+	assert.Nil(t, c.HPAController())
+	assert.Nil(t, c.GarbageCollector())
+	assert.Nil(t, c.MetricsServer())
+	assert.EqualError(t, c.SetPodLoad("default", labels.Everything(), 1), "cannot set pod load: metrics-server is disabled (Config.Workloads.DisableControllers)")
+	_, err := c.PodMetrics("default", labels.Everything())
+	assert.Error(t, err)
+}
+
+// rpsByName is a LoadSource: requests/s by the pod's app label.
+type rpsByName map[string]float64
+
+func (r rpsByName) RPS(pod *v1.Pod) float64 { return r[pod.Labels["app"]] }
+
+// TestLoadSourceAndSetPodLoad: the traffic model's LoadSource drives pod
+// usage through metrics-server; SetPodLoad overrides it for the pods it
+// selects; SetDeploymentLoad selects a Deployment's pods.
+func TestLoadSourceAndSetPodLoad(t *testing.T) {
+	c := cluster.New(cluster.Config{Seed: 1, DetectCacheMutations: true})
+	c.SetLoadSource(rpsByName{"web": 3, "api": 7})
+	require.NoError(t, simtest.AddNodes(c, simtest.Node("n1", "16", "64Gi", nil)))
+	simtest.StartFakeKubelet(c, time.Second, time.Second)
+	c.Start()
+	cl := c.Client("test")
+	for _, app := range []string{"web", "api"} {
+		d := simtest.Deployment("default", app, 2, map[string]string{"app": app}, "img")
+		d.Spec.Template.Annotations = map[string]string{metrics.CPUPerRequestAnnotation: "10m", metrics.IdleCPUAnnotation: "5m"}
+		_, err := cl.AppsV1().Deployments("default").Create(context.TODO(), d, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	c.Engine.RunUntil(30 * time.Second)
+	usage := func(app string) []int64 {
+		m, err := c.PodMetrics("default", labels.SelectorFromSet(labels.Set{"app": app}))
+		require.NoError(t, err)
+		var out []int64
+		for _, name := range metrics.SortedNames(m) {
+			out = append(out, m[name].CPUMilli())
+		}
+		return out
+	}
+	assert.Equal(t, []int64{35, 35}, usage("web"), "5m idle + 3 req/s × 10m")
+	assert.Equal(t, []int64{75, 75}, usage("api"))
+
+	require.NoError(t, c.SetDeploymentLoad("default", "web", 10))
+	c.Engine.RunUntil(45 * time.Second)
+	assert.Equal(t, []int64{105, 105}, usage("web"), "SetPodLoad wins over the LoadSource")
+	assert.Equal(t, []int64{75, 75}, usage("api"))
+
+	c.SetLoadSource(rpsByName{"api": 1})
+	c.Engine.RunUntil(60 * time.Second)
+	assert.Equal(t, []int64{15, 15}, usage("api"), "a replaced LoadSource counts from the change")
+	assert.EqualError(t, c.SetDeploymentLoad("default", "nope", 1), `cannot set deployment load: deployments.apps "nope" not found`)
+	require.NoError(t, c.Informers.CheckMutations())
+}
