@@ -247,3 +247,18 @@ func TestAdoptionAndRelease(t *testing.T) {
 	assert.True(t, podutil.IsPodReady(p), "released, not deleted")
 	require.Len(t, e.trace.Find(replicaset.ComponentName, "released"), 1)
 }
+
+// TestMinReadySeconds: pods Ready at 2 s count as available once they have
+// been Ready for more than minReadySeconds: the pod-turned-Ready requeue
+// (minReadySeconds + 1 s) syncs at 13 s.
+func TestMinReadySeconds(t *testing.T) {
+	e := newEnv(t, false)
+	rs := simtest.ReplicaSet(ns, "web", 3, web, "nginx:1")
+	rs.Spec.MinReadySeconds = 10
+	e.createRS(rs)
+	e.runUntil(time.Minute, "ready", func() bool { return e.rs("web").Status.ReadyReplicas == 3 })
+	assert.Equal(t, 2*time.Second, e.now())
+	assert.Equal(t, int32(0), e.rs("web").Status.AvailableReplicas)
+	e.runUntil(time.Minute, "available", func() bool { return e.rs("web").Status.AvailableReplicas == 3 })
+	assert.Equal(t, 13*time.Second, e.now())
+}

@@ -7,10 +7,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/cluster"
 	"github.com/kubesim/kubesim/sim/metrics"
 	"github.com/kubesim/kubesim/sim/simtest"
@@ -85,4 +88,57 @@ func TestLoadSourceAndSetPodLoad(t *testing.T) {
 	assert.Equal(t, []int64{15, 15}, usage("api"), "a replaced LoadSource counts from the change")
 	assert.EqualError(t, c.SetDeploymentLoad("default", "nope", 1), `cannot set deployment load: deployments.apps "nope" not found`)
 	require.NoError(t, c.Informers.CheckMutations())
+}
+
+// runWorkloads drives the whole workload stack — a Deployment under an
+// HPA with load, a rolling update, a scale, a foreground deletion — and
+// returns the JSON-lines trace.
+func runWorkloads(t *testing.T, seed uint64) []byte {
+	c := cluster.New(cluster.Config{Seed: seed, DetectCacheMutations: true})
+	var out []byte
+	c.Engine.AddTraceSink(func(r sim.Record) { out = append(r.AppendJSON(out), '\n') })
+	require.NoError(t, simtest.AddNodes(c, simtest.Node("n1", "8", "32Gi", nil), simtest.Node("n2", "8", "32Gi", nil)))
+	k := simtest.StartFakeKubelet(c, 3*time.Second, 10*time.Second)
+	rnd := c.Engine.Rand("test-jitter")
+	k.ExtraStartDelay = func(*v1.Pod) time.Duration { return time.Duration(rnd.IntN(5000)) * time.Millisecond }
+	c.Start()
+	cl := c.Client("kubectl")
+	d := simtest.Deployment("default", "web", 3, map[string]string{"app": "web"}, "v1")
+	d.Spec.Template.Annotations = map[string]string{metrics.CPUPerRequestAnnotation: "10m"}
+	d.Spec.Template.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}
+	_, err := cl.AppsV1().Deployments("default").Create(context.TODO(), d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, c.SetDeploymentLoad("default", "web", 12))
+	_, err = cl.AutoscalingV2().HorizontalPodAutoscalers("default").Create(context.TODO(), &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MaxReplicas:    8,
+		}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	c.Engine.RunUntil(3 * time.Minute)
+	d, err = cl.AppsV1().Deployments("default").Get(context.TODO(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	d.Spec.Template.Spec.Containers[0].Image = "v2"
+	_, err = cl.AppsV1().Deployments("default").Update(context.TODO(), d, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	c.Engine.RunUntil(6 * time.Minute)
+	require.NoError(t, c.SetDeploymentLoad("default", "web", 1))
+	c.Engine.RunUntil(15 * time.Minute)
+	fg := metav1.DeletePropagationForeground
+	require.NoError(t, cl.AppsV1().Deployments("default").Delete(context.TODO(), "web", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	c.Engine.RunUntil(20 * time.Minute)
+	require.NoError(t, c.Informers.CheckMutations())
+	return out
+}
+
+func TestWorkloadsSameSeedSameTrace(t *testing.T) {
+	a, b := runWorkloads(t, 5), runWorkloads(t, 5)
+	require.Greater(t, len(a), 10000)
+	assert.Equal(t, string(a), string(b))
+	assert.NotEqual(t, string(a), string(runWorkloads(t, 6)))
+	for _, want := range []string{`"horizontal-pod-autoscaler","verb":"scaled"`, `"deployment-controller","verb":"rolloutComplete"`,
+		`"replicaset-controller","verb":"scaledDown"`, `"generic-garbage-collector","verb":"finalized"`} {
+		assert.Contains(t, string(a), want)
+	}
 }
