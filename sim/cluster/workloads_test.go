@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -142,3 +143,51 @@ func TestWorkloadsSameSeedSameTrace(t *testing.T) {
 		assert.Contains(t, string(a), want)
 	}
 }
+
+// BenchmarkWorkloadsHour runs one hour of cluster time: a 20-replica
+// Deployment under an HPA with load changing every 10 minutes, a rolling
+// update every 15 minutes.
+func BenchmarkWorkloadsHour(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		c := cluster.New(cluster.Config{Seed: uint64(i)})
+		if err := simtest.AddNodes(c, simtest.Node("n1", "32", "128Gi", nil), simtest.Node("n2", "32", "128Gi", nil), simtest.Node("n3", "32", "128Gi", nil)); err != nil {
+			b.Fatal(err)
+		}
+		simtest.StartFakeKubelet(c, 3*time.Second, 10*time.Second)
+		c.Start()
+		cl := c.Client("kubectl")
+		d := simtest.Deployment("default", "web", 20, map[string]string{"app": "web"}, "v0")
+		d.Spec.Template.Annotations = map[string]string{metrics.CPUPerRequestAnnotation: "10m"}
+		d.Spec.Template.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}
+		if _, err := cl.AppsV1().Deployments("default").Create(context.TODO(), d, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cl.AutoscalingV2().HorizontalPodAutoscalers("default").Create(context.TODO(), &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Name: "web"},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+				MinReplicas:    ptrInt32(10), MaxReplicas: 60,
+			}}, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		for m := 0; m < 60; m++ {
+			at := time.Duration(m) * time.Minute
+			m := m
+			c.Engine.At(at, "bench", func() {
+				if m%10 == 0 {
+					_ = c.SetDeploymentLoad("default", "web", float64(2+(m/10)%3*6))
+				}
+				if m%15 == 14 {
+					d, err := cl.AppsV1().Deployments("default").Get(context.TODO(), "web", metav1.GetOptions{})
+					if err == nil {
+						d.Spec.Template.Spec.Containers[0].Image = fmt.Sprintf("v%d", m)
+						_, _ = cl.AppsV1().Deployments("default").Update(context.TODO(), d, metav1.UpdateOptions{})
+					}
+				}
+			})
+		}
+		c.Engine.RunUntil(time.Hour)
+	}
+}
+
+func ptrInt32(v int32) *int32 { return &v }
