@@ -29,7 +29,9 @@ func TestWorkloadsConfigValidate(t *testing.T) {
 	assert.Equal(t, "workloads.hpaTolerance", errs[1].Field)
 	assert.Equal(t, "workloads.hpaSyncPeriod", errs[2].Field)
 	assert.PanicsWithValue(t, `cluster: invalid Config.Workloads: workloads.disableControllers[0]: Unsupported value: "x": supported values: "replicaset", "deployment", "horizontalpodautoscaling", "garbagecollector", "metrics-server"`,
-		func() { cluster.New(cluster.Config{Workloads: cluster.WorkloadsConfig{DisableControllers: []string{"x"}}}) })
+		func() {
+			cluster.New(cluster.Config{Workloads: cluster.WorkloadsConfig{DisableControllers: []string{"x"}}})
+		})
 }
 
 func TestDisableControllers(t *testing.T) {
