@@ -100,9 +100,8 @@ type workloadsState struct {
 	hpaController        *podautoscaler.Controller
 	garbageCollector     *garbagecollector.GarbageCollector
 	metricsServer        *metrics.Server
-	// loadSource is the traffic model feeding metrics-server; network.go
-	// (installed first) may set it with SetLoadSource before
-	// installWorkloads runs, or at any time after.
+	// loadSource feeds metrics-server: the traffic model
+	// (TrafficLoadSource) unless SetLoadSource replaced it.
 	loadSource metrics.LoadSource
 }
 
@@ -117,11 +116,18 @@ func (c *Cluster) installWorkloads() {
 	f := c.Informers
 	w := &c.workloadsState
 	if cfg.enabled(ComponentMetricsServer) {
+		// The traffic model feeds metrics-server unless a LoadSource was
+		// set before (SetLoadSource); its rate changes close the current
+		// integration segment first.
+		if w.loadSource == nil {
+			w.loadSource = c.TrafficLoadSource()
+		}
 		pods := f.Pods().Lister()
 		w.metricsServer = metrics.New(c.Engine, func() []*v1.Pod {
 			list, _ := pods.List(labels.Everything())
 			return list
 		}, w.loadSource)
+		c.OnTrafficLoadChanging(w.metricsServer.LoadChanged)
 	}
 	if cfg.enabled(ControllerReplicaSet) {
 		w.replicaSetController = replicaset.NewController(c.Engine, f, c.Client(replicaset.ComponentName),
@@ -160,11 +166,11 @@ func (c *Cluster) GarbageCollector() *garbagecollector.GarbageCollector { return
 // MetricsServer is the metrics-server model (nil if disabled).
 func (c *Cluster) MetricsServer() *metrics.Server { return c.metricsServer }
 
-// SetLoadSource connects the traffic model to metrics-server: src gives
-// the requests per second each pod serves. It may be called before
-// installWorkloads (from installNetwork) or at any time later; rates set
-// with SetPodLoad still win for the pods they match. The traffic model
-// must call LoadChanged just before the rates it reports change.
+// SetLoadSource replaces what feeds metrics-server (by default the traffic
+// model's TrafficLoadSource, connected in installWorkloads): src gives the
+// requests per second each pod serves. Rates set with SetPodLoad still win
+// for the pods they match. A source whose rates change must have
+// LoadChanged called just before each change.
 func (c *Cluster) SetLoadSource(src metrics.LoadSource) {
 	c.loadSource = src
 	if c.metricsServer != nil {

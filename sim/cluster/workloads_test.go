@@ -193,3 +193,65 @@ func BenchmarkWorkloadsHour(b *testing.B) {
 }
 
 func ptrInt32(v int32) *int32 { return &v }
+
+// TestTrafficDrivesHPA closes the loop: 100 req/s on a Service are spread
+// over the serving pods, metrics-server turns each pod's share into CPU
+// (10m per req/s), and the HPA (50% of a 200m request = 100m per pod)
+// settles where 100 × 10m / 100m = 10 pods serve the load.
+func TestTrafficDrivesHPA(t *testing.T) {
+	c := cluster.New(cluster.Config{Seed: 3, DetectCacheMutations: true})
+	require.NoError(t, simtest.AddNodes(c, simtest.Node("n1", "16", "64Gi", nil), simtest.Node("n2", "16", "64Gi", nil)))
+	simtest.StartFakeRuntime(c, simtest.FakeRuntimeConfig{StartDelay: 2 * time.Second, StopDelay: 5 * time.Second})
+	c.Start()
+	cl := c.Client("kubectl")
+	web := map[string]string{"app": "web"}
+	_, err := cl.CoreV1().Services("default").Create(context.TODO(), &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: v1.ServiceSpec{Selector: web, Ports: []v1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	d := simtest.Deployment("default", "web", 2, web, "php-apache")
+	d.Spec.Template.Annotations = map[string]string{metrics.CPUPerRequestAnnotation: "10m"}
+	d.Spec.Template.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("200m")}
+	_, err = cl.AppsV1().Deployments("default").Create(context.TODO(), d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, c.SetServiceLoad("default", "web", 100, ""))
+	c.Engine.RunUntil(time.Minute)
+	m, err := c.PodMetrics("default", labels.SelectorFromSet(web))
+	require.NoError(t, err)
+	require.Len(t, m, 2)
+	for _, name := range metrics.SortedNames(m) {
+		assert.Equal(t, int64(500), m[name].CPUMilli(), "50 req/s × 10m on each of 2 pods")
+	}
+
+	_, err = cl.AutoscalingV2().HorizontalPodAutoscalers("default").Create(context.TODO(), &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MinReplicas:    ptrInt32(2), MaxReplicas: 20,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: v1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptrInt32(50)}}}},
+		}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	replicas := func() int32 {
+		d, err := cl.AppsV1().Deployments("default").Get(context.TODO(), "web", metav1.GetOptions{})
+		require.NoError(t, err)
+		return *d.Spec.Replicas
+	}
+	var got []int32
+	for at := 75 * time.Second; at <= 6*time.Minute; at += 15 * time.Second {
+		c.Engine.RunUntil(at)
+		if r := replicas(); len(got) == 0 || got[len(got)-1] != r {
+			got = append(got, r)
+		}
+	}
+	t.Logf("replica counts: %v", got)
+	assert.Equal(t, int32(10), got[len(got)-1], "settles at 10 pods")
+	prev := int32(2)
+	for _, r := range got {
+		assert.LessOrEqual(t, r, max(2*prev, 4), "never more than max(2×, 4) per sync")
+		prev = r
+	}
+	h, err := cl.AutoscalingV2().HorizontalPodAutoscalers("default").Get(context.TODO(), "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(50), *h.Status.CurrentMetrics[0].Resource.Current.AverageUtilization)
+	require.NoError(t, c.Informers.CheckMutations())
+}
