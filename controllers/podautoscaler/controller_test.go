@@ -312,3 +312,24 @@ func TestFailedGetScale(t *testing.T) {
 	assert.Equal(t, []string{`FailedGetScale: deployments.apps "nope" not found`}, simtest.Events(e.c, ns, "web", "FailedGetScale"))
 	require.Len(t, e.trace.Find(podautoscaler.ComponentName, "reconcileFailed"), 1)
 }
+
+// TestReplicaSetTarget: an HPA can scale a ReplicaSet through its /scale.
+func TestReplicaSetTarget(t *testing.T) {
+	e := newEnv(t, 1)
+	rs := simtest.ReplicaSet(ns, "batch", 1, map[string]string{"app": "batch"}, "worker")
+	rs.Spec.Template.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}
+	_, err := e.cl.AppsV1().ReplicaSets(ns).Create(context.TODO(), rs, metav1.CreateOptions{})
+	require.NoError(t, err)
+	h := cpuHPA(50, 3, 6)
+	h.Name = "batch"
+	h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "batch"}
+	e.createHPA(h)
+	e.c.Engine.RunUntil(seconds(15))
+	got, err := e.cl.AppsV1().ReplicaSets(ns).Get(context.TODO(), "batch", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), *got.Spec.Replicas)
+	e.c.Engine.RunUntil(seconds(20))
+	got, err = e.cl.AppsV1().ReplicaSets(ns).Get(context.TODO(), "batch", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), got.Status.ReadyReplicas)
+}
