@@ -17,6 +17,26 @@
 // and lists it: Plan returns "what this sync would do" (used by tests, and
 // usable by a UI).
 //
+// Controller is the running Deployment controller built on the Syncer:
+// handlers on the shared Deployment, ReplicaSet and pod informers that only
+// enqueue Deployment keys (upstream's addDeployment … deletePod; pod
+// deletions matter only for Recreate), and a work-queue sync that claims
+// the Deployment's ReplicaSets (adopting matching orphans, releasing those
+// that no longer match), groups their pods, runs one Syncer pass whose
+// Client writes through the API, and requeues itself for the
+// progress-deadline check (AddAfter) or rate-limited on error (dropped
+// after MaxRetries = 15 failures until the next change).
+//
+//	dc := deployment.NewController(eng, factory, c.Client(deployment.ComponentName),
+//		c.Recorder(deployment.ComponentName, ""))
+//
+// Events are upstream's (ScalingReplicaSet "Scaled up replica set
+// web-7d4f8 from 0 to 3", SelectingAll, FailedCreate …). Trace records
+// (component "deployment-controller"): newReplicaSet / scaled /
+// historyTrimmed on a ReplicaSet; progressing, rolloutComplete, progressDeadlineExceeded,
+// paused, resumed, available, unavailable, adopted, released, dropped on a
+// Deployment.
+//
 // Decisions follow upstream exactly: rolling update (reconcileNewReplicaSet,
 // reconcileOldReplicaSets with cleanupUnhealthyReplicas and
 // scaleDownOldReplicaSetsForRollingUpdate), Recreate, proportional scaling

@@ -237,7 +237,7 @@ func (s *Syncer) getNewReplicaSet(d *apps.Deployment, rsList, oldRSs []*apps.Rep
 			deploymentutil.SetDeploymentCondition(&d.Status, *cond)
 			_, _ = s.Client.UpdateDeploymentStatus(d)
 		}
-		s.eventf(d, v1.EventTypeWarning, deploymentutil.FailedRSCreateReason, msg)
+		s.eventf(d, v1.EventTypeWarning, deploymentutil.FailedRSCreateReason, "%s", msg)
 		return nil, err
 	}
 	if !alreadyExists && newReplicasCount > 0 {

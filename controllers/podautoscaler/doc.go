@@ -16,8 +16,23 @@
 // new status. Time is always a parameter; the controller runs Reconcile for
 // each HPA every 15 s (DefaultSyncPeriod).
 //
-// Usage in the phase-2 controller, per sync of key:
+// Controller is the running HPA controller (upstream's HorizontalController)
+// around an Autoscaler: every HPA key goes through a queue whose rate
+// limiter always waits the sync period, so each HPA is reconciled SyncPeriod
+// after it is created and every SyncPeriod after that (status writes do not
+// move that grid: an earlier pending request wins). A sync reads the
+// target's /scale (apps/v1 Deployments and ReplicaSets), checks the
+// selector (SelectorRequired, InvalidSelector, AmbiguousSelector), lists
+// the pods from the informer, reads metrics through a MetricsClient, runs
+// Reconcile, writes /scale and, when it changed, the status; events are
+// upstream's (SuccessfulRescale "New size: 4; reason: cpu resource
+// utilization (percentage of request) above target", FailedGetScale,
+// FailedGetResourceMetric, FailedComputeMetricsReplicas, FailedRescale).
+// Trace records (component "horizontal-pod-autoscaler"): scaled and
+// reconcileFailed on the HPA.
 //
-//	res, err := as.Reconcile(key, hpa, deployScale, metricsClient, pods, updateScale, eng.Now())
-//	// write res.HPA.Status if it differs from hpa.Status; emit res.Events
+//	hc := podautoscaler.NewController(eng, factory, c.Client(podautoscaler.ComponentName),
+//		c.Recorder(podautoscaler.ComponentName, ""), metricsClient, podautoscaler.DefaultConfig())
+//
+// An HPA keeps the engine busy: its next reconcile is always scheduled.
 package podautoscaler

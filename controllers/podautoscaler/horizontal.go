@@ -71,6 +71,22 @@ type ScaleTarget struct {
 	StatusReplicas int32
 	// Selector is scale.status.selector, parsed.
 	Selector labels.Selector
+	// SelectorError, if set, says why the selector cannot be used (missing,
+	// unparsable, or shared with another HPA); the metrics are then not
+	// computed, as upstream's validateAndParseSelector.
+	SelectorError *SelectorError
+}
+
+// SelectorError is a failed selector check: the event reason, the
+// ScalingActive=False condition reason and message, and the error.
+type SelectorError struct {
+	// EventReason is the reason of the Warning event (SelectorRequired,
+	// InvalidSelector, AmbiguousSelector).
+	EventReason string
+	// ConditionReason and ConditionMessage go into ScalingActive=False.
+	ConditionReason, ConditionMessage string
+	// Err is the error the metric computation fails with.
+	Err error
 }
 
 // Event is a Kubernetes event the reconcile wants recorded.
@@ -102,6 +118,7 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 	setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionTrue, "SucceededGetScale", "the HPA controller was able to get the target's current scale", now)
 
 	currentReplicas := scale.SpecReplicas
+	a.recordInitialRecommendation(currentReplicas, key, now)
 	minReplicas := int32(1)
 	if hpa.Spec.MinReplicas != nil {
 		minReplicas = *hpa.Spec.MinReplicas
@@ -192,6 +209,11 @@ func setStatus(hpa *autoscalingv2.HorizontalPodAutoscaler, currentReplicas, desi
 // every metric failed, or some failed and the rest would scale down, it
 // returns -1 and the first error (the HPA only scales up on partial data).
 func (a *Autoscaler) computeReplicasForMetrics(hpa *autoscalingv2.HorizontalPodAutoscaler, scale ScaleTarget, metrics MetricsClient, pods []*v1.Pod, now time.Time, res *Result) (replicas int32, metric string, statuses []autoscalingv2.MetricStatus, err error) {
+	if se := scale.SelectorError; se != nil {
+		res.Events = append(res.Events, Event{v1.EventTypeWarning, se.EventReason, se.Err.Error()})
+		setCondition(hpa, autoscalingv2.ScalingActive, v1.ConditionFalse, se.ConditionReason, se.ConditionMessage, now)
+		return -1, "", nil, se.Err
+	}
 	specReplicas := scale.SpecReplicas
 	statuses = make([]autoscalingv2.MetricStatus, len(hpa.Spec.Metrics))
 
@@ -280,6 +302,16 @@ func (a *Autoscaler) computeReplicasForMetric(hpa *autoscalingv2.HorizontalPodAu
 		*status = autoscalingv2.MetricStatus{Type: spec.Type, Resource: &autoscalingv2.ResourceMetricStatus{Name: resourceName, Current: value}}
 	}
 	return proposal, name, nil
+}
+
+// recordInitialRecommendation seeds the recommendation history of a new
+// HPA with the current replica count, so that for the first stabilization
+// window the HPA does not scale below where it started (upstream does the
+// same on its first reconcile).
+func (a *Autoscaler) recordInitialRecommendation(currentReplicas int32, key string, now time.Time) {
+	if a.recommendations[key] == nil {
+		a.recommendations[key] = []timestampedRecommendation{{currentReplicas, now}}
+	}
 }
 
 // stabilizeRecommendation returns the max of the new recommendation and

@@ -143,7 +143,13 @@ func TestHPATolerance(t *testing.T) {
 
 func TestHPAMinMaxAndDisabled(t *testing.T) {
 	s := newHPASim(t, cpuHPA(50, 3, 20), 5)
-	s.usage = 10 // 1% ⇒ 1, but min 3 (after stabilization has no higher rec)
+	s.usage = 10 // 1% ⇒ 1, but min 3 once the initial recommendation (5) has left the window
+	start := s.now
+	assert.Equal(t, int32(5), s.sync(), "the first reconcile records 5 as the initial recommendation")
+	assert.Equal(t, "True/ScaleDownStabilized", s.cond(autoscalingv2.AbleToScale))
+	for s.now.Sub(start) <= 5*time.Minute {
+		require.Equal(t, int32(5), s.sync())
+	}
 	assert.Equal(t, int32(3), s.sync())
 	assert.Equal(t, "True/TooFewReplicas", s.cond(autoscalingv2.ScalingLimited))
 

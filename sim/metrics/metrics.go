@@ -111,6 +111,14 @@ func New(eng *sim.Engine, pods func() []*v1.Pod, source LoadSource) *Server {
 // Stop stops scraping.
 func (s *Server) Stop() { s.ticker.Stop() }
 
+// SetLoadSource replaces the load source (nil: only SetPodLoad rules),
+// closing the current integration segment first so the old source's rates
+// count up to now.
+func (s *Server) SetLoadSource(src LoadSource) {
+	s.LoadChanged()
+	s.source = src
+}
+
 // SetPodLoad makes every pod in namespace matching selector serve rpsPerPod
 // requests per second from now on (replacing an earlier setting with the
 // same namespace and selector). It wins over the LoadSource.
