@@ -108,6 +108,22 @@ func genCase(t *rapid.T) string {
 		times[i] = time.Duration(rapid.IntRange(0, int(faultWindow/time.Second)-1).Draw(t, "at")) * time.Second
 	}
 	slices.Sort(times)
+	// Node faults follow each node's state, so that every fault is one a
+	// real operator could apply (no recovering a healthy node).
+	down := map[string]bool{}     // crashed or partitioned
+	cordoned := map[string]bool{} // cordoned
+	pick := func(label string, ok func(string) bool) (string, bool) {
+		var candidates []string
+		for _, n := range nodes {
+			if ok(n) {
+				candidates = append(candidates, n)
+			}
+		}
+		if len(candidates) == 0 {
+			return "", false
+		}
+		return rapid.SampledFrom(candidates).Draw(t, label), true
+	}
 	for _, at := range times {
 		head := fmt.Sprintf("  - {at: %s, action: ", scenarios.FormatDuration(at))
 		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "scale", "killPod", "setLoad"}).Draw(t, "action"); a {
@@ -128,13 +144,36 @@ func genCase(t *rapid.T) string {
 				continue
 			}
 			fmt.Fprintf(&b, "%ssetLoad, service: %s, rps: %d}\n", head, rapid.SampledFrom(svcs).Draw(t, "service"), rapid.IntRange(0, 500).Draw(t, "rps"))
-		default:
-			fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, rapid.SampledFrom(nodes).Draw(t, "node"))
+		case "crashNode", "partitionNode":
+			if n, ok := pick("node", func(n string) bool { return !down[n] }); ok {
+				down[n] = true
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
+		case "recoverNode":
+			if n, ok := pick("node", func(n string) bool { return down[n] }); ok {
+				down[n] = false
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
+		case "cordon":
+			if n, ok := pick("node", func(n string) bool { return !cordoned[n] }); ok {
+				cordoned[n] = true
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
+		case "uncordon":
+			if n, ok := pick("node", func(n string) bool { return cordoned[n] }); ok {
+				cordoned[n] = false
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
 		}
 	}
+	// The faults stop: every node is recovered and uncordoned.
 	for _, node := range nodes {
-		fmt.Fprintf(&b, "  - {at: %s, action: recoverNode, node: %s}\n", scenarios.FormatDuration(faultWindow), node)
-		fmt.Fprintf(&b, "  - {at: %s, action: uncordon, node: %s}\n", scenarios.FormatDuration(faultWindow), node)
+		if down[node] {
+			fmt.Fprintf(&b, "  - {at: %s, action: recoverNode, node: %s}\n", scenarios.FormatDuration(faultWindow), node)
+		}
+		if cordoned[node] {
+			fmt.Fprintf(&b, "  - {at: %s, action: uncordon, node: %s}\n", scenarios.FormatDuration(faultWindow), node)
+		}
 	}
 	return b.String()
 }
