@@ -166,7 +166,9 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	} else {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(res.Report()); err != nil {
+		rep := res.Report()
+		rep.Explanations = explanations
+		if err := enc.Encode(rep); err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}
 	}

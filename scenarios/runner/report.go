@@ -20,6 +20,8 @@ type Report struct {
 	Summary      Summary             `json:"summary"`
 	Events       uint64              `json:"events"`
 	Revision     int64               `json:"revision"`
+	// Explanations are the answers to kubesim run --explain, in order.
+	Explanations []string `json:"explanations,omitempty"`
 }
 
 // ReportCounts counts expectations by outcome ("pending": not decided
