@@ -11,6 +11,10 @@ import (
 	"github.com/kubesim/kubesim/scheduler"
 )
 
+// maxEarlierAttempts bounds the one-line attempts Explain lists before the
+// latest one.
+const maxEarlierAttempts = 10
+
 // Explain answers "why is this pod on that node / still Pending" at the
 // current simulated time, from the scheduler's record of its attempts and
 // the pod as the API server has it now.
@@ -47,8 +51,13 @@ func (r *Run) Explain(namespace, name string) (string, error) {
 		return b.String(), nil
 	}
 	if len(history) > 1 {
+		earlier := history[:len(history)-1]
 		b.WriteString("  earlier attempts:\n")
-		for _, a := range history[:len(history)-1] {
+		if len(earlier) > maxEarlierAttempts {
+			fmt.Fprintf(&b, "    (%d older attempts not shown)\n", len(earlier)-maxEarlierAttempts)
+			earlier = earlier[len(earlier)-maxEarlierAttempts:]
+		}
+		for _, a := range earlier {
 			fmt.Fprintf(&b, "    %s  attempt %d: %s", FormatClock(a.Time), a.AttemptNumber, a.Outcome)
 			if a.Node != "" {
 				fmt.Fprintf(&b, " on %s", a.Node)
