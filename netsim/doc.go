@@ -13,13 +13,15 @@
 //     per-request or aggregate accounting, latency, request metrics and the
 //     per-pod request rates the HPA load model reads.
 //
-// Metrics go to a sim/promstats Registry. The wiring connects informer
-// event handlers to the inputs:
+// Metrics go to a sim/promstats Registry. The wiring (sim/cluster's
+// network.go, which also runs controllers/endpointslice around package
+// endpointslice) connects informer event handlers to the inputs:
 //
 //	Service add/update/delete     -> proxies.OnServiceUpdate/Delete, dns.OnServiceUpdate/Delete
 //	EndpointSlice add/update/del  -> proxies.OnEndpointSliceUpdate/Delete, dns.OnEndpointSliceUpdate/Delete
 //	Node added/deleted            -> proxies.AddNode/RemoveNode
 //	node crash/recovery           -> proxies.Stop/Start, then traffic.WorldChanged()
-//	pod starts/stops serving      -> traffic.WorldChanged()
+//	                                 (Cluster.NetworkNodeChanged, called by the kubelet model)
+//	pod starts/stops serving      -> traffic.WorldChanged() (Cluster.NetworkPodChanged)
 //	Service create/update/delete  -> alloc.Admit inside the API server
 package netsim

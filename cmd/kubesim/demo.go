@@ -26,9 +26,8 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run a small built-in demo of the core and print its timeline",
 		Long: `demo drives the deterministic core directly: a client creates nodes, a deployment
-and pods through the API server, the scheduler binds the pods, a toy controller
-watches pods through an informer and a work queue and labels them, a node is
-cordoned, a pod deleted (and, with no kubelet to finish it, force-deleted), and every state
+and pods through the API server, a toy controller watches pods through an informer
+and a work queue and labels them, a node is cordoned, a pod deleted, and every state
 change is printed as a timeline. It shows how a change flows from a client through
 the API server and the MVCC store to a watch and a controller.`,
 		Example: "  kubesim demo\n  kubesim demo --seed 7",
@@ -72,8 +71,8 @@ func clock(d time.Duration) string {
 func runDemo(out io.Writer, seed uint64) error {
 	w := bufio.NewWriter(out)
 	defer w.Flush()
-	c := cluster.New(cluster.Config{Seed: seed})
-	fmt.Fprintf(w, "kubesim demo (seed %d): the core and the scheduler only; kubesim run plays full scenarios.\n\n", seed)
+	c := cluster.New(cluster.Config{Seed: seed, NoScheduler: true, NodeControllers: cluster.NodeControllersConfig{Disabled: true}})
+	fmt.Fprintf(w, "kubesim demo (seed %d): the core only — the scheduler, kubelets and controllers come with the scenario runner.\n\n", seed)
 	c.Engine.AddTraceSink(func(r sim.Record) { fmt.Fprintln(w, formatRecord(r)) })
 	ctx := context.TODO()
 	admin := c.Client("kubectl")
@@ -132,6 +131,10 @@ func runDemo(out io.Writer, seed uint64) error {
 				}
 			}
 			return nil
+		}},
+		{20 * time.Second, func() error {
+			return admin.CoreV1().Pods("default").Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-a", Namespace: "default"},
+				Target: v1.ObjectReference{Kind: "Node", Name: "node-1"}}, metav1.CreateOptions{})
 		}},
 		{30 * time.Second, func() error {
 			n, err := admin.CoreV1().Nodes().Get(ctx, "node-2", metav1.GetOptions{})

@@ -210,12 +210,18 @@ func validate(s *v1.Service) field.ErrorList {
 	if len(s.Spec.ClusterIPs) > 1 {
 		errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "kubesim supports single-stack services only (one cluster IP)"))
 	}
+	// Headless selectorless Services may name both families even on a
+	// single-stack cluster (their endpoints are written by the user).
+	anyFamily := isHeadless(s) && len(s.Spec.Selector) == 0
 	for i, f := range s.Spec.IPFamilies {
-		if f != v1.IPv4Protocol {
+		if f != v1.IPv4Protocol && !(anyFamily && f == v1.IPv6Protocol) {
 			errs = append(errs, field.NotSupported(specPath.Child("ipFamilies").Index(i), f, []v1.IPFamily{v1.IPv4Protocol}))
 		}
 	}
-	if p := s.Spec.IPFamilyPolicy; p != nil && *p == v1.IPFamilyPolicyRequireDualStack {
+	if len(s.Spec.IPFamilies) > 2 || len(s.Spec.IPFamilies) == 2 && s.Spec.IPFamilies[0] == s.Spec.IPFamilies[1] {
+		errs = append(errs, field.Invalid(specPath.Child("ipFamilies"), s.Spec.IPFamilies, "may specify no more than one IP for each IP family"))
+	}
+	if p := s.Spec.IPFamilyPolicy; p != nil && *p == v1.IPFamilyPolicyRequireDualStack && !anyFamily {
 		errs = append(errs, field.NotSupported(specPath.Child("ipFamilyPolicy"), *p,
 			[]v1.IPFamilyPolicy{v1.IPFamilyPolicySingleStack, v1.IPFamilyPolicyPreferDualStack}))
 	}
@@ -257,11 +263,35 @@ func firstIP(s *v1.Service) string {
 	return ""
 }
 
-// setIPFields writes an allocated (or None) cluster IP and the single-stack
-// IPv4 family fields the API server defaults.
+// setIPFields writes an allocated (or None) cluster IP and the family
+// fields the API server defaults on an IPv4 single-stack cluster: IPv4 and
+// SingleStack (a requested PreferDualStack stays), except for headless
+// Services without a selector, which upstream defaults to RequireDualStack
+// with both families (pkg/registry/core/service/storage, "default
+// headless+selectorless").
 func setIPFields(s *v1.Service, ip string) {
 	s.Spec.ClusterIP = ip
 	s.Spec.ClusterIPs = []string{ip}
+	if ip == v1.ClusterIPNone && len(s.Spec.Selector) == 0 {
+		if s.Spec.IPFamilyPolicy == nil {
+			p := v1.IPFamilyPolicyRequireDualStack
+			s.Spec.IPFamilyPolicy = &p
+		}
+		if len(s.Spec.IPFamilies) == 0 {
+			s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol}
+		}
+		switch {
+		case *s.Spec.IPFamilyPolicy == v1.IPFamilyPolicySingleStack:
+			s.Spec.IPFamilies = s.Spec.IPFamilies[:1]
+		case *s.Spec.IPFamilyPolicy == v1.IPFamilyPolicyRequireDualStack && len(s.Spec.IPFamilies) == 1:
+			other := v1.IPv6Protocol
+			if s.Spec.IPFamilies[0] == v1.IPv6Protocol {
+				other = v1.IPv4Protocol
+			}
+			s.Spec.IPFamilies = append(slices.Clone(s.Spec.IPFamilies), other)
+		}
+		return
+	}
 	s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol}
 	if s.Spec.IPFamilyPolicy == nil {
 		p := v1.IPFamilyPolicySingleStack

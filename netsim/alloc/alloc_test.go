@@ -121,6 +121,8 @@ func TestHeadlessAndExternalNameAllocateNothing(t *testing.T) {
 	h.Spec.ClusterIP = v1.ClusterIPNone
 	require.Empty(t, a.Admit(OpCreate, h, nil))
 	assert.Equal(t, []string{"None"}, h.Spec.ClusterIPs)
+	assert.Equal(t, []v1.IPFamily{v1.IPv4Protocol}, h.Spec.IPFamilies, "headless with a selector follows the cluster")
+	assert.Equal(t, v1.IPFamilyPolicySingleStack, *h.Spec.IPFamilyPolicy)
 
 	e := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "ext", Namespace: "default"},
 		Spec: v1.ServiceSpec{Type: v1.ServiceTypeExternalName, ExternalName: "db.example.com"}}
@@ -135,6 +137,48 @@ func TestHeadlessAndExternalNameAllocateNothing(t *testing.T) {
 	errs := a.Admit(OpCreate, e2, nil)
 	require.Len(t, errs, 1)
 	assert.Equal(t, "spec.clusterIPs: Forbidden: may not be set for ExternalName services", errs[0].Error())
+}
+
+// TestHeadlessSelectorlessFamilies: upstream defaults a headless Service
+// without a selector to RequireDualStack with both families, even on a
+// single-stack cluster, and lets the user name both; updates keep them.
+func TestHeadlessSelectorlessFamilies(t *testing.T) {
+	a := newAlloc(t, 1, Config{})
+	h := clusterIPSvc("manual")
+	h.Spec.Selector = nil
+	h.Spec.ClusterIP = v1.ClusterIPNone
+	require.Empty(t, a.Admit(OpCreate, h, nil))
+	assert.Equal(t, []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}, h.Spec.IPFamilies)
+	assert.Equal(t, v1.IPFamilyPolicyRequireDualStack, *h.Spec.IPFamilyPolicy)
+
+	upd := h.DeepCopy()
+	upd.Spec.IPFamilies, upd.Spec.IPFamilyPolicy = nil, nil
+	upd.Spec.Ports[0].Port = 81
+	require.Empty(t, a.Admit(OpUpdate, upd, h))
+	assert.Equal(t, h.Spec.IPFamilies, upd.Spec.IPFamilies, "an update without the family fields keeps them")
+
+	single := clusterIPSvc("single")
+	single.Spec.Selector = nil
+	single.Spec.ClusterIP = v1.ClusterIPNone
+	p := v1.IPFamilyPolicySingleStack
+	single.Spec.IPFamilyPolicy = &p
+	require.Empty(t, a.Admit(OpCreate, single, nil))
+	assert.Equal(t, []v1.IPFamily{v1.IPv4Protocol}, single.Spec.IPFamilies)
+
+	v6 := clusterIPSvc("v6")
+	v6.Spec.Selector = nil
+	v6.Spec.ClusterIP = v1.ClusterIPNone
+	v6.Spec.IPFamilies = []v1.IPFamily{v1.IPv6Protocol}
+	require.Empty(t, a.Admit(OpCreate, v6, nil))
+	assert.Equal(t, []v1.IPFamily{v1.IPv6Protocol, v1.IPv4Protocol}, v6.Spec.IPFamilies)
+
+	withSel := clusterIPSvc("sel")
+	withSel.Spec.ClusterIP = v1.ClusterIPNone
+	withSel.Spec.IPFamilies = []v1.IPFamily{v1.IPv6Protocol}
+	errs := a.Admit(OpCreate, withSel, nil)
+	require.Len(t, errs, 1)
+	assert.Equal(t, `spec.ipFamilies[0]: Unsupported value: "IPv6": supported values: "IPv4"`, errs[0].Error())
+	assert.Zero(t, a.UsedIPs())
 }
 
 func TestNodePortRandomRequestedAndConflicts(t *testing.T) {

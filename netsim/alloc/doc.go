@@ -23,7 +23,11 @@
 //	alc.Admit(alloc.OpDelete, nil, storedSvc)
 //
 // When the store write may still fail after the hook, use Begin and then
-// Txn.Commit or Txn.Revert.
+// Txn.Commit or Txn.Revert. Admission does exactly that as a
+// sim/apiserver admission plugin and commit observer; the cluster wiring
+// registers it:
+//
+//	api.AddAdmission(alloc.NewAdmission(alc))
 //
 // Headless services (clusterIP: None) and ExternalName services get no IP;
 // only NodePort and LoadBalancer services get node ports (LoadBalancer ones

@@ -32,7 +32,8 @@
 // whose kube-proxy health check passes (it has a local endpoint), as a
 // cloud load balancer does. The entry node's kube-proxy picks the endpoint
 // (round-robin or random; session affinity with a fixed population of
-// Config.ClientsPerNode client IPs per entry node taking turns). A request
+// Config.ClientsPerNode client IPs per entry node taking turns, shared by
+// the loads from inside the cluster; external clients are separate). A request
 // fails when the route has no endpoint (pod="" and node=<entry node> in
 // the metrics), when the endpoint's node is not up, or when its pod is not
 // serving; otherwise it is served.
@@ -50,7 +51,14 @@
 // the order of their first request. An hour at 10,000 rps is 3,600 engine
 // events and exactly 36,000,000 requests. Both regimes share one code path
 // (a traced request is a batch of one), so for the same sequence of
-// changes round-robin results are identical.
+// changes round-robin results are identical, with one exception: with
+// session affinity, when several loads of one Service enter through the
+// same node and several clients need new pins in one accounting interval
+// (their endpoint went away), the traced regime pins them in arrival
+// order, the aggregate regime load by load, so the round-robin turns can
+// fall to different clients and per-pod counts (and failures, if those
+// pods fail later) can differ slightly; the number of requests always
+// agrees.
 //
 // World answers are read at each replan (the accounting points above) and
 // held until the next one, so a change the wiring reports right after it

@@ -240,6 +240,8 @@ type Traffic struct {
 	duration *promstats.HistogramVec
 	stats    map[svcKey]*Stats
 	onReq    []func(Request)
+	// beforeReplan hooks run just before the per-pod rates may change.
+	beforeReplan []func()
 }
 
 // New builds the traffic model. reg receives kubesim_requests_total and
@@ -268,6 +270,13 @@ func New(eng *sim.Engine, proxies *proxy.Cluster, world World, reg *promstats.Re
 
 // OnRequest registers fn to be called for every traced request.
 func (t *Traffic) OnRequest(fn func(Request)) { t.onReq = append(t.onReq, fn) }
+
+// BeforeRatesChange registers fn to run just before the per-pod rates RPS
+// reports may change (every replan), while RPS still answers with the old
+// rates: a consumer that integrates RPS over time (the metrics-server load
+// model's LoadChanged) closes its segment there. fn must not call back
+// into Traffic except through RPS.
+func (t *Traffic) BeforeRatesChange(fn func()) { t.beforeReplan = append(t.beforeReplan, fn) }
 
 // SetLoad sets the request rate of a service (its first port) from
 // FromCluster, FromExternal or a node; rps 0 removes the load. It is
@@ -532,6 +541,9 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 	}
 }
 
+// clientName names client i behind an entry node: loads from inside the
+// cluster share the node's client population (they are the node's pods);
+// external clients are separate.
 func clientName(from, node string, i int) string {
 	if from == FromExternal {
 		return "external/" + node + "/client-" + strconv.Itoa(i)
@@ -651,6 +663,9 @@ func (t *Traffic) podIsServing(ns, name string) bool {
 // replan reads World afresh for everything the flows may touch (entry
 // nodes, endpoint pods and nodes) and recomputes each pod's expected rate.
 func (t *Traffic) replan() {
+	for _, fn := range t.beforeReplan {
+		fn()
+	}
 	clear(t.podUp)
 	clear(t.nodeUp)
 	clear(t.podRPS)

@@ -11,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
@@ -50,8 +51,9 @@ func AddNodes(c *cluster.Cluster, nodes ...*v1.Node) error {
 
 // FakeKubelet stands in for every node's kubelet: StartDelay after a pod is
 // bound it becomes Running and Ready with an IP; a pod being deleted is
-// removed StopDelay after its deletionTimestamp was set. It has no probes,
-// restarts, images or heartbeats.
+// removed StopDelay after its deletionTimestamp was set; every node's Lease
+// is renewed every 10 s, so the node lifecycle controller sees healthy
+// nodes. It has no probes, restarts or images.
 type FakeKubelet struct {
 	c          client.Interface
 	StartDelay time.Duration
@@ -80,6 +82,15 @@ func StartFakeKubelet(c *cluster.Cluster, startDelay, stopDelay time.Duration) *
 		AddFunc:    handle,
 		UpdateFunc: func(_, obj any) { handle(obj) },
 	})
+	nodes := c.Informers.Nodes()
+	beat := func() {
+		list, _ := nodes.Lister().List(labels.Everything())
+		for _, n := range list {
+			RenewLease(k.c, eng, n.Name)
+		}
+	}
+	eng.After(0, "fake-kubelet heartbeats", beat)
+	eng.Every(10*time.Second, "fake-kubelet heartbeats", beat)
 	return k
 }
 
