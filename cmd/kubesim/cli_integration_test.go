@@ -1,8 +1,8 @@
 //go:build integration
 
-// Needs the network model's metrics registry and every component the
-// built-in scenario uses; built only with -tags integration until they are
-// merged (the lead removes the tag).
+// Needs every component the built-in scenario uses (kubelets, workload
+// controllers); built only with -tags integration until they are merged
+// (the lead removes the tag).
 
 package main
 

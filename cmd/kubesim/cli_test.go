@@ -300,3 +300,26 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	p.clear()
 	assert.Empty(t, buf.String(), "nothing to erase once a line replaced the bar")
 }
+
+func TestRunMetricsWritesThePrometheusText(t *testing.T) {
+	file := write(t, "load.yaml", `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 30s, action: setLoad, service: web, rps: 10}
+  expect:
+  - {at: 2m, metric: 'kubesim_requests_total{service="web",outcome="failed"}', equals: 900}
+`)
+	metrics := filepath.Join(t.TempDir(), "metrics.txt")
+	code, out, errOut := cli(t, "run", "-q", file, "--metrics", metrics)
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	data, err := os.ReadFile(metrics)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "# TYPE kubesim_requests_total counter\n")
+	assert.Contains(t, string(data), `kubesim_requests_total{namespace="default",node="",outcome="failed",pod="",service="web"} 900`,
+		"no pod backs the service: 90 s at 10 rps fail")
+}

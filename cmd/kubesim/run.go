@@ -15,7 +15,6 @@ import (
 	"github.com/kubesim/kubesim/scenarios/runner"
 	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/cluster"
-	"github.com/kubesim/kubesim/sim/promstats"
 )
 
 type runFlags struct {
@@ -134,7 +133,10 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		if sc.Metadata.Description != "" && !f.quiet {
 			fmt.Fprintf(out, "\n  %s", sc.Metadata.Description)
 		}
-		fmt.Fprint(out, "\n\n")
+		fmt.Fprint(out, "\n")
+		if !f.quiet {
+			fmt.Fprint(out, "\n")
+		}
 	}
 	bar.start(r.Until())
 	const slices = 200
@@ -185,16 +187,11 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 // writeMetrics writes the cluster's metrics registry in the Prometheus
 // text format.
 func writeMetrics(path string, c *cluster.Cluster) error {
-	m, ok := any(c).(interface{ Metrics() *promstats.Registry })
-	if !ok || m.Metrics() == nil {
-		_ = os.Remove(path)
-		return fmt.Errorf("--metrics: the metrics registry is not implemented yet in kubesim (the network model is not wired into sim/cluster)")
-	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("--metrics: %v", err)
 	}
-	if err := m.Metrics().WriteText(f); err != nil {
+	if err := c.Metrics().WriteText(f); err != nil {
 		f.Close()
 		return fmt.Errorf("--metrics: %v", err)
 	}

@@ -493,13 +493,9 @@ func rampText(e *scenarios.Event) string {
 
 // setLoad sets the request rate to a Service.
 func (r *Run) setLoad(e *scenarios.Event) error {
-	sl, ok := any(r.c).(serviceLoader)
-	if !ok {
-		return errNotYet("setLoad (service traffic)")
-	}
 	from := e.From
 	err := r.ramp("service/"+e.Namespace+"/"+e.Service, e, func(rps float64) error {
-		return sl.SetServiceLoad(e.Namespace, e.Service, rps, from)
+		return r.c.SetServiceLoad(e.Namespace, e.Service, rps, from)
 	})
 	if err != nil {
 		return err

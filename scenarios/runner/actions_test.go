@@ -336,3 +336,44 @@ spec:
 	assert.Equal(t, n+1, len(sets), "the new load cancelled the ramp")
 	assert.Equal(t, set{2 * time.Minute, 5}, sets[len(sets)-1])
 }
+
+// TestSetLoadThroughTheNetworkModel: setLoad and its ramp drive the real
+// traffic model (pods run on the fake runtime); metric expectations read
+// its registry.
+func TestSetLoadThroughTheNetworkModel(t *testing.T) {
+	var opts Options
+	story := storyOf(&opts)
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 6m
+  cluster:
+    nodes: [{name: w, count: 3, capacity: {cpu: "8", memory: 16Gi}}]
+  objects:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: i, ports: [{containerPort: 80}]}]}}}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-a, labels: {app: web}}, spec: {containers: [{name: web, image: i, ports: [{containerPort: 80}]}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-b, labels: {app: web}}, spec: {containers: [{name: web, image: i, ports: [{containerPort: 80}]}]}}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 30s, action: setLoad, service: web, rps: 10}
+  - {at: 1m30s, action: setLoad, service: web, rps: 0, rampTo: 100, rampDuration: 1m}
+  - {at: 3m, action: setLoad, service: web, rps: 0}
+  - {at: 4m, action: setLoad, service: web, rps: 5, from: w-2}
+  expect:
+  - {at: 1m30s, metric: 'kubesim_requests_total{service="web",outcome="served"}', equals: 600}
+  # a staircase of 1 s steps of 100k/60 rps for k=1..59 (2950 requests) and
+  # 30 s at 100 rps (3000), less at most one request per step
+  - {at: 3m, metric: 'kubesim_requests_total{service="web",outcome="served"}', atLeast: 6490, atMost: 6550}
+  - {at: 4m, metric: 'kubesim_requests_total{service="web"}', atLeast: 6490, atMost: 6550}
+  - {at: 5m, metric: 'kubesim_requests_total{service="web",outcome="failed"}', equals: 0}
+  - {at: 6m, metric: 'kubesim_requests_total{service="web"}', atLeast: 7090, atMost: 7150}
+`, opts)
+	res := r.Finish()
+	for _, e := range res.Expectations {
+		assert.Equal(t, scenarios.Passed, e.Status, "%s: observed %s", e.Expectation, e.Observed)
+	}
+	assert.Empty(t, res.Errors)
+	assert.True(t, hasEntry(*story, "setLoad", "service/web", "0 requests/s from clients in the cluster, ramping to 100 over 1m"))
+	assert.True(t, hasEntry(*story, "setLoad", "service/web", "5 requests/s from node w-2"))
+}

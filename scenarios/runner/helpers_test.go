@@ -26,15 +26,16 @@ func load(t *testing.T, doc string) *scenarios.Scenario {
 }
 
 // fakeNodes makes the run create its nodes as simtest's Ready Node objects
-// and run pods with simtest's fake kubelet (ready 2 s after binding, gone
-// 1 s after deletion) instead of the kubelet model. Tests that need the
-// real runtime are in the integration-tagged files.
+// and run pods with simtest's fake runtime (running and ready 2 s after
+// binding, gone 1 s after deletion, heartbeats, traffic world) instead of
+// the kubelet model. Tests that need the real runtime are in the
+// integration-tagged files.
 func fakeNodes(opts *Options) {
 	prev := opts.Setup
 	var c *cluster.Cluster
 	opts.Setup = func(cl *cluster.Cluster) {
 		c = cl
-		simtest.StartFakeKubelet(cl, 2*time.Second, time.Second)
+		simtest.StartFakeRuntime(cl, simtest.FakeRuntimeConfig{StartDelay: 2 * time.Second, StopDelay: time.Second})
 		if prev != nil {
 			prev(cl)
 		}

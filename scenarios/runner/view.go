@@ -49,16 +49,11 @@ func (v view) List(r scenarios.Resource, namespace string) []runtime.Object {
 	return objs
 }
 
-// Metric implements scenarios.Cluster: every series named name, or none
-// when the cluster has no metrics registry yet (the runner then reports
-// the metric expectations as unverifiable).
+// Metric implements scenarios.Cluster: every series named name, with
+// traffic accounted up to now.
 func (v view) Metric(name string) []scenarios.Sample {
-	reg, ok := metricsOf(v.c)
-	if !ok {
-		return nil
-	}
 	var out []scenarios.Sample
-	for _, s := range reg.Samples() {
+	for _, s := range v.c.Metrics().Samples() {
 		if s.Name != name {
 			continue
 		}
