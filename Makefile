@@ -5,16 +5,37 @@ PKGS := ./...
 # worth running under the race detector (it also catches accidental goroutines).
 RACE_PKGS := ./sim/...
 
-.PHONY: run test test-short test-props bench lint build fuzz clean
+.PHONY: run demo test test-short test-integration test-props bench lint build fuzz clean
 
-## run: the main job — run the built-in demo and print its timeline
+## run: the main job — run the built-in scenario that shows the most (a
+## service under load through a node crash: endpoints, eviction, failover)
 run:
+	$(GO) run ./cmd/kubesim run service-failover
+
+## demo: the core alone (API server, store, informers, scheduler)
+demo:
 	$(GO) run ./cmd/kubesim demo
 
-## test: go vet + every test (the race detector on the core)
+## test: go vet + every test (the race detector on the core) + a short fuzz
+## run of the scenario loader
 test: lint
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(MAKE) fuzz
+
+## fuzz: fuzz the scenario loader briefly (go test -fuzz; never panics,
+## every error is FILE:LINE)
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=10s ./scenarios
+
+## test-integration: the tests that need every component (built with
+## -tags integration until the components are merged)
+test-integration:
+	$(GO) test -count=1 -tags integration ./scenarios/... ./cmd/...
+
+## test-props: the convergence properties with many random cases
+test-props:
+	$(GO) test -count=1 -tags integration -run '^TestConvergence$$' ./scenarios/runner/ -rapid.checks=300 -timeout 60m
 
 ## bench: engine, store and watch benchmarks, with the ratio against a bare heap loop
 bench:

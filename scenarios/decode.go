@@ -369,7 +369,7 @@ var taintEffects = []string{string(v1.TaintEffectNoSchedule), string(v1.TaintEff
 // names a key and optionally an effect.
 func (d *fileDec) taints(n *yaml.Node, path string, match bool) []v1.Taint {
 	var out []v1.Taint
-	decoded := d.decodeTyped(n, path, &out)
+	_, decoded := d.decodeTyped(n, path, &out)
 	items := resolve(n).Content
 	seen := map[string]int{}
 	for i, t := range out {

@@ -6,8 +6,11 @@
 // end of the run), and the evaluation of expectations against a read-only
 // view of a running cluster.
 //
-// It does not run anything: the runner (cmd/kubesim) builds the engine and
-// the cluster from a *Scenario, schedules its Timeline, and drives a Checker.
+// It does not run anything: the runner (package scenarios/runner) builds
+// the cluster from a *Scenario, schedules its Timeline, and drives a
+// Checker; the built-in scenarios are in package scenarios/library. Marshal
+// writes a scenario back as YAML (the property tests print a shrunk failing
+// case that way).
 //
 //	sc, err := scenarios.Load(path, scenarios.WithValidator(apiserverValidator))
 //	if err != nil {

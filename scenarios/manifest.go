@@ -64,7 +64,8 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 		return nil
 	}
 	obj := r.New()
-	if !d.decodeTyped(n, path, obj) {
+	raw, decoded := d.decodeTyped(n, path, obj)
+	if !decoded {
 		return placeholder(n, r, path, eventNS, d.file)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
@@ -108,7 +109,7 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 	if len(d.l.errs.list) != before {
 		return placeholder(n, r, path, eventNS, d.file)
 	}
-	return &Manifest{Object: obj, Resource: r, Namespace: ns, Name: name, Source: Source{File: d.file, Line: lineOf(n)}, path: path}
+	return &Manifest{Object: obj, JSON: raw, Resource: r, Namespace: ns, Name: name, Source: Source{File: d.file, Line: lineOf(n)}, path: path}
 }
 
 // placeholder stands for a manifest that did not decode, so that the

@@ -58,7 +58,7 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 	}
 	slices.Sort(times)
 	var events []genEvent
-	added := 0
+	added, applied := 0, 0
 	for _, at := range times {
 		var options []Action
 		if len(nodes) > 0 {
@@ -88,7 +88,8 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 			e.ref, e.field = zoneOf(t, nodes, zones), "zone"
 			e.yaml = fmt.Sprintf("%s, zone: %s}", head, e.ref)
 		case ActionApply:
-			name := fmt.Sprintf("applied%d", len(deployments))
+			name := fmt.Sprintf("applied%d", applied) // unique: a deleted name is never reused
+			applied++
 			e.yaml = fmt.Sprintf("%s, object: {apiVersion: apps/v1, kind: Deployment, metadata: {name: %s}, spec: {selector: {matchLabels: {app: x}}, "+
 				"template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: img}]}}}}}", head, name)
 			deployments = append(deployments, name)

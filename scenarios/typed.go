@@ -28,15 +28,16 @@ import (
 // type error and reports custom unmarshaler errors (quantities, times) without
 // a location, a failed decode is explained by a second walk (locate) that
 // follows the Go type alongside the YAML and reports each offending field.
-func (d *fileDec) decodeTyped(n *yaml.Node, path string, out any) bool {
+// On success it also returns the JSON the node converted to.
+func (d *fileDec) decodeTyped(n *yaml.Node, path string, out any) ([]byte, bool) {
 	data, bad, why := d.l.toJSON(n)
 	if bad != nil {
 		d.errorf(bad, d.pathOf(n, bad, path), "%s", why)
-		return false
+		return nil, false
 	}
 	strictErrs, err := kjson.UnmarshalStrict(data, out)
 	if err == nil && len(strictErrs) == 0 {
-		return true
+		return data, true
 	}
 	loc := &locator{d: d, reported: map[*yaml.Node]bool{}}
 	loc.walk(n, reflect.TypeOf(out).Elem(), path, 0)
@@ -66,7 +67,7 @@ func (d *fileDec) decodeTyped(n *yaml.Node, path string, out any) bool {
 			d.errorf(n, path, "cannot decode: %v", err)
 		}
 	}
-	return false
+	return nil, false
 }
 
 // pathOf gives the field path of node target inside n (prefix path), used

@@ -109,7 +109,11 @@ type Manifest struct {
 	// and kind set, and metadata.namespace set to Namespace (cleared for
 	// cluster-scoped kinds), as the API server would. Never nil in a
 	// scenario returned by the loader.
-	Object    runtime.Object
+	Object runtime.Object
+	// JSON is the manifest exactly as written, converted to JSON: no
+	// defaults, no namespace filled in. It is what kubectl apply sends and
+	// records in the last-applied-configuration annotation.
+	JSON      []byte
 	Resource  Resource
 	Namespace string // "" for cluster-scoped kinds
 	Name      string

@@ -1,48 +1,133 @@
 // Command kubesim runs simulated Kubernetes clusters: deterministic,
 // event-driven, an hour of cluster time in well under a second.
+//
+// Exit codes: 0 success (every expectation passed), 1 a run that failed
+// (an expectation failed, an action errored), 2 bad input or usage (the
+// scenario is not run at all).
 package main
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kubesim/kubesim/scenarios"
 )
 
-// exitError carries a process exit code through cobra.
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// exitError carries a process exit code through cobra. A nil err means
+// the command already printed what there was to say.
 type exitError struct {
 	code int
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
-
-func main() {
-	root := newRootCmd()
-	if err := root.Execute(); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			if ee.err != nil && ee.err.Error() != "" {
-				fmt.Fprintln(os.Stderr, "kubesim:", ee.err)
-			}
-			os.Exit(ee.code)
-		}
-		fmt.Fprintln(os.Stderr, "kubesim:", err)
-		os.Exit(2)
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
 	}
+	return e.err.Error()
 }
 
-func newRootCmd() *cobra.Command {
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is bad input: exit code 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// env is what commands write to and know about their terminal.
+type env struct {
+	stdout, stderr io.Writer
+	// terminal reports whether stdout is a terminal (progress bar).
+	terminal bool
+}
+
+func main() {
+	e := env{stdout: os.Stdout, stderr: os.Stderr, terminal: term.IsTerminal(int(os.Stdout.Fd()))}
+	os.Exit(execute(os.Args[1:], e))
+}
+
+// execute runs the command line and returns the exit code.
+func execute(args []string, e env) (code int) {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			printError(e.stderr, ee.err)
+		}
+		return ee.code
+	}
+	printError(e.stderr, err)
+	return exitUsage
+}
+
+// printError prints an error; a scenario ErrorList is printed one
+// FILE:LINE: line each, as compilers do.
+func printError(w io.Writer, err error) {
+	var list scenarios.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Fprintln(w, e.Error())
+		}
+		n := "1 error"
+		if len(list) != 1 {
+			n = fmt.Sprintf("%d errors", len(list))
+		}
+		fmt.Fprintf(w, "kubesim: %s; nothing was run\n", n)
+		return
+	}
+	fmt.Fprintln(w, "kubesim:", err)
+}
+
+func newRootCmd(e env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kubesim",
 		Short: "A deterministic, event-driven Kubernetes cluster simulator",
 		Long: `kubesim runs a whole Kubernetes cluster (API server, etcd-style store, scheduler,
 kubelets, controllers, kube-proxy and service traffic) as one deterministic program
-on a virtual clock. The same scenario and seed always give the same history.`,
+on a virtual clock. The same scenario and seed always give the same history.
+
+Exit codes: 0 all expectations passed, 1 the run failed (an expectation failed or
+an action errored), 2 bad input or usage (nothing was run).`,
+		Example: `  kubesim scenarios                       # the built-in library
+  kubesim run node-failure                # run a built-in scenario
+  kubesim run my-scenario.yaml --seed 7   # run a file with another seed
+  kubesim validate my-scenario.yaml       # check a file without running it
+  kubesim explain pod/big --scenario pending-pods`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError("%v (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(newDemoCmd(), newRunCmd(e), newScenariosCmd(e), newValidateCmd(e), newExplainCmd(e))
 	return root
+}
+
+// exactArgs is cobra.ExactArgs with exit code 2 and a hint.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s needs %s (see %s --help)", c.CommandPath(), what, c.CommandPath())
+		}
+		return nil
+	}
 }

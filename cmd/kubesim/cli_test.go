@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubesim/kubesim/scenarios/library"
+	"github.com/kubesim/kubesim/scenarios/runner"
+)
+
+// cli runs kubesim with args and returns its exit code, stdout and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := execute(args, env{stdout: &out, stderr: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// write puts a scenario file in a temporary directory.
+func write(t *testing.T, name, doc string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(strings.TrimLeft(doc, "\n")), 0o644))
+	return p
+}
+
+// passing runs today, without kubelets or controllers: it only uses the
+// API server and kubectl-like actions.
+const passing = `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: passing
+  description: Objects and kubectl actions only.
+spec:
+  seed: 5
+  duration: 3m
+  objects:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}, data: {mode: slow}}
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.27"}]}}}}
+  events:
+  - {at: 1m, action: scale, target: deployment/web, replicas: 4}
+  - {at: 2m, action: delete, target: configmap/settings}
+  expect:
+  - {name: scaled, within: 2m, get: deployment/web, jsonpath: '{.spec.replicas}', equals: "4"}
+  - {name: deleted, at: 3m, count: configmaps, equals: 0}
+`
+
+func failing() string {
+	return strings.Replace(passing, `equals: "4"`, `equals: "5"`, 1)
+}
+
+func TestRunExitsZeroWhenEveryExpectationPasses(t *testing.T) {
+	code, out, errOut := cli(t, "run", write(t, "passing.yaml", passing))
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "(seed 5, until 3m)", "the seed is printed at start")
+	assert.Contains(t, out, "kubectl                scale            deployment/web  replicas 1 -> 4")
+	assert.Contains(t, out, "PASS  within 2m")
+	assert.Contains(t, out, "SUMMARY at 3m")
+	assert.Contains(t, out, "DEPLOYMENTS")
+	assert.Contains(t, out, "PASS: 2 passed, 0 failed")
+	assert.Empty(t, errOut)
+}
+
+func TestRunExitsOneOnAFailureAndPrintsTheSeed(t *testing.T) {
+	code, out, _ := cli(t, "run", write(t, "failing.yaml", failing()), "--seed", "9")
+	require.Equal(t, 1, code, out)
+	assert.Contains(t, out, "(seed 9, until 3m)")
+	assert.Regexp(t, `FAIL  within 2m +scaled: decided at 2m, observed "4", wants "5" \[.*failing.yaml:16, seed 9\]`, out)
+	assert.Contains(t, out, "FAIL: 1 passed, 1 failed (seed 9; rerun: kubesim run ")
+}
+
+func TestRunQuietPrintsOnlyTheOutcome(t *testing.T) {
+	code, out, _ := cli(t, "run", "-q", write(t, "passing.yaml", passing))
+	require.Equal(t, 0, code)
+	assert.NotContains(t, out, "SUMMARY")
+	assert.NotContains(t, out, "kubectl ")
+	assert.Contains(t, out, "EXPECTATIONS")
+}
+
+func TestRunJSONIsOneDocument(t *testing.T) {
+	for _, doc := range []string{passing, failing()} {
+		code, out, _ := cli(t, "run", write(t, "s.yaml", doc), "--output", "json")
+		var rep runner.Report
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		require.NoError(t, dec.Decode(&rep), out)
+		assert.False(t, dec.More(), "exactly one document")
+		assert.Equal(t, uint64(5), rep.Seed)
+		assert.Equal(t, "passing", rep.Scenario)
+		require.Len(t, rep.Expectations, 2)
+		assert.Equal(t, "scaled", rep.Expectations[0].Name)
+		assert.Equal(t, rep.Passed, code == 0, "exit code %d and passed=%v agree", code, rep.Passed)
+		assert.Equal(t, []string{"web"}, []string{rep.Summary.Deployments[0].Name})
+		if !rep.Passed {
+			assert.Equal(t, "FAIL", rep.Expectations[0].Status)
+			assert.Equal(t, "4", rep.Expectations[0].Observed)
+			assert.Equal(t, "2m", rep.Expectations[0].DecidedAt)
+			assert.Equal(t, 1, rep.Counts.Failed)
+		}
+	}
+}
+
+func TestRunTraceIsJSONLinesAndDeterministic(t *testing.T) {
+	file := write(t, "passing.yaml", passing)
+	dir := t.TempDir()
+	traces := []string{filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")}
+	for _, tr := range traces {
+		code, _, errOut := cli(t, "run", "-q", file, "--trace", tr)
+		require.Equal(t, 0, code, errOut)
+	}
+	a, err := os.ReadFile(traces[0])
+	require.NoError(t, err)
+	b, err := os.ReadFile(traces[1])
+	require.NoError(t, err)
+	assert.Equal(t, string(a), string(b))
+	sc := bufio.NewScanner(bytes.NewReader(a))
+	lines := 0
+	var sawScale bool
+	for sc.Scan() {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec), sc.Text())
+		require.Contains(t, rec, "t")
+		if rec["component"] == "kubectl" && rec["kind"] == "Deployment" && rec["verb"] == "update" {
+			sawScale = true
+		}
+		lines++
+	}
+	assert.Greater(t, lines, 3)
+	assert.True(t, sawScale, "the scale's write is in the trace")
+}
+
+func TestBadInputExitsTwoWithFileAndLine(t *testing.T) {
+	cases := map[string]struct{ doc, want string }{
+		"unknown field": {`
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duraton: 1m
+`, "bad.yaml:4: spec.duraton: unknown field \"duraton\""},
+		"manifest the API server rejects": {`
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  objects:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: -1
+      selector: {matchLabels: {app: web}}
+      template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: i}]}}
+`, "bad.yaml:10: spec.objects[0].spec.replicas: Invalid value: -1"},
+		"reference to a node that never exists": {`
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  events:
+  - {at: 30s, action: crashNode, node: ghost}
+`, "bad.yaml:6: spec.events[0].node: node \"ghost\" does not exist at 30s"},
+		"empty file": {"", "bad.yaml:1: empty file"},
+		"syntax":     {"spec: [", "bad.yaml:1: "},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			file := write(t, "bad.yaml", tc.doc)
+			trace := filepath.Join(t.TempDir(), "trace.jsonl")
+			code, out, errOut := cli(t, "run", file, "--trace", trace)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, out, "nothing ran")
+			assert.Contains(t, errOut, filepath.Dir(file)+"/"+tc.want)
+			assert.Contains(t, errOut, "nothing was run")
+			assert.NoFileExists(t, trace, "no partial run")
+
+			code, _, errOut = cli(t, "validate", file)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, errOut, tc.want)
+		})
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	file := write(t, "passing.yaml", passing)
+	for _, args := range [][]string{
+		{"run"},
+		{"run", file, file},
+		{"run", file, "--output", "yaml"},
+		{"run", file, "--until", "-5s"},
+		{"run", file, "--until", "soon"},
+		{"run", file, "--seed", "-1"},
+		{"run", file, "--no-such-flag"},
+		{"run", "no-such-scenario"},
+		{"run", file, "--explain", "deployment/web"},
+		{"run", file, "--trace", filepath.Join(t.TempDir(), "missing-dir", "t.jsonl")},
+		{"validate"},
+		{"explain", "pod/x"},
+		{"explain", "pod/x", "--scenario", "nope.yaml"},
+		{"explain", "pod", "--scenario", file},
+		{"scenarios", "extra"},
+		{"frobnicate"},
+	} {
+		code, out, errOut := cli(t, args...)
+		assert.Equal(t, 2, code, "%v: stdout %q stderr %q", args, out, errOut)
+		assert.NotEmpty(t, errOut, "%v says why", args)
+	}
+	_, _, errOut := cli(t, "run", "node-failur")
+	assert.Contains(t, errOut, `did you mean "node-failure"?`)
+}
+
+func TestScenariosListsTheLibrary(t *testing.T) {
+	code, out, _ := cli(t, "scenarios")
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, len(library.Names())+1, len(lines))
+	assert.GreaterOrEqual(t, len(lines)-1, 8)
+	assert.True(t, strings.HasPrefix(lines[0], "NAME"))
+	for _, info := range library.List() {
+		assert.Contains(t, out, info.Name)
+		assert.Contains(t, out, info.Description)
+	}
+}
+
+func TestValidateBuiltinsAndFiles(t *testing.T) {
+	args := append([]string{"validate"}, library.Names()...)
+	args = append(args, write(t, "passing.yaml", passing))
+	code, out, errOut := cli(t, args...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "node-failure: valid: 3 nodes, 1 object, 2 events, 10 expectations over 10m (seed 1)")
+	assert.Contains(t, out, "passing.yaml: valid: 0 nodes, 2 objects, 2 events, 2 expectations over 3m (seed 5)")
+}
+
+func TestExplain(t *testing.T) {
+	code, out, errOut := cli(t, "explain", "pod/big", "--scenario", "pending-pods", "--at", "1m")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "pod default/big at 0:01:00.000 (seed 1)")
+	assert.Contains(t, out, "latest attempt:")
+	assert.Contains(t, out, "Unschedulable")
+
+	code, _, errOut = cli(t, "explain", "pod/nobody", "--scenario", "pending-pods", "--at", "1m")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "pod default/nobody does not exist at 0:01:00.000 and was never scheduled")
+	assert.Contains(t, errOut, "(seed 1)")
+
+	code, out, _ = cli(t, "run", "-q", "pending-pods", "--until", "1m", "--explain", "pod/big")
+	assert.Contains(t, out, "EXPLAIN pod default/big at 0:01:00.000")
+	assert.Contains(t, []int{0, 1}, code)
+}
+
+func TestHelpHasExamplesForEveryCommand(t *testing.T) {
+	root := newRootCmd(env{})
+	for _, c := range append(root.Commands(), root) {
+		if c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		assert.NotEmpty(t, c.Short, c.Name())
+		assert.NotEmpty(t, c.Example, "%s has examples", c.Name())
+	}
+	code, out, _ := cli(t, "run", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "--until")
+	assert.Contains(t, out, "Exit codes")
+}
+
+func TestDemoStillRuns(t *testing.T) {
+	code, out, _ := cli(t, "demo")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "kubesim demo (seed 1)")
+}
+
+func TestNoProgressBarWhenNotATerminal(t *testing.T) {
+	code, out, _ := cli(t, "run", write(t, "passing.yaml", passing))
+	require.Equal(t, 0, code)
+	assert.NotContains(t, out, "\r")
+	assert.NotContains(t, out, "\033")
+}
+
+func TestProgressBarOnATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, enabled: true}
+	p.start(10 * 60 * 1e9)
+	p.update(60e9)
+	assert.Empty(t, buf.String(), "no bar for a run that takes only a moment")
+	p.began = p.began.Add(-progressDelay)
+	p.update(5 * 60 * 1e9)
+	assert.Equal(t, "\r\033[K[###############...............] 5m / 10m simulated", buf.String())
+	buf.Reset()
+	p.println("0:05:00.000   kubectl  scale")
+	assert.Equal(t, "\r\033[K0:05:00.000   kubectl  scale\n", buf.String(), "a timeline line first erases the bar")
+	buf.Reset()
+	p.clear()
+	assert.Empty(t, buf.String(), "nothing to erase once a line replaced the bar")
+}
+
+func TestRunMetricsWritesThePrometheusText(t *testing.T) {
+	file := write(t, "load.yaml", `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 30s, action: setLoad, service: web, rps: 10}
+  expect:
+  - {at: 2m, metric: 'kubesim_requests_total{service="web",outcome="failed"}', equals: 900}
+`)
+	metrics := filepath.Join(t.TempDir(), "metrics.txt")
+	code, out, errOut := cli(t, "run", "-q", file, "--metrics", metrics)
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	data, err := os.ReadFile(metrics)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "# TYPE kubesim_requests_total counter\n")
+	assert.Contains(t, string(data), `kubesim_requests_total{namespace="default",node="",outcome="failed",pod="",service="web"} 900`,
+		"no pod backs the service: 90 s at 10 rps fail")
+}

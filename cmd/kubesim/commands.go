@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/scenarios/library"
+	"github.com/kubesim/kubesim/scenarios/runner"
+)
+
+func newScenariosCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "scenarios",
+		Aliases: []string{"list"},
+		Short:   "List the built-in scenarios",
+		Long: `scenarios lists the built-in scenario library, one line each: the name to give
+kubesim run and what the scenario shows.`,
+		Example: `  kubesim scenarios
+  kubesim run $(kubesim scenarios | awk 'NR==2 {print $1}')`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
+			for _, s := range library.List() {
+				fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newValidateCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate SCENARIO...",
+		Short: "Check scenario files without running them",
+		Long: `validate makes every check kubesim run makes before it runs anything: YAML syntax,
+unknown or misspelled fields (in the scenario and in its manifests), types, actions
+and the fields they need, durations, times past spec.duration, references to nodes
+and objects that never exist, and the API server's validation of every manifest.
+Each problem is printed as FILE:LINE: field.path: message.
+
+Exit codes: 0 every scenario is valid; 2 a scenario has problems.`,
+		Example: `  kubesim validate my-scenario.yaml
+  kubesim validate scenarios/*.yaml
+  kubesim validate node-failure   # a built-in`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError("%s needs at least one SCENARIO (see %s --help)", c.CommandPath(), c.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bad := 0
+			for _, arg := range args {
+				sc, err := loadScenario(arg)
+				if err != nil {
+					printError(e.stderr, unwrapExit(err))
+					bad++
+					continue
+				}
+				fmt.Fprintf(e.stdout, "%s: valid: %s\n", arg, describeScenario(sc))
+			}
+			if bad > 0 {
+				return &exitError{code: exitUsage}
+			}
+			return nil
+		},
+	}
+}
+
+func unwrapExit(err error) error {
+	if ee, ok := err.(*exitError); ok && ee.err != nil {
+		return ee.err
+	}
+	return err
+}
+
+// describeScenario says what a scenario holds, in one line.
+func describeScenario(sc *scenarios.Scenario) string {
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	return fmt.Sprintf("%s, %s, %s, %s over %s (seed %d)", plural(len(sc.NodeNames()), "node"),
+		plural(len(sc.InitialObjects()), "object"), plural(len(sc.Spec.Events), "event"),
+		plural(len(sc.Spec.Expect), "expectation"), scenarios.FormatDuration(sc.Spec.Duration), sc.Spec.Seed)
+}
+
+func newExplainCmd(e env) *cobra.Command {
+	var scenario, namespace string
+	var at time.Duration
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "explain pod/NAME --scenario SCENARIO [--at TIME]",
+		Short: "Explain why a pod is on its node, or still Pending",
+		Long: `explain runs SCENARIO up to --at (default: its end) and answers "why is this pod on
+that node / still Pending" from the scheduler's record: every scheduling attempt of
+the pod, and for the latest one the nodes each filter rejected and why, the score of
+every feasible node per plugin, preemption, and what the pod waits for.
+
+Pod names are those the timeline of kubesim run prints (pod/NAME, or
+NAMESPACE/pod/NAME outside the default namespace).
+
+Exit codes: 0 explained; 1 the pod does not exist then and was never scheduled;
+2 bad input or usage.`,
+		Example: `  kubesim explain pod/big --scenario pending-pods
+  kubesim explain pod/big --scenario pending-pods --at 1m
+  kubesim explain shop/pod/api-5d8f7c9b4-x2x4k --scenario ./shop.yaml --seed 7`,
+		Args: exactArgs(1, "one pod/NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns, name, err := podRef(args[0], namespace)
+			if err != nil {
+				return err
+			}
+			if scenario == "" {
+				return usageError("explain needs --scenario SCENARIO (a file or a built-in name)")
+			}
+			if at < 0 {
+				return usageError("--at must not be negative, got %s", at)
+			}
+			sc, err := loadScenario(scenario)
+			if err != nil {
+				return err
+			}
+			opts := runner.Options{Until: at}
+			if cmd.Flags().Changed("seed") {
+				opts.Seed = &seed
+			}
+			r, err := runner.New(sc, opts)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			r.Finish()
+			text, err := r.Explain(ns, name)
+			if err != nil {
+				return &exitError{code: exitFailed, err: fmt.Errorf("%v (seed %d)", err, r.Seed())}
+			}
+			fmt.Fprint(e.stdout, strings.TrimRight(text, "\n")+"\n")
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&scenario, "scenario", "s", "", "the scenario to run (a file or a built-in name)")
+	fl.DurationVar(&at, "at", 0, "explain at this simulated time (default: the end of the scenario)")
+	fl.Uint64Var(&seed, "seed", 0, "random seed of the run (default: the scenario's spec.seed)")
+	fl.StringVarP(&namespace, "namespace", "n", scenarios.DefaultNamespace, "namespace of a pod given as pod/NAME")
+	return cmd
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/scenarios/runner"
+)
+
+// writeText prints the end of a run for people: the summary (unless
+// quiet), explanations, every expectation, the errors and the verdict.
+func writeText(w io.Writer, res *runner.Result, name string, quiet bool, explanations []string) {
+	if !quiet {
+		fmt.Fprintf(w, "\nSUMMARY at %s (%d engine events, store revision %d)\n", scenarios.FormatDuration(res.RanUntil), res.Events, res.Revision)
+		writeSummary(w, res.Summary)
+	}
+	for _, s := range explanations {
+		fmt.Fprintf(w, "\nEXPLAIN %s", s)
+	}
+	fmt.Fprintln(w, "\nEXPECTATIONS")
+	if len(res.Expectations) == 0 {
+		fmt.Fprintln(w, "  (none)")
+	}
+	for _, e := range res.Expectations {
+		fmt.Fprintln(w, "  "+expectationLine(e, res.Seed))
+	}
+	if len(res.Errors) > 0 {
+		fmt.Fprintln(w, "\nERRORS")
+		for _, e := range res.Errors {
+			fmt.Fprintf(w, "  %s (seed %d)\n", e, res.Seed)
+		}
+	}
+	passed, failed, pending := res.Counts()
+	verdict := "PASS"
+	if !res.OK() {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "\n%s: %d passed, %d failed", verdict, passed, failed)
+	if pending > 0 {
+		fmt.Fprintf(w, ", %d not checked (after --until)", pending)
+	}
+	if len(res.Errors) > 0 {
+		fmt.Fprintf(w, ", %d errors", len(res.Errors))
+	}
+	fmt.Fprintf(w, " (seed %d; rerun: kubesim run %s --seed %d)\n", res.Seed, name, res.Seed)
+}
+
+// expectationLine prints one expectation's outcome.
+func expectationLine(e scenarios.Result, seed uint64) string {
+	x := e.Expectation
+	when := fmt.Sprintf("%s %s", x.Timing, scenarios.FormatDuration(x.Time))
+	switch e.Status {
+	case scenarios.Passed:
+		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt))
+	case scenarios.Failed:
+		return fmt.Sprintf("FAIL  %-14s %s: decided at %s, observed %q, wants %s [%s, seed %d]",
+			when, x.Description(), scenarios.FormatDuration(e.DecidedAt), e.Observed, wants(x), x.Source, seed)
+	}
+	return fmt.Sprintf("----  %-14s %s: not checked, the run stopped before %s", when, x.Description(), scenarios.FormatDuration(x.Time))
+}
+
+// wants says what an expectation wanted.
+func wants(x *scenarios.Expectation) string {
+	if x.Kind == scenarios.ExpectGet {
+		return fmt.Sprintf("%q", x.Text)
+	}
+	return x.Bounds.String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func nsName(ns, name string) string {
+	if ns == "" || ns == scenarios.DefaultNamespace {
+		return name
+	}
+	return ns + "/" + name
+}
+
+// writeSummary prints the cluster at the end of the run as tables.
+func writeSummary(w io.Writer, s runner.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  NODES\tZONE\tREADY\tPODS\tCPU REQ/ALLOC\tMEMORY REQ/ALLOC\tTAINTS\n")
+	if len(s.Nodes) == 0 {
+		fmt.Fprintf(tw, "  (none)\n")
+	}
+	for _, n := range s.Nodes {
+		taints := strings.Join(n.Taints, ",")
+		if n.Unschedulable {
+			taints = strings.TrimPrefix(taints+",SchedulingDisabled", ",")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, dash(n.Zone), dash(n.Ready), n.Pods, n.CPU, n.Memory, dash(taints))
+	}
+	tw.Flush()
+	if len(s.Deployments) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(tw, "  DEPLOYMENTS\tREADY\tUP-TO-DATE\tAVAILABLE\tREVISION\n")
+		for _, d := range s.Deployments {
+			fmt.Fprintf(tw, "  %s\t%d/%d\t%d\t%d\t%s\n", nsName(d.Namespace, d.Name), d.Ready, d.Replicas, d.Updated, d.Available, dash(d.Revision))
+		}
+		tw.Flush()
+	}
+	if len(s.HPAs) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(tw, "  HPAS\tTARGET\tMIN\tMAX\tCURRENT\tDESIRED\n")
+		for _, h := range s.HPAs {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\n", nsName(h.Namespace, h.Name), h.Target, h.Min, h.Max, h.Current, h.Desired)
+		}
+		tw.Flush()
+	}
+	p := s.Pods
+	fmt.Fprintf(w, "\n  PODS  %d total: %d Running (%d ready), %d Pending (%d unschedulable), %d Succeeded, %d Failed",
+		p.Total, p.Running, p.Ready, p.Pending, p.Unschedulable, p.Succeeded, p.Failed)
+	if p.Unknown > 0 {
+		fmt.Fprintf(w, ", %d Unknown", p.Unknown)
+	}
+	fmt.Fprintf(w, "; %d Terminating\n", p.Terminating)
+	if len(s.Services) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(tw, "  SERVICES\tTYPE\tCLUSTER-IP\tENDPOINTS READY\tNOT READY\tTERMINATING\n")
+		for _, svc := range s.Services {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\n", nsName(svc.Namespace, svc.Name), svc.Type, dash(svc.ClusterIP), svc.Ready, svc.NotReady, svc.Terminating)
+		}
+		tw.Flush()
+	}
+}

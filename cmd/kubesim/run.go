@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/scenarios/runner"
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/cluster"
+)
+
+type runFlags struct {
+	seed      uint64
+	until     time.Duration
+	trace     string
+	metrics   string
+	output    string
+	quiet     bool
+	explain   []string
+	namespace string
+}
+
+func newRunCmd(e env) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO",
+		Short: "Run a scenario and check its expectations",
+		Long: `run builds the cluster of SCENARIO (a scenario file, or the name of a built-in
+scenario: see kubesim scenarios), creates its objects, plays its timeline of faults
+and kubectl actions on the simulated clock and checks its expectations.
+
+It prints the seed, a timeline (simulated time, component, what happened: scheduled,
+started, ready, notReady, tainted, evicted, scaled, ...), a summary of the cluster at
+the end (nodes, workloads, pods by phase, services and endpoints) and every
+expectation as PASS or FAIL with the simulated time it was decided and, on failure,
+the value observed. A scenario with any problem is rejected before anything runs,
+with FILE:LINE: field.path: message errors.
+
+Exit codes: 0 every expectation passed; 1 an expectation failed or an action
+errored; 2 bad input or usage (nothing was run). Expectations due after --until are
+reported as not checked and do not fail the run.`,
+		Example: `  kubesim run node-failure
+  kubesim run node-failure --seed 42 --quiet
+  kubesim run ./my-scenario.yaml --until 3m --trace trace.jsonl --metrics metrics.txt
+  kubesim run pending-pods --explain pod/big
+  kubesim run hpa --output json | jq .counts`,
+		Args: exactArgs(1, "one SCENARIO (a file or a built-in name)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScenario(e, cmd, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.Uint64Var(&f.seed, "seed", 0, "random seed of the run (default: the scenario's spec.seed)")
+	fl.DurationVar(&f.until, "until", 0, "stop at this simulated time instead of spec.duration (e.g. 90s, 5m)")
+	fl.StringVar(&f.trace, "trace", "", "write every trace record to FILE as JSON lines")
+	fl.StringVar(&f.metrics, "metrics", "", "write the run's metrics to FILE in the Prometheus text format")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json (one JSON document, for scripts)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no timeline and no summary, only the expectations and errors")
+	fl.StringArrayVar(&f.explain, "explain", nil, "after the run, explain why pod/NAME (or NAMESPACE/pod/NAME) is where it is or still Pending; repeatable")
+	fl.StringVarP(&f.namespace, "namespace", "n", scenarios.DefaultNamespace, "namespace of --explain pods given as pod/NAME")
+	return cmd
+}
+
+func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
+	if f.output != "text" && f.output != "json" {
+		return usageError("--output must be text or json, not %q", f.output)
+	}
+	if f.until < 0 {
+		return usageError("--until must not be negative, got %s", f.until)
+	}
+	type podName struct{ ns, name string }
+	var explain []podName
+	for _, s := range f.explain {
+		ns, name, err := podRef(s, f.namespace)
+		if err != nil {
+			return err
+		}
+		explain = append(explain, podName{ns, name})
+	}
+	sc, err := loadScenario(arg)
+	if err != nil {
+		return err
+	}
+	opts := runner.Options{Until: f.until}
+	if cmd.Flags().Changed("seed") {
+		opts.Seed = &f.seed
+	}
+	var traceFile *os.File
+	var traceBuf *bufio.Writer
+	if f.trace != "" {
+		if traceFile, err = os.Create(f.trace); err != nil {
+			return usageError("--trace: %v", err)
+		}
+		defer traceFile.Close()
+		traceBuf = bufio.NewWriterSize(traceFile, 1<<16)
+		var line []byte
+		opts.Trace = func(r sim.Record) {
+			line = r.AppendJSON(line[:0])
+			line = append(line, '\n')
+			_, _ = traceBuf.Write(line)
+		}
+	}
+	if f.metrics != "" {
+		// Fail on a bad path now rather than after the run.
+		mf, err := os.Create(f.metrics)
+		if err != nil {
+			return usageError("--metrics: %v", err)
+		}
+		mf.Close()
+	}
+	text := f.output == "text"
+	out := bufio.NewWriter(e.stdout)
+	defer out.Flush()
+	bar := &progress{w: out, enabled: text && e.terminal}
+	if text && !f.quiet {
+		opts.Story = func(en runner.Entry) { bar.println(en.String()) }
+	}
+	r, err := runner.New(sc, opts)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	seed := r.Seed()
+	if text {
+		fmt.Fprintf(out, "kubesim run %s (seed %d, until %s)", displayName(arg), seed, scenarios.FormatDuration(r.Until()))
+		if sc.Metadata.Description != "" && !f.quiet {
+			fmt.Fprintf(out, "\n  %s", sc.Metadata.Description)
+		}
+		fmt.Fprint(out, "\n")
+		if !f.quiet {
+			fmt.Fprint(out, "\n")
+		}
+	}
+	bar.start(r.Until())
+	const slices = 200
+	for i := 1; i <= slices; i++ {
+		r.AdvanceTo(r.Until() * time.Duration(i) / slices)
+		bar.update(r.Now())
+	}
+	bar.clear()
+	res := r.Finish()
+	if traceBuf != nil {
+		if err := traceBuf.Flush(); err != nil {
+			return &exitError{code: exitFailed, err: fmt.Errorf("--trace: %v", err)}
+		}
+	}
+	var explanations []string
+	for _, p := range explain {
+		s, err := r.Explain(p.ns, p.name)
+		if err != nil {
+			s = "explain: " + err.Error() + "\n"
+		}
+		explanations = append(explanations, s)
+	}
+	var metricsErr error
+	if f.metrics != "" {
+		metricsErr = writeMetrics(f.metrics, r.Cluster())
+	}
+	if text {
+		writeText(out, res, displayName(arg), f.quiet, explanations)
+	} else {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		rep := res.Report()
+		rep.Explanations = explanations
+		if err := enc.Encode(rep); err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+	}
+	if metricsErr != nil {
+		out.Flush()
+		return &exitError{code: exitFailed, err: metricsErr}
+	}
+	if !res.OK() {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+// writeMetrics writes the cluster's metrics registry in the Prometheus
+// text format.
+func writeMetrics(path string, c *cluster.Cluster) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--metrics: %v", err)
+	}
+	if err := c.Metrics().WriteText(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--metrics: %v", err)
+	}
+	return f.Close()
+}
+
+// progress draws a one-line progress bar at the bottom of a terminal for
+// runs that take more than a moment. Timeline lines go through println so
+// the bar never mixes with them. It reads the wall clock: the simulation
+// does not.
+type progress struct {
+	w        io.Writer
+	enabled  bool
+	until    time.Duration
+	began    time.Time
+	lastDraw time.Time
+	shown    bool
+	now      time.Duration
+}
+
+// progressDelay is how long a run goes before a bar appears.
+const progressDelay = 300 * time.Millisecond
+
+func (p *progress) start(until time.Duration) {
+	p.until, p.began = until, time.Now()
+}
+
+func (p *progress) println(line string) {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *progress) update(now time.Duration) {
+	p.now = now
+	if !p.enabled || time.Since(p.began) < progressDelay || time.Since(p.lastDraw) < 100*time.Millisecond {
+		return
+	}
+	p.lastDraw = time.Now()
+	const width = 30
+	done := width
+	if p.until > 0 {
+		done = int(int64(width) * int64(now) / int64(p.until))
+	}
+	fmt.Fprintf(p.w, "\r\033[K[%s%s] %s / %s simulated", strings.Repeat("#", done), strings.Repeat(".", width-done),
+		scenarios.FormatDuration(now.Truncate(time.Second)), scenarios.FormatDuration(p.until))
+	if f, ok := p.w.(interface{ Flush() error }); ok {
+		_ = f.Flush()
+	}
+	p.shown = true
+}
+
+func (p *progress) clear() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+}

@@ -1,0 +1,723 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+
+	deployutil "github.com/kubesim/kubesim/controllers/deployment/util"
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
+	"github.com/kubesim/kubesim/sim/cluster"
+)
+
+// RestartedAtAnnotation is the pod template annotation kubectl rollout
+// restart sets.
+const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
+
+// rampStep is the step of a load ramp's staircase; a ramp has at most
+// maxRampSteps steps (longer ramps take longer steps).
+const (
+	rampStep     = time.Second
+	maxRampSteps = 1000
+)
+
+// build creates the nodes of spec.cluster.nodes and then the objects, in
+// order, at t=0. A node or object the cluster refuses is a run error; the
+// rest is still created.
+func (r *Run) build() {
+	addNode := r.c.AddNode
+	if r.opts.addNode != nil {
+		addNode = r.opts.addNode
+	}
+	for _, g := range r.sc.Spec.Cluster.Nodes {
+		for _, spec := range nodeSpecs(g) {
+			r.story.emit(Entry{Time: 0, Component: "scenario", Verb: "addNode", Object: "node/" + spec.Name, Message: describeNode(spec)})
+			if err := addNode(spec); err != nil {
+				r.fail(0, g.Source, "add node "+spec.Name, err)
+			}
+		}
+	}
+	for _, m := range r.sc.InitialObjects() {
+		m := m
+		if err := r.applyManifest(&m); err != nil {
+			r.fail(0, m.Source, "apply "+m.Ref().String(), err)
+		}
+	}
+}
+
+// nodeSpecs are the nodes of a group.
+func nodeSpecs(g scenarios.NodeGroup) []cluster.NodeSpec {
+	var out []cluster.NodeSpec
+	for _, name := range g.NodeNames() {
+		out = append(out, cluster.NodeSpec{
+			Name:        name,
+			Capacity:    g.Capacity.DeepCopy(),
+			Allocatable: g.Allocatable.DeepCopy(),
+			Labels:      cloneMap(g.Labels),
+			Taints:      slices.Clone(g.Taints),
+		})
+	}
+	return out
+}
+
+func describeNode(spec cluster.NodeSpec) string {
+	cpu, mem := spec.Capacity[v1.ResourceCPU], spec.Capacity[v1.ResourceMemory]
+	s := fmt.Sprintf("cpu %s, memory %s", cpu.String(), mem.String())
+	if z := spec.Labels[scenarios.ZoneLabel]; z != "" {
+		s += ", zone " + z
+	}
+	if len(spec.Taints) > 0 {
+		var ts []string
+		for _, t := range spec.Taints {
+			ts = append(ts, taintString(t))
+		}
+		s += ", taints " + strings.Join(ts, ",")
+	}
+	return s
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// faultOf maps the node and zone actions to the cluster's faults.
+func (r *Run) faultOf(e *scenarios.Event) ([]cluster.Fault, bool) {
+	f := cluster.Fault{At: e.At, Node: e.Node}
+	switch e.Action {
+	case scenarios.ActionCrashNode:
+		f.Action = cluster.FaultCrashNode
+	case scenarios.ActionPartitionNode:
+		f.Action = cluster.FaultPartitionNode
+	case scenarios.ActionRecoverNode:
+		f.Action = cluster.FaultRecoverNode
+	case scenarios.ActionDeleteNode:
+		f.Action = cluster.FaultDeleteNode
+	case scenarios.ActionCordon:
+		f.Action = cluster.FaultCordon
+	case scenarios.ActionUncordon:
+		f.Action = cluster.FaultUncordon
+	case scenarios.ActionDrain:
+		f.Action = cluster.FaultDrain
+	case scenarios.ActionFailZone:
+		f = cluster.Fault{At: e.At, Action: cluster.FaultFailZone, Zone: e.Zone}
+	case scenarios.ActionRecoverZone:
+		f = cluster.Fault{At: e.At, Action: cluster.FaultRecoverZone, Zone: e.Zone}
+	case scenarios.ActionAddNode:
+		var out []cluster.Fault
+		for _, spec := range nodeSpecs(*e.Group) {
+			spec := spec
+			out = append(out, cluster.Fault{At: e.At, Action: cluster.FaultAddNode, Spec: &spec})
+		}
+		return out, true
+	default:
+		return nil, false
+	}
+	return []cluster.Fault{f}, true
+}
+
+// announce tells the story of a fault just before the cluster applies it.
+func (r *Run) announce(e *scenarios.Event) {
+	obj, msg := "", ""
+	switch e.Action {
+	case scenarios.ActionFailZone, scenarios.ActionRecoverZone:
+		obj = "zone/" + e.Zone
+	case scenarios.ActionAddNode:
+		names := e.Group.NodeNames()
+		obj = "node/" + strings.Join(names, ",")
+		msg = describeNode(nodeSpecs(*e.Group)[0])
+	default:
+		obj = "node/" + e.Node
+	}
+	r.story.emit(Entry{Time: e.At, Component: "scenario", Verb: string(e.Action), Object: obj, Message: msg})
+}
+
+// describeEvent names an event for errors, e.g. "scale deployment/web".
+func describeEvent(e *scenarios.Event) string {
+	switch e.Action {
+	case scenarios.ActionApply:
+		return "apply " + e.Object.Ref().String()
+	case scenarios.ActionAddNode:
+		return "addNode " + e.Group.Name
+	case scenarios.ActionFailZone, scenarios.ActionRecoverZone:
+		return string(e.Action) + " " + e.Zone
+	case scenarios.ActionSetLoad:
+		return "setLoad service/" + e.Service
+	case scenarios.ActionDelete, scenarios.ActionScale, scenarios.ActionSetPodLoad, scenarios.ActionKillPod,
+		scenarios.ActionRolloutUndo, scenarios.ActionRolloutRestart:
+		return string(e.Action) + " " + e.Target.String()
+	}
+	return string(e.Action) + " " + e.Node
+}
+
+// do runs a kubectl-like action at its time.
+func (r *Run) do(e *scenarios.Event) {
+	var err error
+	switch e.Action {
+	case scenarios.ActionApply:
+		err = r.applyManifest(e.Object)
+	case scenarios.ActionDelete:
+		err = r.delete(e)
+	case scenarios.ActionScale:
+		err = r.scale(e)
+	case scenarios.ActionRolloutUndo:
+		err = r.rolloutUndo(e)
+	case scenarios.ActionRolloutRestart:
+		err = r.rolloutRestart(e)
+	case scenarios.ActionSetLoad:
+		err = r.setLoad(e)
+	case scenarios.ActionSetPodLoad:
+		err = r.setPodLoad(e)
+	case scenarios.ActionKillPod:
+		err = r.killPod(e)
+	case scenarios.ActionLabelNode:
+		err = r.labelNode(e)
+	case scenarios.ActionTaintNode, scenarios.ActionUntaintNode:
+		err = r.taintNode(e)
+	default:
+		panic(fmt.Sprintf("runner: action %q has no implementation", e.Action))
+	}
+	if err != nil {
+		r.fail(e.At, e.Source, describeEvent(e), err)
+	}
+}
+
+// resource is the API server's resource for a scenario kind.
+func (r *Run) resource(res scenarios.Resource) *apiserver.Resource {
+	ar, ok := r.api.Resource(res.Plural)
+	if !ok {
+		panic(fmt.Sprintf("runner: the API server does not serve %s, which the scenario format lists", res.Plural))
+	}
+	return ar
+}
+
+func (r *Run) tell(verb string, ref string, format string, args ...any) {
+	r.story.emit(Entry{Time: r.Now(), Component: User, Verb: verb, Object: ref, Message: fmt.Sprintf(format, args...)})
+}
+
+func refString(ns string, ref scenarios.Ref) string {
+	if ns != "" && ns != scenarios.DefaultNamespace && ref.Resource.Namespaced {
+		return ns + "/" + ref.String()
+	}
+	return ref.String()
+}
+
+// applyManifest is kubectl apply: create the object with the
+// last-applied-configuration annotation, or compute the three-way
+// strategic merge patch between that annotation, the manifest and the live
+// object and send it (k8s.io/kubectl/pkg/cmd/apply, patcher.go).
+func (r *Run) applyManifest(m *scenarios.Manifest) error {
+	res := r.resource(m.Resource)
+	ns := ""
+	if m.Resource.Namespaced {
+		ns = m.Namespace
+	}
+	ref := refString(ns, m.Ref())
+	original, modified, err := appliedConfiguration(m)
+	if err != nil {
+		return err
+	}
+	live, err := r.api.Get(res, ns, m.Name)
+	if apierrors.IsNotFound(err) {
+		obj := m.Object.DeepCopyObject()
+		acc := obj.(metav1.Object)
+		ann := cloneMap(acc.GetAnnotations())
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[v1.LastAppliedConfigAnnotation] = string(original)
+		acc.SetAnnotations(ann)
+		if _, err := r.api.Create(User, res, ns, obj, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		r.tell("apply", ref, "created")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	current, err := json.Marshal(withKind(live, res))
+	if err != nil {
+		return fmt.Errorf("cannot encode the live %s: %w", ref, err)
+	}
+	last := []byte(live.(metav1.Object).GetAnnotations()[v1.LastAppliedConfigAnnotation])
+	if len(last) == 0 {
+		last = nil // kubectl: "missing the last-applied annotation; it will be patched automatically"
+	}
+	meta, err := strategicpatch.NewPatchMetaFromStruct(res.New())
+	if err != nil {
+		return fmt.Errorf("no patch metadata for %s: %w", res.Kind, err)
+	}
+	patch, err := strategicpatch.CreateThreeWayMergePatch(last, modified, current, meta, true)
+	if err != nil {
+		return fmt.Errorf("cannot compute the apply patch: %w", err)
+	}
+	if string(patch) == "{}" {
+		r.tell("apply", ref, "unchanged")
+		return nil
+	}
+	if _, err := r.api.Patch(User, res, ns, m.Name, types.StrategicMergePatchType, patch, ""); err != nil {
+		return err
+	}
+	r.tell("apply", ref, "configured")
+	return nil
+}
+
+// appliedConfiguration is kubectl's GetModifiedConfiguration: the manifest
+// as written (with the namespace kubectl fills in), without the annotation
+// (original, which becomes the annotation), and with it (modified, the
+// patch target).
+func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err error) {
+	raw := m.JSON
+	if raw == nil {
+		if raw, err = json.Marshal(m.Object); err != nil {
+			return nil, nil, fmt.Errorf("cannot encode %s: %w", m.Ref(), err)
+		}
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, nil, fmt.Errorf("cannot read %s back: %w", m.Ref(), err)
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		obj["metadata"] = md
+	}
+	if m.Resource.Namespaced {
+		md["namespace"] = m.Namespace
+	}
+	ann, _ := md["annotations"].(map[string]any)
+	if ann != nil {
+		delete(ann, v1.LastAppliedConfigAnnotation)
+		if len(ann) == 0 {
+			delete(md, "annotations")
+		}
+	}
+	if original, err = json.Marshal(obj); err != nil {
+		return nil, nil, err
+	}
+	if ann == nil || len(ann) == 0 {
+		ann = map[string]any{}
+		md["annotations"] = ann
+	}
+	ann[v1.LastAppliedConfigAnnotation] = string(original)
+	if modified, err = json.Marshal(obj); err != nil {
+		return nil, nil, err
+	}
+	return original, modified, nil
+}
+
+// delete is kubectl delete with the default background cascading.
+func (r *Run) delete(e *scenarios.Event) error {
+	res := r.resource(e.Target.Resource)
+	ns := namespaceOf(e)
+	bg := metav1.DeletePropagationBackground
+	if _, _, err := r.api.Delete(User, res, ns, e.Target.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+		return err
+	}
+	r.tell("delete", refString(ns, e.Target), "deleted (background cascading)")
+	return nil
+}
+
+func namespaceOf(e *scenarios.Event) string {
+	if e.Target.Resource.Namespaced {
+		return e.Namespace
+	}
+	return ""
+}
+
+// scale is kubectl scale: the /scale subresource.
+func (r *Run) scale(e *scenarios.Event) error {
+	res := r.resource(e.Target.Resource)
+	sc, err := r.api.GetScale(res, e.Namespace, e.Target.Name)
+	if err != nil {
+		return err
+	}
+	from := sc.Spec.Replicas
+	sc.Spec.Replicas = e.Replicas
+	if _, err := r.api.UpdateScale(User, res, e.Namespace, sc); err != nil {
+		return err
+	}
+	r.tell("scale", refString(e.Namespace, e.Target), "replicas %d -> %d", from, e.Replicas)
+	return nil
+}
+
+// deployment reads a deployment (a copy).
+func (r *Run) deployment(e *scenarios.Event) (*appsv1.Deployment, *apiserver.Resource, error) {
+	res := r.resource(e.Target.Resource)
+	obj, err := r.api.Get(res, e.Namespace, e.Target.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj.(*appsv1.Deployment).DeepCopy(), res, nil
+}
+
+// rolloutUndo is kubectl rollout undo [--to-revision]: the deployment's
+// template becomes the chosen ReplicaSet's (deployment/util.Rollback).
+func (r *Run) rolloutUndo(e *scenarios.Event) error {
+	d, res, err := r.deployment(e)
+	if err != nil {
+		return err
+	}
+	rsRes, _ := r.api.Resource("replicasets")
+	objs, _, err := r.api.List(rsRes, e.Namespace, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	rsList := make([]*appsv1.ReplicaSet, 0, len(objs))
+	for _, o := range objs {
+		rsList = append(rsList, o.(*appsv1.ReplicaSet))
+	}
+	updated, skipped, err := deployutil.Rollback(d, rsList, e.ToRevision)
+	if err != nil {
+		return err
+	}
+	ref := refString(e.Namespace, e.Target)
+	if skipped != "" {
+		r.tell("rolloutUndo", ref, "%s", skipped)
+		return nil
+	}
+	if _, err := r.api.Update(User, res, e.Namespace, updated, "", metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	to := "the previous revision"
+	if e.ToRevision > 0 {
+		to = "revision " + strconv.FormatInt(e.ToRevision, 10)
+	}
+	r.tell("rolloutUndo", ref, "rolled back to %s", to)
+	return nil
+}
+
+// rolloutRestart is kubectl rollout restart: a strategic merge patch that
+// stamps the pod template with kubectl.kubernetes.io/restartedAt.
+func (r *Run) rolloutRestart(e *scenarios.Event) error {
+	d, res, err := r.deployment(e)
+	if err != nil {
+		return err
+	}
+	ref := refString(e.Namespace, e.Target)
+	if d.Spec.Paused {
+		return fmt.Errorf("can't restart paused deployment (run rollout resume first)")
+	}
+	at := r.c.Engine.Now().Format(time.RFC3339)
+	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, RestartedAtAnnotation, at)
+	if _, err := r.api.Patch(User, res, e.Namespace, e.Target.Name, types.StrategicMergePatchType, []byte(patch), ""); err != nil {
+		return err
+	}
+	r.tell("rolloutRestart", ref, "restarted at %s", at)
+	return nil
+}
+
+// workloadSelector reads the label selector of a deployment or replica set.
+func (r *Run) workloadSelector(ns string, ref scenarios.Ref) (labels.Selector, error) {
+	obj, err := r.api.Get(r.resource(ref.Resource), ns, ref.Name)
+	if err != nil {
+		return nil, err
+	}
+	var sel *metav1.LabelSelector
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		sel = o.Spec.Selector
+	case *appsv1.ReplicaSet:
+		sel = o.Spec.Selector
+	default:
+		return nil, fmt.Errorf("%s has no pod selector", ref)
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invalid selector: %w", ref, err)
+	}
+	return s, nil
+}
+
+// ramp sets a load now and, with a ramp, schedules a staircase of steps
+// to rampTo; a new load for the same key cancels the steps left.
+func (r *Run) ramp(key string, e *scenarios.Event, set func(rps float64) error) error {
+	for _, t := range r.ramps[key] {
+		t.Stop()
+	}
+	delete(r.ramps, key)
+	if err := set(e.RPS); err != nil {
+		return err
+	}
+	if e.RampTo == nil {
+		return nil
+	}
+	steps := int(math.Ceil(float64(e.RampDuration) / float64(rampStep)))
+	steps = min(max(steps, 1), maxRampSteps)
+	from, to := e.RPS, *e.RampTo
+	var timers []sim.Timer
+	for k := 1; k <= steps; k++ {
+		at := e.At + time.Duration(int64(e.RampDuration)*int64(k)/int64(steps))
+		rps := from + (to-from)*float64(k)/float64(steps)
+		if k == steps {
+			rps = to
+		}
+		timers = append(timers, r.c.Engine.At(at, "scenario: ramp "+key, func() {
+			if err := set(rps); err != nil {
+				r.fail(r.Now(), e.Source, describeEvent(e)+" (ramp)", err)
+			}
+		}))
+	}
+	r.ramps[key] = timers
+	return nil
+}
+
+func rampText(e *scenarios.Event) string {
+	if e.RampTo == nil {
+		return ""
+	}
+	return fmt.Sprintf(", ramping to %g over %s", *e.RampTo, scenarios.FormatDuration(e.RampDuration))
+}
+
+// setLoad sets the request rate to a Service.
+func (r *Run) setLoad(e *scenarios.Event) error {
+	from := e.From
+	err := r.ramp("service/"+e.Namespace+"/"+e.Service, e, func(rps float64) error {
+		return r.c.SetServiceLoad(e.Namespace, e.Service, rps, from)
+	})
+	if err != nil {
+		return err
+	}
+	origin := "from clients in the cluster"
+	switch {
+	case from == scenarios.FromExternal:
+		origin = "from outside, through the node ports"
+	case from != "":
+		origin = "from node " + from
+	}
+	ref := "service/" + e.Service
+	if e.Namespace != scenarios.DefaultNamespace {
+		ref = e.Namespace + "/" + ref
+	}
+	r.tell("setLoad", ref, "%g requests/s %s%s", e.RPS, origin, rampText(e))
+	return nil
+}
+
+// setPodLoad sets the requests per second each pod of a workload serves.
+func (r *Run) setPodLoad(e *scenarios.Event) error {
+	pl, ok := any(r.c).(podLoader)
+	if !ok {
+		return errNotYet("setPodLoad (the pod load model)")
+	}
+	sel, err := r.workloadSelector(e.Namespace, e.Target)
+	if err != nil {
+		return err
+	}
+	err = r.ramp("pods/"+e.Namespace+"/"+e.Target.String(), e, func(rps float64) error {
+		pl.SetPodLoad(e.Namespace, sel, rps)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.tell("setPodLoad", refString(e.Namespace, e.Target), "%g requests/s per pod (%s)%s", e.RPS, sel, rampText(e))
+	return nil
+}
+
+// killPod kills a container of a pod: the named pod, or one running pod of
+// a workload drawn from the run's "kubectl" random stream.
+func (r *Run) killPod(e *scenarios.Event) error {
+	pod, err := r.pickPod(e)
+	if err != nil {
+		return err
+	}
+	container := e.Container
+	shown := container
+	if shown == "" && len(pod.Spec.Containers) > 0 {
+		shown = pod.Spec.Containers[0].Name
+	}
+	ref := "pod/" + pod.Name
+	if pod.Namespace != scenarios.DefaultNamespace {
+		ref = pod.Namespace + "/" + ref
+	}
+	r.tell("killPod", ref, "killing container %s on %s", shown, cmpOr(pod.Spec.NodeName, "no node"))
+	return r.c.Apply(cluster.Fault{At: e.At, Action: cluster.FaultKillContainer, Namespace: pod.Namespace, Pod: pod.Name, Container: container})
+}
+
+// pickPod finds the pod killPod targets: the named pod, or, for a
+// workload, one of its running pods (not terminating, bound), sorted by
+// name and drawn from the run's random stream.
+func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
+	podRes, _ := r.api.Resource("pods")
+	if e.Target.Resource.Kind == "Pod" {
+		obj, err := r.api.Get(podRes, e.Namespace, e.Target.Name)
+		if err != nil {
+			return nil, err
+		}
+		return obj.(*v1.Pod), nil
+	}
+	sel, err := r.workloadSelector(e.Namespace, e.Target)
+	if err != nil {
+		return nil, err
+	}
+	objs, _, err := r.api.List(podRes, e.Namespace, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, err
+	}
+	var running []*v1.Pod
+	for _, o := range objs {
+		p := o.(*v1.Pod)
+		if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil && p.Spec.NodeName != "" {
+			running = append(running, p)
+		}
+	}
+	if len(running) == 0 {
+		return nil, fmt.Errorf("%s has no running pod", e.Target)
+	}
+	slices.SortFunc(running, func(a, b *v1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	return running[r.rand.IntN(len(running))], nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// patchNode reads a node, lets change modify a copy and sends the two-way
+// strategic merge patch between them, as kubectl label and taint do.
+func (r *Run) patchNode(name string, change func(n *v1.Node) error) error {
+	nodeRes, _ := r.api.Resource("nodes")
+	obj, err := r.api.Get(nodeRes, "", name)
+	if err != nil {
+		return err
+	}
+	before := obj.(*v1.Node)
+	after := before.DeepCopy()
+	if err := change(after); err != nil {
+		return err
+	}
+	patch, err := twoWayPatch(before, after)
+	if err != nil {
+		return err
+	}
+	if string(patch) == "{}" {
+		return nil
+	}
+	_, err = r.api.Patch(User, nodeRes, "", name, types.StrategicMergePatchType, patch, "")
+	return err
+}
+
+func twoWayPatch(before, after runtime.Object) ([]byte, error) {
+	a, err := json.Marshal(before)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(after)
+	if err != nil {
+		return nil, err
+	}
+	return strategicpatch.CreateTwoWayMergePatch(a, b, before)
+}
+
+// labelNode is kubectl label node: set labels, remove label keys.
+func (r *Run) labelNode(e *scenarios.Event) error {
+	err := r.patchNode(e.Node, func(n *v1.Node) error {
+		if n.Labels == nil {
+			n.Labels = map[string]string{}
+		}
+		for k, v := range e.Labels {
+			n.Labels[k] = v
+		}
+		for _, k := range e.RemoveLabels {
+			delete(n.Labels, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var parts []string
+	for _, k := range sortedKeys(e.Labels) {
+		parts = append(parts, k+"="+e.Labels[k])
+	}
+	for _, k := range e.RemoveLabels {
+		parts = append(parts, k+"-")
+	}
+	r.tell("labelNode", "node/"+e.Node, "%s", strings.Join(parts, " "))
+	return nil
+}
+
+// taintNode is kubectl taint node: taintNode adds or replaces (same key
+// and effect) taints; untaintNode removes taints by key, and by effect
+// when one is given.
+func (r *Run) taintNode(e *scenarios.Event) error {
+	err := r.patchNode(e.Node, func(n *v1.Node) error {
+		for _, t := range e.Taints {
+			if e.Action == scenarios.ActionUntaintNode {
+				before := len(n.Spec.Taints)
+				n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(cur v1.Taint) bool {
+					return cur.Key == t.Key && (t.Effect == "" || cur.Effect == t.Effect)
+				})
+				if len(n.Spec.Taints) == before {
+					return fmt.Errorf("taint %q not found", taintString(t))
+				}
+				continue
+			}
+			i := slices.IndexFunc(n.Spec.Taints, func(cur v1.Taint) bool { return cur.Key == t.Key && cur.Effect == t.Effect })
+			if i >= 0 {
+				n.Spec.Taints[i] = t
+			} else {
+				n.Spec.Taints = append(n.Spec.Taints, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var parts []string
+	for _, t := range e.Taints {
+		parts = append(parts, taintString(t))
+	}
+	verb := "tainted"
+	if e.Action == scenarios.ActionUntaintNode {
+		verb = "untainted"
+	}
+	r.tell(string(e.Action), "node/"+e.Node, "%s %s", verb, strings.Join(parts, ", "))
+	return nil
+}
+
+// taintString prints a taint as kubectl does: key[=value]:Effect.
+func taintString(t v1.Taint) string {
+	s := t.Key
+	if t.Value != "" {
+		s += "=" + t.Value
+	}
+	if t.Effect != "" {
+		s += ":" + string(t.Effect)
+	}
+	return s
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

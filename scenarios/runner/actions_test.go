@@ -1,0 +1,379 @@
+package runner
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/sim/cluster"
+)
+
+const webV1 = `{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, annotations: {team: a}}, spec: {replicas: 3, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.26"}]}}}}`
+
+func TestApplyCreatesThenPatchesLikeKubectl(t *testing.T) {
+	var opts Options
+	story := storyOf(&opts)
+	opts.Setup = func(c *cluster.Cluster) {
+		// Another client labels the deployment and scales it between the
+		// applies: apply keeps what it never managed and resets what it did.
+		c.Engine.At(30*time.Second, "other client", func() {
+			cl := c.Client("someone")
+			d, err := cl.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+			require.NoError(t, err)
+			d.Labels = map[string]string{"owner": "someone"}
+			replicas := int32(7)
+			d.Spec.Replicas = &replicas
+			_, err = cl.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{})
+			require.NoError(t, err)
+		})
+	}
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 3m
+  objects:
+  - `+webV1+`
+  events:
+  - at: 1m
+    action: apply
+    object:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+        annotations: {tier: front}
+      spec:
+        replicas: 3
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec:
+            containers:
+            - {name: web, image: "nginx:1.27"}
+  - at: 2m
+    action: apply
+    object:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+        annotations: {tier: front}
+      spec:
+        replicas: 3
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec:
+            containers:
+            - {name: web, image: "nginx:1.27"}
+`, opts)
+	r.AdvanceTo(10 * time.Second)
+	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, "nginx:1.26", d.Spec.Template.Spec.Containers[0].Image)
+	last := d.Annotations[v1.LastAppliedConfigAnnotation]
+	require.NotEmpty(t, last, "create records the last applied configuration")
+	var lastObj map[string]any
+	require.NoError(t, json.Unmarshal([]byte(last), &lastObj))
+	assert.Equal(t, "default", lastObj["metadata"].(map[string]any)["namespace"], "kubectl fills in the namespace")
+	assert.NotContains(t, last, "creationTimestamp", "the manifest as written, not the typed object")
+
+	r.AdvanceTo(time.Minute)
+	d = get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, "nginx:1.27", d.Spec.Template.Spec.Containers[0].Image)
+	assert.Equal(t, "front", d.Annotations["tier"], "added")
+	assert.NotContains(t, d.Annotations, "team", "removed: it was applied before and is gone from the manifest")
+	assert.Equal(t, "someone", d.Labels["owner"], "a field apply never managed is kept")
+	assert.Equal(t, int32(3), *d.Spec.Replicas, "a field apply manages is reset to the manifest (kubectl apply after a scale)")
+	rv := d.ResourceVersion
+
+	r.AdvanceTo(2 * time.Minute)
+	d = get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, rv, d.ResourceVersion, "applying the same manifest again writes nothing")
+	assert.True(t, hasEntry(*story, "apply", "deployment/web", "created"))
+	assert.True(t, hasEntry(*story, "apply", "deployment/web", "configured"))
+	assert.True(t, hasEntry(*story, "apply", "deployment/web", "unchanged"))
+	assert.Empty(t, r.Finish().Errors)
+}
+
+func TestDeleteScaleRestartAndUndo(t *testing.T) {
+	var opts Options
+	story := storyOf(&opts)
+	opts.Setup = func(c *cluster.Cluster) {
+		// Stand in for the deployment controller: two revisions of
+		// ReplicaSets owned by the deployment.
+		c.Engine.At(10*time.Second, "fake deployment controller", func() {
+			cl := c.Client("fake-deployment-controller")
+			d, err := cl.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+			require.NoError(t, err)
+			for rev, image := range map[string]string{"1": "nginx:1.25", "2": "nginx:1.26"} {
+				rs := &appsv1.ReplicaSet{
+					ObjectMeta: metav1.ObjectMeta{Name: "web-" + rev, Labels: map[string]string{"app": "web", "pod-template-hash": rev},
+						Annotations:     map[string]string{"deployment.kubernetes.io/revision": rev},
+						OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+					Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", "pod-template-hash": rev}},
+						Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web", "pod-template-hash": rev}},
+							Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: image}}}}},
+				}
+				_, err := cl.AppsV1().ReplicaSets("default").Create(ctx, rs, metav1.CreateOptions{})
+				require.NoError(t, err)
+			}
+		})
+	}
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 10m
+  objects:
+  - `+webV1+`
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}, data: {a: b}}
+  events:
+  - {at: 1m, action: scale, target: deploy/web, replicas: 5}
+  - {at: 2m, action: rolloutUndo, target: deployment/web}
+  - {at: 3m, action: rolloutUndo, target: deployment/web, toRevision: 2}
+  - {at: 4m, action: rolloutUndo, target: deployment/web, toRevision: 9}
+  - {at: 5m, action: rolloutRestart, target: deployment/web}
+  - {at: 6m, action: delete, target: configmap/settings}
+`, opts)
+	r.AdvanceTo(time.Minute)
+	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, int32(5), *d.Spec.Replicas)
+	assert.Equal(t, int64(2), d.Generation, "a scale is a spec change")
+	assert.True(t, hasEntry(*story, "scale", "deployment/web", "replicas 3 -> 5"))
+
+	r.AdvanceTo(2 * time.Minute)
+	d = get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, "nginx:1.25", d.Spec.Template.Spec.Containers[0].Image, "undo to the previous revision (1, below the latest 2)")
+	assert.NotContains(t, d.Spec.Template.Labels, "pod-template-hash", "kubectl drops the hash label")
+
+	r.AdvanceTo(3 * time.Minute)
+	d = get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, "nginx:1.26", d.Spec.Template.Spec.Containers[0].Image, "undo --to-revision=2")
+
+	r.AdvanceTo(5 * time.Minute)
+	d = get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, "2026-01-01T00:05:00Z", d.Spec.Template.Annotations[RestartedAtAnnotation], "restartedAt is the simulated time")
+	assert.Equal(t, "nginx:1.26", d.Spec.Template.Spec.Containers[0].Image)
+
+	require.True(t, exists(r, "configmaps", "default", "settings"))
+	res := r.Finish()
+	assert.False(t, exists(r, "configmaps", "default", "settings"))
+	require.Len(t, res.Errors, 1, "%v", res.Errors)
+	e := res.Errors[0]
+	assert.Equal(t, 4*time.Minute, e.At)
+	assert.Equal(t, "test.yaml", e.Source.File)
+	assert.Equal(t, 12, e.Source.Line)
+	assert.Equal(t, "rolloutUndo deployment/web", e.What)
+	assert.Contains(t, e.Message, "unable to find specified revision 9 in history")
+	assert.False(t, res.OK())
+}
+
+func TestDeleteIsBackgroundCascading(t *testing.T) {
+	opts := Options{}
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - `+webV1+`
+  events:
+  - {at: 1m, action: delete, target: deployment/web}
+`, opts)
+	r.AdvanceTo(59 * time.Second)
+	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	r.Finish()
+	assert.False(t, exists(r, "deployments", "default", "web"),
+		"background propagation adds no finalizer, so a deployment goes at once (its ReplicaSets are the garbage collector's)")
+	assert.Empty(t, d.Finalizers)
+}
+
+func TestLabelAndTaintNodesLikeKubectl(t *testing.T) {
+	var opts Options
+	story := storyOf(&opts)
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 10m
+  cluster:
+    nodes:
+    - {name: n, capacity: {cpu: "2", memory: 4Gi}, labels: {tier: a, old: x}, taints: [{key: k, value: v1, effect: NoSchedule}]}
+  events:
+  - {at: 1m, action: labelNode, node: n, labels: {tier: b, disk: ssd}, removeLabels: [old]}
+  - {at: 2m, action: taintNode, node: n, taints: [{key: k, value: v2, effect: NoSchedule}, {key: k, effect: NoExecute}]}
+  - {at: 3m, action: untaintNode, node: n, taints: [{key: k, effect: NoExecute}]}
+  - {at: 4m, action: untaintNode, node: n, taints: [{key: k}]}
+  - {at: 5m, action: untaintNode, node: n, taints: [{key: k}]}
+`, opts)
+	r.AdvanceTo(time.Minute)
+	n := get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Equal(t, "b", n.Labels["tier"])
+	assert.Equal(t, "ssd", n.Labels["disk"])
+	assert.NotContains(t, n.Labels, "old")
+	assert.Equal(t, "n", n.Labels[v1.LabelHostname], "other labels stay")
+	assert.True(t, hasEntry(*story, "labelNode", "node/n", "disk=ssd tier=b old-"))
+
+	r.AdvanceTo(2 * time.Minute)
+	n = get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Equal(t, []v1.Taint{{Key: "k", Value: "v2", Effect: v1.TaintEffectNoSchedule}, {Key: "k", Effect: v1.TaintEffectNoExecute}}, n.Spec.Taints,
+		"same key and effect is replaced, another effect added")
+
+	r.AdvanceTo(3 * time.Minute)
+	n = get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Equal(t, []v1.Taint{{Key: "k", Value: "v2", Effect: v1.TaintEffectNoSchedule}}, n.Spec.Taints)
+
+	r.AdvanceTo(4 * time.Minute)
+	n = get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Empty(t, n.Spec.Taints, "a key without an effect removes every effect")
+
+	res := r.Finish()
+	require.Len(t, res.Errors, 1)
+	assert.Contains(t, res.Errors[0].Message, `taint "k" not found`, "kubectl taint k- on a node without it fails")
+}
+
+func TestKillPodPicksARunningPodOfTheWorkloadFromTheSeed(t *testing.T) {
+	pick := func(seed uint64) []string {
+		opts := Options{Seed: &seed}
+		r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  cluster:
+    nodes: [{name: w, count: 2, capacity: {cpu: "4", memory: 8Gi}}]
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-a, labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-b, labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-c, labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: other, labels: {app: other}}, spec: {containers: [{name: c, image: i}]}}
+  - `+webV1+`
+  events:
+  - {at: 1m, action: delete, target: pod/web-c}
+`, opts)
+		r.AdvanceTo(90 * time.Second)
+		e := &scenarios.Event{At: r.Now(), Action: scenarios.ActionKillPod, Namespace: "default",
+			Target: scenarios.Ref{Resource: mustResource(t, "deployment"), Name: "web"}}
+		var names []string
+		for range 20 {
+			p, err := r.pickPod(e)
+			require.NoError(t, err)
+			assert.Equal(t, v1.PodRunning, p.Status.Phase)
+			names = append(names, p.Name)
+		}
+		return names
+	}
+	a := pick(1)
+	assert.Equal(t, a, pick(1), "same seed, same choices")
+	assert.Subset(t, []string{"web-a", "web-b"}, a, "only running, non-deleted pods of the workload")
+	assert.Contains(t, a, "web-a")
+	assert.Contains(t, a, "web-b")
+	assert.NotEqual(t, a, pick(2), "another seed draws differently")
+}
+
+func mustResource(t *testing.T, name string) scenarios.Resource {
+	r, ok := scenarios.LookupResource(name)
+	require.True(t, ok)
+	return r
+}
+
+func TestFaultErrorsAreAttributedToTheirEvent(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+`, Options{})
+	e := &scenarios.Event{At: time.Minute, Action: scenarios.ActionAddNode, Source: scenarios.Source{File: "x.yaml", Line: 7},
+		Group: &scenarios.NodeGroup{Name: "g"}}
+	f := cluster.Fault{At: time.Minute, Action: cluster.FaultAddNode} // no spec: always an error
+	r.faults[f.String()+" at 1m0s"] = e
+	r.c.Inject(f)
+	res := r.Finish()
+	require.Len(t, res.Errors, 1)
+	assert.Equal(t, RunError{At: time.Minute, Source: e.Source, What: "addNode g", Message: "addNode needs a node spec"}, res.Errors[0])
+	assert.Equal(t, "x.yaml:7: at 1m: addNode g: addNode needs a node spec", res.Errors[0].String())
+}
+
+func TestLoadRampIsAStaircaseAndALaterLoadReplacesIt(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 5m
+`, Options{})
+	type set struct {
+		at  time.Duration
+		rps float64
+	}
+	var sets []set
+	rampTo := 100.0
+	e := &scenarios.Event{At: 0, RPS: 10, RampTo: &rampTo, RampDuration: 10 * time.Second}
+	require.NoError(t, r.ramp("k", e, func(rps float64) error { sets = append(sets, set{r.Now(), rps}); return nil }))
+	r.AdvanceTo(time.Minute)
+	require.Len(t, sets, 11, "the initial rate and ten 1 s steps")
+	assert.Equal(t, set{0, 10}, sets[0])
+	assert.Equal(t, set{time.Second, 19}, sets[1])
+	assert.Equal(t, set{10 * time.Second, 100}, sets[10])
+
+	sets = nil
+	long := &scenarios.Event{At: time.Minute, RPS: 0, RampTo: &rampTo, RampDuration: time.Hour}
+	require.NoError(t, r.ramp("k", long, func(rps float64) error { sets = append(sets, set{r.Now(), rps}); return nil }))
+	assert.Len(t, r.ramps["k"], maxRampSteps, "at most 1000 steps")
+	r.AdvanceTo(2 * time.Minute)
+	n := len(sets)
+	stop := &scenarios.Event{At: 2 * time.Minute, RPS: 5}
+	require.NoError(t, r.ramp("k", stop, func(rps float64) error { sets = append(sets, set{r.Now(), rps}); return nil }))
+	r.AdvanceTo(4 * time.Minute)
+	assert.Equal(t, n+1, len(sets), "the new load cancelled the ramp")
+	assert.Equal(t, set{2 * time.Minute, 5}, sets[len(sets)-1])
+}
+
+// TestSetLoadThroughTheNetworkModel: setLoad and its ramp drive the real
+// traffic model (pods run on the fake runtime); metric expectations read
+// its registry.
+func TestSetLoadThroughTheNetworkModel(t *testing.T) {
+	var opts Options
+	story := storyOf(&opts)
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 6m
+  cluster:
+    nodes: [{name: w, count: 3, capacity: {cpu: "8", memory: 16Gi}}]
+  objects:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: i, ports: [{containerPort: 80}]}]}}}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-a, labels: {app: web}}, spec: {containers: [{name: web, image: i, ports: [{containerPort: 80}]}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-b, labels: {app: web}}, spec: {containers: [{name: web, image: i, ports: [{containerPort: 80}]}]}}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 30s, action: setLoad, service: web, rps: 10}
+  - {at: 1m30s, action: setLoad, service: web, rps: 0, rampTo: 100, rampDuration: 1m}
+  - {at: 3m, action: setLoad, service: web, rps: 0}
+  - {at: 4m, action: setLoad, service: web, rps: 5, from: w-2}
+  expect:
+  - {at: 1m30s, metric: 'kubesim_requests_total{service="web",outcome="served"}', equals: 600}
+  # a staircase of 1 s steps of 100k/60 rps for k=1..59 (2950 requests) and
+  # 30 s at 100 rps (3000), less at most one request per step
+  - {at: 3m, metric: 'kubesim_requests_total{service="web",outcome="served"}', atLeast: 6490, atMost: 6550}
+  - {at: 4m, metric: 'kubesim_requests_total{service="web"}', atLeast: 6490, atMost: 6550}
+  - {at: 5m, metric: 'kubesim_requests_total{service="web",outcome="failed"}', equals: 0}
+  - {at: 6m, metric: 'kubesim_requests_total{service="web"}', atLeast: 7090, atMost: 7150}
+`, opts)
+	res := r.Finish()
+	for _, e := range res.Expectations {
+		assert.Equal(t, scenarios.Passed, e.Status, "%s: observed %s", e.Expectation, e.Observed)
+	}
+	assert.Empty(t, res.Errors)
+	assert.True(t, hasEntry(*story, "setLoad", "service/web", "0 requests/s from clients in the cluster, ramping to 100 over 1m"))
+	assert.True(t, hasEntry(*story, "setLoad", "service/web", "5 requests/s from node w-2"))
+}

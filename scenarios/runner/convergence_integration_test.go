@@ -1,0 +1,550 @@
+//go:build integration
+
+// The convergence properties need every component (kubelets, node
+// lifecycle, workload controllers, network). Until they are merged this file
+// is built only with -tags integration; the lead removes the tag after the
+// merge. make test-props runs many cases (-rapid.checks=300), make test a
+// modest number (TestMain's default).
+
+package runner_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	resourcehelper "k8s.io/component-helpers/resource"
+	"pgregory.net/rapid"
+
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/scenarios/runner"
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/cluster"
+)
+
+// defaultChecks is the number of cases make test runs.
+const defaultChecks = "15"
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	if !set {
+		_ = flag.Set("rapid.checks", defaultChecks)
+	}
+	os.Exit(m.Run())
+}
+
+// faultWindow is when faults may happen; settle is how long the cluster
+// then runs without them: past the 300 s eviction tolerations, the HPA's
+// 5-minute scale-down stabilization and the scheduler's 5-minute
+// unschedulable flush.
+const (
+	faultWindow = 10 * time.Minute
+	settle      = 16 * time.Minute
+)
+
+// genCase draws a random scenario: 1-20 nodes of mixed capacities in up
+// to three zones, 1-4 deployments with requests (some with a Service and
+// load, some with an HPA), and a schedule of faults in the fault window;
+// at its end every node is recovered and uncordoned.
+func genCase(t *rapid.T) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: convergence\n  description: A generated convergence case.\n")
+	fmt.Fprintf(&b, "spec:\n  seed: %d\n  duration: %s\n  cluster:\n    nodes:\n", rapid.Uint64Range(1, 1<<20).Draw(t, "seed"),
+		scenarios.FormatDuration(faultWindow+settle))
+	var nodes []string
+	total := rapid.IntRange(1, 20).Draw(t, "nodes")
+	for g := 0; total > 0; g++ {
+		count := rapid.IntRange(1, total).Draw(t, "group size")
+		total -= count
+		fmt.Fprintf(&b, "    - {name: g%d, count: %d, zone: %s, capacity: {cpu: %q, memory: %s}}\n", g, count,
+			rapid.SampledFrom([]string{"zone-a", "zone-b", "zone-c"}).Draw(t, "zone"),
+			rapid.SampledFrom([]string{"1", "2", "4", "8"}).Draw(t, "cpu"),
+			rapid.SampledFrom([]string{"2Gi", "4Gi", "8Gi", "16Gi"}).Draw(t, "memory"))
+		nodes = append(nodes, (scenarios.NodeGroup{Name: fmt.Sprintf("g%d", g), Count: count}).NodeNames()...)
+	}
+	b.WriteString("  objects:\n")
+	type dep struct {
+		name         string
+		service, hpa bool
+	}
+	var deps []dep
+	for i := range rapid.IntRange(1, 4).Draw(t, "deployments") {
+		d := dep{name: fmt.Sprintf("d%d", i), service: rapid.Bool().Draw(t, "service")}
+		d.hpa = d.service && rapid.IntRange(0, 2).Draw(t, "hpa") == 0
+		deps = append(deps, d)
+		fmt.Fprintf(&b, "  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: %s}, spec: {replicas: %d, selector: {matchLabels: {app: %s}}, "+
+			"template: {metadata: {labels: {app: %s}, annotations: {kubesim.dev/idle-cpu: 10m, kubesim.dev/cpu-per-request: 1m}}, "+
+			"spec: {containers: [{name: c, image: img, resources: {requests: {cpu: %s, memory: %s}}}]}}}}\n",
+			d.name, rapid.IntRange(0, 8).Draw(t, "replicas"), d.name, d.name,
+			rapid.SampledFrom([]string{"100m", "250m", "500m", "1"}).Draw(t, "request cpu"),
+			rapid.SampledFrom([]string{"128Mi", "256Mi", "1Gi"}).Draw(t, "request memory"))
+		if d.service {
+			fmt.Fprintf(&b, "  - {apiVersion: v1, kind: Service, metadata: {name: %s}, spec: {selector: {app: %s}, ports: [{port: 80}]}}\n", d.name, d.name)
+		}
+		if d.hpa {
+			fmt.Fprintf(&b, "  - {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: %s}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: %s}, "+
+				"minReplicas: 1, maxReplicas: %d, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: %d}}}]}}\n",
+				d.name, d.name, rapid.IntRange(2, 10).Draw(t, "max"), rapid.IntRange(40, 90).Draw(t, "target"))
+		}
+	}
+	b.WriteString("  events:\n")
+	n := rapid.IntRange(0, 12).Draw(t, "faults")
+	times := make([]time.Duration, n)
+	for i := range times {
+		times[i] = time.Duration(rapid.IntRange(0, int(faultWindow/time.Second)-1).Draw(t, "at")) * time.Second
+	}
+	slices.Sort(times)
+	// Node faults follow each node's state, so that every fault is one a
+	// real operator could apply (no recovering a healthy node).
+	down := map[string]bool{}     // crashed or partitioned
+	cordoned := map[string]bool{} // cordoned
+	pick := func(label string, ok func(string) bool) (string, bool) {
+		var candidates []string
+		for _, n := range nodes {
+			if ok(n) {
+				candidates = append(candidates, n)
+			}
+		}
+		if len(candidates) == 0 {
+			return "", false
+		}
+		return rapid.SampledFrom(candidates).Draw(t, label), true
+	}
+	for _, at := range times {
+		head := fmt.Sprintf("  - {at: %s, action: ", scenarios.FormatDuration(at))
+		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "scale", "killPod", "setLoad"}).Draw(t, "action"); a {
+		case "scale":
+			d := rapid.SampledFrom(deps).Draw(t, "deployment")
+			fmt.Fprintf(&b, "%sscale, target: deployment/%s, replicas: %d}\n", head, d.name, rapid.IntRange(0, 8).Draw(t, "replicas"))
+		case "killPod":
+			d := rapid.SampledFrom(deps).Draw(t, "deployment")
+			fmt.Fprintf(&b, "%skillPod, target: deployment/%s}\n", head, d.name)
+		case "setLoad":
+			var svcs []string
+			for _, d := range deps {
+				if d.service {
+					svcs = append(svcs, d.name)
+				}
+			}
+			if len(svcs) == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "%ssetLoad, service: %s, rps: %d}\n", head, rapid.SampledFrom(svcs).Draw(t, "service"), rapid.IntRange(0, 500).Draw(t, "rps"))
+		case "crashNode", "partitionNode":
+			if n, ok := pick("node", func(n string) bool { return !down[n] }); ok {
+				down[n] = true
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
+		case "recoverNode":
+			if n, ok := pick("node", func(n string) bool { return down[n] }); ok {
+				down[n] = false
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
+		case "cordon":
+			if n, ok := pick("node", func(n string) bool { return !cordoned[n] }); ok {
+				cordoned[n] = true
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
+		case "uncordon":
+			if n, ok := pick("node", func(n string) bool { return cordoned[n] }); ok {
+				cordoned[n] = false
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
+			}
+		}
+	}
+	// The faults stop: every node is recovered and uncordoned.
+	for _, node := range nodes {
+		if down[node] {
+			fmt.Fprintf(&b, "  - {at: %s, action: recoverNode, node: %s}\n", scenarios.FormatDuration(faultWindow), node)
+		}
+		if cordoned[node] {
+			fmt.Fprintf(&b, "  - {at: %s, action: uncordon, node: %s}\n", scenarios.FormatDuration(faultWindow), node)
+		}
+	}
+	return b.String()
+}
+
+// watchLog records one API watch: every event after the watch started.
+type watchLog struct {
+	resource string
+	kind     string
+	startRev int64
+	events   []watchEvent
+}
+
+type watchEvent struct {
+	typ  watch.EventType
+	key  string
+	rev  int64
+	kind string
+}
+
+// recorder watches every resource from t=0 and records the API server's
+// write trace records, to compare them.
+type recorder struct {
+	logs   []*watchLog
+	writes map[string][]watchEvent // by Kind
+}
+
+func newRecorder(t *rapid.T) (*recorder, func(*cluster.Cluster)) {
+	rec := &recorder{writes: map[string][]watchEvent{}}
+	setup := func(c *cluster.Cluster) {
+		for _, res := range c.API.Resources() {
+			log := &watchLog{resource: res.Name, kind: res.Kind, startRev: c.Store.Rev()}
+			rec.logs = append(rec.logs, log)
+			kind := res.Kind
+			_, err := c.API.Watch(res, "", metav1.ListOptions{ResourceVersion: "0"}, func(ev watch.Event) {
+				m := ev.Object.(metav1.Object)
+				rv, err := parseRV(m.GetResourceVersion())
+				if err != nil {
+					t.Fatalf("watch of %s: bad resourceVersion %q", kind, m.GetResourceVersion())
+				}
+				if rv <= log.startRev {
+					return // the initial snapshot
+				}
+				log.events = append(log.events, watchEvent{typ: ev.Type, key: m.GetNamespace() + "/" + m.GetName(), rev: rv, kind: kind})
+			})
+			if err != nil {
+				t.Fatalf("cannot watch %s: %v", res.Name, err)
+			}
+		}
+		c.Engine.AddTraceSink(func(r sim.Record) {
+			typ, ok := writeType(r)
+			if !ok {
+				return
+			}
+			rec.writes[r.Kind] = append(rec.writes[r.Kind], watchEvent{typ: typ, key: r.Namespace + "/" + r.Name, rev: r.RV, kind: r.Kind})
+		})
+	}
+	return rec, setup
+}
+
+func parseRV(s string) (int64, error) {
+	var v int64
+	_, err := fmt.Sscan(s, &v)
+	return v, err
+}
+
+// writeType maps an API server write record to the watch event it causes.
+func writeType(r sim.Record) (watch.EventType, bool) {
+	if r.RV == 0 || r.Kind == "" {
+		return "", false
+	}
+	switch {
+	case r.Verb == "create":
+		return watch.Added, true
+	case r.Verb == "deleted":
+		return watch.Deleted, true
+	case r.Verb == "update", r.Verb == "bind", r.Verb == "delete", strings.HasPrefix(r.Verb, "update/"):
+		return watch.Modified, true
+	}
+	return "", false
+}
+
+// check compares every watch with the writes: each saw every change of its
+// resource once, in order, with growing revisions.
+func (rec *recorder) check() []string {
+	var problems []string
+	for _, log := range rec.logs {
+		var last int64
+		for _, e := range log.events {
+			if e.rev <= last {
+				problems = append(problems, fmt.Sprintf("watch %s: revision %d after %d (%s %s)", log.resource, e.rev, last, e.typ, e.key))
+			}
+			last = e.rev
+		}
+		want := rec.writes[log.kind]
+		if !slices.Equal(want, log.events) {
+			problems = append(problems, fmt.Sprintf("watch %s saw %d events, the API server made %d writes; first difference: %s",
+				log.resource, len(log.events), len(want), firstDiff(want, log.events)))
+		}
+	}
+	return problems
+}
+
+func firstDiff(a, b []watchEvent) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf("#%d write %+v, watch %+v", i, a[i], b[i])
+		}
+	}
+	if len(a) > len(b) {
+		return fmt.Sprintf("write %+v never seen", a[len(b)])
+	}
+	if len(b) > len(a) {
+		return fmt.Sprintf("watch event %+v matches no write", b[len(a)])
+	}
+	return "none"
+}
+
+// list reads every object of a resource (shared: read only).
+func list[T runtime.Object](c *cluster.Cluster, name string) []T {
+	res, _ := c.API.Resource(name)
+	objs, _, err := c.API.List(res, "", metav1.ListOptions{})
+	if err != nil {
+		panic(err)
+	}
+	out := make([]T, len(objs))
+	for i, o := range objs {
+		out[i] = o.(T)
+	}
+	return out
+}
+
+func podReady(p *v1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodReady {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func nodeReady(n *v1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func terminal(p *v1.Pod) bool {
+	return p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed
+}
+
+// used sums the requests of the non-terminal pods bound to each node.
+func used(pods []*v1.Pod) map[string]v1.ResourceList {
+	out := map[string]v1.ResourceList{}
+	for _, p := range pods {
+		if p.Spec.NodeName == "" || terminal(p) {
+			continue
+		}
+		u := out[p.Spec.NodeName]
+		if u == nil {
+			u = v1.ResourceList{}
+			out[p.Spec.NodeName] = u
+		}
+		for name, q := range resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}) {
+			sum := u[name]
+			sum.Add(q)
+			u[name] = sum
+		}
+		pods := u[v1.ResourcePods]
+		pods.Add(resource.MustParse("1"))
+		u[v1.ResourcePods] = pods
+	}
+	return out
+}
+
+// invariants hold at every step: no node over-committed, every bound pod
+// on an existing node.
+func invariants(c *cluster.Cluster) []string {
+	var problems []string
+	nodes := map[string]*v1.Node{}
+	for _, n := range list[*v1.Node](c, "nodes") {
+		nodes[n.Name] = n
+	}
+	pods := list[*v1.Pod](c, "pods")
+	for node, u := range used(pods) {
+		n, ok := nodes[node]
+		if !ok {
+			for _, p := range pods {
+				if p.Spec.NodeName == node && p.DeletionTimestamp == nil && !terminal(p) {
+					problems = append(problems, fmt.Sprintf("pod %s/%s is bound to node %s, which does not exist", p.Namespace, p.Name, node))
+				}
+			}
+			continue
+		}
+		for name, q := range u {
+			if alloc, ok := n.Status.Allocatable[name]; ok && q.Cmp(alloc) > 0 {
+				problems = append(problems, fmt.Sprintf("node %s over-committed: %s requested %s of %s", node, name, q.String(), alloc.String()))
+			}
+		}
+	}
+	return problems
+}
+
+// fits reports whether pod fits in what node n has left.
+func fits(p *v1.Pod, n *v1.Node, u v1.ResourceList) bool {
+	req := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+	req[v1.ResourcePods] = resource.MustParse("1")
+	for name, q := range req {
+		alloc, ok := n.Status.Allocatable[name]
+		if !ok {
+			if q.IsZero() {
+				continue
+			}
+			return false
+		}
+		left := alloc.DeepCopy()
+		left.Sub(u[name])
+		if q.Cmp(left) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// schedulable reports whether new pods may go to n: Ready, not cordoned,
+// no NoSchedule or NoExecute taint.
+func schedulable(n *v1.Node) bool {
+	if !nodeReady(n) || n.Spec.Unschedulable {
+		return false
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Effect == v1.TaintEffectNoSchedule || t.Effect == v1.TaintEffectNoExecute {
+			return false
+		}
+	}
+	return true
+}
+
+// converged checks the settled cluster.
+func converged(c *cluster.Cluster) []string {
+	problems := invariants(c)
+	nodes := list[*v1.Node](c, "nodes")
+	byName := map[string]*v1.Node{}
+	for _, n := range nodes {
+		byName[n.Name] = n
+	}
+	pods := list[*v1.Pod](c, "pods")
+	u := used(pods)
+	for _, p := range pods {
+		if n := byName[p.Spec.NodeName]; podReady(p) && p.Spec.NodeName != "" && (n == nil || !nodeReady(n)) {
+			problems = append(problems, fmt.Sprintf("pod %s is Ready on node %s, which is not Ready", p.Name, p.Spec.NodeName))
+		}
+	}
+	for _, d := range list[*appsv1.Deployment](c, "deployments") {
+		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		var active []*v1.Pod
+		for _, p := range pods {
+			if p.Namespace == d.Namespace && sel.Matches(labels.Set(p.Labels)) && p.DeletionTimestamp == nil && !terminal(p) {
+				active = append(active, p)
+			}
+		}
+		if int32(len(active)) != *d.Spec.Replicas {
+			problems = append(problems, fmt.Sprintf("deployment %s wants %d replicas and has %d active pods", d.Name, *d.Spec.Replicas, len(active)))
+		}
+		for _, p := range active {
+			if podReady(p) {
+				continue
+			}
+			var cond *v1.PodCondition
+			for i := range p.Status.Conditions {
+				if p.Status.Conditions[i].Type == v1.PodScheduled {
+					cond = &p.Status.Conditions[i]
+				}
+			}
+			if p.Status.Phase != v1.PodPending || p.Spec.NodeName != "" || cond == nil || cond.Reason != v1.PodReasonUnschedulable {
+				problems = append(problems, fmt.Sprintf("pod %s of %s is not ready and not Pending/Unschedulable (phase %s, node %q)", p.Name, d.Name, p.Status.Phase, p.Spec.NodeName))
+				continue
+			}
+			for _, n := range nodes {
+				if schedulable(n) && fits(p, n, u[n.Name]) {
+					problems = append(problems, fmt.Sprintf("pod %s of %s is Unschedulable but node %s has room for it", p.Name, d.Name, n.Name))
+					break
+				}
+			}
+		}
+	}
+	slicesOf := map[string][]*discoveryv1.EndpointSlice{}
+	for _, s := range list[*discoveryv1.EndpointSlice](c, "endpointslices") {
+		k := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
+		slicesOf[k] = append(slicesOf[k], s)
+	}
+	for _, svc := range list[*v1.Service](c, "services") {
+		if svc.Spec.Selector == nil {
+			continue
+		}
+		var want, got []string
+		for _, p := range pods {
+			if p.Namespace == svc.Namespace && labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(p.Labels)) &&
+				podReady(p) && p.DeletionTimestamp == nil {
+				want = append(want, p.Name)
+			}
+		}
+		for _, s := range slicesOf[svc.Namespace+"/"+svc.Name] {
+			for _, ep := range s.Endpoints {
+				if (ep.Conditions.Ready == nil || *ep.Conditions.Ready) && ep.TargetRef != nil {
+					got = append(got, ep.TargetRef.Name)
+				}
+			}
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(want, got) {
+			problems = append(problems, fmt.Sprintf("service %s: ready endpoints %v, ready pods %v", svc.Name, got, want))
+		}
+	}
+	return problems
+}
+
+// TestConvergence: random clusters, workloads and faults; once the faults
+// stop and the cluster settles, it converges, and the invariants held at
+// every simulated minute. A failing case is printed as a scenario that
+// kubesim run reproduces.
+func TestConvergence(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		doc := genCase(t)
+		sc, err := scenarios.LoadBytes("convergence.yaml", []byte(doc), ".", scenarios.WithValidator(runner.Validator()))
+		if err != nil {
+			t.Fatalf("the generator wrote an invalid scenario: %v\n%s", err, doc)
+		}
+		report := func(what string, problems []string) {
+			out, err := scenarios.Marshal(sc)
+			if err != nil {
+				out = []byte(doc)
+			}
+			t.Fatalf("%s:\n  %s\nreproduce: save this as convergence.yaml and run kubesim run convergence.yaml --trace trace.jsonl\n%s",
+				what, strings.Join(problems, "\n  "), out)
+		}
+		rec, setup := newRecorder(t)
+		r, err := runner.New(sc, runner.Options{Setup: setup, DetectCacheMutations: true})
+		if err != nil {
+			t.Fatalf("runner.New: %v", err)
+		}
+		c := r.Cluster()
+		for at := time.Minute; at <= r.Until(); at += time.Minute {
+			r.AdvanceTo(at)
+			if p := invariants(c); len(p) > 0 {
+				report(fmt.Sprintf("invariant broken at %s", scenarios.FormatDuration(at)), p)
+			}
+		}
+		res := r.Finish()
+		if err := c.Informers.CheckMutations(); err != nil {
+			report("a component modified a shared cached object", []string{err.Error()})
+		}
+		if len(res.Errors) > 0 {
+			var p []string
+			for _, e := range res.Errors {
+				if !strings.Contains(e.Message, "has no running pod") { // killPod on an empty workload is legitimate
+					p = append(p, e.String())
+				}
+			}
+			if len(p) > 0 {
+				report("the run had errors", p)
+			}
+		}
+		if p := converged(c); len(p) > 0 {
+			report("the cluster did not converge", p)
+		}
+		if p := rec.check(); len(p) > 0 {
+			report("watches and writes disagree", p)
+		}
+	})
+}

@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubesim/kubesim/scheduler"
+)
+
+// maxEarlierAttempts bounds the one-line attempts Explain lists before the
+// latest one.
+const maxEarlierAttempts = 10
+
+// Explain answers "why is this pod on that node / still Pending" at the
+// current simulated time, from the scheduler's record of its attempts and
+// the pod as the API server has it now.
+func (r *Run) Explain(namespace, name string) (string, error) {
+	var b strings.Builder
+	now := FormatClock(r.Now())
+	podRes, _ := r.api.Resource("pods")
+	obj, err := r.api.Get(podRes, namespace, name)
+	var pod *v1.Pod
+	if err == nil {
+		pod = obj.(*v1.Pod)
+	}
+	var history []*scheduler.Attempt
+	if r.c.Scheduler != nil {
+		history = r.c.Scheduler.History(namespace, name)
+	}
+	if pod == nil && len(history) == 0 {
+		return "", fmt.Errorf("pod %s/%s does not exist at %s and was never scheduled%s", namespace, name, now, r.similarPods(namespace, name))
+	}
+	fmt.Fprintf(&b, "pod %s/%s at %s (seed %d)\n", namespace, name, now, r.seed)
+	if pod == nil {
+		b.WriteString("  the pod no longer exists; its scheduling history:\n")
+	} else {
+		b.WriteString("  " + podState(pod) + "\n")
+	}
+	if len(history) == 0 {
+		b.WriteString("  the scheduler has no attempt on record for it")
+		if pod != nil && pod.Spec.SchedulerName != "" && pod.Spec.SchedulerName != scheduler.DefaultSchedulerName {
+			fmt.Fprintf(&b, " (it asks for scheduler %q, which kubesim does not run)", pod.Spec.SchedulerName)
+		} else if pod != nil && pod.Spec.NodeName != "" {
+			b.WriteString(" (spec.nodeName was set when it was created)")
+		}
+		b.WriteString("\n")
+		return b.String(), nil
+	}
+	if len(history) > 1 {
+		earlier := history[:len(history)-1]
+		b.WriteString("  earlier attempts:\n")
+		if len(earlier) > maxEarlierAttempts {
+			fmt.Fprintf(&b, "    (%d older attempts not shown)\n", len(earlier)-maxEarlierAttempts)
+			earlier = earlier[len(earlier)-maxEarlierAttempts:]
+		}
+		for _, a := range earlier {
+			fmt.Fprintf(&b, "    %s  attempt %d: %s", FormatClock(a.Time), a.AttemptNumber, a.Outcome)
+			if a.Node != "" {
+				fmt.Fprintf(&b, " on %s", a.Node)
+			}
+			if a.Message != "" {
+				fmt.Fprintf(&b, ": %s", a.Message)
+			}
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("  latest attempt:\n")
+	for _, line := range strings.Split(strings.TrimRight(history[len(history)-1].String(), "\n"), "\n") {
+		b.WriteString("    " + line + "\n")
+	}
+	return b.String(), nil
+}
+
+// podState is one line about a pod: phase, node, the conditions that matter.
+func podState(p *v1.Pod) string {
+	s := fmt.Sprintf("phase %s", p.Status.Phase)
+	if p.Spec.NodeName != "" {
+		s += ", on node " + p.Spec.NodeName
+	} else {
+		s += ", not bound to a node"
+	}
+	if p.DeletionTimestamp != nil {
+		s += ", Terminating"
+	}
+	for _, t := range []v1.PodConditionType{v1.PodScheduled, v1.PodReady} {
+		if c := podCondition(p, t); c != nil {
+			s += fmt.Sprintf(", %s=%s", c.Type, c.Status)
+			if c.Reason != "" {
+				s += " (" + c.Reason + ")"
+			}
+			if c.Status != v1.ConditionTrue && c.Message != "" {
+				s += ": " + c.Message
+			}
+		}
+	}
+	if p.Status.NominatedNodeName != "" {
+		s += ", nominated to " + p.Status.NominatedNodeName
+	}
+	return s
+}
+
+// similarPods suggests pods whose names share the asked name's prefix.
+func (r *Run) similarPods(namespace, name string) string {
+	podRes, _ := r.api.Resource("pods")
+	objs, _, err := r.api.List(podRes, namespace, metav1.ListOptions{})
+	if err != nil {
+		return ""
+	}
+	prefix := name
+	if i := strings.LastIndex(prefix, "-"); i > 0 {
+		prefix = prefix[:i]
+	}
+	var names []string
+	for _, o := range objs {
+		p := o.(*v1.Pod)
+		if strings.HasPrefix(p.Name, prefix) {
+			names = append(names, p.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	if len(names) > 8 {
+		names = append(names[:8], "…")
+	}
+	return "; pods then: " + strings.Join(names, ", ")
+}

@@ -1,0 +1,264 @@
+package runner
+
+import (
+	"cmp"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	resourcehelper "k8s.io/component-helpers/resource"
+
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/sim/cluster"
+)
+
+// Summary is the state of the cluster at the end of a run, read from the
+// API server as kubectl get would show it. Every list is sorted by
+// namespace and name.
+type Summary struct {
+	Nodes       []NodeSummary       `json:"nodes"`
+	Deployments []DeploymentSummary `json:"deployments"`
+	HPAs        []HPASummary        `json:"horizontalPodAutoscalers"`
+	Pods        PodSummary          `json:"pods"`
+	Services    []ServiceSummary    `json:"services"`
+}
+
+// NodeSummary is one node.
+type NodeSummary struct {
+	Name string `json:"name"`
+	Zone string `json:"zone,omitempty"`
+	// Ready is the Ready condition's status (True, False, Unknown), or
+	// "" when the node has not reported one.
+	Ready         string   `json:"ready"`
+	Unschedulable bool     `json:"unschedulable,omitempty"`
+	Taints        []string `json:"taints,omitempty"`
+	// Pods counts the non-terminal pods bound to the node.
+	Pods int `json:"pods"`
+	// CPU and Memory are "requested/allocatable" of those pods.
+	CPU    string `json:"cpu"`
+	Memory string `json:"memory"`
+}
+
+// DeploymentSummary is one deployment's status.
+type DeploymentSummary struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Replicas  int32  `json:"replicas"`
+	Updated   int32  `json:"updated"`
+	Ready     int32  `json:"ready"`
+	Available int32  `json:"available"`
+	// Revision is the deployment.kubernetes.io/revision annotation.
+	Revision string `json:"revision,omitempty"`
+}
+
+// HPASummary is one HorizontalPodAutoscaler's status.
+type HPASummary struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Target    string `json:"target"`
+	Min       int32  `json:"minReplicas"`
+	Max       int32  `json:"maxReplicas"`
+	Current   int32  `json:"currentReplicas"`
+	Desired   int32  `json:"desiredReplicas"`
+}
+
+// PodSummary counts pods by phase.
+type PodSummary struct {
+	Total     int `json:"total"`
+	Pending   int `json:"pending"`
+	Running   int `json:"running"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Unknown   int `json:"unknown"`
+	// Terminating counts pods with a deletionTimestamp (also counted in
+	// their phase); Unschedulable the Pending pods the scheduler could not
+	// place (PodScheduled=False, reason Unschedulable); Ready the pods
+	// with Ready=True.
+	Terminating   int `json:"terminating"`
+	Unschedulable int `json:"unschedulable"`
+	Ready         int `json:"ready"`
+}
+
+// ServiceSummary is one Service and its endpoints (from its
+// EndpointSlices).
+type ServiceSummary struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	ClusterIP string `json:"clusterIP,omitempty"`
+	// Ready, NotReady and Terminating count endpoints by condition.
+	Ready       int `json:"readyEndpoints"`
+	NotReady    int `json:"notReadyEndpoints"`
+	Terminating int `json:"terminatingEndpoints"`
+}
+
+// list reads every object of a resource from the API server (shared
+// objects: read only).
+func list[T runtime.Object](c *cluster.Cluster, resource string) []T {
+	res, ok := c.API.Resource(resource)
+	if !ok {
+		return nil
+	}
+	objs, _, err := c.API.List(res, "", metav1.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	out := make([]T, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.(T))
+	}
+	return out
+}
+
+func byNamespaceName(a, b metav1.Object) int {
+	return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
+}
+
+// summarize reads the cluster's state.
+func summarize(c *cluster.Cluster) Summary {
+	s := Summary{Nodes: []NodeSummary{}, Deployments: []DeploymentSummary{}, HPAs: []HPASummary{}, Services: []ServiceSummary{}}
+	pods := list[*v1.Pod](c, "pods")
+	type usage struct {
+		pods     int
+		cpu, mem resource.Quantity
+	}
+	used := map[string]*usage{}
+	for _, p := range pods {
+		s.Pods.Total++
+		switch p.Status.Phase {
+		case v1.PodPending, "":
+			s.Pods.Pending++
+		case v1.PodRunning:
+			s.Pods.Running++
+		case v1.PodSucceeded:
+			s.Pods.Succeeded++
+		case v1.PodFailed:
+			s.Pods.Failed++
+		default:
+			s.Pods.Unknown++
+		}
+		if p.DeletionTimestamp != nil {
+			s.Pods.Terminating++
+		}
+		if cond := podCondition(p, v1.PodScheduled); cond != nil && cond.Status == v1.ConditionFalse && cond.Reason == v1.PodReasonUnschedulable {
+			s.Pods.Unschedulable++
+		}
+		if cond := podCondition(p, v1.PodReady); cond != nil && cond.Status == v1.ConditionTrue {
+			s.Pods.Ready++
+		}
+		if p.Spec.NodeName == "" || p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed {
+			continue
+		}
+		u := used[p.Spec.NodeName]
+		if u == nil {
+			u = &usage{}
+			used[p.Spec.NodeName] = u
+		}
+		u.pods++
+		req := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+		u.cpu.Add(req[v1.ResourceCPU])
+		u.mem.Add(req[v1.ResourceMemory])
+	}
+	for _, n := range list[*v1.Node](c, "nodes") {
+		ns := NodeSummary{Name: n.Name, Zone: n.Labels[scenarios.ZoneLabel], Unschedulable: n.Spec.Unschedulable}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == v1.NodeReady {
+				ns.Ready = string(cond.Status)
+			}
+		}
+		for _, t := range n.Spec.Taints {
+			ns.Taints = append(ns.Taints, taintString(t))
+		}
+		u := used[n.Name]
+		if u == nil {
+			u = &usage{}
+		}
+		ns.Pods = u.pods
+		alloc := n.Status.Allocatable
+		if len(alloc) == 0 {
+			alloc = n.Status.Capacity
+		}
+		ns.CPU = u.cpu.String() + "/" + quantity(alloc, v1.ResourceCPU)
+		ns.Memory = u.mem.String() + "/" + quantity(alloc, v1.ResourceMemory)
+		s.Nodes = append(s.Nodes, ns)
+	}
+	slices.SortFunc(s.Nodes, func(a, b NodeSummary) int { return cmp.Compare(a.Name, b.Name) })
+
+	deps := list[*appsv1.Deployment](c, "deployments")
+	slices.SortFunc(deps, func(a, b *appsv1.Deployment) int { return byNamespaceName(a, b) })
+	for _, d := range deps {
+		replicas := int32(1)
+		if d.Spec.Replicas != nil {
+			replicas = *d.Spec.Replicas
+		}
+		s.Deployments = append(s.Deployments, DeploymentSummary{Namespace: d.Namespace, Name: d.Name, Replicas: replicas,
+			Updated: d.Status.UpdatedReplicas, Ready: d.Status.ReadyReplicas, Available: d.Status.AvailableReplicas,
+			Revision: d.Annotations["deployment.kubernetes.io/revision"]})
+	}
+	hpas := list[*autoscalingv2.HorizontalPodAutoscaler](c, "horizontalpodautoscalers")
+	slices.SortFunc(hpas, func(a, b *autoscalingv2.HorizontalPodAutoscaler) int { return byNamespaceName(a, b) })
+	for _, h := range hpas {
+		minR := int32(1)
+		if h.Spec.MinReplicas != nil {
+			minR = *h.Spec.MinReplicas
+		}
+		s.HPAs = append(s.HPAs, HPASummary{Namespace: h.Namespace, Name: h.Name,
+			Target: scenariosRefName(h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name),
+			Min:    minR, Max: h.Spec.MaxReplicas, Current: h.Status.CurrentReplicas, Desired: h.Status.DesiredReplicas})
+	}
+	endpointSlices := list[*discoveryv1.EndpointSlice](c, "endpointslices")
+	svcs := list[*v1.Service](c, "services")
+	slices.SortFunc(svcs, func(a, b *v1.Service) int { return byNamespaceName(a, b) })
+	for _, svc := range svcs {
+		ss := ServiceSummary{Namespace: svc.Namespace, Name: svc.Name, Type: string(svc.Spec.Type), ClusterIP: svc.Spec.ClusterIP}
+		if ss.Type == "" {
+			ss.Type = string(v1.ServiceTypeClusterIP)
+		}
+		for _, es := range endpointSlices {
+			if es.Namespace != svc.Namespace || es.Labels[discoveryv1.LabelServiceName] != svc.Name {
+				continue
+			}
+			for _, ep := range es.Endpoints {
+				switch {
+				case ep.Conditions.Terminating != nil && *ep.Conditions.Terminating:
+					ss.Terminating++
+				case ep.Conditions.Ready == nil || *ep.Conditions.Ready:
+					ss.Ready++
+				default:
+					ss.NotReady++
+				}
+			}
+		}
+		s.Services = append(s.Services, ss)
+	}
+	return s
+}
+
+func scenariosRefName(kind, name string) string {
+	if r, ok := scenarios.LookupResource(kind); ok {
+		return r.Singular() + "/" + name
+	}
+	return kind + "/" + name
+}
+
+func quantity(rl v1.ResourceList, name v1.ResourceName) string {
+	q, ok := rl[name]
+	if !ok {
+		return "?"
+	}
+	return q.String()
+}
+
+func podCondition(p *v1.Pod, t v1.PodConditionType) *v1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == t {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}

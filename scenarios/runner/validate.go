@@ -1,0 +1,23 @@
+package runner
+
+import (
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
+	"github.com/kubesim/kubesim/sim/mvcc"
+)
+
+// Validator returns a scenarios.Validator that runs the API server's own
+// defaulting and validation (apiserver.Server.Validate) on every manifest,
+// so that a manifest the cluster would reject is a FILE:LINE error before
+// the run. It uses a scratch API server of its own.
+func Validator() scenarios.Validator {
+	eng := sim.New(0)
+	s := apiserver.New(eng, mvcc.New(eng, mvcc.Config{}), apiserver.DefaultConfig())
+	return scenarios.ValidatorFunc(s.Validate)
+}
+
+// Load reads and checks a scenario file with the API server's validation.
+func Load(path string) (*scenarios.Scenario, error) {
+	return scenarios.Load(path, scenarios.WithValidator(Validator()))
+}
