@@ -517,17 +517,12 @@ func (r *Run) setLoad(e *scenarios.Event) error {
 
 // setPodLoad sets the requests per second each pod of a workload serves.
 func (r *Run) setPodLoad(e *scenarios.Event) error {
-	pl, ok := any(r.c).(podLoader)
-	if !ok {
-		return errNotYet("setPodLoad (the pod load model)")
-	}
 	sel, err := r.workloadSelector(e.Namespace, e.Target)
 	if err != nil {
 		return err
 	}
 	err = r.ramp("pods/"+e.Namespace+"/"+e.Target.String(), e, func(rps float64) error {
-		pl.SetPodLoad(e.Namespace, sel, rps)
-		return nil
+		return r.c.SetPodLoad(e.Namespace, sel, rps)
 	})
 	if err != nil {
 		return err

@@ -16,12 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/scenarios/library"
 	"github.com/kubesim/kubesim/scenarios/runner"
-	"github.com/kubesim/kubesim/sim/cluster"
 )
 
 // runOK runs a scenario written in the test and fails with every failed
@@ -49,16 +47,6 @@ func requireOK(t *testing.T, res *runner.Result) {
 		problems = append(problems, "error "+e.String())
 	}
 	require.Empty(t, problems, "%s (seed %d)", res.Scenario, res.Seed)
-}
-
-// TestIntegrationFacade: the cluster has the facade method the runner
-// finds by type assertion, with the signature it expects.
-func TestIntegrationFacade(t *testing.T) {
-	var c any = (*cluster.Cluster)(nil)
-	_, ok := c.(interface {
-		SetPodLoad(namespace string, selector labels.Selector, rps float64)
-	})
-	assert.True(t, ok, "cluster.Cluster has no SetPodLoad(namespace string, selector labels.Selector, rps float64): not implemented yet in kubesim")
 }
 
 func TestIntegrationNodeFaults(t *testing.T) {
