@@ -57,6 +57,12 @@ func newRun(t *testing.T, doc string, opts Options) *Run {
 	t.Helper()
 	opts.DetectCacheMutations = true
 	fakeNodes(&opts)
+	// These unit tests drive objects by hand on the fake runtime; the
+	// workload controllers' own behaviour is covered by their tests and by
+	// the integration tests of the library.
+	opts.configure = func(cfg *cluster.Config) {
+		cfg.Workloads.DisableControllers = []string{"replicaset", "deployment", "horizontalpodautoscaling", "garbagecollector"}
+	}
 	r, err := New(load(t, doc), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, r.c.Informers.CheckMutations()) })

@@ -36,6 +36,9 @@ type Options struct {
 	// anything of the scenario is created (tests, extra trace sinks).
 	Setup func(*cluster.Cluster)
 
+	// configure adjusts the cluster configuration (in-package tests).
+	configure func(*cluster.Config)
+
 	// addNode replaces Cluster.AddNode for the nodes of spec.cluster.nodes
 	// (in-package tests that run before the kubelet model, with
 	// simtest's Node objects and fake kubelet).
@@ -147,6 +150,9 @@ func New(sc *scenarios.Scenario, opts Options) (*Run, error) {
 	}
 	cfg := cluster.Config{Seed: seed, DetectCacheMutations: opts.DetectCacheMutations}
 	configureProxyMode(&cfg, sc.Spec.ProxyMode)
+	if opts.configure != nil {
+		opts.configure(&cfg)
+	}
 	until := sc.Spec.Duration
 	if opts.Until > 0 {
 		until = opts.Until
