@@ -544,3 +544,60 @@ func TestPatch(t *testing.T) {
 	_, err = nodes.Patch(ctx, "n1", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{})
 	assert.True(t, strings.Contains(err.Error(), "not supported"))
 }
+
+// Field selectors read single fields (no map per object); every field of
+// FieldSet must select the object by its value, and not by another value.
+func TestFieldSelectorsAgreeWithFieldSet(t *testing.T) {
+	e := newEnv(t)
+	p := pod("fs")
+	p.Spec.NodeName = "n1"
+	p.Spec.HostNetwork = true
+	_, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	res, _ := e.s.Resource("pods")
+	obj, err := e.s.Get(res, "default", "fs")
+	require.NoError(t, err)
+	set := res.FieldSet(obj)
+	require.Len(t, set, 11)
+	for f, v := range set {
+		l, err := e.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: f + "=" + v})
+		require.NoError(t, err, f)
+		assert.Len(t, l.Items, 1, "%s=%s selects the pod", f, v)
+		l, err = e.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: f + "=" + v + "x"})
+		require.NoError(t, err, f)
+		assert.Empty(t, l.Items, "%s=%sx does not", f, v)
+	}
+}
+
+// A pod status update keeps the stored spec (the caller's spec changes are
+// ignored) and changes metadata and status; a bind changes only
+// spec.nodeName; the versions before stay as they were (the server shares
+// the unchanged spec between versions and must never modify it).
+func TestPodStatusUpdateAndBindKeepStoredSpec(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	p, err := pods.Create(ctx, pod("st"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	res, _ := e.s.Resource("pods")
+	before, err := e.s.Get(res, "default", "st")
+	require.NoError(t, err)
+	snapshot := before.DeepCopyObject()
+
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "st"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	p, err = pods.Get(ctx, "st", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "n1", p.Spec.NodeName)
+	p.Spec.Containers[0].Image = "changed:2"
+	p.Spec.NodeName = "elsewhere"
+	p.Labels["extra"] = "yes"
+	p.Status.Phase = v1.PodRunning
+	p.Status.PodIP = "10.0.0.9"
+	got, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "nginx:1.27", got.Spec.Containers[0].Image)
+	assert.Equal(t, "n1", got.Spec.NodeName)
+	assert.Equal(t, "yes", got.Labels["extra"])
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+	assert.Equal(t, "10.0.0.9", got.Status.PodIP)
+	assert.Equal(t, snapshot, before, "the first stored version is unchanged")
+}

@@ -66,7 +66,7 @@ func (sel Selector) Matches(res *Resource, obj runtime.Object) bool {
 	if sel.Label != nil && !sel.Label.Empty() && !sel.Label.Matches(labels.Set(m.GetLabels())) {
 		return false
 	}
-	if sel.Field != nil && !sel.Field.Empty() && !sel.Field.Matches(res.fieldSet(obj)) {
+	if sel.Field != nil && !sel.Field.Empty() && !sel.Field.Matches(&objectFields{res, obj}) {
 		return false
 	}
 	return true

@@ -285,27 +285,51 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 }
 
 // dispatch sends one event to every live watcher it may concern, in
-// watcher-ID order.
+// watcher-ID order: the unindexed watchers and those indexed by the
+// event's object name or node, merged without allocating.
 func (c *cacher) dispatch(ce *cacheEvent) {
-	ws := c.candidates(ce)
-	for _, w := range ws {
+	var lists [5][]*Watcher
+	n := c.candidates(ce, &lists)
+	var pos [5]int
+	lastID := int64(-1)
+	for {
+		best := -1
+		for i := 0; i < n; i++ {
+			if pos[i] < len(lists[i]) && (best < 0 || lists[i][pos[i]].id < lists[best][pos[best]].id) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		w := lists[best][pos[best]]
+		pos[best]++
+		if w.id == lastID {
+			continue // in two lists (its index key is both old and new)
+		}
+		lastID = w.id
 		if w.live && !w.stopped {
 			c.deliver(w, ce)
 		}
 	}
 }
 
-func (c *cacher) candidates(ce *cacheEvent) []*Watcher {
+// candidates fills lists with the watcher lists (each in ID order) that
+// may concern ce and returns how many there are.
+func (c *cacher) candidates(ce *cacheEvent, lists *[5][]*Watcher) int {
+	n := 0
+	lists[n] = c.unindexed
+	n++
 	if len(c.indexed) == 0 {
-		return c.unindexed
+		return n
 	}
-	lists := [][]*Watcher{c.unindexed}
 	add := func(field, value string) {
 		if value == "" {
 			return
 		}
 		if l := c.indexed[indexKey{field, value}]; len(l) > 0 {
-			lists = append(lists, l)
+			lists[n] = l
+			n++
 		}
 	}
 	add("metadata.name", ce.fields.newName)
@@ -316,15 +340,7 @@ func (c *cacher) candidates(ce *cacheEvent) []*Watcher {
 	if ce.fields.oldNode != ce.fields.newNode {
 		add("spec.nodeName", ce.fields.oldNode)
 	}
-	if len(lists) == 1 {
-		return c.unindexed
-	}
-	var out []*Watcher
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	slices.SortFunc(out, func(a, b *Watcher) int { return int(a.id - b.id) })
-	return slices.Compact(out)
+	return n
 }
 
 // deliver sends ce to w if it concerns w's selection.

@@ -131,11 +131,16 @@ func (s *Server) Update(user string, res *Resource, namespace string, in runtime
 			return nil, apierrors.NewConflict(res.GroupResource(), name, errors.New(errConflictMsg))
 		}
 	}
-	obj := in.DeepCopyObject()
-	clearTypeMeta(obj)
+	var obj runtime.Object
 	if subresource == "status" {
 		// /status keeps the stored spec (and what each status strategy
 		// protects); metadata such as annotations may change.
+		obj = copyForStatusUpdate(in, cur)
+	} else {
+		obj = in.DeepCopyObject()
+	}
+	clearTypeMeta(obj)
+	if subresource == "status" {
 		prepareStatusUpdate(obj, cur)
 	} else if res.HasStatus {
 		copyStatus(obj, cur)

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
 	"github.com/kubesim/kubesim/sim/client"
 	"github.com/kubesim/kubesim/sim/informer"
 )
@@ -85,6 +86,7 @@ type Kubelet struct {
 
 	observers []func(namespace, name string, serving bool)
 	handlerOK bool
+	podsRes   *apiserver.Resource
 }
 
 type hostPort struct {
@@ -132,6 +134,11 @@ func New(eng *sim.Engine, c client.Interface, rec record.EventRecorder, pods inf
 		}
 	}
 	k.images = newImageStore(k)
+	res, ok := c.Server().Resource("pods")
+	if !ok {
+		return nil, fmt.Errorf("kubelet: the API server has no pods resource")
+	}
+	k.podsRes = res
 	k.machineID = k.hex(32)
 	k.systemUUID = k.uuid()
 	return k, nil
@@ -765,7 +772,7 @@ func (k *Kubelet) addPod(pod *v1.Pod) {
 	// An older pod of the same name may still be terminating here; queries
 	// by name answer for the newer one.
 	k.byKey[w.key] = w
-	if reason, msg := k.admit(pod); reason != "" {
+	if reason, msg := k.admit(pod, w.req); reason != "" {
 		w.reject(reason, msg)
 		return
 	}
@@ -881,14 +888,13 @@ func (k *Kubelet) KillContainer(namespace, name, containerName string) error {
 // handler): resources first (pods, cpu, memory, ephemeral-storage, extended
 // resources), then the OS label, node affinity, host ports and untolerated
 // NoExecute taints. It returns a reason and message for a rejection.
-func (k *Kubelet) admit(pod *v1.Pod) (string, string) {
+func (k *Kubelet) admit(pod *v1.Pod, req resourceSum) (string, string) {
 	if os, ok := pod.Labels[v1.LabelOSStable]; ok && os != "linux" {
 		return "PodOSSelectorNodeLabelDoesNotMatch", "Failed to admit pod as the `kubernetes.io/os` label doesn't match node label"
 	}
 	if pod.Spec.OS != nil && pod.Spec.OS.Name != v1.Linux {
 		return "PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS"
 	}
-	req := podRequests(pod)
 	insufficient := func(name string, requested, used, capacity int64) (string, string) {
 		reason := "OutOf" + name
 		return reason, fmt.Sprintf("Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d", name, requested, used, capacity)

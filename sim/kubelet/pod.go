@@ -1113,14 +1113,26 @@ func (w *podWorker) flush() {
 	pods := w.k.c.CoreV1().Pods(w.ns)
 	if w.gen != w.written {
 		for try := 0; ; try++ {
-			cur, err := pods.Get(context.TODO(), w.name, metav1.GetOptions{})
-			if err != nil || cur.UID != w.uid {
-				w.written = w.gen
-				return // gone or replaced
+			// The status manager writes on top of the pod version it knows,
+			// with that resourceVersion as a precondition; on a conflict it
+			// reads the latest version and tries again.
+			var cur *v1.Pod
+			if try == 0 && w.pod.ResourceVersion != "" {
+				cp := *w.pod // shallow: the server copies what it stores
+				cur = &cp
+			} else {
+				var err error
+				cur, err = pods.Get(context.TODO(), w.name, metav1.GetOptions{})
+				if err != nil || cur.UID != w.uid {
+					w.written = w.gen
+					return // gone or replaced
+				}
 			}
 			old := cur.Status
 			cur.Status = w.apiStatus(&old)
-			_, err = pods.UpdateStatus(context.TODO(), cur, metav1.UpdateOptions{})
+			// pods.UpdateStatus, minus the client's copy of the response
+			// (the kubelet does not use it).
+			_, err := w.k.c.Server().Update(w.k.c.User(), w.k.podsRes, w.ns, cur, "status", metav1.UpdateOptions{})
 			if err != nil && apierrors.IsConflict(err) && try < 3 {
 				continue
 			}

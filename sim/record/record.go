@@ -11,26 +11,38 @@ import (
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
 	"github.com/kubesim/kubesim/sim/client"
 )
 
 // Recorder writes Events for one component. Identical events (same object,
 // type, reason and message) are folded into one Event whose count and
-// lastTimestamp are updated, as client-go's event correlator does; the
-// similar-event aggregation and spam filter of upstream are not modelled.
+// lastTimestamp are updated, as client-go's event correlator does; like
+// upstream's, the correlator remembers the last maxSeen (4096) distinct
+// events only. The similar-event aggregation and spam filter of upstream
+// are not modelled.
 type Recorder struct {
 	c      client.Interface
 	eng    *sim.Engine
 	source v1.EventSource
-	seen   map[eventKey]string // → Event name
-	used   map[string]bool     // names taken in the current instant
+	seen   map[eventKey]string // → Event name; at most maxSeen entries
+	order  []eventKey          // ring of the keys in seen, oldest at next
+	next   int
+	used   map[string]bool // names taken in the current instant
 	usedAt int64
+	// eventsRes is the API server's events resource.
+	eventsRes *apiserver.Resource
 }
+
+// maxSeen is the size of the correlator's cache (client-go's
+// maxLruCacheEntries).
+const maxSeen = 4096
 
 type eventKey struct {
 	namespace, kind, name, uid, typ, reason, message string
@@ -40,8 +52,12 @@ var _ record.EventRecorder = (*Recorder)(nil)
 
 // New returns a recorder for component (and, for node agents, host).
 func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder {
+	res, ok := c.Server().Resource("events")
+	if !ok {
+		panic("record: the API server has no events resource")
+	}
 	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host},
-		seen: map[eventKey]string{}, used: map[string]bool{}}
+		seen: map[eventKey]string{}, used: map[string]bool{}, eventsRes: res}
 }
 
 // Event records an event about object.
@@ -114,9 +130,36 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	if r.source.Host != "" {
 		ev.ReportingInstance = r.source.Component + "-" + r.source.Host
 	}
-	if _, err := events.Create(context.TODO(), ev, metav1.CreateOptions{}); err == nil {
-		r.seen[key] = name
+	// Another recorder may have used the name in this instant (events of
+	// one object from two components): take the next one.
+	for try := 0; try < 1024; try++ {
+		// Straight to the API server as the client's user: the recorder
+		// discards the response, so the client's copy of it is skipped.
+		_, err := r.c.Server().Create(r.c.User(), r.eventsRes, ns, ev, metav1.CreateOptions{})
+		if err == nil {
+			r.remember(key, ev.Name)
+			return
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return
+		}
+		ev.Name = r.name(ref.Name, now)
 	}
+}
+
+// remember records the Event name of key, forgetting the oldest key when
+// the cache is full.
+func (r *Recorder) remember(key eventKey, name string) {
+	if _, ok := r.seen[key]; !ok {
+		if len(r.order) < maxSeen {
+			r.order = append(r.order, key)
+		} else {
+			delete(r.seen, r.order[r.next])
+			r.order[r.next] = key
+			r.next = (r.next + 1) % maxSeen
+		}
+	}
+	r.seen[key] = name
 }
 
 // name is upstream's "<object>.<hex unix nanos>", nudged forward when two
