@@ -45,7 +45,7 @@ type strategy struct {
 	// whole set (the hot path of watch dispatch); extraFields is then
 	// derived from it.
 	fieldValue func(obj runtime.Object, field string) string
-	fieldNames  []string
+	fieldNames []string
 	// describe summarises an object for the trace.
 	describe func(obj runtime.Object) string
 }

@@ -114,6 +114,14 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		delete(r.seen, key)
 	}
 	name := r.name(ref.Name, now)
+	// Another recorder may have used the name in this instant (events of
+	// one object from two components): take the next free one.
+	for try := 0; try < 1024; try++ {
+		if _, err := r.c.Server().Get(r.eventsRes, ns, name); err != nil {
+			break
+		}
+		name = r.name(ref.Name, now)
+	}
 	ev := &v1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: annotations},
 		InvolvedObject:      ref,
@@ -130,8 +138,6 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	if r.source.Host != "" {
 		ev.ReportingInstance = r.source.Component + "-" + r.source.Host
 	}
-	// Another recorder may have used the name in this instant (events of
-	// one object from two components): take the next one.
 	for try := 0; try < 1024; try++ {
 		// Straight to the API server as the client's user: the recorder
 		// discards the response, so the client's copy of it is skipped.

@@ -70,7 +70,7 @@ func TestFoldingAndBoundedMemory(t *testing.T) {
 		r.Event(other(i), v1.EventTypeNormal, "Other", fmt.Sprint(i))
 	}
 	eng.RunFor(1)
-	r.Event(pod, v1.EventTypeWarning, "BackOff", "back-off") // forgotten: a new Event
+	r.Event(pod, v1.EventTypeWarning, "BackOff", "back-off")  // forgotten: a new Event
 	r.Event(other(4095), v1.EventTypeNormal, "Other", "4095") // remembered: folded
 	n, backoffs := 0, 0
 	for _, e := range events(t, c) {
