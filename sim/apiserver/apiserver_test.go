@@ -601,3 +601,48 @@ func TestPodStatusUpdateAndBindKeepStoredSpec(t *testing.T) {
 	assert.Equal(t, "10.0.0.9", got.Status.PodIP)
 	assert.Equal(t, snapshot, before, "the first stored version is unchanged")
 }
+
+// Events have no watch cache (as kube-apiserver's default): watches from
+// now on see every change with the right type and object, a field-selected
+// watch sees objects enter and leave its selection, but a watch cannot
+// resume from an older resourceVersion (410 Gone: list again).
+func TestEventsWithoutWatchCache(t *testing.T) {
+	e := newEnv(t)
+	evRes, _ := e.s.Resource("events")
+	require.True(t, evRes.NoWatchCache)
+	events := e.c.CoreV1().Events("default")
+	mk := func(name, reason string) *v1.Event {
+		return &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: name}, Reason: reason, Message: "m",
+			InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web"}}
+	}
+	first, err := events.Create(ctx, mk("e0", "Pulled"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	var all, pulled []recorded
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{}, record(&all))
+	require.NoError(t, err)
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{FieldSelector: "reason=Pulled"}, record(&pulled))
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+
+	_, err = events.Create(ctx, mk("e1", "Started"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	ev, err := events.Get(ctx, "e0", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "Pulled", ev.Reason, "reads decode from the store")
+	ev.Reason = "Created"
+	_, err = events.Update(ctx, ev, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, events.Delete(ctx, "e1", metav1.DeleteOptions{}))
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []recorded{{watch.Added, "e0", first.ResourceVersion}, {watch.Added, "e1", all[1].rv},
+		{watch.Modified, "e0", all[2].rv}, {watch.Deleted, "e1", fmt.Sprint(e.s.Store().Rev())}}, all)
+	assert.Equal(t, []watch.EventType{watch.Added, watch.Deleted}, types3(pulled), "e0 left the selection when its reason changed")
+
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{ResourceVersion: first.ResourceVersion}, record(&all))
+	require.Error(t, err)
+	assert.True(t, apierrors.IsResourceExpired(err) || apierrors.IsGone(err))
+	l, err := events.List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, l.Items, 1)
+	assert.Equal(t, "Created", l.Items[0].Reason)
+}

@@ -77,7 +77,9 @@ func newCacher(s *Server, res *Resource) *cacher {
 	c.rev = s.store.Rev()
 	c.resumeRev = c.rev
 	start, end := res.rangeFor("")
-	s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay}, c.onStoreEvents)
+	// Without a watch cache the previous version of a change is not kept
+	// here: the store attaches it to each event.
+	s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay, PrevKV: res.NoWatchCache}, c.onStoreEvents)
 	return c
 }
 
@@ -104,7 +106,12 @@ func (c *cacher) process(ev mvcc.Event) {
 		obj = c.pending[0].obj
 		c.pending[0] = pendingWrite{}
 		c.pending = c.pending[1:]
-	} else if ev.Type == mvcc.EventPut {
+	}
+	if c.res.NoWatchCache {
+		c.passThrough(ev, obj)
+		return
+	}
+	if obj == nil && ev.Type == mvcc.EventPut {
 		// Written behind the server's back (tests poking the store).
 		obj = decode(c.res, ev.Kv.Value)
 		obj.(metav1.Object).SetResourceVersion(formatRV(rev))
@@ -125,6 +132,37 @@ func (c *cacher) process(ev mvcc.Event) {
 	ce.fields = c.indexValues(ce.obj, prevOf(ce, prev))
 	c.rev = rev
 	c.appendHistory(ce)
+	c.dispatch(&ce)
+}
+
+// passThrough handles a change of a resource without watch cache: nothing
+// is kept; live watchers get the change, decoded only for them.
+func (c *cacher) passThrough(ev mvcc.Event, obj runtime.Object) {
+	rev := ev.Kv.ModRevision
+	c.rev, c.resumeRev = rev, rev
+	if len(c.unindexed) == 0 && len(c.indexed) == 0 {
+		return
+	}
+	var prev runtime.Object
+	if ev.PrevKV != nil {
+		prev = decode(c.res, ev.PrevKV.Value)
+		prev.(metav1.Object).SetResourceVersion(formatRV(ev.PrevKV.ModRevision))
+	}
+	ce := cacheEvent{rev: rev, at: c.s.eng.Elapsed(), key: ev.Kv.Key, prev: prev}
+	if ev.Type == mvcc.EventPut {
+		if obj == nil {
+			obj = decode(c.res, ev.Kv.Value)
+			obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+		}
+		ce.obj = obj
+	} else {
+		if obj == nil && prev != nil {
+			obj = prev.DeepCopyObject()
+			obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+		}
+		ce.prev = obj
+	}
+	ce.fields = c.indexValues(ce.obj, prevOf(ce, prev))
 	c.dispatch(&ce)
 }
 

@@ -388,7 +388,9 @@ func (s *Server) decodeKV(res *Resource, kv mvcc.KeyValue) runtime.Object {
 // cache's pending log learn the decoded object.
 func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Object) {
 	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
-	s.memo[key] = memoEntry{rev: rev, obj: obj}
+	if !res.NoWatchCache {
+		s.memo[key] = memoEntry{rev: rev, obj: obj}
+	}
 	s.cachers[res].written(key, rev, obj)
 }
 

@@ -7,7 +7,9 @@ package record
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
@@ -44,8 +46,20 @@ type Recorder struct {
 // maxLruCacheEntries).
 const maxSeen = 4096
 
-type eventKey struct {
-	namespace, kind, name, uid, typ, reason, message string
+// eventKey identifies an event for folding: a 128-bit FNV-1a hash of its
+// namespace, involved object (kind, name, UID), type, reason and message
+// (the cache holds thousands of them; a collision is astronomically rare).
+type eventKey [2]uint64
+
+func keyOf(parts ...string) eventKey {
+	h := fnv.New128a()
+	for _, p := range parts {
+		_, _ = h.Write([]byte(p))
+		_, _ = h.Write([]byte{0})
+	}
+	var sum [16]byte
+	h.Sum(sum[:0])
+	return eventKey{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
 }
 
 var _ record.EventRecorder = (*Recorder)(nil)
@@ -101,7 +115,7 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		ns = metav1.NamespaceDefault
 	}
 	now := metav1.NewTime(r.eng.Now())
-	key := eventKey{ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message}
+	key := keyOf(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
 	events := r.c.CoreV1().Events(ns)
 	if name, ok := r.seen[key]; ok {
 		if ev, err := events.Get(context.TODO(), name, metav1.GetOptions{}); err == nil {
