@@ -27,6 +27,8 @@ type imageStore struct {
 	pulls     []*pull // pulls not yet finished, in start order
 	// gen counts changes of present (node status reports images).
 	gen int
+	// ids caches imageID per image.
+	ids map[string]string
 }
 
 // pull is one image pull; done callbacks run when it ends.
@@ -47,7 +49,17 @@ type pullWaiter struct {
 }
 
 func newImageStore(k *Kubelet) *imageStore {
-	return &imageStore{k: k, present: map[string]int64{}, inflight: map[string]*pull{}}
+	return &imageStore{k: k, present: map[string]int64{}, inflight: map[string]*pull{}, ids: map[string]string{}}
+}
+
+// id is the image's digest reference (computed once per image).
+func (s *imageStore) id(image string) string {
+	id, ok := s.ids[image]
+	if !ok {
+		id = imageID(image)
+		s.ids[image] = id
+	}
+	return id
 }
 
 // has reports whether image is on the node.

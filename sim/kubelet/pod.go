@@ -53,7 +53,7 @@ type container struct {
 	init      bool // a regular init container (runs to completion)
 	sidecar   bool // a restartable init container
 	fieldPath string
-	b         Behaviour // behaviour of the current run
+	b         *Behaviour // behaviour of the current run (shared and read-only)
 
 	state        cState
 	everRan      bool
@@ -77,11 +77,44 @@ type container struct {
 	stopping       bool
 	restartOnStop  bool
 
-	stepTimer, exitTimer, stopTimer, restartTimer sim.Timer
-	pullSeq                                       int
-	probes                                        [3]probeState
+	// timer is the container's one pending step; which one depends on the
+	// state: the end of the start (cStarting), the behaviour's exit or the
+	// end of a stop (cRunning), a restart after back-off (cExited).
+	timer   sim.Timer
+	pullSeq int
+	// probes is nil when the container has no probe.
+	probes *[3]probeState
 
-	crashBackoff, pullBackoff backoff
+	// crashBackoff and pullBackoff are allocated at their first use.
+	crashBackoff, pullBackoff *backoff
+}
+
+// defaultBehaviour is the behaviour of a container without annotations.
+var defaultBehaviour = Behaviour{ExitCode: 1}
+
+// probe returns the state of c's probe of kind (a zero state without
+// spec when c has no probes).
+func (c *container) probe(kind probeKind) *probeState {
+	if c.probes == nil {
+		return &noProbe
+	}
+	return &c.probes[kind]
+}
+
+var noProbe probeState
+
+func (c *container) crashBO() *backoff {
+	if c.crashBackoff == nil {
+		c.crashBackoff = &backoff{}
+	}
+	return c.crashBackoff
+}
+
+func (c *container) pullBO() *backoff {
+	if c.pullBackoff == nil {
+		c.pullBackoff = &backoff{}
+	}
+	return c.pullBackoff
 }
 
 // backoff is client-go's flowcontrol.Backoff for one key, without jitter
@@ -99,7 +132,7 @@ func (b *backoff) expired(eventTime, max time.Duration) bool {
 
 // inBackoffSince is IsInBackOffSince(eventTime): now − eventTime < delay.
 func (b *backoff) inBackoffSince(eventTime, now, max time.Duration) bool {
-	if !b.set || b.expired(eventTime, max) {
+	if b == nil || !b.set || b.expired(eventTime, max) {
 		return false
 	}
 	return now-eventTime < b.delay
@@ -107,7 +140,7 @@ func (b *backoff) inBackoffSince(eventTime, now, max time.Duration) bool {
 
 // inBackoffSinceUpdate is IsInBackOffSinceUpdate: now − lastUpdate < delay.
 func (b *backoff) inBackoffSinceUpdate(now, max time.Duration) bool {
-	if !b.set || b.expired(now, max) {
+	if b == nil || !b.set || b.expired(now, max) {
 		return false
 	}
 	return now-b.lastUpdate < b.delay
@@ -190,8 +223,12 @@ func newPodWorker(k *Kubelet, pod *v1.Pod) *podWorker {
 	}
 	w.all = append(append(w.all, w.inits...), w.regular...)
 	for _, c := range w.all {
-		for kind := range c.probes {
-			c.probes[kind].spec = probeSpec(c.spec, probeKind(kind))
+		c.b = &defaultBehaviour
+		if c.spec.StartupProbe != nil || c.spec.ReadinessProbe != nil || c.spec.LivenessProbe != nil {
+			c.probes = &[3]probeState{}
+			for kind := range c.probes {
+				c.probes[kind].spec = probeSpec(c.spec, probeKind(kind))
+			}
 		}
 	}
 	w.req = podRequests(pod)
@@ -418,10 +455,14 @@ func (w *podWorker) startContainer(c *container) {
 	w.starting = c
 	c.state = cStarting
 	c.wantStart = false
-	c.b, _ = BehaviourFor(w.pod, c.name) // admission validated the annotations
+	c.b = &defaultBehaviour
+	if hasBehaviourAnnotations(w.pod) {
+		b, _ := BehaviourFor(w.pod, c.name) // admission validated the annotations
+		c.b = &b
+	}
 	if c.exit != nil {
 		// A restart: record the back-off update (flowcontrol Next).
-		c.crashBackoff.next(c.exit.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+		c.crashBO().next(c.exit.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
 	}
 	w.ensureImage(c)
 }
@@ -431,9 +472,9 @@ func (w *podWorker) notStarting(c *container) {
 	if w.starting == c {
 		w.starting = nil
 	}
-	c.stepTimer.Stop()
 	c.pullSeq++
 	if c.state == cStarting {
+		c.timer.Stop()
 		if c.exit != nil {
 			c.state = cExited
 		} else {
@@ -486,7 +527,7 @@ func (w *podWorker) pulled(c *container, p *pull, requested time.Duration) {
 		msg := fmt.Sprintf("failed to pull image %q: %s", image, p.failMsg)
 		w.k.event(w.ref(c), v1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %s", image, p.failMsg))
 		w.k.event(w.ref(c), v1.EventTypeWarning, "Failed", "Error: "+reasonErrImagePull)
-		c.pullBackoff.next(w.now(), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+		c.pullBO().next(w.now(), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
 		w.trace("pullFailed", fmt.Sprintf("container %s: %s", c.name, msg))
 		w.waitFailed(c, reasonErrImagePull, msg)
 		return
@@ -515,7 +556,7 @@ func (w *podWorker) createAndStart(c *container) {
 	if c.b.StartDuration != nil {
 		d = *c.b.StartDuration
 	}
-	c.stepTimer = w.k.eng.After(d, w.k.lblStart, func() { w.containerStarted(c) })
+	c.timer = w.k.eng.After(d, w.k.lblStart, func() { w.containerStarted(c) })
 }
 
 // containerStarted: c's process runs.
@@ -532,7 +573,7 @@ func (w *podWorker) containerStarted(c *container) {
 	c.lost = false
 	c.startedAt = w.now()
 	c.waitReason, c.waitMessage = "", ""
-	c.imageID = imageID(c.spec.Image)
+	c.imageID = w.k.images.id(c.spec.Image)
 	c.containerID = "containerd://" + containerHash(w.uid, c.name, c.restartCount, w.k.bootID)
 	w.starting = nil
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Created", "Created container: "+c.name)
@@ -544,7 +585,7 @@ func (w *podWorker) containerStarted(c *container) {
 		exitAfter, code, exits = w.k.jitter(w.k.cfg.InitContainerDuration), 0, true
 	}
 	if exits {
-		c.exitTimer = w.k.eng.After(exitAfter, w.k.lblExit, func() {
+		c.timer = w.k.eng.After(exitAfter, w.k.lblExit, func() {
 			reason := reasonCompleted
 			if code != 0 {
 				reason = reasonError
@@ -573,8 +614,11 @@ func (w *podWorker) startProbes(c *container) {
 		c.started, c.ready = false, false
 		return
 	}
-	c.started = c.probes[probeStartup].spec == nil
-	c.ready = c.started && c.probes[probeReadiness].spec == nil
+	c.started = c.probe(probeStartup).spec == nil
+	c.ready = c.started && c.probe(probeReadiness).spec == nil
+	if c.probes == nil {
+		return
+	}
 	for kind := range c.probes {
 		p := &c.probes[kind]
 		p.successes, p.failures = 0, 0
@@ -588,6 +632,9 @@ func (w *podWorker) startProbes(c *container) {
 }
 
 func (w *podWorker) stopProbes(c *container) {
+	if c.probes == nil {
+		return
+	}
 	for kind := range c.probes {
 		c.probes[kind].timer.Stop()
 	}
@@ -595,7 +642,7 @@ func (w *podWorker) stopProbes(c *container) {
 
 // probe runs one probe of c and re-arms it.
 func (w *podWorker) probe(c *container, kind probeKind) {
-	p := &c.probes[kind]
+	p := c.probe(kind)
 	if c.state != cRunning || c.stopping || !w.k.alive() {
 		return
 	}
@@ -616,7 +663,7 @@ func (w *podWorker) probe(c *container, kind probeKind) {
 // runProbe evaluates the probe against the behaviour model and applies
 // the thresholds.
 func (w *podWorker) runProbe(c *container, kind probeKind) {
-	p := &c.probes[kind]
+	p := c.probe(kind)
 	ok, msg := w.probeOutcome(c, kind)
 	if ok {
 		p.successes++
@@ -640,7 +687,7 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 			c.started = true
 			p.timer.Stop()
 			w.trace("startupSucceeded", "container "+c.name+" passed its startup probe")
-			if c.probes[probeReadiness].spec == nil {
+			if c.probe(probeReadiness).spec == nil {
 				c.ready = true
 			} else {
 				w.runProbe(c, probeReadiness) // the readiness worker is triggered at once
@@ -677,7 +724,7 @@ func (w *podWorker) probeKill(c *container, kind probeKind) {
 		msg += ", will be restarted"
 	}
 	grace := w.podGrace()
-	if ps := c.probes[kind].spec; ps.TerminationGracePeriodSeconds != nil {
+	if ps := c.probe(kind).spec; ps.TerminationGracePeriodSeconds != nil {
 		grace = *ps.TerminationGracePeriodSeconds
 	}
 	w.trace("probeFailed", msg)
@@ -700,7 +747,7 @@ func (w *podWorker) probeOutcome(c *container, kind probeKind) (bool, string) {
 	if !starting && !failing {
 		return true, ""
 	}
-	spec := c.probes[kind].spec
+	spec := c.probe(kind).spec
 	port := func(p intstr.IntOrString) string {
 		if p.Type == intstr.Int {
 			return itoa(p.IntVal)
@@ -738,8 +785,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 	if c.state != cRunning {
 		return
 	}
-	c.exitTimer.Stop()
-	c.stopTimer.Stop()
+	c.timer.Stop()
 	w.stopProbes(c)
 	forced := c.stopping && c.restartOnStop
 	wasStopping := c.stopping
@@ -794,7 +840,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 
 func (w *podWorker) allRegularFinished() bool {
 	for _, c := range w.regular {
-		if c.state != cExited || c.wantStart || c.restartTimer.Pending() {
+		if c.state != cExited || c.wantStart || c.timer.Pending() {
 			return false
 		}
 	}
@@ -812,7 +858,7 @@ func (w *podWorker) scheduleRestart(c *container) {
 		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", c.crashBackoff.delay, c.name, podDesc)
 		w.k.event(w.ref(c), v1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.name, podDesc))
 		w.trace("backOff", fmt.Sprintf("container %s in CrashLoopBackOff, restart in %v", c.name, c.crashBackoff.delay-(w.now()-finish)))
-		c.restartTimer = w.k.eng.At(finish+c.crashBackoff.delay, w.k.lblBackoff, func() {
+		c.timer = w.k.eng.At(finish+c.crashBackoff.delay, w.k.lblBackoff, func() {
 			c.wantStart = true
 			w.advance()
 		})
@@ -859,7 +905,9 @@ func (w *podWorker) notStartingAll() {
 	w.resyncTimr.Stop()
 	for _, c := range w.all {
 		w.notStarting(c)
-		c.restartTimer.Stop()
+		if c.state == cExited {
+			c.timer.Stop() // a restart after back-off
+		}
 		c.wantStart = false
 	}
 }
@@ -925,7 +973,7 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 		return
 	}
 	c.stopping, c.restartOnStop = true, restart
-	c.exitTimer.Stop()
+	c.timer.Stop()
 	w.stopProbes(c)
 	if msg == "" {
 		msg = "Stopping container " + c.name
@@ -951,7 +999,7 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 	if c.b.StopDuration > window {
 		after, code, reason = preStop+window, 137, reasonError
 	}
-	c.stopTimer = w.k.eng.After(after, w.k.lblStop, func() { w.exited(c, code, reason, false) })
+	c.timer = w.k.eng.After(after, w.k.lblStop, func() { w.exited(c, code, reason, false) })
 }
 
 // checkTerminated finishes a termination once every container stopped:
@@ -981,8 +1029,7 @@ func (w *podWorker) removed() {
 	w.notStartingAll()
 	w.flushTimer.Stop()
 	for _, c := range w.all {
-		c.exitTimer.Stop()
-		c.stopTimer.Stop()
+		c.timer.Stop()
 		w.stopProbes(c)
 		if c.state == cRunning {
 			c.state = cExited
@@ -1006,8 +1053,7 @@ func (w *podWorker) lose() {
 	w.notStartingAll()
 	w.flushTimer.Stop()
 	for _, c := range w.all {
-		c.exitTimer.Stop()
-		c.stopTimer.Stop()
+		c.timer.Stop()
 		w.stopProbes(c)
 		if c.state == cRunning {
 			c.exit = &v1.ContainerStateTerminated{ExitCode: 255, Reason: reasonUnknown, StartedAt: w.time(c.startedAt),
@@ -1051,7 +1097,7 @@ func (w *podWorker) recover(pod *v1.Pod) {
 				c.state = cNew
 				c.wantStart = false
 				// The kubelet's back-off state lived in memory.
-				c.crashBackoff, c.pullBackoff = backoff{}, backoff{}
+				c.crashBackoff, c.pullBackoff = nil, nil
 			}
 			w.startSandbox()
 			w.changed()
