@@ -646,3 +646,22 @@ func TestEventsWithoutWatchCache(t *testing.T) {
 	require.Len(t, l.Items, 1)
 	assert.Equal(t, "Created", l.Items[0].Reason)
 }
+
+// CreateOwned stores the caller's object itself (no copy) with the same
+// defaulting, admission and validation as Create.
+func TestCreateOwned(t *testing.T) {
+	e := newEnv(t)
+	res, _ := e.s.Resource("events")
+	ev := &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1"}, Reason: "R", InvolvedObject: v1.ObjectReference{Kind: "Pod", Name: "p"}}
+	out, err := e.s.CreateOwned("test", res, "default", ev, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Same(t, ev, out)
+	assert.NotEmpty(t, ev.UID)
+	assert.Equal(t, "default", ev.Namespace)
+	_, err = e.s.CreateOwned("test", res, "default", &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsAlreadyExists(err))
+	_, err = e.s.CreateOwned("test", res, "default", &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "Bad_Name"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsInvalid(err))
+	_, err = e.s.CreateOwned("test", res, "nowhere", &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e2"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+}

@@ -32,7 +32,24 @@ const (
 // validation, then a create-if-absent transaction. It returns the stored
 // object, which is shared and must not be modified.
 func (s *Server) Create(user string, res *Resource, namespace string, in runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
-	obj := in.DeepCopyObject()
+	return s.create(user, res, namespace, in.DeepCopyObject(), in.(metav1.Object), opts)
+}
+
+// CreateOwned is Create for a caller that hands its object over: obj
+// becomes the server's (it may be stored and shared), so the caller must
+// not use it afterwards. It spares the copy of objects built only to be
+// created, such as events.
+func (s *Server) CreateOwned(user string, res *Resource, namespace string, obj runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
+	name := obj.(metav1.Object).GetName()
+	return s.create(user, res, namespace, obj, &nameOnly{name}, opts)
+}
+
+// nameOnly stands for the caller's object where only its name is read.
+type nameOnly struct{ name string }
+
+func (n *nameOnly) GetName() string { return n.name }
+
+func (s *Server) create(user string, res *Resource, namespace string, obj runtime.Object, in interface{ GetName() string }, opts metav1.CreateOptions) (runtime.Object, error) {
 	clearTypeMeta(obj)
 	m := obj.(metav1.Object)
 	if err := s.fixNamespace(res, namespace, m); err != nil {
@@ -82,7 +99,7 @@ func (s *Server) Create(user string, res *Resource, namespace string, in runtime
 	}
 	if !resp.Succeeded {
 		s.aborted(attrs)
-		if m.GetGenerateName() != "" && in.(metav1.Object).GetName() == "" {
+		if m.GetGenerateName() != "" && in.GetName() == "" {
 			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
 		}
 		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())

@@ -87,6 +87,7 @@ type Kubelet struct {
 	observers []func(namespace, name string, serving bool)
 	handlerOK bool
 	podsRes   *apiserver.Resource
+	nodesRes  *apiserver.Resource
 }
 
 type hostPort struct {
@@ -139,6 +140,9 @@ func New(eng *sim.Engine, c client.Interface, rec record.EventRecorder, pods inf
 		return nil, fmt.Errorf("kubelet: the API server has no pods resource")
 	}
 	k.podsRes = res
+	if k.nodesRes, ok = c.Server().Resource("nodes"); !ok {
+		return nil, fmt.Errorf("kubelet: the API server has no nodes resource")
+	}
 	k.machineID = k.hex(32)
 	k.systemUUID = k.uuid()
 	return k, nil
@@ -654,8 +658,17 @@ func (k *Kubelet) syncNodeStatus() {
 	}
 	nodes := k.c.CoreV1().Nodes()
 	for try := 0; try < 5; try++ {
-		n, err := nodes.Get(context.TODO(), k.name, metav1.GetOptions{})
+		// The first try reads the API server's cache (resourceVersion 0),
+		// the retries after a conflict the latest version, as upstream.
+		opts := metav1.GetOptions{}
+		if try == 0 {
+			opts.ResourceVersion = "0"
+		}
+		n, err := nodes.Get(context.TODO(), k.name, opts)
 		if err != nil {
+			if try == 0 {
+				continue // not in the cache yet: read the store
+			}
 			return // deleted behind the kubelet's back; nothing to report to
 		}
 		orig := n.Status.DeepCopy()
@@ -937,14 +950,11 @@ func (k *Kubelet) admit(pod *v1.Pod, req resourceSum) (string, string) {
 	return "", ""
 }
 
-// currentNode reads the node's current object from the API server (shared,
-// read-only: admission only looks at labels and taints).
+// currentNode reads the node as the API server's cache has it (upstream
+// reads a node informer), shared and read-only: admission only looks at
+// labels and taints.
 func (k *Kubelet) currentNode() *v1.Node {
-	res, ok := k.c.Server().Resource("nodes")
-	if !ok {
-		return nil
-	}
-	obj, err := k.c.Server().Get(res, "", k.name)
+	obj, err := k.c.Server().GetCached(k.nodesRes, "", k.name)
 	if err != nil {
 		return nil
 	}

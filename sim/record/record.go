@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
@@ -40,6 +41,9 @@ type Recorder struct {
 	usedAt int64
 	// eventsRes is the API server's events resource.
 	eventsRes *apiserver.Resource
+	// offset (under 1 µs) shifts this recorder's event names so that two
+	// components naming events of one object in one instant rarely collide.
+	offset int64
 }
 
 // maxSeen is the size of the correlator's cache (client-go's
@@ -70,8 +74,9 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 	if !ok {
 		panic("record: the API server has no events resource")
 	}
+	k := keyOf(component, host)
 	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host},
-		seen: map[eventKey]string{}, used: map[string]bool{}, eventsRes: res}
+		seen: map[eventKey]string{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
 // Event records an event about object.
@@ -128,16 +133,8 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		delete(r.seen, key)
 	}
 	name := r.name(ref.Name, now)
-	// Another recorder may have used the name in this instant (events of
-	// one object from two components): take the next free one.
-	for try := 0; try < 1024; try++ {
-		if _, err := r.c.Server().Get(r.eventsRes, ns, name); err != nil {
-			break
-		}
-		name = r.name(ref.Name, now)
-	}
 	ev := &v1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: annotations},
+		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: maps.Clone(annotations)},
 		InvolvedObject:      ref,
 		Reason:              reason,
 		Message:             message,
@@ -152,18 +149,24 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	if r.source.Host != "" {
 		ev.ReportingInstance = r.source.Component + "-" + r.source.Host
 	}
+	// Another recorder may have used the name in this instant (events of
+	// one object from two components): take the next one. Each recorder
+	// starts its names at its own offset, so this is rare.
 	for try := 0; try < 1024; try++ {
-		// Straight to the API server as the client's user: the recorder
-		// discards the response, so the client's copy of it is skipped.
-		_, err := r.c.Server().Create(r.c.User(), r.eventsRes, ns, ev, metav1.CreateOptions{})
+		// Straight to the API server as the client's user, handing the
+		// event over: the recorder keeps no reference to it and discards
+		// the response.
+		cp := *ev
+		_, err := r.c.Server().CreateOwned(r.c.User(), r.eventsRes, ns, &cp, metav1.CreateOptions{})
 		if err == nil {
-			r.remember(key, ev.Name)
+			r.remember(key, name)
 			return
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			return
 		}
-		ev.Name = r.name(ref.Name, now)
+		name = r.name(ref.Name, now)
+		ev.Name = name
 	}
 }
 
@@ -190,6 +193,7 @@ func (r *Recorder) name(object string, now metav1.Time) string {
 		clear(r.used)
 		r.usedAt = n
 	}
+	n += r.offset
 	for {
 		name := object + "." + strconv.FormatInt(n, 16)
 		if !r.used[name] {
