@@ -665,3 +665,23 @@ func TestCreateOwned(t *testing.T) {
 	_, err = e.s.CreateOwned("test", res, "nowhere", &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e2"}}, metav1.CreateOptions{})
 	assert.True(t, apierrors.IsNotFound(err))
 }
+
+// UpdateOwned stores the caller's object itself; a status update still
+// keeps the stored spec.
+func TestUpdateOwned(t *testing.T) {
+	e := newEnv(t)
+	res, _ := e.s.Resource("pods")
+	p, err := e.c.CoreV1().Pods("default").Create(ctx, pod("o"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	p.Spec.Containers[0].Image = "ignored:1"
+	p.Status.Phase = v1.PodRunning
+	out, err := e.s.UpdateOwned("test", res, "default", p, "status", metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Same(t, p, out)
+	assert.Equal(t, "nginx:1.27", out.(*v1.Pod).Spec.Containers[0].Image)
+	assert.Equal(t, v1.PodRunning, out.(*v1.Pod).Status.Phase)
+	stale := p.DeepCopy()
+	stale.ResourceVersion = "1"
+	_, err = e.s.UpdateOwned("test", res, "default", stale, "status", metav1.UpdateOptions{})
+	assert.True(t, apierrors.IsConflict(err))
+}

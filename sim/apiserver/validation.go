@@ -37,9 +37,33 @@ var nameFns = map[string]apivalidation.ValidateNameFunc{
 func validateMeta(res *Resource, m metav1.Object) field.ErrorList {
 	fn, ok := nameFns[res.Name]
 	if !ok {
+		if plainMetaValid(res, m) {
+			return nil
+		}
 		fn = nameIsDNSSubdomain
 	}
 	return sortErrs(apivalidation.ValidateObjectMetaAccessor(m, res.Namespaced, fn, field.NewPath("metadata")))
+}
+
+// plainMetaValid is an exact shortcut of ValidateObjectMetaAccessor with
+// DNS-subdomain names for the plain metadata of most objects (a name, a
+// namespace, nothing else): it reports true only when upstream's checks
+// would find nothing.
+func plainMetaValid(res *Resource, m metav1.Object) bool {
+	if m.GetGenerateName() != "" || !isDNS1123Subdomain(m.GetName()) || m.GetGeneration() < 0 ||
+		len(m.GetLabels()) > 0 || len(m.GetAnnotations()) > 0 || len(m.GetOwnerReferences()) > 0 ||
+		len(m.GetFinalizers()) > 0 || len(m.GetManagedFields()) > 0 {
+		return false
+	}
+	if res.Namespaced {
+		return isDNS1123Label(m.GetNamespace())
+	}
+	return m.GetNamespace() == ""
+}
+
+// isDNS1123Label reports exactly what validation.IsDNS1123Label accepts.
+func isDNS1123Label(s string) bool {
+	return len(s) <= validation.DNS1123LabelMaxLength && !strings.Contains(s, ".") && isDNS1123Subdomain(s)
 }
 
 // nameIsDNSSubdomain is apivalidation.NameIsDNSSubdomain with a fast path

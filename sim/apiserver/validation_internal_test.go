@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"pgregory.net/rapid"
 )
 
@@ -22,6 +25,39 @@ func TestIsDNS1123SubdomainMatchesUpstream(t *testing.T) {
 		s := rapid.StringOfN(rapid.SampledFrom([]rune("ab9-.Z_")), 0, 12, -1).Draw(t, "name")
 		if got, want := isDNS1123Subdomain(s), len(validation.IsDNS1123Subdomain(s)) == 0; got != want {
 			t.Fatalf("%q: got %v, upstream %v", s, got, want)
+		}
+		if got, want := isDNS1123Label(s), len(validation.IsDNS1123Label(s)) == 0; got != want {
+			t.Fatalf("label %q: got %v, upstream %v", s, got, want)
+		}
+	})
+}
+
+// The plain-metadata shortcut agrees with upstream's full validation.
+func TestPlainMetaValidAgreesWithUpstream(t *testing.T) {
+	pods := newRegistry().byName["pods"]
+	nodes := newRegistry().byName["nodes"]
+	rapid.Check(t, func(t *rapid.T) {
+		m := &metav1.ObjectMeta{
+			Name:      rapid.SampledFrom([]string{"web", "web-1", "a.b", "Web", "-x", "", strings.Repeat("a", 254)}).Draw(t, "name"),
+			Namespace: rapid.SampledFrom([]string{"default", "", "a.b", "Team", strings.Repeat("n", 64)}).Draw(t, "namespace"),
+		}
+		if rapid.Bool().Draw(t, "labels") {
+			m.Labels = map[string]string{rapid.SampledFrom([]string{"app", "bad key!"}).Draw(t, "key"): "v"}
+		}
+		if rapid.Bool().Draw(t, "generateName") {
+			m.GenerateName = "gen-"
+		}
+		m.Generation = int64(rapid.IntRange(-1, 1).Draw(t, "generation"))
+		res := pods
+		if rapid.Bool().Draw(t, "clusterScoped") {
+			res = nodes
+		}
+		full := apivalidation.ValidateObjectMetaAccessor(m, res.Namespaced, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+		if plainMetaValid(res, m) && len(full) > 0 {
+			t.Fatalf("shortcut accepts %+v but upstream says %v", m, full)
+		}
+		if len(validateMeta(res, m)) != len(sortErrs(full)) {
+			t.Fatalf("validateMeta disagrees on %+v: %v vs %v", m, validateMeta(res, m), full)
 		}
 	})
 }

@@ -117,6 +117,19 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 // the latest version. A write that changes nothing returns the existing
 // object without bumping the revision.
 func (s *Server) Update(user string, res *Resource, namespace string, in runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	return s.updateIn(user, res, namespace, in, subresource, false)
+}
+
+// UpdateOwned is Update for a caller that hands its object over: obj
+// becomes the server's (it may be stored and shared, as may anything it
+// points to), so neither it nor what it references may be modified
+// afterwards. It spares the copy of objects built only to be written, such
+// as a kubelet's status updates.
+func (s *Server) UpdateOwned(user string, res *Resource, namespace string, obj runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	return s.updateIn(user, res, namespace, obj, subresource, true)
+}
+
+func (s *Server) updateIn(user string, res *Resource, namespace string, in runtime.Object, subresource string, owned bool) (runtime.Object, error) {
 	im := in.(metav1.Object)
 	if err := s.checkSubresource(res, subresource); err != nil {
 		return nil, err
@@ -149,11 +162,14 @@ func (s *Server) Update(user string, res *Resource, namespace string, in runtime
 		}
 	}
 	var obj runtime.Object
-	if subresource == "status" {
+	switch {
+	case owned:
+		obj = in
+	case subresource == "status":
 		// /status keeps the stored spec (and what each status strategy
 		// protects); metadata such as annotations may change.
 		obj = copyForStatusUpdate(in, cur)
-	} else {
+	default:
 		obj = in.DeepCopyObject()
 	}
 	clearTypeMeta(obj)

@@ -1176,9 +1176,11 @@ func (w *podWorker) flush() {
 			}
 			old := cur.Status
 			cur.Status = w.apiStatus(&old)
-			// pods.UpdateStatus, minus the client's copy of the response
-			// (the kubelet does not use it).
-			_, err := w.k.c.Server().Update(w.k.c.User(), w.k.podsRes, w.ns, cur, "status", metav1.UpdateOptions{})
+			// pods.UpdateStatus, minus the copies: the kubelet hands the
+			// object over (its metadata is the cached version's, shared
+			// and never modified; its status is new) and does not use the
+			// response.
+			_, err := w.k.c.Server().UpdateOwned(w.k.c.User(), w.k.podsRes, w.ns, cur, "status", metav1.UpdateOptions{})
 			if err != nil && apierrors.IsConflict(err) && try < 3 {
 				continue
 			}

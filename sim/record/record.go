@@ -156,8 +156,7 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		// Straight to the API server as the client's user, handing the
 		// event over: the recorder keeps no reference to it and discards
 		// the response.
-		cp := *ev
-		_, err := r.c.Server().CreateOwned(r.c.User(), r.eventsRes, ns, &cp, metav1.CreateOptions{})
+		_, err := r.c.Server().CreateOwned(r.c.User(), r.eventsRes, ns, ev, metav1.CreateOptions{})
 		if err == nil {
 			r.remember(key, name)
 			return
