@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"sort"
 	"strings"
 	"testing"
 
@@ -58,6 +59,39 @@ func TestPlainMetaValidAgreesWithUpstream(t *testing.T) {
 		}
 		if len(validateMeta(res, m)) != len(sortErrs(full)) {
 			t.Fatalf("validateMeta disagrees on %+v: %v vs %v", m, validateMeta(res, m), full)
+		}
+	})
+}
+
+// The watch cache's event ring behaves as a slice that grows at the back
+// and shrinks at the front.
+func TestEventRingAgainstSlice(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var r eventRing
+		var model []int64
+		rev := int64(0)
+		for _, op := range rapid.SliceOfN(rapid.IntRange(0, 3), 1, 300).Draw(t, "ops") {
+			if op == 0 && len(model) > 0 {
+				r.pop()
+				model = model[1:]
+			} else {
+				rev += int64(rapid.IntRange(1, 3).Draw(t, "step"))
+				r.push(cacheEvent{rev: rev})
+				model = append(model, rev)
+			}
+			if r.n != len(model) {
+				t.Fatalf("len %d, want %d", r.n, len(model))
+			}
+			for i, want := range model {
+				if got := r.at(i).rev; got != want {
+					t.Fatalf("at(%d) = %d, want %d", i, got, want)
+				}
+			}
+			probe := int64(rapid.IntRange(0, int(rev)+1).Draw(t, "probe"))
+			want := sort.Search(len(model), func(i int) bool { return model[i] >= probe })
+			if got := r.search(probe); got != want {
+				t.Fatalf("search(%d) = %d, want %d", probe, got, want)
+			}
 		}
 	})
 }

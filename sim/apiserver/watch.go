@@ -2,7 +2,7 @@ package apiserver
 
 import (
 	"fmt"
-	"slices"
+	"sort"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,7 +39,7 @@ type cacher struct {
 	// history is the event window for resuming watches; resumeRev is the
 	// oldest resourceVersion a watch can start from (every event after it
 	// is still in history).
-	history   []cacheEvent
+	history   eventRing
 	resumeRev int64
 
 	nextID    int64
@@ -187,26 +187,51 @@ func (c *cacher) indexValues(obj, prev runtime.Object) indexValues {
 }
 
 func (c *cacher) appendHistory(ce cacheEvent) {
-	c.history = append(c.history, ce)
+	h := &c.history
+	h.push(ce)
 	cfg := c.s.cfg
-	drop := 0
-	for drop < len(c.history) {
-		n := len(c.history) - drop
-		old := c.history[drop]
-		if n > cfg.WatchCacheMaxEvents || (n > cfg.WatchCacheMinEvents && ce.at-old.at > cfg.WatchCacheWindow) {
+	for h.n > 0 {
+		old := h.at(0)
+		if h.n > cfg.WatchCacheMaxEvents || (h.n > cfg.WatchCacheMinEvents && ce.at-old.at > cfg.WatchCacheWindow) {
 			c.resumeRev = old.rev
-			drop++
+			h.pop()
 			continue
 		}
 		break
 	}
-	if drop > 0 {
-		clear(c.history[:drop])
-		c.history = c.history[drop:]
-		if cap(c.history) > 2*len(c.history)+1024 {
-			c.history = slices.Clone(c.history)
+}
+
+// eventRing is a growable ring buffer of cache events, oldest first: the
+// window slides without moving the events it keeps.
+type eventRing struct {
+	buf  []cacheEvent
+	head int // index of the oldest event
+	n    int
+}
+
+func (r *eventRing) at(i int) *cacheEvent { return &r.buf[(r.head+i)%len(r.buf)] }
+
+func (r *eventRing) push(e cacheEvent) {
+	if r.n == len(r.buf) {
+		grown := make([]cacheEvent, max(64, 2*len(r.buf)))
+		for i := 0; i < r.n; i++ {
+			grown[i] = *r.at(i)
 		}
+		r.buf, r.head = grown, 0
 	}
+	r.buf[(r.head+r.n)%len(r.buf)] = e
+	r.n++
+}
+
+func (r *eventRing) pop() {
+	*r.at(0) = cacheEvent{}
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+}
+
+// search returns the index of the first event with revision >= rev.
+func (r *eventRing) search(rev int64) int {
+	return sort.Search(r.n, func(i int) bool { return r.at(i).rev >= rev })
 }
 
 // Watcher is one API watch. Its handler runs inside engine events.
@@ -315,9 +340,8 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 		}
 		w.fn(watch.Event{Type: watch.Added, Object: obj})
 	}
-	i, _ := slices.BinarySearchFunc(c.history, w.lastRev+1, func(e cacheEvent, rev int64) int { return int(e.rev - rev) })
-	for ; i < len(c.history) && !w.stopped; i++ {
-		c.deliver(w, &c.history[i])
+	for i := c.history.search(w.lastRev + 1); i < c.history.n && !w.stopped; i++ {
+		c.deliver(w, c.history.at(i))
 	}
 	w.live = true
 }

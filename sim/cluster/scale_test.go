@@ -81,10 +81,10 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	simStart := c.Engine.Elapsed()
 	start := time.Now()
 	for i := 0; i < pods; i++ {
-		p := template.DeepCopy()
-		p.Name = fmt.Sprintf("pod-%06d", i)
-		if _, err := cl.CoreV1().Pods("default").Create(bg, p, metav1.CreateOptions{}); err != nil {
-			tb.Fatalf("create %s: %v", p.Name, err)
+		// The client copies what it sends: one template serves every pod.
+		template.Name = fmt.Sprintf("pod-%06d", i)
+		if _, err := cl.CoreV1().Pods("default").Create(bg, template, metav1.CreateOptions{}); err != nil {
+			tb.Fatalf("create %s: %v", template.Name, err)
 		}
 		if i%20000 == 0 {
 			sample()

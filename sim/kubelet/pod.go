@@ -249,8 +249,17 @@ func probeSpec(c *v1.Container, kind probeKind) *v1.Probe {
 // podRequests is what a pod takes on its node (resource.PodRequests: the
 // larger of the containers' sum and any init container, plus overhead).
 func podRequests(pod *v1.Pod) resourceSum {
-	s := sumOf(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
-	s.pods = 1
+	if len(pod.Spec.InitContainers) > 0 || pod.Spec.Overhead != nil || pod.Spec.Resources != nil {
+		s := sumOf(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
+		s.pods = 1
+		return s
+	}
+	// The common case: the sum over the containers, as PodRequests
+	// computes it, without building resource lists.
+	s := resourceSum{pods: 1}
+	for i := range pod.Spec.Containers {
+		s.add(sumOf(pod.Spec.Containers[i].Resources.Requests), 1)
+	}
 	return s
 }
 
