@@ -63,8 +63,8 @@ type Store struct {
 
 	// Search keys for keys, reused to avoid allocating: lo and hi for the
 	// bounds of an ascend (whose callbacks may look up).
-	lo, hi keyIndex
-	delKeys       []*keyIndex
+	lo, hi  keyIndex
+	delKeys []*keyIndex
 
 	watchers watcherSet
 }
