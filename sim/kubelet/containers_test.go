@@ -369,3 +369,57 @@ func TestDeleteBeforeStart(t *testing.T) {
 	assert.Equal(t, "terminated:ContainerStatusUnknown:137", state(containerStatus(final, "c")))
 	assert.Equal(t, v1.PodFailed, final.Status.Phase)
 }
+
+// A sidecar (init container with restartPolicy Always) starts before the
+// next init container and keeps running next to the regular containers;
+// the pod is Ready only when it is ready too.
+func TestSidecarContainer(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	always := v1.ContainerRestartPolicyAlways
+	side := ctr("proxy", "img:1")
+	side.RestartPolicy = &always
+	side.ReadinessProbe = httpProbe(0, 10, 1)
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{side, ctr("migrate", "img:1")}
+	p.Annotations[kubelet.AnnotationStartDuration] = "1s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationNotReadyBetween+".proxy"] = "0s-15s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	// proxy starts at 1; migrate 2, runs 1 s, done at 3; app starts at 4.
+	assert.Equal(t, []string{"1s Started: Started container proxy", "2s Started: Started container migrate", "4s Started: Started container app"}, started(e, "p"))
+	got := e.get("p")
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+	assert.Equal(t, "running", state(containerStatus(got, "proxy")))
+	assert.Equal(t, "terminated:Completed:0", state(containerStatus(got, "migrate")))
+	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
+	// The proxy's readiness (probes at 1, 11, 21) is good from 21 s: the
+	// pod became Ready then, not when the app started.
+	assert.Equal(t, at0(21*time.Second), cond(got, v1.PodReady).LastTransitionTime)
+}
+
+// Readiness gates: the pod is Ready only when every gate's condition is True.
+func TestReadinessGates(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Spec.ReadinessGates = []v1.PodReadinessGate{{ConditionType: "example.com/lb-ready"}}
+	e.create(p, "n1")
+	e.at(10 * time.Second)
+	got := e.get("p")
+	assert.Equal(t, v1.ConditionTrue, cond(got, v1.ContainersReady).Status)
+	assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReady).Status)
+	assert.Equal(t, "ReadinessGatesNotReady", cond(got, v1.PodReady).Reason)
+	assert.Equal(t, `corresponding condition of pod readiness gate "example.com/lb-ready" does not exist.`, cond(got, v1.PodReady).Message)
+
+	got.Status.Conditions = append(got.Status.Conditions, v1.PodCondition{Type: "example.com/lb-ready", Status: v1.ConditionTrue})
+	_, err := e.c.Client("lb-controller").CoreV1().Pods("default").UpdateStatus(ctx, got, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	// The kubelet sees the gate's condition change and reports Ready,
+	// keeping the condition it does not own.
+	e.at(11 * time.Second)
+	got = e.get("p")
+	assert.Equal(t, v1.ConditionTrue, cond(got, "example.com/lb-ready").Status)
+	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
+}

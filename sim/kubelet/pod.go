@@ -935,7 +935,11 @@ func (w *podWorker) update(pod *v1.Pod) {
 	if pod.UID != w.uid {
 		return
 	}
+	old := w.pod
 	w.pod = pod
+	if !w.done && gatesChanged(old, pod) {
+		w.changed() // Ready depends on the readiness gates' conditions
+	}
 	if pod.DeletionTimestamp == nil || w.terminating {
 		return
 	}
@@ -953,6 +957,17 @@ func (w *podWorker) update(pod *v1.Pod) {
 	default:
 		w.beginTermination()
 	}
+}
+
+// gatesChanged reports whether a readiness gate's condition changed
+// between two versions of a pod.
+func gatesChanged(old, cur *v1.Pod) bool {
+	for _, g := range cur.Spec.ReadinessGates {
+		if conditionStatus(old.Status.Conditions, g.ConditionType) != conditionStatus(cur.Status.Conditions, g.ConditionType) {
+			return true
+		}
+	}
+	return false
 }
 
 // beginTermination stops the pod's containers gracefully: each runs its
