@@ -461,6 +461,9 @@ func (w *podWorker) advance() {
 
 // startContainer begins the pull–create–start sequence of c.
 func (w *podWorker) startContainer(c *container) {
+	if c.state != cNew && c.state != cExited {
+		panic(fmt.Sprintf("kubelet %s: start of container %s of pod %s in state %s", w.k.name, c.name, w.key, c.state))
+	}
 	w.starting = c
 	c.state = cStarting
 	c.wantStart = false
@@ -570,6 +573,9 @@ func (w *podWorker) createAndStart(c *container) {
 
 // containerStarted: c's process runs.
 func (w *podWorker) containerStarted(c *container) {
+	if c.state != cStarting || w.starting != c {
+		panic(fmt.Sprintf("kubelet %s: container %s of pod %s started in state %s", w.k.name, c.name, w.key, c.state))
+	}
 	if c.exit != nil {
 		c.lastTerm = c.exit
 		c.exit = nil
