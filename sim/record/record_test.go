@@ -49,6 +49,12 @@ func TestTwoRecordersSameObjectSameInstant(t *testing.T) {
 		reasons = append(reasons, e.Reason+"/"+e.Source.Component)
 	}
 	assert.ElementsMatch(t, []string{"Scheduled/default-scheduler", "Pulling/kubelet", "Pulled/kubelet"}, reasons)
+
+	// Two recorders of one source name their events alike: the second
+	// finds its first choice taken and uses the next name.
+	again := record.New(client.New(c.Server(), "kubelet/n1"), eng, "kubelet", "n1")
+	again.Event(pod, v1.EventTypeNormal, "Killing", "Stopping container c")
+	require.Len(t, events(t, c), 4)
 }
 
 // Repeats are folded into one Event (count++), as long as the correlator
