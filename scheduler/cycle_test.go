@@ -334,3 +334,26 @@ func TestDuplicateAddIsAnUpdate(t *testing.T) {
 	assert.NotPanics(t, func() { e.s.OnPodAdd(p) })
 	e.settle()
 }
+
+// When an attempt loses its per-node details it keeps its best 3 scored
+// nodes exactly as they were (node, total, chosen, every plugin's scores).
+func TestExplainTopSurvivesCompaction(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ExplainDetailedAttempts = 1
+	e := newEnv(t, cfg, true)
+	for i := 0; i < 6; i++ {
+		e.addNodes(node(fmt.Sprintf("n%d", i), fmt.Sprint(i+1), fmt.Sprintf("%dGi", 6-i)))
+	}
+	e.addPods(pod("p0", "500m", "512Mi"))
+	e.settle()
+	detailed, _ := e.s.Explain("default", "p0")
+	require.True(t, detailed.Detailed)
+	require.Len(t, detailed.Scores, 6)
+	e.addPods(pod("p1", "100m", ""))
+	e.settle()
+	compact, _ := e.s.Explain("default", "p0")
+	assert.False(t, compact.Detailed)
+	assert.Empty(t, compact.Scores)
+	assert.Equal(t, detailed.Scores[:3], compact.Top)
+	assert.Equal(t, detailed.Node, compact.Node)
+}

@@ -131,7 +131,8 @@ type attemptRecord struct {
 	requeuedTo     string
 	preemption     *Preemption
 
-	// Detail (present while the record holds a slot of the detail ring).
+	// Detail (present while the record holds a slot of the detail ring;
+	// afterwards the score fields keep only the best 3 nodes).
 	detailed  bool
 	failed    []recFailed
 	scoreNode []string
@@ -139,7 +140,6 @@ type attemptRecord struct {
 	total     []int64
 	skipped   []bool
 	chosen    int
-	top       []NodeScore
 }
 
 type recFailed struct {
@@ -208,11 +208,36 @@ func (e *explainStore) takeDetail(r *attemptRecord) {
 	old := e.ring[e.ringNext]
 	e.ring[e.ringNext] = r
 	e.ringNext = (e.ringNext + 1) % len(e.ring)
-	if old.top == nil && len(old.scoreNode) > 0 {
-		old.top = e.scores(old, 3)
+	failed, scoreNode, raw, norm, total := old.failed[:0], old.scoreNode[:0], old.raw[:0], old.norm[:0], old.total[:0]
+	old.detailed, old.failed = false, nil
+	e.keepTop(old)
+	r.failed, r.scoreNode, r.raw, r.norm, r.total = failed, scoreNode, raw, norm, total
+}
+
+// keepTop cuts r's score detail down to its best 3 nodes, in fresh small
+// slices, best first (the compact form of Attempt.Top).
+func (e *explainStore) keepTop(r *attemptRecord) {
+	nn := len(r.scoreNode)
+	if nn == 0 {
+		r.scoreNode, r.raw, r.norm, r.total = nil, nil, nil, nil
+		return
 	}
-	r.failed, r.scoreNode, r.raw, r.norm, r.total = old.failed[:0], old.scoreNode[:0], old.raw[:0], old.norm[:0], old.total[:0]
-	old.detailed, old.failed, old.scoreNode, old.raw, old.norm, old.total = false, nil, nil, nil, nil, nil
+	order := e.order(r, 3)
+	rows := len(r.raw) / nn
+	k := len(order)
+	nodes, total := make([]string, k), make([]int64, k)
+	raw, norm := make([]int64, rows*k), make([]int64, rows*k)
+	chosen := -1
+	for j, i := range order {
+		nodes[j], total[j] = r.scoreNode[i], r.total[i]
+		if i == r.chosen {
+			chosen = j
+		}
+		for row := 0; row < rows; row++ {
+			raw[row*k+j], norm[row*k+j] = r.raw[row*nn+i], r.norm[row*nn+i]
+		}
+	}
+	r.scoreNode, r.total, r.raw, r.norm, r.chosen = nodes, total, raw, norm, chosen
 }
 
 func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
@@ -255,6 +280,29 @@ func (r *attemptRecord) better(a, b int) bool {
 // (0 = all).
 func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
 	np, nn := len(e.ids), len(r.scoreNode)
+	order := e.order(r, limit)
+	out := make([]NodeScore, len(order))
+	for k, i := range order {
+		ns := NodeScore{Node: r.scoreNode[i], Total: r.total[i], Chosen: i == r.chosen, Plugins: make([]PluginScore, np)}
+		row := 0 // index among the non-skipped plugins
+		for p := 0; p < np; p++ {
+			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skipped[p]}
+			if !ps.Skipped {
+				ps.Raw, ps.Normalized = r.raw[row*nn+i], r.norm[row*nn+i]
+				ps.Weighted = ps.Normalized * ps.Weight
+				row++
+			}
+			ns.Plugins[p] = ps
+		}
+		out[k] = ns
+	}
+	return out
+}
+
+// order lists the indices of r's scored nodes, best first, at most limit
+// (0 = all).
+func (e *explainStore) order(r *attemptRecord, limit int) []int {
+	nn := len(r.scoreNode)
 	var order []int
 	if limit > 0 && limit < nn {
 		// One pass keeping the best few in order (insertion into a tiny list).
@@ -279,22 +327,7 @@ func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
 		}
 		sort.Slice(order, func(a, b int) bool { return r.better(order[a], order[b]) })
 	}
-	out := make([]NodeScore, len(order))
-	for k, i := range order {
-		ns := NodeScore{Node: r.scoreNode[i], Total: r.total[i], Chosen: i == r.chosen, Plugins: make([]PluginScore, np)}
-		row := 0 // index among the non-skipped plugins
-		for p := 0; p < np; p++ {
-			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skipped[p]}
-			if !ps.Skipped {
-				ps.Raw, ps.Normalized = r.raw[row*nn+i], r.norm[row*nn+i]
-				ps.Weighted = ps.Normalized * ps.Weight
-				row++
-			}
-			ns.Plugins[p] = ps
-		}
-		out[k] = ns
-	}
-	return out
+	return order
 }
 
 func (e *explainStore) podDeleted(key string, now time.Duration) {
@@ -332,8 +365,8 @@ func (e *explainStore) export(r *attemptRecord) *Attempt {
 		}
 		a.Scores = e.scores(r, 0)
 		a.Top = a.Scores[:min(3, len(a.Scores))]
-	} else {
-		a.Top = r.top
+	} else if len(r.scoreNode) > 0 {
+		a.Top = e.scores(r, 0) // the compact top 3
 	}
 	return a
 }

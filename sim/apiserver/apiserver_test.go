@@ -544,3 +544,144 @@ func TestPatch(t *testing.T) {
 	_, err = nodes.Patch(ctx, "n1", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{})
 	assert.True(t, strings.Contains(err.Error(), "not supported"))
 }
+
+// Field selectors read single fields (no map per object); every field of
+// FieldSet must select the object by its value, and not by another value.
+func TestFieldSelectorsAgreeWithFieldSet(t *testing.T) {
+	e := newEnv(t)
+	p := pod("fs")
+	p.Spec.NodeName = "n1"
+	p.Spec.HostNetwork = true
+	_, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	res, _ := e.s.Resource("pods")
+	obj, err := e.s.Get(res, "default", "fs")
+	require.NoError(t, err)
+	set := res.FieldSet(obj)
+	require.Len(t, set, 11)
+	for f, v := range set {
+		l, err := e.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: f + "=" + v})
+		require.NoError(t, err, f)
+		assert.Len(t, l.Items, 1, "%s=%s selects the pod", f, v)
+		l, err = e.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: f + "=" + v + "x"})
+		require.NoError(t, err, f)
+		assert.Empty(t, l.Items, "%s=%sx does not", f, v)
+	}
+}
+
+// A pod status update keeps the stored spec (the caller's spec changes are
+// ignored) and changes metadata and status; a bind changes only
+// spec.nodeName; the versions before stay as they were (the server shares
+// the unchanged spec between versions and must never modify it).
+func TestPodStatusUpdateAndBindKeepStoredSpec(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	p, err := pods.Create(ctx, pod("st"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	res, _ := e.s.Resource("pods")
+	before, err := e.s.Get(res, "default", "st")
+	require.NoError(t, err)
+	snapshot := before.DeepCopyObject()
+
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "st"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	p, err = pods.Get(ctx, "st", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "n1", p.Spec.NodeName)
+	p.Spec.Containers[0].Image = "changed:2"
+	p.Spec.NodeName = "elsewhere"
+	p.Labels["extra"] = "yes"
+	p.Status.Phase = v1.PodRunning
+	p.Status.PodIP = "10.0.0.9"
+	got, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "nginx:1.27", got.Spec.Containers[0].Image)
+	assert.Equal(t, "n1", got.Spec.NodeName)
+	assert.Equal(t, "yes", got.Labels["extra"])
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+	assert.Equal(t, "10.0.0.9", got.Status.PodIP)
+	assert.Equal(t, snapshot, before, "the first stored version is unchanged")
+}
+
+// Events have no watch cache (as kube-apiserver's default): watches from
+// now on see every change with the right type and object, a field-selected
+// watch sees objects enter and leave its selection, but a watch cannot
+// resume from an older resourceVersion (410 Gone: list again).
+func TestEventsWithoutWatchCache(t *testing.T) {
+	e := newEnv(t)
+	evRes, _ := e.s.Resource("events")
+	require.True(t, evRes.NoWatchCache)
+	events := e.c.CoreV1().Events("default")
+	mk := func(name, reason string) *v1.Event {
+		return &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: name}, Reason: reason, Message: "m",
+			InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web"}}
+	}
+	first, err := events.Create(ctx, mk("e0", "Pulled"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	var all, pulled []recorded
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{}, record(&all))
+	require.NoError(t, err)
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{FieldSelector: "reason=Pulled"}, record(&pulled))
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+
+	_, err = events.Create(ctx, mk("e1", "Started"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	ev, err := events.Get(ctx, "e0", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "Pulled", ev.Reason, "reads decode from the store")
+	ev.Reason = "Created"
+	_, err = events.Update(ctx, ev, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, events.Delete(ctx, "e1", metav1.DeleteOptions{}))
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []recorded{{watch.Added, "e0", first.ResourceVersion}, {watch.Added, "e1", all[1].rv},
+		{watch.Modified, "e0", all[2].rv}, {watch.Deleted, "e1", fmt.Sprint(e.s.Store().Rev())}}, all)
+	assert.Equal(t, []watch.EventType{watch.Added, watch.Deleted}, types3(pulled), "e0 left the selection when its reason changed")
+
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{ResourceVersion: first.ResourceVersion}, record(&all))
+	require.Error(t, err)
+	assert.True(t, apierrors.IsResourceExpired(err) || apierrors.IsGone(err))
+	l, err := events.List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, l.Items, 1)
+	assert.Equal(t, "Created", l.Items[0].Reason)
+}
+
+// CreateOwned stores the caller's object itself (no copy) with the same
+// defaulting, admission and validation as Create.
+func TestCreateOwned(t *testing.T) {
+	e := newEnv(t)
+	res, _ := e.s.Resource("events")
+	ev := &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1"}, Reason: "R", InvolvedObject: v1.ObjectReference{Kind: "Pod", Name: "p"}}
+	out, err := e.s.CreateOwned("test", res, "default", ev, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Same(t, ev, out)
+	assert.NotEmpty(t, ev.UID)
+	assert.Equal(t, "default", ev.Namespace)
+	_, err = e.s.CreateOwned("test", res, "default", &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsAlreadyExists(err))
+	_, err = e.s.CreateOwned("test", res, "default", &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "Bad_Name"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsInvalid(err))
+	_, err = e.s.CreateOwned("test", res, "nowhere", &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e2"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+}
+
+// UpdateOwned stores the caller's object itself; a status update still
+// keeps the stored spec.
+func TestUpdateOwned(t *testing.T) {
+	e := newEnv(t)
+	res, _ := e.s.Resource("pods")
+	p, err := e.c.CoreV1().Pods("default").Create(ctx, pod("o"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	p.Spec.Containers[0].Image = "ignored:1"
+	p.Status.Phase = v1.PodRunning
+	out, err := e.s.UpdateOwned("test", res, "default", p, "status", metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Same(t, p, out)
+	assert.Equal(t, "nginx:1.27", out.(*v1.Pod).Spec.Containers[0].Image)
+	assert.Equal(t, v1.PodRunning, out.(*v1.Pod).Status.Phase)
+	stale := p.DeepCopy()
+	stale.ResourceVersion = "1"
+	_, err = e.s.UpdateOwned("test", res, "default", stale, "status", metav1.UpdateOptions{})
+	assert.True(t, apierrors.IsConflict(err))
+}

@@ -34,8 +34,16 @@ func (s *Server) namespaceLifecycle(a *Attributes) error {
 	if !a.Resource.Namespaced || a.Operation != OpCreate {
 		return nil
 	}
+	// The server's memo holds the namespace as the server last wrote it
+	// (every write goes through the server): no store read needed.
 	nsRes := s.mustResource("namespaces")
-	obj, err := s.Get(nsRes, "", a.Namespace)
+	var obj runtime.Object
+	var err error
+	if e, ok := s.memo[nsRes.key("", a.Namespace)]; ok {
+		obj = e.obj
+	} else {
+		obj, err = s.Get(nsRes, "", a.Namespace)
+	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return apierrors.NewNotFound(nsRes.GroupResource(), a.Namespace)

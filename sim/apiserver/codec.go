@@ -79,6 +79,23 @@ func copyStatus(dst, src runtime.Object) {
 	}
 }
 
+// copyForStatusUpdate is the server's copy of the object of a /status
+// update: only what the update may change (metadata and status) is copied
+// from the caller's object; the spec is the stored one, shared with the
+// stored version (stored objects are never modified). Kinds without a fast
+// path are deep-copied whole.
+func copyForStatusUpdate(in, cur runtime.Object) runtime.Object {
+	if p, ok := in.(*v1.Pod); ok {
+		c := cur.(*v1.Pod)
+		out := &v1.Pod{}
+		p.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+		out.Spec = c.Spec
+		p.Status.DeepCopyInto(&out.Status)
+		return out
+	}
+	return in.DeepCopyObject()
+}
+
 // prepareStatusUpdate applies the status strategies' PrepareForUpdate to an
 // update through /status: the spec comes from the stored object, and so do
 // the labels of apps objects and the owner references of pods.

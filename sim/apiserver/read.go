@@ -22,6 +22,24 @@ func (s *Server) Get(res *Resource, namespace, name string) (runtime.Object, err
 	return obj, err
 }
 
+// GetCached returns the object as the watch cache has it, as a GET with
+// resourceVersion=0 is served by kube-apiserver: without a store read, and
+// possibly a little behind the latest write (the watch delay). Resources
+// without a watch cache are read from the store. The object is shared and
+// must not be modified.
+func (s *Server) GetCached(res *Resource, namespace, name string) (runtime.Object, error) {
+	if res.NoWatchCache {
+		return s.Get(res, namespace, name)
+	}
+	if !res.Namespaced {
+		namespace = ""
+	}
+	if obj, ok := s.cachers[res].objs[res.key(namespace, name)]; ok {
+		return obj, nil
+	}
+	return nil, apierrors.NewNotFound(res.GroupResource(), name)
+}
+
 // Selector is a parsed label and field selector pair.
 type Selector struct {
 	Label labels.Selector
@@ -66,7 +84,7 @@ func (sel Selector) Matches(res *Resource, obj runtime.Object) bool {
 	if sel.Label != nil && !sel.Label.Empty() && !sel.Label.Matches(labels.Set(m.GetLabels())) {
 		return false
 	}
-	if sel.Field != nil && !sel.Field.Empty() && !sel.Field.Matches(res.fieldSet(obj)) {
+	if sel.Field != nil && !sel.Field.Empty() && !sel.Field.Matches(&objectFields{res, obj}) {
 		return false
 	}
 	return true

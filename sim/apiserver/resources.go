@@ -35,6 +35,12 @@ type Resource struct {
 	HasStatus bool
 	// HasScale reports a /scale subresource.
 	HasScale bool
+	// NoWatchCache: the server keeps no decoded copy and no event history
+	// of the resource (kube-apiserver's DefaultWatchCacheSizes disables the
+	// watch cache of events). Reads decode from the store; a watch can
+	// start at the current revision but not resume from an older one (410
+	// Gone: the client lists again).
+	NoWatchCache bool
 
 	newObj  func() runtime.Object
 	newList func() runtime.Object
@@ -201,7 +207,7 @@ func newRegistry() *registry {
 		newObj: func() runtime.Object { return &v1.Service{} }, newList: func() runtime.Object { return &v1.ServiceList{} },
 		setItems: func(l runtime.Object, objs []runtime.Object) { l.(*v1.ServiceList).Items = items[v1.Service](objs) },
 		strategy: serviceStrategy()})
-	g.add(&Resource{GroupVersion: core, Name: "events", Singular: "event", Kind: "Event", ShortNames: []string{"ev"}, Namespaced: true,
+	g.add(&Resource{GroupVersion: core, Name: "events", Singular: "event", Kind: "Event", ShortNames: []string{"ev"}, Namespaced: true, NoWatchCache: true,
 		newObj: func() runtime.Object { return &v1.Event{} }, newList: func() runtime.Object { return &v1.EventList{} },
 		setItems: func(l runtime.Object, objs []runtime.Object) { l.(*v1.EventList).Items = items[v1.Event](objs) },
 		strategy: eventStrategy()})

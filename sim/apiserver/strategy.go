@@ -41,7 +41,11 @@ type strategy struct {
 	// extraFields are the resource's field selector labels beyond
 	// metadata.name and metadata.namespace, with their values.
 	extraFields func(obj runtime.Object) fields.Set
-	fieldNames  []string
+	// fieldValue, when set, reads one of fieldNames without building the
+	// whole set (the hot path of watch dispatch); extraFields is then
+	// derived from it.
+	fieldValue func(obj runtime.Object, field string) string
+	fieldNames []string
 	// describe summarises an object for the trace.
 	describe func(obj runtime.Object) string
 }
@@ -62,9 +66,15 @@ func (r *Resource) supportsField(f string) bool {
 func (r *Resource) fieldSet(obj runtime.Object) fields.Set {
 	m := obj.(metav1.Object)
 	var set fields.Set
-	if r.extraFields != nil {
+	switch {
+	case r.fieldValue != nil:
+		set = make(fields.Set, len(r.fieldNames)+2)
+		for _, f := range r.fieldNames {
+			set[f] = r.fieldValue(obj, f)
+		}
+	case r.extraFields != nil:
 		set = r.extraFields(obj)
-	} else {
+	default:
 		set = make(fields.Set, 2)
 	}
 	set["metadata.name"] = m.GetName()
@@ -76,6 +86,42 @@ func (r *Resource) fieldSet(obj runtime.Object) fields.Set {
 
 // FieldSet returns the fields of obj that field selectors can use.
 func (r *Resource) FieldSet(obj runtime.Object) fields.Set { return r.fieldSet(obj) }
+
+// objectFields is fields.Fields over one object: a selector reads the few
+// fields it needs instead of a map of them all.
+type objectFields struct {
+	r   *Resource
+	obj runtime.Object
+}
+
+func (o *objectFields) Has(f string) bool {
+	_, ok := o.r.field(o.obj, f)
+	return ok
+}
+
+func (o *objectFields) Get(f string) string {
+	v, _ := o.r.field(o.obj, f)
+	return v
+}
+
+// field returns one selectable field of obj.
+func (r *Resource) field(obj runtime.Object, f string) (string, bool) {
+	switch {
+	case f == "metadata.name":
+		return obj.(metav1.Object).GetName(), true
+	case f == "metadata.namespace" && r.Namespaced:
+		return obj.(metav1.Object).GetNamespace(), true
+	case r.fieldValue != nil:
+		if !r.supportsField(f) {
+			return "", false
+		}
+		return r.fieldValue(obj, f), true
+	case r.extraFields != nil:
+		v, ok := r.extraFields(obj)[f]
+		return v, ok
+	}
+	return "", false
+}
 
 // protoEqual compares two messages by their deterministic encoding, which
 // also treats quantities semantically (they encode canonically).
@@ -114,19 +160,27 @@ func podStrategy() strategy {
 		},
 		fieldNames: []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
 			"spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"},
-		extraFields: func(obj runtime.Object) fields.Set {
+		fieldValue: func(obj runtime.Object, f string) string {
 			p := obj.(*v1.Pod)
-			return fields.Set{
-				"spec.nodeName":            p.Spec.NodeName,
-				"spec.restartPolicy":       string(p.Spec.RestartPolicy),
-				"spec.schedulerName":       p.Spec.SchedulerName,
-				"spec.serviceAccountName":  p.Spec.ServiceAccountName,
-				"spec.hostNetwork":         strconv.FormatBool(p.Spec.HostNetwork),
-				"status.phase":             string(p.Status.Phase),
-				"status.podIP":             p.Status.PodIP,
-				"status.podIPs":            p.Status.PodIP,
-				"status.nominatedNodeName": p.Status.NominatedNodeName,
+			switch f {
+			case "spec.nodeName":
+				return p.Spec.NodeName
+			case "spec.restartPolicy":
+				return string(p.Spec.RestartPolicy)
+			case "spec.schedulerName":
+				return p.Spec.SchedulerName
+			case "spec.serviceAccountName":
+				return p.Spec.ServiceAccountName
+			case "spec.hostNetwork":
+				return strconv.FormatBool(p.Spec.HostNetwork)
+			case "status.phase":
+				return string(p.Status.Phase)
+			case "status.podIP", "status.podIPs":
+				return p.Status.PodIP
+			case "status.nominatedNodeName":
+				return p.Status.NominatedNodeName
 			}
+			panic("apiserver: pod field " + f + " listed in fieldNames but not read by fieldValue")
 		},
 		describe: func(obj runtime.Object) string {
 			p := obj.(*v1.Pod)

@@ -47,7 +47,11 @@ func (s *Server) Bind(user, namespace string, b *v1.Binding) error {
 	if pod.Spec.NodeName != "" {
 		return apierrors.NewConflict(res.GroupResource(), b.Name, fmt.Errorf("pod %v is already assigned to node %q", b.Name, pod.Spec.NodeName))
 	}
-	next := pod.DeepCopy()
+	// Binding changes spec.nodeName only: the rest of the spec is shared
+	// with the stored version (never modified).
+	next := &v1.Pod{Spec: pod.Spec}
+	pod.ObjectMeta.DeepCopyInto(&next.ObjectMeta)
+	pod.Status.DeepCopyInto(&next.Status)
 	next.Spec.NodeName = b.Target.Name
 	for k, v := range b.Annotations {
 		if next.Annotations == nil {

@@ -2,6 +2,8 @@ package apiserver
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,13 +37,92 @@ var nameFns = map[string]apivalidation.ValidateNameFunc{
 func validateMeta(res *Resource, m metav1.Object) field.ErrorList {
 	fn, ok := nameFns[res.Name]
 	if !ok {
-		fn = apivalidation.NameIsDNSSubdomain
+		if plainMetaValid(res, m) {
+			return nil
+		}
+		fn = nameIsDNSSubdomain
 	}
 	return sortErrs(apivalidation.ValidateObjectMetaAccessor(m, res.Namespaced, fn, field.NewPath("metadata")))
 }
 
+// plainMetaValid is an exact shortcut of ValidateObjectMetaAccessor with
+// DNS-subdomain names for the plain metadata of most objects (a name, a
+// namespace, nothing else): it reports true only when upstream's checks
+// would find nothing.
+func plainMetaValid(res *Resource, m metav1.Object) bool {
+	if m.GetGenerateName() != "" || !isDNS1123Subdomain(m.GetName()) || m.GetGeneration() < 0 ||
+		len(m.GetLabels()) > 0 || len(m.GetAnnotations()) > 0 || len(m.GetOwnerReferences()) > 0 ||
+		len(m.GetFinalizers()) > 0 || len(m.GetManagedFields()) > 0 {
+		return false
+	}
+	if res.Namespaced {
+		return isDNS1123Label(m.GetNamespace())
+	}
+	return m.GetNamespace() == ""
+}
+
+// isDNS1123Label reports exactly what validation.IsDNS1123Label accepts.
+func isDNS1123Label(s string) bool {
+	return len(s) <= validation.DNS1123LabelMaxLength && !strings.Contains(s, ".") && isDNS1123Subdomain(s)
+}
+
+// nameIsDNSSubdomain is apivalidation.NameIsDNSSubdomain with a fast path
+// for the common valid name (the upstream check is a regular expression).
+func nameIsDNSSubdomain(name string, prefix bool) []string {
+	if !prefix && isDNS1123Subdomain(name) {
+		return nil
+	}
+	return apivalidation.NameIsDNSSubdomain(name, prefix)
+}
+
+// isDNS1123Subdomain reports exactly what validation.IsDNS1123Subdomain
+// accepts: at most 253 characters, dot-separated labels of lower-case
+// alphanumerics and '-', each starting and ending alphanumeric.
+func isDNS1123Subdomain(s string) bool {
+	if len(s) == 0 || len(s) > validation.DNS1123SubdomainMaxLength {
+		return false
+	}
+	start := true // at the start of a label
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			start = false
+		case c == '-':
+			if start || i+1 == len(s) || s[i+1] == '.' {
+				return false
+			}
+		case c == '.':
+			if start {
+				return false
+			}
+			start = true
+		default:
+			return false
+		}
+	}
+	return !start
+}
+
 func validateMetaUpdate(m, old metav1.Object) field.ErrorList {
+	if metaUnchanged(m, old) {
+		// The stored metadata was valid and the update changes none of
+		// it: upstream's checks cannot fail.
+		return nil
+	}
 	return sortErrs(apivalidation.ValidateObjectMetaAccessorUpdate(m, old, field.NewPath("metadata")))
+}
+
+// metaUnchanged reports whether an update leaves the metadata a client may
+// set as it was (the system fields are copied from the stored object
+// before validation).
+func metaUnchanged(m, old metav1.Object) bool {
+	return m.GetName() == old.GetName() && m.GetNamespace() == old.GetNamespace() && m.GetUID() == old.GetUID() &&
+		m.GetGenerateName() == old.GetGenerateName() &&
+		maps.Equal(m.GetLabels(), old.GetLabels()) && maps.Equal(m.GetAnnotations(), old.GetAnnotations()) &&
+		slices.Equal(m.GetFinalizers(), old.GetFinalizers()) &&
+		(len(m.GetOwnerReferences()) == 0 && len(old.GetOwnerReferences()) == 0 ||
+			apiequality.Semantic.DeepEqual(m.GetOwnerReferences(), old.GetOwnerReferences())) &&
+		len(m.GetManagedFields()) == 0 && len(old.GetManagedFields()) == 0
 }
 
 // sortErrs orders errors produced from map iteration deterministically.

@@ -2,7 +2,7 @@ package apiserver
 
 import (
 	"fmt"
-	"slices"
+	"sort"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,7 +39,7 @@ type cacher struct {
 	// history is the event window for resuming watches; resumeRev is the
 	// oldest resourceVersion a watch can start from (every event after it
 	// is still in history).
-	history   []cacheEvent
+	history   eventRing
 	resumeRev int64
 
 	nextID    int64
@@ -77,7 +77,9 @@ func newCacher(s *Server, res *Resource) *cacher {
 	c.rev = s.store.Rev()
 	c.resumeRev = c.rev
 	start, end := res.rangeFor("")
-	s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay}, c.onStoreEvents)
+	// Without a watch cache the previous version of a change is not kept
+	// here: the store attaches it to each event.
+	s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay, PrevKV: res.NoWatchCache}, c.onStoreEvents)
 	return c
 }
 
@@ -104,7 +106,12 @@ func (c *cacher) process(ev mvcc.Event) {
 		obj = c.pending[0].obj
 		c.pending[0] = pendingWrite{}
 		c.pending = c.pending[1:]
-	} else if ev.Type == mvcc.EventPut {
+	}
+	if c.res.NoWatchCache {
+		c.passThrough(ev, obj)
+		return
+	}
+	if obj == nil && ev.Type == mvcc.EventPut {
 		// Written behind the server's back (tests poking the store).
 		obj = decode(c.res, ev.Kv.Value)
 		obj.(metav1.Object).SetResourceVersion(formatRV(rev))
@@ -125,6 +132,37 @@ func (c *cacher) process(ev mvcc.Event) {
 	ce.fields = c.indexValues(ce.obj, prevOf(ce, prev))
 	c.rev = rev
 	c.appendHistory(ce)
+	c.dispatch(&ce)
+}
+
+// passThrough handles a change of a resource without watch cache: nothing
+// is kept; live watchers get the change, decoded only for them.
+func (c *cacher) passThrough(ev mvcc.Event, obj runtime.Object) {
+	rev := ev.Kv.ModRevision
+	c.rev, c.resumeRev = rev, rev
+	if len(c.unindexed) == 0 && len(c.indexed) == 0 {
+		return
+	}
+	var prev runtime.Object
+	if ev.PrevKV != nil {
+		prev = decode(c.res, ev.PrevKV.Value)
+		prev.(metav1.Object).SetResourceVersion(formatRV(ev.PrevKV.ModRevision))
+	}
+	ce := cacheEvent{rev: rev, at: c.s.eng.Elapsed(), key: ev.Kv.Key, prev: prev}
+	if ev.Type == mvcc.EventPut {
+		if obj == nil {
+			obj = decode(c.res, ev.Kv.Value)
+			obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+		}
+		ce.obj = obj
+	} else {
+		if obj == nil && prev != nil {
+			obj = prev.DeepCopyObject()
+			obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+		}
+		ce.prev = obj
+	}
+	ce.fields = c.indexValues(ce.obj, prevOf(ce, prev))
 	c.dispatch(&ce)
 }
 
@@ -149,26 +187,51 @@ func (c *cacher) indexValues(obj, prev runtime.Object) indexValues {
 }
 
 func (c *cacher) appendHistory(ce cacheEvent) {
-	c.history = append(c.history, ce)
+	h := &c.history
+	h.push(ce)
 	cfg := c.s.cfg
-	drop := 0
-	for drop < len(c.history) {
-		n := len(c.history) - drop
-		old := c.history[drop]
-		if n > cfg.WatchCacheMaxEvents || (n > cfg.WatchCacheMinEvents && ce.at-old.at > cfg.WatchCacheWindow) {
+	for h.n > 0 {
+		old := h.at(0)
+		if h.n > cfg.WatchCacheMaxEvents || (h.n > cfg.WatchCacheMinEvents && ce.at-old.at > cfg.WatchCacheWindow) {
 			c.resumeRev = old.rev
-			drop++
+			h.pop()
 			continue
 		}
 		break
 	}
-	if drop > 0 {
-		clear(c.history[:drop])
-		c.history = c.history[drop:]
-		if cap(c.history) > 2*len(c.history)+1024 {
-			c.history = slices.Clone(c.history)
+}
+
+// eventRing is a growable ring buffer of cache events, oldest first: the
+// window slides without moving the events it keeps.
+type eventRing struct {
+	buf  []cacheEvent
+	head int // index of the oldest event
+	n    int
+}
+
+func (r *eventRing) at(i int) *cacheEvent { return &r.buf[(r.head+i)%len(r.buf)] }
+
+func (r *eventRing) push(e cacheEvent) {
+	if r.n == len(r.buf) {
+		grown := make([]cacheEvent, max(64, 2*len(r.buf)))
+		for i := 0; i < r.n; i++ {
+			grown[i] = *r.at(i)
 		}
+		r.buf, r.head = grown, 0
 	}
+	r.buf[(r.head+r.n)%len(r.buf)] = e
+	r.n++
+}
+
+func (r *eventRing) pop() {
+	*r.at(0) = cacheEvent{}
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+}
+
+// search returns the index of the first event with revision >= rev.
+func (r *eventRing) search(rev int64) int {
+	return sort.Search(r.n, func(i int) bool { return r.at(i).rev >= rev })
 }
 
 // Watcher is one API watch. Its handler runs inside engine events.
@@ -277,35 +340,58 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 		}
 		w.fn(watch.Event{Type: watch.Added, Object: obj})
 	}
-	i, _ := slices.BinarySearchFunc(c.history, w.lastRev+1, func(e cacheEvent, rev int64) int { return int(e.rev - rev) })
-	for ; i < len(c.history) && !w.stopped; i++ {
-		c.deliver(w, &c.history[i])
+	for i := c.history.search(w.lastRev + 1); i < c.history.n && !w.stopped; i++ {
+		c.deliver(w, c.history.at(i))
 	}
 	w.live = true
 }
 
 // dispatch sends one event to every live watcher it may concern, in
-// watcher-ID order.
+// watcher-ID order: the unindexed watchers and those indexed by the
+// event's object name or node, merged without allocating.
 func (c *cacher) dispatch(ce *cacheEvent) {
-	ws := c.candidates(ce)
-	for _, w := range ws {
+	var lists [5][]*Watcher
+	n := c.candidates(ce, &lists)
+	var pos [5]int
+	lastID := int64(-1)
+	for {
+		best := -1
+		for i := 0; i < n; i++ {
+			if pos[i] < len(lists[i]) && (best < 0 || lists[i][pos[i]].id < lists[best][pos[best]].id) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		w := lists[best][pos[best]]
+		pos[best]++
+		if w.id == lastID {
+			continue // in two lists (its index key is both old and new)
+		}
+		lastID = w.id
 		if w.live && !w.stopped {
 			c.deliver(w, ce)
 		}
 	}
 }
 
-func (c *cacher) candidates(ce *cacheEvent) []*Watcher {
+// candidates fills lists with the watcher lists (each in ID order) that
+// may concern ce and returns how many there are.
+func (c *cacher) candidates(ce *cacheEvent, lists *[5][]*Watcher) int {
+	n := 0
+	lists[n] = c.unindexed
+	n++
 	if len(c.indexed) == 0 {
-		return c.unindexed
+		return n
 	}
-	lists := [][]*Watcher{c.unindexed}
 	add := func(field, value string) {
 		if value == "" {
 			return
 		}
 		if l := c.indexed[indexKey{field, value}]; len(l) > 0 {
-			lists = append(lists, l)
+			lists[n] = l
+			n++
 		}
 	}
 	add("metadata.name", ce.fields.newName)
@@ -316,15 +402,7 @@ func (c *cacher) candidates(ce *cacheEvent) []*Watcher {
 	if ce.fields.oldNode != ce.fields.newNode {
 		add("spec.nodeName", ce.fields.oldNode)
 	}
-	if len(lists) == 1 {
-		return c.unindexed
-	}
-	var out []*Watcher
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	slices.SortFunc(out, func(a, b *Watcher) int { return int(a.id - b.id) })
-	return slices.Compact(out)
+	return n
 }
 
 // deliver sends ce to w if it concerns w's selection.

@@ -32,7 +32,24 @@ const (
 // validation, then a create-if-absent transaction. It returns the stored
 // object, which is shared and must not be modified.
 func (s *Server) Create(user string, res *Resource, namespace string, in runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
-	obj := in.DeepCopyObject()
+	return s.create(user, res, namespace, in.DeepCopyObject(), in.(metav1.Object), opts)
+}
+
+// CreateOwned is Create for a caller that hands its object over: obj
+// becomes the server's (it may be stored and shared), so the caller must
+// not use it afterwards. It spares the copy of objects built only to be
+// created, such as events.
+func (s *Server) CreateOwned(user string, res *Resource, namespace string, obj runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
+	name := obj.(metav1.Object).GetName()
+	return s.create(user, res, namespace, obj, &nameOnly{name}, opts)
+}
+
+// nameOnly stands for the caller's object where only its name is read.
+type nameOnly struct{ name string }
+
+func (n *nameOnly) GetName() string { return n.name }
+
+func (s *Server) create(user string, res *Resource, namespace string, obj runtime.Object, in interface{ GetName() string }, opts metav1.CreateOptions) (runtime.Object, error) {
 	clearTypeMeta(obj)
 	m := obj.(metav1.Object)
 	if err := s.fixNamespace(res, namespace, m); err != nil {
@@ -82,7 +99,7 @@ func (s *Server) Create(user string, res *Resource, namespace string, in runtime
 	}
 	if !resp.Succeeded {
 		s.aborted(attrs)
-		if m.GetGenerateName() != "" && in.(metav1.Object).GetName() == "" {
+		if m.GetGenerateName() != "" && in.GetName() == "" {
 			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
 		}
 		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
@@ -100,6 +117,19 @@ func (s *Server) Create(user string, res *Resource, namespace string, in runtime
 // the latest version. A write that changes nothing returns the existing
 // object without bumping the revision.
 func (s *Server) Update(user string, res *Resource, namespace string, in runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	return s.updateIn(user, res, namespace, in, subresource, false)
+}
+
+// UpdateOwned is Update for a caller that hands its object over: obj
+// becomes the server's (it may be stored and shared, as may anything it
+// points to), so neither it nor what it references may be modified
+// afterwards. It spares the copy of objects built only to be written, such
+// as a kubelet's status updates.
+func (s *Server) UpdateOwned(user string, res *Resource, namespace string, obj runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	return s.updateIn(user, res, namespace, obj, subresource, true)
+}
+
+func (s *Server) updateIn(user string, res *Resource, namespace string, in runtime.Object, subresource string, owned bool) (runtime.Object, error) {
 	im := in.(metav1.Object)
 	if err := s.checkSubresource(res, subresource); err != nil {
 		return nil, err
@@ -131,11 +161,19 @@ func (s *Server) Update(user string, res *Resource, namespace string, in runtime
 			return nil, apierrors.NewConflict(res.GroupResource(), name, errors.New(errConflictMsg))
 		}
 	}
-	obj := in.DeepCopyObject()
-	clearTypeMeta(obj)
-	if subresource == "status" {
+	var obj runtime.Object
+	switch {
+	case owned:
+		obj = in
+	case subresource == "status":
 		// /status keeps the stored spec (and what each status strategy
 		// protects); metadata such as annotations may change.
+		obj = copyForStatusUpdate(in, cur)
+	default:
+		obj = in.DeepCopyObject()
+	}
+	clearTypeMeta(obj)
+	if subresource == "status" {
 		prepareStatusUpdate(obj, cur)
 	} else if res.HasStatus {
 		copyStatus(obj, cur)
@@ -383,7 +421,9 @@ func (s *Server) decodeKV(res *Resource, kv mvcc.KeyValue) runtime.Object {
 // cache's pending log learn the decoded object.
 func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Object) {
 	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
-	s.memo[key] = memoEntry{rev: rev, obj: obj}
+	if !res.NoWatchCache {
+		s.memo[key] = memoEntry{rev: rev, obj: obj}
+	}
 	s.cachers[res].written(key, rev, obj)
 }
 

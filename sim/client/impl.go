@@ -78,7 +78,13 @@ func (t typed[T, L]) Delete(_ context.Context, name string, opts metav1.DeleteOp
 	return err
 }
 
-func (t typed[T, L]) Get(_ context.Context, name string, _ metav1.GetOptions) (T, error) {
+// Get reads the latest object, or with ResourceVersion "0" the API
+// server's cached version (served from its watch cache, as upstream).
+func (t typed[T, L]) Get(_ context.Context, name string, opts metav1.GetOptions) (T, error) {
+	if opts.ResourceVersion == "0" {
+		out, err := t.c.s.GetCached(t.res, t.ns, name)
+		return copyOut[T](out, err)
+	}
 	out, err := t.c.s.Get(t.res, t.ns, name)
 	return copyOut[T](out, err)
 }

@@ -2,6 +2,7 @@ package informer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/google/btree"
@@ -18,7 +19,9 @@ type Indexer struct {
 	indexers cache.Indexers
 	// indices: index name → indexed value → keys (ordered)
 	indices map[string]map[string]*btree.BTreeG[string]
-	rv      string
+	// names are the index names, sorted.
+	names []string
+	rv    string
 }
 
 var _ cache.Indexer = (*Indexer)(nil)
@@ -57,12 +60,48 @@ func (ix *Indexer) Delete(obj any) error { ix.remove(ix.key(obj)); return nil }
 
 func (ix *Indexer) put(key string, obj any) {
 	if old, ok := ix.items[key]; ok {
-		ix.unindex(key, old)
-	} else {
-		ix.order.ReplaceOrInsert(key)
+		ix.items[key] = obj
+		ix.reindex(key, old, obj)
+		return
 	}
+	ix.order.ReplaceOrInsert(key)
 	ix.items[key] = obj
 	ix.index(key, obj)
+}
+
+// reindex moves key from old's index values to obj's, leaving the indexes
+// whose values did not change alone (the common case of an update).
+func (ix *Indexer) reindex(key string, old, obj any) {
+	for _, name := range ix.names {
+		fn := ix.indexers[name]
+		newVals, err := fn(obj)
+		if err != nil {
+			panic(fmt.Sprintf("informer: index %s on %s: %v", name, key, err))
+		}
+		oldVals, err := fn(old)
+		if err == nil && slices.Equal(oldVals, newVals) {
+			continue
+		}
+		idx := ix.indices[name]
+		if err == nil {
+			for _, v := range oldVals {
+				if set := idx[v]; set != nil {
+					set.Delete(key)
+					if set.Len() == 0 {
+						delete(idx, v)
+					}
+				}
+			}
+		}
+		for _, v := range newVals {
+			set := idx[v]
+			if set == nil {
+				set = newKeySet()
+				idx[v] = set
+			}
+			set.ReplaceOrInsert(key)
+		}
+	}
 }
 
 func (ix *Indexer) remove(key string) {
@@ -76,7 +115,7 @@ func (ix *Indexer) remove(key string) {
 }
 
 func (ix *Indexer) index(key string, obj any) {
-	for _, name := range sortedIndexNames(ix.indexers) {
+	for _, name := range ix.names {
 		vals, err := ix.indexers[name](obj)
 		if err != nil {
 			panic(fmt.Sprintf("informer: index %s on %s: %v", name, key, err))
@@ -237,6 +276,7 @@ func (ix *Indexer) AddIndexers(newIndexers cache.Indexers) error {
 		ix.indexers[name] = fn
 		ix.indices[name] = map[string]*btree.BTreeG[string]{}
 	}
+	ix.names = sortedIndexNames(ix.indexers)
 	for k, o := range ix.items {
 		for name, fn := range newIndexers {
 			vals, err := fn(o)

@@ -240,3 +240,32 @@ func TestResumeAfterCompactionRelists(t *testing.T) {
 	assert.Equal(t, 1, inf.Relists())
 	assert.Equal(t, "delete c", l.events[len(l.events)-1])
 }
+
+// An update re-indexes only the indexes whose values changed; either way
+// ByIndex answers for the latest version.
+func TestIndexerUpdateMovesBetweenIndexValues(t *testing.T) {
+	byApp := func(obj any) ([]string, error) { return []string{obj.(*v1.Pod).Labels["app"]}, nil }
+	ix := informer.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{"app": byApp, cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	mk := func(name, app, rv string) *v1.Pod {
+		return &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, ResourceVersion: rv, Labels: map[string]string{"app": app}}}
+	}
+	require.NoError(t, ix.Add(mk("a", "web", "1")))
+	require.NoError(t, ix.Add(mk("b", "web", "1")))
+	require.NoError(t, ix.Update(mk("a", "db", "2")))
+	require.NoError(t, ix.Update(mk("b", "web", "2")))
+	keys := func(index, value string) []string {
+		k, err := ix.IndexKeys(index, value)
+		require.NoError(t, err)
+		return k
+	}
+	assert.Equal(t, []string{"ns/b"}, keys("app", "web"))
+	assert.Equal(t, []string{"ns/a"}, keys("app", "db"))
+	assert.Equal(t, []string{"ns/a", "ns/b"}, keys(cache.NamespaceIndex, "ns"))
+	objs, err := ix.ByIndex("app", "web")
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	assert.Equal(t, "2", objs[0].(*v1.Pod).ResourceVersion, "the latest version")
+	require.NoError(t, ix.Delete(mk("b", "web", "3")))
+	assert.Empty(t, keys("app", "web"))
+	assert.Equal(t, []string{"db"}, ix.ListIndexFuncValues("app"))
+}

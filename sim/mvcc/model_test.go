@@ -509,6 +509,12 @@ func (sm *storeMachine) Check(t *rapid.T) {
 		}
 	}
 	require.Equal(t, len(keys), st.IndexedKeys, "indexed keys")
+	// The point-lookup index holds exactly the btree's keys.
+	require.Equal(t, st.IndexedKeys, len(s.byKey), "hash index size")
+	s.keys.Ascend(func(ki *keyIndex) bool {
+		require.Same(t, ki, s.byKey[ki.key], "hash index entry of %q", ki.key)
+		return true
+	})
 	require.Equal(t, versions, st.Versions, "versions held")
 	require.Equal(t, hist, st.HistoryEvents, "history events")
 	require.Equal(t, int(max(0, m.rev()-max(m.compact, 2)+1)), st.HistoryRevisions, "history revisions")

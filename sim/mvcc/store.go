@@ -43,6 +43,9 @@ type Store struct {
 	// keys holds a keyIndex for every key the store still has a version of,
 	// including deleted keys whose tombstone is not compacted yet.
 	keys *btree.BTreeG[*keyIndex]
+	// byKey indexes the same keyIndexes by key, for point lookups (the
+	// btree serves ordered ranges).
+	byKey map[string]*keyIndex
 	// history holds the record of every write with main revision >=
 	// compactRev (every write, if never compacted), by main revision. Watch
 	// replay reads it; compaction trims it.
@@ -58,10 +61,10 @@ type Store struct {
 	wrec   *record
 	wprevs []keyRev
 
-	// Search keys for keys, reused to avoid allocating: probe for lookup,
-	// lo and hi for the bounds of an ascend (whose callbacks may look up).
-	probe, lo, hi keyIndex
-	delKeys       []*keyIndex
+	// Search keys for keys, reused to avoid allocating: lo and hi for the
+	// bounds of an ascend (whose callbacks may look up).
+	lo, hi  keyIndex
+	delKeys []*keyIndex
 
 	watchers watcherSet
 }
@@ -80,6 +83,7 @@ func New(eng *sim.Engine, cfg Config) *Store {
 		cfg:     cfg,
 		rev:     1,
 		keys:    btree.NewG(btreeDegree, keyIndexLess),
+		byKey:   map[string]*keyIndex{},
 		history: btree.NewG(btreeDegree, func(a, b *record) bool { return a.main < b.main }),
 	}
 	s.watchers.init()
@@ -154,12 +158,7 @@ func PrefixEnd(prefix string) string {
 }
 
 // lookup returns key's index, or nil.
-func (s *Store) lookup(key string) *keyIndex {
-	s.probe.key = key
-	ki, _ := s.keys.Get(&s.probe)
-	s.probe.key = ""
-	return ki
-}
+func (s *Store) lookup(key string) *keyIndex { return s.byKey[key] }
 
 // ascend calls fn for each indexed key in [key, end) in key order, until fn
 // returns false; end follows Range's conventions ("\x00": no upper bound).
@@ -264,6 +263,7 @@ func (s *Store) put(key string, value []byte, lease int64) (keyRev, bool) {
 	if ki == nil {
 		ki = newKeyIndex(key)
 		s.keys.ReplaceOrInsert(ki)
+		s.byKey[key] = ki
 	}
 	prev, had := ki.live()
 	kv := KeyValue{Key: ki.key, Value: value, ModRevision: rec.main, Lease: lease}
@@ -543,6 +543,7 @@ func (s *Store) Compact(rev int64) error {
 	})
 	for _, ki := range empty {
 		s.keys.Delete(ki)
+		delete(s.byKey, ki.key)
 	}
 	for {
 		rec, ok := s.history.Min()

@@ -7,41 +7,76 @@ package record
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
+	"maps"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
 	"github.com/kubesim/kubesim/sim/client"
 )
 
 // Recorder writes Events for one component. Identical events (same object,
 // type, reason and message) are folded into one Event whose count and
-// lastTimestamp are updated, as client-go's event correlator does; the
-// similar-event aggregation and spam filter of upstream are not modelled.
+// lastTimestamp are updated, as client-go's event correlator does; like
+// upstream's, the correlator remembers the last maxSeen (4096) distinct
+// events only. The similar-event aggregation and spam filter of upstream
+// are not modelled.
 type Recorder struct {
 	c      client.Interface
 	eng    *sim.Engine
 	source v1.EventSource
-	seen   map[eventKey]string // → Event name
-	used   map[string]bool     // names taken in the current instant
+	seen   map[eventKey]string // → Event name; at most maxSeen entries
+	order  []eventKey          // ring of the keys in seen, oldest at next
+	next   int
+	used   map[string]bool // names taken in the current instant
 	usedAt int64
+	// eventsRes is the API server's events resource.
+	eventsRes *apiserver.Resource
+	// offset (under 1 µs) shifts this recorder's event names so that two
+	// components naming events of one object in one instant rarely collide.
+	offset int64
 }
 
-type eventKey struct {
-	namespace, kind, name, uid, typ, reason, message string
+// maxSeen is the size of the correlator's cache (client-go's
+// maxLruCacheEntries).
+const maxSeen = 4096
+
+// eventKey identifies an event for folding: a 128-bit FNV-1a hash of its
+// namespace, involved object (kind, name, UID), type, reason and message
+// (the cache holds thousands of them; a collision is astronomically rare).
+type eventKey [2]uint64
+
+func keyOf(parts ...string) eventKey {
+	h := fnv.New128a()
+	for _, p := range parts {
+		_, _ = h.Write([]byte(p))
+		_, _ = h.Write([]byte{0})
+	}
+	var sum [16]byte
+	h.Sum(sum[:0])
+	return eventKey{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
 }
 
 var _ record.EventRecorder = (*Recorder)(nil)
 
 // New returns a recorder for component (and, for node agents, host).
 func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder {
+	res, ok := c.Server().Resource("events")
+	if !ok {
+		panic("record: the API server has no events resource")
+	}
+	k := keyOf(component, host)
 	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host},
-		seen: map[eventKey]string{}, used: map[string]bool{}}
+		seen: map[eventKey]string{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
 // Event records an event about object.
@@ -85,7 +120,7 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		ns = metav1.NamespaceDefault
 	}
 	now := metav1.NewTime(r.eng.Now())
-	key := eventKey{ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message}
+	key := keyOf(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
 	events := r.c.CoreV1().Events(ns)
 	if name, ok := r.seen[key]; ok {
 		if ev, err := events.Get(context.TODO(), name, metav1.GetOptions{}); err == nil {
@@ -99,7 +134,7 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	}
 	name := r.name(ref.Name, now)
 	ev := &v1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: annotations},
+		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: maps.Clone(annotations)},
 		InvolvedObject:      ref,
 		Reason:              reason,
 		Message:             message,
@@ -114,9 +149,39 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	if r.source.Host != "" {
 		ev.ReportingInstance = r.source.Component + "-" + r.source.Host
 	}
-	if _, err := events.Create(context.TODO(), ev, metav1.CreateOptions{}); err == nil {
-		r.seen[key] = name
+	// Another recorder may have used the name in this instant (events of
+	// one object from two components): take the next one. Each recorder
+	// starts its names at its own offset, so this is rare.
+	for try := 0; try < 1024; try++ {
+		// Straight to the API server as the client's user, handing the
+		// event over: the recorder keeps no reference to it and discards
+		// the response.
+		_, err := r.c.Server().CreateOwned(r.c.User(), r.eventsRes, ns, ev, metav1.CreateOptions{})
+		if err == nil {
+			r.remember(key, name)
+			return
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return
+		}
+		name = r.name(ref.Name, now)
+		ev.Name = name
 	}
+}
+
+// remember records the Event name of key, forgetting the oldest key when
+// the cache is full.
+func (r *Recorder) remember(key eventKey, name string) {
+	if _, ok := r.seen[key]; !ok {
+		if len(r.order) < maxSeen {
+			r.order = append(r.order, key)
+		} else {
+			delete(r.seen, r.order[r.next])
+			r.order[r.next] = key
+			r.next = (r.next + 1) % maxSeen
+		}
+	}
+	r.seen[key] = name
 }
 
 // name is upstream's "<object>.<hex unix nanos>", nudged forward when two
@@ -127,6 +192,7 @@ func (r *Recorder) name(object string, now metav1.Time) string {
 		clear(r.used)
 		r.usedAt = n
 	}
+	n += r.offset
 	for {
 		name := object + "." + strconv.FormatInt(n, 16)
 		if !r.used[name] {

@@ -1,0 +1,425 @@
+package kubelet_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubesim/kubesim/sim/kubelet"
+)
+
+func started(e *env, pod string) []string {
+	var out []string
+	for _, ev := range e.events(pod) {
+		if contains(ev, " Started: ") {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// Init containers run one at a time, in order, each to completion; the
+// regular containers start after the last one.
+func TestInitContainersRunInOrder(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("app", "img:1"), ctr("side", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("first", "img:1"), ctr("second", "img:1"), ctr("third", "img:1")}
+	p.Annotations[kubelet.AnnotationStartDuration] = "1s"
+	p.Annotations[kubelet.AnnotationCompleteAfter+".first"] = "5s"
+	p.Annotations[kubelet.AnnotationCompleteAfter+".second"] = "3s"
+	p.Annotations[kubelet.AnnotationCompleteAfter+".third"] = "1s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	// pull 2 s, then: first 2+1 → runs 5 s → 8; second 8+1 → 9, runs 3 → 12;
+	// third 13, runs 1 → 14; app 15; side 16.
+	assert.Equal(t, []string{"3s Started: Started container first", "9s Started: Started container second",
+		"13s Started: Started container third", "15s Started: Started container app", "16s Started: Started container side"}, started(e, "p"))
+	got := e.get("p")
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+	for _, n := range []string{"first", "second", "third"} {
+		assert.Equal(t, "terminated:Completed:0", state(containerStatus(got, n)), n)
+	}
+}
+
+// A failing init container is restarted with back-off (restartPolicy
+// Always); with Never the pod fails.
+func TestFailingInitContainer(t *testing.T) {
+	for _, policy := range []v1.RestartPolicy{v1.RestartPolicyAlways, v1.RestartPolicyNever} {
+		t.Run(string(policy), func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			p := pod("p", ctr("app", "img:1"))
+			p.Spec.RestartPolicy = policy
+			p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+			p.Annotations[kubelet.AnnotationCrashAfter+".init"] = "1s"
+			p.Annotations[kubelet.AnnotationExitCode] = "3"
+			e.create(p, "n1")
+			e.at(time.Minute)
+			got := e.get("p")
+			s := containerStatus(got, "init")
+			if policy == v1.RestartPolicyNever {
+				assert.Equal(t, v1.PodFailed, got.Status.Phase)
+				assert.Equal(t, "terminated:Error:3", state(s))
+				assert.Equal(t, "waiting:PodInitializing", state(containerStatus(got, "app")))
+				return
+			}
+			assert.Equal(t, v1.PodPending, got.Status.Phase)
+			assert.Equal(t, "Init:CrashLoopBackOff", initPhase(got))
+			// runs at 2.5, 4 (immediate), 15 (10 s after 5), 36 (20 s after 16): 3 restarts by 60 s
+			assert.Equal(t, int32(3), s.RestartCount)
+		})
+	}
+}
+
+func initPhase(p *v1.Pod) string {
+	for _, s := range p.Status.InitContainerStatuses {
+		if s.State.Waiting != nil && s.State.Waiting.Reason != "PodInitializing" {
+			return "Init:" + s.State.Waiting.Reason
+		}
+	}
+	return string(p.Status.Phase)
+}
+
+// CrashLoopBackOff: the first restart is immediate, then the back-off is
+// 10 s doubling to 300 s, measured from the container's finish.
+func TestCrashLoopBackOffDelays(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	e.create(p, "n1")
+	// Starts at 2, 3, 14, 35, 76, 157: the 6th exit is at 158 and the
+	// back-off is then 160 s.
+	e.at(159 * time.Second)
+	got := e.get("p")
+	s := containerStatus(got, "c")
+	assert.Equal(t, "waiting:CrashLoopBackOff", state(s))
+	assert.Equal(t, fmt.Sprintf("back-off 2m40s restarting failed container=c pod=p_default(%s)", got.UID), s.State.Waiting.Message)
+	assert.Equal(t, "Error", s.LastTerminationState.Terminated.Reason)
+	assert.Equal(t, int32(1), s.LastTerminationState.Terminated.ExitCode)
+	assert.Equal(t, at0(158*time.Second), s.LastTerminationState.Terminated.FinishedAt)
+	assert.Equal(t, int32(5), s.RestartCount)
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+	assert.Contains(t, e.events("p"), fmt.Sprintf("4s BackOff: Back-off restarting failed container c in pod p_default(%s)", got.UID))
+
+	e.at(30 * time.Minute)
+	starts := e.times("containerStarted", "p")
+	exits := e.times("containerExited", "p")
+	require.GreaterOrEqual(t, len(starts), 10)
+	var delays []time.Duration
+	for i := 1; i < 10; i++ {
+		delays = append(delays, starts[i]-exits[i-1])
+	}
+	assert.Equal(t, []time.Duration{0, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
+		160 * time.Second, 300 * time.Second, 300 * time.Second, 300 * time.Second}, delays)
+}
+
+// The back-off resets when the container ran for more than 10 minutes
+// (2 × the 5 min maximum) since its last restart.
+func TestCrashLoopBackOffResetsAfterTenMinutes(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	e.create(p, "n1")
+	e.at(40 * time.Second) // starts at 2, 3, 14, 35 (back-offs 0, 10, 20)
+	require.Len(t, e.times("containerStarted", "p"), 4)
+	setAnnotation(e, "p", kubelet.AnnotationCrashAfter, "11m")
+	// exit at 36; the next start, at 36+40 = 76, runs 11 min: exit at 736.
+	e.at(76*time.Second + 5*time.Minute)
+	setAnnotation(e, "p", kubelet.AnnotationCrashAfter, "1s")
+	e.at(20 * time.Minute)
+	starts := e.times("containerStarted", "p")
+	exits := e.times("containerExited", "p")
+	require.GreaterOrEqual(t, len(starts), 8)
+	assert.Equal(t, 76*time.Second, starts[4], "40 s back-off")
+	assert.Equal(t, exits[4], starts[5], "ran 11 min: the back-off expired, restart at once")
+	assert.Equal(t, 10*time.Second, starts[6]-exits[5], "and starts again from 10 s")
+	assert.Equal(t, 20*time.Second, starts[7]-exits[6])
+}
+
+func setAnnotation(e *env, name, key, value string) {
+	e.t.Helper()
+	p := e.get(name)
+	p.Annotations[key] = value
+	_, err := e.cl.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(e.t, err)
+}
+
+func TestRestartPolicies(t *testing.T) {
+	cases := []struct {
+		policy     v1.RestartPolicy
+		annotation string
+		value      string
+		phase      v1.PodPhase
+		restarts   bool
+		state      string
+	}{
+		{v1.RestartPolicyAlways, kubelet.AnnotationCompleteAfter, "5s", v1.PodRunning, true, ""},
+		{v1.RestartPolicyAlways, kubelet.AnnotationCrashAfter, "5s", v1.PodRunning, true, ""},
+		{v1.RestartPolicyOnFailure, kubelet.AnnotationCompleteAfter, "5s", v1.PodSucceeded, false, "terminated:Completed:0"},
+		{v1.RestartPolicyOnFailure, kubelet.AnnotationCrashAfter, "5s", v1.PodRunning, true, ""},
+		{v1.RestartPolicyNever, kubelet.AnnotationCompleteAfter, "5s", v1.PodSucceeded, false, "terminated:Completed:0"},
+		{v1.RestartPolicyNever, kubelet.AnnotationCrashAfter, "5s", v1.PodFailed, false, "terminated:Error:1"},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.policy)+"/"+tc.annotation, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			p := pod("p", ctr("c", "img:1"))
+			p.Spec.RestartPolicy = tc.policy
+			p.Annotations[tc.annotation] = tc.value
+			e.create(p, "n1")
+			e.at(time.Minute)
+			got := e.get("p")
+			assert.Equal(t, tc.phase, got.Status.Phase)
+			s := containerStatus(got, "c")
+			if tc.restarts {
+				assert.Greater(t, s.RestartCount, int32(0))
+			} else {
+				assert.Equal(t, int32(0), s.RestartCount)
+				assert.Equal(t, tc.state, state(s))
+				assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReady).Status)
+				assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReadyToStartContainers).Status, "sandbox gone")
+				assert.Equal(t, 0, e.c.Kubelet("n1").PodCount(), "a finished pod releases its resources")
+			}
+		})
+	}
+}
+
+func httpProbe(delay, period, failure int32) *v1.Probe {
+	return &v1.Probe{ProbeHandler: v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
+		InitialDelaySeconds: delay, PeriodSeconds: period, FailureThreshold: failure, SuccessThreshold: 1, TimeoutSeconds: 1}
+}
+
+// Readiness failure only flips Ready (after failureThreshold failures) and
+// never restarts the container.
+func TestReadinessProbeWindow(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.ReadinessProbe = httpProbe(0, 10, 3)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationNotReadyBetween] = "1m-2m"
+	e.create(p, "n1")
+	// Probes at 0, 10, ..., 60 (fail), 70 (fail), 80 (3rd failure: not
+	// ready), ..., 120 (success: ready).
+	e.at(79 * time.Second)
+	assert.Equal(t, v1.ConditionTrue, cond(e.get("p"), v1.PodReady).Status)
+	e.at(80 * time.Second)
+	got := e.get("p")
+	assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReady).Status)
+	assert.Equal(t, "containers with unready status: [c]", cond(got, v1.PodReady).Message)
+	assert.True(t, e.c.PodServing("default", "p"), "a not-ready container still runs")
+	e.at(119 * time.Second)
+	assert.Equal(t, v1.ConditionFalse, cond(e.get("p"), v1.PodReady).Status)
+	e.at(120 * time.Second)
+	got = e.get("p")
+	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
+	assert.Equal(t, int32(0), containerStatus(got, "c").RestartCount)
+	assert.Contains(t, e.events("p"), "1m0s Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503")
+}
+
+// Liveness failures kill and restart the container after failureThreshold
+// consecutive failures.
+func TestLivenessProbeRestarts(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.LivenessProbe = httpProbe(5, 10, 3)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "30s"
+	e.create(p, "n1")
+	// Probes at 5, 15, 25 (ok), 35, 45, 55 (3rd failure): killed at 55.
+	e.at(54 * time.Second)
+	assert.Equal(t, int32(0), containerStatus(e.get("p"), "c").RestartCount)
+	e.at(55 * time.Second)
+	got := e.get("p")
+	s := containerStatus(got, "c")
+	assert.Equal(t, int32(1), s.RestartCount, "restarted at once (first restart)")
+	assert.Equal(t, "running", state(s))
+	assert.Equal(t, "Completed", s.LastTerminationState.Terminated.Reason)
+	assert.Equal(t, at0(55*time.Second), s.LastTerminationState.Terminated.FinishedAt)
+	assert.Contains(t, e.events("p"), "55s Killing: Container c failed liveness probe, will be restarted")
+	assert.Contains(t, e.events("p"), "35s Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500")
+}
+
+// A startup probe holds liveness and readiness back; when it fails
+// failureThreshold times the container is killed and restarted.
+func TestStartupProbe(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.StartupProbe = httpProbe(0, 10, 3)
+	c.LivenessProbe = httpProbe(0, 10, 1)
+	c.ReadinessProbe = httpProbe(0, 10, 1)
+	ok := pod("ok", c)
+	ok.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	ok.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	ok.Annotations[kubelet.AnnotationStartupDuration] = "15s"
+	e.create(ok, "n1")
+	slow := pod("slow", *c.DeepCopy())
+	slow.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	slow.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	slow.Annotations[kubelet.AnnotationStartupDuration] = "40s"
+	e.create(slow, "n1")
+
+	// ok: startup probes at 0 (fail), 10 (fail), 20 (success): started and
+	// ready at 20; the liveness probe (failure threshold 1) did not kill it.
+	e.at(19 * time.Second)
+	s := containerStatus(e.get("ok"), "c")
+	assert.False(t, *s.Started)
+	assert.False(t, s.Ready)
+	e.at(20 * time.Second)
+	s = containerStatus(e.get("ok"), "c")
+	assert.True(t, *s.Started)
+	assert.True(t, s.Ready)
+	assert.Equal(t, int32(0), s.RestartCount)
+
+	// slow: startup fails at 0, 10, 20 → killed at 20, restarted.
+	assert.Contains(t, e.events("slow"), "20s Killing: Container c failed startup probe, will be restarted")
+	assert.Equal(t, int32(1), containerStatus(e.get("slow"), "c").RestartCount)
+}
+
+// Graceful termination: preStop, then the stop signal; never longer than
+// the grace period plus the one-time 2 s extension after a preStop hook;
+// then the kubelet writes the terminal status and deletes the pod.
+func TestGracefulTermination(t *testing.T) {
+	cases := []struct {
+		name      string
+		prestop   string // annotation
+		sleep     int64  // lifecycle.preStop.sleep.seconds
+		stop      string
+		grace     int64
+		wantGone  time.Duration // after the delete
+		wantExit  int32
+		wantPhase v1.PodPhase
+	}{
+		{name: "no hook", grace: 30, wantGone: 0, wantPhase: v1.PodSucceeded},
+		{name: "annotation hook", prestop: "10s", grace: 30, wantGone: 10 * time.Second, wantPhase: v1.PodSucceeded},
+		{name: "sleep hook", sleep: 7, stop: "3s", grace: 30, wantGone: 10 * time.Second, wantPhase: v1.PodSucceeded},
+		{name: "slow process killed", stop: "60s", grace: 30, wantGone: 30 * time.Second, wantExit: 137, wantPhase: v1.PodFailed},
+		{name: "hook past grace gets 2s", prestop: "50s", stop: "5s", grace: 30, wantGone: 32 * time.Second, wantExit: 137, wantPhase: v1.PodFailed},
+		{name: "hook past grace, quick exit", prestop: "50s", stop: "1s", grace: 30, wantGone: 31 * time.Second, wantPhase: v1.PodSucceeded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			c := ctr("c", "img:1")
+			if tc.sleep > 0 {
+				c.Lifecycle = &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: tc.sleep}}}
+			}
+			p := pod("p", c)
+			p.Spec.TerminationGracePeriodSeconds = &tc.grace
+			if tc.prestop != "" {
+				p.Annotations[kubelet.AnnotationPreStopDuration] = tc.prestop
+			}
+			if tc.stop != "" {
+				p.Annotations[kubelet.AnnotationStopDuration] = tc.stop
+			}
+			e.create(p, "n1")
+			e.at(time.Minute)
+			require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+			for !e.gone("p") {
+				e.c.Engine.Step()
+			}
+			assert.Equal(t, time.Minute+tc.wantGone, e.now())
+			e.at(e.now()) // deliver the watch events of this instant
+			final := e.deleted["p"]
+			require.NotNil(t, final)
+			s := containerStatus(final, "c")
+			require.NotNil(t, s.State.Terminated, "final status written before the delete: %v", state(s))
+			assert.Equal(t, tc.wantExit, s.State.Terminated.ExitCode)
+			assert.Equal(t, tc.wantPhase, final.Status.Phase)
+			assert.Contains(t, e.events("p"), "1m0s Killing: Stopping container c")
+			assert.Equal(t, 0, e.c.Kubelet("n1").PodCount())
+		})
+	}
+}
+
+// A pod deleted before its containers started is finished at once: its
+// containers are reported ContainerStatusUnknown and it is Failed.
+func TestDeleteBeforeStart(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	e.create(pod("p", ctr("c", "img:1")), "n1")
+	e.at(sec(1))
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+	for !e.gone("p") {
+		e.c.Engine.Step()
+	}
+	assert.Equal(t, sec(1), e.now())
+	e.at(e.now())
+	final := e.deleted["p"]
+	require.NotNil(t, final)
+	assert.Equal(t, "terminated:ContainerStatusUnknown:137", state(containerStatus(final, "c")))
+	assert.Equal(t, v1.PodFailed, final.Status.Phase)
+}
+
+// A sidecar (init container with restartPolicy Always) starts before the
+// next init container and keeps running next to the regular containers;
+// the pod is Ready only when it is ready too.
+func TestSidecarContainer(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	always := v1.ContainerRestartPolicyAlways
+	side := ctr("proxy", "img:1")
+	side.RestartPolicy = &always
+	side.ReadinessProbe = httpProbe(0, 10, 1)
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{side, ctr("migrate", "img:1")}
+	p.Annotations[kubelet.AnnotationStartDuration] = "1s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationNotReadyBetween+".proxy"] = "0s-15s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	// proxy starts at 1; migrate 2, runs 1 s, done at 3; app starts at 4.
+	assert.Equal(t, []string{"1s Started: Started container proxy", "2s Started: Started container migrate", "4s Started: Started container app"}, started(e, "p"))
+	got := e.get("p")
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+	assert.Equal(t, "running", state(containerStatus(got, "proxy")))
+	assert.Equal(t, "terminated:Completed:0", state(containerStatus(got, "migrate")))
+	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
+	// The proxy's readiness (probes at 1, 11, 21) is good from 21 s: the
+	// pod became Ready then, not when the app started.
+	assert.Equal(t, at0(21*time.Second), cond(got, v1.PodReady).LastTransitionTime)
+}
+
+// Readiness gates: the pod is Ready only when every gate's condition is True.
+func TestReadinessGates(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Spec.ReadinessGates = []v1.PodReadinessGate{{ConditionType: "example.com/lb-ready"}}
+	e.create(p, "n1")
+	e.at(10 * time.Second)
+	got := e.get("p")
+	assert.Equal(t, v1.ConditionTrue, cond(got, v1.ContainersReady).Status)
+	assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReady).Status)
+	assert.Equal(t, "ReadinessGatesNotReady", cond(got, v1.PodReady).Reason)
+	assert.Equal(t, `corresponding condition of pod readiness gate "example.com/lb-ready" does not exist.`, cond(got, v1.PodReady).Message)
+
+	got.Status.Conditions = append(got.Status.Conditions, v1.PodCondition{Type: "example.com/lb-ready", Status: v1.ConditionTrue})
+	_, err := e.c.Client("lb-controller").CoreV1().Pods("default").UpdateStatus(ctx, got, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	// The kubelet sees the gate's condition change and reports Ready,
+	// keeping the condition it does not own.
+	e.at(11 * time.Second)
+	got = e.get("p")
+	assert.Equal(t, v1.ConditionTrue, cond(got, "example.com/lb-ready").Status)
+	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
+}

@@ -1,0 +1,83 @@
+// Package kubelet is kubesim's node agent: one Kubelet per node, a state
+// machine stepped by engine events, talking to the API server through a
+// typed client acting as "kubelet/<node>" and watching the pods bound to its
+// node through an informer narrowed with spec.nodeName=<node> (indexed by
+// the API server, so a kubelet only ever handles its own pods).
+//
+// It owns:
+//   - node registration (capacity, allocatable, labels, taints, podCIDR,
+//     addresses, nodeInfo, the Ready/MemoryPressure/DiskPressure/PIDPressure
+//     conditions with upstream's reasons and messages), the node status loop
+//     (recomputed every 10 s, written only when it changed or every 5 min)
+//     and the node Lease in kube-node-lease (renewed every 10 s, 40 s
+//     duration); both loops carry upstream's 4 % jitter;
+//   - the simulated container runtime: admission (resources, pods count,
+//     OS, node affinity, host ports, NoExecute taints, with upstream's
+//     OutOfcpu-style reasons and messages), a pod sandbox with an IP from the
+//     node's pod CIDR, a per-node image cache with serialized pulls,
+//     init containers in order (sidecars included), container start,
+//     restartPolicy and CrashLoopBackOff (10 s doubling to 5 min from the
+//     container's finish, first restart immediate, reset after 10 min),
+//     startup/readiness/liveness probes as engine timers, graceful
+//     termination (preStop, stop signal, kill at the grace period plus the
+//     one-time 2 s extension after a preStop hook) and the final delete with
+//     grace 0;
+//   - the pod status it writes (phase, conditions with transition times,
+//     container statuses with states, reasons, restart counts, last
+//     states), at most one write per pod per instant and only when
+//     something changed, and the events upstream's kubelet records.
+//
+// Usage loop (the cluster package wires this for every node):
+//
+//	pods := factory.Pods(informer.WithFieldSelector("spec.nodeName=" + node))
+//	k, err := kubelet.New(eng, client, recorder, pods, kubelet.NodeSpec{Name: node, ...}, kubelet.Config{})
+//	err = k.Start()          // registers the Node, creates the Lease
+//	eng.RunFor(time.Minute)  // pods bound to the node run
+//	k.Crash(); k.Recover()   // or Partition / Recover, Stop
+//
+// # Container behaviour model
+//
+// What a container does is set by pod annotations (documented on the
+// Annotation constants): how long its image pull and start take, when it
+// crashes or completes and with which exit code, when its readiness or
+// liveness probes fail, how long it takes to start serving, how long its
+// preStop hook and its shutdown take, and whether its image pull fails.
+// Each annotation applies to every container of the pod; suffixed with
+// "." and a container name it applies to that container only. Times are
+// measured from each start of the container. Probe results come from this
+// model: a probe succeeds unless the model says the application is still
+// starting or failing at that moment (timeoutSeconds is not modelled: a
+// probe answers at once).
+//
+// # Simplifications against upstream
+//
+//   - The runtime is instant apart from the modelled durations: no PLEG
+//     relist delay (a container's exit is seen at once and its first restart
+//     is immediate), no pod worker queueing, no volume setup, no cgroups,
+//     no eviction manager (MemoryPressure, DiskPressure and PIDPressure
+//     stay False), no image garbage collection.
+//   - Image sizes are a deterministic function of the image name (20–500
+//     MiB); a pull takes the configured duration whatever the size, and an
+//     imagePullPolicy Always pull of a present image takes as long as a
+//     first pull. status.images lists each image under its reference only.
+//   - A container stopped by the kubelet (deletion, probe failure) exits
+//     with code 0 (Completed) if it stops within its grace period, or is
+//     killed with 137 (Error); a container killed from outside
+//     (KillContainer) exits with 137. A crashed node's containers come back
+//     as exited with reason Unknown and code 255, as containerd reports them
+//     after a reboot; init containers run again.
+//   - Probes run on timers started with the container (first run after
+//     initialDelaySeconds, then every periodSeconds); upstream's workers
+//     tick from the pod's start with a random phase. A readiness probe runs
+//     at once when the startup probe succeeds (upstream's manual trigger).
+//   - Exec probe failures report "command exited with code 1"; gRPC probe
+//     failures a connection timeout; HTTP probe failures status code 503
+//     (readiness) or 500 (liveness), or "connection refused" while the
+//     application is starting.
+//   - Spec changes of a running pod (a new image) are not acted on;
+//     activeDeadlineSeconds, ephemeral containers, in-place resize, static
+//     and mirror pods, and device/DRA resources are not modelled.
+//   - The pod status is written with a full update on top of the version
+//     the kubelet has (upstream's status manager patches); reads of its own
+//     Node use the API server's cache (resourceVersion 0), as upstream.
+package kubelet

@@ -1,0 +1,1339 @@
+package kubelet
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	resourcehelper "k8s.io/component-helpers/resource"
+	v1helper "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+
+	"github.com/kubesim/kubesim/sim"
+)
+
+// podResyncPeriod is how long after a failed attempt (image pull error,
+// missing image, no IP) the kubelet's pod worker tries again (upstream's
+// pod worker back-off period).
+const podResyncPeriod = 10 * time.Second
+
+// cState is a container's state in the simulated runtime.
+type cState uint8
+
+const (
+	// cNew: no container runs for this spec in the current sandbox (never
+	// started, or started before a crash, or waiting for a pull retry).
+	cNew cState = iota
+	// cStarting: image pull, create and start in progress.
+	cStarting
+	// cRunning: the process runs (possibly being stopped).
+	cRunning
+	// cExited: the process exited; it may be restarted later.
+	cExited
+)
+
+func (s cState) String() string {
+	return [...]string{"new", "starting", "running", "exited"}[s]
+}
+
+// container is one container of a pod in the simulated runtime.
+type container struct {
+	w         *podWorker
+	spec      *v1.Container
+	name      string
+	init      bool // a regular init container (runs to completion)
+	sidecar   bool // a restartable init container
+	fieldPath string
+	b         *Behaviour // behaviour of the current run (shared and read-only)
+
+	state        cState
+	everRan      bool
+	restartCount int32
+	startedAt    time.Duration
+	containerID  string
+	imageID      string
+	// exit is the termination of the current run (state cExited, or a
+	// restart in progress); lastTerm the one before it.
+	exit     *v1.ContainerStateTerminated
+	lastTerm *v1.ContainerStateTerminated
+	// waitReason/waitMessage override the waiting state shown (ErrImagePull,
+	// ImagePullBackOff, ErrImageNeverPull, CrashLoopBackOff).
+	waitReason, waitMessage string
+	// wantStart: a restart is due; the pod's start pipeline picks it up.
+	wantStart bool
+	// lost: the container was running when the node crashed.
+	lost bool
+
+	started, ready bool
+	stopping       bool
+	restartOnStop  bool
+
+	// timer is the container's one pending step; which one depends on the
+	// state: the end of the start (cStarting), the behaviour's exit or the
+	// end of a stop (cRunning), a restart after back-off (cExited).
+	timer   sim.Timer
+	pullSeq int
+	// probes is nil when the container has no probe.
+	probes *[3]probeState
+
+	// crashBackoff and pullBackoff are allocated at their first use.
+	crashBackoff, pullBackoff *backoff
+}
+
+// defaultBehaviour is the behaviour of a container without annotations.
+var defaultBehaviour = Behaviour{ExitCode: 1}
+
+// probe returns the state of c's probe of kind (a zero state without
+// spec when c has no probes).
+func (c *container) probe(kind probeKind) *probeState {
+	if c.probes == nil {
+		return &noProbe
+	}
+	return &c.probes[kind]
+}
+
+var noProbe probeState
+
+func (c *container) crashBO() *backoff {
+	if c.crashBackoff == nil {
+		c.crashBackoff = &backoff{}
+	}
+	return c.crashBackoff
+}
+
+func (c *container) pullBO() *backoff {
+	if c.pullBackoff == nil {
+		c.pullBackoff = &backoff{}
+	}
+	return c.pullBackoff
+}
+
+// backoff is client-go's flowcontrol.Backoff for one key, without jitter
+// (the kubelet creates its back-offs without jitter).
+type backoff struct {
+	set        bool
+	delay      time.Duration
+	lastUpdate time.Duration
+}
+
+// expired is hasExpired: no update for 2 × max before eventTime.
+func (b *backoff) expired(eventTime, max time.Duration) bool {
+	return eventTime-b.lastUpdate > 2*max
+}
+
+// inBackoffSince is IsInBackOffSince(eventTime): now − eventTime < delay.
+func (b *backoff) inBackoffSince(eventTime, now, max time.Duration) bool {
+	if b == nil || !b.set || b.expired(eventTime, max) {
+		return false
+	}
+	return now-eventTime < b.delay
+}
+
+// inBackoffSinceUpdate is IsInBackOffSinceUpdate: now − lastUpdate < delay.
+func (b *backoff) inBackoffSinceUpdate(now, max time.Duration) bool {
+	if b == nil || !b.set || b.expired(now, max) {
+		return false
+	}
+	return now-b.lastUpdate < b.delay
+}
+
+// next is Next(eventTime): start at initial, or double up to max.
+func (b *backoff) next(eventTime, now, initial, max time.Duration) {
+	if !b.set || b.expired(eventTime, max) {
+		b.delay = initial
+	} else {
+		b.delay = min(2*b.delay, max)
+	}
+	b.set = true
+	b.lastUpdate = now
+}
+
+type probeKind uint8
+
+const (
+	probeStartup probeKind = iota
+	probeReadiness
+	probeLiveness
+)
+
+func (p probeKind) String() string { return [...]string{"Startup", "Readiness", "Liveness"}[p] }
+
+type probeState struct {
+	spec                *v1.Probe
+	timer               sim.Timer
+	successes, failures int32
+}
+
+// podWorker runs one pod on the node.
+type podWorker struct {
+	k              *Kubelet
+	uid            types.UID
+	ns, name, key  string
+	pod            *v1.Pod // latest version seen (shared, read-only)
+	inits, regular []*container
+	all            []*container // inits then regular, spec order
+
+	req     resourceSum
+	ports   []hostPort
+	counted bool // req and ports are held on the node
+
+	rejected                 bool
+	rejectReason, rejectMsg  string
+	startTime                metav1.Time
+	sandboxReady             bool
+	sandboxTimer, resyncTimr sim.Timer
+	ip                       string // allocated sandbox IP ("" when none)
+	statusIP                 string // IP reported in status (kept after termination)
+	initIdx                  int
+	starting                 *container
+
+	terminating bool  // deletion seen: containers being stopped
+	grace       int64 // grace period of the termination
+	done        bool  // no container runs or will run again
+	killed      bool  // done because the pod was terminated (phase is terminal whatever the restart policy)
+	crashed     bool  // the node crashed under the pod and it has not been restarted yet
+	deleteAfter bool  // delete the API object once the final status is written
+	deleteSent  bool
+
+	gen, written uint64
+	flushTimer   sim.Timer
+	servingNow   bool // last answer of isServing reported to observers
+}
+
+func newPodWorker(k *Kubelet, pod *v1.Pod) *podWorker {
+	w := &podWorker{k: k, uid: pod.UID, ns: pod.Namespace, name: pod.Name, key: pod.Namespace + "/" + pod.Name, pod: pod}
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		ctr := &container{w: w, spec: c, name: c.Name, init: !isRestartableInit(c), sidecar: isRestartableInit(c),
+			fieldPath: "spec.initContainers{" + c.Name + "}"}
+		w.inits = append(w.inits, ctr)
+	}
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		w.regular = append(w.regular, &container{w: w, spec: c, name: c.Name, fieldPath: "spec.containers{" + c.Name + "}"})
+	}
+	w.all = append(append(w.all, w.inits...), w.regular...)
+	for _, c := range w.all {
+		c.b = &defaultBehaviour
+		if c.spec.StartupProbe != nil || c.spec.ReadinessProbe != nil || c.spec.LivenessProbe != nil {
+			c.probes = &[3]probeState{}
+			for kind := range c.probes {
+				c.probes[kind].spec = probeSpec(c.spec, probeKind(kind))
+			}
+		}
+	}
+	w.req = podRequests(pod)
+	w.ports = podHostPorts(pod)
+	return w
+}
+
+func probeSpec(c *v1.Container, kind probeKind) *v1.Probe {
+	switch kind {
+	case probeStartup:
+		return c.StartupProbe
+	case probeReadiness:
+		return c.ReadinessProbe
+	}
+	return c.LivenessProbe
+}
+
+// podRequests is what a pod takes on its node (resource.PodRequests: the
+// larger of the containers' sum and any init container, plus overhead).
+func podRequests(pod *v1.Pod) resourceSum {
+	if len(pod.Spec.InitContainers) > 0 || pod.Spec.Overhead != nil || pod.Spec.Resources != nil {
+		s := sumOf(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
+		s.pods = 1
+		return s
+	}
+	// The common case: the sum over the containers, as PodRequests
+	// computes it, without building resource lists.
+	s := resourceSum{pods: 1}
+	for i := range pod.Spec.Containers {
+		s.add(sumOf(pod.Spec.Containers[i].Resources.Requests), 1)
+	}
+	return s
+}
+
+func podHostPorts(pod *v1.Pod) []hostPort {
+	var out []hostPort
+	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			for _, p := range c.Ports {
+				if p.HostPort > 0 {
+					proto := p.Protocol
+					if proto == "" {
+						proto = v1.ProtocolTCP
+					}
+					out = append(out, hostPort{ip: p.HostIP, port: p.HostPort, protocol: proto})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func nodeAffinityMatches(pod *v1.Pod, node *v1.Node) bool {
+	ok, _ := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node)
+	return ok
+}
+
+func untoleratedNoExecute(pod *v1.Pod, node *v1.Node) bool {
+	_, untolerated := v1helper.FindMatchingUntoleratedTaint(logr.Discard(), node.Spec.Taints, pod.Spec.Tolerations, func(t *v1.Taint) bool {
+		return t.Effect == v1.TaintEffectNoExecute
+	}, false)
+	return untolerated
+}
+
+func (w *podWorker) now() time.Duration { return w.k.eng.Elapsed() }
+
+func (w *podWorker) time(at time.Duration) metav1.Time { return metav1.NewTime(sim.Epoch.Add(at)) }
+
+func (w *podWorker) ref(c *container) *v1.ObjectReference {
+	r := &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: w.ns, Name: w.name, UID: w.uid}
+	if c != nil {
+		r.FieldPath = c.fieldPath
+	}
+	return r
+}
+
+func (w *podWorker) trace(verb, msg string) { w.k.trace(verb, "Pod", w.ns, w.name, msg) }
+
+// changed records a change of the pod's status and makes sure it is
+// written at the end of the current instant (one write per pod per instant).
+func (w *podWorker) changed() {
+	w.gen++
+	w.scheduleFlush()
+}
+
+func (w *podWorker) scheduleFlush() {
+	if w.flushTimer.Pending() || !w.k.reachable() {
+		return
+	}
+	w.flushTimer = w.k.eng.After(0, w.k.lblFlush, w.flush)
+}
+
+// ---- admission and start ----
+
+// reject fails the pod at admission.
+func (w *podWorker) reject(reason, msg string) {
+	w.rejected, w.done = true, true
+	w.rejectReason, w.rejectMsg = reason, "Pod was rejected: "+msg
+	w.startTime = metav1.NewTime(w.k.eng.Now())
+	w.trace("rejected", reason+": "+msg)
+	w.k.event(w.ref(nil), v1.EventTypeWarning, reason, msg)
+	w.changed()
+}
+
+// admitted takes the pod's resources and starts it.
+func (w *podWorker) admitted() {
+	w.hold()
+	w.startTime = metav1.NewTime(w.k.eng.Now())
+	w.trace("admitted", fmt.Sprintf("pod admitted (%d/%d pods on the node)", w.k.used.pods, w.k.alloc.pods))
+	if w.pod.DeletionTimestamp != nil {
+		w.changed()
+		w.beginTermination()
+		return
+	}
+	w.startSandbox()
+	w.changed()
+}
+
+func (w *podWorker) hold() {
+	if w.counted {
+		return
+	}
+	w.counted = true
+	w.k.used.add(w.req, 1)
+	for _, p := range w.ports {
+		w.k.hostPorts[p] = w.uid
+	}
+}
+
+// release gives back the pod's resources, ports and IP.
+func (w *podWorker) release() {
+	if w.counted {
+		w.counted = false
+		w.k.used.add(w.req, -1)
+		for _, p := range w.ports {
+			if w.k.hostPorts[p] == w.uid {
+				delete(w.k.hostPorts, p)
+			}
+		}
+	}
+	w.releaseIP()
+}
+
+func (w *podWorker) releaseIP() {
+	if w.ip != "" && w.k.ipam != nil && !w.pod.Spec.HostNetwork {
+		w.k.ipam.release(w.ip)
+	}
+	w.ip = ""
+}
+
+func (w *podWorker) startSandbox() {
+	if w.k.cfg.SandboxDuration == 0 {
+		w.sandboxUp()
+		return
+	}
+	w.sandboxTimer = w.k.eng.After(w.k.cfg.SandboxDuration, w.k.lblSync, w.sandboxUp)
+}
+
+func (w *podWorker) sandboxUp() {
+	if w.terminating || w.done || !w.k.alive() {
+		return
+	}
+	switch {
+	case w.pod.Spec.HostNetwork:
+		w.ip = w.k.spec.InternalIP
+	case w.k.ipam != nil:
+		ip, err := w.k.ipam.allocate()
+		if err != nil {
+			w.k.event(w.ref(nil), v1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())
+			w.resync()
+			return
+		}
+		w.ip = ip
+	}
+	w.statusIP = w.ip
+	w.sandboxReady = true
+	w.changed()
+	w.advance()
+}
+
+// resync runs advance again after the pod worker's back-off period.
+func (w *podWorker) resync() {
+	if w.resyncTimr.Pending() {
+		return
+	}
+	w.resyncTimr = w.k.eng.After(podResyncPeriod, w.k.lblSync, func() {
+		if !w.sandboxReady {
+			w.sandboxUp()
+			return
+		}
+		w.advance()
+	})
+}
+
+// advance moves the pod's start pipeline on: init containers one at a
+// time in order (each must complete, or for a sidecar start, before the
+// next), then the regular containers one after another, then any due
+// restart. Only one container is being started at a time.
+func (w *podWorker) advance() {
+	if w.starting != nil || !w.sandboxReady || w.terminating || w.done || !w.k.alive() {
+		return
+	}
+	for w.initIdx < len(w.inits) {
+		c := w.inits[w.initIdx]
+		switch {
+		case c.state == cNew || (c.state == cExited && c.wantStart):
+			w.startContainer(c)
+			return
+		case c.state == cRunning && c.sidecar && c.started:
+			w.initIdx++
+		case c.state == cExited && c.init && c.exit.ExitCode == 0:
+			w.initIdx++
+		default:
+			return // running, starting, or waiting for a restart
+		}
+	}
+	for _, c := range w.regular {
+		if c.state == cNew {
+			w.startContainer(c)
+			return
+		}
+	}
+	for _, c := range w.all {
+		if c.wantStart && c.state == cExited {
+			w.startContainer(c)
+			return
+		}
+	}
+}
+
+// startContainer begins the pull–create–start sequence of c.
+func (w *podWorker) startContainer(c *container) {
+	if c.state != cNew && c.state != cExited {
+		panic(fmt.Sprintf("kubelet %s: start of container %s of pod %s in state %s", w.k.name, c.name, w.key, c.state))
+	}
+	w.starting = c
+	c.state = cStarting
+	c.wantStart = false
+	c.b = &defaultBehaviour
+	if hasBehaviourAnnotations(w.pod) {
+		b, _ := BehaviourFor(w.pod, c.name) // admission validated the annotations
+		c.b = &b
+	}
+	if c.exit != nil {
+		// A restart: record the back-off update (flowcontrol Next).
+		c.crashBO().next(c.exit.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+	}
+	w.ensureImage(c)
+}
+
+// notStarting puts c back out of the start pipeline.
+func (w *podWorker) notStarting(c *container) {
+	if w.starting == c {
+		w.starting = nil
+	}
+	c.pullSeq++
+	if c.state == cStarting {
+		c.timer.Stop()
+		if c.exit != nil {
+			c.state = cExited
+		} else {
+			c.state = cNew
+		}
+	}
+}
+
+func (w *podWorker) ensureImage(c *container) {
+	image := c.spec.Image
+	present := w.k.images.has(image)
+	switch {
+	case c.spec.ImagePullPolicy == v1.PullNever && !present:
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", image)
+		w.k.event(w.ref(c), v1.EventTypeWarning, reasonErrImageNeverPull, msg)
+		w.waitFailed(c, reasonErrImageNeverPull, msg)
+		return
+	case present && c.spec.ImagePullPolicy != v1.PullAlways:
+		w.k.event(w.ref(c), v1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", image))
+		w.createAndStart(c)
+		return
+	}
+	max := w.k.cfg.CrashLoopBackOffMax
+	if c.pullBackoff.inBackoffSinceUpdate(w.now(), max) {
+		msg := fmt.Sprintf("Back-off pulling image %q", image)
+		w.k.event(w.ref(c), v1.EventTypeNormal, "BackOff", msg)
+		w.k.event(w.ref(c), v1.EventTypeWarning, "Failed", "Error: "+reasonImagePullBackOff)
+		w.waitFailed(c, reasonImagePullBackOff, msg)
+		return
+	}
+	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", image))
+	w.trace("pulling", fmt.Sprintf("container %s: pulling image %s", c.name, image))
+	d := w.k.jitter(w.k.cfg.ImagePullDuration)
+	if c.b.ImagePullDuration != nil {
+		d = *c.b.ImagePullDuration
+	}
+	c.pullSeq++
+	seq := c.pullSeq
+	w.k.images.request(image, d, c.b.ImagePullError, c.spec.ImagePullPolicy != v1.PullAlways, func(p *pull, requested time.Duration) {
+		if c.pullSeq != seq || w.starting != c || !w.k.alive() {
+			return
+		}
+		w.pulled(c, p, requested)
+	})
+}
+
+func (w *podWorker) pulled(c *container, p *pull, requested time.Duration) {
+	image := c.spec.Image
+	if p.failMsg != "" {
+		msg := fmt.Sprintf("failed to pull image %q: %s", image, p.failMsg)
+		w.k.event(w.ref(c), v1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %s", image, p.failMsg))
+		w.k.event(w.ref(c), v1.EventTypeWarning, "Failed", "Error: "+reasonErrImagePull)
+		c.pullBO().next(w.now(), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+		w.trace("pullFailed", fmt.Sprintf("container %s: %s", c.name, msg))
+		w.waitFailed(c, reasonErrImagePull, msg)
+		return
+	}
+	pullD := (p.end - p.start).Truncate(time.Millisecond)
+	total := (w.now() - requested).Truncate(time.Millisecond)
+	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.",
+		image, pullD, total, imageSize(image)))
+	w.trace("pulled", fmt.Sprintf("container %s: pulled image %s in %v", c.name, image, total))
+	w.createAndStart(c)
+}
+
+// waitFailed leaves c waiting with reason and retries after the pod
+// worker's back-off period.
+func (w *podWorker) waitFailed(c *container, reason, msg string) {
+	w.notStarting(c)
+	if c.waitReason != reason || c.waitMessage != msg {
+		c.waitReason, c.waitMessage = reason, msg
+		w.changed()
+	}
+	w.resync()
+}
+
+func (w *podWorker) createAndStart(c *container) {
+	d := w.k.jitter(w.k.cfg.ContainerStartDuration)
+	if c.b.StartDuration != nil {
+		d = *c.b.StartDuration
+	}
+	c.timer = w.k.eng.After(d, w.k.lblStart, func() { w.containerStarted(c) })
+}
+
+// containerStarted: c's process runs.
+func (w *podWorker) containerStarted(c *container) {
+	if c.state != cStarting || w.starting != c {
+		panic(fmt.Sprintf("kubelet %s: container %s of pod %s started in state %s", w.k.name, c.name, w.key, c.state))
+	}
+	if c.exit != nil {
+		c.lastTerm = c.exit
+		c.exit = nil
+	}
+	if c.everRan {
+		c.restartCount++
+	}
+	c.everRan = true
+	c.state = cRunning
+	c.lost = false
+	c.startedAt = w.now()
+	c.waitReason, c.waitMessage = "", ""
+	c.imageID = w.k.images.id(c.spec.Image)
+	c.containerID = "containerd://" + containerHash(w.uid, c.name, c.restartCount, w.k.bootID)
+	w.starting = nil
+	w.k.event(w.ref(c), v1.EventTypeNormal, "Created", "Created container: "+c.name)
+	w.k.event(w.ref(c), v1.EventTypeNormal, "Started", "Started container "+c.name)
+	w.trace("containerStarted", fmt.Sprintf("container %s started (restarts %d)", c.name, c.restartCount))
+
+	exitAfter, code, exits := c.b.exitAfter()
+	if c.init && !exits {
+		exitAfter, code, exits = w.k.jitter(w.k.cfg.InitContainerDuration), 0, true
+	}
+	if exits {
+		c.timer = w.k.eng.After(exitAfter, w.k.lblExit, func() {
+			reason := reasonCompleted
+			if code != 0 {
+				reason = reasonError
+			}
+			w.exited(c, code, reason, false)
+		})
+	}
+	w.startProbes(c)
+	w.changed()
+	w.updateServing()
+	w.advance()
+}
+
+func containerHash(uid types.UID, name string, restart int32, boot string) string {
+	sum := sha256.Sum256([]byte(string(uid) + "/" + name + "/" + itoa(restart) + "/" + boot))
+	return hex.EncodeToString(sum[:])
+}
+
+// ---- probes ----
+
+// startProbes arms c's probe timers: each probe first runs initialDelay
+// after the start, then every period. Liveness and readiness probes skip
+// their runs until the startup probe succeeded.
+func (w *podWorker) startProbes(c *container) {
+	if c.init {
+		c.started, c.ready = false, false
+		return
+	}
+	c.started = c.probe(probeStartup).spec == nil
+	c.ready = c.started && c.probe(probeReadiness).spec == nil
+	if c.probes == nil {
+		return
+	}
+	for kind := range c.probes {
+		p := &c.probes[kind]
+		p.successes, p.failures = 0, 0
+		if p.spec == nil {
+			continue
+		}
+		kind := probeKind(kind)
+		delay := time.Duration(p.spec.InitialDelaySeconds) * time.Second
+		p.timer = w.k.eng.After(delay, w.k.lblProbe, func() { w.probe(c, kind) })
+	}
+}
+
+func (w *podWorker) stopProbes(c *container) {
+	if c.probes == nil {
+		return
+	}
+	for kind := range c.probes {
+		c.probes[kind].timer.Stop()
+	}
+}
+
+// probe runs one probe of c and re-arms it.
+func (w *podWorker) probe(c *container, kind probeKind) {
+	p := c.probe(kind)
+	if c.state != cRunning || c.stopping || !w.k.alive() {
+		return
+	}
+	if kind == probeStartup && c.started {
+		return
+	}
+	period := time.Duration(p.spec.PeriodSeconds) * time.Second
+	if period <= 0 {
+		period = 10 * time.Second
+	}
+	p.timer = w.k.eng.After(period, w.k.lblProbe, func() { w.probe(c, kind) })
+	if kind != probeStartup && !c.started {
+		return
+	}
+	w.runProbe(c, kind)
+}
+
+// runProbe evaluates the probe against the behaviour model and applies
+// the thresholds.
+func (w *podWorker) runProbe(c *container, kind probeKind) {
+	p := c.probe(kind)
+	ok, msg := w.probeOutcome(c, kind)
+	if ok {
+		p.successes++
+		p.failures = 0
+	} else {
+		p.failures++
+		p.successes = 0
+		w.k.event(w.ref(c), v1.EventTypeWarning, "Unhealthy", kind.String()+" probe failed: "+msg)
+	}
+	failureThreshold := p.spec.FailureThreshold
+	if failureThreshold <= 0 {
+		failureThreshold = 3
+	}
+	successThreshold := p.spec.SuccessThreshold
+	if successThreshold <= 0 {
+		successThreshold = 1
+	}
+	switch kind {
+	case probeStartup:
+		if ok {
+			c.started = true
+			p.timer.Stop()
+			w.trace("startupSucceeded", "container "+c.name+" passed its startup probe")
+			if c.probe(probeReadiness).spec == nil {
+				c.ready = true
+			} else {
+				w.runProbe(c, probeReadiness) // the readiness worker is triggered at once
+			}
+			w.changed()
+			w.advance() // a sidecar's start lets the next init container go
+		} else if p.failures >= failureThreshold {
+			w.probeKill(c, kind)
+		}
+	case probeReadiness:
+		switch {
+		case ok && !c.ready && p.successes >= successThreshold:
+			c.ready = true
+			w.trace("containerReady", "container "+c.name+" is ready")
+			w.changed()
+		case !ok && c.ready && p.failures >= failureThreshold:
+			c.ready = false
+			w.trace("containerNotReady", "container "+c.name+" failed its readiness probe: "+msg)
+			w.changed()
+		}
+	case probeLiveness:
+		if !ok && p.failures >= failureThreshold {
+			w.probeKill(c, kind)
+		}
+	}
+}
+
+// probeKill kills c after its liveness or startup probe failed; it is
+// restarted unless the restart policy is Never.
+func (w *podWorker) probeKill(c *container, kind probeKind) {
+	restart := w.pod.Spec.RestartPolicy != v1.RestartPolicyNever || c.sidecar
+	msg := fmt.Sprintf("Container %s failed %s probe", c.name, strings.ToLower(kind.String()))
+	if restart {
+		msg += ", will be restarted"
+	}
+	grace := w.podGrace()
+	if ps := c.probe(kind).spec; ps.TerminationGracePeriodSeconds != nil {
+		grace = *ps.TerminationGracePeriodSeconds
+	}
+	w.trace("probeFailed", msg)
+	w.stopContainer(c, grace, msg, restart)
+}
+
+// probeOutcome is the result of one probe run and, for a failure, upstream's
+// style of message.
+func (w *podWorker) probeOutcome(c *container, kind probeKind) (bool, string) {
+	t := w.now() - c.startedAt
+	b := c.b
+	starting := t < b.StartupDuration
+	failing := false
+	switch kind {
+	case probeReadiness:
+		failing = b.NotReadyFrom != nil && t >= *b.NotReadyFrom && t < *b.NotReadyTo
+	case probeLiveness:
+		failing = b.LivenessFailsAfter != nil && t >= *b.LivenessFailsAfter
+	}
+	if !starting && !failing {
+		return true, ""
+	}
+	spec := c.probe(kind).spec
+	port := func(p intstr.IntOrString) string {
+		if p.Type == intstr.Int {
+			return itoa(p.IntVal)
+		}
+		for _, cp := range c.spec.Ports {
+			if cp.Name == p.StrVal {
+				return itoa(cp.ContainerPort)
+			}
+		}
+		return p.StrVal
+	}
+	switch {
+	case spec.HTTPGet != nil:
+		if starting {
+			return false, fmt.Sprintf("Get \"http://%s:%s%s\": dial tcp %s:%s: connect: connection refused", w.ip, port(spec.HTTPGet.Port), spec.HTTPGet.Path, w.ip, port(spec.HTTPGet.Port))
+		}
+		code := 503
+		if kind == probeLiveness {
+			code = 500
+		}
+		return false, fmt.Sprintf("HTTP probe failed with statuscode: %d", code)
+	case spec.TCPSocket != nil:
+		return false, fmt.Sprintf("dial tcp %s:%s: connect: connection refused", w.ip, port(spec.TCPSocket.Port))
+	case spec.GRPC != nil:
+		return false, fmt.Sprintf("timeout: failed to connect service \":%d\" within 1s", spec.GRPC.Port)
+	}
+	return false, "command exited with code 1"
+}
+
+// ---- exits, restarts, completion ----
+
+// exited records that c's process ended with code. restartOverride forces
+// a restart decision made before the stop (a probe kill).
+func (w *podWorker) exited(c *container, code int32, reason string, restartOverride bool) {
+	if c.state != cRunning {
+		return
+	}
+	c.timer.Stop()
+	w.stopProbes(c)
+	forced := c.stopping && c.restartOnStop
+	wasStopping := c.stopping
+	c.stopping, c.restartOnStop = false, false
+	c.state = cExited
+	c.ready, c.started = false, false
+	c.exit = &v1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: w.time(c.startedAt),
+		FinishedAt: w.time(w.now()), ContainerID: c.containerID}
+	w.trace("containerExited", fmt.Sprintf("container %s exited with code %d (%s)", c.name, code, reason))
+	w.updateServing()
+	w.changed()
+	if w.terminating {
+		w.checkTerminated()
+		return
+	}
+	if w.done {
+		w.checkDone()
+		return
+	}
+	restart := false
+	switch {
+	case c.sidecar:
+		restart = true
+	case wasStopping && !forced:
+		restart = false
+	case forced || restartOverride:
+		restart = true
+	case c.init:
+		restart = code != 0 && w.pod.Spec.RestartPolicy != v1.RestartPolicyNever
+	default:
+		switch w.pod.Spec.RestartPolicy {
+		case v1.RestartPolicyAlways, "":
+			restart = true
+		case v1.RestartPolicyOnFailure:
+			restart = code != 0
+		}
+	}
+	if restart {
+		w.scheduleRestart(c)
+		return
+	}
+	if c.init && code != 0 {
+		w.complete("init container " + c.name + " failed")
+		return
+	}
+	if !c.init && !c.sidecar && w.allRegularFinished() {
+		w.complete("all containers exited")
+		return
+	}
+	w.advance()
+}
+
+func (w *podWorker) allRegularFinished() bool {
+	for _, c := range w.regular {
+		if c.state != cExited || c.wantStart || c.timer.Pending() {
+			return false
+		}
+	}
+	return true
+}
+
+// scheduleRestart restarts c at once or, while it is in CrashLoopBackOff,
+// when its back-off (measured from its finish) expires.
+func (w *podWorker) scheduleRestart(c *container) {
+	finish := c.exit.FinishedAt.Sub(sim.Epoch)
+	max := w.k.cfg.CrashLoopBackOffMax
+	if c.crashBackoff.inBackoffSince(finish, w.now(), max) {
+		podDesc := fmt.Sprintf("%s_%s(%s)", w.name, w.ns, w.uid)
+		c.waitReason = reasonCrashLoopBackOff
+		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", c.crashBackoff.delay, c.name, podDesc)
+		w.k.event(w.ref(c), v1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.name, podDesc))
+		w.trace("backOff", fmt.Sprintf("container %s in CrashLoopBackOff, restart in %v", c.name, c.crashBackoff.delay-(w.now()-finish)))
+		c.timer = w.k.eng.At(finish+c.crashBackoff.delay, w.k.lblBackoff, func() {
+			c.wantStart = true
+			w.advance()
+		})
+		w.changed()
+		return
+	}
+	c.wantStart = true
+	w.advance()
+}
+
+// complete: the pod's containers have finished for good (restartPolicy
+// Never/OnFailure, or a failed init container with Never). Sidecars still
+// running are stopped.
+func (w *podWorker) complete(why string) {
+	w.done = true
+	w.notStartingAll()
+	w.trace("podCompleted", why)
+	for _, c := range w.all {
+		if c.state == cRunning && !c.stopping {
+			w.stopContainer(c, w.podGrace(), "", false)
+		}
+	}
+	w.checkDone()
+}
+
+// checkDone finishes a completed pod once nothing runs: its sandbox goes,
+// its resources are released.
+func (w *podWorker) checkDone() {
+	for _, c := range w.all {
+		if c.state == cRunning {
+			return
+		}
+	}
+	w.sandboxReady = false
+	w.release()
+	w.changed()
+	if w.pod.DeletionTimestamp != nil {
+		w.deleteAfter = true
+	}
+}
+
+func (w *podWorker) notStartingAll() {
+	w.sandboxTimer.Stop()
+	w.resyncTimr.Stop()
+	for _, c := range w.all {
+		w.notStarting(c)
+		if c.state == cExited {
+			c.timer.Stop() // a restart after back-off
+		}
+		c.wantStart = false
+	}
+}
+
+// ---- termination ----
+
+func (w *podWorker) podGrace() int64 {
+	if g := w.pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		return *g
+	}
+	return v1.DefaultTerminationGracePeriodSeconds
+}
+
+// update takes a new version of the pod from the watch.
+func (w *podWorker) update(pod *v1.Pod) {
+	if pod.UID != w.uid {
+		return
+	}
+	old := w.pod
+	w.pod = pod
+	if !w.done && gatesChanged(old, pod) {
+		w.changed() // Ready depends on the readiness gates' conditions
+	}
+	if pod.DeletionTimestamp == nil || w.terminating {
+		return
+	}
+	switch {
+	case w.rejected || (w.done && !w.killed):
+		if w.flushTimer.Pending() || w.gen != w.written {
+			w.deleteAfter = true
+			w.scheduleFlush()
+		} else {
+			w.k.deletePod(w.ns, w.name, w.uid)
+			w.deleteSent = true
+		}
+	case w.crashed:
+		// Nothing runs; the recovery will finish the deletion.
+	default:
+		w.beginTermination()
+	}
+}
+
+// gatesChanged reports whether a readiness gate's condition changed
+// between two versions of a pod.
+func gatesChanged(old, cur *v1.Pod) bool {
+	for _, g := range cur.Spec.ReadinessGates {
+		if conditionStatus(old.Status.Conditions, g.ConditionType) != conditionStatus(cur.Status.Conditions, g.ConditionType) {
+			return true
+		}
+	}
+	return false
+}
+
+// beginTermination stops the pod's containers gracefully: each runs its
+// preStop hook, then gets the stop signal, and is killed when the grace
+// period (with a one-time 2 s extension after a preStop hook) runs out.
+func (w *podWorker) beginTermination() {
+	w.terminating = true
+	w.grace = w.podGrace()
+	if g := w.pod.DeletionGracePeriodSeconds; g != nil {
+		w.grace = *g
+	}
+	w.notStartingAll()
+	w.trace("terminating", fmt.Sprintf("pod deleted: stopping containers (grace %ds)", w.grace))
+	for _, c := range w.all {
+		if c.state == cRunning && !c.stopping {
+			w.stopContainer(c, w.grace, "", false)
+		}
+	}
+	w.checkTerminated()
+}
+
+// stopContainer kills c (killContainer): the Killing event, the preStop
+// hook if there is one and time is left, the stop signal, then exit after
+// the process's stop duration or a kill when the time is up.
+func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart bool) {
+	if c.stopping || c.state != cRunning {
+		return
+	}
+	c.stopping, c.restartOnStop = true, restart
+	c.timer.Stop()
+	w.stopProbes(c)
+	if msg == "" {
+		msg = "Stopping container " + c.name
+	}
+	w.k.event(w.ref(c), v1.EventTypeNormal, "Killing", msg)
+	preStop := time.Duration(0)
+	if grace > 0 {
+		if c.b.PreStopDuration != nil {
+			preStop = *c.b.PreStopDuration
+		} else if lc := c.spec.Lifecycle; lc != nil && lc.PreStop != nil && lc.PreStop.Sleep != nil {
+			preStop = time.Duration(lc.PreStop.Sleep.Seconds) * time.Second
+		}
+		preStop = min(preStop, time.Duration(grace)*time.Second)
+	}
+	// Upstream subtracts the hook's whole seconds and never gives less than
+	// 2 s (minimumGracePeriodInSeconds).
+	remaining := grace - int64(preStop/time.Second)
+	if remaining < 2 {
+		remaining = 2
+	}
+	window := time.Duration(remaining) * time.Second
+	after, code, reason := preStop+c.b.StopDuration, int32(0), reasonCompleted
+	if c.b.StopDuration > window {
+		after, code, reason = preStop+window, 137, reasonError
+	}
+	c.timer = w.k.eng.After(after, w.k.lblStop, func() { w.exited(c, code, reason, false) })
+}
+
+// checkTerminated finishes a termination once every container stopped:
+// the final status (terminal phase) is written, then the pod deleted.
+func (w *podWorker) checkTerminated() {
+	for _, c := range w.all {
+		if c.state == cRunning {
+			return
+		}
+	}
+	w.finishTermination()
+}
+
+func (w *podWorker) finishTermination() {
+	w.terminating = false
+	w.done, w.killed = true, true
+	w.sandboxReady = false
+	w.release()
+	w.trace("terminated", "all containers stopped")
+	w.deleteAfter = w.pod.DeletionTimestamp != nil
+	w.changed()
+}
+
+// removed: the pod object is gone from the API (deleted by the kubelet
+// itself, or force-deleted): whatever still runs is killed at once.
+func (w *podWorker) removed() {
+	w.notStartingAll()
+	w.flushTimer.Stop()
+	for _, c := range w.all {
+		c.timer.Stop()
+		w.stopProbes(c)
+		if c.state == cRunning {
+			c.state = cExited
+			w.trace("containerKilled", "pod object removed: container "+c.name+" killed")
+		}
+	}
+	w.release()
+	delete(w.k.workers, w.uid)
+	if w.k.byKey[w.key] == w {
+		delete(w.k.byKey, w.key)
+	}
+	w.updateServing()
+}
+
+// ---- node crash and recovery ----
+
+// lose: the node crashed under the pod. Running containers are gone; they
+// will be seen as exited with reason Unknown (exit code 255), as a container
+// runtime reports them after a reboot.
+func (w *podWorker) lose() {
+	w.notStartingAll()
+	w.flushTimer.Stop()
+	for _, c := range w.all {
+		c.timer.Stop()
+		w.stopProbes(c)
+		if c.state == cRunning {
+			c.exit = &v1.ContainerStateTerminated{ExitCode: 255, Reason: reasonUnknown, StartedAt: w.time(c.startedAt),
+				FinishedAt: w.time(w.now()), ContainerID: c.containerID}
+			c.state = cExited
+			c.lost = true
+		}
+		c.stopping, c.restartOnStop = false, false
+		c.ready, c.started = false, false
+	}
+	if w.rejected || (w.done && !w.terminating) {
+		return
+	}
+	w.crashed = true
+	w.sandboxReady = false
+	w.releaseIP()
+	w.starting = nil
+	w.initIdx = 0
+	w.updateServing()
+}
+
+// recover reconciles the pod with its current version after the node
+// recovered: a partitioned node's pod just catches up (a deletion it
+// missed starts its termination now); a crashed node's pod is finished if
+// it was deleted meanwhile, else started again from scratch in a new
+// sandbox (init containers run again; every container that had run counts
+// a restart).
+func (w *podWorker) recover(pod *v1.Pod) {
+	w.pod = pod
+	if w.crashed {
+		w.crashed = false
+		switch {
+		case pod.DeletionTimestamp != nil || w.terminating:
+			w.finishTermination()
+		case pod.Spec.RestartPolicy == v1.RestartPolicyNever && w.anyRegularRan():
+			w.done = true
+			w.release()
+			w.changed()
+		default:
+			for _, c := range w.all {
+				c.state = cNew
+				c.wantStart = false
+				// The kubelet's back-off state lived in memory.
+				c.crashBackoff, c.pullBackoff = nil, nil
+			}
+			w.startSandbox()
+			w.changed()
+		}
+		return
+	}
+	if w.gen != w.written || w.deleteAfter && !w.deleteSent {
+		w.scheduleFlush()
+	}
+	if pod.DeletionTimestamp != nil && !w.terminating {
+		w.update(pod)
+	}
+}
+
+func (w *podWorker) anyRegularRan() bool {
+	for _, c := range w.regular {
+		if c.everRan {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- serving ----
+
+// isServing reports whether the pod's sandbox is up and every regular
+// container runs (a container being stopped still serves).
+func (w *podWorker) isServing() bool {
+	if !w.sandboxReady {
+		return false
+	}
+	for _, c := range w.regular {
+		if c.state != cRunning {
+			return false
+		}
+	}
+	return len(w.regular) > 0
+}
+
+func (w *podWorker) updateServing() {
+	s := w.isServing() && w.k.alive() && w.k.workers[w.uid] == w
+	if s == w.servingNow {
+		return
+	}
+	w.servingNow = s
+	for _, fn := range w.k.observers {
+		fn(w.ns, w.name, s)
+	}
+}
+
+// ---- status ----
+
+// flush writes the pod's status if it changed since the last write, then
+// deletes the pod if its termination is finished.
+func (w *podWorker) flush() {
+	if !w.k.reachable() {
+		return
+	}
+	pods := w.k.c.CoreV1().Pods(w.ns)
+	if w.gen != w.written {
+		for try := 0; ; try++ {
+			// The status manager writes on top of the pod version it knows,
+			// with that resourceVersion as a precondition; on a conflict it
+			// reads the latest version and tries again.
+			var cur *v1.Pod
+			if try == 0 && w.pod.ResourceVersion != "" {
+				cp := *w.pod // shallow: the server copies what it stores
+				cur = &cp
+			} else {
+				var err error
+				cur, err = pods.Get(context.TODO(), w.name, metav1.GetOptions{})
+				if err != nil || cur.UID != w.uid {
+					w.written = w.gen
+					return // gone or replaced
+				}
+			}
+			old := cur.Status
+			cur.Status = w.apiStatus(&old)
+			// pods.UpdateStatus, minus the copies: the kubelet hands the
+			// object over (its metadata is the cached version's, shared
+			// and never modified; its status is new) and does not use the
+			// response.
+			_, err := w.k.c.Server().UpdateOwned(w.k.c.User(), w.k.podsRes, w.ns, cur, "status", metav1.UpdateOptions{})
+			if err != nil && apierrors.IsConflict(err) && try < 3 {
+				continue
+			}
+			if err != nil {
+				w.trace("statusRejected", err.Error())
+			}
+			w.written = w.gen
+			if err == nil && w.k.eng.Tracing() {
+				w.traceStatus(&old, &cur.Status)
+			}
+			break
+		}
+	}
+	if w.deleteAfter && !w.deleteSent {
+		w.deleteSent = true
+		w.k.deletePod(w.ns, w.name, w.uid)
+	}
+}
+
+// traceStatus emits the pod-level transitions a student follows.
+func (w *podWorker) traceStatus(old, cur *v1.PodStatus) {
+	if old.Phase != cur.Phase {
+		w.trace("phase"+string(cur.Phase), fmt.Sprintf("phase %s → %s", old.Phase, cur.Phase))
+	}
+	o, n := conditionStatus(old.Conditions, v1.PodReady), conditionStatus(cur.Conditions, v1.PodReady)
+	if o != n {
+		if n == v1.ConditionTrue {
+			w.trace("ready", "pod is Ready")
+		} else if o == v1.ConditionTrue {
+			w.trace("notReady", "pod is no longer Ready")
+		}
+	}
+}
+
+// apiStatus is the status the kubelet writes (generateAPIPodStatus merged
+// with the API's status as the status manager does).
+func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
+	now := metav1.NewTime(w.k.eng.Now())
+	st := v1.PodStatus{QOSClass: old.QOSClass, NominatedNodeName: old.NominatedNodeName, StartTime: old.StartTime}
+	if st.StartTime == nil || st.StartTime.IsZero() {
+		t := w.startTime
+		st.StartTime = &t
+	}
+	if w.rejected {
+		st.Phase, st.Reason, st.Message = v1.PodFailed, w.rejectReason, w.rejectMsg
+		st.Conditions = mergeConditions(old.Conditions, nil, now)
+		return st
+	}
+	spec := &w.pod.Spec
+	terminalPod := w.killed
+	for _, c := range w.inits {
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
+	}
+	for _, c := range w.regular {
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
+	}
+	all := append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
+	st.Phase = podPhase(spec, all, terminalPod)
+	if (old.Phase == v1.PodSucceeded || old.Phase == v1.PodFailed) && st.Phase != old.Phase {
+		st.Phase = old.Phase // terminal phases are final
+	}
+	if st.Phase == old.Phase {
+		st.Reason, st.Message = old.Reason, old.Message
+	}
+	ready := v1.ConditionFalse
+	if w.sandboxReady {
+		ready = v1.ConditionTrue
+	}
+	initialized := initializedCondition(spec, all, st.Phase)
+	containersReady := containersReadyCondition(spec, all, st.Phase)
+	podReady := readyCondition(spec, old.Conditions, containersReady)
+	kubeletConds := []v1.PodCondition{{Type: v1.PodReadyToStartContainers, Status: ready}, initialized, podReady, containersReady,
+		{Type: v1.PodScheduled, Status: v1.ConditionTrue}}
+	st.Conditions = mergeConditions(old.Conditions, kubeletConds, now)
+	if ip := w.k.spec.InternalIP; ip != "" {
+		st.HostIP = ip
+		st.HostIPs = []v1.HostIP{{IP: ip}}
+	}
+	if w.statusIP != "" {
+		st.PodIP = w.statusIP
+		st.PodIPs = []v1.PodIP{{IP: w.statusIP}}
+	}
+	return st
+}
+
+// apiStatus is the container's status as the kubelet reports it.
+func (c *container) apiStatus(podHasInits, terminalPod bool) v1.ContainerStatus {
+	w := c.w
+	s := v1.ContainerStatus{Name: c.name, Image: c.spec.Image, ImageID: c.imageID, RestartCount: c.restartCount,
+		ContainerID: c.containerID, Started: new(bool)}
+	if c.lastTerm != nil {
+		s.LastTerminationState.Terminated = c.lastTerm.DeepCopy()
+	}
+	switch {
+	case c.state == cRunning:
+		s.State.Running = &v1.ContainerStateRunning{StartedAt: w.time(c.startedAt)}
+		*s.Started = c.started
+		s.Ready = c.ready
+	case c.exit != nil:
+		if c.waitReason == reasonCrashLoopBackOff && !terminalPod {
+			s.State.Waiting = &v1.ContainerStateWaiting{Reason: c.waitReason, Message: c.waitMessage}
+			s.LastTerminationState.Terminated = c.exit.DeepCopy()
+		} else {
+			s.State.Terminated = c.exit.DeepCopy()
+		}
+		s.Ready = c.init && c.exit.ExitCode == 0
+	case terminalPod:
+		s.State.Terminated = &v1.ContainerStateTerminated{ExitCode: 137, Reason: reasonContainerStatusUnknown, Message: msgContainerStatusUnknown}
+		s.ContainerID = ""
+	default:
+		reason := reasonContainerCreating
+		if podHasInits {
+			reason = reasonPodInitializing
+		}
+		msg := ""
+		if c.waitReason != "" {
+			reason, msg = c.waitReason, c.waitMessage
+		}
+		s.State.Waiting = &v1.ContainerStateWaiting{Reason: reason, Message: msg}
+		s.ContainerID = ""
+		if !c.everRan {
+			s.ImageID = ""
+		}
+	}
+	return s
+}

@@ -1,0 +1,93 @@
+package record_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubesim/kubesim/sim"
+	"github.com/kubesim/kubesim/sim/apiserver"
+	"github.com/kubesim/kubesim/sim/client"
+	"github.com/kubesim/kubesim/sim/mvcc"
+	"github.com/kubesim/kubesim/sim/record"
+)
+
+func setup(t *testing.T) (*sim.Engine, client.Interface) {
+	t.Helper()
+	eng := sim.New(1)
+	s := apiserver.New(eng, mvcc.New(eng, mvcc.Config{}), apiserver.DefaultConfig())
+	return eng, client.New(s, "test")
+}
+
+func events(t *testing.T, c client.Interface) []v1.Event {
+	t.Helper()
+	l, err := c.CoreV1().Events("default").List(context.TODO(), metav1.ListOptions{})
+	require.NoError(t, err)
+	return l.Items
+}
+
+var pod = &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "default", Name: "web", UID: "u1"}
+
+// Two components recording about one object in the same instant must not
+// lose an event to a name collision.
+func TestTwoRecordersSameObjectSameInstant(t *testing.T) {
+	eng, c := setup(t)
+	sched := record.New(client.New(c.Server(), "default-scheduler"), eng, "default-scheduler", "")
+	kubelet := record.New(client.New(c.Server(), "kubelet/n1"), eng, "kubelet", "n1")
+	sched.Event(pod, v1.EventTypeNormal, "Scheduled", "Successfully assigned default/web to n1")
+	kubelet.Event(pod, v1.EventTypeNormal, "Pulling", `Pulling image "nginx"`)
+	kubelet.Event(pod, v1.EventTypeNormal, "Pulled", `Container image "nginx" already present on machine`)
+	evs := events(t, c)
+	require.Len(t, evs, 3)
+	var reasons []string
+	for _, e := range evs {
+		reasons = append(reasons, e.Reason+"/"+e.Source.Component)
+	}
+	assert.ElementsMatch(t, []string{"Scheduled/default-scheduler", "Pulling/kubelet", "Pulled/kubelet"}, reasons)
+
+	// Two recorders of one source name their events alike: the second
+	// finds its first choice taken and uses the next name.
+	again := record.New(client.New(c.Server(), "kubelet/n1"), eng, "kubelet", "n1")
+	again.Event(pod, v1.EventTypeNormal, "Killing", "Stopping container c")
+	require.Len(t, events(t, c), 4)
+}
+
+// Repeats are folded into one Event (count++), as long as the correlator
+// still remembers it: it keeps the last 4096 distinct events.
+func TestFoldingAndBoundedMemory(t *testing.T) {
+	eng, c := setup(t)
+	r := record.New(c, eng, "kubelet", "n1")
+	r.Event(pod, v1.EventTypeWarning, "BackOff", "back-off")
+	eng.RunFor(1)
+	r.Event(pod, v1.EventTypeWarning, "BackOff", "back-off")
+	evs := events(t, c)
+	require.Len(t, evs, 1)
+	assert.Equal(t, int32(2), evs[0].Count)
+
+	other := func(i int) *v1.ObjectReference {
+		return &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "default", Name: fmt.Sprint("p", i), UID: "u2"}
+	}
+	for i := 0; i < 4096; i++ {
+		r.Event(other(i), v1.EventTypeNormal, "Other", fmt.Sprint(i))
+	}
+	eng.RunFor(1)
+	r.Event(pod, v1.EventTypeWarning, "BackOff", "back-off")  // forgotten: a new Event
+	r.Event(other(4095), v1.EventTypeNormal, "Other", "4095") // remembered: folded
+	n, backoffs := 0, 0
+	for _, e := range events(t, c) {
+		n++
+		if e.Reason == "BackOff" {
+			backoffs++
+		}
+		if e.Reason == "Other" && e.Message == "4095" {
+			assert.Equal(t, int32(2), e.Count)
+		}
+	}
+	assert.Equal(t, 2, backoffs)
+	assert.Equal(t, 1+4096+1, n)
+}
