@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -30,8 +29,6 @@ import (
 	"github.com/kubesim/kubesim/sim/metrics"
 	"github.com/kubesim/kubesim/sim/simtest"
 )
-
-var bg = context.Background()
 
 // netEnv is a cluster with the real API server, scheduler, EndpointSlice
 // controller, DNS and kube-proxies, and simtest.FakeRuntime standing in for
