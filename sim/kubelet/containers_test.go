@@ -347,6 +347,11 @@ func TestGracefulTermination(t *testing.T) {
 			assert.Equal(t, tc.wantPhase, final.Status.Phase)
 			assert.Contains(t, e.events("p"), "1m0s Killing: Stopping container c")
 			assert.Equal(t, 0, e.c.Kubelet("n1").PodCount())
+			// Regression: the watch events after the termination (the final
+			// status) used to start a second one.
+			e.at(e.now() + time.Second)
+			assert.Equal(t, []time.Duration{time.Minute}, e.times("terminating", "p"))
+			assert.Equal(t, []time.Duration{time.Minute + tc.wantGone}, e.times("terminated", "p"))
 		})
 	}
 }

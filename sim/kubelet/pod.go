@@ -958,6 +958,14 @@ func (w *podWorker) update(pod *v1.Pod) {
 			w.k.deletePod(w.ns, w.name, w.uid)
 			w.deleteSent = true
 		}
+	case w.killed:
+		// The termination already finished (this is a later version of the
+		// pod, e.g. the one with the final status): only the deletion is
+		// left, sent or pending.
+		if !w.deleteSent {
+			w.deleteAfter = true
+			w.scheduleFlush()
+		}
 	case w.crashed:
 		// Nothing runs; the recovery will finish the deletion.
 	default:
