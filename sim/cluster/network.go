@@ -190,6 +190,16 @@ func (c *Cluster) installNetwork() {
 	c.netProxies = proxy.NewCluster(c.Engine, proxy.Config{Mode: cfg.ProxyMode, PropagationDelay: cfg.PropagationDelay}, c.netRegistry)
 	c.netTraffic = traffic.New(c.Engine, c.netProxies, networkWorld{c}, c.netRegistry, cfg.Traffic)
 
+	// The kubelet model reports node crashes, partitions and recoveries
+	// and pods that start or stop serving (see faults.go).
+	c.OnRuntimeChange(func(ev RuntimeEvent) {
+		if ev.Pod == "" {
+			c.NetworkNodeChanged(ev.Node)
+		} else {
+			c.NetworkPodChanged(ev.Namespace, ev.Pod)
+		}
+	})
+
 	f := c.Informers
 	f.Services().AddEventHandler(handlers(
 		func(s *v1.Service) { c.netProxies.OnServiceUpdate(s); c.netDNS.OnServiceUpdate(s) },
@@ -292,7 +302,12 @@ func (c *Cluster) NetworkNodeChanged(name string) {
 // served or failed from that instant. (Pod object changes seen by the
 // informer are picked up anyway, as is everything at the next 1 s
 // accounting tick; the call makes it exact.)
-func (c *Cluster) NetworkPodChanged(namespace, name string) { c.netTraffic.WorldChanged() }
+func (c *Cluster) NetworkPodChanged(namespace, name string) {
+	if len(c.netTraffic.Loads()) == 0 {
+		return // nothing to account or re-plan (and cheap at scale)
+	}
+	c.netTraffic.WorldChanged()
+}
 
 // SetTrafficWorld replaces the answers of the kubelet model (NodeUp,
 // PodServing and the node list) that the traffic model and the kube-proxy
