@@ -611,6 +611,11 @@ func (w *podWorker) containerStarted(c *container) {
 	w.startProbes(c)
 	w.changed()
 	w.updateServing()
+	if c.b.StartupDuration > 0 {
+		// The application accepts connections from then on (a stale wake-up
+		// after a restart or a stop only recomputes the same answer).
+		w.k.eng.After(c.b.StartupDuration, w.k.lblServe, w.updateServing)
+	}
 	w.advance()
 }
 
@@ -1162,13 +1167,15 @@ func (w *podWorker) anyRegularRan() bool {
 // ---- serving ----
 
 // isServing reports whether the pod's sandbox is up and every regular
-// container runs (a container being stopped still serves).
+// container runs with its application started (AnnotationStartupDuration
+// passed since the container's start); a container being stopped still
+// serves.
 func (w *podWorker) isServing() bool {
 	if !w.sandboxReady {
 		return false
 	}
 	for _, c := range w.regular {
-		if c.state != cRunning {
+		if c.state != cRunning || w.now()-c.startedAt < c.b.StartupDuration {
 			return false
 		}
 	}
