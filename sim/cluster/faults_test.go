@@ -236,6 +236,30 @@ func TestPartitionKeepsContainersServing(t *testing.T) {
 	assert.Greater(t, e.count("kubelet/n1", "update", "Lease", "n1", 5*time.Minute, 5*time.Minute+time.Second), 0)
 }
 
+// While a node is partitioned the node lifecycle controller marks its pods
+// Ready=False; when the node is back, the kubelet, whose containers kept
+// running and ready, reconciles the status it owns (upstream's status
+// manager: needsReconcile), so the pods are Ready again at once.
+func TestPartitionRecoveryRestoresPodReady(t *testing.T) {
+	e := newFenv(t)
+	e.node("n1", nil)
+	e.pod("p", "n1", nil)
+	e.at(10 * time.Second)
+	require.NoError(t, e.c.PartitionNode("n1"))
+	e.at(2 * time.Minute)
+	ready := podCondition(e.get("p"), v1.PodReady)
+	assert.Equal(t, v1.ConditionFalse, ready.Status, "marked by the node lifecycle controller")
+	assert.Equal(t, sim.Epoch.Add(65*time.Second), ready.LastTransitionTime.Time.UTC(), "first tick after the 10 s renewal + 50 s")
+	require.NoError(t, e.c.RecoverNode("n1"))
+	e.at(2*time.Minute + time.Second)
+	ready = podCondition(e.get("p"), v1.PodReady)
+	assert.Equal(t, v1.ConditionTrue, ready.Status, "the kubelet reported its view again")
+	assert.Equal(t, sim.Epoch.Add(2*time.Minute), ready.LastTransitionTime.Time.UTC())
+	assert.Equal(t, int32(0), e.get("p").Status.ContainerStatuses[0].RestartCount)
+	e.at(5 * time.Minute)
+	assert.Equal(t, v1.ConditionTrue, podCondition(e.get("p"), v1.PodReady).Status, "and it stays Ready")
+}
+
 func TestKillContainerCountsARestart(t *testing.T) {
 	e := newFenv(t)
 	e.node("n1", nil)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -1146,6 +1147,12 @@ func (w *podWorker) recover(pod *v1.Pod) {
 			w.changed()
 		}
 		return
+	}
+	if w.gen == w.written && !apiequality.Semantic.DeepEqual(pod.Status, w.apiStatus(&pod.Status)) {
+		// The API's status is not the kubelet's (the node lifecycle
+		// controller marked the pod not ready meanwhile): reconcile it, as
+		// upstream's status manager does (needsReconcile).
+		w.changed()
 	}
 	if w.gen != w.written || w.deleteAfter && !w.deleteSent {
 		w.scheduleFlush()
