@@ -293,7 +293,7 @@ func (c *Cluster) syncNodeProxy(name string) {
 // up to now with the old answers and later ones with the new.
 func (c *Cluster) NetworkNodeChanged(name string) {
 	c.syncNodeProxy(name)
-	c.netTraffic.WorldChanged()
+	c.trafficWorldChanged()
 }
 
 // NetworkPodChanged tells the network model that a pod's containers
@@ -302,11 +302,16 @@ func (c *Cluster) NetworkNodeChanged(name string) {
 // served or failed from that instant. (Pod object changes seen by the
 // informer are picked up anyway, as is everything at the next 1 s
 // accounting tick; the call makes it exact.)
-func (c *Cluster) NetworkPodChanged(namespace, name string) {
-	if len(c.netTraffic.Loads()) == 0 {
-		return // nothing to account or re-plan (and cheap at scale)
+func (c *Cluster) NetworkPodChanged(namespace, name string) { c.trafficWorldChanged() }
+
+// trafficWorldChanged tells traffic that World's answers changed, unless
+// no load is set: then there is nothing to account or re-plan (SetLoad
+// plans afresh), and large runs without traffic do not pay for a re-plan,
+// which reads every node, at every pod start.
+func (c *Cluster) trafficWorldChanged() {
+	if len(c.netTraffic.Loads()) > 0 {
+		c.netTraffic.WorldChanged()
 	}
-	c.netTraffic.WorldChanged()
 }
 
 // SetTrafficWorld replaces the answers of the kubelet model (NodeUp,
