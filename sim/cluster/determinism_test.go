@@ -95,7 +95,6 @@ func runtimeRun(t *testing.T, seed uint64) []byte {
 	c := cluster.New(cluster.Config{Seed: seed, DetectCacheMutations: true})
 	var trace bytes.Buffer
 	c.Engine.AddTraceSink(func(r sim.Record) { trace.Write(r.AppendJSON(nil)); trace.WriteByte('\n') })
-	startNotReadyUntainter(c)
 	c.Start()
 	for i := 0; i < 3; i++ {
 		spec := cluster.NodeSpec{Name: fmt.Sprintf("n%d", i), Labels: map[string]string{v1.LabelTopologyZone: fmt.Sprintf("z%d", i%2)},

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,6 +89,15 @@ func (e *fenv) count(component, verb, kind, name string, from, to time.Duration)
 	return n
 }
 
+func podCondition(p *v1.Pod, t v1.PodConditionType) v1.PodCondition {
+	for _, c := range p.Status.Conditions {
+		if c.Type == t {
+			return c
+		}
+	}
+	return v1.PodCondition{}
+}
+
 func (e *fenv) verbs(component, verb string) []sim.Record {
 	var out []sim.Record
 	for _, r := range e.recs {
@@ -116,9 +126,31 @@ func TestCrashStopsHeartbeatsAndContainersPodsStay(t *testing.T) {
 	assert.Zero(t, e.count("kubelet/n1", "update", "Lease", "n1", 31*time.Second, 10*time.Minute), "no lease renewal")
 	assert.Zero(t, e.count("kubelet/n1", "update/status", "Node", "n1", 31*time.Second, 10*time.Minute), "no node status")
 	assert.Equal(t, 57, e.count("kubelet/n2", "update", "Lease", "n2", 31*time.Second, 10*time.Minute), "n2 renews every 10 s")
+	// The kubelet writes nothing more about the pod. The node lifecycle
+	// controller marks it Ready=False at the first monitor tick strictly
+	// after the last lease renewal (30 s) + the 50 s grace period, and taint
+	// eviction deletes it 300 s after the unreachable:NoExecute taint (90 s);
+	// it stays Terminating with its last phase, as upstream.
+	assert.Zero(t, e.count("kubelet/n1", "update/status", "Pod", "p", 31*time.Second, 10*time.Minute), "the kubelet is down")
+	var writes []string
+	for _, r := range e.recs {
+		if r.Kind == "Pod" && r.Name == "p" && r.Time > 30*time.Second && (r.Verb == "update/status" || r.Verb == "delete") {
+			writes = append(writes, fmt.Sprintf("%v %s %s", r.Time, r.Component, r.Verb))
+		}
+	}
+	assert.Equal(t, []string{
+		"1m25s node-controller update/status",           // Ready=False
+		"6m30s taint-eviction-controller update/status", // DisruptionTarget
+		"6m30s taint-eviction-controller delete",
+	}, writes)
 	after := e.get("p")
-	assert.Equal(t, before.ResourceVersion, after.ResourceVersion, "the pod object is untouched")
-	assert.Equal(t, v1.PodRunning, after.Status.Phase)
+	assert.NotEqual(t, before.ResourceVersion, after.ResourceVersion)
+	assert.Equal(t, v1.PodRunning, after.Status.Phase, "the phase is not changed")
+	assert.Equal(t, v1.ConditionFalse, podCondition(after, v1.PodReady).Status)
+	assert.Equal(t, sim.Epoch.Add(85*time.Second), podCondition(after, v1.PodReady).LastTransitionTime.Time.UTC())
+	require.NotNil(t, after.DeletionTimestamp, "Terminating")
+	assert.Equal(t, sim.Epoch.Add(7*time.Minute), after.DeletionTimestamp.Time.UTC(), "deleted at 6m30s with a 30 s grace period")
+	assert.Equal(t, before.Status.ContainerStatuses, after.Status.ContainerStatuses, "the last container states the kubelet reported")
 	require.Len(t, e.verbs("fault", "crashNode"), 1)
 	assert.Error(t, e.c.CrashNode("n1"), "already crashed")
 	assert.Error(t, e.c.PartitionNode("n1"))
@@ -202,6 +234,30 @@ func TestPartitionKeepsContainersServing(t *testing.T) {
 	e.at(5*time.Minute + 5*time.Second)
 	assert.False(t, e.exists("web"))
 	assert.Greater(t, e.count("kubelet/n1", "update", "Lease", "n1", 5*time.Minute, 5*time.Minute+time.Second), 0)
+}
+
+// While a node is partitioned the node lifecycle controller marks its pods
+// Ready=False; when the node is back, the kubelet, whose containers kept
+// running and ready, reconciles the status it owns (upstream's status
+// manager: needsReconcile), so the pods are Ready again at once.
+func TestPartitionRecoveryRestoresPodReady(t *testing.T) {
+	e := newFenv(t)
+	e.node("n1", nil)
+	e.pod("p", "n1", nil)
+	e.at(10 * time.Second)
+	require.NoError(t, e.c.PartitionNode("n1"))
+	e.at(2 * time.Minute)
+	ready := podCondition(e.get("p"), v1.PodReady)
+	assert.Equal(t, v1.ConditionFalse, ready.Status, "marked by the node lifecycle controller")
+	assert.Equal(t, sim.Epoch.Add(65*time.Second), ready.LastTransitionTime.Time.UTC(), "first tick after the 10 s renewal + 50 s")
+	require.NoError(t, e.c.RecoverNode("n1"))
+	e.at(2*time.Minute + time.Second)
+	ready = podCondition(e.get("p"), v1.PodReady)
+	assert.Equal(t, v1.ConditionTrue, ready.Status, "the kubelet reported its view again")
+	assert.Equal(t, sim.Epoch.Add(2*time.Minute), ready.LastTransitionTime.Time.UTC())
+	assert.Equal(t, int32(0), e.get("p").Status.ContainerStatuses[0].RestartCount)
+	e.at(5 * time.Minute)
+	assert.Equal(t, v1.ConditionTrue, podCondition(e.get("p"), v1.PodReady).Status, "and it stays Ready")
 }
 
 func TestKillContainerCountsARestart(t *testing.T) {
@@ -298,20 +354,25 @@ func TestDrainEvictsAllButDaemonSetPods(t *testing.T) {
 }
 
 // With a PodDisruptionBudget evictions are refused while the budget allows
-// no disruption (here: its status is not computed yet, as without a
-// disruption controller) and retried every 5 s, as kubectl drain does.
+// no disruption and retried every 5 s, as kubectl drain does. The budget's
+// status comes from the disruption controller: minAvailable 2 of 2 healthy
+// pods allows none; lowered to 1 it allows one eviction, which uses it up.
 func TestDrainRetriesWhileABudgetRefuses(t *testing.T) {
 	e := newFenv(t)
 	e.node("n1", nil)
 	e.pod("a", "n1", nil)
 	e.pod("b", "n1", nil)
-	one := intstr.FromInt32(1)
+	two := intstr.FromInt32(2)
 	pdbs := e.cl.PolicyV1().PodDisruptionBudgets("default")
 	_, err := pdbs.Create(bg, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &two, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}},
 		metav1.CreateOptions{})
 	require.NoError(t, err)
 	e.at(10 * time.Second)
+	pdb, err := pdbs.Get(bg, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []int32{0, 2, 2, 2}, []int32{pdb.Status.DisruptionsAllowed, pdb.Status.CurrentHealthy, pdb.Status.DesiredHealthy,
+		pdb.Status.ExpectedPods}, "disruptionsAllowed, currentHealthy, desiredHealthy, expectedPods as computed by the disruption controller")
 	require.NoError(t, e.c.Drain("n1"))
 	e.at(32 * time.Second)
 	assert.True(t, e.exists("a"))
@@ -326,17 +387,23 @@ func TestDrainRetriesWhileABudgetRefuses(t *testing.T) {
 	assert.Equal(t, []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second, 25 * time.Second, 30 * time.Second}, refused)
 	assert.Contains(t, e.verbs("fault", "evictionRefused")[0].Msg, "Cannot evict pod as it would violate the pod's disruption budget.")
 
-	// Stand in for the disruption controller: one disruption allowed.
-	pdb, err := pdbs.Get(bg, "web", metav1.GetOptions{})
+	// One disruption allowed from now on.
+	pdb, err = pdbs.Get(bg, "web", metav1.GetOptions{})
 	require.NoError(t, err)
-	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptionsAllowed: 1,
-		CurrentHealthy: 2, DesiredHealthy: 1, ExpectedPods: 2}
-	_, err = pdbs.UpdateStatus(bg, pdb, metav1.UpdateOptions{})
+	one := intstr.FromInt32(1)
+	pdb.Spec.MinAvailable = &one
+	_, err = pdbs.Update(bg, pdb, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	e.at(36 * time.Second)
-	assert.False(t, e.exists("a"), "evicted at the 35 s retry")
-	assert.True(t, e.exists("b"), "the budget is used up")
+	require.Len(t, e.verbs("fault", "evicted"), 1)
+	assert.Equal(t, 35*time.Second, e.verbs("fault", "evicted")[0].Time, "evicted at the 35 s retry")
+	assert.Equal(t, "a", e.verbs("fault", "evicted")[0].Name)
+	assert.False(t, e.exists("a"), "the kubelet stopped it and removed the object")
+	assert.Nil(t, e.get("b").DeletionTimestamp, "the budget is used up")
 	assert.True(t, e.c.Draining("n1"))
+	e.at(time.Minute)
+	assert.Nil(t, e.get("b").DeletionTimestamp, "one healthy pod left: minAvailable 1 allows no more")
+	assert.Len(t, e.verbs("fault", "evictionRefused"), 5+11, "a refused 5 times (10–30 s), b 11 times (10–60 s)")
 	require.NoError(t, e.c.Uncordon("n1"))
 	assert.False(t, e.c.Draining("n1"), "uncordon ends the drain")
 }

@@ -190,6 +190,16 @@ func (c *Cluster) installNetwork() {
 	c.netProxies = proxy.NewCluster(c.Engine, proxy.Config{Mode: cfg.ProxyMode, PropagationDelay: cfg.PropagationDelay}, c.netRegistry)
 	c.netTraffic = traffic.New(c.Engine, c.netProxies, networkWorld{c}, c.netRegistry, cfg.Traffic)
 
+	// The kubelet model reports node crashes, partitions and recoveries
+	// and pods that start or stop serving (see faults.go).
+	c.OnRuntimeChange(func(ev RuntimeEvent) {
+		if ev.Pod == "" {
+			c.NetworkNodeChanged(ev.Node)
+		} else {
+			c.NetworkPodChanged(ev.Namespace, ev.Pod)
+		}
+	})
+
 	f := c.Informers
 	f.Services().AddEventHandler(handlers(
 		func(s *v1.Service) { c.netProxies.OnServiceUpdate(s); c.netDNS.OnServiceUpdate(s) },
@@ -283,7 +293,7 @@ func (c *Cluster) syncNodeProxy(name string) {
 // up to now with the old answers and later ones with the new.
 func (c *Cluster) NetworkNodeChanged(name string) {
 	c.syncNodeProxy(name)
-	c.netTraffic.WorldChanged()
+	c.trafficWorldChanged()
 }
 
 // NetworkPodChanged tells the network model that a pod's containers
@@ -292,7 +302,17 @@ func (c *Cluster) NetworkNodeChanged(name string) {
 // served or failed from that instant. (Pod object changes seen by the
 // informer are picked up anyway, as is everything at the next 1 s
 // accounting tick; the call makes it exact.)
-func (c *Cluster) NetworkPodChanged(namespace, name string) { c.netTraffic.WorldChanged() }
+func (c *Cluster) NetworkPodChanged(namespace, name string) { c.trafficWorldChanged() }
+
+// trafficWorldChanged tells traffic that World's answers changed, unless
+// no load is set: then there is nothing to account or re-plan (SetLoad
+// plans afresh), and large runs without traffic do not pay for a re-plan,
+// which reads every node, at every pod start.
+func (c *Cluster) trafficWorldChanged() {
+	if len(c.netTraffic.Loads()) > 0 {
+		c.netTraffic.WorldChanged()
+	}
+}
 
 // SetTrafficWorld replaces the answers of the kubelet model (NodeUp,
 // PodServing and the node list) that the traffic model and the kube-proxy

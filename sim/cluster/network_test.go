@@ -268,10 +268,8 @@ func count(xs []string, x string) int {
 // plus the propagation delay.
 //
 // The kubelet and node lifecycle controller are simtest.FakeRuntime's
-// stand-ins (heartbeats every 10 s, monitor every 5 s, grace 50 s). With
-// the real ones, rt.Crash becomes c.CrashNode, DetectedAt becomes the
-// NodeNotReady time from the node lifecycle controller's trace, and the
-// assertions stay as they are.
+// stand-ins (heartbeats every 10 s, monitor every 5 s, grace 50 s);
+// TestE2ENodeCrashFailureWindow runs the same scenario with the real ones.
 func TestNodeCrashFailureWindow(t *testing.T) {
 	const propagation = 2 * time.Second
 	e := newNetEnv(t, 5, cluster.NetworkConfig{PropagationDelay: propagation},
@@ -436,8 +434,8 @@ func runRollout(t *testing.T, safe bool) traffic.Stats {
 // before the kube-proxies stop routing to them.
 //
 // The Deployment controller and the kubelet's probes and preStop hooks are
-// stand-ins here (rollout above, simtest.FakeRuntime). With the real ones
-// the test creates a Deployment and updates its image.
+// stand-ins here (rollout above, simtest.FakeRuntime);
+// TestE2ERollingUpdateWithProbesAndPreStopFailsNothing uses the real ones.
 func TestRollingUpdateWithProbesAndPreStopFailsNothing(t *testing.T) {
 	safe := runRollout(t, true)
 	assert.Zero(t, safe.Failed, "failures: %v", safe.FailedByReason)

@@ -40,7 +40,6 @@ func TestPropertyRealSchedulerAndKubelets(t *testing.T) {
 				binds = append(binds, r)
 			}
 		})
-		startNotReadyUntainter(c)
 		c.Start()
 		cl := c.Client("workload")
 

@@ -44,7 +44,6 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	var res scaleResult
 	c := cluster.New(cluster.Config{Seed: 1, Kubelet: cluster.KubeletConfig{ClusterCIDR: "10.0.0.0/8", NodeIPRange: "172.16.0.0/12",
 		Config: kubelet.Config{}}})
-	startNotReadyUntainter(c)
 	running := 0
 	c.Informers.Pods().AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(old, cur any) {
 		o, n := old.(*v1.Pod), cur.(*v1.Pod)

@@ -41,7 +41,8 @@ const (
 	// after each start.
 	AnnotationLivenessFailsAfter = "kubesim.dev/liveness-fails-after"
 	// AnnotationStartupDuration is how long the application takes to start:
-	// every probe (startup, readiness, liveness) fails before that.
+	// before that every probe (startup, readiness, liveness) fails and the
+	// container accepts no connections (Kubelet.PodServing is false).
 	AnnotationStartupDuration = "kubesim.dev/startup-duration"
 	// AnnotationPreStopDuration is how long the container's preStop hook runs
 	// (an exec or httpGet hook; a sleep hook's own seconds apply when this is

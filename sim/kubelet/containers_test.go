@@ -294,6 +294,38 @@ func TestStartupProbe(t *testing.T) {
 	assert.Equal(t, int32(1), containerStatus(e.get("slow"), "c").RestartCount)
 }
 
+// An application that is still starting (AnnotationStartupDuration)
+// accepts no connections: PodServing turns true, and the serving observers
+// hear of it, exactly when the startup duration has passed since the
+// container's start, and again after each restart.
+func TestStartupDurationDelaysServing(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	type change struct {
+		at      time.Duration
+		serving bool
+	}
+	var changes []change
+	e.c.Kubelet("n1").OnServingChange(func(_, name string, serving bool) {
+		if name == "p" {
+			changes = append(changes, change{e.now(), serving})
+		}
+	})
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationStartupDuration] = "3s"
+	p.Annotations[kubelet.AnnotationCrashAfter] = "10s"
+	e.create(p, "n1")
+	e.at(sec(2.999))
+	assert.False(t, e.c.PodServing("default", "p"), "running, application not started yet")
+	e.at(sec(3))
+	assert.True(t, e.c.PodServing("default", "p"))
+	// Crash at 10 s, restarted at once: serving again at 13 s.
+	e.at(sec(14))
+	assert.Equal(t, []change{{sec(3), true}, {sec(10), false}, {sec(13), true}}, changes)
+}
+
 // Graceful termination: preStop, then the stop signal; never longer than
 // the grace period plus the one-time 2 s extension after a preStop hook;
 // then the kubelet writes the terminal status and deletes the pod.
@@ -347,6 +379,11 @@ func TestGracefulTermination(t *testing.T) {
 			assert.Equal(t, tc.wantPhase, final.Status.Phase)
 			assert.Contains(t, e.events("p"), "1m0s Killing: Stopping container c")
 			assert.Equal(t, 0, e.c.Kubelet("n1").PodCount())
+			// Regression: the watch events after the termination (the final
+			// status) used to start a second one.
+			e.at(e.now() + time.Second)
+			assert.Equal(t, []time.Duration{time.Minute}, e.times("terminating", "p"))
+			assert.Equal(t, []time.Duration{time.Minute + tc.wantGone}, e.times("terminated", "p"))
 		})
 	}
 }

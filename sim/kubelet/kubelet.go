@@ -58,7 +58,7 @@ type Kubelet struct {
 	rnd       *rand.Rand
 
 	// Engine event labels, built once.
-	lblSync, lblPull, lblStart, lblExit, lblProbe, lblFlush, lblHeartbeat, lblLease, lblStop, lblBackoff string
+	lblSync, lblPull, lblStart, lblExit, lblProbe, lblFlush, lblHeartbeat, lblLease, lblStop, lblBackoff, lblServe string
 
 	state State
 	// node identity; bootID changes at every boot.
@@ -121,7 +121,7 @@ func New(eng *sim.Engine, c client.Interface, rec record.EventRecorder, pods inf
 		s string
 	}{{&k.lblSync, "sync"}, {&k.lblPull, "imagePull"}, {&k.lblStart, "containerStart"}, {&k.lblExit, "containerExit"},
 		{&k.lblProbe, "probe"}, {&k.lblFlush, "statusUpdate"}, {&k.lblHeartbeat, "nodeStatus"}, {&k.lblLease, "leaseRenew"},
-		{&k.lblStop, "containerStop"}, {&k.lblBackoff, "backOff"}} {
+		{&k.lblStop, "containerStop"}, {&k.lblBackoff, "backOff"}, {&k.lblServe, "appStarted"}} {
 		*l.p = k.component + " " + l.s
 	}
 	var err error
@@ -808,8 +808,9 @@ func (k *Kubelet) deletePod(ns, name string, uid types.UID) {
 // ---- queries ----
 
 // PodServing reports whether the pod's regular containers all run on this
-// node (a partitioned node's containers count: they still serve clients
-// that can reach them).
+// node with their applications started (see AnnotationStartupDuration), so
+// they accept connections (a partitioned node's containers count: they
+// still serve clients that can reach them).
 func (k *Kubelet) PodServing(namespace, name string) bool {
 	w := k.byKey[namespace+"/"+name]
 	return w != nil && k.alive() && w.isServing()

@@ -188,8 +188,24 @@ func TestAdmissionPodsLimitAndTaints(t *testing.T) {
 	e.at(2 * time.Second)
 	e.create(pod("d", ctr("c", "img:1")), "n1")
 	e.at(3 * time.Second)
-	assert.Equal(t, "TaintToleration", e.get("d").Status.Reason)
-	assert.Equal(t, "Pod was rejected: Predicate TaintToleration failed: node(s) had taints that the pod didn't tolerate", e.get("d").Status.Message)
+	// The kubelet rejects d; the taint eviction controller then deletes it
+	// (upstream's deletes every pod bound to a node with a NoExecute taint
+	// it does not tolerate, whatever its phase), and the API server removes
+	// a terminal pod at once. Its last version carries the rejection.
+	assert.True(t, e.gone("d"))
+	d := e.deleted["d"]
+	require.NotNil(t, d)
+	assert.Equal(t, v1.PodFailed, d.Status.Phase)
+	assert.Equal(t, "TaintToleration", d.Status.Reason)
+	assert.Equal(t, "Pod was rejected: Predicate TaintToleration failed: node(s) had taints that the pod didn't tolerate", d.Status.Message)
+	assert.Equal(t, []time.Duration{2 * time.Second}, e.times("rejected", "d"))
+	var deletedBy []string
+	for _, r := range e.recs {
+		if r.Name == "d" && r.Kind == "Pod" && (r.Verb == "delete" || r.Verb == "deleted") {
+			deletedBy = append(deletedBy, r.Component)
+		}
+	}
+	assert.Equal(t, []string{"taint-eviction-controller"}, deletedBy)
 
 	sel := pod("s", ctr("c", "img:1"))
 	sel.Spec.NodeSelector = map[string]string{"disk": "ssd"}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -611,6 +612,11 @@ func (w *podWorker) containerStarted(c *container) {
 	w.startProbes(c)
 	w.changed()
 	w.updateServing()
+	if c.b.StartupDuration > 0 {
+		// The application accepts connections from then on (a stale wake-up
+		// after a restart or a stop only recomputes the same answer).
+		w.k.eng.After(c.b.StartupDuration, w.k.lblServe, w.updateServing)
+	}
 	w.advance()
 }
 
@@ -958,6 +964,14 @@ func (w *podWorker) update(pod *v1.Pod) {
 			w.k.deletePod(w.ns, w.name, w.uid)
 			w.deleteSent = true
 		}
+	case w.killed:
+		// The termination already finished (this is a later version of the
+		// pod, e.g. the one with the final status): only the deletion is
+		// left, sent or pending.
+		if !w.deleteSent {
+			w.deleteAfter = true
+			w.scheduleFlush()
+		}
 	case w.crashed:
 		// Nothing runs; the recovery will finish the deletion.
 	default:
@@ -1134,6 +1148,12 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		}
 		return
 	}
+	if w.gen == w.written && !apiequality.Semantic.DeepEqual(pod.Status, w.apiStatus(&pod.Status)) {
+		// The API's status is not the kubelet's (the node lifecycle
+		// controller marked the pod not ready meanwhile): reconcile it, as
+		// upstream's status manager does (needsReconcile).
+		w.changed()
+	}
 	if w.gen != w.written || w.deleteAfter && !w.deleteSent {
 		w.scheduleFlush()
 	}
@@ -1154,13 +1174,15 @@ func (w *podWorker) anyRegularRan() bool {
 // ---- serving ----
 
 // isServing reports whether the pod's sandbox is up and every regular
-// container runs (a container being stopped still serves).
+// container runs with its application started (AnnotationStartupDuration
+// passed since the container's start); a container being stopped still
+// serves.
 func (w *podWorker) isServing() bool {
 	if !w.sandboxReady {
 		return false
 	}
 	for _, c := range w.regular {
-		if c.state != cRunning {
+		if c.state != cRunning || w.now()-c.startedAt < c.b.StartupDuration {
 			return false
 		}
 	}
