@@ -950,7 +950,10 @@ func (w *podWorker) update(pod *v1.Pod) {
 		return
 	}
 	switch {
-	case w.rejected || (w.done && !w.killed):
+	case w.deleteSent:
+		// Finished and deleted: this is the watch catching up with the
+		// kubelet's own last writes.
+	case w.rejected || w.done:
 		if w.flushTimer.Pending() || w.gen != w.written {
 			w.deleteAfter = true
 			w.scheduleFlush()
@@ -1134,12 +1137,31 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		}
 		return
 	}
+	if !w.done && !w.rejected && w.statusDiverged(pod) {
+		// Someone else changed a condition the kubelet owns while it could
+		// not see it (the node lifecycle controller's MarkPodsNotReady):
+		// the status manager's reconcile writes its own status again.
+		w.changed()
+	}
 	if w.gen != w.written || w.deleteAfter && !w.deleteSent {
 		w.scheduleFlush()
 	}
 	if pod.DeletionTimestamp != nil && !w.terminating {
 		w.update(pod)
 	}
+}
+
+// statusDiverged reports whether the status of pod as the API server has
+// it differs from the kubelet's own in a condition the kubelet owns (the
+// status manager's needsReconcile).
+func (w *podWorker) statusDiverged(pod *v1.Pod) bool {
+	want := w.apiStatus(&pod.Status)
+	for _, c := range want.Conditions {
+		if kubeletOwned(c.Type) && conditionStatus(pod.Status.Conditions, c.Type) != c.Status {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *podWorker) anyRegularRan() bool {
