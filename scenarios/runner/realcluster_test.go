@@ -1,10 +1,5 @@
-//go:build integration
-
-// These tests need the components other work is adding to sim/cluster (the
-// kubelet model and faults, node controllers, workload controllers, the
-// network model and its facade). Until they are merged they fail with
-// "not implemented yet in kubesim"; they are built only with
-// -tags integration, and the lead removes the tag after the merge.
+// Tests of the runner's actions and faults on the whole cluster (kubelets,
+// node controllers, workload controllers, network).
 
 package runner_test
 

@@ -1,10 +1,7 @@
-//go:build integration
-
-// The convergence properties need every component (kubelets, node
-// lifecycle, workload controllers, network). Until they are merged this file
-// is built only with -tags integration; the lead removes the tag after the
-// merge. make test-props runs many cases (-rapid.checks=300), make test a
-// modest number (TestMain's default).
+// The convergence properties run the whole cluster (kubelets, node
+// lifecycle, workload controllers, network) on random scenarios. make test
+// runs a modest number of cases (TestMain's default), make test-props many
+// (-rapid.checks=300).
 
 package runner_test
 
