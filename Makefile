@@ -30,7 +30,7 @@ fuzz:
 
 ## test-props: the convergence properties with many random cases
 test-props:
-	$(GO) test -count=1 -run '^TestConvergence$$' ./scenarios/runner/ -rapid.checks=300 -timeout 60m
+	$(GO) test -count=1 -run '^TestConvergence$$' ./scenarios/runner/ -rapid.checks=1000 -timeout 60m
 
 ## bench: engine, store and watch benchmarks, with the ratio against a bare heap loop
 bench:
