@@ -336,7 +336,12 @@ func (s *storyteller) emit(e Entry) {
 
 // decided tells an expectation's outcome.
 func (s *storyteller) decided(res scenarios.Result) {
-	e := Entry{Time: res.DecidedAt, Component: "expect", Verb: res.Status.String(), Message: res.Expectation.String()}
+	// The line's time says when; a within also says by when.
+	msg := res.Expectation.Description()
+	if res.Expectation.Timing == scenarios.TimingWithin {
+		msg += " (within " + scenarios.FormatDuration(res.Expectation.Time) + ")"
+	}
+	e := Entry{Time: res.DecidedAt, Component: "expect", Verb: res.Status.String(), Message: msg}
 	if res.Status == scenarios.Failed {
 		e.Warning = true
 		e.Message += fmt.Sprintf(" (observed %s)", res.Observed)
