@@ -289,8 +289,8 @@ func TestFieldSetTypedMatchesUnstructured(t *testing.T) {
 		Reason:         "Killing", ReportingController: "kubelet", Type: "Normal"}
 	objs := map[string]runtime.Object{
 		"pod": p, "node": testNode(), "event": ev,
-		"service":   &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, ClusterIP: "10.96.0.10"}},
-		"namespace": &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Status: v1.NamespaceStatus{Phase: v1.NamespaceActive}},
+		"service":    &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, ClusterIP: "10.96.0.10"}},
+		"namespace":  &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Status: v1.NamespaceStatus{Phase: v1.NamespaceActive}},
 		"replicaset": &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-1"}, Status: appsv1.ReplicaSetStatus{Replicas: 3}},
 	}
 	for name, obj := range objs {
