@@ -267,8 +267,11 @@ func (s *storyteller) record(r sim.Record) {
 		if e.Message != "" {
 			e.Message = "on " + e.Message
 		}
-	case "failedScheduling", "error", "bindFailed", "statusRejected", "evictionRefused":
+	case "failedScheduling", "error", "bindFailed", "statusRejected", "evictionRefused", "backOff", "containerKilled",
+		"statusUnknown", "nodeNotReady", "nodeCrashed", "nodePartitioned":
 		e.Warning = true
+	case "containerExited":
+		e.Warning = !strings.Contains(r.Msg, "with code 0 ")
 	case "progressing":
 		// Only a stalled rollout is news; progress is told by "scaled".
 		hidden = !strings.Contains(r.Msg, "ProgressDeadlineExceeded")

@@ -172,3 +172,18 @@ func TestStoryTellsWhenRequestsFailAndRecover(t *testing.T) {
 		"5s recovered service/web every request served again; 20 failed in 2s",
 	}, got)
 }
+
+func TestStoryMarksWhatGoesWrong(t *testing.T) {
+	assert.Equal(t, []string{
+		"! kubelet/w-1 containerExited pod/a container app exited with code 3 (Error); container app in CrashLoopBackOff, restart in 10s; not Ready",
+		"kubelet/w-1 containerExited pod/b container app exited with code 0 (Completed)",
+		"! kubelet/w-1 nodeCrashed node/w-1 kubelet, containers and heartbeats stopped",
+	}, tell(
+		rec(time.Second, "kubelet/w-1", "containerExited", "Pod", "a", "container app exited with code 3 (Error)"),
+		rec(time.Second, "kubelet/w-1", "backOff", "Pod", "a", "container app in CrashLoopBackOff, restart in 10s"),
+		event(time.Second, "kubelet/w-1", "Warning", "BackOff", "Pod/a", "Back-off restarting failed container app in pod a_default(uid)", false),
+		rec(time.Second, "kubelet/w-1", "notReady", "Pod", "a", "pod is no longer Ready"),
+		rec(time.Second, "kubelet/w-1", "containerExited", "Pod", "b", "container app exited with code 0 (Completed)"),
+		rec(time.Second, "kubelet/w-1", "nodeCrashed", "Node", "w-1", "kubelet, containers and heartbeats stopped"),
+	))
+}
