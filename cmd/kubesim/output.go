@@ -126,9 +126,10 @@ func writeSummary(w io.Writer, s runner.Summary) {
 	fmt.Fprintf(w, "; %d Terminating\n", p.Terminating)
 	if len(s.Services) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintf(tw, "  SERVICES\tTYPE\tCLUSTER-IP\tENDPOINTS READY\tNOT READY\tTERMINATING\n")
+		fmt.Fprintf(tw, "  SERVICES\tTYPE\tCLUSTER-IP\tENDPOINTS READY\tNOT READY\tTERMINATING\tREQUESTS SERVED\tFAILED\n")
 		for _, svc := range s.Services {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\n", nsName(svc.Namespace, svc.Name), svc.Type, dash(svc.ClusterIP), svc.Ready, svc.NotReady, svc.Terminating)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", nsName(svc.Namespace, svc.Name), svc.Type, dash(svc.ClusterIP),
+				svc.Ready, svc.NotReady, svc.Terminating, svc.Served, svc.Failed)
 		}
 		tw.Flush()
 	}

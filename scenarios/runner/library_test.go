@@ -166,3 +166,17 @@ func TestExplainOnARealRun(t *testing.T) {
 	assert.Contains(t, text, "node.kubernetes.io/not-ready")
 	assert.Contains(t, text, "Bound on worker-1", "the latest attempt bound it")
 }
+
+// TestSummaryCountsRequestsPerService: the summary lists the scenario's
+// Services (not the API server's own) with their request totals.
+func TestSummaryCountsRequestsPerService(t *testing.T) {
+	res, err := runner.Execute(loadBuiltin(t, "service-failover"), runner.Options{})
+	require.NoError(t, err)
+	require.Len(t, res.Summary.Services, 1)
+	svc := res.Summary.Services[0]
+	assert.Equal(t, "web", svc.Name)
+	assert.Equal(t, 3, svc.Ready)
+	assert.Equal(t, uint64(30*570), svc.Served+svc.Failed, "30 requests/s from 30 s to 10 m")
+	assert.GreaterOrEqual(t, svc.Failed, uint64(460))
+	assert.LessOrEqual(t, svc.Failed, uint64(470))
+}
