@@ -61,7 +61,8 @@ const (
 
 // genCase draws a random scenario: 1-20 nodes of mixed capacities in up
 // to three zones, 1-4 deployments with requests (some with a Service and
-// load, some with an HPA), and a schedule of faults in the fault window;
+// load, some with an HPA), and a schedule of faults (crash, partition,
+// recover, cordon, drain, scale, kill pod, load) in the fault window;
 // at its end every node is recovered and uncordoned.
 func genCase(t *rapid.T) string {
 	var b strings.Builder
@@ -129,7 +130,7 @@ func genCase(t *rapid.T) string {
 	}
 	for _, at := range times {
 		head := fmt.Sprintf("  - {at: %s, action: ", scenarios.FormatDuration(at))
-		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "scale", "killPod", "setLoad"}).Draw(t, "action"); a {
+		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "drain", "scale", "killPod", "setLoad"}).Draw(t, "action"); a {
 		case "scale":
 			d := rapid.SampledFrom(deps).Draw(t, "deployment")
 			fmt.Fprintf(&b, "%sscale, target: deployment/%s, replicas: %d}\n", head, d.name, rapid.IntRange(0, 8).Draw(t, "replicas"))
@@ -157,7 +158,7 @@ func genCase(t *rapid.T) string {
 				down[n] = false
 				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
 			}
-		case "cordon":
+		case "cordon", "drain":
 			if n, ok := pick("node", func(n string) bool { return !cordoned[n] }); ok {
 				cordoned[n] = true
 				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
