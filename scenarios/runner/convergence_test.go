@@ -562,6 +562,13 @@ func runCase(sc *scenarios.Scenario, converge func(*cluster.Cluster) []string) c
 		}
 	}
 	fail("the run had errors", errs)
+	var failedExp []string
+	for _, e := range out.Expectations {
+		if e.Status == scenarios.Failed {
+			failedExp = append(failedExp, e.Expectation.String()+": observed "+e.Observed)
+		}
+	}
+	fail("an expectation of the scenario failed", failedExp)
 	fail("the cluster did not converge", converge(c))
 	fail("watches and writes disagree", rec.check())
 	res.TraceHash = hex.EncodeToString(hash.Sum(nil))

@@ -946,6 +946,13 @@ func (w *podWorker) update(pod *v1.Pod) {
 	if !w.done && gatesChanged(old, pod) {
 		w.changed() // Ready depends on the readiness gates' conditions
 	}
+	if !w.done && !w.rejected && conditionStatus(old.Status.Conditions, v1.PodReady) != conditionStatus(pod.Status.Conditions, v1.PodReady) &&
+		w.statusDiverged(pod) {
+		// Someone else flipped Ready (the node lifecycle controller's
+		// MarkPodsNotReady, racing with a partition healing): the status
+		// manager's reconcile writes the kubelet's own status again.
+		w.changed()
+	}
 	if pod.DeletionTimestamp == nil || w.terminating {
 		return
 	}

@@ -55,3 +55,28 @@ func TestTerminationIsToldOnce(t *testing.T) {
 	assert.Len(t, e.times("terminated", "web"), 1)
 	assert.Len(t, e.times("podDeleted", "web"), 1)
 }
+
+// TestReadyFlippedByAnotherWriterIsRestored: the node lifecycle controller
+// may mark a pod Ready=False just as its node's partition heals (its pass
+// sees the missed heartbeats in the same instant the kubelet is back); the
+// kubelet, reachable again, sees the change and writes its own status
+// (the status manager's needsReconcile). Found by the scenario convergence
+// property (testdata/convergence/partition-heal-race.yaml).
+func TestReadyFlippedByAnotherWriterIsRestored(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	e.create(pod("web", ctr("web", "nginx")), "n1")
+	e.at(30 * time.Second)
+	p := e.get("web")
+	require.Equal(t, v1.ConditionTrue, cond(p, v1.PodReady).Status)
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == v1.PodReady {
+			p.Status.Conditions[i].Status = v1.ConditionFalse
+		}
+	}
+	_, err := e.c.Client("node-controller").CoreV1().Pods("default").UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	e.at(31 * time.Second)
+	p = e.get("web")
+	assert.Equal(t, v1.ConditionTrue, cond(p, v1.PodReady).Status, "%v", condTypes(p))
+}
