@@ -5,7 +5,7 @@ PKGS := ./...
 # worth running under the race detector (it also catches accidental goroutines).
 RACE_PKGS := ./sim/...
 
-.PHONY: run demo test test-short test-integration test-props bench lint build fuzz clean
+.PHONY: run demo test test-props bench lint build fuzz clean
 
 ## run: the main job — run the built-in scenario that shows the most (a
 ## service under load through a node crash: endpoints, eviction, failover)
@@ -28,14 +28,9 @@ test: lint
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=10s ./scenarios
 
-## test-integration: the tests that need every component (built with
-## -tags integration until the components are merged)
-test-integration:
-	$(GO) test -count=1 -tags integration ./scenarios/... ./cmd/...
-
 ## test-props: the convergence properties with many random cases
 test-props:
-	$(GO) test -count=1 -tags integration -run '^TestConvergence$$' ./scenarios/runner/ -rapid.checks=300 -timeout 60m
+	$(GO) test -count=1 -run '^TestConvergence$$' ./scenarios/runner/ -rapid.checks=1000 -timeout 60m
 
 ## bench: engine, store and watch benchmarks, with the ratio against a bare heap loop
 bench:

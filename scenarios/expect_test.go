@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -288,13 +289,17 @@ func TestFieldSetTypedMatchesUnstructured(t *testing.T) {
 		Reason:         "Killing", ReportingController: "kubelet", Type: "Normal"}
 	objs := map[string]runtime.Object{
 		"pod": p, "node": testNode(), "event": ev,
-		"service":   &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, ClusterIP: "10.96.0.10"}},
-		"namespace": &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Status: v1.NamespaceStatus{Phase: v1.NamespaceActive}},
+		"service":    &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, ClusterIP: "10.96.0.10"}},
+		"namespace":  &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Status: v1.NamespaceStatus{Phase: v1.NamespaceActive}},
+		"replicaset": &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-1"}, Status: appsv1.ReplicaSetStatus{Replicas: 3}},
 	}
 	for name, obj := range objs {
 		r, _ := LookupResource(name)
 		typed, err := fieldSet(obj, r)
 		require.NoError(t, err)
+		if name == "replicaset" {
+			assert.Equal(t, "3", typed["status.replicas"])
+		}
 		m, err := toMap(obj, r)
 		require.NoError(t, err)
 		unstructuredSet, err := fieldSet(&unstructured.Unstructured{Object: m}, r)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,7 +42,7 @@ func parseDocuments(data []byte) (docs []*yaml.Node, errLine int, errMsg string)
 		}
 		if err != nil {
 			line, msg := syntaxErrorLine(err)
-			return docs, line, msg
+			return docs, offendingLine(data, line, msg), msg
 		}
 		if isEmptyDocument(&doc) {
 			continue
@@ -61,6 +62,65 @@ func syntaxErrorLine(err error) (int, string) {
 		}
 	}
 	return 1, "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
+}
+
+// parserProblems are go-yaml's parser (not scanner) errors. go-yaml
+// reports them at the line where the construct being parsed began, and
+// 0-based (one line early); the token that broke it may be further down.
+var parserProblems = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'", "did not find expected '-' indicator",
+	"did not find expected <document start>", "did not find expected key", "did not find expected node content",
+	"found duplicate %TAG directive", "found duplicate %YAML directive", "found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// maxReparseLines bounds the file size for which offendingLine looks for
+// the line of a parser error by parsing prefixes of the file.
+const maxReparseLines = 2000
+
+// offendingLine refines the line of a go-yaml parser error: the first line
+// at or after the construct's start where the file, cut after that line,
+// fails with the same problem (an unclosed bracket fails at its own line,
+// a misindented key at the key). Scanner errors' lines are exact.
+func offendingLine(data []byte, line int, msg string) int {
+	problem := strings.TrimPrefix(msg, "YAML syntax error: ")
+	if !slices.Contains(parserProblems, problem) {
+		return line
+	}
+	start := line + 1 // go-yaml's parser errors are 0-based
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxReparseLines {
+		return start
+	}
+	for k := start; k <= len(lines); k++ {
+		prefix := bytes.Join(lines[:k], nil)
+		if _, _, m := parsePrefix(prefix); m == msg {
+			return k
+		}
+	}
+	return start
+}
+
+// parsePrefix parses data as parseDocuments does, without refining lines.
+func parsePrefix(data []byte) (docs int, errLine int, errMsg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			errLine, errMsg = 1, fmt.Sprintf("cannot parse YAML: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs, 0, ""
+		}
+		if err != nil {
+			errLine, errMsg = syntaxErrorLine(err)
+			return docs, errLine, errMsg
+		}
+		docs++
+	}
 }
 
 func isEmptyDocument(doc *yaml.Node) bool {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"fmt"
 	"io"
 	"strings"
@@ -54,10 +56,10 @@ func expectationLine(e scenarios.Result, seed uint64) string {
 	when := fmt.Sprintf("%s %s", x.Timing, scenarios.FormatDuration(x.Time))
 	switch e.Status {
 	case scenarios.Passed:
-		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt))
+		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Round(time.Millisecond)))
 	case scenarios.Failed:
 		return fmt.Sprintf("FAIL  %-14s %s: decided at %s, observed %q, wants %s [%s, seed %d]",
-			when, x.Description(), scenarios.FormatDuration(e.DecidedAt), e.Observed, wants(x), x.Source, seed)
+			when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Round(time.Millisecond)), e.Observed, wants(x), x.Source, seed)
 	}
 	return fmt.Sprintf("----  %-14s %s: not checked, the run stopped before %s", when, x.Description(), scenarios.FormatDuration(x.Time))
 }
@@ -124,9 +126,10 @@ func writeSummary(w io.Writer, s runner.Summary) {
 	fmt.Fprintf(w, "; %d Terminating\n", p.Terminating)
 	if len(s.Services) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintf(tw, "  SERVICES\tTYPE\tCLUSTER-IP\tENDPOINTS READY\tNOT READY\tTERMINATING\n")
+		fmt.Fprintf(tw, "  SERVICES\tTYPE\tCLUSTER-IP\tENDPOINTS READY\tNOT READY\tTERMINATING\tREQUESTS SERVED\tFAILED\n")
 		for _, svc := range s.Services {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\n", nsName(svc.Namespace, svc.Name), svc.Type, dash(svc.ClusterIP), svc.Ready, svc.NotReady, svc.Terminating)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", nsName(svc.Namespace, svc.Name), svc.Type, dash(svc.ClusterIP),
+				svc.Ready, svc.NotReady, svc.Terminating, svc.Served, svc.Failed)
 		}
 		tw.Flush()
 	}

@@ -552,8 +552,9 @@ func (r *Run) killPod(e *scenarios.Event) error {
 }
 
 // pickPod finds the pod killPod targets: the named pod, or, for a
-// workload, one of its running pods (not terminating, bound), sorted by
-// name and drawn from the run's random stream.
+// workload, one of its running pods (not terminating, on a machine that is
+// up, the container running as its status says), sorted by name and drawn
+// from the run's random stream.
 func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 	podRes, _ := r.api.Resource("pods")
 	if e.Target.Resource.Kind == "Pod" {
@@ -574,7 +575,8 @@ func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 	var running []*v1.Pod
 	for _, o := range objs {
 		p := o.(*v1.Pod)
-		if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil && p.Spec.NodeName != "" {
+		if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil && p.Spec.NodeName != "" &&
+			r.c.NodeRunning(p.Spec.NodeName) && containerRunning(p, e.Container) {
 			running = append(running, p)
 		}
 	}
@@ -583,6 +585,22 @@ func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 	}
 	slices.SortFunc(running, func(a, b *v1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return running[r.rand.IntN(len(running))], nil
+}
+
+// containerRunning reports whether the pod's status shows the container
+// (its first one when name is "") running.
+func containerRunning(p *v1.Pod, name string) bool {
+	if name == "" && len(p.Spec.Containers) > 0 {
+		name = p.Spec.Containers[0].Name
+	}
+	for _, list := range [][]v1.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses} {
+		for _, cs := range list {
+			if cs.Name == name {
+				return cs.State.Running != nil
+			}
+		}
+	}
+	return false
 }
 
 func cmpOr(a, b string) string {
@@ -708,7 +726,7 @@ func taintString(t v1.Taint) string {
 	return s
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

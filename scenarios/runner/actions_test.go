@@ -241,9 +241,13 @@ spec:
 }
 
 func TestKillPodPicksARunningPodOfTheWorkloadFromTheSeed(t *testing.T) {
-	pick := func(seed uint64) []string {
-		opts := Options{Seed: &seed}
-		r := newRun(t, `
+	// Real kubelets (the pick reads container states and machine states),
+	// no workload controllers (the bare pods stay as they are).
+	run := func(seed uint64) *Run {
+		opts := Options{Seed: &seed, DetectCacheMutations: true, configure: func(cfg *cluster.Config) {
+			cfg.Workloads.DisableControllers = []string{"replicaset", "deployment", "horizontalpodautoscaling", "garbagecollector"}
+		}}
+		r, err := New(load(t, `
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
 spec:
@@ -251,17 +255,21 @@ spec:
   cluster:
     nodes: [{name: w, count: 2, capacity: {cpu: "4", memory: 8Gi}}]
   objects:
-  - {apiVersion: v1, kind: Pod, metadata: {name: web-a, labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
-  - {apiVersion: v1, kind: Pod, metadata: {name: web-b, labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
-  - {apiVersion: v1, kind: Pod, metadata: {name: web-c, labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
-  - {apiVersion: v1, kind: Pod, metadata: {name: other, labels: {app: other}}, spec: {containers: [{name: c, image: i}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-a, labels: {app: web}}, spec: {nodeName: w-1, containers: [{name: c, image: i}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-b, labels: {app: web}}, spec: {nodeName: w-2, containers: [{name: c, image: i}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-c, labels: {app: web}}, spec: {nodeName: w-2, containers: [{name: c, image: i}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: other, labels: {app: other}}, spec: {nodeName: w-2, containers: [{name: c, image: i}]}}
   - `+webV1+`
   events:
   - {at: 1m, action: delete, target: pod/web-c}
-`, opts)
-		r.AdvanceTo(90 * time.Second)
-		e := &scenarios.Event{At: r.Now(), Action: scenarios.ActionKillPod, Namespace: "default",
-			Target: scenarios.Ref{Resource: mustResource(t, "deployment"), Name: "web"}}
+  - {at: 80s, action: crashNode, node: w-1}
+`), opts)
+		require.NoError(t, err)
+		return r
+	}
+	e := &scenarios.Event{Action: scenarios.ActionKillPod, Namespace: "default",
+		Target: scenarios.Ref{Resource: mustResource(t, "deployment"), Name: "web"}}
+	pick := func(r *Run) []string {
 		var names []string
 		for range 20 {
 			p, err := r.pickPod(e)
@@ -271,12 +279,20 @@ spec:
 		}
 		return names
 	}
-	a := pick(1)
-	assert.Equal(t, a, pick(1), "same seed, same choices")
+	at := func(seed uint64, d time.Duration) []string {
+		r := run(seed)
+		r.AdvanceTo(d)
+		return pick(r)
+	}
+	a := at(1, 70*time.Second)
+	assert.Equal(t, a, at(1, 70*time.Second), "same seed, same choices")
 	assert.Subset(t, []string{"web-a", "web-b"}, a, "only running, non-deleted pods of the workload")
 	assert.Contains(t, a, "web-a")
 	assert.Contains(t, a, "web-b")
-	assert.NotEqual(t, a, pick(2), "another seed draws differently")
+	assert.NotEqual(t, a, at(2, 70*time.Second), "another seed draws differently")
+	for _, name := range at(1, 90*time.Second) {
+		assert.Equal(t, "web-b", name, "web-a's node crashed: the API still says Running, but nothing runs there")
+	}
 }
 
 func mustResource(t *testing.T, name string) scenarios.Resource {

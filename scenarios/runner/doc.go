@@ -4,8 +4,11 @@
 // the expectation Checker after the last event of every instant and at
 // every deadline, and returns a Result: each expectation's outcome, the
 // errors of actions the cluster refused, and a summary of the cluster at
-// the end. It also turns the run's trace into a readable timeline (Entry)
-// and answers "why is this pod here / still Pending" (Run.Explain).
+// the end. It also turns the run's trace and Events into a readable
+// timeline (Entry; see storyteller for what it leaves out and merges, and
+// the request failures and recoveries it reads from the traffic model
+// without changing the run) and answers "why is this pod here / still
+// Pending" (Run.Explain).
 //
 // Faults (crashNode, partitionNode, recoverNode, addNode, deleteNode,
 // cordon, uncordon, drain, failZone, recoverZone) go to the cluster with

@@ -28,8 +28,8 @@ func load(t *testing.T, doc string) *scenarios.Scenario {
 // fakeNodes makes the run create its nodes as simtest's Ready Node objects
 // and run pods with simtest's fake runtime (running and ready 2 s after
 // binding, gone 1 s after deletion, heartbeats, traffic world) instead of
-// the kubelet model. Tests that need the real runtime are in the
-// integration-tagged files.
+// the kubelet model. Tests on the whole cluster are in realcluster_test.go,
+// library_test.go and convergence_test.go.
 func fakeNodes(opts *Options) {
 	prev := opts.Setup
 	var c *cluster.Cluster
@@ -59,7 +59,7 @@ func newRun(t *testing.T, doc string, opts Options) *Run {
 	fakeNodes(&opts)
 	// These unit tests drive objects by hand on the fake runtime; the
 	// workload controllers' own behaviour is covered by their tests and by
-	// the integration tests of the library.
+	// the whole-cluster tests (realcluster_test.go, library_test.go).
 	opts.configure = func(cfg *cluster.Config) {
 		cfg.Workloads.DisableControllers = []string{"replicaset", "deployment", "horizontalpodautoscaling", "garbagecollector"}
 	}

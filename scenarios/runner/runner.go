@@ -267,6 +267,32 @@ func (r *Run) observe(now time.Duration) {
 	for _, res := range r.chk.Observe(now, view{r.c}) {
 		r.story.decided(res)
 	}
+	if r.opts.Story != nil {
+		r.story.watchTraffic(now, r.loadedServices(), r.requestStats)
+	}
+}
+
+// loadedServices lists the Services that have a load (and those that had
+// one), as timeline objects, sorted.
+func (r *Run) loadedServices() []string {
+	seen := map[string]bool{}
+	for svc := range r.story.traffic {
+		seen[svc] = true
+	}
+	for _, l := range r.c.Traffic().Loads() {
+		seen[objectRef("Service", l.Namespace, l.Service)] = true
+	}
+	return sortedKeys(seen)
+}
+
+// requestStats reads a Service's request totals as accounted so far.
+func (r *Run) requestStats(svc string) requestStats {
+	ns, ref := scenarios.DefaultNamespace, svc
+	if parts := strings.Split(svc, "/"); len(parts) == 3 {
+		ns, ref = parts[0], parts[1]+"/"+parts[2]
+	}
+	st := r.c.Traffic().Stats(ns, strings.TrimPrefix(ref, "service/"))
+	return requestStats{Served: st.Served, Failed: st.Failed, Reasons: st.FailedByReason}
 }
 
 // collectFaultErrors turns the errors of injected faults into run errors

@@ -85,7 +85,7 @@ type PodSummary struct {
 }
 
 // ServiceSummary is one Service and its endpoints (from its
-// EndpointSlices).
+// EndpointSlices). The default/kubernetes Service is left out.
 type ServiceSummary struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
@@ -95,6 +95,10 @@ type ServiceSummary struct {
 	Ready       int `json:"readyEndpoints"`
 	NotReady    int `json:"notReadyEndpoints"`
 	Terminating int `json:"terminatingEndpoints"`
+	// Served and Failed count the requests sent to the Service by the
+	// scenario's loads.
+	Served uint64 `json:"requestsServed"`
+	Failed uint64 `json:"requestsFailed"`
 }
 
 // list reads every object of a resource from the API server (shared
@@ -211,11 +215,17 @@ func summarize(c *cluster.Cluster) Summary {
 			Target: scenariosRefName(h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name),
 			Min:    minR, Max: h.Spec.MaxReplicas, Current: h.Status.CurrentReplicas, Desired: h.Status.DesiredReplicas})
 	}
+	c.Traffic().Flush() // request totals up to the end
 	endpointSlices := list[*discoveryv1.EndpointSlice](c, "endpointslices")
 	svcs := list[*v1.Service](c, "services")
 	slices.SortFunc(svcs, func(a, b *v1.Service) int { return byNamespaceName(a, b) })
 	for _, svc := range svcs {
+		if svc.Namespace == v1.NamespaceDefault && svc.Name == "kubernetes" && len(svc.Spec.Selector) == 0 {
+			continue // the API server's own Service: kubesim's API server has no network endpoint
+		}
 		ss := ServiceSummary{Namespace: svc.Namespace, Name: svc.Name, Type: string(svc.Spec.Type), ClusterIP: svc.Spec.ClusterIP}
+		st := c.Traffic().Stats(svc.Namespace, svc.Name)
+		ss.Served, ss.Failed = st.Served, st.Failed
 		if ss.Type == "" {
 			ss.Type = string(v1.ServiceTypeClusterIP)
 		}

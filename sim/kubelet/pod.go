@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -952,11 +951,21 @@ func (w *podWorker) update(pod *v1.Pod) {
 	if !w.done && gatesChanged(old, pod) {
 		w.changed() // Ready depends on the readiness gates' conditions
 	}
+	if !w.done && !w.rejected && conditionStatus(old.Status.Conditions, v1.PodReady) != conditionStatus(pod.Status.Conditions, v1.PodReady) &&
+		w.statusDiverged(pod) {
+		// Someone else flipped Ready (the node lifecycle controller's
+		// MarkPodsNotReady, racing with a partition healing): the status
+		// manager's reconcile writes the kubelet's own status again.
+		w.changed()
+	}
 	if pod.DeletionTimestamp == nil || w.terminating {
 		return
 	}
 	switch {
-	case w.rejected || (w.done && !w.killed):
+	case w.deleteSent:
+		// Finished and deleted: this is the watch catching up with the
+		// kubelet's own last writes.
+	case w.rejected || w.done:
 		if w.flushTimer.Pending() || w.gen != w.written {
 			w.deleteAfter = true
 			w.scheduleFlush()
@@ -1148,10 +1157,10 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		}
 		return
 	}
-	if w.gen == w.written && !apiequality.Semantic.DeepEqual(pod.Status, w.apiStatus(&pod.Status)) {
-		// The API's status is not the kubelet's (the node lifecycle
-		// controller marked the pod not ready meanwhile): reconcile it, as
-		// upstream's status manager does (needsReconcile).
+	if !w.done && !w.rejected && w.statusDiverged(pod) {
+		// Someone else changed a condition the kubelet owns while it could
+		// not see it (the node lifecycle controller's MarkPodsNotReady):
+		// the status manager's reconcile writes its own status again.
 		w.changed()
 	}
 	if w.gen != w.written || w.deleteAfter && !w.deleteSent {
@@ -1160,6 +1169,19 @@ func (w *podWorker) recover(pod *v1.Pod) {
 	if pod.DeletionTimestamp != nil && !w.terminating {
 		w.update(pod)
 	}
+}
+
+// statusDiverged reports whether the status of pod as the API server has
+// it differs from the kubelet's own in a condition the kubelet owns (the
+// status manager's needsReconcile).
+func (w *podWorker) statusDiverged(pod *v1.Pod) bool {
+	want := w.apiStatus(&pod.Status)
+	for _, c := range want.Conditions {
+		if kubeletOwned(c.Type) && conditionStatus(pod.Status.Conditions, c.Type) != c.Status {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *podWorker) anyRegularRan() bool {

@@ -1,10 +1,5 @@
-//go:build integration
-
-// These tests need the components other work is adding to sim/cluster (the
-// kubelet model and faults, node controllers, workload controllers, the
-// network model and its facade). Until they are merged they fail with
-// "not implemented yet in kubesim"; they are built only with
-// -tags integration, and the lead removes the tag after the merge.
+// Tests of the runner's actions and faults on the whole cluster (kubelets,
+// node controllers, workload controllers, network).
 
 package runner_test
 
@@ -18,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubesim/kubesim/scenarios"
-	"github.com/kubesim/kubesim/scenarios/library"
 	"github.com/kubesim/kubesim/scenarios/runner"
 )
 
@@ -49,7 +43,7 @@ func requireOK(t *testing.T, res *runner.Result) {
 	require.Empty(t, problems, "%s (seed %d)", res.Scenario, res.Seed)
 }
 
-func TestIntegrationNodeFaults(t *testing.T) {
+func TestNodeFaultsOnTheWholeCluster(t *testing.T) {
 	runOK(t, `
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -90,7 +84,7 @@ spec:
 `)
 }
 
-func TestIntegrationKillPod(t *testing.T) {
+func TestKillPodRestartsInPlace(t *testing.T) {
 	r := runOK(t, `
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -121,9 +115,9 @@ spec:
 	assert.Equal(t, int32(1), restarts, "exactly one pod of the workload was killed, and restarted in place")
 }
 
-// TestIntegrationPodLoad: setPodLoad drives the load model the HPA reads
+// TestSetPodLoadDrivesTheHPA: setPodLoad drives the load model the HPA reads
 // (setLoad is covered without the tag, on the fake runtime).
-func TestIntegrationPodLoad(t *testing.T) {
+func TestSetPodLoadDrivesTheHPA(t *testing.T) {
 	runOK(t, `
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -149,17 +143,4 @@ spec:
   expect:
   - {within: 4m, get: deployment/worker, jsonpath: '{.spec.replicas}', equals: "5"}
 `)
-}
-
-// TestIntegrationLibraryPasses: every built-in scenario passes.
-func TestIntegrationLibraryPasses(t *testing.T) {
-	for _, name := range library.Names() {
-		t.Run(name, func(t *testing.T) {
-			sc, err := library.Load(name, scenarios.WithValidator(runner.Validator()))
-			require.NoError(t, err)
-			res, err := runner.Execute(sc, runner.Options{DetectCacheMutations: true})
-			require.NoError(t, err)
-			requireOK(t, res)
-		})
-	}
 }

@@ -1,9 +1,3 @@
-//go:build integration
-
-// Needs every component the built-in scenario uses (kubelets, workload
-// controllers); built only with -tags integration until they are merged
-// (the lead removes the tag).
-
 package main
 
 import (

@@ -1,17 +1,17 @@
-//go:build integration
-
-// The convergence properties need every component (kubelets, node
-// lifecycle, workload controllers, network). Until they are merged this file
-// is built only with -tags integration; the lead removes the tag after the
-// merge. make test-props runs many cases (-rapid.checks=300), make test a
-// modest number (TestMain's default).
+// The convergence properties run the whole cluster (kubelets, node
+// lifecycle, workload controllers, network) on random scenarios. make test
+// runs a modest number of cases (TestMain's default), make test-props many
+// (-rapid.checks=1000).
 
 package runner_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,6 +28,9 @@ import (
 	resourcehelper "k8s.io/component-helpers/resource"
 	"pgregory.net/rapid"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/scenarios/runner"
 	"github.com/kubesim/kubesim/sim"
@@ -35,7 +38,7 @@ import (
 )
 
 // defaultChecks is the number of cases make test runs.
-const defaultChecks = "15"
+const defaultChecks = "100"
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -58,7 +61,8 @@ const (
 
 // genCase draws a random scenario: 1-20 nodes of mixed capacities in up
 // to three zones, 1-4 deployments with requests (some with a Service and
-// load, some with an HPA), and a schedule of faults in the fault window;
+// load, some with an HPA), and a schedule of faults (crash, partition,
+// recover, cordon, drain, scale, kill pod, load) in the fault window;
 // at its end every node is recovered and uncordoned.
 func genCase(t *rapid.T) string {
 	var b strings.Builder
@@ -126,7 +130,7 @@ func genCase(t *rapid.T) string {
 	}
 	for _, at := range times {
 		head := fmt.Sprintf("  - {at: %s, action: ", scenarios.FormatDuration(at))
-		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "scale", "killPod", "setLoad"}).Draw(t, "action"); a {
+		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "drain", "scale", "killPod", "setLoad"}).Draw(t, "action"); a {
 		case "scale":
 			d := rapid.SampledFrom(deps).Draw(t, "deployment")
 			fmt.Fprintf(&b, "%sscale, target: deployment/%s, replicas: %d}\n", head, d.name, rapid.IntRange(0, 8).Draw(t, "replicas"))
@@ -154,7 +158,7 @@ func genCase(t *rapid.T) string {
 				down[n] = false
 				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
 			}
-		case "cordon":
+		case "cordon", "drain":
 			if n, ok := pick("node", func(n string) bool { return !cordoned[n] }); ok {
 				cordoned[n] = true
 				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n)
@@ -194,13 +198,15 @@ type watchEvent struct {
 }
 
 // recorder watches every resource from t=0 and records the API server's
-// write trace records, to compare them.
+// write trace records, to compare them; it also checks, at every bind, that
+// the node is not over-committed.
 type recorder struct {
-	logs   []*watchLog
-	writes map[string][]watchEvent // by Kind
+	logs     []*watchLog
+	writes   map[string][]watchEvent // by Kind
+	problems []string                // found while the run went on
 }
 
-func newRecorder(t *rapid.T) (*recorder, func(*cluster.Cluster)) {
+func newRecorder() (*recorder, func(*cluster.Cluster)) {
 	rec := &recorder{writes: map[string][]watchEvent{}}
 	setup := func(c *cluster.Cluster) {
 		for _, res := range c.API.Resources() {
@@ -211,7 +217,8 @@ func newRecorder(t *rapid.T) (*recorder, func(*cluster.Cluster)) {
 				m := ev.Object.(metav1.Object)
 				rv, err := parseRV(m.GetResourceVersion())
 				if err != nil {
-					t.Fatalf("watch of %s: bad resourceVersion %q", kind, m.GetResourceVersion())
+					rec.problems = append(rec.problems, fmt.Sprintf("watch of %s: bad resourceVersion %q", kind, m.GetResourceVersion()))
+					return
 				}
 				if rv <= log.startRev {
 					return // the initial snapshot
@@ -219,7 +226,7 @@ func newRecorder(t *rapid.T) (*recorder, func(*cluster.Cluster)) {
 				log.events = append(log.events, watchEvent{typ: ev.Type, key: m.GetNamespace() + "/" + m.GetName(), rev: rv, kind: kind})
 			})
 			if err != nil {
-				t.Fatalf("cannot watch %s: %v", res.Name, err)
+				rec.problems = append(rec.problems, fmt.Sprintf("cannot watch %s: %v", res.Name, err))
 			}
 		}
 		c.Engine.AddTraceSink(func(r sim.Record) {
@@ -228,6 +235,9 @@ func newRecorder(t *rapid.T) (*recorder, func(*cluster.Cluster)) {
 				return
 			}
 			rec.writes[r.Kind] = append(rec.writes[r.Kind], watchEvent{typ: typ, key: r.Namespace + "/" + r.Name, rev: r.RV, kind: r.Kind})
+			if r.Verb == "bind" && r.Kind == "Pod" {
+				rec.problems = append(rec.problems, overCommitted(c, r.Time)...)
+			}
 		})
 	}
 	return rec, setup
@@ -347,6 +357,16 @@ func used(pods []*v1.Pod) map[string]v1.ResourceList {
 		pods := u[v1.ResourcePods]
 		pods.Add(resource.MustParse("1"))
 		u[v1.ResourcePods] = pods
+	}
+	return out
+}
+
+// overCommitted checks, right after a bind, that no node is
+// over-committed.
+func overCommitted(c *cluster.Cluster, at time.Duration) []string {
+	var out []string
+	for _, p := range invariants(c) {
+		out = append(out, fmt.Sprintf("at %s, after a bind: %s", scenarios.FormatDuration(at), p))
 	}
 	return out
 }
@@ -494,57 +514,185 @@ func converged(c *cluster.Cluster) []string {
 	return problems
 }
 
-// TestConvergence: random clusters, workloads and faults; once the faults
-// stop and the cluster settles, it converges, and the invariants held at
-// every simulated minute. A failing case is printed as a scenario that
-// kubesim run reproduces.
+// caseResult is what went wrong in a convergence case ("" when nothing),
+// with the hash of its trace (to show that a reproducer replays it).
+type caseResult struct {
+	What      string
+	Problems  []string
+	TraceHash string
+}
+
+func (r caseResult) failed() bool { return r.What != "" }
+
+// runCase runs a scenario to its end, checking the invariants after every
+// bind and every simulated minute, then the convergence properties with
+// converge (converged, or a stricter check in tests of the reporting).
+func runCase(sc *scenarios.Scenario, converge func(*cluster.Cluster) []string) caseResult {
+	rec, setup := newRecorder()
+	hash := sha256.New()
+	var line []byte
+	opts := runner.Options{Setup: setup, DetectCacheMutations: true, Trace: func(r sim.Record) {
+		line = append(r.AppendJSON(line[:0]), '\n')
+		hash.Write(line)
+	}}
+	r, err := runner.New(sc, opts)
+	if err != nil {
+		return caseResult{What: "runner.New failed", Problems: []string{err.Error()}}
+	}
+	c := r.Cluster()
+	res := caseResult{}
+	fail := func(what string, problems []string) {
+		if !res.failed() && len(problems) > 0 {
+			res.What, res.Problems = what, problems
+		}
+	}
+	for at := time.Minute; at <= r.Until() && !res.failed(); at += time.Minute {
+		r.AdvanceTo(at)
+		fail("invariant broken after a bind", rec.problems)
+		fail(fmt.Sprintf("invariant broken at %s", scenarios.FormatDuration(at)), invariants(c))
+	}
+	out := r.Finish()
+	if err := c.Informers.CheckMutations(); err != nil {
+		fail("a component modified a shared cached object", []string{err.Error()})
+	}
+	var errs []string
+	for _, e := range out.Errors {
+		if !strings.Contains(e.Message, "has no running pod") { // killPod when no pod of the workload runs is legitimate
+			errs = append(errs, e.String())
+		}
+	}
+	fail("the run had errors", errs)
+	var failedExp []string
+	for _, e := range out.Expectations {
+		if e.Status == scenarios.Failed {
+			failedExp = append(failedExp, e.Expectation.String()+": observed "+e.Observed)
+		}
+	}
+	fail("an expectation of the scenario failed", failedExp)
+	fail("the cluster did not converge", converge(c))
+	fail("watches and writes disagree", rec.check())
+	res.TraceHash = hex.EncodeToString(hash.Sum(nil))
+	return res
+}
+
+// reproducerHeader introduces the YAML of a failing case.
+const reproducerHeader = "reproduce: save this as convergence.yaml and run kubesim run convergence.yaml --trace trace.jsonl\n"
+
+// failureReport describes a failing case and prints it as a scenario that
+// kubesim run reproduces: it writes the scenario with scenarios.Marshal,
+// loads the file as kubesim run does and runs it again, and says whether
+// the same failure came back.
+func failureReport(sc *scenarios.Scenario, got caseResult, converge func(*cluster.Cluster) []string, dir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (seed %d):\n  %s\n", got.What, sc.Spec.Seed, strings.Join(got.Problems, "\n  "))
+	out, err := scenarios.Marshal(sc)
+	if err != nil {
+		fmt.Fprintf(&b, "cannot print the scenario: %v\n", err)
+		return b.String()
+	}
+	file := filepath.Join(dir, "convergence.yaml")
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		fmt.Fprintf(&b, "cannot write %s: %v\n", file, err)
+	} else if re, err := runner.Load(file); err != nil {
+		fmt.Fprintf(&b, "BUG: the printed scenario does not load: %v\n", err)
+	} else if again := runCase(re, converge); again.What != got.What || !slices.Equal(again.Problems, got.Problems) {
+		fmt.Fprintf(&b, "BUG: the printed scenario does not reproduce the failure; it gives %q: %v\n", again.What, again.Problems)
+	} else {
+		b.WriteString("the scenario below reproduces it (checked)\n")
+	}
+	b.WriteString(reproducerHeader)
+	b.Write(out)
+	return b.String()
+}
+
+// caseGen draws a generated scenario.
+var caseGen = rapid.Custom(func(t *rapid.T) *scenarios.Scenario {
+	doc := genCase(t)
+	sc, err := scenarios.LoadBytes("convergence.yaml", []byte(doc), ".", scenarios.WithValidator(runner.Validator()))
+	if err != nil {
+		t.Fatalf("the generator wrote an invalid scenario: %v\n%s", err, doc)
+	}
+	return sc
+})
+
+// TestConvergence: random clusters, workloads and faults; the invariants
+// hold after every bind and every simulated minute, and once the faults
+// stop and the cluster settles, it converges. A failing case (shrunk by
+// rapid) is printed as a scenario that kubesim run reproduces, checked by
+// running the printed file again.
 func TestConvergence(t *testing.T) {
+	dir := t.TempDir()
 	rapid.Check(t, func(t *rapid.T) {
-		doc := genCase(t)
-		sc, err := scenarios.LoadBytes("convergence.yaml", []byte(doc), ".", scenarios.WithValidator(runner.Validator()))
-		if err != nil {
-			t.Fatalf("the generator wrote an invalid scenario: %v\n%s", err, doc)
-		}
-		report := func(what string, problems []string) {
-			out, err := scenarios.Marshal(sc)
-			if err != nil {
-				out = []byte(doc)
-			}
-			t.Fatalf("%s:\n  %s\nreproduce: save this as convergence.yaml and run kubesim run convergence.yaml --trace trace.jsonl\n%s",
-				what, strings.Join(problems, "\n  "), out)
-		}
-		rec, setup := newRecorder(t)
-		r, err := runner.New(sc, runner.Options{Setup: setup, DetectCacheMutations: true})
-		if err != nil {
-			t.Fatalf("runner.New: %v", err)
-		}
-		c := r.Cluster()
-		for at := time.Minute; at <= r.Until(); at += time.Minute {
-			r.AdvanceTo(at)
-			if p := invariants(c); len(p) > 0 {
-				report(fmt.Sprintf("invariant broken at %s", scenarios.FormatDuration(at)), p)
-			}
-		}
-		res := r.Finish()
-		if err := c.Informers.CheckMutations(); err != nil {
-			report("a component modified a shared cached object", []string{err.Error()})
-		}
-		if len(res.Errors) > 0 {
-			var p []string
-			for _, e := range res.Errors {
-				if !strings.Contains(e.Message, "has no running pod") { // killPod on an empty workload is legitimate
-					p = append(p, e.String())
-				}
-			}
-			if len(p) > 0 {
-				report("the run had errors", p)
-			}
-		}
-		if p := converged(c); len(p) > 0 {
-			report("the cluster did not converge", p)
-		}
-		if p := rec.check(); len(p) > 0 {
-			report("watches and writes disagree", p)
+		sc := caseGen.Draw(t, "scenario")
+		if got := runCase(sc, converged); got.failed() {
+			t.Fatal(failureReport(sc, got, converged, dir))
 		}
 	})
+}
+
+// TestConvergenceReproducersReplayTheRun: a generated case printed with
+// scenarios.Marshal and loaded from a file as kubesim run loads it gives
+// the same run, byte for byte (its trace hash), so any failure it shows is
+// reproduced.
+func TestConvergenceReproducersReplayTheRun(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 4 {
+		sc := caseGen.Example(i)
+		first := runCase(sc, converged)
+		out, err := scenarios.Marshal(sc)
+		require.NoError(t, err)
+		file := filepath.Join(dir, fmt.Sprintf("case-%d.yaml", i))
+		require.NoError(t, os.WriteFile(file, out, 0o644))
+		re, err := runner.Load(file)
+		require.NoError(t, err, "%s", out)
+		again := runCase(re, converged)
+		assert.Equal(t, first, again, "case %d:\n%s", i, out)
+	}
+}
+
+// TestConvergenceFailureReportReproduces drives the failure path with a
+// convergence check that cannot hold (every deployment one more ready pod
+// than it has): the report names the problem, says the printed scenario
+// reproduced it, and the printed YAML loads and fails the same way.
+func TestConvergenceFailureReportReproduces(t *testing.T) {
+	tooStrict := func(c *cluster.Cluster) []string {
+		var p []string
+		for _, d := range list[*appsv1.Deployment](c, "deployments") {
+			p = append(p, fmt.Sprintf("deployment %s: wants %d ready pods", d.Name, d.Status.ReadyReplicas+1))
+		}
+		return p
+	}
+	var sc *scenarios.Scenario
+	for i := 0; sc == nil; i++ {
+		if c := caseGen.Example(i); len(c.InitialObjects()) > 0 {
+			sc = c
+		}
+	}
+	got := runCase(sc, tooStrict)
+	require.True(t, got.failed())
+	assert.Equal(t, "the cluster did not converge", got.What)
+	report := failureReport(sc, got, tooStrict, t.TempDir())
+	assert.Contains(t, report, "the scenario below reproduces it (checked)")
+	assert.NotContains(t, report, "BUG")
+	_, yamlText, ok := strings.Cut(report, reproducerHeader)
+	require.True(t, ok, report)
+	re, err := scenarios.LoadBytes("convergence.yaml", []byte(yamlText), ".", scenarios.WithValidator(runner.Validator()))
+	require.NoError(t, err, yamlText)
+	assert.Equal(t, got, runCase(re, tooStrict))
+}
+
+// TestConvergenceRegressions runs the cases that once found a bug
+// (testdata/convergence/*.yaml; each says which): they converge.
+func TestConvergenceRegressions(t *testing.T) {
+	files, err := filepath.Glob("testdata/convergence/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
+			sc, err := runner.Load(file)
+			require.NoError(t, err)
+			got := runCase(sc, converged)
+			assert.False(t, got.failed(), "%s: %v", got.What, got.Problems)
+		})
+	}
 }
