@@ -101,13 +101,18 @@ type keyIndex struct {
 	// compacted is the revision of the last compaction that visited this
 	// key, so one compaction visits it once.
 	compacted int64
+	// gen0 and rev0 back the first generation and its first entry, so a
+	// key written once costs one allocation.
+	gen0 [1]generation
+	rev0 [1]keyRev
 }
 
 func newKeyIndex(key string) *keyIndex {
-	return &keyIndex{key: key, gens: make([]generation, 1, 2)}
+	ki := &keyIndex{key: key}
+	ki.gens = ki.gen0[:]
+	ki.gens[0].revs = ki.rev0[:0]
+	return ki
 }
-
-func keyIndexLess(a, b *keyIndex) bool { return a.key < b.key }
 
 // live is the key's current version, if it exists now.
 func (ki *keyIndex) live() (keyRev, bool) {

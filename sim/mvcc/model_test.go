@@ -509,12 +509,18 @@ func (sm *storeMachine) Check(t *rapid.T) {
 		}
 	}
 	require.Equal(t, len(keys), st.IndexedKeys, "indexed keys")
-	// The point-lookup index holds exactly the btree's keys.
+	// The point-lookup index and the ordered index hold the same keys, in
+	// key order in the latter.
 	require.Equal(t, st.IndexedKeys, len(s.byKey), "hash index size")
-	s.keys.Ascend(func(ki *keyIndex) bool {
+	n, prev := 0, ""
+	s.keys.ascend("", "", func(ki *keyIndex) bool {
+		require.True(t, n == 0 || prev < ki.key, "key order: %q after %q", ki.key, prev)
+		n++
+		prev = ki.key
 		require.Same(t, ki, s.byKey[ki.key], "hash index entry of %q", ki.key)
 		return true
 	})
+	require.Equal(t, len(s.byKey), n, "ordered index size")
 	require.Equal(t, versions, st.Versions, "versions held")
 	require.Equal(t, hist, st.HistoryEvents, "history events")
 	require.Equal(t, int(max(0, m.rev()-max(m.compact, 2)+1)), st.HistoryRevisions, "history revisions")

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/kubesim/kubesim/sim"
 )
 
@@ -18,10 +16,6 @@ type Config struct {
 	// It must not be negative.
 	WatchDelay time.Duration
 }
-
-// btreeDegree is the branching factor of the key index and the history, as
-// in etcd's tree index.
-const btreeDegree = 32
 
 // Store is an in-memory key-value store with etcd v3's MVCC semantics. It is
 // driven by one engine and, like everything in the simulation core, is not
@@ -40,16 +34,19 @@ type Store struct {
 	rev        int64 // current revision; 1 in a new store, +1 per write that changes something
 	compactRev int64 // 0 if never compacted; reads below it fail
 
-	// keys holds a keyIndex for every key the store still has a version of,
-	// including deleted keys whose tombstone is not compacted yet.
-	keys *btree.BTreeG[*keyIndex]
-	// byKey indexes the same keyIndexes by key, for point lookups (the
-	// btree serves ordered ranges).
+	// byKey holds a keyIndex for every key the store still has a version
+	// of, including deleted keys whose tombstone is not compacted yet.
 	byKey map[string]*keyIndex
+	// keys holds the same keyIndexes in key order, for ranges.
+	keys keyOrder
+	// last caches the latest point lookup (key → keyIndex, nil when the key
+	// is not indexed): a txn's compare and put look the same key up.
+	lastKey string
+	lastKI  *keyIndex
 	// history holds the record of every write with main revision >=
 	// compactRev (every write, if never compacted), by main revision. Watch
 	// replay reads it; compaction trims it.
-	history *btree.BTreeG[*record]
+	history history
 
 	liveKeys   int // keys that exist at rev
 	versions   int // entries (puts and tombstones) held in keys
@@ -61,9 +58,6 @@ type Store struct {
 	wrec   *record
 	wprevs []keyRev
 
-	// Search keys for keys, reused to avoid allocating: lo and hi for the
-	// bounds of an ascend (whose callbacks may look up).
-	lo, hi  keyIndex
 	delKeys []*keyIndex
 
 	watchers watcherSet
@@ -79,13 +73,12 @@ func New(eng *sim.Engine, cfg Config) *Store {
 		panic(fmt.Sprintf("mvcc: negative WatchDelay %v", cfg.WatchDelay))
 	}
 	s := &Store{
-		eng:     eng,
-		cfg:     cfg,
-		rev:     1,
-		keys:    btree.NewG(btreeDegree, keyIndexLess),
-		byKey:   map[string]*keyIndex{},
-		history: btree.NewG(btreeDegree, func(a, b *record) bool { return a.main < b.main }),
+		eng:   eng,
+		cfg:   cfg,
+		rev:   1,
+		byKey: map[string]*keyIndex{},
 	}
+	s.keys.init()
 	s.watchers.init()
 	return s
 }
@@ -158,20 +151,24 @@ func PrefixEnd(prefix string) string {
 }
 
 // lookup returns key's index, or nil.
-func (s *Store) lookup(key string) *keyIndex { return s.byKey[key] }
+func (s *Store) lookup(key string) *keyIndex {
+	if key == s.lastKey && s.lastKey != "" {
+		return s.lastKI
+	}
+	ki := s.byKey[key]
+	s.lastKey, s.lastKI = key, ki
+	return ki
+}
 
 // ascend calls fn for each indexed key in [key, end) in key order, until fn
 // returns false; end follows Range's conventions ("\x00": no upper bound).
-// end must not be "".
+// end must not be "". fn must not add or remove keys.
 func (s *Store) ascend(key, end string, fn func(*keyIndex) bool) {
 	if end == "\x00" {
-		s.lo.key = key
-		s.keys.AscendGreaterOrEqual(&s.lo, fn)
+		s.keys.ascend(key, "", fn)
 	} else if key < end {
-		s.lo.key, s.hi.key = key, end
-		s.keys.AscendRange(&s.lo, &s.hi, fn)
+		s.keys.ascend(key, end, fn)
 	}
-	s.lo.key, s.hi.key = "", ""
 }
 
 // Range reads the keys in [key, end) as they were at revision opts.Rev
@@ -262,8 +259,9 @@ func (s *Store) put(key string, value []byte, lease int64) (keyRev, bool) {
 	ki := s.lookup(key)
 	if ki == nil {
 		ki = newKeyIndex(key)
-		s.keys.ReplaceOrInsert(ki)
+		s.keys.add(ki)
 		s.byKey[key] = ki
+		s.lastKey, s.lastKI = key, ki
 	}
 	prev, had := ki.live()
 	kv := KeyValue{Key: ki.key, Value: value, ModRevision: rec.main, Lease: lease}
@@ -341,7 +339,7 @@ func (s *Store) endWrite() {
 	}
 	s.wrec = nil
 	s.rev = rec.main
-	s.history.ReplaceOrInsert(rec)
+	s.history.push(rec)
 	s.histEvents += len(rec.events)
 	s.notify(rec, s.wprevs)
 	clear(s.wprevs)
@@ -523,8 +521,7 @@ func (s *Store) Compact(rev int64) error {
 	}
 	var empty []*keyIndex
 	// Changes at the previous compact revision were compacted by it already.
-	lo, hi := &record{main: s.compactRev + 1}, &record{main: rev + 1}
-	s.history.AscendRange(lo, hi, func(rec *record) bool {
+	s.history.ascend(s.compactRev+1, rev+1, func(rec *record) bool {
 		for i := range rec.events {
 			ki := s.lookup(rec.events[i].Kv.Key)
 			if ki == nil {
@@ -542,17 +539,11 @@ func (s *Store) Compact(rev int64) error {
 		return true
 	})
 	for _, ki := range empty {
-		s.keys.Delete(ki)
+		s.keys.remove(ki)
 		delete(s.byKey, ki.key)
 	}
-	for {
-		rec, ok := s.history.Min()
-		if !ok || rec.main >= rev {
-			break
-		}
-		s.history.DeleteMin()
-		s.histEvents -= len(rec.events)
-	}
+	s.lastKey, s.lastKI = "", nil
+	s.histEvents -= s.history.trimBelow(rev)
 	s.compactRev = rev
 	return nil
 }

@@ -212,7 +212,7 @@ func (s *Store) replayEvents(w *Watcher, start int64) []Event {
 		// at c), so those come from the history.
 		from := start
 		if start <= c {
-			if rec, ok := s.history.Get(&record{main: c}); ok {
+			if rec, ok := s.history.get(c); ok {
 				for i := range rec.events {
 					if rec.events[i].Kv.Key == w.key {
 						evs = append(evs, rec.events[i])
@@ -238,7 +238,7 @@ func (s *Store) replayEvents(w *Watcher, start int64) []Event {
 		}
 		return evs
 	}
-	s.history.AscendRange(&record{main: start}, &record{main: s.rev + 1}, func(rec *record) bool {
+	s.history.ascend(start, s.rev+1, func(rec *record) bool {
 		for i := range rec.events {
 			ev := rec.events[i]
 			if !w.contains(ev.Kv.Key) {

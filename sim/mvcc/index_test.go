@@ -1,0 +1,85 @@
+package mvcc
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+)
+
+// TestKeyOrderModel checks keyOrder against a plain sorted set: random
+// adds, removals, re-creations and ranges.
+func TestKeyOrderModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var o keyOrder
+		o.init()
+		live := map[string]*keyIndex{}
+		keyGen := rapid.Map(rapid.IntRange(0, 3000), func(i int) string { return fmt.Sprintf("k%05d", i) })
+		for i := 0; i < 400; i++ {
+			k := keyGen.Draw(t, "key")
+			switch op := rapid.IntRange(0, 9).Draw(t, "op"); {
+			case op < 6: // add (or re-create after removal)
+				if _, ok := live[k]; !ok {
+					ki := newKeyIndex(k)
+					o.add(ki)
+					live[k] = ki
+				}
+			case op < 8:
+				if ki, ok := live[k]; ok {
+					o.remove(ki)
+					delete(live, k)
+				}
+			default:
+				hi := keyGen.Draw(t, "hi")
+				if rapid.Bool().Draw(t, "open") {
+					hi = ""
+				}
+				var want []string
+				for key := range live {
+					if key >= k && (hi == "" || key < hi) {
+						want = append(want, key)
+					}
+				}
+				slices.Sort(want)
+				limit := rapid.IntRange(0, len(want)+1).Draw(t, "limit")
+				var got []string
+				o.ascend(k, hi, func(ki *keyIndex) bool {
+					require.Same(t, live[ki.key], ki)
+					got = append(got, ki.key)
+					return len(got) != limit
+				})
+				if limit > 0 && limit < len(want) {
+					want = want[:limit]
+				}
+				require.Equal(t, want, got, "ascend(%q, %q)", k, hi)
+			}
+			require.Equal(t, len(live), o.Len())
+		}
+	})
+}
+
+// TestHistoryRing checks the revision-indexed ring through growth and
+// trimming.
+func TestHistoryRing(t *testing.T) {
+	var h history
+	for m := int64(2); m < 200; m++ {
+		h.push(newRecord(m))
+		if m%50 == 0 {
+			h.trimBelow(m - 20)
+		}
+	}
+	h.trimBelow(180)
+	require.Equal(t, 200-180, h.Len())
+	_, ok := h.get(179)
+	require.False(t, ok)
+	r, ok := h.get(180)
+	require.True(t, ok)
+	require.Equal(t, int64(180), r.main)
+	var seen []int64
+	h.ascend(0, 1000, func(r *record) bool { seen = append(seen, r.main); return true })
+	require.Len(t, seen, 20)
+	require.Equal(t, int64(199), seen[19])
+	require.Panics(t, func() { h.push(newRecord(201)) }, "a gap in revisions")
+}
