@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 type scaleResult struct {
 	podsPerSecond  float64
 	wall           time.Duration
+	cpu            time.Duration // process CPU time (user+system) over wall
+	running        int
 	simulated      time.Duration
 	peakHeapInuse  uint64
 	peakSys        uint64
@@ -70,6 +73,11 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	c.Engine.RunFor(time.Second) // taints removed, caches filled
 	res.registerWall = time.Since(regStart)
 	sample()
+	if path := os.Getenv("KUBESIM_HEAP_PROFILE"); path != "" {
+		// The heap once the nodes are up: `go tool pprof -base
+		// <file>.start <file>` shows what the pods alone allocated.
+		writeHeapProfile(tb, path+".start")
+	}
 
 	reqs := v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m"), v1.ResourceMemory: resource.MustParse("128Mi")}
 	cl := c.Client("bench")
@@ -79,6 +87,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 		b.ResetTimer()
 	}
 	simStart := c.Engine.Elapsed()
+	cpuStart := cpuTime()
 	start := time.Now()
 	for i := 0; i < pods; i++ {
 		// The client copies what it sends: one template serves every pod.
@@ -102,6 +111,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 		}
 	}
 	res.wall = time.Since(start)
+	res.cpu = cpuTime() - cpuStart
 	if b, ok := tb.(*testing.B); ok {
 		b.StopTimer()
 	}
@@ -109,15 +119,12 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	if path := os.Getenv("KUBESIM_HEAP_PROFILE"); path != "" {
 		// A profile of the live cluster's heap (-memprofile is taken after
 		// the cluster is garbage).
-		f, err := os.Create(path)
-		require.NoError(tb, err)
-		runtime.GC()
-		require.NoError(tb, pprof.WriteHeapProfile(f))
-		require.NoError(tb, f.Close())
+		writeHeapProfile(tb, path)
 	}
 	res.simulated = c.Engine.Elapsed() - simStart
 	res.steps = c.Engine.Steps()
 	res.podsPerSecond = float64(running) / res.wall.Seconds()
+	res.running = running
 	res.failedOrLeft = pods - running
 	perNode := map[string]int{}
 	for _, n := range c.KubeletNodes() {
@@ -132,6 +139,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 
 func reportScale(b *testing.B, r scaleResult) {
 	b.ReportMetric(r.podsPerSecond, "pods/s")
+	b.ReportMetric(float64(r.running)/r.cpu.Seconds(), "pods/cpu-s")
 	b.ReportMetric(float64(r.peakHeapInuse)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(r.peakSys)/(1<<20), "peak-sys-MiB")
 	b.ReportMetric(r.simulated.Seconds(), "sim-s")
@@ -179,4 +187,21 @@ func BenchmarkScale1000Nodes20kPods(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		reportScale(b, runScale(b, 1000, 20000))
 	}
+}
+
+func writeHeapProfile(tb testing.TB, path string) {
+	f, err := os.Create(path)
+	require.NoError(tb, err)
+	runtime.GC()
+	require.NoError(tb, pprof.WriteHeapProfile(f))
+	require.NoError(tb, f.Close())
+}
+
+// cpuTime is the process's CPU time so far (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
