@@ -35,7 +35,8 @@ type cacher struct {
 
 	// pending holds the objects the server wrote, in revision order, until
 	// the store's watch event for them arrives; it spares decoding.
-	pending []pendingWrite
+	pending    []pendingWrite
+	pendingBuf []pendingWrite // pending's buffer, reused once pending drains
 
 	// history is the event window for resuming watches; resumeRev is the
 	// oldest resourceVersion a watch can start from (every event after it
@@ -111,7 +112,13 @@ func newCacher(s *Server, res *Resource) *cacher {
 // written records an object the server just stored (nil-free; deletions
 // carry the last object with the deletion revision).
 func (c *cacher) written(key string, rev int64, obj runtime.Object) {
+	if len(c.pending) == 0 {
+		c.pending = c.pendingBuf[:0]
+	}
 	c.pending = append(c.pending, pendingWrite{key: key, rev: rev, obj: obj})
+	if cap(c.pending) > cap(c.pendingBuf) {
+		c.pendingBuf = c.pending[:0] // grown: keep the larger buffer
+	}
 }
 
 func (c *cacher) onStoreEvents(resp mvcc.WatchResponse) {
@@ -131,6 +138,10 @@ func (c *cacher) process(ev mvcc.Event) {
 		obj = c.pending[0].obj
 		c.pending[0] = pendingWrite{}
 		c.pending = c.pending[1:]
+		if len(c.pending) == 0 {
+			// Drained: the next write reuses the buffer from its start.
+			c.pending = c.pendingBuf[:0]
+		}
 	}
 	if c.res.NoWatchCache {
 		c.passThrough(ev, obj)

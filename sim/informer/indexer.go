@@ -223,6 +223,15 @@ func (ix *Indexer) Index(indexName string, obj any) ([]any, error) {
 	return out, nil
 }
 
+// IndexLen returns the number of objects with an indexed value (0 for an
+// unknown index), without listing them.
+func (ix *Indexer) IndexLen(indexName, value string) int {
+	if set := ix.indices[indexName][value]; set != nil {
+		return set.Len()
+	}
+	return 0
+}
+
 // IndexKeys returns the keys of the objects with an indexed value.
 func (ix *Indexer) IndexKeys(indexName, value string) ([]string, error) {
 	if _, ok := ix.indexers[indexName]; !ok {

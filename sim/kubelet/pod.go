@@ -1261,13 +1261,22 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	}
 	spec := &w.pod.Spec
 	terminalPod := w.killed
+	if len(w.inits) > 0 {
+		st.InitContainerStatuses = make([]v1.ContainerStatus, 0, len(w.inits))
+	}
 	for _, c := range w.inits {
 		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
+	}
+	if len(w.regular) > 0 {
+		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular))
 	}
 	for _, c := range w.regular {
 		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
 	}
-	all := append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
+	all := st.ContainerStatuses // read only below
+	if len(st.InitContainerStatuses) > 0 {
+		all = append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
+	}
 	st.Phase = podPhase(spec, all, terminalPod)
 	if (old.Phase == v1.PodSucceeded || old.Phase == v1.PodFailed) && st.Phase != old.Phase {
 		st.Phase = old.Phase // terminal phases are final

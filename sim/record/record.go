@@ -7,10 +7,9 @@ package record
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"maps"
+	"math/bits"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
@@ -41,6 +40,9 @@ type Recorder struct {
 	usedAt int64
 	// eventsRes is the API server's events resource.
 	eventsRes *apiserver.Resource
+	// instance is the events' reportingInstance: the component, or
+	// "<component>-<host>" for node agents.
+	instance string
 	// offset (under 1 µs) shifts this recorder's event names so that two
 	// components naming events of one object in one instant rarely collide.
 	offset int64
@@ -56,14 +58,32 @@ const maxSeen = 4096
 type eventKey [2]uint64
 
 func keyOf(parts ...string) eventKey {
-	h := fnv.New128a()
+	// FNV-1a, 128 bits, as hash/fnv's New128a, over each part followed by
+	// a 0 byte; written out so that hashing allocates nothing.
+	h := eventKey{fnvOffset128High, fnvOffset128Low}
 	for _, p := range parts {
-		_, _ = h.Write([]byte(p))
-		_, _ = h.Write([]byte{0})
+		for i := 0; i < len(p); i++ {
+			h = fnv128aByte(h, p[i])
+		}
+		h = fnv128aByte(h, 0)
 	}
-	var sum [16]byte
-	h.Sum(sum[:0])
-	return eventKey{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
+	return h
+}
+
+// The FNV-1a 128-bit offset basis and prime (2^88 + 2^8 + 0x3b).
+const (
+	fnvOffset128High = 0x6c62272e07bb0142
+	fnvOffset128Low  = 0x62b821756295c58d
+	fnvPrime128Low   = 0x13b
+	fnvPrime128Shift = 24
+)
+
+// fnv128aByte folds one byte into h ({high, low} words).
+func fnv128aByte(h eventKey, c byte) eventKey {
+	h[1] ^= uint64(c)
+	hi, lo := bits.Mul64(fnvPrime128Low, h[1])
+	hi += h[1]<<fnvPrime128Shift + fnvPrime128Low*h[0]
+	return eventKey{hi, lo}
 }
 
 var _ record.EventRecorder = (*Recorder)(nil)
@@ -75,7 +95,11 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 		panic("record: the API server has no events resource")
 	}
 	k := keyOf(component, host)
-	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host},
+	instance := component
+	if host != "" {
+		instance = component + "-" + host
+	}
+	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: instance,
 		seen: map[eventKey]string{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
@@ -121,8 +145,8 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	}
 	now := metav1.NewTime(r.eng.Now())
 	key := keyOf(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
-	events := r.c.CoreV1().Events(ns)
 	if name, ok := r.seen[key]; ok {
+		events := r.c.CoreV1().Events(ns)
 		if ev, err := events.Get(context.TODO(), name, metav1.GetOptions{}); err == nil {
 			ev.Count++
 			ev.LastTimestamp = now
@@ -144,10 +168,7 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		Type:                eventtype,
 		Source:              r.source,
 		ReportingController: r.source.Component,
-		ReportingInstance:   r.source.Component,
-	}
-	if r.source.Host != "" {
-		ev.ReportingInstance = r.source.Component + "-" + r.source.Host
+		ReportingInstance:   r.instance,
 	}
 	// Another recorder may have used the name in this instant (events of
 	// one object from two components): take the next one. Each recorder
@@ -193,8 +214,10 @@ func (r *Recorder) name(object string, now metav1.Time) string {
 		r.usedAt = n
 	}
 	n += r.offset
+	var buf [128]byte
 	for {
-		name := object + "." + strconv.FormatInt(n, 16)
+		b := append(append(buf[:0], object...), '.')
+		name := string(strconv.AppendInt(b, n, 16))
 		if !r.used[name] {
 			r.used[name] = true
 			return name
