@@ -748,3 +748,41 @@ func TestWatchReplayEqualsLiveEvents(t *testing.T) {
 		}
 	}
 }
+
+// Pods stamped from one template share their template parts in the
+// server's memory (stored objects are immutable), while every client still
+// gets its own deep copy; a part that differs in memory is not shared.
+func TestPodsFromOneTemplateShareParts(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	podRes, _ := e.s.Resource("pods")
+	for _, name := range []string{"a", "b"} {
+		_, err := pods.Create(ctx, pod(name), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	other := pod("c")
+	other.Spec.Containers[0].Resources.Requests[v1.ResourceCPU] = resource.MustParse("200m")
+	_, err := pods.Create(ctx, other, metav1.CreateOptions{})
+	require.NoError(t, err)
+	stored := func(name string) *v1.Pod {
+		obj, err := e.s.Get(podRes, "default", name)
+		require.NoError(t, err)
+		return obj.(*v1.Pod)
+	}
+	a, b, c := stored("a"), stored("b"), stored("c")
+	assert.Same(t, &a.Spec.Containers[0], &b.Spec.Containers[0], "containers shared")
+	assert.Same(t, &a.Spec.Tolerations[0], &b.Spec.Tolerations[0], "defaulted tolerations shared")
+	assert.Same(t, a.Spec.TerminationGracePeriodSeconds, b.Spec.TerminationGracePeriodSeconds)
+	assert.NotSame(t, &a.Spec.Containers[0], &c.Spec.Containers[0], "different requests, own containers")
+	assert.Equal(t, resource.MustParse("200m"), c.Spec.Containers[0].Resources.Requests[v1.ResourceCPU])
+
+	// A client's copy is its own.
+	got, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	got.Spec.Containers[0].Resources.Requests[v1.ResourceCPU] = resource.MustParse("1")
+	got.Spec.Tolerations[0].Key = "changed"
+	assert.Equal(t, resource.MustParse("100m"), b.Spec.Containers[0].Resources.Requests[v1.ResourceCPU])
+	assert.Equal(t, v1.TaintNodeNotReady, b.Spec.Tolerations[0].Key)
+	want := pod("b")
+	assert.True(t, apiequality.Semantic.DeepEqual(want.Spec.Containers[0].Resources, b.Spec.Containers[0].Resources))
+}

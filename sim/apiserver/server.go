@@ -72,6 +72,8 @@ type Server struct {
 	cachers map[*Resource]*cacher
 
 	admission []AdmissionPlugin
+	// intern shares identical parts of the pods the server stores.
+	intern *interner
 
 	// lastCompactRev is the revision recorded at the previous compaction tick.
 	lastCompactRev int64
@@ -105,6 +107,7 @@ func New(eng *sim.Engine, store *mvcc.Store, cfg Config) *Server {
 		memo:      map[string]memoEntry{},
 		cachers:   map[*Resource]*cacher{},
 		nsCleanup: map[string]bool{},
+		intern:    newInterner(),
 	}
 	for _, r := range s.reg.list {
 		s.cachers[r] = newCacher(s, r)

@@ -87,6 +87,9 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 		return nil, apierrors.NewInvalid(res.GroupKind(), m.GetName(), errs)
 	}
 	normalizeTimes(obj)
+	if p, ok := obj.(*v1.Pod); ok {
+		s.intern.pod(p)
+	}
 	key := res.key(m.GetNamespace(), m.GetName())
 	data := encode(obj)
 	resp, err := s.store.Txn(mvcc.TxnRequest{

@@ -33,8 +33,11 @@ type Recorder struct {
 	c      client.Interface
 	eng    *sim.Engine
 	source v1.EventSource
-	seen   map[eventKey]string // → Event name; at most maxSeen entries
-	order  []eventKey          // ring of the keys in seen, oldest at next
+	// seen maps an event to the suffix of its Event's name (the name is
+	// "<object>.<hex suffix>"; the object is part of the key); at most
+	// maxSeen entries.
+	seen   map[eventKey]int64
+	order  []eventKey // ring of the keys in seen, oldest at next
 	next   int
 	used   map[string]bool // names taken in the current instant
 	usedAt int64
@@ -100,7 +103,7 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 		instance = component + "-" + host
 	}
 	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: instance,
-		seen: map[eventKey]string{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
+		seen: map[eventKey]int64{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
 // Event records an event about object.
@@ -145,8 +148,9 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	}
 	now := metav1.NewTime(r.eng.Now())
 	key := keyOf(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
-	if name, ok := r.seen[key]; ok {
+	if suffix, ok := r.seen[key]; ok {
 		events := r.c.CoreV1().Events(ns)
+		name := eventName(nil, ref.Name, suffix)
 		if ev, err := events.Get(context.TODO(), name, metav1.GetOptions{}); err == nil {
 			ev.Count++
 			ev.LastTimestamp = now
@@ -156,7 +160,7 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		}
 		delete(r.seen, key)
 	}
-	name := r.name(ref.Name, now)
+	name, suffix := r.name(ref.Name, now)
 	ev := &v1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: maps.Clone(annotations)},
 		InvolvedObject:      ref,
@@ -179,20 +183,20 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		// the response.
 		_, err := r.c.Server().CreateOwned(r.c.User(), r.eventsRes, ns, ev, metav1.CreateOptions{})
 		if err == nil {
-			r.remember(key, name)
+			r.remember(key, suffix)
 			return
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			return
 		}
-		name = r.name(ref.Name, now)
+		name, suffix = r.name(ref.Name, now)
 		ev.Name = name
 	}
 }
 
-// remember records the Event name of key, forgetting the oldest key when
-// the cache is full.
-func (r *Recorder) remember(key eventKey, name string) {
+// remember records the Event name suffix of key, forgetting the oldest key
+// when the cache is full.
+func (r *Recorder) remember(key eventKey, suffix int64) {
 	if _, ok := r.seen[key]; !ok {
 		if len(r.order) < maxSeen {
 			r.order = append(r.order, key)
@@ -202,12 +206,13 @@ func (r *Recorder) remember(key eventKey, name string) {
 			r.next = (r.next + 1) % maxSeen
 		}
 	}
-	r.seen[key] = name
+	r.seen[key] = suffix
 }
 
 // name is upstream's "<object>.<hex unix nanos>", nudged forward when two
-// events of one object fall in the same instant.
-func (r *Recorder) name(object string, now metav1.Time) string {
+// events of one object fall in the same instant; suffix is the number
+// after the dot.
+func (r *Recorder) name(object string, now metav1.Time) (name string, suffix int64) {
 	n := now.UnixNano()
 	if n != r.usedAt {
 		clear(r.used)
@@ -216,12 +221,17 @@ func (r *Recorder) name(object string, now metav1.Time) string {
 	n += r.offset
 	var buf [128]byte
 	for {
-		b := append(append(buf[:0], object...), '.')
-		name := string(strconv.AppendInt(b, n, 16))
+		name := eventName(buf[:0], object, n)
 		if !r.used[name] {
 			r.used[name] = true
-			return name
+			return name, n
 		}
 		n++
 	}
+}
+
+// eventName is "<object>.<hex suffix>", built in buf.
+func eventName(buf []byte, object string, suffix int64) string {
+	b := append(append(buf, object...), '.')
+	return string(strconv.AppendInt(b, suffix, 16))
 }
