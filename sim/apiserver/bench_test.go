@@ -95,7 +95,7 @@ func BenchmarkCreateEvent(b *testing.B) {
 				UID: "6b1d2c4e-8f0a-4b3c-9d2e-1f0a2b3c4d5e", ResourceVersion: "12345", FieldPath: "spec.containers{c}"},
 			Reason: "Pulled", Message: `Container image "registry.k8s.io/pause:3.10" already present on machine`,
 			FirstTimestamp: now, LastTimestamp: now, Count: 1, Type: v1.EventTypeNormal,
-			Source:         v1.EventSource{Component: "kubelet", Host: "node-00001"},
+			Source:              v1.EventSource{Component: "kubelet", Host: "node-00001"},
 			ReportingController: "kubelet", ReportingInstance: "kubelet-node-00001"}
 	}
 	const warm = 200_000

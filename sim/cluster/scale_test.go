@@ -27,6 +27,7 @@ type scaleResult struct {
 	running        int
 	simulated      time.Duration
 	peakHeapInuse  uint64
+	liveHeap       uint64 // after a collection at the end: what the cluster retains
 	peakSys        uint64
 	steps          uint64
 	failedOrLeft   int
@@ -116,6 +117,9 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 		b.StopTimer()
 	}
 	sample()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	res.liveHeap = ms.HeapAlloc
 	if path := os.Getenv("KUBESIM_HEAP_PROFILE"); path != "" {
 		// A profile of the live cluster's heap (-memprofile is taken after
 		// the cluster is garbage).
@@ -142,6 +146,7 @@ func reportScale(b *testing.B, r scaleResult) {
 	b.ReportMetric(float64(r.running)/r.cpu.Seconds(), "pods/cpu-s")
 	b.ReportMetric(float64(r.peakHeapInuse)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(r.peakSys)/(1<<20), "peak-sys-MiB")
+	b.ReportMetric(float64(r.liveHeap)/(1<<20), "live-heap-MiB")
 	b.ReportMetric(r.simulated.Seconds(), "sim-s")
 	b.ReportMetric(r.registerWall.Seconds(), "register-s")
 	b.Logf("wall %v for the pods (nodes registered in %v), simulated %v, %d engine steps, %d pods not Running, %d nodes used, max %d pods/node",

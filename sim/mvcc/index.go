@@ -54,70 +54,106 @@ func (o *keyOrder) ascend(lo, hi string, fn func(*keyIndex) bool) {
 	o.t.AscendRange(orderItem{key: lo}, orderItem{key: hi}, visit)
 }
 
-// history holds the store's write records by main revision. Every write
-// that changes something takes the next revision, and compaction drops
-// records from the oldest end, so the records held always cover a
-// contiguous run of revisions: a ring indexed by revision, O(1) to append,
-// find and trim.
+// history holds, for every write the store keeps for watch replay, the
+// keys it changed in sub-revision order. Every write that changes
+// something takes the next revision, and compaction drops writes from the
+// oldest end, so the writes held always cover a contiguous run of
+// revisions: a ring indexed by revision, O(1) to append, find and trim.
+// The usual write changes one key and takes one slot; the keys of a txn
+// that changed several are kept aside in multi.
 type history struct {
-	buf   []*record
-	head  int   // index in buf of the oldest record
-	n     int   // records held
-	first int64 // main revision of the oldest record (when n > 0)
+	buf   []*keyIndex // nil: see multi
+	multi map[int64][]*keyIndex
+	head  int   // index in buf of the oldest write
+	n     int   // writes held
+	first int64 // main revision of the oldest write (when n > 0)
+	one   [1]*keyIndex
 }
 
-// Len is the number of records held.
+// Len is the number of writes held.
 func (h *history) Len() int { return h.n }
 
-func (h *history) slot(i int) *(*record) { return &h.buf[(h.head+i)%len(h.buf)] }
+func (h *history) slot(i int) **keyIndex { return &h.buf[(h.head+i)%len(h.buf)] }
 
-// push appends rec, whose revision must follow the newest held.
-func (h *history) push(rec *record) {
+// push appends the write at main revision main, which must follow the
+// newest held, that changed keys (in sub-revision order).
+func (h *history) push(main int64, keys []*keyIndex) {
 	if h.n == 0 {
-		h.first = rec.main
-	} else if want := h.first + int64(h.n); rec.main != want {
-		panic(fmt.Sprintf("mvcc: history record at revision %d, want %d", rec.main, want))
+		h.first = main
+	} else if want := h.first + int64(h.n); main != want {
+		panic(fmt.Sprintf("mvcc: history write at revision %d, want %d", main, want))
 	}
 	if h.n == len(h.buf) {
-		grown := make([]*record, max(64, 2*len(h.buf)))
+		grown := make([]*keyIndex, max(64, 2*len(h.buf)))
 		for i := 0; i < h.n; i++ {
 			grown[i] = *h.slot(i)
 		}
 		h.buf, h.head = grown, 0
 	}
-	*h.slot(h.n) = rec
+	if len(keys) == 1 {
+		*h.slot(h.n) = keys[0]
+	} else {
+		if h.multi == nil {
+			h.multi = map[int64][]*keyIndex{}
+		}
+		h.multi[main] = append([]*keyIndex(nil), keys...)
+		*h.slot(h.n) = nil
+	}
 	h.n++
 }
 
-// get returns the record at main revision main, if held.
-func (h *history) get(main int64) (*record, bool) {
+// keys returns the keys the write at main changed, in sub-revision order
+// (one, or many), if the write is held.
+func (h *history) keys(main int64) (one *keyIndex, many []*keyIndex, ok bool) {
 	if h.n == 0 || main < h.first || main >= h.first+int64(h.n) {
-		return nil, false
+		return nil, nil, false
 	}
-	return *h.slot(int(main - h.first)), true
+	if ki := *h.slot(int(main - h.first)); ki != nil {
+		return ki, nil, true
+	}
+	return nil, h.multi[main], true
 }
 
-// ascend calls fn for each record with main revision in [from, to), oldest
-// first, until fn returns false.
-func (h *history) ascend(from, to int64, fn func(*record) bool) {
+// ascend calls fn for each write held with main revision in [from, to),
+// oldest first, with the keys it changed in sub-revision order, until fn
+// returns false. keys is valid only during the call; fn must not push.
+func (h *history) ascend(from, to int64, fn func(main int64, keys []*keyIndex) bool) {
 	if h.n == 0 {
 		return
 	}
 	from = max(from, h.first)
 	to = min(to, h.first+int64(h.n))
 	for m := from; m < to; m++ {
-		if !fn(*h.slot(int(m - h.first))) {
+		keys := h.multi[m]
+		if ki := *h.slot(int(m - h.first)); ki != nil {
+			h.one[0] = ki
+			keys = h.one[:]
+		}
+		ok := fn(m, keys)
+		h.one[0] = nil
+		if !ok {
 			return
 		}
 	}
 }
 
-// trimBelow drops the records with main revision below rev and returns
-// how many events they held.
-func (h *history) trimBelow(rev int64) (events int) {
+// changes is the number of changes of the write at slot i.
+func (h *history) changes(i int) int {
+	if *h.slot(i) != nil {
+		return 1
+	}
+	return len(h.multi[h.first+int64(i)])
+}
+
+// trimBelow drops the writes with main revision below rev and returns how
+// many changes they held.
+func (h *history) trimBelow(rev int64) (changes int) {
 	for h.n > 0 && h.first < rev {
+		changes += h.changes(0)
 		s := h.slot(0)
-		events += len((*s).events)
+		if *s == nil {
+			delete(h.multi, h.first)
+		}
 		*s = nil
 		h.head = (h.head + 1) % len(h.buf)
 		h.n--
@@ -126,5 +162,5 @@ func (h *history) trimBelow(rev int64) (events int) {
 	if h.n == 0 {
 		h.head = 0
 	}
-	return events
+	return changes
 }

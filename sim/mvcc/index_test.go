@@ -61,25 +61,38 @@ func TestKeyOrderModel(t *testing.T) {
 }
 
 // TestHistoryRing checks the revision-indexed ring through growth and
-// trimming.
+// trimming, with single- and multi-key writes.
 func TestHistoryRing(t *testing.T) {
 	var h history
+	a, b := newKeyIndex("a"), newKeyIndex("b")
 	for m := int64(2); m < 200; m++ {
-		h.push(newRecord(m))
+		keys := []*keyIndex{a}
+		if m%7 == 0 {
+			keys = []*keyIndex{a, b, a}
+		}
+		h.push(m, keys)
 		if m%50 == 0 {
 			h.trimBelow(m - 20)
 		}
 	}
 	h.trimBelow(180)
 	require.Equal(t, 200-180, h.Len())
-	_, ok := h.get(179)
+	_, _, ok := h.keys(179)
 	require.False(t, ok)
-	r, ok := h.get(180)
+	one, many, ok := h.keys(180)
 	require.True(t, ok)
-	require.Equal(t, int64(180), r.main)
+	require.Same(t, a, one)
+	require.Nil(t, many)
+	_, many, ok = h.keys(182)
+	require.True(t, ok)
+	require.Equal(t, []*keyIndex{a, b, a}, many)
 	var seen []int64
-	h.ascend(0, 1000, func(r *record) bool { seen = append(seen, r.main); return true })
+	changes := 0
+	h.ascend(0, 1000, func(m int64, keys []*keyIndex) bool { seen = append(seen, m); changes += len(keys); return true })
 	require.Len(t, seen, 20)
 	require.Equal(t, int64(199), seen[19])
-	require.Panics(t, func() { h.push(newRecord(201)) }, "a gap in revisions")
+	require.Equal(t, 20+2*3, changes, "182, 189 and 196 changed three keys")
+	require.Equal(t, changes, h.trimBelow(1000))
+	require.Empty(t, h.multi)
+	require.Panics(t, func() { h.push(2000, []*keyIndex{a}); h.push(2002, []*keyIndex{a}) }, "a gap in revisions")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,10 +278,20 @@ type storeMachine struct {
 }
 
 var (
-	modelKeys   = []string{"a", "a/1", "a/2", "b", "b/1", "c"}
-	modelValues = [][]byte{[]byte("x"), []byte("y"), []byte("zz")}
+	modelKeys = []string{"a", "a/1", "a/2", "b", "b/1", "c"}
+	// Short values, and long ones sharing prefixes and suffixes, which the
+	// store keeps as reverse deltas once superseded.
+	modelValues = [][]byte{[]byte("x"), []byte("y"), []byte("zz"),
+		longValue("", "1", ""), longValue("", "2", ""), longValue("", "22", "tail"), longValue("head", "1", "")}
 	modelDelays = []time.Duration{DefaultDelay, 0, time.Millisecond, 3 * time.Millisecond}
 )
+
+// longValue is 100 bytes of one pattern, then mid, then 100 more, with a
+// prefix and a suffix.
+func longValue(prefix, mid, suffix string) []byte {
+	pattern := strings.Repeat("0123456789", 10)
+	return []byte(prefix + pattern + mid + pattern + suffix)
+}
 
 const modelStoreDelay = 2 * time.Millisecond
 

@@ -43,20 +43,24 @@ type Store struct {
 	// is not indexed): a txn's compare and put look the same key up.
 	lastKey string
 	lastKI  *keyIndex
-	// history holds the record of every write with main revision >=
+	// history holds the keys changed by every write with main revision >=
 	// compactRev (every write, if never compacted), by main revision. Watch
 	// replay reads it; compaction trims it.
 	history history
+	// compactEvents are the changes of the write at compactRev, as they
+	// were: compaction drops some of them from the key index (a tombstone,
+	// a key changed twice in the txn), and a watch may start at compactRev.
+	compactEvents []Event
 
 	liveKeys   int // keys that exist at rev
 	versions   int // entries (puts and tombstones) held in keys
 	histEvents int // events held in history
 
-	// wrec is the record of the write in progress (nil between writes, and
-	// while the write has changed nothing yet); wprevs[i] is the version
-	// wrec.events[i] replaced (a zero keyRev if the key did not exist).
-	wrec   *record
-	wprevs []keyRev
+	// The write in progress: wkeys[i] is the key of its change with
+	// sub-revision i (none while it has changed nothing yet), wprevs[i] the
+	// version that change replaced (ok false if the key did not exist).
+	wkeys  []*keyIndex
+	wprevs []prevKV
 
 	delKeys []*keyIndex
 
@@ -201,6 +205,12 @@ func (s *Store) checkRev(rev, cur int64) (int64, error) {
 	return rev, nil
 }
 
+// prevKV is the version a change replaced, if there was one.
+type prevKV struct {
+	kv KeyValue
+	ok bool
+}
+
 // rangeResultOne lets a single-key Range allocate its result and its one
 // KeyValue together.
 type rangeResultOne struct {
@@ -216,27 +226,27 @@ func (s *Store) rangeAt(key, end string, at int64, opts RangeOptions, header int
 		if ki == nil {
 			return &RangeResult{Rev: header}
 		}
-		kr, ok := ki.get(at)
+		i, ok := ki.get(at)
 		if !ok {
 			return &RangeResult{Rev: header}
 		}
 		if opts.CountOnly {
 			return &RangeResult{Count: 1, Rev: header}
 		}
-		r := &rangeResultOne{kv: [1]KeyValue{*kr.kv()}}
+		r := &rangeResultOne{kv: [1]KeyValue{ki.kv(i)}}
 		r.res = RangeResult{KVs: r.kv[:], Count: 1, Rev: header}
 		return &r.res
 	}
 	res := &RangeResult{Rev: header}
 	limit := opts.Limit
 	s.ascend(key, end, func(ki *keyIndex) bool {
-		kr, ok := ki.get(at)
+		i, ok := ki.get(at)
 		if !ok {
 			return true
 		}
 		res.Count++
 		if !opts.CountOnly && (limit <= 0 || int64(len(res.KVs)) < limit) {
-			res.KVs = append(res.KVs, *kr.kv())
+			res.KVs = append(res.KVs, ki.kv(i))
 		}
 		return true
 	})
@@ -244,18 +254,13 @@ func (s *Store) rangeAt(key, end string, at int64, opts RangeOptions, header int
 	return res
 }
 
-// writeRecord returns the record of the write in progress, starting one.
-func (s *Store) writeRecord() *record {
-	if s.wrec == nil {
-		s.wrec = newRecord(s.rev + 1)
-	}
-	return s.wrec
-}
+// wmain is the revision of the write in progress.
+func (s *Store) wmain() int64 { return s.rev + 1 }
 
 // put writes key at the revision of the write in progress and returns the
 // version it replaced, if the key existed.
-func (s *Store) put(key string, value []byte, lease int64) (keyRev, bool) {
-	rec := s.writeRecord()
+func (s *Store) put(key string, value []byte, lease int64) prevKV {
+	main := s.wmain()
 	ki := s.lookup(key)
 	if ki == nil {
 		ki = newKeyIndex(key)
@@ -263,34 +268,30 @@ func (s *Store) put(key string, value []byte, lease int64) (keyRev, bool) {
 		s.byKey[key] = ki
 		s.lastKey, s.lastKI = key, ki
 	}
-	prev, had := ki.live()
-	kv := KeyValue{Key: ki.key, Value: value, ModRevision: rec.main, Lease: lease}
-	if had {
-		p := prev.kv()
-		kv.CreateRevision, kv.Version = p.CreateRevision, p.Version+1
+	e := entry{main: main, sub: int32(len(s.wkeys)), value: value, lease: lease, create: main, version: 1}
+	var prev prevKV
+	if p, ok := ki.live(); ok {
+		prev = prevKV{ki.kv(len(ki.entries) - 1), true}
+		e.create, e.version = p.create, p.version+1
 	} else {
-		kv.CreateRevision, kv.Version = rec.main, 1
 		s.liveKeys++
 	}
-	sub := len(rec.events)
-	rec.events = append(rec.events, Event{Type: EventPut, Kv: kv})
-	ki.put(keyRev{rev: revision{rec.main, int64(sub)}, rec: rec, i: int32(sub)})
+	ki.put(e)
 	s.versions++
+	s.wkeys = append(s.wkeys, ki)
 	s.wprevs = append(s.wprevs, prev)
-	return prev, had
+	return prev
 }
 
 // tombstone deletes ki, which must exist, at the revision of the write in
 // progress and returns the version it ended.
-func (s *Store) tombstone(ki *keyIndex) keyRev {
-	rec := s.writeRecord()
-	prev, _ := ki.live()
-	sub := len(rec.events)
-	rec.events = append(rec.events, Event{Type: EventDelete, Kv: KeyValue{Key: ki.key, ModRevision: rec.main}})
-	ki.tombstone(keyRev{rev: revision{rec.main, int64(sub)}, rec: rec, i: int32(sub)})
+func (s *Store) tombstone(ki *keyIndex) KeyValue {
+	prev := ki.kv(len(ki.entries) - 1)
+	ki.put(entry{main: s.wmain(), sub: int32(len(s.wkeys)), tomb: true})
 	s.versions++
 	s.liveKeys--
-	s.wprevs = append(s.wprevs, prev)
+	s.wkeys = append(s.wkeys, ki)
+	s.wprevs = append(s.wprevs, prevKV{prev, true})
 	return prev
 }
 
@@ -308,7 +309,7 @@ func (s *Store) deleteRange(key, end string, prevKVs *[]KeyValue) int64 {
 		}
 		prev := s.tombstone(ki)
 		if prevKVs != nil {
-			*prevKVs = append(*prevKVs, *prev.kv())
+			*prevKVs = append(*prevKVs, prev)
 		}
 		return 1
 	}
@@ -322,7 +323,7 @@ func (s *Store) deleteRange(key, end string, prevKVs *[]KeyValue) int64 {
 	for _, ki := range del {
 		prev := s.tombstone(ki)
 		if prevKVs != nil {
-			*prevKVs = append(*prevKVs, *prev.kv())
+			*prevKVs = append(*prevKVs, prev)
 		}
 	}
 	clear(del)
@@ -331,17 +332,17 @@ func (s *Store) deleteRange(key, end string, prevKVs *[]KeyValue) int64 {
 }
 
 // endWrite finishes the write in progress: if it changed anything, the
-// revision advances, the record joins the history and watchers are told.
+// revision advances, the write joins the history and watchers are told.
 func (s *Store) endWrite() {
-	rec := s.wrec
-	if rec == nil {
+	if len(s.wkeys) == 0 {
 		return
 	}
-	s.wrec = nil
-	s.rev = rec.main
-	s.history.push(rec)
-	s.histEvents += len(rec.events)
-	s.notify(rec, s.wprevs)
+	s.rev = s.wmain()
+	s.history.push(s.rev, s.wkeys)
+	s.histEvents += len(s.wkeys)
+	s.notify(s.rev, s.wkeys, s.wprevs)
+	clear(s.wkeys)
+	s.wkeys = s.wkeys[:0]
 	clear(s.wprevs)
 	s.wprevs = s.wprevs[:0]
 }
@@ -430,15 +431,15 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 		switch op.Type {
 		case OpRange:
 			cur := s.rev
-			if s.wrec != nil {
+			if len(s.wkeys) > 0 {
 				cur++
 			}
 			at, _ := s.checkRev(op.Range.Rev, cur)
 			r.Range = s.rangeAt(op.Key, op.End, at, op.Range, cur)
 		case OpPut:
-			prev, had := s.put(op.Key, op.Value, op.Lease)
-			if op.PrevKV && had {
-				r.PrevKVs = []KeyValue{*prev.kv()}
+			prev := s.put(op.Key, op.Value, op.Lease)
+			if op.PrevKV && prev.ok {
+				r.PrevKVs = []KeyValue{prev.kv}
 			}
 		case OpDelete:
 			var prevs *[]KeyValue
@@ -453,6 +454,23 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 	return resp, nil
 }
 
+// writeEvents returns the changes of the write at main (held in the
+// history), in sub-revision order.
+func (s *Store) writeEvents(main int64) []Event {
+	var evs []Event
+	s.history.ascend(main, main+1, func(main int64, keys []*keyIndex) bool {
+		for sub, ki := range keys {
+			i, ok := ki.find(revision{main, int64(sub)})
+			if !ok {
+				panic(fmt.Sprintf("mvcc: change %d.%d of %q is not indexed", main, sub, ki.key))
+			}
+			evs = append(evs, ki.event(i))
+		}
+		return true
+	})
+	return evs
+}
+
 // txnResponseOne lets a one-op Txn allocate its response and the op's
 // together.
 type txnResponseOne struct {
@@ -462,30 +480,29 @@ type txnResponseOne struct {
 
 // compare evaluates c against the current revision.
 func (s *Store) compare(c *Compare) bool {
-	var kv *KeyValue
-	if ki := s.lookup(c.Key); ki != nil {
-		if kr, ok := ki.live(); ok {
-			kv = kr.kv()
-		}
+	var e entry // a missing key compares as all zero
+	ki := s.lookup(c.Key)
+	live, ok := (*entry)(nil), false
+	if ki != nil {
+		live, ok = ki.live()
 	}
-	if kv == nil {
-		if c.Target == CompareValue {
-			return false
-		}
-		kv = &KeyValue{}
+	if ok {
+		e = *live
+	} else if c.Target == CompareValue {
+		return false
 	}
 	var r int
 	switch c.Target {
 	case CompareVersion:
-		r = cmp.Compare(kv.Version, c.Int)
+		r = cmp.Compare(e.version, c.Int)
 	case CompareCreate:
-		r = cmp.Compare(kv.CreateRevision, c.Int)
+		r = cmp.Compare(e.create, c.Int)
 	case CompareMod:
-		r = cmp.Compare(kv.ModRevision, c.Int)
+		r = cmp.Compare(e.main, c.Int)
 	case CompareLease:
-		r = cmp.Compare(kv.Lease, c.Int)
+		r = cmp.Compare(e.lease, c.Int)
 	case CompareValue:
-		r = bytes.Compare(kv.Value, c.Value)
+		r = bytes.Compare(e.value, c.Value) // the live version's value is whole
 	default:
 		panic(fmt.Sprintf("mvcc: compare on %q has unknown target %d", c.Key, c.Target))
 	}
@@ -519,14 +536,13 @@ func (s *Store) Compact(rev int64) error {
 	if rev > s.rev {
 		return ErrFutureRev
 	}
+	// The changes at rev as they are now, for watches that start at rev:
+	// compaction may drop some of them from the key index.
+	s.compactEvents = s.writeEvents(rev)
 	var empty []*keyIndex
 	// Changes at the previous compact revision were compacted by it already.
-	s.history.ascend(s.compactRev+1, rev+1, func(rec *record) bool {
-		for i := range rec.events {
-			ki := s.lookup(rec.events[i].Kv.Key)
-			if ki == nil {
-				panic(fmt.Sprintf("mvcc: compact(%d): key %q changed at %d is not indexed", rev, rec.events[i].Kv.Key, rec.main))
-			}
+	s.history.ascend(s.compactRev+1, rev+1, func(main int64, keys []*keyIndex) bool {
+		for _, ki := range keys {
 			if ki.compacted == rev {
 				continue
 			}
