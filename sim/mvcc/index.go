@@ -2,56 +2,160 @@ package mvcc
 
 import (
 	"fmt"
-
-	"github.com/google/btree"
+	"slices"
+	"strings"
 )
 
-// keyOrder keeps the store's keyIndexes in key order, for ranges: a B-tree
-// (degree 32, as etcd's tree index) whose items carry the key inline, so a
-// comparison reads the key's bytes without first loading its keyIndex.
+// keyOrder keeps the store's keyIndexes in key order, for ranges, without
+// making each new key pay for an ordered insert into one big tree (which,
+// with hundreds of thousands of keys, costs a cache miss per comparison).
+//
+// Keys are grouped by directory: the key up to and including its last '/'
+// ("/registry/pods/default/" for "/registry/pods/default/web"; "" for a key
+// without '/'). Each directory keeps its keys sorted, plus an unsorted tail
+// of the keys added since it was last read in order: adding a key is an
+// append, and a range sorts and merges the tails of the directories it
+// reads (O(tail log tail + directory size), no more than listing the
+// directory costs). A range reads every directory whose keys may fall in
+// it — those named inside the range and those that are prefixes of its
+// start — and merges them in key order.
+//
+// Removing a key marks its keyIndex (removed); reads skip marked entries
+// and the next merge drops them. A key re-created after removal gets a new
+// keyIndex, so the two never clash.
 type keyOrder struct {
-	t *btree.BTreeG[orderItem]
+	dirs  map[string]*keyDir
+	names []string // directory names, sorted
+	n     int      // keys held (not removed)
+	// scratch for ascend
+	cands []*keyDir
+	pos   []int
 }
 
-type orderItem struct {
-	key string
-	ki  *keyIndex
+// keyDir is one directory of keyOrder.
+type keyDir struct {
+	name    string
+	sorted  []*keyIndex // by key; may hold removed entries
+	tail    []*keyIndex // added since the last settle, in arrival order
+	live    int         // entries not removed
+	removed int         // removed entries still in sorted or tail
 }
 
-// btreeDegree is the branching factor of the key order, as in etcd's tree
-// index.
-const btreeDegree = 32
+func (o *keyOrder) init() { o.dirs = map[string]*keyDir{} }
 
-func (o *keyOrder) init() {
-	o.t = btree.NewG(btreeDegree, func(a, b orderItem) bool { return a.key < b.key })
-}
+func dirOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
 
 // add inserts a new key.
 func (o *keyOrder) add(ki *keyIndex) {
-	if _, dup := o.t.ReplaceOrInsert(orderItem{ki.key, ki}); dup {
-		panic(fmt.Sprintf("mvcc: key %q added to the index twice", ki.key))
+	name := dirOf(ki.key)
+	d := o.dirs[name]
+	if d == nil {
+		d = &keyDir{name: name}
+		o.dirs[name] = d
+		i, _ := slices.BinarySearch(o.names, name)
+		o.names = slices.Insert(o.names, i, name)
 	}
+	d.tail = append(d.tail, ki)
+	d.live++
+	o.n++
 }
 
 // remove deletes ki's key.
 func (o *keyOrder) remove(ki *keyIndex) {
-	if _, ok := o.t.Delete(orderItem{key: ki.key}); !ok {
+	if ki.removed {
+		panic(fmt.Sprintf("mvcc: key %q removed from the index twice", ki.key))
+	}
+	d := o.dirs[dirOf(ki.key)]
+	if d == nil {
 		panic(fmt.Sprintf("mvcc: key %q removed from the index but not in it", ki.key))
+	}
+	ki.removed = true
+	d.live--
+	d.removed++
+	o.n--
+	if d.live == 0 {
+		delete(o.dirs, d.name)
+		i, _ := slices.BinarySearch(o.names, d.name)
+		o.names = slices.Delete(o.names, i, i+1)
 	}
 }
 
 // Len is the number of keys held.
-func (o *keyOrder) Len() int { return o.t.Len() }
+func (o *keyOrder) Len() int { return o.n }
+
+func compareKI(a, b *keyIndex) int { return strings.Compare(a.key, b.key) }
+
+// settle sorts d's tail into its sorted keys, dropping removed ones.
+func (d *keyDir) settle() {
+	if len(d.tail) == 0 && (d.removed == 0 || d.removed < len(d.sorted)/4) {
+		return
+	}
+	slices.SortFunc(d.tail, compareKI)
+	merged := make([]*keyIndex, 0, d.live)
+	a, b := d.sorted, d.tail
+	for len(a) > 0 || len(b) > 0 {
+		var ki *keyIndex
+		if len(b) == 0 || len(a) > 0 && a[0].key < b[0].key {
+			ki, a = a[0], a[1:]
+		} else {
+			ki, b = b[0], b[1:]
+		}
+		if !ki.removed {
+			merged = append(merged, ki)
+		}
+	}
+	clear(d.tail)
+	d.sorted, d.tail, d.removed = merged, d.tail[:0], 0
+}
 
 // ascend calls fn for each key in [lo, hi) in key order (hi == "" means no
 // upper bound) until fn returns false. fn must not add or remove keys.
 func (o *keyOrder) ascend(lo, hi string, fn func(*keyIndex) bool) {
-	visit := func(it orderItem) bool { return fn(it.ki) }
-	if hi == "" {
-		o.t.AscendGreaterOrEqual(orderItem{key: lo}, visit)
-		return
+	cands := o.cands[:0]
+	// Directories that are prefixes of lo ("" and each "…/" of lo)...
+	for i := -1; i < len(lo); i++ {
+		if i >= 0 && lo[i] != '/' {
+			continue
+		}
+		if d := o.dirs[lo[:i+1]]; d != nil && d.name < lo {
+			cands = append(cands, d)
+		}
 	}
-	o.t.AscendRange(orderItem{key: lo}, orderItem{key: hi}, visit)
+	// ...and those named inside the range.
+	for i, _ := slices.BinarySearch(o.names, lo); i < len(o.names) && (hi == "" || o.names[i] < hi); i++ {
+		cands = append(cands, o.dirs[o.names[i]])
+	}
+	pos := o.pos[:0]
+	for _, d := range cands {
+		d.settle()
+		i, _ := slices.BinarySearchFunc(d.sorted, lo, func(ki *keyIndex, k string) int { return strings.Compare(ki.key, k) })
+		pos = append(pos, i)
+	}
+	o.cands, o.pos = nil, nil // fn may range again (it must not modify)
+	for {
+		best := -1
+		for c, d := range cands {
+			for pos[c] < len(d.sorted) && d.sorted[pos[c]].removed {
+				pos[c]++
+			}
+			if pos[c] < len(d.sorted) && (best < 0 || d.sorted[pos[c]].key < cands[best].sorted[pos[best]].key) {
+				best = c
+			}
+		}
+		if best < 0 {
+			break
+		}
+		ki := cands[best].sorted[pos[best]]
+		pos[best]++
+		if hi != "" && ki.key >= hi {
+			break
+		}
+		if !fn(ki) {
+			break
+		}
+	}
+	clear(cands)
+	o.cands, o.pos = cands[:0], pos[:0]
 }
 
 // history holds, for every write the store keeps for watch replay, the

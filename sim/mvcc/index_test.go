@@ -16,7 +16,13 @@ func TestKeyOrderModel(t *testing.T) {
 		var o keyOrder
 		o.init()
 		live := map[string]*keyIndex{}
-		keyGen := rapid.Map(rapid.IntRange(0, 3000), func(i int) string { return fmt.Sprintf("k%05d", i) })
+		// Keys in nested directories ("", "a/", "a/b/", "b/"...), so ranges
+		// merge several directories and start inside them.
+		keyGen := rapid.Map(rapid.IntRange(0, 3000), func(i int) string {
+			dirs := []string{"", "a/", "a/b/", "a-/", "b/", "a/b/c/"}
+			return dirs[i%len(dirs)] + fmt.Sprintf("k%04d", i/len(dirs))
+		})
+		boundGen := rapid.OneOf(keyGen, rapid.SampledFrom([]string{"", "a", "a/", "a/b/", "a/b/c", "a0", "b/", "c", "k0100"}))
 		for i := 0; i < 400; i++ {
 			k := keyGen.Draw(t, "key")
 			switch op := rapid.IntRange(0, 9).Draw(t, "op"); {
@@ -32,7 +38,8 @@ func TestKeyOrderModel(t *testing.T) {
 					delete(live, k)
 				}
 			default:
-				hi := keyGen.Draw(t, "hi")
+				k = boundGen.Draw(t, "lo")
+				hi := boundGen.Draw(t, "hi")
 				if rapid.Bool().Draw(t, "open") {
 					hi = ""
 				}

@@ -79,6 +79,8 @@ type keyIndex struct {
 	// compacted is the revision of the last compaction that visited this
 	// key, so one compaction visits it once.
 	compacted int64
+	// removed: the key left the store's index (see keyOrder).
+	removed bool
 	// one backs entries while the key has a single version, so a key
 	// written once costs one allocation.
 	one [1]entry

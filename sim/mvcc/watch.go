@@ -358,6 +358,9 @@ func (d *delivery) wants(w *Watcher) bool {
 
 // withPrev returns the write's events with their previous versions attached.
 func (d *delivery) withPrev() []Event {
+	if !slices.ContainsFunc(d.prevs, func(p prevKV) bool { return p.ok }) {
+		return d.evs // nothing replaced: the same events
+	}
 	evs := slices.Clone(d.evs)
 	kvs := make([]KeyValue, len(d.prevs))
 	for i, p := range d.prevs {
