@@ -92,24 +92,17 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	}
 	key := res.key(m.GetNamespace(), m.GetName())
 	data := encode(obj)
-	resp, err := s.store.Txn(mvcc.TxnRequest{
-		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: 0}},
-		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
-	})
-	if err != nil {
-		s.aborted(attrs)
-		return nil, apierrors.NewInternalError(err)
-	}
-	if !resp.Succeeded {
+	rev, ok := s.store.PutIfMod(key, 0, data) // create if absent
+	if !ok {
 		s.aborted(attrs)
 		if m.GetGenerateName() != "" && in.GetName() == "" {
 			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
 		}
 		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
 	}
-	s.committed(res, key, resp.Rev, obj)
+	s.committed(res, key, rev, obj)
 	s.stats.Creates++
-	s.trace(user, "create", res, m, resp.Rev, "")
+	s.trace(user, "create", res, m, rev, "")
 	s.afterWrite(attrs)
 	return obj, nil
 }
@@ -236,31 +229,26 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 		s.stats.NoopWrites++
 		return cur, nil
 	}
-	resp, err := s.store.Txn(mvcc.TxnRequest{
-		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
-		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
-	})
-	if err != nil {
-		s.aborted(attrs)
-		return nil, apierrors.NewInternalError(err)
-	}
-	if !resp.Succeeded {
+	rev, ok := s.store.PutIfMod(key, curRev, data)
+	if !ok {
 		// Unreachable while the server is the only writer, but kept honest.
 		s.aborted(attrs)
 		s.stats.Conflicts++
 		return nil, apierrors.NewConflict(res.GroupResource(), m.GetName(), errors.New(errConflictMsg))
 	}
-	s.committed(res, key, resp.Rev, obj)
+	s.committed(res, key, rev, obj)
 	s.stats.Updates++
-	verb := "update"
-	switch subresource {
-	case "":
-	case "binding":
-		verb = "bind"
-	default:
-		verb = "update/" + subresource
+	if s.eng.Tracing() {
+		verb := "update"
+		switch subresource {
+		case "":
+		case "binding":
+			verb = "bind"
+		default:
+			verb = "update/" + subresource
+		}
+		s.trace(user, verb, res, m, rev, "")
 	}
-	s.trace(user, verb, res, m, resp.Rev, "")
 	s.afterWrite(attrs)
 	return obj, nil
 }
@@ -398,14 +386,10 @@ func (s *Server) remove(user string, res *Resource, key string, cur runtime.Obje
 
 // current reads the object at key at the store's current revision.
 func (s *Server) current(res *Resource, key, name string) (runtime.Object, int64, []byte, error) {
-	rr, err := s.store.Range(key, "", mvcc.RangeOptions{})
-	if err != nil {
-		return nil, 0, nil, apierrors.NewInternalError(err)
-	}
-	if len(rr.KVs) == 0 {
+	kv, ok := s.store.Get(key)
+	if !ok {
 		return nil, 0, nil, apierrors.NewNotFound(res.GroupResource(), name)
 	}
-	kv := rr.KVs[0]
 	return s.decodeKV(res, kv), kv.ModRevision, kv.Value, nil
 }
 

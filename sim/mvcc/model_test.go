@@ -388,6 +388,38 @@ func (sm *storeMachine) Txn(t *rapid.T) {
 	require.Equal(t, want, got)
 }
 
+// PutIfMod is the txn If(mod == m) Then(Put) through its shortcut: the
+// model runs it as that txn.
+func (sm *storeMachine) PutIfMod(t *rapid.T) {
+	key := drawKey(t, "key")
+	value := rapid.SampledFrom(modelValues).Draw(t, "value")
+	mod := int64(0)
+	if kv, ok := sm.m.cur()[key]; ok && rapid.Bool().Draw(t, "matching") {
+		mod = kv.ModRevision
+	} else {
+		mod = rapid.Int64Range(0, sm.m.rev()).Draw(t, "mod")
+	}
+	want, err := sm.m.txn(TxnRequest{
+		Compare: []Compare{{Key: key, Target: CompareMod, Result: CompareEqual, Int: mod}},
+		Success: []Op{OpPutKV(key, value)},
+	}, sm.now())
+	require.NoError(t, err)
+	rev, ok := sm.s.PutIfMod(key, mod, value)
+	require.Equal(t, want.Succeeded, ok, "put happened")
+	require.Equal(t, want.Rev, rev, "revision after")
+}
+
+// Get is the current-revision point read.
+func (sm *storeMachine) Get(t *rapid.T) {
+	key := drawKey(t, "key")
+	want, wantOK := sm.m.cur()[key]
+	got, ok := sm.s.Get(key)
+	require.Equal(t, wantOK, ok)
+	if ok {
+		require.Equal(t, want, got)
+	}
+}
+
 func (sm *storeMachine) Range(t *rapid.T) {
 	key, end := drawRange(t)
 	opts := RangeOptions{

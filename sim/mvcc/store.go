@@ -360,6 +360,38 @@ func (s *Store) Put(key string, value []byte, lease int64) int64 {
 	return s.rev
 }
 
+// Get reads key at the current revision, as Range(key, "", RangeOptions{})
+// does, without allocating: the API server's point read.
+func (s *Store) Get(key string) (KeyValue, bool) {
+	ki := s.lookup(key)
+	if ki == nil {
+		return KeyValue{}, false
+	}
+	if _, ok := ki.live(); !ok {
+		return KeyValue{}, false
+	}
+	return ki.kv(len(ki.entries) - 1), true
+}
+
+// PutIfMod is Txn(If(mod_revision(key) == mod) Then(Put(key, value))), the
+// API server's compare-and-swap (mod 0: create only if absent), without
+// the allocations of a general txn. It returns the revision after the
+// call and whether the put happened.
+func (s *Store) PutIfMod(key string, mod int64, value []byte) (rev int64, ok bool) {
+	cur := int64(0)
+	if ki := s.lookup(key); ki != nil {
+		if e, live := ki.live(); live {
+			cur = e.main
+		}
+	}
+	if cur != mod {
+		return s.rev, false
+	}
+	s.put(key, value, 0)
+	s.endWrite()
+	return s.rev, true
+}
+
 // Delete deletes key. It returns the number of keys deleted (0 or 1) and the
 // revision after the call; deleting a key that does not exist changes
 // nothing and does not bump the revision.
