@@ -227,8 +227,9 @@ func (e *explainStore) keepTop(r *attemptRecord) {
 	order := e.order(r, 3)
 	rows := len(r.raw) / nn
 	k := len(order)
-	nodes, total := make([]string, k), make([]int64, k)
-	raw, norm := make([]int64, rows*k), make([]int64, rows*k)
+	nodes := make([]string, k)
+	nums := make([]int64, k+2*rows*k) // total, raw and norm in one allocation
+	total, raw, norm := nums[:k:k], nums[k:k+rows*k:k+rows*k], nums[k+rows*k:]
 	chosen := -1
 	for j, i := range order {
 		nodes[j], total[j] = r.scoredName(i), r.total[i]
