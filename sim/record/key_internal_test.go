@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"testing"
 
@@ -23,4 +24,30 @@ func TestKeyOfIsFNV128a(t *testing.T) {
 			t.Fatalf("keyOf(%q) = %x, want %x", parts, got, want)
 		}
 	})
+}
+
+// correlationKey separates parts (no two splits of the same bytes collide)
+// and spreads keys: no collision among many similar events.
+func TestCorrelationKeyDistinct(t *testing.T) {
+	seen := map[eventKey]string{}
+	add := func(desc string, k eventKey) {
+		if prev, ok := seen[k]; ok {
+			t.Fatalf("%s collides with %s", desc, prev)
+		}
+		seen[k] = desc
+	}
+	add("ab|c", correlationKey("ab", "c"))
+	add("a|bc", correlationKey("a", "bc"))
+	add("abc|", correlationKey("abc", ""))
+	add("|abc", correlationKey("", "abc"))
+	add("abcdefgh|", correlationKey("abcdefgh", ""))
+	add("abcdefg|h", correlationKey("abcdefg", "h"))
+	for i := 0; i < 200000; i++ {
+		pod := fmt.Sprintf("pod-%06d", i)
+		add(pod+"/Pulled", correlationKey("default", "Pod", pod, "uid", "Normal", "Pulled", `Container image "x" already present on machine`))
+		add(pod+"/Started", correlationKey("default", "Pod", pod, "uid", "Normal", "Started", "Started container c"))
+	}
+	if correlationKey("a") != correlationKey("a") {
+		t.Fatal("not deterministic")
+	}
 }

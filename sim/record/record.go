@@ -55,11 +55,14 @@ type Recorder struct {
 // maxLruCacheEntries).
 const maxSeen = 4096
 
-// eventKey identifies an event for folding: a 128-bit FNV-1a hash of its
+// eventKey identifies an event for folding: a 128-bit hash of its
 // namespace, involved object (kind, name, UID), type, reason and message
-// (the cache holds thousands of them; a collision is astronomically rare).
+// (see correlationKey; the cache holds thousands of them, a collision is
+// astronomically rare).
 type eventKey [2]uint64
 
+// keyOf is the FNV-1a 128-bit hash of the parts, each followed by a 0 byte;
+// a recorder's event-name offset derives from it.
 func keyOf(parts ...string) eventKey {
 	// FNV-1a, 128 bits, as hash/fnv's New128a, over each part followed by
 	// a 0 byte; written out so that hashing allocates nothing.
@@ -71,6 +74,42 @@ func keyOf(parts ...string) eventKey {
 		h = fnv128aByte(h, 0)
 	}
 	return h
+}
+
+// correlationKey identifies an event for folding: two independent 64-bit
+// hashes (wyhash's mixing, fixed seeds, so runs are reproducible) of the
+// parts, each part followed by its length. Eight bytes at a time: the
+// recorder hashes every event it emits.
+func correlationKey(parts ...string) eventKey {
+	h := eventKey{0x243f6a8885a308d3, 0x13198a2e03707344}
+	for _, p := range parts {
+		for len(p) >= 8 {
+			w := uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+				uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
+			h = eventKey{wymix(h[0]^w, wyP0), wymix(h[1]^w, wyP1)}
+			p = p[8:]
+		}
+		var w uint64
+		for i := 0; i < len(p); i++ {
+			w |= uint64(p[i]) << (8 * i)
+		}
+		w ^= uint64(len(p)+1) << 56 // the tail's length ends the part
+		h = eventKey{wymix(h[0]^w, wyP2), wymix(h[1]^w, wyP3)}
+	}
+	return eventKey{wymix(h[0], wyP1^h[1]), wymix(h[1], wyP0^h[0])}
+}
+
+// wyhash's primes and mixing step.
+const (
+	wyP0 = 0xa0761d6478bd642f
+	wyP1 = 0xe7037ed1a0b428db
+	wyP2 = 0x8ebc6af09c88c6e3
+	wyP3 = 0x589965cc75374cc3
+)
+
+func wymix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
 
 // The FNV-1a 128-bit offset basis and prime (2^88 + 2^8 + 0x3b).
@@ -147,7 +186,7 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		ns = metav1.NamespaceDefault
 	}
 	now := metav1.NewTime(r.eng.Now())
-	key := keyOf(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
+	key := correlationKey(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
 	if suffix, ok := r.seen[key]; ok {
 		events := r.c.CoreV1().Events(ns)
 		name := eventName(nil, ref.Name, suffix)
