@@ -157,8 +157,8 @@ func reportScale(b *testing.B, r scaleResult) {
 }
 
 // BenchmarkScale5000Nodes150kPods is the scale benchmark at the Kubernetes
-// scale limits (run with: go test -run '^$' -bench Scale5000 -benchtime 1x
-// ./sim/cluster/). Upstream's scheduler_perf threshold for 5,000 nodes is
+// scale limits (run with make bench-scale, or: go test -run '^$' -bench
+// Scale5000 -benchtime 1x -cpu 1 ./sim/cluster/). Upstream's scheduler_perf threshold for 5,000 nodes is
 // 810 pods/s for the real kube-scheduler alone; kubesim's target, through
 // API server, scheduler, binding and kubelet start on one core, is ≥ 8,100
 // pods/s with a peak heap under 2 GiB.
