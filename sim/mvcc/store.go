@@ -22,11 +22,12 @@ type Config struct {
 // safe for concurrent use; watch callbacks run inside engine events and may
 // call back into the store.
 //
-// Values are shared, never copied: Put takes ownership of the value slice it
+// Values are shared, not copied: Put takes ownership of the value slice it
 // is given (the caller must not modify it afterwards), and every KeyValue,
 // Event and slice of them the store hands out (Range results, txn responses,
 // watch responses) shares memory with the store and with other callers, so
-// callers must treat them as read-only.
+// callers must treat them as read-only. (A superseded version may be kept
+// as a reverse delta; reading it returns a fresh rebuilt slice.)
 type Store struct {
 	eng *sim.Engine
 	cfg Config
