@@ -58,6 +58,9 @@ func DefaultConfig() Config {
 //
 // Objects returned by Get, List and watches are shared with every other
 // reader and must not be modified; the typed client hands its callers copies.
+// Stored objects may also share identical parts with each other (pods from
+// one template share their containers, tolerations, labels...; see
+// interner), which is one more reason never to modify them.
 type Server struct {
 	eng   *sim.Engine
 	store *mvcc.Store
