@@ -38,7 +38,9 @@ func (s *Server) Create(user string, res *Resource, namespace string, in runtime
 // CreateOwned is Create for a caller that hands its object over: obj
 // becomes the server's (it may be stored and shared), so the caller must
 // not use it afterwards. It spares the copy of objects built only to be
-// created, such as events.
+// created, such as events. For a resource without a watch cache
+// (NoWatchCache: events) the server keeps no reference to obj once the call
+// has returned, so the caller may then reuse it for its next create.
 func (s *Server) CreateOwned(user string, res *Resource, namespace string, obj runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
 	name := obj.(metav1.Object).GetName()
 	return s.create(user, res, namespace, obj, &nameOnly{name}, opts)
@@ -406,11 +408,15 @@ func (s *Server) decodeKV(res *Resource, kv mvcc.KeyValue) runtime.Object {
 
 // committed records a successful put of obj at rev: the memo and the watch
 // cache's pending log learn the decoded object.
+//
+// A resource without a watch cache keeps nothing of obj: its watchers, if
+// any, get the change decoded from the store's bytes (see passThrough).
 func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Object) {
 	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
-	if !res.NoWatchCache {
-		s.memo[key] = memoEntry{rev: rev, obj: obj}
+	if res.NoWatchCache {
+		return
 	}
+	s.memo[key] = memoEntry{rev: rev, obj: obj}
 	s.cachers[res].written(key, rev, obj)
 }
 

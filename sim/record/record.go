@@ -43,6 +43,8 @@ type Recorder struct {
 	usedAt int64
 	// eventsRes is the API server's events resource.
 	eventsRes *apiserver.Resource
+	// scratch is the Event every create is built in.
+	scratch *v1.Event
 	// instance is the events' reportingInstance: the component, or
 	// "<component>-<host>" for node agents.
 	instance string
@@ -200,7 +202,14 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		delete(r.seen, key)
 	}
 	name, suffix := r.name(ref.Name, now)
-	ev := &v1.Event{
+	// The API server keeps nothing of an event it was handed (events have
+	// no watch cache; see apiserver.Server.CreateOwned), so one Event
+	// serves every create.
+	if r.scratch == nil || !r.eventsRes.NoWatchCache {
+		r.scratch = &v1.Event{}
+	}
+	ev := r.scratch
+	*ev = v1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: maps.Clone(annotations)},
 		InvolvedObject:      ref,
 		Reason:              reason,
@@ -218,8 +227,8 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 	// starts its names at its own offset, so this is rare.
 	for try := 0; try < 1024; try++ {
 		// Straight to the API server as the client's user, handing the
-		// event over: the recorder keeps no reference to it and discards
-		// the response.
+		// event over (the server keeps nothing of it) and discarding the
+		// response.
 		_, err := r.c.Server().CreateOwned(r.c.User(), r.eventsRes, ns, ev, metav1.CreateOptions{})
 		if err == nil {
 			r.remember(key, suffix)
