@@ -1,7 +1,7 @@
 package mvcc
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -108,6 +108,11 @@ func (ki *keyIndex) isEmpty() bool { return len(ki.entries) == 0 }
 // reverse delta rather than whole.
 const minDelta = 64
 
+// maxDeltaRun bounds a run of consecutive deltas: every so many versions
+// one is kept whole, so reading any version rebuilds at most maxDeltaRun
+// values and a replay of v versions costs O(v).
+const maxDeltaRun = 8
+
 // put appends a change (a put, or with e.tomb a tombstone; the key must
 // exist for a tombstone). When a put supersedes a put, the superseded
 // value is kept as a reverse delta against the new one if they share at
@@ -125,9 +130,20 @@ func (ki *keyIndex) put(e entry) {
 			panic(fmt.Sprintf("mvcc: tombstone of %q at revision %v, but it does not exist", ki.key, e.rev()))
 		}
 	} else if prev, ok := ki.live(); ok {
-		prev.deltaAgainst(e.value)
+		if ki.deltaRun() < maxDeltaRun {
+			prev.deltaAgainst(e.value)
+		}
 	}
 	ki.entries = append(ki.entries, e)
+}
+
+// deltaRun is the number of consecutive deltas just before the last entry.
+func (ki *keyIndex) deltaRun() int {
+	n := 0
+	for i := len(ki.entries) - 2; i >= 0 && ki.entries[i].delta; i-- {
+		n++
+	}
+	return n
 }
 
 // deltaAgainst turns e's value (whole) into a reverse delta against next,
@@ -147,9 +163,11 @@ func (e *entry) deltaAgainst(next []byte) {
 	e.delta, e.pre, e.suf = true, uint32(pre), uint32(suf)
 }
 
+// commonPrefix is the length of the longest common prefix of a and b,
+// which have the same length.
 func commonPrefix(a, b []byte) int {
 	n := 0
-	for n+8 <= len(a) && bytes.Equal(a[n:n+8], b[n:n+8]) {
+	for n+8 <= len(a) && binary.LittleEndian.Uint64(a[n:]) == binary.LittleEndian.Uint64(b[n:]) {
 		n += 8
 	}
 	for n < len(a) && a[n] == b[n] {
@@ -158,9 +176,13 @@ func commonPrefix(a, b []byte) int {
 	return n
 }
 
+// commonSuffix is the length of the longest common suffix of a and b.
 func commonSuffix(a, b []byte) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[len(a)-1-n] == b[len(b)-1-n] {
+	n, la, lb := 0, len(a), len(b)
+	for n+8 <= la && n+8 <= lb && binary.LittleEndian.Uint64(a[la-n-8:]) == binary.LittleEndian.Uint64(b[lb-n-8:]) {
+		n += 8
+	}
+	for n < la && n < lb && a[la-1-n] == b[lb-1-n] {
 		n++
 	}
 	return n

@@ -1,7 +1,9 @@
 package mvcc
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -224,4 +226,34 @@ func TestSupersededValuesAsDeltas(t *testing.T) {
 	r, err := s.Range("k", "", RangeOptions{Rev: 4})
 	require.NoError(t, err)
 	assert.Equal(t, values[2], r.KVs[0].Value, "the kept version still reads whole after compaction")
+}
+
+// A key updated many times keeps one version whole every maxDeltaRun, so
+// no read rebuilds more than maxDeltaRun deltas; every version reads back.
+func TestDeltaRunsAreBounded(t *testing.T) {
+	s, _ := newTestStore(Config{})
+	var values [][]byte
+	for i := 0; i < 50; i++ {
+		v := []byte(strings.Repeat("x", 100) + fmt.Sprint(i) + strings.Repeat("y", 100))
+		values = append(values, v)
+		s.Put("k", v, 0)
+	}
+	ki := s.lookup("k")
+	run, whole := 0, 0
+	for _, e := range ki.entries {
+		if e.delta {
+			run++
+			assert.LessOrEqual(t, run, maxDeltaRun)
+		} else {
+			run = 0
+			whole++
+		}
+	}
+	assert.Greater(t, whole, 1, "keyframes among the old versions")
+	assert.Less(t, whole, 50/maxDeltaRun+3)
+	for i, want := range values {
+		r, err := s.Range("k", "", RangeOptions{Rev: int64(2 + i)})
+		require.NoError(t, err)
+		assert.Equal(t, want, r.KVs[0].Value, "version %d", i)
+	}
 }
