@@ -217,8 +217,11 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 		numToFind := int(numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, int32(len(candidates))))
 		start := s.nextStartNodeIndex % len(candidates)
 		rec.numToFind, rec.startIndex = numToFind, start
-		for i := 0; i < len(candidates); i++ {
-			n := candidates[(start+i)%len(candidates)]
+		for i, j := 0, start; i < len(candidates); i, j = i+1, j+1 {
+			if j == len(candidates) {
+				j = 0 // wrap around: (start+i) mod len
+			}
+			n := candidates[j]
 			st := s.fwk.RunFilterWithNominated(s.cs, pi, n, s.nominator.podsFor(n.Name))
 			if st == nil {
 				feasible = append(feasible, n)

@@ -135,8 +135,9 @@ type attemptRecord struct {
 	// afterwards the score fields keep only the best 3 nodes).
 	detailed  bool
 	failed    []recFailed
-	scoreNode []string
-	raw, norm []int64 // plugin-major over non-skipped plugins: [row*nodes + node]
+	scoreNI   []*fw.NodeInfo // the scored nodes while detailed (their names are read on export)
+	scoreNode []string       // the best nodes' names once compacted (keepTop)
+	raw, norm []int64        // plugin-major over non-skipped plugins: [row*nodes + node]
 	total     []int64
 	skipped   []bool
 	chosen    int
@@ -208,28 +209,30 @@ func (e *explainStore) takeDetail(r *attemptRecord) {
 	old := e.ring[e.ringNext]
 	e.ring[e.ringNext] = r
 	e.ringNext = (e.ringNext + 1) % len(e.ring)
-	failed, scoreNode, raw, norm, total := old.failed[:0], old.scoreNode[:0], old.raw[:0], old.norm[:0], old.total[:0]
+	failed, scoreNI, raw, norm, total := old.failed[:0], old.scoreNI[:0], old.raw[:0], old.norm[:0], old.total[:0]
 	old.detailed, old.failed = false, nil
 	e.keepTop(old)
-	r.failed, r.scoreNode, r.raw, r.norm, r.total = failed, scoreNode, raw, norm, total
+	clear(scoreNI[:cap(scoreNI)])
+	r.failed, r.scoreNI, r.raw, r.norm, r.total = failed, scoreNI, raw, norm, total
 }
 
 // keepTop cuts r's score detail down to its best 3 nodes, in fresh small
 // slices, best first (the compact form of Attempt.Top).
 func (e *explainStore) keepTop(r *attemptRecord) {
-	nn := len(r.scoreNode)
+	nn := r.numScored()
 	if nn == 0 {
-		r.scoreNode, r.raw, r.norm, r.total = nil, nil, nil, nil
+		r.scoreNI, r.scoreNode, r.raw, r.norm, r.total = nil, nil, nil, nil, nil
 		return
 	}
 	order := e.order(r, 3)
 	rows := len(r.raw) / nn
 	k := len(order)
-	nodes, total := make([]string, k), make([]int64, k)
-	raw, norm := make([]int64, rows*k), make([]int64, rows*k)
+	nodes := make([]string, k)
+	nums := make([]int64, k+2*rows*k) // total, raw and norm in one allocation
+	total, raw, norm := nums[:k:k], nums[k:k+rows*k:k+rows*k], nums[k+rows*k:]
 	chosen := -1
 	for j, i := range order {
-		nodes[j], total[j] = r.scoreNode[i], r.total[i]
+		nodes[j], total[j] = r.scoredName(i), r.total[i]
 		if i == r.chosen {
 			chosen = j
 		}
@@ -237,7 +240,24 @@ func (e *explainStore) keepTop(r *attemptRecord) {
 			raw[row*k+j], norm[row*k+j] = r.raw[row*nn+i], r.norm[row*nn+i]
 		}
 	}
-	r.scoreNode, r.total, r.raw, r.norm, r.chosen = nodes, total, raw, norm, chosen
+	r.scoreNI, r.scoreNode, r.total, r.raw, r.norm, r.chosen = nil, nodes, total, raw, norm, chosen
+}
+
+// numScored is the number of scored nodes the record holds (all of them
+// while detailed, the best few after keepTop).
+func (r *attemptRecord) numScored() int {
+	if r.scoreNode != nil {
+		return len(r.scoreNode)
+	}
+	return len(r.scoreNI)
+}
+
+// scoredName is the name of the i-th scored node of the record.
+func (r *attemptRecord) scoredName(i int) string {
+	if r.scoreNode != nil {
+		return r.scoreNode[i]
+	}
+	return r.scoreNI[i].Name
 }
 
 func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
@@ -251,9 +271,7 @@ func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *
 	e.takeDetail(r)
 	r.skipped = append(r.skipped[:0], sc.Skipped...)
 	r.chosen = chosen
-	for _, n := range nodes {
-		r.scoreNode = append(r.scoreNode, n.Name)
-	}
+	r.scoreNI = append(r.scoreNI, nodes...)
 	// Skipped plugins score 0 everywhere and are not copied.
 	for p := range sc.Raw {
 		if !sc.Skipped[p] {
@@ -279,11 +297,11 @@ func (r *attemptRecord) better(a, b int) bool {
 // scores renders the score detail of r, best first, at most limit entries
 // (0 = all).
 func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
-	np, nn := len(e.ids), len(r.scoreNode)
+	np, nn := len(e.ids), r.numScored()
 	order := e.order(r, limit)
 	out := make([]NodeScore, len(order))
 	for k, i := range order {
-		ns := NodeScore{Node: r.scoreNode[i], Total: r.total[i], Chosen: i == r.chosen, Plugins: make([]PluginScore, np)}
+		ns := NodeScore{Node: r.scoredName(i), Total: r.total[i], Chosen: i == r.chosen, Plugins: make([]PluginScore, np)}
 		row := 0 // index among the non-skipped plugins
 		for p := 0; p < np; p++ {
 			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skipped[p]}
@@ -302,7 +320,7 @@ func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
 // order lists the indices of r's scored nodes, best first, at most limit
 // (0 = all).
 func (e *explainStore) order(r *attemptRecord, limit int) []int {
-	nn := len(r.scoreNode)
+	nn := r.numScored()
 	var order []int
 	if limit > 0 && limit < nn {
 		// One pass keeping the best few in order (insertion into a tiny list).
@@ -365,7 +383,7 @@ func (e *explainStore) export(r *attemptRecord) *Attempt {
 		}
 		a.Scores = e.scores(r, 0)
 		a.Top = a.Scores[:min(3, len(a.Scores))]
-	} else if len(r.scoreNode) > 0 {
+	} else if r.numScored() > 0 {
 		a.Top = e.scores(r, 0) // the compact top 3
 	}
 	return a

@@ -137,6 +137,9 @@ func (dc *Controller) podChanged(pod *v1.Pod, live bool) {
 // getPdbForPod returns the first budget selecting the pod (warning when
 // several do).
 func (dc *Controller) getPdbForPod(pod *v1.Pod) *policy.PodDisruptionBudget {
+	if dc.pdbInformer.GetIndexer().(*informer.Indexer).IndexLen(cache.NamespaceIndex, pod.Namespace) == 0 {
+		return nil // what the lister answers, without listing and formatting its error
+	}
 	pdbs, err := dc.pdbLister.GetPodPodDisruptionBudgets(pod)
 	if err != nil || len(pdbs) == 0 {
 		return nil

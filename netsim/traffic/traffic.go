@@ -671,11 +671,13 @@ func (t *Traffic) replan() {
 	clear(t.podRPS)
 	clear(t.podLoad)
 	var up []string
-	nodes := slices.Clone(t.world.Nodes())
-	slices.Sort(nodes)
-	for _, n := range nodes {
-		if t.nodeIsUp(n) {
-			up = append(up, n)
+	if len(t.order) > 0 { // the up nodes are the flows' entry candidates
+		nodes := slices.Clone(t.world.Nodes())
+		slices.Sort(nodes)
+		for _, n := range nodes {
+			if t.nodeIsUp(n) {
+				up = append(up, n)
+			}
 		}
 	}
 	now := t.eng.Elapsed()

@@ -36,7 +36,8 @@ type Attributes struct {
 // AdmissionPlugin is a mutating-and-validating admission step, run after
 // defaulting and before validation, as kube-apiserver's admission chain.
 // An error rejects the request and is returned to the client as is (use
-// k8s.io/apimachinery/pkg/api/errors to build it).
+// k8s.io/apimachinery/pkg/api/errors to build it). Plugins must not keep
+// the Attributes or the objects they point to after the call returns.
 type AdmissionPlugin interface {
 	Admit(a *Attributes) error
 }

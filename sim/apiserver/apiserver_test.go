@@ -15,10 +15,13 @@ import (
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -684,4 +687,102 @@ func TestUpdateOwned(t *testing.T) {
 	stale.ResourceVersion = "1"
 	_, err = e.s.UpdateOwned("test", res, "default", stale, "status", metav1.UpdateOptions{})
 	assert.True(t, apierrors.IsConflict(err))
+}
+
+// A watch resumed from an old resourceVersion replays the window from the
+// stored bytes: every replayed event equals the live one (type, object and
+// resourceVersion), including selector transitions and the deletion.
+func TestWatchReplayEqualsLiveEvents(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	podRes, _ := e.s.Resource("pods")
+	start := fmt.Sprint(e.s.Store().Rev())
+	type seen struct {
+		typ watch.EventType
+		obj runtime.Object
+	}
+	rec := func(out *[]seen) func(watch.Event) {
+		return func(ev watch.Event) { *out = append(*out, seen{ev.Type, ev.Object}) }
+	}
+	opts := []metav1.ListOptions{{ResourceVersion: start}, {ResourceVersion: start, FieldSelector: "spec.nodeName=n1"},
+		{ResourceVersion: start, LabelSelector: "app=web"}}
+	live := make([][]seen, len(opts))
+	for i, o := range opts {
+		_, err := e.s.Watch(podRes, "default", o, rec(&live[i]))
+		require.NoError(t, err)
+	}
+	_, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, pod("b"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	e.eng.RunFor(time.Second)
+	a, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	a.Status.Phase = v1.PodRunning
+	a.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue, LastTransitionTime: metav1.NewTime(e.eng.Now())}}
+	_, err = pods.UpdateStatus(ctx, a, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	a, err = pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	a.Labels = map[string]string{"app": "other"} // leaves the label selection
+	_, err = pods.Update(ctx, a, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Delete(ctx, "a", metav1.DeleteOptions{}))                                  // graceful
+	require.NoError(t, pods.Delete(ctx, "a", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})) // gone
+	require.NoError(t, pods.Delete(ctx, "b", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	e.eng.RunUntilIdle(1000)
+
+	for i, o := range opts {
+		var replay []seen
+		_, err := e.s.Watch(podRes, "default", o, rec(&replay))
+		require.NoError(t, err)
+		e.eng.RunUntilIdle(1000)
+		require.NotEmpty(t, live[i])
+		require.Len(t, replay, len(live[i]), "watch %+v", o)
+		for j := range replay {
+			assert.Equal(t, live[i][j].typ, replay[j].typ, "watch %+v event %d", o, j)
+			assert.True(t, apiequality.Semantic.DeepEqual(live[i][j].obj, replay[j].obj),
+				"watch %+v event %d: %v", o, j, diff.Diff(live[i][j].obj, replay[j].obj))
+			assert.Equal(t, live[i][j].obj.(metav1.Object).GetResourceVersion(), replay[j].obj.(metav1.Object).GetResourceVersion())
+		}
+	}
+}
+
+// Pods stamped from one template share their template parts in the
+// server's memory (stored objects are immutable), while every client still
+// gets its own deep copy; a part that differs in memory is not shared.
+func TestPodsFromOneTemplateShareParts(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	podRes, _ := e.s.Resource("pods")
+	for _, name := range []string{"a", "b"} {
+		_, err := pods.Create(ctx, pod(name), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	other := pod("c")
+	other.Spec.Containers[0].Resources.Requests[v1.ResourceCPU] = resource.MustParse("200m")
+	_, err := pods.Create(ctx, other, metav1.CreateOptions{})
+	require.NoError(t, err)
+	stored := func(name string) *v1.Pod {
+		obj, err := e.s.Get(podRes, "default", name)
+		require.NoError(t, err)
+		return obj.(*v1.Pod)
+	}
+	a, b, c := stored("a"), stored("b"), stored("c")
+	assert.Same(t, &a.Spec.Containers[0], &b.Spec.Containers[0], "containers shared")
+	assert.Same(t, &a.Spec.Tolerations[0], &b.Spec.Tolerations[0], "defaulted tolerations shared")
+	assert.Same(t, a.Spec.TerminationGracePeriodSeconds, b.Spec.TerminationGracePeriodSeconds)
+	assert.NotSame(t, &a.Spec.Containers[0], &c.Spec.Containers[0], "different requests, own containers")
+	assert.Equal(t, resource.MustParse("200m"), c.Spec.Containers[0].Resources.Requests[v1.ResourceCPU])
+
+	// A client's copy is its own.
+	got, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	got.Spec.Containers[0].Resources.Requests[v1.ResourceCPU] = resource.MustParse("1")
+	got.Spec.Tolerations[0].Key = "changed"
+	assert.Equal(t, resource.MustParse("100m"), b.Spec.Containers[0].Resources.Requests[v1.ResourceCPU])
+	assert.Equal(t, v1.TaintNodeNotReady, b.Spec.Tolerations[0].Key)
+	want := pod("b")
+	assert.True(t, apiequality.Semantic.DeepEqual(want.Spec.Containers[0].Resources, b.Spec.Containers[0].Resources))
 }

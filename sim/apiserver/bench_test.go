@@ -80,3 +80,45 @@ func BenchmarkWatchFanout1000(b *testing.B) {
 }
 
 var _ = v1.Pod{}
+
+// BenchmarkCreateEvent measures event creates as recorders send them
+// (CreateOwned: the server takes the object), into a store that already
+// holds many events, as in a big cluster.
+func BenchmarkCreateEvent(b *testing.B) {
+	e := newEnv(&testing.T{})
+	res, _ := e.s.Resource("events")
+	now := metav1.NewTime(e.eng.Now())
+	mk := func(i int) *v1.Event {
+		name := fmt.Sprintf("pod-%06d.%x", i, 1700000000000000000+i)
+		return &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			InvolvedObject: v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "default", Name: fmt.Sprintf("pod-%06d", i),
+				UID: "6b1d2c4e-8f0a-4b3c-9d2e-1f0a2b3c4d5e", ResourceVersion: "12345", FieldPath: "spec.containers{c}"},
+			Reason: "Pulled", Message: `Container image "registry.k8s.io/pause:3.10" already present on machine`,
+			FirstTimestamp: now, LastTimestamp: now, Count: 1, Type: v1.EventTypeNormal,
+			Source:              v1.EventSource{Component: "kubelet", Host: "node-00001"},
+			ReportingController: "kubelet", ReportingInstance: "kubelet-node-00001"}
+	}
+	const warm = 200_000
+	for i := 0; i < warm; i++ {
+		if _, err := e.s.CreateOwned("bench", res, "default", mk(i), metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.eng.RunUntilIdle(1 << 30)
+	evs := make([]*v1.Event, b.N)
+	for i := range evs {
+		evs[i] = mk(warm + i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.s.CreateOwned("bench", res, "default", evs[i], metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		if i%1000 == 999 {
+			e.eng.RunUntilIdle(1 << 20)
+		}
+	}
+	e.eng.RunUntilIdle(1 << 20)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+}

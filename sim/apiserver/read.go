@@ -34,8 +34,8 @@ func (s *Server) GetCached(res *Resource, namespace, name string) (runtime.Objec
 	if !res.Namespaced {
 		namespace = ""
 	}
-	if obj, ok := s.cachers[res].objs[res.key(namespace, name)]; ok {
-		return obj, nil
+	if cur, ok := s.cachers[res].objs[res.key(namespace, name)]; ok {
+		return cur.obj, nil
 	}
 	return nil, apierrors.NewNotFound(res.GroupResource(), name)
 }

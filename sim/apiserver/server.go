@@ -58,6 +58,9 @@ func DefaultConfig() Config {
 //
 // Objects returned by Get, List and watches are shared with every other
 // reader and must not be modified; the typed client hands its callers copies.
+// Stored objects may also share identical parts with each other (pods from
+// one template share their containers, tolerations, labels...; see
+// interner), which is one more reason never to modify them.
 type Server struct {
 	eng   *sim.Engine
 	store *mvcc.Store
@@ -72,6 +75,8 @@ type Server struct {
 	cachers map[*Resource]*cacher
 
 	admission []AdmissionPlugin
+	// intern shares identical parts of the pods the server stores.
+	intern *interner
 
 	// lastCompactRev is the revision recorded at the previous compaction tick.
 	lastCompactRev int64
@@ -105,6 +110,7 @@ func New(eng *sim.Engine, store *mvcc.Store, cfg Config) *Server {
 		memo:      map[string]memoEntry{},
 		cachers:   map[*Resource]*cacher{},
 		nsCleanup: map[string]bool{},
+		intern:    newInterner(),
 	}
 	for _, r := range s.reg.list {
 		s.cachers[r] = newCacher(s, r)

@@ -76,7 +76,7 @@ func TestEventRingAgainstSlice(t *testing.T) {
 				model = model[1:]
 			} else {
 				rev += int64(rapid.IntRange(1, 3).Draw(t, "step"))
-				r.push(cacheEvent{rev: rev})
+				r.push(histEvent{rev: rev})
 				model = append(model, rev)
 			}
 			if r.n != len(model) {

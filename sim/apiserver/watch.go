@@ -29,16 +29,19 @@ type cacher struct {
 
 	// rev is the revision of the last store event processed.
 	rev int64
-	// objs is the resource's state as of rev (shared objects).
-	objs map[string]runtime.Object
+	// objs is the resource's state as of rev: each object (shared) with
+	// its stored bytes (shared with the store).
+	objs map[string]cachedObj
 
 	// pending holds the objects the server wrote, in revision order, until
 	// the store's watch event for them arrives; it spares decoding.
-	pending []pendingWrite
+	pending    []pendingWrite
+	pendingBuf []pendingWrite // pending's buffer, reused once pending drains
 
 	// history is the event window for resuming watches; resumeRev is the
 	// oldest resourceVersion a watch can start from (every event after it
-	// is still in history).
+	// is still in history). It keeps each event's stored bytes, not
+	// decoded objects: a replay decodes them (see histEvent).
 	history   eventRing
 	resumeRev int64
 
@@ -53,13 +56,36 @@ type pendingWrite struct {
 	obj runtime.Object
 }
 
+// cachedObj is a current object of the watch cache.
+type cachedObj struct {
+	obj  runtime.Object
+	data []byte // its stored bytes, shared with the store
+	rev  int64  // its resourceVersion
+}
+
+// cacheEvent is one change being dispatched to watchers.
 type cacheEvent struct {
 	rev    int64
-	at     time.Duration
 	key    string
 	obj    runtime.Object // nil for a deletion
 	prev   runtime.Object // nil for a creation
 	fields indexValues
+}
+
+// histEvent is one change in the watch cache's window. Upstream's watch
+// cache keeps decoded objects there; kubesim keeps the stored bytes, which
+// the store (or, past compaction, this window) holds anyway, and decodes
+// them when a watch replays the window — rare — so the window costs no
+// decoded copies of superseded versions. A replayed event equals the live
+// one: the bytes are what the server stored, and the current version of an
+// object is the shared cached object.
+type histEvent struct {
+	rev     int64
+	at      time.Duration
+	key     string
+	data    []byte // the new version; nil for a deletion
+	prev    []byte // the previous version; nil for a creation
+	prevRev int64  // the previous version's resourceVersion
 }
 
 // indexValues are the indexed field values of an event's new and old object.
@@ -73,7 +99,7 @@ type indexKey struct {
 }
 
 func newCacher(s *Server, res *Resource) *cacher {
-	c := &cacher{s: s, res: res, objs: map[string]runtime.Object{}, indexed: map[indexKey][]*Watcher{}}
+	c := &cacher{s: s, res: res, objs: map[string]cachedObj{}, indexed: map[indexKey][]*Watcher{}}
 	c.rev = s.store.Rev()
 	c.resumeRev = c.rev
 	start, end := res.rangeFor("")
@@ -86,7 +112,13 @@ func newCacher(s *Server, res *Resource) *cacher {
 // written records an object the server just stored (nil-free; deletions
 // carry the last object with the deletion revision).
 func (c *cacher) written(key string, rev int64, obj runtime.Object) {
+	if len(c.pending) == 0 {
+		c.pending = c.pendingBuf[:0]
+	}
 	c.pending = append(c.pending, pendingWrite{key: key, rev: rev, obj: obj})
+	if cap(c.pending) > cap(c.pendingBuf) {
+		c.pendingBuf = c.pending[:0] // grown: keep the larger buffer
+	}
 }
 
 func (c *cacher) onStoreEvents(resp mvcc.WatchResponse) {
@@ -106,6 +138,10 @@ func (c *cacher) process(ev mvcc.Event) {
 		obj = c.pending[0].obj
 		c.pending[0] = pendingWrite{}
 		c.pending = c.pending[1:]
+		if len(c.pending) == 0 {
+			// Drained: the next write reuses the buffer from its start.
+			c.pending = c.pendingBuf[:0]
+		}
 	}
 	if c.res.NoWatchCache {
 		c.passThrough(ev, obj)
@@ -116,11 +152,17 @@ func (c *cacher) process(ev mvcc.Event) {
 		obj = decode(c.res, ev.Kv.Value)
 		obj.(metav1.Object).SetResourceVersion(formatRV(rev))
 	}
-	prev := c.objs[key]
-	ce := cacheEvent{rev: rev, at: c.s.eng.Elapsed(), key: key, prev: prev}
+	cur, existed := c.objs[key]
+	prev := cur.obj
+	ce := cacheEvent{rev: rev, key: key, prev: prev}
+	he := histEvent{rev: rev, at: c.s.eng.Elapsed(), key: key}
+	if existed {
+		he.prev, he.prevRev = cur.data, cur.rev
+	}
 	if ev.Type == mvcc.EventPut {
 		ce.obj = obj
-		c.objs[key] = obj
+		he.data = ev.Kv.Value
+		c.objs[key] = cachedObj{obj: obj, data: ev.Kv.Value, rev: rev}
 	} else {
 		if obj == nil && prev != nil {
 			obj = prev.DeepCopyObject()
@@ -131,7 +173,7 @@ func (c *cacher) process(ev mvcc.Event) {
 	}
 	ce.fields = c.indexValues(ce.obj, prevOf(ce, prev))
 	c.rev = rev
-	c.appendHistory(ce)
+	c.appendHistory(he)
 	c.dispatch(&ce)
 }
 
@@ -148,7 +190,7 @@ func (c *cacher) passThrough(ev mvcc.Event, obj runtime.Object) {
 		prev = decode(c.res, ev.PrevKV.Value)
 		prev.(metav1.Object).SetResourceVersion(formatRV(ev.PrevKV.ModRevision))
 	}
-	ce := cacheEvent{rev: rev, at: c.s.eng.Elapsed(), key: ev.Kv.Key, prev: prev}
+	ce := cacheEvent{rev: rev, key: ev.Kv.Key, prev: prev}
 	if ev.Type == mvcc.EventPut {
 		if obj == nil {
 			obj = decode(c.res, ev.Kv.Value)
@@ -186,13 +228,13 @@ func (c *cacher) indexValues(obj, prev runtime.Object) indexValues {
 	return v
 }
 
-func (c *cacher) appendHistory(ce cacheEvent) {
+func (c *cacher) appendHistory(he histEvent) {
 	h := &c.history
-	h.push(ce)
+	h.push(he)
 	cfg := c.s.cfg
 	for h.n > 0 {
 		old := h.at(0)
-		if h.n > cfg.WatchCacheMaxEvents || (h.n > cfg.WatchCacheMinEvents && ce.at-old.at > cfg.WatchCacheWindow) {
+		if h.n > cfg.WatchCacheMaxEvents || (h.n > cfg.WatchCacheMinEvents && he.at-old.at > cfg.WatchCacheWindow) {
 			c.resumeRev = old.rev
 			h.pop()
 			continue
@@ -201,19 +243,19 @@ func (c *cacher) appendHistory(ce cacheEvent) {
 	}
 }
 
-// eventRing is a growable ring buffer of cache events, oldest first: the
-// window slides without moving the events it keeps.
+// eventRing is a growable ring buffer of history events, oldest first:
+// the window slides without moving the events it keeps.
 type eventRing struct {
-	buf  []cacheEvent
+	buf  []histEvent
 	head int // index of the oldest event
 	n    int
 }
 
-func (r *eventRing) at(i int) *cacheEvent { return &r.buf[(r.head+i)%len(r.buf)] }
+func (r *eventRing) at(i int) *histEvent { return &r.buf[(r.head+i)%len(r.buf)] }
 
-func (r *eventRing) push(e cacheEvent) {
+func (r *eventRing) push(e histEvent) {
 	if r.n == len(r.buf) {
-		grown := make([]cacheEvent, max(64, 2*len(r.buf)))
+		grown := make([]histEvent, max(64, 2*len(r.buf)))
 		for i := 0; i < r.n; i++ {
 			grown[i] = *r.at(i)
 		}
@@ -224,7 +266,7 @@ func (r *eventRing) push(e cacheEvent) {
 }
 
 func (r *eventRing) pop() {
-	*r.at(0) = cacheEvent{}
+	*r.at(0) = histEvent{}
 	r.head = (r.head + 1) % len(r.buf)
 	r.n--
 }
@@ -341,9 +383,41 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 		w.fn(watch.Event{Type: watch.Added, Object: obj})
 	}
 	for i := c.history.search(w.lastRev + 1); i < c.history.n && !w.stopped; i++ {
-		c.deliver(w, c.history.at(i))
+		ce := c.replayed(c.history.at(i))
+		c.deliver(w, &ce)
 	}
 	w.live = true
+}
+
+// replayed rebuilds the change he for a replay: the current version of an
+// object is the shared cached one; older versions are decoded from their
+// stored bytes, with their resourceVersion (a deleted object's is the
+// deletion revision).
+func (c *cacher) replayed(he *histEvent) cacheEvent {
+	ce := cacheEvent{rev: he.rev, key: he.key}
+	if he.data != nil {
+		ce.obj = c.version(he.key, he.data, he.rev)
+	}
+	if he.prev != nil {
+		rv := he.prevRev
+		if he.data == nil {
+			rv = he.rev
+		}
+		ce.prev = c.version(he.key, he.prev, rv)
+	}
+	return ce
+}
+
+// version returns the object with stored bytes data at resourceVersion
+// rev: the cached object if that is the current version, else a decoded
+// copy.
+func (c *cacher) version(key string, data []byte, rev int64) runtime.Object {
+	if cur, ok := c.objs[key]; ok && cur.rev == rev {
+		return cur.obj
+	}
+	obj := decode(c.res, data)
+	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+	return obj
 }
 
 // dispatch sends one event to every live watcher it may concern, in

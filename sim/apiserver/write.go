@@ -38,7 +38,9 @@ func (s *Server) Create(user string, res *Resource, namespace string, in runtime
 // CreateOwned is Create for a caller that hands its object over: obj
 // becomes the server's (it may be stored and shared), so the caller must
 // not use it afterwards. It spares the copy of objects built only to be
-// created, such as events.
+// created, such as events. For a resource without a watch cache
+// (NoWatchCache: events) the server keeps no reference to obj once the call
+// has returned, so the caller may then reuse it for its next create.
 func (s *Server) CreateOwned(user string, res *Resource, namespace string, obj runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
 	name := obj.(metav1.Object).GetName()
 	return s.create(user, res, namespace, obj, &nameOnly{name}, opts)
@@ -87,26 +89,22 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 		return nil, apierrors.NewInvalid(res.GroupKind(), m.GetName(), errs)
 	}
 	normalizeTimes(obj)
+	if p, ok := obj.(*v1.Pod); ok {
+		s.intern.pod(p)
+	}
 	key := res.key(m.GetNamespace(), m.GetName())
 	data := encode(obj)
-	resp, err := s.store.Txn(mvcc.TxnRequest{
-		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: 0}},
-		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
-	})
-	if err != nil {
-		s.aborted(attrs)
-		return nil, apierrors.NewInternalError(err)
-	}
-	if !resp.Succeeded {
+	rev, ok := s.store.PutIfMod(key, 0, data) // create if absent
+	if !ok {
 		s.aborted(attrs)
 		if m.GetGenerateName() != "" && in.GetName() == "" {
 			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
 		}
 		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
 	}
-	s.committed(res, key, resp.Rev, obj)
+	s.committed(res, key, rev, obj)
 	s.stats.Creates++
-	s.trace(user, "create", res, m, resp.Rev, "")
+	s.trace(user, "create", res, m, rev, "")
 	s.afterWrite(attrs)
 	return obj, nil
 }
@@ -233,31 +231,26 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 		s.stats.NoopWrites++
 		return cur, nil
 	}
-	resp, err := s.store.Txn(mvcc.TxnRequest{
-		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
-		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
-	})
-	if err != nil {
-		s.aborted(attrs)
-		return nil, apierrors.NewInternalError(err)
-	}
-	if !resp.Succeeded {
+	rev, ok := s.store.PutIfMod(key, curRev, data)
+	if !ok {
 		// Unreachable while the server is the only writer, but kept honest.
 		s.aborted(attrs)
 		s.stats.Conflicts++
 		return nil, apierrors.NewConflict(res.GroupResource(), m.GetName(), errors.New(errConflictMsg))
 	}
-	s.committed(res, key, resp.Rev, obj)
+	s.committed(res, key, rev, obj)
 	s.stats.Updates++
-	verb := "update"
-	switch subresource {
-	case "":
-	case "binding":
-		verb = "bind"
-	default:
-		verb = "update/" + subresource
+	if s.eng.Tracing() {
+		verb := "update"
+		switch subresource {
+		case "":
+		case "binding":
+			verb = "bind"
+		default:
+			verb = "update/" + subresource
+		}
+		s.trace(user, verb, res, m, rev, "")
 	}
-	s.trace(user, verb, res, m, resp.Rev, "")
 	s.afterWrite(attrs)
 	return obj, nil
 }
@@ -395,14 +388,10 @@ func (s *Server) remove(user string, res *Resource, key string, cur runtime.Obje
 
 // current reads the object at key at the store's current revision.
 func (s *Server) current(res *Resource, key, name string) (runtime.Object, int64, []byte, error) {
-	rr, err := s.store.Range(key, "", mvcc.RangeOptions{})
-	if err != nil {
-		return nil, 0, nil, apierrors.NewInternalError(err)
-	}
-	if len(rr.KVs) == 0 {
+	kv, ok := s.store.Get(key)
+	if !ok {
 		return nil, 0, nil, apierrors.NewNotFound(res.GroupResource(), name)
 	}
-	kv := rr.KVs[0]
 	return s.decodeKV(res, kv), kv.ModRevision, kv.Value, nil
 }
 
@@ -419,11 +408,15 @@ func (s *Server) decodeKV(res *Resource, kv mvcc.KeyValue) runtime.Object {
 
 // committed records a successful put of obj at rev: the memo and the watch
 // cache's pending log learn the decoded object.
+//
+// A resource without a watch cache keeps nothing of obj: its watchers, if
+// any, get the change decoded from the store's bytes (see passThrough).
 func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Object) {
 	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
-	if !res.NoWatchCache {
-		s.memo[key] = memoEntry{rev: rev, obj: obj}
+	if res.NoWatchCache {
+		return
 	}
+	s.memo[key] = memoEntry{rev: rev, obj: obj}
 	s.cachers[res].written(key, rev, obj)
 }
 

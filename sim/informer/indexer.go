@@ -2,10 +2,12 @@ package informer
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 
 	"github.com/google/btree"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -21,8 +23,21 @@ type Indexer struct {
 	indices map[string]map[string]*btree.BTreeG[string]
 	// names are the index names, sorted.
 	names []string
-	rv    string
+	// nsIndex marks the indexes whose function is client-go's namespace
+	// index (one value: the object's namespace), which an update of the
+	// same namespaced key never changes.
+	nsIndex map[string]bool
+	// stdKey: keyFunc is client-go's MetaNamespaceKeyFunc.
+	stdKey bool
+	// lastObj and lastKey cache the key of the last object keyed (an
+	// informer event looks its object's key up more than once).
+	lastObj any
+	lastKey string
+	rv      string
 }
+
+// sameFunc reports whether two functions are the same top-level function.
+func sameFunc(a, b any) bool { return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer() }
 
 var _ cache.Indexer = (*Indexer)(nil)
 
@@ -31,7 +46,8 @@ func newKeySet() *btree.BTreeG[string] { return btree.NewOrderedG[string](16) }
 // NewIndexer returns an empty indexer.
 func NewIndexer(keyFunc cache.KeyFunc, indexers cache.Indexers) *Indexer {
 	ix := &Indexer{keyFunc: keyFunc, items: map[string]any{}, order: newKeySet(),
-		indexers: cache.Indexers{}, indices: map[string]map[string]*btree.BTreeG[string]{}}
+		indexers: cache.Indexers{}, indices: map[string]map[string]*btree.BTreeG[string]{}, nsIndex: map[string]bool{},
+		stdKey: sameFunc(keyFunc, cache.KeyFunc(cache.MetaNamespaceKeyFunc))}
 	if err := ix.AddIndexers(indexers); err != nil {
 		panic(err)
 	}
@@ -42,9 +58,15 @@ func (ix *Indexer) key(obj any) string {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		return t.Key
 	}
+	if obj == ix.lastObj && ix.lastObj != nil {
+		return ix.lastKey
+	}
 	k, err := ix.keyFunc(obj)
 	if err != nil {
 		panic(fmt.Sprintf("informer: cannot compute key of %T: %v", obj, err))
+	}
+	if _, ok := obj.(metav1.Object); ok { // immutable cached objects only
+		ix.lastObj, ix.lastKey = obj, k
 	}
 	return k
 }
@@ -73,6 +95,9 @@ func (ix *Indexer) put(key string, obj any) {
 // whose values did not change alone (the common case of an update).
 func (ix *Indexer) reindex(key string, old, obj any) {
 	for _, name := range ix.names {
+		if ix.nsIndex[name] && ix.stdKey {
+			continue // same namespace/name key: same namespace
+		}
 		fn := ix.indexers[name]
 		newVals, err := fn(obj)
 		if err != nil {
@@ -223,6 +248,15 @@ func (ix *Indexer) Index(indexName string, obj any) ([]any, error) {
 	return out, nil
 }
 
+// IndexLen returns the number of objects with an indexed value (0 for an
+// unknown index), without listing them.
+func (ix *Indexer) IndexLen(indexName, value string) int {
+	if set := ix.indices[indexName][value]; set != nil {
+		return set.Len()
+	}
+	return 0
+}
+
 // IndexKeys returns the keys of the objects with an indexed value.
 func (ix *Indexer) IndexKeys(indexName, value string) ([]string, error) {
 	if _, ok := ix.indexers[indexName]; !ok {
@@ -275,6 +309,7 @@ func (ix *Indexer) AddIndexers(newIndexers cache.Indexers) error {
 	for name, fn := range newIndexers {
 		ix.indexers[name] = fn
 		ix.indices[name] = map[string]*btree.BTreeG[string]{}
+		ix.nsIndex[name] = sameFunc(fn, cache.IndexFunc(cache.MetaNamespaceIndexFunc))
 	}
 	ix.names = sortedIndexNames(ix.indexers)
 	for k, o := range ix.items {

@@ -265,7 +265,12 @@ func TestIndexerUpdateMovesBetweenIndexValues(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, objs, 1)
 	assert.Equal(t, "2", objs[0].(*v1.Pod).ResourceVersion, "the latest version")
+	assert.Equal(t, 2, ix.IndexLen(cache.NamespaceIndex, "ns"))
 	require.NoError(t, ix.Delete(mk("b", "web", "3")))
 	assert.Empty(t, keys("app", "web"))
 	assert.Equal(t, []string{"db"}, ix.ListIndexFuncValues("app"))
+	assert.Equal(t, []string{"ns/a"}, keys(cache.NamespaceIndex, "ns"))
+	assert.Equal(t, 1, ix.IndexLen(cache.NamespaceIndex, "ns"))
+	assert.Equal(t, 0, ix.IndexLen(cache.NamespaceIndex, "other"))
+	assert.Equal(t, 0, ix.IndexLen("no-such-index", "ns"))
 }

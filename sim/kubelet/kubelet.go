@@ -57,6 +57,10 @@ type Kubelet struct {
 	informer  informer.PodInformer
 	rnd       *rand.Rand
 
+	// fieldPaths caches "spec.containers{<name>}" by container name, the
+	// involved-object field path of container events.
+	fieldPaths map[string]string
+
 	// Engine event labels, built once.
 	lblSync, lblPull, lblStart, lblExit, lblProbe, lblFlush, lblHeartbeat, lblLease, lblStop, lblBackoff, lblServe string
 
@@ -102,6 +106,21 @@ type resourceSum struct {
 	milliCPU, memory, ephemeral int64
 	pods                        int64
 	scalar                      map[v1.ResourceName]int64
+}
+
+// fieldPath is the event field path of the regular container name.
+func (k *Kubelet) fieldPath(name string) string {
+	if p, ok := k.fieldPaths[name]; ok {
+		return p
+	}
+	if k.fieldPaths == nil {
+		k.fieldPaths = map[string]string{}
+	}
+	p := "spec.containers{" + name + "}"
+	if len(k.fieldPaths) < 64 {
+		k.fieldPaths[name] = p
+	}
+	return p
 }
 
 // New creates the kubelet of the node described by spec. c must act as

@@ -207,6 +207,11 @@ type podWorker struct {
 	gen, written uint64
 	flushTimer   sim.Timer
 	servingNow   bool // last answer of isServing reported to observers
+
+	// one and onePtr back the containers of the common single-container
+	// pod, so a worker is one allocation.
+	one    container
+	onePtr [1]*container
 }
 
 func newPodWorker(k *Kubelet, pod *v1.Pod) *podWorker {
@@ -217,11 +222,18 @@ func newPodWorker(k *Kubelet, pod *v1.Pod) *podWorker {
 			fieldPath: "spec.initContainers{" + c.Name + "}"}
 		w.inits = append(w.inits, ctr)
 	}
-	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
-		w.regular = append(w.regular, &container{w: w, spec: c, name: c.Name, fieldPath: "spec.containers{" + c.Name + "}"})
+	if len(pod.Spec.InitContainers) == 0 && len(pod.Spec.Containers) == 1 {
+		c := &pod.Spec.Containers[0]
+		w.one = container{w: w, spec: c, name: c.Name, fieldPath: k.fieldPath(c.Name)}
+		w.onePtr[0] = &w.one
+		w.regular, w.all = w.onePtr[:], w.onePtr[:]
+	} else {
+		for i := range pod.Spec.Containers {
+			c := &pod.Spec.Containers[i]
+			w.regular = append(w.regular, &container{w: w, spec: c, name: c.Name, fieldPath: k.fieldPath(c.Name)})
+		}
+		w.all = append(append(w.all, w.inits...), w.regular...)
 	}
-	w.all = append(append(w.all, w.inits...), w.regular...)
 	for _, c := range w.all {
 		c.b = &defaultBehaviour
 		if c.spec.StartupProbe != nil || c.spec.ReadinessProbe != nil || c.spec.LivenessProbe != nil {
@@ -1305,13 +1317,22 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	}
 	spec := &w.pod.Spec
 	terminalPod := w.killed
+	if len(w.inits) > 0 {
+		st.InitContainerStatuses = make([]v1.ContainerStatus, 0, len(w.inits))
+	}
 	for _, c := range w.inits {
 		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
+	}
+	if len(w.regular) > 0 {
+		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular))
 	}
 	for _, c := range w.regular {
 		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
 	}
-	all := append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
+	all := st.ContainerStatuses // read only below
+	if len(st.InitContainerStatuses) > 0 {
+		all = append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
+	}
 	st.Phase = podPhase(spec, all, terminalPod)
 	if (old.Phase == v1.PodSucceeded || old.Phase == v1.PodFailed) && st.Phase != old.Phase {
 		st.Phase = old.Phase // terminal phases are final

@@ -305,7 +305,13 @@ func kubeletOwned(t v1.PodConditionType) bool {
 // order, each keeping old's lastTransitionTime while its status is
 // unchanged and taking now otherwise.
 func mergeConditions(old []v1.PodCondition, kubelet []v1.PodCondition, now metav1.Time) []v1.PodCondition {
-	out := make([]v1.PodCondition, 0, len(old)+len(kubelet))
+	n := len(kubelet)
+	for _, c := range old {
+		if !kubeletOwned(c.Type) {
+			n++
+		}
+	}
+	out := make([]v1.PodCondition, 0, n) // exact: every stored status keeps it
 	for _, c := range old {
 		if !kubeletOwned(c.Type) {
 			out = append(out, c)

@@ -34,8 +34,18 @@
 //	eng.RunFor(time.Second) // the watcher's callback runs here
 //	w.Cancel()
 //
-// Costs, with n keys: a single-key Range or Put is O(log n); a watch replay
-// of one key is O(changes replayed · log n); Compact is O(changes discarded ·
-// log n). Nothing is copied that need not be: values are shared between the
-// writer, the store and every reader (see Store).
+// Costs, with n keys: a single-key Range, Get, Put or PutIfMod is a hash
+// lookup plus O(log v) in the key's v versions; a new key is appended to its
+// directory (the key up to its last '/'), which a range sorts lazily, so a
+// range costs O(log n + keys in the directories it reads); a watch replay
+// of one key is O(changes replayed); Compact is O(changes discarded). The
+// history of writes is a ring indexed by revision.
+//
+// Memory: a key written once is one allocation (its index with its one
+// version) plus its key and value. Values are shared between the writer,
+// the store and every reader (see Store), except that a superseded version
+// sharing a long prefix and suffix with the next one is kept as a reverse
+// delta against it (versions of one object differ in a few fields); reading
+// such a version rebuilds it. No reader can tell: every read returns the
+// bytes that were written.
 package mvcc

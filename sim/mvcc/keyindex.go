@@ -1,9 +1,9 @@
 package mvcc
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
-	"sort"
 )
 
 // revision identifies one change: main is the store revision of the write
@@ -23,132 +23,215 @@ func (a revision) less(b revision) bool {
 
 func (a revision) String() string { return fmt.Sprintf("%d.%d", a.main, a.sub) }
 
-// record holds the changes one write made, in sub-revision order: events[i]
-// happened at revision {main, i}. A record is immutable once its write has
-// ended; the watch history, the key index and pending watch deliveries share
-// it.
-type record struct {
-	main   int64
-	events []Event
-	one    [1]Event // backing array for the common single-change write
+// entry is one version of a key: a put, or the tombstone that ends a
+// generation of the key. It holds everything a KeyValue needs but the key.
+//
+// A superseded version's value may be kept as a reverse delta against the
+// next version of the key (see keyIndex.put): value then holds only the
+// bytes between the prefix and the suffix the two share.
+type entry struct {
+	main    int64
+	create  int64 // create revision of the entry's generation (0 for a tombstone)
+	version int64 // 1 on creation, +1 per put; 0 for a tombstone
+	lease   int64
+	value   []byte
+	sub     int32
+	tomb    bool
+	delta   bool   // value is the middle of a reverse delta against the next entry
+	pre     uint32 // delta: length of the prefix shared with the next entry's value
+	suf     uint32 // delta: length of the suffix shared with the next entry's value
 }
 
-// newRecord returns an empty record for a write at main revision main.
-func newRecord(main int64) *record {
-	r := &record{main: main}
-	r.events = r.one[:0]
-	return r
-}
+func (e *entry) rev() revision { return revision{e.main, int64(e.sub)} }
 
-// keyRev is one entry in a key's index: a put, or the tombstone ending a
-// generation. The change itself is rec.events[i].
-type keyRev struct {
-	rev revision
-	rec *record
-	i   int32
-}
-
-func (k keyRev) event() *Event { return &k.rec.events[k.i] }
-
-// kv is the version's key-value. For a tombstone it is the DELETE event's Kv.
-func (k keyRev) kv() *KeyValue { return &k.rec.events[k.i].Kv }
-
-func (k keyRev) tombstone() bool { return k.rec.events[k.i].Type == EventDelete }
-
-// generation is one life of a key, from the put that created it to the
-// tombstone that ended it.
-type generation struct {
-	// revs ascend. In every generation but the last, the last entry is the
-	// tombstone and only that one; the last generation has no tombstone and
-	// is empty while the key does not exist. After a compaction at c the
-	// first entry of a generation may be the newest version at or below c
-	// rather than the put that created the generation.
-	revs []keyRev
-}
-
-// keyIndex holds every version of one key that the store still keeps,
-// grouped into generations, as etcd's key_index.go does. A delete appends a
-// tombstone to the live generation and opens a new, empty one.
+// keyIndex holds every version of one key that the store still keeps, in
+// revision order: puts, and tombstones that end the key's generations (a
+// generation is one life of the key, from the put that created it to the
+// tombstone that ended it), as etcd's key_index.go holds them.
 //
 // For example, on key "foo": put at 2, put at 3, delete at 4, put at 5, put
 // at 6, delete at 7, put at 8 (each write a separate revision, sub 0) gives
 //
 //	key:      "foo"
-//	modified: 8.0
-//	generations:
+//	entries:  2.0 3.0 4.0(t) 5.0 6.0 7.0(t) 8.0
+//	generations (newest first, as String draws them):
 //	    {8.0}                  the live generation: version 1, created at 8
 //	    {5.0, 6.0, 7.0(t)}     versions 1, 2; created at 5; deleted at 7
 //	    {2.0, 3.0, 4.0(t)}     versions 1, 2; created at 2; deleted at 4
 //
 // Compact(c) keeps, in each key, the newest version at or below c and every
-// version above it. If that newest version is a tombstone it goes too, with
-// its generation; a key left with only an empty live generation leaves the
-// index. On the example:
+// version above it. If that newest version is a tombstone it goes too; a
+// key left with nothing leaves the index. On the example:
 //
 //	compact(3): {2.0, 3.0, 4.0(t)}  → {3.0, 4.0(t)}         2.0 was superseded by 3.0
 //	compact(4): {3.0, 4.0(t)}       → dropped               the newest at or below 4 is a tombstone
 //	compact(6): {5.0, 6.0, 7.0(t)}  → {6.0, 7.0(t)}
 //	compact(8): {6.0, 7.0(t)}       → dropped; {8.0} stays  8.0 is the newest at or below 8
 //
-// and after "foo" is deleted at 9, compact(9) leaves only {empty}, so the key
-// is removed. A read at revision r finds the generation whose revisions
-// bracket r and, in it, the newest version at or below r; a tombstone there
-// (or no such generation) means the key did not exist at r.
+// and after "foo" is deleted at 9, compact(9) leaves nothing, so the key is
+// removed. A read at revision r finds the newest entry at or below r; a
+// tombstone there (or no such entry) means the key did not exist at r.
+// Within one main revision (a txn changing the key several times) the
+// highest sub-revision wins, so a txn reading its own writes sees the last.
 type keyIndex struct {
-	key      string
-	modified revision     // the newest revision in gens; revisions only grow
-	gens     []generation // oldest first; never empty; the last is the live one
+	key     string
+	entries []entry // ascending by revision; the last is the latest change
 	// compacted is the revision of the last compaction that visited this
 	// key, so one compaction visits it once.
 	compacted int64
+	// removed: the key left the store's index (see keyOrder).
+	removed bool
+	// one backs entries while the key has a single version, so a key
+	// written once costs one allocation.
+	one [1]entry
 }
 
 func newKeyIndex(key string) *keyIndex {
-	return &keyIndex{key: key, gens: make([]generation, 1, 2)}
+	ki := &keyIndex{key: key}
+	ki.entries = ki.one[:0]
+	return ki
 }
-
-func keyIndexLess(a, b *keyIndex) bool { return a.key < b.key }
 
 // live is the key's current version, if it exists now.
-func (ki *keyIndex) live() (keyRev, bool) {
-	g := ki.gens[len(ki.gens)-1].revs
-	if len(g) == 0 {
-		return keyRev{}, false
+func (ki *keyIndex) live() (*entry, bool) {
+	if n := len(ki.entries); n > 0 && !ki.entries[n-1].tomb {
+		return &ki.entries[n-1], true
 	}
-	return g[len(g)-1], true
+	return nil, false
 }
 
-// isEmpty reports whether the index holds nothing but an empty live
-// generation, so the key can leave the store's index.
-func (ki *keyIndex) isEmpty() bool { return len(ki.gens) == 1 && len(ki.gens[0].revs) == 0 }
+// isEmpty reports whether the index holds no version, so the key can leave
+// the store's index.
+func (ki *keyIndex) isEmpty() bool { return len(ki.entries) == 0 }
 
-// put appends a put to the live generation, opening it if it is empty.
-func (ki *keyIndex) put(kr keyRev) {
-	if !ki.modified.less(kr.rev) {
-		panic(fmt.Sprintf("mvcc: put of %q at revision %v, not after its last change %v", ki.key, kr.rev, ki.modified))
+// minDelta is the smallest saving for which a superseded value is kept as a
+// reverse delta rather than whole.
+const minDelta = 64
+
+// maxDeltaRun bounds a run of consecutive deltas: every so many versions
+// one is kept whole, so reading any version rebuilds at most maxDeltaRun
+// values and a replay of v versions costs O(v).
+const maxDeltaRun = 8
+
+// put appends a change (a put, or with e.tomb a tombstone; the key must
+// exist for a tombstone). When a put supersedes a put, the superseded
+// value is kept as a reverse delta against the new one if they share at
+// least minDelta bytes of prefix and suffix: versions of one object differ
+// in a few fields, and old versions are rarely read.
+func (ki *keyIndex) put(e entry) {
+	n := len(ki.entries)
+	if n > 0 {
+		if last := &ki.entries[n-1]; !last.rev().less(e.rev()) {
+			panic(fmt.Sprintf("mvcc: change of %q at revision %v, not after its last change %v", ki.key, e.rev(), last.rev()))
+		}
 	}
-	g := &ki.gens[len(ki.gens)-1]
-	g.revs = append(g.revs, kr)
-	ki.modified = kr.rev
+	if e.tomb {
+		if _, ok := ki.live(); !ok {
+			panic(fmt.Sprintf("mvcc: tombstone of %q at revision %v, but it does not exist", ki.key, e.rev()))
+		}
+	} else if prev, ok := ki.live(); ok {
+		if ki.deltaRun() < maxDeltaRun {
+			prev.deltaAgainst(e.value)
+		}
+	}
+	ki.entries = append(ki.entries, e)
 }
 
-// tombstone ends the live generation with kr, a delete, and opens a new
-// empty one. The key must exist.
-func (ki *keyIndex) tombstone(kr keyRev) {
-	if _, ok := ki.live(); !ok {
-		panic(fmt.Sprintf("mvcc: tombstone of %q at revision %v, but it does not exist", ki.key, kr.rev))
+// deltaRun is the number of consecutive deltas just before the last entry.
+func (ki *keyIndex) deltaRun() int {
+	n := 0
+	for i := len(ki.entries) - 2; i >= 0 && ki.entries[i].delta; i-- {
+		n++
 	}
-	ki.put(kr)
-	ki.gens = append(ki.gens, generation{})
+	return n
 }
 
-// lastAtOrBelow is the index of the newest entry of revs with main revision
-// at most at, or -1.
-func lastAtOrBelow(revs []keyRev, at int64) int {
-	lo, hi := 0, len(revs) // revs[:lo] are <= at, revs[hi:] are > at
+// deltaAgainst turns e's value (whole) into a reverse delta against next,
+// the value of the key's next version, when that saves enough.
+func (e *entry) deltaAgainst(next []byte) {
+	v := e.value
+	limit := min(len(v), len(next))
+	pre := commonPrefix(v[:limit], next[:limit])
+	suf := commonSuffix(v[pre:], next[pre:])
+	if pre+suf < minDelta {
+		return
+	}
+	e.value = slices.Clone(v[pre : len(v)-suf])
+	if e.value == nil {
+		e.value = []byte{}
+	}
+	e.delta, e.pre, e.suf = true, uint32(pre), uint32(suf)
+}
+
+// commonPrefix is the length of the longest common prefix of a and b,
+// which have the same length.
+func commonPrefix(a, b []byte) int {
+	n := 0
+	for n+8 <= len(a) && binary.LittleEndian.Uint64(a[n:]) == binary.LittleEndian.Uint64(b[n:]) {
+		n += 8
+	}
+	for n < len(a) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// commonSuffix is the length of the longest common suffix of a and b.
+func commonSuffix(a, b []byte) int {
+	n, la, lb := 0, len(a), len(b)
+	for n+8 <= la && n+8 <= lb && binary.LittleEndian.Uint64(a[la-n-8:]) == binary.LittleEndian.Uint64(b[lb-n-8:]) {
+		n += 8
+	}
+	for n < la && n < lb && a[la-1-n] == b[lb-1-n] {
+		n++
+	}
+	return n
+}
+
+// value returns the full value of entries[i], rebuilding it from the next
+// versions when it is kept as a delta (a fresh slice then).
+func (ki *keyIndex) value(i int) []byte {
+	e := &ki.entries[i]
+	if !e.delta {
+		return e.value
+	}
+	next := ki.value(i + 1)
+	out := make([]byte, 0, int(e.pre)+len(e.value)+int(e.suf))
+	out = append(out, next[:e.pre]...)
+	out = append(out, e.value...)
+	return append(out, next[len(next)-int(e.suf):]...)
+}
+
+// kv returns the KeyValue of entries[i]; a tombstone's is the DELETE
+// event's (key and mod revision only).
+func (ki *keyIndex) kv(i int) KeyValue {
+	e := &ki.entries[i]
+	if e.tomb {
+		return KeyValue{Key: ki.key, ModRevision: e.main}
+	}
+	return KeyValue{Key: ki.key, Value: ki.value(i), CreateRevision: e.create, ModRevision: e.main, Version: e.version, Lease: e.lease}
+}
+
+// event returns the change entries[i] as a watch event, without PrevKV.
+func (ki *keyIndex) event(i int) Event {
+	t := EventPut
+	if ki.entries[i].tomb {
+		t = EventDelete
+	}
+	return Event{Type: t, Kv: ki.kv(i)}
+}
+
+// lastAtOrBelow is the index of the newest entry with main revision at most
+// at, or -1.
+func (ki *keyIndex) lastAtOrBelow(at int64) int {
+	es := ki.entries
+	if n := len(es); n > 0 && es[n-1].main <= at {
+		return n - 1 // the common read at the current revision
+	}
+	lo, hi := 0, len(es) // es[:lo] are <= at, es[hi:] are > at
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if revs[mid].rev.main <= at {
+		if es[mid].main <= at {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -157,153 +240,94 @@ func lastAtOrBelow(revs []keyRev, at int64) int {
 	return lo - 1
 }
 
-// get returns the version of the key visible at main revision at: the
-// newest change at or below at, unless that is a tombstone. Within one main
-// revision the highest sub-revision wins, so a txn reading its own writes
-// sees the last of them.
-func (ki *keyIndex) get(at int64) (keyRev, bool) {
-	last := len(ki.gens) - 1
-	for gi := last; gi >= 0; gi-- {
-		revs := ki.gens[gi].revs
-		n := len(revs)
-		if n == 0 {
-			continue // only the live generation can be empty
-		}
-		if gi != last && revs[n-1].rev.main <= at {
-			return keyRev{}, false // deleted at or before at, not re-created by then
-		}
-		if revs[0].rev.main > at {
-			continue // this generation began after at
-		}
-		if revs[n-1].rev.main <= at {
-			return revs[n-1], true // the common read at the current revision
-		}
-		return revs[lastAtOrBelow(revs, at)], true
+// get returns the index of the version of the key visible at main revision
+// at: the newest change at or below at, unless that is a tombstone.
+func (ki *keyIndex) get(at int64) (int, bool) {
+	i := ki.lastAtOrBelow(at)
+	if i < 0 || ki.entries[i].tomb {
+		return 0, false
 	}
-	return keyRev{}, false
+	return i, true
 }
 
-// find locates the entry at exactly rev: its generation and position.
-func (ki *keyIndex) find(rev revision) (gi, j int, ok bool) {
-	// The last generation whose first revision is <= rev is the only one
-	// that can hold it.
-	lo, hi := 0, len(ki.gens)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		g := ki.gens[mid].revs
-		if len(g) > 0 && !rev.less(g[0].rev) {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	gi = lo - 1
-	if gi < 0 {
-		return 0, 0, false
-	}
-	revs := ki.gens[gi].revs
-	j, ok = slices.BinarySearchFunc(revs, rev, func(k keyRev, r revision) int {
-		switch {
-		case k.rev.less(r):
+// find locates the entry at exactly rev.
+func (ki *keyIndex) find(rev revision) (int, bool) {
+	return slices.BinarySearchFunc(ki.entries, rev, func(e entry, r revision) int {
+		switch er := e.rev(); {
+		case er.less(r):
 			return -1
-		case r.less(k.rev):
+		case r.less(er):
 			return 1
 		}
 		return 0
 	})
-	return gi, j, ok
 }
 
-// prevOf returns the version the change at rev replaced, if the key existed
-// just before it and the index still holds that version.
-func (ki *keyIndex) prevOf(rev revision) (keyRev, bool) {
-	gi, j, ok := ki.find(rev)
-	if !ok || j == 0 {
-		return keyRev{}, false
+// prevOf returns the index of the version the change at entries[i]
+// replaced, if the key existed just before it and the index still holds
+// that version.
+func (ki *keyIndex) prevOf(i int) (int, bool) {
+	if i == 0 || ki.entries[i-1].tomb {
+		return 0, false
 	}
-	return ki.gens[gi].revs[j-1], true
+	return i - 1, true
 }
 
-// firstFrom returns the position of the first entry with main revision >=
-// from: generation gi, index j. gi == len(gens) when there is none.
-func (ki *keyIndex) firstFrom(from int64) (gi, j int) {
-	// Generations whose last entry is below from hold nothing of interest.
-	gi, _ = slices.BinarySearchFunc(ki.gens, from, func(g generation, from int64) int {
-		if len(g.revs) == 0 || g.revs[len(g.revs)-1].rev.main >= from {
-			return 1
-		}
-		return -1
-	})
-	if gi == len(ki.gens) {
-		return gi, 0
-	}
-	revs := ki.gens[gi].revs
-	return gi, lastAtOrBelow(revs, from-1) + 1
-}
+// firstFrom returns the index of the first entry with main revision >=
+// from (len(entries) when there is none).
+func (ki *keyIndex) firstFrom(from int64) int { return ki.lastAtOrBelow(from-1) + 1 }
 
 // compact drops the versions that a compaction at c discards (see the
-// keyIndex comment) and returns how many it dropped. The version kept at or
-// below c is moved out of a multi-change record, so the record's memory can
-// go once the history lets it go.
+// keyIndex comment) and returns how many it dropped.
 func (ki *keyIndex) compact(c int64) (dropped int) {
-	// gi is the last generation that began at or below c: it holds the
-	// key's newest version at or below c. (Several generations can begin
-	// in one main revision when a txn deletes and re-creates a key, so
-	// etcd's "first generation whose tombstone is >= c" is not enough.)
-	gi := sort.Search(len(ki.gens), func(i int) bool {
-		revs := ki.gens[i].revs
-		return len(revs) == 0 || revs[0].rev.main > c
-	}) - 1
-	if gi < 0 {
+	j := ki.lastAtOrBelow(c)
+	if j < 0 {
 		return 0 // every version is newer than c
 	}
-	for _, g := range ki.gens[:gi] {
-		dropped += len(g.revs)
+	if !ki.entries[j].tomb {
+		j-- // the newest version at or below c stays
 	}
-	revs := ki.gens[gi].revs
-	if j := lastAtOrBelow(revs, c); j == len(revs)-1 && gi != len(ki.gens)-1 {
-		// The newest version at or below c is this generation's tombstone:
-		// the whole generation goes.
-		dropped += len(revs)
-		gi++
-	} else {
-		dropped += j
-		if j > 0 {
-			revs = slices.Clone(revs[j:])
-			ki.gens[gi].revs = revs
-		}
-		if kr := &revs[0]; len(kr.rec.events) > 1 {
-			kr.rec = &record{main: kr.rev.main, one: [1]Event{*kr.event()}}
-			kr.rec.events = kr.rec.one[:]
-			kr.i = 0
-		}
-	}
-	if gi > 0 {
-		ki.gens = slices.Clone(ki.gens[gi:])
+	dropped = j + 1
+	if dropped > 0 {
+		// A fresh array, so the dropped versions' memory can go.
+		ki.entries = slices.Clone(ki.entries[dropped:])
 	}
 	return dropped
 }
 
 // String draws the generations newest first, as in the keyIndex comment,
-// e.g. "{8.0} {5.0 6.0 7.0(t)}".
+// e.g. "{8.0} {5.0 6.0 7.0(t)}"; a key whose last change is a tombstone
+// starts with its empty live generation, "{empty}".
 func (ki *keyIndex) String() string {
+	var gens [][]string
+	cur := []string{}
+	for i := range ki.entries {
+		e := &ki.entries[i]
+		s := e.rev().String()
+		if e.tomb {
+			s += "(t)"
+		}
+		cur = append(cur, s)
+		if e.tomb {
+			gens = append(gens, cur)
+			cur = []string{}
+		}
+	}
+	gens = append(gens, cur)
 	var b []byte
-	for gi := len(ki.gens) - 1; gi >= 0; gi-- {
-		if gi != len(ki.gens)-1 {
+	for gi := len(gens) - 1; gi >= 0; gi-- {
+		if gi != len(gens)-1 {
 			b = append(b, ' ')
 		}
 		b = append(b, '{')
-		if len(ki.gens[gi].revs) == 0 {
+		if len(gens[gi]) == 0 {
 			b = append(b, "empty"...)
 		}
-		for j, kr := range ki.gens[gi].revs {
+		for j, s := range gens[gi] {
 			if j > 0 {
 				b = append(b, ' ')
 			}
-			b = fmt.Appendf(b, "%v", kr.rev)
-			if kr.tombstone() {
-				b = append(b, "(t)"...)
-			}
+			b = append(b, s...)
 		}
 		b = append(b, '}')
 	}

@@ -1,6 +1,9 @@
 package mvcc
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -148,21 +151,16 @@ func TestGenerationsWithinOneTxn(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, r.KVs, 1)
 	assert.Equal(t, []byte("c"), r.KVs[0].Value)
-	// The kept version no longer pins the txn's record.
-	ki := s.lookup("foo")
-	assert.Len(t, ki.gens[0].revs[0].rec.events, 1)
 }
 
 func TestKeyIndexPanicsOnRevisionGoingBackwards(t *testing.T) {
 	ki := newKeyIndex("k")
-	rec := newRecord(5)
-	rec.events = append(rec.events, Event{Type: EventPut, Kv: KeyValue{Key: "k"}})
-	ki.put(keyRev{rev: revision{5, 0}, rec: rec})
-	assert.PanicsWithValue(t, `mvcc: put of "k" at revision 4.0, not after its last change 5.0`, func() {
-		ki.put(keyRev{rev: revision{4, 0}, rec: rec})
+	ki.put(entry{main: 5, create: 5, version: 1})
+	assert.PanicsWithValue(t, `mvcc: change of "k" at revision 4.0, not after its last change 5.0`, func() {
+		ki.put(entry{main: 4, create: 4, version: 1})
 	})
-	ki.tombstone(keyRev{rev: revision{6, 0}, rec: rec})
-	assert.Panics(t, func() { ki.tombstone(keyRev{rev: revision{7, 0}, rec: rec}) }, "tombstone of a deleted key")
+	ki.put(entry{main: 6, tomb: true})
+	assert.Panics(t, func() { ki.put(entry{main: 7, tomb: true}) }, "tombstone of a deleted key")
 }
 
 func TestKeyIndexFindAndFirstFrom(t *testing.T) {
@@ -173,24 +171,89 @@ func TestKeyIndexFindAndFirstFrom(t *testing.T) {
 	s.Delete("foo")
 	s.Put("foo", nil, 0) // {6.0} {2.0 3.0 4.0 5.0(t)}
 	ki := s.lookup("foo")
-	gi, j, ok := ki.find(revision{4, 0})
+	i, ok := ki.find(revision{4, 0})
 	assert.True(t, ok)
-	assert.Equal(t, [2]int{0, 2}, [2]int{gi, j})
-	_, _, ok = ki.find(revision{4, 1})
+	assert.Equal(t, 2, i)
+	_, ok = ki.find(revision{4, 1})
 	assert.False(t, ok)
-	p, ok := ki.prevOf(revision{4, 0})
+	p, ok := ki.prevOf(i)
 	require.True(t, ok)
-	assert.Equal(t, revision{3, 0}, p.rev)
-	_, ok = ki.prevOf(revision{6, 0})
+	assert.Equal(t, revision{3, 0}, ki.entries[p].rev())
+	_, ok = ki.prevOf(4)
 	assert.False(t, ok, "the first put of a generation replaced nothing")
+	_, ok = ki.prevOf(0)
+	assert.False(t, ok, "nothing before the first entry")
 
-	for from, want := range map[int64][2]int{1: {0, 0}, 3: {0, 1}, 5: {0, 3}, 6: {1, 0}, 7: {2, 0}} {
-		gi, j := ki.firstFrom(from)
-		if want[0] == 2 {
-			// Past the last entry: the empty tail or the end.
-			assert.True(t, gi == len(ki.gens) || j == len(ki.gens[gi].revs), "firstFrom(%d) = %d,%d", from, gi, j)
-			continue
+	for from, want := range map[int64]int{1: 0, 3: 1, 5: 3, 6: 4, 7: 5} {
+		assert.Equal(t, want, ki.firstFrom(from), "firstFrom(%d)", from)
+	}
+}
+
+// Superseded versions are kept as reverse deltas against the next version
+// when they share enough bytes, and read back whole at every revision.
+func TestSupersededValuesAsDeltas(t *testing.T) {
+	s, _ := newTestStore(Config{})
+	base := make([]byte, 300)
+	for i := range base {
+		base[i] = byte(i)
+	}
+	var values [][]byte
+	for i := 0; i < 5; i++ {
+		v := slices.Clone(base)
+		v[150] = byte(i) // one byte differs
+		if i == 3 {
+			v = slices.Insert(v, 200, []byte("longer")...)
 		}
-		assert.Equal(t, want, [2]int{gi, j}, "firstFrom(%d)", from)
+		values = append(values, v)
+		s.Put("k", v, 0)
+	}
+	s.Put("k", []byte("short"), 0) // shares nothing: the previous stays whole
+	values = append(values, []byte("short"))
+	ki := s.lookup("k")
+	for i := 0; i < 4; i++ {
+		assert.True(t, ki.entries[i].delta, "entry %d kept as a delta", i)
+		assert.Less(t, len(ki.entries[i].value), 64, "entry %d holds only the middle", i)
+	}
+	assert.False(t, ki.entries[4].delta, "nothing shared with the next version")
+	assert.False(t, ki.entries[5].delta, "the live version is whole")
+	for i, want := range values {
+		r, err := s.Range("k", "", RangeOptions{Rev: int64(2 + i)})
+		require.NoError(t, err)
+		require.Len(t, r.KVs, 1)
+		assert.Equal(t, want, r.KVs[0].Value, "value at revision %d", 2+i)
+	}
+	require.NoError(t, s.Compact(4))
+	r, err := s.Range("k", "", RangeOptions{Rev: 4})
+	require.NoError(t, err)
+	assert.Equal(t, values[2], r.KVs[0].Value, "the kept version still reads whole after compaction")
+}
+
+// A key updated many times keeps one version whole every maxDeltaRun, so
+// no read rebuilds more than maxDeltaRun deltas; every version reads back.
+func TestDeltaRunsAreBounded(t *testing.T) {
+	s, _ := newTestStore(Config{})
+	var values [][]byte
+	for i := 0; i < 50; i++ {
+		v := []byte(strings.Repeat("x", 100) + fmt.Sprint(i) + strings.Repeat("y", 100))
+		values = append(values, v)
+		s.Put("k", v, 0)
+	}
+	ki := s.lookup("k")
+	run, whole := 0, 0
+	for _, e := range ki.entries {
+		if e.delta {
+			run++
+			assert.LessOrEqual(t, run, maxDeltaRun)
+		} else {
+			run = 0
+			whole++
+		}
+	}
+	assert.Greater(t, whole, 1, "keyframes among the old versions")
+	assert.Less(t, whole, 50/maxDeltaRun+3)
+	for i, want := range values {
+		r, err := s.Range("k", "", RangeOptions{Rev: int64(2 + i)})
+		require.NoError(t, err)
+		assert.Equal(t, want, r.KVs[0].Value, "version %d", i)
 	}
 }

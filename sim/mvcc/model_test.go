@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,10 +278,20 @@ type storeMachine struct {
 }
 
 var (
-	modelKeys   = []string{"a", "a/1", "a/2", "b", "b/1", "c"}
-	modelValues = [][]byte{[]byte("x"), []byte("y"), []byte("zz")}
+	modelKeys = []string{"a", "a/1", "a/2", "b", "b/1", "c"}
+	// Short values, and long ones sharing prefixes and suffixes, which the
+	// store keeps as reverse deltas once superseded.
+	modelValues = [][]byte{[]byte("x"), []byte("y"), []byte("zz"),
+		longValue("", "1", ""), longValue("", "2", ""), longValue("", "22", "tail"), longValue("head", "1", "")}
 	modelDelays = []time.Duration{DefaultDelay, 0, time.Millisecond, 3 * time.Millisecond}
 )
+
+// longValue is 100 bytes of one pattern, then mid, then 100 more, with a
+// prefix and a suffix.
+func longValue(prefix, mid, suffix string) []byte {
+	pattern := strings.Repeat("0123456789", 10)
+	return []byte(prefix + pattern + mid + pattern + suffix)
+}
 
 const modelStoreDelay = 2 * time.Millisecond
 
@@ -375,6 +386,38 @@ func (sm *storeMachine) Txn(t *rapid.T) {
 	}
 	require.NoError(t, err)
 	require.Equal(t, want, got)
+}
+
+// PutIfMod is the txn If(mod == m) Then(Put) through its shortcut: the
+// model runs it as that txn.
+func (sm *storeMachine) PutIfMod(t *rapid.T) {
+	key := drawKey(t, "key")
+	value := rapid.SampledFrom(modelValues).Draw(t, "value")
+	mod := int64(0)
+	if kv, ok := sm.m.cur()[key]; ok && rapid.Bool().Draw(t, "matching") {
+		mod = kv.ModRevision
+	} else {
+		mod = rapid.Int64Range(0, sm.m.rev()).Draw(t, "mod")
+	}
+	want, err := sm.m.txn(TxnRequest{
+		Compare: []Compare{{Key: key, Target: CompareMod, Result: CompareEqual, Int: mod}},
+		Success: []Op{OpPutKV(key, value)},
+	}, sm.now())
+	require.NoError(t, err)
+	rev, ok := sm.s.PutIfMod(key, mod, value)
+	require.Equal(t, want.Succeeded, ok, "put happened")
+	require.Equal(t, want.Rev, rev, "revision after")
+}
+
+// Get is the current-revision point read.
+func (sm *storeMachine) Get(t *rapid.T) {
+	key := drawKey(t, "key")
+	want, wantOK := sm.m.cur()[key]
+	got, ok := sm.s.Get(key)
+	require.Equal(t, wantOK, ok)
+	if ok {
+		require.Equal(t, want, got)
+	}
 }
 
 func (sm *storeMachine) Range(t *rapid.T) {
@@ -509,12 +552,18 @@ func (sm *storeMachine) Check(t *rapid.T) {
 		}
 	}
 	require.Equal(t, len(keys), st.IndexedKeys, "indexed keys")
-	// The point-lookup index holds exactly the btree's keys.
+	// The point-lookup index and the ordered index hold the same keys, in
+	// key order in the latter.
 	require.Equal(t, st.IndexedKeys, len(s.byKey), "hash index size")
-	s.keys.Ascend(func(ki *keyIndex) bool {
+	n, prev := 0, ""
+	s.keys.ascend("", "", func(ki *keyIndex) bool {
+		require.True(t, n == 0 || prev < ki.key, "key order: %q after %q", ki.key, prev)
+		n++
+		prev = ki.key
 		require.Same(t, ki, s.byKey[ki.key], "hash index entry of %q", ki.key)
 		return true
 	})
+	require.Equal(t, len(s.byKey), n, "ordered index size")
 	require.Equal(t, versions, st.Versions, "versions held")
 	require.Equal(t, hist, st.HistoryEvents, "history events")
 	require.Equal(t, int(max(0, m.rev()-max(m.compact, 2)+1)), st.HistoryRevisions, "history revisions")

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/kubesim/kubesim/sim"
 )
 
@@ -19,20 +17,17 @@ type Config struct {
 	WatchDelay time.Duration
 }
 
-// btreeDegree is the branching factor of the key index and the history, as
-// in etcd's tree index.
-const btreeDegree = 32
-
 // Store is an in-memory key-value store with etcd v3's MVCC semantics. It is
 // driven by one engine and, like everything in the simulation core, is not
 // safe for concurrent use; watch callbacks run inside engine events and may
 // call back into the store.
 //
-// Values are shared, never copied: Put takes ownership of the value slice it
+// Values are shared, not copied: Put takes ownership of the value slice it
 // is given (the caller must not modify it afterwards), and every KeyValue,
 // Event and slice of them the store hands out (Range results, txn responses,
 // watch responses) shares memory with the store and with other callers, so
-// callers must treat them as read-only.
+// callers must treat them as read-only. (A superseded version may be kept
+// as a reverse delta; reading it returns a fresh rebuilt slice.)
 type Store struct {
 	eng *sim.Engine
 	cfg Config
@@ -40,30 +35,34 @@ type Store struct {
 	rev        int64 // current revision; 1 in a new store, +1 per write that changes something
 	compactRev int64 // 0 if never compacted; reads below it fail
 
-	// keys holds a keyIndex for every key the store still has a version of,
-	// including deleted keys whose tombstone is not compacted yet.
-	keys *btree.BTreeG[*keyIndex]
-	// byKey indexes the same keyIndexes by key, for point lookups (the
-	// btree serves ordered ranges).
+	// byKey holds a keyIndex for every key the store still has a version
+	// of, including deleted keys whose tombstone is not compacted yet.
 	byKey map[string]*keyIndex
-	// history holds the record of every write with main revision >=
+	// keys holds the same keyIndexes in key order, for ranges.
+	keys keyOrder
+	// last caches the latest point lookup (key → keyIndex, nil when the key
+	// is not indexed): a txn's compare and put look the same key up.
+	lastKey string
+	lastKI  *keyIndex
+	// history holds the keys changed by every write with main revision >=
 	// compactRev (every write, if never compacted), by main revision. Watch
 	// replay reads it; compaction trims it.
-	history *btree.BTreeG[*record]
+	history history
+	// compactEvents are the changes of the write at compactRev, as they
+	// were: compaction drops some of them from the key index (a tombstone,
+	// a key changed twice in the txn), and a watch may start at compactRev.
+	compactEvents []Event
 
 	liveKeys   int // keys that exist at rev
 	versions   int // entries (puts and tombstones) held in keys
 	histEvents int // events held in history
 
-	// wrec is the record of the write in progress (nil between writes, and
-	// while the write has changed nothing yet); wprevs[i] is the version
-	// wrec.events[i] replaced (a zero keyRev if the key did not exist).
-	wrec   *record
-	wprevs []keyRev
+	// The write in progress: wkeys[i] is the key of its change with
+	// sub-revision i (none while it has changed nothing yet), wprevs[i] the
+	// version that change replaced (ok false if the key did not exist).
+	wkeys  []*keyIndex
+	wprevs []prevKV
 
-	// Search keys for keys, reused to avoid allocating: lo and hi for the
-	// bounds of an ascend (whose callbacks may look up).
-	lo, hi  keyIndex
 	delKeys []*keyIndex
 
 	watchers watcherSet
@@ -79,13 +78,12 @@ func New(eng *sim.Engine, cfg Config) *Store {
 		panic(fmt.Sprintf("mvcc: negative WatchDelay %v", cfg.WatchDelay))
 	}
 	s := &Store{
-		eng:     eng,
-		cfg:     cfg,
-		rev:     1,
-		keys:    btree.NewG(btreeDegree, keyIndexLess),
-		byKey:   map[string]*keyIndex{},
-		history: btree.NewG(btreeDegree, func(a, b *record) bool { return a.main < b.main }),
+		eng:   eng,
+		cfg:   cfg,
+		rev:   1,
+		byKey: map[string]*keyIndex{},
 	}
+	s.keys.init()
 	s.watchers.init()
 	return s
 }
@@ -158,20 +156,24 @@ func PrefixEnd(prefix string) string {
 }
 
 // lookup returns key's index, or nil.
-func (s *Store) lookup(key string) *keyIndex { return s.byKey[key] }
+func (s *Store) lookup(key string) *keyIndex {
+	if key == s.lastKey && s.lastKey != "" {
+		return s.lastKI
+	}
+	ki := s.byKey[key]
+	s.lastKey, s.lastKI = key, ki
+	return ki
+}
 
 // ascend calls fn for each indexed key in [key, end) in key order, until fn
 // returns false; end follows Range's conventions ("\x00": no upper bound).
-// end must not be "".
+// end must not be "". fn must not add or remove keys.
 func (s *Store) ascend(key, end string, fn func(*keyIndex) bool) {
 	if end == "\x00" {
-		s.lo.key = key
-		s.keys.AscendGreaterOrEqual(&s.lo, fn)
+		s.keys.ascend(key, "", fn)
 	} else if key < end {
-		s.lo.key, s.hi.key = key, end
-		s.keys.AscendRange(&s.lo, &s.hi, fn)
+		s.keys.ascend(key, end, fn)
 	}
-	s.lo.key, s.hi.key = "", ""
 }
 
 // Range reads the keys in [key, end) as they were at revision opts.Rev
@@ -204,6 +206,12 @@ func (s *Store) checkRev(rev, cur int64) (int64, error) {
 	return rev, nil
 }
 
+// prevKV is the version a change replaced, if there was one.
+type prevKV struct {
+	kv KeyValue
+	ok bool
+}
+
 // rangeResultOne lets a single-key Range allocate its result and its one
 // KeyValue together.
 type rangeResultOne struct {
@@ -219,27 +227,27 @@ func (s *Store) rangeAt(key, end string, at int64, opts RangeOptions, header int
 		if ki == nil {
 			return &RangeResult{Rev: header}
 		}
-		kr, ok := ki.get(at)
+		i, ok := ki.get(at)
 		if !ok {
 			return &RangeResult{Rev: header}
 		}
 		if opts.CountOnly {
 			return &RangeResult{Count: 1, Rev: header}
 		}
-		r := &rangeResultOne{kv: [1]KeyValue{*kr.kv()}}
+		r := &rangeResultOne{kv: [1]KeyValue{ki.kv(i)}}
 		r.res = RangeResult{KVs: r.kv[:], Count: 1, Rev: header}
 		return &r.res
 	}
 	res := &RangeResult{Rev: header}
 	limit := opts.Limit
 	s.ascend(key, end, func(ki *keyIndex) bool {
-		kr, ok := ki.get(at)
+		i, ok := ki.get(at)
 		if !ok {
 			return true
 		}
 		res.Count++
 		if !opts.CountOnly && (limit <= 0 || int64(len(res.KVs)) < limit) {
-			res.KVs = append(res.KVs, *kr.kv())
+			res.KVs = append(res.KVs, ki.kv(i))
 		}
 		return true
 	})
@@ -247,52 +255,44 @@ func (s *Store) rangeAt(key, end string, at int64, opts RangeOptions, header int
 	return res
 }
 
-// writeRecord returns the record of the write in progress, starting one.
-func (s *Store) writeRecord() *record {
-	if s.wrec == nil {
-		s.wrec = newRecord(s.rev + 1)
-	}
-	return s.wrec
-}
+// wmain is the revision of the write in progress.
+func (s *Store) wmain() int64 { return s.rev + 1 }
 
 // put writes key at the revision of the write in progress and returns the
 // version it replaced, if the key existed.
-func (s *Store) put(key string, value []byte, lease int64) (keyRev, bool) {
-	rec := s.writeRecord()
+func (s *Store) put(key string, value []byte, lease int64) prevKV {
+	main := s.wmain()
 	ki := s.lookup(key)
 	if ki == nil {
 		ki = newKeyIndex(key)
-		s.keys.ReplaceOrInsert(ki)
+		s.keys.add(ki)
 		s.byKey[key] = ki
+		s.lastKey, s.lastKI = key, ki
 	}
-	prev, had := ki.live()
-	kv := KeyValue{Key: ki.key, Value: value, ModRevision: rec.main, Lease: lease}
-	if had {
-		p := prev.kv()
-		kv.CreateRevision, kv.Version = p.CreateRevision, p.Version+1
+	e := entry{main: main, sub: int32(len(s.wkeys)), value: value, lease: lease, create: main, version: 1}
+	var prev prevKV
+	if p, ok := ki.live(); ok {
+		prev = prevKV{ki.kv(len(ki.entries) - 1), true}
+		e.create, e.version = p.create, p.version+1
 	} else {
-		kv.CreateRevision, kv.Version = rec.main, 1
 		s.liveKeys++
 	}
-	sub := len(rec.events)
-	rec.events = append(rec.events, Event{Type: EventPut, Kv: kv})
-	ki.put(keyRev{rev: revision{rec.main, int64(sub)}, rec: rec, i: int32(sub)})
+	ki.put(e)
 	s.versions++
+	s.wkeys = append(s.wkeys, ki)
 	s.wprevs = append(s.wprevs, prev)
-	return prev, had
+	return prev
 }
 
 // tombstone deletes ki, which must exist, at the revision of the write in
 // progress and returns the version it ended.
-func (s *Store) tombstone(ki *keyIndex) keyRev {
-	rec := s.writeRecord()
-	prev, _ := ki.live()
-	sub := len(rec.events)
-	rec.events = append(rec.events, Event{Type: EventDelete, Kv: KeyValue{Key: ki.key, ModRevision: rec.main}})
-	ki.tombstone(keyRev{rev: revision{rec.main, int64(sub)}, rec: rec, i: int32(sub)})
+func (s *Store) tombstone(ki *keyIndex) KeyValue {
+	prev := ki.kv(len(ki.entries) - 1)
+	ki.put(entry{main: s.wmain(), sub: int32(len(s.wkeys)), tomb: true})
 	s.versions++
 	s.liveKeys--
-	s.wprevs = append(s.wprevs, prev)
+	s.wkeys = append(s.wkeys, ki)
+	s.wprevs = append(s.wprevs, prevKV{prev, true})
 	return prev
 }
 
@@ -310,7 +310,7 @@ func (s *Store) deleteRange(key, end string, prevKVs *[]KeyValue) int64 {
 		}
 		prev := s.tombstone(ki)
 		if prevKVs != nil {
-			*prevKVs = append(*prevKVs, *prev.kv())
+			*prevKVs = append(*prevKVs, prev)
 		}
 		return 1
 	}
@@ -324,7 +324,7 @@ func (s *Store) deleteRange(key, end string, prevKVs *[]KeyValue) int64 {
 	for _, ki := range del {
 		prev := s.tombstone(ki)
 		if prevKVs != nil {
-			*prevKVs = append(*prevKVs, *prev.kv())
+			*prevKVs = append(*prevKVs, prev)
 		}
 	}
 	clear(del)
@@ -333,17 +333,17 @@ func (s *Store) deleteRange(key, end string, prevKVs *[]KeyValue) int64 {
 }
 
 // endWrite finishes the write in progress: if it changed anything, the
-// revision advances, the record joins the history and watchers are told.
+// revision advances, the write joins the history and watchers are told.
 func (s *Store) endWrite() {
-	rec := s.wrec
-	if rec == nil {
+	if len(s.wkeys) == 0 {
 		return
 	}
-	s.wrec = nil
-	s.rev = rec.main
-	s.history.ReplaceOrInsert(rec)
-	s.histEvents += len(rec.events)
-	s.notify(rec, s.wprevs)
+	s.rev = s.wmain()
+	s.history.push(s.rev, s.wkeys)
+	s.histEvents += len(s.wkeys)
+	s.notify(s.rev, s.wkeys, s.wprevs)
+	clear(s.wkeys)
+	s.wkeys = s.wkeys[:0]
 	clear(s.wprevs)
 	s.wprevs = s.wprevs[:0]
 }
@@ -359,6 +359,38 @@ func (s *Store) Put(key string, value []byte, lease int64) int64 {
 	s.put(key, value, lease)
 	s.endWrite()
 	return s.rev
+}
+
+// Get reads key at the current revision, as Range(key, "", RangeOptions{})
+// does, without allocating: the API server's point read.
+func (s *Store) Get(key string) (KeyValue, bool) {
+	ki := s.lookup(key)
+	if ki == nil {
+		return KeyValue{}, false
+	}
+	if _, ok := ki.live(); !ok {
+		return KeyValue{}, false
+	}
+	return ki.kv(len(ki.entries) - 1), true
+}
+
+// PutIfMod is Txn(If(mod_revision(key) == mod) Then(Put(key, value))), the
+// API server's compare-and-swap (mod 0: create only if absent), without
+// the allocations of a general txn. It returns the revision after the
+// call and whether the put happened.
+func (s *Store) PutIfMod(key string, mod int64, value []byte) (rev int64, ok bool) {
+	cur := int64(0)
+	if ki := s.lookup(key); ki != nil {
+		if e, live := ki.live(); live {
+			cur = e.main
+		}
+	}
+	if cur != mod {
+		return s.rev, false
+	}
+	s.put(key, value, 0)
+	s.endWrite()
+	return s.rev, true
 }
 
 // Delete deletes key. It returns the number of keys deleted (0 or 1) and the
@@ -432,15 +464,15 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 		switch op.Type {
 		case OpRange:
 			cur := s.rev
-			if s.wrec != nil {
+			if len(s.wkeys) > 0 {
 				cur++
 			}
 			at, _ := s.checkRev(op.Range.Rev, cur)
 			r.Range = s.rangeAt(op.Key, op.End, at, op.Range, cur)
 		case OpPut:
-			prev, had := s.put(op.Key, op.Value, op.Lease)
-			if op.PrevKV && had {
-				r.PrevKVs = []KeyValue{*prev.kv()}
+			prev := s.put(op.Key, op.Value, op.Lease)
+			if op.PrevKV && prev.ok {
+				r.PrevKVs = []KeyValue{prev.kv}
 			}
 		case OpDelete:
 			var prevs *[]KeyValue
@@ -455,6 +487,23 @@ func (s *Store) Txn(req TxnRequest) (*TxnResponse, error) {
 	return resp, nil
 }
 
+// writeEvents returns the changes of the write at main (held in the
+// history), in sub-revision order.
+func (s *Store) writeEvents(main int64) []Event {
+	var evs []Event
+	s.history.ascend(main, main+1, func(main int64, keys []*keyIndex) bool {
+		for sub, ki := range keys {
+			i, ok := ki.find(revision{main, int64(sub)})
+			if !ok {
+				panic(fmt.Sprintf("mvcc: change %d.%d of %q is not indexed", main, sub, ki.key))
+			}
+			evs = append(evs, ki.event(i))
+		}
+		return true
+	})
+	return evs
+}
+
 // txnResponseOne lets a one-op Txn allocate its response and the op's
 // together.
 type txnResponseOne struct {
@@ -464,30 +513,29 @@ type txnResponseOne struct {
 
 // compare evaluates c against the current revision.
 func (s *Store) compare(c *Compare) bool {
-	var kv *KeyValue
-	if ki := s.lookup(c.Key); ki != nil {
-		if kr, ok := ki.live(); ok {
-			kv = kr.kv()
-		}
+	var e entry // a missing key compares as all zero
+	ki := s.lookup(c.Key)
+	live, ok := (*entry)(nil), false
+	if ki != nil {
+		live, ok = ki.live()
 	}
-	if kv == nil {
-		if c.Target == CompareValue {
-			return false
-		}
-		kv = &KeyValue{}
+	if ok {
+		e = *live
+	} else if c.Target == CompareValue {
+		return false
 	}
 	var r int
 	switch c.Target {
 	case CompareVersion:
-		r = cmp.Compare(kv.Version, c.Int)
+		r = cmp.Compare(e.version, c.Int)
 	case CompareCreate:
-		r = cmp.Compare(kv.CreateRevision, c.Int)
+		r = cmp.Compare(e.create, c.Int)
 	case CompareMod:
-		r = cmp.Compare(kv.ModRevision, c.Int)
+		r = cmp.Compare(e.main, c.Int)
 	case CompareLease:
-		r = cmp.Compare(kv.Lease, c.Int)
+		r = cmp.Compare(e.lease, c.Int)
 	case CompareValue:
-		r = bytes.Compare(kv.Value, c.Value)
+		r = bytes.Compare(e.value, c.Value) // the live version's value is whole
 	default:
 		panic(fmt.Sprintf("mvcc: compare on %q has unknown target %d", c.Key, c.Target))
 	}
@@ -521,15 +569,13 @@ func (s *Store) Compact(rev int64) error {
 	if rev > s.rev {
 		return ErrFutureRev
 	}
+	// The changes at rev as they are now, for watches that start at rev:
+	// compaction may drop some of them from the key index.
+	s.compactEvents = s.writeEvents(rev)
 	var empty []*keyIndex
 	// Changes at the previous compact revision were compacted by it already.
-	lo, hi := &record{main: s.compactRev + 1}, &record{main: rev + 1}
-	s.history.AscendRange(lo, hi, func(rec *record) bool {
-		for i := range rec.events {
-			ki := s.lookup(rec.events[i].Kv.Key)
-			if ki == nil {
-				panic(fmt.Sprintf("mvcc: compact(%d): key %q changed at %d is not indexed", rev, rec.events[i].Kv.Key, rec.main))
-			}
+	s.history.ascend(s.compactRev+1, rev+1, func(main int64, keys []*keyIndex) bool {
+		for _, ki := range keys {
 			if ki.compacted == rev {
 				continue
 			}
@@ -542,17 +588,11 @@ func (s *Store) Compact(rev int64) error {
 		return true
 	})
 	for _, ki := range empty {
-		s.keys.Delete(ki)
+		s.keys.remove(ki)
 		delete(s.byKey, ki.key)
 	}
-	for {
-		rec, ok := s.history.Min()
-		if !ok || rec.main >= rev {
-			break
-		}
-		s.history.DeleteMin()
-		s.histEvents -= len(rec.events)
-	}
+	s.lastKey, s.lastKI = "", nil
+	s.histEvents -= s.history.trimBelow(rev)
 	s.compactRev = rev
 	return nil
 }

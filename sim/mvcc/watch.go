@@ -206,54 +206,54 @@ func (s *Store) Watch(key string, opts WatchOptions, fn func(WatchResponse)) *Wa
 func (s *Store) replayEvents(w *Watcher, start int64) []Event {
 	var evs []Event
 	c := s.compactRev
-	if !w.isRange() {
-		// The key index holds every change above c. Changes at c itself may
-		// be gone from it (a tombstone at c, a key changed twice in the txn
-		// at c), so those come from the history.
-		from := start
-		if start <= c {
-			if rec, ok := s.history.Get(&record{main: c}); ok {
-				for i := range rec.events {
-					if rec.events[i].Kv.Key == w.key {
-						evs = append(evs, rec.events[i])
-					}
-				}
+	from := start
+	if start <= c {
+		// The key index holds every change above c. Changes at c itself
+		// may be gone from it (a tombstone at c, a key changed twice in
+		// the txn at c): those were kept aside when compacting.
+		for _, ev := range s.compactEvents {
+			if w.contains(ev.Kv.Key) {
+				evs = append(evs, ev)
 			}
-			from = c + 1
 		}
+		from = c + 1
+	}
+	if !w.isRange() {
 		ki := s.lookup(w.key)
 		if ki == nil {
 			return evs
 		}
-		gi, j := ki.firstFrom(from)
-		for ; gi < len(ki.gens); gi, j = gi+1, 0 {
-			revs := ki.gens[gi].revs
-			for ; j < len(revs); j++ {
-				ev := *revs[j].event()
-				if w.prevKV && j > 0 {
-					ev.PrevKV = revs[j-1].kv()
-				}
-				evs = append(evs, ev)
-			}
+		for i := ki.firstFrom(from); i < len(ki.entries); i++ {
+			evs = append(evs, s.replayed(w, ki, i))
 		}
 		return evs
 	}
-	s.history.AscendRange(&record{main: start}, &record{main: s.rev + 1}, func(rec *record) bool {
-		for i := range rec.events {
-			ev := rec.events[i]
-			if !w.contains(ev.Kv.Key) {
+	s.history.ascend(from, s.rev+1, func(main int64, keys []*keyIndex) bool {
+		for sub, ki := range keys {
+			if !w.contains(ki.key) {
 				continue
 			}
-			if w.prevKV && rec.main > c {
-				if p, ok := s.lookup(ev.Kv.Key).prevOf(revision{rec.main, int64(i)}); ok {
-					ev.PrevKV = p.kv()
-				}
+			i, ok := ki.find(revision{main, int64(sub)})
+			if !ok {
+				panic(fmt.Sprintf("mvcc: change %d.%d of %q is not indexed", main, sub, ki.key))
 			}
-			evs = append(evs, ev)
+			evs = append(evs, s.replayed(w, ki, i))
 		}
 		return true
 	})
 	return evs
+}
+
+// replayed is the change entries[i] of ki as a replay delivers it to w.
+func (s *Store) replayed(w *Watcher, ki *keyIndex, i int) Event {
+	ev := ki.event(i)
+	if w.prevKV {
+		if p, ok := ki.prevOf(i); ok {
+			kv := ki.kv(p)
+			ev.PrevKV = &kv
+		}
+	}
+	return ev
 }
 
 // delivery is one engine event bringing one write's changes to the
@@ -264,15 +264,17 @@ func (s *Store) replayEvents(w *Watcher, start int64) []Event {
 // it, or they start later.
 type delivery struct {
 	s     *Store
-	rec   *record
-	prevs []keyRev // prevs[i]: the version rec.events[i] replaced, if rec != nil
+	main  int64
+	evs   []Event  // the write's changes (shared with every watcher)
+	prevs []prevKV // prevs[i]: the version evs[i] replaced
 	delay time.Duration
 	run   func() // d.deliver, bound once
 }
 
-// notify schedules the deliveries of rec: one engine event per distinct
-// delay among the watchers that want it.
-func (s *Store) notify(rec *record, prevs []keyRev) {
+// notify schedules the deliveries of the write at main that changed keys
+// (with the versions they replaced): one engine event per distinct delay
+// among the watchers that want it.
+func (s *Store) notify(main int64, keys []*keyIndex, prevs []prevKV) {
 	ws := &s.watchers
 	if ws.open == 0 {
 		return
@@ -280,14 +282,14 @@ func (s *Store) notify(rec *record, prevs []keyRev) {
 	delays := ws.scratch[:0]
 	want := len(ws.delays) // once every delay in use is found, stop looking
 	found := func(w *Watcher) bool {
-		if w.nextRev <= rec.main && !slices.Contains(delays, w.delay) {
+		if w.nextRev <= main && !slices.Contains(delays, w.delay) {
 			delays = append(delays, w.delay)
 		}
 		return len(delays) == want
 	}
 scan:
-	for i := range rec.events {
-		for _, w := range ws.exact[rec.events[i].Kv.Key] {
+	for _, ki := range keys {
+		for _, w := range ws.exact[ki.key] {
 			if found(w) {
 				break scan
 			}
@@ -295,31 +297,53 @@ scan:
 	}
 	if len(delays) < want {
 		for _, w := range ws.ranges {
-			if w.watchesAny(rec) && found(w) {
+			if w.watchesAnyKey(keys) && found(w) {
 				break
 			}
 		}
 	}
-	for _, delay := range delays {
-		var d *delivery
-		if n := len(ws.free); n > 0 {
-			d = ws.free[n-1]
-			ws.free = ws.free[:n-1]
-		} else {
-			d = &delivery{s: s}
-			d.run = d.deliver
+	if len(delays) > 0 {
+		// The changes as events, once for every delivery: each change is
+		// its key's latest entry, or the one before it when the txn
+		// changed the key again.
+		evs := make([]Event, len(keys))
+		for sub, ki := range keys {
+			i := len(ki.entries) - 1
+			for ki.entries[i].sub != int32(sub) || ki.entries[i].main != main {
+				i--
+			}
+			evs[sub] = ki.event(i)
 		}
-		d.rec, d.delay = rec, delay
-		d.prevs = append(d.prevs[:0], prevs...)
-		ws.pending++
-		s.eng.After(delay, watchLabel, d.run)
+		for _, delay := range delays {
+			var d *delivery
+			if n := len(ws.free); n > 0 {
+				d = ws.free[n-1]
+				ws.free = ws.free[:n-1]
+			} else {
+				d = &delivery{s: s}
+				d.run = d.deliver
+			}
+			d.main, d.evs, d.delay = main, evs, delay
+			d.prevs = append(d.prevs[:0], prevs...)
+			ws.pending++
+			s.eng.After(delay, watchLabel, d.run)
+		}
 	}
 	ws.scratch = delays[:0]
 }
 
-func (w *Watcher) watchesAny(rec *record) bool {
-	for i := range rec.events {
-		if w.contains(rec.events[i].Kv.Key) {
+func (w *Watcher) watchesAnyKey(keys []*keyIndex) bool {
+	for _, ki := range keys {
+		if w.contains(ki.key) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Watcher) watchesAny(evs []Event) bool {
+	for i := range evs {
+		if w.contains(evs[i].Kv.Key) {
 			return true
 		}
 	}
@@ -329,15 +353,20 @@ func (w *Watcher) watchesAny(rec *record) bool {
 // wants reports whether w takes this delivery (given that it watches one of
 // its keys).
 func (d *delivery) wants(w *Watcher) bool {
-	return !w.canceled && w.delay == d.delay && w.nextRev <= d.rec.main
+	return !w.canceled && w.delay == d.delay && w.nextRev <= d.main
 }
 
 // withPrev returns the write's events with their previous versions attached.
 func (d *delivery) withPrev() []Event {
-	evs := slices.Clone(d.rec.events)
+	if !slices.ContainsFunc(d.prevs, func(p prevKV) bool { return p.ok }) {
+		return d.evs // nothing replaced: the same events
+	}
+	evs := slices.Clone(d.evs)
+	kvs := make([]KeyValue, len(d.prevs))
 	for i, p := range d.prevs {
-		if p.rec != nil {
-			evs[i].PrevKV = p.kv()
+		if p.ok {
+			kvs[i] = p.kv
+			evs[i].PrevKV = &kvs[i]
 		}
 	}
 	return evs
@@ -349,11 +378,10 @@ func (d *delivery) deliver() {
 	s := d.s
 	ws := &s.watchers
 	ws.pending--
-	rec := d.rec
 	var evsPrev []Event // built on first need, shared by PrevKV watchers
-	if len(rec.events) == 1 {
+	if len(d.evs) == 1 {
 		// Merge the key's watchers with the range watchers, by id.
-		key := rec.events[0].Kv.Key
+		key := d.evs[0].Kv.Key
 		ex, rg := ws.exact[key], ws.ranges
 		for i, j := 0, 0; i < len(ex) || j < len(rg); {
 			var w *Watcher
@@ -370,7 +398,7 @@ func (d *delivery) deliver() {
 			if !d.wants(w) {
 				continue
 			}
-			evs := rec.events
+			evs := d.evs
 			if w.prevKV {
 				if evsPrev == nil {
 					evsPrev = d.withPrev()
@@ -384,7 +412,7 @@ func (d *delivery) deliver() {
 			if !d.wants(w) {
 				continue
 			}
-			all := rec.events
+			all := d.evs
 			if w.prevKV {
 				if evsPrev == nil {
 					evsPrev = d.withPrev()
@@ -396,7 +424,7 @@ func (d *delivery) deliver() {
 			}
 		}
 	}
-	d.rec = nil
+	d.evs = nil
 	clear(d.prevs)
 	d.prevs = d.prevs[:0]
 	ws.free = append(ws.free, d)
@@ -407,11 +435,11 @@ func (d *delivery) deliver() {
 func (d *delivery) candidates() []*Watcher {
 	ws := &d.s.watchers
 	var out []*Watcher
-	for i := range d.rec.events {
-		out = append(out, ws.exact[d.rec.events[i].Kv.Key]...)
+	for i := range d.evs {
+		out = append(out, ws.exact[d.evs[i].Kv.Key]...)
 	}
 	for _, w := range ws.ranges {
-		if w.watchesAny(d.rec) {
+		if w.watchesAny(d.evs) {
 			out = append(out, w)
 		}
 	}

@@ -7,10 +7,9 @@ package record
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"maps"
+	"math/bits"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
@@ -34,13 +33,21 @@ type Recorder struct {
 	c      client.Interface
 	eng    *sim.Engine
 	source v1.EventSource
-	seen   map[eventKey]string // → Event name; at most maxSeen entries
-	order  []eventKey          // ring of the keys in seen, oldest at next
+	// seen maps an event to the suffix of its Event's name (the name is
+	// "<object>.<hex suffix>"; the object is part of the key); at most
+	// maxSeen entries.
+	seen   map[eventKey]int64
+	order  []eventKey // ring of the keys in seen, oldest at next
 	next   int
 	used   map[string]bool // names taken in the current instant
 	usedAt int64
 	// eventsRes is the API server's events resource.
 	eventsRes *apiserver.Resource
+	// scratch is the Event every create is built in.
+	scratch *v1.Event
+	// instance is the events' reportingInstance: the component, or
+	// "<component>-<host>" for node agents.
+	instance string
 	// offset (under 1 µs) shifts this recorder's event names so that two
 	// components naming events of one object in one instant rarely collide.
 	offset int64
@@ -50,20 +57,77 @@ type Recorder struct {
 // maxLruCacheEntries).
 const maxSeen = 4096
 
-// eventKey identifies an event for folding: a 128-bit FNV-1a hash of its
+// eventKey identifies an event for folding: a 128-bit hash of its
 // namespace, involved object (kind, name, UID), type, reason and message
-// (the cache holds thousands of them; a collision is astronomically rare).
+// (see correlationKey; the cache holds thousands of them, a collision is
+// astronomically rare).
 type eventKey [2]uint64
 
+// keyOf is the FNV-1a 128-bit hash of the parts, each followed by a 0 byte;
+// a recorder's event-name offset derives from it.
 func keyOf(parts ...string) eventKey {
-	h := fnv.New128a()
+	// FNV-1a, 128 bits, as hash/fnv's New128a, over each part followed by
+	// a 0 byte; written out so that hashing allocates nothing.
+	h := eventKey{fnvOffset128High, fnvOffset128Low}
 	for _, p := range parts {
-		_, _ = h.Write([]byte(p))
-		_, _ = h.Write([]byte{0})
+		for i := 0; i < len(p); i++ {
+			h = fnv128aByte(h, p[i])
+		}
+		h = fnv128aByte(h, 0)
 	}
-	var sum [16]byte
-	h.Sum(sum[:0])
-	return eventKey{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
+	return h
+}
+
+// correlationKey identifies an event for folding: two independent 64-bit
+// hashes (wyhash's mixing, fixed seeds, so runs are reproducible) of the
+// parts, each part followed by its length. Eight bytes at a time: the
+// recorder hashes every event it emits.
+func correlationKey(parts ...string) eventKey {
+	h := eventKey{0x243f6a8885a308d3, 0x13198a2e03707344}
+	for _, p := range parts {
+		for len(p) >= 8 {
+			w := uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+				uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
+			h = eventKey{wymix(h[0]^w, wyP0), wymix(h[1]^w, wyP1)}
+			p = p[8:]
+		}
+		var w uint64
+		for i := 0; i < len(p); i++ {
+			w |= uint64(p[i]) << (8 * i)
+		}
+		w ^= uint64(len(p)+1) << 56 // the tail's length ends the part
+		h = eventKey{wymix(h[0]^w, wyP2), wymix(h[1]^w, wyP3)}
+	}
+	return eventKey{wymix(h[0], wyP1^h[1]), wymix(h[1], wyP0^h[0])}
+}
+
+// wyhash's primes and mixing step.
+const (
+	wyP0 = 0xa0761d6478bd642f
+	wyP1 = 0xe7037ed1a0b428db
+	wyP2 = 0x8ebc6af09c88c6e3
+	wyP3 = 0x589965cc75374cc3
+)
+
+func wymix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// The FNV-1a 128-bit offset basis and prime (2^88 + 2^8 + 0x3b).
+const (
+	fnvOffset128High = 0x6c62272e07bb0142
+	fnvOffset128Low  = 0x62b821756295c58d
+	fnvPrime128Low   = 0x13b
+	fnvPrime128Shift = 24
+)
+
+// fnv128aByte folds one byte into h ({high, low} words).
+func fnv128aByte(h eventKey, c byte) eventKey {
+	h[1] ^= uint64(c)
+	hi, lo := bits.Mul64(fnvPrime128Low, h[1])
+	hi += h[1]<<fnvPrime128Shift + fnvPrime128Low*h[0]
+	return eventKey{hi, lo}
 }
 
 var _ record.EventRecorder = (*Recorder)(nil)
@@ -75,8 +139,12 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 		panic("record: the API server has no events resource")
 	}
 	k := keyOf(component, host)
-	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host},
-		seen: map[eventKey]string{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
+	instance := component
+	if host != "" {
+		instance = component + "-" + host
+	}
+	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: instance,
+		seen: map[eventKey]int64{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
 // Event records an event about object.
@@ -120,9 +188,10 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		ns = metav1.NamespaceDefault
 	}
 	now := metav1.NewTime(r.eng.Now())
-	key := keyOf(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
-	events := r.c.CoreV1().Events(ns)
-	if name, ok := r.seen[key]; ok {
+	key := correlationKey(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
+	if suffix, ok := r.seen[key]; ok {
+		events := r.c.CoreV1().Events(ns)
+		name := eventName(nil, ref.Name, suffix)
 		if ev, err := events.Get(context.TODO(), name, metav1.GetOptions{}); err == nil {
 			ev.Count++
 			ev.LastTimestamp = now
@@ -132,8 +201,15 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		}
 		delete(r.seen, key)
 	}
-	name := r.name(ref.Name, now)
-	ev := &v1.Event{
+	name, suffix := r.name(ref.Name, now)
+	// The API server keeps nothing of an event it was handed (events have
+	// no watch cache; see apiserver.Server.CreateOwned), so one Event
+	// serves every create.
+	if r.scratch == nil || !r.eventsRes.NoWatchCache {
+		r.scratch = &v1.Event{}
+	}
+	ev := r.scratch
+	*ev = v1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: maps.Clone(annotations)},
 		InvolvedObject:      ref,
 		Reason:              reason,
@@ -144,34 +220,31 @@ func (r *Recorder) emit(object runtime.Object, annotations map[string]string, ev
 		Type:                eventtype,
 		Source:              r.source,
 		ReportingController: r.source.Component,
-		ReportingInstance:   r.source.Component,
-	}
-	if r.source.Host != "" {
-		ev.ReportingInstance = r.source.Component + "-" + r.source.Host
+		ReportingInstance:   r.instance,
 	}
 	// Another recorder may have used the name in this instant (events of
 	// one object from two components): take the next one. Each recorder
 	// starts its names at its own offset, so this is rare.
 	for try := 0; try < 1024; try++ {
 		// Straight to the API server as the client's user, handing the
-		// event over: the recorder keeps no reference to it and discards
-		// the response.
+		// event over (the server keeps nothing of it) and discarding the
+		// response.
 		_, err := r.c.Server().CreateOwned(r.c.User(), r.eventsRes, ns, ev, metav1.CreateOptions{})
 		if err == nil {
-			r.remember(key, name)
+			r.remember(key, suffix)
 			return
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			return
 		}
-		name = r.name(ref.Name, now)
+		name, suffix = r.name(ref.Name, now)
 		ev.Name = name
 	}
 }
 
-// remember records the Event name of key, forgetting the oldest key when
-// the cache is full.
-func (r *Recorder) remember(key eventKey, name string) {
+// remember records the Event name suffix of key, forgetting the oldest key
+// when the cache is full.
+func (r *Recorder) remember(key eventKey, suffix int64) {
 	if _, ok := r.seen[key]; !ok {
 		if len(r.order) < maxSeen {
 			r.order = append(r.order, key)
@@ -181,24 +254,32 @@ func (r *Recorder) remember(key eventKey, name string) {
 			r.next = (r.next + 1) % maxSeen
 		}
 	}
-	r.seen[key] = name
+	r.seen[key] = suffix
 }
 
 // name is upstream's "<object>.<hex unix nanos>", nudged forward when two
-// events of one object fall in the same instant.
-func (r *Recorder) name(object string, now metav1.Time) string {
+// events of one object fall in the same instant; suffix is the number
+// after the dot.
+func (r *Recorder) name(object string, now metav1.Time) (name string, suffix int64) {
 	n := now.UnixNano()
 	if n != r.usedAt {
 		clear(r.used)
 		r.usedAt = n
 	}
 	n += r.offset
+	var buf [128]byte
 	for {
-		name := object + "." + strconv.FormatInt(n, 16)
+		name := eventName(buf[:0], object, n)
 		if !r.used[name] {
 			r.used[name] = true
-			return name
+			return name, n
 		}
 		n++
 	}
+}
+
+// eventName is "<object>.<hex suffix>", built in buf.
+func eventName(buf []byte, object string, suffix int64) string {
+	b := append(append(buf, object...), '.')
+	return string(strconv.AppendInt(b, suffix, 16))
 }

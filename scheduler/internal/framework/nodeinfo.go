@@ -2,6 +2,7 @@ package framework
 
 import (
 	"fmt"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -119,11 +120,13 @@ func (n *NodeInfo) AddPod(pi *PodInfo) {
 // RemovePod removes the pod with pi's UID; it panics if the pod is not on the
 // node, because the cache must never lose track of where a pod is.
 func (n *NodeInfo) RemovePod(pi *PodInfo) {
-	idx := -1
-	for i, p := range n.Pods {
-		if p.UID == pi.UID {
-			idx = i
-			break
+	idx := slices.Index(n.Pods, pi) // the accounted info itself: no loads
+	if idx < 0 {
+		for i, p := range n.Pods {
+			if p.UID == pi.UID {
+				idx = i
+				break
+			}
 		}
 	}
 	if idx < 0 {
@@ -131,8 +134,12 @@ func (n *NodeInfo) RemovePod(pi *PodInfo) {
 	}
 	old := n.Pods[idx]
 	n.Pods = removeAt(n.Pods, idx)
-	n.PodsWithAffinity = removeUID(n.PodsWithAffinity, old.UID)
-	n.PodsWithRequiredAntiAffinity = removeUID(n.PodsWithRequiredAntiAffinity, old.UID)
+	if len(n.PodsWithAffinity) > 0 {
+		n.PodsWithAffinity = removeUID(n.PodsWithAffinity, old.UID)
+	}
+	if len(n.PodsWithRequiredAntiAffinity) > 0 {
+		n.PodsWithRequiredAntiAffinity = removeUID(n.PodsWithRequiredAntiAffinity, old.UID)
+	}
 	n.Requested.SubResource(&old.Requests)
 	n.NonZeroRequested.MilliCPU -= old.NonZeroMilliCPU
 	n.NonZeroRequested.Memory -= old.NonZeroMemory

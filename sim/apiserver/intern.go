@@ -1,0 +1,185 @@
+package apiserver
+
+import (
+	"encoding/binary"
+	"reflect"
+	"slices"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// interner lets the pods the server stores share their identical read-only
+// parts: pods stamped from one template (a ReplicaSet's, a benchmark's)
+// carry equal containers, tolerations, labels, owner references and
+// defaulted pointers, and every stored object is immutable and shared
+// anyway (clients get copies; informers and the server must not modify
+// what they are handed). Sharing those parts keeps a big cluster's pods
+// from holding thousands of copies of the same maps and slices.
+//
+// A part is shared only with an earlier part whose protobuf encoding is
+// the same and which is identical in memory too (reflect.DeepEqual: same
+// nil-ness, same quantity representations), so no reader can tell.
+// Interning runs on an object the server owns, after admission and
+// validation, just before it is stored. Each table is bounded: a full one
+// is emptied and refills with the parts in use.
+type interner struct {
+	containers  map[string][]v1.Container
+	tolerations map[string][]v1.Toleration
+	labels      map[string]map[string]string
+	owners      map[string][]metav1.OwnerReference
+	int64s      map[int64]*int64
+	int32s      map[int32]*int32
+	bools       [2]*bool
+	preemption  map[v1.PreemptionPolicy]*v1.PreemptionPolicy
+	emptyPodSC  *v1.PodSecurityContext
+	buf         []byte
+}
+
+// internLimit bounds each table.
+const internLimit = 4096
+
+func newInterner() *interner {
+	return &interner{
+		containers: map[string][]v1.Container{}, tolerations: map[string][]v1.Toleration{},
+		labels: map[string]map[string]string{}, owners: map[string][]metav1.OwnerReference{},
+		int64s: map[int64]*int64{}, int32s: map[int32]*int32{}, preemption: map[v1.PreemptionPolicy]*v1.PreemptionPolicy{},
+		emptyPodSC: &v1.PodSecurityContext{},
+	}
+}
+
+type sizedMarshaler interface {
+	Size() int
+	MarshalToSizedBuffer([]byte) (int, error)
+}
+
+// appendProto appends m's length-prefixed protobuf encoding to b.
+func appendProto(b []byte, m sizedMarshaler) []byte {
+	n := m.Size()
+	b = binary.AppendUvarint(b, uint64(n))
+	start := len(b)
+	b = slices.Grow(b, n)[:start+n]
+	if _, err := m.MarshalToSizedBuffer(b[start:]); err != nil {
+		panic("apiserver: intern: " + err.Error())
+	}
+	return b
+}
+
+// share returns the table's part equal to v (adding v when there is
+// none), keyed by key.
+func share[T any](table map[string]T, key []byte, v T) T {
+	if old, ok := table[string(key)]; ok {
+		if reflect.DeepEqual(old, v) {
+			return old
+		}
+		return v
+	}
+	if len(table) >= internLimit {
+		clear(table)
+	}
+	table[string(key)] = v
+	return v
+}
+
+func (in *interner) containerSlice(cs []v1.Container) []v1.Container {
+	if len(cs) == 0 {
+		return cs
+	}
+	b := in.buf[:0]
+	for i := range cs {
+		b = appendProto(b, &cs[i])
+	}
+	in.buf = b
+	return share(in.containers, b, cs)
+}
+
+func (in *interner) tolerationSlice(ts []v1.Toleration) []v1.Toleration {
+	if len(ts) == 0 {
+		return ts
+	}
+	b := in.buf[:0]
+	for i := range ts {
+		b = appendProto(b, &ts[i])
+	}
+	in.buf = b
+	return share(in.tolerations, b, ts)
+}
+
+func (in *interner) labelMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := in.buf[:0]
+	for _, k := range keys {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(m[k])))
+		b = append(b, m[k]...)
+	}
+	in.buf = b
+	return share(in.labels, b, m)
+}
+
+func (in *interner) ownerSlice(rs []metav1.OwnerReference) []metav1.OwnerReference {
+	if len(rs) == 0 {
+		return rs
+	}
+	b := in.buf[:0]
+	for i := range rs {
+		b = appendProto(b, &rs[i])
+	}
+	in.buf = b
+	return share(in.owners, b, rs)
+}
+
+func internPtr[K comparable](table map[K]*K, p *K) *K {
+	if p == nil {
+		return nil
+	}
+	if old, ok := table[*p]; ok {
+		return old
+	}
+	if len(table) >= internLimit {
+		clear(table)
+	}
+	table[*p] = p
+	return p
+}
+
+func (in *interner) boolPtr(p *bool) *bool {
+	if p == nil {
+		return nil
+	}
+	i := 0
+	if *p {
+		i = 1
+	}
+	if in.bools[i] == nil {
+		in.bools[i] = p
+	}
+	return in.bools[i]
+}
+
+// pod shares p's template-like parts; p is the server's, about to be
+// stored.
+func (in *interner) pod(p *v1.Pod) {
+	p.Labels = in.labelMap(p.Labels)
+	p.OwnerReferences = in.ownerSlice(p.OwnerReferences)
+	s := &p.Spec
+	s.InitContainers = in.containerSlice(s.InitContainers)
+	s.Containers = in.containerSlice(s.Containers)
+	s.Tolerations = in.tolerationSlice(s.Tolerations)
+	s.TerminationGracePeriodSeconds = internPtr(in.int64s, s.TerminationGracePeriodSeconds)
+	s.ActiveDeadlineSeconds = internPtr(in.int64s, s.ActiveDeadlineSeconds)
+	s.Priority = internPtr(in.int32s, s.Priority)
+	s.PreemptionPolicy = internPtr(in.preemption, s.PreemptionPolicy)
+	s.EnableServiceLinks = in.boolPtr(s.EnableServiceLinks)
+	if s.SecurityContext != nil && reflect.DeepEqual(*s.SecurityContext, v1.PodSecurityContext{}) {
+		s.SecurityContext = in.emptyPodSC
+	}
+}
