@@ -163,14 +163,6 @@ spec:
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	assert.Equal(t, ` (did you mean "crashNode"?)`, suggest("crashnode", []string{"cordon", "crashNode"}))
-	assert.Equal(t, ` (did you mean "replicas"?)`, suggest("replicass", []string{"replica", "replicas"}))
-	assert.Equal(t, ` (did you mean "image"?)`, suggest("imgae", []string{"name", "image"}), "a transposition is one edit")
-	assert.Equal(t, "", suggest("reboot", []string{"recoverNode", "cordon"}))
-	assert.Equal(t, "", suggest("x", nil))
-}
-
 func TestFormatDuration(t *testing.T) {
 	for d, want := range map[string]string{"5m": "5m", "1h30m": "1h30m", "90s": "1m30s", "1.5s": "1.5s", "2h": "2h", "0s": "0s", "1h0m5s": "1h0m5s"} {
 		v, err := parseDurationForTest(d)

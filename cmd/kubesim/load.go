@@ -1,11 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/kubesim/kubesim/internal/suggest"
 	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/scenarios/library"
 	"github.com/kubesim/kubesim/scenarios/runner"
@@ -34,7 +34,7 @@ func loadScenario(arg string) (*scenarios.Scenario, error) {
 		return sc, nil
 	}
 	return nil, usageError("%q is neither a scenario file nor a built-in scenario%s (built-ins: %s; see kubesim scenarios)",
-		arg, didYouMean(arg, library.Names()), strings.Join(library.Names(), ", "))
+		arg, suggest.Hint(arg, library.Names()), strings.Join(library.Names(), ", "))
 }
 
 // displayName is how a scenario is named in rerun hints: the file path or
@@ -46,40 +46,6 @@ func displayName(arg string) string {
 		}
 	}
 	return filepath.ToSlash(arg)
-}
-
-// didYouMean suggests the closest name (edit distance at most 3).
-func didYouMean(s string, names []string) string {
-	best, bestD := "", 4
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // podRef parses what the timeline prints for a pod, as --explain takes it:
