@@ -23,8 +23,9 @@ const (
 	DefaultMaxPods   = 110 // kubelet's default maxPods, used when capacity has no pods
 	// ZoneLabel is the well-known label the zone shortcut of a node group sets.
 	ZoneLabel = "topology.kubernetes.io/zone"
-	// MaxNodes bounds the nodes a scenario may ever create (groups and addNode).
-	MaxNodes = 100000
+	// MaxNodes bounds the nodes a scenario may ever create (groups and
+	// addNode): 5,000, Kubernetes' supported cluster size.
+	MaxNodes = 5000
 )
 
 // Scenario is a loaded, statically checked scenario: everything a runner
@@ -232,6 +233,21 @@ func (s *Scenario) Timeline() []Event {
 // InitialObjects are the manifests created at t=0: Objects then FileObjects.
 func (s *Scenario) InitialObjects() []Manifest {
 	return slices.Concat(s.Spec.Objects, s.Spec.FileObjects)
+}
+
+// NodesCreated is the number of nodes the scenario creates over its run:
+// its node groups and every addNode (a bound on the nodes up at once).
+func (s *Scenario) NodesCreated() int {
+	n := 0
+	for _, g := range s.Spec.Cluster.Nodes {
+		n += g.Count
+	}
+	for _, e := range s.Spec.Events {
+		if e.Action == ActionAddNode && e.Group != nil {
+			n += e.Group.Count
+		}
+	}
+	return n
 }
 
 // NodeNames lists the nodes at t=0, group by group.

@@ -144,3 +144,54 @@ spec:
   - {within: 4m, get: deployment/worker, jsonpath: '{.spec.replicas}', equals: "5"}
 `)
 }
+
+// A scenario of more nodes than the default pod range holds (256 /24
+// blocks of 10.244.0.0/16) gets the larger range 10.128.0.0/9: every node,
+// added ones included, registers with a pod CIDR, becomes Ready and runs
+// pods.
+func TestLargeScenarioGetsALargerPodRange(t *testing.T) {
+	r := runOK(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  cluster:
+    nodes: [{name: w, count: 200, capacity: {cpu: "2", memory: 4Gi}}]
+  objects:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 300
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, image: nginx, resources: {requests: {cpu: "1500m"}}}]}
+  events:
+  - {at: 30s, action: addNode, group: {name: extra, count: 100, capacity: {cpu: "2", memory: 4Gi}}}
+  expect:
+  - within: 2m
+    count: nodes
+    equals: 300
+  - within: 2m
+    get: deployment/web
+    jsonpath: '{.status.readyReplicas}'
+    equals: "300"
+`)
+	nodes, err := r.Cluster().Client("test").CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, nodes.Items, 300)
+	cidrs := map[string]bool{}
+	for _, n := range nodes.Items {
+		assert.True(t, strings.HasPrefix(n.Spec.PodCIDR, "10."), n.Name)
+		cidrs[n.Spec.PodCIDR] = true
+	}
+	assert.Len(t, cidrs, 300, "one block per node")
+	n, err := r.Cluster().Client("test").CoreV1().Nodes().Get(t.Context(), "extra-100", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "10.129.43.0/24", n.Spec.PodCIDR, "the 300th block of 10.128.0.0/9")
+	pods, err := r.Cluster().Client("test").CoreV1().Pods("default").List(t.Context(), metav1.ListOptions{FieldSelector: "spec.nodeName=extra-100"})
+	require.NoError(t, err)
+	require.Len(t, pods.Items, 1, "the last node runs a pod (1.5 CPU each, one per node)")
+	assert.True(t, strings.HasPrefix(pods.Items[0].Status.PodIP, "10.129.43."), pods.Items[0].Status.PodIP)
+}

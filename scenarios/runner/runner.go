@@ -141,6 +141,13 @@ type Run struct {
 	finished *Result
 }
 
+// smallClusterNodes is how many nodes the default pod range (10.244.0.0/16
+// in /24 blocks) holds; largeClusterCIDR is the range of larger scenarios.
+const (
+	smallClusterNodes = 256
+	largeClusterCIDR  = "10.128.0.0/9"
+)
+
 // New builds the cluster of sc, schedules its objects at t=0 and its
 // timeline, and returns the run at t=0 (nothing has run yet).
 func New(sc *scenarios.Scenario, opts Options) (*Run, error) {
@@ -149,6 +156,12 @@ func New(sc *scenarios.Scenario, opts Options) (*Run, error) {
 		seed = *opts.Seed
 	}
 	cfg := cluster.Config{Seed: seed, DetectCacheMutations: opts.DetectCacheMutations}
+	if sc.NodesCreated() > smallClusterNodes {
+		// 10.244.0.0/16 holds 256 /24 node blocks; a larger cluster gets
+		// 10.128.0.0/9 (32,768 blocks, clear of the Service range
+		// 10.96.0.0/12), as kubeadm's --pod-network-cidr would give it.
+		cfg.Kubelet.ClusterCIDR = largeClusterCIDR
+	}
 	configureProxyMode(&cfg, sc.Spec.ProxyMode)
 	if opts.configure != nil {
 		opts.configure(&cfg)
