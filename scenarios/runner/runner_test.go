@@ -188,6 +188,37 @@ spec:
 	assert.Contains(t, msg, "bad.yaml:16: spec.objects[0].spec.template.spec.containers[0].image: Required value")
 }
 
+// The cluster's check of kubesim.dev/ annotations runs before the run too.
+func TestValidatorChecksKubesimAnnotationsAtTheirLine(t *testing.T) {
+	_, err := scenarios.LoadBytes("bad.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  objects:
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: q
+      annotations: {kubesim.dev/crash-after: bad}
+    spec: {containers: [{name: c, image: nginx}]}
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata:
+          labels: {app: web}
+          annotations:
+            kubesim.dev/workers: "0"
+        spec: {containers: [{name: web, image: nginx}]}
+`), ".", scenarios.WithValidator(Validator()))
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `bad.yaml:10: spec.objects[0].metadata.annotations[kubesim.dev/crash-after]: Invalid value: "bad"`)
+	assert.Contains(t, msg, `bad.yaml:21: spec.objects[1].spec.template.metadata.annotations[kubesim.dev/workers]: Invalid value: "0": must be a positive integer`)
+}
+
 func TestEntryString(t *testing.T) {
 	e := Entry{Time: 61*time.Second + 5*time.Millisecond, Component: "scheduler", Verb: "scheduled", Object: "pod/web-1", Message: "on w-1"}
 	assert.Equal(t, "0:01:01.005   scheduler              scheduled        pod/web-1  on w-1", e.String())

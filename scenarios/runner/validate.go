@@ -1,20 +1,28 @@
 package runner
 
 import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/apiserver"
+	"github.com/kubesim/kubesim/sim/cluster"
 	"github.com/kubesim/kubesim/sim/mvcc"
 )
 
 // Validator returns a scenarios.Validator that runs the API server's own
-// defaulting and validation (apiserver.Server.Validate) on every manifest,
-// so that a manifest the cluster would reject is a FILE:LINE error before
-// the run. It uses a scratch API server of its own.
+// defaulting and validation (apiserver.Server.Validate) and the cluster's
+// check of kubesim.dev/ behaviour annotations (cluster.ValidateAnnotations,
+// which its admission runs) on every manifest, so that a manifest the
+// cluster would reject is a FILE:LINE error before the run. It uses a
+// scratch API server of its own.
 func Validator() scenarios.Validator {
 	eng := sim.New(0)
 	s := apiserver.New(eng, mvcc.New(eng, mvcc.Config{}), apiserver.DefaultConfig())
-	return scenarios.ValidatorFunc(s.Validate)
+	return scenarios.ValidatorFunc(func(obj runtime.Object) field.ErrorList {
+		return append(s.Validate(obj), cluster.ValidateAnnotations(obj)...)
+	})
 }
 
 // Load reads and checks a scenario file with the API server's validation.

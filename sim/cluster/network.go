@@ -156,9 +156,6 @@ type networkState struct {
 	netWorldOverride traffic.World
 	// netWorldPending: a WorldChanged is scheduled for this instant.
 	netWorldPending bool
-	// netBadAnnotations records pods whose service-time annotations were
-	// reported as invalid.
-	netBadAnnotations map[string]bool
 }
 
 // installNetwork creates the network model: the allocator in the API
@@ -170,7 +167,6 @@ func (c *Cluster) installNetwork() {
 		panic(fmt.Sprintf("cluster: invalid network configuration: %v", err))
 	}
 	c.netCfg = cfg
-	c.netBadAnnotations = map[string]bool{}
 	c.netRegistry = promstats.NewRegistry()
 	alc, err := alloc.New(c.Engine, alloc.Config{ServiceCIDR: cfg.ServiceCIDR, NodePortRange: cfg.NodePortRange})
 	if err != nil {
@@ -395,8 +391,8 @@ func (w networkWorld) PodServing(namespace, name string) bool {
 }
 
 // PodServiceTime implements traffic.ServiceTimes from the pod annotations
-// kubesim.dev/service-time and kubesim.dev/workers. An invalid value is
-// traced once per pod (verb badAnnotation) and the default used.
+// kubesim.dev/service-time and kubesim.dev/workers (admission has checked
+// their values: see ValidateAnnotations).
 func (w networkWorld) PodServiceTime(namespace, name string) (time.Duration, int, bool) {
 	pod, err := w.c.Informers.Pods().Lister().Pods(namespace).Get(name)
 	if err != nil {
@@ -414,31 +410,13 @@ func (w networkWorld) PodServiceTime(namespace, name string) (time.Duration, int
 	if d := traffic.DefaultConfig(); workers <= 0 {
 		workers = d.Workers
 	}
-	if hasST {
-		if d, err := time.ParseDuration(st); err == nil && d > 0 {
-			mean = d
-		} else {
-			w.c.badAnnotation(pod, ServiceTimeAnnotation, st, "must be a positive duration such as 20ms")
-		}
+	if d, err := time.ParseDuration(st); hasST && err == nil && d > 0 {
+		mean = d
 	}
-	if hasWK {
-		if n, err := strconv.Atoi(wk); err == nil && n > 0 {
-			workers = n
-		} else {
-			w.c.badAnnotation(pod, WorkersAnnotation, wk, "must be a positive integer")
-		}
+	if n, err := strconv.Atoi(wk); hasWK && err == nil && n > 0 {
+		workers = n
 	}
 	return mean, workers, true
-}
-
-func (c *Cluster) badAnnotation(pod *v1.Pod, key, value, msg string) {
-	k := string(pod.UID) + "|" + key
-	if c.netBadAnnotations[k] {
-		return
-	}
-	c.netBadAnnotations[k] = true
-	c.Engine.Trace(sim.Record{Component: "traffic", Verb: "badAnnotation", Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name,
-		Msg: fmt.Sprintf("metadata.annotations[%s]: Invalid value: %q: %s; using the default", key, value, msg)})
 }
 
 // ---- facade ----

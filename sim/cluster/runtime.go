@@ -11,6 +11,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/apiserver"
@@ -125,17 +126,18 @@ func (nodeTaintAdmission) Admit(a *apiserver.Attributes) error {
 	return nil
 }
 
-// behaviourAdmission rejects pods whose kubesim.dev/ behaviour annotations
-// are malformed, naming the annotation.
+// behaviourAdmission rejects pods, and workloads whose pod template, carry
+// unknown or malformed kubesim.dev/ annotations (ValidateAnnotations),
+// naming the annotation.
 type behaviourAdmission struct{}
 
 func (behaviourAdmission) Admit(a *apiserver.Attributes) error {
-	if a.Resource.Name != "pods" || a.Subresource != "" || (a.Operation != apiserver.OpCreate && a.Operation != apiserver.OpUpdate) {
+	if a.Subresource != "" || (a.Operation != apiserver.OpCreate && a.Operation != apiserver.OpUpdate) {
 		return nil
 	}
-	pod := a.Object.(*v1.Pod)
-	if errs := kubelet.ValidateAnnotations(pod); len(errs) > 0 {
-		return apierrors.NewInvalid(a.Resource.GroupKind(), pod.Name, errs)
+	if errs := ValidateAnnotations(a.Object); len(errs) > 0 {
+		m := a.Object.(metav1.Object)
+		return apierrors.NewInvalid(a.Resource.GroupKind(), m.GetName(), errs)
 	}
 	return nil
 }

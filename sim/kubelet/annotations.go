@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,6 +109,14 @@ func hasBehaviourAnnotations(pod *v1.Pod) bool {
 	}
 	return false
 }
+
+// BehaviourAnnotations lists the behaviour model's annotation names (each
+// also takes a ".<container>" suffix).
+func BehaviourAnnotations() []string { return slices.Clone(behaviourKeys) }
+
+// IsBehaviourAnnotation reports whether key is a behaviour annotation, with
+// or without a container suffix.
+func IsBehaviourAnnotation(key string) bool { return baseKey(key) != "" }
 
 // baseKey returns the behaviour annotation name of key (without a
 // container suffix), or "" if key is not one.

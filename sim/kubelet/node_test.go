@@ -232,7 +232,7 @@ func TestAnnotationsAreValidatedAtAdmission(t *testing.T) {
 	}
 	ok := pod("ok", ctr("c", "img:1"))
 	ok.Annotations[kubelet.AnnotationNotReadyBetween+".c"] = "1m-3m"
-	ok.Annotations["kubesim.dev/service-time"] = "anything: owned by another component"
+	ok.Annotations["kubesim.dev/service-time"] = "20ms" // the traffic model's, checked by the cluster too
 	_, err := e.cl.CoreV1().Pods("default").Create(ctx, ok, metav1.CreateOptions{})
 	require.NoError(t, err)
 }
