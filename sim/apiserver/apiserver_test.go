@@ -786,3 +786,30 @@ func TestPodsFromOneTemplateShareParts(t *testing.T) {
 	want := pod("b")
 	assert.True(t, apiequality.Semantic.DeepEqual(want.Spec.Containers[0].Resources, b.Spec.Containers[0].Resources))
 }
+
+// Services select on spec.clusterIP and spec.type (upstream since v1.31).
+func TestServiceFieldSelectors(t *testing.T) {
+	e := newEnv(t)
+	svcs := e.c.CoreV1().Services("default")
+	for _, s := range []*v1.Service{
+		{ObjectMeta: metav1.ObjectMeta{Name: "headless"}, Spec: v1.ServiceSpec{ClusterIP: v1.ClusterIPNone, Ports: []v1.ServicePort{{Port: 80}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "ext"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeExternalName, ExternalName: "example.com"}},
+	} {
+		_, err := svcs.Create(ctx, s, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	names := func(sel string) []string {
+		l, err := svcs.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		require.NoError(t, err, sel)
+		var out []string
+		for _, s := range l.Items {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"headless"}, names("spec.clusterIP=None"))
+	assert.Equal(t, []string{"ext"}, names("spec.type=ExternalName"))
+	assert.Equal(t, []string{"headless"}, names("spec.type!=ExternalName"))
+	_, err := svcs.List(ctx, metav1.ListOptions{FieldSelector: "spec.externalName=example.com"})
+	assert.EqualError(t, err, "field label not supported: spec.externalName")
+}

@@ -279,6 +279,12 @@ func serviceStrategy() strategy {
 			svc := obj.(*v1.Service)
 			return fmt.Sprintf("type=%s clusterIP=%s", svc.Spec.Type, svc.Spec.ClusterIP)
 		},
+		// Selectable since v1.31 (kubernetes#122541, #123905).
+		fieldNames: []string{"spec.clusterIP", "spec.type"},
+		extraFields: func(obj runtime.Object) fields.Set {
+			svc := obj.(*v1.Service)
+			return fields.Set{"spec.clusterIP": svc.Spec.ClusterIP, "spec.type": string(svc.Spec.Type)}
+		},
 	}
 }
 
