@@ -13,7 +13,7 @@ import (
 
 // Validator returns a scenarios.Validator that runs the API server's own
 // defaulting and validation (apiserver.Server.Validate) and the cluster's
-// check of kubesim.dev/ behaviour annotations (cluster.ValidateAnnotations,
+// check of kubesim.dev/ annotations (cluster.ValidateAnnotations,
 // which its admission runs) on every manifest, so that a manifest the
 // cluster would reject is a FILE:LINE error before the run. It uses a
 // scratch API server of its own.
