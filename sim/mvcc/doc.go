@@ -44,8 +44,9 @@
 // Memory: a key written once is one allocation (its index with its one
 // version) plus its key and value. Values are shared between the writer,
 // the store and every reader (see Store), except that a superseded version
-// sharing a long prefix and suffix with the next one is kept as a reverse
-// delta against it (versions of one object differ in a few fields); reading
-// such a version rebuilds it. No reader can tell: every read returns the
-// bytes that were written.
+// is kept as a reverse delta against the next one when that is smaller
+// (versions of one object differ in a few fields: the delta copies the runs
+// they share and keeps the rest; see delta.go); reading such a version
+// rebuilds it. No reader can tell: every read returns the bytes that were
+// written.
 package mvcc

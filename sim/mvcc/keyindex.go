@@ -1,7 +1,6 @@
 package mvcc
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -27,8 +26,8 @@ func (a revision) String() string { return fmt.Sprintf("%d.%d", a.main, a.sub) }
 // generation of the key. It holds everything a KeyValue needs but the key.
 //
 // A superseded version's value may be kept as a reverse delta against the
-// next version of the key (see keyIndex.put): value then holds only the
-// bytes between the prefix and the suffix the two share.
+// next version of the key (see keyIndex.put and delta.go): value then holds
+// the delta, and full the length of the value it rebuilds.
 type entry struct {
 	main    int64
 	create  int64 // create revision of the entry's generation (0 for a tombstone)
@@ -37,9 +36,8 @@ type entry struct {
 	value   []byte
 	sub     int32
 	tomb    bool
-	delta   bool   // value is the middle of a reverse delta against the next entry
-	pre     uint32 // delta: length of the prefix shared with the next entry's value
-	suf     uint32 // delta: length of the suffix shared with the next entry's value
+	delta   bool   // value is a reverse delta against the next entry's value
+	full    uint32 // delta: the length of the value it rebuilds
 }
 
 func (e *entry) rev() revision { return revision{e.main, int64(e.sub)} }
@@ -115,9 +113,9 @@ const maxDeltaRun = 8
 
 // put appends a change (a put, or with e.tomb a tombstone; the key must
 // exist for a tombstone). When a put supersedes a put, the superseded
-// value is kept as a reverse delta against the new one if they share at
-// least minDelta bytes of prefix and suffix: versions of one object differ
-// in a few fields, and old versions are rarely read.
+// value is kept as a reverse delta against the new one if that saves at
+// least minDelta bytes: versions of one object differ in a few fields, and
+// old versions are rarely read.
 func (ki *keyIndex) put(e entry) {
 	n := len(ki.entries)
 	if n > 0 {
@@ -150,43 +148,21 @@ func (ki *keyIndex) deltaRun() int {
 // the value of the key's next version, when that saves enough.
 func (e *entry) deltaAgainst(next []byte) {
 	v := e.value
-	limit := min(len(v), len(next))
-	pre := commonPrefix(v[:limit], next[:limit])
-	suf := commonSuffix(v[pre:], next[pre:])
-	if pre+suf < minDelta {
+	if len(v) < minDelta || len(v) > maxDeltaValue {
 		return
 	}
-	e.value = slices.Clone(v[pre : len(v)-suf])
-	if e.value == nil {
-		e.value = []byte{}
+	var buf [1024]byte
+	d := encodeDelta(buf[:0], v, next)
+	if len(v)-len(d) < minDelta {
+		return
 	}
-	e.delta, e.pre, e.suf = true, uint32(pre), uint32(suf)
+	e.value = append(make([]byte, 0, len(d)), d...)
+	e.delta, e.full = true, uint32(len(v))
 }
 
-// commonPrefix is the length of the longest common prefix of a and b,
-// which have the same length.
-func commonPrefix(a, b []byte) int {
-	n := 0
-	for n+8 <= len(a) && binary.LittleEndian.Uint64(a[n:]) == binary.LittleEndian.Uint64(b[n:]) {
-		n += 8
-	}
-	for n < len(a) && a[n] == b[n] {
-		n++
-	}
-	return n
-}
-
-// commonSuffix is the length of the longest common suffix of a and b.
-func commonSuffix(a, b []byte) int {
-	n, la, lb := 0, len(a), len(b)
-	for n+8 <= la && n+8 <= lb && binary.LittleEndian.Uint64(a[la-n-8:]) == binary.LittleEndian.Uint64(b[lb-n-8:]) {
-		n += 8
-	}
-	for n < la && n < lb && a[la-1-n] == b[lb-1-n] {
-		n++
-	}
-	return n
-}
+// maxDeltaValue bounds the values kept as deltas (the length fits the
+// entry's uint32 with room to spare).
+const maxDeltaValue = 1 << 30
 
 // value returns the full value of entries[i], rebuilding it from the next
 // versions when it is kept as a delta (a fresh slice then).
@@ -195,11 +171,7 @@ func (ki *keyIndex) value(i int) []byte {
 	if !e.delta {
 		return e.value
 	}
-	next := ki.value(i + 1)
-	out := make([]byte, 0, int(e.pre)+len(e.value)+int(e.suf))
-	out = append(out, next[:e.pre]...)
-	out = append(out, e.value...)
-	return append(out, next[len(next)-int(e.suf):]...)
+	return applyDelta(make([]byte, 0, e.full), e.value, ki.value(i+1))
 }
 
 // kv returns the KeyValue of entries[i]; a tombstone's is the DELETE

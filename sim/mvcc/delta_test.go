@@ -1,0 +1,111 @@
+package mvcc
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"pgregory.net/rapid"
+)
+
+// roundTrip encodes old against next, checks that the delta rebuilds old,
+// and returns the delta.
+func roundTrip(t testing.TB, old, next []byte) []byte {
+	d := encodeDelta(nil, old, next)
+	got := applyDelta(nil, d, next)
+	if !bytes.Equal(got, old) {
+		t.Fatalf("delta of %q against %q rebuilds %q", old, next, got)
+	}
+	return d
+}
+
+// A version that differs from the next in several places (a length prefix,
+// a field inserted in the middle, a field removed, a tail appended) costs
+// about the bytes that differ, not the stretch from the first difference
+// to the last.
+func TestDeltaCopiesEverySharedRun(t *testing.T) {
+	spec := strings.Repeat("spec-bytes-", 30)
+	status := strings.Repeat("status-bytes-", 20)
+	old := []byte("\x0a\x20metadata-name-and-uid" + "\x12\xcf" + spec + "R\x00" + spec + "\x1a#" + status + "Message: not ready yet, waiting" + status)
+	next := []byte("\x0a\x20metadata-name-and-uid" + "\x12\xd9" + spec + "R\x0anode-00001" + spec + "\x1aK" + status + status + "condition appended at the end")
+	d := roundTrip(t, old, next)
+	assert.Less(t, len(d), 80, "delta of a %d-byte value changed in four places", len(old))
+
+	// The prefix/suffix form would have kept everything from the length
+	// prefix on.
+	pre := commonPrefix(old, next)
+	assert.Greater(t, len(old)-pre-commonSuffix(old[pre:], next[pre:]), 500)
+}
+
+func TestDeltaEdgeCases(t *testing.T) {
+	for _, c := range []struct{ name, old, next string }{
+		{"equal", "0123456789abcdef", "0123456789abcdef"},
+		{"empty old", "", "0123456789"},
+		{"empty next", "0123456789abcdef", ""},
+		{"both empty", "", ""},
+		{"nothing shared", "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
+		{"short", "abc", "abd"},
+		{"next is a prefix", "0123456789abcdefXYZ", "0123456789abcdef"},
+		{"old is a prefix", "0123456789abcdef", "0123456789abcdefXYZ"},
+		{"repeats", strings.Repeat("ab", 100), strings.Repeat("ab", 90) + "c" + strings.Repeat("ab", 10)},
+		{"shift beyond the window", strings.Repeat("x", 20) + strings.Repeat("0123456789", 10),
+			strings.Repeat("y", 400) + strings.Repeat("0123456789", 10)},
+	} {
+		t.Run(c.name, func(t *testing.T) { roundTrip(t, []byte(c.old), []byte(c.next)) })
+	}
+	// Equal values: one copy op (header and offset).
+	v := []byte(strings.Repeat("z", 300))
+	assert.Equal(t, []byte{0xd8, 0x04, 0x00}, roundTrip(t, v, v))
+}
+
+// Every delta rebuilds its value exactly, for values that share runs
+// (edits of one another) and for unrelated ones.
+func TestDeltaRoundTripProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		next := rapid.SliceOfN(rapid.Byte(), 0, 600).Draw(t, "next")
+		old := slices.Clone(next)
+		for _, e := range rapid.SliceOfN(rapid.IntRange(0, 2), 0, 8).Draw(t, "edits") {
+			at := rapid.IntRange(0, len(old)).Draw(t, "at")
+			n := rapid.IntRange(0, 300).Draw(t, "n")
+			switch e {
+			case 0: // insert
+				old = slices.Insert(old, at, rapid.SliceOfN(rapid.Byte(), n, n).Draw(t, "ins")...)
+			case 1: // delete
+				old = slices.Delete(old, at, min(len(old), at+n))
+			case 2: // overwrite
+				for k := at; k < min(len(old), at+n); k++ {
+					old[k] ^= 0x5a
+				}
+			}
+		}
+		d := encodeDelta(nil, old, next)
+		if got := applyDelta(nil, d, next); !bytes.Equal(got, old) {
+			t.Fatalf("delta rebuilds %q, not %q", got, old)
+		}
+	})
+}
+
+func FuzzDelta(f *testing.F) {
+	f.Add([]byte("0123456789abcdef-old-tail"), []byte("0123456789abcdef-new-tail"))
+	f.Add([]byte(strings.Repeat("ab", 50)), []byte(strings.Repeat("ab", 40)+"x"))
+	f.Add([]byte{}, []byte("next"))
+	f.Fuzz(func(t *testing.T, old, next []byte) {
+		roundTrip(t, old, next)
+	})
+}
+
+// BenchmarkDelta encodes a pod-sized value against a next version with
+// changes in four places, as the store does on every update.
+func BenchmarkDelta(b *testing.B) {
+	spec := strings.Repeat("spec-bytes-", 40)
+	status := strings.Repeat("status-bytes-", 25)
+	old := []byte("\x0a\x20metadata-name-and-uid" + "\x12\xcf" + spec + "R\x00" + spec + "\x1a#" + status + "Message: not ready yet, waiting" + status)
+	next := []byte("\x0a\x20metadata-name-and-uid" + "\x12\xd9" + spec + "R\x0anode-00001" + spec + "\x1aK" + status + status + "condition appended at the end")
+	var buf [1024]byte
+	b.SetBytes(int64(len(old)))
+	for b.Loop() {
+		encodeDelta(buf[:0], old, next)
+	}
+}
