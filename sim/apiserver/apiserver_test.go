@@ -689,14 +689,22 @@ func TestUpdateOwned(t *testing.T) {
 	assert.True(t, apierrors.IsConflict(err))
 }
 
-// A watch resumed from an old resourceVersion replays the window from the
-// stored bytes: every replayed event equals the live one (type, object and
-// resourceVersion), including selector transitions and the deletion.
+// A watch resumed from an old resourceVersion replays the window, reading
+// the versions it names from the store: every replayed event equals the
+// live one (type, object and resourceVersion), including selector
+// transitions and the deletion. That holds too when the previous versions
+// of the replayed changes are older than the store's compaction (a watch
+// cannot start below it, and the store keeps each key's newest version at
+// or below it).
 func TestWatchReplayEqualsLiveEvents(t *testing.T) {
+	t.Run("fresh store", func(t *testing.T) { testWatchReplay(t, false) })
+	t.Run("previous versions before the compaction", func(t *testing.T) { testWatchReplay(t, true) })
+}
+
+func testWatchReplay(t *testing.T, compact bool) {
 	e := newEnv(t)
 	pods := e.c.CoreV1().Pods("default")
 	podRes, _ := e.s.Resource("pods")
-	start := fmt.Sprint(e.s.Store().Rev())
 	type seen struct {
 		typ watch.EventType
 		obj runtime.Object
@@ -704,12 +712,17 @@ func TestWatchReplayEqualsLiveEvents(t *testing.T) {
 	rec := func(out *[]seen) func(watch.Event) {
 		return func(ev watch.Event) { *out = append(*out, seen{ev.Type, ev.Object}) }
 	}
-	opts := []metav1.ListOptions{{ResourceVersion: start}, {ResourceVersion: start, FieldSelector: "spec.nodeName=n1"},
-		{ResourceVersion: start, LabelSelector: "app=web"}}
-	live := make([][]seen, len(opts))
-	for i, o := range opts {
-		_, err := e.s.Watch(podRes, "default", o, rec(&live[i]))
-		require.NoError(t, err)
+	var live [3][]seen
+	start := ""
+	startWatches := func() {
+		start = fmt.Sprint(e.s.Store().Rev())
+		for i, o := range replayWatchOptions(start) {
+			_, err := e.s.Watch(podRes, "default", o, rec(&live[i]))
+			require.NoError(t, err)
+		}
+	}
+	if !compact {
+		startWatches()
 	}
 	_, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -717,6 +730,12 @@ func TestWatchReplayEqualsLiveEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
 	e.eng.RunFor(time.Second)
+	if compact {
+		last := e.s.Store().Rev()
+		e.eng.RunFor(10*time.Minute + time.Second) // two compaction ticks
+		require.GreaterOrEqual(t, e.s.Store().CompactRev(), last, "a and b's versions are compacted")
+		startWatches()
+	}
 	a, err := pods.Get(ctx, "a", metav1.GetOptions{})
 	require.NoError(t, err)
 	a.Status.Phase = v1.PodRunning
@@ -733,7 +752,7 @@ func TestWatchReplayEqualsLiveEvents(t *testing.T) {
 	require.NoError(t, pods.Delete(ctx, "b", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
 	e.eng.RunUntilIdle(1000)
 
-	for i, o := range opts {
+	for i, o := range replayWatchOptions(start) {
 		var replay []seen
 		_, err := e.s.Watch(podRes, "default", o, rec(&replay))
 		require.NoError(t, err)
@@ -747,6 +766,13 @@ func TestWatchReplayEqualsLiveEvents(t *testing.T) {
 			assert.Equal(t, live[i][j].obj.(metav1.Object).GetResourceVersion(), replay[j].obj.(metav1.Object).GetResourceVersion())
 		}
 	}
+}
+
+// replayWatchOptions are the watches testWatchReplay compares: all pods,
+// one node's (indexed), and a label selection.
+func replayWatchOptions(start string) []metav1.ListOptions {
+	return []metav1.ListOptions{{ResourceVersion: start}, {ResourceVersion: start, FieldSelector: "spec.nodeName=n1"},
+		{ResourceVersion: start, LabelSelector: "app=web"}}
 }
 
 // Pods stamped from one template share their template parts in the

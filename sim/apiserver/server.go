@@ -178,6 +178,19 @@ func (s *Server) compactTick() {
 	s.lastCompactRev = s.store.Rev()
 }
 
+// storedAt returns the bytes of key's version with mod revision rev. The
+// watch caches call it for the versions a replay needs, which the store
+// still holds (see histEvent): a version older than the compaction is its
+// key's newest at or below it, so it is read at the compaction revision
+// (reads below it are refused).
+func (s *Server) storedAt(key string, rev int64) []byte {
+	r, err := s.store.Range(key, "", mvcc.RangeOptions{Rev: max(rev, s.store.CompactRev())})
+	if err != nil || len(r.KVs) == 0 || r.KVs[0].ModRevision != rev {
+		panic(fmt.Sprintf("apiserver: the store lost %s at revision %d (err %v): was it compacted behind the server's back?", key, rev, err))
+	}
+	return r.KVs[0].Value
+}
+
 // newUID returns a random (seeded) RFC 4122 version 4 UUID.
 func (s *Server) newUID() types.UID {
 	var b [16]byte

@@ -73,19 +73,21 @@ type cacheEvent struct {
 }
 
 // histEvent is one change in the watch cache's window. Upstream's watch
-// cache keeps decoded objects there; kubesim keeps the stored bytes, which
-// the store (or, past compaction, this window) holds anyway, and decodes
-// them when a watch replays the window — rare — so the window costs no
-// decoded copies of superseded versions. A replayed event equals the live
-// one: the bytes are what the server stored, and the current version of an
-// object is the shared cached object.
+// cache keeps decoded objects there; kubesim keeps neither objects nor
+// bytes, only which versions changed: a replay (rare) reads them from the
+// store and decodes them, so the window costs no copies of superseded
+// versions. The store has every version a replay needs: a watch cannot
+// start below the store's compaction (see Watch), so a replayed change is
+// above it, and the version it replaced is above it too or is its key's
+// newest at or below it, which compaction keeps. A replayed event equals
+// the live one: the bytes are what the server stored, and the current
+// version of an object is the shared cached object.
 type histEvent struct {
 	rev     int64
 	at      time.Duration
 	key     string
-	data    []byte // the new version; nil for a deletion
-	prev    []byte // the previous version; nil for a creation
-	prevRev int64  // the previous version's resourceVersion
+	prevRev int64 // the previous version's resourceVersion; 0 for a creation
+	deleted bool  // a deletion: no new version
 }
 
 // indexValues are the indexed field values of an event's new and old object.
@@ -155,13 +157,12 @@ func (c *cacher) process(ev mvcc.Event) {
 	cur, existed := c.objs[key]
 	prev := cur.obj
 	ce := cacheEvent{rev: rev, key: key, prev: prev}
-	he := histEvent{rev: rev, at: c.s.eng.Elapsed(), key: key}
+	he := histEvent{rev: rev, at: c.s.eng.Elapsed(), key: key, deleted: ev.Type != mvcc.EventPut}
 	if existed {
-		he.prev, he.prevRev = cur.data, cur.rev
+		he.prevRev = cur.rev
 	}
 	if ev.Type == mvcc.EventPut {
 		ce.obj = obj
-		he.data = ev.Kv.Value
 		c.objs[key] = cachedObj{obj: obj, data: ev.Kv.Value, rev: rev}
 	} else {
 		if obj == nil && prev != nil {
@@ -395,28 +396,28 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 // deletion revision).
 func (c *cacher) replayed(he *histEvent) cacheEvent {
 	ce := cacheEvent{rev: he.rev, key: he.key}
-	if he.data != nil {
-		ce.obj = c.version(he.key, he.data, he.rev)
+	if !he.deleted {
+		ce.obj = c.version(he.key, he.rev, he.rev)
 	}
-	if he.prev != nil {
+	if he.prevRev != 0 {
 		rv := he.prevRev
-		if he.data == nil {
+		if he.deleted {
 			rv = he.rev
 		}
-		ce.prev = c.version(he.key, he.prev, rv)
+		ce.prev = c.version(he.key, he.prevRev, rv)
 	}
 	return ce
 }
 
-// version returns the object with stored bytes data at resourceVersion
-// rev: the cached object if that is the current version, else a decoded
-// copy.
-func (c *cacher) version(key string, data []byte, rev int64) runtime.Object {
-	if cur, ok := c.objs[key]; ok && cur.rev == rev {
+// version returns the object key held at store revision at, with
+// resourceVersion rv: the cached object if that is the current version,
+// else decoded from the store's bytes.
+func (c *cacher) version(key string, at, rv int64) runtime.Object {
+	if cur, ok := c.objs[key]; ok && cur.rev == rv {
 		return cur.obj
 	}
-	obj := decode(c.res, data)
-	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
+	obj := decode(c.res, c.s.storedAt(key, at))
+	obj.(metav1.Object).SetResourceVersion(formatRV(rv))
 	return obj
 }
 
