@@ -31,11 +31,17 @@ type protoUnmarshaler interface {
 	Unmarshal([]byte) error
 }
 
-// encode serialises obj with its generated protobuf marshaller, as
-// kube-apiserver stores objects in etcd. The encoding is deterministic (map
-// keys are sorted), so equal objects have equal bytes: that is how the server
-// detects writes that change nothing. resourceVersion is not stored.
-func encode(obj runtime.Object) []byte {
+// encode serialises obj, of resource res, for the store: its generated
+// protobuf marshaller, as kube-apiserver stores objects in etcd, then the
+// resource's storage transform (storedValue). The encoding is deterministic
+// (map keys are sorted), so equal objects have equal bytes: that is how the
+// server detects writes that change nothing. resourceVersion is not stored.
+func encode(res *Resource, obj runtime.Object) []byte {
+	return storedValue(res, marshal(obj))
+}
+
+// marshal is obj's protobuf encoding, without resourceVersion.
+func marshal(obj runtime.Object) []byte {
 	m := obj.(metav1.Object)
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
@@ -47,9 +53,10 @@ func encode(obj runtime.Object) []byte {
 	return data
 }
 
+// decode returns the object whose stored bytes (see encode) are data.
 func decode(res *Resource, data []byte) runtime.Object {
 	obj := res.New()
-	if err := obj.(protoUnmarshaler).Unmarshal(data); err != nil {
+	if err := obj.(protoUnmarshaler).Unmarshal(loadedValue(res, data)); err != nil {
 		panic(fmt.Sprintf("apiserver: decode %s: %v", res.Name, err))
 	}
 	return obj

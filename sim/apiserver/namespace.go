@@ -27,7 +27,7 @@ func (s *Server) deleteNamespace(user string, res *Resource, key string, cur run
 	ns.DeletionGracePeriodSeconds = ptrTo(int64(0))
 	ns.Status.Phase = v1.NamespaceTerminating
 	ns.ResourceVersion = ""
-	data := encode(ns)
+	data := encode(res, ns)
 	resp, err := s.store.Txn(mvcc.TxnRequest{
 		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
 		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
@@ -83,5 +83,5 @@ func (s *Server) cleanupNamespace(name string) {
 		_, _ = s.remove("namespace-controller", res, key, cur, curRev, "namespace emptied")
 		return
 	}
-	_, _ = s.update("namespace-controller", res, key, cur, curRev, encode(cur), next, "")
+	_, _ = s.update("namespace-controller", res, key, cur, curRev, encode(res, cur), next, "")
 }

@@ -42,6 +42,10 @@ type Resource struct {
 	// Gone: the client lists again).
 	NoWatchCache bool
 
+	// compressed: the store holds the resource's values compressed (see
+	// storedValue).
+	compressed bool
+
 	newObj  func() runtime.Object
 	newList func() runtime.Object
 	// items/setItems read and write the Items of a list object.
@@ -207,7 +211,7 @@ func newRegistry() *registry {
 		newObj: func() runtime.Object { return &v1.Service{} }, newList: func() runtime.Object { return &v1.ServiceList{} },
 		setItems: func(l runtime.Object, objs []runtime.Object) { l.(*v1.ServiceList).Items = items[v1.Service](objs) },
 		strategy: serviceStrategy()})
-	g.add(&Resource{GroupVersion: core, Name: "events", Singular: "event", Kind: "Event", ShortNames: []string{"ev"}, Namespaced: true, NoWatchCache: true,
+	g.add(&Resource{GroupVersion: core, Name: "events", Singular: "event", Kind: "Event", ShortNames: []string{"ev"}, Namespaced: true, NoWatchCache: true, compressed: true,
 		newObj: func() runtime.Object { return &v1.Event{} }, newList: func() runtime.Object { return &v1.EventList{} },
 		setItems: func(l runtime.Object, objs []runtime.Object) { l.(*v1.EventList).Items = items[v1.Event](objs) },
 		strategy: eventStrategy()})

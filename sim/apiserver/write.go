@@ -93,7 +93,7 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 		s.intern.pod(p)
 	}
 	key := res.key(m.GetNamespace(), m.GetName())
-	data := encode(obj)
+	data := encode(res, obj)
 	rev, ok := s.store.PutIfMod(key, 0, data) // create if absent
 	if !ok {
 		s.aborted(attrs)
@@ -225,7 +225,7 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 		s.aborted(attrs)
 		return s.remove(user, res, key, cur, curRev, "finalizers removed")
 	}
-	data := encode(obj)
+	data := encode(res, obj)
 	if string(data) == string(curData) {
 		s.aborted(attrs)
 		s.stats.NoopWrites++
@@ -346,7 +346,7 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	}
 	m.SetResourceVersion("")
 	normalizeTimes(next)
-	data := encode(next)
+	data := encode(res, next)
 	resp, err := s.store.Txn(mvcc.TxnRequest{
 		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
 		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},

@@ -46,7 +46,7 @@
 // the store and every reader (see Store), except that a superseded version
 // is kept as a reverse delta against the next one when that is smaller
 // (versions of one object differ in a few fields: the delta copies the runs
-// they share and keeps the rest; see delta.go); reading such a version
+// they share and keeps the rest; see internal/bytedelta); reading such a version
 // rebuilds it. No reader can tell: every read returns the bytes that were
 // written.
 package mvcc

@@ -3,6 +3,8 @@ package mvcc
 import (
 	"fmt"
 	"slices"
+
+	"github.com/kubesim/kubesim/internal/bytedelta"
 )
 
 // revision identifies one change: main is the store revision of the write
@@ -26,7 +28,7 @@ func (a revision) String() string { return fmt.Sprintf("%d.%d", a.main, a.sub) }
 // generation of the key. It holds everything a KeyValue needs but the key.
 //
 // A superseded version's value may be kept as a reverse delta against the
-// next version of the key (see keyIndex.put and delta.go): value then holds
+// next version of the key (see keyIndex.put and internal/bytedelta): value then holds
 // the delta, and full the length of the value it rebuilds.
 type entry struct {
 	main    int64
@@ -152,7 +154,7 @@ func (e *entry) deltaAgainst(next []byte) {
 		return
 	}
 	var buf [1024]byte
-	d := encodeDelta(buf[:0], v, next)
+	d := bytedelta.Encode(buf[:0], v, next)
 	if len(v)-len(d) < minDelta {
 		return
 	}
@@ -171,7 +173,7 @@ func (ki *keyIndex) value(i int) []byte {
 	if !e.delta {
 		return e.value
 	}
-	return applyDelta(make([]byte, 0, e.full), e.value, ki.value(i+1))
+	return bytedelta.Apply(make([]byte, 0, e.full), e.value, ki.value(i+1))
 }
 
 // kv returns the KeyValue of entries[i]; a tombstone's is the DELETE

@@ -48,6 +48,10 @@ type Recorder struct {
 	offset int64
 }
 
+// smallUsed is the most names of one instant whose map a recorder clears
+// and reuses rather than replaces.
+const smallUsed = 8
+
 // maxSeen is the size of the correlator's cache (client-go's
 // maxLruCacheEntries).
 const maxSeen = 4096
@@ -258,7 +262,14 @@ func (r *Recorder) remember(key eventKey, suffix int64) {
 func (r *Recorder) name(object string, now metav1.Time) (name string, suffix int64) {
 	n := now.UnixNano()
 	if n != r.usedAt {
-		clear(r.used)
+		if len(r.used) > smallUsed {
+			// clear keeps a map's memory: a burst (the scheduler's
+			// events for thousands of pods in one instant) would stay
+			// allocated in every recorder.
+			r.used = map[string]bool{}
+		} else {
+			clear(r.used)
+		}
 		r.usedAt = n
 	}
 	n += r.offset

@@ -1,25 +1,9 @@
-package mvcc
+package bytedelta
 
 import (
 	"encoding/binary"
 	"math/bits"
 )
-
-// A reverse delta encodes a superseded value as instructions that rebuild
-// it from the key's next value: a sequence of ops, each a uvarint header h
-// followed by its operand:
-//
-//	h&1 == 0: copy h>>1 bytes of the next value, from the offset given by
-//	          the uvarint that follows
-//	h&1 == 1: the h>>1 literal bytes that follow
-//
-// Two versions of one object differ in a few places (a field set, a
-// condition added, a length prefix grown), not just in one middle stretch:
-// the encoder walks both values, copying the runs they share and keeping
-// the rest literally, and after each difference finds where they line up
-// again (resync). It never reads beyond either value, and whatever it finds
-// the delta rebuilds the superseded value exactly; finding less only costs
-// memory.
 
 const (
 	// minCopy is the shortest run of shared bytes worth a copy op (a copy
@@ -36,9 +20,16 @@ const (
 	resyncBuckets = 128
 )
 
-// encodeDelta appends to dst the reverse delta that rebuilds old from next,
-// and returns it.
-func encodeDelta(dst, old, next []byte) []byte {
+// Encode appends to dst the delta that rebuilds old from next, and returns
+// it.
+//
+// Two versions of one object differ in a few places (a field set, a
+// condition added, a length prefix grown), not just in one middle stretch:
+// Encode walks both values, copying the runs they share and keeping the
+// rest literally, and after each difference finds where they line up again
+// (resync). It never reads beyond either value, and whatever it finds the
+// delta rebuilds old exactly; finding less only costs bytes.
+func Encode(dst, old, next []byte) []byte {
 	i, j, lit := 0, 0, 0 // position in old, in next; start of the pending literal in old
 	for i < len(old) {
 		if j < len(next) {
@@ -101,8 +92,16 @@ func wordHash(p []byte) int {
 	return int(binary.LittleEndian.Uint64(p) * 0x9e3779b97f4a7c15 >> shift)
 }
 
+// appendCopy appends a copy of n bytes of the base at off.
 func appendCopy(dst []byte, off, n int) []byte {
-	dst = binary.AppendUvarint(dst, uint64(n)<<1)
+	dst = binary.AppendUvarint(dst, uint64(n)<<2)
+	return binary.AppendUvarint(dst, uint64(off))
+}
+
+// appendBackCopy appends a copy of n bytes of the value itself, at off
+// from its start (already rebuilt: off+n is at most the current length).
+func appendBackCopy(dst []byte, off, n int) []byte {
+	dst = binary.AppendUvarint(dst, uint64(n)<<2|2)
 	return binary.AppendUvarint(dst, uint64(off))
 }
 
@@ -114,21 +113,29 @@ func appendLiteral(dst, lit []byte) []byte {
 	return append(dst, lit...)
 }
 
-// applyDelta appends to dst the value that delta rebuilds from next.
-// delta must come from encodeDelta against this next value.
-func applyDelta(dst, delta, next []byte) []byte {
+// Apply appends to dst the value that delta rebuilds from base, and returns
+// it. delta must come from Encode against this base (or from a Dict made
+// of it); Apply panics on anything else.
+func Apply(dst, delta, base []byte) []byte {
+	start := len(dst)
 	for len(delta) > 0 {
 		h, n := binary.Uvarint(delta)
 		delta = delta[n:]
-		size := int(h >> 1)
 		if h&1 == 1 {
+			size := int(h >> 1)
 			dst = append(dst, delta[:size]...)
 			delta = delta[size:]
 			continue
 		}
+		size := int(h >> 2)
 		off, n := binary.Uvarint(delta)
 		delta = delta[n:]
-		dst = append(dst, next[off:int(off)+size]...)
+		if h&2 == 0 {
+			dst = append(dst, base[off:int(off)+size]...)
+		} else {
+			from := start + int(off)
+			dst = append(dst, dst[from:from+size]...)
+		}
 	}
 	return dst
 }

@@ -1,4 +1,4 @@
-package mvcc
+package bytedelta
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 // roundTrip encodes old against next, checks that the delta rebuilds old,
 // and returns the delta.
 func roundTrip(t testing.TB, old, next []byte) []byte {
-	d := encodeDelta(nil, old, next)
-	got := applyDelta(nil, d, next)
+	d := Encode(nil, old, next)
+	got := Apply(nil, d, next)
 	if !bytes.Equal(got, old) {
 		t.Fatalf("delta of %q against %q rebuilds %q", old, next, got)
 	}
@@ -57,7 +57,7 @@ func TestDeltaEdgeCases(t *testing.T) {
 	}
 	// Equal values: one copy op (header and offset).
 	v := []byte(strings.Repeat("z", 300))
-	assert.Equal(t, []byte{0xd8, 0x04, 0x00}, roundTrip(t, v, v))
+	assert.Equal(t, []byte{0xb0, 0x09, 0x00}, roundTrip(t, v, v))
 }
 
 // Every delta rebuilds its value exactly, for values that share runs
@@ -80,8 +80,8 @@ func TestDeltaRoundTripProperty(t *testing.T) {
 				}
 			}
 		}
-		d := encodeDelta(nil, old, next)
-		if got := applyDelta(nil, d, next); !bytes.Equal(got, old) {
+		d := Encode(nil, old, next)
+		if got := Apply(nil, d, next); !bytes.Equal(got, old) {
 			t.Fatalf("delta rebuilds %q, not %q", got, old)
 		}
 	})
@@ -106,6 +106,40 @@ func BenchmarkDelta(b *testing.B) {
 	var buf [1024]byte
 	b.SetBytes(int64(len(old)))
 	for b.Loop() {
-		encodeDelta(buf[:0], old, next)
+		Encode(buf[:0], old, next)
 	}
+}
+
+// A dictionary round-trips any value, and compresses one made of its
+// phrases to a fraction.
+func TestDictRoundTripProperty(t *testing.T) {
+	base := []byte("Successfully assigned default/web-0 to node-00000; Started container web; Created container: web; kubelet-node-00000")
+	d := NewDict(base)
+	src := []byte("Started container api; Successfully assigned default/api-7 to node-01234; kubelet-node-01234")
+	enc := d.Encode(nil, src)
+	assert.Equal(t, src, d.Decode(nil, enc))
+	assert.Less(t, len(enc), len(src)/2, "%q", enc)
+	rapid.Check(t, func(t *rapid.T) {
+		src := rapid.SliceOfN(rapid.Byte(), 0, 400).Draw(t, "src")
+		// Splice in runs of the base, so that copies happen.
+		for _, at := range rapid.SliceOfN(rapid.IntRange(0, len(base)-1), 0, 6).Draw(t, "runs") {
+			n := rapid.IntRange(0, len(base)-at).Draw(t, "n")
+			pos := rapid.IntRange(0, len(src)).Draw(t, "pos")
+			src = slices.Insert(src, pos, base[at:at+n]...)
+		}
+		if got := d.Decode(nil, d.Encode(nil, src)); !bytes.Equal(got, src) {
+			t.Fatalf("%q decodes as %q", src, got)
+		}
+	})
+}
+
+func FuzzDict(f *testing.F) {
+	f.Add([]byte("the base dictionary text"), []byte("the base text, dictionary"))
+	f.Add([]byte{}, []byte("anything"))
+	f.Fuzz(func(t *testing.T, base, src []byte) {
+		d := NewDict(base)
+		if got := d.Decode(nil, d.Encode(nil, src)); !bytes.Equal(got, src) {
+			t.Fatalf("%q decodes as %q", src, got)
+		}
+	})
 }

@@ -1,0 +1,95 @@
+package bytedelta
+
+import "encoding/binary"
+
+// Dict compresses short values that share phrases with a fixed base (the
+// dictionary): a delta copies the runs of a value found in the base and
+// keeps the rest literally. The base is indexed once, so an encoding costs
+// one hash per byte not covered by a copy.
+type Dict struct {
+	base []byte
+	// table maps the hash of the dictMatch bytes at a base offset to the
+	// last such offset + 1 (0: none).
+	table [1 << dictTableBits]int32
+}
+
+const (
+	dictTableBits = 13
+	selfTableBits = 8
+	// dictMatch is the shortest run copied from the base (a copy op costs
+	// two or three bytes).
+	dictMatch = 6
+)
+
+// NewDict returns a dictionary with base (kept, not copied; the caller
+// must not modify it). Bases beyond 1 GiB are refused.
+func NewDict(base []byte) *Dict {
+	if len(base) > 1<<30 {
+		panic("bytedelta: dictionary over 1 GiB")
+	}
+	d := &Dict{base: base}
+	for i := 0; i+8 <= len(base); i++ {
+		d.table[dictHash(binary.LittleEndian.Uint64(base[i:]))] = int32(i + 1)
+	}
+	return d
+}
+
+// dictHash hashes the dictMatch bytes at the start of the 8-byte word w.
+func dictHash(w uint64) int {
+	return int((w << 16) * 0x9e3779b97f4a7c15 >> (64 - dictTableBits))
+}
+
+// Encode appends to dst the delta of src against the dictionary: at each
+// position, the longer of the runs found in the base and earlier in src.
+func (d *Dict) Encode(dst, src []byte) []byte {
+	// self maps the hash of the bytes at a position of src to the last
+	// such position + 1; positions past its range are not indexed.
+	var self [1 << selfTableBits]uint16
+	i, lit := 0, 0
+	for i+8 <= len(src) {
+		w := binary.LittleEndian.Uint64(src[i:])
+		h := dictHash(w)
+		s, c, m := i, -1, 0 // the best run: src[s:s+m] from base[c:] (or, if back, src[c:])
+		back := false
+		if cand := int(d.table[h]) - 1; cand >= 0 && binary.LittleEndian.Uint32(d.base[cand:]) == uint32(w) {
+			c, m = cand, commonPrefix(src[i:], d.base[cand:])
+			for s > lit && c > 0 && src[s-1] == d.base[c-1] {
+				s, c, m = s-1, c-1, m+1
+			}
+		}
+		sh := h & (1<<selfTableBits - 1)
+		if cand := int(self[sh]) - 1; cand >= 0 && binary.LittleEndian.Uint32(src[cand:]) == uint32(w) {
+			// The run must end before i: it is rebuilt by the time it is
+			// copied.
+			bm := commonPrefix(src[i:min(len(src), i+(i-cand))], src[cand:i])
+			bs, bc := i, cand
+			for bs > lit && bc > 0 && src[bs-1] == src[bc-1] {
+				bs, bc, bm = bs-1, bc-1, bm+1
+			}
+			if bm > m {
+				s, c, m, back = bs, bc, bm, true
+			}
+		}
+		if i < 1<<16-1 {
+			self[sh] = uint16(i + 1)
+		}
+		if m < dictMatch {
+			// Step faster through a long literal stretch (an ID, a
+			// hash), as Snappy does.
+			i += 1 + (i-lit)>>4
+			continue
+		}
+		dst = appendLiteral(dst, src[lit:s])
+		if back {
+			dst = appendBackCopy(dst, c, m)
+		} else {
+			dst = appendCopy(dst, c, m)
+		}
+		i = s + m
+		lit = i
+	}
+	return appendLiteral(dst, src[lit:])
+}
+
+// Decode appends to dst the value that delta (from Encode) rebuilds.
+func (d *Dict) Decode(dst, delta []byte) []byte { return Apply(dst, delta, d.base) }
