@@ -23,10 +23,6 @@ var emptyGVK = schema.GroupVersionKind{}
 
 func secondsDuration(s int64) time.Duration { return time.Duration(s) * time.Second }
 
-type protoMarshaler interface {
-	Marshal() ([]byte, error)
-}
-
 type protoUnmarshaler interface {
 	Unmarshal([]byte) error
 }
@@ -37,20 +33,37 @@ type protoUnmarshaler interface {
 // (map keys are sorted), so equal objects have equal bytes: that is how the
 // server detects writes that change nothing. resourceVersion is not stored.
 func encode(res *Resource, obj runtime.Object) []byte {
-	return storedValue(res, marshal(obj))
+	if !res.compressed {
+		return marshal(obj, nil)
+	}
+	// Marshalled into the resource's scratch buffer: only the compressed
+	// form is kept.
+	res.scratch = marshal(obj, res.scratch[:0])
+	return storedValue(res, res.scratch)
 }
 
-// marshal is obj's protobuf encoding, without resourceVersion.
-func marshal(obj runtime.Object) []byte {
+type protoMarshaler interface {
+	Marshal() ([]byte, error)
+}
+
+// marshal is obj's protobuf encoding, without resourceVersion, in buf when
+// it fits (else in a new slice of the exact size).
+func marshal(obj runtime.Object, buf []byte) []byte {
 	m := obj.(metav1.Object)
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
-	data, err := obj.(protoMarshaler).Marshal()
-	m.SetResourceVersion(rv)
-	if err != nil {
-		panic(fmt.Sprintf("apiserver: encode %T %s: %v", obj, m.GetName(), err))
+	pm := obj.(sizedMarshaler)
+	size := pm.Size()
+	if cap(buf) < size {
+		buf = make([]byte, size)
 	}
-	return data
+	buf = buf[:size]
+	n, err := pm.MarshalToSizedBuffer(buf)
+	m.SetResourceVersion(rv)
+	if err != nil || n != size {
+		panic(fmt.Sprintf("apiserver: encode %T %s: %d of %d bytes: %v", obj, m.GetName(), n, size, err))
+	}
+	return buf
 }
 
 // decode returns the object whose stored bytes (see encode) are data.

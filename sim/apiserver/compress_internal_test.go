@@ -39,13 +39,13 @@ func TestEventsAreStoredCompressed(t *testing.T) {
 		Reason: "Pulled", Message: `Container image "registry.k8s.io/pause:3.10" already present on machine`,
 		Source: v1.EventSource{Component: "kubelet", Host: "node-01234"}, FirstTimestamp: at, LastTimestamp: at, Count: 1,
 		Type: v1.EventTypeNormal, ReportingController: "kubelet", ReportingInstance: "kubelet-node-01234"}
-	plain := marshal(ev)
+	plain := marshal(ev, nil)
 	stored := encode(reg.byName["events"], ev)
 	assert.Less(t, len(stored), len(plain)/2, "%d bytes stored for %d", len(stored), len(plain))
 	back := decode(reg.byName["events"], stored).(*v1.Event)
-	assert.Equal(t, plain, marshal(back), "decodes to the same event")
+	assert.Equal(t, plain, marshal(back, nil), "decodes to the same event")
 	assert.Equal(t, ev.Message, back.Message)
 
 	cm := &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "default"}, Data: map[string]string{"k": "v"}}
-	assert.Equal(t, marshal(cm), encode(reg.byName["configmaps"], cm), "only events are compressed")
+	assert.Equal(t, marshal(cm, nil), encode(reg.byName["configmaps"], cm), "only events are compressed")
 }

@@ -45,6 +45,9 @@ type Resource struct {
 	// compressed: the store holds the resource's values compressed (see
 	// storedValue).
 	compressed bool
+	// scratch is where a compressed value is marshalled (a server, and its
+	// registry, is used by one engine at a time).
+	scratch []byte
 
 	newObj  func() runtime.Object
 	newList func() runtime.Object
