@@ -768,6 +768,53 @@ func testWatchReplay(t *testing.T, compact bool) {
 	}
 }
 
+// A watch accepted just before a compaction replays the window after it:
+// the window kept the bytes of the versions the compaction dropped.
+func TestWatchReplayAcrossACompaction(t *testing.T) {
+	eng := sim.New(1)
+	cfg := apiserver.DefaultConfig()
+	cfg.WatchDelay = time.Millisecond
+	s := apiserver.New(eng, mvcc.New(eng, mvcc.Config{}), cfg)
+	pods := client.New(s, "test").CoreV1().Pods("default")
+	podRes, _ := s.Resource("pods")
+	type seen struct {
+		typ watch.EventType
+		obj runtime.Object
+	}
+	rec := func(out *[]seen) func(watch.Event) {
+		return func(ev watch.Event) { *out = append(*out, seen{ev.Type, ev.Object}) }
+	}
+	p, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	start := p.ResourceVersion
+	var live []seen
+	_, err = s.Watch(podRes, "default", metav1.ListOptions{ResourceVersion: start}, rec(&live))
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		p.Labels["i"] = fmt.Sprint(i)
+		p, err = pods.Update(ctx, p, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	last := s.Store().Rev()
+	// The 5-minute tick records the revision; the 10-minute one compacts
+	// to it, dropping the first three versions of a. Open the watch half
+	// a millisecond before that: it starts (1 ms later) after the
+	// compaction.
+	eng.RunFor(10*time.Minute - 500*time.Microsecond - eng.Elapsed())
+	require.Less(t, s.Store().CompactRev(), last)
+	var replay []seen
+	_, err = s.Watch(podRes, "default", metav1.ListOptions{ResourceVersion: start}, rec(&replay))
+	require.NoError(t, err)
+	eng.RunFor(time.Second)
+	require.Equal(t, last, s.Store().CompactRev(), "compacted between the watch and its start")
+	require.Len(t, live, 3)
+	require.Len(t, replay, len(live))
+	for j := range replay {
+		assert.Equal(t, live[j].typ, replay[j].typ, "event %d", j)
+		assert.True(t, apiequality.Semantic.DeepEqual(live[j].obj, replay[j].obj), "event %d: %v", j, diff.Diff(live[j].obj, replay[j].obj))
+	}
+}
+
 // replayWatchOptions are the watches testWatchReplay compares: all pods,
 // one node's (indexed), and a label selection.
 func replayWatchOptions(start string) []metav1.ListOptions {

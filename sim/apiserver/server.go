@@ -171,6 +171,9 @@ func (s *Server) mustResource(name string) *Resource {
 // keeps between one and two intervals of history.
 func (s *Server) compactTick() {
 	if s.lastCompactRev > s.store.CompactRev() {
+		for _, r := range s.reg.list {
+			s.cachers[r].keepBytes(s.lastCompactRev)
+		}
 		if err := s.store.Compact(s.lastCompactRev); err == nil {
 			s.eng.Trace(sim.Record{Component: "apiserver", Verb: "compact", RV: s.lastCompactRev, Msg: "compacted etcd history"})
 		}
@@ -179,14 +182,18 @@ func (s *Server) compactTick() {
 }
 
 // storedAt returns the bytes of key's version with mod revision rev. The
-// watch caches call it for the versions a replay needs, which the store
-// still holds (see histEvent): a version older than the compaction is its
+// watch caches call it for the versions their windows name, which the
+// store still holds (see histEvent): one older than the compaction is its
 // key's newest at or below it, so it is read at the compaction revision
 // (reads below it are refused).
 func (s *Server) storedAt(key string, rev int64) []byte {
 	r, err := s.store.Range(key, "", mvcc.RangeOptions{Rev: max(rev, s.store.CompactRev())})
 	if err != nil || len(r.KVs) == 0 || r.KVs[0].ModRevision != rev {
-		panic(fmt.Sprintf("apiserver: the store lost %s at revision %d (err %v): was it compacted behind the server's back?", key, rev, err))
+		got := "nothing"
+		if err == nil && len(r.KVs) > 0 {
+			got = fmt.Sprintf("mod %d", r.KVs[0].ModRevision)
+		}
+		panic(fmt.Sprintf("apiserver: the store lost %s at revision %d (compacted at %d, current %d, read %s, err %v)", key, rev, s.store.CompactRev(), s.store.Rev(), got, err))
 	}
 	return r.KVs[0].Value
 }

@@ -76,18 +76,29 @@ type cacheEvent struct {
 // cache keeps decoded objects there; kubesim keeps neither objects nor
 // bytes, only which versions changed: a replay (rare) reads them from the
 // store and decodes them, so the window costs no copies of superseded
-// versions. The store has every version a replay needs: a watch cannot
-// start below the store's compaction (see Watch), so a replayed change is
-// above it, and the version it replaced is above it too or is its key's
-// newest at or below it, which compaction keeps. A replayed event equals
-// the live one: the bytes are what the server stored, and the current
-// version of an object is the shared cached object.
+// versions. The store has every version a replay needs while they are
+// above its compaction, and a version at or below it is its key's newest
+// (which compaction keeps) unless a change in the window superseded it;
+// before each compaction the window copies the bytes of the versions its
+// changes name below the new compaction revision (keepBytes), which in a
+// busy cluster is none (the window spans 75 s, compaction lags 5 minutes).
+// A replayed event equals the live one: the bytes are what the server
+// stored, and the current version of an object is the shared cached
+// object.
 type histEvent struct {
 	rev     int64
 	at      time.Duration
 	key     string
 	prevRev int64 // the previous version's resourceVersion; 0 for a creation
 	deleted bool  // a deletion: no new version
+	// kept holds the versions' bytes once a compaction may drop them.
+	kept *keptVersions
+}
+
+// keptVersions are the bytes of a change's versions (nil: the store has
+// them, or there is no such version).
+type keptVersions struct {
+	data, prev []byte
 }
 
 // indexValues are the indexed field values of an event's new and old object.
@@ -160,6 +171,13 @@ func (c *cacher) process(ev mvcc.Event) {
 	he := histEvent{rev: rev, at: c.s.eng.Elapsed(), key: key, deleted: ev.Type != mvcc.EventPut}
 	if existed {
 		he.prevRev = cur.rev
+	}
+	if compacted := c.s.store.CompactRev(); rev < compacted || he.prevRev < compacted && existed {
+		// The store compacted past this change before it got here.
+		he.kept = &keptVersions{prev: cur.data}
+		if ev.Type == mvcc.EventPut {
+			he.kept.data = ev.Kv.Value
+		}
 	}
 	if ev.Type == mvcc.EventPut {
 		ce.obj = obj
@@ -396,29 +414,58 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 // deletion revision).
 func (c *cacher) replayed(he *histEvent) cacheEvent {
 	ce := cacheEvent{rev: he.rev, key: he.key}
+	var data, prev []byte
+	if he.kept != nil {
+		data, prev = he.kept.data, he.kept.prev
+	}
 	if !he.deleted {
-		ce.obj = c.version(he.key, he.rev, he.rev)
+		ce.obj = c.version(he.key, he.rev, he.rev, data)
 	}
 	if he.prevRev != 0 {
 		rv := he.prevRev
 		if he.deleted {
 			rv = he.rev
 		}
-		ce.prev = c.version(he.key, he.prevRev, rv)
+		ce.prev = c.version(he.key, he.prevRev, rv, prev)
 	}
 	return ce
 }
 
 // version returns the object key held at store revision at, with
 // resourceVersion rv: the cached object if that is the current version,
-// else decoded from the store's bytes.
-func (c *cacher) version(key string, at, rv int64) runtime.Object {
+// else decoded from data, or from the store's bytes when data is nil.
+func (c *cacher) version(key string, at, rv int64, data []byte) runtime.Object {
 	if cur, ok := c.objs[key]; ok && cur.rev == rv {
 		return cur.obj
 	}
-	obj := decode(c.res, c.s.storedAt(key, at))
+	if data == nil {
+		data = c.s.storedAt(key, at)
+	}
+	obj := decode(c.res, data)
 	obj.(metav1.Object).SetResourceVersion(formatRV(rv))
 	return obj
+}
+
+// keepBytes copies into the window the bytes of every version its changes
+// name below rev, before the store is compacted to rev and may drop them.
+func (c *cacher) keepBytes(rev int64) {
+	for i := 0; i < c.history.n; i++ {
+		he := c.history.at(i)
+		needData := !he.deleted && he.rev < rev
+		needPrev := he.prevRev != 0 && he.prevRev < rev
+		if !needData && !needPrev {
+			continue
+		}
+		if he.kept == nil {
+			he.kept = &keptVersions{}
+		}
+		if needData && he.kept.data == nil {
+			he.kept.data = c.s.storedAt(he.key, he.rev)
+		}
+		if needPrev && he.kept.prev == nil {
+			he.kept.prev = c.s.storedAt(he.key, he.prevRev)
+		}
+	}
 }
 
 // dispatch sends one event to every live watcher it may concern, in
