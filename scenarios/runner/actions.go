@@ -552,9 +552,10 @@ func (r *Run) killPod(e *scenarios.Event) error {
 }
 
 // pickPod finds the pod killPod targets: the named pod, or, for a
-// workload, one of its running pods (not terminating, on a machine that is
-// up, the container running as its status says), sorted by name and drawn
-// from the run's random stream.
+// workload, one of its running pods (Running and not terminating, on a
+// machine that is up, with the container running in the node's runtime —
+// not just in the API's status, which a partitioned node cannot update),
+// sorted by name and drawn from the run's random stream.
 func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 	podRes, _ := r.api.Resource("pods")
 	if e.Target.Resource.Kind == "Pod" {
@@ -576,7 +577,7 @@ func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 	for _, o := range objs {
 		p := o.(*v1.Pod)
 		if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil && p.Spec.NodeName != "" &&
-			r.c.NodeRunning(p.Spec.NodeName) && containerRunning(p, e.Container) {
+			r.c.NodeRunning(p.Spec.NodeName) && r.containerRunning(p, e.Container) {
 			running = append(running, p)
 		}
 	}
@@ -587,17 +588,19 @@ func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 	return running[r.rand.IntN(len(running))], nil
 }
 
-// containerRunning reports whether the pod's status shows the container
-// (its first one when name is "") running.
-func containerRunning(p *v1.Pod, name string) bool {
+// containerRunning reports whether the container (the pod's first one when
+// name is "") runs in the runtime of the pod's node.
+func (r *Run) containerRunning(p *v1.Pod, name string) bool {
 	if name == "" && len(p.Spec.Containers) > 0 {
 		name = p.Spec.Containers[0].Name
 	}
-	for _, list := range [][]v1.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses} {
-		for _, cs := range list {
-			if cs.Name == name {
-				return cs.State.Running != nil
-			}
+	k := r.c.Kubelet(p.Spec.NodeName)
+	if k == nil {
+		return false
+	}
+	for _, c := range k.Containers(p.Namespace, p.Name) {
+		if c.Name == name {
+			return c.Running
 		}
 	}
 	return false

@@ -263,6 +263,8 @@ spec:
   events:
   - {at: 1m, action: delete, target: pod/web-c}
   - {at: 80s, action: crashNode, node: w-1}
+  - {at: 100s, action: partitionNode, node: w-2}
+  - {at: 101s, action: killPod, target: pod/web-b}
 `), opts)
 		require.NoError(t, err)
 		return r
@@ -293,6 +295,16 @@ spec:
 	for _, name := range at(1, 90*time.Second) {
 		assert.Equal(t, "web-b", name, "web-a's node crashed: the API still says Running, but nothing runs there")
 	}
+	// web-b's container was killed on a partitioned node: it waits out its
+	// restart back-off, while the API, which the node cannot reach, still
+	// shows it running.
+	r := run(1)
+	r.AdvanceTo(102 * time.Second)
+	b := get[*v1.Pod](t, r, "pods", "default", "web-b")
+	require.NotNil(t, b.Status.ContainerStatuses[0].State.Running, "the API's stale status")
+	_, err := r.pickPod(e)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "has no running pod")
 }
 
 func mustResource(t *testing.T, name string) scenarios.Resource {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -575,6 +576,19 @@ func runCase(sc *scenarios.Scenario, converge func(*cluster.Cluster) []string) c
 	return res
 }
 
+// position is the "file:line: " a run error starts with: the printed
+// scenario is laid out differently from the generated one.
+var position = regexp.MustCompile(`^\S+:\d+: `)
+
+// withoutPositions strips the positions from problems.
+func withoutPositions(problems []string) []string {
+	out := make([]string, len(problems))
+	for i, p := range problems {
+		out[i] = position.ReplaceAllString(p, "")
+	}
+	return out
+}
+
 // reproducerHeader introduces the YAML of a failing case.
 const reproducerHeader = "reproduce: save this as convergence.yaml and run kubesim run convergence.yaml --trace trace.jsonl\n"
 
@@ -595,7 +609,7 @@ func failureReport(sc *scenarios.Scenario, got caseResult, converge func(*cluste
 		fmt.Fprintf(&b, "cannot write %s: %v\n", file, err)
 	} else if re, err := runner.Load(file); err != nil {
 		fmt.Fprintf(&b, "BUG: the printed scenario does not load: %v\n", err)
-	} else if again := runCase(re, converge); again.What != got.What || !slices.Equal(again.Problems, got.Problems) {
+	} else if again := runCase(re, converge); again.What != got.What || !slices.Equal(withoutPositions(again.Problems), withoutPositions(got.Problems)) {
 		fmt.Fprintf(&b, "BUG: the printed scenario does not reproduce the failure; it gives %q: %v\n", again.What, again.Problems)
 	} else {
 		b.WriteString("the scenario below reproduces it (checked)\n")
