@@ -31,6 +31,8 @@ test: lint
 ## short run spends its time fuzzing.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=30000x -fuzzminimizetime=200x ./scenarios
+	$(GO) test -run='^$$' -fuzz='^FuzzDelta$$' -fuzztime=20000x -fuzzminimizetime=200x ./internal/bytedelta
+	$(GO) test -run='^$$' -fuzz='^FuzzDict$$' -fuzztime=20000x -fuzzminimizetime=200x ./internal/bytedelta
 
 ## test-props: the convergence properties with many random cases
 test-props:

@@ -120,12 +120,24 @@ func TestDictRoundTripProperty(t *testing.T) {
 	assert.Equal(t, src, d.Decode(nil, enc))
 	assert.Less(t, len(enc), len(src)/2, "%q", enc)
 	rapid.Check(t, func(t *rapid.T) {
-		src := rapid.SliceOfN(rapid.Byte(), 0, 400).Draw(t, "src")
-		// Splice in runs of the base, so that copies happen.
+		src := rapid.SliceOfN(rapid.ByteRange('0', '3'), 0, 400).Draw(t, "src")
+		// Splice in runs of the base and repeats of src itself (runs of
+		// one byte among them), so that both kinds of copies happen.
 		for _, at := range rapid.SliceOfN(rapid.IntRange(0, len(base)-1), 0, 6).Draw(t, "runs") {
 			n := rapid.IntRange(0, len(base)-at).Draw(t, "n")
 			pos := rapid.IntRange(0, len(src)).Draw(t, "pos")
 			src = slices.Insert(src, pos, base[at:at+n]...)
+		}
+		for range rapid.IntRange(0, 4).Draw(t, "repeats") {
+			if len(src) == 0 {
+				break
+			}
+			from := rapid.IntRange(0, len(src)-1).Draw(t, "from")
+			run := slices.Clone(src[from:rapid.IntRange(from, len(src)).Draw(t, "to")])
+			if rapid.Bool().Draw(t, "same byte") {
+				run = bytes.Repeat(src[from:from+1], rapid.IntRange(1, 40).Draw(t, "times"))
+			}
+			src = slices.Insert(src, rapid.IntRange(0, len(src)).Draw(t, "at"), run...)
 		}
 		if got := d.Decode(nil, d.Encode(nil, src)); !bytes.Equal(got, src) {
 			t.Fatalf("%q decodes as %q", src, got)

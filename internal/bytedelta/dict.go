@@ -58,7 +58,7 @@ func (d *Dict) Encode(dst, src []byte) []byte {
 			}
 		}
 		sh := h & (1<<selfTableBits - 1)
-		if cand := int(self[sh]) - 1; cand >= 0 && binary.LittleEndian.Uint32(src[cand:]) == uint32(w) {
+		if cand := int(self[sh]) - 1; cand >= 0 && cand < i && binary.LittleEndian.Uint32(src[cand:]) == uint32(w) {
 			// The run must end before i: it is rebuilt by the time it is
 			// copied.
 			bm := commonPrefix(src[i:min(len(src), i+(i-cand))], src[cand:i])
@@ -66,7 +66,8 @@ func (d *Dict) Encode(dst, src []byte) []byte {
 			for bs > lit && bc > 0 && src[bs-1] == src[bc-1] {
 				bs, bc, bm = bs-1, bc-1, bm+1
 			}
-			if bm > m {
+			bm = min(bm, bs-bc)      // the copy reads only bytes rebuilt before it
+			if bm > m && bs+bm > i { // and it gets past i
 				s, c, m, back = bs, bc, bm, true
 			}
 		}
