@@ -133,7 +133,7 @@ func (s *Scheduler) scheduleOne() {
 	s.cycle++
 	rec := s.explain.begin(qpi, s.cycle, now)
 	nodes := s.cache.Nodes()
-	rec.numNodes = len(nodes)
+	rec.numNodes = int32(len(nodes))
 	if len(nodes) == 0 {
 		rec.outcome = OutcomeUnschedulable
 		rec.message = ErrNoNodesAvailable
@@ -216,7 +216,7 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 	if len(candidates) > 0 {
 		numToFind := int(numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, int32(len(candidates))))
 		start := s.nextStartNodeIndex % len(candidates)
-		rec.numToFind, rec.startIndex = numToFind, start
+		rec.numToFind, rec.startIndex = int32(numToFind), int32(start)
 		for i, j := 0, start; i < len(candidates); i, j = i+1, j+1 {
 			if j == len(candidates) {
 				j = 0 // wrap around: (start+i) mod len
@@ -242,7 +242,7 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 	}
 	processed := len(feasible) + len(d.failed)
 	s.nextStartNodeIndex = (s.nextStartNodeIndex + processed) % len(nodes)
-	rec.examined, rec.feasible = processed, len(feasible)
+	rec.examined, rec.feasible = int32(processed), int32(len(feasible))
 	s.explain.recordFiltered(rec, d.failed)
 	s.feasible = feasible[:0]
 

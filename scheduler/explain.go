@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -107,41 +108,54 @@ type PluginScore struct {
 	Skipped bool
 }
 
-// attemptRecord is the compact internal form of an Attempt.
+// attemptRecord is the compact internal form of an Attempt: a scheduler
+// keeps one for every attempt of every pod (up to ExplainAttemptsPerPod
+// each), so it holds small numbers and shared strings only. The pod's
+// namespace, name and UID are its podHistory's.
 type attemptRecord struct {
-	time           time.Duration
-	cycle          int64
-	attempt        int
-	ns, name       string
-	uid            types.UID
-	priority       int32
-	movedBy        string
-	outcome        Outcome
-	node           string
-	viaNominated   bool
-	message        string
-	numNodes       int
-	numToFind      int
-	startIndex     int
-	examined       int
-	feasible       int
-	skippedFilters plugins.Set
-	preFilter      *fw.Status
-	rejectors      plugins.Set
-	requeuedTo     string
-	preemption     *Preemption
+	time       time.Duration
+	cycle      int64
+	preFilter  *fw.Status
+	preemption *Preemption
+	// detail holds the per-node details while the record holds a slot of
+	// the detail ring; top the best scored nodes afterwards.
+	detail     *recDetail
+	top        *recTop
+	movedBy    string
+	outcome    Outcome
+	node       string
+	message    string
+	requeuedTo string
 
-	// Detail (present while the record holds a slot of the detail ring;
-	// afterwards the score fields keep only the best 3 nodes).
-	detailed  bool
+	attempt, priority                                   int32
+	numNodes, numToFind, startIndex, examined, feasible int32
+	chosen                                              int32 // among the scored nodes; -1: none
+	skippedFilters, rejectors                           plugins.Set
+	skippedScores                                       uint32 // bit p: score plugin p skipped (contributes 0)
+	viaNominated                                        bool
+}
+
+// recDetail is the per-node detail of an attempt: every filter rejection,
+// and every scored node with its scores.
+type recDetail struct {
 	failed    []recFailed
-	scoreNI   []*fw.NodeInfo // the scored nodes while detailed (their names are read on export)
-	scoreNode []string       // the best nodes' names once compacted (keepTop)
+	scoreNI   []*fw.NodeInfo // the scored nodes (their names are read on export)
 	raw, norm []int64        // plugin-major over non-skipped plugins: [row*nodes + node]
 	total     []int64
-	skipped   []bool
-	chosen    int
 }
+
+// recTop is the best (at most maxTop) scored nodes of an attempt once its
+// details are dropped, best first. Their plugin scores are int32 (raw
+// scores beyond its range, which no default plugin gives, saturate).
+type recTop struct {
+	nodes  [maxTop]string
+	total  [maxTop]int64
+	n      int
+	scores []int32 // raw then normalized, each plugin-major over non-skipped plugins: [row*n + node]
+}
+
+// maxTop is how many scored nodes an attempt keeps after its details go.
+const maxTop = 3
 
 type recFailed struct {
 	node string
@@ -149,8 +163,9 @@ type recFailed struct {
 }
 
 type podHistory struct {
-	uid  types.UID
-	recs []*attemptRecord // oldest first
+	ns, name string
+	uid      types.UID
+	recs     []*attemptRecord // oldest first
 }
 
 type deletion struct {
@@ -174,17 +189,19 @@ type explainStore struct {
 
 func newExplainStore(cfg Config, f *plugins.Framework) *explainStore {
 	ids, w := f.ScorePlugins()
+	if len(ids) > 32 {
+		panic("scheduler: explain records hold at most 32 score plugins")
+	}
 	return &explainStore{cfg: cfg, ids: ids, weights: w, pods: map[string]*podHistory{},
 		ring: make([]*attemptRecord, 0, cfg.ExplainDetailedAttempts)}
 }
 
 func (e *explainStore) begin(q *queue.QueuedPodInfo, cycle int64, now time.Duration) *attemptRecord {
 	pi := q.PodInfo
-	r := &attemptRecord{time: now, cycle: cycle, attempt: q.Attempts, ns: pi.Namespace, name: pi.Name,
-		uid: pi.UID, priority: pi.Priority, movedBy: q.MovedBy, chosen: -1}
+	r := &attemptRecord{time: now, cycle: cycle, attempt: int32(q.Attempts), priority: pi.Priority, movedBy: q.MovedBy, chosen: -1}
 	h := e.pods[pi.Key]
 	if h == nil || h.uid != pi.UID {
-		h = &podHistory{uid: pi.UID}
+		h = &podHistory{ns: pi.Namespace, name: pi.Name, uid: pi.UID}
 		e.pods[pi.Key] = h
 	}
 	if len(h.recs) >= e.cfg.ExplainAttemptsPerPod {
@@ -195,101 +212,136 @@ func (e *explainStore) begin(q *queue.QueuedPodInfo, cycle int64, now time.Durat
 	return r
 }
 
-// takeDetail gives r a slot in the detail ring, recycling the buffers of
-// the record it evicts (which keeps its top 3 scores).
+// takeDetail gives r a slot in the detail ring, recycling the detail
+// buffers of the record it evicts (which keeps its top scores).
 func (e *explainStore) takeDetail(r *attemptRecord) {
-	if r.detailed {
+	if r.detail != nil {
 		return
 	}
-	r.detailed = true
 	if len(e.ring) < cap(e.ring) {
 		e.ring = append(e.ring, r)
+		r.detail = &recDetail{}
 		return
 	}
 	old := e.ring[e.ringNext]
 	e.ring[e.ringNext] = r
 	e.ringNext = (e.ringNext + 1) % len(e.ring)
-	failed, scoreNI, raw, norm, total := old.failed[:0], old.scoreNI[:0], old.raw[:0], old.norm[:0], old.total[:0]
-	old.detailed, old.failed = false, nil
 	e.keepTop(old)
-	clear(scoreNI[:cap(scoreNI)])
-	r.failed, r.scoreNI, r.raw, r.norm, r.total = failed, scoreNI, raw, norm, total
+	d := old.detail
+	old.detail = nil
+	clear(d.scoreNI[:cap(d.scoreNI)])
+	clear(d.failed[:cap(d.failed)])
+	d.failed, d.scoreNI, d.raw, d.norm, d.total = d.failed[:0], d.scoreNI[:0], d.raw[:0], d.norm[:0], d.total[:0]
+	r.detail = d
 }
 
-// keepTop cuts r's score detail down to its best 3 nodes, in fresh small
-// slices, best first (the compact form of Attempt.Top).
+// keepTop cuts r's score detail down to its best maxTop nodes, best first
+// (the compact form of Attempt.Top).
 func (e *explainStore) keepTop(r *attemptRecord) {
 	nn := r.numScored()
 	if nn == 0 {
-		r.scoreNI, r.scoreNode, r.raw, r.norm, r.total = nil, nil, nil, nil, nil
+		r.chosen = -1
 		return
 	}
-	order := e.order(r, 3)
-	rows := len(r.raw) / nn
+	d := r.detail
+	order := e.order(r, maxTop)
+	rows := len(d.raw) / nn
 	k := len(order)
-	nodes := make([]string, k)
-	nums := make([]int64, k+2*rows*k) // total, raw and norm in one allocation
-	total, raw, norm := nums[:k:k], nums[k:k+rows*k:k+rows*k], nums[k+rows*k:]
-	chosen := -1
+	t := &recTop{n: k, scores: make([]int32, 2*rows*k)}
+	chosen := int32(-1)
 	for j, i := range order {
-		nodes[j], total[j] = r.scoredName(i), r.total[i]
-		if i == r.chosen {
-			chosen = j
+		t.nodes[j], t.total[j] = d.scoreNI[i].Name, d.total[i]
+		if int32(i) == r.chosen {
+			chosen = int32(j)
 		}
 		for row := 0; row < rows; row++ {
-			raw[row*k+j], norm[row*k+j] = r.raw[row*nn+i], r.norm[row*nn+i]
+			t.scores[row*k+j] = saturate32(d.raw[row*nn+i])
+			t.scores[(rows+row)*k+j] = saturate32(d.norm[row*nn+i])
 		}
 	}
-	r.scoreNI, r.scoreNode, r.total, r.raw, r.norm, r.chosen = nil, nodes, total, raw, norm, chosen
+	r.top, r.chosen = t, chosen
+}
+
+func saturate32(v int64) int32 {
+	return int32(max(math.MinInt32, min(math.MaxInt32, v)))
 }
 
 // numScored is the number of scored nodes the record holds (all of them
 // while detailed, the best few after keepTop).
 func (r *attemptRecord) numScored() int {
-	if r.scoreNode != nil {
-		return len(r.scoreNode)
+	if r.detail != nil {
+		return len(r.detail.scoreNI)
 	}
-	return len(r.scoreNI)
+	if r.top != nil {
+		return r.top.n
+	}
+	return 0
 }
 
 // scoredName is the name of the i-th scored node of the record.
 func (r *attemptRecord) scoredName(i int) string {
-	if r.scoreNode != nil {
-		return r.scoreNode[i]
+	if r.detail != nil {
+		return r.detail.scoreNI[i].Name
 	}
-	return r.scoreNI[i].Name
+	return r.top.nodes[i]
+}
+
+// scoredTotal is the total score of the i-th scored node of the record.
+func (r *attemptRecord) scoredTotal(i int) int64 {
+	if r.detail != nil {
+		return r.detail.total[i]
+	}
+	return r.top.total[i]
+}
+
+// pluginScores are the raw and normalized scores of the row-th
+// non-skipped plugin on the i-th scored node.
+func (r *attemptRecord) pluginScores(row, i int) (raw, norm int64) {
+	if d := r.detail; d != nil {
+		nn := len(d.scoreNI)
+		return d.raw[row*nn+i], d.norm[row*nn+i]
+	}
+	t := r.top
+	rows := len(t.scores) / (2 * t.n)
+	return int64(t.scores[row*t.n+i]), int64(t.scores[(rows+row)*t.n+i])
 }
 
 func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
 	e.takeDetail(r)
 	for _, f := range failed {
-		r.failed = append(r.failed, recFailed{f.node.Name, f.status})
+		r.detail.failed = append(r.detail.failed, recFailed{f.node.Name, f.status})
 	}
 }
 
 func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int) {
 	e.takeDetail(r)
-	r.skipped = append(r.skipped[:0], sc.Skipped...)
-	r.chosen = chosen
-	r.scoreNI = append(r.scoreNI, nodes...)
+	d := r.detail
+	r.skippedScores = 0
+	for p, skipped := range sc.Skipped {
+		if skipped {
+			r.skippedScores |= 1 << p
+		}
+	}
+	r.chosen = int32(chosen)
+	d.scoreNI = append(d.scoreNI, nodes...)
 	// Skipped plugins score 0 everywhere and are not copied.
 	for p := range sc.Raw {
 		if !sc.Skipped[p] {
-			r.raw = append(r.raw, sc.Raw[p]...)
-			r.norm = append(r.norm, sc.Norm[p]...)
+			d.raw = append(d.raw, sc.Raw[p]...)
+			d.norm = append(d.norm, sc.Norm[p]...)
 		}
 	}
-	r.total = append(r.total, sc.Total...)
+	d.total = append(d.total, sc.Total...)
 }
 
 // better orders scored nodes: higher total, then the chosen node, then
 // examination order.
 func (r *attemptRecord) better(a, b int) bool {
-	if r.total[a] != r.total[b] {
-		return r.total[a] > r.total[b]
+	if ta, tb := r.scoredTotal(a), r.scoredTotal(b); ta != tb {
+		return ta > tb
 	}
-	if (a == r.chosen) != (b == r.chosen) {
-		return a == r.chosen
+	if (a == int(r.chosen)) != (b == int(r.chosen)) {
+		return a == int(r.chosen)
 	}
 	return a < b
 }
@@ -297,16 +349,16 @@ func (r *attemptRecord) better(a, b int) bool {
 // scores renders the score detail of r, best first, at most limit entries
 // (0 = all).
 func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
-	np, nn := len(e.ids), r.numScored()
+	np := len(e.ids)
 	order := e.order(r, limit)
 	out := make([]NodeScore, len(order))
 	for k, i := range order {
-		ns := NodeScore{Node: r.scoredName(i), Total: r.total[i], Chosen: i == r.chosen, Plugins: make([]PluginScore, np)}
+		ns := NodeScore{Node: r.scoredName(i), Total: r.scoredTotal(i), Chosen: i == int(r.chosen), Plugins: make([]PluginScore, np)}
 		row := 0 // index among the non-skipped plugins
 		for p := 0; p < np; p++ {
-			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skipped[p]}
+			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skippedScores&(1<<p) != 0}
 			if !ps.Skipped {
-				ps.Raw, ps.Normalized = r.raw[row*nn+i], r.norm[row*nn+i]
+				ps.Raw, ps.Normalized = r.pluginScores(row, i)
 				ps.Weighted = ps.Normalized * ps.Weight
 				row++
 			}
@@ -365,26 +417,26 @@ func (e *explainStore) gc(now time.Duration) {
 	e.deletions = append(e.deletions[:0], e.deletions[i:]...)
 }
 
-func (e *explainStore) export(r *attemptRecord) *Attempt {
+func (e *explainStore) export(h *podHistory, r *attemptRecord) *Attempt {
 	a := &Attempt{
-		Time: r.time, Cycle: r.cycle, AttemptNumber: r.attempt, Namespace: r.ns, Name: r.name, UID: r.uid,
+		Time: r.time, Cycle: r.cycle, AttemptNumber: int(r.attempt), Namespace: h.ns, Name: h.name, UID: h.uid,
 		Priority: r.priority, MovedBy: r.movedBy, Outcome: r.outcome, Node: r.node, ViaNominatedNode: r.viaNominated,
-		Message: r.message, NumNodes: r.numNodes, NumToFind: r.numToFind, StartIndex: r.startIndex,
-		Examined: r.examined, Feasible: r.feasible, SkippedFilters: r.skippedFilters.Names(),
-		Rejectors: r.rejectors.Names(), RequeuedTo: r.requeuedTo, Detailed: r.detailed, Preemption: r.preemption,
+		Message: r.message, NumNodes: int(r.numNodes), NumToFind: int(r.numToFind), StartIndex: int(r.startIndex),
+		Examined: int(r.examined), Feasible: int(r.feasible), SkippedFilters: r.skippedFilters.Names(),
+		Rejectors: r.rejectors.Names(), RequeuedTo: r.requeuedTo, Detailed: r.detail != nil, Preemption: r.preemption,
 	}
 	if r.preFilter != nil {
 		a.PreFilterRejection = r.preFilter.Plugin() + ": " + r.preFilter.Message()
 	}
-	if r.detailed {
-		for _, f := range r.failed {
+	if d := r.detail; d != nil {
+		for _, f := range d.failed {
 			a.Filtered = append(a.Filtered, NodeVerdict{Node: f.node, Plugin: f.st.Plugin(), Code: f.st.Code().String(),
 				Reasons: append([]string(nil), f.st.Reasons()...)})
 		}
 		a.Scores = e.scores(r, 0)
-		a.Top = a.Scores[:min(3, len(a.Scores))]
+		a.Top = a.Scores[:min(maxTop, len(a.Scores))]
 	} else if r.numScored() > 0 {
-		a.Top = e.scores(r, 0) // the compact top 3
+		a.Top = e.scores(r, 0) // the compact top
 	}
 	return a
 }
@@ -395,7 +447,7 @@ func (s *Scheduler) Explain(namespace, name string) (*Attempt, bool) {
 	if h == nil || len(h.recs) == 0 {
 		return nil, false
 	}
-	return s.explain.export(h.recs[len(h.recs)-1]), true
+	return s.explain.export(h, h.recs[len(h.recs)-1]), true
 }
 
 // History returns the retained attempts of a pod, oldest first.
@@ -406,7 +458,7 @@ func (s *Scheduler) History(namespace, name string) []*Attempt {
 	}
 	out := make([]*Attempt, len(h.recs))
 	for i, r := range h.recs {
-		out[i] = s.explain.export(r)
+		out[i] = s.explain.export(h, r)
 	}
 	return out
 }
