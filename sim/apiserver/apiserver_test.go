@@ -605,10 +605,12 @@ func TestPodStatusUpdateAndBindKeepStoredSpec(t *testing.T) {
 	assert.Equal(t, snapshot, before, "the first stored version is unchanged")
 }
 
-// Events have no watch cache (as kube-apiserver's default): watches from
-// now on see every change with the right type and object, a field-selected
-// watch sees objects enter and leave its selection, but a watch cannot
-// resume from an older resourceVersion (410 Gone: list again).
+// Events have no watch cache (as kube-apiserver's default): each watch is
+// served by the store, as kube-apiserver serves one from etcd. Watches see
+// every change with the right type and object, a field-selected watch sees
+// objects enter and leave its selection, and a watch from an older
+// resourceVersion gets the store's history from there (410 Gone only below
+// the compaction).
 func TestEventsWithoutWatchCache(t *testing.T) {
 	e := newEnv(t)
 	evRes, _ := e.s.Resource("events")
@@ -641,13 +643,70 @@ func TestEventsWithoutWatchCache(t *testing.T) {
 		{watch.Modified, "e0", all[2].rv}, {watch.Deleted, "e1", fmt.Sprint(e.s.Store().Rev())}}, all)
 	assert.Equal(t, []watch.EventType{watch.Added, watch.Deleted}, types3(pulled), "e0 left the selection when its reason changed")
 
-	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{ResourceVersion: first.ResourceVersion}, record(&all))
-	require.Error(t, err)
-	assert.True(t, apierrors.IsResourceExpired(err) || apierrors.IsGone(err))
+	var resumed []recorded
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{ResourceVersion: first.ResourceVersion}, record(&resumed))
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, all[1:], resumed, "replayed from the store")
 	l, err := events.List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	require.Len(t, l.Items, 1)
 	assert.Equal(t, "Created", l.Items[0].Reason)
+}
+
+// A resource without a watch cache is watched in the store only while it
+// has API watchers: a watch from an older resourceVersion gets the store's
+// history from there (as etcd serves it), and once the last watch stops,
+// its writes cost no delivery.
+func TestEventsAreWatchedOnlyWhileWatched(t *testing.T) {
+	e := newEnv(t)
+	evRes, _ := e.s.Resource("events")
+	events := e.c.CoreV1().Events("default")
+	mk := func(name string) *v1.Event {
+		return &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: name}, Reason: "Pulled", Message: "m",
+			InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web"}}
+	}
+	idle := e.s.Store().Stats().Watchers
+	first, err := events.Create(ctx, mk("e0"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = events.Create(ctx, mk("e1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, idle, e.s.Store().Stats().Watchers, "nobody watches events: no store watch")
+
+	var got []recorded
+	w, err := e.s.Watch(evRes, "default", metav1.ListOptions{ResourceVersion: first.ResourceVersion}, record(&got))
+	require.NoError(t, err)
+	assert.Equal(t, idle+1, e.s.Store().Stats().Watchers)
+	e.eng.RunUntilIdle(1000)
+	require.Len(t, got, 1, "the change after the resourceVersion, from the store's history")
+	assert.Equal(t, recorded{watch.Added, "e1", got[0].rv}, got[0])
+	_, err = events.Create(ctx, mk("e2"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	require.Len(t, got, 2)
+	assert.Equal(t, "e2", got[1].name)
+
+	w.Stop()
+	assert.Equal(t, idle, e.s.Store().Stats().Watchers, "the last watch stopped: the store watch too")
+	_, err = events.Create(ctx, mk("e3"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Zero(t, e.s.Store().Stats().PendingDeliveries)
+	require.Len(t, got, 2)
+
+	// A new watch from the current state: the initial list, then changes.
+	var again []recorded
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{}, record(&again))
+	require.NoError(t, err)
+	_, err = events.Create(ctx, mk("e4"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	var names []string
+	for _, r := range again {
+		names = append(names, r.name)
+	}
+	assert.Equal(t, []string{"e0", "e1", "e2", "e3", "e4"}, names)
 }
 
 // CreateOwned stores the caller's object itself (no copy) with the same

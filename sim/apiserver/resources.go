@@ -37,9 +37,9 @@ type Resource struct {
 	HasScale bool
 	// NoWatchCache: the server keeps no decoded copy and no event history
 	// of the resource (kube-apiserver's DefaultWatchCacheSizes disables the
-	// watch cache of events). Reads decode from the store; a watch can
-	// start at the current revision but not resume from an older one (410
-	// Gone: the client lists again).
+	// watch cache of events). Reads decode from the store; each watch is
+	// served by a store watch of its own, as kube-apiserver serves it from
+	// etcd, so it can start from any revision since the compaction.
 	NoWatchCache bool
 
 	// compressed: the store holds the resource's values compressed (see

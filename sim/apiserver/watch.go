@@ -115,11 +115,34 @@ func newCacher(s *Server, res *Resource) *cacher {
 	c := &cacher{s: s, res: res, objs: map[string]cachedObj{}, indexed: map[indexKey][]*Watcher{}}
 	c.rev = s.store.Rev()
 	c.resumeRev = c.rev
-	start, end := res.rangeFor("")
-	// Without a watch cache the previous version of a change is not kept
-	// here: the store attaches it to each event.
-	s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay, PrevKV: res.NoWatchCache}, c.onStoreEvents)
+	if !res.NoWatchCache {
+		start, end := res.rangeFor("")
+		s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay}, c.onStoreEvents)
+	}
 	return c
+}
+
+// watchStore serves w, a watch of a resource without a watch cache, as
+// kube-apiserver serves one from etcd: with a store watch of its own, from
+// the revision after w.lastRev, that carries the previous versions. So
+// events (the bulk of all writes) cost no delivery while nobody watches
+// them.
+func (c *cacher) watchStore(w *Watcher) {
+	s := c.s
+	start, end := c.res.rangeFor(w.ns)
+	w.storeWatch = s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: w.lastRev + 1, Delay: s.cfg.WatchDelay, PrevKV: true},
+		func(resp mvcc.WatchResponse) {
+			if resp.Err != nil {
+				panic(fmt.Sprintf("apiserver: a watch of %s lost its store watch: %v", c.res.Name, resp.Err))
+			}
+			for _, ev := range resp.Events {
+				if !w.live || w.stopped {
+					return
+				}
+				ce := c.passThrough(ev)
+				c.deliver(w, &ce)
+			}
+		})
 }
 
 // written records an object the server just stored (nil-free; deletions
@@ -155,10 +178,6 @@ func (c *cacher) process(ev mvcc.Event) {
 			// Drained: the next write reuses the buffer from its start.
 			c.pending = c.pendingBuf[:0]
 		}
-	}
-	if c.res.NoWatchCache {
-		c.passThrough(ev, obj)
-		return
 	}
 	if obj == nil && ev.Type == mvcc.EventPut {
 		// Written behind the server's back (tests poking the store).
@@ -196,14 +215,10 @@ func (c *cacher) process(ev mvcc.Event) {
 	c.dispatch(&ce)
 }
 
-// passThrough handles a change of a resource without watch cache: nothing
-// is kept; live watchers get the change, decoded only for them.
-func (c *cacher) passThrough(ev mvcc.Event, obj runtime.Object) {
+// passThrough turns a store event of a resource without watch cache into
+// the change a watch delivers, decoded for it (nothing is kept).
+func (c *cacher) passThrough(ev mvcc.Event) cacheEvent {
 	rev := ev.Kv.ModRevision
-	c.rev, c.resumeRev = rev, rev
-	if len(c.unindexed) == 0 && len(c.indexed) == 0 {
-		return
-	}
 	var prev runtime.Object
 	if ev.PrevKV != nil {
 		prev = decode(c.res, ev.PrevKV.Value)
@@ -211,20 +226,15 @@ func (c *cacher) passThrough(ev mvcc.Event, obj runtime.Object) {
 	}
 	ce := cacheEvent{rev: rev, key: ev.Kv.Key, prev: prev}
 	if ev.Type == mvcc.EventPut {
-		if obj == nil {
-			obj = decode(c.res, ev.Kv.Value)
-			obj.(metav1.Object).SetResourceVersion(formatRV(rev))
-		}
+		obj := decode(c.res, ev.Kv.Value)
+		obj.(metav1.Object).SetResourceVersion(formatRV(rev))
 		ce.obj = obj
-	} else {
-		if obj == nil && prev != nil {
-			obj = prev.DeepCopyObject()
-			obj.(metav1.Object).SetResourceVersion(formatRV(rev))
-		}
+	} else if prev != nil {
+		obj := prev.DeepCopyObject()
+		obj.(metav1.Object).SetResourceVersion(formatRV(rev))
 		ce.prev = obj
 	}
-	ce.fields = c.indexValues(ce.obj, prevOf(ce, prev))
-	c.dispatch(&ce)
+	return ce
 }
 
 func prevOf(ce cacheEvent, prev runtime.Object) runtime.Object {
@@ -306,6 +316,8 @@ type Watcher struct {
 	lastRev int64 // events at or below lastRev are not delivered
 	live    bool
 	stopped bool
+	// storeWatch serves a watch of a resource without watch cache.
+	storeWatch *mvcc.Watcher
 }
 
 // Stop ends the watch: no events are delivered after Stop returns.
@@ -325,6 +337,9 @@ func (w *Watcher) Stop() {
 		}
 	} else {
 		c.unindexed = without(c.unindexed, w)
+	}
+	if w.storeWatch != nil {
+		w.storeWatch.Cancel()
 	}
 }
 
@@ -375,10 +390,20 @@ func (s *Server) Watch(res *Resource, namespace string, opts metav1.ListOptions,
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
 		oldest := max(c.resumeRev, s.store.CompactRev())
+		if res.NoWatchCache {
+			oldest = s.store.CompactRev() // the store replays its history
+		}
 		if rv < oldest {
 			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, oldest))
 		}
 		w.lastRev = rv
+	}
+	if res.NoWatchCache {
+		s.eng.After(s.cfg.WatchDelay, "apiserver watch start "+res.Name, func() { c.start(w, initial) })
+		// Opened after the start is scheduled: the changes the store
+		// replays reach the watcher once it is live.
+		c.watchStore(w)
+		return w, nil
 	}
 	if w.index != nil {
 		c.indexed[*w.index] = append(c.indexed[*w.index], w)
