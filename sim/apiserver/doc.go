@@ -7,7 +7,9 @@
 // validation with upstream's field paths and messages, optimistic
 // concurrency, generation, graceful deletion and finalizers, the status,
 // scale, binding and eviction subresources, list and watch with label and
-// field selectors, a watch cache per resource, and compaction every five
-// minutes of simulated time. Clients call it synchronously inside an
-// engine event (see sim/client for the typed clientset).
+// field selectors, a watch cache per resource (none for events: their
+// watches are served by the store, as upstream's by etcd), and compaction
+// every five minutes of simulated time. Events are stored compressed
+// (compress.go). Clients call it synchronously inside an engine event (see
+// sim/client for the typed clientset).
 package apiserver

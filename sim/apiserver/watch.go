@@ -40,8 +40,9 @@ type cacher struct {
 
 	// history is the event window for resuming watches; resumeRev is the
 	// oldest resourceVersion a watch can start from (every event after it
-	// is still in history). It keeps each event's stored bytes, not
-	// decoded objects: a replay decodes them (see histEvent).
+	// is still in history). It names each event's versions, not decoded
+	// objects: a replay reads them from the store and decodes them (see
+	// histEvent).
 	history   eventRing
 	resumeRev int64
 
@@ -435,8 +436,8 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 
 // replayed rebuilds the change he for a replay: the current version of an
 // object is the shared cached one; older versions are decoded from their
-// stored bytes, with their resourceVersion (a deleted object's is the
-// deletion revision).
+// stored bytes (the store's, or those the window kept), with their
+// resourceVersion (a deleted object's is the deletion revision).
 func (c *cacher) replayed(he *histEvent) cacheEvent {
 	ce := cacheEvent{rev: he.rev, key: he.key}
 	var data, prev []byte
