@@ -882,8 +882,9 @@ func replayWatchOptions(start string) []metav1.ListOptions {
 }
 
 // Pods stamped from one template share their template parts in the
-// server's memory (stored objects are immutable), while every client still
-// gets its own deep copy; a part that differs in memory is not shared.
+// server's memory (stored objects are immutable), and pods with equal
+// conditions share those, while every client still gets its own deep copy;
+// a part that differs in memory is not shared.
 func TestPodsFromOneTemplateShareParts(t *testing.T) {
 	e := newEnv(t)
 	pods := e.c.CoreV1().Pods("default")
@@ -917,6 +918,25 @@ func TestPodsFromOneTemplateShareParts(t *testing.T) {
 	assert.Equal(t, v1.TaintNodeNotReady, b.Spec.Tolerations[0].Key)
 	want := pod("b")
 	assert.True(t, apiequality.Semantic.DeepEqual(want.Spec.Containers[0].Resources, b.Spec.Containers[0].Resources))
+
+	// Pods whose status writes carry equal conditions (a burst of starts)
+	// share them too; a pod with another transition time keeps its own.
+	at := metav1.NewTime(e.eng.Now())
+	for _, name := range []string{"a", "b", "c"} {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		p.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue, LastTransitionTime: at},
+			{Type: v1.ContainersReady, Status: v1.ConditionTrue, LastTransitionTime: at}}
+		if name == "c" {
+			p.Status.Conditions[1].LastTransitionTime = metav1.NewTime(at.Add(time.Second))
+		}
+		_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	a, b, c = stored("a"), stored("b"), stored("c")
+	assert.Same(t, &a.Status.Conditions[0], &b.Status.Conditions[0], "conditions shared")
+	assert.NotSame(t, &a.Status.Conditions[0], &c.Status.Conditions[0])
+	assert.Equal(t, at.Add(time.Second), c.Status.Conditions[1].LastTransitionTime.Time)
 }
 
 // Services select on spec.clusterIP and spec.type (upstream since v1.31).

@@ -12,7 +12,8 @@ import (
 // interner lets the pods the server stores share their identical read-only
 // parts: pods stamped from one template (a ReplicaSet's, a benchmark's)
 // carry equal containers, tolerations, labels, owner references and
-// defaulted pointers, and every stored object is immutable and shared
+// defaulted pointers, pods started in the same second equal conditions,
+// and every stored object is immutable and shared
 // anyway (clients get copies; informers and the server must not modify
 // what they are handed). Sharing those parts keeps a big cluster's pods
 // from holding thousands of copies of the same maps and slices.
@@ -28,6 +29,7 @@ type interner struct {
 	tolerations map[string][]v1.Toleration
 	labels      map[string]map[string]string
 	owners      map[string][]metav1.OwnerReference
+	conditions  map[string][]v1.PodCondition
 	int64s      map[int64]*int64
 	int32s      map[int32]*int32
 	bools       [2]*bool
@@ -42,7 +44,7 @@ const internLimit = 4096
 func newInterner() *interner {
 	return &interner{
 		containers: map[string][]v1.Container{}, tolerations: map[string][]v1.Toleration{},
-		labels: map[string]map[string]string{}, owners: map[string][]metav1.OwnerReference{},
+		labels: map[string]map[string]string{}, owners: map[string][]metav1.OwnerReference{}, conditions: map[string][]v1.PodCondition{},
 		int64s: map[int64]*int64{}, int32s: map[int32]*int32{}, preemption: map[v1.PreemptionPolicy]*v1.PreemptionPolicy{},
 		emptyPodSC: &v1.PodSecurityContext{},
 	}
@@ -137,6 +139,32 @@ func (in *interner) ownerSlice(rs []metav1.OwnerReference) []metav1.OwnerReferen
 	return share(in.owners, b, rs)
 }
 
+// conditionSlice shares pod conditions: pods that went through the same
+// transitions in the same second (a burst of starts) carry equal ones. The
+// conditions are compared as values (same times, same location pointers),
+// cheaper than reflection and just as exact.
+func (in *interner) conditionSlice(cs []v1.PodCondition) []v1.PodCondition {
+	if len(cs) == 0 {
+		return cs
+	}
+	b := in.buf[:0]
+	for i := range cs {
+		b = appendProto(b, &cs[i])
+	}
+	in.buf = b
+	if old, ok := in.conditions[string(b)]; ok {
+		if slices.Equal(old, cs) {
+			return old
+		}
+		return cs
+	}
+	if len(in.conditions) >= internLimit {
+		clear(in.conditions)
+	}
+	in.conditions[string(b)] = cs
+	return cs
+}
+
 func internPtr[K comparable](table map[K]*K, p *K) *K {
 	if p == nil {
 		return nil
@@ -165,6 +193,12 @@ func (in *interner) boolPtr(p *bool) *bool {
 	return in.bools[i]
 }
 
+// podStatus shares the parts of a pod's status that many pods have equal;
+// st is the server's, about to be stored.
+func (in *interner) podStatus(st *v1.PodStatus) {
+	st.Conditions = in.conditionSlice(st.Conditions)
+}
+
 // pod shares p's template-like parts; p is the server's, about to be
 // stored.
 func (in *interner) pod(p *v1.Pod) {
@@ -182,4 +216,5 @@ func (in *interner) pod(p *v1.Pod) {
 	if s.SecurityContext != nil && reflect.DeepEqual(*s.SecurityContext, v1.PodSecurityContext{}) {
 		s.SecurityContext = in.emptyPodSC
 	}
+	in.podStatus(&p.Status)
 }

@@ -219,6 +219,9 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 		return nil, apierrors.NewInvalid(res.GroupKind(), m.GetName(), errs)
 	}
 	normalizeTimes(obj)
+	if p, ok := obj.(*v1.Pod); ok {
+		s.intern.podStatus(&p.Status)
+	}
 	// An object being deleted whose last finalizer was just removed goes away.
 	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 &&
 		(m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0) {
