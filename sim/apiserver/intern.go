@@ -68,10 +68,11 @@ func appendProto(b []byte, m sizedMarshaler) []byte {
 }
 
 // share returns the table's part equal to v (adding v when there is
-// none), keyed by key.
-func share[T any](table map[string]T, key []byte, v T) T {
+// none), keyed by key; same tells whether two parts are identical in
+// memory.
+func share[T any](table map[string]T, key []byte, v T, same func(a, b T) bool) T {
 	if old, ok := table[string(key)]; ok {
-		if reflect.DeepEqual(old, v) {
+		if same(old, v) {
 			return old
 		}
 		return v
@@ -83,28 +84,31 @@ func share[T any](table map[string]T, key []byte, v T) T {
 	return v
 }
 
-func (in *interner) containerSlice(cs []v1.Container) []v1.Container {
-	if len(cs) == 0 {
-		return cs
+// shareSlice is share for a slice of protobuf messages, keyed by their
+// encodings.
+func shareSlice[E any, P interface {
+	*E
+	sizedMarshaler
+}](in *interner, table map[string][]E, s []E, same func(a, b []E) bool) []E {
+	if len(s) == 0 {
+		return s
 	}
 	b := in.buf[:0]
-	for i := range cs {
-		b = appendProto(b, &cs[i])
+	for i := range s {
+		b = appendProto(b, P(&s[i]))
 	}
 	in.buf = b
-	return share(in.containers, b, cs)
+	return share(table, b, s, same)
+}
+
+func deepEqual[T any](a, b T) bool { return reflect.DeepEqual(a, b) }
+
+func (in *interner) containerSlice(cs []v1.Container) []v1.Container {
+	return shareSlice(in, in.containers, cs, deepEqual)
 }
 
 func (in *interner) tolerationSlice(ts []v1.Toleration) []v1.Toleration {
-	if len(ts) == 0 {
-		return ts
-	}
-	b := in.buf[:0]
-	for i := range ts {
-		b = appendProto(b, &ts[i])
-	}
-	in.buf = b
-	return share(in.tolerations, b, ts)
+	return shareSlice(in, in.tolerations, ts, deepEqual)
 }
 
 func (in *interner) labelMap(m map[string]string) map[string]string {
@@ -124,19 +128,11 @@ func (in *interner) labelMap(m map[string]string) map[string]string {
 		b = append(b, m[k]...)
 	}
 	in.buf = b
-	return share(in.labels, b, m)
+	return share(in.labels, b, m, deepEqual)
 }
 
 func (in *interner) ownerSlice(rs []metav1.OwnerReference) []metav1.OwnerReference {
-	if len(rs) == 0 {
-		return rs
-	}
-	b := in.buf[:0]
-	for i := range rs {
-		b = appendProto(b, &rs[i])
-	}
-	in.buf = b
-	return share(in.owners, b, rs)
+	return shareSlice(in, in.owners, rs, deepEqual)
 }
 
 // conditionSlice shares pod conditions: pods that went through the same
@@ -144,25 +140,7 @@ func (in *interner) ownerSlice(rs []metav1.OwnerReference) []metav1.OwnerReferen
 // conditions are compared as values (same times, same location pointers),
 // cheaper than reflection and just as exact.
 func (in *interner) conditionSlice(cs []v1.PodCondition) []v1.PodCondition {
-	if len(cs) == 0 {
-		return cs
-	}
-	b := in.buf[:0]
-	for i := range cs {
-		b = appendProto(b, &cs[i])
-	}
-	in.buf = b
-	if old, ok := in.conditions[string(b)]; ok {
-		if slices.Equal(old, cs) {
-			return old
-		}
-		return cs
-	}
-	if len(in.conditions) >= internLimit {
-		clear(in.conditions)
-	}
-	in.conditions[string(b)] = cs
-	return cs
+	return shareSlice(in, in.conditions, cs, slices.Equal)
 }
 
 func internPtr[K comparable](table map[K]*K, p *K) *K {
