@@ -17,7 +17,7 @@ import (
 // typical events (internal/bytedelta): the protobuf framing and the phrases
 // every event repeats ("Successfully assigned", "kubelet", "already present
 // on machine", "spec.containers{...}") become copies, names, UIDs and times
-// stay literal. A 330-byte event takes about 150. It is a storage
+// stay literal. A 330-byte event takes about 170. It is a storage
 // transformer as kube-apiserver's EncryptionConfiguration is one: values
 // are transformed on their way to the store and back, and no client can
 // tell. The encoding is deterministic, so equal events still have equal

@@ -327,6 +327,10 @@ func (w *Watcher) Stop() {
 		return
 	}
 	w.stopped = true
+	if w.storeWatch != nil {
+		w.storeWatch.Cancel() // served by the store, not by the cache's fan-out
+		return
+	}
 	c := w.c
 	// Build new slices: a dispatch in progress may be iterating the old ones.
 	if w.index != nil {
@@ -338,9 +342,6 @@ func (w *Watcher) Stop() {
 		}
 	} else {
 		c.unindexed = without(c.unindexed, w)
-	}
-	if w.storeWatch != nil {
-		w.storeWatch.Cancel()
 	}
 }
 
