@@ -64,9 +64,10 @@ func Encode(dst, old, next []byte) []byte {
 }
 
 // resync finds where old and next line up again after a difference at
-// their starts: the smallest b (then a) with minCopy bytes at old[a:] equal
-// to those at next[b:], a <= resyncOld and b <= resyncNew. It indexes the
-// 8-byte words starting in old's window, then scans next's.
+// their starts: a and b (a <= resyncOld, b <= resyncNew) with minCopy equal
+// bytes at old[a:] and next[b:]. It indexes the 8-byte words starting in
+// old's window (the first a for each hash), then takes the first b whose
+// word is there; a hash collision can hide a match, which only costs bytes.
 func resync(old, next []byte) (a, b int, ok bool) {
 	if len(old) < minCopy || len(next) < minCopy {
 		return 0, 0, false

@@ -28,8 +28,8 @@ func (a revision) String() string { return fmt.Sprintf("%d.%d", a.main, a.sub) }
 // generation of the key. It holds everything a KeyValue needs but the key.
 //
 // A superseded version's value may be kept as a reverse delta against the
-// next version of the key (see keyIndex.put and internal/bytedelta): value then holds
-// the delta, and full the length of the value it rebuilds.
+// next version of the key (see keyIndex.put and internal/bytedelta): value
+// then holds the delta, and full the length of the value it rebuilds.
 type entry struct {
 	main    int64
 	create  int64 // create revision of the entry's generation (0 for a tombstone)
