@@ -168,8 +168,16 @@ func (e *Engine) release(ev *event) {
 	ev.fn = nil
 	ev.label = ""
 	ev.gen++
-	e.free = append(e.free, ev)
+	if len(e.free) < maxFreeEvents {
+		e.free = append(e.free, ev)
+	}
 }
+
+// maxFreeEvents bounds the recycled events: after a burst (150,000 watch
+// deliveries pending at once) the rest go to the collector rather than
+// staying allocated for good. A Timer still pointing at a dropped event
+// keeps it alive, and its generation tells the Timer it has run.
+const maxFreeEvents = 4096
 
 // Ticker runs a callback periodically. Its events are background events.
 type Ticker struct {

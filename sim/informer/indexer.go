@@ -33,7 +33,17 @@ type Indexer struct {
 	// informer event looks its object's key up more than once).
 	lastObj any
 	lastKey string
-	rv      string
+	// shared is the same cache for every indexer of a factory: a change
+	// reaches its informers one after another with the same object, which
+	// so gets one key string rather than one per informer.
+	shared *keyMemo
+	rv     string
+}
+
+// keyMemo remembers the namespace/name key of one object.
+type keyMemo struct {
+	obj any
+	key string
 }
 
 // sameFunc reports whether two functions are the same top-level function.
@@ -61,12 +71,20 @@ func (ix *Indexer) key(obj any) string {
 	if obj == ix.lastObj && ix.lastObj != nil {
 		return ix.lastKey
 	}
+	_, cacheable := obj.(metav1.Object) // immutable cached objects only
+	if cacheable && ix.stdKey && ix.shared != nil && ix.shared.obj == obj {
+		ix.lastObj, ix.lastKey = obj, ix.shared.key
+		return ix.shared.key
+	}
 	k, err := ix.keyFunc(obj)
 	if err != nil {
 		panic(fmt.Sprintf("informer: cannot compute key of %T: %v", obj, err))
 	}
-	if _, ok := obj.(metav1.Object); ok { // immutable cached objects only
+	if cacheable {
 		ix.lastObj, ix.lastKey = obj, k
+		if ix.stdKey && ix.shared != nil {
+			ix.shared.obj, ix.shared.key = obj, k
+		}
 	}
 	return k
 }

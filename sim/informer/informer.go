@@ -253,6 +253,8 @@ type Factory struct {
 	detect  bool
 	copies  map[copyKey]runtime.Object
 	started bool
+	// keys is the key cache the factory's indexers share.
+	keys keyMemo
 }
 
 type copyKey struct {
@@ -317,6 +319,7 @@ func (f *Factory) ForResource(resource string, opts ...ListOption) *Informer {
 		return existing
 	}
 	i.indexer = NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	i.indexer.shared = &f.keys
 	f.byKey[k] = i
 	f.list = append(f.list, i)
 	if f.started {

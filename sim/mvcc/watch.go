@@ -427,8 +427,15 @@ func (d *delivery) deliver() {
 	d.evs = nil
 	clear(d.prevs)
 	d.prevs = d.prevs[:0]
-	ws.free = append(ws.free, d)
+	if len(ws.free) < maxFreeDeliveries {
+		ws.free = append(ws.free, d)
+	}
 }
+
+// maxFreeDeliveries bounds the recycled deliveries: a burst of writes (a
+// benchmark creating 150,000 pods in one instant) has as many pending at
+// once, and keeping them all afterwards would hold their memory for good.
+const maxFreeDeliveries = 1024
 
 // candidates lists, by id, the open watchers that watch a key of a
 // multi-change write.
