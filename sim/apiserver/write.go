@@ -419,6 +419,11 @@ func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Obj
 	if res.NoWatchCache {
 		return
 	}
+	// The store's copy of the key: assigning a map entry stores the key
+	// given, and an update's key is a fresh string.
+	if k, ok := s.store.Key(key); ok {
+		key = k
+	}
 	s.memo[key] = memoEntry{rev: rev, obj: obj}
 	s.cachers[res].written(key, rev, obj)
 }

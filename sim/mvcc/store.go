@@ -361,6 +361,16 @@ func (s *Store) Put(key string, value []byte, lease int64) int64 {
 	return s.rev
 }
 
+// Key returns the store's own copy of key, if the store holds the key
+// (live or not): a caller keeping the key in a long-lived map can keep the
+// store's string instead of another copy of it.
+func (s *Store) Key(key string) (string, bool) {
+	if ki := s.lookup(key); ki != nil {
+		return ki.key, true
+	}
+	return "", false
+}
+
 // Get reads key at the current revision, as Range(key, "", RangeOptions{})
 // does, without allocating: the API server's point read.
 func (s *Store) Get(key string) (KeyValue, bool) {

@@ -1,7 +1,9 @@
 package mvcc
 
 import (
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -431,4 +433,23 @@ func TestNewPanicsOnBadConfig(t *testing.T) {
 	assert.Panics(t, func() { New(nil, Config{}) })
 	_, eng := newTestStore(Config{})
 	assert.Panics(t, func() { New(eng, Config{WatchDelay: -1}) })
+}
+
+// Key hands out the store's own copy of a key, deleted keys' included, so
+// that a caller's long-lived map can share it.
+func TestKeyIsTheStoresCopy(t *testing.T) {
+	s, _ := newTestStore(Config{})
+	s.Put(strings.Clone("/registry/pods/default/a"), []byte("v"), 0)
+	probe := strings.Clone("/registry/pods/default/a")
+	k, ok := s.Key(probe)
+	require.True(t, ok)
+	assert.Equal(t, probe, k)
+	assert.NotSame(t, unsafe.StringData(probe), unsafe.StringData(k), "not the caller's string")
+	k2, _ := s.Key(strings.Clone(probe))
+	assert.Same(t, unsafe.StringData(k), unsafe.StringData(k2), "always the same copy")
+	s.Delete(probe)
+	_, ok = s.Key(probe)
+	assert.True(t, ok, "a deleted key stays until its tombstone is compacted")
+	_, ok = s.Key("/registry/pods/default/b")
+	assert.False(t, ok)
 }
