@@ -47,6 +47,12 @@ const (
 // and pod annotations. It is a state machine stepped by engine events; see
 // the package documentation.
 type Kubelet struct {
+	// bools and hostIPsCache are the parts of the statuses the kubelet
+	// writes that are the same for all its pods; the objects the API server
+	// stores are read-only, so they share them.
+	bools        [2]*bool
+	hostIPsCache []v1.HostIP
+
 	eng       *sim.Engine
 	cfg       Config
 	spec      NodeSpec
@@ -995,3 +1001,24 @@ func (s *resourceSum) add(o resourceSum, sign int64) {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// boolPtr returns the kubelet's shared pointer to b, for the statuses it
+// writes (stored objects are read-only).
+func (k *Kubelet) boolPtr(b bool) *bool {
+	i := 0
+	if b {
+		i = 1
+	}
+	if k.bools[i] == nil {
+		k.bools[i] = &b
+	}
+	return k.bools[i]
+}
+
+// hostIPs returns the status.hostIPs of the kubelet's pods, shared.
+func (k *Kubelet) hostIPs(ip string) []v1.HostIP {
+	if len(k.hostIPsCache) != 1 || k.hostIPsCache[0].IP != ip {
+		k.hostIPsCache = []v1.HostIP{{IP: ip}}
+	}
+	return k.hostIPsCache
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -98,3 +99,28 @@ func TestPhasesAndConditionsTimeline(t *testing.T) {
 }
 
 func sizeOf(image string) string { return strconv.FormatInt(kubelet.ImageSizeBytes(image), 10) }
+
+// The statuses a kubelet writes share what is the same for all its pods
+// (the stored objects are read-only): status.hostIPs and the containers'
+// started flags. Clients still get their own copies.
+func TestStatusesShareTheirNodeParts(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	e.create(pod("a", ctr("app", "nginx:1.27")), "n1")
+	e.create(pod("b", ctr("app", "nginx:1.27")), "n1")
+	e.at(sec(30))
+	podRes, _ := e.c.API.Resource("pods")
+	stored := func(name string) *v1.Pod {
+		obj, err := e.c.API.GetCached(podRes, "default", name)
+		require.NoError(t, err)
+		return obj.(*v1.Pod)
+	}
+	a, b := stored("a"), stored("b")
+	require.Len(t, a.Status.HostIPs, 1)
+	assert.Same(t, &a.Status.HostIPs[0], &b.Status.HostIPs[0])
+	assert.Same(t, a.Status.ContainerStatuses[0].Started, b.Status.ContainerStatuses[0].Started)
+	assert.True(t, *a.Status.ContainerStatuses[0].Started)
+	got := e.get("a")
+	*got.Status.ContainerStatuses[0].Started = false // the client's copy
+	assert.True(t, *b.Status.ContainerStatuses[0].Started)
+}

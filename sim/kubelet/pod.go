@@ -1352,7 +1352,7 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	st.Conditions = mergeConditions(old.Conditions, kubeletConds, now)
 	if ip := w.k.spec.InternalIP; ip != "" {
 		st.HostIP = ip
-		st.HostIPs = []v1.HostIP{{IP: ip}}
+		st.HostIPs = w.k.hostIPs(ip)
 	}
 	if w.statusIP != "" {
 		st.PodIP = w.statusIP
@@ -1365,14 +1365,14 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 func (c *container) apiStatus(podHasInits, terminalPod bool) v1.ContainerStatus {
 	w := c.w
 	s := v1.ContainerStatus{Name: c.name, Image: c.spec.Image, ImageID: c.imageID, RestartCount: c.restartCount,
-		ContainerID: c.containerID, Started: new(bool)}
+		ContainerID: c.containerID, Started: w.k.boolPtr(false)}
 	if c.lastTerm != nil {
 		s.LastTerminationState.Terminated = c.lastTerm.DeepCopy()
 	}
 	switch {
 	case c.state == cRunning:
 		s.State.Running = &v1.ContainerStateRunning{StartedAt: w.time(c.startedAt)}
-		*s.Started = c.started
+		s.Started = w.k.boolPtr(c.started)
 		s.Ready = c.ready
 	case c.exit != nil:
 		if c.waitReason == reasonCrashLoopBackOff && !terminalPod {
