@@ -24,8 +24,9 @@ test: lint
 	$(MAKE) fuzz
 
 ## fuzz: fuzz the scenario loader briefly (go test -fuzz; never panics,
-## errors always FILE:LINE). The budget is a count of executions (about
-## 10 s here), not a duration: Go 1.26's fuzz coordinator can report a
+## errors always FILE:LINE), and the byte-delta codecs of the store and the
+## stored Events (every delta rebuilds its value). The budgets are counts of
+## executions (about 20 s in all here), not durations: Go 1.26's fuzz coordinator can report a
 ## spurious "context deadline exceeded" when a duration runs out
 ## (golang/go#75804, fixed in Go 1.27). Minimisation is bounded so the
 ## short run spends its time fuzzing.
