@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -68,6 +69,7 @@ func (s *errorSet) add(file string, line, col int, path, msg string) {
 		line, col = 1, 0
 	}
 	msg = oneLine(msg)
+	path = escapeUnprintable(path)
 	if len(path) > maxPathLen {
 		path = path[:maxPathLen/2] + "…" + path[len(path)-maxPathLen/2:]
 	}
@@ -97,6 +99,25 @@ func (s *errorSet) sorted() ErrorList {
 
 // oneLine collapses whitespace runs containing newlines so that every error
 // stays on its own line.
+// escapeUnprintable writes the unprintable characters of a field path as Go
+// escapes (a path built from a decoder's field path can hold a key's raw
+// newline; the paths joinKey builds are already quoted).
+func escapeUnprintable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strconv.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
 func oneLine(s string) string {
 	if !strings.ContainsAny(s, "\r\n") {
 		return s

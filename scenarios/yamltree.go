@@ -268,13 +268,18 @@ func (d *fileDec) checkTree(n *yaml.Node, path string, depth int) {
 }
 
 // joinKey appends a mapping key to a field path: `.key` for plain
-// identifiers, `[key]` (apimachinery's style for map keys) otherwise.
+// identifiers, `[key]` (apimachinery's style for map keys) otherwise, and
+// `["key"]` (Go-quoted) for a key that holds brackets, quotes or
+// unprintable characters, so a path is always one unambiguous line.
 func joinKey(path, key string) string {
 	if isPlainKey(key) {
 		if path == "" {
 			return key
 		}
 		return path + "." + key
+	}
+	if q := strconv.Quote(key); q[1:len(q)-1] != key || strings.ContainsAny(key, "[]") {
+		return path + "[" + q + "]"
 	}
 	return path + "[" + key + "]"
 }
