@@ -29,17 +29,15 @@ type protoUnmarshaler interface {
 
 // encode serialises obj, of resource res, for the store: its generated
 // protobuf marshaller, as kube-apiserver stores objects in etcd, then the
-// resource's storage transform (storedValue). The encoding is deterministic
-// (map keys are sorted), so equal objects have equal bytes: that is how the
-// server detects writes that change nothing. resourceVersion is not stored.
+// resource's storage transform (valueCodec). The encoding is deterministic
+// (map keys are sorted), so equal objects have equal encodings: that is how
+// the server detects writes that change nothing (valueCodec.sameValue).
+// resourceVersion is not stored.
 func encode(res *Resource, obj runtime.Object) []byte {
-	if !res.compressed {
-		return marshal(obj, nil)
-	}
-	// Marshalled into the resource's scratch buffer: only the compressed
+	// Marshalled into the resource's scratch buffer: only the transformed
 	// form is kept.
 	res.scratch = marshal(obj, res.scratch[:0])
-	return storedValue(res, res.scratch)
+	return res.codec.store(res.scratch)
 }
 
 type protoMarshaler interface {
@@ -69,7 +67,7 @@ func marshal(obj runtime.Object, buf []byte) []byte {
 // decode returns the object whose stored bytes (see encode) are data.
 func decode(res *Resource, data []byte) runtime.Object {
 	obj := res.New()
-	if err := obj.(protoUnmarshaler).Unmarshal(loadedValue(res, data)); err != nil {
+	if err := obj.(protoUnmarshaler).Unmarshal(res.codec.load(data)); err != nil {
 		panic(fmt.Sprintf("apiserver: decode %s: %v", res.Name, err))
 	}
 	return obj

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 
@@ -11,36 +12,111 @@ import (
 	"github.com/kubesim/kubesim/sim"
 )
 
-// Events are most of what a busy cluster stores (four for every pod that
-// starts: Scheduled, Pulled, Created, Started) and are rarely read back, so
-// the server stores them compressed, as deltas against a dictionary of
-// typical events (internal/bytedelta): the protobuf framing and the phrases
-// every event repeats ("Successfully assigned", "kubelet", "already present
-// on machine", "spec.containers{...}") become copies, names, UIDs and times
-// stay literal. A 330-byte event takes about 170. It is a storage
-// transformer as kube-apiserver's EncryptionConfiguration is one: values
-// are transformed on their way to the store and back, and no client can
-// tell. The encoding is deterministic, so equal events still have equal
-// bytes.
-
-// storedValue transforms an encoded object for the store.
-func storedValue(res *Resource, data []byte) []byte {
-	if !res.compressed {
-		return data
-	}
-	var buf [1024]byte
-	out := eventDict().Encode(buf[:0], data)
-	// An exact-size copy: the store keeps it.
-	return append(make([]byte, 0, len(out)), out...)
+// The store holds every value through a storage transform, as
+// kube-apiserver's EncryptionConfiguration transforms values on their way
+// to etcd and back, and no client can tell: each value is a delta against
+// one of a few dictionaries (internal/bytedelta), which turns the protobuf
+// framing and the phrases objects of a kind share into short copies.
+//
+// Objects of one kind are much alike — pods of one template differ in
+// their names, UIDs, node, IPs and times — so a resource's dictionaries
+// are its own values: the first value the resource stores becomes its
+// first dictionary, and a later value that compresses to more than a third
+// of its size against the newest dictionary becomes the next (a pod that
+// is Running brings the status fields a Pending one lacks), up to
+// maxDicts; values under minDictBase bytes never do. A running pod of ~960 bytes is stored in ~150, and the store's
+// reverse deltas between a key's versions shrink with it. Events, the bulk
+// of a busy cluster's writes and rarely read back, use one fixed
+// dictionary of typical events instead (a 330-byte event takes about 170).
+//
+// A stored value is one tag byte, then the payload: tagRaw and the
+// protobuf encoding, or i+1 and its delta against dictionary i. Everything
+// is decided by the sequence of writes alone, so a run and its replay
+// store the same bytes.
+type valueCodec struct {
+	dicts []*bytedelta.Dict
+	fixed bool   // the dictionaries were given: no value becomes one
+	buf   []byte // load's result (a server is used by one engine at a time)
 }
 
-// loadedValue undoes storedValue.
-func loadedValue(res *Resource, data []byte) []byte {
-	if !res.compressed {
-		return data
-	}
-	return eventDict().Decode(nil, data)
+const (
+	tagRaw = 0
+	// maxDicts bounds the dictionaries of a resource.
+	maxDicts = 8
+	// minCompressed is the shortest value worth a delta.
+	minCompressed = 64
+	// minDictBase and maxDictBase bound the values that may become a
+	// dictionary.
+	minDictBase = 256
+	maxDictBase = 16 << 10
+)
+
+func newFixedCodec(d *bytedelta.Dict) valueCodec {
+	return valueCodec{dicts: []*bytedelta.Dict{d}, fixed: true}
 }
+
+// store transforms raw (an encoding the caller reuses) into a value of
+// its own, exactly sized, for the store.
+func (c *valueCodec) store(raw []byte) []byte {
+	var buf [1536]byte
+	out := append(buf[:0], tagRaw)
+	if len(raw) >= minCompressed {
+		if n := len(c.dicts); n > 0 {
+			out = c.dicts[n-1].Encode(append(buf[:0], byte(n)), raw)
+			if len(out)-1 < len(raw) && (!c.wantsDict(raw, len(out)-1) || len(raw) > maxDictBase) {
+				return exact(out)
+			}
+		}
+		if c.wantsDict(raw, len(raw)) && len(raw) <= maxDictBase {
+			c.dicts = append(c.dicts, bytedelta.NewDict(exact(raw)))
+			n := len(c.dicts)
+			return exact(c.dicts[n-1].Encode(append(buf[:0], byte(n)), raw))
+		}
+		out = append(buf[:0], tagRaw)
+	}
+	return exact(append(out, raw...))
+}
+
+// wantsDict reports whether raw, which compresses to n bytes against the
+// newest dictionary (len(raw) if there is none), should become the next
+// one: it compresses to more than a third, is long enough for phrases of
+// its own to matter (short values — leases — are mostly names and times),
+// and there is room.
+func (c *valueCodec) wantsDict(raw []byte, n int) bool {
+	return !c.fixed && len(c.dicts) < maxDicts && len(raw) >= minDictBase && 3*n > len(raw)
+}
+
+// load undoes store: the protobuf encoding of a stored value. The result
+// is data itself past its tag when the value is stored whole, else the
+// codec's buffer, valid until the next load: callers copy what they keep
+// (protobuf unmarshalling does) and never modify it.
+func (c *valueCodec) load(data []byte) []byte {
+	if len(data) == 0 {
+		panic("apiserver: an empty stored value")
+	}
+	tag := int(data[0])
+	if tag == tagRaw {
+		return data[1:]
+	}
+	if tag > len(c.dicts) {
+		panic(fmt.Sprintf("apiserver: a stored value names dictionary %d of %d", tag, len(c.dicts)))
+	}
+	c.buf = c.dicts[tag-1].Decode(c.buf[:0], data[1:])
+	return c.buf
+}
+
+// sameValue reports whether stored, which store made from raw, holds the
+// same encoding as the stored value cur. Values made against one
+// dictionary are equal exactly when their bytes are (the transform is
+// deterministic); across dictionaries, raw is compared with cur decoded.
+func (c *valueCodec) sameValue(stored, raw, cur []byte) bool {
+	if len(cur) > 0 && stored[0] == cur[0] {
+		return string(stored) == string(cur)
+	}
+	return len(cur) > 0 && string(raw) == string(c.load(cur))
+}
+
+func exact(b []byte) []byte { return append(make([]byte, 0, len(b)), b...) }
 
 // eventDict is the compression dictionary of events: the encodings of a
 // few events like those the cluster's components record.

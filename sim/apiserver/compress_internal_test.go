@@ -1,34 +1,50 @@
 package apiserver
 
 import (
-	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"pgregory.net/rapid"
 
 	"github.com/kubesim/kubesim/sim"
 )
 
-// Every value, event-like or not, comes back from the store's transform
-// exactly.
-func TestCompressedValuesRoundTrip(t *testing.T) {
-	events := newRegistry().byName["events"]
-	require.True(t, events.compressed)
+// Every value comes back from the store's transform exactly, whatever the
+// dictionaries the values before it made; equal values are the same value
+// and different ones are not, across dictionaries too.
+func TestStoredValuesRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		data := rapid.SliceOfN(rapid.Byte(), 0, 3000).Draw(t, "data")
-		stored := storedValue(events, data)
-		if got := loadedValue(events, stored); !bytes.Equal(got, data) {
-			t.Fatalf("%q stored as %q loads as %q", data, stored, got)
+		reg := newRegistry()
+		res := reg.byName[rapid.SampledFrom([]string{"events", "pods", "configmaps"}).Draw(t, "resource")]
+		// Values alike (one alphabet, lengths around the thresholds) and not.
+		gen := rapid.OneOf(rapid.SliceOfN(rapid.ByteRange('a', 'd'), 0, 600), rapid.SliceOfN(rapid.Byte(), 0, 3000))
+		var raws, stored [][]byte
+		// equal(i, j): stored[i], made from raws[i], against stored[j].
+		equal := func(i, j int) bool { return res.codec.sameValue(stored[i], raws[i], stored[j]) }
+		for range rapid.IntRange(1, 30).Draw(t, "values") {
+			raw := gen.Draw(t, "raw")
+			st := res.codec.store(append([]byte(nil), raw...))
+			require.NotEmpty(t, st)
+			require.LessOrEqual(t, len(st), len(raw)+1, "never more than the tag over the raw value")
+			raws, stored = append(raws, raw), append(stored, st)
+		}
+		require.LessOrEqual(t, len(res.codec.dicts), maxDicts)
+		for i := range raws {
+			require.Equal(t, string(raws[i]), string(res.codec.load(stored[i])), "value %d", i)
+			j := rapid.IntRange(0, len(raws)-1).Draw(t, "other")
+			assert.Equal(t, string(raws[i]) == string(raws[j]), equal(i, j), "values %d and %d", i, j)
 		}
 	})
 }
 
 // An event as the kubelet records it is stored in well under half its
-// protobuf size, and the transform leaves other resources alone.
+// protobuf size (the fixed dictionary of events).
 func TestEventsAreStoredCompressed(t *testing.T) {
 	reg := newRegistry()
 	at := metav1.NewTime(sim.Epoch.Add(12345e9))
@@ -45,7 +61,41 @@ func TestEventsAreStoredCompressed(t *testing.T) {
 	back := decode(reg.byName["events"], stored).(*v1.Event)
 	assert.Equal(t, plain, marshal(back, nil), "decodes to the same event")
 	assert.Equal(t, ev.Message, back.Message)
+	assert.Len(t, reg.byName["events"].codec.dicts, 1, "events keep their one dictionary")
+}
 
-	cm := &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "default"}, Data: map[string]string{"k": "v"}}
-	assert.Equal(t, marshal(cm, nil), encode(reg.byName["configmaps"], cm), "only events are compressed")
+// Pods of one template are stored as deltas against the resource's first
+// values: a Pending pod makes the first dictionary, the first Running one
+// (which adds a status the first lacks) the second, and every later pod,
+// Pending or Running, takes a fraction of its encoding.
+func TestPodsAreStoredAgainstTheirOwnKind(t *testing.T) {
+	res := newRegistry().byName["pods"]
+	pod := func(i int, running bool) *v1.Pod {
+		p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("web-%05d", i), Namespace: "default",
+			UID: types.UID(fmt.Sprintf("0b6d3c2e-5f1a-4c8e-9d7b-2a4e6f8c0%03d", i)), CreationTimestamp: metav1.NewTime(sim.Epoch)},
+			Spec: v1.PodSpec{NodeName: fmt.Sprintf("node-%03d", i%7), Containers: []v1.Container{{Name: "web", Image: "registry.k8s.io/nginx:1.27",
+				Resources: v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}}}},
+				Tolerations: []v1.Toleration{{Key: v1.TaintNodeNotReady, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute}}}}
+		if running {
+			at := metav1.NewTime(sim.Epoch.Add(3e9))
+			p.Status = v1.PodStatus{Phase: v1.PodRunning, PodIP: fmt.Sprintf("10.0.%d.%d", i%7, i%250+2), StartTime: &at,
+				Conditions: []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue, LastTransitionTime: at},
+					{Type: v1.PodScheduled, Status: v1.ConditionTrue, LastTransitionTime: at}},
+				ContainerStatuses: []v1.ContainerStatus{{Name: "web", Ready: true, Image: "registry.k8s.io/nginx:1.27",
+					ContainerID: fmt.Sprintf("containerd://%064x", i*7919), State: v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: at}}}}}
+		}
+		return p
+	}
+	encode(res, pod(0, false))
+	encode(res, pod(0, true))
+	require.Len(t, res.codec.dicts, 2)
+	for i := 1; i < 20; i++ {
+		for _, running := range []bool{false, true} {
+			p := pod(i, running)
+			plain, stored := marshal(p, nil), encode(res, p)
+			assert.Less(t, len(stored), len(plain)/3, "pod %d (running %v): %d bytes stored for %d", i, running, len(stored), len(plain))
+			assert.Equal(t, plain, marshal(decode(res, stored), nil))
+		}
+	}
+	assert.Len(t, res.codec.dicts, 2, "pods alike make no more dictionaries")
 }

@@ -42,11 +42,11 @@ type Resource struct {
 	// etcd, so it can start from any revision since the compaction.
 	NoWatchCache bool
 
-	// compressed: the store holds the resource's values compressed (see
-	// storedValue).
-	compressed bool
-	// scratch is where a compressed value is marshalled (a server, and its
-	// registry, is used by one engine at a time).
+	// codec is the storage transform of the resource's values (see
+	// valueCodec); its dictionaries are the server's own.
+	codec valueCodec
+	// scratch is where a value is marshalled before its transform (a
+	// server, and its registry, is used by one engine at a time).
 	scratch []byte
 
 	newObj  func() runtime.Object
@@ -214,7 +214,7 @@ func newRegistry() *registry {
 		newObj: func() runtime.Object { return &v1.Service{} }, newList: func() runtime.Object { return &v1.ServiceList{} },
 		setItems: func(l runtime.Object, objs []runtime.Object) { l.(*v1.ServiceList).Items = items[v1.Service](objs) },
 		strategy: serviceStrategy()})
-	g.add(&Resource{GroupVersion: core, Name: "events", Singular: "event", Kind: "Event", ShortNames: []string{"ev"}, Namespaced: true, NoWatchCache: true, compressed: true,
+	g.add(&Resource{GroupVersion: core, Name: "events", Singular: "event", Kind: "Event", ShortNames: []string{"ev"}, Namespaced: true, NoWatchCache: true, codec: newFixedCodec(eventDict()),
 		newObj: func() runtime.Object { return &v1.Event{} }, newList: func() runtime.Object { return &v1.EventList{} },
 		setItems: func(l runtime.Object, objs []runtime.Object) { l.(*v1.EventList).Items = items[v1.Event](objs) },
 		strategy: eventStrategy()})

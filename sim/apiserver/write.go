@@ -229,7 +229,7 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 		return s.remove(user, res, key, cur, curRev, "finalizers removed")
 	}
 	data := encode(res, obj)
-	if string(data) == string(curData) {
+	if res.codec.sameValue(data, res.scratch, curData) {
 		s.aborted(attrs)
 		s.stats.NoopWrites++
 		return cur, nil

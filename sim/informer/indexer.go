@@ -100,10 +100,20 @@ func (ix *Indexer) Delete(obj any) error { ix.remove(ix.key(obj)); return nil }
 
 func (ix *Indexer) put(key string, obj any) {
 	if old, ok := ix.items[key]; ok {
-		ix.items[key] = obj
-		ix.reindex(key, old, obj)
+		ix.replace(key, old, obj)
 		return
 	}
+	ix.insert(key, obj)
+}
+
+// replace sets key, which holds old, to obj.
+func (ix *Indexer) replace(key string, old, obj any) {
+	ix.items[key] = obj
+	ix.reindex(key, old, obj)
+}
+
+// insert adds key, which is not held, with obj.
+func (ix *Indexer) insert(key string, obj any) {
 	ix.order.ReplaceOrInsert(key)
 	ix.items[key] = obj
 	ix.index(key, obj)

@@ -165,14 +165,18 @@ func (i *Informer) onEvent(ev watch.Event) {
 	key := i.indexer.key(obj)
 	switch ev.Type {
 	case watch.Added, watch.Modified:
+		// One lookup of the key, not one more to store: the cache holds
+		// as many keys as the cluster has objects of the kind.
 		if old, exists := i.indexer.items[key]; exists {
 			i.f.checkMutation(i, key)
-			i.store(obj)
+			i.indexer.replace(key, old, obj)
+			i.keepCopy(key, obj)
 			for _, h := range i.handlers {
 				h.OnUpdate(old, obj)
 			}
 		} else {
-			i.store(obj)
+			i.indexer.insert(key, obj)
+			i.keepCopy(key, obj)
 			for _, h := range i.handlers {
 				h.OnAdd(obj, false)
 			}
@@ -191,6 +195,12 @@ func (i *Informer) onEvent(ev watch.Event) {
 func (i *Informer) store(obj runtime.Object) {
 	key := i.indexer.key(obj)
 	i.indexer.put(key, obj)
+	i.keepCopy(key, obj)
+}
+
+// keepCopy keeps a copy of the object cached under key for the mutation
+// detector, when it is on.
+func (i *Informer) keepCopy(key string, obj runtime.Object) {
 	if i.f.detect {
 		i.f.copies[copyKey{i, key}] = obj.DeepCopyObject()
 	}

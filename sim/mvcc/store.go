@@ -37,7 +37,7 @@ type Store struct {
 
 	// byKey holds a keyIndex for every key the store still has a version
 	// of, including deleted keys whose tombstone is not compacted yet.
-	byKey map[string]*keyIndex
+	byKey keyMap
 	// keys holds the same keyIndexes in key order, for ranges.
 	keys keyOrder
 	// last caches the latest point lookup (key → keyIndex, nil when the key
@@ -78,11 +78,11 @@ func New(eng *sim.Engine, cfg Config) *Store {
 		panic(fmt.Sprintf("mvcc: negative WatchDelay %v", cfg.WatchDelay))
 	}
 	s := &Store{
-		eng:   eng,
-		cfg:   cfg,
-		rev:   1,
-		byKey: map[string]*keyIndex{},
+		eng: eng,
+		cfg: cfg,
+		rev: 1,
 	}
+	s.byKey.init()
 	s.keys.init()
 	s.watchers.init()
 	return s
@@ -160,7 +160,7 @@ func (s *Store) lookup(key string) *keyIndex {
 	if key == s.lastKey && s.lastKey != "" {
 		return s.lastKI
 	}
-	ki := s.byKey[key]
+	ki := s.byKey.get(key)
 	s.lastKey, s.lastKI = key, ki
 	return ki
 }
@@ -266,7 +266,7 @@ func (s *Store) put(key string, value []byte, lease int64) prevKV {
 	if ki == nil {
 		ki = newKeyIndex(key)
 		s.keys.add(ki)
-		s.byKey[key] = ki
+		s.byKey.add(ki)
 		s.lastKey, s.lastKI = key, ki
 	}
 	e := entry{main: main, sub: int32(len(s.wkeys)), value: value, lease: lease, create: main, version: 1}
@@ -599,7 +599,7 @@ func (s *Store) Compact(rev int64) error {
 	})
 	for _, ki := range empty {
 		s.keys.remove(ki)
-		delete(s.byKey, ki.key)
+		s.byKey.remove(ki)
 	}
 	s.lastKey, s.lastKI = "", nil
 	s.histEvents -= s.history.trimBelow(rev)

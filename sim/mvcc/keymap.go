@@ -1,0 +1,65 @@
+package mvcc
+
+import "hash/maphash"
+
+// keyMap finds a key's keyIndex. It is a map from the key's 64-bit hash,
+// not from the key: when a Go map of strings grows, it hashes every key
+// it moves again, which reads the key's bytes — a cache miss per key once
+// the store holds hundreds of thousands of them (the Events of a large
+// run), and most of what storing a new key cost. A map from uint64 moves
+// its keys without touching anything else.
+//
+// Two keys whose hashes collide (about one pair in 10^13 at a million
+// keys) are kept apart: the first in byHash, the other in collided, which
+// a lookup reads only when it holds something. The hash seed is random per
+// process; nothing iterates the map, so the order it would give never
+// reaches a result.
+type keyMap struct {
+	seed     maphash.Seed
+	hash     func(maphash.Seed, string) uint64 // maphash.String; tests force collisions
+	byHash   map[uint64]*keyIndex
+	collided map[string]*keyIndex
+}
+
+func (m *keyMap) init() {
+	m.seed = maphash.MakeSeed()
+	m.hash = maphash.String
+	m.byHash = map[uint64]*keyIndex{}
+}
+
+// get returns key's keyIndex, nil if there is none.
+func (m *keyMap) get(key string) *keyIndex {
+	if ki := m.byHash[m.hash(m.seed, key)]; ki != nil && ki.key == key {
+		return ki
+	}
+	if len(m.collided) > 0 {
+		return m.collided[key]
+	}
+	return nil
+}
+
+// add indexes ki, whose key must not be indexed yet.
+func (m *keyMap) add(ki *keyIndex) {
+	h := m.hash(m.seed, ki.key)
+	if m.byHash[h] == nil {
+		m.byHash[h] = ki
+		return
+	}
+	if m.collided == nil {
+		m.collided = map[string]*keyIndex{}
+	}
+	m.collided[ki.key] = ki
+}
+
+// remove drops ki (which must be indexed).
+func (m *keyMap) remove(ki *keyIndex) {
+	h := m.hash(m.seed, ki.key)
+	if m.byHash[h] == ki {
+		delete(m.byHash, h)
+		return
+	}
+	delete(m.collided, ki.key)
+}
+
+// len is the number of keys indexed.
+func (m *keyMap) len() int { return len(m.byHash) + len(m.collided) }

@@ -1,0 +1,45 @@
+package mvcc
+
+import (
+	"hash/maphash"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+)
+
+// TestKeyMapAgainstAMap adds and removes random keys, many of them with
+// colliding hashes, and checks every lookup against a plain map.
+func TestKeyMapAgainstAMap(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var m keyMap
+		m.init()
+		if rapid.Bool().Draw(t, "colliding hash") {
+			m.hash = func(_ maphash.Seed, key string) uint64 { return uint64(len(key) % 3) }
+		}
+		want := map[string]*keyIndex{}
+		key := rapid.StringMatching(`[a-c]{0,4}`)
+		for range rapid.IntRange(0, 60).Draw(t, "ops") {
+			k := key.Draw(t, "key")
+			if ki := want[k]; ki != nil {
+				if rapid.Bool().Draw(t, "remove") {
+					m.remove(ki)
+					delete(want, k)
+				}
+			} else {
+				ki := newKeyIndex(k)
+				m.add(ki)
+				want[k] = ki
+			}
+			require.Equal(t, len(want), m.len())
+			for _, probe := range []string{k, "", "a", "ab", "abc", "cab"} {
+				got := m.get(probe)
+				if w := want[probe]; w != nil {
+					require.Same(t, w, got, "get(%q)", probe)
+				} else {
+					require.Nil(t, got, "get(%q)", probe)
+				}
+			}
+		}
+	})
+}
