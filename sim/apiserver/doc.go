@@ -9,7 +9,8 @@
 // scale, binding and eviction subresources, list and watch with label and
 // field selectors, a watch cache per resource (none for events: their
 // watches are served by the store, as upstream's by etcd), and compaction
-// every five minutes of simulated time. Events are stored compressed
-// (compress.go). Clients call it synchronously inside an engine event (see
+// every five minutes of simulated time. Values pass through a storage
+// transform on their way to the store: deltas against dictionaries of
+// their kind (compress.go). Clients call it synchronously inside an engine event (see
 // sim/client for the typed clientset).
 package apiserver
