@@ -24,10 +24,11 @@ import (
 // first dictionary, and a later value that compresses to more than a third
 // of its size against the newest dictionary becomes the next (a pod that
 // is Running brings the status fields a Pending one lacks), up to
-// maxDicts; values under minDictBase bytes never do. A running pod of ~960 bytes is stored in ~150, and the store's
-// reverse deltas between a key's versions shrink with it. Events, the bulk
-// of a busy cluster's writes and rarely read back, use one fixed
-// dictionary of typical events instead (a 330-byte event takes about 170).
+// maxDicts (see wantsDict). A running pod of ~960 bytes is stored in ~150,
+// and the store's reverse deltas between a key's versions shrink with it.
+// Events, the bulk of a busy cluster's writes and rarely read back, use
+// one fixed dictionary of typical events instead (a 330-byte event takes
+// about 170).
 //
 // A stored value is one tag byte, then the payload: tagRaw and the
 // protobuf encoding, or i+1 and its delta against dictionary i. Everything
@@ -59,31 +60,29 @@ func newFixedCodec(d *bytedelta.Dict) valueCodec {
 // its own, exactly sized, for the store.
 func (c *valueCodec) store(raw []byte) []byte {
 	var buf [1536]byte
-	out := append(buf[:0], tagRaw)
 	if len(raw) >= minCompressed {
 		if n := len(c.dicts); n > 0 {
-			out = c.dicts[n-1].Encode(append(buf[:0], byte(n)), raw)
-			if len(out)-1 < len(raw) && (!c.wantsDict(raw, len(out)-1) || len(raw) > maxDictBase) {
+			out := c.dicts[n-1].Encode(append(buf[:0], byte(n)), raw)
+			if size := len(out) - 1; size < len(raw) && !c.wantsDict(raw, size) {
 				return exact(out)
 			}
 		}
-		if c.wantsDict(raw, len(raw)) && len(raw) <= maxDictBase {
+		if c.wantsDict(raw, len(raw)) {
 			c.dicts = append(c.dicts, bytedelta.NewDict(exact(raw)))
 			n := len(c.dicts)
 			return exact(c.dicts[n-1].Encode(append(buf[:0], byte(n)), raw))
 		}
-		out = append(buf[:0], tagRaw)
 	}
-	return exact(append(out, raw...))
+	return exact(append(append(buf[:0], tagRaw), raw...))
 }
 
 // wantsDict reports whether raw, which compresses to n bytes against the
 // newest dictionary (len(raw) if there is none), should become the next
-// one: it compresses to more than a third, is long enough for phrases of
-// its own to matter (short values — leases — are mostly names and times),
-// and there is room.
+// one: it compresses to more than a third, its length is within
+// [minDictBase, maxDictBase] (short values — leases — are mostly names and
+// times), and there is room.
 func (c *valueCodec) wantsDict(raw []byte, n int) bool {
-	return !c.fixed && len(c.dicts) < maxDicts && len(raw) >= minDictBase && 3*n > len(raw)
+	return !c.fixed && len(c.dicts) < maxDicts && len(raw) >= minDictBase && len(raw) <= maxDictBase && 3*n > len(raw)
 }
 
 // load undoes store: the protobuf encoding of a stored value. The result
