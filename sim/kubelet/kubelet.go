@@ -900,8 +900,8 @@ func (k *Kubelet) KillContainer(namespace, name, containerName string) error {
 	}
 	var c *container
 	if containerName == "" {
-		if len(w.regular) > 0 {
-			c = w.regular[0]
+		if len(w.regular()) > 0 {
+			c = w.regular()[0]
 		}
 	} else {
 		for _, x := range w.all {

@@ -175,37 +175,42 @@ type probeState struct {
 
 // podWorker runs one pod on the node.
 type podWorker struct {
-	k              *Kubelet
-	uid            types.UID
-	ns, name, key  string
-	pod            *v1.Pod // latest version seen (shared, read-only)
-	inits, regular []*container
-	all            []*container // inits then regular, spec order
+	k   *Kubelet
+	uid types.UID
+	key string  // namespace/name (the pod's, read through pod)
+	pod *v1.Pod // latest version seen (shared, read-only)
+	// all is the init containers, then the regular ones, in spec order;
+	// nInits of them are init containers (see inits and regular).
+	all []*container
 
-	req     resourceSum
-	ports   []hostPort
-	counted bool // req and ports are held on the node
+	req   resourceSum
+	ports []hostPort
 
-	rejected                 bool
-	rejectReason, rejectMsg  string
+	rejection                *rejection // why, when rejected
 	startTime                metav1.Time
-	sandboxReady             bool
 	sandboxTimer, resyncTimr sim.Timer
 	ip                       string // allocated sandbox IP ("" when none)
 	statusIP                 string // IP reported in status (kept after termination)
-	initIdx                  int
 	starting                 *container
 
-	terminating bool  // deletion seen: containers being stopped
-	grace       int64 // grace period of the termination
-	done        bool  // no container runs or will run again
-	killed      bool  // done because the pod was terminated (phase is terminal whatever the restart policy)
-	crashed     bool  // the node crashed under the pod and it has not been restarted yet
-	deleteAfter bool  // delete the API object once the final status is written
-	deleteSent  bool
-
+	grace        int64 // grace period of the termination
 	gen, written uint64
 	flushTimer   sim.Timer
+
+	nInits  int32
+	initIdx int32 // the init container to run next
+
+	// The flags, together so they pack into few words (a big cluster has a
+	// worker per pod).
+	counted      bool // req and ports are held on the node
+	rejected     bool
+	sandboxReady bool
+	terminating  bool // deletion seen: containers being stopped
+	done         bool // no container runs or will run again
+	killed       bool // done because the pod was terminated (phase is terminal whatever the restart policy)
+	crashed      bool // the node crashed under the pod and it has not been restarted yet
+	deleteAfter  bool // delete the API object once the final status is written
+	deleteSent   bool
 	servingNow   bool // last answer of isServing reported to observers
 
 	// one and onePtr back the containers of the common single-container
@@ -214,25 +219,28 @@ type podWorker struct {
 	onePtr [1]*container
 }
 
+// rejection is why admission rejected a pod.
+type rejection struct{ reason, msg string }
+
 func newPodWorker(k *Kubelet, pod *v1.Pod) *podWorker {
-	w := &podWorker{k: k, uid: pod.UID, ns: pod.Namespace, name: pod.Name, key: pod.Namespace + "/" + pod.Name, pod: pod}
-	for i := range pod.Spec.InitContainers {
-		c := &pod.Spec.InitContainers[i]
-		ctr := &container{w: w, spec: c, name: c.Name, init: !isRestartableInit(c), sidecar: isRestartableInit(c),
-			fieldPath: "spec.initContainers{" + c.Name + "}"}
-		w.inits = append(w.inits, ctr)
-	}
+	w := &podWorker{k: k, uid: pod.UID, key: pod.Namespace + "/" + pod.Name, pod: pod}
 	if len(pod.Spec.InitContainers) == 0 && len(pod.Spec.Containers) == 1 {
 		c := &pod.Spec.Containers[0]
 		w.one = container{w: w, spec: c, name: c.Name, fieldPath: k.fieldPath(c.Name)}
 		w.onePtr[0] = &w.one
-		w.regular, w.all = w.onePtr[:], w.onePtr[:]
+		w.all = w.onePtr[:]
 	} else {
+		w.all = make([]*container, 0, len(pod.Spec.InitContainers)+len(pod.Spec.Containers))
+		for i := range pod.Spec.InitContainers {
+			c := &pod.Spec.InitContainers[i]
+			w.all = append(w.all, &container{w: w, spec: c, name: c.Name, init: !isRestartableInit(c), sidecar: isRestartableInit(c),
+				fieldPath: "spec.initContainers{" + c.Name + "}"})
+		}
+		w.nInits = int32(len(w.all))
 		for i := range pod.Spec.Containers {
 			c := &pod.Spec.Containers[i]
-			w.regular = append(w.regular, &container{w: w, spec: c, name: c.Name, fieldPath: k.fieldPath(c.Name)})
+			w.all = append(w.all, &container{w: w, spec: c, name: c.Name, fieldPath: k.fieldPath(c.Name)})
 		}
-		w.all = append(append(w.all, w.inits...), w.regular...)
 	}
 	for _, c := range w.all {
 		c.b = &defaultBehaviour
@@ -307,17 +315,27 @@ func untoleratedNoExecute(pod *v1.Pod, node *v1.Node) bool {
 
 func (w *podWorker) now() time.Duration { return w.k.eng.Elapsed() }
 
+// inits are the pod's init containers (regular and sidecars), in spec order.
+func (w *podWorker) inits() []*container { return w.all[:w.nInits] }
+
+// regular are the pod's regular containers, in spec order.
+func (w *podWorker) regular() []*container { return w.all[w.nInits:] }
+
+func (w *podWorker) namespace() string { return w.pod.Namespace }
+
+func (w *podWorker) name() string { return w.pod.Name }
+
 func (w *podWorker) time(at time.Duration) metav1.Time { return metav1.NewTime(sim.Epoch.Add(at)) }
 
 func (w *podWorker) ref(c *container) *v1.ObjectReference {
-	r := &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: w.ns, Name: w.name, UID: w.uid}
+	r := &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: w.namespace(), Name: w.name(), UID: w.uid}
 	if c != nil {
 		r.FieldPath = c.fieldPath
 	}
 	return r
 }
 
-func (w *podWorker) trace(verb, msg string) { w.k.trace(verb, "Pod", w.ns, w.name, msg) }
+func (w *podWorker) trace(verb, msg string) { w.k.trace(verb, "Pod", w.namespace(), w.name(), msg) }
 
 // changed records a change of the pod's status and makes sure it is
 // written at the end of the current instant (one write per pod per instant).
@@ -338,7 +356,7 @@ func (w *podWorker) scheduleFlush() {
 // reject fails the pod at admission.
 func (w *podWorker) reject(reason, msg string) {
 	w.rejected, w.done = true, true
-	w.rejectReason, w.rejectMsg = reason, "Pod was rejected: "+msg
+	w.rejection = &rejection{reason, "Pod was rejected: " + msg}
 	w.startTime = metav1.NewTime(w.k.eng.Now())
 	w.trace("rejected", reason+": "+msg)
 	w.k.event(w.ref(nil), v1.EventTypeWarning, reason, msg)
@@ -443,8 +461,8 @@ func (w *podWorker) advance() {
 	if w.starting != nil || !w.sandboxReady || w.terminating || w.done || !w.k.alive() {
 		return
 	}
-	for w.initIdx < len(w.inits) {
-		c := w.inits[w.initIdx]
+	for w.initIdx < w.nInits {
+		c := w.inits()[w.initIdx]
 		switch {
 		case c.state == cNew || (c.state == cExited && c.wantStart):
 			w.startContainer(c)
@@ -457,7 +475,7 @@ func (w *podWorker) advance() {
 			return // running, starting, or waiting for a restart
 		}
 	}
-	for _, c := range w.regular {
+	for _, c := range w.regular() {
 		if c.state == cNew {
 			w.startContainer(c)
 			return
@@ -871,7 +889,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 }
 
 func (w *podWorker) allRegularFinished() bool {
-	for _, c := range w.regular {
+	for _, c := range w.regular() {
 		if c.state != cExited || c.wantStart || c.timer.Pending() {
 			return false
 		}
@@ -885,7 +903,7 @@ func (w *podWorker) scheduleRestart(c *container) {
 	finish := c.exit.FinishedAt.Sub(sim.Epoch)
 	max := w.k.cfg.CrashLoopBackOffMax
 	if c.crashBackoff.inBackoffSince(finish, w.now(), max) {
-		podDesc := fmt.Sprintf("%s_%s(%s)", w.name, w.ns, w.uid)
+		podDesc := fmt.Sprintf("%s_%s(%s)", w.name(), w.namespace(), w.uid)
 		c.waitReason = reasonCrashLoopBackOff
 		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", c.crashBackoff.delay, c.name, podDesc)
 		w.k.event(w.ref(c), v1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.name, podDesc))
@@ -982,7 +1000,7 @@ func (w *podWorker) update(pod *v1.Pod) {
 			w.deleteAfter = true
 			w.scheduleFlush()
 		} else {
-			w.k.deletePod(w.ns, w.name, w.uid)
+			w.k.deletePod(w.namespace(), w.name(), w.uid)
 			w.deleteSent = true
 		}
 	case w.killed:
@@ -1197,7 +1215,7 @@ func (w *podWorker) statusDiverged(pod *v1.Pod) bool {
 }
 
 func (w *podWorker) anyRegularRan() bool {
-	for _, c := range w.regular {
+	for _, c := range w.regular() {
 		if c.everRan {
 			return true
 		}
@@ -1215,12 +1233,12 @@ func (w *podWorker) isServing() bool {
 	if !w.sandboxReady {
 		return false
 	}
-	for _, c := range w.regular {
+	for _, c := range w.regular() {
 		if c.state != cRunning || w.now()-c.startedAt < c.b.StartupDuration {
 			return false
 		}
 	}
-	return len(w.regular) > 0
+	return len(w.regular()) > 0
 }
 
 func (w *podWorker) updateServing() {
@@ -1230,7 +1248,7 @@ func (w *podWorker) updateServing() {
 	}
 	w.servingNow = s
 	for _, fn := range w.k.observers {
-		fn(w.ns, w.name, s)
+		fn(w.namespace(), w.name(), s)
 	}
 }
 
@@ -1242,7 +1260,7 @@ func (w *podWorker) flush() {
 	if !w.k.reachable() {
 		return
 	}
-	pods := w.k.c.CoreV1().Pods(w.ns)
+	pods := w.k.c.CoreV1().Pods(w.namespace())
 	if w.gen != w.written {
 		for try := 0; ; try++ {
 			// The status manager writes on top of the pod version it knows,
@@ -1254,7 +1272,7 @@ func (w *podWorker) flush() {
 				cur = &cp
 			} else {
 				var err error
-				cur, err = pods.Get(context.TODO(), w.name, metav1.GetOptions{})
+				cur, err = pods.Get(context.TODO(), w.name(), metav1.GetOptions{})
 				if err != nil || cur.UID != w.uid {
 					w.written = w.gen
 					return // gone or replaced
@@ -1266,7 +1284,7 @@ func (w *podWorker) flush() {
 			// object over (its metadata is the cached version's, shared
 			// and never modified; its status is new) and does not use the
 			// response.
-			_, err := w.k.c.Server().UpdateOwned(w.k.c.User(), w.k.podsRes, w.ns, cur, "status", metav1.UpdateOptions{})
+			_, err := w.k.c.Server().UpdateOwned(w.k.c.User(), w.k.podsRes, w.namespace(), cur, "status", metav1.UpdateOptions{})
 			if err != nil && apierrors.IsConflict(err) && try < 3 {
 				continue
 			}
@@ -1282,7 +1300,7 @@ func (w *podWorker) flush() {
 	}
 	if w.deleteAfter && !w.deleteSent {
 		w.deleteSent = true
-		w.k.deletePod(w.ns, w.name, w.uid)
+		w.k.deletePod(w.namespace(), w.name(), w.uid)
 	}
 }
 
@@ -1311,23 +1329,23 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 		st.StartTime = &t
 	}
 	if w.rejected {
-		st.Phase, st.Reason, st.Message = v1.PodFailed, w.rejectReason, w.rejectMsg
+		st.Phase, st.Reason, st.Message = v1.PodFailed, w.rejection.reason, w.rejection.msg
 		st.Conditions = mergeConditions(old.Conditions, nil, now)
 		return st
 	}
 	spec := &w.pod.Spec
 	terminalPod := w.killed
-	if len(w.inits) > 0 {
-		st.InitContainerStatuses = make([]v1.ContainerStatus, 0, len(w.inits))
+	if len(w.inits()) > 0 {
+		st.InitContainerStatuses = make([]v1.ContainerStatus, 0, len(w.inits()))
 	}
-	for _, c := range w.inits {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
+	for _, c := range w.inits() {
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod))
 	}
-	if len(w.regular) > 0 {
-		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular))
+	if len(w.regular()) > 0 {
+		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular()))
 	}
-	for _, c := range w.regular {
-		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits) > 0, terminalPod))
+	for _, c := range w.regular() {
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod))
 	}
 	all := st.ContainerStatuses // read only below
 	if len(st.InitContainerStatuses) > 0 {
