@@ -30,16 +30,21 @@ func (a revision) String() string { return fmt.Sprintf("%d.%d", a.main, a.sub) }
 // A superseded version's value may be kept as a reverse delta against the
 // next version of the key (see keyIndex.put and internal/bytedelta): value
 // then holds the delta, and full the length of the value it rebuilds.
+//
+// An entry is 56 bytes (a store holds one per version, hundreds of
+// thousands in a big cluster): the version is an int32 (a key would need
+// 2^31 writes to overflow it), and a lease, which the API server never
+// attaches, is kept by the store beside the entries (Store.leases).
 type entry struct {
 	main    int64
 	create  int64 // create revision of the entry's generation (0 for a tombstone)
-	version int64 // 1 on creation, +1 per put; 0 for a tombstone
-	lease   int64
 	value   []byte
+	version int32 // 1 on creation, +1 per put; 0 for a tombstone
 	sub     int32
-	tomb    bool
-	delta   bool   // value is a reverse delta against the next entry's value
 	full    uint32 // delta: the length of the value it rebuilds
+	tomb    bool
+	delta   bool // value is a reverse delta against the next entry's value
+	leased  bool // put with a lease: Store.leases holds it
 }
 
 func (e *entry) rev() revision { return revision{e.main, int64(e.sub)} }
@@ -176,17 +181,18 @@ func (ki *keyIndex) value(i int) []byte {
 	return bytedelta.Apply(make([]byte, 0, e.full), e.value, ki.value(i+1))
 }
 
-// kv returns the KeyValue of entries[i]; a tombstone's is the DELETE
-// event's (key and mod revision only).
+// kv returns the KeyValue of entries[i] without its lease (Store.kv adds
+// it); a tombstone's is the DELETE event's (key and mod revision only).
 func (ki *keyIndex) kv(i int) KeyValue {
 	e := &ki.entries[i]
 	if e.tomb {
 		return KeyValue{Key: ki.key, ModRevision: e.main}
 	}
-	return KeyValue{Key: ki.key, Value: ki.value(i), CreateRevision: e.create, ModRevision: e.main, Version: e.version, Lease: e.lease}
+	return KeyValue{Key: ki.key, Value: ki.value(i), CreateRevision: e.create, ModRevision: e.main, Version: int64(e.version)}
 }
 
-// event returns the change entries[i] as a watch event, without PrevKV.
+// event returns the change entries[i] as a watch event, without PrevKV
+// and without the lease (Store.event adds it).
 func (ki *keyIndex) event(i int) Event {
 	t := EventPut
 	if ki.entries[i].tomb {
@@ -252,19 +258,19 @@ func (ki *keyIndex) prevOf(i int) (int, bool) {
 func (ki *keyIndex) firstFrom(from int64) int { return ki.lastAtOrBelow(from-1) + 1 }
 
 // compact drops the versions that a compaction at c discards (see the
-// keyIndex comment) and returns how many it dropped.
-func (ki *keyIndex) compact(c int64) (dropped int) {
+// keyIndex comment) and returns them.
+func (ki *keyIndex) compact(c int64) (dropped []entry) {
 	j := ki.lastAtOrBelow(c)
 	if j < 0 {
-		return 0 // every version is newer than c
+		return nil // every version is newer than c
 	}
 	if !ki.entries[j].tomb {
 		j-- // the newest version at or below c stays
 	}
-	dropped = j + 1
-	if dropped > 0 {
+	dropped = ki.entries[:j+1]
+	if len(dropped) > 0 {
 		// A fresh array, so the dropped versions' memory can go.
-		ki.entries = slices.Clone(ki.entries[dropped:])
+		ki.entries = slices.Clone(ki.entries[len(dropped):])
 	}
 	return dropped
 }

@@ -556,15 +556,22 @@ func (sm *storeMachine) Check(t *rapid.T) {
 	// The point-lookup index and the ordered index hold the same keys, in
 	// key order in the latter.
 	require.Equal(t, st.IndexedKeys, s.byKey.len(), "hash index size")
-	n, prev := 0, ""
+	n, prev, leased := 0, "", 0
 	s.keys.ascend("", "", func(ki *keyIndex) bool {
 		require.True(t, n == 0 || prev < ki.key, "key order: %q after %q", ki.key, prev)
 		n++
 		prev = ki.key
+		for _, e := range ki.entries {
+			if e.leased {
+				leased++
+				require.Contains(t, s.leases, e.rev(), "lease of %q at %v", ki.key, e.rev())
+			}
+		}
 		require.Same(t, ki, s.byKey.get(ki.key), "hash index entry of %q", ki.key)
 		return true
 	})
 	require.Equal(t, s.byKey.len(), n, "ordered index size")
+	require.Len(t, s.leases, leased, "leases held: those of the versions held")
 	require.Equal(t, versions, st.Versions, "versions held")
 	require.Equal(t, hist, st.HistoryEvents, "history events")
 	require.Equal(t, int(max(0, m.rev()-max(m.compact, 2)+1)), st.HistoryRevisions, "history revisions")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/kubesim/kubesim/sim"
@@ -38,6 +39,9 @@ type Store struct {
 	// byKey holds a keyIndex for every key the store still has a version
 	// of, including deleted keys whose tombstone is not compacted yet.
 	byKey keyMap
+	// leases holds the lease of every version put with one (entry.leased),
+	// by revision, until compaction drops the version.
+	leases map[revision]int64
 	// keys holds the same keyIndexes in key order, for ranges.
 	keys keyOrder
 	// last caches the latest point lookup (key → keyIndex, nil when the key
@@ -234,7 +238,7 @@ func (s *Store) rangeAt(key, end string, at int64, opts RangeOptions, header int
 		if opts.CountOnly {
 			return &RangeResult{Count: 1, Rev: header}
 		}
-		r := &rangeResultOne{kv: [1]KeyValue{ki.kv(i)}}
+		r := &rangeResultOne{kv: [1]KeyValue{s.kv(ki, i)}}
 		r.res = RangeResult{KVs: r.kv[:], Count: 1, Rev: header}
 		return &r.res
 	}
@@ -247,12 +251,35 @@ func (s *Store) rangeAt(key, end string, at int64, opts RangeOptions, header int
 		}
 		res.Count++
 		if !opts.CountOnly && (limit <= 0 || int64(len(res.KVs)) < limit) {
-			res.KVs = append(res.KVs, ki.kv(i))
+			res.KVs = append(res.KVs, s.kv(ki, i))
 		}
 		return true
 	})
 	res.More = !opts.CountOnly && limit > 0 && res.Count > limit
 	return res
+}
+
+// kv is entries[i] of ki as a KeyValue (see keyIndex.kv), with its lease.
+func (s *Store) kv(ki *keyIndex, i int) KeyValue {
+	kv := ki.kv(i)
+	kv.Lease = s.leaseOf(&ki.entries[i])
+	return kv
+}
+
+// event is entries[i] of ki as a watch event (see keyIndex.event), with
+// its lease.
+func (s *Store) event(ki *keyIndex, i int) Event {
+	ev := ki.event(i)
+	ev.Kv.Lease = s.leaseOf(&ki.entries[i])
+	return ev
+}
+
+// leaseOf is the lease e was put with (0: none).
+func (s *Store) leaseOf(e *entry) int64 {
+	if !e.leased {
+		return 0
+	}
+	return s.leases[e.rev()]
 }
 
 // wmain is the revision of the write in progress.
@@ -269,10 +296,20 @@ func (s *Store) put(key string, value []byte, lease int64) prevKV {
 		s.byKey.add(ki)
 		s.lastKey, s.lastKI = key, ki
 	}
-	e := entry{main: main, sub: int32(len(s.wkeys)), value: value, lease: lease, create: main, version: 1}
+	e := entry{main: main, sub: int32(len(s.wkeys)), value: value, create: main, version: 1}
+	if lease != 0 {
+		if s.leases == nil {
+			s.leases = map[revision]int64{}
+		}
+		e.leased = true
+		s.leases[e.rev()] = lease
+	}
 	var prev prevKV
 	if p, ok := ki.live(); ok {
-		prev = prevKV{ki.kv(len(ki.entries) - 1), true}
+		if p.version == math.MaxInt32 {
+			panic(fmt.Sprintf("mvcc: key %q written 2^31 times", key))
+		}
+		prev = prevKV{s.kv(ki, len(ki.entries)-1), true}
 		e.create, e.version = p.create, p.version+1
 	} else {
 		s.liveKeys++
@@ -287,7 +324,7 @@ func (s *Store) put(key string, value []byte, lease int64) prevKV {
 // tombstone deletes ki, which must exist, at the revision of the write in
 // progress and returns the version it ended.
 func (s *Store) tombstone(ki *keyIndex) KeyValue {
-	prev := ki.kv(len(ki.entries) - 1)
+	prev := s.kv(ki, len(ki.entries)-1)
 	ki.put(entry{main: s.wmain(), sub: int32(len(s.wkeys)), tomb: true})
 	s.versions++
 	s.liveKeys--
@@ -381,7 +418,7 @@ func (s *Store) Get(key string) (KeyValue, bool) {
 	if _, ok := ki.live(); !ok {
 		return KeyValue{}, false
 	}
-	return ki.kv(len(ki.entries) - 1), true
+	return s.kv(ki, len(ki.entries)-1), true
 }
 
 // PutIfMod is Txn(If(mod_revision(key) == mod) Then(Put(key, value))), the
@@ -507,7 +544,7 @@ func (s *Store) writeEvents(main int64) []Event {
 			if !ok {
 				panic(fmt.Sprintf("mvcc: change %d.%d of %q is not indexed", main, sub, ki.key))
 			}
-			evs = append(evs, ki.event(i))
+			evs = append(evs, s.event(ki, i))
 		}
 		return true
 	})
@@ -537,13 +574,13 @@ func (s *Store) compare(c *Compare) bool {
 	var r int
 	switch c.Target {
 	case CompareVersion:
-		r = cmp.Compare(e.version, c.Int)
+		r = cmp.Compare(int64(e.version), c.Int)
 	case CompareCreate:
 		r = cmp.Compare(e.create, c.Int)
 	case CompareMod:
 		r = cmp.Compare(e.main, c.Int)
 	case CompareLease:
-		r = cmp.Compare(e.lease, c.Int)
+		r = cmp.Compare(s.leaseOf(&e), c.Int)
 	case CompareValue:
 		r = bytes.Compare(e.value, c.Value) // the live version's value is whole
 	default:
@@ -590,7 +627,13 @@ func (s *Store) Compact(rev int64) error {
 				continue
 			}
 			ki.compacted = rev
-			s.versions -= ki.compact(rev)
+			dropped := ki.compact(rev)
+			s.versions -= len(dropped)
+			for i := range dropped {
+				if dropped[i].leased {
+					delete(s.leases, dropped[i].rev())
+				}
+			}
 			if ki.isEmpty() {
 				empty = append(empty, ki)
 			}

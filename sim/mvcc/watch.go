@@ -246,10 +246,10 @@ func (s *Store) replayEvents(w *Watcher, start int64) []Event {
 
 // replayed is the change entries[i] of ki as a replay delivers it to w.
 func (s *Store) replayed(w *Watcher, ki *keyIndex, i int) Event {
-	ev := ki.event(i)
+	ev := s.event(ki, i)
 	if w.prevKV {
 		if p, ok := ki.prevOf(i); ok {
-			kv := ki.kv(p)
+			kv := s.kv(ki, p)
 			ev.PrevKV = &kv
 		}
 	}
@@ -312,7 +312,7 @@ scan:
 			for ki.entries[i].sub != int32(sub) || ki.entries[i].main != main {
 				i--
 			}
-			evs[sub] = ki.event(i)
+			evs[sub] = s.event(ki, i)
 		}
 		for _, delay := range delays {
 			var d *delivery
