@@ -52,6 +52,9 @@ type Kubelet struct {
 	// stores are read-only, so they share them.
 	bools        [2]*bool
 	hostIPsCache []v1.HostIP
+	// lastConds is the last conditions slice the kubelet wrote (see
+	// conditions); condScratch is where the next one is merged.
+	lastConds, condScratch []v1.PodCondition
 
 	eng       *sim.Engine
 	cfg       Config

@@ -1330,7 +1330,7 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	}
 	if w.rejected {
 		st.Phase, st.Reason, st.Message = v1.PodFailed, w.rejection.reason, w.rejection.msg
-		st.Conditions = mergeConditions(old.Conditions, nil, now)
+		st.Conditions = w.k.conditions(old.Conditions, nil, now)
 		return st
 	}
 	spec := &w.pod.Spec
@@ -1367,7 +1367,7 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	podReady := readyCondition(spec, old.Conditions, containersReady)
 	kubeletConds := []v1.PodCondition{{Type: v1.PodReadyToStartContainers, Status: ready}, initialized, podReady, containersReady,
 		{Type: v1.PodScheduled, Status: v1.ConditionTrue}}
-	st.Conditions = mergeConditions(old.Conditions, kubeletConds, now)
+	st.Conditions = w.k.conditions(old.Conditions, kubeletConds, now)
 	if ip := w.k.spec.InternalIP; ip != "" {
 		st.HostIP = ip
 		st.HostIPs = w.k.hostIPs(ip)

@@ -2,7 +2,9 @@ package kubelet
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -300,18 +302,27 @@ func kubeletOwned(t v1.PodConditionType) bool {
 	return false
 }
 
-// mergeConditions returns the pod's conditions: those not owned by the
-// kubelet from old (in their order), then the kubelet's in upstream's
+// conditions returns the pod's conditions (mergeConditions) as the
+// kubelet writes them: the slice it wrote last when they are equal to it.
+// Pods of a node that take a step in the same second carry equal
+// conditions (now is truncated to the second, as the API server stores
+// it), and the objects the server stores are read-only, so they share one
+// slice instead of each status write allocating its own.
+func (k *Kubelet) conditions(old, kubelet []v1.PodCondition, now metav1.Time) []v1.PodCondition {
+	now = metav1.NewTime(now.Truncate(time.Second))
+	k.condScratch = mergeConditions(k.condScratch[:0], old, kubelet, now)
+	if !slices.Equal(k.condScratch, k.lastConds) {
+		// Exact size: every stored status keeps it.
+		k.lastConds = append(make([]v1.PodCondition, 0, len(k.condScratch)), k.condScratch...)
+	}
+	return k.lastConds
+}
+
+// mergeConditions appends to out the pod's conditions: those not owned by
+// the kubelet from old (in their order), then the kubelet's in upstream's
 // order, each keeping old's lastTransitionTime while its status is
 // unchanged and taking now otherwise.
-func mergeConditions(old []v1.PodCondition, kubelet []v1.PodCondition, now metav1.Time) []v1.PodCondition {
-	n := len(kubelet)
-	for _, c := range old {
-		if !kubeletOwned(c.Type) {
-			n++
-		}
-	}
-	out := make([]v1.PodCondition, 0, n) // exact: every stored status keeps it
+func mergeConditions(out, old, kubelet []v1.PodCondition, now metav1.Time) []v1.PodCondition {
 	for _, c := range old {
 		if !kubeletOwned(c.Type) {
 			out = append(out, c)
