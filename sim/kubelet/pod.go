@@ -177,7 +177,7 @@ type probeState struct {
 type podWorker struct {
 	k   *Kubelet
 	uid types.UID
-	key string  // namespace/name (the pod's, read through pod)
+	key string  // "namespace/name" (namespace() and name() read the pod)
 	pod *v1.Pod // latest version seen (shared, read-only)
 	// all is the init containers, then the regular ones, in spec order;
 	// nInits of them are init containers (see inits and regular).
@@ -186,7 +186,7 @@ type podWorker struct {
 	req   resourceSum
 	ports []hostPort
 
-	rejection                *rejection // why, when rejected
+	rejection                *rejection // nil unless admission rejected the pod
 	startTime                metav1.Time
 	sandboxTimer, resyncTimr sim.Timer
 	ip                       string // allocated sandbox IP ("" when none)
@@ -203,7 +203,6 @@ type podWorker struct {
 	// The flags, together so they pack into few words (a big cluster has a
 	// worker per pod).
 	counted      bool // req and ports are held on the node
-	rejected     bool
 	sandboxReady bool
 	terminating  bool // deletion seen: containers being stopped
 	done         bool // no container runs or will run again
@@ -355,7 +354,7 @@ func (w *podWorker) scheduleFlush() {
 
 // reject fails the pod at admission.
 func (w *podWorker) reject(reason, msg string) {
-	w.rejected, w.done = true, true
+	w.done = true
 	w.rejection = &rejection{reason, "Pod was rejected: " + msg}
 	w.startTime = metav1.NewTime(w.k.eng.Now())
 	w.trace("rejected", reason+": "+msg)
@@ -981,7 +980,7 @@ func (w *podWorker) update(pod *v1.Pod) {
 	if !w.done && gatesChanged(old, pod) {
 		w.changed() // Ready depends on the readiness gates' conditions
 	}
-	if !w.done && !w.rejected && conditionStatus(old.Status.Conditions, v1.PodReady) != conditionStatus(pod.Status.Conditions, v1.PodReady) &&
+	if !w.done && w.rejection == nil && conditionStatus(old.Status.Conditions, v1.PodReady) != conditionStatus(pod.Status.Conditions, v1.PodReady) &&
 		w.statusDiverged(pod) {
 		// Someone else flipped Ready (the node lifecycle controller's
 		// MarkPodsNotReady, racing with a partition healing): the status
@@ -995,7 +994,7 @@ func (w *podWorker) update(pod *v1.Pod) {
 	case w.deleteSent:
 		// Finished and deleted: this is the watch catching up with the
 		// kubelet's own last writes.
-	case w.rejected || w.done:
+	case w.rejection != nil || w.done:
 		if w.flushTimer.Pending() || w.gen != w.written {
 			w.deleteAfter = true
 			w.scheduleFlush()
@@ -1147,7 +1146,7 @@ func (w *podWorker) lose() {
 		c.stopping, c.restartOnStop = false, false
 		c.ready, c.started = false, false
 	}
-	if w.rejected || (w.done && !w.terminating) {
+	if w.rejection != nil || (w.done && !w.terminating) {
 		return
 	}
 	w.crashed = true
@@ -1187,7 +1186,7 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		}
 		return
 	}
-	if !w.done && !w.rejected && w.statusDiverged(pod) {
+	if !w.done && w.rejection == nil && w.statusDiverged(pod) {
 		// Someone else changed a condition the kubelet owns while it could
 		// not see it (the node lifecycle controller's MarkPodsNotReady):
 		// the status manager's reconcile writes its own status again.
@@ -1328,7 +1327,7 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 		t := w.startTime
 		st.StartTime = &t
 	}
-	if w.rejected {
+	if w.rejection != nil {
 		st.Phase, st.Reason, st.Message = v1.PodFailed, w.rejection.reason, w.rejection.msg
 		st.Conditions = w.k.conditions(old.Conditions, nil, now)
 		return st

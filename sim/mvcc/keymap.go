@@ -9,8 +9,8 @@ import "hash/maphash"
 // run), and most of what storing a new key cost. A map from uint64 moves
 // its keys without touching anything else.
 //
-// Two keys whose hashes collide (about one pair in 10^13 at a million
-// keys) are kept apart: the first in byHash, the other in collided, which
+// Two keys whose hashes collide (at a million keys, the chance that any
+// two do is about 3·10⁻⁸) are kept apart: the first in byHash, the other in collided, which
 // a lookup reads only when it holds something. The hash seed is random per
 // process; nothing iterates the map, so the order it would give never
 // reaches a result.
