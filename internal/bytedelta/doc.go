@@ -1,8 +1,9 @@
 // Package bytedelta encodes a byte string as instructions that rebuild it
 // from another one (the base): copy a run of the base, or take literal
 // bytes. The store keeps superseded versions of an object as deltas against
-// the next version (Encode); the API server stores events as deltas against
-// a dictionary of typical events (Dict).
+// the next version (Encode); the API server stores every value as a delta
+// against a dictionary (Dict): a resource's own first values, or for
+// events a fixed set of typical events.
 //
 // A delta is a sequence of ops, each a uvarint header h and its operand:
 //
