@@ -39,14 +39,27 @@ type PodInfo struct {
 	HostPorts []HostPort
 	// Images are the normalised image names of all init and app containers.
 	Images []string
-	// Affinity terms, parsed. ParseError is set when a selector failed to
-	// parse; such a pod is rejected by InterPodAffinity's PreFilter.
+	// *PodAffinity holds the pod's affinity terms, parsed; its fields read
+	// as the PodInfo's own. Never nil: a pod without pod (anti-)affinity
+	// shares noPodAffinity (most pods, so they do not each carry five
+	// empty fields).
+	*PodAffinity
+}
+
+// PodAffinity is a pod's pod affinity and anti-affinity terms, parsed.
+// ParseError is set when a selector failed to parse; such a pod is
+// rejected by InterPodAffinity's PreFilter. Read-only once built.
+type PodAffinity struct {
 	RequiredAffinityTerms      []AffinityTerm
 	RequiredAntiAffinityTerms  []AffinityTerm
 	PreferredAffinityTerms     []WeightedAffinityTerm
 	PreferredAntiAffinityTerms []WeightedAffinityTerm
 	ParseError                 error
 }
+
+// noPodAffinity is the PodAffinity of every pod without pod affinity or
+// anti-affinity.
+var noPodAffinity = &PodAffinity{}
 
 // HostPort is one requested host port.
 type HostPort struct {
@@ -246,26 +259,29 @@ func podImages(pod *v1.Pod) []string {
 }
 
 func (pi *PodInfo) parseAffinity() {
+	pi.PodAffinity = noPodAffinity
 	a := pi.Pod.Spec.Affinity
-	if a == nil {
+	if a == nil || (a.PodAffinity == nil && a.PodAntiAffinity == nil) {
 		return
 	}
+	p := &PodAffinity{}
 	var errs []error
 	if a.PodAffinity != nil {
 		var err error
-		pi.RequiredAffinityTerms, err = affinityTerms(pi.Pod, a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
+		p.RequiredAffinityTerms, err = affinityTerms(pi.Pod, a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
 		errs = append(errs, err)
-		pi.PreferredAffinityTerms, err = weightedTerms(pi.Pod, a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution)
+		p.PreferredAffinityTerms, err = weightedTerms(pi.Pod, a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution)
 		errs = append(errs, err)
 	}
 	if a.PodAntiAffinity != nil {
 		var err error
-		pi.RequiredAntiAffinityTerms, err = affinityTerms(pi.Pod, a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
+		p.RequiredAntiAffinityTerms, err = affinityTerms(pi.Pod, a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
 		errs = append(errs, err)
-		pi.PreferredAntiAffinityTerms, err = weightedTerms(pi.Pod, a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution)
+		p.PreferredAntiAffinityTerms, err = weightedTerms(pi.Pod, a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution)
 		errs = append(errs, err)
 	}
-	pi.ParseError = errors.Join(errs...)
+	p.ParseError = errors.Join(errs...)
+	pi.PodAffinity = p
 }
 
 // NewAffinityTerm parses one pod affinity term of pod.
