@@ -102,16 +102,119 @@ func appendCopy(dst []byte, off, n int) []byte {
 // appendBackCopy appends a copy of n bytes of the value itself, at off
 // from its start (already rebuilt: off+n is at most the current length).
 func appendBackCopy(dst []byte, off, n int) []byte {
-	dst = binary.AppendUvarint(dst, uint64(n)<<2|2)
+	dst = binary.AppendUvarint(dst, uint64(n)<<3|opBackCopy)
 	return binary.AppendUvarint(dst, uint64(off))
 }
 
+// Op headers (see doc.go): the low bits say which op.
+const (
+	opBackCopy = 2  // h&7
+	opHex      = 6  // h&15: h>>4 lower-case hex digits, packed two per byte
+	opUUID     = 14 // h&15: a lower-case UUID, its 32 digits packed in 16 bytes
+)
+
+// minHexRun is the shortest run of hex digits packed (shorter ones cost
+// more in op headers than packing saves).
+const minHexRun = 12
+
+// uuidLen is the length of a UUID's text, 8-4-4-4-12 hex digits.
+const uuidLen = 36
+
+// appendLiteral appends lit as ops: literal bytes, except that the UUIDs
+// and long runs of lower-case hex digits in it (object UIDs, container IDs,
+// event name suffixes: random, so no copy finds them) are packed two
+// digits to a byte.
 func appendLiteral(dst, lit []byte) []byte {
+	start := 0 // of the bytes not yet written
+	for i := 0; i < len(lit); {
+		if !isHex(lit[i]) {
+			i++
+			continue
+		}
+		if isUUID(lit[i:]) {
+			dst = appendPlain(dst, lit[start:i])
+			dst = append(dst, opUUID)
+			for _, r := range [][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}} {
+				dst = packHex(dst, lit[i+r[0]:i+r[1]])
+			}
+			i += uuidLen
+			start = i
+			continue
+		}
+		n := 1
+		for i+n < len(lit) && isHex(lit[i+n]) {
+			n++
+		}
+		if n >= minHexRun {
+			dst = appendPlain(dst, lit[start:i])
+			dst = binary.AppendUvarint(dst, uint64(n)<<4|opHex)
+			dst = packHex(dst, lit[i:i+n])
+			start = i + n
+		}
+		i += n
+	}
+	return appendPlain(dst, lit[start:])
+}
+
+func appendPlain(dst, lit []byte) []byte {
 	if len(lit) == 0 {
 		return dst
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(lit))<<1|1)
 	return append(dst, lit...)
+}
+
+func isHex(c byte) bool { return c-'0' < 10 || c-'a' < 6 }
+
+// isUUID reports whether b starts with a lower-case UUID's text.
+func isUUID(b []byte) bool {
+	if len(b) < uuidLen {
+		return false
+	}
+	for i := 0; i < uuidLen; i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if b[i] != '-' {
+				return false
+			}
+		} else if !isHex(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// packHex appends the hex digits of h two to a byte, the first in the high
+// nibble (an odd count leaves the last low nibble 0).
+func packHex(dst, h []byte) []byte {
+	for i := 0; i < len(h); i += 2 {
+		b := nibble(h[i]) << 4
+		if i+1 < len(h) {
+			b |= nibble(h[i+1])
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+func nibble(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+const hexDigits = "0123456789abcdef"
+
+// unpackHex appends the n digits packed in p.
+func unpackHex(dst, p []byte, n int) []byte {
+	for i := 0; i < n; i++ {
+		b := p[i/2]
+		if i%2 == 0 {
+			b >>= 4
+		}
+		dst = append(dst, hexDigits[b&15])
+	}
+	return dst
 }
 
 // Apply appends to dst the value that delta rebuilds from base, and returns
@@ -122,20 +225,35 @@ func Apply(dst, delta, base []byte) []byte {
 	for len(delta) > 0 {
 		h, n := binary.Uvarint(delta)
 		delta = delta[n:]
-		if h&1 == 1 {
+		switch {
+		case h&1 == 1:
 			size := int(h >> 1)
 			dst = append(dst, delta[:size]...)
 			delta = delta[size:]
-			continue
-		}
-		size := int(h >> 2)
-		off, n := binary.Uvarint(delta)
-		delta = delta[n:]
-		if h&2 == 0 {
-			dst = append(dst, base[off:int(off)+size]...)
-		} else {
+		case h&3 == 0:
+			off, n := binary.Uvarint(delta)
+			delta = delta[n:]
+			dst = append(dst, base[off:int(off)+int(h>>2)]...)
+		case h&7 == opBackCopy:
+			size := int(h >> 3)
+			off, n := binary.Uvarint(delta)
+			delta = delta[n:]
 			from := start + int(off)
 			dst = append(dst, dst[from:from+size]...)
+		case h&15 == opHex:
+			digits := int(h >> 4)
+			dst = unpackHex(dst, delta, digits)
+			delta = delta[(digits+1)/2:]
+		case h == opUUID:
+			for g, r := range [...]int{8, 4, 4, 4, 12} {
+				if g > 0 {
+					dst = append(dst, '-')
+				}
+				dst = unpackHex(dst, delta, r)
+				delta = delta[r/2:]
+			}
+		default:
+			panic("bytedelta: unknown op")
 		}
 	}
 	return dst

@@ -91,6 +91,7 @@ func FuzzDelta(f *testing.F) {
 	f.Add([]byte("0123456789abcdef-old-tail"), []byte("0123456789abcdef-new-tail"))
 	f.Add([]byte(strings.Repeat("ab", 50)), []byte(strings.Repeat("ab", 40)+"x"))
 	f.Add([]byte{}, []byte("next"))
+	f.Add([]byte("uid 3f54e7d7-52af-4a33-bfe7-a732d0f141f4 phase Pending"), []byte("uid 3f54e7d7-52af-4a33-bfe7-a732d0f141f4 phase Running 0123456789abcdef0123"))
 	f.Fuzz(func(t *testing.T, old, next []byte) {
 		roundTrip(t, old, next)
 	})
@@ -145,8 +146,41 @@ func TestDictRoundTripProperty(t *testing.T) {
 	})
 }
 
+// UUIDs and long hex runs in literals are packed two digits to a byte;
+// anything near them (upper case, short runs, a broken UUID, runs at the
+// ends) comes back exactly.
+func TestHexLiteralsArePacked(t *testing.T) {
+	uid := "3f54e7d7-52af-4a33-bfe7-a732d0f141f4"
+	cid := "containerd://fbd527f7a850799aca87c56e99eedd3374539b0c90d743e745c4654000ff7ded"
+	name := "pod-000123.18867252ab697a75"
+	src := []byte("\x24" + uid + "\x12" + cid + "\x1a" + name)
+	enc := appendLiteral(nil, src)
+	assert.Equal(t, src, Apply(nil, enc, nil))
+	// The UUID takes 17 bytes instead of 36, the container ID's 64 digits
+	// 34, the name's 16-digit suffix 10; each split adds a literal header.
+	assert.LessOrEqual(t, len(enc), len(src)-50, "%d bytes for %d", len(enc), len(src))
+
+	d := NewDict([]byte("\x24\x12containerd://\x1apod-"))
+	got := d.Encode(nil, src)
+	assert.Equal(t, src, d.Decode(nil, got))
+	assert.Less(t, len(got), len(src)/2+10, "%d bytes for %d", len(got), len(src))
+
+	for _, s := range []string{uid, uid[:35], "x" + uid + "y", strings.ToUpper(uid), "0123456789a", "0123456789ab", "0123456789abc",
+		uid + uid, "a-" + uid[2:], uid[:8] + "+" + uid[9:], "fffffffffffffffffffffffffffffffffffffffffffffffffffffff"} {
+		enc := appendLiteral(nil, []byte(s))
+		assert.Equal(t, s, string(Apply(nil, enc, nil)), "%q as %q", s, enc)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		src := rapid.SliceOfN(rapid.SampledFrom([]byte("0123456789abcdefAF-x")), 0, 200).Draw(t, "src")
+		if got := Apply(nil, appendLiteral(nil, src), nil); !bytes.Equal(got, src) {
+			t.Fatalf("%q comes back as %q", src, got)
+		}
+	})
+}
+
 func FuzzDict(f *testing.F) {
 	f.Add([]byte("the base dictionary text"), []byte("the base text, dictionary"))
+	f.Add([]byte("uid: "), []byte("uid: 3f54e7d7-52af-4a33-bfe7-a732d0f141f4 id: fbd527f7a850799aca87c56e99eedd33"))
 	f.Add([]byte{}, []byte("anything"))
 	f.Fuzz(func(t *testing.T, base, src []byte) {
 		d := NewDict(base)

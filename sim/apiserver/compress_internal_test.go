@@ -78,10 +78,16 @@ func TestPodsAreStoredAgainstTheirOwnKind(t *testing.T) {
 				Tolerations: []v1.Toleration{{Key: v1.TaintNodeNotReady, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute}}}}
 		if running {
 			at := metav1.NewTime(sim.Epoch.Add(3e9))
-			p.Status = v1.PodStatus{Phase: v1.PodRunning, PodIP: fmt.Sprintf("10.0.%d.%d", i%7, i%250+2), StartTime: &at,
-				Conditions: []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue, LastTransitionTime: at},
-					{Type: v1.PodScheduled, Status: v1.ConditionTrue, LastTransitionTime: at}},
+			ip := fmt.Sprintf("10.0.%d.%d", i%7, i%250+2)
+			cond := func(t v1.PodConditionType) v1.PodCondition {
+				return v1.PodCondition{Type: t, Status: v1.ConditionTrue, LastTransitionTime: at}
+			}
+			p.Status = v1.PodStatus{Phase: v1.PodRunning, PodIP: ip, PodIPs: []v1.PodIP{{IP: ip}}, StartTime: &at,
+				HostIP: fmt.Sprintf("172.16.0.%d", i%7), QOSClass: v1.PodQOSBurstable,
+				Conditions: []v1.PodCondition{cond(v1.PodReadyToStartContainers), cond(v1.PodInitialized), cond(v1.PodReady),
+					cond(v1.ContainersReady), cond(v1.PodScheduled)},
 				ContainerStatuses: []v1.ContainerStatus{{Name: "web", Ready: true, Image: "registry.k8s.io/nginx:1.27",
+					ImageID:     "registry.k8s.io/nginx@sha256:6f731803067f31e94ef5b69886fd237b34be5aba29183bbb1ba34b849077e1ca",
 					ContainerID: fmt.Sprintf("containerd://%064x", i*7919), State: v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: at}}}}}
 		}
 		return p
