@@ -21,14 +21,14 @@ import (
 // Objects of one kind are much alike — pods of one template differ in
 // their names, UIDs, node, IPs and times — so a resource's dictionaries
 // are its own values: the first value the resource stores becomes its
-// first dictionary, and a later value that compresses to more than a third
+// first dictionary, and a later value that compresses to more than a fifth
 // of its size against the newest dictionary becomes the next (a pod that
 // is Running brings the status fields a Pending one lacks), up to
-// maxDicts (see wantsDict). A running pod of ~960 bytes is stored in ~150,
+// maxDicts (see wantsDict). A running pod of ~960 bytes is stored in ~100,
 // and the store's reverse deltas between a key's versions shrink with it.
 // Events, the bulk of a busy cluster's writes and rarely read back, use
-// one fixed dictionary of typical events instead (a 330-byte event takes
-// about 170).
+// one fixed dictionary of typical events instead (a 355-byte event takes
+// about 130).
 //
 // A stored value is one tag byte, then the payload: tagRaw and the
 // protobuf encoding, or i+1 and its delta against dictionary i. Everything
@@ -78,11 +78,11 @@ func (c *valueCodec) store(raw []byte) []byte {
 
 // wantsDict reports whether raw, which compresses to n bytes against the
 // newest dictionary (len(raw) if there is none), should become the next
-// one: it compresses to more than a third, its length is within
+// one: it compresses to more than a fifth, its length is within
 // [minDictBase, maxDictBase] (short values — leases — are mostly names and
 // times), and there is room.
 func (c *valueCodec) wantsDict(raw []byte, n int) bool {
-	return !c.fixed && len(c.dicts) < maxDicts && len(raw) >= minDictBase && len(raw) <= maxDictBase && 3*n > len(raw)
+	return !c.fixed && len(c.dicts) < maxDicts && len(raw) >= minDictBase && len(raw) <= maxDictBase && 5*n > len(raw)
 }
 
 // load undoes store: the protobuf encoding of a stored value. The result
