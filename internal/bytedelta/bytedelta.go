@@ -117,8 +117,11 @@ const (
 // more in op headers than packing saves).
 const minHexRun = 12
 
-// uuidLen is the length of a UUID's text, 8-4-4-4-12 hex digits.
+// uuidLen is the length of a UUID's text, 8-4-4-4-12 hex digits, and
+// uuidGroups the spans of its digit groups.
 const uuidLen = 36
+
+var uuidGroups = [5][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}}
 
 // appendLiteral appends lit as ops: literal bytes, except that the UUIDs
 // and long runs of lower-case hex digits in it (object UIDs, container IDs,
@@ -134,8 +137,8 @@ func appendLiteral(dst, lit []byte) []byte {
 		if isUUID(lit[i:]) {
 			dst = appendPlain(dst, lit[start:i])
 			dst = append(dst, opUUID)
-			for _, r := range [][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}} {
-				dst = packHex(dst, lit[i+r[0]:i+r[1]])
+			for _, g := range uuidGroups {
+				dst = packHex(dst, lit[i+g[0]:i+g[1]])
 			}
 			i += uuidLen
 			start = i
@@ -172,7 +175,7 @@ func isUUID(b []byte) bool {
 		return false
 	}
 	for i := 0; i < uuidLen; i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
+		if i == 8 || i == 13 || i == 18 || i == 23 { // between the groups
 			if b[i] != '-' {
 				return false
 			}
@@ -245,12 +248,13 @@ func Apply(dst, delta, base []byte) []byte {
 			dst = unpackHex(dst, delta, digits)
 			delta = delta[(digits+1)/2:]
 		case h == opUUID:
-			for g, r := range [...]int{8, 4, 4, 4, 12} {
-				if g > 0 {
+			for k, g := range uuidGroups {
+				if k > 0 {
 					dst = append(dst, '-')
 				}
-				dst = unpackHex(dst, delta, r)
-				delta = delta[r/2:]
+				digits := g[1] - g[0]
+				dst = unpackHex(dst, delta, digits)
+				delta = delta[digits/2:]
 			}
 		default:
 			panic("bytedelta: unknown op")
