@@ -357,3 +357,34 @@ func TestExplainTopSurvivesCompaction(t *testing.T) {
 	assert.Equal(t, detailed.Scores[:3], compact.Top)
 	assert.Equal(t, detailed.Node, compact.Node)
 }
+
+// An attempt's details keep their own scores while later attempts are
+// scored (the detail takes the framework's score buffers over, and the
+// framework gets recycled ones).
+func TestExplainDetailsKeepTheirScores(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ExplainDetailedAttempts = 2
+	e := newEnv(t, cfg, true)
+	for i := 0; i < 6; i++ {
+		e.addNodes(node(fmt.Sprintf("n%d", i), fmt.Sprint(i+1), fmt.Sprintf("%dGi", 6-i)))
+	}
+	var want []*Attempt
+	for i := 0; i < 5; i++ {
+		e.addPods(pod(fmt.Sprintf("p%d", i), fmt.Sprintf("%dm", 100*(i+1)), fmt.Sprintf("%dMi", 64*(i+1))))
+		e.settle()
+		a, _ := e.s.Explain("default", fmt.Sprintf("p%d", i))
+		require.True(t, a.Detailed)
+		require.Len(t, a.Scores, 6)
+		want = append(want, a)
+		if i > 0 {
+			prev, _ := e.s.Explain("default", fmt.Sprintf("p%d", i-1))
+			assert.Equal(t, want[i-1].Scores, prev.Scores, "p%d's details after p%d was scored", i-1, i)
+			assert.NotEqual(t, want[i-1].Scores, a.Scores, "the pods' requests differ, so do their scores")
+		}
+		if i > 1 {
+			old, _ := e.s.Explain("default", fmt.Sprintf("p%d", i-2))
+			assert.False(t, old.Detailed)
+			assert.Equal(t, want[i-2].Scores[:3], old.Top)
+		}
+	}
+}

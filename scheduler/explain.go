@@ -138,9 +138,14 @@ type attemptRecord struct {
 // recDetail is the per-node detail of an attempt: every filter rejection,
 // and every scored node with its scores.
 type recDetail struct {
-	failed    []recFailed
-	scoreNI   []*fw.NodeInfo // the scored nodes (their names are read on export)
-	raw, norm []int64        // plugin-major over non-skipped plugins: [row*nodes + node]
+	failed  []recFailed
+	scoreNI []*fw.NodeInfo // the scored nodes (their names are read on export)
+	// raw and norm are by score plugin, then by scored node (a skipped
+	// plugin's row is not the attempt's: skippedScores says which); total
+	// by scored node. They are the framework's score buffers of the
+	// attempt, taken over rather than copied (the framework gets the
+	// buffers of the detail recycled).
+	raw, norm [][]int64
 	total     []int64
 }
 
@@ -229,9 +234,11 @@ func (e *explainStore) takeDetail(r *attemptRecord) {
 	e.keepTop(old)
 	d := old.detail
 	old.detail = nil
-	clear(d.scoreNI[:cap(d.scoreNI)])
-	clear(d.failed[:cap(d.failed)])
-	d.failed, d.scoreNI, d.raw, d.norm, d.total = d.failed[:0], d.scoreNI[:0], d.raw[:0], d.norm[:0], d.total[:0]
+	// Not cleared: the stale entries beyond the lengths are overwritten by
+	// later attempts, and what they keep alive (nodes, statuses) is
+	// bounded by the ring. raw, norm and total are read only up to the
+	// number of scored nodes, 0 until recordScores.
+	d.failed, d.scoreNI = d.failed[:0], d.scoreNI[:0]
 	r.detail = d
 }
 
@@ -245,7 +252,12 @@ func (e *explainStore) keepTop(r *attemptRecord) {
 	}
 	d := r.detail
 	order := e.order(r, maxTop)
-	rows := len(d.raw) / nn
+	rows := 0 // the non-skipped plugins
+	for p := range d.raw {
+		if r.skippedScores&(1<<p) == 0 {
+			rows++
+		}
+	}
 	k := len(order)
 	t := &recTop{n: k, scores: make([]int32, 2*rows*k)}
 	chosen := int32(-1)
@@ -254,9 +266,14 @@ func (e *explainStore) keepTop(r *attemptRecord) {
 		if int32(i) == r.chosen {
 			chosen = int32(j)
 		}
-		for row := 0; row < rows; row++ {
-			t.scores[row*k+j] = saturate32(d.raw[row*nn+i])
-			t.scores[(rows+row)*k+j] = saturate32(d.norm[row*nn+i])
+		row := 0
+		for p := range d.raw {
+			if r.skippedScores&(1<<p) != 0 {
+				continue
+			}
+			t.scores[row*k+j] = saturate32(d.raw[p][i])
+			t.scores[(rows+row)*k+j] = saturate32(d.norm[p][i])
+			row++
 		}
 	}
 	r.top, r.chosen = t, chosen
@@ -294,12 +311,11 @@ func (r *attemptRecord) scoredTotal(i int) int64 {
 	return r.top.total[i]
 }
 
-// pluginScores are the raw and normalized scores of the row-th
-// non-skipped plugin on the i-th scored node.
-func (r *attemptRecord) pluginScores(row, i int) (raw, norm int64) {
+// pluginScores are the raw and normalized scores of plugin p, the row-th
+// non-skipped plugin, on the i-th scored node.
+func (r *attemptRecord) pluginScores(p, row, i int) (raw, norm int64) {
 	if d := r.detail; d != nil {
-		nn := len(d.scoreNI)
-		return d.raw[row*nn+i], d.norm[row*nn+i]
+		return d.raw[p][i], d.norm[p][i]
 	}
 	t := r.top
 	rows := len(t.scores) / (2 * t.n)
@@ -324,14 +340,20 @@ func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *
 	}
 	r.chosen = int32(chosen)
 	d.scoreNI = append(d.scoreNI, nodes...)
-	// Skipped plugins score 0 everywhere and are not copied.
+	// Take the framework's buffers of the plugins that scored and give it
+	// the detail's (recycled from an older attempt; nil in a new detail)
+	// for its next cycle. A skipped plugin's row stays the framework's:
+	// the detail does not read it.
+	if len(d.raw) != len(sc.Raw) {
+		d.raw, d.norm = make([][]int64, len(sc.Raw)), make([][]int64, len(sc.Raw))
+	}
 	for p := range sc.Raw {
 		if !sc.Skipped[p] {
-			d.raw = append(d.raw, sc.Raw[p]...)
-			d.norm = append(d.norm, sc.Norm[p]...)
+			d.raw[p], sc.Raw[p] = sc.Raw[p], d.raw[p]
+			d.norm[p], sc.Norm[p] = sc.Norm[p], d.norm[p]
 		}
 	}
-	d.total = append(d.total, sc.Total...)
+	d.total, sc.Total = sc.Total, d.total
 }
 
 // better orders scored nodes: higher total, then the chosen node, then
@@ -358,7 +380,7 @@ func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
 		for p := 0; p < np; p++ {
 			ps := PluginScore{Plugin: e.ids[p].String(), Weight: e.weights[p], Skipped: r.skippedScores&(1<<p) != 0}
 			if !ps.Skipped {
-				ps.Raw, ps.Normalized = r.pluginScores(row, i)
+				ps.Raw, ps.Normalized = r.pluginScores(p, row, i)
 				ps.Weighted = ps.Normalized * ps.Weight
 				row++
 			}
