@@ -180,12 +180,16 @@ func (c *Controller) onPodChange(old, cur *v1.Pod) {
 // namespace whose selector matches podLabels (a nil selector matches
 // nothing).
 func (c *Controller) servicesSelecting(namespace string, podLabels map[string]string) []string {
-	svcs, err := c.services.Lister().Services(namespace).List(labels.Everything())
+	// The namespace index straight (what the lister's List(Everything)
+	// reads), without the lister's allocations: this runs on every pod
+	// change.
+	objs, err := c.services.GetIndexer().ByIndex(cache.NamespaceIndex, namespace)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, s := range svcs {
+	for _, o := range objs {
+		s := o.(*v1.Service)
 		if s.Spec.Selector == nil {
 			continue
 		}
