@@ -280,34 +280,10 @@ func defaultPDB(*policyv1.PodDisruptionBudget) {}
 // podQOSClass computes the pod's QoS class as upstream's qos.GetPodQOS.
 func podQOSClass(p *v1.Pod) v1.PodQOSClass {
 	requests, limits := v1.ResourceList{}, v1.ResourceList{}
-	zero := resource.Quantity{}
 	isGuaranteed := true
-	all := append(append([]v1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...)
-	for _, c := range all {
-		for name, q := range c.Resources.Requests {
-			if name != v1.ResourceCPU && name != v1.ResourceMemory {
-				continue
-			}
-			if q.Cmp(zero) == 1 {
-				cur := requests[name]
-				cur.Add(q)
-				requests[name] = cur
-			}
-		}
-		qosLimits := 0
-		for name, q := range c.Resources.Limits {
-			if name != v1.ResourceCPU && name != v1.ResourceMemory {
-				continue
-			}
-			if q.Cmp(zero) == 1 {
-				qosLimits++
-				cur := limits[name]
-				cur.Add(q)
-				limits[name] = cur
-			}
-		}
-		if qosLimits != 2 {
-			isGuaranteed = false
+	for _, cs := range [2][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			isGuaranteed = addQOSResources(&cs[i].Resources, requests, limits) && isGuaranteed
 		}
 	}
 	if len(requests) == 0 && len(limits) == 0 {
@@ -325,4 +301,34 @@ func podQOSClass(p *v1.Pod) v1.PodQOSClass {
 		return v1.PodQOSGuaranteed
 	}
 	return v1.PodQOSBurstable
+}
+
+// addQOSResources adds a container's cpu and memory requests and limits
+// (the positive ones) to the pod's sums, and reports whether the container
+// sets limits on both.
+func addQOSResources(r *v1.ResourceRequirements, requests, limits v1.ResourceList) bool {
+	zero := resource.Quantity{}
+	for name, q := range r.Requests {
+		if name != v1.ResourceCPU && name != v1.ResourceMemory {
+			continue
+		}
+		if q.Cmp(zero) == 1 {
+			cur := requests[name]
+			cur.Add(q)
+			requests[name] = cur
+		}
+	}
+	qosLimits := 0
+	for name, q := range r.Limits {
+		if name != v1.ResourceCPU && name != v1.ResourceMemory {
+			continue
+		}
+		if q.Cmp(zero) == 1 {
+			qosLimits++
+			cur := limits[name]
+			cur.Add(q)
+			limits[name] = cur
+		}
+	}
+	return qosLimits == 2
 }

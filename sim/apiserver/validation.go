@@ -274,7 +274,8 @@ func validatePorts(ports []v1.ContainerPort, path *field.Path) field.ErrorList {
 
 func validateResourceList(rl v1.ResourceList, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, name := range sortedResourceNames(rl) {
+	var buf [8]v1.ResourceName
+	for _, name := range sortedResourceNames(rl, buf[:0]) {
 		q := rl[name]
 		p := path.Key(string(name))
 		for _, msg := range validation.IsQualifiedName(string(name)) {
@@ -290,12 +291,14 @@ func validateResourceList(rl v1.ResourceList, path *field.Path) field.ErrorList 
 	return errs
 }
 
-func sortedResourceNames(rl v1.ResourceList) []v1.ResourceName {
-	names := make([]v1.ResourceName, 0, len(rl))
+// sortedResourceNames appends the names in rl to names, sorted (a caller
+// passes a small array's slice: the lists are short and validated on
+// every write).
+func sortedResourceNames(rl v1.ResourceList, names []v1.ResourceName) []v1.ResourceName {
 	for n := range rl {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
+	slices.Sort(names)
 	return names
 }
 
@@ -303,7 +306,8 @@ func validateResources(r *v1.ResourceRequirements, path *field.Path) field.Error
 	var errs field.ErrorList
 	errs = append(errs, validateResourceList(r.Limits, path.Child("limits"))...)
 	errs = append(errs, validateResourceList(r.Requests, path.Child("requests"))...)
-	for _, name := range sortedResourceNames(r.Requests) {
+	var buf [8]v1.ResourceName
+	for _, name := range sortedResourceNames(r.Requests, buf[:0]) {
 		req := r.Requests[name]
 		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
 			errs = append(errs, field.Invalid(path.Child("requests").Key(string(name)), req.String(),
