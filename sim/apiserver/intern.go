@@ -183,6 +183,13 @@ func (in *interner) pod(p *v1.Pod) {
 	p.Labels = in.labelMap(p.Labels)
 	p.OwnerReferences = in.ownerSlice(p.OwnerReferences)
 	s := &p.Spec
+	for _, cs := range [2][]v1.Container{s.InitContainers, s.Containers} {
+		for i := range cs {
+			cacheQuantityStrings(cs[i].Resources.Requests)
+			cacheQuantityStrings(cs[i].Resources.Limits)
+		}
+	}
+	cacheQuantityStrings(s.Overhead)
 	s.InitContainers = in.containerSlice(s.InitContainers)
 	s.Containers = in.containerSlice(s.Containers)
 	s.Tolerations = in.tolerationSlice(s.Tolerations)
@@ -195,4 +202,20 @@ func (in *interner) pod(p *v1.Pod) {
 		s.SecurityContext = in.emptyPodSC
 	}
 	in.podStatus(&p.Status)
+}
+
+// cacheQuantityStrings makes each quantity in rl (a map the server owns)
+// carry its canonical string, which a Quantity computes and caches on
+// first use. Its protobuf encoding asks for that string twice (size, then
+// bytes), and a quantity read out of a map is a copy that caches nothing:
+// without this every encoding of the pod (create, bind, each status
+// write) would format every quantity again. The value is unchanged — the
+// cache is what any quantity holds once printed, the encoding and
+// Quantity.Cmp are the same — and the pods that share the containers
+// (interning compares them as they are in memory) all carry it.
+func cacheQuantityStrings(rl v1.ResourceList) {
+	for name, q := range rl {
+		_ = q.String()
+		rl[name] = q
+	}
 }
