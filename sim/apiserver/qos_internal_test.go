@@ -8,8 +8,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// The QoS classes of upstream's qos.GetPodQOS, on the cases its
-// documentation names (Configure Quality of Service for Pods).
+// The QoS classes of upstream's qos.GetPodQOS: the cases of its
+// documentation (Configure Quality of Service for Pods), and init
+// containers, which count like the others.
 func TestPodQOSClass(t *testing.T) {
 	rl := func(cpu, mem string) v1.ResourceList {
 		out := v1.ResourceList{}
