@@ -179,6 +179,9 @@ type podWorker struct {
 	uid types.UID
 	key string  // "namespace/name" (namespace() and name() read the pod)
 	pod *v1.Pod // latest version seen (shared, read-only)
+	// wrote is the object of the kubelet's last status write as the
+	// server stored it, until the watch brings a version that is not it.
+	wrote *v1.Pod
 	// all is the init containers, then the regular ones, in spec order;
 	// nInits of them are init containers (see inits and regular).
 	all []*container
@@ -977,10 +980,16 @@ func (w *podWorker) update(pod *v1.Pod) {
 	}
 	old := w.pod
 	w.pod = pod
+	// The kubelet's own last write, with nothing changed since: its status
+	// is the kubelet's by construction.
+	own := pod == w.wrote && w.gen == w.written
+	if pod != w.wrote {
+		w.wrote = nil
+	}
 	if !w.done && gatesChanged(old, pod) {
 		w.changed() // Ready depends on the readiness gates' conditions
 	}
-	if !w.done && w.rejection == nil && conditionStatus(old.Status.Conditions, v1.PodReady) != conditionStatus(pod.Status.Conditions, v1.PodReady) &&
+	if !w.done && w.rejection == nil && !own && conditionStatus(old.Status.Conditions, v1.PodReady) != conditionStatus(pod.Status.Conditions, v1.PodReady) &&
 		w.statusDiverged(pod) {
 		// Someone else flipped Ready (the node lifecycle controller's
 		// MarkPodsNotReady, racing with a partition healing): the status
@@ -1291,6 +1300,9 @@ func (w *podWorker) flush() {
 				w.trace("statusRejected", err.Error())
 			}
 			w.written = w.gen
+			if err == nil {
+				w.wrote = cur
+			}
 			if err == nil && w.k.eng.Tracing() {
 				w.traceStatus(&old, &cur.Status)
 			}
