@@ -151,12 +151,20 @@ type Queue[T comparable] struct {
 	Delay time.Duration
 
 	processed uint64
+
+	// The engine labels of the queue's events, and its worker as a func
+	// value, made once: a queue is kicked for nearly every change.
+	syncLabel, requeueLabel string
+	workFn                  func()
 }
 
 // NewQueue returns a queue whose items handler processes.
 func NewQueue[T comparable](eng *sim.Engine, name string, rl RateLimiter[T], handler func(T) error) *Queue[T] {
-	return &Queue[T]{eng: eng, name: name, rl: rl, handler: handler,
-		dirty: map[T]bool{}, processing: map[T]bool{}, waiting: map[T]sim.Timer{}}
+	q := &Queue[T]{eng: eng, name: name, rl: rl, handler: handler,
+		dirty: map[T]bool{}, processing: map[T]bool{}, waiting: map[T]sim.Timer{},
+		syncLabel: name + " sync", requeueLabel: name + " requeue"}
+	q.workFn = q.work
+	return q
 }
 
 // Add queues item unless it is already queued.
@@ -188,7 +196,7 @@ func (q *Queue[T]) AddAfter(item T, d time.Duration) {
 		}
 		t.Stop()
 	}
-	q.waiting[item] = q.eng.After(d, q.name+" requeue", func() {
+	q.waiting[item] = q.eng.After(d, q.requeueLabel, func() {
 		delete(q.waiting, item)
 		q.Add(item)
 	})
@@ -224,7 +232,7 @@ func (q *Queue[T]) kick() {
 		return
 	}
 	q.scheduled = true
-	q.eng.After(q.Delay, q.name+" sync", q.work)
+	q.eng.After(q.Delay, q.syncLabel, q.workFn)
 }
 
 // work processes the item at the head of the queue.
