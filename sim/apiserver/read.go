@@ -80,12 +80,27 @@ func (s *Server) ParseSelector(res *Resource, opts metav1.ListOptions) (Selector
 
 // Matches reports whether obj of resource res matches the selector.
 func (sel Selector) Matches(res *Resource, obj runtime.Object) bool {
+	if sel.Field == nil || sel.Field.Empty() {
+		return sel.matches(res, obj, nil) // of is not read
+	}
+	return sel.matches(res, obj, new(objectFields))
+}
+
+// matches is Matches reading obj's fields through of, which a caller that
+// matches many objects (the watch cache) keeps rather than allocate one
+// per object.
+func (sel Selector) matches(res *Resource, obj runtime.Object, of *objectFields) bool {
 	m := obj.(metav1.Object)
 	if sel.Label != nil && !sel.Label.Empty() && !sel.Label.Matches(labels.Set(m.GetLabels())) {
 		return false
 	}
-	if sel.Field != nil && !sel.Field.Empty() && !sel.Field.Matches(&objectFields{res, obj}) {
-		return false
+	if sel.Field != nil && !sel.Field.Empty() {
+		*of = objectFields{res, obj}
+		ok := sel.Field.Matches(of)
+		*of = objectFields{}
+		if !ok {
+			return false
+		}
 	}
 	return true
 }

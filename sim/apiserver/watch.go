@@ -26,6 +26,9 @@ import (
 type cacher struct {
 	s   *Server
 	res *Resource
+	// fields reads an object's selectable fields for the watches' field
+	// selectors (one for all deliveries).
+	fields objectFields
 
 	// rev is the revision of the last store event processed.
 	rev int64
@@ -567,7 +570,7 @@ func (c *cacher) deliver(w *Watcher, ce *cacheEvent) {
 		if w.ns != "" && obj.(metav1.Object).GetNamespace() != w.ns {
 			return false
 		}
-		return w.sel.Matches(c.res, obj)
+		return w.sel.matches(c.res, obj, &c.fields)
 	}
 	if ce.obj == nil { // deletion; ce.prev is the final object
 		if in(ce.prev) {
