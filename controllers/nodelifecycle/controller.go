@@ -221,9 +221,10 @@ func (nc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 func (nc *Controller) processPod(key string) error {
 	ns, name, _ := cache.SplitMetaNamespaceKey(key)
 	pod, err := nc.podLister.Pods(ns).Get(name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	} else if err != nil {
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
 		return err
 	}
 	health := nc.nodeHealth[pod.Spec.NodeName]

@@ -137,10 +137,11 @@ func noExecuteTaints(taints []v1.Taint) []v1.Taint {
 func (tc *Controller) handlePodUpdate(key string) error {
 	ns, name, _ := cache.SplitMetaNamespaceKey(key)
 	pod, err := tc.podLister.Pods(ns).Get(name)
-	if apierrors.IsNotFound(err) {
-		tc.cancelWorkWithEvent(key)
-		return nil
-	} else if err != nil {
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			tc.cancelWorkWithEvent(key)
+			return nil
+		}
 		return err
 	}
 	if pod.Spec.NodeName == "" {

@@ -1268,7 +1268,6 @@ func (w *podWorker) flush() {
 	if !w.k.reachable() {
 		return
 	}
-	pods := w.k.c.CoreV1().Pods(w.namespace())
 	if w.gen != w.written {
 		for try := 0; ; try++ {
 			// The status manager writes on top of the pod version it knows,
@@ -1280,7 +1279,7 @@ func (w *podWorker) flush() {
 				cur = &cp
 			} else {
 				var err error
-				cur, err = pods.Get(context.TODO(), w.name(), metav1.GetOptions{})
+				cur, err = w.k.c.CoreV1().Pods(w.namespace()).Get(context.TODO(), w.name(), metav1.GetOptions{})
 				if err != nil || cur.UID != w.uid {
 					w.written = w.gen
 					return // gone or replaced
