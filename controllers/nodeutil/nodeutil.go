@@ -34,12 +34,20 @@ func AddPodNodeNameIndexer(pods *informer.Informer) error {
 	if _, ok := pods.GetIndexer().GetIndexers()[PodNodeNameIndex]; ok {
 		return nil
 	}
+	// The index values of a node, one read-only slice per node name seen: the
+	// indexer calls this on both versions of every pod update.
+	vals := map[string][]string{}
 	return pods.AddIndexers(cache.Indexers{PodNodeNameIndex: func(obj any) ([]string, error) {
 		pod, ok := obj.(*v1.Pod)
 		if !ok || pod.Spec.NodeName == "" {
 			return nil, nil
 		}
-		return []string{pod.Spec.NodeName}, nil
+		v, ok := vals[pod.Spec.NodeName]
+		if !ok {
+			v = []string{pod.Spec.NodeName}
+			vals[pod.Spec.NodeName] = v
+		}
+		return v, nil
 	}})
 }
 
