@@ -369,7 +369,9 @@ func (w *podWorker) reject(reason, msg string) {
 func (w *podWorker) admitted() {
 	w.hold()
 	w.startTime = metav1.NewTime(w.k.eng.Now())
-	w.trace("admitted", fmt.Sprintf("pod admitted (%d/%d pods on the node)", w.k.used.pods, w.k.alloc.pods))
+	if w.k.eng.Tracing() { // formatted only for a trace (every pod comes here)
+		w.trace("admitted", fmt.Sprintf("pod admitted (%d/%d pods on the node)", w.k.used.pods, w.k.alloc.pods))
+	}
 	if w.pod.DeletionTimestamp != nil {
 		w.changed()
 		w.beginTermination()
@@ -625,7 +627,9 @@ func (w *podWorker) containerStarted(c *container) {
 	w.starting = nil
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Created", "Created container: "+c.name)
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Started", "Started container "+c.name)
-	w.trace("containerStarted", fmt.Sprintf("container %s started (restarts %d)", c.name, c.restartCount))
+	if w.k.eng.Tracing() {
+		w.trace("containerStarted", fmt.Sprintf("container %s started (restarts %d)", c.name, c.restartCount))
+	}
 
 	exitAfter, code, exits := c.b.exitAfter()
 	if c.init && !exits {
