@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ type scaleResult struct {
 	liveHeap       uint64 // after a collection at the end: what the cluster retains
 	peakSys        uint64 // memory the runtime holds from the OS (Sys minus what it released)
 	allocated      uint64 // bytes allocated from the first create to the last pod Running
+	gcShare        float64 // the collector's share of the Go CPU time in the same window (runtime/metrics)
 	steps          uint64
 	failedOrLeft   int
 	registerWall   time.Duration
@@ -93,6 +95,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	simStart := c.Engine.Elapsed()
 	runtime.ReadMemStats(&ms)
 	allocStart := ms.TotalAlloc
+	gcStart := readGCCPU()
 	cpuStart := cpuTime()
 	start := time.Now()
 	podsRes, ok := c.API.Resource("pods")
@@ -129,6 +132,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	}
 	sample()
 	res.allocated = ms.TotalAlloc - allocStart
+	res.gcShare = readGCCPU().shareSince(gcStart)
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	res.liveHeap = ms.HeapAlloc
@@ -167,6 +171,7 @@ func reportScale(b *testing.B, r scaleResult) {
 	// (to within the collector's own timing), so it compares two versions
 	// of the code on a noisy machine.
 	b.ReportMetric(float64(r.allocated)/float64(max(r.running, 1))/1024, "alloc-KiB/pod")
+	b.ReportMetric(100*r.gcShare, "gc-cpu-%")
 	b.ReportMetric(r.simulated.Seconds(), "sim-s")
 	b.ReportMetric(r.registerWall.Seconds(), "register-s")
 	b.Logf("wall %v for the pods (nodes registered in %v), simulated %v, %d engine steps, %d pods not Running, %d nodes used, max %d pods/node",
@@ -223,6 +228,34 @@ func BenchmarkScale1000Nodes20kPods(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		reportScale(b, runScale(b, 1000, 20000))
 	}
+}
+
+// gcCPU is the runtime's account of its CPU time: all of it, idle, and the
+// collector's (less the marking it did on otherwise idle time).
+type gcCPU struct{ total, idle, gc float64 }
+
+func readGCCPU() gcCPU {
+	samples := []metrics.Sample{{Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"},
+		{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/gc/mark/idle:cpu-seconds"}}
+	metrics.Read(samples)
+	v := func(i int) float64 {
+		if samples[i].Value.Kind() != metrics.KindFloat64 {
+			return 0
+		}
+		return samples[i].Value.Float64()
+	}
+	return gcCPU{total: v(0), idle: v(1), gc: v(2) - v(3)}
+}
+
+// shareSince is the collector's share of the busy CPU time since start
+// (the runtime's estimate: marking, assists and pauses; not the write
+// barriers and allocation slow paths its work costs the program).
+func (c gcCPU) shareSince(start gcCPU) float64 {
+	busy := (c.total - start.total) - (c.idle - start.idle)
+	if busy <= 0 {
+		return 0
+	}
+	return (c.gc - start.gc) / busy
 }
 
 // writeHeapProfile writes a profile of the live heap (after a collection).
