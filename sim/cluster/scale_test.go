@@ -28,9 +28,9 @@ type scaleResult struct {
 	running        int           // pods Running at the end
 	simulated      time.Duration
 	peakHeapInuse  uint64
-	liveHeap       uint64 // after a collection at the end: what the cluster retains
-	peakSys        uint64 // memory the runtime holds from the OS (Sys minus what it released)
-	allocated      uint64 // bytes allocated from the first create to the last pod Running
+	liveHeap       uint64  // after a collection at the end: what the cluster retains
+	peakSys        uint64  // memory the runtime holds from the OS (Sys minus what it released)
+	allocated      uint64  // bytes allocated from the first create to the last pod Running
 	gcShare        float64 // the collector's share of the Go CPU time in the same window (runtime/metrics)
 	steps          uint64
 	failedOrLeft   int
