@@ -335,15 +335,21 @@ func TestDuplicateAddIsAnUpdate(t *testing.T) {
 	e.settle()
 }
 
+// addUnevenNodes adds six nodes whose CPU grows as their memory shrinks,
+// so that every node scores differently.
+func addUnevenNodes(e *env) {
+	for i := 0; i < 6; i++ {
+		e.addNodes(node(fmt.Sprintf("n%d", i), fmt.Sprint(i+1), fmt.Sprintf("%dGi", 6-i)))
+	}
+}
+
 // When an attempt loses its per-node details it keeps its best 3 scored
 // nodes exactly as they were (node, total, chosen, every plugin's scores).
 func TestExplainTopSurvivesCompaction(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ExplainDetailedAttempts = 1
 	e := newEnv(t, cfg, true)
-	for i := 0; i < 6; i++ {
-		e.addNodes(node(fmt.Sprintf("n%d", i), fmt.Sprint(i+1), fmt.Sprintf("%dGi", 6-i)))
-	}
+	addUnevenNodes(e)
 	e.addPods(pod("p0", "500m", "512Mi"))
 	e.settle()
 	detailed, _ := e.s.Explain("default", "p0")
@@ -365,9 +371,7 @@ func TestExplainDetailsKeepTheirScores(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ExplainDetailedAttempts = 2
 	e := newEnv(t, cfg, true)
-	for i := 0; i < 6; i++ {
-		e.addNodes(node(fmt.Sprintf("n%d", i), fmt.Sprint(i+1), fmt.Sprintf("%dGi", 6-i)))
-	}
+	addUnevenNodes(e)
 	var want []*Attempt
 	for i := 0; i < 5; i++ {
 		e.addPods(pod(fmt.Sprintf("p%d", i), fmt.Sprintf("%dm", 100*(i+1)), fmt.Sprintf("%dMi", 64*(i+1))))
