@@ -5,7 +5,14 @@ PKGS := ./...
 # worth running under the race detector (it also catches accidental goroutines).
 RACE_PKGS := ./sim/...
 
-.PHONY: run demo test test-props bench bench-scale lint build fuzz clean
+.PHONY: run demo test test-props bench bench-scale pgo lint build fuzz clean
+
+# PGO is the CPU profile the compiler optimises with (profile-guided
+# optimisation: hot calls inlined, hot paths laid out first). `go build` and
+# `go run` of ./cmd/kubesim pick it up by themselves (-pgo=auto reads a main
+# package's default.pgo); the benchmarks name it, as their test binaries are
+# not that main package. `make pgo` records it afresh.
+PGO := $(CURDIR)/cmd/kubesim/default.pgo
 
 ## run: the main job — run the built-in scenario that shows the most (a
 ## service under load through a node crash: endpoints, eviction, failover)
@@ -44,7 +51,7 @@ test-props:
 ## run (the ratio is the figure), store writes/s, watch fan-out to 1,000
 ## watchers (the raw output is kept in bench.out)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./sim/ ./sim/mvcc/ ./sim/apiserver/ | tee bench.out
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem -cpu 1 ./sim/ ./sim/mvcc/ ./sim/apiserver/ | tee bench.out
 	@awk -f .ci/bench-summary.awk bench.out
 
 ## bench-scale: the scheduling benchmarks at scale (500, 1,000 and 5,000
@@ -53,8 +60,23 @@ bench:
 ## pods/s beside upstream's scheduler_perf threshold (810 pods/s at 5,000
 ## nodes) and the peak memory (raw output in bench-scale.out)
 bench-scale:
-	$(GO) test -run '^$$' -bench 'Scale' -benchtime 1x -cpu 1 -timeout 60m ./sim/cluster/ | tee bench-scale.out
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench 'Scale' -benchtime 1x -cpu 1 -timeout 60m ./sim/cluster/ | tee bench-scale.out
 	@awk -f .ci/bench-summary.awk bench-scale.out
+
+## pgo: record cmd/kubesim/default.pgo afresh from the code as it is (about
+## two minutes): CPU profiles of the 5,000-node scale run (the whole cluster
+## under load) and of the workload and service-traffic benchmarks (the
+## controllers, kube-proxy and traffic over a simulated hour), merged. Run
+## it after large changes; a stale profile still builds, it only helps less.
+pgo:
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	$(GO) test -pgo=off -c -o $$tmp/cluster.test ./sim/cluster/ && \
+	( cd $$tmp && \
+	  ./cluster.test -test.run '^$$' -test.bench 'Scale5000Nodes150kPods$$' -test.benchtime 1x -test.cpu 1 -test.cpuprofile scale.prof && \
+	  ./cluster.test -test.run '^$$' -test.bench 'WorkloadsHour$$' -test.benchtime 5s -test.cpu 1 -test.cpuprofile workloads.prof && \
+	  ./cluster.test -test.run '^$$' -test.bench 'ServiceHourAt10kRPS$$' -test.benchtime 5s -test.cpu 1 -test.cpuprofile service.prof ) && \
+	$(GO) tool pprof -proto $$tmp/scale.prof $$tmp/workloads.prof $$tmp/service.prof > $(PGO) && \
+	echo "wrote $(PGO)"
 
 ## lint: gofmt check + go vet
 lint:
