@@ -64,7 +64,7 @@ bench-scale:
 	@awk -f .ci/bench-summary.awk bench-scale.out
 
 ## pgo: record cmd/kubesim/default.pgo afresh from the code as it is (about
-## two minutes): CPU profiles of the 5,000-node scale run (the whole cluster
+## a minute): CPU profiles of the 5,000-node scale run (the whole cluster
 ## under load) and of the workload and service-traffic benchmarks (the
 ## controllers, kube-proxy and traffic over a simulated hour), merged. Run
 ## it after large changes; a stale profile still builds, it only helps less.
@@ -75,8 +75,8 @@ pgo:
 	  ./cluster.test -test.run '^$$' -test.bench 'Scale5000Nodes150kPods$$' -test.benchtime 1x -test.cpu 1 -test.cpuprofile scale.prof && \
 	  ./cluster.test -test.run '^$$' -test.bench 'WorkloadsHour$$' -test.benchtime 5s -test.cpu 1 -test.cpuprofile workloads.prof && \
 	  ./cluster.test -test.run '^$$' -test.bench 'ServiceHourAt10kRPS$$' -test.benchtime 5s -test.cpu 1 -test.cpuprofile service.prof ) && \
-	$(GO) tool pprof -proto $$tmp/scale.prof $$tmp/workloads.prof $$tmp/service.prof > $(PGO) && \
-	echo "wrote $(PGO)"
+	$(GO) tool pprof -proto $$tmp/scale.prof $$tmp/workloads.prof $$tmp/service.prof > $$tmp/merged.pgo && \
+	mv $$tmp/merged.pgo $(PGO) && echo "wrote $(PGO)"
 
 ## lint: gofmt check + go vet
 lint:
