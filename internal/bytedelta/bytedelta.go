@@ -3,6 +3,7 @@ package bytedelta
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 const (
@@ -169,18 +170,17 @@ func appendPlain(dst, lit []byte) []byte {
 
 func isHex(c byte) bool { return c-'0' < 10 || c-'a' < 6 }
 
-// isUUID reports whether b starts with a lower-case UUID's text.
+// isUUID reports whether b starts with a lower-case UUID's text. The four
+// dashes are checked first: most hex runs in a value are not UUIDs.
 func isUUID(b []byte) bool {
-	if len(b) < uuidLen {
+	if len(b) < uuidLen || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
 		return false
 	}
-	for i := 0; i < uuidLen; i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 { // between the groups
-			if b[i] != '-' {
+	for _, g := range uuidGroups {
+		for _, c := range b[g[0]:g[1]] {
+			if !isHex(c) {
 				return false
 			}
-		} else if !isHex(b[i]) {
-			return false
 		}
 	}
 	return true
@@ -189,12 +189,15 @@ func isUUID(b []byte) bool {
 // packHex appends the hex digits of h two to a byte, the first in the high
 // nibble (an odd count leaves the last low nibble 0).
 func packHex(dst, h []byte) []byte {
-	for i := 0; i < len(h); i += 2 {
-		b := nibble(h[i]) << 4
-		if i+1 < len(h) {
-			b |= nibble(h[i+1])
+	n := len(dst)
+	dst = slices.Grow(dst, (len(h)+1)/2)[:n+(len(h)+1)/2]
+	out := dst[n:]
+	for i := range out {
+		b := nibble(h[2*i]) << 4
+		if 2*i+1 < len(h) {
+			b |= nibble(h[2*i+1])
 		}
-		dst = append(dst, b)
+		out[i] = b
 	}
 	return dst
 }
