@@ -30,6 +30,7 @@ type scaleResult struct {
 	peakHeapInuse  uint64
 	liveHeap       uint64  // after a collection at the end: what the cluster retains
 	peakSys        uint64  // memory the runtime holds from the OS (Sys minus what it released)
+	peakRSS        uint64  // the kernel's high-water mark of resident memory over the run; 0 if unknown
 	allocated      uint64  // bytes allocated from the first create to the last pod Running
 	gcShare        float64 // the collector's share of the Go CPU time in the same window (runtime/metrics)
 	steps          uint64
@@ -52,6 +53,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	// Start from a clean slate: the memory of an earlier run in this
 	// process goes back to the OS, so this run's figures are its own.
 	debug.FreeOSMemory()
+	rssKnown := resetPeakRSS()
 	c := cluster.New(cluster.Config{Seed: 1, Kubelet: cluster.KubeletConfig{ClusterCIDR: "10.0.0.0/8", NodeIPRange: "172.16.0.0/12",
 		Config: kubelet.Config{}}})
 	running := 0
@@ -131,6 +133,9 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 		b.StopTimer()
 	}
 	sample()
+	if rssKnown {
+		res.peakRSS = peakRSS()
+	}
 	res.allocated = ms.TotalAlloc - allocStart
 	res.gcShare = readGCCPU().shareSince(gcStart)
 	runtime.GC()
@@ -166,6 +171,9 @@ func reportScale(b *testing.B, r scaleResult) {
 	}
 	b.ReportMetric(float64(r.peakHeapInuse)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(r.peakSys)/(1<<20), "peak-sys-MiB")
+	if r.peakRSS > 0 {
+		b.ReportMetric(float64(r.peakRSS)/(1<<20), "peak-rss-MiB")
+	}
 	b.ReportMetric(float64(r.liveHeap)/(1<<20), "live-heap-MiB")
 	// Bytes allocated per pod: unlike the times, the same from run to run
 	// (to within the collector's own timing), so it compares two versions
