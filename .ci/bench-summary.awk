@@ -23,8 +23,8 @@ function human(x) {
 	name = $1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkScale/, "", name)
 	rss = metric($0, "peak-rss-MiB")
 	rss = rss == "" ? "" : sprintf(", RSS %5.0f", rss)
-	scale[++ns] = sprintf("  %-23s %6.0f pods/s (%4.1f× upstream's 810) %6.0f pods/CPU-s  peak heap %5.0f MiB (runtime %5.0f%s)  live after %5.0f MiB  %4.1f KiB allocated/pod  GC %2.0f%% of CPU",
-		name, metric($0, "pods/s"), metric($0, "pods/s") / 810, metric($0, "pods/cpu-s"), metric($0, "peak-heap-MiB"), metric($0, "peak-sys-MiB"), rss, metric($0, "live-heap-MiB"), metric($0, "alloc-KiB/pod"), metric($0, "gc-cpu-%"))
+	scale[++ns] = sprintf("  %-23s %6.0f pods/s (%4.1f× upstream's 810) %6.0f pods/CPU-s  peak heap %5.0f MiB (runtime %5.0f%s)  live after %5.0f MiB  %4.1f KiB in %3.0f allocations/pod  GC %2.0f%% of CPU",
+		name, metric($0, "pods/s"), metric($0, "pods/s") / 810, metric($0, "pods/cpu-s"), metric($0, "peak-heap-MiB"), metric($0, "peak-sys-MiB"), rss, metric($0, "live-heap-MiB"), metric($0, "alloc-KiB/pod"), metric($0, "allocs/pod"), metric($0, "gc-cpu-%"))
 }
 END {
 	print ""

@@ -123,7 +123,6 @@ type Controller struct {
 	podInformer   informer.PodInformer
 	leaseInformer informer.LeaseInformer
 	nodeLister    corelisters.NodeLister
-	podLister     corelisters.PodLister
 	leaseLister   coordlisters.LeaseLister
 
 	// knownNodeSet holds the nodes seen by the last monitor pass.
@@ -164,7 +163,6 @@ func New(eng *sim.Engine, f *informer.Factory, c client.Interface, recorder reco
 		nodesToRetry:         map[string]bool{},
 	}
 	nc.nodeLister = nc.nodeInformer.Lister()
-	nc.podLister = nc.podInformer.Lister()
 	nc.leaseLister = nc.leaseInformer.Lister()
 	if err := nodeutil.AddPodNodeNameIndexer(nc.podInformer.Informer); err != nil {
 		panic(fmt.Sprintf("%s: %v", Component, err))
@@ -219,13 +217,9 @@ func (nc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 // processPod marks a pod just bound to a node that is not Ready as not ready
 // itself (upstream processPod).
 func (nc *Controller) processPod(key string) error {
-	ns, name, _ := cache.SplitMetaNamespaceKey(key)
-	pod, err := nc.podLister.Pods(ns).Get(name)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return err
+	pod, ok := nc.podInformer.ByKey(key)
+	if !ok {
+		return nil
 	}
 	health := nc.nodeHealth[pod.Spec.NodeName]
 	if health == nil {

@@ -36,7 +36,6 @@ type Controller struct {
 	recorder record.EventRecorder
 
 	podInformer informer.PodInformer
-	podLister   corelisters.PodLister
 	nodeLister  corelisters.NodeLister
 
 	nodeQueue *informer.Queue[string]
@@ -56,7 +55,6 @@ type timedWorker struct {
 // shared pod and node informers.
 func New(eng *sim.Engine, f *informer.Factory, c client.Interface, recorder record.EventRecorder) *Controller {
 	tc := &Controller{eng: eng, client: c, recorder: recorder, podInformer: f.Pods(), workers: map[string]*timedWorker{}}
-	tc.podLister = tc.podInformer.Lister()
 	nodes := f.Nodes()
 	tc.nodeLister = nodes.Lister()
 	if err := nodeutil.AddPodNodeNameIndexer(tc.podInformer.Informer); err != nil {
@@ -99,7 +97,8 @@ func (tc *Controller) trace(verb, ns, name, msg string) {
 // went).
 func (tc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 	if oldPod != nil && newPod != nil && oldPod.Spec.NodeName == newPod.Spec.NodeName &&
-		apiequality.Semantic.DeepEqual(oldPod.Spec.Tolerations, newPod.Spec.Tolerations) {
+		(sameSlice(oldPod.Spec.Tolerations, newPod.Spec.Tolerations) ||
+			apiequality.Semantic.DeepEqual(oldPod.Spec.Tolerations, newPod.Spec.Tolerations)) {
 		return
 	}
 	p := newPod
@@ -107,6 +106,13 @@ func (tc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 		p = oldPod
 	}
 	tc.podQueue.Add(p.Namespace + "/" + p.Name)
+}
+
+// sameSlice reports whether a and b are the same elements in memory: the
+// versions of a pod share the parts of their spec an update did not touch,
+// so most updates skip the reflective comparison.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // nodeUpdated queues a node whose NoExecute taints changed (or that came or
@@ -135,14 +141,10 @@ func noExecuteTaints(taints []v1.Taint) []v1.Taint {
 
 // handlePodUpdate (re)considers one pod against its node's NoExecute taints.
 func (tc *Controller) handlePodUpdate(key string) error {
-	ns, name, _ := cache.SplitMetaNamespaceKey(key)
-	pod, err := tc.podLister.Pods(ns).Get(name)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			tc.cancelWorkWithEvent(key)
-			return nil
-		}
-		return err
+	pod, ok := tc.podInformer.ByKey(key)
+	if !ok {
+		tc.cancelWorkWithEvent(key)
+		return nil
 	}
 	if pod.Spec.NodeName == "" {
 		return nil

@@ -152,7 +152,12 @@ var supportedDNSPolicies = []string{string(v1.DNSClusterFirstWithHostNet), strin
 func validatePodSpec(s *v1.PodSpec, path *field.Path, requireImage bool) field.ErrorList {
 	var errs field.ErrorList
 	names := sets.New[string]()
-	errs = append(errs, validateContainers(s.InitContainers, path.Child("initContainers"), names, requireImage, true)...)
+	// Validation runs on every write and rarely finds anything: a part
+	// that is empty is skipped, and a field path is built only for an
+	// error (or for a part there is something in).
+	if len(s.InitContainers) > 0 {
+		errs = append(errs, validateContainers(s.InitContainers, path.Child("initContainers"), names, requireImage, true)...)
+	}
 	if len(s.Containers) == 0 {
 		errs = append(errs, field.Required(path.Child("containers"), ""))
 	}
@@ -173,10 +178,18 @@ func validatePodSpec(s *v1.PodSpec, path *field.Path, requireImage bool) field.E
 	if s.ActiveDeadlineSeconds != nil && *s.ActiveDeadlineSeconds <= 0 {
 		errs = append(errs, field.Invalid(path.Child("activeDeadlineSeconds"), *s.ActiveDeadlineSeconds, "must be between 1 and 2147483647, inclusive"))
 	}
-	errs = append(errs, validateLabels(s.NodeSelector, path.Child("nodeSelector"))...)
-	errs = append(errs, validateTolerations(s.Tolerations, path.Child("tolerations"))...)
-	errs = append(errs, validateAffinity(s.Affinity, path.Child("affinity"))...)
-	errs = append(errs, validateTopologySpread(s.TopologySpreadConstraints, path.Child("topologySpreadConstraints"))...)
+	if len(s.NodeSelector) > 0 {
+		errs = append(errs, validateLabels(s.NodeSelector, path.Child("nodeSelector"))...)
+	}
+	if len(s.Tolerations) > 0 {
+		errs = append(errs, validateTolerations(s.Tolerations, path.Child("tolerations"))...)
+	}
+	if s.Affinity != nil {
+		errs = append(errs, validateAffinity(s.Affinity, path.Child("affinity"))...)
+	}
+	if len(s.TopologySpreadConstraints) > 0 {
+		errs = append(errs, validateTopologySpread(s.TopologySpreadConstraints, path.Child("topologySpreadConstraints"))...)
+	}
 	if s.PriorityClassName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(s.PriorityClassName) {
 			errs = append(errs, field.Invalid(path.Child("priorityClassName"), s.PriorityClassName, msg))
@@ -194,28 +207,32 @@ func validateContainers(cs []v1.Container, path *field.Path, names sets.Set[stri
 	var errs field.ErrorList
 	for i := range cs {
 		c := &cs[i]
-		p := path.Index(i)
+		p := func() *field.Path { return path.Index(i) }
 		switch {
 		case c.Name == "":
-			errs = append(errs, field.Required(p.Child("name"), ""))
+			errs = append(errs, field.Required(p().Child("name"), ""))
 		default:
 			for _, msg := range validation.IsDNS1123Label(c.Name) {
-				errs = append(errs, field.Invalid(p.Child("name"), c.Name, msg))
+				errs = append(errs, field.Invalid(p().Child("name"), c.Name, msg))
 			}
 			if names.Has(c.Name) {
-				errs = append(errs, field.Duplicate(p.Child("name"), c.Name))
+				errs = append(errs, field.Duplicate(p().Child("name"), c.Name))
 			}
 			names.Insert(c.Name)
 		}
 		if requireImage && strings.TrimSpace(c.Image) == "" {
-			errs = append(errs, field.Required(p.Child("image"), ""))
+			errs = append(errs, field.Required(p().Child("image"), ""))
 		}
 		if c.ImagePullPolicy != "" && c.ImagePullPolicy != v1.PullAlways && c.ImagePullPolicy != v1.PullIfNotPresent && c.ImagePullPolicy != v1.PullNever {
-			errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy,
+			errs = append(errs, field.NotSupported(p().Child("imagePullPolicy"), c.ImagePullPolicy,
 				[]string{string(v1.PullAlways), string(v1.PullIfNotPresent), string(v1.PullNever)}))
 		}
-		errs = append(errs, validatePorts(c.Ports, p.Child("ports"))...)
-		errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
+		if len(c.Ports) > 0 {
+			errs = append(errs, validatePorts(c.Ports, p().Child("ports"))...)
+		}
+		if len(c.Resources.Limits) > 0 || len(c.Resources.Requests) > 0 || len(c.Resources.Claims) > 0 {
+			errs = append(errs, validateResources(&c.Resources, p().Child("resources"))...)
+		}
 		if init && (c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil) &&
 			(c.RestartPolicy == nil || *c.RestartPolicy != v1.ContainerRestartPolicyAlways) {
 			for _, pr := range []struct {
@@ -223,14 +240,20 @@ func validateContainers(cs []v1.Container, path *field.Path, names sets.Set[stri
 				probe *v1.Probe
 			}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
 				if pr.probe != nil {
-					errs = append(errs, field.Forbidden(p.Child(pr.name), "may not be set for init containers without restartPolicy=Always"))
+					errs = append(errs, field.Forbidden(p().Child(pr.name), "may not be set for init containers without restartPolicy=Always"))
 				}
 			}
 			continue
 		}
-		errs = append(errs, validateProbe(c.LivenessProbe, p.Child("livenessProbe"), true)...)
-		errs = append(errs, validateProbe(c.ReadinessProbe, p.Child("readinessProbe"), false)...)
-		errs = append(errs, validateProbe(c.StartupProbe, p.Child("startupProbe"), true)...)
+		if c.LivenessProbe != nil {
+			errs = append(errs, validateProbe(c.LivenessProbe, p().Child("livenessProbe"), true)...)
+		}
+		if c.ReadinessProbe != nil {
+			errs = append(errs, validateProbe(c.ReadinessProbe, p().Child("readinessProbe"), false)...)
+		}
+		if c.StartupProbe != nil {
+			errs = append(errs, validateProbe(c.StartupProbe, p().Child("startupProbe"), true)...)
+		}
 	}
 	return errs
 }
@@ -277,18 +300,32 @@ func validateResourceList(rl v1.ResourceList, path *field.Path) field.ErrorList 
 	var buf [8]v1.ResourceName
 	for _, name := range sortedResourceNames(rl, buf[:0]) {
 		q := rl[name]
-		p := path.Key(string(name))
-		for _, msg := range validation.IsQualifiedName(string(name)) {
-			errs = append(errs, field.Invalid(p, name, msg))
+		for _, msg := range qualifiedNameErrs(string(name)) {
+			errs = append(errs, field.Invalid(path.Key(string(name)), name, msg))
 		}
 		if q.Sign() < 0 {
-			errs = append(errs, field.Invalid(p, q.String(), "must be greater than or equal to 0"))
+			errs = append(errs, field.Invalid(path.Key(string(name)), q.String(), "must be greater than or equal to 0"))
 		}
 		if name == v1.ResourcePods || name == v1.ResourceStorage {
 			continue
 		}
 	}
 	return errs
+}
+
+// wellKnownNames are qualified names nearly every pod carries (resource
+// names, the keys of the tolerations admission adds): valid, as
+// TestWellKnownNamesAreQualified checks, so not split and checked again on
+// every write.
+var wellKnownNames = []string{string(v1.ResourceCPU), string(v1.ResourceMemory), string(v1.ResourcePods),
+	string(v1.ResourceEphemeralStorage), string(v1.ResourceStorage), v1.TaintNodeNotReady, v1.TaintNodeUnreachable}
+
+// qualifiedNameErrs is validation.IsQualifiedName(name).
+func qualifiedNameErrs(name string) []string {
+	if slices.Contains(wellKnownNames, name) {
+		return nil
+	}
+	return validation.IsQualifiedName(name)
 }
 
 // sortedResourceNames appends the names in rl to names, sorted (a caller
@@ -304,8 +341,12 @@ func sortedResourceNames(rl v1.ResourceList, names []v1.ResourceName) []v1.Resou
 
 func validateResources(r *v1.ResourceRequirements, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, validateResourceList(r.Limits, path.Child("limits"))...)
-	errs = append(errs, validateResourceList(r.Requests, path.Child("requests"))...)
+	if len(r.Limits) > 0 {
+		errs = append(errs, validateResourceList(r.Limits, path.Child("limits"))...)
+	}
+	if len(r.Requests) > 0 {
+		errs = append(errs, validateResourceList(r.Requests, path.Child("requests"))...)
+	}
 	var buf [8]v1.ResourceName
 	for _, name := range sortedResourceNames(r.Requests, buf[:0]) {
 		req := r.Requests[name]
@@ -361,32 +402,32 @@ var supportedTaintEffects = []string{string(v1.TaintEffectNoExecute), string(v1.
 func validateTolerations(ts []v1.Toleration, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, t := range ts {
-		p := path.Index(i)
-		if t.Key != "" {
-			errs = append(errs, metav1validation.ValidateLabelName(t.Key, p.Child("key"))...)
+		p := func() *field.Path { return path.Index(i) }
+		if t.Key != "" && len(qualifiedNameErrs(t.Key)) > 0 {
+			errs = append(errs, metav1validation.ValidateLabelName(t.Key, p().Child("key"))...)
 		}
 		if t.Key == "" && t.Operator != v1.TolerationOpExists {
-			errs = append(errs, field.Invalid(p.Child("operator"), t.Operator,
+			errs = append(errs, field.Invalid(p().Child("operator"), t.Operator,
 				"operator must be Exists when `key` is empty, which means \"match all values and all keys\""))
 		}
 		if t.TolerationSeconds != nil && t.Effect != v1.TaintEffectNoExecute {
-			errs = append(errs, field.Invalid(p.Child("effect"), t.Effect,
+			errs = append(errs, field.Invalid(p().Child("effect"), t.Effect,
 				"effect must be 'NoExecute' when `tolerationSeconds` is set"))
 		}
 		switch t.Operator {
 		case v1.TolerationOpEqual, "":
 			for _, msg := range validation.IsValidLabelValue(t.Value) {
-				errs = append(errs, field.Invalid(p.Child("operator"), t.Value, msg))
+				errs = append(errs, field.Invalid(p().Child("operator"), t.Value, msg))
 			}
 		case v1.TolerationOpExists:
 			if t.Value != "" {
-				errs = append(errs, field.Invalid(p.Child("operator"), t, "value must be empty when `operator` is 'Exists'"))
+				errs = append(errs, field.Invalid(p().Child("operator"), t, "value must be empty when `operator` is 'Exists'"))
 			}
 		default:
-			errs = append(errs, field.NotSupported(p.Child("operator"), t.Operator, []string{string(v1.TolerationOpEqual), string(v1.TolerationOpExists)}))
+			errs = append(errs, field.NotSupported(p().Child("operator"), t.Operator, []string{string(v1.TolerationOpEqual), string(v1.TolerationOpExists)}))
 		}
 		if t.Effect != "" && !slicesContains(supportedTaintEffects, string(t.Effect)) {
-			errs = append(errs, field.NotSupported(p.Child("effect"), t.Effect, supportedTaintEffects))
+			errs = append(errs, field.NotSupported(p().Child("effect"), t.Effect, supportedTaintEffects))
 		}
 	}
 	return errs
@@ -541,17 +582,17 @@ var supportedPhases = []string{string(v1.PodFailed), string(v1.PodPending), stri
 
 func validatePodStatusUpdate(p, old *v1.Pod) field.ErrorList {
 	var errs field.ErrorList
-	path := field.NewPath("status")
+	path := func() *field.Path { return field.NewPath("status") }
 	if p.Status.Phase != "" && !slicesContains(supportedPhases, string(p.Status.Phase)) {
-		errs = append(errs, field.NotSupported(path.Child("phase"), p.Status.Phase, supportedPhases))
+		errs = append(errs, field.NotSupported(path().Child("phase"), p.Status.Phase, supportedPhases))
 	}
 	// A terminal pod stays terminal (ValidatePodStatusUpdate).
 	if (old.Status.Phase == v1.PodSucceeded || old.Status.Phase == v1.PodFailed) && p.Status.Phase != old.Status.Phase {
-		errs = append(errs, field.Forbidden(path.Child("phase"),
+		errs = append(errs, field.Forbidden(path().Child("phase"),
 			fmt.Sprintf("cannot transition from a terminal phase %q to another phase %q", old.Status.Phase, p.Status.Phase)))
 	}
 	if old.Spec.NodeName == "" && p.Status.NominatedNodeName == "" && len(p.Status.ContainerStatuses) > 0 && p.Spec.NodeName == "" {
-		errs = append(errs, field.Forbidden(path.Child("containerStatuses"), "may not be set for a pod that is not bound to a node"))
+		errs = append(errs, field.Forbidden(path().Child("containerStatuses"), "may not be set for a pod that is not bound to a node"))
 	}
 	return errs
 }

@@ -95,3 +95,15 @@ func TestEventRingAgainstSlice(t *testing.T) {
 		}
 	})
 }
+
+// The names validation takes as valid without checking are valid.
+func TestWellKnownNamesAreQualified(t *testing.T) {
+	for _, n := range wellKnownNames {
+		if errs := validation.IsQualifiedName(n); len(errs) > 0 {
+			t.Errorf("%q: %v", n, errs)
+		}
+	}
+	if len(qualifiedNameErrs("bad key!")) == 0 {
+		t.Error("other names are still checked")
+	}
+}

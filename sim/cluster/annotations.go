@@ -44,6 +44,9 @@ func PodAnnotations() []string {
 func ValidateAnnotations(obj runtime.Object) field.ErrorList {
 	switch o := obj.(type) {
 	case *v1.Pod:
+		if !hasPrefixed(o.Annotations) {
+			return nil // the common case: nothing to check
+		}
 		return validatePodAnnotations(o, field.NewPath("metadata", "annotations"))
 	case *appsv1.Deployment:
 		return validateTemplateAnnotations(&o.Spec.Template)
@@ -53,7 +56,20 @@ func ValidateAnnotations(obj runtime.Object) field.ErrorList {
 	return nil
 }
 
+// hasPrefixed reports whether any annotation is a kubesim.dev/ one.
+func hasPrefixed(annotations map[string]string) bool {
+	for k := range annotations {
+		if strings.HasPrefix(k, AnnotationPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
 func validateTemplateAnnotations(t *v1.PodTemplateSpec) field.ErrorList {
+	if !hasPrefixed(t.Annotations) {
+		return nil
+	}
 	pod := &v1.Pod{ObjectMeta: t.ObjectMeta, Spec: t.Spec}
 	return validatePodAnnotations(pod, field.NewPath("spec", "template", "metadata", "annotations"))
 }

@@ -32,6 +32,7 @@ type scaleResult struct {
 	peakSys        uint64  // memory the runtime holds from the OS (Sys minus what it released)
 	peakRSS        uint64  // the kernel's high-water mark of resident memory over the run; 0 if unknown
 	allocated      uint64  // bytes allocated from the first create to the last pod Running
+	mallocs        uint64  // heap objects allocated in the same window
 	gcShare        float64 // the collector's share of the Go CPU time in the same window (runtime/metrics)
 	steps          uint64
 	failedOrLeft   int
@@ -96,7 +97,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	}
 	simStart := c.Engine.Elapsed()
 	runtime.ReadMemStats(&ms)
-	allocStart := ms.TotalAlloc
+	allocStart, mallocStart := ms.TotalAlloc, ms.Mallocs
 	gcStart := readGCCPU()
 	cpuStart := cpuTime()
 	start := time.Now()
@@ -137,6 +138,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 		res.peakRSS = peakRSS()
 	}
 	res.allocated = ms.TotalAlloc - allocStart
+	res.mallocs = ms.Mallocs - mallocStart
 	res.gcShare = readGCCPU().shareSince(gcStart)
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
@@ -179,6 +181,7 @@ func reportScale(b *testing.B, r scaleResult) {
 	// (to within the collector's own timing), so it compares two versions
 	// of the code on a noisy machine.
 	b.ReportMetric(float64(r.allocated)/float64(max(r.running, 1))/1024, "alloc-KiB/pod")
+	b.ReportMetric(float64(r.mallocs)/float64(max(r.running, 1)), "allocs/pod")
 	b.ReportMetric(100*r.gcShare, "gc-cpu-%")
 	b.ReportMetric(r.simulated.Seconds(), "sim-s")
 	b.ReportMetric(r.registerWall.Seconds(), "register-s")

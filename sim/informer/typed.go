@@ -1,6 +1,7 @@
 package informer
 
 import (
+	v1 "k8s.io/api/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
@@ -20,6 +21,17 @@ type PodInformer struct{ *Informer }
 
 // Lister returns a client-go PodLister over the cache.
 func (i PodInformer) Lister() corelisters.PodLister { return corelisters.NewPodLister(i.indexer) }
+
+// ByKey returns the cached pod of a work-queue key ("namespace/name"):
+// what Lister().Pods(namespace).Get(name) returns, without splitting the
+// key and joining it again (a controller does this for every pod update).
+func (i PodInformer) ByKey(key string) (*v1.Pod, bool) {
+	obj, ok, _ := i.indexer.GetByKey(key)
+	if !ok {
+		return nil, false
+	}
+	return obj.(*v1.Pod), true
+}
 
 // Pods returns the shared pods informer narrowed by opts.
 func (f *Factory) Pods(opts ...ListOption) PodInformer {

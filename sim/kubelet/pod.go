@@ -337,6 +337,9 @@ func (w *podWorker) ref(c *container) *v1.ObjectReference {
 	return r
 }
 
+// trace records a pod-level step when the engine traces. A caller on a
+// path every pod takes formats its message only if eng.Tracing(): the
+// formatting would cost in untraced runs too.
 func (w *podWorker) trace(verb, msg string) { w.k.trace(verb, "Pod", w.namespace(), w.name(), msg) }
 
 // changed records a change of the pod's status and makes sure it is
@@ -369,7 +372,7 @@ func (w *podWorker) reject(reason, msg string) {
 func (w *podWorker) admitted() {
 	w.hold()
 	w.startTime = metav1.NewTime(w.k.eng.Now())
-	if w.k.eng.Tracing() { // formatted only for a trace (every pod comes here)
+	if w.k.eng.Tracing() {
 		w.trace("admitted", fmt.Sprintf("pod admitted (%d/%d pods on the node)", w.k.used.pods, w.k.alloc.pods))
 	}
 	if w.pod.DeletionTimestamp != nil {
@@ -552,7 +555,9 @@ func (w *podWorker) ensureImage(c *container) {
 		return
 	}
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", image))
-	w.trace("pulling", fmt.Sprintf("container %s: pulling image %s", c.name, image))
+	if w.k.eng.Tracing() {
+		w.trace("pulling", fmt.Sprintf("container %s: pulling image %s", c.name, image))
+	}
 	d := w.k.jitter(w.k.cfg.ImagePullDuration)
 	if c.b.ImagePullDuration != nil {
 		d = *c.b.ImagePullDuration
@@ -582,7 +587,9 @@ func (w *podWorker) pulled(c *container, p *pull, requested time.Duration) {
 	total := (w.now() - requested).Truncate(time.Millisecond)
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.",
 		image, pullD, total, imageSize(image)))
-	w.trace("pulled", fmt.Sprintf("container %s: pulled image %s in %v", c.name, image, total))
+	if w.k.eng.Tracing() {
+		w.trace("pulled", fmt.Sprintf("container %s: pulled image %s in %v", c.name, image, total))
+	}
 	w.createAndStart(c)
 }
 

@@ -31,10 +31,13 @@ type Recorder struct {
 	// seen maps an event to the suffix of its Event's name (the name is
 	// "<object>.<hex suffix>"; the object is part of the key); at most
 	// maxSeen entries.
-	seen   map[eventKey]int64
-	order  []eventKey // ring of the keys in seen, oldest at next
-	next   int
-	used   map[string]bool // names taken in the current instant
+	seen  map[eventKey]int64
+	order []eventKey // ring of the keys in seen, oldest at next
+	next  int
+	// used holds, per object named in the current instant, the suffix its
+	// next Event name takes: the names this recorder gave an object in one
+	// instant are consecutive from the instant's first suffix.
+	used   map[string]int64
 	usedAt int64
 	// eventsRes is the API server's events resource.
 	eventsRes *apiserver.Resource
@@ -143,7 +146,7 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 		instance = component + "-" + host
 	}
 	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: instance,
-		seen: map[eventKey]int64{}, used: map[string]bool{}, eventsRes: res, offset: int64(k[0] % 997)}
+		seen: map[eventKey]int64{}, used: map[string]int64{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
 // Event records an event about object.
@@ -266,22 +269,21 @@ func (r *Recorder) name(object string, now metav1.Time) (name string, suffix int
 			// clear keeps a map's memory: a burst (the scheduler's
 			// events for thousands of pods in one instant) would stay
 			// allocated in every recorder.
-			r.used = map[string]bool{}
+			r.used = map[string]int64{}
 		} else {
 			clear(r.used)
 		}
 		r.usedAt = n
 	}
-	n += r.offset
-	var buf [128]byte
-	for {
-		name := eventName(buf[:0], object, n)
-		if !r.used[name] {
-			r.used[name] = true
-			return name, n
-		}
-		n++
+	n, ok := r.used[object]
+	if !ok {
+		n = r.usedAt + r.offset
 	}
+	// The suffix is hex digits after the last dot, so two names are equal
+	// only for the same object and suffix: counting per object is enough.
+	r.used[object] = n + 1
+	var buf [128]byte
+	return eventName(buf[:0], object, n), n
 }
 
 // eventName is "<object>.<hex suffix>", built in buf.

@@ -3,7 +3,10 @@ package record_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -90,4 +93,41 @@ func TestFoldingAndBoundedMemory(t *testing.T) {
 	}
 	assert.Equal(t, 2, backoffs)
 	assert.Equal(t, 1+4096+1, n)
+}
+
+// The events of one object in one instant take consecutive names from the
+// instant's; another object starts from the instant's again, and so does a
+// later instant.
+func TestEventNamesWithinAnInstant(t *testing.T) {
+	eng, c := setup(t)
+	r := record.New(c, eng, "kubelet", "n1")
+	other := &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "default", Name: "api", UID: "u2"}
+	suffix := map[string][]int64{}
+	emit := func(ref *v1.ObjectReference, reason string) {
+		before := map[string]bool{}
+		for _, e := range events(t, c) {
+			before[e.Name] = true
+		}
+		r.Event(ref, v1.EventTypeNormal, reason, reason)
+		for _, e := range events(t, c) {
+			if !before[e.Name] {
+				obj, hex, ok := strings.Cut(e.Name, ".")
+				require.True(t, ok, e.Name)
+				n, err := strconv.ParseInt(hex, 16, 64)
+				require.NoError(t, err, e.Name)
+				suffix[obj] = append(suffix[obj], n)
+			}
+		}
+	}
+	emit(pod, "Pulled")
+	emit(pod, "Created")
+	emit(other, "Pulled")
+	emit(pod, "Started")
+	eng.RunFor(time.Second)
+	emit(pod, "Killing")
+	require.Len(t, suffix["web"], 4)
+	require.Len(t, suffix["api"], 1)
+	base := suffix["web"][0]
+	assert.Equal(t, []int64{base, base + 1, base + 2, base + int64(time.Second)}, suffix["web"])
+	assert.Equal(t, []int64{base}, suffix["api"])
 }
