@@ -120,3 +120,16 @@ func TestValidatePodStatusFieldPaths(t *testing.T) {
 	require.True(t, apierrors.IsInvalid(err), "%v", err)
 	assert.Contains(t, err.Error(), "status.phase: Unsupported value")
 }
+
+// A node's capacity and allocatable are checked under their own paths.
+func TestValidateNodeResourcePaths(t *testing.T) {
+	e := newEnv(t)
+	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: v1.NodeStatus{
+		Capacity:    v1.ResourceList{v1.ResourceCPU: resource.MustParse("-1")},
+		Allocatable: v1.ResourceList{"bad name!": resource.MustParse("1")}}}
+	var fields []string
+	for _, fe := range e.s.Validate(n) {
+		fields = append(fields, fe.Field)
+	}
+	assert.Equal(t, []string{"status.capacity[cpu]", "status.allocatable[bad name!]"}, fields)
+}

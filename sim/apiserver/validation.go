@@ -143,71 +143,78 @@ func validateLabels(l map[string]string, path *field.Path) field.ErrorList {
 // ---- pods ----
 
 func validatePod(p *v1.Pod) field.ErrorList {
-	return validatePodSpec(&p.Spec, field.NewPath("spec"), true)
+	return validatePodSpec(&p.Spec, specPath, true)
 }
+
+// pathFunc is a field path built only if an error names it: a pod's spec
+// is validated on every create and rarely has anything wrong, and each
+// built path element is an allocation. (Func literals a validator only
+// calls live on the stack.)
+type pathFunc func() *field.Path
+
+func specPath() *field.Path { return field.NewPath("spec") }
 
 var supportedRestartPolicies = []string{string(v1.RestartPolicyAlways), string(v1.RestartPolicyNever), string(v1.RestartPolicyOnFailure)}
 var supportedDNSPolicies = []string{string(v1.DNSClusterFirstWithHostNet), string(v1.DNSClusterFirst), string(v1.DNSDefault), string(v1.DNSNone)}
 
-func validatePodSpec(s *v1.PodSpec, path *field.Path, requireImage bool) field.ErrorList {
+func validatePodSpec(s *v1.PodSpec, path pathFunc, requireImage bool) field.ErrorList {
 	var errs field.ErrorList
 	names := sets.New[string]()
-	// Validation runs on every write and rarely finds anything: a part
-	// that is empty is skipped, and a field path is built only for an
-	// error (or for a part there is something in).
+	// An empty part is skipped, and a path is built only for an error or
+	// a part with something in it.
 	if len(s.InitContainers) > 0 {
-		errs = append(errs, validateContainers(s.InitContainers, path.Child("initContainers"), names, requireImage, true)...)
+		errs = append(errs, validateContainers(s.InitContainers, func() *field.Path { return path().Child("initContainers") }, names, requireImage, true)...)
 	}
 	if len(s.Containers) == 0 {
-		errs = append(errs, field.Required(path.Child("containers"), ""))
+		errs = append(errs, field.Required(path().Child("containers"), ""))
 	}
-	errs = append(errs, validateContainers(s.Containers, path.Child("containers"), names, requireImage, false)...)
+	errs = append(errs, validateContainers(s.Containers, func() *field.Path { return path().Child("containers") }, names, requireImage, false)...)
 	if !slicesContains(supportedRestartPolicies, string(s.RestartPolicy)) {
 		if s.RestartPolicy == "" {
-			errs = append(errs, field.Required(path.Child("restartPolicy"), ""))
+			errs = append(errs, field.Required(path().Child("restartPolicy"), ""))
 		} else {
-			errs = append(errs, field.NotSupported(path.Child("restartPolicy"), s.RestartPolicy, supportedRestartPolicies))
+			errs = append(errs, field.NotSupported(path().Child("restartPolicy"), s.RestartPolicy, supportedRestartPolicies))
 		}
 	}
 	if s.DNSPolicy != "" && !slicesContains(supportedDNSPolicies, string(s.DNSPolicy)) {
-		errs = append(errs, field.NotSupported(path.Child("dnsPolicy"), s.DNSPolicy, supportedDNSPolicies))
+		errs = append(errs, field.NotSupported(path().Child("dnsPolicy"), s.DNSPolicy, supportedDNSPolicies))
 	}
 	if s.TerminationGracePeriodSeconds != nil && *s.TerminationGracePeriodSeconds < 0 {
-		errs = append(errs, field.Invalid(path.Child("terminationGracePeriodSeconds"), *s.TerminationGracePeriodSeconds, "must be greater than or equal to 0"))
+		errs = append(errs, field.Invalid(path().Child("terminationGracePeriodSeconds"), *s.TerminationGracePeriodSeconds, "must be greater than or equal to 0"))
 	}
 	if s.ActiveDeadlineSeconds != nil && *s.ActiveDeadlineSeconds <= 0 {
-		errs = append(errs, field.Invalid(path.Child("activeDeadlineSeconds"), *s.ActiveDeadlineSeconds, "must be between 1 and 2147483647, inclusive"))
+		errs = append(errs, field.Invalid(path().Child("activeDeadlineSeconds"), *s.ActiveDeadlineSeconds, "must be between 1 and 2147483647, inclusive"))
 	}
 	if len(s.NodeSelector) > 0 {
-		errs = append(errs, validateLabels(s.NodeSelector, path.Child("nodeSelector"))...)
+		errs = append(errs, validateLabels(s.NodeSelector, path().Child("nodeSelector"))...)
 	}
 	if len(s.Tolerations) > 0 {
-		errs = append(errs, validateTolerations(s.Tolerations, path.Child("tolerations"))...)
+		errs = append(errs, validateTolerations(s.Tolerations, func() *field.Path { return path().Child("tolerations") })...)
 	}
 	if s.Affinity != nil {
-		errs = append(errs, validateAffinity(s.Affinity, path.Child("affinity"))...)
+		errs = append(errs, validateAffinity(s.Affinity, path().Child("affinity"))...)
 	}
 	if len(s.TopologySpreadConstraints) > 0 {
-		errs = append(errs, validateTopologySpread(s.TopologySpreadConstraints, path.Child("topologySpreadConstraints"))...)
+		errs = append(errs, validateTopologySpread(s.TopologySpreadConstraints, path().Child("topologySpreadConstraints"))...)
 	}
 	if s.PriorityClassName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(s.PriorityClassName) {
-			errs = append(errs, field.Invalid(path.Child("priorityClassName"), s.PriorityClassName, msg))
+			errs = append(errs, field.Invalid(path().Child("priorityClassName"), s.PriorityClassName, msg))
 		}
 	}
 	if s.NodeName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(s.NodeName) {
-			errs = append(errs, field.Invalid(path.Child("nodeName"), s.NodeName, msg))
+			errs = append(errs, field.Invalid(path().Child("nodeName"), s.NodeName, msg))
 		}
 	}
 	return errs
 }
 
-func validateContainers(cs []v1.Container, path *field.Path, names sets.Set[string], requireImage, init bool) field.ErrorList {
+func validateContainers(cs []v1.Container, path pathFunc, names sets.Set[string], requireImage, init bool) field.ErrorList {
 	var errs field.ErrorList
 	for i := range cs {
 		c := &cs[i]
-		p := func() *field.Path { return path.Index(i) }
+		p := func() *field.Path { return path().Index(i) }
 		switch {
 		case c.Name == "":
 			errs = append(errs, field.Required(p().Child("name"), ""))
@@ -231,7 +238,7 @@ func validateContainers(cs []v1.Container, path *field.Path, names sets.Set[stri
 			errs = append(errs, validatePorts(c.Ports, p().Child("ports"))...)
 		}
 		if len(c.Resources.Limits) > 0 || len(c.Resources.Requests) > 0 || len(c.Resources.Claims) > 0 {
-			errs = append(errs, validateResources(&c.Resources, p().Child("resources"))...)
+			errs = append(errs, validateResources(&c.Resources, func() *field.Path { return p().Child("resources") })...)
 		}
 		if init && (c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil) &&
 			(c.RestartPolicy == nil || *c.RestartPolicy != v1.ContainerRestartPolicyAlways) {
@@ -295,16 +302,16 @@ func validatePorts(ports []v1.ContainerPort, path *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateResourceList(rl v1.ResourceList, path *field.Path) field.ErrorList {
+func validateResourceList(rl v1.ResourceList, path pathFunc) field.ErrorList {
 	var errs field.ErrorList
 	var buf [8]v1.ResourceName
 	for _, name := range sortedResourceNames(rl, buf[:0]) {
 		q := rl[name]
 		for _, msg := range qualifiedNameErrs(string(name)) {
-			errs = append(errs, field.Invalid(path.Key(string(name)), name, msg))
+			errs = append(errs, field.Invalid(path().Key(string(name)), name, msg))
 		}
 		if q.Sign() < 0 {
-			errs = append(errs, field.Invalid(path.Key(string(name)), q.String(), "must be greater than or equal to 0"))
+			errs = append(errs, field.Invalid(path().Key(string(name)), q.String(), "must be greater than or equal to 0"))
 		}
 		if name == v1.ResourcePods || name == v1.ResourceStorage {
 			continue
@@ -339,19 +346,19 @@ func sortedResourceNames(rl v1.ResourceList, names []v1.ResourceName) []v1.Resou
 	return names
 }
 
-func validateResources(r *v1.ResourceRequirements, path *field.Path) field.ErrorList {
+func validateResources(r *v1.ResourceRequirements, path pathFunc) field.ErrorList {
 	var errs field.ErrorList
 	if len(r.Limits) > 0 {
-		errs = append(errs, validateResourceList(r.Limits, path.Child("limits"))...)
+		errs = append(errs, validateResourceList(r.Limits, func() *field.Path { return path().Child("limits") })...)
 	}
 	if len(r.Requests) > 0 {
-		errs = append(errs, validateResourceList(r.Requests, path.Child("requests"))...)
+		errs = append(errs, validateResourceList(r.Requests, func() *field.Path { return path().Child("requests") })...)
 	}
 	var buf [8]v1.ResourceName
 	for _, name := range sortedResourceNames(r.Requests, buf[:0]) {
 		req := r.Requests[name]
 		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
-			errs = append(errs, field.Invalid(path.Child("requests").Key(string(name)), req.String(),
+			errs = append(errs, field.Invalid(path().Child("requests").Key(string(name)), req.String(),
 				fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
 		}
 	}
@@ -399,10 +406,10 @@ func validateProbe(pr *v1.Probe, path *field.Path, successMustBeOne bool) field.
 
 var supportedTaintEffects = []string{string(v1.TaintEffectNoExecute), string(v1.TaintEffectNoSchedule), string(v1.TaintEffectPreferNoSchedule)}
 
-func validateTolerations(ts []v1.Toleration, path *field.Path) field.ErrorList {
+func validateTolerations(ts []v1.Toleration, path pathFunc) field.ErrorList {
 	var errs field.ErrorList
 	for i, t := range ts {
-		p := func() *field.Path { return path.Index(i) }
+		p := func() *field.Path { return path().Index(i) }
 		if t.Key != "" && len(qualifiedNameErrs(t.Key)) > 0 {
 			errs = append(errs, metav1validation.ValidateLabelName(t.Key, p().Child("key"))...)
 		}
@@ -534,7 +541,7 @@ func validateTopologySpread(cs []v1.TopologySpreadConstraint, path *field.Path) 
 
 // validatePodUpdate enforces pod spec immutability (ValidatePodUpdate).
 func validatePodUpdate(p, old *v1.Pod) field.ErrorList {
-	errs := validatePodSpec(&p.Spec, field.NewPath("spec"), true)
+	errs := validatePodSpec(&p.Spec, specPath, true)
 	// Allowed changes: container images, activeDeadlineSeconds, additional
 	// tolerations, removal of scheduling gates.
 	mungedSpec := *p.Spec.DeepCopy()
@@ -602,8 +609,8 @@ func validatePodStatusUpdate(p, old *v1.Pod) field.ErrorList {
 func validateNode(n *v1.Node) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateTaints(n.Spec.Taints, field.NewPath("spec", "taints"))...)
-	errs = append(errs, validateResourceList(n.Status.Capacity, field.NewPath("status", "capacity"))...)
-	errs = append(errs, validateResourceList(n.Status.Allocatable, field.NewPath("status", "allocatable"))...)
+	errs = append(errs, validateResourceList(n.Status.Capacity, func() *field.Path { return field.NewPath("status", "capacity") })...)
+	errs = append(errs, validateResourceList(n.Status.Allocatable, func() *field.Path { return field.NewPath("status", "allocatable") })...)
 	return errs
 }
 
@@ -749,7 +756,7 @@ func validateSelectorAndTemplate(sel *metav1.LabelSelector, tmpl *v1.PodTemplate
 			errs = append(errs, field.Invalid(tp.Child("metadata", "labels"), tmpl.Labels, "`selector` does not match template `labels`"))
 		}
 	}
-	errs = append(errs, validatePodSpec(&tmpl.Spec, tp.Child("spec"), true)...)
+	errs = append(errs, validatePodSpec(&tmpl.Spec, func() *field.Path { return tp.Child("spec") }, true)...)
 	if tmpl.Spec.RestartPolicy != "" && tmpl.Spec.RestartPolicy != v1.RestartPolicyAlways {
 		errs = append(errs, field.NotSupported(tp.Child("spec", "restartPolicy"), tmpl.Spec.RestartPolicy, []string{string(v1.RestartPolicyAlways)}))
 	}
