@@ -454,6 +454,48 @@ func TestPriorityAdmission(t *testing.T) {
 	assert.EqualError(t, err, `PriorityClass.scheduling.k8s.io "huge" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000`)
 }
 
+// A pod without a class gets the global default's priority, following
+// every create, update and delete of the classes.
+func TestPriorityAdmissionGlobalDefault(t *testing.T) {
+	e := newEnv(t)
+	pcs := e.c.SchedulingV1().PriorityClasses()
+	n := 0
+	priority := func() (int32, string) {
+		t.Helper()
+		n++
+		got, err := e.c.CoreV1().Pods("default").Create(ctx, pod(fmt.Sprint("p", n)), metav1.CreateOptions{})
+		require.NoError(t, err)
+		return *got.Spec.Priority, got.Spec.PriorityClassName
+	}
+	p, name := priority()
+	assert.Equal(t, int32(0), p)
+	assert.Empty(t, name, "no class, no default")
+
+	_, err := pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "b-default"}, Value: 100, GlobalDefault: true}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	p, name = priority()
+	assert.Equal(t, int32(100), p)
+	assert.Equal(t, "b-default", name)
+
+	_, err = pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "a-default"}, Value: 100, GlobalDefault: true}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, name = priority()
+	assert.Equal(t, "a-default", name, "of equal defaults, the first by name")
+
+	a, err := pcs.Get(ctx, "a-default", metav1.GetOptions{})
+	require.NoError(t, err)
+	a.GlobalDefault = false
+	_, err = pcs.Update(ctx, a, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	_, name = priority()
+	assert.Equal(t, "b-default", name, "an update is seen")
+
+	require.NoError(t, pcs.Delete(ctx, "b-default", metav1.DeleteOptions{}))
+	p, name = priority()
+	assert.Equal(t, int32(0), p, "a delete is seen")
+	assert.Empty(t, name)
+}
+
 func TestHPADefaults(t *testing.T) {
 	e := newEnv(t)
 	h, err := e.c.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{

@@ -100,14 +100,9 @@ func (s *Server) admitPriority(pod *v1.Pod) error {
 		}
 		pc = obj.(*schedulingv1.PriorityClass)
 	} else {
-		objs, _, err := s.ListSelected(pcRes, "", Selector{})
-		if err != nil {
+		var err error
+		if pc, err = s.defaultPriorityClass(pcRes); err != nil {
 			return err
-		}
-		for _, o := range objs {
-			if c := o.(*schedulingv1.PriorityClass); c.GlobalDefault && (pc == nil || c.Value > pc.Value) {
-				pc = c
-			}
 		}
 	}
 	var priority int32
@@ -128,6 +123,27 @@ func (s *Server) admitPriority(pod *v1.Pod) error {
 		pod.Spec.PreemptionPolicy = &policy
 	}
 	return nil
+}
+
+// defaultPriorityClass is the global default PriorityClass with the highest
+// value, the first by name of equals (nil if there is none). It is looked
+// up again only after a PriorityClass was written.
+func (s *Server) defaultPriorityClass(pcRes *Resource) (*schedulingv1.PriorityClass, error) {
+	if s.defaultPCAt == pcRes.writes+1 {
+		return s.defaultPC, nil
+	}
+	objs, _, err := s.ListSelected(pcRes, "", Selector{})
+	if err != nil {
+		return nil, err
+	}
+	var pc *schedulingv1.PriorityClass
+	for _, o := range objs {
+		if c := o.(*schedulingv1.PriorityClass); c.GlobalDefault && (pc == nil || c.Value > pc.Value) {
+			pc = c
+		}
+	}
+	s.defaultPC, s.defaultPCAt = pc, pcRes.writes+1
+	return pc, nil
 }
 
 var _ runtime.Object = &v1.Pod{}

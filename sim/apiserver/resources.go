@@ -48,6 +48,10 @@ type Resource struct {
 	// scratch is where a value is marshalled before its transform (a
 	// server, and its registry, is used by one engine at a time).
 	scratch []byte
+	// writes counts the server's committed writes of the resource
+	// (creates, updates, deletes): what admission derives from all of a
+	// resource's objects is cached against it.
+	writes uint64
 
 	newObj  func() runtime.Object
 	newList func() runtime.Object

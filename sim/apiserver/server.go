@@ -84,6 +84,12 @@ type Server struct {
 	nsCleanup map[string]bool
 	nsTicker  *sim.Ticker
 
+	// defaultPC is the global default PriorityClass (nil: none) as of
+	// defaultPCAt, one more than the priorityclasses' write count then (0:
+	// not looked up yet); every pod created without a class asks for it.
+	defaultPC   *schedulingv1.PriorityClass
+	defaultPCAt uint64
+
 	stats Stats
 }
 

@@ -415,6 +415,7 @@ func (s *Server) decodeKV(res *Resource, kv mvcc.KeyValue) runtime.Object {
 // A resource without a watch cache keeps nothing of obj: its watchers, if
 // any, get the change decoded from the store's bytes (see passThrough).
 func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Object) {
+	res.writes++
 	obj.(metav1.Object).SetResourceVersion(formatRV(rev))
 	if res.NoWatchCache {
 		return
@@ -429,6 +430,7 @@ func (s *Server) committed(res *Resource, key string, rev int64, obj runtime.Obj
 }
 
 func (s *Server) committedDelete(res *Resource, key string, rev int64, gone runtime.Object) {
+	res.writes++
 	delete(s.memo, key)
 	s.cachers[res].written(key, rev, gone)
 }
