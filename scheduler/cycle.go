@@ -314,7 +314,7 @@ func (s *Scheduler) bind(qpi *queue.QueuedPodInfo, node string, rec *attemptReco
 	s.queue.Done(uid, true)
 	rec.outcome = OutcomeBound
 	s.trace("bind", pod, node)
-	s.api.Event(pod, v1.EventTypeNormal, "Scheduled", fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node))
+	s.api.Event(pod, v1.EventTypeNormal, "Scheduled", "Successfully assigned "+pod.Namespace+"/"+pod.Name+" to "+node)
 }
 
 // handleFailure re-queues a pod after a failed attempt, records the

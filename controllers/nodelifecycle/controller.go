@@ -210,7 +210,7 @@ func (nc *Controller) trace(verb, kind, ns, name, msg string) {
 // podUpdated queues a pod when it gets bound to a node.
 func (nc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 	if newPod.Spec.NodeName != "" && (oldPod == nil || newPod.Spec.NodeName != oldPod.Spec.NodeName) {
-		nc.podUpdateQueue.Add(newPod.Namespace + "/" + newPod.Name)
+		nc.podUpdateQueue.Add(nc.podInformer.KeyOf(newPod))
 	}
 }
 

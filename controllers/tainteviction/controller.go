@@ -105,7 +105,7 @@ func (tc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 	if p == nil {
 		p = oldPod
 	}
-	tc.podQueue.Add(p.Namespace + "/" + p.Name)
+	tc.podQueue.Add(tc.podInformer.KeyOf(p))
 }
 
 // sameSlice reports whether a and b are the same elements in memory: the

@@ -496,6 +496,31 @@ func TestPriorityAdmissionGlobalDefault(t *testing.T) {
 	assert.Empty(t, name)
 }
 
+// DefaultTolerationSeconds adds what a pod does not tolerate yet; pods
+// without tolerations share one read-only pair, which a client's copy
+// does not reach.
+func TestDefaultTolerationSeconds(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	a, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	a.Spec.Tolerations[0].Key = "changed by a client"
+	b, err := pods.Create(ctx, pod("b"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Len(t, b.Spec.Tolerations, 2)
+	assert.Equal(t, v1.TaintNodeNotReady, b.Spec.Tolerations[0].Key, "the client's copy was its own")
+	assert.Equal(t, int64(300), *b.Spec.Tolerations[0].TolerationSeconds)
+
+	own := pod("c")
+	secs := int64(60)
+	own.Spec.Tolerations = []v1.Toleration{{Key: v1.TaintNodeUnreachable, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: &secs}}
+	c, err := pods.Create(ctx, own, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Len(t, c.Spec.Tolerations, 2)
+	assert.Equal(t, int64(60), *c.Spec.Tolerations[0].TolerationSeconds, "its own unreachable toleration kept")
+	assert.Equal(t, v1.TaintNodeNotReady, c.Spec.Tolerations[1].Key, "the missing one added")
+}
+
 func TestHPADefaults(t *testing.T) {
 	e := newEnv(t)
 	h, err := e.c.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -62,6 +63,18 @@ func (s *Server) namespaceLifecycle(a *Attributes) error {
 // tolerations (300 s) to pods that lack them
 // (plugin/pkg/admission/defaulttolerationseconds).
 func (s *Server) defaultTolerationSeconds(pod *v1.Pod) {
+	if len(pod.Spec.Tolerations) == 0 {
+		// Most pods: both tolerations, one read-only slice for all (its
+		// capacity is its length, so an append copies it).
+		if s.defaultTolerations == nil {
+			notReady, unreachable := s.cfg.DefaultNotReadyTolerationSeconds, s.cfg.DefaultUnreachableTolerationSeconds
+			s.defaultTolerations = slices.Clip([]v1.Toleration{
+				{Key: v1.TaintNodeNotReady, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: &notReady},
+				{Key: v1.TaintNodeUnreachable, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: &unreachable}})
+		}
+		pod.Spec.Tolerations = s.defaultTolerations
+		return
+	}
 	notReady, unreachable := false, false
 	for _, t := range pod.Spec.Tolerations {
 		if (t.Key == v1.TaintNodeNotReady || t.Key == "") && (t.Effect == v1.TaintEffectNoExecute || t.Effect == "") {

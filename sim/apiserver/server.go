@@ -89,6 +89,9 @@ type Server struct {
 	// not looked up yet); every pod created without a class asks for it.
 	defaultPC   *schedulingv1.PriorityClass
 	defaultPCAt uint64
+	// defaultTolerations are the tolerations DefaultTolerationSeconds gives
+	// a pod that has none, shared by those pods (read-only).
+	defaultTolerations []v1.Toleration
 
 	stats Stats
 }

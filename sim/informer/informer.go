@@ -48,6 +48,12 @@ func (i *Informer) Resource() *apiserver.Resource { return i.res }
 // GetIndexer returns the informer's cache.
 func (i *Informer) GetIndexer() cache.Indexer { return i.indexer }
 
+// KeyOf is the key the cache files obj under ("namespace/name", as
+// cache.MetaNamespaceKeyFunc). For the object of the event being handled
+// it is the string the cache already made, so a handler queueing the key
+// allocates nothing.
+func (i *Informer) KeyOf(obj any) string { return i.indexer.key(obj) }
+
 // GetStore returns the informer's cache.
 func (i *Informer) GetStore() cache.Store { return i.indexer }
 

@@ -89,6 +89,8 @@ func TestInformerListWatchAndListers(t *testing.T) {
 	byKey, ok := inf.ByKey("default/a")
 	require.True(t, ok)
 	assert.Same(t, got, byKey, "ByKey is the lister's Get by a queue key")
+	assert.Equal(t, "default/a", inf.KeyOf(got))
+	assert.Equal(t, "other/x", inf.KeyOf(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "x"}}), "any object")
 	_, ok = inf.ByKey("default/b")
 	assert.False(t, ok, "deleted")
 	list, err := inf.Lister().List(labels.SelectorFromSet(labels.Set{"app": "web"}))

@@ -3,6 +3,7 @@ package kubelet
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash/fnv"
 	"sort"
 	"time"
@@ -29,6 +30,25 @@ type imageStore struct {
 	gen int
 	// ids caches imageID per image.
 	ids map[string]string
+	// msgs caches the messages of the events every pod of an image gets.
+	msgs map[string]imageMessages
+}
+
+// imageMessages are the event messages about one image that do not vary.
+type imageMessages struct{ pulling, present string }
+
+// messages returns image's event messages.
+func (s *imageStore) messages(image string) imageMessages {
+	m, ok := s.msgs[image]
+	if !ok {
+		if s.msgs == nil {
+			s.msgs = map[string]imageMessages{}
+		}
+		m = imageMessages{pulling: fmt.Sprintf("Pulling image %q", image),
+			present: fmt.Sprintf("Container image %q already present on machine", image)}
+		s.msgs[image] = m
+	}
+	return m
 }
 
 // pull is one image pull; done callbacks run when it ends.

@@ -542,7 +542,7 @@ func (w *podWorker) ensureImage(c *container) {
 		w.waitFailed(c, reasonErrImageNeverPull, msg)
 		return
 	case present && c.spec.ImagePullPolicy != v1.PullAlways:
-		w.k.event(w.ref(c), v1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", image))
+		w.k.event(w.ref(c), v1.EventTypeNormal, "Pulled", w.k.images.messages(image).present)
 		w.createAndStart(c)
 		return
 	}
@@ -554,7 +554,7 @@ func (w *podWorker) ensureImage(c *container) {
 		w.waitFailed(c, reasonImagePullBackOff, msg)
 		return
 	}
-	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", image))
+	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulling", w.k.images.messages(image).pulling)
 	if w.k.eng.Tracing() {
 		w.trace("pulling", fmt.Sprintf("container %s: pulling image %s", c.name, image))
 	}

@@ -179,7 +179,10 @@ func names(list []string) string { return "[" + strings.Join(list, " ") + "]" }
 // containersReadyCondition is GenerateContainersReadyCondition.
 func containersReadyCondition(spec *v1.PodSpec, statuses []v1.ContainerStatus, phase v1.PodPhase) v1.PodCondition {
 	cond := v1.PodCondition{Type: v1.ContainersReady, Status: v1.ConditionFalse}
-	var unknown, unready []string
+	// Every status write of a starting pod comes here: the lists live on
+	// the stack and the message is built in one piece.
+	var unknownBuf, unreadyBuf [4]string
+	unknown, unready := unknownBuf[:0], unreadyBuf[:0]
 	for i := range spec.InitContainers {
 		c := &spec.InitContainers[i]
 		if !isRestartableInit(c) {
@@ -209,18 +212,19 @@ func containersReadyCondition(spec *v1.PodSpec, statuses []v1.ContainerStatus, p
 		}
 		return cond
 	}
-	var msgs []string
-	if len(unknown) > 0 {
-		msgs = append(msgs, fmt.Sprintf("containers with unknown status: %s", names(unknown)))
-	}
-	if len(unready) > 0 {
-		msgs = append(msgs, fmt.Sprintf("containers with unready status: %s", names(unready)))
-	}
-	if len(msgs) > 0 {
-		cond.Reason, cond.Message = reasonContainersNotReady, strings.Join(msgs, ", ")
+	switch {
+	case len(unknown) > 0 && len(unready) > 0:
+		cond.Message = "containers with unknown status: [" + strings.Join(unknown, " ") +
+			"], containers with unready status: [" + strings.Join(unready, " ") + "]"
+	case len(unknown) > 0:
+		cond.Message = "containers with unknown status: [" + strings.Join(unknown, " ") + "]"
+	case len(unready) > 0:
+		cond.Message = "containers with unready status: [" + strings.Join(unready, " ") + "]"
+	default:
+		cond.Status = v1.ConditionTrue
 		return cond
 	}
-	cond.Status = v1.ConditionTrue
+	cond.Reason = reasonContainersNotReady
 	return cond
 }
 
