@@ -36,6 +36,8 @@ type interner struct {
 	preemption  map[v1.PreemptionPolicy]*v1.PreemptionPolicy
 	emptyPodSC  *v1.PodSecurityContext
 	buf         []byte
+	// lastTolerations is the tolerations slice interned last.
+	lastTolerations []v1.Toleration
 }
 
 // internLimit bounds each table.
@@ -102,6 +104,9 @@ func shareSlice[E any, P interface {
 }
 
 func deepEqual[T any](a, b T) bool { return reflect.DeepEqual(a, b) }
+
+// sameSlice reports whether a and b are the same elements in memory.
+func sameSlice[E any](a, b []E) bool { return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) }
 
 func (in *interner) containerSlice(cs []v1.Container) []v1.Container {
 	return shareSlice(in, in.containers, cs, deepEqual)
@@ -192,7 +197,12 @@ func (in *interner) pod(p *v1.Pod) {
 	cacheQuantityStrings(s.Overhead)
 	s.InitContainers = in.containerSlice(s.InitContainers)
 	s.Containers = in.containerSlice(s.Containers)
-	s.Tolerations = in.tolerationSlice(s.Tolerations)
+	// Pods given the server's default tolerations carry the slice interned
+	// last: nothing to compare.
+	if !sameSlice(s.Tolerations, in.lastTolerations) {
+		s.Tolerations = in.tolerationSlice(s.Tolerations)
+		in.lastTolerations = s.Tolerations
+	}
 	s.TerminationGracePeriodSeconds = internPtr(in.int64s, s.TerminationGracePeriodSeconds)
 	s.ActiveDeadlineSeconds = internPtr(in.int64s, s.ActiveDeadlineSeconds)
 	s.Priority = internPtr(in.int32s, s.Priority)
