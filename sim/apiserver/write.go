@@ -32,7 +32,7 @@ const (
 // validation, then a create-if-absent transaction. It returns the stored
 // object, which is shared and must not be modified.
 func (s *Server) Create(user string, res *Resource, namespace string, in runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
-	return s.create(user, res, namespace, in.DeepCopyObject(), in.(metav1.Object), opts)
+	return s.create(user, res, namespace, in.DeepCopyObject(), in.(metav1.Object).GetName(), opts)
 }
 
 // CreateOwned is Create for a caller that hands its object over: obj
@@ -42,16 +42,12 @@ func (s *Server) Create(user string, res *Resource, namespace string, in runtime
 // (NoWatchCache: events) the server keeps no reference to obj once the call
 // has returned, so the caller may then reuse it for its next create.
 func (s *Server) CreateOwned(user string, res *Resource, namespace string, obj runtime.Object, opts metav1.CreateOptions) (runtime.Object, error) {
-	name := obj.(metav1.Object).GetName()
-	return s.create(user, res, namespace, obj, &nameOnly{name}, opts)
+	return s.create(user, res, namespace, obj, obj.(metav1.Object).GetName(), opts)
 }
 
-// nameOnly stands for the caller's object where only its name is read.
-type nameOnly struct{ name string }
-
-func (n *nameOnly) GetName() string { return n.name }
-
-func (s *Server) create(user string, res *Resource, namespace string, obj runtime.Object, in interface{ GetName() string }, opts metav1.CreateOptions) (runtime.Object, error) {
+// create stores obj; requestedName is the name the request carried (empty
+// when the server generates one from generateName).
+func (s *Server) create(user string, res *Resource, namespace string, obj runtime.Object, requestedName string, opts metav1.CreateOptions) (runtime.Object, error) {
 	clearTypeMeta(obj)
 	m := obj.(metav1.Object)
 	if err := s.fixNamespace(res, namespace, m); err != nil {
@@ -97,7 +93,7 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	rev, ok := s.store.PutIfMod(key, 0, data) // create if absent
 	if !ok {
 		s.aborted(attrs)
-		if m.GetGenerateName() != "" && in.GetName() == "" {
+		if m.GetGenerateName() != "" && requestedName == "" {
 			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
 		}
 		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())

@@ -270,15 +270,28 @@ func (k *Kubelet) trace(verb, kind, ns, name, msg string) {
 
 // event records an event if the node can reach the API server (events of
 // a partitioned kubelet are lost, as its event broadcaster gives up).
-func (k *Kubelet) event(obj *v1.ObjectReference, eventType, reason, msg string) {
-	if k.reachable() && k.rec != nil {
-		k.rec.Event(obj, eventType, reason, msg)
-	}
+// refRecorder is an event recorder that takes the object reference by
+// value (kubesim's record.Recorder): a kubelet records a few Events about
+// every container it starts.
+type refRecorder interface {
+	EventFor(ref v1.ObjectReference, eventtype, reason, message string)
 }
 
-func (k *Kubelet) nodeRef() *v1.ObjectReference {
+func (k *Kubelet) event(obj v1.ObjectReference, eventType, reason, msg string) {
+	if !k.reachable() || k.rec == nil {
+		return
+	}
+	if r, ok := k.rec.(refRecorder); ok {
+		r.EventFor(obj, eventType, reason, msg) // the reference stays a value
+		return
+	}
+	ref := obj
+	k.rec.Event(&ref, eventType, reason, msg)
+}
+
+func (k *Kubelet) nodeRef() v1.ObjectReference {
 	// Upstream's kubelet refers to its node with UID = node name.
-	return &v1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: k.name, UID: types.UID(k.name)}
+	return v1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: k.name, UID: types.UID(k.name)}
 }
 
 // jitter draws d uniformly from [d×(1−f), d×(1+f)] with the node's stream.

@@ -329,8 +329,8 @@ func (w *podWorker) name() string { return w.pod.Name }
 
 func (w *podWorker) time(at time.Duration) metav1.Time { return metav1.NewTime(sim.Epoch.Add(at)) }
 
-func (w *podWorker) ref(c *container) *v1.ObjectReference {
-	r := &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: w.namespace(), Name: w.name(), UID: w.uid}
+func (w *podWorker) ref(c *container) v1.ObjectReference {
+	r := v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: w.namespace(), Name: w.name(), UID: w.uid}
 	if c != nil {
 		r.FieldPath = c.fieldPath
 	}

@@ -151,17 +151,30 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 
 // Event records an event about object.
 func (r *Recorder) Event(object runtime.Object, eventtype, reason, message string) {
-	r.emit(object, nil, eventtype, reason, message)
+	if ref, ok := r.ref(object); ok {
+		r.emit(ref, nil, eventtype, reason, message)
+	}
 }
 
 // Eventf records an event with a formatted message.
 func (r *Recorder) Eventf(object runtime.Object, eventtype, reason, messageFmt string, args ...interface{}) {
-	r.emit(object, nil, eventtype, reason, fmt.Sprintf(messageFmt, args...))
+	if ref, ok := r.ref(object); ok {
+		r.emit(ref, nil, eventtype, reason, fmt.Sprintf(messageFmt, args...))
+	}
 }
 
 // AnnotatedEventf records an event with annotations.
 func (r *Recorder) AnnotatedEventf(object runtime.Object, annotations map[string]string, eventtype, reason, messageFmt string, args ...interface{}) {
-	r.emit(object, annotations, eventtype, reason, fmt.Sprintf(messageFmt, args...))
+	if ref, ok := r.ref(object); ok {
+		r.emit(ref, annotations, eventtype, reason, fmt.Sprintf(messageFmt, args...))
+	}
+}
+
+// EventFor is Event about the object ref refers to, handed over by value:
+// a component recording Events about many objects (a kubelet, about each
+// container it starts) builds no reference object for each.
+func (r *Recorder) EventFor(ref v1.ObjectReference, eventtype, reason, message string) {
+	r.emit(ref, nil, eventtype, reason, message)
 }
 
 func (r *Recorder) ref(object runtime.Object) (v1.ObjectReference, bool) {
@@ -180,11 +193,7 @@ func (r *Recorder) ref(object runtime.Object) (v1.ObjectReference, bool) {
 		Name: m.GetName(), UID: m.GetUID(), ResourceVersion: m.GetResourceVersion()}, true
 }
 
-func (r *Recorder) emit(object runtime.Object, annotations map[string]string, eventtype, reason, message string) {
-	ref, ok := r.ref(object)
-	if !ok {
-		return
-	}
+func (r *Recorder) emit(ref v1.ObjectReference, annotations map[string]string, eventtype, reason, message string) {
 	ns := ref.Namespace
 	if ns == "" {
 		ns = metav1.NamespaceDefault

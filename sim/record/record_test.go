@@ -131,3 +131,18 @@ func TestEventNamesWithinAnInstant(t *testing.T) {
 	assert.Equal(t, []int64{base, base + 1, base + 2, base + int64(time.Second)}, suffix["web"])
 	assert.Equal(t, []int64{base}, suffix["api"])
 }
+
+// EventFor records what Event does for the same reference, and folds with
+// it.
+func TestEventForIsEvent(t *testing.T) {
+	eng, c := setup(t)
+	r := record.New(c, eng, "kubelet", "n1")
+	r.EventFor(*pod, v1.EventTypeNormal, "Started", "Started container c")
+	eng.RunFor(time.Second)
+	r.Event(pod, v1.EventTypeNormal, "Started", "Started container c")
+	evs := events(t, c)
+	require.Len(t, evs, 1)
+	assert.Equal(t, *pod, evs[0].InvolvedObject)
+	assert.Equal(t, "Started", evs[0].Reason)
+	assert.Equal(t, int32(2), evs[0].Count)
+}
