@@ -26,6 +26,7 @@ import (
 // is emptied and refills with the parts in use.
 type interner struct {
 	containers  map[string][]v1.Container
+	resources   map[string]v1.ResourceList
 	tolerations map[string][]v1.Toleration
 	labels      map[string]map[string]string
 	owners      map[string][]metav1.OwnerReference
@@ -45,7 +46,7 @@ const internLimit = 4096
 
 func newInterner() *interner {
 	return &interner{
-		containers: map[string][]v1.Container{}, tolerations: map[string][]v1.Toleration{},
+		containers: map[string][]v1.Container{}, resources: map[string]v1.ResourceList{}, tolerations: map[string][]v1.Toleration{},
 		labels: map[string]map[string]string{}, owners: map[string][]metav1.OwnerReference{}, conditions: map[string][]v1.PodCondition{},
 		int64s: map[int64]*int64{}, int32s: map[int32]*int32{}, preemption: map[v1.PreemptionPolicy]*v1.PreemptionPolicy{},
 		emptyPodSC: &v1.PodSecurityContext{},
@@ -140,6 +141,39 @@ func (in *interner) ownerSlice(rs []metav1.OwnerReference) []metav1.OwnerReferen
 	return shareSlice(in, in.owners, rs, deepEqual)
 }
 
+// resourceList shares a container's requests or limits with an earlier
+// container's equal ones (the same names, each quantity the same value in
+// memory, its canonical string cached). Sharing the maps also spares the
+// comparison of the containers: reflection stops at two maps that are one.
+func (in *interner) resourceList(rl v1.ResourceList) v1.ResourceList {
+	if len(rl) == 0 {
+		return rl
+	}
+	var buf [8]v1.ResourceName
+	b := in.buf[:0]
+	for _, name := range sortedResourceNames(rl, buf[:0]) {
+		q := rl[name]
+		b = append(append(b, name...), 0)
+		b = append(append(b, q.String()...), 0)
+	}
+	in.buf = b
+	return share(in.resources, b, rl, sameResourceList)
+}
+
+// sameResourceList reports whether a and b hold the same quantities, each
+// identical in memory.
+func sameResourceList(a, b v1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, q := range a {
+		if p, ok := b[name]; !ok || p != q {
+			return false
+		}
+	}
+	return true
+}
+
 // conditionSlice shares pod conditions: pods that went through the same
 // transitions in the same second (a burst of starts) carry equal ones. The
 // conditions are compared as values (same times, same location pointers),
@@ -190,8 +224,10 @@ func (in *interner) pod(p *v1.Pod) {
 	s := &p.Spec
 	for _, cs := range [2][]v1.Container{s.InitContainers, s.Containers} {
 		for i := range cs {
-			cacheQuantityStrings(cs[i].Resources.Requests)
-			cacheQuantityStrings(cs[i].Resources.Limits)
+			r := &cs[i].Resources
+			cacheQuantityStrings(r.Requests)
+			cacheQuantityStrings(r.Limits)
+			r.Requests, r.Limits = in.resourceList(r.Requests), in.resourceList(r.Limits)
 		}
 	}
 	cacheQuantityStrings(s.Overhead)
