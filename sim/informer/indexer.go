@@ -38,6 +38,8 @@ type Indexer struct {
 	// so gets one key string rather than one per informer.
 	shared *keyMemo
 	rv     string
+	// nsValue holds the namespace index's value while it is used.
+	nsValue [1]string
 }
 
 // keyMemo remembers the namespace/name key of one object.
@@ -169,7 +171,7 @@ func (ix *Indexer) remove(key string) {
 
 func (ix *Indexer) index(key string, obj any) {
 	for _, name := range ix.names {
-		vals, err := ix.indexers[name](obj)
+		vals, err := ix.values(name, obj)
 		if err != nil {
 			panic(fmt.Sprintf("informer: index %s on %s: %v", name, key, err))
 		}
@@ -185,9 +187,21 @@ func (ix *Indexer) index(key string, obj any) {
 	}
 }
 
+// values is the index function name's values for obj. The namespace
+// index's one value is read without the function's slice.
+func (ix *Indexer) values(name string, obj any) ([]string, error) {
+	if ix.nsIndex[name] {
+		if m, ok := obj.(metav1.Object); ok {
+			ix.nsValue[0] = m.GetNamespace()
+			return ix.nsValue[:], nil
+		}
+	}
+	return ix.indexers[name](obj)
+}
+
 func (ix *Indexer) unindex(key string, obj any) {
-	for name, fn := range ix.indexers {
-		vals, err := fn(obj)
+	for name := range ix.indexers {
+		vals, err := ix.values(name, obj)
 		if err != nil {
 			continue
 		}
