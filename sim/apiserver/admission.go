@@ -48,7 +48,10 @@ type AdmissionPlugin interface {
 // every Admit call that returned nil. Committed is also called, with
 // Operation OpDelete and the last object in OldObject, when an object
 // finally leaves the store (which for a graceful delete or pending
-// finalizers is later than the DELETE request).
+// finalizers is later than the DELETE request). Admit, Committed and
+// Aborted of one write get the same *Attributes, so an observer may key
+// what it reserved by it until Committed or Aborted returns; the server
+// reuses it for a later write after that.
 type CommitObserver interface {
 	Committed(a *Attributes)
 	Aborted(a *Attributes)
@@ -78,14 +81,45 @@ func (s *Server) abortAdmitted(a *Attributes, n int) {
 	}
 }
 
-// afterWrite tells every plugin that the admitted write was stored.
+// afterWrite tells every plugin that the admitted write was stored; the
+// write's Attributes are then released.
 func (s *Server) afterWrite(a *Attributes) {
 	for _, p := range s.admission {
 		if o, ok := p.(CommitObserver); ok {
 			o.Committed(a)
 		}
 	}
+	s.releaseAttributes(a)
 }
 
-// aborted tells every plugin that an admitted write failed later.
-func (s *Server) aborted(a *Attributes) { s.abortAdmitted(a, len(s.admission)) }
+// aborted tells every plugin that an admitted write failed later; the
+// write's Attributes are then released.
+func (s *Server) aborted(a *Attributes) {
+	s.abortAdmitted(a, len(s.admission))
+	s.releaseAttributes(a)
+}
+
+// newAttributes returns Attributes for a write, recycled from an earlier
+// write: every write makes one, and the write that made it releases it
+// once the plugins were told how it ended (afterWrite or aborted; a write
+// its admission refused leaves its own to the collector). Plugins keep
+// none past that (see AdmissionPlugin), so none sees one reused.
+func (s *Server) newAttributes() *Attributes {
+	if n := len(s.attrsFree); n > 0 {
+		a := s.attrsFree[n-1]
+		s.attrsFree = s.attrsFree[:n-1]
+		return a
+	}
+	return &Attributes{}
+}
+
+func (s *Server) releaseAttributes(a *Attributes) {
+	*a = Attributes{} // keeps no object alive
+	if len(s.attrsFree) < maxFreeAttributes {
+		s.attrsFree = append(s.attrsFree, a)
+	}
+}
+
+// maxFreeAttributes bounds the recycled Attributes (writes nest only as
+// deep as admission plugins write from inside a write).
+const maxFreeAttributes = 16

@@ -1032,3 +1032,58 @@ func TestServiceFieldSelectors(t *testing.T) {
 	_, err := svcs.List(ctx, metav1.ListOptions{FieldSelector: "spec.externalName=example.com"})
 	assert.EqualError(t, err, "field label not supported: spec.externalName")
 }
+
+// observer records how the writes it admitted ended.
+type observer struct {
+	open  map[*apiserver.Attributes]string
+	ended []string
+}
+
+func (o *observer) Admit(a *apiserver.Attributes) error {
+	if _, dup := o.open[a]; dup {
+		return fmt.Errorf("attributes of an open write reused")
+	}
+	o.open[a] = string(a.Operation) + " " + a.Name
+	return nil
+}
+
+func (o *observer) Committed(a *apiserver.Attributes) { o.end(a, "committed") }
+func (o *observer) Aborted(a *apiserver.Attributes)   { o.end(a, "aborted") }
+
+func (o *observer) end(a *apiserver.Attributes, how string) {
+	if a.Operation == apiserver.OpDelete {
+		o.ended = append(o.ended, "gone "+a.Name)
+		return
+	}
+	what, ok := o.open[a]
+	if !ok {
+		what = "unknown attributes"
+	}
+	delete(o.open, a)
+	o.ended = append(o.ended, what+" "+how)
+}
+
+// Admit, then Committed or Aborted, see one write's Attributes; they are
+// recycled for later writes only once the write has ended.
+func TestAdmissionAttributesPerWrite(t *testing.T) {
+	e := newEnv(t)
+	o := &observer{open: map[*apiserver.Attributes]string{}}
+	e.s.AddAdmission(o)
+	pods := e.c.CoreV1().Pods("default")
+	_, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.True(t, apierrors.IsAlreadyExists(err))
+	bad := pod("b")
+	bad.Spec.Containers[0].Image = ""
+	_, err = pods.Create(ctx, bad, metav1.CreateOptions{})
+	require.True(t, apierrors.IsInvalid(err))
+	p, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Labels["v"] = "2"
+	_, err = pods.Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Delete(ctx, "a", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
+	assert.Equal(t, []string{"CREATE a committed", "CREATE a aborted", "CREATE b aborted", "UPDATE a committed", "gone a"}, o.ended)
+	assert.Empty(t, o.open)
+}

@@ -92,6 +92,8 @@ type Server struct {
 	// defaultTolerations are the tolerations DefaultTolerationSeconds gives
 	// a pod that has none, shared by those pods (read-only).
 	defaultTolerations []v1.Toleration
+	// attrsFree are Attributes of finished writes, for the next ones.
+	attrsFree []*Attributes
 
 	stats Stats
 }

@@ -76,7 +76,8 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	if res.prepareForCreate != nil {
 		res.prepareForCreate(obj)
 	}
-	attrs := &Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, User: user}
+	attrs := s.newAttributes()
+	*attrs = Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, User: user}
 	if err := s.admit(attrs); err != nil {
 		return nil, err
 	}
@@ -198,7 +199,8 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 	if subresource == "" && res.prepareForUpdate != nil {
 		res.prepareForUpdate(obj, cur)
 	}
-	attrs := &Attributes{Operation: OpUpdate, Resource: res, Subresource: subresource, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, OldObject: cur, User: user}
+	attrs := s.newAttributes()
+	*attrs = Attributes{Operation: OpUpdate, Resource: res, Subresource: subresource, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, OldObject: cur, User: user}
 	if err := s.admit(attrs); err != nil {
 		return nil, err
 	}
@@ -381,7 +383,9 @@ func (s *Server) remove(user string, res *Resource, key string, cur runtime.Obje
 	s.committedDelete(res, key, resp.Rev, gone)
 	s.stats.Deletes++
 	s.trace(user, "deleted", res, m, resp.Rev, msg)
-	s.afterWrite(&Attributes{Operation: OpDelete, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), OldObject: cur, User: user})
+	attrs := s.newAttributes()
+	*attrs = Attributes{Operation: OpDelete, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), OldObject: cur, User: user}
+	s.afterWrite(attrs)
 	return gone, nil
 }
 
