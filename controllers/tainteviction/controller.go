@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/kubesim/kubesim/controllers/nodeutil"
+	"github.com/kubesim/kubesim/internal/alias"
 	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/client"
 	"github.com/kubesim/kubesim/sim/informer"
@@ -97,7 +98,9 @@ func (tc *Controller) trace(verb, ns, name, msg string) {
 // went).
 func (tc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 	if oldPod != nil && newPod != nil && oldPod.Spec.NodeName == newPod.Spec.NodeName &&
-		(sameSlice(oldPod.Spec.Tolerations, newPod.Spec.Tolerations) ||
+		// (The versions of a pod share the parts of the spec an update
+		// did not touch: most updates skip the reflective comparison.)
+		(alias.Same(oldPod.Spec.Tolerations, newPod.Spec.Tolerations) ||
 			apiequality.Semantic.DeepEqual(oldPod.Spec.Tolerations, newPod.Spec.Tolerations)) {
 		return
 	}
@@ -106,13 +109,6 @@ func (tc *Controller) podUpdated(oldPod, newPod *v1.Pod) {
 		p = oldPod
 	}
 	tc.podQueue.Add(tc.podInformer.KeyOf(p))
-}
-
-// sameSlice reports whether a and b are the same elements in memory: the
-// versions of a pod share the parts of their spec an update did not touch,
-// so most updates skip the reflective comparison.
-func sameSlice[T any](a, b []T) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // nodeUpdated queues a node whose NoExecute taints changed (or that came or

@@ -7,6 +7,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubesim/kubesim/internal/alias"
 )
 
 // interner lets the pods the server stores share their identical read-only
@@ -105,9 +107,6 @@ func shareSlice[E any, P interface {
 }
 
 func deepEqual[T any](a, b T) bool { return reflect.DeepEqual(a, b) }
-
-// sameSlice reports whether a and b are the same elements in memory.
-func sameSlice[E any](a, b []E) bool { return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) }
 
 func (in *interner) containerSlice(cs []v1.Container) []v1.Container {
 	return shareSlice(in, in.containers, cs, deepEqual)
@@ -235,7 +234,7 @@ func (in *interner) pod(p *v1.Pod) {
 	s.Containers = in.containerSlice(s.Containers)
 	// Pods given the server's default tolerations carry the slice interned
 	// last: nothing to compare.
-	if !sameSlice(s.Tolerations, in.lastTolerations) {
+	if !alias.Same(s.Tolerations, in.lastTolerations) {
 		s.Tolerations = in.tolerationSlice(s.Tolerations)
 		in.lastTolerations = s.Tolerations
 	}

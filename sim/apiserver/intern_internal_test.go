@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kubesim/kubesim/internal/alias"
 )
 
 // Pods stamped from one template share their containers' requests, which
@@ -24,7 +26,7 @@ func TestInternResourceLists(t *testing.T) {
 	in.pod(b)
 	in.pod(c)
 	assert.True(t, sameMap(a.Spec.Containers[0].Resources.Requests, b.Spec.Containers[0].Resources.Requests))
-	assert.True(t, sameSlice(a.Spec.Containers, b.Spec.Containers), "equal containers shared")
+	assert.True(t, alias.Same(a.Spec.Containers, b.Spec.Containers), "equal containers shared")
 	assert.False(t, sameMap(a.Spec.Containers[0].Resources.Requests, c.Spec.Containers[0].Resources.Requests))
 	want := resource.MustParse("200m")
 	got := c.Spec.Containers[0].Resources.Requests[v1.ResourceCPU]

@@ -237,7 +237,7 @@ func validateContainers(cs []v1.Container, path pathFunc, names sets.Set[string]
 		if len(c.Ports) > 0 {
 			errs = append(errs, validatePorts(c.Ports, p().Child("ports"))...)
 		}
-		if len(c.Resources.Limits) > 0 || len(c.Resources.Requests) > 0 || len(c.Resources.Claims) > 0 {
+		if len(c.Resources.Limits) > 0 || len(c.Resources.Requests) > 0 {
 			errs = append(errs, validateResources(&c.Resources, func() *field.Path { return p().Child("resources") })...)
 		}
 		if init && (c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil) &&

@@ -268,8 +268,6 @@ func (k *Kubelet) trace(verb, kind, ns, name, msg string) {
 	k.eng.Trace(sim.Record{Component: k.component, Verb: verb, Kind: kind, Namespace: ns, Name: name, Msg: msg})
 }
 
-// event records an event if the node can reach the API server (events of
-// a partitioned kubelet are lost, as its event broadcaster gives up).
 // refRecorder is an event recorder that takes the object reference by
 // value (kubesim's record.Recorder): a kubelet records a few Events about
 // every container it starts.
@@ -277,6 +275,8 @@ type refRecorder interface {
 	EventFor(ref v1.ObjectReference, eventtype, reason, message string)
 }
 
+// event records an event if the node can reach the API server (events of
+// a partitioned kubelet are lost, as its event broadcaster gives up).
 func (k *Kubelet) event(obj v1.ObjectReference, eventType, reason, msg string) {
 	if !k.reachable() || k.rec == nil {
 		return
@@ -285,6 +285,8 @@ func (k *Kubelet) event(obj v1.ObjectReference, eventType, reason, msg string) {
 		r.EventFor(obj, eventType, reason, msg) // the reference stays a value
 		return
 	}
+	// A copy of its own for another recorder: &obj would put obj on the
+	// heap for the common case above too.
 	ref := obj
 	k.rec.Event(&ref, eventType, reason, msg)
 }

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	resourcehelper "k8s.io/component-helpers/resource"
+
+	"github.com/kubesim/kubesim/internal/alias"
 )
 
 // PodInfo is a pod parsed once for the scheduler: its requests, host ports,
@@ -148,16 +150,9 @@ func (pi *PodInfo) WithPod(pod *v1.Pod, priority int32) *PodInfo {
 // from are identical (shared backing arrays and pointers), labels included.
 func sameSpecParts(a, b *v1.Pod) bool {
 	sa, sb := &a.Spec, &b.Spec
-	return sameSlice(sa.Containers, sb.Containers) && sameSlice(sa.InitContainers, sb.InitContainers) &&
+	return alias.Same(sa.Containers, sb.Containers) && alias.Same(sa.InitContainers, sb.InitContainers) &&
 		sa.Affinity == sb.Affinity && sa.Overhead == nil && sb.Overhead == nil && sa.Resources == sb.Resources &&
 		a.Namespace == b.Namespace
-}
-
-func sameSlice[T any](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	return len(a) == 0 || &a[0] == &b[0]
 }
 
 func (pi *PodInfo) computeRequests() {
