@@ -154,11 +154,36 @@ func (c *cacher) watchStore(w *Watcher) {
 func (c *cacher) written(key string, rev int64, obj runtime.Object) {
 	if len(c.pending) == 0 {
 		c.pending = c.pendingBuf[:0]
+	} else if n := len(c.pending); n == cap(c.pending) && n <= cap(c.pendingBuf)/2 {
+		// pending is a window sliding along pendingBuf (process takes
+		// from its front): at the buffer's end with most of it free, it
+		// moves back to the start instead of growing into a new one.
+		buf := c.pendingBuf[:cap(c.pendingBuf)]
+		off := cap(buf) - n
+		copy(buf, c.pending)
+		clear(buf[max(n, off):])
+		c.pending = buf[:n]
 	}
 	c.pending = append(c.pending, pendingWrite{key: key, rev: rev, obj: obj})
 	if cap(c.pending) > cap(c.pendingBuf) {
 		c.pendingBuf = c.pending[:0] // grown: keep the larger buffer
 	}
+}
+
+// takePending returns the object the server wrote at key and rev if it is
+// the oldest pending write (nil otherwise), and forgets it.
+func (c *cacher) takePending(key string, rev int64) runtime.Object {
+	if len(c.pending) == 0 || c.pending[0].rev != rev || c.pending[0].key != key {
+		return nil
+	}
+	obj := c.pending[0].obj
+	c.pending[0] = pendingWrite{}
+	c.pending = c.pending[1:]
+	if len(c.pending) == 0 {
+		// Drained: the next write reuses the buffer from its start.
+		c.pending = c.pendingBuf[:0]
+	}
+	return obj
 }
 
 func (c *cacher) onStoreEvents(resp mvcc.WatchResponse) {
@@ -173,16 +198,7 @@ func (c *cacher) onStoreEvents(resp mvcc.WatchResponse) {
 func (c *cacher) process(ev mvcc.Event) {
 	rev := ev.Kv.ModRevision
 	key := ev.Kv.Key
-	var obj runtime.Object
-	if len(c.pending) > 0 && c.pending[0].rev == rev && c.pending[0].key == key {
-		obj = c.pending[0].obj
-		c.pending[0] = pendingWrite{}
-		c.pending = c.pending[1:]
-		if len(c.pending) == 0 {
-			// Drained: the next write reuses the buffer from its start.
-			c.pending = c.pendingBuf[:0]
-		}
-	}
+	obj := c.takePending(key, rev)
 	if obj == nil && ev.Type == mvcc.EventPut {
 		// Written behind the server's back (tests poking the store).
 		obj = decode(c.res, ev.Kv.Value)
