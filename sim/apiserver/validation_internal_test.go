@@ -72,18 +72,18 @@ func TestEventRingAgainstSlice(t *testing.T) {
 		rev := int64(0)
 		for _, op := range rapid.SliceOfN(rapid.IntRange(0, 3), 1, 300).Draw(t, "ops") {
 			if op == 0 && len(model) > 0 {
-				r.pop()
+				r.Pop()
 				model = model[1:]
 			} else {
 				rev += int64(rapid.IntRange(1, 3).Draw(t, "step"))
-				r.push(histEvent{rev: rev})
+				r.Push(histEvent{rev: rev})
 				model = append(model, rev)
 			}
-			if r.n != len(model) {
-				t.Fatalf("len %d, want %d", r.n, len(model))
+			if r.Len() != len(model) {
+				t.Fatalf("len %d, want %d", r.Len(), len(model))
 			}
 			for i, want := range model {
-				if got := r.at(i).rev; got != want {
+				if got := r.At(i).rev; got != want {
 					t.Fatalf("at(%d) = %d, want %d", i, got, want)
 				}
 			}

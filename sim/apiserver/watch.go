@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/kubesim/kubesim/internal/fifo"
 	"github.com/kubesim/kubesim/sim/mvcc"
 )
 
@@ -38,8 +39,7 @@ type cacher struct {
 
 	// pending holds the objects the server wrote, in revision order, until
 	// the store's watch event for them arrives; it spares decoding.
-	pending    []pendingWrite
-	pendingBuf []pendingWrite // pending's buffer, reused once pending drains
+	pending fifo.Ring[pendingWrite]
 
 	// history is the event window for resuming watches; resumeRev is the
 	// oldest resourceVersion a watch can start from (every event after it
@@ -152,38 +152,16 @@ func (c *cacher) watchStore(w *Watcher) {
 // written records an object the server just stored (nil-free; deletions
 // carry the last object with the deletion revision).
 func (c *cacher) written(key string, rev int64, obj runtime.Object) {
-	if len(c.pending) == 0 {
-		c.pending = c.pendingBuf[:0]
-	} else if n := len(c.pending); n == cap(c.pending) && n <= cap(c.pendingBuf)/2 {
-		// pending is a window sliding along pendingBuf (process takes
-		// from its front): at the buffer's end with most of it free, it
-		// moves back to the start instead of growing into a new one.
-		buf := c.pendingBuf[:cap(c.pendingBuf)]
-		off := cap(buf) - n
-		copy(buf, c.pending)
-		clear(buf[max(n, off):])
-		c.pending = buf[:n]
-	}
-	c.pending = append(c.pending, pendingWrite{key: key, rev: rev, obj: obj})
-	if cap(c.pending) > cap(c.pendingBuf) {
-		c.pendingBuf = c.pending[:0] // grown: keep the larger buffer
-	}
+	c.pending.Push(pendingWrite{key: key, rev: rev, obj: obj})
 }
 
 // takePending returns the object the server wrote at key and rev if it is
 // the oldest pending write (nil otherwise), and forgets it.
 func (c *cacher) takePending(key string, rev int64) runtime.Object {
-	if len(c.pending) == 0 || c.pending[0].rev != rev || c.pending[0].key != key {
+	if c.pending.Len() == 0 || c.pending.At(0).rev != rev || c.pending.At(0).key != key {
 		return nil
 	}
-	obj := c.pending[0].obj
-	c.pending[0] = pendingWrite{}
-	c.pending = c.pending[1:]
-	if len(c.pending) == 0 {
-		// Drained: the next write reuses the buffer from its start.
-		c.pending = c.pendingBuf[:0]
-	}
-	return obj
+	return c.pending.Pop().obj
 }
 
 func (c *cacher) onStoreEvents(resp mvcc.WatchResponse) {
@@ -279,50 +257,26 @@ func (c *cacher) indexValues(obj, prev runtime.Object) indexValues {
 
 func (c *cacher) appendHistory(he histEvent) {
 	h := &c.history
-	h.push(he)
+	h.Push(he)
 	cfg := c.s.cfg
-	for h.n > 0 {
-		old := h.at(0)
-		if h.n > cfg.WatchCacheMaxEvents || (h.n > cfg.WatchCacheMinEvents && he.at-old.at > cfg.WatchCacheWindow) {
+	for h.Len() > 0 {
+		old := h.At(0)
+		if h.Len() > cfg.WatchCacheMaxEvents || (h.Len() > cfg.WatchCacheMinEvents && he.at-old.at > cfg.WatchCacheWindow) {
 			c.resumeRev = old.rev
-			h.pop()
+			h.Pop()
 			continue
 		}
 		break
 	}
 }
 
-// eventRing is a growable ring buffer of history events, oldest first:
-// the window slides without moving the events it keeps.
-type eventRing struct {
-	buf  []histEvent
-	head int // index of the oldest event
-	n    int
-}
-
-func (r *eventRing) at(i int) *histEvent { return &r.buf[(r.head+i)%len(r.buf)] }
-
-func (r *eventRing) push(e histEvent) {
-	if r.n == len(r.buf) {
-		grown := make([]histEvent, max(64, 2*len(r.buf)))
-		for i := 0; i < r.n; i++ {
-			grown[i] = *r.at(i)
-		}
-		r.buf, r.head = grown, 0
-	}
-	r.buf[(r.head+r.n)%len(r.buf)] = e
-	r.n++
-}
-
-func (r *eventRing) pop() {
-	*r.at(0) = histEvent{}
-	r.head = (r.head + 1) % len(r.buf)
-	r.n--
-}
+// eventRing is the window of history events, oldest first: it slides
+// without moving the events it keeps.
+type eventRing struct{ fifo.Ring[histEvent] }
 
 // search returns the index of the first event with revision >= rev.
 func (r *eventRing) search(rev int64) int {
-	return sort.Search(r.n, func(i int) bool { return r.at(i).rev >= rev })
+	return sort.Search(r.Len(), func(i int) bool { return r.At(i).rev >= rev })
 }
 
 // Watcher is one API watch. Its handler runs inside engine events.
@@ -447,8 +401,8 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 		}
 		w.fn(watch.Event{Type: watch.Added, Object: obj})
 	}
-	for i := c.history.search(w.lastRev + 1); i < c.history.n && !w.stopped; i++ {
-		ce := c.replayed(c.history.at(i))
+	for i := c.history.search(w.lastRev + 1); i < c.history.Len() && !w.stopped; i++ {
+		ce := c.replayed(c.history.At(i))
 		c.deliver(w, &ce)
 	}
 	w.live = true
@@ -495,8 +449,8 @@ func (c *cacher) version(key string, at, rv int64, data []byte) runtime.Object {
 // keepBytes copies into the window the bytes of every version its changes
 // name below rev, before the store is compacted to rev and may drop them.
 func (c *cacher) keepBytes(rev int64) {
-	for i := 0; i < c.history.n; i++ {
-		he := c.history.at(i)
+	for i := 0; i < c.history.Len(); i++ {
+		he := c.history.At(i)
 		needData := !he.deleted && he.rev < rev
 		needPrev := he.prevRev != 0 && he.prevRev < rev
 		if !needData && !needPrev {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/kubesim/kubesim/internal/fifo"
 	"github.com/kubesim/kubesim/sim"
 )
 
@@ -140,7 +141,7 @@ type Queue[T comparable] struct {
 	rl      RateLimiter[T]
 	handler func(T) error
 
-	queue      []T
+	queue      fifo.Ring[T]
 	dirty      map[T]bool
 	processing map[T]bool
 	waiting    map[T]sim.Timer
@@ -176,7 +177,7 @@ func (q *Queue[T]) Add(item T) {
 	if q.processing[item] {
 		return // re-queued when the current processing ends
 	}
-	q.queue = append(q.queue, item)
+	q.queue.Push(item)
 	q.kick()
 }
 
@@ -212,7 +213,7 @@ func (q *Queue[T]) Forget(item T) { q.rl.Forget(item) }
 func (q *Queue[T]) NumRequeues(item T) int { return q.rl.NumRequeues(item) }
 
 // Len is the number of items ready to be processed.
-func (q *Queue[T]) Len() int { return len(q.queue) }
+func (q *Queue[T]) Len() int { return q.queue.Len() }
 
 // Processed is the number of items processed so far.
 func (q *Queue[T]) Processed() uint64 { return q.processed }
@@ -224,11 +225,11 @@ func (q *Queue[T]) ShutDown() {
 		t.Stop()
 		delete(q.waiting, item)
 	}
-	q.queue = nil
+	q.queue.Reset()
 }
 
 func (q *Queue[T]) kick() {
-	if q.scheduled || len(q.queue) == 0 || q.shutDown {
+	if q.scheduled || q.queue.Len() == 0 || q.shutDown {
 		return
 	}
 	q.scheduled = true
@@ -238,13 +239,10 @@ func (q *Queue[T]) kick() {
 // work processes the item at the head of the queue.
 func (q *Queue[T]) work() {
 	q.scheduled = false
-	if len(q.queue) == 0 || q.shutDown {
+	if q.queue.Len() == 0 || q.shutDown {
 		return
 	}
-	item := q.queue[0]
-	var zero T
-	q.queue[0] = zero
-	q.queue = q.queue[1:]
+	item := q.queue.Pop()
 	delete(q.dirty, item)
 	q.processing[item] = true
 	err := q.callHandler(item)
@@ -256,7 +254,7 @@ func (q *Queue[T]) work() {
 		q.Forget(item)
 	}
 	if q.dirty[item] {
-		q.queue = append(q.queue, item)
+		q.queue.Push(item)
 	}
 	q.kick()
 }
