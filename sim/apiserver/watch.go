@@ -121,7 +121,8 @@ func newCacher(s *Server, res *Resource) *cacher {
 	c.resumeRev = c.rev
 	if !res.NoWatchCache {
 		start, end := res.rangeFor("")
-		s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay}, c.onStoreEvents)
+		// Transient: process copies what it keeps out of each event.
+		s.store.Watch(start, mvcc.WatchOptions{End: end, StartRev: c.rev + 1, Delay: s.cfg.WatchDelay, Transient: true}, c.onStoreEvents)
 	}
 	return c
 }

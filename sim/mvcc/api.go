@@ -175,6 +175,12 @@ type WatchOptions struct {
 	// Delay overrides the store's default delivery delay for this watcher.
 	// Negative means: use the store's default (see DefaultDelay).
 	Delay time.Duration
+	// Transient promises that the callback keeps neither a response's
+	// Events slice nor pointers into it once it returns (what it copies
+	// out — keys, values, whole KeyValues — it may keep): the store then
+	// reuses the slice for a later write. A watch cache consuming every
+	// write says so.
+	Transient bool
 }
 
 // DefaultDelay, as WatchOptions.Delay, selects the store's Config.WatchDelay.

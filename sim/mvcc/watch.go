@@ -20,8 +20,10 @@ type Watcher struct {
 	key    string
 	end    string // "" for a single key; "\x00" for every key >= key
 	prevKV bool
-	delay  time.Duration // always >= 0
-	fn     func(WatchResponse)
+	// transient: the callback keeps no response's Events (WatchOptions).
+	transient bool
+	delay     time.Duration // always >= 0
+	fn        func(WatchResponse)
 
 	// nextRev is the first revision that live deliveries bring this
 	// watcher: its start revision, or, when it started in the past, the
@@ -79,6 +81,8 @@ type watcherSet struct {
 
 	pending int         // delivery events scheduled and not yet run
 	free    []*delivery // recycled deliveries
+	// freeEvs are one-event slices that only transient watchers saw.
+	freeEvs [][]Event
 	scratch []time.Duration
 }
 
@@ -167,7 +171,7 @@ func (s *Store) Watch(key string, opts WatchOptions, fn func(WatchResponse)) *Wa
 	}
 	ws := &s.watchers
 	ws.nextID++
-	w := &Watcher{s: s, id: ws.nextID, key: key, end: opts.End, prevKV: opts.PrevKV, delay: opts.Delay, fn: fn}
+	w := &Watcher{s: s, id: ws.nextID, key: key, end: opts.End, prevKV: opts.PrevKV, transient: opts.Transient, delay: opts.Delay, fn: fn}
 	if w.delay < 0 {
 		w.delay = s.cfg.WatchDelay
 	}
@@ -269,6 +273,9 @@ type delivery struct {
 	prevs []prevKV // prevs[i]: the version evs[i] replaced
 	delay time.Duration
 	run   func() // d.deliver, bound once
+	// reuse: evs is this delivery's alone (a one-change write with one
+	// delay), so it goes back to freeEvs unless a watcher may keep it.
+	reuse bool
 }
 
 // notify schedules the deliveries of the write at main that changed keys
@@ -306,7 +313,13 @@ scan:
 		// The changes as events, once for every delivery: each change is
 		// its key's latest entry, or the one before it when the txn
 		// changed the key again.
-		evs := make([]Event, len(keys))
+		var evs []Event
+		reuse := len(keys) == 1 && len(delays) == 1
+		if n := len(ws.freeEvs); reuse && n > 0 {
+			evs, ws.freeEvs = ws.freeEvs[n-1], ws.freeEvs[:n-1]
+		} else {
+			evs = make([]Event, len(keys))
+		}
 		for sub, ki := range keys {
 			i := len(ki.entries) - 1
 			for ki.entries[i].sub != int32(sub) || ki.entries[i].main != main {
@@ -323,7 +336,7 @@ scan:
 				d = &delivery{s: s}
 				d.run = d.deliver
 			}
-			d.main, d.evs, d.delay = main, evs, delay
+			d.main, d.evs, d.delay, d.reuse = main, evs, delay, reuse
 			d.prevs = append(d.prevs[:0], prevs...)
 			ws.pending++
 			s.eng.After(delay, watchLabel, d.run)
@@ -405,6 +418,9 @@ func (d *delivery) deliver() {
 				}
 				evs = evsPrev
 			}
+			if !w.transient && &evs[0] == &d.evs[0] {
+				d.reuse = false // this watcher may keep them
+			}
 			w.fn(WatchResponse{WatchID: w.id, Events: evs, Rev: s.rev})
 		}
 	} else {
@@ -424,7 +440,11 @@ func (d *delivery) deliver() {
 			}
 		}
 	}
-	d.evs = nil
+	if d.reuse && len(ws.freeEvs) < maxFreeDeliveries {
+		clear(d.evs)
+		ws.freeEvs = append(ws.freeEvs, d.evs)
+	}
+	d.evs, d.reuse = nil, false
 	clear(d.prevs)
 	d.prevs = d.prevs[:0]
 	if len(ws.free) < maxFreeDeliveries {

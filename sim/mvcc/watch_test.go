@@ -299,3 +299,30 @@ func TestWatchRangeConventions(t *testing.T) {
 	assert.Equal(t, []string{"PUT a@2=", "PUT a/1@3=", "PUT ab@4="}, prefix.events())
 	assert.Equal(t, []string{"PUT a/1@3=", "PUT ab@4="}, between.events())
 }
+
+// A write's events slice goes back to the store only when every watcher
+// that saw it promised not to keep it (Transient): a keeping watcher's
+// responses stay intact however many writes follow.
+func TestTransientWatchersLetTheStoreReuseEvents(t *testing.T) {
+	s, eng := newTestStore(Config{})
+	var firsts []*Event
+	s.Watch("a", WatchOptions{End: "z", Transient: true}, func(resp WatchResponse) {
+		firsts = append(firsts, &resp.Events[0])
+	})
+	for i := 0; i < 3; i++ {
+		s.Put("k", []byte(fmt.Sprint(i)), 0)
+		eng.RunFor(0)
+	}
+	require.Len(t, firsts, 3)
+	assert.Same(t, firsts[1], firsts[2], "the slice of one write serves the next")
+
+	_, kept := watch(s, eng, "k", WatchOptions{})
+	for i := 3; i < 6; i++ {
+		s.Put("k", []byte(fmt.Sprint(i)), 0)
+		eng.RunFor(0)
+	}
+	assert.Equal(t, []string{"PUT k@5=3", "PUT k@6=4", "PUT k@7=5"}, kept.events(), "a keeping watcher's events are its own")
+	require.Len(t, firsts, 6)
+	assert.NotSame(t, firsts[3], firsts[4])
+	assert.NotSame(t, firsts[4], firsts[5])
+}
