@@ -139,12 +139,6 @@ func (ki *keyIndex) put(e entry) {
 			prev.deltaAgainst(e.value)
 		}
 	}
-	if len(ki.entries) == cap(ki.entries) {
-		// Grow to 2n+1, not append's 2n: from the inline entry a pod's
-		// first versions (create, bind, a few status writes) take 3 and
-		// 7 entries rather than 2, 4 and 8.
-		ki.entries = append(make([]entry, 0, 2*cap(ki.entries)+1), ki.entries...)
-	}
 	ki.entries = append(ki.entries, e)
 }
 
