@@ -78,6 +78,9 @@ type watcherSet struct {
 	ranges []*Watcher
 	delays []delayCount // the distinct delays of open watchers, with counts
 	open   int          // open watchers: registered and not cancelled
+	// keeping counts the open watchers that are not transient (they may
+	// keep the events they are handed).
+	keeping int
 
 	pending int         // delivery events scheduled and not yet run
 	free    []*delivery // recycled deliveries
@@ -106,6 +109,9 @@ func (ws *watcherSet) add(w *Watcher) {
 	}
 	ws.delays[i].n++
 	ws.open++
+	if !w.transient {
+		ws.keeping++
+	}
 	w.registered = true
 }
 
@@ -133,6 +139,9 @@ func (ws *watcherSet) remove(w *Watcher) {
 		ws.delays = slices.Delete(ws.delays, i, i+1)
 	}
 	ws.open--
+	if !w.transient {
+		ws.keeping--
+	}
 	w.registered = false
 }
 
@@ -274,7 +283,8 @@ type delivery struct {
 	delay time.Duration
 	run   func() // d.deliver, bound once
 	// reuse: evs is this delivery's alone (a one-change write with one
-	// delay), so it goes back to freeEvs unless a watcher may keep it.
+	// delay) and every watcher it may reach is transient, so it goes back
+	// to freeEvs after the delivery.
 	reuse bool
 }
 
@@ -314,7 +324,10 @@ scan:
 		// its key's latest entry, or the one before it when the txn
 		// changed the key again.
 		var evs []Event
-		reuse := len(keys) == 1 && len(delays) == 1
+		// The slice goes back to freeEvs after its delivery if only
+		// transient watchers are open: a watcher opened later does not
+		// get this write.
+		reuse := len(keys) == 1 && len(delays) == 1 && ws.keeping == 0
 		if n := len(ws.freeEvs); reuse && n > 0 {
 			evs, ws.freeEvs = ws.freeEvs[n-1], ws.freeEvs[:n-1]
 		} else {
@@ -417,9 +430,6 @@ func (d *delivery) deliver() {
 					evsPrev = d.withPrev()
 				}
 				evs = evsPrev
-			}
-			if !w.transient && &evs[0] == &d.evs[0] {
-				d.reuse = false // this watcher may keep them
 			}
 			w.fn(WatchResponse{WatchID: w.id, Events: evs, Rev: s.rev})
 		}
