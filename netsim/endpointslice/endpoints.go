@@ -3,6 +3,7 @@ package endpointslice
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -355,25 +356,13 @@ func sliceLabels(slice *discovery.EndpointSlice, svc *v1.Service, controller str
 			want[k] = v
 		}
 	}
-	changed := !mapsEqual(have, want)
+	changed := !maps.Equal(have, want)
 	if svc.Spec.ClusterIP == v1.ClusterIPNone || svc.Spec.ClusterIP == "" {
 		want[v1.IsHeadlessService] = ""
 	}
 	want[discovery.LabelServiceName] = svc.Name
 	want[discovery.LabelManagedBy] = controller
 	return want, changed
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // newSlice returns an empty slice for svc with the given ports: generateName

@@ -3,6 +3,7 @@ package endpointslice
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -118,7 +119,7 @@ func (r Reconciler) Reconcile(svc *v1.Service, pods []*v1.Pod, existing []*disco
 // slices alike).
 var placeholderEqual = conversion.EqualitiesOrDie(
 	func(a, b metav1.OwnerReference) bool { return a.String() == b.String() },
-	func(a, b metav1.ObjectMeta) bool { return a.Namespace == b.Namespace && mapsEqual(a.Labels, b.Labels) },
+	func(a, b metav1.ObjectMeta) bool { return a.Namespace == b.Namespace && maps.Equal(a.Labels, b.Labels) },
 )
 
 func (r Reconciler) reconcileAddressType(plan *Plan, svc *v1.Service, pods []*v1.Pod, existing []*discovery.EndpointSlice,

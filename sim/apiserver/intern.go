@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"encoding/binary"
+	"maps"
 	"reflect"
 	"slices"
 
@@ -156,21 +157,9 @@ func (in *interner) resourceList(rl v1.ResourceList) v1.ResourceList {
 		b = append(append(b, q.String()...), 0)
 	}
 	in.buf = b
-	return share(in.resources, b, rl, sameResourceList)
-}
-
-// sameResourceList reports whether a and b hold the same quantities, each
-// identical in memory.
-func sameResourceList(a, b v1.ResourceList) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for name, q := range a {
-		if p, ok := b[name]; !ok || p != q {
-			return false
-		}
-	}
-	return true
+	// maps.Equal compares the quantities as values: each identical in
+	// memory.
+	return share(in.resources, b, rl, maps.Equal[v1.ResourceList])
 }
 
 // conditionSlice shares pod conditions: pods that went through the same
