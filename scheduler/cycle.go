@@ -256,7 +256,9 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 		return nil, false, fmt.Errorf("running %q score plugin: %s", st.Plugin(), st.Message())
 	}
 	best := s.selectHost(s.sc.Total)
-	s.explain.recordScores(rec, feasible, &s.sc, best)
+	// The explain record takes feasible over; the scheduler's next cycle
+	// fills the buffer it gets back.
+	s.feasible = s.explain.recordScores(rec, feasible, &s.sc, best)
 	return feasible[best], false, nil
 }
 

@@ -156,6 +156,7 @@ type recTop struct {
 	nodes  [maxTop]string
 	total  [maxTop]int64
 	n      int
+	chosen int32   // index of the chosen node in nodes; -1: not among them
 	scores []int32 // raw then normalized, each plugin-major over non-skipped plugins: [row*n + node]
 }
 
@@ -231,9 +232,8 @@ func (e *explainStore) takeDetail(r *attemptRecord) {
 	old := e.ring[e.ringNext]
 	e.ring[e.ringNext] = r
 	e.ringNext = (e.ringNext + 1) % len(e.ring)
-	e.keepTop(old)
 	d := old.detail
-	old.detail = nil
+	old.dropDetail()
 	// Not cleared: the stale entries beyond the lengths are overwritten by
 	// later attempts, and what they keep alive (nodes, statuses) is
 	// bounded by the ring. raw, norm and total are read only up to the
@@ -242,14 +242,10 @@ func (e *explainStore) takeDetail(r *attemptRecord) {
 	r.detail = d
 }
 
-// keepTop cuts r's score detail down to its best maxTop nodes, best first
-// (the compact form of Attempt.Top).
-func (e *explainStore) keepTop(r *attemptRecord) {
-	nn := r.numScored()
-	if nn == 0 {
-		r.chosen = -1
-		return
-	}
+// topOf is the compact form of r's score detail (Attempt.Top): its best
+// maxTop nodes, best first. It is made while the attempt's scores are
+// fresh in the cache, and takes over when the detail leaves the ring.
+func (e *explainStore) topOf(r *attemptRecord) *recTop {
 	d := r.detail
 	order := e.order(r, maxTop)
 	rows := 0 // the non-skipped plugins
@@ -259,12 +255,11 @@ func (e *explainStore) keepTop(r *attemptRecord) {
 		}
 	}
 	k := len(order)
-	t := &recTop{n: k, scores: make([]int32, 2*rows*k)}
-	chosen := int32(-1)
+	t := &recTop{n: k, chosen: -1, scores: make([]int32, 2*rows*k)}
 	for j, i := range order {
 		t.nodes[j], t.total[j] = d.scoreNI[i].Name, d.total[i]
 		if int32(i) == r.chosen {
-			chosen = int32(j)
+			t.chosen = int32(j)
 		}
 		row := 0
 		for p := range d.raw {
@@ -276,7 +271,17 @@ func (e *explainStore) keepTop(r *attemptRecord) {
 			row++
 		}
 	}
-	r.top, r.chosen = t, chosen
+	return t
+}
+
+// dropDetail cuts r down to its top scored nodes (none if it scored none):
+// r.chosen becomes the chosen node's index among them.
+func (r *attemptRecord) dropDetail() {
+	r.detail = nil
+	r.chosen = -1
+	if r.top != nil {
+		r.chosen = r.top.chosen
+	}
 }
 
 func saturate32(v int64) int32 {
@@ -284,7 +289,7 @@ func saturate32(v int64) int32 {
 }
 
 // numScored is the number of scored nodes the record holds (all of them
-// while detailed, the best few after keepTop).
+// while detailed, the best few after dropDetail).
 func (r *attemptRecord) numScored() int {
 	if r.detail != nil {
 		return len(r.detail.scoreNI)
@@ -329,7 +334,10 @@ func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
 	}
 }
 
-func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int) {
+// recordScores records the scores of an attempt, taking over nodes (the
+// scored nodes) and the framework's score buffers, and returns a buffer
+// for the caller's next nodes (recycled from an older attempt; empty).
+func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int) []*fw.NodeInfo {
 	e.takeDetail(r)
 	d := r.detail
 	r.skippedScores = 0
@@ -339,7 +347,8 @@ func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *
 		}
 	}
 	r.chosen = int32(chosen)
-	d.scoreNI = append(d.scoreNI, nodes...)
+	spare := d.scoreNI[:0]
+	d.scoreNI = nodes
 	// Take the framework's buffers of the plugins that scored and give it
 	// the detail's (recycled from an older attempt; nil in a new detail)
 	// for its next cycle. A skipped plugin's row stays the framework's:
@@ -354,6 +363,8 @@ func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *
 		}
 	}
 	d.total, sc.Total = sc.Total, d.total
+	r.top = e.topOf(r)
+	return spare
 }
 
 // better orders scored nodes: higher total, then the chosen node, then
