@@ -135,15 +135,13 @@ func appendLiteral(dst, lit []byte) []byte {
 			i++
 			continue
 		}
-		if isUUID(lit[i:]) {
-			dst = appendPlain(dst, lit[start:i])
-			dst = append(dst, opUUID)
-			for _, g := range uuidGroups {
-				dst = packHex(dst, lit[i+g[0]:i+g[1]])
+		if len(lit)-i >= uuidLen {
+			if d, ok := appendUUID(dst, lit[start:i], lit[i:i+uuidLen]); ok {
+				dst = d
+				i += uuidLen
+				start = i
+				continue
 			}
-			i += uuidLen
-			start = i
-			continue
 		}
 		n := 1
 		for i+n < len(lit) && isHex(lit[i+n]) {
@@ -170,20 +168,43 @@ func appendPlain(dst, lit []byte) []byte {
 
 func isHex(c byte) bool { return c-'0' < 10 || c-'a' < 6 }
 
-// isUUID reports whether b starts with a lower-case UUID's text. The four
-// dashes are checked first: most hex runs in a value are not UUIDs.
-func isUUID(b []byte) bool {
-	if len(b) < uuidLen || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
-		return false
+// nibbles maps a lower-case hex digit to its value, anything else to
+// 0xff.
+var nibbles = func() (t [256]byte) {
+	for c := range t {
+		t[c] = 0xff
 	}
+	for i, c := range hexDigits {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// appendUUID appends plain (a pending literal) and the UUID op for u if u
+// (uuidLen bytes) is a lower-case UUID's text; else it returns dst
+// unchanged and false. The four dashes are checked first: most hex runs
+// in a value are not UUIDs.
+func appendUUID(dst, plain, u []byte) ([]byte, bool) {
+	if len(u) != uuidLen || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' {
+		return dst, false
+	}
+	var packed [uuidLen / 2]byte // 16 bytes of digits, then 2 spare
+	var bad byte
+	k := 0
 	for _, g := range uuidGroups {
-		for _, c := range b[g[0]:g[1]] {
-			if !isHex(c) {
-				return false
-			}
+		for j := g[0]; j < g[1]; j += 2 {
+			hi, lo := nibbles[u[j]], nibbles[u[j+1]]
+			bad |= hi | lo
+			packed[k] = hi<<4 | lo&15
+			k++
 		}
 	}
-	return true
+	if bad&0xf0 != 0 {
+		return dst, false
+	}
+	dst = appendPlain(dst, plain)
+	dst = append(dst, opUUID)
+	return append(dst, packed[:16]...), true
 }
 
 // packHex appends the hex digits of h two to a byte, the first in the high

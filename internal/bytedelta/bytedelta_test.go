@@ -178,6 +178,19 @@ func TestHexLiteralsArePacked(t *testing.T) {
 	})
 }
 
+// The longest base a dictionary takes is used to its end (16-bit offsets),
+// and a longer one is refused.
+func TestDictBaseLimit(t *testing.T) {
+	base := bytes.Repeat([]byte{'.'}, MaxDictBase)
+	copy(base[MaxDictBase-16:], "the end of base!")
+	d := NewDict(base)
+	src := []byte("xyz: the end of base!")
+	enc := d.Encode(nil, src)
+	assert.Equal(t, src, d.Decode(nil, enc))
+	assert.Less(t, len(enc), len(src)-8, "the run at the base's end is copied: %q", enc)
+	assert.Panics(t, func() { NewDict(make([]byte, MaxDictBase+1)) })
+}
+
 func FuzzDict(f *testing.F) {
 	f.Add([]byte("the base dictionary text"), []byte("the base text, dictionary"))
 	f.Add([]byte("uid: "), []byte("uid: 3f54e7d7-52af-4a33-bfe7-a732d0f141f4 id: fbd527f7a850799aca87c56e99eedd33"))

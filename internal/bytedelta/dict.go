@@ -1,6 +1,9 @@
 package bytedelta
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Dict compresses short values that share phrases with a fixed base (the
 // dictionary): a delta copies the runs of a value found in the base and
@@ -9,8 +12,9 @@ import "encoding/binary"
 type Dict struct {
 	base []byte
 	// table maps the hash of the dictMatch bytes at a base offset to the
-	// last such offset + 1 (0: none).
-	table [1 << dictTableBits]int32
+	// last such offset + 1 (0: none). 16-bit offsets keep it at 16 KiB,
+	// the part of it an encoding touches mostly in the CPU's caches.
+	table [1 << dictTableBits]uint16
 }
 
 const (
@@ -21,15 +25,19 @@ const (
 	dictMatch = 6
 )
 
+// MaxDictBase is the longest base a dictionary takes (its offsets are 16
+// bits).
+const MaxDictBase = 1<<16 - 2
+
 // NewDict returns a dictionary with base (kept, not copied; the caller
-// must not modify it). Bases beyond 1 GiB are refused.
+// must not modify it). Bases beyond MaxDictBase are refused.
 func NewDict(base []byte) *Dict {
-	if len(base) > 1<<30 {
-		panic("bytedelta: dictionary over 1 GiB")
+	if len(base) > MaxDictBase {
+		panic(fmt.Sprintf("bytedelta: a dictionary of %d bytes, over %d", len(base), MaxDictBase))
 	}
 	d := &Dict{base: base}
 	for i := 0; i+8 <= len(base); i++ {
-		d.table[dictHash(binary.LittleEndian.Uint64(base[i:]))] = int32(i + 1)
+		d.table[dictHash(binary.LittleEndian.Uint64(base[i:]))] = uint16(i + 1)
 	}
 	return d
 }

@@ -52,6 +52,10 @@ const (
 	maxDictBase = 16 << 10
 )
 
+// A resource's values become dictionaries only up to the dictionaries'
+// own limit (this fails to compile otherwise).
+var _ [bytedelta.MaxDictBase - maxDictBase]struct{}
+
 func newFixedCodec(d *bytedelta.Dict) valueCodec {
 	return valueCodec{dicts: []*bytedelta.Dict{d}, fixed: true}
 }
