@@ -320,7 +320,8 @@ func (f *Framework) RemovePod(cs *CycleState, pod, removed *fw.PodInfo, n *fw.No
 
 // Scores holds the scores of one cycle: per score plugin (in ScorePlugins
 // order) the raw and normalised score of every node, and the weighted total.
-// Its slices are reused between cycles.
+// A plugin whose PreScore skipped the pod contributes 0 and its two rows
+// are empty. Its slices are reused between cycles.
 type Scores struct {
 	Raw     [][]int64
 	Norm    [][]int64
@@ -339,20 +340,20 @@ func (f *Framework) RunScore(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeIn
 		out.Total[i] = 0
 	}
 	for i, p := range f.scores {
-		out.Raw[i] = resize(out.Raw[i], len(nodes))
-		out.Norm[i] = resize(out.Norm[i], len(nodes))
 		st := p.PreScore(cs, pod, nodes)
 		if st.IsSkip() {
+			// Empty rows, not zeroed ones: the buffers are often cold (see
+			// the scheduler's explain records), and nothing reads them.
 			out.Skipped[i] = true
-			for j := range nodes {
-				out.Raw[i][j], out.Norm[i][j] = 0, 0
-			}
+			out.Raw[i], out.Norm[i] = out.Raw[i][:0], out.Norm[i][:0]
 			continue
 		}
 		if !st.IsSuccess() {
 			return st
 		}
 		out.Skipped[i] = false
+		out.Raw[i] = resize(out.Raw[i], len(nodes))
+		out.Norm[i] = resize(out.Norm[i], len(nodes))
 		raw, norm := out.Raw[i], out.Norm[i]
 		if u, ok := p.(uniformScorer); ok {
 			if v, all := u.Uniform(cs, pod); all {

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,6 +100,11 @@ func scores(t *testing.T, s *fakeSnap, id ID, pod *v1.Pod, feasible ...string) m
 		if pid == id {
 			out := map[string]int64{}
 			for j, n := range feasible {
+				if sc.Skipped[i] {
+					require.Empty(t, sc.Norm[i], "a skipped plugin's rows are empty")
+					out[n] = 0 // it contributes nothing
+					continue
+				}
 				out[n] = sc.Norm[i][j]
 			}
 			return out
