@@ -34,10 +34,11 @@ type Recorder struct {
 	seen  map[eventKey]int64
 	order []eventKey // ring of the keys in seen, oldest at next
 	next  int
-	// used holds, per object named in the current instant, the suffix its
-	// next Event name takes: the names this recorder gave an object in one
-	// instant are consecutive from the instant's first suffix.
-	used   map[string]int64
+	// used holds, per object named in the current instant (by a 64-bit
+	// hash of its name, see name), the suffix its next Event name takes:
+	// the names this recorder gave an object in one instant are
+	// consecutive from the instant's first suffix.
+	used   map[uint64]int64
 	usedAt int64
 	// eventsRes is the API server's events resource.
 	eventsRes *apiserver.Resource
@@ -146,7 +147,7 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 		instance = component + "-" + host
 	}
 	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: instance,
-		seen: map[eventKey]int64{}, used: map[string]int64{}, eventsRes: res, offset: int64(k[0] % 997)}
+		seen: map[eventKey]int64{}, used: map[uint64]int64{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
 // Event records an event about object.
@@ -278,19 +279,25 @@ func (r *Recorder) name(object string, now metav1.Time) (name string, suffix int
 			// clear keeps a map's memory: a burst (the scheduler's
 			// events for thousands of pods in one instant) would stay
 			// allocated in every recorder.
-			r.used = map[string]int64{}
+			r.used = map[uint64]int64{}
 		} else {
 			clear(r.used)
 		}
 		r.usedAt = n
 	}
-	n, ok := r.used[object]
+	// The suffix is hex digits after the last dot, so two names are equal
+	// only for the same object and suffix: counting per object is enough.
+	// Objects are told apart by a fixed-seed hash of their names (no key
+	// strings to keep or rehash as the map of a busy instant grows: the
+	// scheduler names an Event for every pod it binds). Two objects whose
+	// hashes collide share one count: each still gets distinct names, and
+	// the same ones in every run.
+	h := correlationKey(object)[0]
+	n, ok := r.used[h]
 	if !ok {
 		n = r.usedAt + r.offset
 	}
-	// The suffix is hex digits after the last dot, so two names are equal
-	// only for the same object and suffix: counting per object is enough.
-	r.used[object] = n + 1
+	r.used[h] = n + 1
 	var buf [128]byte
 	return eventName(buf[:0], object, n), n
 }
