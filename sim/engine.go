@@ -236,7 +236,7 @@ func (e *Engine) NextLabel() (string, bool) {
 	if len(e.heap) == 0 {
 		return "", false
 	}
-	return e.heap[0].label, true
+	return e.heap[0].ev.label, true
 }
 
 // Idle reports whether only background events (or none) are pending.
@@ -283,12 +283,24 @@ func (e *Engine) RunUntilIdle(maxSteps uint64) bool {
 	return e.foreground == 0
 }
 
-// eventHeap is a binary min-heap of events by (at, seq). It is written out
-// rather than built on container/heap so the hot path makes no interface
-// calls.
-type eventHeap []*event
+// eventHeap is a 4-ary min-heap of events by (at, seq), each entry holding
+// its event's keys beside the pointer: sifting compares entries that sit
+// side by side in one array instead of loading every event it passes (a
+// large heap's events are scattered over memory), and a 4-ary heap is half
+// as deep as a binary one. It is written out rather than built on
+// container/heap so the hot path makes no interface calls.
+type eventHeap []heapEntry
 
-func less(a, b *event) bool {
+type heapEntry struct {
+	at  time.Duration
+	seq uint64
+	ev  *event
+}
+
+// heapArity is the number of children of a node of the heap.
+const heapArity = 4
+
+func less(a, b *heapEntry) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
@@ -296,18 +308,16 @@ func less(a, b *event) bool {
 }
 
 func (h *eventHeap) push(ev *event) {
-	*h = append(*h, ev)
-	ev.index = len(*h) - 1
-	h.up(ev.index)
+	*h = append(*h, heapEntry{at: ev.at, seq: ev.seq, ev: ev})
+	h.up(len(*h) - 1)
 }
 
 func (h *eventHeap) pop() *event {
 	old := *h
 	n := len(old) - 1
-	top := old[0]
+	top := old[0].ev
 	old[0] = old[n]
-	old[0].index = 0
-	old[n] = nil
+	old[n] = heapEntry{}
 	*h = old[:n]
 	if n > 0 {
 		h.down(0)
@@ -319,12 +329,11 @@ func (h *eventHeap) pop() *event {
 func (h *eventHeap) remove(i int) {
 	old := *h
 	n := len(old) - 1
-	ev := old[i]
+	ev := old[i].ev
 	if i != n {
 		old[i] = old[n]
-		old[i].index = i
 	}
-	old[n] = nil
+	old[n] = heapEntry{}
 	*h = old[:n]
 	if i != n && !h.down(i) {
 		h.up(i)
@@ -333,41 +342,45 @@ func (h *eventHeap) remove(i int) {
 }
 
 func (h eventHeap) up(i int) {
-	ev := h[i]
+	x := h[i]
 	for i > 0 {
-		p := (i - 1) / 2
-		if !less(ev, h[p]) {
+		p := (i - 1) / heapArity
+		if !less(&x, &h[p]) {
 			break
 		}
 		h[i] = h[p]
-		h[i].index = i
+		h[i].ev.index = i
 		i = p
 	}
-	h[i] = ev
-	ev.index = i
+	h[i] = x
+	x.ev.index = i
 }
 
-// down sifts h[i] towards the leaves and reports whether it moved.
+// down sifts h[i] towards the leaves, setting the index of every event it
+// moves (h[i]'s too, moved or not), and reports whether it moved.
 func (h eventHeap) down(i0 int) bool {
 	i := i0
 	n := len(h)
-	ev := h[i]
+	x := h[i]
 	for {
-		c := 2*i + 1
+		c := heapArity*i + 1
 		if c >= n {
 			break
 		}
-		if r := c + 1; r < n && less(h[r], h[c]) {
-			c = r
+		// The least of up to heapArity children.
+		for k, end := c+1, min(c+heapArity, n); k < end; k++ {
+			if less(&h[k], &h[c]) {
+				c = k
+			}
 		}
-		if !less(h[c], ev) {
+		if !less(&h[c], &x) {
 			break
 		}
 		h[i] = h[c]
-		h[i].index = i
+		h[i].ev.index = i
 		i = c
 	}
-	h[i] = ev
-	ev.index = i
+	h[i] = x
+	x.ev.index = i
 	return i > i0
 }

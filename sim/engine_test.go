@@ -204,3 +204,56 @@ func TestEngineOrderProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineHeapModel interleaves scheduling, cancelling and stepping at
+// random and checks every step against a model (a plain list of pending
+// events, the least (time, sequence) first): the heap's sifting and its
+// removal from the middle keep that order at every size.
+func TestEngineHeapModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := New(1)
+		type pending struct {
+			at    time.Duration
+			seq   int
+			timer Timer
+		}
+		var model []pending
+		seq, ran := 0, -1
+		for range rapid.IntRange(0, 400).Draw(t, "ops") {
+			switch op := rapid.IntRange(0, 9).Draw(t, "op"); {
+			case op < 5: // schedule, at now or later
+				at := e.Elapsed() + time.Duration(rapid.IntRange(0, 30).Draw(t, "after"))*time.Second
+				id := seq
+				seq++
+				model = append(model, pending{at, id, e.At(at, "x", func() { ran = id })})
+			case op < 7 && len(model) > 0: // cancel one
+				i := rapid.IntRange(0, len(model)-1).Draw(t, "cancel")
+				if !model[i].timer.Stop() {
+					t.Fatalf("event %d was pending but Stop says no", model[i].seq)
+				}
+				model = slices.Delete(model, i, i+1)
+			default: // step
+				_, ok := e.Step()
+				if ok != (len(model) > 0) {
+					t.Fatalf("step ran an event: %v, model has %d pending", ok, len(model))
+				}
+				if !ok {
+					continue
+				}
+				least := 0
+				for i, p := range model {
+					if p.at < model[least].at || (p.at == model[least].at && p.seq < model[least].seq) {
+						least = i
+					}
+				}
+				if ran != model[least].seq || e.Elapsed() != model[least].at {
+					t.Fatalf("ran event %d at %v, want %d at %v", ran, e.Elapsed(), model[least].seq, model[least].at)
+				}
+				model = slices.Delete(model, least, least+1)
+			}
+			if e.Pending() != len(model) {
+				t.Fatalf("%d pending, model has %d", e.Pending(), len(model))
+			}
+		}
+	})
+}
