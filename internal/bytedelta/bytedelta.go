@@ -188,7 +188,7 @@ func appendUUID(dst, plain, u []byte) ([]byte, bool) {
 	if len(u) != uuidLen || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' {
 		return dst, false
 	}
-	var packed [uuidLen / 2]byte // 16 bytes of digits, then 2 spare
+	var packed [16]byte // the 32 digits, two to a byte
 	var bad byte
 	k := 0
 	for _, g := range uuidGroups {
@@ -204,7 +204,7 @@ func appendUUID(dst, plain, u []byte) ([]byte, bool) {
 	}
 	dst = appendPlain(dst, plain)
 	dst = append(dst, opUUID)
-	return append(dst, packed[:16]...), true
+	return append(dst, packed[:]...), true
 }
 
 // packHex appends the hex digits of h two to a byte, the first in the high
