@@ -125,12 +125,19 @@ type ScorePlugin interface {
 	PreScore(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeInfo) *fw.Status
 	// Score returns the raw score of one node.
 	Score(cs *CycleState, pod *fw.PodInfo, n *fw.NodeInfo) int64
-	// Normalize rewrites the raw scores of nodes in place to 0..100.
-	Normalize(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeInfo, scores []int64)
 }
 
 // uniformScorer is implemented by score plugins that can tell, after
 // PreScore, that every node gets the same raw score.
+// scoreExtensions is upstream's ScoreExtensions: a score plugin whose raw
+// scores need normalising. The others (NodeResourcesFit,
+// NodeResourcesBalancedAllocation, ImageLocality) score 0..100 already, and
+// their raw score is their normalised one.
+type scoreExtensions interface {
+	// Normalize rewrites the raw scores of nodes in place to 0..100.
+	Normalize(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeInfo, scores []int64)
+}
+
 type uniformScorer interface {
 	Uniform(cs *CycleState, pod *fw.PodInfo) (int64, bool)
 }
@@ -354,24 +361,40 @@ func (f *Framework) RunScore(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeIn
 		out.Skipped[i] = false
 		out.Raw[i] = resize(out.Raw[i], len(nodes))
 		out.Norm[i] = resize(out.Norm[i], len(nodes))
-		raw, norm := out.Raw[i], out.Norm[i]
+		raw, norm, total, w := out.Raw[i], out.Norm[i], out.Total, f.weights[i]
+		ext, normalizes := p.(scoreExtensions)
 		if u, ok := p.(uniformScorer); ok {
 			if v, all := u.Uniform(cs, pod); all {
 				for j := range raw {
 					raw[j] = v
 				}
+				if !normalizes {
+					for j := range norm {
+						norm[j] = v
+						total[j] += v * w
+					}
+					continue
+				}
 				goto normalize
 			}
+		}
+		if !normalizes {
+			// One pass: score, row and weighted total together.
+			for j, n := range nodes {
+				v := p.Score(cs, pod, n)
+				raw[j], norm[j] = v, v
+				total[j] += v * w
+			}
+			continue
 		}
 		for j, n := range nodes {
 			raw[j] = p.Score(cs, pod, n)
 		}
 	normalize:
 		copy(norm, raw)
-		p.Normalize(cs, pod, nodes, norm)
-		w := f.weights[i]
-		for j := range nodes {
-			out.Total[j] += norm[j] * w
+		ext.Normalize(cs, pod, nodes, norm)
+		for j, v := range norm {
+			total[j] += v * w
 		}
 	}
 	return nil

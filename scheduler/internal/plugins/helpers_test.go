@@ -95,7 +95,23 @@ func scores(t *testing.T, s *fakeSnap, id ID, pod *v1.Pod, feasible ...string) m
 	if st := f.RunScore(cs, pi, nodes, &sc); st != nil {
 		t.Fatalf("score: %v", st.Message())
 	}
-	ids, _ := f.ScorePlugins()
+	ids, weights := f.ScorePlugins()
+	for j := range nodes {
+		// The total is the weighted sum of the normalised rows, and a
+		// plugin without ScoreExtensions has its raw scores as its
+		// normalised ones (the framework fuses these passes).
+		var want int64
+		for i := range ids {
+			if sc.Skipped[i] {
+				continue
+			}
+			if _, ext := f.scores[i].(scoreExtensions); !ext {
+				require.Equal(t, sc.Raw[i][j], sc.Norm[i][j], "%v has no ScoreExtensions", ids[i])
+			}
+			want += sc.Norm[i][j] * weights[i]
+		}
+		require.Equal(t, want, sc.Total[j], "total of %s", nodes[j].Name)
+	}
 	for i, pid := range ids {
 		if pid == id {
 			out := map[string]int64{}

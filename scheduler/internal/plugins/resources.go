@@ -182,8 +182,6 @@ func (*nodeResourcesFit) Score(_ *CycleState, pod *fw.PodInfo, n *fw.NodeInfo) i
 		[2]int64{n.Allocatable.MilliCPU, n.Allocatable.Memory})
 }
 
-func (*nodeResourcesFit) Normalize(*CycleState, *fw.PodInfo, []*fw.NodeInfo, []int64) {}
-
 // LeastAllocatedScore is leastResourceScorer for cpu and memory with weight 1:
 // the integer average of ((allocatable-requested)*100)/allocatable, skipping
 // resources the node does not have.
@@ -231,8 +229,6 @@ func (balancedAllocation) Score(_ *CycleState, pod *fw.PodInfo, n *fw.NodeInfo) 
 		[2]int64{n.Requested.MilliCPU + pod.Requests.MilliCPU, n.Requested.Memory + pod.Requests.Memory},
 		[2]int64{n.Allocatable.MilliCPU, n.Allocatable.Memory})
 }
-
-func (balancedAllocation) Normalize(*CycleState, *fw.PodInfo, []*fw.NodeInfo, []int64) {}
 
 // BalancedAllocationScore is balancedResourceScorer for cpu and memory.
 func BalancedAllocationScore(requested, allocatable [2]int64) int64 {
@@ -307,5 +303,3 @@ func ImageLocalityPriority(sum int64, numContainers int) int64 {
 	}
 	return fw.MaxNodeScore * (sum - imageMinThreshold) / (maxThreshold - imageMinThreshold)
 }
-
-func (*imageLocality) Normalize(*CycleState, *fw.PodInfo, []*fw.NodeInfo, []int64) {}
