@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/apiserver"
@@ -389,6 +390,58 @@ func types3(evs []recorded) []watch.EventType {
 		out = append(out, e.typ)
 	}
 	return out
+}
+
+// A keyed watch's events carry client-go's MetaNamespaceKeyFunc key of
+// their object — live, replayed, served from the store (events), for
+// namespaced and cluster-scoped resources — or "" for the initial list.
+func TestWatchKeyedKeys(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.c.CoreV1().Pods("default").Create(ctx, pod("before"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	type keyed struct {
+		typ watch.EventType
+		key string
+		obj string // MetaNamespaceKeyFunc of the event's object
+	}
+	var got []keyed
+	collect := func(ev watch.Event, key string) {
+		k, err := cache.MetaNamespaceKeyFunc(ev.Object)
+		require.NoError(t, err)
+		got = append(got, keyed{ev.Type, key, k})
+	}
+	for _, name := range []string{"pods", "nodes", "events"} {
+		res, _ := e.s.Resource(name)
+		_, err := e.s.WatchKeyed(res, "", metav1.ListOptions{}, collect)
+		require.NoError(t, err)
+	}
+	e.eng.RunUntilIdle(1000)
+	require.Equal(t, []keyed{{watch.Added, "", "default/before"}}, got, "the initial list comes without keys")
+	got = nil
+
+	p, err := e.c.CoreV1().Pods("default").Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	firstRV := p.ResourceVersion
+	require.NoError(t, e.c.CoreV1().Pods("default").Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-1"},
+		Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	require.NoError(t, e.c.CoreV1().Pods("default").Delete(ctx, "web-1", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	_, err = e.c.CoreV1().Nodes().Create(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.CoreV1().Events("kube-system").Create(ctx, &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "n1.1"}, Reason: "Ready",
+		InvolvedObject: v1.ObjectReference{Kind: "Node", Name: "n1"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []keyed{{watch.Added, "default/web-1", "default/web-1"}, {watch.Modified, "default/web-1", "default/web-1"},
+		{watch.Deleted, "default/web-1", "default/web-1"}, {watch.Added, "n1", "n1"},
+		{watch.Added, "kube-system/n1.1", "kube-system/n1.1"}}, got)
+
+	// Replayed from the watch cache's window: the same keys.
+	got = nil
+	podRes, _ := e.s.Resource("pods")
+	_, err = e.s.WatchKeyed(podRes, "default", metav1.ListOptions{ResourceVersion: firstRV}, collect)
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []keyed{{watch.Modified, "default/web-1", "default/web-1"}, {watch.Deleted, "default/web-1", "default/web-1"}}, got)
 }
 
 func TestWatchAfterCompactionIsGone(t *testing.T) {

@@ -27,6 +27,9 @@ import (
 type cacher struct {
 	s   *Server
 	res *Resource
+	// prefix is the resource's storage key prefix: a key past it is the
+	// object's cache key (see WatchKeyed).
+	prefix string
 	// fields reads an object's selectable fields for the watches' field
 	// selectors (one for all deliveries).
 	fields objectFields
@@ -116,7 +119,7 @@ type indexKey struct {
 }
 
 func newCacher(s *Server, res *Resource) *cacher {
-	c := &cacher{s: s, res: res, objs: map[string]cachedObj{}, indexed: map[indexKey][]*Watcher{}}
+	c := &cacher{s: s, res: res, prefix: res.prefix(), objs: map[string]cachedObj{}, indexed: map[indexKey][]*Watcher{}}
 	c.rev = s.store.Rev()
 	c.resumeRev = c.rev
 	if !res.NoWatchCache {
@@ -287,7 +290,7 @@ type Watcher struct {
 	ns      string
 	sel     Selector
 	index   *indexKey
-	fn      func(watch.Event)
+	fn      func(ev watch.Event, key string)
 	lastRev int64 // events at or below lastRev are not delivered
 	live    bool
 	stopped bool
@@ -339,6 +342,15 @@ func without(ws []*Watcher, w *Watcher) []*Watcher {
 //
 // Events are delivered through the engine, never inside the call.
 func (s *Server) Watch(res *Resource, namespace string, opts metav1.ListOptions, fn func(watch.Event)) (*Watcher, error) {
+	return s.WatchKeyed(res, namespace, opts, func(ev watch.Event, _ string) { fn(ev) })
+}
+
+// WatchKeyed is Watch whose events come with their object's cache key
+// (client-go's MetaNamespaceKeyFunc: "<namespace>/<name>", or "<name>"),
+// the tail of the object's storage key, so a client keeping a cache builds
+// no key string of its own; "" when the server has none at hand (the
+// initial ADDED events).
+func (s *Server) WatchKeyed(res *Resource, namespace string, opts metav1.ListOptions, fn func(ev watch.Event, key string)) (*Watcher, error) {
 	sel, err := s.ParseSelector(res, opts)
 	if err != nil {
 		return nil, err
@@ -400,7 +412,7 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 		if w.stopped {
 			return
 		}
-		w.fn(watch.Event{Type: watch.Added, Object: obj})
+		w.fn(watch.Event{Type: watch.Added, Object: obj}, "")
 	}
 	for i := c.history.search(w.lastRev + 1); i < c.history.Len() && !w.stopped; i++ {
 		ce := c.replayed(c.history.At(i))
@@ -543,21 +555,22 @@ func (c *cacher) deliver(w *Watcher, ce *cacheEvent) {
 		}
 		return w.sel.matches(c.res, obj, &c.fields)
 	}
+	key := ce.key[len(c.prefix):] // the storage key's namespace/name
 	if ce.obj == nil { // deletion; ce.prev is the final object
 		if in(ce.prev) {
-			w.fn(watch.Event{Type: watch.Deleted, Object: ce.prev})
+			w.fn(watch.Event{Type: watch.Deleted, Object: ce.prev}, key)
 		}
 		return
 	}
 	newIn, oldIn := in(ce.obj), in(ce.prev)
 	switch {
 	case newIn && oldIn:
-		w.fn(watch.Event{Type: watch.Modified, Object: ce.obj})
+		w.fn(watch.Event{Type: watch.Modified, Object: ce.obj}, key)
 	case newIn:
-		w.fn(watch.Event{Type: watch.Added, Object: ce.obj})
+		w.fn(watch.Event{Type: watch.Added, Object: ce.obj}, key)
 	case oldIn:
 		// Left the selection: upstream sends DELETED with the new object.
-		w.fn(watch.Event{Type: watch.Deleted, Object: ce.obj})
+		w.fn(watch.Event{Type: watch.Deleted, Object: ce.obj}, key)
 	}
 }
 

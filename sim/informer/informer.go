@@ -149,7 +149,7 @@ func (i *Informer) reconcile(objs []runtime.Object) {
 func (i *Informer) watch(rv string) {
 	opts := i.opts
 	opts.ResourceVersion = rv
-	w, err := i.f.server.Watch(i.res, i.ns, opts, i.onEvent)
+	w, err := i.f.server.WatchKeyed(i.res, i.ns, opts, i.onEvent)
 	if err != nil {
 		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
 			i.relists++
@@ -161,14 +161,20 @@ func (i *Informer) watch(rv string) {
 	i.watcher = w
 }
 
-func (i *Informer) onEvent(ev watch.Event) {
+// onEvent applies a watch event; key is the object's namespace/name key
+// when the server has it at hand (see apiserver.Server.WatchKeyed).
+func (i *Informer) onEvent(ev watch.Event, key string) {
 	obj := ev.Object
 	m, ok := obj.(metav1.Object)
 	if !ok {
 		return
 	}
 	i.lastRV = m.GetResourceVersion()
-	key := i.indexer.key(obj)
+	if key != "" && i.indexer.stdKey {
+		i.indexer.lastObj, i.indexer.lastKey = obj, key
+	} else {
+		key = i.indexer.key(obj)
+	}
 	switch ev.Type {
 	case watch.Added, watch.Modified:
 		// One lookup of the key, not one more to store: the cache holds
