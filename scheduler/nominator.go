@@ -62,4 +62,9 @@ func (n *nominator) remove(uid types.UID) {
 func (n *nominator) node(uid types.UID) string { return n.byPod[uid] }
 
 // podsFor lists the pods nominated to node, ordered by key.
-func (n *nominator) podsFor(node string) []*fw.PodInfo { return n.byNode[node] }
+func (n *nominator) podsFor(node string) []*fw.PodInfo {
+	if len(n.byNode) == 0 {
+		return nil // the common case, checked before the name is hashed
+	}
+	return n.byNode[node]
+}

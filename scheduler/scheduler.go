@@ -402,11 +402,15 @@ func (n snapshot) NamespacesMatching(sel labels.Selector) []string {
 	return out
 }
 
+// emptySelector selects nothing (Empty); adding requirements to it makes a
+// new selector.
+var emptySelector = labels.NewSelector()
+
 // DefaultSpreadSelector merges the selectors of the Services selecting pod
 // and of its controlling ReplicaSet (upstream helper.DefaultSelector; owners
 // of other kinds contribute nothing in kubesim).
 func (n snapshot) DefaultSpreadSelector(pod *v1.Pod) labels.Selector {
-	set := labels.Set{}
+	var set labels.Set
 	for _, svc := range n.s.services[pod.Namespace] {
 		if svc.Spec.Selector == nil {
 			continue
@@ -415,7 +419,10 @@ func (n snapshot) DefaultSpreadSelector(pod *v1.Pod) labels.Selector {
 			set = labels.Merge(set, svc.Spec.Selector)
 		}
 	}
-	sel := set.AsSelector()
+	sel := emptySelector // no Service selects the pod: nothing to build
+	if len(set) > 0 {
+		sel = set.AsSelector()
+	}
 	owner := metav1.GetControllerOfNoCopy(pod)
 	if owner == nil || owner.Kind != "ReplicaSet" || owner.APIVersion != "apps/v1" {
 		return sel

@@ -180,23 +180,14 @@ func (c *Controller) onPodChange(old, cur *v1.Pod) {
 // namespace whose selector matches podLabels (a nil selector matches
 // nothing).
 func (c *Controller) servicesSelecting(namespace string, podLabels map[string]string) []string {
-	// The namespace index straight (what the lister's List(Everything)
-	// reads), without the lister's allocations: this runs on every pod
-	// change.
-	objs, err := c.services.GetIndexer().ByIndex(cache.NamespaceIndex, namespace)
-	if err != nil {
-		return nil
-	}
+	// The namespace's services straight from the cache, without the
+	// lister's allocations: this runs on every pod change.
 	var out []string
-	for _, o := range objs {
-		s := o.(*v1.Service)
-		if s.Spec.Selector == nil {
-			continue
-		}
-		if labels.ValidatedSetSelector(s.Spec.Selector).Matches(labels.Set(podLabels)) {
+	c.services.InNamespace(namespace, func(s *v1.Service) {
+		if s.Spec.Selector != nil && labels.ValidatedSetSelector(s.Spec.Selector).Matches(labels.Set(podLabels)) {
 			out = append(out, s.Namespace+"/"+s.Name)
 		}
-	}
+	})
 	slices.Sort(out)
 	return out
 }

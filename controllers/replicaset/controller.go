@@ -154,6 +154,11 @@ func (rsc *Controller) deleteRS(obj any) {
 
 // getPodReplicaSets returns the ReplicaSets whose selector matches pod.
 func (rsc *Controller) getPodReplicaSets(pod *v1.Pod) []*apps.ReplicaSet {
+	if len(pod.Labels) == 0 {
+		// The lister's answer (an error: a pod without labels is
+		// selected by no ReplicaSet), without formatting it.
+		return nil
+	}
 	rss, err := rsc.rsLister.GetPodReplicaSets(pod)
 	if err != nil {
 		return nil

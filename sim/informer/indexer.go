@@ -338,6 +338,15 @@ func (ix *Indexer) ByIndex(indexName, value string) ([]any, error) {
 	return out, nil
 }
 
+// visitIndex calls fn with each object whose indexName value is value, in
+// key order (ByIndex's objects, without the slice); nothing for an unknown
+// index.
+func (ix *Indexer) visitIndex(indexName, value string, fn func(obj any)) {
+	if set := ix.indices[indexName][value]; set != nil {
+		set.Ascend(func(k string) bool { fn(ix.items[k]); return true })
+	}
+}
+
 // GetIndexers returns the index functions.
 func (ix *Indexer) GetIndexers() cache.Indexers { return ix.indexers }
 

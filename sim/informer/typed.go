@@ -2,6 +2,7 @@ package informer
 
 import (
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/cache"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
@@ -68,6 +69,13 @@ type ServiceInformer struct{ *Informer }
 // Lister returns a client-go ServiceLister over the cache.
 func (i ServiceInformer) Lister() corelisters.ServiceLister {
 	return corelisters.NewServiceLister(i.indexer)
+}
+
+// InNamespace calls fn with each cached service of namespace, in name
+// order: the lister's List without its slice (a controller matching every
+// pod change against the services of its namespace allocates nothing).
+func (i ServiceInformer) InNamespace(namespace string, fn func(*v1.Service)) {
+	i.indexer.visitIndex(cache.NamespaceIndex, namespace, func(obj any) { fn(obj.(*v1.Service)) })
 }
 
 // Services returns the shared services informer narrowed by opts.
