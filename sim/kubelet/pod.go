@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -630,7 +631,7 @@ func (w *podWorker) containerStarted(c *container) {
 	c.startedAt = w.now()
 	c.waitReason, c.waitMessage = "", ""
 	c.imageID = w.k.images.id(c.spec.Image)
-	c.containerID = "containerd://" + containerHash(w.uid, c.name, c.restartCount, w.k.bootID)
+	c.containerID = containerID(w.uid, c.name, c.restartCount, w.k.bootID)
 	w.starting = nil
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Created", "Created container: "+c.name)
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Started", "Started container "+c.name)
@@ -662,9 +663,20 @@ func (w *podWorker) containerStarted(c *container) {
 	w.advance()
 }
 
-func containerHash(uid types.UID, name string, restart int32, boot string) string {
-	sum := sha256.Sum256([]byte(string(uid) + "/" + name + "/" + itoa(restart) + "/" + boot))
-	return hex.EncodeToString(sum[:])
+const containerIDPrefix = "containerd://"
+
+// containerID is a container's runtime ID: "containerd://" and the hex
+// SHA-256 of "<pod UID>/<container>/<restart count>/<boot ID>", built in
+// one string (the kubelet makes one for every container it starts).
+func containerID(uid types.UID, name string, restart int32, boot string) string {
+	var in [256]byte
+	b := append(append(append(in[:0], uid...), '/'), name...)
+	b = append(strconv.AppendInt(append(b, '/'), int64(restart), 10), '/')
+	sum := sha256.Sum256(append(b, boot...))
+	var out [len(containerIDPrefix) + 2*sha256.Size]byte
+	copy(out[:], containerIDPrefix)
+	hex.Encode(out[len(containerIDPrefix):], sum[:])
+	return string(out[:])
 }
 
 // ---- probes ----

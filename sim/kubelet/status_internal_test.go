@@ -1,6 +1,8 @@
 package kubelet
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,4 +39,14 @@ func TestContainersReadyConditionMessages(t *testing.T) {
 			assert.Empty(t, got.Reason)
 		}
 	}
+}
+
+// A container's ID is containerd's scheme and the hash of its pod, name,
+// restart count and the node's boot: stable across runs, new on a restart
+// or a reboot.
+func TestContainerID(t *testing.T) {
+	sum := sha256.Sum256([]byte("uid-1/web/2/boot-a"))
+	assert.Equal(t, "containerd://"+hex.EncodeToString(sum[:]), containerID("uid-1", "web", 2, "boot-a"))
+	assert.NotEqual(t, containerID("uid-1", "web", 2, "boot-a"), containerID("uid-1", "web", 3, "boot-a"))
+	assert.NotEqual(t, containerID("uid-1", "web", 2, "boot-a"), containerID("uid-1", "web", 2, "boot-b"))
 }
