@@ -555,7 +555,8 @@ func (c *cacher) deliver(w *Watcher, ce *cacheEvent) {
 		}
 		return w.sel.matches(c.res, obj, &c.fields)
 	}
-	key := ce.key[len(c.prefix):] // the storage key's namespace/name
+	// The storage key past the resource's prefix: namespace/name.
+	key := ce.key[len(c.prefix):]
 	if ce.obj == nil { // deletion; ce.prev is the final object
 		if in(ce.prev) {
 			w.fn(watch.Event{Type: watch.Deleted, Object: ce.prev}, key)

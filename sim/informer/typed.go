@@ -2,7 +2,6 @@ package informer
 
 import (
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/cache"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
@@ -10,6 +9,7 @@ import (
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	policylisters "k8s.io/client-go/listers/policy/v1"
 	schedulinglisters "k8s.io/client-go/listers/scheduling/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Typed informers pair a shared Informer with client-go's generated lister

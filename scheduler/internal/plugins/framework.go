@@ -117,7 +117,8 @@ type prefilterExtensions interface {
 	RemovePod(cs *CycleState, pod, removed *fw.PodInfo, n *fw.NodeInfo)
 }
 
-// ScorePlugin is a plugin with PreScore, Score and NormalizeScore.
+// ScorePlugin is a plugin with PreScore and Score, and NormalizeScore when
+// it has ScoreExtensions (scoreExtensions).
 type ScorePlugin interface {
 	ID() ID
 	// PreScore prepares per-cycle state for the feasible nodes; Skip means
@@ -127,8 +128,6 @@ type ScorePlugin interface {
 	Score(cs *CycleState, pod *fw.PodInfo, n *fw.NodeInfo) int64
 }
 
-// uniformScorer is implemented by score plugins that can tell, after
-// PreScore, that every node gets the same raw score.
 // scoreExtensions is upstream's ScoreExtensions: a score plugin whose raw
 // scores need normalising. The others (NodeResourcesFit,
 // NodeResourcesBalancedAllocation, ImageLocality) score 0..100 already, and
@@ -138,6 +137,8 @@ type scoreExtensions interface {
 	Normalize(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeInfo, scores []int64)
 }
 
+// uniformScorer is implemented by score plugins that can tell, after
+// PreScore, that every node gets the same raw score.
 type uniformScorer interface {
 	Uniform(cs *CycleState, pod *fw.PodInfo) (int64, bool)
 }
