@@ -40,6 +40,13 @@ func encode(res *Resource, obj runtime.Object) []byte {
 	return res.codec.store(res.scratch)
 }
 
+// encodeTransient is encode's value in the resource's codec buffer, valid
+// until its next encoding: for a caller that copies it.
+func encodeTransient(res *Resource, obj runtime.Object) []byte {
+	res.scratch = marshal(obj, res.scratch[:0])
+	return res.codec.transform(res.scratch)
+}
+
 type protoMarshaler interface {
 	Marshal() ([]byte, error)
 }

@@ -38,6 +38,7 @@ type valueCodec struct {
 	dicts []*bytedelta.Dict
 	fixed bool   // the dictionaries were given: no value becomes one
 	buf   []byte // load's result (a server is used by one engine at a time)
+	out   []byte // transform's result
 }
 
 const (
@@ -62,22 +63,33 @@ func newFixedCodec(d *bytedelta.Dict) valueCodec {
 
 // store transforms raw (an encoding the caller reuses) into a value of
 // its own, exactly sized, for the store.
-func (c *valueCodec) store(raw []byte) []byte {
-	var buf [1536]byte
+func (c *valueCodec) store(raw []byte) []byte { return exact(c.transform(raw)) }
+
+// transform is store's value in the codec's buffer, valid until its next
+// transform (a server is used by one engine at a time).
+func (c *valueCodec) transform(raw []byte) []byte {
+	c.out = c.appendValue(c.out[:0], raw)
+	return c.out
+}
+
+// appendValue appends raw's stored value to out.
+func (c *valueCodec) appendValue(out, raw []byte) []byte {
+	start := len(out)
 	if len(raw) >= minCompressed {
 		if n := len(c.dicts); n > 0 {
-			out := c.dicts[n-1].Encode(append(buf[:0], byte(n)), raw)
-			if size := len(out) - 1; size < len(raw) && !c.wantsDict(raw, size) {
-				return exact(out)
+			out = c.dicts[n-1].Encode(append(out, byte(n)), raw)
+			if size := len(out) - start - 1; size < len(raw) && !c.wantsDict(raw, size) {
+				return out
 			}
+			out = out[:start]
 		}
 		if c.wantsDict(raw, len(raw)) {
 			c.dicts = append(c.dicts, bytedelta.NewDict(exact(raw)))
 			n := len(c.dicts)
-			return exact(c.dicts[n-1].Encode(append(buf[:0], byte(n)), raw))
+			return c.dicts[n-1].Encode(append(out, byte(n)), raw)
 		}
 	}
-	return exact(append(append(buf[:0], tagRaw), raw...))
+	return append(append(out, tagRaw), raw...)
 }
 
 // wantsDict reports whether raw, which compresses to n bytes against the

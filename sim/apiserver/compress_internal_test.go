@@ -105,3 +105,22 @@ func TestPodsAreStoredAgainstTheirOwnKind(t *testing.T) {
 	}
 	assert.Len(t, res.codec.dicts, 2, "pods alike make no more dictionaries")
 }
+
+// keyWithValue gives the key res.key gives and a copy of the value, whose
+// appends never reach the key; transform gives what store gives.
+func TestKeyWithValue(t *testing.T) {
+	reg, twin := newRegistry(), newRegistry() // twin's codecs see the same values
+	rapid.Check(t, func(t *rapid.T) {
+		name := rapid.SampledFrom([]string{"events", "nodes"}).Draw(t, "resource")
+		res := reg.byName[name]
+		ns, obj := rapid.StringMatching(`[a-z]{0,8}`).Draw(t, "namespace"), rapid.StringMatching(`[a-z0-9.-]{1,20}`).Draw(t, "name")
+		value := rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "value")
+		key, v := res.keyWithValue(ns, obj, value)
+		require.Equal(t, res.key(ns, obj), key)
+		require.Equal(t, string(value), string(v))
+		require.Equal(t, len(v), cap(v), "the value ends where the key starts")
+		_ = append(v, 'x')
+		require.Equal(t, res.key(ns, obj), key, "an append to the value leaves the key")
+		require.Equal(t, string(res.codec.store(append([]byte(nil), value...))), string(twin.byName[name].codec.transform(value)))
+	})
+}

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"sort"
 	"strings"
+	"unsafe"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -92,6 +93,30 @@ func (r *Resource) key(namespace, name string) string {
 		return "/registry/" + r.Name + "/" + namespace + "/" + name
 	}
 	return "/registry/" + r.Name + "/" + name
+}
+
+// appendKey appends the storage key of namespace/name to b.
+func (r *Resource) appendKey(b []byte, namespace, name string) []byte {
+	b = append(append(append(b, "/registry/"...), r.Name...), '/')
+	if r.Namespaced {
+		b = append(append(b, namespace...), '/')
+	}
+	return append(b, name...)
+}
+
+// keyWithValue returns the storage key of namespace/name and a copy of
+// value, both in one new allocation (the value's bytes, then the key's):
+// a key written once (an Event) costs the store one object for the two
+// rather than two. Neither is ever modified — stored values and keys are
+// read-only — so the key may be a string view of its bytes. The value
+// keeps its own capacity, so no append reaches the key.
+func (r *Resource) keyWithValue(namespace, name string, value []byte) (string, []byte) {
+	n := len("/registry/") + len(r.Name) + 1 + len(name)
+	if r.Namespaced {
+		n += len(namespace) + 1
+	}
+	b := r.appendKey(append(make([]byte, 0, len(value)+n), value...), namespace, name)
+	return unsafe.String(&b[len(value)], n), b[:len(value):len(value)]
 }
 
 // rangeFor is the key range holding every object of the resource in

@@ -89,8 +89,16 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	if p, ok := obj.(*v1.Pod); ok {
 		s.intern.pod(p)
 	}
-	key := res.key(m.GetNamespace(), m.GetName())
-	data := encode(res, obj)
+	var key string
+	var data []byte
+	if res.NoWatchCache {
+		// Events: written once, read rarely; the store keeps the key
+		// and the value in one object (a big cluster holds hundreds of
+		// thousands).
+		key, data = res.keyWithValue(m.GetNamespace(), m.GetName(), encodeTransient(res, obj))
+	} else {
+		key, data = res.key(m.GetNamespace(), m.GetName()), encode(res, obj)
+	}
 	rev, ok := s.store.PutIfMod(key, 0, data) // create if absent
 	if !ok {
 		s.aborted(attrs)
@@ -141,7 +149,7 @@ func (s *Server) updateIn(user string, res *Resource, namespace string, in runti
 	if name == "" {
 		return nil, apierrors.NewBadRequest("resource name may not be empty")
 	}
-	key := res.key(namespace, name)
+	key := s.storedKey(res, namespace, name)
 	cur, curRev, curData, err := s.current(res, key, name)
 	if err != nil {
 		return nil, err
@@ -266,7 +274,7 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	if !res.Namespaced {
 		namespace = ""
 	}
-	key := res.key(namespace, name)
+	key := s.storedKey(res, namespace, name)
 	cur, curRev, _, err := s.current(res, key, name)
 	if err != nil {
 		return nil, false, err
