@@ -131,9 +131,11 @@ func (s *Server) admitPriority(pod *v1.Pod) error {
 		return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), pod.Name,
 			fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
 	}
-	pod.Spec.Priority = &priority
+	// Shared pointers (the interner's): pods of one class carry equal
+	// ones, and a stored pod's are read-only.
+	pod.Spec.Priority = internValue(s.intern.int32s, priority)
 	if pod.Spec.PreemptionPolicy == nil {
-		pod.Spec.PreemptionPolicy = &policy
+		pod.Spec.PreemptionPolicy = internValue(s.intern.preemption, policy)
 	}
 	return nil
 }

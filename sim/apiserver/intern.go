@@ -184,6 +184,15 @@ func internPtr[K comparable](table map[K]*K, p *K) *K {
 	return p
 }
 
+// internValue is internPtr for a value: the table's pointer to v, a new
+// one only when the table has none.
+func internValue[K comparable](table map[K]*K, v K) *K {
+	if old, ok := table[v]; ok {
+		return old
+	}
+	return internPtr(table, &v)
+}
+
 func (in *interner) boolPtr(p *bool) *bool {
 	if p == nil {
 		return nil

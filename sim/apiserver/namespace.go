@@ -72,7 +72,7 @@ func (s *Server) cleanupNamespace(name string) {
 	}
 	delete(s.nsCleanup, name)
 	res := s.mustResource("namespaces")
-	key := res.key("", name)
+	key := s.storedKey(res, "", name)
 	cur, curRev, _, err := s.current(res, key, name)
 	if err != nil {
 		return

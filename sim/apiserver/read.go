@@ -18,8 +18,19 @@ func (s *Server) Get(res *Resource, namespace, name string) (runtime.Object, err
 	if !res.Namespaced {
 		namespace = ""
 	}
-	obj, _, _, err := s.current(res, res.key(namespace, name), name)
+	obj, _, _, err := s.current(res, s.storedKey(res, namespace, name), name)
 	return obj, err
+}
+
+// storedKey is res.key(namespace, name): the store's own string when the
+// store holds the key (so reading or updating an object makes no key
+// string), else a new one.
+func (s *Server) storedKey(res *Resource, namespace, name string) string {
+	s.keyBuf = res.appendKey(s.keyBuf[:0], namespace, name)
+	if k, ok := s.store.KeyBytes(s.keyBuf); ok {
+		return k
+	}
+	return string(s.keyBuf)
 }
 
 // GetCached returns the object as the watch cache has it, as a GET with
@@ -34,7 +45,8 @@ func (s *Server) GetCached(res *Resource, namespace, name string) (runtime.Objec
 	if !res.Namespaced {
 		namespace = ""
 	}
-	if cur, ok := s.cachers[res].objs[res.key(namespace, name)]; ok {
+	s.keyBuf = res.appendKey(s.keyBuf[:0], namespace, name)
+	if cur, ok := s.cachers[res].objs[string(s.keyBuf)]; ok {
 		return cur.obj, nil
 	}
 	return nil, apierrors.NewNotFound(res.GroupResource(), name)

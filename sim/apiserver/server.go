@@ -94,6 +94,8 @@ type Server struct {
 	defaultTolerations []v1.Toleration
 	// attrsFree are Attributes of finished writes, for the next ones.
 	attrsFree []*Attributes
+	// keyBuf is where storedKey builds keys.
+	keyBuf []byte
 
 	stats Stats
 }

@@ -25,7 +25,7 @@ import (
 // DefaultBinder): it sets spec.nodeName and the PodScheduled=True condition.
 func (s *Server) Bind(user, namespace string, b *v1.Binding) error {
 	res := s.mustResource("pods")
-	key := res.key(namespace, b.Name)
+	key := s.storedKey(res, namespace, b.Name)
 	cur, curRev, curData, err := s.current(res, key, b.Name)
 	if err != nil {
 		return err
@@ -136,7 +136,7 @@ func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *a
 		return nil, apierrors.NewInvalid(schemaGroupKind{Group: "autoscaling", Kind: "Scale"}, sc.Name, field.ErrorList{
 			field.Invalid(field.NewPath("spec", "replicas"), sc.Spec.Replicas, "must be greater than or equal to 0")})
 	}
-	key := res.key(namespace, sc.Name)
+	key := s.storedKey(res, namespace, sc.Name)
 	cur, curRev, curData, err := s.current(res, key, sc.Name)
 	if err != nil {
 		return nil, err
@@ -251,7 +251,7 @@ func (s *Server) Patch(user string, res *Resource, namespace, name string, pt ty
 	if !res.Namespaced {
 		namespace = ""
 	}
-	key := res.key(namespace, name)
+	key := s.storedKey(res, namespace, name)
 	cur, curRev, curData, err := s.current(res, key, name)
 	if err != nil {
 		return nil, err

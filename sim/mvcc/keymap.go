@@ -17,6 +17,9 @@ import "hash/maphash"
 type keyMap struct {
 	seed     maphash.Seed
 	hash     func(maphash.Seed, string) uint64 // maphash.String; tests force collisions
+	// hashBytes is hash for a key given as bytes: the same value for the
+	// same bytes (maphash.Bytes).
+	hashBytes func(maphash.Seed, []byte) uint64
 	byHash   map[uint64]*keyIndex
 	collided map[string]*keyIndex
 }
@@ -24,6 +27,7 @@ type keyMap struct {
 func (m *keyMap) init() {
 	m.seed = maphash.MakeSeed()
 	m.hash = maphash.String
+	m.hashBytes = maphash.Bytes
 	m.byHash = map[uint64]*keyIndex{}
 }
 
@@ -34,6 +38,17 @@ func (m *keyMap) get(key string) *keyIndex {
 	}
 	if len(m.collided) > 0 {
 		return m.collided[key]
+	}
+	return nil
+}
+
+// getBytes is get for a key given as bytes, without making a string of it.
+func (m *keyMap) getBytes(key []byte) *keyIndex {
+	if ki := m.byHash[m.hashBytes(m.seed, key)]; ki != nil && ki.key == string(key) {
+		return ki
+	}
+	if len(m.collided) > 0 {
+		return m.collided[string(key)]
 	}
 	return nil
 }

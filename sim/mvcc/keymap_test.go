@@ -16,6 +16,7 @@ func TestKeyMapAgainstAMap(t *testing.T) {
 		m.init()
 		if rapid.Bool().Draw(t, "colliding hash") {
 			m.hash = func(_ maphash.Seed, key string) uint64 { return uint64(len(key) % 3) }
+			m.hashBytes = func(_ maphash.Seed, key []byte) uint64 { return uint64(len(key) % 3) }
 		}
 		want := map[string]*keyIndex{}
 		key := rapid.StringMatching(`[a-c]{0,4}`)
@@ -33,11 +34,13 @@ func TestKeyMapAgainstAMap(t *testing.T) {
 			}
 			require.Equal(t, len(want), m.len())
 			for _, probe := range []string{k, "", "a", "ab", "abc", "cab"} {
-				got := m.get(probe)
+				got, gotBytes := m.get(probe), m.getBytes([]byte(probe))
 				if w := want[probe]; w != nil {
 					require.Same(t, w, got, "get(%q)", probe)
+					require.Same(t, w, gotBytes, "getBytes(%q)", probe)
 				} else {
 					require.Nil(t, got, "get(%q)", probe)
+					require.Nil(t, gotBytes, "getBytes(%q)", probe)
 				}
 			}
 		}

@@ -408,6 +408,16 @@ func (s *Store) Key(key string) (string, bool) {
 	return "", false
 }
 
+// KeyBytes is Key for a key given as bytes: the store's string of it, so
+// a caller that builds keys in a buffer makes no string of its own for a
+// key the store holds.
+func (s *Store) KeyBytes(key []byte) (string, bool) {
+	if ki := s.byKey.getBytes(key); ki != nil {
+		return ki.key, true
+	}
+	return "", false
+}
+
 // Get reads key at the current revision, as Range(key, "", RangeOptions{})
 // does, without allocating: the API server's point read.
 func (s *Store) Get(key string) (KeyValue, bool) {
