@@ -38,7 +38,7 @@ func (s *Scheduler) moveAll(ev *fw.ClusterEvent) {
 // and none is pending. Cycles never run synchronously from a handler.
 func (s *Scheduler) ensureCycle() {
 	if s.queue.ActiveLen() > 0 && !s.cycleTimer.Pending() {
-		s.cycleTimer = s.eng.After(0, "scheduler/cycle", s.scheduleOne)
+		s.cycleTimer = s.eng.After(0, "scheduler/cycle", s.cycleFn)
 	}
 }
 

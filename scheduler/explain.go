@@ -247,7 +247,8 @@ func (e *explainStore) takeDetail(r *attemptRecord) {
 // fresh in the cache, and takes over when the detail leaves the ring.
 func (e *explainStore) topOf(r *attemptRecord) *recTop {
 	d := r.detail
-	order := e.order(r, maxTop)
+	var buf [maxTop + 1]int
+	order := e.order(r, maxTop, buf[:0])
 	rows := 0 // the non-skipped plugins
 	for p := range d.raw {
 		if r.skippedScores&(1<<p) == 0 {
@@ -383,7 +384,7 @@ func (r *attemptRecord) better(a, b int) bool {
 // (0 = all).
 func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
 	np := len(e.ids)
-	order := e.order(r, limit)
+	order := e.order(r, limit, nil)
 	out := make([]NodeScore, len(order))
 	for k, i := range order {
 		ns := NodeScore{Node: r.scoredName(i), Total: r.scoredTotal(i), Chosen: i == int(r.chosen), Plugins: make([]PluginScore, np)}
@@ -403,32 +404,37 @@ func (e *explainStore) scores(r *attemptRecord, limit int) []NodeScore {
 }
 
 // order lists the indices of r's scored nodes, best first, at most limit
-// (0 = all).
-func (e *explainStore) order(r *attemptRecord, limit int) []int {
+// (0 = all), in dst's memory when they fit.
+func (e *explainStore) order(r *attemptRecord, limit int, dst []int) []int {
 	nn := r.numScored()
-	var order []int
 	if limit > 0 && limit < nn {
-		// One pass keeping the best few in order (insertion into a tiny list).
-		order = make([]int, 0, limit+1)
-		for i := 0; i < nn; i++ {
-			if len(order) == limit && !r.better(i, order[limit-1]) {
-				continue
-			}
-			k := len(order)
-			for k > 0 && r.better(i, order[k-1]) {
-				k--
-			}
-			order = slices.Insert(order, k, i)
-			if len(order) > limit {
-				order = order[:limit]
-			}
+		return bestOrder(r, limit, dst)
+	}
+	order := make([]int, nn)
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return r.better(order[a], order[b]) })
+	return order
+}
+
+// bestOrder is order for a limit under the number of scored nodes: one
+// pass keeping the best few in order (insertion into a tiny list).
+func bestOrder(r *attemptRecord, limit int, dst []int) []int {
+	nn := r.numScored()
+	order := slices.Grow(dst[:0], limit+1)
+	for i := 0; i < nn; i++ {
+		if len(order) == limit && !r.better(i, order[limit-1]) {
+			continue
 		}
-	} else {
-		order = make([]int, nn)
-		for i := range order {
-			order[i] = i
+		k := len(order)
+		for k > 0 && r.better(i, order[k-1]) {
+			k--
 		}
-		sort.Slice(order, func(a, b int) bool { return r.better(order[a], order[b]) })
+		order = slices.Insert(order, k, i)
+		if len(order) > limit {
+			order = order[:limit]
+		}
 	}
 	return order
 }

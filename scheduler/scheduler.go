@@ -54,6 +54,7 @@ type Scheduler struct {
 	seenNamespaces  map[string]struct{}
 
 	cycleTimer   sim.Timer
+	cycleFn      func() // s.scheduleOne, made once (a method value allocates)
 	backoffTimer sim.Timer
 	flushTicker  *sim.Ticker
 
@@ -90,6 +91,7 @@ func New(eng *sim.Engine, api API, cfg Config) *Scheduler {
 		namespaces:      map[string]labels.Set{},
 		seenNamespaces:  map[string]struct{}{},
 	}
+	s.cycleFn = s.scheduleOne
 	s.nominator.init()
 	s.queue = queue.New(queue.Config{
 		InitialBackoff:     cfg.PodInitialBackoff,

@@ -24,10 +24,12 @@ type schedulerAPI struct {
 }
 
 func (a *schedulerAPI) Bind(pod *v1.Pod, nodeName string) error {
-	return a.c.CoreV1().Pods(pod.Namespace).Bind(context.TODO(), &v1.Binding{
+	// pods.Bind, straight to the API server as the client's user (the
+	// typed client would be made for every pod).
+	return a.c.Server().Bind(a.c.User(), pod.Namespace, &v1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     v1.ObjectReference{Kind: "Node", Name: nodeName},
-	}, metav1.CreateOptions{})
+	})
 }
 
 func (a *schedulerAPI) SetUnschedulable(pod *v1.Pod, cond v1.PodCondition, nominatedNode string) error {

@@ -330,19 +330,21 @@ func (p *podTopologySpread) PreScore(cs *CycleState, pod *fw.PodInfo, filtered [
 	if len(all) == 0 {
 		return statusSkip
 	}
-	s := &spreadScoreState{ignored: map[string]struct{}{}}
+	var constraints []spreadConstraint
 	var err error
 	if len(pod.Pod.Spec.TopologySpreadConstraints) > 0 {
-		s.constraints, err = filterConstraints(pod.Pod.Spec.TopologySpreadConstraints, pod.Pod.Labels, v1.ScheduleAnyway)
+		constraints, err = filterConstraints(pod.Pod.Spec.TopologySpreadConstraints, pod.Pod.Labels, v1.ScheduleAnyway)
 	} else {
-		s.constraints, err = p.constraints(pod.Pod, v1.ScheduleAnyway)
+		constraints, err = p.constraints(pod.Pod, v1.ScheduleAnyway)
 	}
 	if err != nil {
 		return fw.NewStatus(fw.Error, PodTopologySpread.String(), "calculating preScoreState: "+err.Error())
 	}
-	if len(s.constraints) == 0 {
+	if len(constraints) == 0 {
 		return statusSkip
 	}
+	// ignored is made when a node is ignored (reading a nil map is fine).
+	s := &spreadScoreState{constraints: constraints}
 	// Only non-default constraints require every topology label, so nodes
 	// without a zone label still get hostname spreading by default.
 	requireAll := len(pod.Pod.Spec.TopologySpreadConstraints) > 0
@@ -353,6 +355,9 @@ func (p *podTopologySpread) PreScore(cs *CycleState, pod *fw.PodInfo, filtered [
 	}
 	for _, n := range filtered {
 		if requireAll && !nodeHasAllKeys(n.Node.Labels, s.constraints) {
+			if s.ignored == nil {
+				s.ignored = map[string]struct{}{}
+			}
 			s.ignored[n.Name] = struct{}{}
 			continue
 		}
