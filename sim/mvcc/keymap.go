@@ -15,13 +15,13 @@ import "hash/maphash"
 // process; nothing iterates the map, so the order it would give never
 // reaches a result.
 type keyMap struct {
-	seed     maphash.Seed
-	hash     func(maphash.Seed, string) uint64 // maphash.String; tests force collisions
+	seed maphash.Seed
+	hash func(maphash.Seed, string) uint64 // maphash.String; tests force collisions
 	// hashBytes is hash for a key given as bytes: the same value for the
 	// same bytes (maphash.Bytes).
 	hashBytes func(maphash.Seed, []byte) uint64
-	byHash   map[uint64]*keyIndex
-	collided map[string]*keyIndex
+	byHash    map[uint64]*keyIndex
+	collided  map[string]*keyIndex
 }
 
 func (m *keyMap) init() {
