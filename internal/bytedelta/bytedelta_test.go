@@ -191,6 +191,24 @@ func TestDictBaseLimit(t *testing.T) {
 	assert.Panics(t, func() { NewDict(make([]byte, MaxDictBase+1)) })
 }
 
+// A dictionary's table has about two slots per base offset, within
+// [minTableBits, maxTableBits]; every size finds the base's runs.
+func TestDictTableSize(t *testing.T) {
+	for _, c := range []struct{ n, bits int }{{0, minTableBits}, {100, minTableBits}, {128, minTableBits}, {129, 9},
+		{1000, 11}, {1024, 11}, {1025, 12}, {4096, 13}, {MaxDictBase, maxTableBits}} {
+		assert.Equal(t, c.bits, tableBits(c.n), "base of %d bytes", c.n)
+		base := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyz-"), c.n/37+1)[:c.n]
+		d := NewDict(base)
+		assert.Len(t, d.table, 1<<c.bits)
+		if c.n >= 64 {
+			src := append([]byte("head:"), base[c.n-40:]...)
+			enc := d.Encode(nil, src)
+			assert.Equal(t, src, d.Decode(nil, enc))
+			assert.Less(t, len(enc), 16, "the 40-byte run is copied: %q", enc)
+		}
+	}
+}
+
 func FuzzDict(f *testing.F) {
 	f.Add([]byte("the base dictionary text"), []byte("the base text, dictionary"))
 	f.Add([]byte("uid: "), []byte("uid: 3f54e7d7-52af-4a33-bfe7-a732d0f141f4 id: fbd527f7a850799aca87c56e99eedd33"))

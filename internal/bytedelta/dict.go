@@ -12,13 +12,17 @@ import (
 type Dict struct {
 	base []byte
 	// table maps the hash of the dictMatch bytes at a base offset to the
-	// last such offset + 1 (0: none). 16-bit offsets keep it at 16 KiB,
-	// the part of it an encoding touches mostly in the CPU's caches.
-	table [1 << dictTableBits]uint16
+	// last such offset + 1 (0: none). 16-bit offsets, and about two slots
+	// per base offset (see tableBits), keep it small — 4 KiB for a 1 KiB
+	// base, at most 16 KiB: an encoding touches it at random, and a
+	// busy program's caches hold little of a bigger one.
+	table []uint16
+	shift uint8 // 64 - log2(len(table))
 }
 
 const (
-	dictTableBits = 13
+	minTableBits = selfTableBits // Encode's self table takes the low bits of the same hash
+	maxTableBits = 13
 	selfTableBits = 8
 	// dictMatch is the shortest run copied from the base (a copy op costs
 	// two or three bytes).
@@ -35,16 +39,29 @@ func NewDict(base []byte) *Dict {
 	if len(base) > MaxDictBase {
 		panic(fmt.Sprintf("bytedelta: a dictionary of %d bytes, over %d", len(base), MaxDictBase))
 	}
-	d := &Dict{base: base}
+	bits := tableBits(len(base))
+	d := &Dict{base: base, table: make([]uint16, 1<<bits), shift: uint8(64 - bits)}
 	for i := 0; i+8 <= len(base); i++ {
-		d.table[dictHash(binary.LittleEndian.Uint64(base[i:]))] = uint16(i + 1)
+		d.table[d.hash(binary.LittleEndian.Uint64(base[i:]))] = uint16(i + 1)
 	}
 	return d
 }
 
-// dictHash hashes the dictMatch bytes at the start of the 8-byte word w.
-func dictHash(w uint64) int {
-	return int((w << 16) * 0x9e3779b97f4a7c15 >> (64 - dictTableBits))
+// tableBits is log2 of the table's size for a base of n bytes: the
+// smallest power of two of at least twice as many slots as the base has
+// offsets, within [minTableBits, maxTableBits].
+func tableBits(n int) int {
+	b := minTableBits
+	for b < maxTableBits && 1<<b < 2*n {
+		b++
+	}
+	return b
+}
+
+// hash hashes the dictMatch bytes at the start of the 8-byte word w into
+// the table.
+func (d *Dict) hash(w uint64) int {
+	return int((w << 16) * 0x9e3779b97f4a7c15 >> d.shift)
 }
 
 // Encode appends to dst the delta of src against the dictionary: at each
@@ -56,7 +73,7 @@ func (d *Dict) Encode(dst, src []byte) []byte {
 	i, lit := 0, 0
 	for i+8 <= len(src) {
 		w := binary.LittleEndian.Uint64(src[i:])
-		h := dictHash(w)
+		h := d.hash(w)
 		s, c, m := i, -1, 0 // the best run: src[s:s+m] from base[c:] (or, if back, src[c:])
 		back := false
 		if cand := int(d.table[h]) - 1; cand >= 0 && binary.LittleEndian.Uint32(d.base[cand:]) == uint32(w) {
