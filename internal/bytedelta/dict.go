@@ -21,8 +21,8 @@ type Dict struct {
 }
 
 const (
-	minTableBits = selfTableBits // Encode's self table takes the low bits of the same hash
-	maxTableBits = 13
+	minTableBits  = selfTableBits // Encode's self table takes the low bits of the same hash
+	maxTableBits  = 13
 	selfTableBits = 8
 	// dictMatch is the shortest run copied from the base (a copy op costs
 	// two or three bytes).
