@@ -34,11 +34,13 @@ type Recorder struct {
 	seen  map[eventKey]int64
 	order []eventKey // ring of the keys in seen, oldest at next
 	next  int
-	// used holds, per object named in the current instant (by a 64-bit
+	// few and used hold, per object named in the current instant (by a 64-bit
 	// hash of its name, see name), the suffix its next Event name takes:
 	// the names this recorder gave an object in one instant are
 	// consecutive from the instant's first suffix.
-	used   map[uint64]int64
+	few    [smallUsed]usedCount // the instant's first objects
+	nFew   int
+	used   map[uint64]int64 // the others, in a burst (nil otherwise)
 	usedAt int64
 	// eventsRes is the API server's events resource.
 	eventsRes *apiserver.Resource
@@ -52,9 +54,17 @@ type Recorder struct {
 	offset int64
 }
 
-// smallUsed is the most names of one instant whose map a recorder clears
-// and reuses rather than replaces.
+// smallUsed is the most objects named in one instant a recorder counts
+// without a map (a node agent names a few at a time, the scheduler
+// thousands in a burst).
 const smallUsed = 8
+
+// usedCount is the suffix the next Event name of an object (by the hash of
+// its name) takes in the current instant.
+type usedCount struct {
+	h    uint64
+	next int64
+}
 
 // maxSeen is the size of the correlator's cache (client-go's
 // maxLruCacheEntries).
@@ -147,7 +157,7 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 		instance = component + "-" + host
 	}
 	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: instance,
-		seen: map[eventKey]int64{}, used: map[uint64]int64{}, eventsRes: res, offset: int64(k[0] % 997)}
+		seen: map[eventKey]int64{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
 // Event records an event about object.
@@ -254,17 +264,16 @@ func (r *Recorder) emit(ref v1.ObjectReference, annotations map[string]string, e
 	}
 }
 
-// remember records the Event name suffix of key, forgetting the oldest key
-// when the cache is full.
+// remember records the Event name suffix of key, which the cache does not
+// hold (emit looked it up, and dropped it if it was stale), forgetting the
+// oldest key when the cache is full.
 func (r *Recorder) remember(key eventKey, suffix int64) {
-	if _, ok := r.seen[key]; !ok {
-		if len(r.order) < maxSeen {
-			r.order = append(r.order, key)
-		} else {
-			delete(r.seen, r.order[r.next])
-			r.order[r.next] = key
-			r.next = (r.next + 1) % maxSeen
-		}
+	if len(r.order) < maxSeen {
+		r.order = append(r.order, key)
+	} else {
+		delete(r.seen, r.order[r.next])
+		r.order[r.next] = key
+		r.next = (r.next + 1) % maxSeen
 	}
 	r.seen[key] = suffix
 }
@@ -275,15 +284,9 @@ func (r *Recorder) remember(key eventKey, suffix int64) {
 func (r *Recorder) name(object string, now metav1.Time) (name string, suffix int64) {
 	n := now.UnixNano()
 	if n != r.usedAt {
-		if len(r.used) > smallUsed {
-			// clear keeps a map's memory: a burst (the scheduler's
-			// events for thousands of pods in one instant) would stay
-			// allocated in every recorder.
-			r.used = map[uint64]int64{}
-		} else {
-			clear(r.used)
-		}
-		r.usedAt = n
+		// A burst's map goes with its instant (clear would keep its
+		// memory in every recorder that ever had one).
+		r.nFew, r.used, r.usedAt = 0, nil, n
 	}
 	// The suffix is hex digits after the last dot, so two names are equal
 	// only for the same object and suffix: counting per object is enough.
@@ -292,14 +295,36 @@ func (r *Recorder) name(object string, now metav1.Time) (name string, suffix int
 	// scheduler names an Event for every pod it binds). Two objects whose
 	// hashes collide share one count: each still gets distinct names, and
 	// the same ones in every run.
-	h := correlationKey(object)[0]
-	n, ok := r.used[h]
-	if !ok {
-		n = r.usedAt + r.offset
+	suffix = r.take(correlationKey(object)[0])
+	var buf [128]byte
+	return eventName(buf[:0], object, suffix), suffix
+}
+
+// take returns the suffix of the next Event name of the object whose name
+// hashes to h in the current instant, and counts it: consecutive from the
+// instant's first suffix (its time plus the recorder's offset).
+func (r *Recorder) take(h uint64) int64 {
+	for i := range r.few[:r.nFew] {
+		if c := &r.few[i]; c.h == h {
+			c.next++
+			return c.next - 1
+		}
+	}
+	if n, ok := r.used[h]; ok {
+		r.used[h] = n + 1
+		return n
+	}
+	n := r.usedAt + r.offset
+	if r.nFew < len(r.few) {
+		r.few[r.nFew] = usedCount{h, n + 1}
+		r.nFew++
+		return n
+	}
+	if r.used == nil {
+		r.used = map[uint64]int64{}
 	}
 	r.used[h] = n + 1
-	var buf [128]byte
-	return eventName(buf[:0], object, n), n
+	return n
 }
 
 // eventName is "<object>.<hex suffix>", built in buf.

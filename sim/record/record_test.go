@@ -3,6 +3,7 @@ package record_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/apiserver"
@@ -145,4 +147,43 @@ func TestEventForIsEvent(t *testing.T) {
 	assert.Equal(t, *pod, evs[0].InvolvedObject)
 	assert.Equal(t, "Started", evs[0].Reason)
 	assert.Equal(t, int32(2), evs[0].Count)
+}
+
+// In a burst (more objects named in one instant than a recorder counts
+// without a map, as the scheduler's Scheduled events), each object's names
+// are still consecutive from the instant's, interleaved or not, and the
+// next instant starts again.
+func TestEventNamesInABurst(t *testing.T) {
+	eng, c := setup(t)
+	r := record.New(c, eng, "default-scheduler", "")
+	suffixes := func() map[string][]int64 {
+		out := map[string][]int64{}
+		for _, e := range events(t, c) {
+			obj, hex, ok := strings.Cut(e.Name, ".")
+			require.True(t, ok, e.Name)
+			n, err := strconv.ParseInt(hex, 16, 64)
+			require.NoError(t, err, e.Name)
+			out[obj] = append(out[obj], n)
+		}
+		for _, s := range out {
+			slices.Sort(s)
+		}
+		return out
+	}
+	const objects = 20
+	for round := range 3 {
+		for i := range objects {
+			ref := &v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "default", Name: fmt.Sprintf("p%02d", i), UID: types.UID(fmt.Sprint("u", i))}
+			r.Event(ref, v1.EventTypeNormal, fmt.Sprint("R", round), "m")
+		}
+	}
+	got := suffixes()
+	require.Len(t, got, objects)
+	base := got["p00"][0]
+	for i := range objects {
+		assert.Equal(t, []int64{base, base + 1, base + 2}, got[fmt.Sprintf("p%02d", i)], "object %d", i)
+	}
+	eng.RunFor(time.Second)
+	r.Event(&v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "default", Name: "p19", UID: "u19"}, v1.EventTypeNormal, "Later", "m")
+	assert.Equal(t, []int64{base, base + 1, base + 2, base + int64(time.Second)}, suffixes()["p19"])
 }
