@@ -413,6 +413,8 @@ func (s *Store) Key(key string) (string, bool) {
 // key the store holds.
 func (s *Store) KeyBytes(key []byte) (string, bool) {
 	if ki := s.byKey.getBytes(key); ki != nil {
+		// The read or write of the key that follows finds it at once.
+		s.lastKey, s.lastKI = ki.key, ki
 		return ki.key, true
 	}
 	return "", false
