@@ -191,11 +191,11 @@ func TestDictBaseLimit(t *testing.T) {
 	assert.Panics(t, func() { NewDict(make([]byte, MaxDictBase+1)) })
 }
 
-// A dictionary's table has about two slots per base offset, within
+// A dictionary's table has about a slot per base offset, within
 // [minTableBits, maxTableBits]; every size finds the base's runs.
 func TestDictTableSize(t *testing.T) {
-	for _, c := range []struct{ n, bits int }{{0, minTableBits}, {100, minTableBits}, {128, minTableBits}, {129, 9},
-		{1000, 11}, {1024, 11}, {1025, 12}, {4096, 13}, {MaxDictBase, maxTableBits}} {
+	for _, c := range []struct{ n, bits int }{{0, minTableBits}, {100, minTableBits}, {256, minTableBits}, {257, 9},
+		{1000, 10}, {1024, 10}, {1025, 11}, {4096, 11}, {MaxDictBase, maxTableBits}} {
 		assert.Equal(t, c.bits, tableBits(c.n), "base of %d bytes", c.n)
 		base := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyz-"), c.n/37+1)[:c.n]
 		d := NewDict(base)

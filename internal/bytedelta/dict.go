@@ -12,17 +12,20 @@ import (
 type Dict struct {
 	base []byte
 	// table maps the hash of the dictMatch bytes at a base offset to the
-	// last such offset + 1 (0: none). 16-bit offsets, and about two slots
-	// per base offset (see tableBits), keep it small — 4 KiB for a 1 KiB
-	// base, at most 16 KiB: an encoding touches it at random, and a
-	// busy program's caches hold little of a bigger one.
+	// last such offset + 1 (0: none). 16-bit offsets, and about one slot
+	// per base offset up to 2,048 (see tableBits), keep it small — 2 KiB
+	// for a pod's 1 KiB base, at most 4 KiB: an encoding touches it at
+	// random, and a busy program's caches hold little of a bigger one.
+	// Where two offsets hash alike the later one stays; on kubesim's
+	// values that costs no bytes (their stored sizes are the same as with
+	// the 16 KiB tables before), as the runs worth copying recur in a base.
 	table []uint16
 	shift uint8 // 64 - log2(len(table))
 }
 
 const (
 	minTableBits  = selfTableBits // Encode's self table takes the low bits of the same hash
-	maxTableBits  = 13
+	maxTableBits  = 11
 	selfTableBits = 8
 	// dictMatch is the shortest run copied from the base (a copy op costs
 	// two or three bytes).
@@ -48,11 +51,11 @@ func NewDict(base []byte) *Dict {
 }
 
 // tableBits is log2 of the table's size for a base of n bytes: the
-// smallest power of two of at least twice as many slots as the base has
-// offsets, within [minTableBits, maxTableBits].
+// smallest power of two of at least as many slots as the base has offsets,
+// within [minTableBits, maxTableBits].
 func tableBits(n int) int {
 	b := minTableBits
-	for b < maxTableBits && 1<<b < 2*n {
+	for b < maxTableBits && 1<<b < n {
 		b++
 	}
 	return b
