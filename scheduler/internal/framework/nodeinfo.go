@@ -13,8 +13,8 @@ import (
 // preemption works on clones.
 type NodeInfo struct {
 	// The fields every filter and score of a cycle reads come first, so a
-	// node costs the cycle few cache lines (a cycle visits hundreds of
-	// nodes, most of them not in the CPU's caches).
+	// node costs a cycle few cache lines (a cycle visits hundreds of
+	// nodes).
 
 	// Name is the node name (kept even when Node is nil).
 	Name string
