@@ -392,3 +392,57 @@ func TestExplainDetailsKeepTheirScores(t *testing.T) {
 		}
 	}
 }
+
+// A cycle's score rows go to its explain record, and the rows of an older
+// record come back as the next cycle's buffers; a plugin without
+// ScoreExtensions writes one buffer for its raw and normalised rows, one
+// with them two. With a detail ring of two attempts every cycle scores
+// into recycled rows, and every attempt keeps its own scores:
+// TaintToleration counts a node's PreferNoSchedule taints and reverses
+// them when normalising, NodeResourcesFit's raw and normalised scores are
+// one.
+func TestExplainScoresWithRecycledRows(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ExplainDetailedAttempts = 2
+	e := newEnv(t, cfg, true)
+	for i := range 6 {
+		var opts []nodeOpt
+		if i%2 == 1 {
+			opts = append(opts, withTaint("spot", "yes", v1.TaintEffectPreferNoSchedule))
+		}
+		e.addNodes(node(fmt.Sprintf("n%d", i), "8", "16Gi", opts...))
+	}
+	for i := range 12 {
+		e.addPods(pod(fmt.Sprintf("p%02d", i), fmt.Sprintf("%dm", 100+50*i), "128Mi"))
+		e.settle()
+	}
+	checked := map[string]int{}
+	for i := range 12 {
+		a, ok := e.s.Explain("default", fmt.Sprintf("p%02d", i))
+		require.True(t, ok)
+		require.NotEmpty(t, a.Top, "pod %d", i)
+		for _, ns := range a.Top {
+			var n int
+			_, err := fmt.Sscanf(ns.Node, "n%d", &n)
+			require.NoError(t, err)
+			tainted := n%2 == 1
+			for _, ps := range ns.Plugins {
+				switch ps.Plugin {
+				case "TaintToleration":
+					want := [2]int64{0, 100}
+					if tainted {
+						want = [2]int64{1, 0}
+					}
+					assert.Equal(t, want, [2]int64{ps.Raw, ps.Normalized}, "pod %d on %s", i, ns.Node)
+					checked[ps.Plugin]++
+				case "NodeResourcesFit":
+					assert.Equal(t, ps.Raw, ps.Normalized, "pod %d on %s", i, ns.Node)
+					assert.Positive(t, ps.Raw)
+					checked[ps.Plugin]++
+				}
+			}
+		}
+	}
+	assert.Equal(t, 36, checked["TaintToleration"], "three top nodes of twelve pods")
+	assert.Equal(t, 36, checked["NodeResourcesFit"])
+}

@@ -144,7 +144,8 @@ type recDetail struct {
 	// plugin's row is not the attempt's: skippedScores says which); total
 	// by scored node. They are the framework's score buffers of the
 	// attempt, taken over rather than copied (the framework gets the
-	// buffers of the detail recycled).
+	// buffers of the detail recycled); a plugin without ScoreExtensions
+	// has one buffer for both its rows.
 	raw, norm [][]int64
 	total     []int64
 }

@@ -361,17 +361,24 @@ func (f *Framework) RunScore(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeIn
 		}
 		out.Skipped[i] = false
 		out.Raw[i] = resize(out.Raw[i], len(nodes))
-		out.Norm[i] = resize(out.Norm[i], len(nodes))
-		raw, norm, total, w := out.Raw[i], out.Norm[i], out.Total, f.weights[i]
 		ext, normalizes := p.(scoreExtensions)
+		if normalizes {
+			out.Norm[i] = resize(out.Norm[i], len(nodes))
+		} else {
+			// Without ScoreExtensions the normalised row is the raw one:
+			// one buffer for both (a plugin normalises always or never,
+			// so the row's buffers are never both shared and written
+			// apart; the explain records take them over as they are).
+			out.Norm[i] = out.Raw[i]
+		}
+		raw, norm, total, w := out.Raw[i], out.Norm[i], out.Total, f.weights[i]
 		if u, ok := p.(uniformScorer); ok {
 			if v, all := u.Uniform(cs, pod); all {
 				for j := range raw {
 					raw[j] = v
 				}
 				if !normalizes {
-					for j := range norm {
-						norm[j] = v
+					for j := range total {
 						total[j] += v * w
 					}
 					continue
@@ -383,7 +390,7 @@ func (f *Framework) RunScore(cs *CycleState, pod *fw.PodInfo, nodes []*fw.NodeIn
 			// One pass: score, row and weighted total together.
 			for j, n := range nodes {
 				v := p.Score(cs, pod, n)
-				raw[j], norm[j] = v, v
+				raw[j] = v
 				total[j] += v * w
 			}
 			continue
