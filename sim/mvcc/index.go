@@ -27,6 +27,9 @@ type keyOrder struct {
 	dirs  map[string]*keyDir
 	names []string // directory names, sorted
 	n     int      // keys held (not removed)
+	// last is the directory a key was added to last (nil when it went):
+	// new keys mostly come in runs of one directory (a burst of Events).
+	last *keyDir
 	// scratch for ascend
 	cands []*keyDir
 	pos   []int
@@ -48,7 +51,10 @@ func dirOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
 // add inserts a new key.
 func (o *keyOrder) add(ki *keyIndex) {
 	name := dirOf(ki.key)
-	d := o.dirs[name]
+	d := o.last
+	if d == nil || d.name != name {
+		d = o.dirs[name]
+	}
 	if d == nil {
 		d = &keyDir{name: name}
 		o.dirs[name] = d
@@ -58,6 +64,7 @@ func (o *keyOrder) add(ki *keyIndex) {
 	d.tail = append(d.tail, ki)
 	d.live++
 	o.n++
+	o.last = d
 }
 
 // remove deletes ki's key.
@@ -74,6 +81,9 @@ func (o *keyOrder) remove(ki *keyIndex) {
 	d.removed++
 	o.n--
 	if d.live == 0 {
+		if o.last == d {
+			o.last = nil
+		}
 		delete(o.dirs, d.name)
 		i, _ := slices.BinarySearch(o.names, d.name)
 		o.names = slices.Delete(o.names, i, i+1)

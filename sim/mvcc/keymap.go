@@ -22,6 +22,11 @@ type keyMap struct {
 	hashBytes func(maphash.Seed, []byte) uint64
 	byHash    map[uint64]*keyIndex
 	collided  map[string]*keyIndex
+	// lastKey and lastHash are the key get hashed last and its hash (if
+	// hashed): a new key is looked up, then added.
+	lastKey  string
+	lastHash uint64
+	hashed   bool
 }
 
 func (m *keyMap) init() {
@@ -33,7 +38,9 @@ func (m *keyMap) init() {
 
 // get returns key's keyIndex, nil if there is none.
 func (m *keyMap) get(key string) *keyIndex {
-	if ki := m.byHash[m.hash(m.seed, key)]; ki != nil && ki.key == key {
+	h := m.hash(m.seed, key)
+	m.lastKey, m.lastHash, m.hashed = key, h, true
+	if ki := m.byHash[h]; ki != nil && ki.key == key {
 		return ki
 	}
 	if len(m.collided) > 0 {
@@ -55,7 +62,10 @@ func (m *keyMap) getBytes(key []byte) *keyIndex {
 
 // add indexes ki, whose key must not be indexed yet.
 func (m *keyMap) add(ki *keyIndex) {
-	h := m.hash(m.seed, ki.key)
+	h := m.lastHash
+	if !m.hashed || ki.key != m.lastKey {
+		h = m.hash(m.seed, ki.key)
+	}
 	if m.byHash[h] == nil {
 		m.byHash[h] = ki
 		return

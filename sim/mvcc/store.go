@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/kubesim/kubesim/sim"
 )
@@ -69,7 +70,31 @@ type Store struct {
 
 	delKeys []*keyIndex
 
+	// slab is where new keyIndexes come from, keyIndexSlab at a time.
+	slab []keyIndex
+
 	watchers watcherSet
+}
+
+// keyIndexSlab is how many keyIndexes the store allocates at once, as
+// many as fill 8 KiB (a size class: a slab wastes at most one keyIndex's
+// bytes): a new key costs no allocation of its own (a big cluster's Events
+// are hundreds of thousands of keys, each written once). A slab's memory
+// goes when all its keys have left the index and every reference to them
+// (history, watches) has gone; keys leave mostly in the order they came
+// (Events expire, compaction drops the oldest versions first).
+const keyIndexSlab = 8192 / int(unsafe.Sizeof(keyIndex{}))
+
+// newKeyIndex returns an empty keyIndex for key from the slab.
+func (s *Store) newKeyIndex(key string) *keyIndex {
+	if len(s.slab) == cap(s.slab) {
+		s.slab = make([]keyIndex, 0, keyIndexSlab)
+	}
+	s.slab = s.slab[:len(s.slab)+1]
+	ki := &s.slab[len(s.slab)-1]
+	ki.key = key
+	ki.entries = ki.one[:0]
+	return ki
 }
 
 // New returns an empty store at revision 1 that delivers watch events through
@@ -291,7 +316,7 @@ func (s *Store) put(key string, value []byte, lease int64) prevKV {
 	main := s.wmain()
 	ki := s.lookup(key)
 	if ki == nil {
-		ki = newKeyIndex(key)
+		ki = s.newKeyIndex(key)
 		s.keys.add(ki)
 		s.byKey.add(ki)
 		s.lastKey, s.lastKI = key, ki

@@ -1,6 +1,7 @@
 package mvcc
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unsafe"
@@ -457,4 +458,27 @@ func TestKeyIsTheStoresCopy(t *testing.T) {
 	assert.True(t, ok, "a deleted key stays until its tombstone is compacted")
 	_, ok = s.Key("/registry/pods/default/b")
 	assert.False(t, ok)
+}
+
+// New keys' indexes come from slabs of 8 KiB (one size class, at most one
+// keyIndex's bytes unused), one after another, each index its own.
+func TestKeyIndexSlab(t *testing.T) {
+	size := int(unsafe.Sizeof(keyIndex{}))
+	require.LessOrEqual(t, keyIndexSlab*size, 8192)
+	require.Greater(t, keyIndexSlab*size, 8192-size)
+	s, _ := newTestStore(Config{})
+	var kis []*keyIndex
+	for i := range keyIndexSlab + 1 {
+		k := fmt.Sprintf("/registry/events/default/e%03d", i)
+		s.Put(k, []byte("v"), 0)
+		kis = append(kis, s.lookup(k))
+	}
+	for i, ki := range kis {
+		require.Equal(t, fmt.Sprintf("/registry/events/default/e%03d", i), ki.key)
+		require.Len(t, ki.entries, 1)
+		require.Same(t, &ki.one[0], &ki.entries[0], "a single version lives in the index itself")
+	}
+	for i := 1; i < keyIndexSlab; i++ {
+		assert.Equal(t, uintptr(unsafe.Pointer(kis[0]))+uintptr(i*size), uintptr(unsafe.Pointer(kis[i])), "index %d in the first slab", i)
+	}
 }
