@@ -92,9 +92,16 @@ type keyIndex struct {
 }
 
 func newKeyIndex(key string) *keyIndex {
-	ki := &keyIndex{key: key}
-	ki.entries = ki.one[:0]
+	ki := &keyIndex{}
+	ki.init(key)
 	return ki
+}
+
+// init makes ki, a zero keyIndex, the empty index of key (its entries in
+// one while there is a single version).
+func (ki *keyIndex) init(key string) {
+	ki.key = key
+	ki.entries = ki.one[:0]
 }
 
 // live is the key's current version, if it exists now.

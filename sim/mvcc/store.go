@@ -92,8 +92,7 @@ func (s *Store) newKeyIndex(key string) *keyIndex {
 	}
 	s.slab = s.slab[:len(s.slab)+1]
 	ki := &s.slab[len(s.slab)-1]
-	ki.key = key
-	ki.entries = ki.one[:0]
+	ki.init(key)
 	return ki
 }
 
