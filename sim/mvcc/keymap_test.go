@@ -8,8 +8,9 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestKeyMapAgainstAMap adds and removes random keys, many of them with
-// colliding hashes, and checks every lookup against a plain map.
+// TestKeyMapAgainstAMap adds and removes random keys in a few directories,
+// many of them with colliding hashes, and checks every lookup against a
+// plain map, and that the directories held are those with keys.
 func TestKeyMapAgainstAMap(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var m keyMap
@@ -19,7 +20,7 @@ func TestKeyMapAgainstAMap(t *testing.T) {
 			m.hashBytes = func(_ maphash.Seed, key []byte) uint64 { return uint64(len(key) % 3) }
 		}
 		want := map[string]*keyIndex{}
-		key := rapid.StringMatching(`[a-c]{0,4}`)
+		key := rapid.StringMatching(`(/?[ab]{0,2}/)?[a-c]{0,3}`)
 		for range rapid.IntRange(0, 60).Draw(t, "ops") {
 			k := key.Draw(t, "key")
 			if ki := want[k]; ki != nil {
@@ -33,7 +34,17 @@ func TestKeyMapAgainstAMap(t *testing.T) {
 				want[k] = ki
 			}
 			require.Equal(t, len(want), m.len())
-			for _, probe := range []string{k, "", "a", "ab", "abc", "cab"} {
+			dirs := map[string]bool{}
+			for k := range want {
+				dirs[dirOf(k)] = true
+			}
+			require.Len(t, m.dirs, len(dirs), "directories held")
+			for _, ks := range m.recent {
+				if ks != nil {
+					require.Same(t, m.dirs[ks.dir], ks, "recent directory %q", ks.dir)
+				}
+			}
+			for _, probe := range []string{k, "", "a", "ab", "abc", "cab", "a/", "a/b", "/a/c", "b/", dirOf(k)} {
 				got, gotBytes := m.get(probe), m.getBytes([]byte(probe))
 				if w := want[probe]; w != nil {
 					require.Same(t, w, got, "get(%q)", probe)
