@@ -5,7 +5,7 @@ PKGS := ./...
 # worth running under the race detector (it also catches accidental goroutines).
 RACE_PKGS := ./sim/...
 
-.PHONY: run demo test test-props bench bench-scale pgo lint build fuzz clean
+.PHONY: run demo test test-props bench bench-scale bench-ab pgo lint build fuzz clean
 
 # PGO is the CPU profile the compiler optimises with (profile-guided
 # optimisation: hot calls inlined, hot paths laid out first). `go build` and
@@ -63,6 +63,13 @@ bench:
 bench-scale:
 	$(GO) test -pgo=$(PGO) -run '^$$' -bench 'Scale' -benchtime 1x -cpu 1 -timeout 60m ./sim/cluster/ | tee bench-scale.out
 	@awk -f .ci/bench-summary.awk bench-scale.out
+
+## bench-ab: a before/after of the 5,000-node memory-budget run on a noisy
+## machine — the code at OLD (a git revision, default HEAD) and the working
+## tree run alternately, N times each (default 3), then the means (see
+## .ci/bench-ab for more: two revisions, another benchmark)
+bench-ab:
+	.ci/bench-ab -n $(or $(N),3) $(or $(OLD),HEAD)
 
 ## pgo: record cmd/kubesim/default.pgo afresh from the code as it is (about
 ## a minute): CPU profiles of the 5,000-node scale run (the whole cluster
