@@ -23,13 +23,21 @@ import (
 // Removing a key marks its keyIndex (removed); reads skip marked entries
 // and the next merge drops them. A key re-created after removal gets a new
 // keyIndex, so the two never clash.
+//
+// Each directory also finds its live keys by hash (get, getBytes; see
+// keyHashes): the point lookups of the keys read and written all the time
+// (pods) search their own directory's map, not one among the hundreds of
+// thousands of Events written once and never read.
 type keyOrder struct {
 	dirs  map[string]*keyDir
 	names []string // directory names, sorted
 	n     int      // keys held (not removed)
-	// last is the directory a key was added to last (nil when it went):
-	// new keys mostly come in runs of one directory (a burst of Events).
-	last *keyDir
+	// recent holds the directories looked up last, the latest first: new
+	// keys mostly come in runs of one directory (a burst of Events), and
+	// the API server goes back and forth between a few (a pod, its Events).
+	recent [4]*keyDir
+	// points finds a key's keyIndex (see keymap.go).
+	points keyHashes
 	// scratch for ascend
 	cands []*keyDir
 	pos   []int
@@ -42,29 +50,58 @@ type keyDir struct {
 	tail    []*keyIndex // added since the last settle, in arrival order
 	live    int         // entries not removed
 	removed int         // removed entries still in sorted or tail
+	// byHash and collided find the directory's live keys (see keymap.go).
+	byHash   map[uint64]*keyIndex
+	collided map[string]*keyIndex
 }
 
-func (o *keyOrder) init() { o.dirs = map[string]*keyDir{} }
+func (o *keyOrder) init() {
+	o.dirs = map[string]*keyDir{}
+	o.points.init()
+}
 
 func dirOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
 
+// dirFor returns directory dir (given as a string, or as bytes looked up
+// without making a string of them), nil if it holds no key.
+func dirFor[D string | []byte](o *keyOrder, dir D) *keyDir {
+	for i, d := range o.recent {
+		if d != nil && d.name == string(dir) {
+			o.promote(i, d)
+			return d
+		}
+	}
+	d := o.dirs[string(dir)]
+	if d != nil {
+		o.promote(len(o.recent)-1, d)
+	}
+	return d
+}
+
+// promote makes d, at recent[i] or to replace it, the latest directory.
+func (o *keyOrder) promote(i int, d *keyDir) {
+	copy(o.recent[1:i+1], o.recent[:i])
+	o.recent[0] = d
+}
+
 // add inserts a new key.
 func (o *keyOrder) add(ki *keyIndex) {
-	name := dirOf(ki.key)
-	d := o.last
-	if d == nil || d.name != name {
-		d = o.dirs[name]
+	d := o.points.dirOfLast(ki.key)
+	if d == nil {
+		d = dirFor(o, dirOf(ki.key))
 	}
 	if d == nil {
-		d = &keyDir{name: name}
+		name := dirOf(ki.key)
+		d = &keyDir{name: name, byHash: map[uint64]*keyIndex{}}
 		o.dirs[name] = d
 		i, _ := slices.BinarySearch(o.names, name)
 		o.names = slices.Insert(o.names, i, name)
+		o.promote(len(o.recent)-1, d)
 	}
 	d.tail = append(d.tail, ki)
 	d.live++
 	o.n++
-	o.last = d
+	o.points.index(d, ki)
 }
 
 // remove deletes ki's key.
@@ -72,21 +109,27 @@ func (o *keyOrder) remove(ki *keyIndex) {
 	if ki.removed {
 		panic(fmt.Sprintf("mvcc: key %q removed from the index twice", ki.key))
 	}
-	d := o.dirs[dirOf(ki.key)]
+	d := dirFor(o, dirOf(ki.key))
 	if d == nil {
 		panic(fmt.Sprintf("mvcc: key %q removed from the index but not in it", ki.key))
 	}
+	o.points.unindex(d, ki)
 	ki.removed = true
 	d.live--
 	d.removed++
 	o.n--
 	if d.live == 0 {
-		if o.last == d {
-			o.last = nil
-		}
+		// An empty directory goes (a namespace deleted, a kind no longer
+		// used), and with it what it held.
 		delete(o.dirs, d.name)
 		i, _ := slices.BinarySearch(o.names, d.name)
 		o.names = slices.Delete(o.names, i, i+1)
+		for i, r := range o.recent {
+			if r == d {
+				copy(o.recent[i:], o.recent[i+1:])
+				o.recent[len(o.recent)-1] = nil
+			}
+		}
 	}
 }
 

@@ -553,9 +553,13 @@ func (sm *storeMachine) Check(t *rapid.T) {
 		}
 	}
 	require.Equal(t, len(keys), st.IndexedKeys, "indexed keys")
-	// The point-lookup index and the ordered index hold the same keys, in
-	// key order in the latter.
-	require.Equal(t, st.IndexedKeys, s.byKey.len(), "hash index size")
+	// The point lookups find exactly the keys the ordered index holds, in
+	// key order there.
+	hashed := 0
+	for _, d := range s.keys.dirs {
+		hashed += d.hashed()
+	}
+	require.Equal(t, st.IndexedKeys, hashed, "keys found by hash")
 	n, prev, leased := 0, "", 0
 	s.keys.ascend("", "", func(ki *keyIndex) bool {
 		require.True(t, n == 0 || prev < ki.key, "key order: %q after %q", ki.key, prev)
@@ -567,10 +571,10 @@ func (sm *storeMachine) Check(t *rapid.T) {
 				require.Contains(t, s.leases, e.rev(), "lease of %q at %v", ki.key, e.rev())
 			}
 		}
-		require.Same(t, ki, s.byKey.get(ki.key), "hash index entry of %q", ki.key)
+		require.Same(t, ki, s.keys.get(ki.key), "hash index entry of %q", ki.key)
 		return true
 	})
-	require.Equal(t, s.byKey.len(), n, "ordered index size")
+	require.Equal(t, st.IndexedKeys, n, "ordered index size")
 	require.Len(t, s.leases, leased, "leases held: those of the versions held")
 	require.Equal(t, versions, st.Versions, "versions held")
 	require.Equal(t, hist, st.HistoryEvents, "history events")
@@ -655,7 +659,7 @@ func TestStoreAgainstModel(t *testing.T) {
 		if rapid.Bool().Draw(t, "colliding hash") {
 			// Every key hashes to its length: the key map's collision
 			// path carries most keys.
-			sm.s.byKey.hash = func(_ maphash.Seed, key string) uint64 { return uint64(len(key)) }
+			sm.s.keys.points.hash = func(_ maphash.Seed, key string) uint64 { return uint64(len(key)) }
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"put":         sm.Put,

@@ -37,13 +37,12 @@ type Store struct {
 	rev        int64 // current revision; 1 in a new store, +1 per write that changes something
 	compactRev int64 // 0 if never compacted; reads below it fail
 
-	// byKey holds a keyIndex for every key the store still has a version
-	// of, including deleted keys whose tombstone is not compacted yet.
-	byKey keyMap
 	// leases holds the lease of every version put with one (entry.leased),
 	// by revision, until compaction drops the version.
 	leases map[revision]int64
-	// keys holds the same keyIndexes in key order, for ranges.
+	// keys holds a keyIndex for every key the store still has a version
+	// of, including deleted keys whose tombstone is not compacted yet: in
+	// key order, for ranges, and by hash, for point lookups.
 	keys keyOrder
 	// last caches the latest point lookup (key → keyIndex, nil when the key
 	// is not indexed): a txn's compare and put look the same key up.
@@ -110,7 +109,6 @@ func New(eng *sim.Engine, cfg Config) *Store {
 		cfg: cfg,
 		rev: 1,
 	}
-	s.byKey.init()
 	s.keys.init()
 	s.watchers.init()
 	return s
@@ -188,7 +186,7 @@ func (s *Store) lookup(key string) *keyIndex {
 	if key == s.lastKey && s.lastKey != "" {
 		return s.lastKI
 	}
-	ki := s.byKey.get(key)
+	ki := s.keys.get(key)
 	s.lastKey, s.lastKI = key, ki
 	return ki
 }
@@ -317,7 +315,6 @@ func (s *Store) put(key string, value []byte, lease int64) prevKV {
 	if ki == nil {
 		ki = s.newKeyIndex(key)
 		s.keys.add(ki)
-		s.byKey.add(ki)
 		s.lastKey, s.lastKI = key, ki
 	}
 	e := entry{main: main, sub: int32(len(s.wkeys)), value: value, create: main, version: 1}
@@ -436,7 +433,7 @@ func (s *Store) Key(key string) (string, bool) {
 // a caller that builds keys in a buffer makes no string of its own for a
 // key the store holds.
 func (s *Store) KeyBytes(key []byte) (string, bool) {
-	if ki := s.byKey.getBytes(key); ki != nil {
+	if ki := s.keys.getBytes(key); ki != nil {
 		// The read or write of the key that follows finds it at once.
 		s.lastKey, s.lastKI = ki.key, ki
 		return ki.key, true
@@ -678,7 +675,6 @@ func (s *Store) Compact(rev int64) error {
 	})
 	for _, ki := range empty {
 		s.keys.remove(ki)
-		s.byKey.remove(ki)
 	}
 	s.lastKey, s.lastKI = "", nil
 	s.histEvents -= s.history.trimBelow(rev)

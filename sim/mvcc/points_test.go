@@ -8,16 +8,17 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestKeyMapAgainstAMap adds and removes random keys in a few directories,
-// many of them with colliding hashes, and checks every lookup against a
-// plain map, and that the directories held are those with keys.
-func TestKeyMapAgainstAMap(t *testing.T) {
+// TestPointLookupsAgainstAMap adds and removes random keys in a few
+// directories, many of them with colliding hashes, and checks every point
+// lookup against a plain map, and that the directories held are those
+// with keys, each hashing exactly its live keys.
+func TestPointLookupsAgainstAMap(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		var m keyMap
+		var m keyOrder
 		m.init()
 		if rapid.Bool().Draw(t, "colliding hash") {
-			m.hash = func(_ maphash.Seed, key string) uint64 { return uint64(len(key) % 3) }
-			m.hashBytes = func(_ maphash.Seed, key []byte) uint64 { return uint64(len(key) % 3) }
+			m.points.hash = func(_ maphash.Seed, key string) uint64 { return uint64(len(key) % 3) }
+			m.points.hashBytes = func(_ maphash.Seed, key []byte) uint64 { return uint64(len(key) % 3) }
 		}
 		want := map[string]*keyIndex{}
 		key := rapid.StringMatching(`(/?[ab]{0,2}/)?[a-c]{0,3}`)
@@ -33,15 +34,18 @@ func TestKeyMapAgainstAMap(t *testing.T) {
 				m.add(ki)
 				want[k] = ki
 			}
-			require.Equal(t, len(want), m.len())
-			dirs := map[string]bool{}
+			require.Equal(t, len(want), m.Len())
+			dirs := map[string]int{}
 			for k := range want {
-				dirs[dirOf(k)] = true
+				dirs[dirOf(k)]++
 			}
 			require.Len(t, m.dirs, len(dirs), "directories held")
-			for _, ks := range m.recent {
-				if ks != nil {
-					require.Same(t, m.dirs[ks.dir], ks, "recent directory %q", ks.dir)
+			for name, d := range m.dirs {
+				require.Equal(t, dirs[name], d.hashed(), "keys hashed in %q", name)
+			}
+			for _, d := range m.recent {
+				if d != nil {
+					require.Same(t, m.dirs[d.name], d, "recent directory %q", d.name)
 				}
 			}
 			for _, probe := range []string{k, "", "a", "ab", "abc", "cab", "a/", "a/b", "/a/c", "b/", dirOf(k)} {
