@@ -28,28 +28,21 @@ type imageStore struct {
 	pulls     []*pull // pulls not yet finished, in start order
 	// gen counts changes of present (node status reports images).
 	gen int
-	// ids caches imageID per image.
-	ids map[string]string
-	// msgs caches the messages of the events every pod of an image gets.
-	msgs map[string]imageMessages
 }
 
-// imageMessages are the event messages about one image that do not vary.
-type imageMessages struct{ pulling, present string }
+// imageFacts are the strings about one image that depend on nothing but
+// its name: its digest reference and the messages of the events every pod
+// of the image gets.
+type imageFacts struct{ id, pulling, present string }
 
-// messages returns image's event messages.
-func (s *imageStore) messages(image string) imageMessages {
-	m, ok := s.msgs[image]
-	if !ok {
-		if s.msgs == nil {
-			s.msgs = map[string]imageMessages{}
-		}
-		m = imageMessages{pulling: fmt.Sprintf("Pulling image %q", image),
-			present: fmt.Sprintf("Container image %q already present on machine", image)}
-		s.msgs[image] = m
-	}
-	return m
-}
+// imageFactsMemo is factsOf's memo.
+var imageFactsMemo = newSharedMemo(func(image string) *imageFacts {
+	return &imageFacts{id: imageID(image), pulling: fmt.Sprintf("Pulling image %q", image),
+		present: fmt.Sprintf("Container image %q already present on machine", image)}
+})
+
+// factsOf returns image's facts.
+func factsOf(image string) *imageFacts { return imageFactsMemo.get(image) }
 
 // pull is one image pull; done callbacks run when it ends.
 type pull struct {
@@ -69,17 +62,7 @@ type pullWaiter struct {
 }
 
 func newImageStore(k *Kubelet) *imageStore {
-	return &imageStore{k: k, present: map[string]int64{}, inflight: map[string]*pull{}, ids: map[string]string{}}
-}
-
-// id is the image's digest reference (computed once per image).
-func (s *imageStore) id(image string) string {
-	id, ok := s.ids[image]
-	if !ok {
-		id = imageID(image)
-		s.ids[image] = id
-	}
-	return id
+	return &imageStore{k: k, present: map[string]int64{}, inflight: map[string]*pull{}}
 }
 
 // has reports whether image is on the node.

@@ -66,10 +66,6 @@ type Kubelet struct {
 	informer  informer.PodInformer
 	rnd       *rand.Rand
 
-	// fieldPaths caches "spec.containers{<name>}" by container name, the
-	// involved-object field path of container events.
-	fieldPaths map[string]string
-
 	// Engine event labels, built once.
 	lblSync, lblPull, lblStart, lblExit, lblProbe, lblFlush, lblHeartbeat, lblLease, lblStop, lblBackoff, lblServe string
 
@@ -117,20 +113,13 @@ type resourceSum struct {
 	scalar                      map[v1.ResourceName]int64
 }
 
-// fieldPath is the event field path of the regular container name.
-func (k *Kubelet) fieldPath(name string) string {
-	if p, ok := k.fieldPaths[name]; ok {
-		return p
-	}
-	if k.fieldPaths == nil {
-		k.fieldPaths = map[string]string{}
-	}
-	p := "spec.containers{" + name + "}"
-	if len(k.fieldPaths) < 64 {
-		k.fieldPaths[name] = p
-	}
-	return p
-}
+// fieldPath is the event field path of the regular container name,
+// "spec.containers{<name>}" (the same string for every pod of a
+// template).
+func fieldPath(name string) string { return fieldPaths.get(name) }
+
+// fieldPaths is fieldPath's memo.
+var fieldPaths = newSharedMemo(func(name string) string { return "spec.containers{" + name + "}" })
 
 // New creates the kubelet of the node described by spec. c must act as
 // "kubelet/<node>", rec record events with source component "kubelet" and
@@ -457,7 +446,7 @@ func (k *Kubelet) Stop() {
 	k.state = StateStopped
 	for _, w := range k.sortedWorkers() {
 		w.release()
-		delete(k.workers, w.uid)
+		w.drop()
 		delete(k.byKey, w.key)
 	}
 	k.trace("nodeStopped", "Node", "", k.name, "node removed")

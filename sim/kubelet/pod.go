@@ -215,6 +215,7 @@ type podWorker struct {
 	deleteAfter  bool // delete the API object once the final status is written
 	deleteSent   bool
 	servingNow   bool // last answer of isServing reported to observers
+	dropped      bool // no longer in k.workers (removed, or the node stopped)
 
 	// one and onePtr back the containers of the common single-container
 	// pod, so a worker is one allocation.
@@ -229,7 +230,7 @@ func newPodWorker(k *Kubelet, pod *v1.Pod) *podWorker {
 	w := &podWorker{k: k, uid: pod.UID, key: pod.Namespace + "/" + pod.Name, pod: pod}
 	if len(pod.Spec.InitContainers) == 0 && len(pod.Spec.Containers) == 1 {
 		c := &pod.Spec.Containers[0]
-		w.one = container{w: w, spec: c, name: c.Name, fieldPath: k.fieldPath(c.Name)}
+		w.one = container{w: w, spec: c, name: c.Name, fieldPath: fieldPath(c.Name)}
 		w.onePtr[0] = &w.one
 		w.all = w.onePtr[:]
 	} else {
@@ -242,7 +243,7 @@ func newPodWorker(k *Kubelet, pod *v1.Pod) *podWorker {
 		w.nInits = int32(len(w.all))
 		for i := range pod.Spec.Containers {
 			c := &pod.Spec.Containers[i]
-			w.all = append(w.all, &container{w: w, spec: c, name: c.Name, fieldPath: k.fieldPath(c.Name)})
+			w.all = append(w.all, &container{w: w, spec: c, name: c.Name, fieldPath: fieldPath(c.Name)})
 		}
 	}
 	for _, c := range w.all {
@@ -543,7 +544,7 @@ func (w *podWorker) ensureImage(c *container) {
 		w.waitFailed(c, reasonErrImageNeverPull, msg)
 		return
 	case present && c.spec.ImagePullPolicy != v1.PullAlways:
-		w.k.event(w.ref(c), v1.EventTypeNormal, "Pulled", w.k.images.messages(image).present)
+		w.k.event(w.ref(c), v1.EventTypeNormal, "Pulled", factsOf(image).present)
 		w.createAndStart(c)
 		return
 	}
@@ -555,7 +556,7 @@ func (w *podWorker) ensureImage(c *container) {
 		w.waitFailed(c, reasonImagePullBackOff, msg)
 		return
 	}
-	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulling", w.k.images.messages(image).pulling)
+	w.k.event(w.ref(c), v1.EventTypeNormal, "Pulling", factsOf(image).pulling)
 	if w.k.eng.Tracing() {
 		w.trace("pulling", fmt.Sprintf("container %s: pulling image %s", c.name, image))
 	}
@@ -630,7 +631,7 @@ func (w *podWorker) containerStarted(c *container) {
 	c.lost = false
 	c.startedAt = w.now()
 	c.waitReason, c.waitMessage = "", ""
-	c.imageID = w.k.images.id(c.spec.Image)
+	c.imageID = factsOf(c.spec.Image).id
 	c.containerID = containerID(w.uid, c.name, c.restartCount, w.k.bootID)
 	w.starting = nil
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Created", "Created container: "+c.name)
@@ -1151,11 +1152,18 @@ func (w *podWorker) removed() {
 		}
 	}
 	w.release()
-	delete(w.k.workers, w.uid)
+	w.drop()
 	if w.k.byKey[w.key] == w {
 		delete(w.k.byKey, w.key)
 	}
 	w.updateServing()
+}
+
+// drop takes w out of the kubelet's workers (a pod UID has one worker at
+// most, added once: see Kubelet.addPod).
+func (w *podWorker) drop() {
+	delete(w.k.workers, w.uid)
+	w.dropped = true
 }
 
 // ---- node crash and recovery ----
@@ -1273,7 +1281,7 @@ func (w *podWorker) isServing() bool {
 }
 
 func (w *podWorker) updateServing() {
-	s := w.isServing() && w.k.alive() && w.k.workers[w.uid] == w
+	s := w.isServing() && w.k.alive() && !w.dropped
 	if s == w.servingNow {
 		return
 	}
