@@ -460,3 +460,38 @@ func TestReadinessGates(t *testing.T) {
 	assert.Equal(t, v1.ConditionTrue, cond(got, "example.com/lb-ready").Status)
 	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
 }
+
+// A serving pod stops serving, and its observers hear of it, the moment
+// its object is force-deleted (the kubelet kills what runs) and the moment
+// its node is deleted (the machine stops).
+func TestServingEndsWithThePodOrTheNode(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	type change struct {
+		at      time.Duration
+		name    string
+		serving bool
+	}
+	var changes []change
+	e.c.Kubelet("n1").OnServingChange(func(_, name string, serving bool) {
+		changes = append(changes, change{e.now(), name, serving})
+	})
+	for _, name := range []string{"a", "b"} {
+		p := pod(name, ctr("c", "img:1"))
+		p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+		p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+		e.create(p, "n1")
+	}
+	e.at(sec(1))
+	require.True(t, e.c.PodServing("default", "a"))
+	require.True(t, e.c.PodServing("default", "b"))
+
+	zero := int64(0)
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "a", metav1.DeleteOptions{GracePeriodSeconds: &zero}))
+	e.at(sec(2))
+	require.NoError(t, e.c.DeleteNode("n1"))
+	e.at(sec(3))
+	assert.False(t, e.c.PodServing("default", "a"))
+	assert.False(t, e.c.PodServing("default", "b"))
+	assert.Equal(t, []change{{0, "a", true}, {0, "b", true}, {sec(1), "a", false}, {sec(2), "b", false}}, changes)
+}

@@ -446,7 +446,7 @@ func (k *Kubelet) Stop() {
 	k.state = StateStopped
 	for _, w := range k.sortedWorkers() {
 		w.release()
-		w.drop()
+		delete(k.workers, w.uid)
 		delete(k.byKey, w.key)
 	}
 	k.trace("nodeStopped", "Node", "", k.name, "node removed")

@@ -215,7 +215,6 @@ type podWorker struct {
 	deleteAfter  bool // delete the API object once the final status is written
 	deleteSent   bool
 	servingNow   bool // last answer of isServing reported to observers
-	dropped      bool // no longer in k.workers (removed, or the node stopped)
 
 	// one and onePtr back the containers of the common single-container
 	// pod, so a worker is one allocation.
@@ -1152,18 +1151,11 @@ func (w *podWorker) removed() {
 		}
 	}
 	w.release()
-	w.drop()
+	delete(w.k.workers, w.uid)
 	if w.k.byKey[w.key] == w {
 		delete(w.k.byKey, w.key)
 	}
 	w.updateServing()
-}
-
-// drop takes w out of the kubelet's workers (a pod UID has one worker at
-// most, added once: see Kubelet.addPod).
-func (w *podWorker) drop() {
-	delete(w.k.workers, w.uid)
-	w.dropped = true
 }
 
 // ---- node crash and recovery ----
@@ -1281,7 +1273,9 @@ func (w *podWorker) isServing() bool {
 }
 
 func (w *podWorker) updateServing() {
-	s := w.isServing() && w.k.alive() && !w.dropped
+	// A removed worker's containers are stopped (removed), and a stopped
+	// node's kubelet is not alive: neither serves.
+	s := w.isServing() && w.k.alive()
 	if s == w.servingNow {
 		return
 	}
