@@ -255,38 +255,75 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 	if st := s.fwk.RunScore(s.cs, pi, feasible, &s.sc); st != nil {
 		return nil, false, fmt.Errorf("running %q score plugin: %s", st.Plugin(), st.Message())
 	}
-	best := s.selectHost(s.sc.Total)
+	var top topNodes
+	best := s.selectHost(s.sc.Total, &top)
 	// The explain record takes feasible over; the scheduler's next cycle
 	// fills the buffer it gets back.
-	s.feasible = s.explain.recordScores(rec, feasible, &s.sc, best)
+	s.feasible = s.explain.recordScores(rec, feasible, &s.sc, best, &top)
 	return feasible[best], false, nil
 }
 
 // selectHost picks uniformly at random among the nodes with the highest
-// total score, drawing from the scheduler's seeded stream (one draw per tie).
-func (s *Scheduler) selectHost(total []int64) int {
-	best, ties := 0, 1
-	for i := 1; i < len(total); i++ {
+// total score, drawing from the scheduler's seeded stream (one draw per
+// tie). In the same pass it finds the attempt's best nodes for its explain
+// record (top): the chosen one first, then the others by total and, among
+// equal totals, examination order — explainStore.order's first maxTop.
+func (s *Scheduler) selectHost(total []int64, top *topNodes) int {
+	// first holds the first maxTop nodes by total, then examination order.
+	var first [maxTop]int
+	n := 0
+	best, ties := 0, 0
+	for i, t := range total {
 		switch {
-		case total[i] > total[best]:
+		case i == 0 || t > total[best]:
 			best, ties = i, 1
-		case total[i] == total[best]:
+		case t == total[best]:
 			ties++
 		}
-	}
-	if ties == 1 {
-		return best
-	}
-	k := s.rng.IntN(ties)
-	for i := best; i < len(total); i++ {
-		if total[i] == total[best] {
-			if k == 0 {
-				return i
-			}
+		if n == maxTop && t <= total[first[n-1]] {
+			continue // the common case: not among the best few
+		}
+		k := min(n, maxTop-1)
+		for k > 0 && t > total[first[k-1]] {
+			first[k] = first[k-1]
 			k--
 		}
+		first[k] = i
+		n = min(n+1, maxTop)
 	}
-	panic("scheduler: selectHost lost its tie")
+	chosen := best
+	if ties > 1 {
+		// The k-th of the tied nodes in examination order: the tied nodes
+		// lead first, in that order.
+		k := s.rng.IntN(ties)
+		if k < n {
+			chosen = first[k]
+		} else {
+			for i := best; ; i++ {
+				if total[i] == total[best] {
+					if k == 0 {
+						chosen = i
+						break
+					}
+					k--
+				}
+			}
+		}
+	}
+	top.order[0], top.n = chosen, 1
+	for _, i := range first[:n] {
+		if i != chosen && top.n < maxTop {
+			top.order[top.n] = i
+			top.n++
+		}
+	}
+	return chosen
+}
+
+// topNodes is an attempt's best scored nodes, best first (see selectHost).
+type topNodes struct {
+	order [maxTop]int
+	n     int
 }
 
 // bind runs the binding cycle of an assumed pod.

@@ -244,12 +244,12 @@ func (e *explainStore) takeDetail(r *attemptRecord) {
 }
 
 // topOf is the compact form of r's score detail (Attempt.Top): its best
-// maxTop nodes, best first. It is made while the attempt's scores are
-// fresh in the cache, and takes over when the detail leaves the ring.
-func (e *explainStore) topOf(r *attemptRecord) *recTop {
+// maxTop nodes, best first, as order gives them (order's first maxTop,
+// which selectHost finds while it picks the node). It is made while the
+// attempt's scores are fresh in the cache, and takes over when the detail
+// leaves the ring.
+func (e *explainStore) topOf(r *attemptRecord, order []int) *recTop {
 	d := r.detail
-	var buf [maxTop + 1]int
-	order := e.order(r, maxTop, buf[:0])
 	rows := 0 // the non-skipped plugins
 	for p := range d.raw {
 		if r.skippedScores&(1<<p) == 0 {
@@ -339,7 +339,7 @@ func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
 // recordScores records the scores of an attempt, taking over nodes (the
 // scored nodes) and the framework's score buffers, and returns a buffer
 // for the caller's next nodes (recycled from an older attempt; empty).
-func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int) []*fw.NodeInfo {
+func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int, top *topNodes) []*fw.NodeInfo {
 	e.takeDetail(r)
 	d := r.detail
 	r.skippedScores = 0
@@ -365,7 +365,7 @@ func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *
 		}
 	}
 	d.total, sc.Total = sc.Total, d.total
-	r.top = e.topOf(r)
+	r.top = e.topOf(r, top.order[:top.n])
 	return spare
 }
 
