@@ -259,7 +259,7 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 	best := s.selectHost(s.sc.Total, &top)
 	// The explain record takes feasible over; the scheduler's next cycle
 	// fills the buffer it gets back.
-	s.feasible = s.explain.recordScores(rec, feasible, &s.sc, best, &top)
+	s.feasible = s.explain.recordScores(rec, feasible, &s.sc, &top)
 	return feasible[best], false, nil
 }
 

@@ -339,7 +339,9 @@ func (e *explainStore) recordFiltered(r *attemptRecord, failed []nodeStatus) {
 // recordScores records the scores of an attempt, taking over nodes (the
 // scored nodes) and the framework's score buffers, and returns a buffer
 // for the caller's next nodes (recycled from an older attempt; empty).
-func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, chosen int, top *topNodes) []*fw.NodeInfo {
+// top is the attempt's best nodes as selectHost found them, the chosen
+// one first.
+func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *plugins.Scores, top *topNodes) []*fw.NodeInfo {
 	e.takeDetail(r)
 	d := r.detail
 	r.skippedScores = 0
@@ -348,7 +350,7 @@ func (e *explainStore) recordScores(r *attemptRecord, nodes []*fw.NodeInfo, sc *
 			r.skippedScores |= 1 << p
 		}
 	}
-	r.chosen = int32(chosen)
+	r.chosen = int32(top.order[0])
 	spare := d.scoreNI[:0]
 	d.scoreNI = nodes
 	// Take the framework's buffers of the plugins that scored and give it
