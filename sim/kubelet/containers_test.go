@@ -301,16 +301,7 @@ func TestStartupProbe(t *testing.T) {
 func TestStartupDurationDelaysServing(t *testing.T) {
 	e := newEnv(t, kubelet.Config{})
 	e.node("n1", "4", "8Gi")
-	type change struct {
-		at      time.Duration
-		serving bool
-	}
-	var changes []change
-	e.c.Kubelet("n1").OnServingChange(func(_, name string, serving bool) {
-		if name == "p" {
-			changes = append(changes, change{e.now(), serving})
-		}
-	})
+	changes := e.servingChanges("n1")
 	p := pod("p", ctr("c", "img:1"))
 	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
 	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
@@ -323,7 +314,7 @@ func TestStartupDurationDelaysServing(t *testing.T) {
 	assert.True(t, e.c.PodServing("default", "p"))
 	// Crash at 10 s, restarted at once: serving again at 13 s.
 	e.at(sec(14))
-	assert.Equal(t, []change{{sec(3), true}, {sec(10), false}, {sec(13), true}}, changes)
+	assert.Equal(t, []servingChange{{sec(3), "p", true}, {sec(10), "p", false}, {sec(13), "p", true}}, *changes)
 }
 
 // Graceful termination: preStop, then the stop signal; never longer than
@@ -467,15 +458,7 @@ func TestReadinessGates(t *testing.T) {
 func TestServingEndsWithThePodOrTheNode(t *testing.T) {
 	e := newEnv(t, kubelet.Config{})
 	e.node("n1", "4", "8Gi")
-	type change struct {
-		at      time.Duration
-		name    string
-		serving bool
-	}
-	var changes []change
-	e.c.Kubelet("n1").OnServingChange(func(_, name string, serving bool) {
-		changes = append(changes, change{e.now(), name, serving})
-	})
+	changes := e.servingChanges("n1")
 	for _, name := range []string{"a", "b"} {
 		p := pod(name, ctr("c", "img:1"))
 		p.Annotations[kubelet.AnnotationStartDuration] = "0s"
@@ -493,5 +476,5 @@ func TestServingEndsWithThePodOrTheNode(t *testing.T) {
 	e.at(sec(3))
 	assert.False(t, e.c.PodServing("default", "a"))
 	assert.False(t, e.c.PodServing("default", "b"))
-	assert.Equal(t, []change{{0, "a", true}, {0, "b", true}, {sec(1), "a", false}, {sec(2), "b", false}}, changes)
+	assert.Equal(t, []servingChange{{0, "a", true}, {0, "b", true}, {sec(1), "a", false}, {sec(2), "b", false}}, *changes)
 }

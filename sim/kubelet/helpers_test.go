@@ -86,6 +86,23 @@ func (e *env) gone(name string) bool {
 
 func (e *env) at(d time.Duration) { e.c.Engine.RunUntil(d) }
 
+// servingChange is one call of a kubelet's serving observers.
+type servingChange struct {
+	at      time.Duration
+	name    string
+	serving bool
+}
+
+// servingChanges records what node's kubelet tells its serving observers
+// from now on.
+func (e *env) servingChanges(node string) *[]servingChange {
+	var changes []servingChange
+	e.c.Kubelet(node).OnServingChange(func(_, name string, serving bool) {
+		changes = append(changes, servingChange{e.now(), name, serving})
+	})
+	return &changes
+}
+
 func (e *env) now() time.Duration { return e.c.Engine.Elapsed() }
 
 // events lists "t Reason: message" for the events about object, in the
