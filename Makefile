@@ -56,8 +56,9 @@ bench:
 
 ## bench-scale: the scheduling benchmarks at scale (500, 1,000 and 5,000
 ## nodes, the last also under a 1,900 MiB soft memory limit, and with that
-## limit as its only collection trigger (GOGC=off); 5,000 nodes and 150,000
-## pods take about a minute each here), on one core, then
+## limit as its only collection trigger (GOGC=off), and once more so
+## without kubelets, scoped as upstream's scheduler_perf; 5,000 nodes and
+## 150,000 pods take about half a minute each here), on one core, then
 ## pods/s beside upstream's scheduler_perf threshold (810 pods/s at 5,000
 ## nodes) and the peak memory (raw output in bench-scale.out)
 bench-scale:

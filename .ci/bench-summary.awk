@@ -21,6 +21,7 @@ function human(x) {
 /^BenchmarkUpdatePodStatus/ { updPod = metric($0, "updates/s") }
 /^BenchmarkScale/ {
 	name = $1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkScale/, "", name)
+	if (name ~ /SchedulerOnly/) schedOnly = 1
 	rss = metric($0, "peak-rss-MiB")
 	rss = rss == "" ? "" : sprintf(", RSS %5.0f", rss)
 	scale[++ns] = sprintf("  %-23s %6.0f pods/s (%4.1f× upstream's 810) %6.0f pods/CPU-s  peak heap %5.0f MiB (runtime %5.0f%s)  live after %5.0f MiB  %4.1f KiB in %3.0f allocations/pod  GC %2.0f%% of CPU",
@@ -42,5 +43,7 @@ END {
 	if (ns > 0) {
 		print "  scheduling at scale (API server, scheduler, binding, kubelet start; one core):"
 		for (i = 1; i <= ns; i++) print scale[i]
+		if (schedOnly)
+			print "  (SchedulerOnly: scheduler_perf's scope — no kubelets, a pod counts once bound; the targets are for the runs with kubelets)"
 	}
 }

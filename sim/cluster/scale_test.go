@@ -18,14 +18,41 @@ import (
 
 	"github.com/kubesim/kubesim/sim/cluster"
 	"github.com/kubesim/kubesim/sim/kubelet"
+	"github.com/kubesim/kubesim/sim/simtest"
 )
+
+// scaleScope is what a scale run includes, and when it counts a pod done.
+type scaleScope int
+
+const (
+	// wholeCluster runs every component, a kubelet per node: a pod is done
+	// once the API reports it Running. The targets are for this run.
+	wholeCluster scaleScope = iota
+	// schedulerOnly runs what upstream's scheduler_perf runs (its
+	// mustSetupCluster): the API server, kube-scheduler recording its
+	// Scheduled Events, and the garbage collector, on Ready nodes without
+	// kubelets: a pod is done once it is bound. kubesim's service
+	// networking stays (its EndpointSlice controller and kube-proxies
+	// watch pods, and cannot be left out); the node lifecycle and workload
+	// controllers, which scheduler_perf does not start, are off.
+	schedulerOnly
+)
+
+// goal is what a pod must reach for the run to count it done.
+func (s scaleScope) goal() string {
+	if s == schedulerOnly {
+		return "bound"
+	}
+	return "Running"
+}
 
 // scaleResult is what one scale run measured.
 type scaleResult struct {
 	podsPerSecond  float64
 	wall           time.Duration
 	cpu            time.Duration // process CPU time (user + system) over the same window as wall; 0 if unknown
-	running        int           // pods Running at the end
+	done           int           // pods done at the end: Running, or bound (schedulerOnly)
+	runningPhase   int           // pods that reached phase Running
 	simulated      time.Duration
 	peakHeapInuse  uint64
 	liveHeap       uint64  // after a collection at the end: what the cluster retains
@@ -37,9 +64,9 @@ type scaleResult struct {
 	steps          uint64
 	failedOrLeft   int
 	registerWall   time.Duration
-	scheduledOnce  int
 	nodesWithPods  int
 	maxPodsPerNode int
+	scope          scaleScope
 }
 
 // runScale registers nodes kubelets (32 CPU, 128 GiB, 110 pods each), then
@@ -48,22 +75,38 @@ type scaleResult struct {
 // Running as the API reports it: API server, watch cache, informers,
 // scheduler (cycle, assume, bind) and kubelet (admission, image pull,
 // container start, status write). It measures the wall time from the first
-// create to the last pod Running, and samples the peak heap.
-func runScale(tb testing.TB, nodes, pods int) scaleResult {
-	var res scaleResult
+// create to the last pod Running, and samples the peak heap. With scope
+// schedulerOnly the nodes have no kubelets and a pod counts once bound.
+func runScale(tb testing.TB, scope scaleScope, nodes, pods int) scaleResult {
+	res := scaleResult{scope: scope}
 	// Start from a clean slate: the memory of an earlier run in this
 	// process goes back to the OS, so this run's figures are its own.
 	debug.FreeOSMemory()
 	rssKnown := resetPeakRSS()
-	c := cluster.New(cluster.Config{Seed: 1, Kubelet: cluster.KubeletConfig{ClusterCIDR: "10.0.0.0/8", NodeIPRange: "172.16.0.0/12",
-		Config: kubelet.Config{}}})
-	running := 0
+	cfg := cluster.Config{Seed: 1, Kubelet: cluster.KubeletConfig{ClusterCIDR: "10.0.0.0/8", NodeIPRange: "172.16.0.0/12",
+		Config: kubelet.Config{}}}
+	if scope == schedulerOnly {
+		cfg.NodeControllers.Disabled = true
+		cfg.Workloads.DisableControllers = []string{cluster.ControllerReplicaSet, cluster.ControllerDeployment,
+			cluster.ControllerHPA, cluster.ComponentMetricsServer}
+	}
+	c := cluster.New(cfg)
+	running, bound := 0, 0      // pods Running; pods bound (schedulerOnly)
+	boundTo := map[string]int{} // schedulerOnly: pods bound per node
 	c.Informers.Pods().AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(old, cur any) {
 		o, n := old.(*v1.Pod), cur.(*v1.Pod)
 		if n.Status.Phase == v1.PodRunning && o.Status.Phase != v1.PodRunning {
 			running++
 		}
+		if scope == schedulerOnly && n.Spec.NodeName != "" && o.Spec.NodeName == "" {
+			bound++
+			boundTo[n.Spec.NodeName]++
+		}
 	}})
+	done := &running
+	if scope == schedulerOnly {
+		done = &bound
+	}
 	c.Start()
 	var ms runtime.MemStats
 	sample := func() {
@@ -75,8 +118,14 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	capacity := v1.ResourceList{v1.ResourceCPU: resource.MustParse("32"), v1.ResourceMemory: resource.MustParse("128Gi"),
 		v1.ResourcePods: resource.MustParse("110")}
 	for i := 0; i < nodes; i++ {
-		err := c.AddNode(cluster.NodeSpec{Name: fmt.Sprintf("node-%05d", i), Capacity: capacity,
-			Labels: map[string]string{v1.LabelTopologyZone: fmt.Sprintf("zone-%d", i%3)}})
+		name, zone := fmt.Sprintf("node-%05d", i), map[string]string{v1.LabelTopologyZone: fmt.Sprintf("zone-%d", i%3)}
+		var err error
+		if scope == schedulerOnly {
+			// A Ready Node object and nothing behind it, as scheduler_perf's nodes.
+			err = simtest.AddNodes(c, simtest.Node(name, "32", "128Gi", zone))
+		} else {
+			err = c.AddNode(cluster.NodeSpec{Name: name, Capacity: capacity, Labels: zone})
+		}
 		require.NoError(tb, err)
 	}
 	c.Engine.RunFor(time.Second) // taints removed, caches filled
@@ -117,7 +166,7 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 			sample()
 		}
 	}
-	for running < pods {
+	for *done < pods {
 		if _, ok := c.Engine.Step(); !ok {
 			break
 		}
@@ -150,15 +199,21 @@ func runScale(tb testing.TB, nodes, pods int) scaleResult {
 	}
 	res.simulated = c.Engine.Elapsed() - simStart
 	res.steps = c.Engine.Steps()
-	res.podsPerSecond = float64(running) / res.wall.Seconds()
-	res.running = running
-	res.failedOrLeft = pods - running
-	perNode := map[string]int{}
-	for _, n := range c.KubeletNodes() {
-		if k := c.Kubelet(n); k.PodCount() > 0 {
-			perNode[n] = k.PodCount()
-			res.maxPodsPerNode = max(res.maxPodsPerNode, k.PodCount())
+	res.podsPerSecond = float64(*done) / res.wall.Seconds()
+	res.done, res.runningPhase = *done, running
+	res.failedOrLeft = pods - *done
+	perNode := boundTo
+	if scope == wholeCluster {
+		// The pods each kubelet runs.
+		perNode = map[string]int{}
+		for _, n := range c.KubeletNodes() {
+			if k := c.Kubelet(n); k.PodCount() > 0 {
+				perNode[n] = k.PodCount()
+			}
 		}
+	}
+	for _, n := range perNode {
+		res.maxPodsPerNode = max(res.maxPodsPerNode, n)
 	}
 	res.nodesWithPods = len(perNode)
 	return res
@@ -169,7 +224,7 @@ func reportScale(b *testing.B, r scaleResult) {
 	if r.cpu > 0 {
 		// The rate per second of CPU the process used: steadier than
 		// pods/s on a shared machine.
-		b.ReportMetric(float64(r.running)/r.cpu.Seconds(), "pods/cpu-s")
+		b.ReportMetric(float64(r.done)/r.cpu.Seconds(), "pods/cpu-s")
 	}
 	b.ReportMetric(float64(r.peakHeapInuse)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(r.peakSys)/(1<<20), "peak-sys-MiB")
@@ -180,15 +235,15 @@ func reportScale(b *testing.B, r scaleResult) {
 	// Bytes allocated per pod: unlike the times, the same from run to run
 	// (to within the collector's own timing), so it compares two versions
 	// of the code on a noisy machine.
-	b.ReportMetric(float64(r.allocated)/float64(max(r.running, 1))/1024, "alloc-KiB/pod")
-	b.ReportMetric(float64(r.mallocs)/float64(max(r.running, 1)), "allocs/pod")
+	b.ReportMetric(float64(r.allocated)/float64(max(r.done, 1))/1024, "alloc-KiB/pod")
+	b.ReportMetric(float64(r.mallocs)/float64(max(r.done, 1)), "allocs/pod")
 	b.ReportMetric(100*r.gcShare, "gc-cpu-%")
 	b.ReportMetric(r.simulated.Seconds(), "sim-s")
 	b.ReportMetric(r.registerWall.Seconds(), "register-s")
-	b.Logf("wall %v for the pods (nodes registered in %v), simulated %v, %d engine steps, %d pods not Running, %d nodes used, max %d pods/node",
-		r.wall, r.registerWall, r.simulated, r.steps, r.failedOrLeft, r.nodesWithPods, r.maxPodsPerNode)
+	b.Logf("wall %v for the pods (nodes registered in %v), simulated %v, %d engine steps, %d pods not %s, %d nodes used, max %d pods/node",
+		r.wall, r.registerWall, r.simulated, r.steps, r.failedOrLeft, r.scope.goal(), r.nodesWithPods, r.maxPodsPerNode)
 	if r.failedOrLeft > 0 {
-		b.Fatalf("%d pods did not reach Running", r.failedOrLeft)
+		b.Fatalf("%d pods were not %s", r.failedOrLeft, r.scope.goal())
 	}
 }
 
@@ -200,7 +255,7 @@ func reportScale(b *testing.B, r scaleResult) {
 // pods/s with a peak heap under 2 GiB.
 func BenchmarkScale5000Nodes150kPods(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		reportScale(b, runScale(b, 5000, 150000))
+		reportScale(b, runScale(b, wholeCluster, 5000, 150000))
 	}
 }
 
@@ -211,7 +266,7 @@ func BenchmarkScale5000Nodes150kPods(b *testing.B) {
 func BenchmarkScale5000NodesMemLimit(b *testing.B) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1900 << 20))
 	for i := 0; i < b.N; i++ {
-		reportScale(b, runScale(b, 5000, 150000))
+		reportScale(b, runScale(b, wholeCluster, 5000, 150000))
 	}
 }
 
@@ -228,25 +283,50 @@ func BenchmarkScale5000NodesMemBudget(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1900 << 20))
 	for i := 0; i < b.N; i++ {
-		reportScale(b, runScale(b, 5000, 150000))
+		reportScale(b, runScale(b, wholeCluster, 5000, 150000))
+	}
+}
+
+// BenchmarkScale5000NodesSchedulerOnly is the memory-budget run scoped as
+// upstream's scheduler_perf is (see schedulerOnly): the same 5,000 nodes
+// and 150,000 pods, without kubelets, each pod done once bound. Its
+// pods/s compares like for like with scheduler_perf's 810; the issue's
+// target is for the whole-cluster runs above, not this one.
+func BenchmarkScale5000NodesSchedulerOnly(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1900 << 20))
+	for i := 0; i < b.N; i++ {
+		reportScale(b, runScale(b, schedulerOnly, 5000, 150000))
 	}
 }
 
 // BenchmarkScale500Nodes5kPods is the same run, small enough for CI.
 func BenchmarkScale500Nodes5kPods(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		reportScale(b, runScale(b, 500, 5000))
+		reportScale(b, runScale(b, wholeCluster, 500, 5000))
 	}
 }
 
 // TestScale500Nodes5kPods runs the small scale scenario as a test: every
 // pod reaches Running and the pods spread over the nodes.
 func TestScale500Nodes5kPods(t *testing.T) {
-	r := runScale(t, 500, 5000)
+	r := runScale(t, wholeCluster, 500, 5000)
 	require.Zero(t, r.failedOrLeft, "pods not Running")
 	require.Greater(t, r.nodesWithPods, 400, "pods spread over the nodes")
 	require.LessOrEqual(t, r.maxPodsPerNode, 110)
 	t.Logf("%.0f pods/s, peak heap %d MiB, simulated %v", r.podsPerSecond, r.peakHeapInuse>>20, r.simulated)
+}
+
+// TestSchedulerOnlyScale500Nodes5kPods runs the scheduler_perf-scoped
+// scenario small: every pod is bound, spread over the nodes, and none runs
+// (there are no kubelets to run it).
+func TestSchedulerOnlyScale500Nodes5kPods(t *testing.T) {
+	r := runScale(t, schedulerOnly, 500, 5000)
+	require.Zero(t, r.failedOrLeft, "pods not bound")
+	require.Equal(t, 5000, r.done)
+	require.Greater(t, r.nodesWithPods, 400, "pods spread over the nodes")
+	require.LessOrEqual(t, r.maxPodsPerNode, 110)
+	require.Zero(t, r.runningPhase, "pods Running without kubelets")
 }
 
 // BenchmarkScale1000Nodes20kPods is a mid-size run, quick enough to
@@ -254,7 +334,7 @@ func TestScale500Nodes5kPods(t *testing.T) {
 // the live cluster's heap at the end of a run).
 func BenchmarkScale1000Nodes20kPods(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		reportScale(b, runScale(b, 1000, 20000))
+		reportScale(b, runScale(b, wholeCluster, 1000, 20000))
 	}
 }
 
