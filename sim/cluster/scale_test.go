@@ -32,9 +32,9 @@ const (
 	// mustSetupCluster): the API server, kube-scheduler recording its
 	// Scheduled Events, and the garbage collector, on Ready nodes without
 	// kubelets: a pod is done once it is bound. kubesim's service
-	// networking stays (its EndpointSlice controller and kube-proxies
-	// watch pods, and cannot be left out); the node lifecycle and workload
-	// controllers, which scheduler_perf does not start, are off.
+	// networking stays (its EndpointSlice controller and traffic model
+	// watch the pods, and cannot be switched off); the node lifecycle and
+	// workload controllers, which scheduler_perf does not start, are off.
 	schedulerOnly
 )
 
