@@ -67,7 +67,9 @@ type Attempt struct {
 	Rejectors  []string
 	RequeuedTo string
 	// Detailed is false when the per-node details were dropped to bound
-	// memory (only the most recent ExplainDetailedAttempts keep them).
+	// memory (only the most recent ExplainDetailedAttempts keep them). An
+	// attempt that took the nominated node has none to drop: it is always
+	// Detailed.
 	Detailed bool
 	// Filtered lists every examined node a filter rejected, in examination order.
 	Filtered []NodeVerdict
@@ -465,7 +467,7 @@ func (e *explainStore) export(h *podHistory, r *attemptRecord) *Attempt {
 		Priority: r.priority, MovedBy: r.movedBy, Outcome: r.outcome, Node: r.node, ViaNominatedNode: r.viaNominated,
 		Message: r.message, NumNodes: int(r.numNodes), NumToFind: int(r.numToFind), StartIndex: int(r.startIndex),
 		Examined: int(r.examined), Feasible: int(r.feasible), SkippedFilters: r.skippedFilters.Names(),
-		Rejectors: r.rejectors.Names(), RequeuedTo: r.requeuedTo, Detailed: r.detail != nil, Preemption: r.preemption,
+		Rejectors: r.rejectors.Names(), RequeuedTo: r.requeuedTo, Detailed: r.detail != nil || r.viaNominated, Preemption: r.preemption,
 	}
 	if r.preFilter != nil {
 		a.PreFilterRejection = r.preFilter.Plugin() + ": " + r.preFilter.Message()
@@ -523,8 +525,15 @@ func (a *Attempt) String() string {
 	if a.Message != "" {
 		fmt.Fprintf(&b, "  message: %s\n", a.Message)
 	}
-	fmt.Fprintf(&b, "  nodes: %d, examined %d from index %d (looking for %d feasible), feasible %d\n",
-		a.NumNodes, a.Examined, a.StartIndex, a.NumToFind, a.Feasible)
+	if a.ViaNominatedNode {
+		// upstream's evaluateNominatedNode: the nominated node alone is
+		// filtered; when it passes, no other node is looked at or scored.
+		fmt.Fprintf(&b, "  nodes: %d; the nominated node %s passed every filter, so no other node was examined and none was scored\n",
+			a.NumNodes, a.Node)
+	} else {
+		fmt.Fprintf(&b, "  nodes: %d, examined %d from index %d (looking for %d feasible), feasible %d\n",
+			a.NumNodes, a.Examined, a.StartIndex, a.NumToFind, a.Feasible)
+	}
 	if len(a.SkippedFilters) > 0 {
 		fmt.Fprintf(&b, "  filters skipped (nothing to check): %s\n", strings.Join(a.SkippedFilters, ", "))
 	}

@@ -42,6 +42,16 @@ func TestPreemptionEvictsMinimalLowestPrioritySet(t *testing.T) {
 	assert.Equal(t, "n", e.api.binds["default/vip"])
 	a, _ = e.s.Explain("default", "vip")
 	assert.True(t, a.ViaNominatedNode)
+	// Only the nominated node was filtered (upstream's
+	// evaluateNominatedNode): nothing was dropped, nothing scored.
+	assert.True(t, a.Detailed)
+	assert.Empty(t, a.Filtered)
+	assert.Empty(t, a.Scores)
+	out := a.String()
+	assert.Contains(t, out, "Bound on n (nominated node)\n")
+	assert.Contains(t, out, "  nodes: 1; the nominated node n passed every filter, so no other node was examined and none was scored\n")
+	assert.NotContains(t, out, "dropped")
+	assert.NotContains(t, out, "looking for")
 }
 
 func TestPreemptionPolicyNeverDoesNotPreempt(t *testing.T) {
