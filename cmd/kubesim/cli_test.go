@@ -527,3 +527,34 @@ spec:
 	assert.Contains(t, string(data), `kubesim_requests_total{namespace="default",node="",outcome="failed",pod="",service="web"} 900`,
 		"no pod backs the service: 90 s at 10 rps fail")
 }
+
+// The summary's node table shows a cordoned node as kubectl get nodes does
+// (SchedulingDisabled beside its readiness), and in TAINTS only taints.
+func TestRunSummaryNodeTable(t *testing.T) {
+	p := write(t, "cordon.yaml", `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: cordon}
+spec:
+  seed: 1
+  duration: 30s
+  cluster:
+    nodes:
+    - {name: w, count: 2, zone: zone-a, capacity: {cpu: "4", memory: 8Gi}}
+  events:
+  - {at: 10s, action: cordon, node: w-1}
+  - {at: 10s, action: taintNode, node: w-2, taints: [{key: dedicated, value: gpu, effect: NoSchedule}]}
+`)
+	code, out, _ := cli(t, "run", p)
+	require.Equal(t, 0, code, out)
+	rows := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && (f[0] == "NODES" || f[0] == "w-1" || f[0] == "w-2") {
+			rows[f[0]] = strings.Join(f, " ")
+		}
+	}
+	assert.Equal(t, "NODES ZONE READY PODS CPU REQ/ALLOC MEMORY REQ/ALLOC TAINTS", rows["NODES"])
+	assert.Equal(t, "w-1 zone-a True,SchedulingDisabled 0 0/4 0/8Gi node.kubernetes.io/unschedulable:NoSchedule", rows["w-1"])
+	assert.Equal(t, "w-2 zone-a True 0 0/4 0/8Gi dedicated=gpu:NoSchedule", rows["w-2"])
+}

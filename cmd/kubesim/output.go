@@ -94,11 +94,15 @@ func writeSummary(w io.Writer, s runner.Summary) {
 		fmt.Fprintf(tw, "  (none)\n")
 	}
 	for _, n := range s.Nodes {
-		taints := strings.Join(n.Taints, ",")
+		// A cordoned node shows SchedulingDisabled beside its readiness,
+		// as kubectl get nodes does in STATUS; it is spec.unschedulable,
+		// not a taint (its taint, node.kubernetes.io/unschedulable, is
+		// listed with the others).
+		ready := dash(n.Ready)
 		if n.Unschedulable {
-			taints = strings.TrimPrefix(taints+",SchedulingDisabled", ",")
+			ready += ",SchedulingDisabled"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, dash(n.Zone), dash(n.Ready), n.Pods, n.CPU, n.Memory, dash(taints))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, dash(n.Zone), ready, n.Pods, n.CPU, n.Memory, dash(strings.Join(n.Taints, ",")))
 	}
 	tw.Flush()
 	if len(s.Deployments) > 0 {
