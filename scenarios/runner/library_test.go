@@ -3,6 +3,7 @@ package runner_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,22 @@ func TestLibraryPasses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLibraryPassesWithOtherSeeds: the built-ins teach behaviour, not one
+// seed's draws (jitter, tie-breaks, which pod a kill picks), so their
+// expectations hold with other seeds too, as kubesim run --seed N offers.
+func TestLibraryPassesWithOtherSeeds(t *testing.T) {
+	for _, name := range library.Names() {
+		for _, seed := range []uint64{2, 3, 7, 42, 1234} {
+			t.Run(fmt.Sprintf("%s/seed-%d", name, seed), func(t *testing.T) {
+				res, err := runner.Execute(loadBuiltin(t, name), runner.Options{Seed: &seed})
+				require.NoError(t, err)
+				require.Equal(t, seed, res.Seed)
+				requireOK(t, res)
+			})
+		}
 	}
 }
 
