@@ -592,3 +592,72 @@ func TestWriteSummaryTables(t *testing.T) {
 		"web ClusterIP 10.96.0.10 1 1 2 100 7",
 	}, rows)
 }
+
+// The README's scenario-format snippets (node groups, every event action,
+// every expectation kind) are what users copy: put together in one
+// scenario, with the objects they refer to, they validate and run without
+// an action being refused.
+func TestReadmeScenarioSnippetsValidate(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	var nodes, events, expects string
+	for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(readme), -1) {
+		b := m[1]
+		switch {
+		case strings.HasPrefix(b, "nodes:\n"):
+			nodes = strings.TrimPrefix(b, "nodes:\n")
+		case strings.HasPrefix(b, "events:\n"):
+			events = strings.TrimPrefix(b, "events:\n")
+		case strings.HasPrefix(b, "- "):
+			expects += b
+		}
+	}
+	require.NotEmpty(t, nodes, "the README's node group example")
+	require.NotEmpty(t, events, "the README's events example")
+	require.Equal(t, 5, strings.Count(expects, "\n- "), "the README's expectation examples")
+	indent := func(s string, n int) string {
+		pad := strings.Repeat(" ", n)
+		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
+	}
+	doc := `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: readme}
+spec:
+  duration: 30m
+  cluster:
+    nodes:
+` + indent(nodes, 4) + `
+  objects:
+  - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers: [{name: web, image: nginx}, {name: sidecar, image: envoy}]
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}]}}
+  events:
+` + indent(events, 2) + `
+  expect:
+` + indent(expects, 2) + "\n"
+	p := write(t, "readme.yaml", doc)
+	code, out, errOut := cli(t, "validate", p)
+	require.Equal(t, 0, code, "%s\n%s\n%s", doc, out, errOut)
+	assert.Contains(t, out, "4 nodes, 3 objects, 22 events, 6 expectations")
+	// The expectations were not written for these events; what matters is
+	// that every action runs: no run error.
+	code, out, errOut = cli(t, "run", "-o", "json", p)
+	require.Contains(t, []int{0, 1}, code, errOut)
+	var rep struct {
+		Errors       []any `json:"errors"`
+		Expectations []any `json:"expectations"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Len(t, rep.Expectations, 6)
+	assert.Empty(t, rep.Errors)
+}
