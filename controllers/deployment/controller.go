@@ -319,6 +319,11 @@ func (dc *Controller) syncDeployment(key string) error {
 	if err != nil {
 		return err
 	}
+	read := 0
+	for _, pods := range podMap {
+		read += len(pods)
+	}
+	dc.queue.Charge(informer.SyncCost(read))
 	err = s.SyncDeployment(deployment, rsList, podMap)
 	switch {
 	case s.RequeueAfter == RequeueRateLimited:

@@ -181,6 +181,7 @@ func (dc *Controller) sync(key string) error {
 
 func (dc *Controller) trySync(pdb *policy.PodDisruptionBudget) error {
 	pods, err := dc.getPodsForPdb(pdb)
+	dc.queue.Charge(informer.SyncCost(len(pods)))
 	if err != nil {
 		dc.recorder.Eventf(pdb, v1.EventTypeWarning, "NoPods", "Failed to get pods: %v", err)
 		return err

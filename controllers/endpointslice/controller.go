@@ -334,6 +334,7 @@ func (c *Controller) syncService(key string) error {
 		return nil
 	}
 	pods, err := c.pods.Lister().Pods(ns).List(labels.ValidatedSetSelector(svc.Spec.Selector))
+	c.queue.Charge(informer.SyncCost(len(pods)))
 	if err != nil {
 		return err
 	}

@@ -303,6 +303,7 @@ func (rsc *Controller) syncReplicaSet(key string) error {
 	if err != nil {
 		return err
 	}
+	rsc.queue.Charge(informer.SyncCost(len(allPods)))
 	filteredPods := controllerutil.FilterActivePods(allPods)
 	filteredPods, err = rsc.claimPods(rs, selector, filteredPods)
 	if err != nil {

@@ -159,6 +159,32 @@ func TestQueueDeduplicatesAndRetries(t *testing.T) {
 	assert.Len(t, processed, 7)
 }
 
+// A charged sync keeps its item in processing for the charged time: the
+// adds that arrive meanwhile fold into one more sync when it ends, while
+// other items are processed as usual.
+func TestQueueChargeFoldsChangesDuringASync(t *testing.T) {
+	eng := sim.New(1)
+	var processed []string
+	var q *informer.Queue[string]
+	q = informer.NewQueue[string](eng, "test", informer.NewExponentialFailureRateLimiter[string](time.Second, time.Minute), func(key string) error {
+		processed = append(processed, fmt.Sprintf("%s@%v", key, eng.Elapsed()))
+		if key == "big" {
+			q.Charge(informer.SyncCost(5000))
+		}
+		return nil
+	})
+	q.Add("big")
+	for i := 1; i <= 4; i++ { // four changes during the 5 ms sync
+		eng.After(time.Duration(i)*time.Millisecond, "change", func() { q.Add("big"); q.Add("small") })
+	}
+	eng.RunUntil(time.Second)
+	assert.Equal(t, []string{"big@0s", "small@1ms", "small@2ms", "small@3ms", "small@4ms", "big@5ms"}, processed)
+
+	// A sync that reads fewer objects than the threshold takes no time.
+	assert.Equal(t, time.Duration(0), informer.SyncCost(informer.SyncCostThreshold-1))
+	assert.Equal(t, time.Millisecond, informer.SyncCost(informer.SyncCostThreshold))
+}
+
 func TestDefaultControllerRateLimiter(t *testing.T) {
 	eng := sim.New(1)
 	rl := informer.DefaultControllerRateLimiter[string](eng)

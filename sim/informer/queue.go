@@ -152,18 +152,38 @@ type Queue[T comparable] struct {
 	Delay time.Duration
 
 	processed uint64
+	// charge is what the handler running now has charged (Charge).
+	charge time.Duration
 
 	// The engine labels of the queue's events, and its worker as a func
 	// value, made once: a queue is kicked for nearly every change.
-	syncLabel, requeueLabel string
-	workFn                  func()
+	syncLabel, requeueLabel, doneLabel string
+	workFn                             func()
 }
+
+// SyncCost is the virtual time a controller's sync takes when it reads n
+// objects from its cache (see Queue.Charge): 1 µs per object, a modelled
+// figure of the order of what upstream's controllers spend listing,
+// claiming and counting the pods of a ReplicaSet, a Deployment, a Service
+// or a PodDisruptionBudget, once it reaches SyncCostThreshold objects; a
+// sync that reads fewer takes no time, so small clusters keep their
+// instantaneous reactions.
+func SyncCost(n int) time.Duration {
+	if n < SyncCostThreshold {
+		return 0
+	}
+	return time.Duration(n) * time.Microsecond
+}
+
+// SyncCostThreshold is the number of objects from which a sync takes time
+// (SyncCost): 1,000, a millisecond of it.
+const SyncCostThreshold = 1000
 
 // NewQueue returns a queue whose items handler processes.
 func NewQueue[T comparable](eng *sim.Engine, name string, rl RateLimiter[T], handler func(T) error) *Queue[T] {
 	q := &Queue[T]{eng: eng, name: name, rl: rl, handler: handler,
 		dirty: map[T]bool{}, processing: map[T]bool{}, waiting: map[T]sim.Timer{},
-		syncLabel: name + " sync", requeueLabel: name + " requeue"}
+		syncLabel: name + " sync", requeueLabel: name + " requeue", doneLabel: name + " done"}
 	q.workFn = q.work
 	return q
 }
@@ -236,6 +256,21 @@ func (q *Queue[T]) kick() {
 	q.eng.After(q.Delay, q.syncLabel, q.workFn)
 }
 
+// Charge, called by the handler, says that processing the current item
+// takes d of virtual time (the engine runs the handler in an instant): the
+// item stays in processing until then, so the changes that arrive
+// meanwhile are folded into one more processing when it ends, as
+// client-go's queue does for an item a worker is busy with. Other items
+// are processed meanwhile, as by upstream's several workers. Without it a
+// controller that reads all of a big object's pods on every change of any
+// of them would do it once per change — quadratic work that upstream's
+// controllers, whose syncs take real time, do not do.
+func (q *Queue[T]) Charge(d time.Duration) {
+	if d > 0 {
+		q.charge += d
+	}
+}
+
 // work processes the item at the head of the queue.
 func (q *Queue[T]) work() {
 	q.scheduled = false
@@ -245,18 +280,32 @@ func (q *Queue[T]) work() {
 	item := q.queue.Pop()
 	delete(q.dirty, item)
 	q.processing[item] = true
+	q.charge = 0
 	err := q.callHandler(item)
-	delete(q.processing, item)
+	busy := q.charge
+	q.charge = 0
 	q.processed++
 	if err != nil {
 		q.AddRateLimited(item)
 	} else {
 		q.Forget(item)
 	}
-	if q.dirty[item] {
-		q.queue.Push(item)
+	if busy > 0 {
+		q.eng.After(busy, q.doneLabel, func() { q.done(item) })
+	} else {
+		q.done(item)
 	}
 	q.kick()
+}
+
+// done ends the processing of item; it is queued again if it changed
+// meanwhile.
+func (q *Queue[T]) done(item T) {
+	delete(q.processing, item)
+	if q.dirty[item] && !q.shutDown {
+		q.queue.Push(item)
+		q.kick()
+	}
 }
 
 func (q *Queue[T]) callHandler(item T) (err error) {
