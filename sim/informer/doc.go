@@ -10,6 +10,10 @@
 //	factory.Start()
 //	// each queued key is processed by c.sync in its own engine event
 //
+// A sync that reads many objects charges the simulated time it takes
+// (Queue.Charge with SyncCost); the changes that arrive meanwhile fold into
+// one more sync of that key, as with client-go's queue and a busy worker.
+//
 // Everything here is deterministic: caches list in key order, handlers run in
 // registration order inside the engine event that delivered the change, and
 // the queue processes keys in FIFO order.
