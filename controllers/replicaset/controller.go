@@ -303,7 +303,15 @@ func (rsc *Controller) syncReplicaSet(key string) error {
 	if err != nil {
 		return err
 	}
-	rsc.queue.Charge(informer.SyncCost(len(allPods)))
+	// The sync takes the time of reading what upstream's reads (its
+	// FilterPodsByOwner): the pods this ReplicaSet controls and the orphans.
+	read := 0
+	for _, pod := range allPods {
+		if ref := metav1.GetControllerOfNoCopy(pod); ref == nil || ref.UID == rs.UID {
+			read++
+		}
+	}
+	rsc.queue.Charge(informer.SyncCost(read))
 	filteredPods := controllerutil.FilterActivePods(allPods)
 	filteredPods, err = rsc.claimPods(rs, selector, filteredPods)
 	if err != nil {
