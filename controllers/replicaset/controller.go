@@ -303,20 +303,15 @@ func (rsc *Controller) syncReplicaSet(key string) error {
 	if err != nil {
 		return err
 	}
-	// The sync takes the time of reading what upstream's reads (its
-	// FilterPodsByOwner): the pods this ReplicaSet controls and the orphans.
-	read := 0
-	for _, pod := range allPods {
-		if ref := metav1.GetControllerOfNoCopy(pod); ref == nil || ref.UID == rs.UID {
-			read++
-		}
-	}
-	rsc.queue.Charge(informer.SyncCost(read))
 	filteredPods := controllerutil.FilterActivePods(allPods)
 	filteredPods, err = rsc.claimPods(rs, selector, filteredPods)
 	if err != nil {
 		return err
 	}
+	// The sync takes the time of the pods it works on (those it controls),
+	// not of every pod of the namespace: upstream's reads them through an
+	// owner index.
+	rsc.queue.Charge(informer.SyncCost(len(filteredPods)))
 
 	var manageReplicasErr error
 	if rsNeedsSync && rs.DeletionTimestamp == nil {
