@@ -2,10 +2,10 @@ package endpointslice
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -97,7 +97,8 @@ func endpointAddresses(status v1.PodStatus, addressType discovery.AddressType) [
 	if len(ips) == 0 && status.PodIP != "" {
 		ips = append(ips, status.PodIP)
 	}
-	out := []string{}
+	out := make([]string, 0, len(ips))
+	var buf [64]byte
 	for _, s := range ips {
 		addr, err := netip.ParseAddr(s)
 		if err != nil {
@@ -105,7 +106,10 @@ func endpointAddresses(status v1.PodStatus, addressType discovery.AddressType) [
 		}
 		addr = addr.Unmap()
 		if (addr.Is4() && addressType == discovery.AddressTypeIPv4) || (addr.Is6() && addressType == discovery.AddressTypeIPv6) {
-			out = append(out, addr.String())
+			if b := addr.AppendTo(buf[:0]); string(b) != s {
+				s = string(b) // normalised
+			}
+			out = append(out, s)
 		}
 	}
 	return out
@@ -130,6 +134,17 @@ func endpointPorts(svc *v1.Service, pod *v1.Pod) []discovery.EndpointPort {
 		out = append(out, discovery.EndpointPort{Name: &name, Port: &port, Protocol: &proto, AppProtocol: sp.AppProtocol})
 	}
 	return out
+}
+
+// namedTargetPorts reports whether a port of svc names its targetPort, so
+// that its endpoint ports depend on each pod's container ports.
+func namedTargetPorts(svc *v1.Service) bool {
+	for i := range svc.Spec.Ports {
+		if tp := svc.Spec.Ports[i].TargetPort; tp.Type == intstr.String && tp.StrVal != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func protocol(p v1.Protocol) v1.Protocol {
@@ -177,10 +192,28 @@ func FindPort(pod *v1.Pod, sp *v1.ServicePort) (int32, bool) {
 type endpointKey string
 
 func keyOf(ep *discovery.Endpoint) endpointKey {
-	addrs := slices.Clone(ep.Addresses)
-	slices.Sort(addrs)
+	addrs := ep.Addresses
+	if !slices.IsSorted(addrs) {
+		addrs = slices.Sorted(slices.Values(addrs))
+	}
+	n := len(addrs) + 2
+	for _, a := range addrs {
+		n += len(a)
+	}
+	if ep.Hostname != nil {
+		n += len(*ep.Hostname)
+	}
+	if ep.TargetRef != nil {
+		n += len(ep.TargetRef.Namespace) + 1 + len(ep.TargetRef.Name)
+	}
 	var b strings.Builder
-	b.WriteString(strings.Join(addrs, ","))
+	b.Grow(n)
+	for i, a := range addrs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(a)
+	}
 	b.WriteByte('|')
 	if ep.Hostname != nil {
 		b.WriteString(*ep.Hostname)
@@ -215,9 +248,15 @@ func (s *endpointSet) insert(ep *discovery.Endpoint) {
 	s.byKey[k] = ep
 }
 
-func (s *endpointSet) get(ep *discovery.Endpoint) *discovery.Endpoint { return s.byKey[keyOf(ep)] }
-
-func (s *endpointSet) remove(ep *discovery.Endpoint) { delete(s.byKey, keyOf(ep)) }
+// take removes and returns the desired endpoint with ep's key, or nil.
+func (s *endpointSet) take(ep *discovery.Endpoint) *discovery.Endpoint {
+	k := keyOf(ep)
+	want, ok := s.byKey[k]
+	if ok {
+		delete(s.byKey, k)
+	}
+	return want
+}
 
 func (s *endpointSet) len() int { return len(s.byKey) }
 
@@ -288,12 +327,20 @@ func eqPtr[T comparable](a, b *T) bool {
 type portMapKey string
 
 func keyOfPorts(ports []discovery.EndpointPort) portMapKey {
+	if len(ports) == 1 {
+		return portMapKey(portKey(&ports[0]))
+	}
 	parts := make([]string, 0, len(ports))
-	for _, p := range ports {
-		parts = append(parts, fmt.Sprintf("%s/%s/%s/%s", deref(p.Name), deref(p.Protocol), derefInt(p.Port), deref(p.AppProtocol)))
+	for i := range ports {
+		parts = append(parts, portKey(&ports[i]))
 	}
 	slices.Sort(parts)
 	return portMapKey(strings.Join(parts, ";"))
+}
+
+// portKey is one port's part of a portMapKey: name/protocol/port/appProtocol.
+func portKey(p *discovery.EndpointPort) string {
+	return deref(p.Name) + "/" + deref(p.Protocol) + "/" + derefInt(p.Port) + "/" + deref(p.AppProtocol)
 }
 
 func deref[T ~string](p *T) string {
@@ -307,13 +354,13 @@ func derefInt(p *int32) string {
 	if p == nil {
 		return "<nil>"
 	}
-	return fmt.Sprint(*p)
+	return strconv.Itoa(int(*p))
 }
 
 // sortPorts orders a slice's ports by name, then number, then protocol.
 func sortPorts(ports []discovery.EndpointPort) {
 	slices.SortStableFunc(ports, func(a, b discovery.EndpointPort) int {
-		return cmp.Compare(keyOfPorts([]discovery.EndpointPort{a}), keyOfPorts([]discovery.EndpointPort{b}))
+		return cmp.Compare(portKey(&a), portKey(&b))
 	})
 }
 

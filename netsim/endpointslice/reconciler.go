@@ -140,13 +140,25 @@ func (r Reconciler) reconcileAddressType(plan *Plan, svc *v1.Service, pods []*v1
 
 	desired := map[portMapKey]*endpointSet{}
 	desiredPorts := map[portMapKey][]discovery.EndpointPort{}
+	// Without a named targetPort every pod gets the same ports: resolve
+	// them once.
+	var samePorts []discovery.EndpointPort
+	var sameKey portMapKey
+	if !namedTargetPorts(svc) {
+		samePorts = endpointPorts(svc, nil)
+		sortPorts(samePorts)
+		sameKey = keyOfPorts(samePorts)
+	}
 	for _, pod := range pods {
 		if !ShouldPodBeInEndpoints(pod) {
 			continue
 		}
-		ports := endpointPorts(svc, pod)
-		sortPorts(ports)
-		k := keyOfPorts(ports)
+		ports, k := samePorts, sameKey
+		if ports == nil {
+			ports = endpointPorts(svc, pod)
+			sortPorts(ports)
+			k = keyOfPorts(ports)
+		}
 		if _, ok := desired[k]; !ok {
 			desired[k] = newEndpointSet()
 			desiredPorts[k] = ports
@@ -208,12 +220,11 @@ func (r Reconciler) reconcilePorts(plan *Plan, svc *v1.Service, existing []*disc
 		changed := false
 		for i := range s.Endpoints {
 			ep := &s.Endpoints[i]
-			if want := desired.get(ep); want != nil {
+			if want := desired.take(ep); want != nil {
 				kept = append(kept, *want)
 				if !endpointsEqualBeyondKey(want, ep) {
 					changed = true
 				}
-				desired.remove(ep)
 			}
 		}
 		labels, labelsChanged := sliceLabels(s, svc, r.controller())

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -96,7 +97,10 @@ func (v *view) apply(ch change) []nsName {
 		return []nsName{ch.key}
 	case kindSlice:
 		var touched []nsName
-		if old, ok := v.slices[ch.key]; ok {
+		if old, ok := v.slices[ch.key]; ok && ch.slice != nil && sliceService(old) == sliceService(ch.slice) {
+			v.slices[ch.key] = ch.slice // same service: bySvc is unchanged
+			return []nsName{sliceService(ch.slice)}
+		} else if ok {
 			svc := sliceService(old)
 			touched = append(touched, svc)
 			delete(v.slices, ch.key)
@@ -111,9 +115,9 @@ func (v *view) apply(ch change) []nsName {
 				touched = append(touched, svc)
 			}
 			v.slices[ch.key] = ch.slice
-			names := append(v.bySvc[svc], ch.key.name)
-			slices.Sort(names)
-			v.bySvc[svc] = names
+			names := v.bySvc[svc]
+			i, _ := slices.BinarySearch(names, ch.key.name) // not there: removed above
+			v.bySvc[svc] = slices.Insert(names, i, ch.key.name)
 		}
 		return touched
 	}
@@ -159,6 +163,10 @@ type Cluster struct {
 	nodes     []string // sorted
 	listeners []Listener
 	endpoints *promstats.GaugeVec // kubesim_endpoints, may be nil
+	// stale lists the services whose kubesim_endpoints series are out of
+	// date: counting a Service's endpoints reads all its slices, so it is
+	// done when the registry is read, not on every slice change.
+	stale map[nsName]bool
 }
 
 // NewCluster returns a Cluster with no nodes. reg, if not nil, receives the
@@ -177,6 +185,8 @@ func NewCluster(eng *sim.Engine, cfg Config, reg *promstats.Registry) *Cluster {
 	c := &Cluster{eng: eng, cfg: cfg, api: newView(), proxies: map[string]*Proxy{}}
 	if reg != nil {
 		c.endpoints = reg.Gauge("kubesim_endpoints", "Endpoints listed in the EndpointSlices of a Service, by ready condition.", "namespace", "service", "ready")
+		c.stale = map[nsName]bool{}
+		reg.OnCollect(c.updateEndpointsGauges)
 	}
 	return c
 }
@@ -214,9 +224,9 @@ func (c *Cluster) report(ch change) {
 	ch.id = c.lastID
 	ch.at = c.eng.Elapsed()
 	touched := c.api.apply(ch)
-	if ch.kind == kindSlice {
+	if ch.kind == kindSlice && c.endpoints != nil {
 		for _, svc := range touched {
-			c.updateEndpointsGauge(svc)
+			c.stale[svc] = true
 		}
 	}
 	c.pending = append(c.pending, ch)
@@ -361,8 +371,25 @@ func (c *Cluster) APIService(namespace, name string) *v1.Service {
 	return c.api.services[nsName{namespace, name}]
 }
 
+// updateEndpointsGauges brings the kubesim_endpoints series of every stale
+// Service up to date (the registry's collect hook).
+func (c *Cluster) updateEndpointsGauges() {
+	if len(c.stale) == 0 {
+		return
+	}
+	svcs := make([]nsName, 0, len(c.stale))
+	for svc := range c.stale {
+		svcs = append(svcs, svc)
+	}
+	slices.SortFunc(svcs, func(a, b nsName) int { return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name)) })
+	clear(c.stale)
+	for _, svc := range svcs {
+		c.updateEndpointsGauge(svc)
+	}
+}
+
 func (c *Cluster) updateEndpointsGauge(svc nsName) {
-	if c.endpoints == nil || svc.name == "" {
+	if svc.name == "" {
 		return
 	}
 	ready, notReady := 0, 0

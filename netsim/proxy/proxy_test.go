@@ -428,6 +428,21 @@ func TestEndpointsGaugeAndMultipleSlices(t *testing.T) {
 	r := c.Proxy("node-1").Route("default", "web", "http", false)
 	assert.Equal(t, []string{"10.244.1.2:8080", "10.244.2.2:8080", "10.244.3.2:8080"},
 		[]string{r.Endpoints[0].Key, r.Endpoints[1].Key, r.Endpoints[2].Key})
+
+	// Changed in place, then moved to another Service: both counted anew.
+	cNotReady := abc[2]
+	cNotReady.ready = false
+	c.OnEndpointSliceUpdate(slice("web", "web-2", cNotReady, abc[0], nr))
+	sum := func(sel string) float64 {
+		v, err := reg.Sum(sel)
+		require.NoError(t, err)
+		return v
+	}
+	assert.Equal(t, []float64{2, 2}, []float64{sum(`kubesim_endpoints{service="web",ready="true"}`), sum(`kubesim_endpoints{service="web",ready="false"}`)})
+	c.OnEndpointSliceUpdate(slice("api", "web-2", cNotReady, abc[0], nr))
+	assert.Equal(t, []float64{2, 0}, []float64{sum(`kubesim_endpoints{service="web",ready="true"}`), sum(`kubesim_endpoints{service="web",ready="false"}`)})
+	assert.Equal(t, []float64{1, 2}, []float64{sum(`kubesim_endpoints{service="api",ready="true"}`), sum(`kubesim_endpoints{service="api",ready="false"}`)})
+
 	c.OnEndpointSliceDelete("default", "web-1")
 	c.OnEndpointSliceDelete("default", "web-2")
 	assert.Empty(t, reg.Select(promstats.Selector{Name: "kubesim_endpoints"}))

@@ -170,3 +170,31 @@ func FuzzParseSelector(f *testing.F) {
 		}
 	})
 }
+
+// A collect hook runs before every read, so a gauge it keeps is current
+// in every query and in the exposition, and a series it deletes is gone.
+func TestOnCollectRunsBeforeEveryRead(t *testing.T) {
+	r := NewRegistry()
+	g := r.Gauge("kubesim_lazy", "Set when read.", "k")
+	pending := map[string]float64{"a": 1}
+	calls := 0
+	r.OnCollect(func() {
+		calls++
+		for k, v := range pending {
+			if v < 0 {
+				g.Delete(k)
+			} else {
+				g.With(k).Set(v)
+			}
+		}
+		clear(pending)
+	})
+	got, err := r.Sum(`kubesim_lazy{k="a"}`)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got)
+	pending["a"], pending["b"] = 5, 2
+	assert.Contains(t, r.Text(), "kubesim_lazy{k=\"a\"} 5\nkubesim_lazy{k=\"b\"} 2\n")
+	pending["a"] = -1
+	assert.Equal(t, []Sample{{Name: "kubesim_lazy", Labels: []Label{{"k", "b"}}, Value: 2}}, r.Select(Selector{Name: "kubesim_lazy"}))
+	assert.Equal(t, 3, calls)
+}

@@ -39,7 +39,8 @@ var DefBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 // thread. Output and queries are deterministic: families by name, series by
 // label values.
 type Registry struct {
-	families map[string]*family
+	families   map[string]*family
+	collectors []func()
 }
 
 // NewRegistry returns an empty registry.
@@ -102,6 +103,18 @@ func (r *Registry) register(name, help string, kind Kind, buckets []float64, lab
 	f := &family{name: name, help: help, kind: kind, labels: slices.Clone(labels), buckets: slices.Clone(buckets), series: map[string]*series{}}
 	r.families[name] = f
 	return f
+}
+
+// OnCollect registers f to run before every read of the registry's
+// samples (Samples and so Select and the Sum queries, WriteText), in
+// registration order: a component whose gauge is costly to keep current on
+// every change brings it up to date there, only when it is read.
+func (r *Registry) OnCollect(f func()) { r.collectors = append(r.collectors, f) }
+
+func (r *Registry) collect() {
+	for _, f := range r.collectors {
+		f()
+	}
 }
 
 func (f *family) with(values []string) *series {

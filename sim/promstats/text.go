@@ -23,6 +23,7 @@ type Sample struct {
 // Samples lists every exposed sample in exposition order: families by name,
 // series by label values.
 func (r *Registry) Samples() []Sample {
+	r.collect()
 	var out []Sample
 	for _, f := range r.sortedFamilies() {
 		out = f.appendSamples(out)
@@ -76,6 +77,7 @@ func withLe(labels []Label, le string) []Label {
 // with its HELP and TYPE lines, series sorted by label values, labels sorted
 // by name (le last), values formatted as client_golang's expfmt does.
 func (r *Registry) WriteText(w io.Writer) error {
+	r.collect()
 	bw := bufio.NewWriter(w)
 	var line []byte
 	for _, f := range r.sortedFamilies() {
