@@ -48,7 +48,9 @@ type Controller struct {
 	rsLister  appslisters.ReplicaSetLister
 	rsIndexer cache.Indexer
 	podLister corelisters.PodLister
-	queue     *informer.Queue[string]
+	// podIndexer has controllerutil.PodControllerUIDIndex.
+	podIndexer cache.Indexer
+	queue      *informer.Queue[string]
 	// expectations are the creations/deletions each ReplicaSet waits to observe.
 	expectations *controllerutil.UIDTrackingControllerExpectations
 	// burstReplicas caps the creations or deletions of one sync.
@@ -85,6 +87,10 @@ func NewController(eng *sim.Engine, f *informer.Factory, cl client.Interface, re
 			panic(fmt.Sprintf("replicaset controller: %v", err))
 		}
 	}
+	if err := controllerutil.AddPodControllerUIDIndexer(podInformer); err != nil {
+		panic(fmt.Sprintf("replicaset controller: %v", err))
+	}
+	rsc.podIndexer = podInformer.GetIndexer()
 	podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    rsc.addPod,
 		UpdateFunc: rsc.updatePod,
@@ -298,19 +304,18 @@ func (rsc *Controller) syncReplicaSet(key string) error {
 		// An invalid selector never heals by retrying.
 		return nil
 	}
-	// All pods of the namespace, to find those we own that no longer match.
-	allPods, err := rsc.podLister.Pods(rs.Namespace).List(labels.Everything())
+	// The pods it controls (also those that no longer match, to release
+	// them) and the orphans it may adopt, through the controller-UID index.
+	allRSPods, err := controllerutil.FilterPodsByOwner(rsc.podIndexer, &rs.ObjectMeta, true)
 	if err != nil {
 		return err
 	}
-	filteredPods := controllerutil.FilterActivePods(allPods)
+	filteredPods := controllerutil.FilterActivePods(allRSPods)
 	filteredPods, err = rsc.claimPods(rs, selector, filteredPods)
 	if err != nil {
 		return err
 	}
-	// The sync takes the time of the pods it works on (those it controls),
-	// not of every pod of the namespace: upstream's reads them through an
-	// owner index.
+	// The sync takes the time of the pods it works on (those it controls).
 	rsc.queue.Charge(informer.SyncCost(len(filteredPods)))
 
 	var manageReplicasErr error

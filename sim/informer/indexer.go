@@ -27,6 +27,9 @@ type Indexer struct {
 	// index (one value: the object's namespace), which an update of the
 	// same namespaced key never changes.
 	nsIndex map[string]bool
+	// single holds the functions of the indexes added by AddValueIndex
+	// (one value per object, compared on an update without allocating).
+	single map[string]func(obj any) string
 	// stdKey: keyFunc is client-go's MetaNamespaceKeyFunc.
 	stdKey bool
 	// lastObj and lastKey cache the key of the last object keyed (an
@@ -128,6 +131,12 @@ func (ix *Indexer) reindex(key string, old, obj any) {
 		if ix.nsIndex[name] && ix.stdKey {
 			continue // same namespace/name key: same namespace
 		}
+		if f := ix.single[name]; f != nil {
+			if o, n := f(old), f(obj); o != n {
+				ix.moveKey(name, key, o, n)
+			}
+			continue
+		}
 		fn := ix.indexers[name]
 		newVals, err := fn(obj)
 		if err != nil {
@@ -157,6 +166,23 @@ func (ix *Indexer) reindex(key string, old, obj any) {
 			set.ReplaceOrInsert(key)
 		}
 	}
+}
+
+// moveKey moves key from value from to value to of index name.
+func (ix *Indexer) moveKey(name, key, from, to string) {
+	idx := ix.indices[name]
+	if set := idx[from]; set != nil {
+		set.Delete(key)
+		if set.Len() == 0 {
+			delete(idx, from)
+		}
+	}
+	set := idx[to]
+	if set == nil {
+		set = newKeySet()
+		idx[to] = set
+	}
+	set.ReplaceOrInsert(key)
 }
 
 func (ix *Indexer) remove(key string) {
@@ -190,6 +216,10 @@ func (ix *Indexer) index(key string, obj any) {
 // values is the index function name's values for obj. The namespace
 // index's one value is read without the function's slice.
 func (ix *Indexer) values(name string, obj any) ([]string, error) {
+	if f := ix.single[name]; f != nil {
+		ix.nsValue[0] = f(obj)
+		return ix.nsValue[:], nil
+	}
 	if ix.nsIndex[name] {
 		if m, ok := obj.(metav1.Object); ok {
 			ix.nsValue[0] = m.GetNamespace()
@@ -379,6 +409,22 @@ func (ix *Indexer) AddIndexers(newIndexers cache.Indexers) error {
 			}
 		}
 	}
+	return nil
+}
+
+// AddValueIndex adds an index that gives every object exactly one value,
+// fn(obj): the index AddIndexers adds for a function returning
+// []string{fn(obj)}, but an update compares the old and the new value
+// without building their slices — for an index every update of a busy
+// kind passes through (upstream's pod controller-UID index).
+func (ix *Indexer) AddValueIndex(name string, fn func(obj any) string) error {
+	if err := ix.AddIndexers(cache.Indexers{name: func(obj any) ([]string, error) { return []string{fn(obj)}, nil }}); err != nil {
+		return err
+	}
+	if ix.single == nil {
+		ix.single = map[string]func(obj any) string{}
+	}
+	ix.single[name] = fn
 	return nil
 }
 

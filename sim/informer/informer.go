@@ -69,6 +69,11 @@ func (i *Informer) Relists() int { return i.relists }
 // AddIndexers adds indexes to the cache.
 func (i *Informer) AddIndexers(ix cache.Indexers) error { return i.indexer.AddIndexers(ix) }
 
+// AddValueIndex adds an index with one value per object (Indexer.AddValueIndex).
+func (i *Informer) AddValueIndex(name string, fn func(obj any) string) error {
+	return i.indexer.AddValueIndex(name, fn)
+}
+
 // AddEventHandler registers a handler. A handler added after the informer
 // has synced first receives an OnAdd for every cached object, in key order.
 func (i *Informer) AddEventHandler(h cache.ResourceEventHandler) {

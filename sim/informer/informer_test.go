@@ -307,3 +307,42 @@ func TestIndexerUpdateMovesBetweenIndexValues(t *testing.T) {
 	assert.Equal(t, 0, ix.IndexLen(cache.NamespaceIndex, "other"))
 	assert.Equal(t, 0, ix.IndexLen("no-such-index", "ns"))
 }
+
+// A value index holds what the same function through AddIndexers would,
+// through adds, updates that change the value or not, and deletes.
+func TestValueIndexMatchesAnIndexFunc(t *testing.T) {
+	app := func(obj any) string { return obj.(*v1.Pod).Labels["app"] }
+	plain := informer.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{"app": func(obj any) ([]string, error) { return []string{app(obj)}, nil }})
+	valued := informer.NewIndexer(cache.MetaNamespaceKeyFunc, nil)
+	mk := func(name, a string) *v1.Pod {
+		return &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{"app": a}}}
+	}
+	require.NoError(t, valued.Add(mk("z", "web")), "an object held before the index is added is indexed")
+	require.NoError(t, valued.AddValueIndex("app", app))
+	require.Error(t, valued.AddValueIndex("app", app), "a second index of the same name")
+	require.NoError(t, plain.Add(mk("z", "web")))
+	steps := []func(ix *informer.Indexer) error{
+		func(ix *informer.Indexer) error { return ix.Add(mk("a", "web")) },
+		func(ix *informer.Indexer) error { return ix.Add(mk("b", "db")) },
+		func(ix *informer.Indexer) error { return ix.Update(mk("a", "db")) },
+		func(ix *informer.Indexer) error { return ix.Update(mk("b", "db")) },
+		func(ix *informer.Indexer) error { return ix.Update(mk("z", "")) },
+		func(ix *informer.Indexer) error { return ix.Delete(mk("a", "db")) },
+	}
+	for i, step := range steps {
+		require.NoError(t, step(plain))
+		require.NoError(t, step(valued))
+		values := plain.ListIndexFuncValues("app")
+		assert.Equal(t, values, valued.ListIndexFuncValues("app"), "step %d", i)
+		for _, v := range values {
+			want, _ := plain.IndexKeys("app", v)
+			got, _ := valued.IndexKeys("app", v)
+			assert.Equal(t, want, got, "step %d, value %q", i, v)
+		}
+	}
+	assert.Equal(t, []string{"", "db"}, valued.ListIndexFuncValues("app"))
+	objs, err := valued.Index("app", mk("x", "db"))
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	assert.Equal(t, "b", objs[0].(*v1.Pod).Name)
+}
