@@ -41,6 +41,20 @@ type Result struct {
 	Observed string
 	// Evaluations counts how often the expectation was evaluated.
 	Evaluations int
+
+	// A count's last observation and the ChangeCount of its kind then.
+	listed    bool
+	listedAt  uint64
+	listedObs Observation
+}
+
+// ChangeCounter is implemented by a Cluster that counts the changes of each
+// kind of object: ChangeCount(r) moves whenever an object of kind r is
+// created, changed or deleted (false: not counted). While it stays the
+// same a count expectation's observation does too, so the checker reuses
+// it rather than list the kind again at every instant of a within.
+type ChangeCounter interface {
+	ChangeCount(r Resource) (uint64, bool)
 }
 
 // Checker decides expectations as simulated time advances, independently
@@ -111,7 +125,7 @@ func (c *Checker) Observe(now time.Duration, cl Cluster) []Result {
 		if e.Timing == TimingAt && now < e.Time {
 			continue
 		}
-		obs := e.Evaluate(cl)
+		obs := r.evaluate(cl)
 		r.Evaluations++
 		r.Observed = obs.Value
 		switch {
@@ -125,6 +139,26 @@ func (c *Checker) Observe(now time.Duration, cl Cluster) []Result {
 		decided = append(decided, *r)
 	}
 	return decided
+}
+
+// evaluate evaluates r's expectation against cl, reusing a count's last
+// observation while its kind has not changed (see ChangeCounter).
+func (r *Result) evaluate(cl Cluster) Observation {
+	e := r.Expectation
+	cc, ok := cl.(ChangeCounter)
+	if e.Kind != ExpectCount || !ok {
+		return e.Evaluate(cl)
+	}
+	n, ok := cc.ChangeCount(e.Resource)
+	if !ok {
+		return e.Evaluate(cl)
+	}
+	if r.listed && r.listedAt == n {
+		return r.listedObs
+	}
+	obs := e.Evaluate(cl)
+	r.listed, r.listedAt, r.listedObs = true, n, obs
+	return obs
 }
 
 // Results returns the state of every expectation, in spec order.

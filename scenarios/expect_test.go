@@ -256,6 +256,50 @@ func TestCheckerAtAndWithin(t *testing.T) {
 	assert.Equal(t, "FAIL", Failed.String())
 }
 
+// changeCountingCluster is a stepCluster that counts its changes per kind
+// and its lists.
+type changeCountingCluster struct {
+	stepCluster
+	changes map[string]uint64
+	lists   int
+}
+
+func (c *changeCountingCluster) List(r Resource, ns string) []runtime.Object {
+	c.lists++
+	return c.stepCluster.List(r, ns)
+}
+
+func (c *changeCountingCluster) ChangeCount(r Resource) (uint64, bool) {
+	n, ok := c.changes[r.Kind]
+	return n, ok
+}
+
+// A count is listed again only when its kind changed; an observation of an
+// unchanged kind is the last one, and still counts as an evaluation.
+func TestCheckerRelistsACountOnlyAfterAChange(t *testing.T) {
+	exps := expectFrom(t, `
+  - {within: 5m, count: pods, equals: 0}
+  - {within: 5m, count: nodes, equals: 7}
+`)
+	cl := &changeCountingCluster{stepCluster: stepCluster{pods: 2}, changes: map[string]uint64{"Pod": 1}}
+	chk := NewChecker(exps)
+	assert.Empty(t, chk.Observe(0, cl))
+	assert.Equal(t, 2, cl.lists, "first evaluation of each")
+	assert.Empty(t, chk.Observe(time.Second, cl))
+	assert.Equal(t, 3, cl.lists, "pods unchanged: not listed again; nodes are not counted: listed")
+	cl.pods = 0 // a change the cluster did not count: not seen
+	assert.Empty(t, chk.Observe(2*time.Second, cl))
+	assert.Equal(t, 4, cl.lists)
+	cl.changes["Pod"]++
+	decided := chk.Observe(3*time.Second, cl)
+	assert.Equal(t, 6, cl.lists)
+	require.Len(t, decided, 1)
+	assert.Equal(t, Passed, decided[0].Status)
+	assert.Equal(t, 3*time.Second, decided[0].DecidedAt)
+	assert.Equal(t, 4, decided[0].Evaluations)
+	assert.Equal(t, "0", decided[0].Observed)
+}
+
 func TestCheckerRejectsSkippedDeadlines(t *testing.T) {
 	exps := expectFrom(t, "  - {at: 2m, count: pods, equals: 0}\n")
 	chk := NewChecker(exps)

@@ -17,7 +17,10 @@ type view struct {
 	c *cluster.Cluster
 }
 
-var _ scenarios.Cluster = view{}
+var (
+	_ scenarios.Cluster       = view{}
+	_ scenarios.ChangeCounter = view{}
+)
 
 func (v view) resource(r scenarios.Resource) (*apiserver.Resource, bool) {
 	return v.c.API.Resource(r.Plural)
@@ -34,6 +37,16 @@ func (v view) Get(r scenarios.Resource, namespace, name string) (runtime.Object,
 		return nil, false
 	}
 	return withKind(obj, res), true
+}
+
+// ChangeCount implements scenarios.ChangeCounter: the API server's count of
+// committed writes of the kind.
+func (v view) ChangeCount(r scenarios.Resource) (uint64, bool) {
+	res, ok := v.resource(r)
+	if !ok {
+		return 0, false
+	}
+	return res.Writes(), true
 }
 
 // List implements scenarios.Cluster.

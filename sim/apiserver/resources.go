@@ -77,6 +77,11 @@ func (r *Resource) GVK() schema.GroupVersionKind { return r.GroupVersion.WithKin
 // GVR is the served group, version and resource.
 func (r *Resource) GVR() schema.GroupVersionResource { return r.GroupVersion.WithResource(r.Name) }
 
+// Writes counts the server's committed writes of the resource's objects
+// (creates, updates, deletes) so far: while it stays the same, so does
+// every list of them.
+func (r *Resource) Writes() uint64 { return r.writes }
+
 // New returns an empty object of the resource's type.
 func (r *Resource) New() runtime.Object { return r.newObj() }
 
