@@ -42,10 +42,12 @@ type Result struct {
 	// Evaluations counts how often the expectation was evaluated.
 	Evaluations int
 
-	// A count's last observation and the ChangeCount of its kind then.
+	// A count's last observation and the ChangeCount of its kind then,
+	// and whether each object it listed matched (by UID and version).
 	listed    bool
 	listedAt  uint64
 	listedObs Observation
+	memo      *countMemo
 }
 
 // ChangeCounter is implemented by a Cluster that counts the changes of each
@@ -156,7 +158,10 @@ func (r *Result) evaluate(cl Cluster) Observation {
 	if r.listed && r.listedAt == n {
 		return r.listedObs
 	}
-	obs := e.Evaluate(cl)
+	if r.memo == nil {
+		r.memo = &countMemo{}
+	}
+	obs := e.evalCount(cl, r.memo)
 	r.listed, r.listedAt, r.listedObs = true, n, obs
 	return obs
 }

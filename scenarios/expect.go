@@ -11,9 +11,11 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/util/jsonpath"
 )
@@ -406,7 +408,7 @@ func (e *Expectation) Evaluate(cl Cluster) Observation {
 	case ExpectGet:
 		return e.evalGet(cl)
 	case ExpectCount:
-		return e.evalCount(cl)
+		return e.evalCount(cl, nil)
 	case ExpectMetric:
 		return e.evalMetric(cl)
 	}
@@ -464,7 +466,22 @@ func JSONPathText(obj runtime.Object, r Resource, j *jsonpath.JSONPath) (string,
 	return buf.String(), nil
 }
 
-func (e *Expectation) evalCount(cl Cluster) Observation {
+// countMemo remembers whether each object (by UID) matched a count's
+// selectors at a resourceVersion, so that listing again re-checks only the
+// objects that changed: the field selector's check builds the object's
+// field set, costly at thousands of objects an instant.
+type countMemo struct {
+	byUID map[types.UID]memoMatch
+	pass  uint32 // evaluations so far; entries not seen in one are pruned
+}
+
+type memoMatch struct {
+	rv    string
+	match bool
+	pass  uint32
+}
+
+func (e *Expectation) evalCount(cl Cluster, memo *countMemo) Observation {
 	if e.labelSel == nil {
 		sel, err := labels.Parse(e.LabelSelector)
 		if err != nil {
@@ -480,30 +497,69 @@ func (e *Expectation) evalCount(cl Cluster) Observation {
 		e.fieldSel = sel
 	}
 	ns := e.namespaceFor(e.Resource)
+	if memo != nil {
+		memo.pass++
+		if memo.byUID == nil {
+			memo.byUID = map[types.UID]memoMatch{}
+		}
+	}
 	n := 0
 	for _, obj := range cl.List(e.Resource, ns) {
 		acc, err := meta.Accessor(obj)
 		if err != nil {
 			return Observation{Value: "cannot read object: " + err.Error()}
 		}
-		if ns != "" && acc.GetNamespace() != ns {
-			continue
-		}
-		if !e.labelSel.Matches(labels.Set(acc.GetLabels())) {
-			continue
-		}
-		if !e.fieldSel.Empty() {
-			set, err := fieldSet(obj, e.Resource)
-			if err != nil {
-				return Observation{Value: "cannot read object: " + err.Error()}
-			}
-			if !e.fieldSel.Matches(set) {
+		uid, rv := acc.GetUID(), acc.GetResourceVersion()
+		if memo != nil && uid != "" && rv != "" {
+			if m, ok := memo.byUID[uid]; ok && m.rv == rv {
+				m.pass = memo.pass
+				memo.byUID[uid] = m
+				if m.match {
+					n++
+				}
 				continue
 			}
 		}
-		n++
+		match, err := e.countMatches(obj, acc, ns)
+		if err != nil {
+			return Observation{Value: "cannot read object: " + err.Error()}
+		}
+		if memo != nil && uid != "" && rv != "" {
+			memo.byUID[uid] = memoMatch{rv: rv, match: match, pass: memo.pass}
+		}
+		if match {
+			n++
+		}
+	}
+	if memo != nil && len(memo.byUID) > 2*n+1024 {
+		for uid, m := range memo.byUID {
+			if m.pass != memo.pass {
+				delete(memo.byUID, uid) // gone since
+			}
+		}
 	}
 	return Observation{Holds: e.Bounds.Holds(float64(n)), Value: strconv.Itoa(n)}
+}
+
+// countMatches reports whether a listed object counts: in the namespace,
+// matching the label and field selectors.
+func (e *Expectation) countMatches(obj runtime.Object, acc metav1.Object, ns string) (bool, error) {
+	if ns != "" && acc.GetNamespace() != ns {
+		return false, nil
+	}
+	if !e.labelSel.Matches(labels.Set(acc.GetLabels())) {
+		return false, nil
+	}
+	if !e.fieldSel.Empty() {
+		set, err := fieldSet(obj, e.Resource)
+		if err != nil {
+			return false, err
+		}
+		if !e.fieldSel.Matches(set) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (e *Expectation) evalMetric(cl Cluster) Observation {

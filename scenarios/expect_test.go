@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // fakeCluster is a Cluster over plain slices.
@@ -298,6 +299,58 @@ func TestCheckerRelistsACountOnlyAfterAChange(t *testing.T) {
 	assert.Equal(t, 3*time.Second, decided[0].DecidedAt)
 	assert.Equal(t, 4, decided[0].Evaluations)
 	assert.Equal(t, "0", decided[0].Observed)
+}
+
+// objectsCluster is a fakeCluster whose every change is counted.
+type objectsCluster struct {
+	fakeCluster
+	changes uint64
+}
+
+func (c *objectsCluster) ChangeCount(Resource) (uint64, bool) { return c.changes, true }
+
+// A count re-checks the selectors of an object only when its version
+// changed, and forgets the objects that are gone.
+func TestCountRechecksOnlyChangedObjects(t *testing.T) {
+	exps := expectFrom(t, "  - {within: 5m, count: pods, fieldSelector: status.phase=Running, labelSelector: app=web, equals: 99}\n")
+	web := map[string]string{"app": "web"}
+	mk := func(i int, phase v1.PodPhase, rv string) *v1.Pod {
+		p := pod("default", fmt.Sprintf("p%d", i), "n", phase, web)
+		p.UID, p.ResourceVersion = types.UID(fmt.Sprintf("uid-%d", i)), rv
+		return p
+	}
+	cl := &objectsCluster{}
+	for i := range 3 {
+		cl.objects = append(cl.objects, mk(i, v1.PodRunning, "1"))
+	}
+	chk := NewChecker(exps)
+	observed := func(at time.Duration) string {
+		chk.Observe(at, cl)
+		return chk.Results()[0].Observed
+	}
+	assert.Equal(t, "3", observed(0))
+
+	cl.objects[0] = mk(0, v1.PodFailed, "2")
+	cl.changes++
+	assert.Equal(t, "2", observed(time.Second), "a new version is checked again")
+
+	cl.objects[1].(*v1.Pod).Status.Phase = v1.PodFailed // in place, same version: never happens in an API server
+	cl.changes++
+	assert.Equal(t, "2", observed(2*time.Second), "an unchanged version is not checked again")
+
+	cl.objects = cl.objects[:1]
+	for i := 3; i < 1200; i++ {
+		cl.objects = append(cl.objects, mk(i, v1.PodPending, "1"))
+	}
+	cl.changes++
+	assert.Equal(t, "0", observed(3*time.Second))
+	cl.objects = cl.objects[:1]
+	cl.changes++
+	assert.Equal(t, "0", observed(4*time.Second))
+	r := chk.Results()[0]
+	assert.Equal(t, Pending, r.Status)
+	require.NotNil(t, r.memo)
+	assert.Len(t, r.memo.byUID, 1, "the objects gone are forgotten")
 }
 
 func TestCheckerRejectsSkippedDeadlines(t *testing.T) {
