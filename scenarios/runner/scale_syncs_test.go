@@ -74,3 +74,68 @@ func BenchmarkBigWorkload(b *testing.B) {
 		require.True(b, res.OK())
 	}
 }
+
+// bigRollout is a day in the life of a big Service: 3,000 replicas on 300
+// nodes in three zones roll out a new image, then a zone fails for five
+// minutes: its nodes are tainted at 0.1 nodes/s (the zone is in full
+// disruption), the pods of the first twenty or so are evicted and
+// replaced, and stay Terminating on their nodes until the zone comes back
+// at 14 minutes — which a within count with a field selector watches all
+// along (node a-20 is one of those, with seed 1).
+const bigRollout = `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: big-rollout}
+spec:
+  duration: 15m
+  cluster:
+    nodes:
+    - {name: a, count: 100, zone: za, capacity: {cpu: "32", memory: 128Gi}}
+    - {name: b, count: 100, zone: zb, capacity: {cpu: "32", memory: 128Gi}}
+    - {name: c, count: 100, zone: zc, capacity: {cpu: "32", memory: 128Gi}}
+  objects:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 3000
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - {name: web, image: "nginx:1.27", resources: {requests: {cpu: 100m, memory: 128Mi}}}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - at: 1m
+    action: apply
+    object:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web}
+      spec:
+        replicas: 3000
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec:
+            containers:
+            - {name: web, image: "nginx:1.28", resources: {requests: {cpu: 100m, memory: 128Mi}}}
+  - {at: 5m, action: failZone, zone: za}
+  - {at: 14m, action: recoverZone, zone: za}
+  expect:
+  - {within: 5m, get: deploy/web, jsonpath: '{.status.updatedReplicas} {.status.readyReplicas}', equals: "3000 3000"}
+  - {within: 15m, count: pods, fieldSelector: spec.nodeName=a-20, equals: 0}
+  - {at: 15m, get: deploy/web, jsonpath: '{.status.readyReplicas}', equals: "3000"}
+`
+
+// BenchmarkBigRollout runs bigRollout: fifteen minutes of cluster time.
+func BenchmarkBigRollout(b *testing.B) {
+	sc, err := scenarios.LoadBytes("big-rollout.yaml", []byte(bigRollout), "", scenarios.WithValidator(runner.Validator()))
+	require.NoError(b, err)
+	for i := 0; i < b.N; i++ {
+		res, err := runner.Execute(sc, runner.Options{})
+		require.NoError(b, err)
+		require.True(b, res.OK(), "%v", res)
+	}
+}
