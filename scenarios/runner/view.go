@@ -66,10 +66,7 @@ func (v view) List(r scenarios.Resource, namespace string) []runtime.Object {
 // traffic accounted up to now.
 func (v view) Metric(name string) []scenarios.Sample {
 	var out []scenarios.Sample
-	for _, s := range v.c.Metrics().Samples() {
-		if s.Name != name {
-			continue
-		}
+	for _, s := range v.c.Metrics().SamplesNamed(name) {
 		labels := make(map[string]string, len(s.Labels))
 		for _, l := range s.Labels {
 			labels[l.Name] = l.Value

@@ -198,3 +198,30 @@ func TestOnCollectRunsBeforeEveryRead(t *testing.T) {
 	assert.Equal(t, []Sample{{Name: "kubesim_lazy", Labels: []Label{{"k", "b"}}, Value: 2}}, r.Select(Selector{Name: "kubesim_lazy"}))
 	assert.Equal(t, 3, calls)
 }
+
+// SamplesNamed is Samples filtered by name, for every exposed name, and
+// the exposition order stays right as series come and go between reads.
+func TestSamplesNamedIsSamplesOfThatName(t *testing.T) {
+	r := sampleRegistry()
+	check := func() {
+		t.Helper()
+		byName := map[string][]Sample{}
+		for _, sm := range r.Samples() {
+			byName[sm.Name] = append(byName[sm.Name], sm)
+		}
+		for name, want := range byName {
+			assert.Equal(t, want, r.SamplesNamed(name), name)
+		}
+		for _, name := range []string{"kubesim_request_duration_seconds", "kubesim_nope", "kubesim_requests_total_count", "kubesim_unused"} {
+			assert.Empty(t, r.SamplesNamed(name), name)
+		}
+	}
+	check()
+	req := r.Counter("kubesim_requests_total", "", "namespace", "service", "pod", "node", "outcome")
+	req.With("default", "api", "api-0", "node-3", "served").Inc() // sorts between existing series
+	req.With("a-first", "x", "", "", "failed").Inc()
+	check()
+	r.Gauge("kubesim_endpoints", "", "namespace", "service", "ready").Delete("default", "web", "false")
+	check()
+	assert.Equal(t, "a-first", r.SamplesNamed("kubesim_requests_total")[0].Labels[0].Value)
+}

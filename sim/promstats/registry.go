@@ -56,6 +56,9 @@ type family struct {
 	labels  []string  // label names, in the order With takes values
 	buckets []float64 // histogram upper bounds, increasing, without +Inf
 	series  map[string]*series
+	// sorted is sortedSeries' result, kept until a series is added or
+	// deleted (values do not change the order).
+	sorted []*series
 }
 
 // series is one labelled time series. For a histogram, count and sum are
@@ -129,6 +132,7 @@ func (f *family) with(values []string) *series {
 			s.expected = make([]float64, len(f.buckets))
 		}
 		f.series[key] = s
+		f.sorted = nil
 	}
 	return s
 }
@@ -136,13 +140,19 @@ func (f *family) with(values []string) *series {
 func (f *family) delete(values []string) bool {
 	key := strings.Join(values, "\xff")
 	_, ok := f.series[key]
-	delete(f.series, key)
+	if ok {
+		delete(f.series, key)
+		f.sorted = nil
+	}
 	return ok
 }
 
 // sortedSeries returns the series ordered by label values in label-name
 // order (the order client_golang exposes).
 func (f *family) sortedSeries() []*series {
+	if f.sorted != nil || len(f.series) == 0 {
+		return f.sorted
+	}
 	order := f.labelOrder()
 	out := make([]*series, 0, len(f.series))
 	for _, s := range f.series {
@@ -156,6 +166,7 @@ func (f *family) sortedSeries() []*series {
 		}
 		return 0
 	})
+	f.sorted = out
 	return out
 }
 

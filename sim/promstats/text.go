@@ -31,6 +31,35 @@ func (r *Registry) Samples() []Sample {
 	return out
 }
 
+// SamplesNamed lists the exposed samples named name (a counter's or
+// gauge's family name, or a histogram's name_bucket, name_sum or
+// name_count), in exposition order: what Samples returns with that name,
+// without building the other families' samples.
+func (r *Registry) SamplesNamed(name string) []Sample {
+	r.collect()
+	f, ok := r.families[name]
+	if !ok || f.kind == KindHistogram {
+		f = nil
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, cut := strings.CutSuffix(name, suffix); cut {
+				if h, ok := r.families[base]; ok && h.kind == KindHistogram {
+					f = h
+				}
+			}
+		}
+	}
+	if f == nil {
+		return nil
+	}
+	var out []Sample
+	for _, sm := range f.appendSamples(nil) {
+		if sm.Name == name {
+			out = append(out, sm)
+		}
+	}
+	return out
+}
+
 func (r *Registry) sortedFamilies() []*family {
 	names := make([]string, 0, len(r.families))
 	for n := range r.families {
