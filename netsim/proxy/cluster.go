@@ -167,6 +167,8 @@ type Cluster struct {
 	// date: counting a Service's endpoints reads all its slices, so it is
 	// done when the registry is read, not on every slice change.
 	stale map[nsName]bool
+	// epLists are the endpoint lists the proxies' routes share.
+	epLists map[endpointListKey][]*endpointList
 }
 
 // NewCluster returns a Cluster with no nodes. reg, if not nil, receives the
@@ -182,7 +184,7 @@ func NewCluster(eng *sim.Engine, cfg Config, reg *promstats.Registry) *Cluster {
 	if cfg.PropagationDelay < 0 {
 		panic(fmt.Sprintf("proxy: negative propagation delay %v", cfg.PropagationDelay))
 	}
-	c := &Cluster{eng: eng, cfg: cfg, api: newView(), proxies: map[string]*Proxy{}}
+	c := &Cluster{eng: eng, cfg: cfg, api: newView(), proxies: map[string]*Proxy{}, epLists: map[endpointListKey][]*endpointList{}}
 	if reg != nil {
 		c.endpoints = reg.Gauge("kubesim_endpoints", "Endpoints listed in the EndpointSlices of a Service, by ready condition.", "namespace", "service", "ready")
 		c.stale = map[nsName]bool{}

@@ -181,9 +181,10 @@ func (p *Proxy) computeRoute(k routeKey) *Route {
 		}
 		r.AffinityTimeout = time.Duration(secs) * time.Second
 	}
-	all := p.endpointsFor(nsName{k.ns, k.svc}, sp.Name)
+	eps := p.c.endpointList(p.view, nsName{k.ns, k.svc}, sp.Name)
+	all := eps.all
 	if r.Headless {
-		r.Endpoints = filter(all, func(e Endpoint) bool { return e.Ready })
+		r.Endpoints = eps.readyOnly()
 		if len(r.Endpoints) == 0 {
 			r.Err = ErrNoEndpoints
 		}
@@ -194,18 +195,75 @@ func (p *Proxy) computeRoute(k routeKey) *Route {
 	} else {
 		r.Local = svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == v1.ServiceInternalTrafficPolicyLocal
 	}
-	candidates := all
 	if r.Local {
-		candidates = filter(all, func(e Endpoint) bool { return e.Node == p.node })
+		r.Endpoints = usable(filter(all, func(e Endpoint) bool { return e.Node == p.node }))
+	} else {
+		r.Endpoints = eps.usable()
 	}
-	r.Endpoints = usable(candidates)
 	if len(r.Endpoints) == 0 {
 		r.Err = ErrNoEndpoints
-		if r.Local && len(usable(all)) > 0 {
+		if r.Local && len(eps.usable()) > 0 {
 			r.Err = ErrNoLocalEndpoints
 		}
 	}
 	return r
+}
+
+// endpointList is what endpointsFor lists for a service port from a
+// view's slices, with its usable and ready endpoints, all computed once
+// and shared by every kube-proxy whose view holds the same slice objects
+// (slices are immutable: a change brings a new object): the proxies of a
+// cluster mostly see the same slices, and a big Service's list is costly.
+type endpointList struct {
+	slices     []*discovery.EndpointSlice // the view's slices of the service, in name order
+	all        []Endpoint
+	usableEPs  []Endpoint
+	readyEPs   []Endpoint
+	usableDone bool
+	readyDone  bool
+}
+
+func (l *endpointList) usable() []Endpoint {
+	if !l.usableDone {
+		l.usableEPs, l.usableDone = usable(l.all), true
+	}
+	return l.usableEPs
+}
+
+func (l *endpointList) readyOnly() []Endpoint {
+	if !l.readyDone {
+		l.readyEPs, l.readyDone = filter(l.all, func(e Endpoint) bool { return e.Ready }), true
+	}
+	return l.readyEPs
+}
+
+type endpointListKey struct{ ns, svc, port string }
+
+// endpointListVersions is how many lists of one service port the cluster
+// keeps (the proxies' views differ while some of them lag).
+const endpointListVersions = 4
+
+// endpointList returns the endpoint list of a service port in view v,
+// from the cache when v holds the same slices as a cached list.
+func (c *Cluster) endpointList(v *view, svc nsName, portName string) *endpointList {
+	names := v.bySvc[svc]
+	cur := make([]*discovery.EndpointSlice, len(names))
+	for i, name := range names {
+		cur[i] = v.slices[nsName{svc.ns, name}]
+	}
+	k := endpointListKey{svc.ns, svc.name, portName}
+	lists := c.epLists[k]
+	for _, l := range lists {
+		if slices.Equal(l.slices, cur) {
+			return l
+		}
+	}
+	l := &endpointList{slices: cur, all: endpointsFor(v, svc, portName)}
+	if len(lists) == endpointListVersions {
+		lists = slices.Delete(lists, 0, 1) // the oldest
+	}
+	c.epLists[k] = append(lists, l)
+	return l
 }
 
 // usable is pkg/proxy/topology.go's rule (without topology hints): the
@@ -232,11 +290,11 @@ func filter(eps []Endpoint, keep func(Endpoint) bool) []Endpoint {
 // deduplicated by ip:port (first slice by name wins) and sorted by it, as
 // kube-proxy's endpoint cache does. Missing conditions default as in
 // kube-proxy: ready true, serving = ready, terminating false.
-func (p *Proxy) endpointsFor(svc nsName, portName string) []Endpoint {
+func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 	var out []Endpoint
 	seen := map[string]bool{}
-	for _, name := range p.view.bySvc[svc] {
-		s := p.view.slices[nsName{svc.ns, name}]
+	for _, name := range v.bySvc[svc] {
+		s := v.slices[nsName{svc.ns, name}]
 		if s.AddressType != discovery.AddressTypeIPv4 {
 			continue
 		}

@@ -481,3 +481,36 @@ func TestSliceMovingToAnotherServiceInvalidatesBoth(t *testing.T) {
 	assert.Empty(t, p.Route("default", "web", "http", false).Endpoints)
 	assert.Len(t, p.Route("default", "api", "http", false).Endpoints, 3)
 }
+
+// Proxies whose views hold the same slices share one endpoint list (a big
+// Service's is computed once, not once per node); a proxy that lags keeps
+// the list of its own view.
+func TestRoutesShareEndpointListsOfTheSameSlices(t *testing.T) {
+	eng, c := setup(nil, DefaultConfig())
+	p1, p3 := c.Proxy("node-1"), c.Proxy("node-3")
+	r1 := p1.Route("default", "web", "http", false)
+	r3 := p3.Route("default", "web", "http", false)
+	require.Len(t, r1.Endpoints, 3)
+	assert.Same(t, &r1.Endpoints[0], &r3.Endpoints[0], "one list for both")
+
+	c.Stop("node-3")
+	c.OnEndpointSliceUpdate(slice("web", "web-abcde", abc[0], abc[1]))
+	eng.RunFor(time.Second)
+	r1 = p1.Route("default", "web", "http", false)
+	r3 = p3.Route("default", "web", "http", false)
+	assert.Len(t, r1.Endpoints, 2, "the synced proxy sees the change")
+	assert.Len(t, r3.Endpoints, 3, "the stopped one keeps its view")
+	r2 := c.Proxy("node-2").Route("default", "web", "http", false)
+	assert.Same(t, &r1.Endpoints[0], &r2.Endpoints[0])
+
+	local := service("web")
+	local.Spec.InternalTrafficPolicy = ptr.To(v1.ServiceInternalTrafficPolicyLocal)
+	c.OnServiceUpdate(local)
+	eng.RunFor(time.Second)
+	r1 = p1.Route("default", "web", "http", false)
+	r2 = c.Proxy("node-2").Route("default", "web", "http", false)
+	require.Len(t, r1.Endpoints, 1)
+	require.Len(t, r2.Endpoints, 1)
+	assert.Equal(t, "a", r1.Endpoints[0].Pod, "traffic policy Local: the node's own endpoints")
+	assert.Equal(t, "b", r2.Endpoints[0].Pod)
+}

@@ -235,6 +235,13 @@ type Traffic struct {
 	nodeUp  map[string]bool
 	podRPS  map[podKey]float64
 	podLoad map[podKey]float64 // offered rate (served or not) for latency
+	// replan's scratch: each endpoint pod's index into the dense sums,
+	// and what it worked out once per distinct endpoint list.
+	planIdx   map[podKey]int
+	planPods  []podKey
+	planLoad  []float64
+	planRPS   []float64
+	planLists map[*proxy.Endpoint]*plannedList
 
 	requests *promstats.CounterVec
 	duration *promstats.HistogramVec
@@ -254,6 +261,7 @@ func New(eng *sim.Engine, proxies *proxy.Cluster, world World, reg *promstats.Re
 		podUp:  map[podKey]bool{},
 		nodeUp: map[string]bool{},
 		podRPS: map[podKey]float64{}, podLoad: map[podKey]float64{},
+		planIdx: map[podKey]int{}, planLists: map[*proxy.Endpoint]*plannedList{},
 		stats: map[svcKey]*Stats{},
 		requests: reg.Counter("kubesim_requests_total",
 			"Requests sent to Services, by target pod, node and outcome (pod=\"\" and node=<entry node> for requests that failed before reaching a pod).",
@@ -681,6 +689,16 @@ func (t *Traffic) replan() {
 		}
 	}
 	now := t.eng.Elapsed()
+	// The rates are summed per pod in dense slices, in the order the
+	// flows, entry nodes and endpoints come (so each pod's sum is the same
+	// sequence of float additions as into the maps), and what an endpoint
+	// list gives (its pods' indexes, which endpoints serve) is worked out
+	// once per list: the kube-proxies of a cluster mostly share their
+	// lists, and a big Service's has thousands of endpoints for each of
+	// hundreds of entry nodes.
+	clear(t.planIdx)
+	clear(t.planLists)
+	t.planPods, t.planLoad, t.planRPS = t.planPods[:0], t.planLoad[:0], t.planRPS[:0]
 	for _, k := range t.order {
 		f := t.flows[k]
 		f.entries = t.planEntries(f, up)
@@ -699,17 +717,60 @@ func (t *Traffic) replan() {
 				continue
 			}
 			shares := t.shares(f, p, r, node, now)
-			for i := range r.Endpoints {
-				ep := &r.Endpoints[i]
-				pk := podKey{ep.Namespace, ep.Pod}
-				served := (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
-				t.podLoad[pk] += rate * shares[i]
-				if served && ep.Pod != "" {
-					t.podRPS[pk] += rate * shares[i]
+			pl := t.plannedList(r.Endpoints)
+			for i, j := range pl.idx {
+				t.planLoad[j] += rate * shares[i]
+				if pl.served[i] {
+					t.planRPS[j] += rate * shares[i]
 				}
 			}
 		}
 	}
+	for j, pk := range t.planPods {
+		t.podLoad[pk] = t.planLoad[j]
+		if t.planRPS[j] != 0 {
+			t.podRPS[pk] = t.planRPS[j]
+		}
+	}
+}
+
+// plannedList is what replan works out once for an endpoint list: each
+// endpoint's pod index into its dense sums, and whether a request to it
+// is served (its node up and its pod serving; one without a pod is never
+// counted as served).
+type plannedList struct {
+	idx    []int
+	served []bool
+}
+
+// plannedList returns eps' plannedList, computed on its first use in this
+// replan (lists are shared and immutable, so the first element's address
+// identifies one).
+func (t *Traffic) plannedList(eps []proxy.Endpoint) *plannedList {
+	if len(eps) == 0 {
+		return &plannedList{}
+	}
+	if pl, ok := t.planLists[&eps[0]]; ok && len(pl.idx) == len(eps) {
+		return pl
+	}
+	pl := &plannedList{idx: make([]int, len(eps)), served: make([]bool, len(eps))}
+	for i := range eps {
+		ep := &eps[i]
+		pk := podKey{ep.Namespace, ep.Pod}
+		j, ok := t.planIdx[pk]
+		if !ok {
+			j = len(t.planPods)
+			t.planIdx[pk] = j
+			t.planPods = append(t.planPods, pk)
+			t.planLoad = append(t.planLoad, 0)
+			t.planRPS = append(t.planRPS, 0)
+		}
+		pl.idx[i] = j
+		served := (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
+		pl.served[i] = served && ep.Pod != ""
+	}
+	t.planLists[&eps[0]] = pl
+	return pl
 }
 
 // planEntries picks a flow's eligible entry nodes from the up nodes.
