@@ -242,6 +242,8 @@ type Traffic struct {
 	planLoad  []float64
 	planRPS   []float64
 	planLists map[*proxy.Endpoint]*plannedList
+	// uniformShares is shares' last uniform answer (read-only).
+	uniformShares []float64
 
 	requests *promstats.CounterVec
 	duration *promstats.HistogramVec
@@ -799,13 +801,19 @@ func (t *Traffic) planEntries(f *flow, up []string) []string {
 // without a valid pin spread uniformly).
 func (t *Traffic) shares(f *flow, p *proxy.Proxy, r *proxy.Route, node string, now time.Duration) []float64 {
 	n := len(r.Endpoints)
-	out := make([]float64, n)
 	if r.AffinityTimeout <= 0 {
-		for i := range out {
-			out[i] = 1 / float64(n)
+		// uniform: one read-only slice per endpoint count
+		if u := t.uniformShares; len(u) == n {
+			return u
 		}
-		return out
+		u := make([]float64, n)
+		for i := range u {
+			u[i] = 1 / float64(n)
+		}
+		t.uniformShares = u
+		return u
 	}
+	out := make([]float64, n)
 	P := t.cfg.ClientsPerNode
 	for j := range P {
 		key, ok := p.Pinned(r, clientName(f.key.from, node, j), now)

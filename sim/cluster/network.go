@@ -303,10 +303,16 @@ func (c *Cluster) NetworkPodChanged(namespace, name string) { c.trafficWorldChan
 // trafficWorldChanged tells traffic that World's answers changed, unless
 // no load is set: then there is nothing to account or re-plan (SetLoad
 // plans afresh), and large runs without traffic do not pay for a re-plan,
-// which reads every node, at every pod start.
+// which reads every node, at every pod start. The requests up to now are
+// accounted at once, with the old answers; the re-plan runs once at the
+// end of the instant however many changes it brings (worldChangedSoon): a
+// rollout starts and stops thousands of containers, and the plan of a big
+// Service costs its endpoints times its entry nodes. Nothing uses the plan
+// within the instant: the next requests come after it.
 func (c *Cluster) trafficWorldChanged() {
 	if len(c.netTraffic.Loads()) > 0 {
-		c.netTraffic.WorldChanged()
+		c.netTraffic.Flush()
+		c.worldChangedSoon()
 	}
 }
 
