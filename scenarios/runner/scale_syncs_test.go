@@ -139,3 +139,62 @@ func BenchmarkBigRollout(b *testing.B) {
 		require.True(b, res.OK(), "%v", res)
 	}
 }
+
+// loadedRollout is a big Service rolled out under load: 3,000 replicas on
+// 300 nodes serve 1,000 requests/s from clients on every node from 30 s,
+// and a new image rolls out at 40 s.
+const loadedRollout = `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: loaded-rollout}
+spec:
+  duration: 75s
+  cluster:
+    nodes:
+    - {name: a, count: 100, zone: za, capacity: {cpu: "32", memory: 128Gi}}
+    - {name: b, count: 100, zone: zb, capacity: {cpu: "32", memory: 128Gi}}
+    - {name: c, count: 100, zone: zc, capacity: {cpu: "32", memory: 128Gi}}
+  objects:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 3000
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - {name: web, image: "nginx:1.27", resources: {requests: {cpu: 100m, memory: 128Mi}}}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 30s, action: setLoad, service: web, rps: 1000}
+  - at: 40s
+    action: apply
+    object:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web}
+      spec:
+        replicas: 3000
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec:
+            containers:
+            - {name: web, image: "nginx:1.28", resources: {requests: {cpu: 100m, memory: 128Mi}}}
+  expect:
+  - {at: 75s, get: deploy/web, jsonpath: '{.status.updatedReplicas} {.status.readyReplicas}', equals: "3000 3000"}
+  - {at: 75s, metric: 'kubesim_requests_total{service="web",outcome="served"}', atLeast: 40000}
+`
+
+// BenchmarkLoadedRollout runs loadedRollout: 75 s of cluster time.
+func BenchmarkLoadedRollout(b *testing.B) {
+	sc, err := scenarios.LoadBytes("loaded-rollout.yaml", []byte(loadedRollout), "", scenarios.WithValidator(runner.Validator()))
+	require.NoError(b, err)
+	for i := 0; i < b.N; i++ {
+		res, err := runner.Execute(sc, runner.Options{})
+		require.NoError(b, err)
+		require.True(b, res.OK(), "%v", res)
+	}
+}

@@ -83,6 +83,7 @@ type podAcc struct {
 	start      time.Time // when integration began (first seen Running, or window start)
 	last       time.Time // end of the last integrated segment
 	rpsSeconds float64   // ∫ rps dt since start
+	seen       uint64    // the last advance that found the pod running
 }
 
 // Server is the metrics-server model. Create it with New.
@@ -92,6 +93,7 @@ type Server struct {
 	source LoadSource
 	rules  []loadRule // in SetPodLoad order; the last matching rule wins
 	acc    map[types.UID]*podAcc
+	passes uint64 // advances so far
 	// samples holds the latest scrape, by "namespace/name".
 	samples map[string]PodMetric
 	// errs records each bad annotation once, in the order found.
@@ -158,22 +160,22 @@ func (s *Server) rps(pod *v1.Pod) float64 {
 // advance integrates every running pod's rate up to t and starts tracking
 // newly running pods; pods no longer running are forgotten.
 func (s *Server) advance(t time.Time) {
-	seen := map[types.UID]bool{}
+	s.passes++
 	for _, pod := range s.pods() {
 		if !isRunning(pod) {
 			continue
 		}
-		seen[pod.UID] = true
 		a, ok := s.acc[pod.UID]
 		if !ok {
-			s.acc[pod.UID] = &podAcc{start: t, last: t}
+			s.acc[pod.UID] = &podAcc{start: t, last: t, seen: s.passes}
 			continue
 		}
+		a.seen = s.passes
 		a.rpsSeconds += s.rps(pod) * t.Sub(a.last).Seconds()
 		a.last = t
 	}
-	for uid := range s.acc {
-		if !seen[uid] {
+	for uid, a := range s.acc {
+		if a.seen != s.passes {
 			delete(s.acc, uid)
 		}
 	}
