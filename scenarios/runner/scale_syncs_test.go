@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,62 +66,67 @@ func TestBigWorkloadSyncsFoldChanges(t *testing.T) {
 
 // BenchmarkBigWorkload runs bigWorkload: a minute of cluster time in which
 // 2,000 pods of one Deployment start behind a Service and a PDB.
-func BenchmarkBigWorkload(b *testing.B) {
-	sc, err := scenarios.LoadBytes("big.yaml", []byte(bigWorkload), "", scenarios.WithValidator(runner.Validator()))
+func BenchmarkBigWorkload(b *testing.B) { benchScenario(b, bigWorkload) }
+
+// benchScenario runs a scenario b.N times; every run must pass.
+func benchScenario(b *testing.B, doc string) {
+	sc, err := scenarios.LoadBytes("bench.yaml", []byte(doc), "", scenarios.WithValidator(runner.Validator()))
 	require.NoError(b, err)
 	for i := 0; i < b.N; i++ {
 		res, err := runner.Execute(sc, runner.Options{})
 		require.NoError(b, err)
-		require.True(b, res.OK())
+		require.True(b, res.OK(), "%v", res)
 	}
 }
 
-// bigRollout is a day in the life of a big Service: 3,000 replicas on 300
-// nodes in three zones roll out a new image, then a zone fails for five
-// minutes: its nodes are tainted at 0.1 nodes/s (the zone is in full
-// disruption), the pods of the first twenty or so are evicted and
-// replaced, and stay Terminating on their nodes until the zone comes back
-// at 14 minutes — which a within count with a field selector watches all
-// along (node a-20 is one of those, with seed 1).
-const bigRollout = `
+// bigService is the start of a big Service's scenario: spec.duration, then
+// 3,000 replicas of web behind a Service on 300 nodes in three zones.
+func bigService(name, duration string) string {
+	return `
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
-metadata: {name: big-rollout}
+metadata: {name: ` + name + `}
 spec:
-  duration: 15m
+  duration: ` + duration + `
   cluster:
     nodes:
     - {name: a, count: 100, zone: za, capacity: {cpu: "32", memory: 128Gi}}
     - {name: b, count: 100, zone: zb, capacity: {cpu: "32", memory: 128Gi}}
     - {name: c, count: 100, zone: zc, capacity: {cpu: "32", memory: 128Gi}}
   objects:
-  - apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: web}
-    spec:
-      replicas: 3000
-      selector: {matchLabels: {app: web}}
-      template:
-        metadata: {labels: {app: web}}
-        spec:
-          containers:
-          - {name: web, image: "nginx:1.27", resources: {requests: {cpu: 100m, memory: 128Mi}}}
+  - ` + webDeployment("nginx:1.27", "    ") + `
   - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
-  events:
+`
+}
+
+// webDeployment is the 3,000-replica Deployment web running image, as a
+// YAML mapping whose lines after the first are indented by indent.
+func webDeployment(image, indent string) string {
+	return strings.ReplaceAll(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3000
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: "`+image+`", resources: {requests: {cpu: 100m, memory: 128Mi}}}`, "\n", "\n"+indent)
+}
+
+// bigRollout is a day in the life of a big Service: the 3,000 replicas
+// roll out a new image, then a zone fails for nine minutes: its nodes are
+// tainted at 0.1 nodes/s (the zone is in full disruption), the pods of the
+// first twenty or so are evicted and replaced, and stay Terminating on
+// their nodes until the zone comes back at 14 minutes — which a within
+// count with a field selector watches all along (node a-20 is one of
+// those, with seed 1).
+var bigRollout = bigService("big-rollout", "15m") + `  events:
   - at: 1m
     action: apply
     object:
-      apiVersion: apps/v1
-      kind: Deployment
-      metadata: {name: web}
-      spec:
-        replicas: 3000
-        selector: {matchLabels: {app: web}}
-        template:
-          metadata: {labels: {app: web}}
-          spec:
-            containers:
-            - {name: web, image: "nginx:1.28", resources: {requests: {cpu: 100m, memory: 128Mi}}}
+      ` + webDeployment("nginx:1.28", "      ") + `
   - {at: 5m, action: failZone, zone: za}
   - {at: 14m, action: recoverZone, zone: za}
   expect:
@@ -130,71 +136,29 @@ spec:
 `
 
 // BenchmarkBigRollout runs bigRollout: fifteen minutes of cluster time.
-func BenchmarkBigRollout(b *testing.B) {
-	sc, err := scenarios.LoadBytes("big-rollout.yaml", []byte(bigRollout), "", scenarios.WithValidator(runner.Validator()))
-	require.NoError(b, err)
-	for i := 0; i < b.N; i++ {
-		res, err := runner.Execute(sc, runner.Options{})
-		require.NoError(b, err)
-		require.True(b, res.OK(), "%v", res)
-	}
-}
+func BenchmarkBigRollout(b *testing.B) { benchScenario(b, bigRollout) }
 
-// loadedRollout is a big Service rolled out under load: 3,000 replicas on
-// 300 nodes serve 1,000 requests/s from clients on every node from 30 s,
-// and a new image rolls out at 40 s.
-const loadedRollout = `
-apiVersion: kubesim.dev/v1alpha1
-kind: Scenario
-metadata: {name: loaded-rollout}
-spec:
-  duration: 75s
-  cluster:
-    nodes:
-    - {name: a, count: 100, zone: za, capacity: {cpu: "32", memory: 128Gi}}
-    - {name: b, count: 100, zone: zb, capacity: {cpu: "32", memory: 128Gi}}
-    - {name: c, count: 100, zone: zc, capacity: {cpu: "32", memory: 128Gi}}
-  objects:
-  - apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: web}
-    spec:
-      replicas: 3000
-      selector: {matchLabels: {app: web}}
-      template:
-        metadata: {labels: {app: web}}
-        spec:
-          containers:
-          - {name: web, image: "nginx:1.27", resources: {requests: {cpu: 100m, memory: 128Mi}}}
-  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
-  events:
+// loadedRollout is the big Service rolled out under load: clients on every
+// node send it 1,000 requests/s from 30 s, and the new image rolls out at
+// 40 s.
+var loadedRollout = bigService("loaded-rollout", "75s") + `  events:
   - {at: 30s, action: setLoad, service: web, rps: 1000}
   - at: 40s
     action: apply
     object:
-      apiVersion: apps/v1
-      kind: Deployment
-      metadata: {name: web}
-      spec:
-        replicas: 3000
-        selector: {matchLabels: {app: web}}
-        template:
-          metadata: {labels: {app: web}}
-          spec:
-            containers:
-            - {name: web, image: "nginx:1.28", resources: {requests: {cpu: 100m, memory: 128Mi}}}
+      ` + webDeployment("nginx:1.28", "      ") + `
   expect:
   - {at: 75s, get: deploy/web, jsonpath: '{.status.updatedReplicas} {.status.readyReplicas}', equals: "3000 3000"}
   - {at: 75s, metric: 'kubesim_requests_total{service="web",outcome="served"}', atLeast: 40000}
 `
 
 // BenchmarkLoadedRollout runs loadedRollout: 75 s of cluster time.
-func BenchmarkLoadedRollout(b *testing.B) {
-	sc, err := scenarios.LoadBytes("loaded-rollout.yaml", []byte(loadedRollout), "", scenarios.WithValidator(runner.Validator()))
-	require.NoError(b, err)
-	for i := 0; i < b.N; i++ {
-		res, err := runner.Execute(sc, runner.Options{})
-		require.NoError(b, err)
-		require.True(b, res.OK(), "%v", res)
+func BenchmarkLoadedRollout(b *testing.B) { benchScenario(b, loadedRollout) }
+
+// The big scenarios are valid (they only run as benchmarks).
+func TestBigScenariosLoad(t *testing.T) {
+	for _, doc := range []string{bigWorkload, bigRollout, loadedRollout} {
+		_, err := scenarios.LoadBytes("bench.yaml", []byte(doc), "", scenarios.WithValidator(runner.Validator()))
+		require.NoError(t, err, doc)
 	}
 }
