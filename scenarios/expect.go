@@ -504,7 +504,8 @@ func (e *Expectation) evalCount(cl Cluster, memo *countMemo) Observation {
 		}
 	}
 	n := 0
-	for _, obj := range cl.List(e.Resource, ns) {
+	objs := cl.List(e.Resource, ns)
+	for _, obj := range objs {
 		acc, err := meta.Accessor(obj)
 		if err != nil {
 			return Observation{Value: "cannot read object: " + err.Error()}
@@ -531,7 +532,7 @@ func (e *Expectation) evalCount(cl Cluster, memo *countMemo) Observation {
 			n++
 		}
 	}
-	if memo != nil && len(memo.byUID) > 2*n+1024 {
+	if memo != nil && len(memo.byUID) > 2*len(objs)+1024 {
 		for uid, m := range memo.byUID {
 			if m.pass != memo.pass {
 				delete(memo.byUID, uid) // gone since
