@@ -381,6 +381,14 @@ func invariants(c *cluster.Cluster) []string {
 		nodes[n.Name] = n
 	}
 	pods := list[*v1.Pod](c, "pods")
+	podsRes, _ := c.API.Resource("pods")
+	for _, p := range pods {
+		// GetLatest (the traffic model's question whether a pod exists)
+		// answers from the server's memo: it must be the store's object.
+		if got, ok := c.API.GetLatest(podsRes, p.Namespace, p.Name); !ok || got != runtime.Object(p) {
+			problems = append(problems, fmt.Sprintf("GetLatest of pod %s/%s is not the stored object (found %v)", p.Namespace, p.Name, ok))
+		}
+	}
 	for node, u := range used(pods) {
 		n, ok := nodes[node]
 		if !ok {

@@ -1140,3 +1140,63 @@ func TestAdmissionAttributesPerWrite(t *testing.T) {
 	assert.Equal(t, []string{"CREATE a committed", "CREATE a aborted", "CREATE b aborted", "UPDATE a committed", "gone a"}, o.ended)
 	assert.Empty(t, o.open)
 }
+
+// GetLatest answers as Get does, through creates, updates, status writes,
+// binds, graceful and final deletes and a namespace's deletion, for a kind
+// with a watch cache and one without.
+func TestGetLatestIsGet(t *testing.T) {
+	e := newEnv(t)
+	podsRes, ok := e.s.Resource("pods")
+	require.True(t, ok)
+	evRes, ok := e.s.Resource("events")
+	require.True(t, ok)
+	same := func(step string) {
+		t.Helper()
+		for _, k := range []struct {
+			res      *apiserver.Resource
+			ns, name string
+		}{{podsRes, "default", "a"}, {podsRes, "default", "b"}, {podsRes, "shop", "c"}, {evRes, "default", "ev"}} {
+			want, err := e.s.Get(k.res, k.ns, k.name)
+			got, found := e.s.GetLatest(k.res, k.ns, k.name)
+			assert.Equal(t, err == nil, found, "%s: %s/%s", step, k.ns, k.name)
+			switch {
+			case err != nil:
+			case k.res.NoWatchCache: // each read decodes the store's bytes
+				assert.Equal(t, want, got, "%s: %s/%s", step, k.ns, k.name)
+			default: // the very object the server wrote
+				assert.Same(t, want, got, "%s: %s/%s", step, k.ns, k.name)
+			}
+		}
+	}
+	same("empty")
+	pods := e.c.CoreV1().Pods("default")
+	_, err := e.c.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	a, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, pod("b"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.CoreV1().Pods("shop").Create(ctx, pod("c"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.CoreV1().Events("default").Create(ctx, &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "ev"},
+		InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "a"}, Reason: "Test", Type: v1.EventTypeNormal}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	same("created")
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Kind: "Node", Name: "n1"}}, metav1.CreateOptions{}))
+	same("bound")
+	a, err = pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	a.Status.Phase = v1.PodRunning
+	_, err = pods.UpdateStatus(ctx, a, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	same("status written")
+	require.NoError(t, pods.Delete(ctx, "a", metav1.DeleteOptions{}))
+	same("graceful delete")
+	require.NoError(t, pods.Delete(ctx, "b", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	same("deleted")
+	require.NoError(t, e.c.CoreV1().Namespaces().Delete(ctx, "shop", metav1.DeleteOptions{}))
+	e.eng.RunFor(time.Minute)
+	same("namespace deleted")
+	_, found := e.s.GetLatest(podsRes, "shop", "c")
+	assert.False(t, found, "gone with its namespace")
+}

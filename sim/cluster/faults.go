@@ -494,6 +494,20 @@ func (c *Cluster) podNode(namespace, name string) (string, error) {
 	return node, nil
 }
 
+// boundNode returns the node a pod is bound to, false if the pod does not
+// exist or is not bound: podNode without the error, answered from the
+// server's memo (Server.GetLatest), as the traffic model asks it of every
+// endpoint at each re-plan.
+func (c *Cluster) boundNode(namespace, name string) (string, bool) {
+	res, _ := c.API.Resource("pods")
+	obj, ok := c.API.GetLatest(res, namespace, name)
+	if !ok {
+		return "", false
+	}
+	node := obj.(*v1.Pod).Spec.NodeName
+	return node, node != ""
+}
+
 // LabelNode sets and removes node labels.
 func (c *Cluster) LabelNode(name string, set map[string]string, remove []string) error {
 	err := c.updateNode(name, func(n *v1.Node) {
@@ -590,8 +604,8 @@ func (c *Cluster) NodeRunning(name string) bool {
 // PodServing reports whether a pod's containers are running on a running
 // node, so that a request routed to it would be served.
 func (c *Cluster) PodServing(namespace, name string) bool {
-	node, err := c.podNode(namespace, name)
-	if err != nil {
+	node, ok := c.boundNode(namespace, name)
+	if !ok {
 		return false
 	}
 	k := c.kubelets[node]
@@ -601,8 +615,8 @@ func (c *Cluster) PodServing(namespace, name string) bool {
 // PodIP returns the IP of a pod's sandbox as its kubelet knows it (before
 // the status reporting it reaches the API).
 func (c *Cluster) PodIP(namespace, name string) (string, bool) {
-	node, err := c.podNode(namespace, name)
-	if err != nil {
+	node, ok := c.boundNode(namespace, name)
+	if !ok {
 		return "", false
 	}
 	k := c.kubelets[node]
