@@ -709,6 +709,12 @@ func (t *Traffic) replan() {
 			continue
 		}
 		rate := float64(f.milliRPS) / 1000 / float64(len(entries))
+		// Consecutive entry nodes that route by the same list with uniform
+		// shares add the same amount to each of its pods: a run of them is
+		// added at once (addRepeated), which is the same additions.
+		var run *plannedList
+		var runShares []float64
+		runLen := 0
 		for _, node := range entries {
 			p := t.proxies.Proxy(node)
 			if p == nil {
@@ -720,13 +726,14 @@ func (t *Traffic) replan() {
 			}
 			shares := t.shares(f, p, r, node, now)
 			pl := t.plannedList(r.Endpoints)
-			for i, j := range pl.idx {
-				t.planLoad[j] += rate * shares[i]
-				if pl.served[i] {
-					t.planRPS[j] += rate * shares[i]
-				}
+			if runLen > 0 && pl == run && isUniform(shares, t.uniformShares) && isUniform(runShares, shares) {
+				runLen++
+				continue
 			}
+			t.addPlanned(run, runShares, rate, runLen)
+			run, runShares, runLen = pl, shares, 1
 		}
+		t.addPlanned(run, runShares, rate, runLen)
 	}
 	for j, pk := range t.planPods {
 		t.podLoad[pk] = t.planLoad[j]
@@ -734,6 +741,54 @@ func (t *Traffic) replan() {
 			t.podRPS[pk] = t.planRPS[j]
 		}
 	}
+}
+
+// addPlanned adds the rates of times entry nodes that route by pl with
+// the given shares to its pods' sums. Several times only with uniform
+// shares: each of pl's pods then gets the same amount from every one of
+// them, added times times in a row, as one node after the other would.
+func (t *Traffic) addPlanned(pl *plannedList, shares []float64, rate float64, times int) {
+	if times == 0 {
+		return
+	}
+	var memo repeatedSum
+	for i, j := range pl.idx {
+		x := rate * shares[i]
+		t.planLoad[j] = memo.add(t.planLoad[j], x, times)
+		if pl.served[i] {
+			t.planRPS[j] = memo.add(t.planRPS[j], x, times)
+		}
+	}
+}
+
+// isUniform reports whether shares is the uniform slice u (the same
+// read-only slice, not merely equal values).
+func isUniform(shares, u []float64) bool {
+	return len(shares) > 0 && len(shares) == len(u) && &shares[0] == &u[0]
+}
+
+// repeatedSum adds x to a sum n times in a row, one float addition after
+// the other (so the result is bit for bit what n separate additions give),
+// and remembers its last answer: the pods of a big Service mostly start
+// from the same sum and get the same amount.
+type repeatedSum struct {
+	from, x, sum float64
+	n            int
+}
+
+func (r *repeatedSum) add(from, x float64, n int) float64 {
+	if n == 1 {
+		return from + x
+	}
+	if r.n == n && math.Float64bits(r.from) == math.Float64bits(from) && math.Float64bits(r.x) == math.Float64bits(x) {
+		return r.sum
+	}
+	sum := from
+	for range n {
+		sum += x
+	}
+	*r = repeatedSum{from: from, x: x, sum: sum, n: n}
+	return sum
 }
 
 // plannedList is what replan works out once for an endpoint list: each

@@ -655,3 +655,56 @@ func TestBeforeRatesChangeSeesOldRates(t *testing.T) {
 	assert.InDelta(t, 100.0, seen[0], 1e-9, "the hook saw the rate in force up to the change")
 	assert.Equal(t, 0.0, e.tr.RPS("default", "a"), "a pod that stopped serving serves nothing")
 }
+
+// TestReplanSumsAsNodeAfterNode: the planned rates are, bit for bit, the
+// sums of each entry node's shares added one node after another, also when
+// runs of nodes that share a list are added at once and a stale proxy's
+// different list breaks a run.
+func TestReplanSumsAsNodeAfterNode(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	nodes := []string{"node-1", "node-2", "node-3", "node-4", "node-5", "node-6", "node-7"}
+	for _, n := range nodes[3:] {
+		e.pc.AddNode(n)
+		e.w.nodes[n] = true
+	}
+	e.eng.RunFor(2 * time.Second)
+	e.pc.Stop("node-4") // keeps a, b, c
+	e.pc.OnEndpointSliceUpdate(slice(epA, epB, epC, epD))
+	e.eng.RunFor(2 * time.Second)
+	require.NoError(t, e.tr.SetLoad("web", "default", 997, ""))
+
+	want := map[string]float64{}
+	rate := 997.0 / float64(len(nodes))
+	for _, n := range nodes {
+		r := e.pc.Proxy(n).Route("default", "web", "http", false)
+		require.Empty(t, r.Err)
+		for _, ep := range r.Endpoints {
+			want[ep.Pod] += rate * (1 / float64(len(r.Endpoints)))
+		}
+	}
+	require.Len(t, e.pc.Proxy("node-4").Route("default", "web", "http", false).Endpoints, 3, "node-4's list is stale")
+	for pod, w := range want {
+		assert.Equal(t, math.Float64bits(w), math.Float64bits(e.tr.RPS("default", pod)), "pod %s: want %v, got %v", pod, w, e.tr.RPS("default", pod))
+	}
+	assert.NotEqual(t, want["a"], want["d"], "d is missing from one node's list")
+}
+
+// repeatedSum.add is n additions of x in a row, bit for bit, whether its
+// memo answers or not.
+func TestRepeatedSumIsRepeatedAddition(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		var memo repeatedSum
+		for range rapid.IntRange(1, 5).Draw(rt, "calls") {
+			from := rapid.SampledFrom([]float64{0, 0.1, 1.0 / 3, 12345.678}).Draw(rt, "from")
+			x := rapid.SampledFrom([]float64{0.1, 1.0 / 7, 2.5e-3}).Draw(rt, "x")
+			n := rapid.IntRange(1, 40).Draw(rt, "n")
+			want := from
+			for range n {
+				want += x
+			}
+			if got := memo.add(from, x, n); math.Float64bits(got) != math.Float64bits(want) {
+				rt.Fatalf("add(%v, %v, %d) = %v, want %v", from, x, n, got, want)
+			}
+		}
+	})
+}
