@@ -163,7 +163,8 @@ func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *a
 // PodDisruptionBudgets as upstream's eviction REST does: with a budget that
 // allows no disruption the request fails with 429 TooManyRequests; otherwise
 // the budget's disruptionsAllowed is decremented, the pod recorded in its
-// disruptedPods, the pod marked DisruptionTarget and deleted.
+// disruptedPods, the pod marked DisruptionTarget and deleted. A Pending,
+// terminal or terminating pod is marked and deleted without a budget check.
 func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	podRes := s.mustResource("pods")
 	obj, err := s.Get(podRes, namespace, ev.Name)
@@ -175,10 +176,10 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	if ev.DeleteOptions != nil {
 		opts = *ev.DeleteOptions
 	}
-	// Terminal or already terminating pods are deleted without checks.
-	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed || pod.DeletionTimestamp != nil {
-		_, _, err := s.Delete(user, podRes, namespace, ev.Name, opts)
-		return err
+	// Pending, terminal or already terminating pods are evicted without
+	// looking at budgets (upstream canIgnorePDB).
+	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed || pod.Status.Phase == v1.PodPending || pod.DeletionTimestamp != nil {
+		return s.markDisruptionTargetAndDelete(user, pod, opts)
 	}
 	pdbRes := s.mustResource("poddisruptionbudgets")
 	pdbs, _, err := s.ListSelected(pdbRes, namespace, Selector{})
@@ -223,14 +224,20 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 			}
 		}
 	}
-	// Mark the pod as a disruption target, then delete it.
+	return s.markDisruptionTargetAndDelete(user, pod, opts)
+}
+
+// markDisruptionTargetAndDelete marks an evicted pod as a disruption target,
+// then deletes it (upstream addConditionAndDeletePod).
+func (s *Server) markDisruptionTargetAndDelete(user string, pod *v1.Pod, opts metav1.DeleteOptions) error {
+	podRes := s.mustResource("pods")
 	next := pod.DeepCopy()
 	setPodCondition(&next.Status, v1.PodCondition{Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
 		Reason: "EvictionByEvictionAPI", Message: "Eviction API: evicting", LastTransitionTime: metav1.NewTime(s.eng.Now())})
-	if _, err := s.Update(user, podRes, namespace, next, "status", metav1.UpdateOptions{}); err != nil {
+	if _, err := s.Update(user, podRes, pod.Namespace, next, "status", metav1.UpdateOptions{}); err != nil {
 		return err
 	}
-	_, _, err = s.Delete(user, podRes, namespace, ev.Name, opts)
+	_, _, err := s.Delete(user, podRes, pod.Namespace, pod.Name, opts)
 	return err
 }
 
