@@ -706,6 +706,40 @@ func TestEvictionIgnoresPDBForPendingTerminalAndTerminatingPods(t *testing.T) {
 	assert.Empty(t, after.Status.DisruptedPods, "no budget was spent")
 }
 
+// In policy/v1 an empty PDB selector ({}) selects every pod of the
+// namespace, and the eviction subresource honours such a budget (upstream
+// eviction.go getPodDisruptionBudgets matches with the selector as is; only
+// a nil selector matches nothing).
+func TestEvictionHonoursPDBWithEmptySelector(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	_, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	p, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Status.Phase = v1.PodRunning
+	p.Status.Conditions = append(p.Status.Conditions, v1.PodCondition{Type: v1.PodReady, Status: v1.ConditionTrue})
+	_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	minAvail := intstr.FromInt32(1)
+	pdb, err := e.c.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "all"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvail, Selector: &metav1.LabelSelector{}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1}
+	_, err = e.c.PolicyV1().PodDisruptionBudgets("default").UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	err = pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "a"}})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsTooManyRequests(err), "the budget selecting every pod refuses: %v", err)
+	still, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, still.DeletionTimestamp)
+}
+
 func TestPatch(t *testing.T) {
 	e := newEnv(t)
 	nodes := e.c.CoreV1().Nodes()

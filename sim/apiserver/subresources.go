@@ -190,7 +190,8 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	for _, o := range pdbs {
 		pdb := o.(*policyv1.PodDisruptionBudget)
 		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labelsOf(pod)) {
+		// An empty selector selects every pod (policy/v1); a nil one none.
+		if err != nil || !sel.Matches(labelsOf(pod)) {
 			continue
 		}
 		matching = append(matching, pdb)
