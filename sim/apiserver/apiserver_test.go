@@ -17,6 +17,7 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -648,6 +649,13 @@ func TestEvictionHonoursPDB(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(0), after.Status.DisruptionsAllowed)
 	assert.Contains(t, after.Status.DisruptedPods, "a")
+	// The eviction that spends the last disruption also turns the
+	// DisruptionAllowed condition False (upstream checkAndDecrement).
+	cond := apimeta.FindStatusCondition(after.Status.Conditions, policyv1.DisruptionAllowedCondition)
+	require.NotNil(t, cond)
+	assert.Equal(t, metav1.ConditionFalse, cond.Status)
+	assert.Equal(t, policyv1.InsufficientPodsReason, cond.Reason)
+	assert.Equal(t, after.Status.ObservedGeneration, cond.ObservedGeneration)
 }
 
 // Pods that are Pending, terminal or already terminating are evicted

@@ -11,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -216,6 +217,12 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 			}
 			next := pdb.DeepCopy()
 			next.Status.DisruptionsAllowed--
+			if next.Status.DisruptionsAllowed == 0 {
+				// As upstream's checkAndDecrement (pdbhelper.UpdateDisruptionAllowedCondition).
+				apimeta.SetStatusCondition(&next.Status.Conditions, metav1.Condition{Type: policyv1.DisruptionAllowedCondition,
+					Status: metav1.ConditionFalse, Reason: policyv1.InsufficientPodsReason,
+					ObservedGeneration: next.Status.ObservedGeneration, LastTransitionTime: metav1.NewTime(s.eng.Now())})
+			}
 			if next.Status.DisruptedPods == nil {
 				next.Status.DisruptedPods = map[string]metav1.Time{}
 			}
