@@ -17,6 +17,7 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -619,6 +620,7 @@ func TestEvictionHonoursPDB(t *testing.T) {
 	ready := func(name string) {
 		p, err := pods.Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
+		p.Status.Phase = v1.PodRunning // a Pending pod is evicted without looking at PDBs
 		p.Status.Conditions = append(p.Status.Conditions, v1.PodCondition{Type: v1.PodReady, Status: v1.ConditionTrue})
 		_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
 		require.NoError(t, err)
@@ -647,6 +649,103 @@ func TestEvictionHonoursPDB(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(0), after.Status.DisruptionsAllowed)
 	assert.Contains(t, after.Status.DisruptedPods, "a")
+	// The eviction that spends the last disruption also turns the
+	// DisruptionAllowed condition False (upstream checkAndDecrement).
+	cond := apimeta.FindStatusCondition(after.Status.Conditions, policyv1.DisruptionAllowedCondition)
+	require.NotNil(t, cond)
+	assert.Equal(t, metav1.ConditionFalse, cond.Status)
+	assert.Equal(t, policyv1.InsufficientPodsReason, cond.Reason)
+	assert.Equal(t, after.Status.ObservedGeneration, cond.ObservedGeneration)
+}
+
+// Pods that are Pending, terminal or already terminating are evicted
+// without looking at PodDisruptionBudgets, and get the DisruptionTarget
+// condition like any evicted pod (upstream eviction.go: canIgnorePDB, then
+// addConditionAndDeletePod).
+func TestEvictionIgnoresPDBForPendingTerminalAndTerminatingPods(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	minAvail := intstr.FromInt32(3)
+	pdb, err := e.c.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvail, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, CurrentHealthy: 0, DesiredHealthy: 3, ExpectedPods: 3}
+	_, err = e.c.PolicyV1().PodDisruptionBudgets("default").UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	for _, n := range []string{"pending", "done", "going"} {
+		_, err := pods.Create(ctx, pod(n), metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: n}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	}
+	done, err := pods.Get(ctx, "done", metav1.GetOptions{})
+	require.NoError(t, err)
+	done.Status.Phase = v1.PodSucceeded
+	_, err = pods.UpdateStatus(ctx, done, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	going, err := pods.Get(ctx, "going", metav1.GetOptions{})
+	require.NoError(t, err)
+	going.Status.Phase = v1.PodRunning
+	_, err = pods.UpdateStatus(ctx, going, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Delete(ctx, "going", metav1.DeleteOptions{}))
+
+	for _, n := range []string{"pending", "done", "going"} {
+		require.NoError(t, pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: n}}), n)
+	}
+	// The Pending pod (no finalizer, not Running) is terminating or gone;
+	// the others too. Where the object remains, it carries DisruptionTarget.
+	for _, n := range []string{"pending", "done", "going"} {
+		p, err := pods.Get(ctx, n, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		require.NoError(t, err)
+		assert.NotNil(t, p.DeletionTimestamp, n)
+		hasDT := false
+		for _, c := range p.Status.Conditions {
+			hasDT = hasDT || (c.Type == v1.DisruptionTarget && c.Status == v1.ConditionTrue && c.Reason == "EvictionByEvictionAPI")
+		}
+		assert.True(t, hasDT, "%s has DisruptionTarget", n)
+	}
+	after, err := e.c.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, after.Status.DisruptedPods, "no budget was spent")
+}
+
+// In policy/v1 an empty PDB selector ({}) selects every pod of the
+// namespace, and the eviction subresource honours such a budget (upstream
+// eviction.go getPodDisruptionBudgets matches with the selector as is; only
+// a nil selector matches nothing).
+func TestEvictionHonoursPDBWithEmptySelector(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	_, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	p, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Status.Phase = v1.PodRunning
+	p.Status.Conditions = append(p.Status.Conditions, v1.PodCondition{Type: v1.PodReady, Status: v1.ConditionTrue})
+	_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	minAvail := intstr.FromInt32(1)
+	pdb, err := e.c.PolicyV1().PodDisruptionBudgets("default").Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "all"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvail, Selector: &metav1.LabelSelector{}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1}
+	_, err = e.c.PolicyV1().PodDisruptionBudgets("default").UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	err = pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "a"}})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsTooManyRequests(err), "the budget selecting every pod refuses: %v", err)
+	still, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, still.DeletionTimestamp)
 }
 
 func TestPatch(t *testing.T) {

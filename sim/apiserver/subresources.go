@@ -11,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -163,7 +164,8 @@ func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *a
 // PodDisruptionBudgets as upstream's eviction REST does: with a budget that
 // allows no disruption the request fails with 429 TooManyRequests; otherwise
 // the budget's disruptionsAllowed is decremented, the pod recorded in its
-// disruptedPods, the pod marked DisruptionTarget and deleted.
+// disruptedPods, the pod marked DisruptionTarget and deleted. A Pending,
+// terminal or terminating pod is marked and deleted without a budget check.
 func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	podRes := s.mustResource("pods")
 	obj, err := s.Get(podRes, namespace, ev.Name)
@@ -175,10 +177,10 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	if ev.DeleteOptions != nil {
 		opts = *ev.DeleteOptions
 	}
-	// Terminal or already terminating pods are deleted without checks.
-	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed || pod.DeletionTimestamp != nil {
-		_, _, err := s.Delete(user, podRes, namespace, ev.Name, opts)
-		return err
+	// Pending, terminal or already terminating pods are evicted without
+	// looking at budgets (upstream canIgnorePDB).
+	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed || pod.Status.Phase == v1.PodPending || pod.DeletionTimestamp != nil {
+		return s.markDisruptionTargetAndDelete(user, pod, opts)
 	}
 	pdbRes := s.mustResource("poddisruptionbudgets")
 	pdbs, _, err := s.ListSelected(pdbRes, namespace, Selector{})
@@ -189,7 +191,8 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	for _, o := range pdbs {
 		pdb := o.(*policyv1.PodDisruptionBudget)
 		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labelsOf(pod)) {
+		// An empty selector selects every pod (policy/v1); a nil one none.
+		if err != nil || !sel.Matches(labelsOf(pod)) {
 			continue
 		}
 		matching = append(matching, pdb)
@@ -214,6 +217,12 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 			}
 			next := pdb.DeepCopy()
 			next.Status.DisruptionsAllowed--
+			if next.Status.DisruptionsAllowed == 0 {
+				// As upstream's checkAndDecrement (pdbhelper.UpdateDisruptionAllowedCondition).
+				apimeta.SetStatusCondition(&next.Status.Conditions, metav1.Condition{Type: policyv1.DisruptionAllowedCondition,
+					Status: metav1.ConditionFalse, Reason: policyv1.InsufficientPodsReason,
+					ObservedGeneration: next.Status.ObservedGeneration, LastTransitionTime: metav1.NewTime(s.eng.Now())})
+			}
 			if next.Status.DisruptedPods == nil {
 				next.Status.DisruptedPods = map[string]metav1.Time{}
 			}
@@ -223,14 +232,20 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 			}
 		}
 	}
-	// Mark the pod as a disruption target, then delete it.
+	return s.markDisruptionTargetAndDelete(user, pod, opts)
+}
+
+// markDisruptionTargetAndDelete marks an evicted pod as a disruption target,
+// then deletes it (upstream addConditionAndDeletePod).
+func (s *Server) markDisruptionTargetAndDelete(user string, pod *v1.Pod, opts metav1.DeleteOptions) error {
+	podRes := s.mustResource("pods")
 	next := pod.DeepCopy()
 	setPodCondition(&next.Status, v1.PodCondition{Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
 		Reason: "EvictionByEvictionAPI", Message: "Eviction API: evicting", LastTransitionTime: metav1.NewTime(s.eng.Now())})
-	if _, err := s.Update(user, podRes, namespace, next, "status", metav1.UpdateOptions{}); err != nil {
+	if _, err := s.Update(user, podRes, pod.Namespace, next, "status", metav1.UpdateOptions{}); err != nil {
 		return err
 	}
-	_, _, err = s.Delete(user, podRes, namespace, ev.Name, opts)
+	_, _, err := s.Delete(user, podRes, pod.Namespace, pod.Name, opts)
 	return err
 }
 

@@ -12,7 +12,8 @@ import (
 type Config struct {
 	// NodeStatusUpdateFrequency is how often the kubelet recomputes its node
 	// status (10 s); it writes it only when something changed or
-	// NodeStatusReportFrequency (5 min) passed since the last write.
+	// NodeStatusReportFrequency passed since the last write (5 min, or
+	// NodeStatusUpdateFrequency when only that is set, as upstream).
 	NodeStatusUpdateFrequency time.Duration
 	NodeStatusReportFrequency time.Duration
 	// NodeLeaseDurationSeconds is the Lease's leaseDurationSeconds (40); the
@@ -73,8 +74,14 @@ func (c Config) withDefaults() Config {
 			*v = d
 		}
 	}
+	// As upstream, an explicit NodeStatusUpdateFrequency is also the report
+	// frequency unless that is given too.
+	reportDefault := 5 * time.Minute
+	if c.NodeStatusUpdateFrequency > 0 {
+		reportDefault = c.NodeStatusUpdateFrequency
+	}
 	def(&c.NodeStatusUpdateFrequency, 10*time.Second, "NodeStatusUpdateFrequency")
-	def(&c.NodeStatusReportFrequency, 5*time.Minute, "NodeStatusReportFrequency")
+	def(&c.NodeStatusReportFrequency, reportDefault, "NodeStatusReportFrequency")
 	def(&c.ImagePullDuration, 2*time.Second, "ImagePullDuration")
 	def(&c.ContainerStartDuration, 500*time.Millisecond, "ContainerStartDuration")
 	def(&c.InitContainerDuration, time.Second, "InitContainerDuration")

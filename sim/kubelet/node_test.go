@@ -120,6 +120,24 @@ func TestLeaseAndStatusCadence(t *testing.T) {
 	assert.Equal(t, metav1.NewMicroTime(at0(720*time.Second).Time), *lease.Spec.RenewTime)
 }
 
+// An explicit NodeStatusUpdateFrequency with no NodeStatusReportFrequency
+// makes the report frequency the same (upstream's defaults.go keeps the
+// pre-1.13 behaviour that way): the status is written at every update.
+func TestExplicitStatusUpdateFrequencyIsAlsoReportFrequency(t *testing.T) {
+	e := newEnv(t, kubelet.Config{NodeStatusUpdateFrequency: 20 * time.Second})
+	e.node("n1", "4", "8Gi")
+	e.at(time.Minute + time.Second)
+	var statuses []time.Duration
+	for _, r := range e.recs {
+		if r.Kind == "Node" && r.Name == "n1" && r.Verb == "update/status" {
+			statuses = append(statuses, r.Time)
+		}
+	}
+	assert.Equal(t, []time.Duration{20 * time.Second, 40 * time.Second, 60 * time.Second}, statuses)
+	assert.Equal(t, 20*time.Second, e.c.Kubelet("n1").Config().NodeStatusReportFrequency)
+	assert.Equal(t, 5*time.Minute, kubelet.DefaultConfig().NodeStatusReportFrequency)
+}
+
 // Heartbeat jitter (upstream's 0.04) spreads the loops of the nodes.
 func TestHeartbeatJitter(t *testing.T) {
 	e := &env{t: t}
