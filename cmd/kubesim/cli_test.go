@@ -391,6 +391,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"run", file, file},
 		{"run", file, "--output", "yaml"},
 		{"run", file, "--until", "-5s"},
+		{"run", file, "--until", "0s"},
 		{"run", file, "--until", "soon"},
 		{"run", file, "--seed", "-1"},
 		{"run", file, "--no-such-flag"},
@@ -401,6 +402,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"explain", "pod/x"},
 		{"explain", "pod/x", "--scenario", "nope.yaml"},
 		{"explain", "pod", "--scenario", file},
+		{"explain", "pod/x", "--scenario", file, "--at", "0s"},
 		{"scenarios", "extra"},
 		{"frobnicate"},
 	} {
