@@ -317,6 +317,11 @@ func (d *fileDec) resourceList(n *yaml.Node, path string) (v1.ResourceList, bool
 			ok = false
 			continue
 		}
+		if strings.Contains(name, "/") && q.MilliValue()%1000 != 0 {
+			d.errorf(v, sub, "must be a whole number, got %s: an extended resource counts whole devices", v.Value)
+			ok = false
+			continue
+		}
 		out[v1.ResourceName(name)] = q
 	}
 	return out, ok

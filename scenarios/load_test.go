@@ -275,3 +275,36 @@ func TestIssueExampleLoads(t *testing.T) {
 	assert.Len(t, s.Spec.Events, 4)
 	assert.Len(t, s.Spec.Expect, 3)
 }
+
+// killPod may name an init container (a sidecar, restartPolicy Always, runs
+// for the pod's life), as the kubelet kills any container of the pod; a
+// name that is no container at all is still an error listing them all.
+func TestKillPodMayNameASidecar(t *testing.T) {
+	doc := func(container string) []byte {
+		return []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 5m
+  cluster:
+    nodes: [{name: w, capacity: {cpu: "4", memory: 8Gi}}]
+  objects:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          initContainers: [{name: proxy, image: envoy, restartPolicy: Always}]
+          containers: [{name: web, image: nginx}]
+  events:
+  - {at: 1m, action: killPod, target: deployment/web, container: ` + container + `}
+`)
+	}
+	s, err := LoadBytes("sidecar.yaml", doc("proxy"), ".")
+	require.NoError(t, err)
+	assert.Equal(t, "proxy", s.Spec.Events[0].Container)
+	_, err = LoadBytes("sidecar.yaml", doc("proxi"), ".")
+	require.EqualError(t, err, `sidecar.yaml:19: spec.events[0].container: deployment/web has no container "proxi" (did you mean "proxy"?) (containers: web, proxy)`)
+}

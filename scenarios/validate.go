@@ -299,22 +299,27 @@ func serviceType(svc *v1.Service) string {
 	return string(svc.Spec.Type)
 }
 
-// containerNames lists the containers of a pod or of a workload's template.
+// containerNames lists the containers of a pod or of a workload's
+// template, then its init containers (sidecars among them): the kubelet
+// kills any of them.
 func containerNames(m *Manifest) []string {
-	var cs []v1.Container
+	var spec *v1.PodSpec
 	switch o := objectOf(m).(type) {
 	case *v1.Pod:
-		cs = o.Spec.Containers
+		spec = &o.Spec
 	case *appsv1.Deployment:
-		cs = o.Spec.Template.Spec.Containers
+		spec = &o.Spec.Template.Spec
 	case *appsv1.ReplicaSet:
-		cs = o.Spec.Template.Spec.Containers
+		spec = &o.Spec.Template.Spec
 	default:
 		return nil
 	}
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = c.Name
+	names := make([]string, 0, len(spec.Containers)+len(spec.InitContainers))
+	for _, c := range spec.Containers {
+		names = append(names, c.Name)
+	}
+	for _, c := range spec.InitContainers {
+		names = append(names, c.Name)
 	}
 	return names
 }

@@ -10,10 +10,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/scenarios/library"
 	"github.com/kubesim/kubesim/scenarios/runner"
 )
@@ -391,6 +393,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"run", file, file},
 		{"run", file, "--output", "yaml"},
 		{"run", file, "--until", "-5s"},
+		{"run", file, "--until", "0s"},
 		{"run", file, "--until", "soon"},
 		{"run", file, "--seed", "-1"},
 		{"run", file, "--no-such-flag"},
@@ -401,6 +404,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"explain", "pod/x"},
 		{"explain", "pod/x", "--scenario", "nope.yaml"},
 		{"explain", "pod", "--scenario", file},
+		{"explain", "pod/x", "--scenario", file, "--at", "0s"},
 		{"scenarios", "extra"},
 		{"frobnicate"},
 	} {
@@ -660,4 +664,47 @@ spec:
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	assert.Len(t, rep.Expectations, 6)
 	assert.Empty(t, rep.Errors)
+}
+
+// A within expectation decided at an instant that is no whole millisecond
+// says "decided at" the same millisecond the timeline prints for it (the
+// timeline's clock truncates; rounding disagreed half the time).
+func TestDecidedAtAgreesWithTheTimelineClock(t *testing.T) {
+	doc := `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: clock}
+spec:
+  duration: 1m
+  cluster:
+    nodes: [{name: w, capacity: {cpu: "4", memory: 8Gi}}]
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c, image: "nginx:1"}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: [{name: c, image: "redis:7"}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: c}, spec: {containers: [{name: c, image: "envoy:1"}]}}
+  expect:
+  - {name: a runs, within: 1m, get: pod/a, jsonpath: '{.status.phase}', equals: Running}
+  - {name: b runs, within: 1m, get: pod/b, jsonpath: '{.status.phase}', equals: Running}
+  - {name: c runs, within: 1m, get: pod/c, jsonpath: '{.status.phase}', equals: Running}
+`
+	p := write(t, "clock.yaml", doc)
+	timeline := regexp.MustCompile(`(?m)^(\d+):(\d\d):(\d\d)\.(\d\d\d) +expect +PASS +(\w) runs`)
+	decided := regexp.MustCompile(`(?m)PASS  within 1m +(\w) runs \(decided at ([^)]+)\)`)
+	for seed := 1; seed <= 8; seed++ {
+		code, out, errOut := cli(t, "run", p, "--seed", fmt.Sprint(seed))
+		require.Equal(t, 0, code, errOut)
+		clock := map[string]string{}
+		for _, m := range timeline.FindAllStringSubmatch(out, -1) {
+			var h, mi, s, ms int
+			_, err := fmt.Sscanf(m[1]+" "+m[2]+" "+m[3]+" "+m[4], "%d %d %d %d", &h, &mi, &s, &ms)
+			require.NoError(t, err)
+			d := time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second + time.Duration(ms)*time.Millisecond
+			clock[m[5]] = scenarios.FormatDuration(d)
+		}
+		got := decided.FindAllStringSubmatch(out, -1)
+		require.Len(t, got, 3, out)
+		for _, m := range got {
+			assert.Equal(t, clock[m[1]], m[2], "seed %d, pod %s", seed, m[1])
+		}
+	}
 }

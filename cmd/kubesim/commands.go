@@ -122,8 +122,8 @@ Exit codes: 0 explained; 1 the pod does not exist then and was never scheduled;
 			if scenario == "" {
 				return usageError("explain needs --scenario SCENARIO (a file or a built-in name)")
 			}
-			if at < 0 {
-				return usageError("--at must not be negative, got %s", at)
+			if at < 0 || (at == 0 && cmd.Flags().Changed("at")) {
+				return usageError("--at must be greater than 0 (the simulated time to explain at), got %s", at)
 			}
 			sc, err := loadScenario(scenario)
 			if err != nil {

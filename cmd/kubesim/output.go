@@ -56,10 +56,10 @@ func expectationLine(e scenarios.Result, seed uint64) string {
 	when := fmt.Sprintf("%s %s", x.Timing, scenarios.FormatDuration(x.Time))
 	switch e.Status {
 	case scenarios.Passed:
-		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Round(time.Millisecond)))
+		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)))
 	case scenarios.Failed:
 		return fmt.Sprintf("FAIL  %-14s %s: decided at %s, observed %q, wants %s [%s, seed %d]",
-			when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Round(time.Millisecond)), e.Observed, wants(x), x.Source, seed)
+			when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)), e.Observed, wants(x), x.Source, seed)
 	}
 	return fmt.Sprintf("----  %-14s %s: not checked, the run stopped before %s", when, x.Description(), scenarios.FormatDuration(x.Time))
 }

@@ -73,8 +73,8 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return usageError("--output must be text or json, not %q", f.output)
 	}
-	if f.until < 0 {
-		return usageError("--until must not be negative, got %s", f.until)
+	if f.until < 0 || (f.until == 0 && cmd.Flags().Changed("until")) {
+		return usageError("--until must be greater than 0 (the simulated time to stop at), got %s", f.until)
 	}
 	type podName struct{ ns, name string }
 	var explain []podName

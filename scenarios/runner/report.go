@@ -71,7 +71,7 @@ func (r *Result) Report() Report {
 		re := ReportExpectation{Index: x.Index, Name: x.Name, Description: x.Description(), Timing: string(x.Timing),
 			Time: scenarios.FormatDuration(x.Time), Status: e.Status.String(), Observed: e.Observed, Source: x.Source.String()}
 		if e.Status != scenarios.Pending {
-			re.DecidedAt = scenarios.FormatDuration(e.DecidedAt.Round(time.Millisecond))
+			re.DecidedAt = scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond))
 		}
 		rep.Expectations = append(rep.Expectations, re)
 	}

@@ -1299,3 +1299,36 @@ func TestGetLatestIsGet(t *testing.T) {
 	_, found := e.s.GetLatest(podsRes, "shop", "c")
 	assert.False(t, found, "gone with its namespace")
 }
+
+// Extended resources (nvidia.com/gpu) are whole units and cannot be
+// overcommitted: upstream rejects a fraction, a request without a limit
+// and a request that differs from its limit; a limit alone is the request.
+func TestExtendedResourcesAreIntegersAndNotOvercommitted(t *testing.T) {
+	e := newEnv(t)
+	gpu := v1.ResourceName("nvidia.com/gpu")
+	create := func(name string, requests, limits v1.ResourceList) error {
+		p := pod(name)
+		p.Spec.Containers[0].Resources = v1.ResourceRequirements{Requests: requests, Limits: limits}
+		_, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+		return err
+	}
+	err := create("half", v1.ResourceList{gpu: resource.MustParse("500m")}, v1.ResourceList{gpu: resource.MustParse("500m")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `spec.containers[0].resources.limits[nvidia.com/gpu]: Invalid value: "500m": must be an integer`)
+	assert.Contains(t, err.Error(), `spec.containers[0].resources.requests[nvidia.com/gpu]: Invalid value: "500m": must be an integer`)
+
+	err = create("nolimit", v1.ResourceList{gpu: resource.MustParse("1")}, nil)
+	require.Error(t, err)
+	assert.Equal(t, `Pod "nolimit" is invalid: spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources`, err.Error())
+
+	err = create("below", v1.ResourceList{gpu: resource.MustParse("1")}, v1.ResourceList{gpu: resource.MustParse("2")})
+	require.Error(t, err)
+	assert.Equal(t, `Pod "below" is invalid: spec.containers[0].resources.requests[nvidia.com/gpu]: Invalid value: "1": must be equal to nvidia.com/gpu limit of 2`, err.Error())
+
+	require.NoError(t, create("limit-only", nil, v1.ResourceList{gpu: resource.MustParse("2")}))
+	got, err := e.c.CoreV1().Pods("default").Get(ctx, "limit-only", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "2", got.Spec.Containers[0].Resources.Requests.Name(gpu, resource.DecimalSI).String())
+	// cpu may still be requested below its limit.
+	require.NoError(t, create("cpu", v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}))
+}

@@ -313,11 +313,30 @@ func validateResourceList(rl v1.ResourceList, path pathFunc) field.ErrorList {
 		if q.Sign() < 0 {
 			errs = append(errs, field.Invalid(path().Key(string(name)), q.String(), "must be greater than or equal to 0"))
 		}
-		if name == v1.ResourcePods || name == v1.ResourceStorage {
-			continue
+		if (name == v1.ResourcePods || isExtendedResource(name)) && q.MilliValue()%1000 != 0 {
+			errs = append(errs, field.Invalid(path().Key(string(name)), q.String(), "must be an integer"))
 		}
 	}
 	return errs
+}
+
+// isExtendedResource is upstream's helper.IsExtendedResourceName: a
+// domain-qualified name outside kubernetes.io (nvidia.com/gpu), counted in
+// whole units and never overcommitted.
+func isExtendedResource(name v1.ResourceName) bool {
+	s := string(name)
+	if !strings.Contains(s, "/") || strings.Contains(s, v1.ResourceDefaultNamespacePrefix) || strings.HasPrefix(s, v1.DefaultResourceRequestsPrefix) {
+		return false
+	}
+	return len(validation.IsQualifiedName(v1.DefaultResourceRequestsPrefix+s)) == 0
+}
+
+// overcommitAllowed is upstream's helper.IsOvercommitAllowed: a request
+// may be below its limit only for native resources other than hugepages.
+func overcommitAllowed(name v1.ResourceName) bool {
+	s := string(name)
+	native := !strings.Contains(s, "/") || strings.Contains(s, v1.ResourceDefaultNamespacePrefix)
+	return native && !strings.HasPrefix(s, v1.ResourceHugePagesPrefix)
 }
 
 // wellKnownNames are qualified names nearly every pod carries (resource
@@ -357,9 +376,16 @@ func validateResources(r *v1.ResourceRequirements, path pathFunc) field.ErrorLis
 	var buf [8]v1.ResourceName
 	for _, name := range sortedResourceNames(r.Requests, buf[:0]) {
 		req := r.Requests[name]
-		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
+		lim, ok := r.Limits[name]
+		switch {
+		case ok && req.Cmp(lim) != 0 && !overcommitAllowed(name):
+			errs = append(errs, field.Invalid(path().Child("requests").Key(string(name)), req.String(),
+				fmt.Sprintf("must be equal to %s limit of %s", name, lim.String())))
+		case ok && req.Cmp(lim) > 0:
 			errs = append(errs, field.Invalid(path().Child("requests").Key(string(name)), req.String(),
 				fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		case !ok && !overcommitAllowed(name):
+			errs = append(errs, field.Required(path().Child("limits"), "Limit must be set for non overcommitable resources"))
 		}
 	}
 	return errs
