@@ -395,9 +395,9 @@ func (s *Scheduler) prepareCandidate(c candidate, pi *fw.PodInfo) error {
 		if victim == nil {
 			victim = v.Pod
 		}
-		if victim.DeletionTimestamp != nil {
-			continue
-		}
+		// A victim already terminating is preempted all the same, as
+		// upstream's PreemptPod: it gets the DisruptionTarget condition
+		// (the delete itself is a no-op) and the Preempted event.
 		s.trace("preempt", victim, "by "+pi.Key+" on "+c.node.Name)
 		if err := s.api.Preempt(victim, pi.Pod); err != nil {
 			return err

@@ -130,6 +130,25 @@ func TestNominatedPodReservesNode(t *testing.T) {
 	assert.Equal(t, "n", e.api.binds["default/vip"])
 }
 
+// A victim that is already terminating (deleted by its controller, say) is
+// still preempted as upstream's PreemptPod does: it gets the
+// DisruptionTarget condition (so later cycles see it terminating by
+// preemption), the delete (a no-op for a terminating pod) and the
+// Preempted event.
+func TestPreemptionOfTerminatingVictim(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), false)
+	e.addNodes(node("n", "2", "8Gi"))
+	low := pod("low", "2", "", priority(1), onNode("n"))
+	deleted := metav1.NewTime(e.eng.Now())
+	low.DeletionTimestamp = &deleted
+	e.addPods(low)
+	e.addPods(pod("vip", "2", "", priority(10)))
+	e.eng.RunFor(0)
+	assert.Equal(t, []string{"default/low"}, e.api.preempts)
+	assert.Contains(t, e.api.events, "default/low Normal Preempted: Preempted by pod uid-vip on node n")
+	assert.Equal(t, "n", e.api.nominate["default/vip"])
+}
+
 func TestDisruptionTargetCondition(t *testing.T) {
 	c := DisruptionTargetCondition(pod("vip", "", ""))
 	assert.Equal(t, v1.DisruptionTarget, c.Type)

@@ -251,8 +251,11 @@ func (p *interPodAffinity) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 		return false
 	}
 	switch ev.Kind {
-	case fw.AssignedPodAdd, fw.AssignedPodUpdate:
+	case fw.AssignedPodAdd:
 		return anyTermMatches(pod.RequiredAffinityTerms, ev.NewPod)
+	case fw.AssignedPodUpdate:
+		// Relabelled to match the affinity, or away from the anti-affinity.
+		return anyTermMatches(pod.RequiredAffinityTerms, ev.NewPod) || anyTermMatches(pod.RequiredAntiAffinityTerms, ev.OldPod)
 	case fw.AssignedPodDelete:
 		if anyTermMatches(pod.RequiredAntiAffinityTerms, ev.OldPod) {
 			return true

@@ -160,3 +160,36 @@ func TestInterPodAffinityScore(t *testing.T) {
 		assert.True(t, p.PreScore(NewCycleState(), fw.NewPodInfo(mkPod("p").obj(), 0), s.Nodes()).IsSkip())
 	})
 }
+
+// Queueing hints modelled on upstream interpodaffinity/plugin.go
+// (isSchedulableAfterPodChange): an assigned pod added or relabelled to
+// match the pod's affinity, relabelled or deleted so it no longer matches
+// its anti-affinity, may make the pod schedulable.
+func TestInterPodAffinityHint(t *testing.T) {
+	host := v1.LabelHostname
+	aff := fw.NewPodInfo(mkPod("p").affinity(requiredAffinity(inTerm("security", "S1", host))).obj(), 0)
+	anti := fw.NewPodInfo(mkPod("p").affinity(requiredAnti(inTerm("security", "S1", host))).obj(), 0)
+	assigned := func(sec string) *fw.PodInfo {
+		return fw.NewPodInfo(mkPod("e").node("node-a").label("security", sec).obj(), 0)
+	}
+	tests := []struct {
+		name string
+		pod  *fw.PodInfo
+		ev   *fw.ClusterEvent
+		want bool
+	}{
+		{"added pod matches affinity", aff, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("S1")}, true},
+		{"added pod does not match affinity", aff, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("S2")}, false},
+		{"pod relabelled to match affinity", aff, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S2"), NewPod: assigned("S1")}, true},
+		{"pod relabelled away from anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S1"), NewPod: assigned("S2")}, true},
+		{"pod relabelled, anti-affinity never matched", anti, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S2"), NewPod: assigned("S3")}, false},
+		{"deleted pod matched anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S1")}, true},
+		{"deleted pod did not match anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S2")}, false},
+	}
+	p := &interPodAffinity{snap: newSnap(nil, nil)}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, p.Hint(tc.pod, tc.ev))
+		})
+	}
+}

@@ -138,7 +138,13 @@ func nodeHasAllKeys(nodeLabels map[string]string, cs []spreadConstraint) bool {
 	return true
 }
 
+// countPodsMatchSelector counts the live pods of namespace ns that sel
+// selects; an empty selector (labelSelector: {}) counts nothing, as
+// upstream's countPodsMatchSelector.
 func countPodsMatchSelector(pods []*fw.PodInfo, sel labels.Selector, ns string) int {
+	if sel.Empty() {
+		return 0
+	}
 	n := 0
 	for _, p := range pods {
 		if p.Pod.DeletionTimestamp != nil || p.Namespace != ns {

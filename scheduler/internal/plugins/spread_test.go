@@ -115,6 +115,15 @@ func TestPodTopologySpreadScoreUpstreamCases(t *testing.T) {
 			feasible: []string{"node-a", "node-b", "node-x", "node-y"},
 			want:     map[string]int64{"node-a": 60, "node-b": 20, "node-x": 100, "node-y": 60},
 		},
+		{
+			// countPodsMatchSelector: an empty selector counts nothing.
+			name:     "one constraint on node with an empty labelSelector",
+			pod:      soft(1, v1.LabelHostname, &metav1.LabelSelector{}),
+			nodes:    []*v1.Node{host("node-a"), host("node-b"), host("node-c")},
+			existing: concat(podsOn("node-a", 2), podsOn("node-b", 1)),
+			feasible: []string{"node-a", "node-b", "node-c"},
+			want:     map[string]int64{"node-a": 100, "node-b": 100, "node-c": 100},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +201,15 @@ func TestPodTopologySpreadFilter(t *testing.T) {
 			}(),
 			nodes:    nodes(),
 			existing: concat(podsOn("node-a", 1)),
+			want:     map[string]fw.Code{"node-a": fw.Success, "node-b": fw.Success, "node-x": fw.Success, "node-y": fw.Success},
+		},
+		{
+			// Upstream countPodsMatchSelector counts nothing for an empty
+			// selector (labelSelector: {}), although the pod matches it itself.
+			name:     "an empty labelSelector counts no existing pods",
+			pod:      mkPod("p").label("foo", "").spread(1, "zone", v1.DoNotSchedule, &metav1.LabelSelector{}).obj(),
+			nodes:    nodes(),
+			existing: concat(podsOn("node-a", 3)),
 			want:     map[string]fw.Code{"node-a": fw.Success, "node-b": fw.Success, "node-x": fw.Success, "node-y": fw.Success},
 		},
 	}

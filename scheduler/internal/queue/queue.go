@@ -51,9 +51,10 @@ type QueuedPodInfo struct {
 	InitialAttemptTimestamp time.Duration
 	// Attempts counts pops.
 	Attempts int
-	// UnschedulableCount counts attempts that ended Unschedulable.
+	// UnschedulableCount counts attempts that plugins rejected.
 	UnschedulableCount int
-	// ConsecutiveErrorsCount counts consecutive attempts that ended in error.
+	// ConsecutiveErrorsCount counts consecutive attempts that ended in an
+	// error or that no plugin rejected (no nodes at all).
 	ConsecutiveErrorsCount int
 	// Rejectors are the plugins that rejected the pod in its last attempt
 	// (upstream UnschedulablePlugins), as an opaque bit set.
@@ -354,7 +355,9 @@ func (q *Queue) AddUnschedulableIfNotPresent(p *QueuedPodInfo, rejectors uint16,
 	}
 	p.Timestamp = now
 	p.Rejectors = rejectors
-	if errored {
+	// As upstream, a failure no plugin rejected (an error, or "no nodes
+	// available") counts as an error, whatever its status code.
+	if errored || rejectors == 0 {
 		p.ConsecutiveErrorsCount++
 	} else {
 		p.UnschedulableCount++

@@ -54,6 +54,31 @@ func TestBackoffDurations(t *testing.T) {
 	}
 }
 
+// Upstream AddUnschedulableIfNotPresent counts a failure that no plugin
+// rejected ("no nodes available") as an error: it raises the consecutive
+// error count, leaves the unschedulable count alone, and the next rejection
+// resets the errors and resumes the unschedulable count.
+func TestBackoffCountsFailureWithoutRejectorAsError(t *testing.T) {
+	q := newQueue()
+	q.Add(podInfo("p", 0), false, 0)
+	now := time.Duration(0)
+	attempt := func(rejectors uint16) time.Duration {
+		p := q.Pop(now)
+		require.NotNil(t, p)
+		q.AddUnschedulableIfNotPresent(p, rejectors, false, now, always)
+		q.MoveAllToActiveOrBackoffQueue(nodeAdd, now, always)
+		d := q.BackoffDuration(p)
+		now += d
+		q.FlushBackoffCompleted(now)
+		return d
+	}
+	var got []time.Duration
+	for _, rejectors := range []uint16{1, 1, 1, 0, 0, 1} {
+		got = append(got, attempt(rejectors))
+	}
+	assert.Equal(t, []time.Duration{1 * s, 2 * s, 4 * s, 1 * s, 2 * s, 8 * s}, got)
+}
+
 func TestActiveQOrder(t *testing.T) {
 	q := newQueue()
 	q.Add(podInfo("low-early", 1), false, 0)
