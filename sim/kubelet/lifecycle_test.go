@@ -124,3 +124,27 @@ func TestStatusesShareTheirNodeParts(t *testing.T) {
 	*got.Status.ContainerStatuses[0].Started = false // the client's copy
 	assert.True(t, *b.Status.ContainerStatuses[0].Started)
 }
+
+// status.containerStatuses is sorted by container name, whatever the spec
+// order (upstream's convertToAPIContainerStatuses sorts them with
+// SortedContainerStatuses); init container statuses keep the spec order.
+func TestContainerStatusesSortedByName(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("web", "img:1"), ctr("app", "img:1"), ctr("metrics", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("zinit", "img:1"), ctr("ainit", "img:1")}
+	e.create(p, "n1")
+	for _, at := range []time.Duration{sec(1), time.Minute} {
+		e.at(at)
+		got := e.get("p")
+		var regular, inits []string
+		for _, s := range got.Status.ContainerStatuses {
+			regular = append(regular, s.Name)
+		}
+		for _, s := range got.Status.InitContainerStatuses {
+			inits = append(inits, s.Name)
+		}
+		assert.Equal(t, []string{"app", "metrics", "web"}, regular, "at %v", at)
+		assert.Equal(t, []string{"zinit", "ainit"}, inits, "at %v", at)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -1381,6 +1382,11 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	}
 	for _, c := range w.regular() {
 		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod))
+	}
+	if len(st.ContainerStatuses) > 1 {
+		// By name, as upstream's convertToAPIContainerStatuses sorts them
+		// (SortedContainerStatuses); init containers keep the spec order.
+		slices.SortFunc(st.ContainerStatuses, func(a, b v1.ContainerStatus) int { return strings.Compare(a.Name, b.Name) })
 	}
 	all := st.ContainerStatuses // read only below
 	if len(st.InitContainerStatuses) > 0 {
