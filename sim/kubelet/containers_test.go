@@ -48,6 +48,31 @@ func TestInitContainersRunInOrder(t *testing.T) {
 	}
 }
 
+// A running init container reports started=true (it has no startup probe:
+// upstream's prober manager isContainerStarted) and ready=false; once it
+// completed, started=false and ready=true.
+func TestInitContainerStartedAndReady(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCompleteAfter+".init"] = "5s"
+	e.create(p, "n1")
+	e.at(sec(1))
+	s := containerStatus(e.get("p"), "init")
+	require.Equal(t, "running", state(s))
+	require.NotNil(t, s.Started)
+	assert.True(t, *s.Started)
+	assert.False(t, s.Ready)
+	e.at(sec(6))
+	s = containerStatus(e.get("p"), "init")
+	require.Equal(t, "terminated:Completed:0", state(s))
+	assert.False(t, *s.Started)
+	assert.True(t, s.Ready)
+}
+
 // A failing init container is restarted with back-off (restartPolicy
 // Always); with Never the pod fails.
 func TestFailingInitContainer(t *testing.T) {

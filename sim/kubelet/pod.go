@@ -687,7 +687,9 @@ func containerID(uid types.UID, name string, restart int32, boot string) string 
 // their runs until the startup probe succeeded.
 func (w *podWorker) startProbes(c *container) {
 	if c.init {
-		c.started, c.ready = false, false
+		// No probes: started while it runs (the prober manager's
+		// isContainerStarted); ready only once it completed.
+		c.started, c.ready = true, false
 		return
 	}
 	c.started = c.probe(probeStartup).spec == nil
