@@ -319,6 +319,32 @@ func TestStartupProbe(t *testing.T) {
 	assert.Equal(t, int32(1), containerStatus(e.get("slow"), "c").RestartCount)
 }
 
+// The readiness probe triggered when the startup probe succeeds still
+// honours its own initialDelaySeconds (upstream's worker.doProbe skips any
+// run, manual or periodic, before it): the container is not ready before.
+func TestReadinessAfterStartupWaitsForItsInitialDelay(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.StartupProbe = httpProbe(0, 5, 3)
+	c.ReadinessProbe = httpProbe(30, 10, 3)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationStartupDuration] = "8s"
+	e.create(p, "n1")
+	// Startup probes at 0, 5 (fail), 10 (success): started at 10; the
+	// readiness probe's first run is at 30.
+	e.at(sec(29))
+	s := containerStatus(e.get("p"), "c")
+	assert.True(t, *s.Started)
+	assert.False(t, s.Ready)
+	e.at(sec(30))
+	got := e.get("p")
+	assert.True(t, containerStatus(got, "c").Ready)
+	assert.Equal(t, at0(sec(30)), cond(got, v1.PodReady).LastTransitionTime)
+}
+
 // An application that is still starting (AnnotationStartupDuration)
 // accepts no connections: PodServing turns true, and the serving observers
 // hear of it, exactly when the startup duration has passed since the

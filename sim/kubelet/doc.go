@@ -69,7 +69,8 @@
 //   - Probes run on timers started with the container (first run after
 //     initialDelaySeconds, then every periodSeconds); upstream's workers
 //     tick from the pod's start with a random phase. A readiness probe runs
-//     at once when the startup probe succeeds (upstream's manual trigger).
+//     at once when the startup probe succeeds if its initialDelaySeconds
+//     passed (upstream's manual trigger).
 //   - Exec probe failures report "command exited with code 1"; gRPC probe
 //     failures a connection timeout; HTTP probe failures status code 503
 //     (readiness) or 500 (liveness), or "connection refused" while the

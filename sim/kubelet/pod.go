@@ -765,10 +765,12 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 			c.started = true
 			p.timer.Stop()
 			w.trace("startupSucceeded", "container "+c.name+" passed its startup probe")
-			if c.probe(probeReadiness).spec == nil {
+			if rs := c.probe(probeReadiness).spec; rs == nil {
 				c.ready = true
-			} else {
-				w.runProbe(c, probeReadiness) // the readiness worker is triggered at once
+			} else if w.now()-c.startedAt >= time.Duration(rs.InitialDelaySeconds)*time.Second {
+				// The readiness worker is triggered at once; like any run,
+				// not before its initial delay (worker.doProbe).
+				w.runProbe(c, probeReadiness)
 			}
 			w.changed()
 			w.advance() // a sidecar's start lets the next init container go
