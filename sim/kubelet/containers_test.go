@@ -282,6 +282,37 @@ func TestLivenessProbeRestarts(t *testing.T) {
 	assert.Contains(t, e.events("p"), "35s Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500")
 }
 
+// A container killed for a failed liveness probe is restarted in the same
+// sync as the kill, and upstream's doBackOff checks the back-off against
+// the pod status read before the kill: against the container's previous
+// exited run (none the first time: no back-off update at all). So the
+// restarts after kills 55 s apart stay immediate until the back-off (10,
+// 20, 40, 80 s) exceeds the 55 s since the previous kill; then the
+// container waits the back-off from its kill.
+func TestLivenessKillBackOffFollowsThePreviousRun(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.LivenessProbe = httpProbe(5, 10, 3)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "30s"
+	e.create(p, "n1")
+	// Each run is killed 55 s after its start (probes at +35, +45, +55).
+	// Kill 1 (55): no previous run, restart at once. Kill 2 (110): since
+	// 55 ≥ no back-off, at once, back-off 10 s. Kills 3–5 (165, 220,
+	// 275): 55 s ≥ 10, 20, 40 s, at once (back-off 20, 40, 80 s). Kill 6
+	// (330): 55 s < 80 s: CrashLoopBackOff until 330 + 80 = 410.
+	e.at(sec(400))
+	s := containerStatus(e.get("p"), "c")
+	assert.Equal(t, "waiting:CrashLoopBackOff", state(s))
+	assert.Contains(t, s.State.Waiting.Message, "back-off 1m20s restarting failed container=c")
+	e.at(sec(420))
+	assert.Equal(t, []time.Duration{0, sec(55), sec(110), sec(165), sec(220), sec(275), sec(410)}, e.times("containerStarted", "p"))
+	assert.Equal(t, int32(6), containerStatus(e.get("p"), "c").RestartCount)
+}
+
 // A startup probe holds liveness and readiness back; when it fails
 // failureThreshold times the container is killed and restarted.
 func TestStartupProbe(t *testing.T) {

@@ -72,6 +72,9 @@ type container struct {
 	waitReason, waitMessage string
 	// wantStart: a restart is due; the pod's start pipeline picks it up.
 	wantStart bool
+	// killRestart: the due restart follows a probe kill at once; its
+	// back-off update is made against lastTerm (none when nil).
+	killRestart bool
 	// lost: the container was running when the node crashed.
 	lost bool
 
@@ -513,8 +516,15 @@ func (w *podWorker) startContainer(c *container) {
 	}
 	if c.exit != nil {
 		// A restart: record the back-off update (flowcontrol Next).
-		c.crashBO().next(c.exit.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+		last := c.exit
+		if c.killRestart {
+			last = c.lastTerm
+		}
+		if last != nil {
+			c.crashBO().next(last.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+		}
 	}
+	c.killRestart = false
 	w.ensureImage(c)
 }
 
@@ -904,7 +914,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 		}
 	}
 	if restart {
-		w.scheduleRestart(c)
+		w.scheduleRestart(c, forced)
 		return
 	}
 	if c.init && code != 0 {
@@ -928,11 +938,19 @@ func (w *podWorker) allRegularFinished() bool {
 }
 
 // scheduleRestart restarts c at once or, while it is in CrashLoopBackOff,
-// when its back-off (measured from its finish) expires.
-func (w *podWorker) scheduleRestart(c *container) {
+// when its back-off (measured from its finish) expires. killed: the
+// kubelet killed c to restart it (a failed probe); upstream restarts it in
+// the sync that killed it, and doBackOff checks the pod status read
+// before the kill: the back-off is measured from c's previous exited run,
+// and without one c restarts at once with no back-off update.
+func (w *podWorker) scheduleRestart(c *container, killed bool) {
 	finish := c.exit.FinishedAt.Sub(sim.Epoch)
 	max := w.k.cfg.CrashLoopBackOffMax
-	if c.crashBackoff.inBackoffSince(finish, w.now(), max) {
+	since := finish
+	if killed && c.lastTerm != nil {
+		since = c.lastTerm.FinishedAt.Sub(sim.Epoch)
+	}
+	if (!killed || c.lastTerm != nil) && c.crashBackoff.inBackoffSince(since, w.now(), max) {
 		podDesc := fmt.Sprintf("%s_%s(%s)", w.name(), w.namespace(), w.uid)
 		c.waitReason = reasonCrashLoopBackOff
 		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", c.crashBackoff.delay, c.name, podDesc)
@@ -946,6 +964,7 @@ func (w *podWorker) scheduleRestart(c *container) {
 		return
 	}
 	c.wantStart = true
+	c.killRestart = killed
 	w.advance()
 }
 
@@ -988,7 +1007,7 @@ func (w *podWorker) notStartingAll() {
 		if c.state == cExited {
 			c.timer.Stop() // a restart after back-off
 		}
-		c.wantStart = false
+		c.wantStart, c.killRestart = false, false
 	}
 }
 
@@ -1214,7 +1233,7 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		default:
 			for _, c := range w.all {
 				c.state = cNew
-				c.wantStart = false
+				c.wantStart, c.killRestart = false, false
 				// The kubelet's back-off state lived in memory.
 				c.crashBackoff, c.pullBackoff = nil, nil
 			}
