@@ -509,6 +509,54 @@ func TestSidecarContainer(t *testing.T) {
 	assert.Equal(t, at0(21*time.Second), cond(got, v1.PodReady).LastTransitionTime)
 }
 
+// When the pod is killed, sidecars stop after the regular containers, in
+// reverse spec order: after its preStop hook each sidecar waits, at most
+// what is left of the grace period, until the regular containers and the
+// next sidecar exited (upstream's terminationOrdering,
+// pkg/kubelet/kuberuntime/kuberuntime_termination_order.go).
+func TestSidecarsStopAfterTheRegularContainers(t *testing.T) {
+	cases := []struct {
+		name     string
+		appStop  string
+		wantExit map[string]time.Duration // after the delete
+	}{
+		// app exits 5 s after the stop signal; logs then proxy follow.
+		{"in order", "5s", map[string]time.Duration{"app": sec(5), "logs": sec(8), "proxy": sec(8)}},
+		// app is killed when the grace period (30 s) runs out; the
+		// sidecars' waits end then too, each with the 2 s minimum: logs
+		// (3 s to stop) is killed at 32, proxy stops at once at 30.
+		{"grace runs out", "60s", map[string]time.Duration{"app": sec(30), "logs": sec(32), "proxy": sec(30)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			always := v1.ContainerRestartPolicyAlways
+			proxy, logs := ctr("proxy", "img:1"), ctr("logs", "img:1")
+			proxy.RestartPolicy, logs.RestartPolicy = &always, &always
+			p := pod("p", ctr("app", "img:1"))
+			p.Spec.InitContainers = []v1.Container{proxy, logs}
+			p.Annotations[kubelet.AnnotationStopDuration+".app"] = tc.appStop
+			p.Annotations[kubelet.AnnotationStopDuration+".logs"] = "3s"
+			e.create(p, "n1")
+			e.at(time.Minute)
+			require.Equal(t, v1.PodRunning, e.get("p").Status.Phase)
+			require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+			e.at(2 * time.Minute)
+			got := map[string]time.Duration{}
+			for _, r := range e.traces("containerExited") {
+				for name := range tc.wantExit {
+					if r.Name == "p" && contains(r.Msg, "container "+name+" ") {
+						got[name] = r.Time - time.Minute
+					}
+				}
+			}
+			assert.Equal(t, tc.wantExit, got)
+			assert.True(t, e.gone("p"))
+		})
+	}
+}
+
 // Readiness gates: the pod is Ready only when every gate's condition is True.
 func TestReadinessGates(t *testing.T) {
 	e := newEnv(t, kubelet.Config{})

@@ -23,7 +23,8 @@
 //     the kill),
 //     startup/readiness/liveness probes as engine timers, graceful
 //     termination (preStop, stop signal, kill at the grace period plus the
-//     one-time 2 s extension after a preStop hook) and the final delete with
+//     one-time 2 s extension after a preStop hook; sidecars stopped after
+//     the regular containers, in reverse order) and the final delete with
 //     grace 0;
 //   - the pod status it writes (phase, conditions with transition times,
 //     container statuses with states, reasons, restart counts, last

@@ -81,6 +81,11 @@ type container struct {
 	started, ready bool
 	stopping       bool
 	restartOnStop  bool
+	// awaitingTurn: a sidecar of a killed pod waits, since turnFrom and at
+	// most turnGrace seconds, for the containers it stops after.
+	awaitingTurn bool
+	turnGrace    int64
+	turnFrom     time.Duration
 
 	// timer is the container's one pending step; which one depends on the
 	// state: the end of the start (cStarting), the behaviour's exit or the
@@ -879,7 +884,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 	w.stopProbes(c)
 	forced := c.stopping && c.restartOnStop
 	wasStopping := c.stopping
-	c.stopping, c.restartOnStop = false, false
+	c.stopping, c.restartOnStop, c.awaitingTurn = false, false, false
 	c.state = cExited
 	c.ready, c.started = false, false
 	c.exit = &v1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: w.time(c.startedAt),
@@ -888,10 +893,12 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 	w.updateServing()
 	w.changed()
 	if w.terminating {
+		w.wakeSidecars()
 		w.checkTerminated()
 		return
 	}
 	if w.done {
+		w.wakeSidecars()
 		w.checkDone()
 		return
 	}
@@ -1129,15 +1136,75 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 	// Upstream subtracts the hook's whole seconds and never gives less than
 	// 2 s (minimumGracePeriodInSeconds).
 	remaining := grace - int64(preStop/time.Second)
+	if c.sidecar && (w.terminating || w.done) && remaining > 0 {
+		// The pod is killed: after its hook the sidecar waits for its turn
+		// (upstream's terminationOrdering.waitForTurn).
+		c.turnGrace = remaining
+		c.timer = w.k.eng.After(preStop, w.k.lblStop, func() { w.awaitTurn(c) })
+		return
+	}
+	w.signal(c, preStop, remaining)
+}
+
+// signal sends c the stop signal after delay: it exits after its stop
+// duration, or is killed when remaining seconds (at least 2) run out.
+func (w *podWorker) signal(c *container, delay time.Duration, remaining int64) {
 	if remaining < 2 {
 		remaining = 2
 	}
 	window := time.Duration(remaining) * time.Second
-	after, code, reason := preStop+c.b.StopDuration, int32(0), reasonCompleted
+	after, code, reason := delay+c.b.StopDuration, int32(0), reasonCompleted
 	if c.b.StopDuration > window {
-		after, code, reason = preStop+window, 137, reasonError
+		after, code, reason = delay+window, 137, reasonError
 	}
 	c.timer = w.k.eng.After(after, w.k.lblStop, func() { w.exited(c, code, reason, false) })
+}
+
+// awaitTurn: sidecar c of a killed pod finished its preStop hook; it is
+// stopped once the regular containers and the next sidecar in spec order
+// exited, or when its turnGrace seconds run out.
+func (w *podWorker) awaitTurn(c *container) {
+	if w.turnDue(c) {
+		w.signal(c, 0, c.turnGrace)
+		return
+	}
+	c.awaitingTurn, c.turnFrom = true, w.now()
+	c.timer = w.k.eng.After(time.Duration(c.turnGrace)*time.Second, w.k.lblStop, func() {
+		c.awaitingTurn = false
+		w.signal(c, 0, 0)
+	})
+}
+
+// turnDue reports whether the containers sidecar c stops after have exited.
+func (w *podWorker) turnDue(c *container) bool {
+	for _, r := range w.regular() {
+		if r.state == cRunning {
+			return false
+		}
+	}
+	inits := w.inits()
+	for i := range inits {
+		if inits[i] != c {
+			continue
+		}
+		for _, next := range inits[i+1:] {
+			if next.sidecar {
+				return next.state != cRunning
+			}
+		}
+	}
+	return true
+}
+
+// wakeSidecars stops the sidecars whose turn came with an exit.
+func (w *podWorker) wakeSidecars() {
+	for _, c := range w.inits() {
+		if c.awaitingTurn && w.turnDue(c) {
+			c.timer.Stop()
+			c.awaitingTurn = false
+			w.signal(c, 0, c.turnGrace-int64((w.now()-c.turnFrom)/time.Second))
+		}
+	}
 }
 
 // checkTerminated finishes a termination once every container stopped:
@@ -1199,7 +1266,7 @@ func (w *podWorker) lose() {
 			c.state = cExited
 			c.lost = true
 		}
-		c.stopping, c.restartOnStop = false, false
+		c.stopping, c.restartOnStop, c.awaitingTurn = false, false, false
 		c.ready, c.started = false, false
 	}
 	if w.rejection != nil || (w.done && !w.terminating) {
