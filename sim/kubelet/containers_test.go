@@ -461,6 +461,41 @@ func TestGracefulTermination(t *testing.T) {
 	}
 }
 
+// Readiness probes keep running while a deleted pod's containers stop
+// (upstream's worker.doProbe ends only liveness and startup probes on a
+// deletion), so a container can turn not ready during its shutdown.
+func TestReadinessProbedDuringTermination(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.ReadinessProbe = httpProbe(0, 10, 1)
+	c.LivenessProbe = httpProbe(0, 10, 1)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationStopDuration] = "25s"
+	p.Annotations[kubelet.AnnotationNotReadyBetween] = "65s-2m"
+	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "65s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	require.Equal(t, v1.ConditionTrue, cond(e.get("p"), v1.PodReady).Status)
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+	// Readiness probe at 70 fails (threshold 1): not ready while stopping;
+	// the liveness probe no longer runs, so nothing kills the container.
+	e.at(sec(69))
+	assert.Equal(t, v1.ConditionTrue, cond(e.get("p"), v1.PodReady).Status)
+	e.at(sec(70))
+	got := e.get("p")
+	assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReady).Status)
+	assert.Equal(t, "running", state(containerStatus(got, "c")))
+	e.at(sec(86))
+	assert.True(t, e.gone("p"))
+	assert.Equal(t, "terminated:Completed:0", state(containerStatus(e.deleted["p"], "c")))
+	for _, ev := range e.events("p") {
+		assert.NotContains(t, ev, "Liveness probe failed")
+	}
+}
+
 // A pod deleted before its containers started is finished at once: its
 // containers are reported ContainerStatusUnknown and it is Failed.
 func TestDeleteBeforeStart(t *testing.T) {

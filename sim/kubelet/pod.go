@@ -736,7 +736,7 @@ func (w *podWorker) stopProbes(c *container) {
 // probe runs one probe of c and re-arms it.
 func (w *podWorker) probe(c *container, kind probeKind) {
 	p := c.probe(kind)
-	if c.state != cRunning || c.stopping || !w.k.alive() {
+	if c.state != cRunning || (c.stopping && kind != probeReadiness) || !w.k.alive() {
 		return
 	}
 	if kind == probeStartup && c.started {
@@ -1119,7 +1119,12 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 	}
 	c.stopping, c.restartOnStop = true, restart
 	c.timer.Stop()
-	w.stopProbes(c)
+	if c.probes != nil {
+		// The readiness probe goes on until the container exits
+		// (worker.doProbe ends only liveness and startup probes).
+		c.probes[probeStartup].timer.Stop()
+		c.probes[probeLiveness].timer.Stop()
+	}
 	if msg == "" {
 		msg = "Stopping container " + c.name
 	}
