@@ -515,6 +515,32 @@ func TestDeleteBeforeStart(t *testing.T) {
 	assert.Equal(t, v1.PodFailed, final.Status.Phase)
 }
 
+// A pod deleted before it initialized: only the init containers up to the
+// last one that ran (at least the first) are reported terminated with
+// ContainerStatusUnknown; the others, and the regular containers, stay
+// waiting; the phase is Failed (upstream's status manager TerminatePod,
+// pkg/kubelet/status/status_manager.go).
+func TestDeleteBeforeInitialized(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("first", "img:1"), ctr("second", "img:1")}
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "10s"
+	e.create(p, "n1")
+	e.at(sec(1))
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+	for !e.gone("p") {
+		e.c.Engine.Step()
+	}
+	e.at(e.now())
+	final := e.deleted["p"]
+	require.NotNil(t, final)
+	assert.Equal(t, "terminated:ContainerStatusUnknown:137", state(containerStatus(final, "first")))
+	assert.Equal(t, "waiting:PodInitializing", state(containerStatus(final, "second")))
+	assert.Equal(t, "waiting:PodInitializing", state(containerStatus(final, "app")))
+	assert.Equal(t, v1.PodFailed, final.Status.Phase)
+}
+
 // A sidecar (init container with restartPolicy Always) starts before the
 // next init container and keeps running next to the regular containers;
 // the pod is Ready only when it is ready too.

@@ -1469,14 +1469,24 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	if len(w.inits()) > 0 {
 		st.InitContainerStatuses = make([]v1.ContainerStatus, 0, len(w.inits()))
 	}
-	for _, c := range w.inits() {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod))
+	// TerminatePod: a container that never ran is reported terminated
+	// (ContainerStatusUnknown) if the pod has initialized; of the init
+	// containers, all but the trailing ones that never ran (never the first).
+	lastRan := 0
+	for i, c := range w.inits() {
+		if c.everRan {
+			lastRan = i
+		}
 	}
+	for i, c := range w.inits() {
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, terminalPod && i <= lastRan))
+	}
+	regularMissing := terminalPod && w.hasInitialized()
 	if len(w.regular()) > 0 {
 		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular()))
 	}
 	for _, c := range w.regular() {
-		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod))
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, regularMissing))
 	}
 	if len(st.ContainerStatuses) > 1 {
 		// By name, as upstream's convertToAPIContainerStatuses sorts them
@@ -1488,6 +1498,9 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 		all = append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
 	}
 	st.Phase = podPhase(spec, all, terminalPod)
+	if terminalPod && st.Phase != v1.PodSucceeded && st.Phase != v1.PodFailed {
+		st.Phase = v1.PodFailed // TerminatePod: a terminated pod is never Pending or Running
+	}
 	if (old.Phase == v1.PodSucceeded || old.Phase == v1.PodFailed) && st.Phase != old.Phase {
 		st.Phase = old.Phase // terminal phases are final
 	}
@@ -1515,8 +1528,22 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	return st
 }
 
-// apiStatus is the container's status as the kubelet reports it.
-func (c *container) apiStatus(podHasInits, terminalPod bool) v1.ContainerStatus {
+// hasInitialized reports whether the pod ever completed its initialization
+// (the status manager's hasPodInitialized).
+func (w *podWorker) hasInitialized() bool {
+	if w.nInits == 0 || w.anyRegularRan() {
+		return true
+	}
+	last := w.all[w.nInits-1]
+	if last.sidecar {
+		return last.state == cRunning && last.started
+	}
+	return (last.exit != nil && last.exit.ExitCode == 0) || (last.lastTerm != nil && last.lastTerm.ExitCode == 0)
+}
+
+// apiStatus is the container's status as the kubelet reports it; missing:
+// if it never ran, it is reported terminated with ContainerStatusUnknown.
+func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.ContainerStatus {
 	w := c.w
 	s := v1.ContainerStatus{Name: c.name, Image: c.spec.Image, ImageID: c.imageID, RestartCount: c.restartCount,
 		ContainerID: c.containerID, Started: w.k.boolPtr(false)}
@@ -1536,7 +1563,7 @@ func (c *container) apiStatus(podHasInits, terminalPod bool) v1.ContainerStatus 
 			s.State.Terminated = c.exit.DeepCopy()
 		}
 		s.Ready = c.init && c.exit.ExitCode == 0
-	case terminalPod:
+	case missing:
 		s.State.Terminated = &v1.ContainerStateTerminated{ExitCode: 137, Reason: reasonContainerStatusUnknown, Message: msgContainerStatusUnknown}
 		s.ContainerID = ""
 	default:
