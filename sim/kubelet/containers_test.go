@@ -48,6 +48,31 @@ func TestInitContainersRunInOrder(t *testing.T) {
 	}
 }
 
+// A running init container reports started=true (it has no startup probe:
+// upstream's prober manager isContainerStarted) and ready=false; once it
+// completed, started=false and ready=true.
+func TestInitContainerStartedAndReady(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCompleteAfter+".init"] = "5s"
+	e.create(p, "n1")
+	e.at(sec(1))
+	s := containerStatus(e.get("p"), "init")
+	require.Equal(t, "running", state(s))
+	require.NotNil(t, s.Started)
+	assert.True(t, *s.Started)
+	assert.False(t, s.Ready)
+	e.at(sec(6))
+	s = containerStatus(e.get("p"), "init")
+	require.Equal(t, "terminated:Completed:0", state(s))
+	assert.False(t, *s.Started)
+	assert.True(t, s.Ready)
+}
+
 // A failing init container is restarted with back-off (restartPolicy
 // Always); with Never the pod fails.
 func TestFailingInitContainer(t *testing.T) {
@@ -257,6 +282,37 @@ func TestLivenessProbeRestarts(t *testing.T) {
 	assert.Contains(t, e.events("p"), "35s Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500")
 }
 
+// A container killed for a failed liveness probe is restarted in the same
+// sync as the kill, and upstream's doBackOff checks the back-off against
+// the pod status read before the kill: against the container's previous
+// exited run (none the first time: no back-off update at all). So the
+// restarts after kills 55 s apart stay immediate until the back-off (10,
+// 20, 40, 80 s) exceeds the 55 s since the previous kill; then the
+// container waits the back-off from its kill.
+func TestLivenessKillBackOffFollowsThePreviousRun(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.LivenessProbe = httpProbe(5, 10, 3)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "30s"
+	e.create(p, "n1")
+	// Each run is killed 55 s after its start (probes at +35, +45, +55).
+	// Kill 1 (55): no previous run, restart at once. Kill 2 (110): since
+	// 55 ≥ no back-off, at once, back-off 10 s. Kills 3–5 (165, 220,
+	// 275): 55 s ≥ 10, 20, 40 s, at once (back-off 20, 40, 80 s). Kill 6
+	// (330): 55 s < 80 s: CrashLoopBackOff until 330 + 80 = 410.
+	e.at(sec(400))
+	s := containerStatus(e.get("p"), "c")
+	assert.Equal(t, "waiting:CrashLoopBackOff", state(s))
+	assert.Contains(t, s.State.Waiting.Message, "back-off 1m20s restarting failed container=c")
+	e.at(sec(420))
+	assert.Equal(t, []time.Duration{0, sec(55), sec(110), sec(165), sec(220), sec(275), sec(410)}, e.times("containerStarted", "p"))
+	assert.Equal(t, int32(6), containerStatus(e.get("p"), "c").RestartCount)
+}
+
 // A startup probe holds liveness and readiness back; when it fails
 // failureThreshold times the container is killed and restarted.
 func TestStartupProbe(t *testing.T) {
@@ -292,6 +348,32 @@ func TestStartupProbe(t *testing.T) {
 	// slow: startup fails at 0, 10, 20 → killed at 20, restarted.
 	assert.Contains(t, e.events("slow"), "20s Killing: Container c failed startup probe, will be restarted")
 	assert.Equal(t, int32(1), containerStatus(e.get("slow"), "c").RestartCount)
+}
+
+// The readiness probe triggered when the startup probe succeeds still
+// honours its own initialDelaySeconds (upstream's worker.doProbe skips any
+// run, manual or periodic, before it): the container is not ready before.
+func TestReadinessAfterStartupWaitsForItsInitialDelay(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.StartupProbe = httpProbe(0, 5, 3)
+	c.ReadinessProbe = httpProbe(30, 10, 3)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationStartupDuration] = "8s"
+	e.create(p, "n1")
+	// Startup probes at 0, 5 (fail), 10 (success): started at 10; the
+	// readiness probe's first run is at 30.
+	e.at(sec(29))
+	s := containerStatus(e.get("p"), "c")
+	assert.True(t, *s.Started)
+	assert.False(t, s.Ready)
+	e.at(sec(30))
+	got := e.get("p")
+	assert.True(t, containerStatus(got, "c").Ready)
+	assert.Equal(t, at0(sec(30)), cond(got, v1.PodReady).LastTransitionTime)
 }
 
 // An application that is still starting (AnnotationStartupDuration)
@@ -379,6 +461,41 @@ func TestGracefulTermination(t *testing.T) {
 	}
 }
 
+// Readiness probes keep running while a deleted pod's containers stop
+// (upstream's worker.doProbe ends only liveness and startup probes on a
+// deletion), so a container can turn not ready during its shutdown.
+func TestReadinessProbedDuringTermination(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.ReadinessProbe = httpProbe(0, 10, 1)
+	c.LivenessProbe = httpProbe(0, 10, 1)
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationStopDuration] = "25s"
+	p.Annotations[kubelet.AnnotationNotReadyBetween] = "65s-2m"
+	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "65s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	require.Equal(t, v1.ConditionTrue, cond(e.get("p"), v1.PodReady).Status)
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+	// Readiness probe at 70 fails (threshold 1): not ready while stopping;
+	// the liveness probe no longer runs, so nothing kills the container.
+	e.at(sec(69))
+	assert.Equal(t, v1.ConditionTrue, cond(e.get("p"), v1.PodReady).Status)
+	e.at(sec(70))
+	got := e.get("p")
+	assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReady).Status)
+	assert.Equal(t, "running", state(containerStatus(got, "c")))
+	e.at(sec(86))
+	assert.True(t, e.gone("p"))
+	assert.Equal(t, "terminated:Completed:0", state(containerStatus(e.deleted["p"], "c")))
+	for _, ev := range e.events("p") {
+		assert.NotContains(t, ev, "Liveness probe failed")
+	}
+}
+
 // A pod deleted before its containers started is finished at once: its
 // containers are reported ContainerStatusUnknown and it is Failed.
 func TestDeleteBeforeStart(t *testing.T) {
@@ -395,6 +512,32 @@ func TestDeleteBeforeStart(t *testing.T) {
 	final := e.deleted["p"]
 	require.NotNil(t, final)
 	assert.Equal(t, "terminated:ContainerStatusUnknown:137", state(containerStatus(final, "c")))
+	assert.Equal(t, v1.PodFailed, final.Status.Phase)
+}
+
+// A pod deleted before it initialized: only the init containers up to the
+// last one that ran (at least the first) are reported terminated with
+// ContainerStatusUnknown; the others, and the regular containers, stay
+// waiting; the phase is Failed (upstream's status manager TerminatePod,
+// pkg/kubelet/status/status_manager.go).
+func TestDeleteBeforeInitialized(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("first", "img:1"), ctr("second", "img:1")}
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "10s"
+	e.create(p, "n1")
+	e.at(sec(1))
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+	for !e.gone("p") {
+		e.c.Engine.Step()
+	}
+	e.at(e.now())
+	final := e.deleted["p"]
+	require.NotNil(t, final)
+	assert.Equal(t, "terminated:ContainerStatusUnknown:137", state(containerStatus(final, "first")))
+	assert.Equal(t, "waiting:PodInitializing", state(containerStatus(final, "second")))
+	assert.Equal(t, "waiting:PodInitializing", state(containerStatus(final, "app")))
 	assert.Equal(t, v1.PodFailed, final.Status.Phase)
 }
 
@@ -425,6 +568,54 @@ func TestSidecarContainer(t *testing.T) {
 	// The proxy's readiness (probes at 1, 11, 21) is good from 21 s: the
 	// pod became Ready then, not when the app started.
 	assert.Equal(t, at0(21*time.Second), cond(got, v1.PodReady).LastTransitionTime)
+}
+
+// When the pod is killed, sidecars stop after the regular containers, in
+// reverse spec order: after its preStop hook each sidecar waits, at most
+// what is left of the grace period, until the regular containers and the
+// next sidecar exited (upstream's terminationOrdering,
+// pkg/kubelet/kuberuntime/kuberuntime_termination_order.go).
+func TestSidecarsStopAfterTheRegularContainers(t *testing.T) {
+	cases := []struct {
+		name     string
+		appStop  string
+		wantExit map[string]time.Duration // after the delete
+	}{
+		// app exits 5 s after the stop signal; logs then proxy follow.
+		{"in order", "5s", map[string]time.Duration{"app": sec(5), "logs": sec(8), "proxy": sec(8)}},
+		// app is killed when the grace period (30 s) runs out; the
+		// sidecars' waits end then too, each with the 2 s minimum: logs
+		// (3 s to stop) is killed at 32, proxy stops at once at 30.
+		{"grace runs out", "60s", map[string]time.Duration{"app": sec(30), "logs": sec(32), "proxy": sec(30)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			always := v1.ContainerRestartPolicyAlways
+			proxy, logs := ctr("proxy", "img:1"), ctr("logs", "img:1")
+			proxy.RestartPolicy, logs.RestartPolicy = &always, &always
+			p := pod("p", ctr("app", "img:1"))
+			p.Spec.InitContainers = []v1.Container{proxy, logs}
+			p.Annotations[kubelet.AnnotationStopDuration+".app"] = tc.appStop
+			p.Annotations[kubelet.AnnotationStopDuration+".logs"] = "3s"
+			e.create(p, "n1")
+			e.at(time.Minute)
+			require.Equal(t, v1.PodRunning, e.get("p").Status.Phase)
+			require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+			e.at(2 * time.Minute)
+			got := map[string]time.Duration{}
+			for _, r := range e.traces("containerExited") {
+				for name := range tc.wantExit {
+					if r.Name == "p" && contains(r.Msg, "container "+name+" ") {
+						got[name] = r.Time - time.Minute
+					}
+				}
+			}
+			assert.Equal(t, tc.wantExit, got)
+			assert.True(t, e.gone("p"))
+		})
+	}
 }
 
 // Readiness gates: the pod is Ready only when every gate's condition is True.

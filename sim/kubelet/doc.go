@@ -17,10 +17,14 @@
 //     node's pod CIDR, a per-node image cache with serialized pulls,
 //     init containers in order (sidecars included), container start,
 //     restartPolicy and CrashLoopBackOff (10 s doubling to 5 min from the
-//     container's finish, first restart immediate, reset after 10 min),
+//     container's finish, first restart immediate, reset after 10 min; a
+//     restart after a probe kill checks the back-off against the previous
+//     run's finish, as upstream's doBackOff reads the status from before
+//     the kill),
 //     startup/readiness/liveness probes as engine timers, graceful
 //     termination (preStop, stop signal, kill at the grace period plus the
-//     one-time 2 s extension after a preStop hook) and the final delete with
+//     one-time 2 s extension after a preStop hook; sidecars stopped after
+//     the regular containers, in reverse order) and the final delete with
 //     grace 0;
 //   - the pod status it writes (phase, conditions with transition times,
 //     container statuses with states, reasons, restart counts, last
@@ -69,7 +73,8 @@
 //   - Probes run on timers started with the container (first run after
 //     initialDelaySeconds, then every periodSeconds); upstream's workers
 //     tick from the pod's start with a random phase. A readiness probe runs
-//     at once when the startup probe succeeds (upstream's manual trigger).
+//     at once when the startup probe succeeds if its initialDelaySeconds
+//     passed (upstream's manual trigger).
 //   - Exec probe failures report "command exited with code 1"; gRPC probe
 //     failures a connection timeout; HTTP probe failures status code 503
 //     (readiness) or 500 (liveness), or "connection refused" while the

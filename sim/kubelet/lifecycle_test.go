@@ -124,3 +124,65 @@ func TestStatusesShareTheirNodeParts(t *testing.T) {
 	*got.Status.ContainerStatuses[0].Started = false // the client's copy
 	assert.True(t, *b.Status.ContainerStatuses[0].Started)
 }
+
+// status.containerStatuses is sorted by container name, whatever the spec
+// order (upstream's convertToAPIContainerStatuses sorts them with
+// SortedContainerStatuses); init container statuses keep the spec order.
+func TestContainerStatusesSortedByName(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("web", "img:1"), ctr("app", "img:1"), ctr("metrics", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("zinit", "img:1"), ctr("ainit", "img:1")}
+	e.create(p, "n1")
+	for _, at := range []time.Duration{sec(1), time.Minute} {
+		e.at(at)
+		got := e.get("p")
+		var regular, inits []string
+		for _, s := range got.Status.ContainerStatuses {
+			regular = append(regular, s.Name)
+		}
+		for _, s := range got.Status.InitContainerStatuses {
+			inits = append(inits, s.Name)
+		}
+		assert.Equal(t, []string{"app", "metrics", "web"}, regular, "at %v", at)
+		assert.Equal(t, []string{"zinit", "ainit"}, inits, "at %v", at)
+	}
+}
+
+// A Succeeded pod's Initialized condition carries reason PodCompleted,
+// with or without init containers (upstream's
+// GeneratePodInitializedCondition, pkg/kubelet/status/generate.go); a
+// Failed pod's does not.
+func TestTerminalPodConditionReasons(t *testing.T) {
+	cases := []struct {
+		name, annotation        string
+		inits                   bool
+		phase                   v1.PodPhase
+		initReason, readyReason string
+	}{
+		{"succeeded", kubelet.AnnotationCompleteAfter, false, v1.PodSucceeded, "PodCompleted", "PodCompleted"},
+		{"succeeded with init", kubelet.AnnotationCompleteAfter, true, v1.PodSucceeded, "PodCompleted", "PodCompleted"},
+		{"failed", kubelet.AnnotationCrashAfter, false, v1.PodFailed, "", "PodFailed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			p := pod("p", ctr("c", "img:1"))
+			p.Spec.RestartPolicy = v1.RestartPolicyNever
+			p.Annotations[tc.annotation+".c"] = "5s"
+			if tc.inits {
+				p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+			}
+			e.create(p, "n1")
+			e.at(time.Minute)
+			got := e.get("p")
+			require.Equal(t, tc.phase, got.Status.Phase)
+			initialized := cond(got, v1.PodInitialized)
+			assert.Equal(t, v1.ConditionTrue, initialized.Status)
+			assert.Equal(t, tc.initReason, initialized.Reason)
+			assert.Equal(t, tc.readyReason, cond(got, v1.ContainersReady).Reason)
+			assert.Equal(t, tc.readyReason, cond(got, v1.PodReady).Reason)
+		})
+	}
+}

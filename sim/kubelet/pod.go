@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,12 +72,20 @@ type container struct {
 	waitReason, waitMessage string
 	// wantStart: a restart is due; the pod's start pipeline picks it up.
 	wantStart bool
+	// killRestart: the due restart follows a probe kill at once; its
+	// back-off update is made against lastTerm (none when nil).
+	killRestart bool
 	// lost: the container was running when the node crashed.
 	lost bool
 
 	started, ready bool
 	stopping       bool
 	restartOnStop  bool
+	// awaitingTurn: a sidecar of a killed pod waits, since turnFrom and at
+	// most turnGrace seconds, for the containers it stops after.
+	awaitingTurn bool
+	turnGrace    int64
+	turnFrom     time.Duration
 
 	// timer is the container's one pending step; which one depends on the
 	// state: the end of the start (cStarting), the behaviour's exit or the
@@ -512,8 +521,15 @@ func (w *podWorker) startContainer(c *container) {
 	}
 	if c.exit != nil {
 		// A restart: record the back-off update (flowcontrol Next).
-		c.crashBO().next(c.exit.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+		last := c.exit
+		if c.killRestart {
+			last = c.lastTerm
+		}
+		if last != nil {
+			c.crashBO().next(last.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
+		}
 	}
+	c.killRestart = false
 	w.ensureImage(c)
 }
 
@@ -686,7 +702,9 @@ func containerID(uid types.UID, name string, restart int32, boot string) string 
 // their runs until the startup probe succeeded.
 func (w *podWorker) startProbes(c *container) {
 	if c.init {
-		c.started, c.ready = false, false
+		// No probes: started while it runs (the prober manager's
+		// isContainerStarted); ready only once it completed.
+		c.started, c.ready = true, false
 		return
 	}
 	c.started = c.probe(probeStartup).spec == nil
@@ -718,7 +736,7 @@ func (w *podWorker) stopProbes(c *container) {
 // probe runs one probe of c and re-arms it.
 func (w *podWorker) probe(c *container, kind probeKind) {
 	p := c.probe(kind)
-	if c.state != cRunning || c.stopping || !w.k.alive() {
+	if c.state != cRunning || (c.stopping && kind != probeReadiness) || !w.k.alive() {
 		return
 	}
 	if kind == probeStartup && c.started {
@@ -762,10 +780,12 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 			c.started = true
 			p.timer.Stop()
 			w.trace("startupSucceeded", "container "+c.name+" passed its startup probe")
-			if c.probe(probeReadiness).spec == nil {
+			if rs := c.probe(probeReadiness).spec; rs == nil {
 				c.ready = true
-			} else {
-				w.runProbe(c, probeReadiness) // the readiness worker is triggered at once
+			} else if w.now()-c.startedAt >= time.Duration(rs.InitialDelaySeconds)*time.Second {
+				// The readiness worker is triggered at once; like any run,
+				// not before its initial delay (worker.doProbe).
+				w.runProbe(c, probeReadiness)
 			}
 			w.changed()
 			w.advance() // a sidecar's start lets the next init container go
@@ -864,7 +884,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 	w.stopProbes(c)
 	forced := c.stopping && c.restartOnStop
 	wasStopping := c.stopping
-	c.stopping, c.restartOnStop = false, false
+	c.stopping, c.restartOnStop, c.awaitingTurn = false, false, false
 	c.state = cExited
 	c.ready, c.started = false, false
 	c.exit = &v1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: w.time(c.startedAt),
@@ -873,10 +893,12 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 	w.updateServing()
 	w.changed()
 	if w.terminating {
+		w.wakeSidecars()
 		w.checkTerminated()
 		return
 	}
 	if w.done {
+		w.wakeSidecars()
 		w.checkDone()
 		return
 	}
@@ -899,7 +921,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 		}
 	}
 	if restart {
-		w.scheduleRestart(c)
+		w.scheduleRestart(c, forced)
 		return
 	}
 	if c.init && code != 0 {
@@ -923,11 +945,19 @@ func (w *podWorker) allRegularFinished() bool {
 }
 
 // scheduleRestart restarts c at once or, while it is in CrashLoopBackOff,
-// when its back-off (measured from its finish) expires.
-func (w *podWorker) scheduleRestart(c *container) {
+// when its back-off (measured from its finish) expires. killed: the
+// kubelet killed c to restart it (a failed probe); upstream restarts it in
+// the sync that killed it, and doBackOff checks the pod status read
+// before the kill: the back-off is measured from c's previous exited run,
+// and without one c restarts at once with no back-off update.
+func (w *podWorker) scheduleRestart(c *container, killed bool) {
 	finish := c.exit.FinishedAt.Sub(sim.Epoch)
 	max := w.k.cfg.CrashLoopBackOffMax
-	if c.crashBackoff.inBackoffSince(finish, w.now(), max) {
+	since := finish
+	if killed && c.lastTerm != nil {
+		since = c.lastTerm.FinishedAt.Sub(sim.Epoch)
+	}
+	if (!killed || c.lastTerm != nil) && c.crashBackoff.inBackoffSince(since, w.now(), max) {
 		podDesc := fmt.Sprintf("%s_%s(%s)", w.name(), w.namespace(), w.uid)
 		c.waitReason = reasonCrashLoopBackOff
 		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", c.crashBackoff.delay, c.name, podDesc)
@@ -941,6 +971,7 @@ func (w *podWorker) scheduleRestart(c *container) {
 		return
 	}
 	c.wantStart = true
+	c.killRestart = killed
 	w.advance()
 }
 
@@ -983,7 +1014,7 @@ func (w *podWorker) notStartingAll() {
 		if c.state == cExited {
 			c.timer.Stop() // a restart after back-off
 		}
-		c.wantStart = false
+		c.wantStart, c.killRestart = false, false
 	}
 }
 
@@ -1088,7 +1119,12 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 	}
 	c.stopping, c.restartOnStop = true, restart
 	c.timer.Stop()
-	w.stopProbes(c)
+	if c.probes != nil {
+		// The readiness probe goes on until the container exits
+		// (worker.doProbe ends only liveness and startup probes).
+		c.probes[probeStartup].timer.Stop()
+		c.probes[probeLiveness].timer.Stop()
+	}
 	if msg == "" {
 		msg = "Stopping container " + c.name
 	}
@@ -1105,15 +1141,75 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 	// Upstream subtracts the hook's whole seconds and never gives less than
 	// 2 s (minimumGracePeriodInSeconds).
 	remaining := grace - int64(preStop/time.Second)
+	if c.sidecar && (w.terminating || w.done) && remaining > 0 {
+		// The pod is killed: after its hook the sidecar waits for its turn
+		// (upstream's terminationOrdering.waitForTurn).
+		c.turnGrace = remaining
+		c.timer = w.k.eng.After(preStop, w.k.lblStop, func() { w.awaitTurn(c) })
+		return
+	}
+	w.signal(c, preStop, remaining)
+}
+
+// signal sends c the stop signal after delay: it exits after its stop
+// duration, or is killed when remaining seconds (at least 2) run out.
+func (w *podWorker) signal(c *container, delay time.Duration, remaining int64) {
 	if remaining < 2 {
 		remaining = 2
 	}
 	window := time.Duration(remaining) * time.Second
-	after, code, reason := preStop+c.b.StopDuration, int32(0), reasonCompleted
+	after, code, reason := delay+c.b.StopDuration, int32(0), reasonCompleted
 	if c.b.StopDuration > window {
-		after, code, reason = preStop+window, 137, reasonError
+		after, code, reason = delay+window, 137, reasonError
 	}
 	c.timer = w.k.eng.After(after, w.k.lblStop, func() { w.exited(c, code, reason, false) })
+}
+
+// awaitTurn: sidecar c of a killed pod finished its preStop hook; it is
+// stopped once the regular containers and the next sidecar in spec order
+// exited, or when its turnGrace seconds run out.
+func (w *podWorker) awaitTurn(c *container) {
+	if w.turnDue(c) {
+		w.signal(c, 0, c.turnGrace)
+		return
+	}
+	c.awaitingTurn, c.turnFrom = true, w.now()
+	c.timer = w.k.eng.After(time.Duration(c.turnGrace)*time.Second, w.k.lblStop, func() {
+		c.awaitingTurn = false
+		w.signal(c, 0, 0)
+	})
+}
+
+// turnDue reports whether the containers sidecar c stops after have exited.
+func (w *podWorker) turnDue(c *container) bool {
+	for _, r := range w.regular() {
+		if r.state == cRunning {
+			return false
+		}
+	}
+	inits := w.inits()
+	for i := range inits {
+		if inits[i] != c {
+			continue
+		}
+		for _, next := range inits[i+1:] {
+			if next.sidecar {
+				return next.state != cRunning
+			}
+		}
+	}
+	return true
+}
+
+// wakeSidecars stops the sidecars whose turn came with an exit.
+func (w *podWorker) wakeSidecars() {
+	for _, c := range w.inits() {
+		if c.awaitingTurn && w.turnDue(c) {
+			c.timer.Stop()
+			c.awaitingTurn = false
+			w.signal(c, 0, c.turnGrace-int64((w.now()-c.turnFrom)/time.Second))
+		}
+	}
 }
 
 // checkTerminated finishes a termination once every container stopped:
@@ -1175,7 +1271,7 @@ func (w *podWorker) lose() {
 			c.state = cExited
 			c.lost = true
 		}
-		c.stopping, c.restartOnStop = false, false
+		c.stopping, c.restartOnStop, c.awaitingTurn = false, false, false
 		c.ready, c.started = false, false
 	}
 	if w.rejection != nil || (w.done && !w.terminating) {
@@ -1209,7 +1305,7 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		default:
 			for _, c := range w.all {
 				c.state = cNew
-				c.wantStart = false
+				c.wantStart, c.killRestart = false, false
 				// The kubelet's back-off state lived in memory.
 				c.crashBackoff, c.pullBackoff = nil, nil
 			}
@@ -1373,20 +1469,38 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	if len(w.inits()) > 0 {
 		st.InitContainerStatuses = make([]v1.ContainerStatus, 0, len(w.inits()))
 	}
-	for _, c := range w.inits() {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod))
+	// TerminatePod: a container that never ran is reported terminated
+	// (ContainerStatusUnknown) if the pod has initialized; of the init
+	// containers, all but the trailing ones that never ran (never the first).
+	lastRan := 0
+	for i, c := range w.inits() {
+		if c.everRan {
+			lastRan = i
+		}
 	}
+	for i, c := range w.inits() {
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, terminalPod && i <= lastRan))
+	}
+	regularMissing := terminalPod && w.hasInitialized()
 	if len(w.regular()) > 0 {
 		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular()))
 	}
 	for _, c := range w.regular() {
-		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod))
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, regularMissing))
+	}
+	if len(st.ContainerStatuses) > 1 {
+		// By name, as upstream's convertToAPIContainerStatuses sorts them
+		// (SortedContainerStatuses); init containers keep the spec order.
+		slices.SortFunc(st.ContainerStatuses, func(a, b v1.ContainerStatus) int { return strings.Compare(a.Name, b.Name) })
 	}
 	all := st.ContainerStatuses // read only below
 	if len(st.InitContainerStatuses) > 0 {
 		all = append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
 	}
 	st.Phase = podPhase(spec, all, terminalPod)
+	if terminalPod && st.Phase != v1.PodSucceeded && st.Phase != v1.PodFailed {
+		st.Phase = v1.PodFailed // TerminatePod: a terminated pod is never Pending or Running
+	}
 	if (old.Phase == v1.PodSucceeded || old.Phase == v1.PodFailed) && st.Phase != old.Phase {
 		st.Phase = old.Phase // terminal phases are final
 	}
@@ -1414,8 +1528,22 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	return st
 }
 
-// apiStatus is the container's status as the kubelet reports it.
-func (c *container) apiStatus(podHasInits, terminalPod bool) v1.ContainerStatus {
+// hasInitialized reports whether the pod ever completed its initialization
+// (the status manager's hasPodInitialized).
+func (w *podWorker) hasInitialized() bool {
+	if w.nInits == 0 || w.anyRegularRan() {
+		return true
+	}
+	last := w.all[w.nInits-1]
+	if last.sidecar {
+		return last.state == cRunning && last.started
+	}
+	return (last.exit != nil && last.exit.ExitCode == 0) || (last.lastTerm != nil && last.lastTerm.ExitCode == 0)
+}
+
+// apiStatus is the container's status as the kubelet reports it; missing:
+// if it never ran, it is reported terminated with ContainerStatusUnknown.
+func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.ContainerStatus {
 	w := c.w
 	s := v1.ContainerStatus{Name: c.name, Image: c.spec.Image, ImageID: c.imageID, RestartCount: c.restartCount,
 		ContainerID: c.containerID, Started: w.k.boolPtr(false)}
@@ -1435,7 +1563,7 @@ func (c *container) apiStatus(podHasInits, terminalPod bool) v1.ContainerStatus 
 			s.State.Terminated = c.exit.DeepCopy()
 		}
 		s.Ready = c.init && c.exit.ExitCode == 0
-	case terminalPod:
+	case missing:
 		s.State.Terminated = &v1.ContainerStateTerminated{ExitCode: 137, Reason: reasonContainerStatusUnknown, Message: msgContainerStatusUnknown}
 		s.ContainerID = ""
 	default:

@@ -258,6 +258,9 @@ func readyCondition(spec *v1.PodSpec, conds []v1.PodCondition, containersReady v
 func initializedCondition(spec *v1.PodSpec, statuses []v1.ContainerStatus, phase v1.PodPhase) v1.PodCondition {
 	cond := v1.PodCondition{Type: v1.PodInitialized, Status: v1.ConditionTrue}
 	if len(spec.InitContainers) == 0 {
+		if phase == v1.PodSucceeded {
+			cond.Reason = reasonPodCompleted // no init container is unknown
+		}
 		return cond
 	}
 	var unknown, incomplete []string
