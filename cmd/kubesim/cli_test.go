@@ -708,3 +708,27 @@ spec:
 		}
 	}
 }
+
+// kubesim run --explain for a pod that never existed says so once, without
+// a doubled prefix, and fails the run as kubesim explain does (exit 1):
+// the run's errors name it, so the verdict, the JSON's passed and the exit
+// code agree.
+func TestRunExplainOfAPodThatNeverExistedFailsTheRun(t *testing.T) {
+	const missing = "pod default/ghost does not exist at 0:01:00.000 and was never scheduled"
+	code, out, errOut := cli(t, "run", "-q", "pending-pods", "--until", "1m", "--explain", "pod/ghost", "--explain", "pod/big")
+	assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "\nEXPLAIN "+missing+"\n")
+	assert.NotContains(t, out, "explain: ")
+	assert.Contains(t, out, "\nEXPLAIN pod default/big at 0:01:00.000", "the other pod is still explained")
+	assert.Contains(t, out, "ERRORS\n  at 1m: --explain pod/ghost: "+missing+" (seed 1)\n")
+	assert.Contains(t, out, "FAIL: 3 passed, 0 failed, 5 not checked (after --until), 1 errors")
+
+	code, out, _ = cli(t, "run", "pending-pods", "--until", "1m", "--explain", "pod/ghost", "-o", "json")
+	assert.Equal(t, 1, code)
+	var rep runner.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	assert.False(t, rep.Passed)
+	assert.Equal(t, []string{missing + "\n"}, rep.Explanations)
+	require.Len(t, rep.Errors, 1)
+	assert.Equal(t, runner.ReportError{At: "1m", What: "--explain pod/ghost", Message: missing}, rep.Errors[0])
+}
