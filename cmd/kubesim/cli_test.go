@@ -732,3 +732,41 @@ func TestRunExplainOfAPodThatNeverExistedFailsTheRun(t *testing.T) {
 	require.Len(t, rep.Errors, 1)
 	assert.Equal(t, runner.ReportError{At: "1m", What: "--explain pod/ghost", Message: missing}, rep.Errors[0])
 }
+
+// rerunArgs returns the arguments of the "rerun: kubesim ..." hint of a
+// text run's verdict line, unquoting single-quoted words as a shell does.
+func rerunArgs(t *testing.T, out string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`rerun: kubesim (.*)\)\n$`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	var args []string
+	for _, w := range regexp.MustCompile(`'[^']*'|\S+`).FindAllString(m[1], -1) {
+		args = append(args, strings.Trim(w, "'"))
+	}
+	return args
+}
+
+// The rerun hint replays the run exactly: the scenario, the seed and,
+// when the run was stopped early or late, --until; running it prints the
+// same output.
+func TestRunRerunHintReproducesTheRun(t *testing.T) {
+	file := write(t, "passing.yaml", passing)
+	code, out, _ := cli(t, "run", file, "--until", "90s", "--seed", "3")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "rerun: kubesim run "+file+" --seed 3 --until 1m30s)")
+	args := rerunArgs(t, out)
+	code2, out2, _ := cli(t, args...)
+	assert.Equal(t, code, code2)
+	assert.Equal(t, out, out2, "the hint's command prints the same run")
+
+	code, out, _ = cli(t, "run", "-q", file)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "rerun: kubesim run "+file+" --seed 5)", "no --until when the run went to spec.duration")
+
+	spaced := filepath.Join(t.TempDir(), "my scenario.yaml")
+	require.NoError(t, os.WriteFile(spaced, []byte(strings.TrimLeft(passing, "\n")), 0o644))
+	code, out, _ = cli(t, "run", "-q", spaced, "--until", "2m")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "rerun: kubesim run '"+spaced+"' --seed 5 --until 2m)", "a path a shell would split is quoted")
+	assert.Equal(t, []string{"run", spaced, "--seed", "5", "--until", "2m"}, rerunArgs(t, out))
+}

@@ -170,7 +170,11 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		metricsErr = writeMetrics(f.metrics, r.Cluster())
 	}
 	if text {
-		writeText(out, res, displayName(arg), f.quiet, explanations)
+		var until time.Duration
+		if cmd.Flags().Changed("until") {
+			until = f.until
+		}
+		writeText(out, res, rerunCommand(displayName(arg), seed, until), f.quiet, explanations)
 	} else {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
