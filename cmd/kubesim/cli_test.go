@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -769,4 +771,78 @@ func TestRunRerunHintReproducesTheRun(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "rerun: kubesim run '"+spaced+"' --seed 5 --until 2m)", "a path a shell would split is quoted")
 	assert.Equal(t, []string{"run", spaced, "--seed", "5", "--until", "2m"}, rerunArgs(t, out))
+}
+
+// readmeJSONKeys reads the README's list of the keys of kubesim run -o
+// json: every key, and whether the README says when it is present (a
+// condition in parentheses, "(when …)" or "(if …)", or "with --flag").
+func readmeJSONKeys(t *testing.T) (always, sometimes []string) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	const intro = "`-o json` prints one document ("
+	i := strings.Index(string(readme), intro)
+	require.GreaterOrEqual(t, i, 0, "the README lists the JSON document's keys")
+	var items []string
+	depth, start := 1, i+len(intro)
+	for j := start; depth > 0; j++ {
+		require.Less(t, j, len(readme), "unbalanced parentheses after %q", intro)
+		switch readme[j] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				items = append(items, string(readme[start:j]))
+			}
+		case ',':
+			if depth == 1 {
+				items = append(items, string(readme[start:j]))
+				start = j + 1
+			}
+		}
+	}
+	keyRE := regexp.MustCompile("^\\s*(?:and )?`(\\w+)(?:\\[\\])?`(.*)$")
+	condRE := regexp.MustCompile("^\\s*(\\((when|if) |with `--)")
+	for _, item := range items {
+		m := keyRE.FindStringSubmatch(strings.ReplaceAll(item, "\n", " "))
+		require.NotNil(t, m, "a key in backquotes: %q", item)
+		if condRE.MatchString(m[2]) {
+			sometimes = append(sometimes, m[1])
+		} else {
+			always = append(always, m[1])
+		}
+	}
+	return always, sometimes
+}
+
+// topKeys returns the top-level keys of a JSON document, sorted.
+func topKeys(t *testing.T, doc string) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(doc), &m), doc)
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// The README's list of the keys of -o json is true: the keys it lists
+// without a condition are always there (a scenario without a description,
+// a run without --explain), and with every condition met the document has
+// exactly the keys it lists.
+func TestReadmeListsTheKeysOfTheJSONReport(t *testing.T) {
+	always, sometimes := readmeJSONKeys(t)
+	sort.Strings(always)
+	all := append(slices.Clone(always), sometimes...)
+	sort.Strings(all)
+
+	bare := write(t, "bare.yaml", strings.Replace(passing, "  description: Objects and kubectl actions only.\n", "", 1))
+	_, out, _ := cli(t, "run", bare, "-o", "json")
+	assert.Equal(t, always, topKeys(t, out), "a scenario without a description, no --explain")
+
+	_, out, _ = cli(t, "run", write(t, "passing.yaml", passing), "-o", "json", "--explain", "pod/x")
+	assert.Equal(t, all, topKeys(t, out), "a scenario with a description, with --explain")
 }
