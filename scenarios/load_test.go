@@ -308,3 +308,22 @@ spec:
 	_, err = LoadBytes("sidecar.yaml", doc("proxi"), ".")
 	require.EqualError(t, err, `sidecar.yaml:19: spec.events[0].container: deployment/web has no container "proxi" (did you mean "proxy"?) (containers: web, proxy)`)
 }
+
+// A capacity quantity that does not parse is reported once, at its key: the
+// resource is there, so no "must set" follows, and an allocatable entry for
+// it is not "not in capacity".
+func TestInvalidCapacityQuantityIsTheOnlyError(t *testing.T) {
+	_, err := LoadBytes("q.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: w, capacity: {cpu: "4", memory: 16GG}}
+    - name: v
+      capacity: {cpu: [4], memory: 8Gi}
+      allocatable: {cpu: "2", memory: 7Gi}
+`), ".")
+	require.EqualError(t, err, `q.yaml:7: spec.cluster.nodes[0].capacity.memory: invalid value "16GG": `+quantityHint+`
+q.yaml:9: spec.cluster.nodes[1].capacity.cpu: must be a quantity such as "4", "500m" or "8Gi", not a list`)
+}
