@@ -327,3 +327,25 @@ spec:
 	require.EqualError(t, err, `q.yaml:7: spec.cluster.nodes[0].capacity.memory: invalid value "16GG": `+quantityHint+`
 q.yaml:9: spec.cluster.nodes[1].capacity.cpu: must be a quantity such as "4", "500m" or "8Gi", not a list`)
 }
+
+// A tab in a line's indentation, which YAML forbids, is reported at that
+// line with a hint, whichever of go-yaml's two messages it gives; a tab
+// elsewhere (after a colon) is fine, and another character that cannot
+// start a token gets no tab hint.
+func TestTabIndentationGetsAHint(t *testing.T) {
+	const head = "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\n"
+	const hint = "; YAML does not allow tabs for indentation, indent with spaces"
+	cases := map[string]string{
+		"spec:\n\tduration: 1m\n": "t.yaml:4: YAML syntax error: found character that cannot start any token: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  cluster:\n    nodes:\n    - name: w\n      capacity:\n      \tcpu: \"4\"\n": "t.yaml:9: YAML syntax error: found character that cannot start any token: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  \tseed: 2\n":                     "t.yaml:5: YAML syntax error: found a tab character that violates indentation: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  objects:\n  -\tapiVersion: v1\n": "t.yaml:6: YAML syntax error: found character that cannot start any token: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  @seed: 2\n":                      "t.yaml:5: YAML syntax error: found character that cannot start any token",
+	}
+	for doc, want := range cases {
+		_, err := LoadBytes("t.yaml", []byte(head+doc), ".")
+		require.EqualError(t, err, want, doc)
+	}
+	_, err := LoadBytes("t.yaml", []byte(head+"spec:\n  duration:\t1m\n"), ".")
+	require.NoError(t, err, "a tab after the colon separates, it does not indent")
+}

@@ -168,6 +168,8 @@ spec:
     nodes: []
    seed: 1
 `, "bad.yaml:7: YAML syntax error: did not find expected key"},
+	"YAML syntax: a tab in the indentation": {"apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n\tduration: 1m\n",
+		"bad.yaml:4: YAML syntax error: found character that cannot start any token: a tab indents this line; YAML does not allow tabs for indentation, indent with spaces"},
 	"unknown field in the scenario": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
