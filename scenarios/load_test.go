@@ -216,9 +216,13 @@ func TestLoadFSWithFiles(t *testing.T) {
 	require.EqualError(t, err, `lib/s.yaml:5: spec.files[0]: cannot read "../../etc/passwd": must be a relative path inside the scenario's directory`)
 }
 
+// A scenario file that cannot be read is no problem at a line: the error
+// names the file alone.
 func TestLoadBytesAndMissingFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.yaml")
-	require.EqualError(t, err, "testdata/does-not-exist.yaml:1: cannot read scenario: no such file or directory")
+	require.EqualError(t, err, "testdata/does-not-exist.yaml: cannot read scenario: no such file or directory")
+	_, err = LoadFS(fstest.MapFS{}, "lib/none.yaml")
+	require.EqualError(t, err, "lib/none.yaml: cannot read scenario: file does not exist")
 	s, err := LoadBytes("inline.yaml", []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec: {duration: 5m}\n"), ".")
 	require.NoError(t, err)
 	assert.Equal(t, "inline", s.Metadata.Name)

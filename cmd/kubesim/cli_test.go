@@ -848,3 +848,15 @@ func TestReadmeListsTheKeysOfTheJSONReport(t *testing.T) {
 	_, out, _ = cli(t, "run", write(t, "passing.yaml", passing), "-o", "json", "--explain", "pod/x")
 	assert.Equal(t, all, topKeys(t, out), "a scenario with a description, with --explain")
 }
+
+// A scenario file that does not exist is bad input (exit 2, nothing run)
+// reported without a line number, by run, validate and explain alike.
+func TestMissingScenarioFileIsReportedWithoutALine(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	for _, args := range [][]string{{"run", missing}, {"validate", missing}, {"explain", "pod/x", "--scenario", missing}} {
+		code, out, errOut := cli(t, args...)
+		assert.Equal(t, 2, code, args)
+		assert.Empty(t, out, args)
+		assert.Equal(t, missing+": cannot read scenario: no such file or directory\nkubesim: 1 error; nothing was run\n", errOut, args)
+	}
+}
