@@ -200,12 +200,19 @@ func (d *fileDec) nodeGroup(n *yaml.Node, path string) (NodeGroup, bool) {
 			g.Count = int(c)
 		}
 	}
+	// named holds the resources capacity names, valid or not: one whose
+	// quantity is bad is reported at its key, and is neither missing nor
+	// "not in capacity" for allocatable.
+	named := map[v1.ResourceName]bool{}
 	if v := o.required("capacity"); v != nil {
 		g.Capacity, _ = d.resourceList(v, o.sub("capacity"))
 		if g.Capacity != nil {
+			for _, p := range pairs(resolve(v)) {
+				named[v1.ResourceName(p.key.Value)] = true
+			}
 			var missing []string
 			for _, r := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-				if _, has := g.Capacity[r]; !has {
+				if !named[r] {
 					missing = append(missing, string(r))
 				}
 			}
@@ -229,6 +236,7 @@ func (d *fileDec) nodeGroup(n *yaml.Node, path string) (NodeGroup, bool) {
 			c, inCap := g.Capacity[name]
 			switch {
 			case g.Capacity == nil:
+			case !inCap && named[name]:
 			case !inCap:
 				d.errorf(p.key, joinKey(o.sub("allocatable"), p.key.Value), "%s is not in capacity", name)
 			case q.Cmp(c) > 0:

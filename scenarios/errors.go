@@ -9,17 +9,23 @@ import (
 )
 
 // Error is one problem in a scenario, located at a line of a file. Its text is
-// `FILE:LINE: field.path: message` (or `FILE:LINE: message` without a path).
+// `FILE:LINE: field.path: message` (or `FILE:LINE: message` without a path),
+// or `FILE: message` for a problem with the file as a whole (it cannot be
+// read).
 type Error struct {
 	File    string // the file as named to the loader, or joined with the scenario's directory for spec.files
-	Line    int    // 1-based; always at least 1
+	Line    int    // 1-based; 0 only when the file itself cannot be read
 	Column  int    // 1-based; 0 when unknown (not printed)
 	Path    string // field path from the document root, e.g. spec.events[2].action; may be empty
 	Message string // one line
 }
 
-// Error formats the error as FILE:LINE: path: message.
+// Error formats the error as FILE:LINE: path: message (FILE: message
+// without a line).
 func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Message)
+	}
 	if e.Path == "" {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
 	}

@@ -55,7 +55,7 @@ func WithMetricNames(names ...string) Option {
 func Load(file string, opts ...Option) (*Scenario, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, ErrorList{{File: file, Line: 1, Message: "cannot read scenario: " + pathErrorText(err)}}
+		return nil, ErrorList{{File: file, Message: "cannot read scenario: " + pathErrorText(err)}}
 	}
 	return LoadBytes(file, data, filepath.Dir(file), opts...)
 }
@@ -83,7 +83,7 @@ func LoadBytes(name string, data []byte, baseDir string, opts ...Option) (*Scena
 func LoadFS(fsys fs.FS, name string, opts ...Option) (*Scenario, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return nil, ErrorList{{File: name, Line: 1, Message: "cannot read scenario: " + pathErrorText(err)}}
+		return nil, ErrorList{{File: name, Message: "cannot read scenario: " + pathErrorText(err)}}
 	}
 	read := func(rel string) ([]byte, string, error) {
 		full := path.Join(path.Dir(name), rel)

@@ -216,9 +216,13 @@ func TestLoadFSWithFiles(t *testing.T) {
 	require.EqualError(t, err, `lib/s.yaml:5: spec.files[0]: cannot read "../../etc/passwd": must be a relative path inside the scenario's directory`)
 }
 
+// A scenario file that cannot be read is no problem at a line: the error
+// names the file alone.
 func TestLoadBytesAndMissingFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.yaml")
-	require.EqualError(t, err, "testdata/does-not-exist.yaml:1: cannot read scenario: no such file or directory")
+	require.EqualError(t, err, "testdata/does-not-exist.yaml: cannot read scenario: no such file or directory")
+	_, err = LoadFS(fstest.MapFS{}, "lib/none.yaml")
+	require.EqualError(t, err, "lib/none.yaml: cannot read scenario: file does not exist")
 	s, err := LoadBytes("inline.yaml", []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec: {duration: 5m}\n"), ".")
 	require.NoError(t, err)
 	assert.Equal(t, "inline", s.Metadata.Name)
@@ -307,4 +311,45 @@ spec:
 	assert.Equal(t, "proxy", s.Spec.Events[0].Container)
 	_, err = LoadBytes("sidecar.yaml", doc("proxi"), ".")
 	require.EqualError(t, err, `sidecar.yaml:19: spec.events[0].container: deployment/web has no container "proxi" (did you mean "proxy"?) (containers: web, proxy)`)
+}
+
+// A capacity quantity that does not parse is reported once, at its key: the
+// resource is there, so no "must set" follows, and an allocatable entry for
+// it is not "not in capacity".
+func TestInvalidCapacityQuantityIsTheOnlyError(t *testing.T) {
+	_, err := LoadBytes("q.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: w, capacity: {cpu: "4", memory: 16GG}}
+    - name: v
+      capacity: {cpu: [4], memory: 8Gi}
+      allocatable: {cpu: "2", memory: 7Gi}
+`), ".")
+	require.EqualError(t, err, `q.yaml:7: spec.cluster.nodes[0].capacity.memory: invalid value "16GG": `+quantityHint+`
+q.yaml:9: spec.cluster.nodes[1].capacity.cpu: must be a quantity such as "4", "500m" or "8Gi", not a list`)
+}
+
+// A tab in a line's indentation, which YAML forbids, is reported at that
+// line with a hint, whichever of go-yaml's two messages it gives; a tab
+// elsewhere (after a colon) is fine, and another character that cannot
+// start a token gets no tab hint.
+func TestTabIndentationGetsAHint(t *testing.T) {
+	const head = "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\n"
+	const hint = "; YAML does not allow tabs for indentation, indent with spaces"
+	cases := map[string]string{
+		"spec:\n\tduration: 1m\n": "t.yaml:4: YAML syntax error: found character that cannot start any token: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  cluster:\n    nodes:\n    - name: w\n      capacity:\n      \tcpu: \"4\"\n": "t.yaml:9: YAML syntax error: found character that cannot start any token: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  \tseed: 2\n":                     "t.yaml:5: YAML syntax error: found a tab character that violates indentation: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  objects:\n  -\tapiVersion: v1\n": "t.yaml:6: YAML syntax error: found character that cannot start any token: a tab indents this line" + hint,
+		"spec:\n  duration: 1m\n  @seed: 2\n":                      "t.yaml:5: YAML syntax error: found character that cannot start any token",
+	}
+	for doc, want := range cases {
+		_, err := LoadBytes("t.yaml", []byte(head+doc), ".")
+		require.EqualError(t, err, want, doc)
+	}
+	_, err := LoadBytes("t.yaml", []byte(head+"spec:\n  duration:\t1m\n"), ".")
+	require.NoError(t, err, "a tab after the colon separates, it does not indent")
 }

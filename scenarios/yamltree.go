@@ -42,7 +42,11 @@ func parseDocuments(data []byte) (docs []*yaml.Node, errLine int, errMsg string)
 		}
 		if err != nil {
 			line, msg := syntaxErrorLine(err)
-			return docs, offendingLine(data, line, msg), msg
+			line = offendingLine(data, line, msg)
+			if tab := tabIndentedLine(data, line, msg); tab > 0 {
+				return docs, tab, msg + tabHint
+			}
+			return docs, line, msg
 		}
 		if isEmptyDocument(&doc) {
 			continue
@@ -99,6 +103,47 @@ func offendingLine(data []byte, line int, msg string) int {
 		}
 	}
 	return start
+}
+
+// tabHint follows a syntax error caused by a tab in a line's indentation.
+const tabHint = ": a tab indents this line; YAML does not allow tabs for indentation, indent with spaces"
+
+// tabIndentedLine returns the line of a syntax error that a tab in the
+// indentation caused, or 0. go-yaml's scanner says "found character that
+// cannot start any token" at the tab's own line, and "found a tab character
+// that violates indentation" at the line where the scalar before it began,
+// so for the latter the first tab-indented line from there on is the one.
+func tabIndentedLine(data []byte, line int, msg string) int {
+	problem := strings.TrimPrefix(msg, "YAML syntax error: ")
+	lines := bytes.Split(data, []byte("\n"))
+	switch problem {
+	case "found character that cannot start any token":
+		if line <= len(lines) && tabIndented(lines[line-1]) {
+			return line
+		}
+	case "found a tab character that violates indentation":
+		for k := line; k <= len(lines); k++ {
+			if tabIndented(lines[k-1]) {
+				return k
+			}
+		}
+	}
+	return 0
+}
+
+// tabIndented reports whether a tab comes before a line's content: in its
+// leading blanks and block sequence dashes.
+func tabIndented(line []byte) bool {
+	for _, c := range line {
+		switch c {
+		case '\t':
+			return true
+		case ' ', '-':
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // parsePrefix parses data as parseDocuments does, without refining lines.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +168,8 @@ spec:
     nodes: []
    seed: 1
 `, "bad.yaml:7: YAML syntax error: did not find expected key"},
+	"YAML syntax: a tab in the indentation": {"apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n\tduration: 1m\n",
+		"bad.yaml:4: YAML syntax error: found character that cannot start any token: a tab indents this line; YAML does not allow tabs for indentation, indent with spaces"},
 	"unknown field in the scenario": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -706,5 +710,153 @@ spec:
 		for _, m := range got {
 			assert.Equal(t, clock[m[1]], m[2], "seed %d, pod %s", seed, m[1])
 		}
+	}
+}
+
+// kubesim run --explain for a pod that never existed says so once, without
+// a doubled prefix, and fails the run as kubesim explain does (exit 1):
+// the run's errors name it, so the verdict, the JSON's passed and the exit
+// code agree.
+func TestRunExplainOfAPodThatNeverExistedFailsTheRun(t *testing.T) {
+	const missing = "pod default/ghost does not exist at 0:01:00.000 and was never scheduled"
+	code, out, errOut := cli(t, "run", "-q", "pending-pods", "--until", "1m", "--explain", "pod/ghost", "--explain", "pod/big")
+	assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "\nEXPLAIN "+missing+"\n")
+	assert.NotContains(t, out, "explain: ")
+	assert.Contains(t, out, "\nEXPLAIN pod default/big at 0:01:00.000", "the other pod is still explained")
+	assert.Contains(t, out, "ERRORS\n  at 1m: --explain pod/ghost: "+missing+" (seed 1)\n")
+	assert.Contains(t, out, "FAIL: 3 passed, 0 failed, 5 not checked (after --until), 1 errors")
+
+	code, out, _ = cli(t, "run", "pending-pods", "--until", "1m", "--explain", "pod/ghost", "-o", "json")
+	assert.Equal(t, 1, code)
+	var rep runner.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	assert.False(t, rep.Passed)
+	assert.Equal(t, []string{missing + "\n"}, rep.Explanations)
+	require.Len(t, rep.Errors, 1)
+	assert.Equal(t, runner.ReportError{At: "1m", What: "--explain pod/ghost", Message: missing}, rep.Errors[0])
+}
+
+// rerunArgs returns the arguments of the "rerun: kubesim ..." hint of a
+// text run's verdict line, unquoting single-quoted words as a shell does.
+func rerunArgs(t *testing.T, out string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`rerun: kubesim (.*)\)\n$`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	var args []string
+	for _, w := range regexp.MustCompile(`'[^']*'|\S+`).FindAllString(m[1], -1) {
+		args = append(args, strings.Trim(w, "'"))
+	}
+	return args
+}
+
+// The rerun hint replays the run exactly: the scenario, the seed and,
+// when the run was stopped early or late, --until; running it prints the
+// same output.
+func TestRunRerunHintReproducesTheRun(t *testing.T) {
+	file := write(t, "passing.yaml", passing)
+	code, out, _ := cli(t, "run", file, "--until", "90s", "--seed", "3")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "rerun: kubesim run "+file+" --seed 3 --until 1m30s)")
+	args := rerunArgs(t, out)
+	code2, out2, _ := cli(t, args...)
+	assert.Equal(t, code, code2)
+	assert.Equal(t, out, out2, "the hint's command prints the same run")
+
+	code, out, _ = cli(t, "run", "-q", file)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "rerun: kubesim run "+file+" --seed 5)", "no --until when the run went to spec.duration")
+
+	spaced := filepath.Join(t.TempDir(), "my scenario.yaml")
+	require.NoError(t, os.WriteFile(spaced, []byte(strings.TrimLeft(passing, "\n")), 0o644))
+	code, out, _ = cli(t, "run", "-q", spaced, "--until", "2m")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "rerun: kubesim run '"+spaced+"' --seed 5 --until 2m)", "a path a shell would split is quoted")
+	assert.Equal(t, []string{"run", spaced, "--seed", "5", "--until", "2m"}, rerunArgs(t, out))
+}
+
+// readmeJSONKeys reads the README's list of the keys of kubesim run -o
+// json: every key, and whether the README says when it is present (a
+// condition in parentheses, "(when …)" or "(if …)", or "with --flag").
+func readmeJSONKeys(t *testing.T) (always, sometimes []string) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	const intro = "`-o json` prints one document ("
+	i := strings.Index(string(readme), intro)
+	require.GreaterOrEqual(t, i, 0, "the README lists the JSON document's keys")
+	var items []string
+	depth, start := 1, i+len(intro)
+	for j := start; depth > 0; j++ {
+		require.Less(t, j, len(readme), "unbalanced parentheses after %q", intro)
+		switch readme[j] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				items = append(items, string(readme[start:j]))
+			}
+		case ',':
+			if depth == 1 {
+				items = append(items, string(readme[start:j]))
+				start = j + 1
+			}
+		}
+	}
+	keyRE := regexp.MustCompile("^\\s*(?:and )?`(\\w+)(?:\\[\\])?`(.*)$")
+	condRE := regexp.MustCompile("^\\s*(\\((when|if) |with `--)")
+	for _, item := range items {
+		m := keyRE.FindStringSubmatch(strings.ReplaceAll(item, "\n", " "))
+		require.NotNil(t, m, "a key in backquotes: %q", item)
+		if condRE.MatchString(m[2]) {
+			sometimes = append(sometimes, m[1])
+		} else {
+			always = append(always, m[1])
+		}
+	}
+	return always, sometimes
+}
+
+// topKeys returns the top-level keys of a JSON document, sorted.
+func topKeys(t *testing.T, doc string) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(doc), &m), doc)
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// The README's list of the keys of -o json is true: the keys it lists
+// without a condition are always there (a scenario without a description,
+// a run without --explain), and with every condition met the document has
+// exactly the keys it lists.
+func TestReadmeListsTheKeysOfTheJSONReport(t *testing.T) {
+	always, sometimes := readmeJSONKeys(t)
+	sort.Strings(always)
+	all := append(slices.Clone(always), sometimes...)
+	sort.Strings(all)
+
+	bare := write(t, "bare.yaml", strings.Replace(passing, "  description: Objects and kubectl actions only.\n", "", 1))
+	_, out, _ := cli(t, "run", bare, "-o", "json")
+	assert.Equal(t, always, topKeys(t, out), "a scenario without a description, no --explain")
+
+	_, out, _ = cli(t, "run", write(t, "passing.yaml", passing), "-o", "json", "--explain", "pod/x")
+	assert.Equal(t, all, topKeys(t, out), "a scenario with a description, with --explain")
+}
+
+// A scenario file that does not exist is bad input (exit 2, nothing run)
+// reported without a line number, by run, validate and explain alike.
+func TestMissingScenarioFileIsReportedWithoutALine(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	for _, args := range [][]string{{"run", missing}, {"validate", missing}, {"explain", "pod/x", "--scenario", missing}} {
+		code, out, errOut := cli(t, args...)
+		assert.Equal(t, 2, code, args)
+		assert.Empty(t, out, args)
+		assert.Equal(t, missing+": cannot read scenario: no such file or directory\nkubesim: 1 error; nothing was run\n", errOut, args)
 	}
 }

@@ -42,7 +42,8 @@ func newValidateCmd(e env) *cobra.Command {
 unknown or misspelled fields (in the scenario and in its manifests), types, actions
 and the fields they need, durations, times past spec.duration, references to nodes
 and objects that never exist, and the API server's validation of every manifest.
-Each problem is printed as FILE:LINE: field.path: message.
+Each problem is printed as FILE:LINE: field.path: message (FILE: message when
+the file cannot be read).
 
 Exit codes: 0 every scenario is valid; 2 a scenario has problems.`,
 		Example: `  kubesim validate my-scenario.yaml

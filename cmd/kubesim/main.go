@@ -99,8 +99,9 @@ func newRootCmd(e env) *cobra.Command {
 kubelets, controllers, kube-proxy and service traffic) as one deterministic program
 on a virtual clock. The same scenario and seed always give the same history.
 
-Exit codes: 0 all expectations passed, 1 the run failed (an expectation failed or
-an action errored), 2 bad input or usage (nothing was run).`,
+Exit codes: 0 all expectations passed, 1 the run failed (an expectation failed,
+an action errored, or a pod to explain does not exist and was never scheduled),
+2 bad input or usage (nothing was run).`,
 		Example: `  kubesim scenarios                       # the built-in library
   kubesim run node-failure                # run a built-in scenario
   kubesim run my-scenario.yaml --seed 7   # run a file with another seed

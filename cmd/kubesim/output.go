@@ -1,20 +1,21 @@
 package main
 
 import (
-	"time"
-
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/scenarios/runner"
 )
 
 // writeText prints the end of a run for people: the summary (unless
-// quiet), explanations, every expectation, the errors and the verdict.
-func writeText(w io.Writer, res *runner.Result, name string, quiet bool, explanations []string) {
+// quiet), explanations, every expectation, the errors and the verdict with
+// the rerun command line that replays the run.
+func writeText(w io.Writer, res *runner.Result, rerun string, quiet bool, explanations []string) {
 	if !quiet {
 		fmt.Fprintf(w, "\nSUMMARY at %s (%d engine events, store revision %d)\n", scenarios.FormatDuration(res.RanUntil), res.Events, res.Revision)
 		writeSummary(w, res.Summary)
@@ -47,7 +48,30 @@ func writeText(w io.Writer, res *runner.Result, name string, quiet bool, explana
 	if len(res.Errors) > 0 {
 		fmt.Fprintf(w, ", %d errors", len(res.Errors))
 	}
-	fmt.Fprintf(w, " (seed %d; rerun: kubesim run %s --seed %d)\n", res.Seed, name, res.Seed)
+	fmt.Fprintf(w, " (seed %d; rerun: %s)\n", res.Seed, rerun)
+}
+
+// rerunCommand is the command line that replays a run exactly: the
+// scenario, the seed and, when the run was given one, --until (0: none).
+// Nothing else changes what happens in a run: the other flags choose what
+// is printed (-o, -q, --explain, -n) or written (--trace, --metrics).
+func rerunCommand(name string, seed uint64, until time.Duration) string {
+	cmd := fmt.Sprintf("kubesim run %s --seed %d", shellQuote(name), seed)
+	if until > 0 {
+		cmd += " --until " + scenarios.FormatDuration(until)
+	}
+	return cmd
+}
+
+// shellSafe matches the words a POSIX shell takes as they are.
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // expectationLine prints one expectation's outcome.

@@ -44,9 +44,10 @@ expectation as PASS or FAIL with the simulated time it was decided and, on failu
 the value observed. A scenario with any problem is rejected before anything runs,
 with FILE:LINE: field.path: message errors.
 
-Exit codes: 0 every expectation passed; 1 an expectation failed or an action
-errored; 2 bad input or usage (nothing was run). Expectations due after --until are
-reported as not checked and do not fail the run.`,
+Exit codes: 0 every expectation passed; 1 an expectation failed, an action
+errored, or an --explain pod does not exist at the end and was never scheduled (a
+run error); 2 bad input or usage (nothing was run). Expectations due after --until
+are reported as not checked and do not fail the run.`,
 		Example: `  kubesim run node-failure
   kubesim run node-failure --seed 42 --quiet
   kubesim run ./my-scenario.yaml --until 3m --trace trace.jsonl --metrics metrics.txt
@@ -76,14 +77,14 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	if f.until < 0 || (f.until == 0 && cmd.Flags().Changed("until")) {
 		return usageError("--until must be greater than 0 (the simulated time to stop at), got %s", f.until)
 	}
-	type podName struct{ ns, name string }
+	type podName struct{ arg, ns, name string }
 	var explain []podName
 	for _, s := range f.explain {
 		ns, name, err := podRef(s, f.namespace)
 		if err != nil {
 			return err
 		}
-		explain = append(explain, podName{ns, name})
+		explain = append(explain, podName{s, ns, name})
 	}
 	sc, err := loadScenario(arg)
 	if err != nil {
@@ -151,11 +152,16 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 			return &exitError{code: exitFailed, err: fmt.Errorf("--trace: %v", err)}
 		}
 	}
+	// A pod that cannot be explained (it does not exist then and was never
+	// scheduled) fails the run, as kubesim explain exits 1 for it: the
+	// answer says so in its place, and a run error makes the verdict, the
+	// JSON's passed and the exit code agree.
 	var explanations []string
 	for _, p := range explain {
 		s, err := r.Explain(p.ns, p.name)
 		if err != nil {
-			s = "explain: " + err.Error() + "\n"
+			s = err.Error() + "\n"
+			res.Errors = append(res.Errors, runner.RunError{At: res.RanUntil, What: "--explain " + p.arg, Message: err.Error()})
 		}
 		explanations = append(explanations, s)
 	}
@@ -164,7 +170,11 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		metricsErr = writeMetrics(f.metrics, r.Cluster())
 	}
 	if text {
-		writeText(out, res, displayName(arg), f.quiet, explanations)
+		var until time.Duration
+		if cmd.Flags().Changed("until") {
+			until = f.until
+		}
+		writeText(out, res, rerunCommand(displayName(arg), seed, until), f.quiet, explanations)
 	} else {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")

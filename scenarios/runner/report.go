@@ -10,7 +10,9 @@ import (
 // object a script can read. Times are durations in scenario syntax (5m,
 // 1m30s).
 type Report struct {
-	Scenario     string              `json:"scenario"`
+	Scenario string `json:"scenario"`
+	// Description is the scenario's metadata.description; the key is
+	// left out when it has none, as the README says.
 	Description  string              `json:"description,omitempty"`
 	Seed         uint64              `json:"seed"`
 	Duration     string              `json:"duration"`
