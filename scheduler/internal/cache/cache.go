@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -60,8 +61,8 @@ func (c *Cache) Generation() int64 { return c.generation }
 // tree's round robin over zones (nodeTree). As upstream's UpdateSnapshot,
 // the list is rebuilt only after a node was added or removed — at the first
 // call after the change, O(nodes) — so a node that changed zone keeps its
-// place until the next add or remove. The slice is owned by the cache; it is
-// never modified, a rebuild makes a new one.
+// place until the next add or remove. The slice is owned by the cache and
+// valid until the next node add or remove (a rebuild reuses its array).
 func (c *Cache) Nodes() []*fw.NodeInfo {
 	if c.listStale {
 		c.rebuildList()
@@ -71,7 +72,7 @@ func (c *Cache) Nodes() []*fw.NodeInfo {
 
 // rebuildList is upstream's updateNodeInfoSnapshotList(updateAll=true).
 func (c *Cache) rebuildList() {
-	list := make([]*fw.NodeInfo, 0, c.tree.numNodes)
+	list := slices.Grow(c.list[:0], c.tree.numNodes)
 	c.tree.each(func(name string) {
 		n := c.nodes[name]
 		if n == nil || n.Node == nil {
@@ -79,6 +80,9 @@ func (c *Cache) rebuildList() {
 		}
 		list = append(list, n)
 	})
+	if len(c.list) > len(list) {
+		clear(c.list[len(list):]) // drop removed nodes (same array or the old one)
+	}
 	c.list, c.listStale = list, false
 }
 

@@ -313,3 +313,21 @@ func TestSameZoneLabels(t *testing.T) {
 }
 
 func zoneKeyOf(n *v1.Node) string { return treeOf(n).zones[0] }
+
+// The per-cycle path allocates nothing: Nodes() without a node add or
+// remove, and a node update that keeps the zone (a status heartbeat).
+func TestNodesAndSameZoneUpdateDoNotAllocate(t *testing.T) {
+	c := New(0)
+	for i := 0; i < 300; i++ {
+		n := node(fmt.Sprintf("n-%03d", i))
+		n.Labels = map[string]string{v1.LabelTopologyZone: fmt.Sprintf("z%d", i%3)}
+		c.AddNode(n)
+	}
+	require.Len(t, c.Nodes(), 300)
+	hb := c.Get("n-007").Node.DeepCopy()
+	hb.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = c.Nodes() }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { c.tree.updateNode(c.Get("n-007").Node, hb) }))
+	c.UpdateNode(hb)
+	assert.False(t, c.listStale, "a same-zone update does not mark the list for a rebuild")
+}
