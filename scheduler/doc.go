@@ -29,6 +29,16 @@
 // error) or finishes the binding. The scheduler never reads the wall clock,
 // never starts goroutines, and never lets map order reach a decision.
 //
+// Node order: the cycle walks (and preemption dry-runs) the nodes in
+// upstream's nodeTree order (pkg/scheduler/backend/cache/node_tree.go):
+// nodes grouped by zone (region and zone labels, failure-domain.beta ones
+// first), each zone's nodes in the order the node informer added them (its
+// initial list in name order, then events), zones in the order first seen,
+// listed round robin — the first node of every zone, then the second, … —
+// so the nodes one cycle examines come from every zone. A node whose zone
+// changes moves to the end of its new zone; as upstream's UpdateSnapshot
+// the list itself is rebuilt only when a node is added or removed.
+//
 // Explain: every attempt is recorded (Explain / History): the examined nodes
 // with the plugin and reasons of every rejection, every scored node's raw,
 // normalised and weighted score per plugin, the chosen node or the FitError
@@ -44,6 +54,8 @@
 //     SchedulingGates-style PreEnqueue plugins other than the gates themselves.
 //   - Filtering is sequential, so exactly numFeasibleNodesToFind feasible
 //     nodes are collected (upstream's 16 workers may examine a few more).
+//     When a PreFilter narrows the nodes, the remaining ones keep the node
+//     order above (upstream builds that subset in map order).
 //   - Backoff expiry is exactly last-failure + backoff, with an engine timer
 //     at that instant (upstream flushes backoffQ every second and aligns to a
 //     1 s window); pods are never popped from backoffQ early (the v1.33
@@ -51,11 +63,12 @@
 //   - selectHost draws one number from the seeded "scheduler" stream to pick
 //     uniformly among the best-scored nodes (upstream: reservoir sampling
 //     with the global math/rand).
-//   - Preemption dry-runs candidates in node-name order from an offset drawn
-//     from the seeded "scheduler/preemption" stream, sequentially, stopping
-//     as soon as upstream's condition holds; ties after all criteria go to
-//     the first candidate in that order (upstream: map order). Victims
-//     without status.startTime count as starting now (engine clock).
+//   - Preemption dry-runs candidates in the node order above from an offset
+//     drawn from the seeded "scheduler/preemption" stream, sequentially,
+//     stopping as soon as upstream's condition holds; ties after all
+//     criteria go to the first candidate in that order (upstream: map
+//     order). Victims without status.startTime count as starting now
+//     (engine clock).
 //   - Queueing hints are per-plugin approximations of upstream's (node
 //     add/update with allocatable, label or taint changes, assigned pod
 //     add/update/delete); pod updates other than status changes requeue the

@@ -182,7 +182,8 @@ func terminatingByPreemption(p *v1.Pod) bool {
 }
 
 // potentialNodes are the nodes rejected with a resolvable (Unschedulable)
-// status, in node-name order.
+// status, in the order of all (the cache's nodeTree order, as upstream's
+// nodesWherePreemptionMightHelp over the snapshot's NodeInfo list).
 func (s *Scheduler) potentialNodes(all []*fw.NodeInfo, d *diagnosis) []*fw.NodeInfo {
 	if d.preFilter != nil {
 		if d.preFilter.Code() == fw.Unschedulable {

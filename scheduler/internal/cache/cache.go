@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -15,9 +16,14 @@ import (
 // on a node. Illegal transitions (assuming a pod twice, forgetting a pod that
 // is not assumed) panic: they are scheduler bugs, not user input.
 type Cache struct {
-	nodes  map[string]*fw.NodeInfo
-	sorted []*fw.NodeInfo // real nodes (Node != nil) sorted by name
-	pods   map[types.UID]*podState
+	nodes map[string]*fw.NodeInfo
+	// tree orders the real nodes (Node != nil) as upstream's nodeTree.
+	tree *nodeTree
+	// list is the real nodes in tree order as of the last node add or
+	// remove (listStale: not rebuilt yet); see Nodes.
+	list      []*fw.NodeInfo
+	listStale bool
+	pods      map[types.UID]*podState
 	// imageNodes counts, per normalised image name, the nodes that have it.
 	imageNodes map[string]int
 	// affinityPods / antiAffinityPods count pods with (required anti-)affinity
@@ -41,6 +47,7 @@ type podState struct {
 func New(ttl time.Duration) *Cache {
 	return &Cache{
 		nodes:      map[string]*fw.NodeInfo{},
+		tree:       newNodeTree(),
 		pods:       map[types.UID]*podState{},
 		imageNodes: map[string]int{},
 		ttl:        ttl,
@@ -50,9 +57,34 @@ func New(ttl time.Duration) *Cache {
 // Generation increases on every change of nodes or pods.
 func (c *Cache) Generation() int64 { return c.generation }
 
-// Nodes returns the real nodes sorted by name. The slice is owned by the
-// cache and valid until the next change.
-func (c *Cache) Nodes() []*fw.NodeInfo { return c.sorted }
+// Nodes returns the real nodes in upstream's snapshot order: the node
+// tree's round robin over zones (nodeTree). As upstream's UpdateSnapshot,
+// the list is rebuilt only after a node was added or removed — at the first
+// call after the change, O(nodes) — so a node that changed zone keeps its
+// place until the next add or remove. The slice is owned by the cache and
+// valid until the next node add or remove (a rebuild reuses its array).
+func (c *Cache) Nodes() []*fw.NodeInfo {
+	if c.listStale {
+		c.rebuildList()
+	}
+	return c.list
+}
+
+// rebuildList is upstream's updateNodeInfoSnapshotList(updateAll=true).
+func (c *Cache) rebuildList() {
+	list := slices.Grow(c.list[:0], c.tree.numNodes)
+	c.tree.each(func(name string) {
+		n := c.nodes[name]
+		if n == nil || n.Node == nil {
+			panic(fmt.Sprintf("scheduler cache: node %s is in the node tree but not in the cache", name))
+		}
+		list = append(list, n)
+	})
+	if len(c.list) > len(list) {
+		clear(c.list[len(list):]) // drop removed nodes (same array or the old one)
+	}
+	c.list, c.listStale = list, false
+}
 
 // Get returns the NodeInfo of a real node, or nil.
 func (c *Cache) Get(name string) *fw.NodeInfo {
@@ -86,18 +118,22 @@ func (c *Cache) AddNode(node *v1.Node) {
 	}
 	n.SetNode(node)
 	c.addImages(n)
-	c.insertSorted(n)
+	c.tree.addNode(node)
+	c.listStale = true
 	c.countPods(n, 1)
 	c.generation++
 }
 
-// UpdateNode installs a new version of a known node.
+// UpdateNode installs a new version of a known node. A changed zone moves
+// the node in the node tree (upstream nodeTree.updateNode) without marking
+// the node list for a rebuild, as upstream's UpdateSnapshot.
 func (c *Cache) UpdateNode(node *v1.Node) {
 	n, ok := c.nodes[node.Name]
 	if !ok || n.Node == nil {
 		c.AddNode(node)
 		return
 	}
+	c.tree.updateNode(n.Node, node)
 	c.removeImages(n)
 	n.SetNode(node)
 	c.addImages(n)
@@ -112,7 +148,10 @@ func (c *Cache) RemoveNode(name string) {
 		return
 	}
 	c.removeImages(n)
-	c.removeSorted(n)
+	if err := c.tree.removeNode(n.Node); err != nil {
+		panic("scheduler cache: " + err.Error())
+	}
+	c.listStale = true
 	c.countPods(n, -1)
 	n.Node = nil
 	n.Images = nil
@@ -139,21 +178,6 @@ func (c *Cache) removeImages(n *fw.NodeInfo) {
 			delete(c.imageNodes, name)
 		}
 	}
-}
-
-func (c *Cache) insertSorted(n *fw.NodeInfo) {
-	i := sort.Search(len(c.sorted), func(i int) bool { return c.sorted[i].Name >= n.Name })
-	c.sorted = append(c.sorted, nil)
-	copy(c.sorted[i+1:], c.sorted[i:])
-	c.sorted[i] = n
-}
-
-func (c *Cache) removeSorted(n *fw.NodeInfo) {
-	i := sort.Search(len(c.sorted), func(i int) bool { return c.sorted[i].Name >= n.Name })
-	if i == len(c.sorted) || c.sorted[i] != n {
-		panic(fmt.Sprintf("scheduler cache: node %s missing from the sorted node list", n.Name))
-	}
-	c.sorted = append(c.sorted[:i], c.sorted[i+1:]...)
 }
 
 func (c *Cache) nodeFor(name string) *fw.NodeInfo {

@@ -32,7 +32,7 @@ func TestAssumeConfirmForget(t *testing.T) {
 	c := New(0)
 	c.AddNode(node("b"))
 	c.AddNode(node("a"))
-	assert.Equal(t, "a", c.Nodes()[0].Name, "nodes sorted by name")
+	assert.Equal(t, "b", c.Nodes()[0].Name, "nodes in the order added")
 	assert.Equal(t, 2, c.ImageNumNodes("nginx:1"))
 
 	c.AssumePod(pod("p", "", 500), "a")

@@ -17,5 +17,8 @@
 // The cache is also the scheduling snapshot: a scheduling cycle runs
 // synchronously inside one engine event, so nothing can change the cache
 // while a cycle reads it, and kubesim skips upstream's copy-on-cycle
-// snapshot entirely.
+// snapshot entirely. Of the snapshot it keeps the node list: Nodes is the
+// real nodes in upstream's nodeTree order (node_tree.go: round robin over
+// zones, each zone in the order its nodes were added), rebuilt only after a
+// node add or remove, as UpdateSnapshot does.
 package cache

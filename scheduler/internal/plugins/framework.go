@@ -71,7 +71,9 @@ func (s Set) Names() []string {
 // Snapshot is the cluster state plugins read besides the node they filter
 // or score. The scheduler implements it on top of its cache and listers.
 type Snapshot interface {
-	// Nodes are all nodes sorted by name.
+	// Nodes are all nodes in the scheduler's node order (upstream's
+	// nodeTree order: round robin over zones); plugins only aggregate over
+	// them, so nothing they compute depends on that order.
 	Nodes() []*fw.NodeInfo
 	// Get returns a node by name, or nil.
 	Get(name string) *fw.NodeInfo
