@@ -52,13 +52,13 @@ type container struct {
 	w         *podWorker
 	spec      *v1.Container
 	name      string
-	init      bool // a regular init container (runs to completion)
-	sidecar   bool // a restartable init container
 	fieldPath string
 	b         *Behaviour // behaviour of the current run (shared and read-only)
 
 	state        cState
 	everRan      bool
+	init         bool // a regular init container (runs to completion)
+	sidecar      bool // a restartable init container
 	restartCount int32
 	startedAt    time.Duration
 	containerID  string
