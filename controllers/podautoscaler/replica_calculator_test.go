@@ -108,6 +108,10 @@ func TestGetResourceReplicas(t *testing.T) {
 		{"missing metrics on scale-up", 4, pods("1.0", 4, nil), levels(2000, 2000, 2000, -1), 100, 6, 200},
 		// kubesim: missing metric on scale-down counts 100%: (300+1000)/4000 = 32% vs 50% ⇒ ceil(0.64×4) = 3.
 		{"missing metrics on scale-down", 4, pods("1.0", 4, nil), levels(100, 100, 100, -1), 50, 3, 10},
+		// Upstream (kubernetes#112178, v1.26+): with a target above 100% a missing
+		// pod counts as using the target on scale-down, not 100%: (4500+3000)/4000 = 187% vs 300% ⇒ ceil(0.623×4) = 3
+		// (with 100% it would be (4500+1000)/4000 = 137% ⇒ 2).
+		{"missing metrics on scale-down, target above 100%", 4, pods("1.0", 4, nil), levels(1500, 1500, 1500, -1), 300, 3, 150},
 		// kubesim: a missing metric that flips the direction keeps the count.
 		{"missing metrics flip ⇒ keep", 3, pods("1.0", 3, nil), levels(1500, 1500, -1), 110, 3, 150},
 		// kubesim: pending pods are unready; deleted/failed pods are ignored.
