@@ -193,12 +193,17 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 	return res, retErr
 }
 
-// setStatus writes the counts and metrics; lastScaleTime moves on a rescale.
+// setStatus rebuilds the status from the counts, the metrics, the
+// conditions and lastScaleTime, which moves on a rescale (upstream never
+// sets observedGeneration).
 func setStatus(hpa *autoscalingv2.HorizontalPodAutoscaler, currentReplicas, desiredReplicas int32, metricStatuses []autoscalingv2.MetricStatus, rescale bool, now time.Time) {
-	hpa.Status.CurrentReplicas = currentReplicas
-	hpa.Status.DesiredReplicas = desiredReplicas
-	hpa.Status.CurrentMetrics = metricStatuses
-	hpa.Status.ObservedGeneration = &hpa.Generation
+	hpa.Status = autoscalingv2.HorizontalPodAutoscalerStatus{
+		CurrentReplicas: currentReplicas,
+		DesiredReplicas: desiredReplicas,
+		LastScaleTime:   hpa.Status.LastScaleTime,
+		CurrentMetrics:  metricStatuses,
+		Conditions:      hpa.Status.Conditions,
+	}
 	if rescale {
 		t := metav1.NewTime(now)
 		hpa.Status.LastScaleTime = &t

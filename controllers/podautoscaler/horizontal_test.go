@@ -410,3 +410,19 @@ func TestContainerResourceMetricName(t *testing.T) {
 	require.NotNil(t, s.hpa.Status.CurrentMetrics[0].ContainerResource)
 	assert.Equal(t, int32(100), *s.hpa.Status.CurrentMetrics[0].ContainerResource.Current.AverageUtilization)
 }
+
+// TestStatusHasNoObservedGeneration: upstream's setStatus rebuilds the
+// status from currentReplicas, desiredReplicas, lastScaleTime,
+// currentMetrics and conditions only; the v1.32 controller never sets
+// status.observedGeneration.
+func TestStatusHasNoObservedGeneration(t *testing.T) {
+	hpa := cpuHPA(50, 1, 10)
+	hpa.Generation = 3
+	s := newHPASim(t, hpa, 2)
+	s.usage = 1000
+	assert.Equal(t, int32(4), s.sync())
+	assert.Nil(t, s.hpa.Status.ObservedGeneration)
+	s.usage = 500
+	assert.Equal(t, int32(4), s.sync())
+	assert.Nil(t, s.hpa.Status.ObservedGeneration)
+}
