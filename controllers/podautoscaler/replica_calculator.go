@@ -178,7 +178,8 @@ func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, target
 			for podName := range missingPods {
 				metrics[podName] = PodMetric{Value: targetUsage}
 			}
-		} else {
+		} else if usageRatio > 1.0 {
+			// Scale-up: missing pods count as using nothing.
 			for podName := range missingPods {
 				metrics[podName] = PodMetric{Value: 0}
 			}

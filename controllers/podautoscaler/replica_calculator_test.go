@@ -159,6 +159,12 @@ func TestGetRawResourceReplicas(t *testing.T) {
 	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, levels(10, 10, -1), pods("1", 3, nil), now)
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), got)
+	// Exactly at target with missing pods: upstream calcPlainMetricReplicas
+	// fills missing pods only when the ratio is below or above 1, so the
+	// ratio stays 1 and nothing changes (filling them with 0 would scale 5 → 2).
+	got, _, err = calc.GetRawResourceReplicas(5, 100, v1.ResourceCPU, levels(100, 100, -1, -1, -1), pods("1", 5, nil), now)
+	require.NoError(t, err)
+	assert.Equal(t, int32(5), got)
 	// Within tolerance.
 	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, levels(105, 108, 107), pods("1", 3, nil), now)
 	require.NoError(t, err)
