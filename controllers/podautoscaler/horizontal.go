@@ -115,6 +115,7 @@ type Result struct {
 func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutoscaler, scale ScaleTarget, metrics MetricsClient, pods []*v1.Pod, updateScale func(replicas int32) error, now time.Time) (Result, error) {
 	hpa = hpa.DeepCopy()
 	res := Result{HPA: hpa}
+	reference := fmt.Sprintf("%s/%s/%s", hpa.Spec.ScaleTargetRef.Kind, hpa.Namespace, hpa.Spec.ScaleTargetRef.Name)
 	setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionTrue, "SucceededGetScale", "the HPA controller was able to get the target's current scale", now)
 
 	currentReplicas := scale.SpecReplicas
@@ -148,7 +149,7 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 		if err != nil && metricDesiredReplicas == -1 {
 			setStatus(hpa, currentReplicas, hpa.Status.DesiredReplicas, metricStatuses, false, now)
 			res.Events = append(res.Events, Event{v1.EventTypeWarning, "FailedComputeMetricsReplicas", err.Error()})
-			return res, fmt.Errorf("failed to compute desired number of replicas based on listed metrics for %s: %v", key, err)
+			return res, fmt.Errorf("failed to compute desired number of replicas based on listed metrics for %s: %v", reference, err)
 		}
 		if err != nil {
 			// Some metrics failed: scale on the others, report the error.
@@ -179,7 +180,7 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 			setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionFalse, "FailedUpdateScale", fmt.Sprintf("the HPA controller was unable to update the target scale: %v", err), now)
 			setStatus(hpa, currentReplicas, hpa.Status.DesiredReplicas, metricStatuses, false, now)
 			res.DesiredReplicas = desiredReplicas
-			return res, fmt.Errorf("failed to rescale %s: %v", key, err)
+			return res, fmt.Errorf("failed to rescale %s: %v", reference, err)
 		}
 		setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionTrue, "SucceededRescale", fmt.Sprintf("the HPA controller was able to update the target scale to %d", desiredReplicas), now)
 		res.Events = append(res.Events, Event{v1.EventTypeNormal, "SuccessfulRescale", fmt.Sprintf("New size: %d; reason: %s", desiredReplicas, rescaleReason)})

@@ -340,8 +340,10 @@ func TestReconcileFailedRescale(t *testing.T) {
 	as := NewAutoscaler()
 	ps := pods("1000m", 2, nil)
 	m := fakeMetrics{perPod: map[v1.ResourceName]int64{v1.ResourceCPU: 2000}, pods: &ps, at: &now}
-	res, err := as.Reconcile("ns/web", cpuHPA(50, 1, 10), ScaleTarget{SpecReplicas: 2, Selector: labels.Everything()}, m, ps, func(int32) error { return fmt.Errorf("conflict") }, now)
-	require.Error(t, err)
+	hpa := cpuHPA(50, 1, 10)
+	hpa.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}
+	res, err := as.Reconcile("ns/web", hpa, ScaleTarget{SpecReplicas: 2, Selector: labels.Everything()}, m, ps, func(int32) error { return fmt.Errorf("conflict") }, now)
+	assert.EqualError(t, err, "failed to rescale Deployment/ns/web: conflict")
 	assert.False(t, res.Rescaled)
 	assert.Equal(t, "False", string(GetCondition(res.HPA.Status, autoscalingv2.AbleToScale).Status))
 	assert.Equal(t, "FailedUpdateScale", GetCondition(res.HPA.Status, autoscalingv2.AbleToScale).Reason)
@@ -366,6 +368,12 @@ func TestMetricErrorTexts(t *testing.T) {
 		require.Error(t, err)
 		return res
 	}
+	hpa := cpuHPA(50, 1, 10)
+	hpa.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}
+	ps := pods("1000m", 2, nil)
+	_, err := NewAutoscaler().Reconcile("ns/web", hpa, ScaleTarget{SpecReplicas: 2, Selector: labels.Everything()}, fakeMetrics{err: map[v1.ResourceName]error{v1.ResourceCPU: down}, pods: &ps, at: &now}, ps, func(int32) error { return nil }, now)
+	assert.EqualError(t, err, "failed to compute desired number of replicas based on listed metrics for Deployment/ns/web: invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API",
+		"the error names the target as Kind/namespace/name (upstream's reference)")
 	res := run(cpuHPA(50, 1, 10))
 	require.Len(t, res.Events, 2)
 	assert.Equal(t, Event{v1.EventTypeWarning, "FailedGetResourceMetric", "failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"}, res.Events[0])
