@@ -27,7 +27,8 @@
 // Reconcile, writes /scale and, when it changed, the status; events are
 // upstream's (SuccessfulRescale "New size: 4; reason: cpu resource
 // utilization (percentage of request) above target", FailedGetScale,
-// FailedGetResourceMetric, FailedComputeMetricsReplicas, FailedRescale).
+// FailedGetResourceMetric, FailedGetContainerResourceMetric,
+// FailedComputeMetricsReplicas, FailedRescale).
 // Trace records (component "horizontal-pod-autoscaler"): scaled and
 // reconcileFailed on the HPA.
 //

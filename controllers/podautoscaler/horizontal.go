@@ -115,6 +115,7 @@ type Result struct {
 func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutoscaler, scale ScaleTarget, metrics MetricsClient, pods []*v1.Pod, updateScale func(replicas int32) error, now time.Time) (Result, error) {
 	hpa = hpa.DeepCopy()
 	res := Result{HPA: hpa}
+	reference := fmt.Sprintf("%s/%s/%s", hpa.Spec.ScaleTargetRef.Kind, hpa.Namespace, hpa.Spec.ScaleTargetRef.Name)
 	setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionTrue, "SucceededGetScale", "the HPA controller was able to get the target's current scale", now)
 
 	currentReplicas := scale.SpecReplicas
@@ -148,7 +149,7 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 		if err != nil && metricDesiredReplicas == -1 {
 			setStatus(hpa, currentReplicas, hpa.Status.DesiredReplicas, metricStatuses, false, now)
 			res.Events = append(res.Events, Event{v1.EventTypeWarning, "FailedComputeMetricsReplicas", err.Error()})
-			return res, fmt.Errorf("failed to compute desired number of replicas based on listed metrics for %s: %v", key, err)
+			return res, fmt.Errorf("failed to compute desired number of replicas based on listed metrics for %s: %v", reference, err)
 		}
 		if err != nil {
 			// Some metrics failed: scale on the others, report the error.
@@ -179,7 +180,7 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 			setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionFalse, "FailedUpdateScale", fmt.Sprintf("the HPA controller was unable to update the target scale: %v", err), now)
 			setStatus(hpa, currentReplicas, hpa.Status.DesiredReplicas, metricStatuses, false, now)
 			res.DesiredReplicas = desiredReplicas
-			return res, fmt.Errorf("failed to rescale %s: %v", key, err)
+			return res, fmt.Errorf("failed to rescale %s: %v", reference, err)
 		}
 		setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionTrue, "SucceededRescale", fmt.Sprintf("the HPA controller was able to update the target scale to %d", desiredReplicas), now)
 		res.Events = append(res.Events, Event{v1.EventTypeNormal, "SuccessfulRescale", fmt.Sprintf("New size: %d; reason: %s", desiredReplicas, rescaleReason)})
@@ -193,12 +194,17 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 	return res, retErr
 }
 
-// setStatus writes the counts and metrics; lastScaleTime moves on a rescale.
+// setStatus rebuilds the status from the counts, the metrics, the
+// conditions and lastScaleTime, which moves on a rescale (upstream never
+// sets observedGeneration).
 func setStatus(hpa *autoscalingv2.HorizontalPodAutoscaler, currentReplicas, desiredReplicas int32, metricStatuses []autoscalingv2.MetricStatus, rescale bool, now time.Time) {
-	hpa.Status.CurrentReplicas = currentReplicas
-	hpa.Status.DesiredReplicas = desiredReplicas
-	hpa.Status.CurrentMetrics = metricStatuses
-	hpa.Status.ObservedGeneration = &hpa.Generation
+	hpa.Status = autoscalingv2.HorizontalPodAutoscalerStatus{
+		CurrentReplicas: currentReplicas,
+		DesiredReplicas: desiredReplicas,
+		LastScaleTime:   hpa.Status.LastScaleTime,
+		CurrentMetrics:  metricStatuses,
+		Conditions:      hpa.Status.Conditions,
+	}
 	if rescale {
 		t := metav1.NewTime(now)
 		hpa.Status.LastScaleTime = &t
@@ -222,12 +228,11 @@ func (a *Autoscaler) computeReplicasForMetrics(hpa *autoscalingv2.HorizontalPodA
 	var invalidMetricCondition autoscalingv2.HorizontalPodAutoscalerCondition
 
 	for i, metricSpec := range hpa.Spec.Metrics {
-		proposal, name, err := a.computeReplicasForMetric(hpa, metricSpec, specReplicas, scale.Selector, metrics, pods, now, &statuses[i])
+		proposal, name, reason, err := a.computeReplicasForMetric(hpa, metricSpec, specReplicas, scale.Selector, metrics, pods, now, &statuses[i])
 		if err != nil {
-			reason := "FailedGetResourceMetric"
 			if invalidMetricsCount <= 0 {
 				invalidMetricCondition = autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.ScalingActive, Status: v1.ConditionFalse, Reason: reason, Message: fmt.Sprintf("the HPA was unable to compute the replica count: %v", err)}
-				invalidMetricError = err
+				invalidMetricError = wrapMetricError(metricSpec, err)
 			}
 			res.Events = append(res.Events, Event{v1.EventTypeWarning, reason, err.Error()})
 			invalidMetricsCount++
@@ -250,50 +255,70 @@ func (a *Autoscaler) computeReplicasForMetrics(hpa *autoscalingv2.HorizontalPodA
 }
 
 // computeReplicasForMetric handles Resource and ContainerResource metrics;
-// other metric types are reported as unsupported errors.
-func (a *Autoscaler) computeReplicasForMetric(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, specReplicas int32, selector labels.Selector, metrics MetricsClient, pods []*v1.Pod, now time.Time, status *autoscalingv2.MetricStatus) (int32, string, error) {
+// other metric types are reported as unsupported errors. On failure it
+// returns the reason of the event and ScalingActive condition
+// (FailedGetResourceMetric or FailedGetContainerResourceMetric) and the
+// error they carry (upstream computeStatusForResourceMetricGeneric).
+func (a *Autoscaler) computeReplicasForMetric(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, specReplicas int32, selector labels.Selector, metrics MetricsClient, pods []*v1.Pod, now time.Time, status *autoscalingv2.MetricStatus) (int32, string, string, error) {
 	var resourceName v1.ResourceName
 	var target autoscalingv2.MetricTarget
 	container := ""
+	reason := "FailedGetResourceMetric"
 	switch spec.Type {
 	case autoscalingv2.ResourceMetricSourceType:
 		if spec.Resource == nil {
-			return 0, "", fmt.Errorf("invalid resource metric: resource is nil")
+			return 0, "", reason, fmt.Errorf("invalid resource metric: resource is nil")
 		}
 		resourceName, target = spec.Resource.Name, spec.Resource.Target
 	case autoscalingv2.ContainerResourceMetricSourceType:
+		reason = "FailedGetContainerResourceMetric"
 		if spec.ContainerResource == nil {
-			return 0, "", fmt.Errorf("invalid container resource metric: containerResource is nil")
+			return 0, "", reason, fmt.Errorf("invalid container resource metric: containerResource is nil")
 		}
 		resourceName, target, container = spec.ContainerResource.Name, spec.ContainerResource.Target, spec.ContainerResource.Container
 	default:
-		return 0, "", fmt.Errorf("unknown metric source type %q (kubesim supports Resource and ContainerResource metrics only)", spec.Type)
+		return 0, "", reason, fmt.Errorf("unknown metric source type %q (kubesim supports Resource and ContainerResource metrics only)", spec.Type)
 	}
 
-	podMetrics, _, err := metrics.GetResourceMetric(resourceName, hpa.Namespace, selector, container)
-	if err != nil {
-		return 0, "", fmt.Errorf("failed to get %s utilization: unable to get metrics for resource %s: %v", resourceName, resourceName, err)
+	getMetrics := func() (PodMetricsInfo, error) {
+		podMetrics, _, err := metrics.GetResourceMetric(resourceName, hpa.Namespace, selector, container)
+		if err != nil {
+			return nil, fmt.Errorf("unable to get metrics for resource %s: %v", resourceName, err)
+		}
+		return podMetrics, nil
 	}
-
 	var value autoscalingv2.MetricValueStatus
 	var proposal int32
 	var name string
 	if target.AverageValue != nil {
-		p, raw, err := a.Calc.GetRawResourceReplicas(specReplicas, target.AverageValue.MilliValue(), resourceName, podMetrics, pods, now)
+		podMetrics, err := getMetrics()
+		var p int32
+		var raw int64
+		if err == nil {
+			p, raw, err = a.Calc.GetRawResourceReplicas(specReplicas, target.AverageValue.MilliValue(), resourceName, podMetrics, pods, now)
+		}
 		if err != nil {
-			return 0, "", fmt.Errorf("failed to get %s usage: %v", resourceName, err)
+			return 0, "", reason, fmt.Errorf("failed to get %s usage: %v", resourceName, err)
 		}
 		proposal, name = p, fmt.Sprintf("%s resource", resourceName)
 		value = autoscalingv2.MetricValueStatus{AverageValue: resource.NewMilliQuantity(raw, resource.DecimalSI)}
 	} else {
 		if target.AverageUtilization == nil {
-			return 0, "", fmt.Errorf("invalid resource metric source: neither an average utilization target nor an average value (usage) target was set")
+			return 0, "", reason, fmt.Errorf("invalid resource metric source: neither an average utilization target nor an average value (usage) target was set")
 		}
-		p, pct, raw, err := a.Calc.GetResourceReplicas(specReplicas, *target.AverageUtilization, resourceName, podMetrics, pods, container, now)
+		podMetrics, err := getMetrics()
+		var p, pct int32
+		var raw int64
+		if err == nil {
+			p, pct, raw, err = a.Calc.GetResourceReplicas(specReplicas, *target.AverageUtilization, resourceName, podMetrics, pods, container, now)
+		}
 		if err != nil {
-			return 0, "", fmt.Errorf("failed to get %s utilization: %v", resourceName, err)
+			return 0, "", reason, fmt.Errorf("failed to get %s utilization: %v", resourceName, err)
 		}
 		proposal, name = p, fmt.Sprintf("%s resource utilization (percentage of request)", resourceName)
+		if spec.Type == autoscalingv2.ContainerResourceMetricSourceType {
+			name = fmt.Sprintf("%s container resource utilization (percentage of request)", resourceName)
+		}
 		value = autoscalingv2.MetricValueStatus{AverageUtilization: &pct, AverageValue: resource.NewMilliQuantity(raw, resource.DecimalSI)}
 	}
 	if spec.Type == autoscalingv2.ContainerResourceMetricSourceType {
@@ -301,7 +326,19 @@ func (a *Autoscaler) computeReplicasForMetric(hpa *autoscalingv2.HorizontalPodAu
 	} else {
 		*status = autoscalingv2.MetricStatus{Type: spec.Type, Resource: &autoscalingv2.ResourceMetricStatus{Name: resourceName, Current: value}}
 	}
-	return proposal, name, nil
+	return proposal, name, "", nil
+}
+
+// wrapMetricError is upstream's computeReplicasForMetric wrapping of a
+// metric's error, as FailedComputeMetricsReplicas reports it.
+func wrapMetricError(spec autoscalingv2.MetricSpec, err error) error {
+	switch {
+	case spec.Type == autoscalingv2.ResourceMetricSourceType && spec.Resource != nil:
+		return fmt.Errorf("failed to get %s resource metric value: %v", spec.Resource.Name, err)
+	case spec.Type == autoscalingv2.ContainerResourceMetricSourceType && spec.ContainerResource != nil:
+		return fmt.Errorf("failed to get %s container metric value: %v", spec.ContainerResource.Container, err)
+	}
+	return err
 }
 
 // recordInitialRecommendation seeds the recommendation history of a new

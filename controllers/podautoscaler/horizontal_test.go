@@ -58,6 +58,7 @@ type hpaSim struct {
 	usage    int64
 	now      time.Time
 	pods     []*v1.Pod
+	podOpts  []podOpt // applied to every pod
 	last     Result
 }
 
@@ -66,7 +67,11 @@ func newHPASim(t *testing.T, hpa *autoscalingv2.HorizontalPodAutoscaler, replica
 }
 
 func (s *hpaSim) sync() int32 {
-	s.pods = pods("1000m", int(s.replicas), nil)
+	opts := map[int][]podOpt{}
+	for i := 0; i < int(s.replicas); i++ {
+		opts[i] = s.podOpts
+	}
+	s.pods = pods("1000m", int(s.replicas), opts)
 	m := fakeMetrics{perPod: map[v1.ResourceName]int64{v1.ResourceCPU: s.usage}, pods: &s.pods, at: &s.now}
 	res, err := s.as.Reconcile("ns/web", s.hpa, ScaleTarget{SpecReplicas: s.replicas, StatusReplicas: s.replicas, Selector: labels.Everything()}, m, s.pods,
 		func(r int32) error { s.replicas = r; return nil }, s.now)
@@ -335,11 +340,97 @@ func TestReconcileFailedRescale(t *testing.T) {
 	as := NewAutoscaler()
 	ps := pods("1000m", 2, nil)
 	m := fakeMetrics{perPod: map[v1.ResourceName]int64{v1.ResourceCPU: 2000}, pods: &ps, at: &now}
-	res, err := as.Reconcile("ns/web", cpuHPA(50, 1, 10), ScaleTarget{SpecReplicas: 2, Selector: labels.Everything()}, m, ps, func(int32) error { return fmt.Errorf("conflict") }, now)
-	require.Error(t, err)
+	hpa := cpuHPA(50, 1, 10)
+	hpa.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}
+	res, err := as.Reconcile("ns/web", hpa, ScaleTarget{SpecReplicas: 2, Selector: labels.Everything()}, m, ps, func(int32) error { return fmt.Errorf("conflict") }, now)
+	assert.EqualError(t, err, "failed to rescale Deployment/ns/web: conflict")
 	assert.False(t, res.Rescaled)
 	assert.Equal(t, "False", string(GetCondition(res.HPA.Status, autoscalingv2.AbleToScale).Status))
 	assert.Equal(t, "FailedUpdateScale", GetCondition(res.HPA.Status, autoscalingv2.AbleToScale).Reason)
 	assert.Equal(t, "FailedRescale", res.Events[len(res.Events)-1].Reason)
 	assert.Nil(t, res.HPA.Status.LastScaleTime)
+}
+
+// TestMetricErrorTexts: upstream's texts when a resource metric cannot be
+// computed (horizontal.go computeReplicasForMetric and
+// computeStatusFor{,Container}ResourceMetric): the per-metric event and the
+// ScalingActive condition carry the inner error, FailedComputeMetricsReplicas
+// wraps it in "failed to get cpu resource metric value: …" (Resource) or
+// "failed to get app container metric value: …" (ContainerResource, named
+// by the container); ContainerResource failures have the reason
+// FailedGetContainerResourceMetric; AverageValue targets say "usage".
+func TestMetricErrorTexts(t *testing.T) {
+	down := errors.New("no metrics returned from resource metrics API")
+	run := func(hpa *autoscalingv2.HorizontalPodAutoscaler) Result {
+		ps := pods("1000m", 2, nil)
+		m := fakeMetrics{err: map[v1.ResourceName]error{v1.ResourceCPU: down}, pods: &ps, at: &now}
+		res, err := NewAutoscaler().Reconcile("ns/web", hpa, ScaleTarget{SpecReplicas: 2, Selector: labels.Everything()}, m, ps, func(int32) error { return nil }, now)
+		require.Error(t, err)
+		return res
+	}
+	hpa := cpuHPA(50, 1, 10)
+	hpa.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}
+	ps := pods("1000m", 2, nil)
+	_, err := NewAutoscaler().Reconcile("ns/web", hpa, ScaleTarget{SpecReplicas: 2, Selector: labels.Everything()}, fakeMetrics{err: map[v1.ResourceName]error{v1.ResourceCPU: down}, pods: &ps, at: &now}, ps, func(int32) error { return nil }, now)
+	assert.EqualError(t, err, "failed to compute desired number of replicas based on listed metrics for Deployment/ns/web: invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API",
+		"the error names the target as Kind/namespace/name (upstream's reference)")
+	res := run(cpuHPA(50, 1, 10))
+	require.Len(t, res.Events, 2)
+	assert.Equal(t, Event{v1.EventTypeWarning, "FailedGetResourceMetric", "failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"}, res.Events[0])
+	assert.Equal(t, Event{v1.EventTypeWarning, "FailedComputeMetricsReplicas", "invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"}, res.Events[1])
+	c := GetCondition(res.HPA.Status, autoscalingv2.ScalingActive)
+	assert.Equal(t, "FailedGetResourceMetric", c.Reason)
+	assert.Equal(t, "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API", c.Message)
+
+	avg := cpuHPA(50, 1, 10)
+	avg.Spec.Metrics[0].Resource.Target = autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewMilliQuantity(200, resource.DecimalSI)}
+	res = run(avg)
+	assert.Equal(t, "failed to get cpu usage: unable to get metrics for resource cpu: no metrics returned from resource metrics API", res.Events[0].Message)
+
+	res = run(containerHPA())
+	require.Len(t, res.Events, 2)
+	assert.Equal(t, Event{v1.EventTypeWarning, "FailedGetContainerResourceMetric", "failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"}, res.Events[0])
+	assert.Equal(t, "invalid metrics (1 invalid out of 1), first error is: failed to get app container metric value: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API", res.Events[1].Message)
+	assert.Equal(t, "FailedGetContainerResourceMetric", GetCondition(res.HPA.Status, autoscalingv2.ScalingActive).Reason)
+}
+
+// containerHPA: a ContainerResource cpu metric on container "app" at 50%.
+func containerHPA() *autoscalingv2.HorizontalPodAutoscaler {
+	hpa := cpuHPA(50, 1, 10)
+	hpa.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+		Name: v1.ResourceCPU, Container: "app", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](50)},
+	}}}
+	return hpa
+}
+
+// TestContainerResourceMetricName: a ContainerResource Utilization metric is
+// named "cpu container resource utilization (percentage of request)" in the
+// SuccessfulRescale event and the ValidMetricFound condition (upstream
+// computeStatusForResourceMetricGeneric).
+func TestContainerResourceMetricName(t *testing.T) {
+	s := newHPASim(t, containerHPA(), 2)
+	s.podOpts = []podOpt{func(p *v1.Pod) { p.Spec.Containers[0].Name = "app" }}
+	s.usage = 1000 // 100% of a 50% target
+	assert.Equal(t, int32(4), s.sync())
+	assert.Equal(t, "New size: 4; reason: cpu container resource utilization (percentage of request) above target", s.last.Events[0].Message)
+	c := GetCondition(s.hpa.Status, autoscalingv2.ScalingActive)
+	assert.Equal(t, "the HPA was able to successfully calculate a replica count from cpu container resource utilization (percentage of request)", c.Message)
+	require.NotNil(t, s.hpa.Status.CurrentMetrics[0].ContainerResource)
+	assert.Equal(t, int32(100), *s.hpa.Status.CurrentMetrics[0].ContainerResource.Current.AverageUtilization)
+}
+
+// TestStatusHasNoObservedGeneration: upstream's setStatus rebuilds the
+// status from currentReplicas, desiredReplicas, lastScaleTime,
+// currentMetrics and conditions only; the v1.32 controller never sets
+// status.observedGeneration.
+func TestStatusHasNoObservedGeneration(t *testing.T) {
+	hpa := cpuHPA(50, 1, 10)
+	hpa.Generation = 3
+	s := newHPASim(t, hpa, 2)
+	s.usage = 1000
+	assert.Equal(t, int32(4), s.sync())
+	assert.Nil(t, s.hpa.Status.ObservedGeneration)
+	s.usage = 500
+	assert.Equal(t, int32(4), s.sync())
+	assert.Nil(t, s.hpa.Status.ObservedGeneration)
 }

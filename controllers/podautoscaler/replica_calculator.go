@@ -112,9 +112,11 @@ func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUti
 
 	if len(missingPods) > 0 {
 		if usageRatio < 1.0 {
-			// Scale-down: missing pods count as using 100% of their request.
+			// Scale-down: missing pods count as using 100% of their
+			// request, or the target when it is above 100%.
+			fallbackUtilization := int64(max(100, targetUtilization))
 			for podName := range missingPods {
-				metrics[podName] = PodMetric{Value: requests[podName]}
+				metrics[podName] = PodMetric{Value: requests[podName] * fallbackUtilization / 100}
 			}
 		} else if usageRatio > 1.0 {
 			// Scale-up: missing pods count as using nothing.
@@ -176,7 +178,8 @@ func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, target
 			for podName := range missingPods {
 				metrics[podName] = PodMetric{Value: targetUsage}
 			}
-		} else {
+		} else if usageRatio > 1.0 {
+			// Scale-up: missing pods count as using nothing.
 			for podName := range missingPods {
 				metrics[podName] = PodMetric{Value: 0}
 			}

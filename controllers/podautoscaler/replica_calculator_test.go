@@ -108,6 +108,10 @@ func TestGetResourceReplicas(t *testing.T) {
 		{"missing metrics on scale-up", 4, pods("1.0", 4, nil), levels(2000, 2000, 2000, -1), 100, 6, 200},
 		// kubesim: missing metric on scale-down counts 100%: (300+1000)/4000 = 32% vs 50% ⇒ ceil(0.64×4) = 3.
 		{"missing metrics on scale-down", 4, pods("1.0", 4, nil), levels(100, 100, 100, -1), 50, 3, 10},
+		// Upstream (kubernetes#112178, v1.26+): with a target above 100% a missing
+		// pod counts as using the target on scale-down, not 100%: (4500+3000)/4000 = 187% vs 300% ⇒ ceil(0.623×4) = 3
+		// (with 100% it would be (4500+1000)/4000 = 137% ⇒ 2).
+		{"missing metrics on scale-down, target above 100%", 4, pods("1.0", 4, nil), levels(1500, 1500, 1500, -1), 300, 3, 150},
 		// kubesim: a missing metric that flips the direction keeps the count.
 		{"missing metrics flip ⇒ keep", 3, pods("1.0", 3, nil), levels(1500, 1500, -1), 110, 3, 150},
 		// kubesim: pending pods are unready; deleted/failed pods are ignored.
@@ -155,6 +159,12 @@ func TestGetRawResourceReplicas(t *testing.T) {
 	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, levels(10, 10, -1), pods("1", 3, nil), now)
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), got)
+	// Exactly at target with missing pods: upstream calcPlainMetricReplicas
+	// fills missing pods only when the ratio is below or above 1, so the
+	// ratio stays 1 and nothing changes (filling them with 0 would scale 5 → 2).
+	got, _, err = calc.GetRawResourceReplicas(5, 100, v1.ResourceCPU, levels(100, 100, -1, -1, -1), pods("1", 5, nil), now)
+	require.NoError(t, err)
+	assert.Equal(t, int32(5), got)
 	// Within tolerance.
 	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, levels(105, 108, 107), pods("1", 3, nil), now)
 	require.NoError(t, err)
