@@ -289,7 +289,8 @@ func filter(eps []Endpoint, keep func(Endpoint) bool) []Endpoint {
 // slices: the slice port of that name gives the port number; endpoints are
 // deduplicated by ip:port (first slice by name wins) and sorted by it, as
 // kube-proxy's endpoint cache does. Missing conditions default as in
-// kube-proxy: ready true, serving = ready, terminating false.
+// kube-proxy's newEndpointSliceInfo: ready true, serving true, terminating
+// false.
 func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 	var out []Endpoint
 	seen := map[string]bool{}
@@ -324,10 +325,7 @@ func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 			}
 			seen[e.Key] = true
 			e.Ready = ep.Conditions.Ready == nil || *ep.Conditions.Ready
-			e.Serving = e.Ready
-			if ep.Conditions.Serving != nil {
-				e.Serving = *ep.Conditions.Serving
-			}
+			e.Serving = ep.Conditions.Serving == nil || *ep.Conditions.Serving
 			e.Terminating = ep.Conditions.Terminating != nil && *ep.Conditions.Terminating
 			if ep.NodeName != nil {
 				e.Node = *ep.NodeName

@@ -514,3 +514,21 @@ func TestRoutesShareEndpointListsOfTheSameSlices(t *testing.T) {
 	assert.Equal(t, "a", r1.Endpoints[0].Pod, "traffic policy Local: the node's own endpoints")
 	assert.Equal(t, "b", r2.Endpoints[0].Pod)
 }
+
+// TestMissingServingConditionMeansServing: kube-proxy reads an unset
+// serving condition as true (pkg/proxy/endpointslicecache.go
+// newEndpointSliceInfo: Serving == nil || *Serving), not as a copy of
+// ready, so a terminating endpoint without it (a hand-written slice) is a
+// serving-terminating fallback.
+func TestMissingServingConditionMeansServing(t *testing.T) {
+	eng, c := setup(t, DefaultConfig())
+	s := slice("web", "web-abcde", abc[0])
+	s.Endpoints[0].Conditions = discovery.EndpointConditions{Ready: ptr.To(false), Terminating: ptr.To(true)}
+	c.OnEndpointSliceUpdate(s)
+	eng.RunFor(time.Second)
+	r := c.Proxy("node-1").Route("default", "web", "http", false)
+	require.Empty(t, r.Err)
+	require.Len(t, r.Endpoints, 1)
+	assert.True(t, r.Endpoints[0].Serving)
+	assert.Equal(t, "a", r.Endpoints[0].Pod)
+}
