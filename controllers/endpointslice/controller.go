@@ -140,10 +140,10 @@ func podOf(obj any) *v1.Pod {
 // onPodChange enqueues the Services a pod change may affect, as upstream's
 // GetPodUpdateProjectionKey + GetServicesToUpdate: an add or delete (old
 // nil) concerns the Services selecting the pod; an update only when its
-// labels, hostname/subdomain, deletion, readiness or IPs changed, and then
-// the Services selecting its new labels, plus those selecting its old ones
-// when the labels changed (all of them if the pod changed too, else the
-// symmetric difference).
+// labels, hostname/subdomain, deletion, readiness or IPs changed or it is
+// terminating, and then the Services selecting its new labels, plus those
+// selecting its old ones when the labels changed (all of them if the pod
+// changed too, else the symmetric difference).
 func (c *Controller) onPodChange(old, cur *v1.Pod) {
 	if cur == nil {
 		return
@@ -214,14 +214,17 @@ func difference(a, b []string) []string {
 }
 
 // podEndpointsChanged is upstream's: whether the pod changed in a way that
-// may change its endpoint (deletion, readiness, IPs), and whether it
+// may change its endpoint (deletion set or pod terminating, readiness,
+// IPs), and whether it
 // changed in a way that may change which Services select it (labels,
 // hostname, subdomain).
 func podEndpointsChanged(old, cur *v1.Pod) (podChanged, labelsChanged bool) {
 	labelsChanged = !reflect.DeepEqual(old.Labels, cur.Labels) ||
 		old.Spec.Hostname != cur.Spec.Hostname || old.Spec.Subdomain != cur.Spec.Subdomain
-	if (old.DeletionTimestamp == nil) != (cur.DeletionTimestamp == nil) ||
-		(old.DeletionTimestamp != nil && !old.DeletionTimestamp.Equal(cur.DeletionTimestamp)) {
+	// Upstream compares the two objects' deletionTimestamp pointers, which
+	// differ whenever either is set: every update of a terminating pod is
+	// a pod change (so, e.g., its turning terminal is noticed).
+	if old.DeletionTimestamp != nil || cur.DeletionTimestamp != nil {
 		return true, labelsChanged
 	}
 	if esrec.IsPodReady(old) != esrec.IsPodReady(cur) {

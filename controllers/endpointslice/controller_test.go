@@ -352,3 +352,30 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestTerminatingPodTurningTerminalLeavesSlice: upstream's
+// podEndpointsChanged (staging/src/k8s.io/endpointslice/util/
+// controller_utils.go) compares the deletionTimestamp pointers of two
+// decoded objects, so every update of a terminating pod is a pod change and
+// syncs its Services. A terminating, unready pod reaching phase Failed
+// (its readiness unchanged) therefore leaves the slice before the pod
+// object is gone.
+func TestTerminatingPodTurningTerminalLeavesSlice(t *testing.T) {
+	e := newEnv(t, 1, 0, endpointslice.Config{})
+	e.service(t, "web", map[string]string{"app": "web"})
+	e.pod(t, "web-1", "node-1", false, map[string]string{"app": "web"})
+	e.pod(t, "web-2", "node-1", true, map[string]string{"app": "web"})
+	require.NoError(t, e.user.CoreV1().Pods("default").Delete(ctx, "web-1", metav1.DeleteOptions{}))
+	e.eng.RunFor(time.Second)
+	require.Equal(t, map[string]string{"web-1": "false/false/true", "web-2": "true/true/false"}, endpoints(t, e.slices(t, "web")))
+
+	p, err := e.user.CoreV1().Pods("default").Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, p.DeletionTimestamp)
+	p.Status.Phase = v1.PodFailed
+	_, err = e.user.CoreV1().Pods("default").UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	e.eng.RunFor(time.Second)
+	assert.Equal(t, map[string]string{"web-2": "true/true/false"}, endpoints(t, e.slices(t, "web")))
+	require.NoError(t, e.f.CheckMutations())
+}

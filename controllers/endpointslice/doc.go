@@ -8,7 +8,8 @@
 //   - a Service added, changed or deleted: its key, at once;
 //   - a pod added or deleted: the Services selecting it, after
 //     UpdatesBatchPeriod (default 0); a pod updated: only when its labels,
-//     hostname/subdomain, deletion, readiness or IPs changed, then the
+//     hostname/subdomain, deletion, readiness or IPs changed or it is
+//     terminating (upstream compares deletionTimestamp pointers), then the
 //     Services selecting its new labels and, when the labels changed, those
 //     selecting its old labels (upstream's GetServicesToUpdateOnPodChange);
 //   - a managed EndpointSlice added, changed or deleted by someone else

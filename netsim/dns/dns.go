@@ -191,8 +191,8 @@ func (r *Resolver) hostnameRecord(fqdn, hostname string, k nsName) Answer {
 }
 
 // readyAddresses collects the ready endpoint addresses of a service's
-// slices (only those with the given hostname, when not ""), deduplicated
-// and sorted.
+// slices (only those whose endpointHostname is hostname, when not ""),
+// deduplicated and sorted.
 func (r *Resolver) readyAddresses(k nsName, hostname string) []string {
 	var out []netip.Addr
 	for _, name := range r.bySvc[k] {
@@ -204,10 +204,10 @@ func (r *Resolver) readyAddresses(k nsName, hostname string) []string {
 			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
 				continue
 			}
-			if hostname != "" && (ep.Hostname == nil || strings.ToLower(*ep.Hostname) != hostname) {
-				continue
-			}
 			for _, a := range ep.Addresses {
+				if hostname != "" && endpointHostname(ep, a) != hostname {
+					continue
+				}
 				if addr, err := netip.ParseAddr(a); err == nil && !slices.Contains(out, addr) {
 					out = append(out, addr)
 				}
@@ -220,4 +220,18 @@ func (r *Resolver) readyAddresses(k nsName, hostname string) []string {
 		strs[i] = a.String()
 	}
 	return strs
+}
+
+// endpointHostname is the name of an endpoint address under its Service,
+// as CoreDNS's kubernetes plugin derives it (endpointHostname): the
+// endpoint's hostname, else the address with dashes for dots (or colons):
+// the DNS specification's "system-assigned identifier".
+func endpointHostname(ep discovery.Endpoint, address string) string {
+	if ep.Hostname != nil && *ep.Hostname != "" {
+		return strings.ToLower(*ep.Hostname)
+	}
+	if strings.Contains(address, ".") {
+		return strings.ReplaceAll(address, ".", "-")
+	}
+	return strings.ToLower(strings.ReplaceAll(address, ":", "-"))
 }

@@ -106,3 +106,22 @@ func TestSearchPathAndCustomDomain(t *testing.T) {
 	assert.Equal(t, []string{"10.96.0.7"}, r.Resolve("team", "api").Addresses)
 	assert.Equal(t, NXDomain, r.Resolve("team", "api.team.svc.cluster.local").Rcode)
 }
+
+// TestHeadlessEndpointWithoutHostnameHasDashedIPRecord: the DNS
+// specification gives every ready endpoint of a headless Service a
+// <hostname>.<svc>.<ns>.svc record, the hostname being a system-assigned
+// identifier when the endpoint has none; CoreDNS's kubernetes plugin uses
+// the dashed IP (plugin/kubernetes endpointHostname: 10-244-2-10).
+func TestHeadlessEndpointWithoutHostnameHasDashedIPRecord(t *testing.T) {
+	r := fixture()
+	a := r.Resolve("default", "10-244-2-10.peers")
+	assert.Equal(t, NoError, a.Rcode)
+	assert.Equal(t, []string{"10.244.2.10"}, a.Addresses)
+	assert.Equal(t, "10-244-2-10.peers.default.svc.cluster.local", a.Name)
+	assert.Equal(t, NXDomain, r.Resolve("default", "10-244-3-3.peers").Rcode, "not ready")
+
+	e := ep("10.244.4.4", true)
+	e.Hostname = ptr.To("peers-0")
+	r.OnEndpointSliceUpdate(slice("default", "peers-ccccc", "peers", e))
+	assert.Equal(t, NXDomain, r.Resolve("default", "10-244-4-4.peers").Rcode, "an endpoint with a hostname is known by it only")
+}

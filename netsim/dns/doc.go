@@ -8,7 +8,9 @@
 //     endpoint addresses (sorted) for a headless one, NXDOMAIN when it has
 //     none; a CNAME to spec.externalName for an ExternalName Service.
 //   - <hostname>.<svc>.<ns>.svc.<domain>: a ready endpoint of a headless
-//     Service whose pod sets spec.hostname and spec.subdomain=<svc>.
+//     Service; <hostname> is the endpoint's hostname (its pod sets
+//     spec.hostname and spec.subdomain=<svc>), else its dashed IP
+//     (10-244-1-2), as CoreDNS names it.
 //   - anything else: NXDOMAIN.
 //
 // The wiring feeds it Services and EndpointSlices from informers:

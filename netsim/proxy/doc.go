@@ -32,7 +32,9 @@
 // Local (NodePort traffic) only endpoints on the proxy's node count, with
 // the same fallback; when other nodes have endpoints the traffic is dropped
 // ("no local endpoints"). Endpoints are ordered by "ip:port" as kube-proxy's
-// endpoint cache orders them.
+// endpoint cache orders them. A Service or EndpointSlice labelled
+// service.kubernetes.io/service-proxy-name belongs to another proxy and is
+// ignored ("no such service").
 //
 // Modes: roundRobin (IPVS rr, kubesim's default): per service port and
 // entry (ClusterIP or NodePort), new connections take the next endpoint

@@ -14,6 +14,18 @@ import (
 	"github.com/kubesim/kubesim/sim"
 )
 
+// LabelServiceProxyName marks a Service (and its EndpointSlices, which copy
+// the Service's labels) as implemented by another service proxy:
+// kube-proxy ignores it (pkg/proxy/apis.LabelServiceProxyName).
+const LabelServiceProxyName = "service.kubernetes.io/service-proxy-name"
+
+// otherProxy reports whether an object's labels hand it to another service
+// proxy; kube-proxy's informers select only objects without that label.
+func otherProxy(labels map[string]string) bool {
+	_, ok := labels[LabelServiceProxyName]
+	return ok
+}
+
 // Reasons a Route has no usable endpoint, and so a connection fails.
 const (
 	ErrNoService        = "no such service"
@@ -149,7 +161,7 @@ func (p *Proxy) Route(namespace, service, port string, external bool) *Route {
 func (p *Proxy) computeRoute(k routeKey) *Route {
 	r := &Route{Namespace: k.ns, Service: k.svc, Port: k.port, External: k.external}
 	svc := p.view.services[nsName{k.ns, k.svc}]
-	if svc == nil {
+	if svc == nil || otherProxy(svc.Labels) {
 		r.Err = ErrNoService
 		return r
 	}
@@ -288,14 +300,16 @@ func filter(eps []Endpoint, keep func(Endpoint) bool) []Endpoint {
 // endpointsFor lists the endpoints of a service port from the view's
 // slices: the slice port of that name gives the port number; endpoints are
 // deduplicated by ip:port (first slice by name wins) and sorted by it, as
-// kube-proxy's endpoint cache does. Missing conditions default as in
-// kube-proxy: ready true, serving = ready, terminating false.
+// kube-proxy's endpoint cache does; slices labelled LabelServiceProxyName
+// are not kube-proxy's. Missing conditions default as in
+// kube-proxy's newEndpointSliceInfo: ready true, serving true, terminating
+// false.
 func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 	var out []Endpoint
 	seen := map[string]bool{}
 	for _, name := range v.bySvc[svc] {
 		s := v.slices[nsName{svc.ns, name}]
-		if s.AddressType != discovery.AddressTypeIPv4 {
+		if otherProxy(s.Labels) || s.AddressType != discovery.AddressTypeIPv4 {
 			continue
 		}
 		var port int32
@@ -324,10 +338,7 @@ func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 			}
 			seen[e.Key] = true
 			e.Ready = ep.Conditions.Ready == nil || *ep.Conditions.Ready
-			e.Serving = e.Ready
-			if ep.Conditions.Serving != nil {
-				e.Serving = *ep.Conditions.Serving
-			}
+			e.Serving = ep.Conditions.Serving == nil || *ep.Conditions.Serving
 			e.Terminating = ep.Conditions.Terminating != nil && *ep.Conditions.Terminating
 			if ep.NodeName != nil {
 				e.Node = *ep.NodeName

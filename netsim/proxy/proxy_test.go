@@ -514,3 +514,45 @@ func TestRoutesShareEndpointListsOfTheSameSlices(t *testing.T) {
 	assert.Equal(t, "a", r1.Endpoints[0].Pod, "traffic policy Local: the node's own endpoints")
 	assert.Equal(t, "b", r2.Endpoints[0].Pod)
 }
+
+// TestMissingServingConditionMeansServing: kube-proxy reads an unset
+// serving condition as true (pkg/proxy/endpointslicecache.go
+// newEndpointSliceInfo: Serving == nil || *Serving), not as a copy of
+// ready, so a terminating endpoint without it (a hand-written slice) is a
+// serving-terminating fallback.
+func TestMissingServingConditionMeansServing(t *testing.T) {
+	eng, c := setup(t, DefaultConfig())
+	s := slice("web", "web-abcde", abc[0])
+	s.Endpoints[0].Conditions = discovery.EndpointConditions{Ready: ptr.To(false), Terminating: ptr.To(true)}
+	c.OnEndpointSliceUpdate(s)
+	eng.RunFor(time.Second)
+	r := c.Proxy("node-1").Route("default", "web", "http", false)
+	require.Empty(t, r.Err)
+	require.Len(t, r.Endpoints, 1)
+	assert.True(t, r.Endpoints[0].Serving)
+	assert.Equal(t, "a", r.Endpoints[0].Pod)
+}
+
+// TestServiceProxyNameLabelIsIgnored: kube-proxy's informers select
+// Services and EndpointSlices without the label
+// service.kubernetes.io/service-proxy-name (cmd/kube-proxy/app/server.go:
+// "filter out objects that want a non-default service proxy"), so it has
+// no rules for such a Service, nor for such slices.
+func TestServiceProxyNameLabelIsIgnored(t *testing.T) {
+	eng, c := setup(t, DefaultConfig())
+	alt := service("web")
+	alt.Labels = map[string]string{LabelServiceProxyName: "other-proxy"}
+	c.OnServiceUpdate(alt)
+	eng.RunFor(time.Second)
+	assert.Equal(t, ErrNoService, c.Proxy("node-1").Route("default", "web", "http", false).Err)
+	assert.Equal(t, ErrNoService, c.Proxy("node-1").Route("default", "web", "http", true).Err)
+
+	c.OnServiceUpdate(service("web"))
+	other := slice("web", "web-other", readyEP("10.244.9.9", "z", "node-1"))
+	other.Labels[LabelServiceProxyName] = "other-proxy"
+	c.OnEndpointSliceUpdate(other)
+	eng.RunFor(time.Second)
+	r := c.Proxy("node-1").Route("default", "web", "http", false)
+	require.Empty(t, r.Err)
+	assert.Len(t, r.Endpoints, 3, "the labelled slice is not kube-proxy's")
+}
