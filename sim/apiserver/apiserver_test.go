@@ -266,7 +266,7 @@ func TestFinalizersAndPreconditions(t *testing.T) {
 	require.NoError(t, err)
 	wrong := types.UID("nope")
 	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrong}})
-	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on configmaps "cfg": Precondition failed: UID in precondition: nope, UID in object meta: %s`, cm.UID))
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on ConfigMap "cfg": the UID in the precondition (nope) does not match the UID in record (%s). The object might have been deleted and then recreated`, cm.UID))
 	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{}))
 	held, err := cms.Get(ctx, "cfg", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -1331,4 +1331,50 @@ func TestExtendedResourcesAreIntegersAndNotOvercommitted(t *testing.T) {
 	assert.Equal(t, "2", got.Spec.Containers[0].Resources.Requests.Name(gpu, resource.DecimalSI).String())
 	// cpu may still be requested below its limit.
 	require.NoError(t, create("cpu", v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}))
+}
+
+// Upstream checks delete options and preconditions in rest.BeforeDelete
+// (staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go) before it
+// touches storage: its wording names the kind, and a negative grace period
+// is taken as 1 s rather than refused.
+func TestDeleteOptionsAndPreconditionsAsBeforeDelete(t *testing.T) {
+	e := newEnv(t)
+	cms := e.c.CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	wrong := types.UID("nope")
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrong}})
+	assert.True(t, apierrors.IsConflict(err))
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on ConfigMap "cfg": the UID in the precondition (nope) does not match the UID in record (%s). The object might have been deleted and then recreated`, cm.UID))
+	staleRV := "1"
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &staleRV}})
+	assert.True(t, apierrors.IsConflict(err))
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on ConfigMap "cfg": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (%s). The object might have been modified`, cm.ResourceVersion))
+
+	deps := e.c.AppsV1().Deployments("default")
+	d, err := deps.Create(ctx, deployment("web", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	err = deps.Delete(ctx, "web", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrong}})
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on Deployment.apps "web": the UID in the precondition (nope) does not match the UID in record (%s). The object might have been deleted and then recreated`, d.UID))
+
+	sideways := metav1.DeletionPropagation("Sideways")
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{PropagationPolicy: &sideways})
+	assert.True(t, apierrors.IsInvalid(err))
+	assert.EqualError(t, err, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil"`)
+	bg := metav1.DeletePropagationBackground
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{PropagationPolicy: &bg, OrphanDependents: ptr(true)})
+	assert.EqualError(t, err, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: "Background": orphanDependents and deletionPropagation cannot be both set`)
+	_, err = cms.Get(ctx, "cfg", metav1.GetOptions{})
+	require.NoError(t, err, "refused deletes delete nothing")
+
+	// A negative grace period is 1 s.
+	pods := e.c.CoreV1().Pods("default")
+	_, err = pods.Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-1"}, Target: v1.ObjectReference{Name: "node-1"}}, metav1.CreateOptions{}))
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(-5))}))
+	p, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), *p.DeletionGracePeriodSeconds)
+	assert.Equal(t, sim.Epoch.Add(time.Second), p.DeletionTimestamp.Time.UTC())
 }

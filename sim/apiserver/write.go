@@ -8,7 +8,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubesim/kubesim/sim"
@@ -280,19 +282,24 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 		return nil, false, err
 	}
 	om := cur.(metav1.Object)
+	// rest.BeforeDelete: options, then preconditions (its wording, which
+	// names the kind), then a negative grace period counts as 1 s.
+	if errs := metav1validation.ValidateDeleteOptions(&opts); len(errs) > 0 {
+		return nil, false, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
+	}
+	kindRes := schema.GroupResource{Group: res.GroupVersion.Group, Resource: res.Kind}
 	if p := opts.Preconditions; p != nil {
 		if p.UID != nil && *p.UID != om.GetUID() {
-			return nil, false, apierrors.NewConflict(res.GroupResource(), name,
-				fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, om.GetUID()))
+			return nil, false, apierrors.NewConflict(kindRes, name,
+				fmt.Errorf("the UID in the precondition (%s) does not match the UID in record (%s). The object might have been deleted and then recreated", *p.UID, om.GetUID()))
 		}
 		if p.ResourceVersion != nil && *p.ResourceVersion != om.GetResourceVersion() {
-			return nil, false, apierrors.NewConflict(res.GroupResource(), name,
-				fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, om.GetResourceVersion()))
+			return nil, false, apierrors.NewConflict(kindRes, name,
+				fmt.Errorf("the ResourceVersion in the precondition (%s) does not match the ResourceVersion in record (%s). The object might have been modified", *p.ResourceVersion, om.GetResourceVersion()))
 		}
 	}
 	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
-		return nil, false, apierrors.NewInvalid(res.GroupKind(), name, field.ErrorList{
-			field.Invalid(field.NewPath("gracePeriodSeconds"), *opts.GracePeriodSeconds, "must be greater than or equal to 0")})
+		opts.GracePeriodSeconds = ptrTo(int64(1))
 	}
 
 	next := cur.DeepCopyObject()
