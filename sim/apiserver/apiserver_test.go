@@ -1378,3 +1378,43 @@ func TestDeleteOptionsAndPreconditionsAsBeforeDelete(t *testing.T) {
 	assert.Equal(t, int64(1), *p.DeletionGracePeriodSeconds)
 	assert.Equal(t, sim.Epoch.Add(time.Second), p.DeletionTimestamp.Time.UTC())
 }
+
+// A delete of an object already being deleted gracefully may only shorten
+// its grace period, counted from the first request (the deletionTimestamp
+// moves by the difference), and only with an explicit gracePeriodSeconds;
+// otherwise nothing changes (rest.BeforeDelete, "graceful deletion is
+// pending").
+func TestSecondDeleteShortensGraceFromTheFirstRequest(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	_, err := pods.Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-1"}, Target: v1.ObjectReference{Name: "node-1"}}, metav1.CreateOptions{}))
+	e.eng.RunUntil(10 * time.Second)
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{}))
+	first, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, sim.Epoch.Add(40*time.Second), first.DeletionTimestamp.Time.UTC())
+
+	// The kubelet reports the pod terminal; a delete without a grace
+	// period changes nothing (the pod's own rules are not consulted again).
+	e.eng.RunUntil(20 * time.Second)
+	failed := first.DeepCopy()
+	failed.Status.Phase = v1.PodFailed
+	failed, err = pods.UpdateStatus(ctx, failed, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{}))
+	same, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err, "a pending graceful deletion is left alone")
+	assert.Equal(t, failed.ResourceVersion, same.ResourceVersion)
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(60))}))
+	same, err = pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, failed.ResourceVersion, same.ResourceVersion, "a longer grace period changes nothing")
+
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(5))}))
+	shorter, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), *shorter.DeletionGracePeriodSeconds)
+	assert.Equal(t, sim.Epoch.Add(15*time.Second), shorter.DeletionTimestamp.Time.UTC(), "40 s - 30 s + 5 s")
+}

@@ -328,19 +328,27 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 
 	grace := int64(0)
 	graceful := false
-	if res.gracePeriod != nil {
-		grace, graceful = res.gracePeriod(cur, opts)
-	}
 	now := s.eng.Now().Truncate(timeGranularity)
-	if om.GetDeletionTimestamp() != nil {
-		// Already being deleted: a shorter grace period may shorten it.
-		if graceful && (om.GetDeletionGracePeriodSeconds() == nil || grace < *om.GetDeletionGracePeriodSeconds()) {
-			dt := metav1.NewTime(now.Add(secondsDuration(grace)))
-			m.SetDeletionTimestamp(&dt)
+	if dt := om.GetDeletionTimestamp(); dt != nil {
+		// Already being deleted (rest.BeforeDelete): while a graceful
+		// deletion is pending, only an explicit shorter grace period
+		// changes anything (not even finalizers), and it counts from the
+		// first request: the deletionTimestamp moves by the difference.
+		if old := om.GetDeletionGracePeriodSeconds(); res.gracePeriod != nil && old != nil && *old > 0 {
+			if opts.GracePeriodSeconds == nil || *opts.GracePeriodSeconds >= *old {
+				return cur, false, nil
+			}
+			grace, graceful = *opts.GracePeriodSeconds, true
+			shorter := metav1.NewTime(dt.Add(secondsDuration(grace - *old)))
+			m.SetDeletionTimestamp(&shorter)
 			m.SetDeletionGracePeriodSeconds(&grace)
 			changed = true
 		}
-		if !changed {
+	} else if res.gracePeriod != nil {
+		grace, graceful = res.gracePeriod(cur, opts)
+	}
+	if om.GetDeletionTimestamp() != nil {
+		if !changed && (len(m.GetFinalizers()) > 0 || graceful) {
 			return cur, false, nil
 		}
 	} else if graceful || len(fins) > 0 {
