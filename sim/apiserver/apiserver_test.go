@@ -1418,3 +1418,34 @@ func TestSecondDeleteShortensGraceFromTheFirstRequest(t *testing.T) {
 	assert.Equal(t, int64(5), *shorter.DeletionGracePeriodSeconds)
 	assert.Equal(t, sim.Epoch.Add(15*time.Second), shorter.DeletionTimestamp.Time.UTC(), "40 s - 30 s + 5 s")
 }
+
+// An explicit propagation policy replaces the garbage collector's
+// finalizers rather than only adding them: Background (or
+// orphanDependents: false) removes orphan and foregroundDeletion, so a
+// foreground deletion can be turned into a background one
+// (deletionFinalizersForGarbageCollection in
+// staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go).
+func TestExplicitPropagationPolicyReplacesGCFinalizers(t *testing.T) {
+	e := newEnv(t)
+	deps := e.c.AppsV1().Deployments("default")
+	_, err := deps.Create(ctx, deployment("fg", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	fg, bg := metav1.DeletePropagationForeground, metav1.DeletePropagationBackground
+	require.NoError(t, deps.Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	d, err := deps.Get(ctx, "fg", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"foregroundDeletion"}, d.Finalizers)
+	require.NoError(t, deps.Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &bg}))
+	_, err = deps.Get(ctx, "fg", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "background drops the foregroundDeletion finalizer, the last one")
+
+	held := deployment("held", 1)
+	held.Finalizers = []string{"orphan", "example.com/hold"}
+	_, err = deps.Create(ctx, held, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, deps.Delete(ctx, "held", metav1.DeleteOptions{OrphanDependents: ptr(false)}))
+	d, err = deps.Get(ctx, "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com/hold"}, d.Finalizers)
+	require.NotNil(t, d.DeletionTimestamp)
+}

@@ -307,18 +307,8 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	changed := false
 	// Propagation policy ⇒ finalizers (genericregistry deletionFinalizersForGarbageCollection).
 	fins := m.GetFinalizers()
-	switch {
-	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationOrphan,
-		opts.OrphanDependents != nil && *opts.OrphanDependents:
-		if !slices.Contains(fins, FinalizerOrphan) {
-			fins = append(slices.DeleteFunc(slices.Clone(fins), func(f string) bool { return f == FinalizerForeground }), FinalizerOrphan)
-			changed = true
-		}
-	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationForeground:
-		if !slices.Contains(fins, FinalizerForeground) {
-			fins = append(slices.DeleteFunc(slices.Clone(fins), func(f string) bool { return f == FinalizerOrphan }), FinalizerForeground)
-			changed = true
-		}
+	if gc, ok := gcFinalizers(fins, &opts); ok {
+		fins, changed = gc, true
 	}
 	if res.Name == "namespaces" && om.GetDeletionTimestamp() == nil {
 		// Namespaces always go through the namespace lifecycle (spec.finalizers).
@@ -388,6 +378,48 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	}
 	s.trace(user, "delete", res, m, resp.Rev, msg)
 	return next, false, nil
+}
+
+// gcFinalizers returns the finalizers a delete with opts leaves on an
+// object that has fins, and whether they differ (as sets) from fins, as
+// upstream's deletionFinalizersForGarbageCollection: orphan and
+// foregroundDeletion are dropped, then added back as the options (an
+// explicit policy, Background included, wins) or else the finalizers
+// already there (the first of the two found) decide. No kubesim resource
+// orphans its dependents by default.
+func gcFinalizers(fins []string, opts *metav1.DeleteOptions) ([]string, bool) {
+	var orphan, foreground bool
+	switch {
+	case opts.OrphanDependents != nil:
+		orphan = *opts.OrphanDependents
+	case opts.PropagationPolicy != nil:
+		orphan = *opts.PropagationPolicy == metav1.DeletePropagationOrphan
+		foreground = *opts.PropagationPolicy == metav1.DeletePropagationForeground
+	default:
+		for _, f := range fins {
+			if f == FinalizerOrphan || f == FinalizerForeground {
+				orphan, foreground = f == FinalizerOrphan, f == FinalizerForeground
+				break
+			}
+		}
+	}
+	var out []string
+	for _, f := range fins {
+		if f != FinalizerOrphan && f != FinalizerForeground {
+			out = append(out, f)
+		}
+	}
+	if orphan {
+		out = append(out, FinalizerOrphan)
+	}
+	if foreground {
+		out = append(out, FinalizerForeground)
+	}
+	if len(out) == len(fins) && !slices.ContainsFunc(out, func(f string) bool { return !slices.Contains(fins, f) }) &&
+		!slices.ContainsFunc(fins, func(f string) bool { return !slices.Contains(out, f) }) {
+		return fins, false
+	}
+	return out, true
 }
 
 // remove deletes key from the store; the watch DELETED event carries the
