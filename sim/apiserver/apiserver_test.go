@@ -1449,3 +1449,22 @@ func TestExplicitPropagationPolicyReplacesGCFinalizers(t *testing.T) {
 	assert.Equal(t, []string{"example.com/hold"}, d.Finalizers)
 	require.NotNil(t, d.DeletionTimestamp)
 }
+
+// A create that finds its name taken says so as upstream's
+// registry.Store.create does: "object is being deleted: " when the holder
+// has a deletionTimestamp, and a GenerateNameConflict whenever the object
+// carries a generateName (rest.CheckGeneratedNameError), even if the name
+// was given.
+func TestCreateConflictMessages(t *testing.T) {
+	e := newEnv(t)
+	cms := e.c.CoreV1().ConfigMaps("default")
+	_, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", GenerateName: "cfg-"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsAlreadyExists(err))
+	assert.EqualError(t, err, `configmaps "cfg" already exists, the server was not able to generate a unique name for the object`)
+	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{}))
+	_, err = cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsAlreadyExists(err))
+	assert.EqualError(t, err, `object is being deleted: configmaps "cfg" already exists`)
+}

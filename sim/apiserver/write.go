@@ -25,8 +25,11 @@ const (
 	FinalizerOrphan     = metav1.FinalizerOrphanDependents // "orphan"
 	FinalizerForeground = metav1.FinalizerDeleteDependents // "foregroundDeletion"
 	maxGeneratedNameLen = 63 - 5                           // names.maxGeneratedNameLength
-	namespaceFinalizer  = string(v1.FinalizerKubernetes)   // "kubernetes"
-	userAPIServer       = "apiserver"
+	// maxNameGenerationCreateAttempts is how many names a create with
+	// generateName tries (registry.maxNameGenerationCreateAttempts).
+	maxNameGenerationCreateAttempts = 8
+	namespaceFinalizer              = string(v1.FinalizerKubernetes) // "kubernetes"
+	userAPIServer                   = "apiserver"
 )
 
 // Create stores a new object in namespace (ignored for cluster-scoped
@@ -56,11 +59,7 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 		return nil, err
 	}
 	if m.GetName() == "" && m.GetGenerateName() != "" {
-		base := m.GetGenerateName()
-		if len(base) > maxGeneratedNameLen {
-			base = base[:maxGeneratedNameLen]
-		}
-		m.SetName(base + s.generateNameSuffix())
+		m.SetName(generatedName(m.GetGenerateName(), s.generateNameSuffix()))
 	}
 	// Server-set fields (rest.FillObjectMetaSystemFields); clients cannot set them.
 	m.SetUID(s.newUID())
@@ -93,27 +92,51 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	}
 	var key string
 	var data []byte
-	if res.NoWatchCache {
-		// Events: written once, read rarely; the store keeps the key
-		// and the value in one object (a big cluster holds hundreds of
-		// thousands).
-		key, data = res.keyWithValue(m.GetNamespace(), m.GetName(), encodeTransient(res, obj))
-	} else {
-		key, data = res.key(m.GetNamespace(), m.GetName()), encode(res, obj)
+	put := func() (int64, bool) {
+		if res.NoWatchCache {
+			// Events: written once, read rarely; the store keeps the key
+			// and the value in one object (a big cluster holds hundreds of
+			// thousands).
+			key, data = res.keyWithValue(m.GetNamespace(), m.GetName(), encodeTransient(res, obj))
+		} else {
+			key, data = res.key(m.GetNamespace(), m.GetName()), encode(res, obj)
+		}
+		return s.store.PutIfMod(key, 0, data) // create if absent
 	}
-	rev, ok := s.store.PutIfMod(key, 0, data) // create if absent
+	rev, ok := put()
+	// A generated name that is taken is generated again, up to
+	// maxNameGenerationCreateAttempts in all (createWithGenerateNameRetry).
+	for try := 1; !ok && requestedName == "" && m.GetGenerateName() != "" && try < maxNameGenerationCreateAttempts; try++ {
+		m.SetName(generatedName(m.GetGenerateName(), s.generateNameSuffix()))
+		attrs.Name = m.GetName()
+		rev, ok = put()
+	}
 	if !ok {
 		s.aborted(attrs)
-		if m.GetGenerateName() != "" && requestedName == "" {
+		if m.GetGenerateName() != "" {
+			// rest.CheckGeneratedNameError: whenever there is a generateName.
 			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
 		}
-		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
+		err := apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
+		if held, found := s.store.Get(key); found && s.decodeKV(res, held).(metav1.Object).GetDeletionTimestamp() != nil {
+			err.ErrStatus.Message = "object is being deleted: " + err.ErrStatus.Message
+		}
+		return nil, err
 	}
 	s.committed(res, key, rev, obj)
 	s.stats.Creates++
 	s.trace(user, "create", res, m, rev, "")
 	s.afterWrite(attrs)
 	return obj, nil
+}
+
+// generatedName is names.SimpleNameGenerator's name: the generateName,
+// cut to leave room for the suffix, then the suffix.
+func generatedName(base, suffix string) string {
+	if len(base) > maxGeneratedNameLen {
+		base = base[:maxGeneratedNameLen]
+	}
+	return base + suffix
 }
 
 // Update replaces an object, as PUT does. subresource is "" for the main
