@@ -78,7 +78,8 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 		res.prepareForCreate(obj)
 	}
 	attrs := s.newAttributes()
-	*attrs = Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, User: user}
+	*attrs = Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, User: user,
+		nameGenerated: requestedName == "" && m.GetGenerateName() != ""}
 	if err := s.admit(attrs); err != nil {
 		return nil, err
 	}
@@ -298,6 +299,9 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 func (s *Server) Delete(user string, res *Resource, namespace, name string, opts metav1.DeleteOptions) (runtime.Object, bool, error) {
 	if !res.Namespaced {
 		namespace = ""
+	}
+	if err := namespaceDeletable(res, name); err != nil {
+		return nil, false, err
 	}
 	key := s.storedKey(res, namespace, name)
 	cur, curRev, _, err := s.current(res, key, name)
