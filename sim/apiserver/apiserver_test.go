@@ -1504,3 +1504,31 @@ func TestNamespaceLifecycleAsUpstream(t *testing.T) {
 	_, err = e.c.CoreV1().Pods("default").Create(ctx, gen, metav1.CreateOptions{})
 	assert.EqualError(t, err, `pods "web-" is forbidden: no PriorityClass with name missing was found`)
 }
+
+// kubesim has no dry run: a write asking for one is refused, plainly,
+// rather than carried out for real.
+func TestDryRunIsRefusedNotApplied(t *testing.T) {
+	e := newEnv(t)
+	cms := e.c.CoreV1().ConfigMaps("default")
+	all := []string{metav1.DryRunAll}
+	const msg = "dryRun is not supported by kubesim"
+	_, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dry"}}, metav1.CreateOptions{DryRun: all})
+	assert.True(t, apierrors.IsBadRequest(err))
+	assert.EqualError(t, err, msg)
+	_, err = cms.Get(ctx, "dry", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+
+	cm, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wet"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	changed := cm.DeepCopy()
+	changed.Data = map[string]string{"k": "v"}
+	_, err = cms.Update(ctx, changed, metav1.UpdateOptions{DryRun: all})
+	assert.EqualError(t, err, msg)
+	_, err = cms.Patch(ctx, "wet", types.MergePatchType, []byte(`{"data":{"k":"v"}}`), metav1.PatchOptions{DryRun: all})
+	assert.EqualError(t, err, msg)
+	err = cms.Delete(ctx, "wet", metav1.DeleteOptions{DryRun: all})
+	assert.EqualError(t, err, msg)
+	got, err := cms.Get(ctx, "wet", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, cm.ResourceVersion, got.ResourceVersion, "nothing was written")
+}

@@ -53,6 +53,9 @@ func (s *Server) CreateOwned(user string, res *Resource, namespace string, obj r
 // create stores obj; requestedName is the name the request carried (empty
 // when the server generates one from generateName).
 func (s *Server) create(user string, res *Resource, namespace string, obj runtime.Object, requestedName string, opts metav1.CreateOptions) (runtime.Object, error) {
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, err
+	}
 	clearTypeMeta(obj)
 	m := obj.(metav1.Object)
 	if err := s.fixNamespace(res, namespace, m); err != nil {
@@ -131,6 +134,15 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	return obj, nil
 }
 
+// NoDryRun refuses a request that asks for a dry run (any dryRun
+// option), which kubesim does not have: it would otherwise write for real.
+func NoDryRun(dryRun []string) error {
+	if len(dryRun) > 0 {
+		return apierrors.NewBadRequest("dryRun is not supported by kubesim")
+	}
+	return nil
+}
+
 // generatedName is names.SimpleNameGenerator's name: the generateName,
 // cut to leave room for the suffix, then the suffix.
 func generatedName(base, suffix string) string {
@@ -146,6 +158,9 @@ func generatedName(base, suffix string) string {
 // the latest version. A write that changes nothing returns the existing
 // object without bumping the revision.
 func (s *Server) Update(user string, res *Resource, namespace string, in runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, err
+	}
 	return s.updateIn(user, res, namespace, in, subresource, false)
 }
 
@@ -155,6 +170,9 @@ func (s *Server) Update(user string, res *Resource, namespace string, in runtime
 // afterwards. It spares the copy of objects built only to be written, such
 // as a kubelet's status updates.
 func (s *Server) UpdateOwned(user string, res *Resource, namespace string, obj runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, err
+	}
 	return s.updateIn(user, res, namespace, obj, subresource, true)
 }
 
@@ -313,6 +331,9 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	// names the kind), then a negative grace period counts as 1 s.
 	if errs := metav1validation.ValidateDeleteOptions(&opts); len(errs) > 0 {
 		return nil, false, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
+	}
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, false, err
 	}
 	kindRes := schema.GroupResource{Group: res.GroupVersion.Group, Resource: res.Kind}
 	if p := opts.Preconditions; p != nil {
