@@ -1532,3 +1532,20 @@ func TestDryRunIsRefusedNotApplied(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, cm.ResourceVersion, got.ResourceVersion, "nothing was written")
 }
+
+// Nodes have no metadata.generation: upstream's node strategy neither
+// sets it on create nor bumps it on spec changes
+// (pkg/registry/core/node/strategy.go), unlike pods, Deployments,
+// ReplicaSets, HPAs and PDBs.
+func TestNodesHaveNoGeneration(t *testing.T) {
+	e := newEnv(t)
+	nodes := e.c.CoreV1().Nodes()
+	n, err := nodes.Create(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), n.Generation)
+	n.Spec.Unschedulable = true
+	n, err = nodes.Update(ctx, n, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.True(t, n.Spec.Unschedulable)
+	assert.Equal(t, int64(0), n.Generation)
+}

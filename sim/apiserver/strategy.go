@@ -215,7 +215,7 @@ func nodeStrategy() strategy {
 		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
 			return validateNodeUpdate(obj.(*v1.Node), old.(*v1.Node))
 		},
-		specEqual:  func(a, b runtime.Object) bool { return protoEqual(&a.(*v1.Node).Spec, &b.(*v1.Node).Spec) },
+		// No specEqual: nodes have no metadata.generation upstream.
 		fieldNames: []string{"spec.unschedulable"},
 		extraFields: func(obj runtime.Object) fields.Set {
 			return fields.Set{"spec.unschedulable": strconv.FormatBool(obj.(*v1.Node).Spec.Unschedulable)}
