@@ -13,6 +13,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -1548,4 +1549,27 @@ func TestNodesHaveNoGeneration(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, n.Spec.Unschedulable)
 	assert.Equal(t, int64(0), n.Generation)
+}
+
+// An EndpointSlice's generation also bumps when its labels change
+// (pkg/registry/discovery/endpointslice/strategy.go, PrepareForUpdate),
+// not when only its annotations do.
+func TestEndpointSliceGenerationFollowsLabels(t *testing.T) {
+	e := newEnv(t)
+	res, ok := e.s.Resource("endpointslices")
+	require.True(t, ok)
+	obj, err := e.s.Create("test", res, "default", &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "web-abc",
+		Labels: map[string]string{"kubernetes.io/service-name": "web"}}, AddressType: discoveryv1.AddressTypeIPv4}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	es := obj.(*discoveryv1.EndpointSlice).DeepCopy()
+	require.Equal(t, int64(1), es.Generation)
+	es.Annotations = map[string]string{"note": "x"}
+	obj, err = e.s.Update("test", res, "default", es, "", metav1.UpdateOptions{})
+	require.NoError(t, err)
+	es = obj.(*discoveryv1.EndpointSlice).DeepCopy()
+	assert.Equal(t, int64(1), es.Generation, "annotations are metadata")
+	es.Labels["extra"] = "y"
+	obj, err = e.s.Update("test", res, "default", es, "", metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), obj.(*discoveryv1.EndpointSlice).Generation, "labels bump it")
 }
