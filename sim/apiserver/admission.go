@@ -31,6 +31,21 @@ type Attributes struct {
 	User string
 	// DeleteOptions are the options of a delete.
 	DeleteOptions *metav1.DeleteOptions
+
+	// nameGenerated: Name was generated from the object's generateName,
+	// which upstream's admission runs before.
+	nameGenerated bool
+}
+
+// requestName is the name upstream's admission errors give the object
+// (admission.extractResourceName): on a create whose name the server
+// generates, the generateName, since upstream generates it after
+// admission.
+func (a *Attributes) requestName() string {
+	if a.nameGenerated {
+		return a.Object.(metav1.Object).GetGenerateName()
+	}
+	return a.Name
 }
 
 // AdmissionPlugin is a mutating-and-validating admission step, run after

@@ -13,6 +13,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -266,7 +267,7 @@ func TestFinalizersAndPreconditions(t *testing.T) {
 	require.NoError(t, err)
 	wrong := types.UID("nope")
 	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrong}})
-	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on configmaps "cfg": Precondition failed: UID in precondition: nope, UID in object meta: %s`, cm.UID))
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on ConfigMap "cfg": the UID in the precondition (nope) does not match the UID in record (%s). The object might have been deleted and then recreated`, cm.UID))
 	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{}))
 	held, err := cms.Get(ctx, "cfg", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -1331,4 +1332,244 @@ func TestExtendedResourcesAreIntegersAndNotOvercommitted(t *testing.T) {
 	assert.Equal(t, "2", got.Spec.Containers[0].Resources.Requests.Name(gpu, resource.DecimalSI).String())
 	// cpu may still be requested below its limit.
 	require.NoError(t, create("cpu", v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}, v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}))
+}
+
+// Upstream checks delete options and preconditions in rest.BeforeDelete
+// (staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go) before it
+// touches storage: its wording names the kind, and a negative grace period
+// is taken as 1 s rather than refused.
+func TestDeleteOptionsAndPreconditionsAsBeforeDelete(t *testing.T) {
+	e := newEnv(t)
+	cms := e.c.CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	wrong := types.UID("nope")
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrong}})
+	assert.True(t, apierrors.IsConflict(err))
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on ConfigMap "cfg": the UID in the precondition (nope) does not match the UID in record (%s). The object might have been deleted and then recreated`, cm.UID))
+	staleRV := "1"
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &staleRV}})
+	assert.True(t, apierrors.IsConflict(err))
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on ConfigMap "cfg": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (%s). The object might have been modified`, cm.ResourceVersion))
+
+	deps := e.c.AppsV1().Deployments("default")
+	d, err := deps.Create(ctx, deployment("web", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	err = deps.Delete(ctx, "web", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &wrong}})
+	assert.EqualError(t, err, fmt.Sprintf(`Operation cannot be fulfilled on Deployment.apps "web": the UID in the precondition (nope) does not match the UID in record (%s). The object might have been deleted and then recreated`, d.UID))
+
+	sideways := metav1.DeletionPropagation("Sideways")
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{PropagationPolicy: &sideways})
+	assert.True(t, apierrors.IsInvalid(err))
+	assert.EqualError(t, err, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil"`)
+	bg := metav1.DeletePropagationBackground
+	err = cms.Delete(ctx, "cfg", metav1.DeleteOptions{PropagationPolicy: &bg, OrphanDependents: ptr(true)})
+	assert.EqualError(t, err, `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: "Background": orphanDependents and deletionPropagation cannot be both set`)
+	_, err = cms.Get(ctx, "cfg", metav1.GetOptions{})
+	require.NoError(t, err, "refused deletes delete nothing")
+
+	// A negative grace period is 1 s.
+	pods := e.c.CoreV1().Pods("default")
+	_, err = pods.Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-1"}, Target: v1.ObjectReference{Name: "node-1"}}, metav1.CreateOptions{}))
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(-5))}))
+	p, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), *p.DeletionGracePeriodSeconds)
+	assert.Equal(t, sim.Epoch.Add(time.Second), p.DeletionTimestamp.Time.UTC())
+}
+
+// A delete of an object already being deleted gracefully may only shorten
+// its grace period, counted from the first request (the deletionTimestamp
+// moves by the difference), and only with an explicit gracePeriodSeconds;
+// otherwise nothing changes (rest.BeforeDelete, "graceful deletion is
+// pending").
+func TestSecondDeleteShortensGraceFromTheFirstRequest(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	_, err := pods.Create(ctx, pod("web-1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web-1"}, Target: v1.ObjectReference{Name: "node-1"}}, metav1.CreateOptions{}))
+	e.eng.RunUntil(10 * time.Second)
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{}))
+	first, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, sim.Epoch.Add(40*time.Second), first.DeletionTimestamp.Time.UTC())
+
+	// The kubelet reports the pod terminal; a delete without a grace
+	// period changes nothing (the pod's own rules are not consulted again).
+	e.eng.RunUntil(20 * time.Second)
+	failed := first.DeepCopy()
+	failed.Status.Phase = v1.PodFailed
+	failed, err = pods.UpdateStatus(ctx, failed, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{}))
+	same, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err, "a pending graceful deletion is left alone")
+	assert.Equal(t, failed.ResourceVersion, same.ResourceVersion)
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(60))}))
+	same, err = pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, failed.ResourceVersion, same.ResourceVersion, "a longer grace period changes nothing")
+
+	require.NoError(t, pods.Delete(ctx, "web-1", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(5))}))
+	shorter, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), *shorter.DeletionGracePeriodSeconds)
+	assert.Equal(t, sim.Epoch.Add(15*time.Second), shorter.DeletionTimestamp.Time.UTC(), "40 s - 30 s + 5 s")
+}
+
+// An explicit propagation policy replaces the garbage collector's
+// finalizers rather than only adding them: Background (or
+// orphanDependents: false) removes orphan and foregroundDeletion, so a
+// foreground deletion can be turned into a background one
+// (deletionFinalizersForGarbageCollection in
+// staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go).
+func TestExplicitPropagationPolicyReplacesGCFinalizers(t *testing.T) {
+	e := newEnv(t)
+	deps := e.c.AppsV1().Deployments("default")
+	_, err := deps.Create(ctx, deployment("fg", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	fg, bg := metav1.DeletePropagationForeground, metav1.DeletePropagationBackground
+	require.NoError(t, deps.Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	d, err := deps.Get(ctx, "fg", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"foregroundDeletion"}, d.Finalizers)
+	require.NoError(t, deps.Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &bg}))
+	_, err = deps.Get(ctx, "fg", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "background drops the foregroundDeletion finalizer, the last one")
+
+	held := deployment("held", 1)
+	held.Finalizers = []string{"orphan", "example.com/hold"}
+	_, err = deps.Create(ctx, held, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, deps.Delete(ctx, "held", metav1.DeleteOptions{OrphanDependents: ptr(false)}))
+	d, err = deps.Get(ctx, "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com/hold"}, d.Finalizers)
+	require.NotNil(t, d.DeletionTimestamp)
+}
+
+// A create that finds its name taken says so as upstream's
+// registry.Store.create does: "object is being deleted: " when the holder
+// has a deletionTimestamp, and a GenerateNameConflict whenever the object
+// carries a generateName (rest.CheckGeneratedNameError), even if the name
+// was given.
+func TestCreateConflictMessages(t *testing.T) {
+	e := newEnv(t)
+	cms := e.c.CoreV1().ConfigMaps("default")
+	_, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", GenerateName: "cfg-"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsAlreadyExists(err))
+	assert.EqualError(t, err, `configmaps "cfg" already exists, the server was not able to generate a unique name for the object`)
+	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{}))
+	_, err = cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsAlreadyExists(err))
+	assert.EqualError(t, err, `object is being deleted: configmaps "cfg" already exists`)
+}
+
+// NamespaceLifecycle as upstream
+// (staging/src/k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle):
+// default, kube-system and kube-public may not be deleted; nothing, Events
+// included, is created in a terminating namespace; and its refusals name
+// an object whose name is still to be generated by its generateName
+// (admission.NewForbidden runs before the name exists).
+func TestNamespaceLifecycleAsUpstream(t *testing.T) {
+	e := newEnv(t)
+	nss := e.c.CoreV1().Namespaces()
+	for _, name := range []string{"default", "kube-system", "kube-public"} {
+		err := nss.Delete(ctx, name, metav1.DeleteOptions{})
+		assert.True(t, apierrors.IsForbidden(err), name)
+		assert.EqualError(t, err, fmt.Sprintf(`namespaces %q is forbidden: this namespace may not be deleted`, name))
+		ns, err := nss.Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Nil(t, ns.DeletionTimestamp)
+	}
+
+	_, err := nss.Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.CoreV1().Pods("team").Create(ctx, pod("p"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, nss.Delete(ctx, "team", metav1.DeleteOptions{}))
+	_, err = e.c.CoreV1().Events("team").Create(ctx, &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "p.1"},
+		InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "team", Name: "p"}, Reason: "Killing", Type: v1.EventTypeNormal}, metav1.CreateOptions{})
+	assert.EqualError(t, err, `events "p.1" is forbidden: unable to create new content in namespace team because it is being terminated`)
+	gen := pod("")
+	gen.GenerateName = "web-"
+	_, err = e.c.CoreV1().Pods("team").Create(ctx, gen, metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "web-" is forbidden: unable to create new content in namespace team because it is being terminated`)
+
+	gen.Spec.PriorityClassName = "missing"
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, gen, metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "web-" is forbidden: no PriorityClass with name missing was found`)
+}
+
+// kubesim has no dry run: a write asking for one is refused, plainly,
+// rather than carried out for real.
+func TestDryRunIsRefusedNotApplied(t *testing.T) {
+	e := newEnv(t)
+	cms := e.c.CoreV1().ConfigMaps("default")
+	all := []string{metav1.DryRunAll}
+	const msg = "dryRun is not supported by kubesim"
+	_, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dry"}}, metav1.CreateOptions{DryRun: all})
+	assert.True(t, apierrors.IsBadRequest(err))
+	assert.EqualError(t, err, msg)
+	_, err = cms.Get(ctx, "dry", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+
+	cm, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wet"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	changed := cm.DeepCopy()
+	changed.Data = map[string]string{"k": "v"}
+	_, err = cms.Update(ctx, changed, metav1.UpdateOptions{DryRun: all})
+	assert.EqualError(t, err, msg)
+	_, err = cms.Patch(ctx, "wet", types.MergePatchType, []byte(`{"data":{"k":"v"}}`), metav1.PatchOptions{DryRun: all})
+	assert.EqualError(t, err, msg)
+	err = cms.Delete(ctx, "wet", metav1.DeleteOptions{DryRun: all})
+	assert.EqualError(t, err, msg)
+	got, err := cms.Get(ctx, "wet", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, cm.ResourceVersion, got.ResourceVersion, "nothing was written")
+}
+
+// Nodes have no metadata.generation: upstream's node strategy neither
+// sets it on create nor bumps it on spec changes
+// (pkg/registry/core/node/strategy.go), unlike pods, Deployments,
+// ReplicaSets, HPAs and PDBs.
+func TestNodesHaveNoGeneration(t *testing.T) {
+	e := newEnv(t)
+	nodes := e.c.CoreV1().Nodes()
+	n, err := nodes.Create(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), n.Generation)
+	n.Spec.Unschedulable = true
+	n, err = nodes.Update(ctx, n, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.True(t, n.Spec.Unschedulable)
+	assert.Equal(t, int64(0), n.Generation)
+}
+
+// An EndpointSlice's generation also bumps when its labels change
+// (pkg/registry/discovery/endpointslice/strategy.go, PrepareForUpdate),
+// not when only its annotations do.
+func TestEndpointSliceGenerationFollowsLabels(t *testing.T) {
+	e := newEnv(t)
+	res, ok := e.s.Resource("endpointslices")
+	require.True(t, ok)
+	obj, err := e.s.Create("test", res, "default", &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "web-abc",
+		Labels: map[string]string{"kubernetes.io/service-name": "web"}}, AddressType: discoveryv1.AddressTypeIPv4}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	es := obj.(*discoveryv1.EndpointSlice).DeepCopy()
+	require.Equal(t, int64(1), es.Generation)
+	es.Annotations = map[string]string{"note": "x"}
+	obj, err = e.s.Update("test", res, "default", es, "", metav1.UpdateOptions{})
+	require.NoError(t, err)
+	es = obj.(*discoveryv1.EndpointSlice).DeepCopy()
+	assert.Equal(t, int64(1), es.Generation, "annotations are metadata")
+	es.Labels["extra"] = "y"
+	obj, err = e.s.Update("test", res, "default", es, "", metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), obj.(*discoveryv1.EndpointSlice).Generation, "labels bump it")
 }

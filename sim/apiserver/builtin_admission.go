@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) builtinAdmission(a *Attributes) error {
 		pod := a.Object.(*v1.Pod)
 		if a.Operation == OpCreate {
 			s.defaultTolerationSeconds(pod)
-			if err := s.admitPriority(pod); err != nil {
+			if err := s.admitPriority(pod, a.requestName()); err != nil {
 				return err
 			}
 		}
@@ -52,9 +53,22 @@ func (s *Server) namespaceLifecycle(a *Attributes) error {
 		return err
 	}
 	ns := obj.(*v1.Namespace)
-	if ns.Status.Phase == v1.NamespaceTerminating && a.Resource.Name != "events" {
-		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
+	if ns.Status.Phase == v1.NamespaceTerminating {
+		return apierrors.NewForbidden(a.Resource.GroupResource(), a.requestName(),
 			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", a.Namespace))
+	}
+	return nil
+}
+
+// immortalNamespaces may not be deleted (NamespaceLifecycle's
+// immortalNamespaces).
+var immortalNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic}
+
+// namespaceDeletable refuses the deletion of an immortal namespace, as
+// NamespaceLifecycle does.
+func namespaceDeletable(res *Resource, name string) error {
+	if res.Name == "namespaces" && slices.Contains(immortalNamespaces, name) {
+		return apierrors.NewForbidden(res.GroupResource(), name, fmt.Errorf("this namespace may not be deleted"))
 	}
 	return nil
 }
@@ -98,15 +112,15 @@ func (s *Server) defaultTolerationSeconds(pod *v1.Pod) {
 
 // admitPriority resolves spec.priorityClassName into spec.priority and
 // spec.preemptionPolicy, using the global default class when none is named
-// (plugin/pkg/admission/priority).
-func (s *Server) admitPriority(pod *v1.Pod) error {
+// (plugin/pkg/admission/priority); podName is the pod's name in its errors.
+func (s *Server) admitPriority(pod *v1.Pod, podName string) error {
 	pcRes := s.mustResource("priorityclasses")
 	var pc *schedulingv1.PriorityClass
 	if name := pod.Spec.PriorityClassName; name != "" {
 		obj, err := s.Get(pcRes, "", name)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
-				return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), pod.Name,
+				return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), podName,
 					fmt.Errorf("no PriorityClass with name %v was found", name))
 			}
 			return err
@@ -128,7 +142,7 @@ func (s *Server) admitPriority(pod *v1.Pod) error {
 		pod.Spec.PriorityClassName = pc.Name
 	}
 	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
-		return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), pod.Name,
+		return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), podName,
 			fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
 	}
 	// Shared pointers (the interner's): pods of one class carry equal

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -215,7 +216,7 @@ func nodeStrategy() strategy {
 		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
 			return validateNodeUpdate(obj.(*v1.Node), old.(*v1.Node))
 		},
-		specEqual:  func(a, b runtime.Object) bool { return protoEqual(&a.(*v1.Node).Spec, &b.(*v1.Node).Spec) },
+		// No specEqual: nodes have no metadata.generation upstream.
 		fieldNames: []string{"spec.unschedulable"},
 		extraFields: func(obj runtime.Object) fields.Set {
 			return fields.Set{"spec.unschedulable": strconv.FormatBool(obj.(*v1.Node).Spec.Unschedulable)}
@@ -375,11 +376,11 @@ func endpointSliceStrategy() strategy {
 		},
 		specEqual: func(a, b runtime.Object) bool {
 			// EndpointSlices have no spec; upstream bumps generation on any
-			// change to endpoints, ports or address type.
+			// change to endpoints, ports or address type, and to labels.
 			x, y := a.(*discoveryv1.EndpointSlice), b.(*discoveryv1.EndpointSlice)
 			cx := discoveryv1.EndpointSlice{AddressType: x.AddressType, Endpoints: x.Endpoints, Ports: x.Ports}
 			cy := discoveryv1.EndpointSlice{AddressType: y.AddressType, Endpoints: y.Endpoints, Ports: y.Ports}
-			return protoEqual(&cx, &cy)
+			return maps.Equal(x.Labels, y.Labels) && protoEqual(&cx, &cy)
 		},
 		describe: func(obj runtime.Object) string {
 			es := obj.(*discoveryv1.EndpointSlice)

@@ -177,6 +177,9 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	if ev.DeleteOptions != nil {
 		opts = *ev.DeleteOptions
 	}
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return err
+	}
 	// Pending, terminal or already terminating pods are evicted without
 	// looking at budgets (upstream canIgnorePDB).
 	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed || pod.Status.Phase == v1.PodPending || pod.DeletionTimestamp != nil {

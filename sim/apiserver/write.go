@@ -8,7 +8,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubesim/kubesim/sim"
@@ -23,8 +25,11 @@ const (
 	FinalizerOrphan     = metav1.FinalizerOrphanDependents // "orphan"
 	FinalizerForeground = metav1.FinalizerDeleteDependents // "foregroundDeletion"
 	maxGeneratedNameLen = 63 - 5                           // names.maxGeneratedNameLength
-	namespaceFinalizer  = string(v1.FinalizerKubernetes)   // "kubernetes"
-	userAPIServer       = "apiserver"
+	// maxNameGenerationCreateAttempts is how many names a create with
+	// generateName tries (registry.maxNameGenerationCreateAttempts).
+	maxNameGenerationCreateAttempts = 8
+	namespaceFinalizer              = string(v1.FinalizerKubernetes) // "kubernetes"
+	userAPIServer                   = "apiserver"
 )
 
 // Create stores a new object in namespace (ignored for cluster-scoped
@@ -48,17 +53,16 @@ func (s *Server) CreateOwned(user string, res *Resource, namespace string, obj r
 // create stores obj; requestedName is the name the request carried (empty
 // when the server generates one from generateName).
 func (s *Server) create(user string, res *Resource, namespace string, obj runtime.Object, requestedName string, opts metav1.CreateOptions) (runtime.Object, error) {
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, err
+	}
 	clearTypeMeta(obj)
 	m := obj.(metav1.Object)
 	if err := s.fixNamespace(res, namespace, m); err != nil {
 		return nil, err
 	}
 	if m.GetName() == "" && m.GetGenerateName() != "" {
-		base := m.GetGenerateName()
-		if len(base) > maxGeneratedNameLen {
-			base = base[:maxGeneratedNameLen]
-		}
-		m.SetName(base + s.generateNameSuffix())
+		m.SetName(generatedName(m.GetGenerateName(), s.generateNameSuffix()))
 	}
 	// Server-set fields (rest.FillObjectMetaSystemFields); clients cannot set them.
 	m.SetUID(s.newUID())
@@ -77,7 +81,8 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 		res.prepareForCreate(obj)
 	}
 	attrs := s.newAttributes()
-	*attrs = Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, User: user}
+	*attrs = Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, User: user,
+		nameGenerated: requestedName == "" && m.GetGenerateName() != ""}
 	if err := s.admit(attrs); err != nil {
 		return nil, err
 	}
@@ -91,21 +96,36 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	}
 	var key string
 	var data []byte
-	if res.NoWatchCache {
-		// Events: written once, read rarely; the store keeps the key
-		// and the value in one object (a big cluster holds hundreds of
-		// thousands).
-		key, data = res.keyWithValue(m.GetNamespace(), m.GetName(), encodeTransient(res, obj))
-	} else {
-		key, data = res.key(m.GetNamespace(), m.GetName()), encode(res, obj)
+	put := func() (int64, bool) {
+		if res.NoWatchCache {
+			// Events: written once, read rarely; the store keeps the key
+			// and the value in one object (a big cluster holds hundreds of
+			// thousands).
+			key, data = res.keyWithValue(m.GetNamespace(), m.GetName(), encodeTransient(res, obj))
+		} else {
+			key, data = res.key(m.GetNamespace(), m.GetName()), encode(res, obj)
+		}
+		return s.store.PutIfMod(key, 0, data) // create if absent
 	}
-	rev, ok := s.store.PutIfMod(key, 0, data) // create if absent
+	rev, ok := put()
+	// A generated name that is taken is generated again, up to
+	// maxNameGenerationCreateAttempts in all (createWithGenerateNameRetry).
+	for try := 1; !ok && requestedName == "" && m.GetGenerateName() != "" && try < maxNameGenerationCreateAttempts; try++ {
+		m.SetName(generatedName(m.GetGenerateName(), s.generateNameSuffix()))
+		attrs.Name = m.GetName()
+		rev, ok = put()
+	}
 	if !ok {
 		s.aborted(attrs)
-		if m.GetGenerateName() != "" && requestedName == "" {
+		if m.GetGenerateName() != "" {
+			// rest.CheckGeneratedNameError: whenever there is a generateName.
 			return nil, apierrors.NewGenerateNameConflict(res.GroupResource(), m.GetName(), 1)
 		}
-		return nil, apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
+		err := apierrors.NewAlreadyExists(res.GroupResource(), m.GetName())
+		if held, found := s.store.Get(key); found && s.decodeKV(res, held).(metav1.Object).GetDeletionTimestamp() != nil {
+			err.ErrStatus.Message = "object is being deleted: " + err.ErrStatus.Message
+		}
+		return nil, err
 	}
 	s.committed(res, key, rev, obj)
 	s.stats.Creates++
@@ -114,12 +134,33 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 	return obj, nil
 }
 
+// NoDryRun refuses a request that asks for a dry run (any dryRun
+// option), which kubesim does not have: it would otherwise write for real.
+func NoDryRun(dryRun []string) error {
+	if len(dryRun) > 0 {
+		return apierrors.NewBadRequest("dryRun is not supported by kubesim")
+	}
+	return nil
+}
+
+// generatedName is names.SimpleNameGenerator's name: the generateName,
+// cut to leave room for the suffix, then the suffix.
+func generatedName(base, suffix string) string {
+	if len(base) > maxGeneratedNameLen {
+		base = base[:maxGeneratedNameLen]
+	}
+	return base + suffix
+}
+
 // Update replaces an object, as PUT does. subresource is "" for the main
 // resource or "status". If the object carries a resourceVersion the write is
 // a compare-and-swap on it (Conflict if stale); without one it applies to
 // the latest version. A write that changes nothing returns the existing
 // object without bumping the revision.
 func (s *Server) Update(user string, res *Resource, namespace string, in runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, err
+	}
 	return s.updateIn(user, res, namespace, in, subresource, false)
 }
 
@@ -129,6 +170,9 @@ func (s *Server) Update(user string, res *Resource, namespace string, in runtime
 // afterwards. It spares the copy of objects built only to be written, such
 // as a kubelet's status updates.
 func (s *Server) UpdateOwned(user string, res *Resource, namespace string, obj runtime.Object, subresource string, opts metav1.UpdateOptions) (runtime.Object, error) {
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, err
+	}
 	return s.updateIn(user, res, namespace, obj, subresource, true)
 }
 
@@ -274,25 +318,36 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	if !res.Namespaced {
 		namespace = ""
 	}
+	if err := namespaceDeletable(res, name); err != nil {
+		return nil, false, err
+	}
 	key := s.storedKey(res, namespace, name)
 	cur, curRev, _, err := s.current(res, key, name)
 	if err != nil {
 		return nil, false, err
 	}
 	om := cur.(metav1.Object)
+	// rest.BeforeDelete: options, then preconditions (its wording, which
+	// names the kind), then a negative grace period counts as 1 s.
+	if errs := metav1validation.ValidateDeleteOptions(&opts); len(errs) > 0 {
+		return nil, false, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
+	}
+	if err := NoDryRun(opts.DryRun); err != nil {
+		return nil, false, err
+	}
+	kindRes := schema.GroupResource{Group: res.GroupVersion.Group, Resource: res.Kind}
 	if p := opts.Preconditions; p != nil {
 		if p.UID != nil && *p.UID != om.GetUID() {
-			return nil, false, apierrors.NewConflict(res.GroupResource(), name,
-				fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, om.GetUID()))
+			return nil, false, apierrors.NewConflict(kindRes, name,
+				fmt.Errorf("the UID in the precondition (%s) does not match the UID in record (%s). The object might have been deleted and then recreated", *p.UID, om.GetUID()))
 		}
 		if p.ResourceVersion != nil && *p.ResourceVersion != om.GetResourceVersion() {
-			return nil, false, apierrors.NewConflict(res.GroupResource(), name,
-				fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, om.GetResourceVersion()))
+			return nil, false, apierrors.NewConflict(kindRes, name,
+				fmt.Errorf("the ResourceVersion in the precondition (%s) does not match the ResourceVersion in record (%s). The object might have been modified", *p.ResourceVersion, om.GetResourceVersion()))
 		}
 	}
 	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
-		return nil, false, apierrors.NewInvalid(res.GroupKind(), name, field.ErrorList{
-			field.Invalid(field.NewPath("gracePeriodSeconds"), *opts.GracePeriodSeconds, "must be greater than or equal to 0")})
+		opts.GracePeriodSeconds = ptrTo(int64(1))
 	}
 
 	next := cur.DeepCopyObject()
@@ -300,18 +355,8 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	changed := false
 	// Propagation policy ⇒ finalizers (genericregistry deletionFinalizersForGarbageCollection).
 	fins := m.GetFinalizers()
-	switch {
-	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationOrphan,
-		opts.OrphanDependents != nil && *opts.OrphanDependents:
-		if !slices.Contains(fins, FinalizerOrphan) {
-			fins = append(slices.DeleteFunc(slices.Clone(fins), func(f string) bool { return f == FinalizerForeground }), FinalizerOrphan)
-			changed = true
-		}
-	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationForeground:
-		if !slices.Contains(fins, FinalizerForeground) {
-			fins = append(slices.DeleteFunc(slices.Clone(fins), func(f string) bool { return f == FinalizerOrphan }), FinalizerForeground)
-			changed = true
-		}
+	if gc, ok := gcFinalizers(fins, &opts); ok {
+		fins, changed = gc, true
 	}
 	if res.Name == "namespaces" && om.GetDeletionTimestamp() == nil {
 		// Namespaces always go through the namespace lifecycle (spec.finalizers).
@@ -321,19 +366,27 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 
 	grace := int64(0)
 	graceful := false
-	if res.gracePeriod != nil {
-		grace, graceful = res.gracePeriod(cur, opts)
-	}
 	now := s.eng.Now().Truncate(timeGranularity)
-	if om.GetDeletionTimestamp() != nil {
-		// Already being deleted: a shorter grace period may shorten it.
-		if graceful && (om.GetDeletionGracePeriodSeconds() == nil || grace < *om.GetDeletionGracePeriodSeconds()) {
-			dt := metav1.NewTime(now.Add(secondsDuration(grace)))
-			m.SetDeletionTimestamp(&dt)
+	if dt := om.GetDeletionTimestamp(); dt != nil {
+		// Already being deleted (rest.BeforeDelete): while a graceful
+		// deletion is pending, only an explicit shorter grace period
+		// changes anything (not even finalizers), and it counts from the
+		// first request: the deletionTimestamp moves by the difference.
+		if old := om.GetDeletionGracePeriodSeconds(); res.gracePeriod != nil && old != nil && *old > 0 {
+			if opts.GracePeriodSeconds == nil || *opts.GracePeriodSeconds >= *old {
+				return cur, false, nil
+			}
+			grace, graceful = *opts.GracePeriodSeconds, true
+			shorter := metav1.NewTime(dt.Add(secondsDuration(grace - *old)))
+			m.SetDeletionTimestamp(&shorter)
 			m.SetDeletionGracePeriodSeconds(&grace)
 			changed = true
 		}
-		if !changed {
+	} else if res.gracePeriod != nil {
+		grace, graceful = res.gracePeriod(cur, opts)
+	}
+	if om.GetDeletionTimestamp() != nil {
+		if !changed && (len(m.GetFinalizers()) > 0 || graceful) {
 			return cur, false, nil
 		}
 	} else if graceful || len(fins) > 0 {
@@ -373,6 +426,48 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	}
 	s.trace(user, "delete", res, m, resp.Rev, msg)
 	return next, false, nil
+}
+
+// gcFinalizers returns the finalizers a delete with opts leaves on an
+// object that has fins, and whether they differ (as sets) from fins, as
+// upstream's deletionFinalizersForGarbageCollection: orphan and
+// foregroundDeletion are dropped, then added back as the options (an
+// explicit policy, Background included, wins) or else the finalizers
+// already there (the first of the two found) decide. No kubesim resource
+// orphans its dependents by default.
+func gcFinalizers(fins []string, opts *metav1.DeleteOptions) ([]string, bool) {
+	var orphan, foreground bool
+	switch {
+	case opts.OrphanDependents != nil:
+		orphan = *opts.OrphanDependents
+	case opts.PropagationPolicy != nil:
+		orphan = *opts.PropagationPolicy == metav1.DeletePropagationOrphan
+		foreground = *opts.PropagationPolicy == metav1.DeletePropagationForeground
+	default:
+		for _, f := range fins {
+			if f == FinalizerOrphan || f == FinalizerForeground {
+				orphan, foreground = f == FinalizerOrphan, f == FinalizerForeground
+				break
+			}
+		}
+	}
+	var out []string
+	for _, f := range fins {
+		if f != FinalizerOrphan && f != FinalizerForeground {
+			out = append(out, f)
+		}
+	}
+	if orphan {
+		out = append(out, FinalizerOrphan)
+	}
+	if foreground {
+		out = append(out, FinalizerForeground)
+	}
+	if len(out) == len(fins) && !slices.ContainsFunc(out, func(f string) bool { return !slices.Contains(fins, f) }) &&
+		!slices.ContainsFunc(fins, func(f string) bool { return !slices.Contains(out, f) }) {
+		return fins, false
+	}
+	return out, true
 }
 
 // remove deletes key from the store; the watch DELETED event carries the

@@ -98,7 +98,11 @@ func (t typed[T, L]) List(_ context.Context, opts metav1.ListOptions) (L, error)
 	return out.(L), nil
 }
 
-func (t typed[T, L]) Patch(_ context.Context, name string, pt types.PatchType, data []byte, _ metav1.PatchOptions, subresources ...string) (T, error) {
+func (t typed[T, L]) Patch(_ context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error) {
+	if err := apiserver.NoDryRun(opts.DryRun); err != nil {
+		var zero T
+		return zero, err
+	}
 	sub := ""
 	if len(subresources) > 1 {
 		var zero T
@@ -115,7 +119,10 @@ func (t typed[T, L]) GetScale(_ context.Context, name string, _ metav1.GetOption
 	return t.c.s.GetScale(t.res, t.ns, name)
 }
 
-func (t typed[T, L]) UpdateScale(_ context.Context, name string, scale *autoscalingv1.Scale, _ metav1.UpdateOptions) (*autoscalingv1.Scale, error) {
+func (t typed[T, L]) UpdateScale(_ context.Context, name string, scale *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error) {
+	if err := apiserver.NoDryRun(opts.DryRun); err != nil {
+		return nil, err
+	}
 	sc := scale.DeepCopy()
 	sc.Name = name
 	return t.c.s.UpdateScale(t.c.user, t.res, t.ns, sc)
@@ -132,7 +139,10 @@ func copyOut[T runtime.Object](obj runtime.Object, err error) (T, error) {
 
 type podClient struct{ typed[*v1.Pod, *v1.PodList] }
 
-func (p podClient) Bind(_ context.Context, b *v1.Binding, _ metav1.CreateOptions) error {
+func (p podClient) Bind(_ context.Context, b *v1.Binding, opts metav1.CreateOptions) error {
+	if err := apiserver.NoDryRun(opts.DryRun); err != nil {
+		return err
+	}
 	ns := p.ns
 	if ns == "" {
 		ns = b.Namespace
