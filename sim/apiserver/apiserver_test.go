@@ -482,6 +482,9 @@ func TestNamespaceDeletionCascades(t *testing.T) {
 	assert.Equal(t, v1.NamespaceTerminating, ns.Status.Phase)
 	_, err = e.c.CoreV1().Pods("team").Create(ctx, pod("late"), metav1.CreateOptions{})
 	assert.EqualError(t, err, `pods "late" is forbidden: unable to create new content in namespace team because it is being terminated`)
+	// The cause lets controllers stay quiet (no FailedCreate events),
+	// as upstream's NamespaceLifecycle admission adds it.
+	assert.True(t, apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause), "status causes: %v", err.(apierrors.APIStatus).Status().Details)
 	e.eng.RunFor(time.Minute)
 	_, err = e.c.CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err))

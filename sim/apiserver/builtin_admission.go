@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -53,8 +54,16 @@ func (s *Server) namespaceLifecycle(a *Attributes) error {
 	}
 	ns := obj.(*v1.Namespace)
 	if ns.Status.Phase == v1.NamespaceTerminating && a.Resource.Name != "events" {
-		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
+		err := apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
 			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", a.Namespace))
+		// Upstream's NamespaceLifecycle adds this cause; controllers test
+		// for it to skip their failure events and conditions.
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type:    v1.NamespaceTerminatingCause,
+			Message: fmt.Sprintf("namespace %s is being terminated", a.Namespace),
+			Field:   "metadata.namespace",
+		})
+		return err
 	}
 	return nil
 }
