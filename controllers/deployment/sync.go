@@ -230,6 +230,9 @@ func (s *Syncer) getNewReplicaSet(d *apps.Deployment, rsList, oldRSs []*apps.Rep
 		*d.Status.CollisionCount++
 		_, _ = s.Client.UpdateDeploymentStatus(d)
 		return nil, err
+	case apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause):
+		// Every create fails while the namespace goes away: nothing to report.
+		return nil, err
 	case err != nil:
 		msg := fmt.Sprintf("Failed to create new replica set %q: %v", newRS.Name, err)
 		if deploymentutil.HasProgressDeadline(d) {
