@@ -230,6 +230,9 @@ func (s *Syncer) getNewReplicaSet(d *apps.Deployment, rsList, oldRSs []*apps.Rep
 		*d.Status.CollisionCount++
 		_, _ = s.Client.UpdateDeploymentStatus(d)
 		return nil, err
+	case apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause):
+		// Every create fails while the namespace goes away: nothing to report.
+		return nil, err
 	case err != nil:
 		msg := fmt.Sprintf("Failed to create new replica set %q: %v", newRS.Name, err)
 		if deploymentutil.HasProgressDeadline(d) {
@@ -291,11 +294,16 @@ func (s *Syncer) scale(deployment *apps.Deployment, newRS *apps.ReplicaSet, oldR
 		// Replicas to add (or, negative, remove) across the active sets.
 		deploymentReplicasToAdd := allowedSize - allRSsReplicas
 
+		// The events name the direction of the whole scaling, as upstream
+		// (an old set may shrink while the total grows).
+		var scalingOperation string
 		switch {
 		case deploymentReplicasToAdd > 0:
 			sort.Sort(controllerutil.ReplicaSetsBySizeNewer(allRSs))
+			scalingOperation = "up"
 		case deploymentReplicasToAdd < 0:
 			sort.Sort(controllerutil.ReplicaSetsBySizeOlder(allRSs))
+			scalingOperation = "down"
 		}
 
 		deploymentReplicasAdded := int32(0)
@@ -321,7 +329,7 @@ func (s *Syncer) scale(deployment *apps.Deployment, newRS *apps.ReplicaSet, oldR
 					nameToSize[rs.Name] = 0
 				}
 			}
-			if _, _, err := s.scaleReplicaSet(rs, nameToSize[rs.Name], deployment); err != nil {
+			if _, _, err := s.scaleReplicaSet(rs, nameToSize[rs.Name], deployment, scalingOperation); err != nil {
 				// Stop at the first failure; the Deployment is requeued.
 				return err
 			}
@@ -335,12 +343,17 @@ func (s *Syncer) scaleReplicaSetAndRecordEvent(rs *apps.ReplicaSet, newScale int
 	if *(rs.Spec.Replicas) == newScale {
 		return false, rs, nil
 	}
-	return s.scaleReplicaSet(rs, newScale, deployment)
+	scalingOperation := "down"
+	if *(rs.Spec.Replicas) < newScale {
+		scalingOperation = "up"
+	}
+	return s.scaleReplicaSet(rs, newScale, deployment, scalingOperation)
 }
 
 // scaleReplicaSet writes newScale and the replica annotations to a copy of
-// rs when either differs; it reports whether the size changed.
-func (s *Syncer) scaleReplicaSet(rs *apps.ReplicaSet, newScale int32, deployment *apps.Deployment) (bool, *apps.ReplicaSet, error) {
+// rs when either differs; it reports whether the size changed. The
+// ScalingReplicaSet event says "Scaled <scalingOperation>".
+func (s *Syncer) scaleReplicaSet(rs *apps.ReplicaSet, newScale int32, deployment *apps.Deployment, scalingOperation string) (bool, *apps.ReplicaSet, error) {
 	sizeNeedsUpdate := *(rs.Spec.Replicas) != newScale
 	annotationsNeedUpdate := deploymentutil.ReplicasAnnotationsNeedUpdate(rs, *(deployment.Spec.Replicas), *(deployment.Spec.Replicas)+deploymentutil.MaxSurge(*deployment))
 
@@ -353,10 +366,6 @@ func (s *Syncer) scaleReplicaSet(rs *apps.ReplicaSet, newScale int32, deployment
 		deploymentutil.SetReplicasAnnotations(rsCopy, *(deployment.Spec.Replicas), *(deployment.Spec.Replicas)+deploymentutil.MaxSurge(*deployment))
 		rs, err = s.Client.UpdateReplicaSet(rsCopy)
 		if err == nil && sizeNeedsUpdate {
-			scalingOperation := "down"
-			if oldScale < newScale {
-				scalingOperation = "up"
-			}
 			scaled = true
 			s.eventf(deployment, v1.EventTypeNormal, "ScalingReplicaSet", "Scaled %s replica set %s from %d to %d", scalingOperation, rs.Name, oldScale, newScale)
 		}

@@ -1,6 +1,7 @@
 package deployment
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -314,4 +317,63 @@ func TestPlanListsWrites(t *testing.T) {
 	assert.Equal(t, VerbCreateReplicaSet, res.Actions[0].Verb)
 	assert.Equal(t, int32(10), *res.Actions[0].ReplicaSet.Spec.Replicas, "first rollout: nothing else exists, new RS takes all 10")
 	assert.Equal(t, "web-"+res.Actions[0].ReplicaSet.Labels[apps.DefaultDeploymentUniqueLabelKey], res.Actions[0].Name)
+}
+
+// terminatingNamespaceClient refuses every ReplicaSet creation as the API
+// server does in a terminating namespace.
+type terminatingNamespaceClient struct{ *Recorder }
+
+func (c terminatingNamespaceClient) CreateReplicaSet(rs *apps.ReplicaSet) (*apps.ReplicaSet, error) {
+	err := apierrors.NewForbidden(rsResource, rs.Name, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", rs.Namespace))
+	err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: v1.NamespaceTerminatingCause})
+	return nil, err
+}
+
+type eventList []string
+
+func (l *eventList) Eventf(_ runtime.Object, eventtype, reason, messageFmt string, args ...any) {
+	*l = append(*l, eventtype+" "+reason+": "+fmt.Sprintf(messageFmt, args...))
+}
+
+// TestNewReplicaSetInTerminatingNamespace: upstream getNewReplicaSet
+// returns the error of a create refused because the namespace is being
+// terminated without a ReplicaSetCreateError event or Progressing=False
+// condition (and handleErr does not retry it).
+func TestNewReplicaSetInTerminatingNamespace(t *testing.T) {
+	d := newDeployment(3, intstr.FromString("25%"), intstr.FromString("25%"))
+	d.Status.Conditions = nil
+	rec := NewRecorder(d, nil, epoch)
+	var events eventList
+	s := &Syncer{Client: terminatingNamespaceClient{rec}, Recorder: &events, Now: epoch}
+	err := s.SyncDeployment(rec.Deployment(), nil, nil)
+	require.Error(t, err)
+	assert.True(t, apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause))
+	assert.Empty(t, events)
+	assert.Empty(t, rec.Actions, "no status write")
+	assert.Nil(t, deploymentutil.GetDeploymentCondition(rec.Deployment().Status, apps.DeploymentProgressing))
+}
+
+// TestProportionalScalingEventsNameTheWholeScaling: upstream scale passes
+// one scalingOperation, from the sign of the replicas to add, to every
+// scaleReplicaSet of a proportional scaling, so an old ReplicaSet that
+// shrinks while the Deployment's total grows is reported "Scaled up".
+// 10 → 8 mid-rollout (surge 25%): allowed 10, current 5 + 3 = 8, +2;
+// fractions round(5×10/13)−5 = −1 and round(3×10/13)−3 = −1, leftover 4
+// to the largest: new 5 → 8, old 3 → 2.
+func TestProportionalScalingEventsNameTheWholeScaling(t *testing.T) {
+	old := newDeployment(10, intstr.FromString("25%"), intstr.FromString("25%"))
+	d := newDeployment(8, intstr.FromString("25%"), intstr.FromString("25%"))
+	newRS := scaleRS("web-v2", 5, epoch.Add(time.Hour))
+	oldRS := scaleRS("web-v1", 3, epoch)
+	for _, rs := range []*apps.ReplicaSet{newRS, oldRS} {
+		deploymentutil.SetReplicasAnnotations(rs, 10, 10+deploymentutil.MaxSurge(*old))
+	}
+	rec := NewRecorder(d, []*apps.ReplicaSet{newRS, oldRS}, epoch)
+	var events eventList
+	s := &Syncer{Client: rec, Recorder: &events, Now: epoch}
+	require.NoError(t, s.scale(d, newRS, []*apps.ReplicaSet{oldRS}))
+	assert.Equal(t, eventList{
+		"Normal ScalingReplicaSet: Scaled up replica set web-v2 from 5 to 8",
+		"Normal ScalingReplicaSet: Scaled up replica set web-v1 from 3 to 2",
+	}, events)
 }

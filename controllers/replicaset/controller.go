@@ -408,17 +408,13 @@ func (rsc *Controller) manageReplicas(filteredPods []*v1.Pod, rs *apps.ReplicaSe
 }
 
 // getIndirectlyRelatedPods returns the pods of every ReplicaSet with the
-// same controller as rs (for the "doubled-up node" victim rank).
+// same controller as rs (for the "doubled-up node" victim rank). A
+// ReplicaSet without a controller has none, as upstream's
+// getReplicaSetsWithSameController: all its pods then rank 0.
 func (rsc *Controller) getIndirectlyRelatedPods(rs *apps.ReplicaSet) []*v1.Pod {
 	ref := metav1.GetControllerOfNoCopy(rs)
 	if ref == nil {
-		// Not controlled: its own pods are the related ones.
-		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-		if err != nil {
-			return nil
-		}
-		pods, _ := rsc.podLister.Pods(rs.Namespace).List(sel)
-		return pods
+		return nil
 	}
 	objs, err := rsc.rsIndexer.ByIndex(controllerUIDIndex, string(ref.UID))
 	if err != nil {

@@ -156,8 +156,9 @@ func TestCrashAndFailure(t *testing.T) {
 
 // TestScaleDownVictimOrder: scale-down picks, one at a time, the
 // unscheduled pod, then the pending one, the not-ready one, the one with
-// the lowest pod-deletion-cost, the doubled-up ones (more recently ready
-// first), and keeps the oldest-ready lone pod.
+// the lowest pod-deletion-cost, the pair on n1 (more recently ready), and
+// keeps the oldest-ready pod. (This ReplicaSet has no controller, so no pod
+// has a colocation rank: TestStandaloneReplicaSetHasNoColocationRank.)
 func TestScaleDownVictimOrder(t *testing.T) {
 	e := newEnv(t, true) // no scheduler: the test binds pods itself
 	unready := map[types.UID]bool{}
@@ -187,11 +188,10 @@ func TestScaleDownVictimOrder(t *testing.T) {
 	e.c.Engine.RunUntil(60 * time.Second)
 	bind(pending, "n2")
 
-	// Expected victims, one per scale step. The doubled-up pair (rank 2)
-	// goes before the lone pod (rank 1); the pair itself is a tie on every
-	// rule (same node, ready and created in the same second), so either
-	// may go first; once one is gone the other (rank 1 now) ties with the
-	// lone pod on rank and has been ready for less time.
+	// Expected victims, one per scale step. The pair on n1 goes before the
+	// lone pod: it has been ready for less time (another log2 bucket); the
+	// pair itself is a tie on every rule (same node, ready and created in
+	// the same second), so either may go first.
 	want := []int{unscheduled, pending, notReady, cheap, d1, d2}
 	for step, victim := range want {
 		e.scale("web", int32(6-step))
@@ -261,4 +261,33 @@ func TestMinReadySeconds(t *testing.T) {
 	assert.Equal(t, int32(0), e.rs("web").Status.AvailableReplicas)
 	e.runUntil(time.Minute, "available", func() bool { return e.rs("web").Status.AvailableReplicas == 3 })
 	assert.Equal(t, 13*time.Second, e.now())
+}
+
+// TestStandaloneReplicaSetHasNoColocationRank: a ReplicaSet without a
+// controller has no related pods (upstream getReplicaSetsWithSameController
+// returns none), so every pod ranks 0 and "doubled-up" nodes do not lose
+// pods first: the pod Ready most recently goes, even alone on its node.
+func TestStandaloneReplicaSetHasNoColocationRank(t *testing.T) {
+	e := newEnv(t, true) // no scheduler: the test binds pods itself
+	e.createRS(simtest.ReplicaSet(ns, "web", 3, web, "nginx:1"))
+	e.runUntil(time.Second, "3 pods", func() bool { return len(e.pods()) == 3 })
+	pods := e.pods()
+	bind := func(i int, node string) {
+		require.NoError(t, e.cl.CoreV1().Pods(ns).Bind(context.TODO(), &v1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Name: pods[i].Name, UID: pods[i].UID}, Target: v1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{}))
+	}
+	// Two pods share n1 (Ready at 2 s); the third is alone on n2, Ready at
+	// 62 s. At 70 s they are 68 s and 8 s Ready: different log2 buckets.
+	bind(0, "n1")
+	bind(1, "n1")
+	e.c.Engine.RunUntil(60 * time.Second)
+	bind(2, "n2")
+	e.c.Engine.RunUntil(70 * time.Second)
+	require.Equal(t, int32(3), e.rs("web").Status.ReadyReplicas)
+
+	e.scale("web", 2)
+	e.runUntil(71*time.Second, "a pod deleted", func() bool {
+		return len(e.trace.Find(replicaset.ComponentName, "scaledDown")) == 1
+	})
+	assert.Contains(t, e.trace.Find(replicaset.ComponentName, "scaledDown")[0].Msg, "in victim order: "+pods[2].Name)
 }

@@ -152,6 +152,33 @@ func TestDeploymentDefaultsAndValidationMessages(t *testing.T) {
 	assert.Contains(t, err.Error(), `spec.containers[0].image: Required value`)
 }
 
+// TestTemplateKeepsLimitsOnlyResources: requests defaulted from limits and
+// hostNetwork host ports are SetDefaults_Pod's, not SetDefaults_PodSpec's
+// (pkg/apis/core/v1/defaults.go: "only on a v1.Pod and not a
+// v1.PodTemplate"): a Deployment's template keeps them unset — so its
+// pod-template-hash is upstream's — and the pods made from it get them.
+func TestTemplateKeepsLimitsOnlyResources(t *testing.T) {
+	e := newEnv(t)
+	d := deployment("web", 1)
+	limits := v1.ResourceList{v1.ResourceCPU: resource.MustParse("500m")}
+	d.Spec.Template.Spec.HostNetwork = true
+	d.Spec.Template.Spec.Containers[0].Resources.Limits = limits
+	d.Spec.Template.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 8080}}
+	d, err := e.c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	c := d.Spec.Template.Spec.Containers[0]
+	assert.Nil(t, c.Resources.Requests, "template requests stay unset")
+	assert.Equal(t, int32(0), c.Ports[0].HostPort, "template host port stays unset")
+	assert.Equal(t, v1.ProtocolTCP, c.Ports[0].Protocol, "SetDefaults_ContainerPort applies to templates")
+
+	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: *d.Spec.Template.Spec.DeepCopy()}
+	p, err = e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	c = p.Spec.Containers[0]
+	assert.Equal(t, "500m", c.Resources.Requests.Cpu().String(), "a pod's requests default to its limits")
+	assert.Equal(t, int32(8080), c.Ports[0].HostPort, "a hostNetwork pod's host port defaults to the container port")
+}
+
 func TestUpdateConflictGenerationAndNoop(t *testing.T) {
 	e := newEnv(t)
 	deps := e.c.AppsV1().Deployments("default")
@@ -483,6 +510,9 @@ func TestNamespaceDeletionCascades(t *testing.T) {
 	assert.Equal(t, v1.NamespaceTerminating, ns.Status.Phase)
 	_, err = e.c.CoreV1().Pods("team").Create(ctx, pod("late"), metav1.CreateOptions{})
 	assert.EqualError(t, err, `pods "late" is forbidden: unable to create new content in namespace team because it is being terminated`)
+	// The cause lets controllers stay quiet (no FailedCreate events),
+	// as upstream's NamespaceLifecycle admission adds it.
+	assert.True(t, apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause), "status causes: %v", err.(apierrors.APIStatus).Status().Details)
 	e.eng.RunFor(time.Minute)
 	_, err = e.c.CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err))

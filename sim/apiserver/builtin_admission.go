@@ -54,8 +54,16 @@ func (s *Server) namespaceLifecycle(a *Attributes) error {
 	}
 	ns := obj.(*v1.Namespace)
 	if ns.Status.Phase == v1.NamespaceTerminating {
-		return apierrors.NewForbidden(a.Resource.GroupResource(), a.requestName(),
+		err := apierrors.NewForbidden(a.Resource.GroupResource(), a.requestName(),
 			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", a.Namespace))
+		// Upstream's NamespaceLifecycle adds this cause; controllers test
+		// for it to skip their failure events and conditions.
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type:    v1.NamespaceTerminatingCause,
+			Message: fmt.Sprintf("namespace %s is being terminated", a.Namespace),
+			Field:   "metadata.namespace",
+		})
+		return err
 	}
 	return nil
 }

@@ -16,10 +16,39 @@ import (
 
 func ptrTo[T any](v T) *T { return &v }
 
+// defaultPod is SetDefaults_Pod then SetDefaults_PodSpec: requests from
+// limits and hostNetwork host ports are defaulted on pods only, never in a
+// pod template (so a template's pod-template-hash is upstream's).
 func defaultPod(p *v1.Pod) {
 	defaultPodSpec(&p.Spec)
 	if p.Spec.EnableServiceLinks == nil {
 		p.Spec.EnableServiceLinks = ptrTo(v1.DefaultEnableServiceLinks)
+	}
+	for _, cs := range [][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			defaultPodContainer(&cs[i], p.Spec.HostNetwork)
+		}
+	}
+}
+
+// defaultPodContainer is SetDefaults_Pod's part for one container: a limit
+// without a request defaults the request; with hostNetwork, a port's
+// hostPort defaults to its containerPort.
+func defaultPodContainer(c *v1.Container, hostNetwork bool) {
+	for name, limit := range c.Resources.Limits {
+		if _, ok := c.Resources.Requests[name]; !ok {
+			if c.Resources.Requests == nil {
+				c.Resources.Requests = v1.ResourceList{}
+			}
+			c.Resources.Requests[name] = limit.DeepCopy()
+		}
+	}
+	if hostNetwork {
+		for i := range c.Ports {
+			if c.Ports[i].HostPort == 0 {
+				c.Ports[i].HostPort = c.Ports[i].ContainerPort
+			}
+		}
 	}
 }
 
@@ -40,14 +69,14 @@ func defaultPodSpec(s *v1.PodSpec) {
 		s.SchedulerName = v1.DefaultSchedulerName
 	}
 	for i := range s.InitContainers {
-		defaultContainer(&s.InitContainers[i], s.HostNetwork)
+		defaultContainer(&s.InitContainers[i])
 	}
 	for i := range s.Containers {
-		defaultContainer(&s.Containers[i], s.HostNetwork)
+		defaultContainer(&s.Containers[i])
 	}
 }
 
-func defaultContainer(c *v1.Container, hostNetwork bool) {
+func defaultContainer(c *v1.Container) {
 	if c.ImagePullPolicy == "" {
 		if imageTagIsLatest(c.Image) {
 			c.ImagePullPolicy = v1.PullAlways
@@ -64,18 +93,6 @@ func defaultContainer(c *v1.Container, hostNetwork bool) {
 	for i := range c.Ports {
 		if c.Ports[i].Protocol == "" {
 			c.Ports[i].Protocol = v1.ProtocolTCP
-		}
-		if hostNetwork && c.Ports[i].HostPort == 0 {
-			c.Ports[i].HostPort = c.Ports[i].ContainerPort
-		}
-	}
-	// SetDefaults_Pod: a limit without a request defaults the request.
-	for name, limit := range c.Resources.Limits {
-		if _, ok := c.Resources.Requests[name]; !ok {
-			if c.Resources.Requests == nil {
-				c.Resources.Requests = v1.ResourceList{}
-			}
-			c.Resources.Requests[name] = limit.DeepCopy()
 		}
 	}
 	for _, pr := range []*v1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {

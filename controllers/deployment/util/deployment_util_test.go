@@ -264,4 +264,7 @@ func TestRollback(t *testing.T) {
 	d.Spec.Paused = true
 	_, _, err = Rollback(d, list, 0)
 	assert.ErrorContains(t, err, "paused")
+	// kubectl looks the revision up before it checks the pause.
+	_, _, err = Rollback(d, list, 9)
+	assert.EqualError(t, err, "unable to find specified revision 9 in history")
 }

@@ -14,12 +14,12 @@ import (
 // with a new revision number. skipped is non-empty when the template
 // already matches (no write needed).
 func Rollback(d *apps.Deployment, rsList []*apps.ReplicaSet, toRevision int64) (updated *apps.Deployment, skipped string, err error) {
-	if d.Spec.Paused {
-		return nil, "", fmt.Errorf("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again")
-	}
 	rs, err := deploymentRevision(d, rsList, toRevision)
 	if err != nil {
 		return nil, "", err
+	}
+	if d.Spec.Paused {
+		return nil, "", fmt.Errorf("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again")
 	}
 	if EqualIgnoreHash(&rs.Spec.Template, &d.Spec.Template) {
 		return nil, fmt.Sprintf("skipped rollback (current template already matches revision %d)", toRevision), nil
