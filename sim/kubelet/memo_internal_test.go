@@ -63,9 +63,11 @@ func TestImageFactsAndFieldPaths(t *testing.T) {
 
 // A pod worker (with its one container embedded) is allocated for every
 // pod a kubelet runs: 150,000 of them in the scale benchmark, whose peak
-// memory is near its 2 GiB target. It stays within the runtime's 576-byte
-// size class on 64-bit platforms (72 words; the next class is 640).
+// memory is near its 2 GiB target. On 64-bit platforms it stays within
+// the runtime's 576-byte size class (the next is 640): 568 bytes (71
+// words) and the 8-byte type header the runtime puts before an object of
+// more than 512 bytes that holds pointers.
 func TestPodWorkerFitsItsSizeClass(t *testing.T) {
-	require.LessOrEqual(t, unsafe.Sizeof(podWorker{}), 72*unsafe.Sizeof(uintptr(0)),
+	require.LessOrEqual(t, unsafe.Sizeof(podWorker{}), 71*unsafe.Sizeof(uintptr(0)),
 		"group new bool fields with the others, or move rarely used ones behind a pointer")
 }

@@ -81,11 +81,10 @@ type container struct {
 	started, ready bool
 	stopping       bool
 	restartOnStop  bool
-	// awaitingTurn: a sidecar of a killed pod waits, since turnFrom and at
-	// most turnGrace seconds, for the containers it stops after.
+	// awaitingTurn: a sidecar of a killed pod waits, at most turnGrace
+	// seconds (its timer), for the containers it stops after.
 	awaitingTurn bool
 	turnGrace    int64
-	turnFrom     time.Duration
 
 	// timer is the container's one pending step; which one depends on the
 	// state: the end of the start (cStarting), the behaviour's exit or the
@@ -1173,7 +1172,7 @@ func (w *podWorker) awaitTurn(c *container) {
 		w.signal(c, 0, c.turnGrace)
 		return
 	}
-	c.awaitingTurn, c.turnFrom = true, w.now()
+	c.awaitingTurn = true
 	c.timer = w.k.eng.After(time.Duration(c.turnGrace)*time.Second, w.k.lblStop, func() {
 		c.awaitingTurn = false
 		w.signal(c, 0, 0)
@@ -1205,9 +1204,15 @@ func (w *podWorker) turnDue(c *container) bool {
 func (w *podWorker) wakeSidecars() {
 	for _, c := range w.inits() {
 		if c.awaitingTurn && w.turnDue(c) {
+			// What is left of its turnGrace seconds less the whole
+			// seconds it waited: the seconds to its timer, rounded up.
+			due, ok := c.timer.When()
+			if !ok {
+				panic(fmt.Sprintf("kubelet: sidecar %s of %s awaits its turn without a timer", c.name, w.key))
+			}
 			c.timer.Stop()
 			c.awaitingTurn = false
-			w.signal(c, 0, c.turnGrace-int64((w.now()-c.turnFrom)/time.Second))
+			w.signal(c, 0, int64((due-w.now()+time.Second-1)/time.Second))
 		}
 	}
 }
