@@ -46,6 +46,12 @@ func (r *Run) Explain(namespace, name string) (string, error) {
 			fmt.Fprintf(&b, " (it asks for scheduler %q, which kubesim does not run)", pod.Spec.SchedulerName)
 		} else if pod != nil && pod.Spec.NodeName != "" {
 			b.WriteString(" (spec.nodeName was set when it was created)")
+		} else if pod != nil && len(pod.Spec.SchedulingGates) > 0 {
+			gates := make([]string, len(pod.Spec.SchedulingGates))
+			for i, g := range pod.Spec.SchedulingGates {
+				gates[i] = g.Name
+			}
+			fmt.Fprintf(&b, " (its scheduling gates keep it out of the queue: %s)", strings.Join(gates, ", "))
 		}
 		b.WriteString("\n")
 		return b.String(), nil

@@ -163,6 +163,32 @@ func TestExplainTellsWhyAPodIsPendingOrWhereItIs(t *testing.T) {
 	assert.Contains(t, err.Error(), "does not exist at 0:01:00.000 and was never scheduled")
 }
 
+// A gated pod never reaches the scheduler: explain says which gates keep
+// it out, beside the SchedulingGated condition the API server gave it.
+func TestExplainNamesTheGatesOfAGatedPod(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: w, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: gated}
+    spec:
+      schedulingGates: [{name: example.com/a}, {name: example.com/b}]
+      containers: [{name: c, image: nginx:1.27}]
+`, Options{Until: 30 * time.Second})
+	r.Finish()
+	text, err := r.Explain("default", "gated")
+	require.NoError(t, err)
+	assert.Contains(t, text, "PodScheduled=False (SchedulingGated): Scheduling is blocked due to non-empty scheduling gates")
+	assert.Contains(t, text, "the scheduler has no attempt on record for it (its scheduling gates keep it out of the queue: example.com/a, example.com/b)")
+}
+
 func TestValidatorRejectsWhatTheAPIServerRejectsAtItsLine(t *testing.T) {
 	_, err := scenarios.LoadBytes("bad.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
 kind: Scenario

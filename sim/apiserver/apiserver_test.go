@@ -102,6 +102,30 @@ func TestCreateSetsSystemFieldsAndDefaults(t *testing.T) {
 	assert.Equal(t, `pods "web-1" already exists`, err.Error())
 }
 
+// A pod created with scheduling gates gets PodScheduled=False,
+// SchedulingGated from the API server (upstream's pod strategy,
+// applySchedulingGatedCondition), which kubectl shows as its STATUS; a pod
+// without gates gets no condition.
+func TestCreateGatedPodGetsSchedulingGatedCondition(t *testing.T) {
+	e := newEnv(t)
+	e.eng.RunUntil(10 * time.Second)
+	gated := pod("gated")
+	gated.Spec.SchedulingGates = []v1.PodSchedulingGate{{Name: "example.com/wait"}}
+	p, err := e.c.CoreV1().Pods("default").Create(ctx, gated, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Status.Conditions, 1)
+	c := p.Status.Conditions[0]
+	assert.Equal(t, v1.PodScheduled, c.Type)
+	assert.Equal(t, v1.ConditionFalse, c.Status)
+	assert.Equal(t, v1.PodReasonSchedulingGated, c.Reason)
+	assert.Equal(t, "Scheduling is blocked due to non-empty scheduling gates", c.Message)
+	assert.Equal(t, sim.Epoch.Add(10*time.Second), c.LastTransitionTime.Time.UTC())
+
+	plain, err := e.c.CoreV1().Pods("default").Create(ctx, pod("plain"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, plain.Status.Conditions)
+}
+
 func TestGenerateNameAndDeterministicUIDs(t *testing.T) {
 	names := func() []string {
 		e := newEnv(t)

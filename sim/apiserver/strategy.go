@@ -138,6 +138,13 @@ func podStrategy() strategy {
 		prepareForCreate: func(obj runtime.Object) {
 			p := obj.(*v1.Pod)
 			p.Status = v1.PodStatus{Phase: v1.PodPending, QOSClass: podQOSClass(p)}
+			if len(p.Spec.SchedulingGates) > 0 {
+				// upstream's applySchedulingGatedCondition; the transition
+				// is the pod's creation.
+				p.Status.Conditions = []v1.PodCondition{{Type: v1.PodScheduled, Status: v1.ConditionFalse,
+					Reason: v1.PodReasonSchedulingGated, Message: "Scheduling is blocked due to non-empty scheduling gates",
+					LastTransitionTime: p.CreationTimestamp}}
+			}
 		},
 		validate:       func(obj runtime.Object) field.ErrorList { return validatePod(obj.(*v1.Pod)) },
 		validateUpdate: func(obj, old runtime.Object) field.ErrorList { return validatePodUpdate(obj.(*v1.Pod), old.(*v1.Pod)) },
