@@ -237,6 +237,12 @@ func (d *fileDec) getExpectation(o *object, e *Expectation) {
 			j, err := compileJSONPath(s)
 			if err != nil {
 				d.errorf(v, o.sub("jsonpath"), "invalid jsonpath: %v", err)
+			} else if literalTemplate(s) {
+				hint := ""
+				if !strings.ContainsAny(s, " \t") {
+					hint = fmt.Sprintf("; did you mean %q?", "{."+strings.TrimPrefix(s, ".")+"}")
+				}
+				d.errorf(v, o.sub("jsonpath"), "%q has no {…} expression, so it prints as it is, whatever the object (as kubectl -o jsonpath does)%s", s, hint)
 			}
 			e.JSONPath, e.jsonPath = s, j
 		}
@@ -248,6 +254,21 @@ func (d *fileDec) getExpectation(o *object, e *Expectation) {
 			e.Text = v.Value
 		}
 	}
+}
+
+// literalTemplate reports whether a jsonpath template that parses is text
+// alone, with no {…} expression: its output never depends on the object.
+func literalTemplate(tmpl string) bool {
+	p, err := jsonpath.Parse("expect", tmpl)
+	if err != nil {
+		return false
+	}
+	for _, n := range p.Root.Nodes {
+		if n.Type() != jsonpath.NodeText {
+			return false
+		}
+	}
+	return true
 }
 
 // compileJSONPath parses a template as kubectl -o jsonpath does, missing
