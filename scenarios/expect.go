@@ -134,6 +134,15 @@ func (e *Expectation) Description() string {
 	return string(e.Kind)
 }
 
+// Wants says what the expectation wants: the quoted text of a get, or the
+// bounds of a count or metric (e.g. "== 6", ">= 2 and <= 5").
+func (e *Expectation) Wants() string {
+	if e.Kind == ExpectGet {
+		return fmt.Sprintf("%q", e.Text)
+	}
+	return e.Bounds.String()
+}
+
 // String is the description with its timing, e.g. "… within 8m".
 func (e *Expectation) String() string {
 	return fmt.Sprintf("%s %s %s", e.Description(), e.Timing, FormatDuration(e.Time))

@@ -106,6 +106,14 @@ func TestRunJSONIsOneDocument(t *testing.T) {
 		assert.Equal(t, "scaled", rep.Expectations[0].Name)
 		assert.Equal(t, rep.Passed, code == 0, "exit code %d and passed=%v agree", code, rep.Passed)
 		assert.Equal(t, []string{"web"}, []string{rep.Summary.Deployments[0].Name})
+		// what each expectation wants, as the text's FAIL line says it: a
+		// named expectation's description is only its name.
+		wantScaled := `"4"`
+		if !rep.Passed {
+			wantScaled = `"5"`
+		}
+		assert.Equal(t, wantScaled, rep.Expectations[0].Wants)
+		assert.Equal(t, "== 0", rep.Expectations[1].Wants)
 		if !rep.Passed {
 			assert.Equal(t, "FAIL", rep.Expectations[0].Status)
 			assert.Equal(t, "4", rep.Expectations[0].Observed)

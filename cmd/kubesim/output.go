@@ -83,17 +83,9 @@ func expectationLine(e scenarios.Result, seed uint64) string {
 		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)))
 	case scenarios.Failed:
 		return fmt.Sprintf("FAIL  %-14s %s: decided at %s, observed %q, wants %s [%s, seed %d]",
-			when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)), e.Observed, wants(x), x.Source, seed)
+			when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)), e.Observed, x.Wants(), x.Source, seed)
 	}
 	return fmt.Sprintf("----  %-14s %s: not checked, the run stopped before %s", when, x.Description(), scenarios.FormatDuration(x.Time))
-}
-
-// wants says what an expectation wanted.
-func wants(x *scenarios.Expectation) string {
-	if x.Kind == scenarios.ExpectGet {
-		return fmt.Sprintf("%q", x.Text)
-	}
-	return x.Bounds.String()
 }
 
 func dash(s string) string {

@@ -47,7 +47,10 @@ type ReportExpectation struct {
 	Status      string `json:"status"`
 	DecidedAt   string `json:"decidedAt,omitempty"`
 	Observed    string `json:"observed"`
-	Source      string `json:"source"`
+	// Wants is what the expectation wants, as the text output's FAIL line
+	// says it: the quoted text of a get, the bounds of a count or metric.
+	Wants  string `json:"wants"`
+	Source string `json:"source"`
 }
 
 // ReportError is one run error.
@@ -71,7 +74,7 @@ func (r *Result) Report() Report {
 	for _, e := range r.Expectations {
 		x := e.Expectation
 		re := ReportExpectation{Index: x.Index, Name: x.Name, Description: x.Description(), Timing: string(x.Timing),
-			Time: scenarios.FormatDuration(x.Time), Status: e.Status.String(), Observed: e.Observed, Source: x.Source.String()}
+			Time: scenarios.FormatDuration(x.Time), Status: e.Status.String(), Observed: e.Observed, Wants: x.Wants(), Source: x.Source.String()}
 		if e.Status != scenarios.Pending {
 			re.DecidedAt = scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond))
 		}
