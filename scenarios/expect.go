@@ -569,7 +569,13 @@ func (e *Expectation) evalCount(cl Cluster, memo *countMemo) Observation {
 			}
 		}
 	}
-	return Observation{Holds: e.Bounds.Holds(float64(n)), Value: strconv.Itoa(n)}
+	v := strconv.Itoa(n)
+	if len(objs) == 0 && ns != "" {
+		// as kubectl's "No resources found in shop namespace.": the
+		// namespace may be the wrong one
+		v += fmt.Sprintf(" (no %s in namespace %s)", e.Resource.Plural, ns)
+	}
+	return Observation{Holds: e.Bounds.Holds(float64(n)), Value: v}
 }
 
 // countMatches reports whether a listed object counts: in the namespace,

@@ -136,6 +136,8 @@ func TestEvaluateCount(t *testing.T) {
   - {at: 1m, count: svc, fieldSelector: spec.type=NodePort, atLeast: 1}
   - {at: 1m, count: events, fieldSelector: 'involvedObject.name=web-1,reason=Killing,source=kubelet', equals: 1}
   - {at: 1m, count: pods, fieldSelector: 'status.podIP=10.0.0.9,metadata.name=db', equals: 1}
+  - {at: 1m, count: pods, namespace: kube-public, labelSelector: app=api, equals: 1}
+  - {at: 1m, count: pods, labelSelector: app=api, equals: 0}
 `)
 	dbPod := pod("default", "db", "worker-2", v1.PodRunning, map[string]string{"app": "db"})
 	dbPod.Status.PodIPs = []v1.PodIP{{IP: "10.0.0.9"}}
@@ -153,6 +155,10 @@ func TestEvaluateCount(t *testing.T) {
 	want := []Observation{
 		{true, "3"}, {true, "2"}, {true, "2"}, {true, "1"}, {true, "2"}, {true, "4"}, {true, "1"},
 		{true, "1"}, {true, "1"}, {true, "1"}, {true, "1"}, {true, "1"},
+		// a namespace with none of the kind says so, as kubectl's "No
+		// resources found in kube-public namespace." (the api pod is in shop);
+		// one with some that do not match says only the count
+		{false, "0 (no pods in namespace kube-public)"}, {true, "0"},
 	}
 	require.Len(t, exps, len(want))
 	for i, e := range exps {
@@ -298,7 +304,7 @@ func TestCheckerRelistsACountOnlyAfterAChange(t *testing.T) {
 	assert.Equal(t, Passed, decided[0].Status)
 	assert.Equal(t, 3*time.Second, decided[0].DecidedAt)
 	assert.Equal(t, 4, decided[0].Evaluations)
-	assert.Equal(t, "0", decided[0].Observed)
+	assert.Equal(t, "0 (no pods in namespace default)", decided[0].Observed)
 }
 
 // objectsCluster is a fakeCluster whose every change is counted.
