@@ -476,6 +476,13 @@ func (c *Cluster) KillContainer(namespace, pod, container string) error {
 	if err := k.KillContainer(namespace, pod, container); err != nil {
 		return err
 	}
+	if container == "" {
+		// the kubelet killed the first regular container: name it
+		res, _ := c.API.Resource("pods")
+		if obj, err := c.API.Get(res, namespace, pod); err == nil && len(obj.(*v1.Pod).Spec.Containers) > 0 {
+			container = obj.(*v1.Pod).Spec.Containers[0].Name
+		}
+	}
 	c.traceFault(string(FaultKillContainer), "Pod", namespace, pod, fmt.Sprintf("container %q on %s killed", container, node))
 	return nil
 }

@@ -272,6 +272,13 @@ func TestKillContainerCountsARestart(t *testing.T) {
 	assert.Equal(t, "Error", s.LastTerminationState.Terminated.Reason)
 	assert.Equal(t, int32(137), s.LastTerminationState.Terminated.ExitCode)
 	assert.Empty(t, e.c.FaultErrors())
+	var msgs []string
+	for _, r := range e.recs {
+		if r.Verb == string(cluster.FaultKillContainer) {
+			msgs = append(msgs, r.Msg)
+		}
+	}
+	assert.Equal(t, []string{`container "c" on n1 killed`}, msgs, "the fault names the container it killed, the pod's first when none was asked for")
 	assert.Error(t, e.c.KillContainer("default", "p", "nope"))
 	assert.Error(t, e.c.KillContainer("default", "missing", ""))
 }
