@@ -89,6 +89,10 @@ func podState(p *v1.Pod) string {
 	} else {
 		s += ", not bound to a node"
 	}
+	if p.Status.NominatedNodeName != "" {
+		// before the conditions, whose messages end with a full stop
+		s += " (nominated to " + p.Status.NominatedNodeName + ")"
+	}
 	if p.DeletionTimestamp != nil {
 		s += ", Terminating"
 	}
@@ -102,9 +106,6 @@ func podState(p *v1.Pod) string {
 				s += ": " + c.Message
 			}
 		}
-	}
-	if p.Status.NominatedNodeName != "" {
-		s += ", nominated to " + p.Status.NominatedNodeName
 	}
 	return s
 }

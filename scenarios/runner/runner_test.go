@@ -189,6 +189,33 @@ spec:
 	assert.Contains(t, text, "the scheduler has no attempt on record for it (its scheduling gates keep it out of the queue: example.com/a, example.com/b)")
 }
 
+// A preemptor waiting for its victims to go: the node it is nominated to
+// comes with the binding, before the conditions (whose messages end with
+// a full stop).
+func TestExplainSaysWhereAPreemptorIsNominated(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: w, capacity: {cpu: "1", memory: 4Gi}}
+  objects:
+  - {apiVersion: scheduling.k8s.io/v1, kind: PriorityClass, metadata: {name: high}, value: 1000}
+  - {apiVersion: v1, kind: Pod, metadata: {name: low}, spec: {containers: [{name: c, image: i, resources: {requests: {cpu: 800m}}}]}}
+  events:
+  - at: 10s
+    action: apply
+    object: {apiVersion: v1, kind: Pod, metadata: {name: vip}, spec: {priorityClassName: high, containers: [{name: c, image: i, resources: {requests: {cpu: 500m}}}]}}
+`, Options{Until: 10 * time.Second})
+	r.Finish()
+	text, err := r.Explain("default", "vip")
+	require.NoError(t, err)
+	assert.Contains(t, text, "phase Pending, not bound to a node (nominated to w), PodScheduled=False (Unschedulable): 0/1 nodes are available: 1 Insufficient cpu.\n")
+	assert.Contains(t, text, "preemption: nominated w, evicting default/low")
+}
+
 func TestValidatorRejectsWhatTheAPIServerRejectsAtItsLine(t *testing.T) {
 	_, err := scenarios.LoadBytes("bad.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
