@@ -419,30 +419,30 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	}
 	m.SetResourceVersion("")
 	normalizeTimes(next)
-	data := encode(res, next)
-	resp, err := s.store.Txn(mvcc.TxnRequest{
-		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
-		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
-	})
-	if err != nil || !resp.Succeeded {
+	// A compare-and-swap on the version read, as the update path's:
+	// every pod deletion comes through here.
+	rev, ok := s.store.PutIfMod(key, curRev, encode(res, next))
+	if !ok {
 		return nil, false, apierrors.NewConflict(res.GroupResource(), name, errors.New(errConflictMsg))
 	}
-	s.committed(res, key, resp.Rev, next)
+	s.committed(res, key, rev, next)
 	s.stats.Updates++
-	msg := ""
-	if graceful {
-		msg = fmt.Sprintf("graceful deletion, grace period %ds", grace)
-	} else {
-		msg = fmt.Sprintf("deletion waits for finalizers %v", m.GetFinalizers())
+	if s.eng.Tracing() {
+		msg := ""
+		if graceful {
+			msg = fmt.Sprintf("graceful deletion, grace period %ds", grace)
+		} else {
+			msg = fmt.Sprintf("deletion waits for finalizers %v", m.GetFinalizers())
+		}
+		s.trace(user, "delete", res, m, rev, msg)
 	}
-	s.trace(user, "delete", res, m, resp.Rev, msg)
 	if graceful && grace == 0 && len(m.GetFinalizers()) == 0 {
 		// A graceful deletion with nothing left to wait for: the version
 		// with deletionGracePeriodSeconds 0 just written is removed
 		// (updateForGracefulDeletionAndFinalizers: lastGraceful is 0, so
 		// Store.Delete deletes immediately), and the DELETED event carries
 		// it.
-		obj, err := s.remove(user, res, key, next, resp.Rev, "")
+		obj, err := s.remove(user, res, key, next, rev, "")
 		return obj, err == nil, err
 	}
 	return next, false, nil
