@@ -423,11 +423,12 @@ func TestWatchSelectorsAndResume(t *testing.T) {
 	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
 	require.NoError(t, pods.Delete(ctx, "a", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
 	e.eng.RunUntilIdle(1000)
-	assert.Equal(t, []watch.EventType{watch.Added, watch.Modified, watch.Deleted}, types3(all))
+	// bind, then the grace-0 delete: its deletion, then the removal.
+	assert.Equal(t, []watch.EventType{watch.Added, watch.Modified, watch.Modified, watch.Deleted}, types3(all))
 	// The node-filtered watch sees the pod enter its selection on bind.
-	assert.Equal(t, []watch.EventType{watch.Added, watch.Deleted}, types3(onNode))
+	assert.Equal(t, []watch.EventType{watch.Added, watch.Modified, watch.Deleted}, types3(onNode))
 	// DELETED carries the deletion revision.
-	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), all[2].rv)
+	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), all[3].rv)
 
 	// Resume from the first event's resourceVersion: exactly the later events.
 	var resumed []recorded
@@ -484,8 +485,9 @@ func TestWatchKeyedKeys(t *testing.T) {
 		InvolvedObject: v1.ObjectReference{Kind: "Node", Name: "n1"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	e.eng.RunUntilIdle(1000)
+	// bind, then the grace-0 delete: its deletion, then the removal.
 	assert.Equal(t, []keyed{{watch.Added, "default/web-1", "default/web-1"}, {watch.Modified, "default/web-1", "default/web-1"},
-		{watch.Deleted, "default/web-1", "default/web-1"}, {watch.Added, "n1", "n1"},
+		{watch.Modified, "default/web-1", "default/web-1"}, {watch.Deleted, "default/web-1", "default/web-1"}, {watch.Added, "n1", "n1"},
 		{watch.Added, "kube-system/n1.1", "kube-system/n1.1"}}, got)
 
 	// Replayed from the watch cache's window: the same keys.
@@ -494,7 +496,8 @@ func TestWatchKeyedKeys(t *testing.T) {
 	_, err = e.s.WatchKeyed(podRes, "default", metav1.ListOptions{ResourceVersion: firstRV}, collect)
 	require.NoError(t, err)
 	e.eng.RunUntilIdle(1000)
-	assert.Equal(t, []keyed{{watch.Modified, "default/web-1", "default/web-1"}, {watch.Deleted, "default/web-1", "default/web-1"}}, got)
+	assert.Equal(t, []keyed{{watch.Modified, "default/web-1", "default/web-1"}, {watch.Modified, "default/web-1", "default/web-1"},
+		{watch.Deleted, "default/web-1", "default/web-1"}}, got)
 }
 
 func TestWatchAfterCompactionIsGone(t *testing.T) {
@@ -1626,4 +1629,139 @@ func TestEndpointSliceGenerationFollowsLabels(t *testing.T) {
 	obj, err = e.s.Update("test", res, "default", es, "", metav1.UpdateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), obj.(*discoveryv1.EndpointSlice).Generation, "labels bump it")
+}
+
+// A delete whose grace period resolves to 0 is two writes, as upstream's
+// registry store makes it (Store.Delete → updateForGracefulDeletionAndFinalizers
+// in staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go):
+// rest.BeforeDelete calls it graceful (podStrategy.CheckGracefulDelete
+// always does, with period 0 for an explicit 0, an unscheduled or a
+// terminal pod; a pod being deleted has its grace shortened to 0), so the
+// pod is first stored with deletionTimestamp and
+// deletionGracePeriodSeconds 0 (MODIFIED, one revision), and then, as
+// lastGraceful is 0, removed (DELETED, carrying that version with the
+// deletion revision). A resource without a graceful strategy, an object
+// already at deletionGracePeriodSeconds 0, and the removal of a last
+// finalizer go in one write.
+func TestGraceZeroDeleteWritesTheDeletionThenRemoves(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	podRes, _ := e.s.Resource("pods")
+	type event struct {
+		typ watch.EventType
+		pod *v1.Pod
+	}
+	var events []event
+	_, err := e.s.Watch(podRes, "default", metav1.ListOptions{ResourceVersion: "0"}, func(ev watch.Event) {
+		events = append(events, event{ev.Type, ev.Object.(*v1.Pod)})
+	})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	bound := func(name string) *v1.Pod {
+		t.Helper()
+		_, err := pods.Create(ctx, pod(name), metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: name}, Target: v1.ObjectReference{Name: "node-1"}}, metav1.CreateOptions{}))
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		return p
+	}
+	// deleteAndWatch deletes name with opts and returns the watch events
+	// and the number of revisions the delete took.
+	deleteAndWatch := func(name string, opts metav1.DeleteOptions) ([]event, int64) {
+		t.Helper()
+		e.eng.RunUntilIdle(1000)
+		events = nil
+		before := e.s.Store().Rev()
+		require.NoError(t, pods.Delete(ctx, name, opts))
+		revs := e.s.Store().Rev() - before
+		e.eng.RunUntilIdle(1000)
+		_, err := pods.Get(ctx, name, metav1.GetOptions{})
+		require.True(t, apierrors.IsNotFound(err), "%s is gone", name)
+		return events, revs
+	}
+	// requireTwoStep checks the MODIFIED + DELETED pair.
+	requireTwoStep := func(evs []event, revs int64, wantDeletionTimestamp time.Time, wantGeneration int64) {
+		t.Helper()
+		require.Equal(t, int64(2), revs, "one write for the deletion, one for the removal")
+		require.Len(t, evs, 2)
+		assert.Equal(t, watch.Modified, evs[0].typ)
+		assert.Equal(t, watch.Deleted, evs[1].typ)
+		marked, gone := evs[0].pod, evs[1].pod
+		require.NotNil(t, marked.DeletionTimestamp)
+		assert.Equal(t, wantDeletionTimestamp, marked.DeletionTimestamp.Time.UTC())
+		require.NotNil(t, marked.DeletionGracePeriodSeconds)
+		assert.Equal(t, int64(0), *marked.DeletionGracePeriodSeconds)
+		assert.Equal(t, wantGeneration, marked.Generation)
+		assert.Equal(t, fmt.Sprint(e.s.Store().Rev()-1), marked.ResourceVersion)
+		// DELETED carries the version just written, with the deletion revision.
+		assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), gone.ResourceVersion)
+		withRV := gone.DeepCopy()
+		withRV.ResourceVersion = marked.ResourceVersion
+		assert.True(t, apiequality.Semantic.DeepEqual(marked, withRV), diff.Diff(marked, withRV))
+	}
+
+	e.eng.RunUntil(10 * time.Second)
+	now := sim.Epoch.Add(10 * time.Second)
+	// An explicit gracePeriodSeconds: 0 on a running pod (a force delete).
+	p := bound("forced")
+	evs, revs := deleteAndWatch("forced", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	requireTwoStep(evs, revs, now, p.Generation+1)
+
+	// An unscheduled pod: its grace resolves to 0.
+	_, err = pods.Create(ctx, pod("pending"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	evs, revs = deleteAndWatch("pending", metav1.DeleteOptions{})
+	requireTwoStep(evs, revs, now, 2)
+
+	// A terminal pod: its grace resolves to 0.
+	p = bound("done")
+	p.Status.Phase = v1.PodSucceeded
+	p, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	evs, revs = deleteAndWatch("done", metav1.DeleteOptions{})
+	requireTwoStep(evs, revs, now, p.Generation+1)
+
+	// The kubelet's final delete of a pod deleted gracefully 5 s earlier:
+	// the grace shortens from 30 s to 0, so the deletionTimestamp moves
+	// back by 30 s, to the first request (no generation bump: the pod was
+	// already being deleted).
+	p = bound("graceful")
+	require.NoError(t, pods.Delete(ctx, "graceful", metav1.DeleteOptions{}))
+	e.eng.RunUntil(15 * time.Second)
+	evs, revs = deleteAndWatch("graceful", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0)), Preconditions: &metav1.Preconditions{UID: &p.UID}})
+	requireTwoStep(evs, revs, now, p.Generation+1)
+
+	// A pod held by a finalizer: the grace-0 delete is one write and the
+	// pod stays; deleting it again changes nothing (its
+	// deletionGracePeriodSeconds is 0 already: not graceful, and the
+	// finalizer keeps it); removing the finalizer removes it in one write.
+	held := pod("held")
+	held.Finalizers = []string{"example.com/hold"}
+	_, err = pods.Create(ctx, held, metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	events = nil
+	before := e.s.Store().Rev()
+	require.NoError(t, pods.Delete(ctx, "held", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	require.NoError(t, pods.Delete(ctx, "held", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	assert.Equal(t, before+1, e.s.Store().Rev())
+	held, err = pods.Get(ctx, "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), *held.DeletionGracePeriodSeconds)
+	held.Finalizers = nil
+	_, err = pods.Update(ctx, held, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, before+2, e.s.Store().Rev(), "the finalizer's removal is the removal")
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []watch.EventType{watch.Modified, watch.Deleted}, []watch.EventType{events[0].typ, events[1].typ})
+	require.Len(t, events, 2)
+
+	// A resource without a graceful strategy is removed in one write.
+	cms := e.c.CoreV1().ConfigMaps("default")
+	_, err = cms.Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	before = e.s.Store().Rev()
+	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
+	assert.Equal(t, before+1, e.s.Store().Rev())
 }

@@ -314,6 +314,15 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 // they are removed) and propagation policy (Orphan and Foreground add the
 // orphan / foregroundDeletion finalizers for the garbage collector). It
 // returns the object as it is after the call and whether it is gone.
+//
+// A graceful deletion whose grace period is 0 (an explicit 0, an
+// unscheduled or terminal pod, a kubelet's final delete) is two writes, as
+// upstream's registry store (Store.Delete and
+// updateForGracefulDeletionAndFinalizers): the object is first stored with
+// its deletionTimestamp and deletionGracePeriodSeconds 0 (a MODIFIED watch
+// event), then removed (DELETED, carrying that version). An object of a
+// resource without graceful deletion, or already at
+// deletionGracePeriodSeconds 0, is removed in one write.
 func (s *Server) Delete(user string, res *Resource, namespace, name string, opts metav1.DeleteOptions) (runtime.Object, bool, error) {
 	if !res.Namespaced {
 		namespace = ""
@@ -399,7 +408,9 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 		}
 		changed = true
 	}
-	if len(m.GetFinalizers()) == 0 && (!graceful || grace == 0) {
+	if len(m.GetFinalizers()) == 0 && !graceful {
+		// No graceful strategy, or already at deletionGracePeriodSeconds 0
+		// (rest.BeforeDelete: not graceful): errDeleteNow, one write.
 		obj, err := s.remove(user, res, key, cur, curRev, "")
 		return obj, err == nil, err
 	}
@@ -408,23 +419,32 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	}
 	m.SetResourceVersion("")
 	normalizeTimes(next)
-	data := encode(res, next)
-	resp, err := s.store.Txn(mvcc.TxnRequest{
-		Compare: []mvcc.Compare{{Key: key, Target: mvcc.CompareMod, Result: mvcc.CompareEqual, Int: curRev}},
-		Success: []mvcc.Op{mvcc.OpPutKV(key, data)},
-	})
-	if err != nil || !resp.Succeeded {
+	// A compare-and-swap on the version read, as the update path's:
+	// every pod deletion comes through here.
+	rev, ok := s.store.PutIfMod(key, curRev, encode(res, next))
+	if !ok {
 		return nil, false, apierrors.NewConflict(res.GroupResource(), name, errors.New(errConflictMsg))
 	}
-	s.committed(res, key, resp.Rev, next)
+	s.committed(res, key, rev, next)
 	s.stats.Updates++
-	msg := ""
-	if graceful {
-		msg = fmt.Sprintf("graceful deletion, grace period %ds", grace)
-	} else {
-		msg = fmt.Sprintf("deletion waits for finalizers %v", m.GetFinalizers())
+	if s.eng.Tracing() {
+		msg := ""
+		if graceful {
+			msg = fmt.Sprintf("graceful deletion, grace period %ds", grace)
+		} else {
+			msg = fmt.Sprintf("deletion waits for finalizers %v", m.GetFinalizers())
+		}
+		s.trace(user, "delete", res, m, rev, msg)
 	}
-	s.trace(user, "delete", res, m, resp.Rev, msg)
+	if graceful && grace == 0 && len(m.GetFinalizers()) == 0 {
+		// A graceful deletion with nothing left to wait for: the version
+		// with deletionGracePeriodSeconds 0 just written is removed
+		// (updateForGracefulDeletionAndFinalizers: lastGraceful is 0, so
+		// Store.Delete deletes immediately), and the DELETED event carries
+		// it.
+		obj, err := s.remove(user, res, key, next, rev, "")
+		return obj, err == nil, err
+	}
 	return next, false, nil
 }
 

@@ -23,6 +23,13 @@ import (
 
 var ctx = context.Background()
 
+func mustRV(t *testing.T, rv string) int64 {
+	t.Helper()
+	n, err := apiserver.ParseResourceVersion(rv)
+	require.NoError(t, err)
+	return n
+}
+
 func setup(t *testing.T, opts ...informer.Option) (*sim.Engine, client.Interface, *informer.Factory) {
 	t.Helper()
 	eng := sim.New(1)
@@ -56,7 +63,7 @@ func (l *log) handler() cache.ResourceEventHandler {
 func TestInformerListWatchAndListers(t *testing.T) {
 	eng, c, f := setup(t, informer.DetectMutations())
 	pods := c.CoreV1().Pods("default")
-	_, err := pods.Create(ctx, mkpod("b", "n1"), metav1.CreateOptions{})
+	b, err := pods.Create(ctx, mkpod("b", "n1"), metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = pods.Create(ctx, mkpod("a", "n2"), metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -80,8 +87,11 @@ func TestInformerListWatchAndListers(t *testing.T) {
 	require.NoError(t, pods.Delete(ctx, "b", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
 	assert.Len(t, all.events, 2, "watch events arrive through the engine, not inside the write")
 	eng.RunUntilIdle(100)
-	assert.Equal(t, []string{"add a", "add b", fmt.Sprintf("update a %s->%s", p.ResourceVersion, up.ResourceVersion), "delete b"}, all.events)
-	assert.Equal(t, []string{"add b", "delete b"}, n1.events)
+	// A delete with grace 0 is two writes: b with its deletionTimestamp
+	// (the revision after a's update), then its removal.
+	markB := fmt.Sprintf("update b %s->%d", b.ResourceVersion, mustRV(t, up.ResourceVersion)+1)
+	assert.Equal(t, []string{"add a", "add b", fmt.Sprintf("update a %s->%s", p.ResourceVersion, up.ResourceVersion), markB, "delete b"}, all.events)
+	assert.Equal(t, []string{"add b", markB, "delete b"}, n1.events)
 
 	got, err := inf.Lister().Pods("default").Get("a")
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package kubelet_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -459,6 +460,108 @@ func TestGracefulTermination(t *testing.T) {
 			assert.Equal(t, []time.Duration{time.Minute + tc.wantGone}, e.times("terminated", "p"))
 		})
 	}
+}
+
+// A second delete with a shorter grace period, while the pod's containers
+// are stopping, kills them again with the shorter grace, counted from when
+// the kubelet sees it: upstream's UpdatePod
+// (pkg/kubelet/pod_workers.go) takes calculateEffectiveGracePeriod's
+// shorter value (never below 1 s), cancels the terminating sync and runs
+// SyncTerminatingPod again, whose killContainer
+// (pkg/kubelet/kuberuntime/kuberuntime_container.go) records Killing, runs
+// the preStop hook again (the one cut short by the cancellation fails:
+// FailedPreStopHook), sends the stop signal and kills after what is left
+// of the grace, at least 2 s. A process that already had the stop signal
+// goes on exiting on its own schedule.
+func TestShorterGraceKillsAgain(t *testing.T) {
+	cases := []struct {
+		name       string
+		prestop    string // annotation
+		stop       string
+		second     int64         // grace of the second delete, 10 s after the first
+		wantGone   time.Duration // after the first delete
+		wantExit   int32
+		wantEvents []string
+	}{
+		{name: "slow process killed sooner", stop: "60s", second: 5, wantGone: 15 * time.Second, wantExit: 137,
+			wantEvents: []string{"1m0s Killing: Stopping container c", "1m10s Killing: Stopping container c"}},
+		{name: "signalled process exits on its own schedule", stop: "12s", second: 5, wantGone: 12 * time.Second,
+			wantEvents: []string{"1m0s Killing: Stopping container c", "1m10s Killing: Stopping container c"}},
+		{name: "at least 2 s", stop: "60s", second: 1, wantGone: 12 * time.Second, wantExit: 137,
+			wantEvents: []string{"1m0s Killing: Stopping container c", "1m10s Killing: Stopping container c"}},
+		{name: "preStop cut short runs again", prestop: "20s", stop: "3s", second: 5, wantGone: 17 * time.Second, wantExit: 137,
+			wantEvents: []string{"1m0s Killing: Stopping container c", "1m10s FailedPreStopHook: PreStopHook failed",
+				"1m10s Killing: Stopping container c"}},
+		{name: "preStop done, process signalled", prestop: "4s", stop: "20s", second: 5, wantGone: 16 * time.Second, wantExit: 137,
+			wantEvents: []string{"1m0s Killing: Stopping container c", "1m10s Killing: Stopping container c"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			p := pod("p", ctr("c", "img:1"))
+			if tc.prestop != "" {
+				p.Annotations[kubelet.AnnotationPreStopDuration] = tc.prestop
+			}
+			p.Annotations[kubelet.AnnotationStopDuration] = tc.stop
+			e.create(p, "n1")
+			e.at(time.Minute)
+			pods := e.cl.CoreV1().Pods("default")
+			require.NoError(t, pods.Delete(ctx, "p", metav1.DeleteOptions{}))
+			e.at(time.Minute + 10*time.Second)
+			require.NoError(t, pods.Delete(ctx, "p", metav1.DeleteOptions{GracePeriodSeconds: &tc.second}))
+			for !e.gone("p") {
+				e.c.Engine.Step()
+			}
+			assert.Equal(t, time.Minute+tc.wantGone, e.now())
+			e.at(e.now())
+			final := e.deleted["p"]
+			require.NotNil(t, final)
+			s := containerStatus(final, "c")
+			require.NotNil(t, s.State.Terminated, "final status written before the delete: %v", state(s))
+			assert.Equal(t, tc.wantExit, s.State.Terminated.ExitCode)
+			assert.Equal(t, tc.wantEvents, eventsFrom(e.events("p"), "1m"))
+			assert.Equal(t, []time.Duration{time.Minute}, e.times("terminating", "p"))
+			assert.Equal(t, []time.Duration{time.Minute + 10*time.Second}, e.times("graceShortened", "p"))
+		})
+	}
+}
+
+// eventsFrom keeps the events whose time starts with prefix.
+func eventsFrom(events []string, prefix string) []string {
+	var out []string
+	for _, ev := range events {
+		if strings.HasPrefix(ev, prefix) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// A force delete (grace 0) of a pod whose containers are stopping: the
+// API server writes the pod with deletionGracePeriodSeconds 0 before it
+// removes it, so the kubelet first shortens the grace (to 1 s, the least
+// calculateEffectiveGracePeriod gives) and kills again, then sees the pod
+// gone and kills what still runs at once.
+func TestForceDeleteOfATerminatingPod(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationStopDuration] = "60s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	pods := e.cl.CoreV1().Pods("default")
+	require.NoError(t, pods.Delete(ctx, "p", metav1.DeleteOptions{}))
+	e.at(time.Minute + 10*time.Second)
+	require.NoError(t, pods.Delete(ctx, "p", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
+	assert.True(t, e.gone("p"))
+	e.at(time.Minute + 20*time.Second)
+	assert.Equal(t, []string{"1m0s Killing: Stopping container c", "1m10s Killing: Stopping container c"}, eventsFrom(e.events("p"), "1m"))
+	shortened := e.traces("graceShortened")
+	require.Len(t, shortened, 1)
+	assert.Equal(t, "deletion grace period 30s → 1s: stopping containers again", shortened[0].Msg)
+	assert.Equal(t, []time.Duration{time.Minute + 10*time.Second}, e.times("containerKilled", "p"))
+	assert.Equal(t, 0, e.c.Kubelet("n1").PodCount())
 }
 
 // Readiness probes keep running while a deleted pod's containers stop

@@ -24,8 +24,9 @@
 //     startup/readiness/liveness probes as engine timers, graceful
 //     termination (preStop, stop signal, kill at the grace period plus the
 //     one-time 2 s extension after a preStop hook; sidecars stopped after
-//     the regular containers, in reverse order) and the final delete with
-//     grace 0;
+//     the regular containers, in reverse order; a later delete with a
+//     shorter grace period kills them again, preStop hook included, with
+//     that grace counted from then) and the final delete with grace 0;
 //   - the pod status it writes (phase, conditions with transition times,
 //     container statuses with states, reasons, restart counts, last
 //     states), at most one write per pod per instant and only when

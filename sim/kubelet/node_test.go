@@ -209,7 +209,8 @@ func TestAdmissionPodsLimitAndTaints(t *testing.T) {
 	// The kubelet rejects d; the taint eviction controller then deletes it
 	// (upstream's deletes every pod bound to a node with a NoExecute taint
 	// it does not tolerate, whatever its phase), and the API server removes
-	// a terminal pod at once. Its last version carries the rejection.
+	// a terminal pod at once: it writes the pod with grace 0, then removes
+	// it. Its last version carries the rejection.
 	assert.True(t, e.gone("d"))
 	d := e.deleted["d"]
 	require.NotNil(t, d)
@@ -220,10 +221,10 @@ func TestAdmissionPodsLimitAndTaints(t *testing.T) {
 	var deletedBy []string
 	for _, r := range e.recs {
 		if r.Name == "d" && r.Kind == "Pod" && (r.Verb == "delete" || r.Verb == "deleted") {
-			deletedBy = append(deletedBy, r.Component)
+			deletedBy = append(deletedBy, r.Component+" "+r.Verb)
 		}
 	}
-	assert.Equal(t, []string{"taint-eviction-controller"}, deletedBy)
+	assert.Equal(t, []string{"taint-eviction-controller delete", "taint-eviction-controller deleted"}, deletedBy)
 
 	sel := pod("s", ctr("c", "img:1"))
 	sel.Spec.NodeSelector = map[string]string{"disk": "ssd"}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,19 +85,27 @@ type container struct {
 	// awaitingTurn: a sidecar of a killed pod waits, at most turnGrace
 	// seconds (its timer), for the containers it stops after.
 	awaitingTurn bool
-	turnGrace    int64
+	turnGrace    int32
+	pullSeq      int32
+	// signaledAt is when the current run got (or, while a stop's preStop
+	// hook runs, will get) its first stop signal; notSignaled before. A
+	// process exits its stop duration after its first signal, however
+	// often it is killed again.
+	signaledAt time.Duration
 
 	// timer is the container's one pending step; which one depends on the
 	// state: the end of the start (cStarting), the behaviour's exit or the
 	// end of a stop (cRunning), a restart after back-off (cExited).
-	timer   sim.Timer
-	pullSeq int
+	timer sim.Timer
 	// probes is nil when the container has no probe.
 	probes *[3]probeState
 
 	// crashBackoff and pullBackoff are allocated at their first use.
 	crashBackoff, pullBackoff *backoff
 }
+
+// notSignaled is container.signaledAt of a run that has had no stop signal.
+const notSignaled time.Duration = -1
 
 // defaultBehaviour is the behaviour of a container without annotations.
 var defaultBehaviour = Behaviour{ExitCode: 1}
@@ -643,6 +652,7 @@ func (w *podWorker) containerStarted(c *container) {
 	c.everRan = true
 	c.state = cRunning
 	c.lost = false
+	c.signaledAt = notSignaled
 	c.startedAt = w.now()
 	c.waitReason, c.waitMessage = "", ""
 	c.imageID = factsOf(c.spec.Image).id
@@ -1049,7 +1059,15 @@ func (w *podWorker) update(pod *v1.Pod) {
 		// manager's reconcile writes the kubelet's own status again.
 		w.changed()
 	}
-	if pod.DeletionTimestamp == nil || w.terminating {
+	if pod.DeletionTimestamp == nil {
+		return
+	}
+	if w.terminating {
+		// A later delete may have shortened the grace period (the API
+		// server lowers deletionGracePeriodSeconds): UpdatePod kills again.
+		if grace := w.effectiveGrace(w.grace); grace != w.grace {
+			w.shortenGrace(grace)
+		}
 		return
 	}
 	switch {
@@ -1090,15 +1108,29 @@ func gatesChanged(old, cur *v1.Pod) bool {
 	return false
 }
 
+// effectiveGrace is calculateEffectiveGracePeriod (pkg/kubelet/pod_workers.go)
+// for the pod's current version, given the termination's grace period so
+// far (0 before it starts): the pod's deletionGracePeriodSeconds if that
+// is lower (the API server's value is "bedrock truth"), else, for a
+// termination not yet started, its terminationGracePeriodSeconds; never
+// below 1 s. A grace period only ever decreases.
+func (w *podWorker) effectiveGrace(current int64) int64 {
+	grace, overridden := current, false
+	if d := w.pod.DeletionGracePeriodSeconds; d != nil && (grace == 0 || *d < grace) {
+		grace, overridden = *d, true
+	}
+	if !overridden && grace == 0 {
+		grace = w.podGrace()
+	}
+	return max(grace, 1)
+}
+
 // beginTermination stops the pod's containers gracefully: each runs its
 // preStop hook, then gets the stop signal, and is killed when the grace
 // period (with a one-time 2 s extension after a preStop hook) runs out.
 func (w *podWorker) beginTermination() {
 	w.terminating = true
-	w.grace = w.podGrace()
-	if g := w.pod.DeletionGracePeriodSeconds; g != nil {
-		w.grace = *g
-	}
+	w.grace = w.effectiveGrace(0)
 	w.notStartingAll()
 	w.trace("terminating", fmt.Sprintf("pod deleted: stopping containers (grace %ds)", w.grace))
 	for _, c := range w.all {
@@ -1107,6 +1139,48 @@ func (w *podWorker) beginTermination() {
 		}
 	}
 	w.checkTerminated()
+}
+
+// shortenGrace kills the pod's running containers again with grace, the
+// shorter grace period a later delete asked for, counted from now: upstream's
+// UpdatePod cancels the terminating sync when the grace shortens and
+// SyncTerminatingPod runs killPod again, whose killContainer records
+// Killing, runs the preStop hook again (a hook still running from the
+// first kill fails with the cancelled context: FailedPreStopHook), sends
+// the stop signal and kills when what is left of grace (at least 2 s) runs
+// out. The runtime's wait for the first kill is given up with the
+// cancelled context; a process already signalled still exits on its own
+// schedule, counted from its first signal.
+func (w *podWorker) shortenGrace(grace int64) {
+	if w.k.eng.Tracing() {
+		w.trace("graceShortened", fmt.Sprintf("deletion grace period %ds → %ds: stopping containers again", w.grace, grace))
+	}
+	w.grace = grace
+	now := w.now()
+	for _, c := range w.all {
+		if c.state != cRunning {
+			continue
+		}
+		if c.signaledAt == notSignaled || c.signaledAt > now {
+			if c.stopping && !c.awaitingTurn && c.preStopDuration() > 0 {
+				w.k.event(w.ref(c), v1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
+			}
+			c.signaledAt = notSignaled
+		}
+		c.stopping, c.restartOnStop, c.awaitingTurn = false, false, false
+		w.stopContainer(c, grace, "", false)
+	}
+}
+
+// preStopDuration is how long c's preStop hook runs (0: no hook).
+func (c *container) preStopDuration() time.Duration {
+	if c.b.PreStopDuration != nil {
+		return *c.b.PreStopDuration
+	}
+	if lc := c.spec.Lifecycle; lc != nil && lc.PreStop != nil && lc.PreStop.Sleep != nil {
+		return time.Duration(lc.PreStop.Sleep.Seconds) * time.Second
+	}
+	return 0
 }
 
 // stopContainer kills c (killContainer): the Killing event, the preStop
@@ -1130,12 +1204,7 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 	w.k.event(w.ref(c), v1.EventTypeNormal, "Killing", msg)
 	preStop := time.Duration(0)
 	if grace > 0 {
-		if c.b.PreStopDuration != nil {
-			preStop = *c.b.PreStopDuration
-		} else if lc := c.spec.Lifecycle; lc != nil && lc.PreStop != nil && lc.PreStop.Sleep != nil {
-			preStop = time.Duration(lc.PreStop.Sleep.Seconds) * time.Second
-		}
-		preStop = min(preStop, time.Duration(grace)*time.Second)
+		preStop = min(c.preStopDuration(), time.Duration(grace)*time.Second)
 	}
 	// Upstream subtracts the hook's whole seconds and never gives less than
 	// 2 s (minimumGracePeriodInSeconds).
@@ -1143,25 +1212,29 @@ func (w *podWorker) stopContainer(c *container, grace int64, msg string, restart
 	if c.sidecar && (w.terminating || w.done) && remaining > 0 {
 		// The pod is killed: after its hook the sidecar waits for its turn
 		// (upstream's terminationOrdering.waitForTurn).
-		c.turnGrace = remaining
+		c.turnGrace = int32(min(remaining, math.MaxInt32))
 		c.timer = w.k.eng.After(preStop, w.k.lblStop, func() { w.awaitTurn(c) })
 		return
 	}
 	w.signal(c, preStop, remaining)
 }
 
-// signal sends c the stop signal after delay: it exits after its stop
-// duration, or is killed when remaining seconds (at least 2) run out.
+// signal sends c the stop signal after delay: it exits its stop duration
+// after its first signal, or is killed when remaining seconds (at least 2)
+// run out.
 func (w *podWorker) signal(c *container, delay time.Duration, remaining int64) {
 	if remaining < 2 {
 		remaining = 2
 	}
-	window := time.Duration(remaining) * time.Second
-	after, code, reason := delay+c.b.StopDuration, int32(0), reasonCompleted
-	if c.b.StopDuration > window {
-		after, code, reason = delay+window, 137, reasonError
+	if c.signaledAt == notSignaled {
+		c.signaledAt = w.now() + delay
 	}
-	c.timer = w.k.eng.After(after, w.k.lblStop, func() { w.exited(c, code, reason, false) })
+	window := time.Duration(remaining) * time.Second
+	at, code, reason := c.signaledAt+c.b.StopDuration, int32(0), reasonCompleted
+	if killAt := w.now() + delay + window; at > killAt {
+		at, code, reason = killAt, 137, reasonError
+	}
+	c.timer = w.k.eng.At(at, w.k.lblStop, func() { w.exited(c, code, reason, false) })
 }
 
 // awaitTurn: sidecar c of a killed pod finished its preStop hook; it is
@@ -1169,7 +1242,7 @@ func (w *podWorker) signal(c *container, delay time.Duration, remaining int64) {
 // exited, or when its turnGrace seconds run out.
 func (w *podWorker) awaitTurn(c *container) {
 	if w.turnDue(c) {
-		w.signal(c, 0, c.turnGrace)
+		w.signal(c, 0, int64(c.turnGrace))
 		return
 	}
 	c.awaitingTurn = true
@@ -1328,8 +1401,8 @@ func (w *podWorker) recover(pod *v1.Pod) {
 	if w.gen != w.written || w.deleteAfter && !w.deleteSent {
 		w.scheduleFlush()
 	}
-	if pod.DeletionTimestamp != nil && !w.terminating {
-		w.update(pod)
+	if pod.DeletionTimestamp != nil {
+		w.update(pod) // a deletion missed, or a shorter grace period
 	}
 }
 
