@@ -48,6 +48,12 @@ type Result struct {
 	listedAt  uint64
 	listedObs Observation
 	memo      *countMemo
+	// A metric's matching samples (their indexes into Metric's list) and
+	// the MetricShape they were matched at, and a buffer for its values.
+	metricMatched bool
+	metricShape   uint64
+	metricIdx     []int
+	metricValues  []float64
 }
 
 // ChangeCounter is implemented by a Cluster that counts the changes of each
@@ -57,6 +63,17 @@ type Result struct {
 // it rather than list the kind again at every instant of a within.
 type ChangeCounter interface {
 	ChangeCount(r Resource) (uint64, bool)
+}
+
+// MetricValuer is implemented by a Cluster that reads a metric's values
+// without their labels: MetricValues(name, buf) appends to buf the values
+// of the samples Metric(name) returns, in the same order, and returns them
+// with a shape that stays the same for as long as Metric(name) returns the
+// same labels in the same order. While it does, a metric expectation sums
+// the values of the samples it matched before rather than build and match
+// every sample's labels again at every instant of a within.
+type MetricValuer interface {
+	MetricValues(name string, buf []float64) (values []float64, shape uint64)
 }
 
 // Checker decides expectations as simulated time advances, independently
@@ -147,6 +164,9 @@ func (c *Checker) Observe(now time.Duration, cl Cluster) []Result {
 // observation while its kind has not changed (see ChangeCounter).
 func (r *Result) evaluate(cl Cluster) Observation {
 	e := r.Expectation
+	if mv, ok := cl.(MetricValuer); ok && e.Kind == ExpectMetric {
+		return r.evalMetric(cl, mv)
+	}
 	cc, ok := cl.(ChangeCounter)
 	if e.Kind != ExpectCount || !ok {
 		return e.Evaluate(cl)
@@ -164,6 +184,33 @@ func (r *Result) evaluate(cl Cluster) Observation {
 	obs := e.evalCount(cl, r.memo)
 	r.listed, r.listedAt, r.listedObs = true, n, obs
 	return obs
+}
+
+// evalMetric is Expectation.evalMetric reading only the values while the
+// metric's shape stays the same: the matched samples' values are added in
+// the same order, so the sum is the same, bit for bit.
+func (r *Result) evalMetric(cl Cluster, mv MetricValuer) Observation {
+	e := r.Expectation
+	values, shape := mv.MetricValues(e.Metric.Name, r.metricValues[:0])
+	r.metricValues = values
+	if !r.metricMatched || shape != r.metricShape {
+		samples := cl.Metric(e.Metric.Name)
+		if len(samples) != len(values) {
+			panic(fmt.Sprintf("scenarios: metric %s has %d samples but %d values", e.Metric.Name, len(samples), len(values)))
+		}
+		r.metricIdx = r.metricIdx[:0]
+		for i, s := range samples {
+			if e.Metric.Matches(s.Labels) {
+				r.metricIdx = append(r.metricIdx, i)
+			}
+		}
+		r.metricMatched, r.metricShape = true, shape
+	}
+	var sum float64
+	for _, i := range r.metricIdx {
+		sum += values[i]
+	}
+	return e.metricObservation(sum, len(r.metricIdx))
 }
 
 // Results returns the state of every expectation, in spec order.

@@ -601,6 +601,12 @@ func (e *Expectation) countMatches(obj runtime.Object, acc metav1.Object, ns str
 
 func (e *Expectation) evalMetric(cl Cluster) Observation {
 	sum, matched := sumMatching(e.Metric, cl.Metric(e.Metric.Name))
+	return e.metricObservation(sum, matched)
+}
+
+// metricObservation is what a metric expectation observes when matched
+// samples sum to sum.
+func (e *Expectation) metricObservation(sum float64, matched int) Observation {
 	v := formatNumber(sum)
 	if matched == 0 {
 		v += " (no matching series)"

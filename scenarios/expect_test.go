@@ -411,3 +411,73 @@ func TestFieldSetTypedMatchesUnstructured(t *testing.T) {
 		assert.Len(t, typed, len(selectableFields(r)), "%s: every selectable field is computed", name)
 	}
 }
+
+// valuesCluster is a fakeCluster that reads a metric's values without its
+// labels, with a shape it moves when the test adds or deletes a series,
+// and counts the label lists it builds.
+type valuesCluster struct {
+	fakeCluster
+	shape   uint64
+	samples int // calls of Metric
+}
+
+func (c *valuesCluster) Metric(name string) []Sample {
+	c.samples++
+	return c.fakeCluster.Metric(name)
+}
+
+func (c *valuesCluster) MetricValues(name string, buf []float64) ([]float64, uint64) {
+	for _, s := range c.fakeCluster.metrics[name] {
+		buf = append(buf, s.Value)
+	}
+	return buf, c.shape
+}
+
+// A metric expectation matches the samples' labels only when the metric's
+// shape moved; in between it sums the values of the samples it matched,
+// and observes what matching them all again would.
+func TestMetricMatchesLabelsOnlyWhenTheShapeMoves(t *testing.T) {
+	exps := expectFrom(t, `
+  - {within: 5m, metric: 'kubesim_requests_total{service=~"web|api",outcome="served"}', atLeast: 1000}
+  - {within: 5m, metric: 'kubesim_requests_total{service="none"}', equals: 1}
+`)
+	req := func(svc, pod, outcome string, v float64) Sample {
+		return Sample{Labels: map[string]string{"service": svc, "pod": pod, "outcome": outcome}, Value: v}
+	}
+	cl := &valuesCluster{fakeCluster: fakeCluster{metrics: map[string][]Sample{
+		"kubesim_requests_total": {req("web", "web-1", "served", 1), req("web", "web-1", "failed", 7), req("db", "db-1", "served", 9)},
+	}}}
+	plain := &cl.fakeCluster
+	chk := NewChecker(exps)
+	observe := func(at time.Duration) {
+		t.Helper()
+		chk.Observe(at, cl)
+		for i, r := range chk.Results() {
+			if r.Status == Pending {
+				assert.Equal(t, exps[i].Evaluate(plain).Value, r.Observed, "expectation %d at %v", i, at)
+			}
+		}
+	}
+	observe(0)
+	assert.Equal(t, 2, cl.samples, "the first evaluation of each matches")
+	series := cl.metrics["kubesim_requests_total"]
+	for i := range 10 {
+		series[0].Value++
+		series[1].Value++
+		observe(time.Duration(i+1) * time.Second)
+	}
+	assert.Equal(t, 2, cl.samples, "values alone moved: nothing matched again")
+	assert.Equal(t, "11", chk.Results()[0].Observed)
+
+	cl.metrics["kubesim_requests_total"] = append(series[:1:1], req("api", "api-1", "served", 5), series[1], series[2])
+	cl.shape++
+	observe(20 * time.Second)
+	assert.Equal(t, 4, cl.samples, "a series added: both match again")
+	cl.metrics["kubesim_requests_total"][1].Value = 995
+	observe(21 * time.Second)
+	assert.Equal(t, 4, cl.samples)
+	r := chk.Results()[0]
+	assert.Equal(t, Passed, r.Status)
+	assert.Equal(t, "1006", r.Observed)
+	assert.Equal(t, "0 (no matching series)", chk.Results()[1].Observed)
+}

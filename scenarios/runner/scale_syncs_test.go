@@ -155,9 +155,62 @@ var loadedRollout = bigService("loaded-rollout", "75s") + `  events:
 // BenchmarkLoadedRollout runs loadedRollout: 75 s of cluster time.
 func BenchmarkLoadedRollout(b *testing.B) { benchScenario(b, loadedRollout) }
 
+// watchedServices is five Services of 100 replicas on 300 nodes, each
+// under 100 requests/s from 1 m, rolled out at 5 m with a surge and no
+// unavailable pod, and a node crash at 8 m, while a within metric
+// expectation per Service waits all along for its 50,000th request
+// served (about 9 m 20 s).
+var watchedServices = func() string {
+	var b strings.Builder
+	b.WriteString(`
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: watched-services}
+spec:
+  duration: 10m
+  cluster:
+    nodes:
+    - {name: a, count: 100, zone: za, capacity: {cpu: "16", memory: 64Gi}}
+    - {name: b, count: 100, zone: zb, capacity: {cpu: "16", memory: 64Gi}}
+    - {name: c, count: 100, zone: zc, capacity: {cpu: "16", memory: 64Gi}}
+  objects:
+`)
+	names := []string{"cart", "checkout", "search", "users", "web"}
+	for _, n := range names {
+		b.WriteString(strings.ReplaceAll(`  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: NAME}
+    spec:
+      replicas: 100
+      strategy: {rollingUpdate: {maxSurge: 25%, maxUnavailable: 0}}
+      selector: {matchLabels: {app: NAME}}
+      template:
+        metadata: {labels: {app: NAME}}
+        spec:
+          containers:
+          - {name: app, image: "app:1", ports: [{containerPort: 8080}], resources: {requests: {cpu: 100m, memory: 128Mi}}}
+  - {apiVersion: v1, kind: Service, metadata: {name: NAME}, spec: {selector: {app: NAME}, ports: [{port: 80, targetPort: 8080}]}}
+`, "NAME", n))
+	}
+	b.WriteString("  events:\n")
+	for _, n := range names {
+		b.WriteString("  - {at: 1m, action: setLoad, service: " + n + ", rps: 100}\n")
+		b.WriteString("  - {at: 5m, action: rolloutRestart, target: deploy/" + n + "}\n")
+	}
+	b.WriteString("  - {at: 8m, action: crashNode, node: b-1}\n  expect:\n")
+	for _, n := range names {
+		b.WriteString("  - {within: 10m, metric: 'kubesim_requests_total{service=\"" + n + "\",outcome=\"served\"}', atLeast: 50000}\n")
+	}
+	return b.String()
+}()
+
+// BenchmarkWatchedServices runs watchedServices: ten minutes of cluster
+// time in which five metric expectations are evaluated at every instant.
+func BenchmarkWatchedServices(b *testing.B) { benchScenario(b, watchedServices) }
+
 // The big scenarios are valid (they only run as benchmarks).
 func TestBigScenariosLoad(t *testing.T) {
-	for _, doc := range []string{bigWorkload, bigRollout, loadedRollout} {
+	for _, doc := range []string{bigWorkload, bigRollout, loadedRollout, watchedServices} {
 		_, err := scenarios.LoadBytes("bench.yaml", []byte(doc), "", scenarios.WithValidator(runner.Validator()))
 		require.NoError(t, err, doc)
 	}

@@ -20,6 +20,7 @@ type view struct {
 var (
 	_ scenarios.Cluster       = view{}
 	_ scenarios.ChangeCounter = view{}
+	_ scenarios.MetricValuer  = view{}
 )
 
 func (v view) resource(r scenarios.Resource) (*apiserver.Resource, bool) {
@@ -74,6 +75,13 @@ func (v view) Metric(name string) []scenarios.Sample {
 		out = append(out, scenarios.Sample{Labels: labels, Value: s.Value})
 	}
 	return out
+}
+
+// MetricValues implements scenarios.MetricValuer: the values of the series
+// Metric(name) lists, in its order, with traffic accounted up to now, and
+// the registry's shape of the metric (see promstats.Registry.ValuesNamed).
+func (v view) MetricValues(name string, buf []float64) ([]float64, uint64) {
+	return v.c.Metrics().ValuesNamed(name, buf)
 }
 
 // withKind returns obj with apiVersion and kind set, as kubectl get prints

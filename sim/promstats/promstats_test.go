@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -224,4 +225,49 @@ func TestSamplesNamedIsSamplesOfThatName(t *testing.T) {
 	r.Gauge("kubesim_endpoints", "", "namespace", "service", "ready").Delete("default", "web", "false")
 	check()
 	assert.Equal(t, "a-first", r.SamplesNamed("kubesim_requests_total")[0].Labels[0].Value)
+}
+
+// ValuesNamed lists SamplesNamed's values in its order, for every name,
+// and its shape moves exactly when a series of the family is added or
+// deleted: value changes, and series of other families, leave it.
+func TestValuesNamedAreSamplesNamedValues(t *testing.T) {
+	r := sampleRegistry()
+	names := []string{"kubesim_requests_total", "kubesim_endpoints", "kubesim_request_duration_seconds_bucket",
+		"kubesim_request_duration_seconds_sum", "kubesim_request_duration_seconds_count", "kubesim_escapes",
+		"kubesim_request_duration_seconds", "kubesim_nope", "kubesim_requests_total_count", "kubesim_unused"}
+	shapes := map[string]uint64{}
+	check := func(moved ...string) {
+		t.Helper()
+		for _, name := range names {
+			var want []float64
+			for _, sm := range r.SamplesNamed(name) {
+				want = append(want, sm.Value)
+			}
+			got, shape := r.ValuesNamed(name, []float64{-1})
+			assert.Equal(t, append([]float64{-1}, want...), got, "%s: appended to the buffer", name)
+			if old, ok := shapes[name]; ok {
+				if slices.Contains(moved, name) {
+					assert.NotEqual(t, old, shape, "%s: shape moved", name)
+				} else {
+					assert.Equal(t, old, shape, "%s: shape kept", name)
+				}
+			}
+			shapes[name] = shape
+		}
+	}
+	check()
+	req := r.Counter("kubesim_requests_total", "", "namespace", "service", "pod", "node", "outcome")
+	req.With("default", "web", "web-a", "node-1", "served").Add(5)
+	h := r.Histogram("kubesim_request_duration_seconds", "", nil, "namespace", "service")
+	h.With("default", "web").ObserveN(0.04, 3)
+	check()
+	req.With("default", "api", "api-0", "node-3", "served").Inc()
+	check("kubesim_requests_total")
+	h.With("shop", "cart").Observe(1)
+	check("kubesim_request_duration_seconds_bucket", "kubesim_request_duration_seconds_sum", "kubesim_request_duration_seconds_count")
+	eps := r.Gauge("kubesim_endpoints", "", "namespace", "service", "ready")
+	eps.Delete("default", "web", "false")
+	check("kubesim_endpoints")
+	eps.Delete("default", "nope", "false") // nothing deleted
+	check()
 }

@@ -59,6 +59,9 @@ type family struct {
 	// sorted is sortedSeries' result, kept until a series is added or
 	// deleted (values do not change the order).
 	sorted []*series
+	// shape counts the series added and deleted: while it stays the same
+	// the family's samples keep their labels and order (see ValuesNamed).
+	shape uint64
 }
 
 // series is one labelled time series. For a histogram, count and sum are
@@ -133,6 +136,7 @@ func (f *family) with(values []string) *series {
 		}
 		f.series[key] = s
 		f.sorted = nil
+		f.shape++
 	}
 	return s
 }
@@ -143,6 +147,7 @@ func (f *family) delete(values []string) bool {
 	if ok {
 		delete(f.series, key)
 		f.sorted = nil
+		f.shape++
 	}
 	return ok
 }

@@ -37,17 +37,7 @@ func (r *Registry) Samples() []Sample {
 // without building the other families' samples.
 func (r *Registry) SamplesNamed(name string) []Sample {
 	r.collect()
-	f, ok := r.families[name]
-	if !ok || f.kind == KindHistogram {
-		f = nil
-		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-			if base, cut := strings.CutSuffix(name, suffix); cut {
-				if h, ok := r.families[base]; ok && h.kind == KindHistogram {
-					f = h
-				}
-			}
-		}
-	}
+	f := r.familyNamed(name)
 	if f == nil {
 		return nil
 	}
@@ -58,6 +48,60 @@ func (r *Registry) SamplesNamed(name string) []Sample {
 		}
 	}
 	return out
+}
+
+// ValuesNamed appends to buf the values of the samples SamplesNamed(name)
+// lists, in the same order, without building their labels, and returns
+// them with the metric's shape: a number that stays the same for as long
+// as SamplesNamed(name) lists the same labels in the same order (it moves
+// when a series of the family is added or deleted). A reader that matched
+// the labels once can then read the values alone, as the scenarios'
+// metric expectations do at every instant of a within.
+func (r *Registry) ValuesNamed(name string, buf []float64) (values []float64, shape uint64) {
+	r.collect()
+	f := r.familyNamed(name)
+	if f == nil {
+		return buf, noFamilyShape
+	}
+	bucket, sum, count := f.kind == KindHistogram && name == f.name+"_bucket", name == f.name+"_sum", name == f.name+"_count"
+	for _, s := range f.sortedSeries() {
+		switch {
+		case f.kind != KindHistogram:
+			buf = append(buf, s.value)
+		case bucket:
+			for i := range f.buckets {
+				buf = append(buf, float64(s.bucketCount(i)))
+			}
+			buf = append(buf, float64(s.count))
+		case sum:
+			buf = append(buf, s.sum)
+		case count:
+			buf = append(buf, float64(s.count))
+		}
+	}
+	return buf, f.shape
+}
+
+// noFamilyShape is ValuesNamed's shape for a name no family exposes: no
+// family's count of series changes reaches it.
+const noFamilyShape = ^uint64(0)
+
+// familyNamed returns the family whose samples are named name: a counter
+// or gauge of that name, or the histogram of name_bucket, name_sum or
+// name_count; nil if none.
+func (r *Registry) familyNamed(name string) *family {
+	if f, ok := r.families[name]; ok && f.kind != KindHistogram {
+		return f
+	}
+	var f *family
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, cut := strings.CutSuffix(name, suffix); cut {
+			if h, ok := r.families[base]; ok && h.kind == KindHistogram {
+				f = h
+			}
+		}
+	}
+	return f
 }
 
 func (r *Registry) sortedFamilies() []*family {
