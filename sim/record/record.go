@@ -71,7 +71,8 @@ type usedCount struct {
 const maxSeen = 4096
 
 // eventKey identifies an event for folding: a 128-bit hash of its
-// namespace, involved object (kind, name, UID), type, reason and message
+// namespace, involved object (kind, name, fieldPath, UID, apiVersion), type,
+// reason and message
 // (see correlationKey; the cache holds thousands of them, a collision is
 // astronomically rare).
 type eventKey [2]uint64
@@ -210,7 +211,9 @@ func (r *Recorder) emit(ref v1.ObjectReference, annotations map[string]string, e
 		ns = metav1.NamespaceDefault
 	}
 	now := metav1.NewTime(r.eng.Now())
-	key := correlationKey(ns, ref.Kind, ref.Name, string(ref.UID), eventtype, reason, message)
+	// Upstream's getEventKey (client-go tools/record/events_cache.go); the
+	// source is the recorder's own.
+	key := correlationKey(ns, ref.Kind, ref.Name, ref.FieldPath, string(ref.UID), ref.APIVersion, eventtype, reason, message)
 	if suffix, ok := r.seen[key]; ok {
 		events := r.c.CoreV1().Events(ns)
 		name := eventName(nil, ref.Name, suffix)

@@ -187,3 +187,42 @@ func TestEventNamesInABurst(t *testing.T) {
 	r.Event(&v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "default", Name: "p19", UID: "u19"}, v1.EventTypeNormal, "Later", "m")
 	assert.Equal(t, []int64{base, base + 1, base + 2, base + int64(time.Second)}, suffixes()["p19"])
 }
+
+// Upstream's folding key (getEventKey in client-go tools/record/
+// events_cache.go) includes the involved object's fieldPath and apiVersion:
+// the same probe failure of two containers of one pod is two Events, each
+// counting its own repeats.
+func TestFoldingKeyIncludesFieldPathAndAPIVersion(t *testing.T) {
+	eng, c := setup(t)
+	r := record.New(c, eng, "kubelet", "n1")
+	a, b := *pod, *pod
+	a.FieldPath, b.FieldPath = "spec.containers{a}", "spec.containers{b}"
+	for range 3 {
+		r.EventFor(a, v1.EventTypeWarning, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500")
+		r.EventFor(b, v1.EventTypeWarning, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500")
+		eng.RunFor(10 * time.Second)
+	}
+	other := a
+	other.APIVersion = "v2"
+	r.EventFor(other, v1.EventTypeWarning, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500")
+	got := map[string]int32{}
+	for _, e := range events(t, c) {
+		got[e.InvolvedObject.APIVersion+" "+e.InvolvedObject.FieldPath] = e.Count
+	}
+	assert.Equal(t, map[string]int32{"v1 spec.containers{a}": 3, "v1 spec.containers{b}": 3, "v2 spec.containers{a}": 1}, got)
+}
+
+// Upstream's recorder (generateEvent in client-go tools/record/event.go)
+// sets reportingController to the source's component and reportingInstance
+// to the source's host: the node name for a kubelet, empty for a
+// controller.
+func TestReportingInstanceIsSourceHost(t *testing.T) {
+	eng, c := setup(t)
+	record.New(c, eng, "kubelet", "n1").Event(pod, v1.EventTypeNormal, "Pulling", `Pulling image "nginx"`)
+	record.New(c, eng, "replicaset-controller", "").Event(pod, v1.EventTypeNormal, "SuccessfulCreate", "Created pod: web")
+	got := map[string]string{}
+	for _, e := range events(t, c) {
+		got[e.ReportingController] = e.ReportingInstance
+	}
+	assert.Equal(t, map[string]string{"kubelet": "n1", "replicaset-controller": ""}, got)
+}
