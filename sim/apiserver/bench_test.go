@@ -96,7 +96,7 @@ func BenchmarkCreateEvent(b *testing.B) {
 			Reason: "Pulled", Message: `Container image "registry.k8s.io/pause:3.10" already present on machine`,
 			FirstTimestamp: now, LastTimestamp: now, Count: 1, Type: v1.EventTypeNormal,
 			Source:              v1.EventSource{Component: "kubelet", Host: "node-00001"},
-			ReportingController: "kubelet", ReportingInstance: "kubelet-node-00001"}
+			ReportingController: "kubelet", ReportingInstance: "node-00001"}
 	}
 	const warm = 200_000
 	for i := 0; i < warm; i++ {

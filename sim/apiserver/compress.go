@@ -175,14 +175,10 @@ var eventDict = sync.OnceValue(func() *bytedelta.Dict {
 		if strings.HasPrefix(s.message, "Node ") || s.reason == "Starting" {
 			ref = v1.ObjectReference{Kind: "Node", Name: "node-00000", UID: "node-00000", APIVersion: "v1"}
 		}
-		instance := s.source.Component
-		if s.source.Host != "" {
-			instance += "-" + s.source.Host
-		}
 		add(&v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "web-7d9c6b5f4-x2x8q.18867252ab697a75", Namespace: metav1.NamespaceDefault,
 			UID: "1b380f46-5a01-4ed8-8fb8-da942ae26d35", CreationTimestamp: at},
 			InvolvedObject: ref, Reason: s.reason, Message: s.message, Source: s.source, FirstTimestamp: at, LastTimestamp: at,
-			Count: 1, Type: s.typ, ReportingController: s.source.Component, ReportingInstance: instance})
+			Count: 1, Type: s.typ, ReportingController: s.source.Component, ReportingInstance: s.source.Host})
 	}
 	return bytedelta.NewDict(samples)
 })

@@ -55,7 +55,7 @@ func TestEventsAreStoredCompressed(t *testing.T) {
 			APIVersion: "v1", FieldPath: "spec.containers{c}"},
 		Reason: "Pulled", Message: `Container image "registry.k8s.io/pause:3.10" already present on machine`,
 		Source: v1.EventSource{Component: "kubelet", Host: "node-01234"}, FirstTimestamp: at, LastTimestamp: at, Count: 1,
-		Type: v1.EventTypeNormal, ReportingController: "kubelet", ReportingInstance: "kubelet-node-01234"}
+		Type: v1.EventTypeNormal, ReportingController: "kubelet", ReportingInstance: "node-01234"}
 	plain := marshal(ev, nil)
 	stored := encode(reg.byName["events"], ev)
 	assert.Less(t, len(stored), len(plain)/2, "%d bytes stored for %d", len(stored), len(plain))
@@ -171,5 +171,5 @@ func sampleEvent(i int) *v1.Event {
 			UID: types.UID(fmt.Sprintf("21c20853-0310-4480-b092-41287%07d", i)), APIVersion: "v1", FieldPath: "spec.containers{c}"},
 		Reason: reasons[i%4], Message: msgs[i%4],
 		Source: v1.EventSource{Component: "kubelet", Host: fmt.Sprintf("node-%05d", i%5000)}, FirstTimestamp: at, LastTimestamp: at, Count: 1,
-		Type: v1.EventTypeNormal, ReportingController: "kubelet", ReportingInstance: fmt.Sprintf("kubelet-node-%05d", i%5000)}
+		Type: v1.EventTypeNormal, ReportingController: "kubelet", ReportingInstance: fmt.Sprintf("node-%05d", i%5000)}
 }

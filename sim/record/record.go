@@ -46,8 +46,9 @@ type Recorder struct {
 	eventsRes *apiserver.Resource
 	// scratch is the Event every create is built in.
 	scratch *v1.Event
-	// instance is the events' reportingInstance: the component, or
-	// "<component>-<host>" for node agents.
+	// instance is the events' reportingInstance: the source's host (the
+	// node of a node agent, empty for a controller), as upstream's
+	// generateEvent (client-go tools/record/event.go) sets it.
 	instance string
 	// offset (under 1 µs) shifts this recorder's event names so that two
 	// components naming events of one object in one instant rarely collide.
@@ -153,11 +154,7 @@ func New(c client.Interface, eng *sim.Engine, component, host string) *Recorder 
 		panic("record: the API server has no events resource")
 	}
 	k := keyOf(component, host)
-	instance := component
-	if host != "" {
-		instance = component + "-" + host
-	}
-	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: instance,
+	return &Recorder{c: c, eng: eng, source: v1.EventSource{Component: component, Host: host}, instance: host,
 		seen: map[eventKey]int64{}, eventsRes: res, offset: int64(k[0] % 997)}
 }
 
