@@ -405,3 +405,42 @@ spec:
 	assert.True(t, hasEntry(*story, "setLoad", "service/web", "0 requests/s from clients in the cluster, ramping to 100 over 1m"))
 	assert.True(t, hasEntry(*story, "setLoad", "service/web", "5 requests/s from node w-2"))
 }
+
+// TestRolloutUndoOfAPausedDeploymentNamesTheResumeCommand: kubectl's error
+// names the deployment to resume (k8s.io/kubectl/pkg/polymorphichelpers,
+// rollback.go DeploymentRollbacker.Rollback).
+func TestRolloutUndoOfAPausedDeploymentNamesTheResumeCommand(t *testing.T) {
+	opts := Options{Setup: func(c *cluster.Cluster) {
+		c.Engine.At(10*time.Second, "fake deployment controller", func() {
+			cl := c.Client("fake-deployment-controller")
+			d, err := cl.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+			require.NoError(t, err)
+			for _, rev := range []string{"1", "2"} {
+				rs := &appsv1.ReplicaSet{
+					ObjectMeta: metav1.ObjectMeta{Name: "web-" + rev, Labels: map[string]string{"app": "web"},
+						Annotations:     map[string]string{"deployment.kubernetes.io/revision": rev},
+						OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+					Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+						Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+							Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: "nginx:1." + rev}}}}},
+				}
+				_, err := cl.AppsV1().ReplicaSets("default").Create(ctx, rs, metav1.CreateOptions{})
+				require.NoError(t, err)
+			}
+		})
+	}}
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {paused: true, replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.2"}]}}}}
+  events:
+  - {at: 1m, action: rolloutUndo, target: deployment/web}
+`, opts)
+	res := r.Finish()
+	require.Len(t, res.Errors, 1, "%v", res.Errors)
+	assert.Equal(t, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/web' and try again",
+		res.Errors[0].Message)
+}
