@@ -421,6 +421,11 @@ func (r *Run) rolloutRestart(e *scenarios.Event) error {
 		return fmt.Errorf("can't restart paused deployment (run rollout resume first)")
 	}
 	at := r.c.Engine.Now().Format(time.RFC3339)
+	if d.Spec.Template.Annotations[RestartedAtAnnotation] == at {
+		// restartedAt has a resolution of one second: kubectl's patch would
+		// be empty, and it refuses to send it (rollout_restart.go, RunRestart).
+		return fmt.Errorf("failed to create patch for %s: if restart has already been triggered within the past second, please wait before attempting to trigger another", d.Name)
+	}
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, RestartedAtAnnotation, at)
 	if _, err := r.api.Patch(User, res, e.Namespace, e.Target.Name, types.StrategicMergePatchType, []byte(patch), ""); err != nil {
 		return err

@@ -444,3 +444,39 @@ spec:
 	assert.Equal(t, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/web' and try again",
 		res.Errors[0].Message)
 }
+
+// TestRolloutRestartTwiceInOneSecondFailsLikeKubectl: restartedAt has a
+// resolution of one second, so a second restart within it would send an
+// empty patch; kubectl refuses it (k8s.io/kubectl/pkg/cmd/rollout,
+// rollout_restart.go RunRestart) rather than report a restart that does
+// nothing.
+func TestRolloutRestartTwiceInOneSecondFailsLikeKubectl(t *testing.T) {
+	var opts Options
+	story := storyOf(&opts)
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - `+webV1+`
+  events:
+  - {at: 1m, action: rolloutRestart, target: deployment/web}
+  - {at: 1m500ms, action: rolloutRestart, target: deployment/web}
+  - {at: 1m1s, action: rolloutRestart, target: deployment/web}
+`, opts)
+	res := r.Finish()
+	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, "2026-01-01T00:01:01Z", d.Spec.Template.Annotations[RestartedAtAnnotation])
+	require.Len(t, res.Errors, 1, "%v", res.Errors)
+	assert.Equal(t, time.Minute+500*time.Millisecond, res.Errors[0].At)
+	assert.Equal(t, "failed to create patch for web: if restart has already been triggered within the past second, please wait before attempting to trigger another",
+		res.Errors[0].Message)
+	n := 0
+	for _, e := range *story {
+		if e.Verb == "rolloutRestart" {
+			n++
+		}
+	}
+	assert.Equal(t, 2, n, "the refused restart is not told as one")
+}
