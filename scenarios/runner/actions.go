@@ -687,22 +687,25 @@ func (r *Run) labelNode(e *scenarios.Event) error {
 // when one is given.
 func (r *Run) taintNode(e *scenarios.Event) error {
 	err := r.patchNode(e.Node, func(n *v1.Node) error {
-		for _, t := range e.Taints {
-			if e.Action == scenarios.ActionUntaintNode {
-				before := len(n.Spec.Taints)
-				n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(cur v1.Taint) bool {
-					return cur.Key == t.Key && (t.Effect == "" || cur.Effect == t.Effect)
-				})
-				if len(n.Spec.Taints) == before {
-					return fmt.Errorf("taint %q not found", taintString(t))
+		if e.Action == scenarios.ActionTaintNode {
+			// kubectl's reorganizeTaints (taint/utils.go): the taints given
+			// first, then the node's others in their order.
+			taints := slices.Clone(e.Taints)
+			for _, cur := range n.Spec.Taints {
+				if !slices.ContainsFunc(e.Taints, func(t v1.Taint) bool { return t.MatchTaint(&cur) }) {
+					taints = append(taints, cur)
 				}
-				continue
 			}
-			i := slices.IndexFunc(n.Spec.Taints, func(cur v1.Taint) bool { return cur.Key == t.Key && cur.Effect == t.Effect })
-			if i >= 0 {
-				n.Spec.Taints[i] = t
-			} else {
-				n.Spec.Taints = append(n.Spec.Taints, t)
+			n.Spec.Taints = taints
+			return nil
+		}
+		for _, t := range e.Taints {
+			before := len(n.Spec.Taints)
+			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(cur v1.Taint) bool {
+				return cur.Key == t.Key && (t.Effect == "" || cur.Effect == t.Effect)
+			})
+			if len(n.Spec.Taints) == before {
+				return fmt.Errorf("taint %q not found", taintString(t))
 			}
 		}
 		return nil

@@ -480,3 +480,30 @@ spec:
 	}
 	assert.Equal(t, 2, n, "the refused restart is not told as one")
 }
+
+// TestTaintNodePutsNewTaintsFirstLikeKubectl: kubectl taint builds the new
+// list as the taints given, then the node's other taints in their order
+// (k8s.io/kubectl/pkg/cmd/taint, utils.go reorganizeTaints).
+func TestTaintNodePutsNewTaintsFirstLikeKubectl(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 5m
+  cluster:
+    nodes:
+    - {name: n, capacity: {cpu: "2", memory: 4Gi}, taints: [{key: a, effect: NoSchedule}, {key: b, value: v1, effect: NoSchedule}]}
+  events:
+  - {at: 1m, action: taintNode, node: n, taints: [{key: c, effect: PreferNoSchedule}]}
+  - {at: 2m, action: taintNode, node: n, taints: [{key: b, value: v2, effect: NoSchedule}]}
+`, Options{})
+	r.AdvanceTo(time.Minute)
+	n := get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Equal(t, []v1.Taint{{Key: "c", Effect: v1.TaintEffectPreferNoSchedule}, {Key: "a", Effect: v1.TaintEffectNoSchedule},
+		{Key: "b", Value: "v1", Effect: v1.TaintEffectNoSchedule}}, n.Spec.Taints)
+	r.AdvanceTo(2 * time.Minute)
+	n = get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Equal(t, []v1.Taint{{Key: "b", Value: "v2", Effect: v1.TaintEffectNoSchedule}, {Key: "c", Effect: v1.TaintEffectPreferNoSchedule},
+		{Key: "a", Effect: v1.TaintEffectNoSchedule}}, n.Spec.Taints, "a replaced taint moves to the front too")
+	assert.Empty(t, r.Finish().Errors)
+}
