@@ -284,10 +284,11 @@ func (r *Run) applyManifest(m *scenarios.Manifest) error {
 	return nil
 }
 
-// appliedConfiguration is kubectl's GetModifiedConfiguration: the manifest
-// as written (with the namespace kubectl fills in), without the annotation
-// (original, which becomes the annotation), and with it (modified, the
-// patch target).
+// appliedConfiguration is kubectl's GetModifiedConfiguration
+// (k8s.io/kubectl/pkg/util/apply.go) with its unstructured JSON encoding:
+// the manifest as written (with the namespace kubectl fills in), without
+// the annotation (original, which becomes the annotation), and with it
+// (modified, the patch target).
 func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err error) {
 	raw := m.JSON
 	if raw == nil {
@@ -307,20 +308,20 @@ func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err
 	if m.Resource.Namespaced {
 		md["namespace"] = m.Namespace
 	}
+	// kubectl sets the annotations to a non-nil map before encoding, so a
+	// manifest without annotations records "annotations":{}.
 	ann, _ := md["annotations"].(map[string]any)
-	if ann != nil {
-		delete(ann, v1.LastAppliedConfigAnnotation)
-		if len(ann) == 0 {
-			delete(md, "annotations")
-		}
-	}
-	if original, err = json.Marshal(obj); err != nil {
-		return nil, nil, err
-	}
-	if ann == nil || len(ann) == 0 {
+	if ann == nil {
 		ann = map[string]any{}
 		md["annotations"] = ann
 	}
+	delete(ann, v1.LastAppliedConfigAnnotation)
+	if original, err = json.Marshal(obj); err != nil {
+		return nil, nil, err
+	}
+	// The unstructured JSON encoder kubectl uses (json.Encoder) ends with a
+	// newline, which the annotation keeps.
+	original = append(original, '\n')
 	ann[v1.LastAppliedConfigAnnotation] = string(original)
 	if modified, err = json.Marshal(obj); err != nil {
 		return nil, nil, err

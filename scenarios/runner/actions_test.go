@@ -507,3 +507,36 @@ spec:
 		{Key: "a", Effect: v1.TaintEffectNoSchedule}}, n.Spec.Taints, "a replaced taint moves to the front too")
 	assert.Empty(t, r.Finish().Errors)
 }
+
+// TestApplyRecordsKubectlsLastAppliedConfiguration: kubectl encodes the
+// manifest with the unstructured JSON encoder (a trailing newline) after
+// setting its annotations to a non-nil map, so a manifest without
+// annotations records "annotations":{} (k8s.io/kubectl/pkg/util/apply.go
+// GetModifiedConfiguration).
+func TestApplyRecordsKubectlsLastAppliedConfiguration(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: plain}, data: {a: b}}
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: noted, annotations: {team: x}}, data: {a: b}}
+  events:
+  - {at: 1m, action: apply, object: {apiVersion: v1, kind: ConfigMap, metadata: {name: plain}, data: {a: c}}}
+`, Options{})
+	r.AdvanceTo(time.Second)
+	plain := get[*v1.ConfigMap](t, r, "configmaps", "default", "plain")
+	assert.Equal(t, `{"apiVersion":"v1","data":{"a":"b"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"plain","namespace":"default"}}`+"\n",
+		plain.Annotations[v1.LastAppliedConfigAnnotation])
+	noted := get[*v1.ConfigMap](t, r, "configmaps", "default", "noted")
+	assert.Equal(t, `{"apiVersion":"v1","data":{"a":"b"},"kind":"ConfigMap","metadata":{"annotations":{"team":"x"},"name":"noted","namespace":"default"}}`+"\n",
+		noted.Annotations[v1.LastAppliedConfigAnnotation])
+	r.AdvanceTo(time.Minute)
+	plain = get[*v1.ConfigMap](t, r, "configmaps", "default", "plain")
+	assert.Equal(t, "c", plain.Data["a"])
+	assert.Equal(t, `{"apiVersion":"v1","data":{"a":"c"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"plain","namespace":"default"}}`+"\n",
+		plain.Annotations[v1.LastAppliedConfigAnnotation])
+	assert.Equal(t, map[string]string{v1.LastAppliedConfigAnnotation: plain.Annotations[v1.LastAppliedConfigAnnotation]}, plain.Annotations)
+	assert.Empty(t, r.Finish().Errors)
+}
