@@ -419,7 +419,8 @@ func (r *Run) rolloutRestart(e *scenarios.Event) error {
 	}
 	ref := refString(e.Namespace, e.Target)
 	if d.Spec.Paused {
-		return fmt.Errorf("can't restart paused deployment (run rollout resume first)")
+		// kubectl: "error: %s %q %v" with the resource.group and the name.
+		return fmt.Errorf("deployments.apps %q can't restart paused deployment (run rollout resume first)", d.Name)
 	}
 	at := r.c.Engine.Now().Format(time.RFC3339)
 	if d.Spec.Template.Annotations[RestartedAtAnnotation] == at {

@@ -540,3 +540,25 @@ spec:
 	assert.Equal(t, map[string]string{v1.LastAppliedConfigAnnotation: plain.Annotations[v1.LastAppliedConfigAnnotation]}, plain.Annotations)
 	assert.Empty(t, r.Finish().Errors)
 }
+
+// TestRolloutRestartOfAPausedDeploymentFailsLikeKubectl: kubectl prefixes
+// the restarter's error with the resource and name
+// (k8s.io/kubectl/pkg/cmd/rollout/rollout_restart.go, RunRestart;
+// polymorphichelpers/objectrestarter.go) and writes nothing.
+func TestRolloutRestartOfAPausedDeploymentFailsLikeKubectl(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {paused: true, replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.2"}]}}}}
+  events:
+  - {at: 1m, action: rolloutRestart, target: deployment/web}
+`, Options{})
+	res := r.Finish()
+	require.Len(t, res.Errors, 1, "%v", res.Errors)
+	assert.Equal(t, `deployments.apps "web" can't restart paused deployment (run rollout resume first)`, res.Errors[0].Message)
+	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.NotContains(t, d.Spec.Template.Annotations, RestartedAtAnnotation)
+}
