@@ -284,10 +284,11 @@ func (r *Run) applyManifest(m *scenarios.Manifest) error {
 	return nil
 }
 
-// appliedConfiguration is kubectl's GetModifiedConfiguration: the manifest
-// as written (with the namespace kubectl fills in), without the annotation
-// (original, which becomes the annotation), and with it (modified, the
-// patch target).
+// appliedConfiguration is kubectl's GetModifiedConfiguration
+// (k8s.io/kubectl/pkg/util/apply.go) with its unstructured JSON encoding:
+// the manifest as written (with the namespace kubectl fills in), without
+// the annotation (original, which becomes the annotation), and with it
+// (modified, the patch target).
 func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err error) {
 	raw := m.JSON
 	if raw == nil {
@@ -307,20 +308,20 @@ func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err
 	if m.Resource.Namespaced {
 		md["namespace"] = m.Namespace
 	}
+	// kubectl sets the annotations to a non-nil map before encoding, so a
+	// manifest without annotations records "annotations":{}.
 	ann, _ := md["annotations"].(map[string]any)
-	if ann != nil {
-		delete(ann, v1.LastAppliedConfigAnnotation)
-		if len(ann) == 0 {
-			delete(md, "annotations")
-		}
-	}
-	if original, err = json.Marshal(obj); err != nil {
-		return nil, nil, err
-	}
-	if ann == nil || len(ann) == 0 {
+	if ann == nil {
 		ann = map[string]any{}
 		md["annotations"] = ann
 	}
+	delete(ann, v1.LastAppliedConfigAnnotation)
+	if original, err = json.Marshal(obj); err != nil {
+		return nil, nil, err
+	}
+	// The unstructured JSON encoder kubectl uses (json.Encoder) ends with a
+	// newline, which the annotation keeps.
+	original = append(original, '\n')
 	ann[v1.LastAppliedConfigAnnotation] = string(original)
 	if modified, err = json.Marshal(obj); err != nil {
 		return nil, nil, err
@@ -418,9 +419,15 @@ func (r *Run) rolloutRestart(e *scenarios.Event) error {
 	}
 	ref := refString(e.Namespace, e.Target)
 	if d.Spec.Paused {
-		return fmt.Errorf("can't restart paused deployment (run rollout resume first)")
+		// kubectl: "error: %s %q %v" with the resource.group and the name.
+		return fmt.Errorf("deployments.apps %q can't restart paused deployment (run rollout resume first)", d.Name)
 	}
 	at := r.c.Engine.Now().Format(time.RFC3339)
+	if d.Spec.Template.Annotations[RestartedAtAnnotation] == at {
+		// restartedAt has a resolution of one second: kubectl's patch would
+		// be empty, and it refuses to send it (rollout_restart.go, RunRestart).
+		return fmt.Errorf("failed to create patch for %s: if restart has already been triggered within the past second, please wait before attempting to trigger another", d.Name)
+	}
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, RestartedAtAnnotation, at)
 	if _, err := r.api.Patch(User, res, e.Namespace, e.Target.Name, types.StrategicMergePatchType, []byte(patch), ""); err != nil {
 		return err
@@ -682,22 +689,25 @@ func (r *Run) labelNode(e *scenarios.Event) error {
 // when one is given.
 func (r *Run) taintNode(e *scenarios.Event) error {
 	err := r.patchNode(e.Node, func(n *v1.Node) error {
-		for _, t := range e.Taints {
-			if e.Action == scenarios.ActionUntaintNode {
-				before := len(n.Spec.Taints)
-				n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(cur v1.Taint) bool {
-					return cur.Key == t.Key && (t.Effect == "" || cur.Effect == t.Effect)
-				})
-				if len(n.Spec.Taints) == before {
-					return fmt.Errorf("taint %q not found", taintString(t))
+		if e.Action == scenarios.ActionTaintNode {
+			// kubectl's reorganizeTaints (taint/utils.go): the taints given
+			// first, then the node's others in their order.
+			taints := slices.Clone(e.Taints)
+			for _, cur := range n.Spec.Taints {
+				if !slices.ContainsFunc(e.Taints, func(t v1.Taint) bool { return t.MatchTaint(&cur) }) {
+					taints = append(taints, cur)
 				}
-				continue
 			}
-			i := slices.IndexFunc(n.Spec.Taints, func(cur v1.Taint) bool { return cur.Key == t.Key && cur.Effect == t.Effect })
-			if i >= 0 {
-				n.Spec.Taints[i] = t
-			} else {
-				n.Spec.Taints = append(n.Spec.Taints, t)
+			n.Spec.Taints = taints
+			return nil
+		}
+		for _, t := range e.Taints {
+			before := len(n.Spec.Taints)
+			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(cur v1.Taint) bool {
+				return cur.Key == t.Key && (t.Effect == "" || cur.Effect == t.Effect)
+			})
+			if len(n.Spec.Taints) == before {
+				return fmt.Errorf("taint %q not found", taintString(t))
 			}
 		}
 		return nil

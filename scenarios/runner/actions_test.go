@@ -405,3 +405,160 @@ spec:
 	assert.True(t, hasEntry(*story, "setLoad", "service/web", "0 requests/s from clients in the cluster, ramping to 100 over 1m"))
 	assert.True(t, hasEntry(*story, "setLoad", "service/web", "5 requests/s from node w-2"))
 }
+
+// TestRolloutUndoOfAPausedDeploymentNamesTheResumeCommand: kubectl's error
+// names the deployment to resume (k8s.io/kubectl/pkg/polymorphichelpers,
+// rollback.go DeploymentRollbacker.Rollback).
+func TestRolloutUndoOfAPausedDeploymentNamesTheResumeCommand(t *testing.T) {
+	opts := Options{Setup: func(c *cluster.Cluster) {
+		c.Engine.At(10*time.Second, "fake deployment controller", func() {
+			cl := c.Client("fake-deployment-controller")
+			d, err := cl.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+			require.NoError(t, err)
+			for _, rev := range []string{"1", "2"} {
+				rs := &appsv1.ReplicaSet{
+					ObjectMeta: metav1.ObjectMeta{Name: "web-" + rev, Labels: map[string]string{"app": "web"},
+						Annotations:     map[string]string{"deployment.kubernetes.io/revision": rev},
+						OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+					Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+						Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+							Spec: v1.PodSpec{Containers: []v1.Container{{Name: "web", Image: "nginx:1." + rev}}}}},
+				}
+				_, err := cl.AppsV1().ReplicaSets("default").Create(ctx, rs, metav1.CreateOptions{})
+				require.NoError(t, err)
+			}
+		})
+	}}
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {paused: true, replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.2"}]}}}}
+  events:
+  - {at: 1m, action: rolloutUndo, target: deployment/web}
+`, opts)
+	res := r.Finish()
+	require.Len(t, res.Errors, 1, "%v", res.Errors)
+	assert.Equal(t, "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/web' and try again",
+		res.Errors[0].Message)
+}
+
+// TestRolloutRestartTwiceInOneSecondFailsLikeKubectl: restartedAt has a
+// resolution of one second, so a second restart within it would send an
+// empty patch; kubectl refuses it (k8s.io/kubectl/pkg/cmd/rollout,
+// rollout_restart.go RunRestart) rather than report a restart that does
+// nothing.
+func TestRolloutRestartTwiceInOneSecondFailsLikeKubectl(t *testing.T) {
+	var opts Options
+	story := storyOf(&opts)
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - `+webV1+`
+  events:
+  - {at: 1m, action: rolloutRestart, target: deployment/web}
+  - {at: 1m500ms, action: rolloutRestart, target: deployment/web}
+  - {at: 1m1s, action: rolloutRestart, target: deployment/web}
+`, opts)
+	res := r.Finish()
+	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.Equal(t, "2026-01-01T00:01:01Z", d.Spec.Template.Annotations[RestartedAtAnnotation])
+	require.Len(t, res.Errors, 1, "%v", res.Errors)
+	assert.Equal(t, time.Minute+500*time.Millisecond, res.Errors[0].At)
+	assert.Equal(t, "failed to create patch for web: if restart has already been triggered within the past second, please wait before attempting to trigger another",
+		res.Errors[0].Message)
+	n := 0
+	for _, e := range *story {
+		if e.Verb == "rolloutRestart" {
+			n++
+		}
+	}
+	assert.Equal(t, 2, n, "the refused restart is not told as one")
+}
+
+// TestTaintNodePutsNewTaintsFirstLikeKubectl: kubectl taint builds the new
+// list as the taints given, then the node's other taints in their order
+// (k8s.io/kubectl/pkg/cmd/taint, utils.go reorganizeTaints).
+func TestTaintNodePutsNewTaintsFirstLikeKubectl(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 5m
+  cluster:
+    nodes:
+    - {name: n, capacity: {cpu: "2", memory: 4Gi}, taints: [{key: a, effect: NoSchedule}, {key: b, value: v1, effect: NoSchedule}]}
+  events:
+  - {at: 1m, action: taintNode, node: n, taints: [{key: c, effect: PreferNoSchedule}]}
+  - {at: 2m, action: taintNode, node: n, taints: [{key: b, value: v2, effect: NoSchedule}]}
+`, Options{})
+	r.AdvanceTo(time.Minute)
+	n := get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Equal(t, []v1.Taint{{Key: "c", Effect: v1.TaintEffectPreferNoSchedule}, {Key: "a", Effect: v1.TaintEffectNoSchedule},
+		{Key: "b", Value: "v1", Effect: v1.TaintEffectNoSchedule}}, n.Spec.Taints)
+	r.AdvanceTo(2 * time.Minute)
+	n = get[*v1.Node](t, r, "nodes", "", "n")
+	assert.Equal(t, []v1.Taint{{Key: "b", Value: "v2", Effect: v1.TaintEffectNoSchedule}, {Key: "c", Effect: v1.TaintEffectPreferNoSchedule},
+		{Key: "a", Effect: v1.TaintEffectNoSchedule}}, n.Spec.Taints, "a replaced taint moves to the front too")
+	assert.Empty(t, r.Finish().Errors)
+}
+
+// TestApplyRecordsKubectlsLastAppliedConfiguration: kubectl encodes the
+// manifest with the unstructured JSON encoder (a trailing newline) after
+// setting its annotations to a non-nil map, so a manifest without
+// annotations records "annotations":{} (k8s.io/kubectl/pkg/util/apply.go
+// GetModifiedConfiguration).
+func TestApplyRecordsKubectlsLastAppliedConfiguration(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: plain}, data: {a: b}}
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: noted, annotations: {team: x}}, data: {a: b}}
+  events:
+  - {at: 1m, action: apply, object: {apiVersion: v1, kind: ConfigMap, metadata: {name: plain}, data: {a: c}}}
+`, Options{})
+	r.AdvanceTo(time.Second)
+	plain := get[*v1.ConfigMap](t, r, "configmaps", "default", "plain")
+	assert.Equal(t, `{"apiVersion":"v1","data":{"a":"b"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"plain","namespace":"default"}}`+"\n",
+		plain.Annotations[v1.LastAppliedConfigAnnotation])
+	noted := get[*v1.ConfigMap](t, r, "configmaps", "default", "noted")
+	assert.Equal(t, `{"apiVersion":"v1","data":{"a":"b"},"kind":"ConfigMap","metadata":{"annotations":{"team":"x"},"name":"noted","namespace":"default"}}`+"\n",
+		noted.Annotations[v1.LastAppliedConfigAnnotation])
+	r.AdvanceTo(time.Minute)
+	plain = get[*v1.ConfigMap](t, r, "configmaps", "default", "plain")
+	assert.Equal(t, "c", plain.Data["a"])
+	assert.Equal(t, `{"apiVersion":"v1","data":{"a":"c"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"plain","namespace":"default"}}`+"\n",
+		plain.Annotations[v1.LastAppliedConfigAnnotation])
+	assert.Equal(t, map[string]string{v1.LastAppliedConfigAnnotation: plain.Annotations[v1.LastAppliedConfigAnnotation]}, plain.Annotations)
+	assert.Empty(t, r.Finish().Errors)
+}
+
+// TestRolloutRestartOfAPausedDeploymentFailsLikeKubectl: kubectl prefixes
+// the restarter's error with the resource and name
+// (k8s.io/kubectl/pkg/cmd/rollout/rollout_restart.go, RunRestart;
+// polymorphichelpers/objectrestarter.go) and writes nothing.
+func TestRolloutRestartOfAPausedDeploymentFailsLikeKubectl(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  objects:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {paused: true, replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.2"}]}}}}
+  events:
+  - {at: 1m, action: rolloutRestart, target: deployment/web}
+`, Options{})
+	res := r.Finish()
+	require.Len(t, res.Errors, 1, "%v", res.Errors)
+	assert.Equal(t, `deployments.apps "web" can't restart paused deployment (run rollout resume first)`, res.Errors[0].Message)
+	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
+	assert.NotContains(t, d.Spec.Template.Annotations, RestartedAtAnnotation)
+}

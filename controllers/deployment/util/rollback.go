@@ -19,7 +19,7 @@ func Rollback(d *apps.Deployment, rsList []*apps.ReplicaSet, toRevision int64) (
 		return nil, "", err
 	}
 	if d.Spec.Paused {
-		return nil, "", fmt.Errorf("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again")
+		return nil, "", fmt.Errorf("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/%s' and try again", d.Name)
 	}
 	if EqualIgnoreHash(&rs.Spec.Template, &d.Spec.Template) {
 		return nil, fmt.Sprintf("skipped rollback (current template already matches revision %d)", toRevision), nil
