@@ -50,6 +50,11 @@ type timedWorker struct {
 	createdAt, fireAt time.Duration
 	timer             sim.Timer
 	why               string
+	// started marks a deletion due at once (fireAt <= createdAt). Upstream
+	// runs it without a timer and keeps a nil worker under the key
+	// (timed_workers.go createWorker), so it cannot be cancelled: a cancel
+	// only forgets the key, silently.
+	started bool
 }
 
 // New creates the controller and registers its handlers on the factory's
@@ -206,6 +211,9 @@ func (tc *Controller) processPodOnNode(key string, tolerations []v1.Toleration, 
 	}
 	fireAt := now + minToleration
 	if w := tc.workers[key]; w != nil {
+		if w.started {
+			return // upstream sees a nil worker, and AddWork skips the key
+		}
 		// Upstream keeps a running countdown unless it was started at this
 		// very instant for a later time; kubesim keeps it also when the
 		// restarted one would fire at the same time.
@@ -272,7 +280,7 @@ func (tc *Controller) addWork(key string, createdAt, fireAt time.Duration, why s
 	if _, exists := tc.workers[key]; exists {
 		return
 	}
-	w := &timedWorker{createdAt: createdAt, fireAt: fireAt, why: why}
+	w := &timedWorker{createdAt: createdAt, fireAt: fireAt, why: why, started: fireAt <= createdAt}
 	w.timer = tc.eng.At(fireAt, Component+" evict "+key, func() { tc.fire(key, w) })
 	tc.workers[key] = w
 	if fireAt > createdAt && tc.eng.Tracing() {
@@ -282,14 +290,16 @@ func (tc *Controller) addWork(key string, createdAt, fireAt time.Duration, why s
 }
 
 // cancelWorkWithEvent cancels a pending deletion and records
-// "Cancelling deletion of Pod ns/name".
+// "Cancelling deletion of Pod ns/name". A deletion started at once is only
+// forgotten (upstream CancelWork on a nil worker): it still runs, and no
+// event is recorded.
 func (tc *Controller) cancelWorkWithEvent(key string) {
 	w := tc.workers[key]
 	if w == nil {
 		return
 	}
 	delete(tc.workers, key)
-	if !w.timer.Stop() {
+	if w.started || !w.timer.Stop() {
 		return
 	}
 	ns, name, _ := cache.SplitMetaNamespaceKey(key)

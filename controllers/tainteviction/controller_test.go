@@ -181,3 +181,28 @@ func TestGetMinTolerationTime(t *testing.T) {
 	ok, _ = GetMatchingTolerations([]v1.Taint{unreachable, maintenance}, []v1.Toleration{{Key: v1.TaintNodeUnreachable, Operator: v1.TolerationOpExists}})
 	assert.False(t, ok)
 }
+
+// TestImmediateDeletionIsNotCancelled: upstream starts the deletion of a pod
+// that does not tolerate a NoExecute taint at once, without a timer
+// (timed_workers.go createWorker returns a nil worker for a delay <= 0), so
+// CancelWork finds nothing to stop: no "Cancelling deletion" event, and the
+// deletion goes ahead. Here the pod is bound and the node tainted in the
+// same instant, so both handlers decide on it before the deletion runs.
+func TestImmediateDeletionIsNotCancelled(t *testing.T) {
+	env := ctltest.New(t, 1)
+	env.CreateNode(ctltest.Node("n1", nil, 0))
+	tc := newController(env)
+	env.Start()
+	env.Eng.At(25*s, "bind", func() { env.CreatePod(ctltest.Pod("default", "plain", "n1", 25*s)) })
+	setTaints(env, 25*s, "n1", maintenance)
+	env.Eng.RunUntil(100 * s)
+	assert.Equal(t, 25*s, deletedAt(t, env, "plain"))
+	evs := env.Events("TaintManagerEviction")
+	require.Len(t, evs, 1, "no Cancelling event")
+	assert.Equal(t, "Marking for deletion Pod default/plain", evs[0].Message)
+	// The second decision found no worker to keep (upstream's is nil) and
+	// started a second deletion, as upstream: the two events fold into one.
+	assert.Equal(t, int32(2), evs[0].Count)
+	assert.Empty(t, tc.Scheduled())
+	env.CheckMutations()
+}
