@@ -16,6 +16,8 @@ type Config struct {
 	StartupGracePeriod time.Duration
 	// EvictionRate is --node-eviction-rate: nodes per second that get a
 	// NoExecute taint in a healthy zone (0.1). Negative means 0 (never).
+	// As upstream, a zone whose tainting was stopped (rate 0) does not
+	// resume at a rate of exactly 1: see RateLimitedTimedQueue.SwapLimiter.
 	EvictionRate float64
 	// SecondaryEvictionRate is --secondary-node-eviction-rate: the rate in a
 	// partially disrupted zone larger than LargeClusterSizeThreshold (0.01).

@@ -438,3 +438,41 @@ func TestPodBoundToNotReadyNode(t *testing.T) {
 	assert.False(t, podutil.IsPodReady(p))
 	assert.Equal(t, []time.Duration{72 * s}, env.TracedAt(Component, "podNotReady", "late"))
 }
+
+// TestLeavingFullDisruptionOfEveryZone: once some nodes are Ready again the
+// zones get their rates back and the still-dead zone is tainted at
+// EvictionRate, from a drained bucket — except with --node-eviction-rate=1,
+// where upstream's SwapLimiter keeps the never limiter (it reports QPS 1) and
+// the dead zone is never tainted.
+func TestLeavingFullDisruptionOfEveryZone(t *testing.T) {
+	for _, tc := range []struct {
+		rate float64
+		want map[string]time.Duration
+	}{
+		{0.1, map[string]time.Duration{"a-1": 315 * s, "a-2": 325 * s}},
+		{1, map[string]time.Duration{}},
+	} {
+		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
+			env := ctltest.New(t, 1)
+			for _, z := range []string{"a", "b"} {
+				for i := 1; i <= 2; i++ {
+					name := fmt.Sprintf("%s-%d", z, i)
+					env.CreateNode(ctltest.Node(name, ctltest.Zone(z), 0))
+					env.HeartbeatUntil(name, 1*s, 10*s, 101*s)
+				}
+			}
+			for _, n := range []string{"b-1", "b-2"} {
+				env.Eng.At(300*s, "kubelet back", func() { env.SetNodeReady(n, v1.ConditionTrue) })
+				env.HeartbeatUntil(n, 300*s, 10*s, 3600*s)
+			}
+			newController(env, Config{EvictionRate: tc.rate})
+			env.Start()
+			env.Eng.RunUntil(1000 * s)
+			// Every node Unknown at 155 s: every zone fully disrupted, no
+			// NoExecute taint. b Ready again at 300 s, seen by the 305 s pass.
+			assert.Equal(t, []string{"0s a Initial → Normal", "0s b Initial → Normal",
+				"155s a Normal → FullDisruption", "155s b Normal → FullDisruption", "305s b FullDisruption → Normal"}, zoneChanges(env))
+			assert.Equal(t, tc.want, noExecuteTimes(env))
+		})
+	}
+}

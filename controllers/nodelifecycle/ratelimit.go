@@ -234,11 +234,19 @@ func (q *RateLimitedTimedQueue) QPS() float64 { return q.limiter.QPS() }
 // SwapLimiter replaces the limiter by one of newQPS unless the rate is the
 // same. As upstream, if the old limiter has no token left at now, the new
 // one starts drained (one token taken), which is right for a burst of 1.
+//
+// The comparison uses the rate upstream's limiter reports: its never
+// limiter (flowcontrol.NewFakeNeverRateLimiter) reports 1, so a stopped
+// queue stays stopped when newQPS is exactly 1.
 func (q *RateLimitedTimedQueue) SwapLimiter(newQPS float64, now time.Duration) {
 	if newQPS < 0 {
 		newQPS = 0
 	}
-	if q.limiter.QPS() == newQPS {
+	reported := q.limiter.QPS()
+	if reported <= 0 {
+		reported = 1
+	}
+	if reported == newQPS {
 		return
 	}
 	nl := NewTokenBucket(newQPS, EvictionRateLimiterBurst, now)

@@ -158,3 +158,23 @@ func TestRateLimitedQueueRetryTakesATokenFirst(t *testing.T) {
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, 0, q.Len())
 }
+
+// TestSwapLimiterFromNeverToRate1IsANoOp: upstream's never limiter
+// (flowcontrol.NewFakeNeverRateLimiter) reports QPS 1, and SwapLimiter keeps
+// the limiter when QPS() equals the new rate, so a queue stopped by a rate of
+// 0 stays stopped when the new rate is exactly 1.
+func TestSwapLimiterFromNeverToRate1IsANoOp(t *testing.T) {
+	q := NewRateLimitedTimedQueue(NewTokenBucket(1, EvictionRateLimiterBurst, 0))
+	q.Add("a", "", 0)
+	q.SwapLimiter(0, 0)
+	q.SwapLimiter(1, 10*s)
+	assert.Empty(t, drain(q, 10*s, 100*s), "still the never limiter")
+	assert.Equal(t, 0.0, q.QPS())
+	_, ok := q.NextTry(100 * s)
+	assert.False(t, ok)
+
+	// Any other rate replaces it (drained, as the never limiter has no token).
+	q.SwapLimiter(2, 100*s)
+	assert.Equal(t, 2.0, q.QPS())
+	assert.Equal(t, map[string]time.Duration{"a": 100*s + 500*time.Millisecond}, drain(q, 100*s, 110*s))
+}
