@@ -487,10 +487,11 @@ func (nc *Controller) tryUpdateNodeHealth(node *v1.Node) (time.Duration, v1.Node
 		}
 		health = &nodeHealthData{status: &node.Status, probeTimestamp: now, readyTransitionTimestamp: transition}
 	}
-	// A renewed Lease always counts as a heartbeat.
+	// A renewed Lease always counts as a heartbeat; so does a Lease seen
+	// for the first time, even without renewTime. As upstream,
+	// MicroTime.Before is false when either renewTime is nil.
 	observedLease, _ := nc.leaseLister.Leases(v1.NamespaceNodeLease).Get(node.Name)
-	if observedLease != nil && observedLease.Spec.RenewTime != nil &&
-		(savedLease == nil || savedLease.Spec.RenewTime == nil || savedLease.Spec.RenewTime.Before(observedLease.Spec.RenewTime)) {
+	if observedLease != nil && (savedLease == nil || savedLease.Spec.RenewTime.Before(observedLease.Spec.RenewTime)) {
 		health.lease = observedLease
 		health.probeTimestamp = now
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	coordv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -475,4 +476,25 @@ func TestLeavingFullDisruptionOfEveryZone(t *testing.T) {
 			assert.Equal(t, tc.want, noExecuteTimes(env))
 		})
 	}
+}
+
+// TestLeaseWithoutRenewTime follows upstream's comparison of renew times
+// (metav1.MicroTime.Before is false when either is nil): a Lease seen for
+// the first time counts as a heartbeat even without renewTime, and once
+// such a Lease is saved no renewal counts until the Ready heartbeat moves.
+func TestLeaseWithoutRenewTime(t *testing.T) {
+	env := ctltest.New(t, 1)
+	env.CreateNode(ctltest.Node("n", nil, 0))
+	env.Eng.At(30*s, "lease without renewTime", func() {
+		_, err := env.Admin.CoordinationV1().Leases(v1.NamespaceNodeLease).Create(context.TODO(),
+			&coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "n"}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	})
+	env.HeartbeatUntil("n", 60*s, 10*s, 1000*s)
+	newController(env, Config{})
+	env.Start()
+	env.Eng.RunUntil(200 * s)
+	// Probe at 0 (first pass), then at 35 (the Lease first seen); the
+	// renewals from 60 s do not count.
+	assert.Equal(t, []time.Duration{85 * s}, env.TracedAt(Component, "statusUnknown", "n"))
 }
