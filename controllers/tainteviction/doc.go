@@ -9,6 +9,8 @@
 // none of them sets tolerationSeconds. The countdown starts when the
 // controller sees the taint (or the pod), is kept when the taints change but
 // stay tolerated, and is cancelled when the node loses its NoExecute taints.
+// A deletion due at once has no countdown to cancel: it goes ahead even if
+// the taint goes in the same instant (upstream starts it without a timer).
 // A due pod gets the DisruptionTarget condition (reason
 // DeletionByTaintManager) and a normal graceful DELETE; the
 // TaintManagerEviction event "Marking for deletion Pod ns/name" precedes it.
