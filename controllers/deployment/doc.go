@@ -43,5 +43,7 @@
 // (scale), history cleanup, status and the Progressing/Available conditions
 // with ProgressDeadlineExceeded. Not modelled: the deprecated rollback
 // annotation (kubectl rollout undo is client-side, see util.Rollback) and
-// the alpha terminatingReplicas status field.
+// status.terminatingReplicas (feature gate
+// DeploymentReplicaSetTerminatingReplicas: absent in v1.32, alpha and off in
+// v1.33–v1.34, beta and on from v1.35).
 package deployment

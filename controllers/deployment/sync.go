@@ -264,6 +264,8 @@ func (s *Syncer) getNewReplicaSet(d *apps.Deployment, rsList, oldRSs []*apps.Rep
 // straight to spec.replicas; old ones to 0 if the new one is saturated;
 // otherwise, for RollingUpdate, proportionally (largest first, leftovers to
 // the first, ties: newer first when growing, older first when shrinking).
+// Each ScalingReplicaSet event names that ReplicaSet's own direction (an
+// old set may shrink while the total grows), as upstream since v1.32.
 func (s *Syncer) scale(deployment *apps.Deployment, newRS *apps.ReplicaSet, oldRSs []*apps.ReplicaSet) error {
 	if activeOrLatest := deploymentutil.FindActiveOrLatest(newRS, oldRSs); activeOrLatest != nil {
 		if *(activeOrLatest.Spec.Replicas) == *(deployment.Spec.Replicas) {
@@ -294,16 +296,11 @@ func (s *Syncer) scale(deployment *apps.Deployment, newRS *apps.ReplicaSet, oldR
 		// Replicas to add (or, negative, remove) across the active sets.
 		deploymentReplicasToAdd := allowedSize - allRSsReplicas
 
-		// The events name the direction of the whole scaling, as upstream
-		// (an old set may shrink while the total grows).
-		var scalingOperation string
 		switch {
 		case deploymentReplicasToAdd > 0:
 			sort.Sort(controllerutil.ReplicaSetsBySizeNewer(allRSs))
-			scalingOperation = "up"
 		case deploymentReplicasToAdd < 0:
 			sort.Sort(controllerutil.ReplicaSetsBySizeOlder(allRSs))
-			scalingOperation = "down"
 		}
 
 		deploymentReplicasAdded := int32(0)
@@ -329,7 +326,7 @@ func (s *Syncer) scale(deployment *apps.Deployment, newRS *apps.ReplicaSet, oldR
 					nameToSize[rs.Name] = 0
 				}
 			}
-			if _, _, err := s.scaleReplicaSet(rs, nameToSize[rs.Name], deployment, scalingOperation); err != nil {
+			if _, _, err := s.scaleReplicaSet(rs, nameToSize[rs.Name], deployment); err != nil {
 				// Stop at the first failure; the Deployment is requeued.
 				return err
 			}
@@ -343,17 +340,14 @@ func (s *Syncer) scaleReplicaSetAndRecordEvent(rs *apps.ReplicaSet, newScale int
 	if *(rs.Spec.Replicas) == newScale {
 		return false, rs, nil
 	}
-	scalingOperation := "down"
-	if *(rs.Spec.Replicas) < newScale {
-		scalingOperation = "up"
-	}
-	return s.scaleReplicaSet(rs, newScale, deployment, scalingOperation)
+	return s.scaleReplicaSet(rs, newScale, deployment)
 }
 
 // scaleReplicaSet writes newScale and the replica annotations to a copy of
 // rs when either differs; it reports whether the size changed. The
-// ScalingReplicaSet event says "Scaled <scalingOperation>".
-func (s *Syncer) scaleReplicaSet(rs *apps.ReplicaSet, newScale int32, deployment *apps.Deployment, scalingOperation string) (bool, *apps.ReplicaSet, error) {
+// ScalingReplicaSet event says "Scaled up" or "Scaled down" from rs's old
+// and new sizes.
+func (s *Syncer) scaleReplicaSet(rs *apps.ReplicaSet, newScale int32, deployment *apps.Deployment) (bool, *apps.ReplicaSet, error) {
 	sizeNeedsUpdate := *(rs.Spec.Replicas) != newScale
 	annotationsNeedUpdate := deploymentutil.ReplicasAnnotationsNeedUpdate(rs, *(deployment.Spec.Replicas), *(deployment.Spec.Replicas)+deploymentutil.MaxSurge(*deployment))
 
@@ -366,6 +360,10 @@ func (s *Syncer) scaleReplicaSet(rs *apps.ReplicaSet, newScale int32, deployment
 		deploymentutil.SetReplicasAnnotations(rsCopy, *(deployment.Spec.Replicas), *(deployment.Spec.Replicas)+deploymentutil.MaxSurge(*deployment))
 		rs, err = s.Client.UpdateReplicaSet(rsCopy)
 		if err == nil && sizeNeedsUpdate {
+			scalingOperation := "down"
+			if oldScale < newScale {
+				scalingOperation = "up"
+			}
 			scaled = true
 			s.eventf(deployment, v1.EventTypeNormal, "ScalingReplicaSet", "Scaled %s replica set %s from %d to %d", scalingOperation, rs.Name, oldScale, newScale)
 		}

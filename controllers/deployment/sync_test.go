@@ -353,14 +353,16 @@ func TestNewReplicaSetInTerminatingNamespace(t *testing.T) {
 	assert.Nil(t, deploymentutil.GetDeploymentCondition(rec.Deployment().Status, apps.DeploymentProgressing))
 }
 
-// TestProportionalScalingEventsNameTheWholeScaling: upstream scale passes
-// one scalingOperation, from the sign of the replicas to add, to every
-// scaleReplicaSet of a proportional scaling, so an old ReplicaSet that
-// shrinks while the Deployment's total grows is reported "Scaled up".
-// 10 → 8 mid-rollout (surge 25%): allowed 10, current 5 + 3 = 8, +2;
-// fractions round(5×10/13)−5 = −1 and round(3×10/13)−3 = −1, leftover 4
-// to the largest: new 5 → 8, old 3 → 2.
-func TestProportionalScalingEventsNameTheWholeScaling(t *testing.T) {
+// TestProportionalScalingEventsNameEachReplicaSetsDirection: upstream
+// v1.32+ scaleReplicaSet (pkg/controller/deployment/sync.go, after
+// kubernetes#123430 and #128526) says "up" or "down" from the ReplicaSet's
+// own old and new sizes, so an old ReplicaSet that shrinks while the
+// Deployment's total grows is reported "Scaled down" (before v1.32 scale
+// passed one direction, from the sign of the replicas to add, to every
+// ReplicaSet). 10 → 8 mid-rollout (surge 25%): allowed 10, current 5 + 3 =
+// 8, +2; fractions round(5×10/13)−5 = −1 and round(3×10/13)−3 = −1,
+// leftover 4 to the largest: new 5 → 8, old 3 → 2.
+func TestProportionalScalingEventsNameEachReplicaSetsDirection(t *testing.T) {
 	old := newDeployment(10, intstr.FromString("25%"), intstr.FromString("25%"))
 	d := newDeployment(8, intstr.FromString("25%"), intstr.FromString("25%"))
 	newRS := scaleRS("web-v2", 5, epoch.Add(time.Hour))
@@ -374,6 +376,6 @@ func TestProportionalScalingEventsNameTheWholeScaling(t *testing.T) {
 	require.NoError(t, s.scale(d, newRS, []*apps.ReplicaSet{oldRS}))
 	assert.Equal(t, eventList{
 		"Normal ScalingReplicaSet: Scaled up replica set web-v2 from 5 to 8",
-		"Normal ScalingReplicaSet: Scaled up replica set web-v1 from 3 to 2",
+		"Normal ScalingReplicaSet: Scaled down replica set web-v1 from 3 to 2",
 	}, events)
 }

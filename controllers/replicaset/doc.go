@@ -27,5 +27,7 @@
 //
 // Simplifications: one worker (upstream 5; each sync is atomic here);
 // creations of a slow-start batch are issued one after another instead of
-// in parallel, with the same stop-after-a-failed-batch rule.
+// in parallel, with the same stop-after-a-failed-batch rule. Not modelled:
+// status.terminatingReplicas (feature gate
+// DeploymentReplicaSetTerminatingReplicas, off by default before v1.35).
 package replicaset

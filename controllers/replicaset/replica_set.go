@@ -193,23 +193,28 @@ func conditionsEqual(a, b []apps.ReplicaSetCondition) bool {
 	return true
 }
 
+// availabilityRequeuePad is added to the minReadySeconds requeue of a sync
+// (see AvailabilityRequeueAfter).
+const availabilityRequeuePad = time.Millisecond
+
 // AvailabilityRequeueAfter returns how long after a status write the
 // ReplicaSet must be synced again so pods Ready but not yet available (because
-// of minReadySeconds) get counted: minReadySeconds + 1 s when all replicas are
-// ready but not all available, else 0 (no requeue).
+// of minReadySeconds) get counted: minReadySeconds + 1 ms when all replicas
+// are ready but not all available, else 0 (no requeue).
 //
-// Upstream waits exactly minReadySeconds and relies on the real clock having
-// moved on a little since the pods turned Ready. In virtual time the check
-// would run at exactly lastTransitionTime + minReadySeconds, which is not yet
-// "available" (that needs strictly more), so kubesim adds the same one-second
-// pad upstream uses for the requeue on a pod turning Ready. The work queue
-// keeps only the earliest pending time per key (as client-go's), so without
-// the pad this requeue would also cancel that one.
+// Upstream waits exactly minReadySeconds after a sync that ran a moment after
+// the kubelet's Ready write, so the pods are available then (Ready for
+// strictly more than minReadySeconds). Here the sync runs in the same instant
+// as that write, and a check at exactly lastTransitionTime + minReadySeconds
+// would not count them yet; the 1 ms stands for that moment. (The pad is not
+// the 1 s upstream adds to the requeue on a pod turning Ready: the work queue
+// keeps only the earliest pending time per key, as client-go's, so this
+// requeue comes first, as upstream's does.)
 func AvailabilityRequeueAfter(rs *apps.ReplicaSet, status apps.ReplicaSetStatus, manageReplicasErr error) time.Duration {
 	if manageReplicasErr == nil && rs.Spec.MinReadySeconds > 0 &&
 		status.ReadyReplicas == *(rs.Spec.Replicas) &&
 		status.AvailableReplicas != *(rs.Spec.Replicas) {
-		return time.Duration(rs.Spec.MinReadySeconds)*time.Second + time.Second
+		return time.Duration(rs.Spec.MinReadySeconds)*time.Second + availabilityRequeuePad
 	}
 	return 0
 }

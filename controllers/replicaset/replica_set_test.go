@@ -178,7 +178,7 @@ func TestCalculateStatus(t *testing.T) {
 	rs.Status = st
 	st = CalculateStatus(rs, []*v1.Pod{old, old, old}, nil, now)
 	assert.Nil(t, GetCondition(st, apps.ReplicaSetReplicaFailure), "cleared once manageReplicas succeeds")
-	assert.Equal(t, 11*time.Second, AvailabilityRequeueAfter(rs, st, nil), "minReadySeconds + the 1 s pad")
+	assert.Equal(t, 10*time.Second+time.Millisecond, AvailabilityRequeueAfter(rs, st, nil), "minReadySeconds + a 1 ms pad")
 	assert.False(t, StatusUnchanged(rs, st))
 	rs.Status = st
 	rs.Status.ObservedGeneration = rs.Generation
