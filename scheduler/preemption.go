@@ -388,17 +388,21 @@ func (s *Scheduler) pickOneNodeForPreemption(cands []candidate) candidate {
 	return cands[idx[0]]
 }
 
-// prepareCandidate evicts the victims and clears the nominations of
-// lower-priority pods nominated to the node.
+// prepareCandidate evicts the victims that are not already terminating and
+// clears the nominations of lower-priority pods nominated to the node
+// (upstream's Executor.prepareCandidate).
 func (s *Scheduler) prepareCandidate(c candidate, pi *fw.PodInfo) error {
 	for _, v := range c.victims {
 		victim := s.pods[v.UID]
 		if victim == nil {
 			victim = v.Pod
 		}
-		// A victim already terminating is preempted all the same, as
-		// upstream's PreemptPod: it gets the DisruptionTarget condition
-		// (the delete itself is a no-op) and the Preempted event.
+		if victim.DeletionTimestamp != nil {
+			// Graceful deletion has already started: upstream's executor
+			// (v1.35+) sends no API call for it — no DisruptionTarget
+			// condition, no delete, no Preempted event.
+			continue
+		}
 		s.trace("preempt", victim, "by "+pi.Key+" on "+c.node.Name)
 		if err := s.api.Preempt(victim, pi.Pod); err != nil {
 			return err

@@ -131,22 +131,27 @@ func TestNominatedPodReservesNode(t *testing.T) {
 }
 
 // A victim that is already terminating (deleted by its controller, say) is
-// still preempted as upstream's PreemptPod does: it gets the
-// DisruptionTarget condition (so later cycles see it terminating by
-// preemption), the delete (a no-op for a terminating pod) and the
-// Preempted event.
-func TestPreemptionOfTerminatingVictim(t *testing.T) {
+// still counted among the victims, but upstream's executor (v1.35+,
+// prepareCandidate and prepareCandidateAsync) sends it no API call: no
+// DisruptionTarget condition, no second delete and no Preempted event. The
+// preemptor is nominated all the same. A victim that is not yet
+// terminating on the same node is preempted as usual.
+func TestPreemptionSkipsVictimAlreadyTerminating(t *testing.T) {
 	e := newEnv(t, DefaultConfig(), false)
 	e.addNodes(node("n", "2", "8Gi"))
-	low := pod("low", "2", "", priority(1), onNode("n"))
+	low := pod("low", "1", "", priority(1), onNode("n"))
 	deleted := metav1.NewTime(e.eng.Now())
 	low.DeletionTimestamp = &deleted
-	e.addPods(low)
+	e.addPods(low, pod("other", "1", "", priority(2), onNode("n")))
 	e.addPods(pod("vip", "2", "", priority(10)))
 	e.eng.RunFor(0)
-	assert.Equal(t, []string{"default/low"}, e.api.preempts)
-	assert.Contains(t, e.api.events, "default/low Normal Preempted: Preempted by pod uid-vip on node n")
+	assert.Equal(t, []string{"default/other"}, e.api.preempts)
+	assert.NotContains(t, e.api.events, "default/low Normal Preempted: Preempted by pod uid-vip on node n")
+	assert.Contains(t, e.api.events, "default/other Normal Preempted: Preempted by pod uid-vip on node n")
 	assert.Equal(t, "n", e.api.nominate["default/vip"])
+	a, _ := e.s.Explain("default", "vip")
+	require.NotNil(t, a.Preemption)
+	assert.Equal(t, []string{"default/other", "default/low"}, a.Preemption.Victims, "both are victims, most important first")
 }
 
 func TestDisruptionTargetCondition(t *testing.T) {
