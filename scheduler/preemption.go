@@ -107,10 +107,12 @@ func (s *Scheduler) postFilter(pi *fw.PodInfo, d *diagnosis, rec *attemptRecord)
 			statuses = append(statuses, nodeStatus{n, st})
 			continue
 		}
+		// Each kind keeps at most numCandidates (upstream's candidateList
+		// drops the adds beyond its size).
 		c := candidate{node: n, victims: victims, pdbViolations: pdbViolations}
 		if pdbViolations == 0 {
 			nonViolating = append(nonViolating, c)
-		} else {
+		} else if len(violating) < numCandidates {
 			violating = append(violating, c)
 		}
 		if len(nonViolating) > 0 && len(nonViolating)+len(violating) >= numCandidates {

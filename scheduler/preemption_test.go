@@ -161,3 +161,33 @@ func TestDisruptionTargetCondition(t *testing.T) {
 	assert.Equal(t, v1.PodReasonPreemptionByScheduler, c.Reason)
 	assert.Equal(t, "default-scheduler: preempting to accommodate a higher priority pod", c.Message)
 }
+
+// The dry run keeps at most numCandidates candidates of each kind (upstream's
+// candidateList drops the adds beyond its size): with one candidate wanted
+// and only PDB-violating nodes, the first node found in dry-run order is the
+// only candidate, even where a later node would violate fewer budgets.
+func TestPreemptionKeepsAtMostNumCandidatesViolating(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MinCandidateNodesAbsolute = 1 // max(2 × 10 / 100, 1) = 1 candidate
+	e := newEnv(t, cfg, true)
+	e.addNodes(node("a", "2", "8Gi"), node("b", "2", "8Gi"))
+	e.addPods(
+		pod("a1", "1", "", priority(1), onNode("a"), podLabels("app", "db")),
+		pod("a2", "1", "", priority(1), onNode("a"), podLabels("app", "db")),
+		pod("b1", "2", "", priority(1), onNode("b"), podLabels("app", "db")),
+	)
+	e.s.OnPDBAdd(&policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "db"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}},
+		Status:     policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0},
+	})
+	e.addPods(pod("vip", "2", "", priority(10)))
+	e.eng.RunFor(0)
+	a, _ := e.s.Explain("default", "vip")
+	require.NotNil(t, a.Preemption)
+	assert.Equal(t, 2, a.Preemption.DryRunNodes, "no non-violating candidate: every potential node is dry-run")
+	require.Len(t, a.Preemption.Candidates, 1)
+	first := []string{"a", "b"}[a.Preemption.Offset]
+	assert.Equal(t, first, a.Preemption.Candidates[0].Node)
+	assert.Equal(t, first, a.Preemption.Node)
+}
