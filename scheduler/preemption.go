@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -407,6 +408,9 @@ func (s *Scheduler) prepareCandidate(c candidate, pi *fw.PodInfo) error {
 		}
 		s.trace("preempt", victim, "by "+pi.Key+" on "+c.node.Name)
 		if err := s.api.Preempt(victim, pi.Pod); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // already gone: preempted, without an event (upstream's PreemptPod)
+			}
 			return err
 		}
 		s.api.Event(victim, v1.EventTypeNormal, "Preempted", fmt.Sprintf("Preempted by pod %v on node %v", pi.UID, c.node.Name))

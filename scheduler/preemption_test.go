@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -190,4 +191,28 @@ func TestPreemptionKeepsAtMostNumCandidatesViolating(t *testing.T) {
 	first := []string{"a", "b"}[a.Preemption.Offset]
 	assert.Equal(t, first, a.Preemption.Candidates[0].Node)
 	assert.Equal(t, first, a.Preemption.Node)
+}
+
+// A victim the API server no longer has (deleted after the scheduler's
+// cache last saw it) counts as preempted, as upstream's PreemptPod treats a
+// NotFound from the status patch or the delete: no Preempted event for it,
+// no error, and the preemptor is nominated.
+func TestPreemptionOfVictimAlreadyGone(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), false)
+	e.api.preemptErr = func(victim *v1.Pod) error {
+		if victim.Name == "gone" {
+			return apierrors.NewNotFound(v1.Resource("pods"), victim.Name)
+		}
+		return nil
+	}
+	e.addNodes(node("n", "2", "8Gi"))
+	e.addPods(pod("gone", "1", "", priority(1), onNode("n")), pod("other", "1", "", priority(2), onNode("n")))
+	e.addPods(pod("vip", "2", "", priority(10)))
+	e.eng.RunFor(0)
+	assert.Equal(t, []string{"default/other"}, e.api.preempts)
+	assert.Equal(t, []string{
+		"default/other Normal Preempted: Preempted by pod uid-vip on node n",
+		"default/vip Warning FailedScheduling: 0/1 nodes are available: 1 Insufficient cpu.",
+	}, e.api.events)
+	assert.Equal(t, "n", e.api.nominate["default/vip"])
 }
