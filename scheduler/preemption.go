@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -67,7 +68,7 @@ type candidate struct {
 
 // postFilter runs preemption for a pod that fits nowhere. It returns the
 // nomination to apply (nil leaves status.nominatedNodeName unchanged), the
-// PostFilter message and the explain record.
+// PostFilter message (also on success) and the explain record.
 func (s *Scheduler) postFilter(pi *fw.PodInfo, d *diagnosis, rec *attemptRecord) (*string, string, *Preemption) {
 	out := &Preemption{}
 	if pi.Pod.Spec.NodeName != "" {
@@ -137,7 +138,11 @@ func (s *Scheduler) postFilter(pi *fw.PodInfo, d *diagnosis, rec *attemptRecord)
 		return nil, out.Message, out
 	}
 	node := best.node.Name
-	return &node, "", out
+	// Upstream v1.37 (Evaluator.Preempt, kubernetes#140180) says so in the
+	// PostFilter message: the FitError then ends with it.
+	out.Message = "preemption: found a potential placement for pod on node " + node +
+		", preempting " + strconv.Itoa(len(best.victims)) + " victims"
+	return &node, out.Message, out
 }
 
 func podKeys(ps []*fw.PodInfo) []string {

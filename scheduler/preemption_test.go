@@ -34,8 +34,10 @@ func TestPreemptionEvictsMinimalLowestPrioritySet(t *testing.T) {
 	require.NotNil(t, a.Preemption)
 	assert.Equal(t, "n", a.Preemption.Node)
 	assert.Equal(t, []string{"default/p1"}, a.Preemption.Victims)
-	// Preemption succeeded, so the FitError has no PostFilter suffix.
-	assert.Equal(t, "0/1 nodes are available: 1 Insufficient cpu.", a.Message)
+	// Preemption succeeded: the FitError ends with DefaultPreemption's
+	// success message (upstream v1.37, kubernetes#140180).
+	assert.Equal(t, "0/1 nodes are available: 1 Insufficient cpu. preemption: found a potential placement for pod on node n, preempting 1 victims", a.Message)
+	assert.Contains(t, e.api.events, "default/vip Warning FailedScheduling: "+a.Message)
 	// The victim's deletion arrived while vip was in flight: backoffQ, not
 	// the unschedulable pool; it binds to the nominated node after 1 s.
 	assert.Equal(t, "backoffQ", a.RequeuedTo)
@@ -212,7 +214,7 @@ func TestPreemptionOfVictimAlreadyGone(t *testing.T) {
 	assert.Equal(t, []string{"default/other"}, e.api.preempts)
 	assert.Equal(t, []string{
 		"default/other Normal Preempted: Preempted by pod uid-vip on node n",
-		"default/vip Warning FailedScheduling: 0/1 nodes are available: 1 Insufficient cpu.",
+		"default/vip Warning FailedScheduling: 0/1 nodes are available: 1 Insufficient cpu. preemption: found a potential placement for pod on node n, preempting 2 victims",
 	}, e.api.events)
 	assert.Equal(t, "n", e.api.nominate["default/vip"])
 }
