@@ -566,6 +566,36 @@ func TestPriorityAdmission(t *testing.T) {
 	assert.EqualError(t, err, `PriorityClass.scheduling.k8s.io "huge" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000`)
 }
 
+// The pod's preemptionPolicy comes from its class (PreemptLowerPriority
+// without one): a different value in the pod spec is refused, as upstream's
+// Priority admission (plugin/pkg/admission/priority, admitPod) does; the
+// same value is accepted.
+func TestPriorityAdmissionPreemptionPolicy(t *testing.T) {
+	e := newEnv(t)
+	never := v1.PreemptNever
+	_, err := e.c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "polite"}, Value: 10, PreemptionPolicy: &never}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	p := pod("no-class")
+	p.Spec.PreemptionPolicy = &never
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "no-class" is forbidden: the string value of PreemptionPolicy (Never) must not be provided in pod spec; priority admission controller computed PreemptLowerPriority from the given PriorityClass name`)
+	assert.True(t, apierrors.IsForbidden(err))
+
+	lower := v1.PreemptLowerPriority
+	p = pod("polite")
+	p.Spec.PriorityClassName = "polite"
+	p.Spec.PreemptionPolicy = &lower
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "polite" is forbidden: the string value of PreemptionPolicy (PreemptLowerPriority) must not be provided in pod spec; priority admission controller computed Never from the given PriorityClass name`)
+
+	p.Spec.PreemptionPolicy = &never
+	got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1.PreemptNever, *got.Spec.PreemptionPolicy)
+	assert.Equal(t, int32(10), *got.Spec.Priority)
+}
+
 // A pod without a class gets the global default's priority, following
 // every create, update and delete of the classes.
 func TestPriorityAdmissionGlobalDefault(t *testing.T) {

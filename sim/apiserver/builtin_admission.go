@@ -140,13 +140,14 @@ func (s *Server) admitPriority(pod *v1.Pod, podName string) error {
 			return err
 		}
 	}
+	// Without a class: priority 0 and PreemptLowerPriority
+	// (getDefaultPriority); a class without a policy (not stored: the
+	// strategy defaults it) leaves the pod's as it is.
 	var priority int32
-	policy := v1.PreemptLowerPriority
+	policy := &preemptLowerPriority
 	if pc != nil {
 		priority = pc.Value
-		if pc.PreemptionPolicy != nil {
-			policy = *pc.PreemptionPolicy
-		}
+		policy = pc.PreemptionPolicy
 		pod.Spec.PriorityClassName = pc.Name
 	}
 	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
@@ -156,11 +157,17 @@ func (s *Server) admitPriority(pod *v1.Pod, podName string) error {
 	// Shared pointers (the interner's): pods of one class carry equal
 	// ones, and a stored pod's are read-only.
 	pod.Spec.Priority = internValue(s.intern.int32s, priority)
-	if pod.Spec.PreemptionPolicy == nil {
-		pod.Spec.PreemptionPolicy = internValue(s.intern.preemption, policy)
+	if policy != nil {
+		if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy != *policy {
+			return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), podName,
+				fmt.Errorf("the string value of PreemptionPolicy (%s) must not be provided in pod spec; priority admission controller computed %s from the given PriorityClass name", *pod.Spec.PreemptionPolicy, *policy))
+		}
+		pod.Spec.PreemptionPolicy = internValue(s.intern.preemption, *policy)
 	}
 	return nil
 }
+
+var preemptLowerPriority = v1.PreemptLowerPriority
 
 // defaultPriorityClass is the global default PriorityClass with the highest
 // value, the first by name of equals (nil if there is none). It is looked
