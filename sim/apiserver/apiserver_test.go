@@ -596,6 +596,28 @@ func TestPriorityAdmissionPreemptionPolicy(t *testing.T) {
 	assert.Equal(t, int32(10), *got.Spec.Priority)
 }
 
+// An update that omits spec.priority and spec.preemptionPolicy keeps the
+// stored ones, as upstream's Priority admission restores them on update
+// (admitPod) before validation sees an immutable field change.
+func TestPriorityAdmissionKeepsPriorityOnUpdate(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Value: 1000}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	p := pod("p")
+	p.Spec.PriorityClassName = "high"
+	got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	got.Spec.Priority, got.Spec.PreemptionPolicy = nil, nil
+	got.Labels["tier"] = "front"
+	upd, err := e.c.CoreV1().Pods("default").Update(ctx, got, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "front", upd.Labels["tier"])
+	require.NotNil(t, upd.Spec.Priority)
+	assert.Equal(t, int32(1000), *upd.Spec.Priority)
+	require.NotNil(t, upd.Spec.PreemptionPolicy)
+	assert.Equal(t, v1.PreemptLowerPriority, *upd.Spec.PreemptionPolicy)
+}
+
 // A pod without a class gets the global default's priority, following
 // every create, update and delete of the classes.
 func TestPriorityAdmissionGlobalDefault(t *testing.T) {

@@ -20,10 +20,21 @@ func (s *Server) builtinAdmission(a *Attributes) error {
 	}
 	if a.Resource.Name == "pods" && a.Subresource == "" {
 		pod := a.Object.(*v1.Pod)
-		if a.Operation == OpCreate {
+		switch a.Operation {
+		case OpCreate:
 			s.defaultTolerationSeconds(pod)
 			if err := s.admitPriority(pod, a.requestName()); err != nil {
 				return err
+			}
+		case OpUpdate:
+			// Priority keeps what it set at creation when an update
+			// omits it (admitPod); validation refuses other changes.
+			old := a.OldObject.(*v1.Pod)
+			if pod.Spec.Priority == nil {
+				pod.Spec.Priority = old.Spec.Priority
+			}
+			if pod.Spec.PreemptionPolicy == nil {
+				pod.Spec.PreemptionPolicy = old.Spec.PreemptionPolicy
 			}
 		}
 	}
