@@ -641,20 +641,42 @@ func TestPriorityAdmissionGlobalDefault(t *testing.T) {
 	assert.Equal(t, int32(100), p)
 	assert.Equal(t, "b-default", name)
 
+	// Only one class may be the default (upstream's Priority admission,
+	// validatePriorityClass), whether created or updated to be one.
 	_, err = pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "a-default"}, Value: 100, GlobalDefault: true}, metav1.CreateOptions{})
+	assert.EqualError(t, err, `priorityclasses.scheduling.k8s.io "a-default" is forbidden: PriorityClass b-default is already marked as default. Only one default can exist`)
+	assert.True(t, apierrors.IsForbidden(err))
+	a, err := pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "a-default"}, Value: 100}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, name = priority()
-	assert.Equal(t, "a-default", name, "of equal defaults, the first by name")
+	a.GlobalDefault = true
+	_, err = pcs.Update(ctx, a, metav1.UpdateOptions{})
+	assert.EqualError(t, err, `priorityclasses.scheduling.k8s.io "a-default" is forbidden: PriorityClass b-default is already marked as default. Only one default can exist`)
+	// Validation comes first.
+	_, err = pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "huge"}, Value: 2000000000, GlobalDefault: true}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsInvalid(err), "%v", err)
+	// The default itself may be updated.
+	b, err := pcs.Get(ctx, "b-default", metav1.GetOptions{})
+	require.NoError(t, err)
+	b.Description = "the default"
+	b, err = pcs.Update(ctx, b, metav1.UpdateOptions{})
+	require.NoError(t, err)
 
-	a, err := pcs.Get(ctx, "a-default", metav1.GetOptions{})
+	b.GlobalDefault = false
+	_, err = pcs.Update(ctx, b, metav1.UpdateOptions{})
 	require.NoError(t, err)
-	a.GlobalDefault = false
+	p, name = priority()
+	assert.Equal(t, int32(0), p, "an update is seen")
+	assert.Empty(t, name)
+
+	a, err = pcs.Get(ctx, "a-default", metav1.GetOptions{})
+	require.NoError(t, err)
+	a.GlobalDefault = true
 	_, err = pcs.Update(ctx, a, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	_, name = priority()
-	assert.Equal(t, "b-default", name, "an update is seen")
+	assert.Equal(t, "a-default", name)
 
-	require.NoError(t, pcs.Delete(ctx, "b-default", metav1.DeleteOptions{}))
+	require.NoError(t, pcs.Delete(ctx, "a-default", metav1.DeleteOptions{}))
 	p, name = priority()
 	assert.Equal(t, int32(0), p, "a delete is seen")
 	assert.Empty(t, name)

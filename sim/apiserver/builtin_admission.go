@@ -41,6 +41,31 @@ func (s *Server) builtinAdmission(a *Attributes) error {
 	return nil
 }
 
+// builtinValidation runs the validating half of the built-in admission
+// plugins, after the object passed validation (as kube-apiserver's
+// validating admission runs after the strategy's): Priority's check that
+// only one PriorityClass is the global default.
+func (s *Server) builtinValidation(a *Attributes) error {
+	if a.Resource.Name != "priorityclasses" || a.Subresource != "" || (a.Operation != OpCreate && a.Operation != OpUpdate) {
+		return nil
+	}
+	pc := a.Object.(*schedulingv1.PriorityClass)
+	if !pc.GlobalDefault {
+		return nil
+	}
+	dpc, err := s.defaultPriorityClass(a.Resource)
+	if err != nil {
+		return err
+	}
+	if dpc != nil && (a.Operation == OpCreate || dpc.Name != pc.Name) {
+		// By now a generateName has become the name, which upstream's
+		// validating admission reports.
+		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
+			fmt.Errorf("PriorityClass %v is already marked as default. Only one default can exist", dpc.Name))
+	}
+	return nil
+}
+
 // namespaceLifecycle rejects objects in namespaces that do not exist or are
 // being deleted (plugin/pkg/admission/namespace/lifecycle).
 func (s *Server) namespaceLifecycle(a *Attributes) error {
@@ -180,8 +205,10 @@ func (s *Server) admitPriority(pod *v1.Pod, podName string) error {
 
 var preemptLowerPriority = v1.PreemptLowerPriority
 
-// defaultPriorityClass is the global default PriorityClass with the highest
-// value, the first by name of equals (nil if there is none). It is looked
+// defaultPriorityClass is the global default PriorityClass (nil if there
+// is none). Admission lets only one class be the default; were there more,
+// it would be the one with the lowest value, the first by name of equals
+// (upstream's getDefaultPriorityClass, in its lister's order). It is looked
 // up again only after a PriorityClass was written.
 func (s *Server) defaultPriorityClass(pcRes *Resource) (*schedulingv1.PriorityClass, error) {
 	if s.defaultPCAt == pcRes.writes+1 {
@@ -193,7 +220,7 @@ func (s *Server) defaultPriorityClass(pcRes *Resource) (*schedulingv1.PriorityCl
 	}
 	var pc *schedulingv1.PriorityClass
 	for _, o := range objs {
-		if c := o.(*schedulingv1.PriorityClass); c.GlobalDefault && (pc == nil || c.Value > pc.Value) {
+		if c := o.(*schedulingv1.PriorityClass); c.GlobalDefault && (pc == nil || c.Value < pc.Value) {
 			pc = c
 		}
 	}
