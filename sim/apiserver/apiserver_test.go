@@ -618,6 +618,45 @@ func TestPriorityAdmissionKeepsPriorityOnUpdate(t *testing.T) {
 	assert.Equal(t, v1.PreemptLowerPriority, *upd.Spec.PreemptionPolicy)
 }
 
+// PriorityClass validation in upstream's words
+// (pkg/apis/scheduling/validation): a system- name must be one of the
+// system classes with its value and globalDefault; preemptionPolicy is
+// required when given and immutable; an update checks only immutability.
+func TestPriorityClassValidation(t *testing.T) {
+	e := newEnv(t)
+	pcs := e.c.SchedulingV1().PriorityClasses()
+	create := func(pc *schedulingv1.PriorityClass) error {
+		_, err := pcs.Create(ctx, pc, metav1.CreateOptions{})
+		return err
+	}
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-foo"}, Value: 5}),
+		`PriorityClass.scheduling.k8s.io "system-foo" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-foo is not a known system priority class`)
+	require.NoError(t, pcs.Delete(ctx, "system-cluster-critical", metav1.DeleteOptions{}))
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-cluster-critical"}, Value: 5}),
+		`PriorityClass.scheduling.k8s.io "system-cluster-critical" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: value of system-cluster-critical PriorityClass must be 2000000000`)
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-cluster-critical"}, Value: 2000000000, GlobalDefault: true}),
+		`PriorityClass.scheduling.k8s.io "system-cluster-critical" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: globalDefault of system-cluster-critical PriorityClass must be false`)
+	require.NoError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-cluster-critical"}, Value: 2000000000}))
+	empty := v1.PreemptionPolicy("")
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "e"}, Value: 5, PreemptionPolicy: &empty}),
+		`PriorityClass.scheduling.k8s.io "e" is invalid: preemptionPolicy: Required value`)
+
+	require.NoError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Value: 5}))
+	pc, err := pcs.Get(ctx, "p", metav1.GetOptions{})
+	require.NoError(t, err)
+	never := v1.PreemptNever
+	pc.PreemptionPolicy = &never
+	_, err = pcs.Update(ctx, pc, metav1.UpdateOptions{})
+	assert.EqualError(t, err, `PriorityClass.scheduling.k8s.io "p" is invalid: preemptionPolicy: Invalid value: "Never": field is immutable`)
+
+	// No other class is the default: a system class may become it.
+	sys, err := pcs.Get(ctx, "system-node-critical", metav1.GetOptions{})
+	require.NoError(t, err)
+	sys.GlobalDefault = true
+	_, err = pcs.Update(ctx, sys, metav1.UpdateOptions{})
+	require.NoError(t, err)
+}
+
 // A pod without a class gets the global default's priority, following
 // every create, update and delete of the classes.
 func TestPriorityAdmissionGlobalDefault(t *testing.T) {
