@@ -20,7 +20,9 @@ type API interface {
 	SetNominatedNode(pod *v1.Pod, nodeName string) error
 	// Preempt evicts a victim for preemptor: add the condition returned by
 	// DisruptionTargetCondition(preemptor) to the victim's status, then
-	// delete it gracefully (its terminationGracePeriodSeconds).
+	// delete it gracefully (its terminationGracePeriodSeconds). An error
+	// for which apierrors.IsNotFound holds means the victim is already
+	// gone, which the scheduler counts as preempted.
 	Preempt(victim *v1.Pod, preemptor *v1.Pod) error
 	// Event records an event about obj from component "default-scheduler"
 	// (reasons Scheduled, FailedScheduling, Preempted).

@@ -69,6 +69,13 @@
 //     criteria go to the first candidate in that order (upstream: map
 //     order). Victims without status.startTime count as starting now
 //     (engine clock).
+//   - Preemption's API calls (DisruptionTarget, delete, Preempted event,
+//     clearing lower-priority nominations) run synchronously in the cycle,
+//     as upstream with SchedulerAsyncPreemption off; upstream's default
+//     since v1.33 runs them in a goroutine and holds the preemptor at
+//     PreEnqueue meanwhile, clears the nominations before deleting, and,
+//     when every victim is already terminating, returns without clearing
+//     them.
 //   - Queueing hints are per-plugin approximations of upstream's (node
 //     add/update with allocatable, label or taint changes, assigned pod
 //     add/update/delete); pod updates other than status changes requeue the

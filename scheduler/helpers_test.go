@@ -19,17 +19,19 @@ import (
 // informer too: a Bind immediately delivers the bound pod back to the
 // scheduler (OnPodUpdate), a Preempt deletes the victim at once.
 type fakeAPI struct {
-	s        *Scheduler
-	echo     bool
-	bindErr  func(pod *v1.Pod, node string) error
-	binds    map[string]string // pod key → node
-	order    []string          // bind order
-	conds    map[string]v1.PodCondition
-	nominate map[string]string
-	events   []string
-	failedAt map[string][]time.Duration // FailedScheduling event times per pod
-	preempts []string
-	pods     map[string]*v1.Pod // latest version of every pod we touched
+	s       *Scheduler
+	echo    bool
+	bindErr func(pod *v1.Pod, node string) error
+	// preemptErr, when set, is what Preempt returns for a victim.
+	preemptErr func(victim *v1.Pod) error
+	binds      map[string]string // pod key → node
+	order      []string          // bind order
+	conds      map[string]v1.PodCondition
+	nominate   map[string]string
+	events     []string
+	failedAt   map[string][]time.Duration // FailedScheduling event times per pod
+	preempts   []string
+	pods       map[string]*v1.Pod // latest version of every pod we touched
 }
 
 func newFakeAPI() *fakeAPI {
@@ -75,6 +77,11 @@ func (f *fakeAPI) SetNominatedNode(pod *v1.Pod, node string) error {
 }
 
 func (f *fakeAPI) Preempt(victim, preemptor *v1.Pod) error {
+	if f.preemptErr != nil {
+		if err := f.preemptErr(victim); err != nil {
+			return err
+		}
+	}
 	f.preempts = append(f.preempts, key(victim))
 	if f.echo {
 		f.s.OnPodDelete(victim)

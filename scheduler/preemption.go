@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -66,7 +68,7 @@ type candidate struct {
 
 // postFilter runs preemption for a pod that fits nowhere. It returns the
 // nomination to apply (nil leaves status.nominatedNodeName unchanged), the
-// PostFilter message and the explain record.
+// PostFilter message (also on success) and the explain record.
 func (s *Scheduler) postFilter(pi *fw.PodInfo, d *diagnosis, rec *attemptRecord) (*string, string, *Preemption) {
 	out := &Preemption{}
 	if pi.Pod.Spec.NodeName != "" {
@@ -107,10 +109,12 @@ func (s *Scheduler) postFilter(pi *fw.PodInfo, d *diagnosis, rec *attemptRecord)
 			statuses = append(statuses, nodeStatus{n, st})
 			continue
 		}
+		// Each kind keeps at most numCandidates (upstream's candidateList
+		// drops the adds beyond its size).
 		c := candidate{node: n, victims: victims, pdbViolations: pdbViolations}
 		if pdbViolations == 0 {
 			nonViolating = append(nonViolating, c)
-		} else {
+		} else if len(violating) < numCandidates {
 			violating = append(violating, c)
 		}
 		if len(nonViolating) > 0 && len(nonViolating)+len(violating) >= numCandidates {
@@ -134,7 +138,11 @@ func (s *Scheduler) postFilter(pi *fw.PodInfo, d *diagnosis, rec *attemptRecord)
 		return nil, out.Message, out
 	}
 	node := best.node.Name
-	return &node, "", out
+	// Upstream v1.37 (Evaluator.Preempt, kubernetes#140180) says so in the
+	// PostFilter message: the FitError then ends with it.
+	out.Message = "preemption: found a potential placement for pod on node " + node +
+		", preempting " + strconv.Itoa(len(best.victims)) + " victims"
+	return &node, out.Message, out
 }
 
 func podKeys(ps []*fw.PodInfo) []string {
@@ -388,19 +396,26 @@ func (s *Scheduler) pickOneNodeForPreemption(cands []candidate) candidate {
 	return cands[idx[0]]
 }
 
-// prepareCandidate evicts the victims and clears the nominations of
-// lower-priority pods nominated to the node.
+// prepareCandidate evicts the victims that are not already terminating and
+// clears the nominations of lower-priority pods nominated to the node
+// (upstream's Executor.prepareCandidate).
 func (s *Scheduler) prepareCandidate(c candidate, pi *fw.PodInfo) error {
 	for _, v := range c.victims {
 		victim := s.pods[v.UID]
 		if victim == nil {
 			victim = v.Pod
 		}
-		// A victim already terminating is preempted all the same, as
-		// upstream's PreemptPod: it gets the DisruptionTarget condition
-		// (the delete itself is a no-op) and the Preempted event.
+		if victim.DeletionTimestamp != nil {
+			// Graceful deletion has already started: upstream's executor
+			// (v1.35+) sends no API call for it — no DisruptionTarget
+			// condition, no delete, no Preempted event.
+			continue
+		}
 		s.trace("preempt", victim, "by "+pi.Key+" on "+c.node.Name)
 		if err := s.api.Preempt(victim, pi.Pod); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // already gone: preempted, without an event (upstream's PreemptPod)
+			}
 			return err
 		}
 		s.api.Event(victim, v1.EventTypeNormal, "Preempted", fmt.Sprintf("Preempted by pod %v on node %v", pi.UID, c.node.Name))

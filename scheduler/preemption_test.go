@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -33,8 +34,10 @@ func TestPreemptionEvictsMinimalLowestPrioritySet(t *testing.T) {
 	require.NotNil(t, a.Preemption)
 	assert.Equal(t, "n", a.Preemption.Node)
 	assert.Equal(t, []string{"default/p1"}, a.Preemption.Victims)
-	// Preemption succeeded, so the FitError has no PostFilter suffix.
-	assert.Equal(t, "0/1 nodes are available: 1 Insufficient cpu.", a.Message)
+	// Preemption succeeded: the FitError ends with DefaultPreemption's
+	// success message (upstream v1.37, kubernetes#140180).
+	assert.Equal(t, "0/1 nodes are available: 1 Insufficient cpu. preemption: found a potential placement for pod on node n, preempting 1 victims", a.Message)
+	assert.Contains(t, e.api.events, "default/vip Warning FailedScheduling: "+a.Message)
 	// The victim's deletion arrived while vip was in flight: backoffQ, not
 	// the unschedulable pool; it binds to the nominated node after 1 s.
 	assert.Equal(t, "backoffQ", a.RequeuedTo)
@@ -131,22 +134,27 @@ func TestNominatedPodReservesNode(t *testing.T) {
 }
 
 // A victim that is already terminating (deleted by its controller, say) is
-// still preempted as upstream's PreemptPod does: it gets the
-// DisruptionTarget condition (so later cycles see it terminating by
-// preemption), the delete (a no-op for a terminating pod) and the
-// Preempted event.
-func TestPreemptionOfTerminatingVictim(t *testing.T) {
+// still counted among the victims, but upstream's executor (v1.35+,
+// prepareCandidate and prepareCandidateAsync) sends it no API call: no
+// DisruptionTarget condition, no second delete and no Preempted event. The
+// preemptor is nominated all the same. A victim that is not yet
+// terminating on the same node is preempted as usual.
+func TestPreemptionSkipsVictimAlreadyTerminating(t *testing.T) {
 	e := newEnv(t, DefaultConfig(), false)
 	e.addNodes(node("n", "2", "8Gi"))
-	low := pod("low", "2", "", priority(1), onNode("n"))
+	low := pod("low", "1", "", priority(1), onNode("n"))
 	deleted := metav1.NewTime(e.eng.Now())
 	low.DeletionTimestamp = &deleted
-	e.addPods(low)
+	e.addPods(low, pod("other", "1", "", priority(2), onNode("n")))
 	e.addPods(pod("vip", "2", "", priority(10)))
 	e.eng.RunFor(0)
-	assert.Equal(t, []string{"default/low"}, e.api.preempts)
-	assert.Contains(t, e.api.events, "default/low Normal Preempted: Preempted by pod uid-vip on node n")
+	assert.Equal(t, []string{"default/other"}, e.api.preempts)
+	assert.NotContains(t, e.api.events, "default/low Normal Preempted: Preempted by pod uid-vip on node n")
+	assert.Contains(t, e.api.events, "default/other Normal Preempted: Preempted by pod uid-vip on node n")
 	assert.Equal(t, "n", e.api.nominate["default/vip"])
+	a, _ := e.s.Explain("default", "vip")
+	require.NotNil(t, a.Preemption)
+	assert.Equal(t, []string{"default/other", "default/low"}, a.Preemption.Victims, "both are victims, most important first")
 }
 
 func TestDisruptionTargetCondition(t *testing.T) {
@@ -155,4 +163,58 @@ func TestDisruptionTargetCondition(t *testing.T) {
 	assert.Equal(t, v1.ConditionTrue, c.Status)
 	assert.Equal(t, v1.PodReasonPreemptionByScheduler, c.Reason)
 	assert.Equal(t, "default-scheduler: preempting to accommodate a higher priority pod", c.Message)
+}
+
+// The dry run keeps at most numCandidates candidates of each kind (upstream's
+// candidateList drops the adds beyond its size): with one candidate wanted
+// and only PDB-violating nodes, the first node found in dry-run order is the
+// only candidate, even where a later node would violate fewer budgets.
+func TestPreemptionKeepsAtMostNumCandidatesViolating(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MinCandidateNodesAbsolute = 1 // max(2 × 10 / 100, 1) = 1 candidate
+	e := newEnv(t, cfg, true)
+	e.addNodes(node("a", "2", "8Gi"), node("b", "2", "8Gi"))
+	e.addPods(
+		pod("a1", "1", "", priority(1), onNode("a"), podLabels("app", "db")),
+		pod("a2", "1", "", priority(1), onNode("a"), podLabels("app", "db")),
+		pod("b1", "2", "", priority(1), onNode("b"), podLabels("app", "db")),
+	)
+	e.s.OnPDBAdd(&policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "db"},
+		Spec:       policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}},
+		Status:     policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0},
+	})
+	e.addPods(pod("vip", "2", "", priority(10)))
+	e.eng.RunFor(0)
+	a, _ := e.s.Explain("default", "vip")
+	require.NotNil(t, a.Preemption)
+	assert.Equal(t, 2, a.Preemption.DryRunNodes, "no non-violating candidate: every potential node is dry-run")
+	require.Len(t, a.Preemption.Candidates, 1)
+	first := []string{"a", "b"}[a.Preemption.Offset]
+	assert.Equal(t, first, a.Preemption.Candidates[0].Node)
+	assert.Equal(t, first, a.Preemption.Node)
+}
+
+// A victim the API server no longer has (deleted after the scheduler's
+// cache last saw it) counts as preempted, as upstream's PreemptPod treats a
+// NotFound from the status patch or the delete: no Preempted event for it,
+// no error, and the preemptor is nominated.
+func TestPreemptionOfVictimAlreadyGone(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), false)
+	e.api.preemptErr = func(victim *v1.Pod) error {
+		if victim.Name == "gone" {
+			return apierrors.NewNotFound(v1.Resource("pods"), victim.Name)
+		}
+		return nil
+	}
+	e.addNodes(node("n", "2", "8Gi"))
+	e.addPods(pod("gone", "1", "", priority(1), onNode("n")), pod("other", "1", "", priority(2), onNode("n")))
+	e.addPods(pod("vip", "2", "", priority(10)))
+	e.eng.RunFor(0)
+	assert.Equal(t, []string{"default/other"}, e.api.preempts)
+	assert.Equal(t, []string{
+		"default/other Normal Preempted: Preempted by pod uid-vip on node n",
+		"default/vip Warning FailedScheduling: 0/1 nodes are available: 1 Insufficient cpu. preemption: found a potential placement for pod on node n, preempting 2 victims",
+	}, e.api.events)
+	assert.Equal(t, "n", e.api.nominate["default/vip"])
 }

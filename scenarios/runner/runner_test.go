@@ -190,8 +190,7 @@ spec:
 }
 
 // A preemptor waiting for its victims to go: the node it is nominated to
-// comes with the binding, before the conditions (whose messages end with
-// a full stop).
+// comes with the binding, before the conditions.
 func TestExplainSaysWhereAPreemptorIsNominated(t *testing.T) {
 	r := newRun(t, `
 apiVersion: kubesim.dev/v1alpha1
@@ -212,7 +211,7 @@ spec:
 	r.Finish()
 	text, err := r.Explain("default", "vip")
 	require.NoError(t, err)
-	assert.Contains(t, text, "phase Pending, not bound to a node (nominated to w), PodScheduled=False (Unschedulable): 0/1 nodes are available: 1 Insufficient cpu.\n")
+	assert.Contains(t, text, "phase Pending, not bound to a node (nominated to w), PodScheduled=False (Unschedulable): 0/1 nodes are available: 1 Insufficient cpu. preemption: found a potential placement for pod on node w, preempting 1 victims\n")
 	assert.Contains(t, text, "preemption: nominated w, evicting default/low")
 }
 

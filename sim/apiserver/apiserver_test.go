@@ -566,6 +566,97 @@ func TestPriorityAdmission(t *testing.T) {
 	assert.EqualError(t, err, `PriorityClass.scheduling.k8s.io "huge" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000`)
 }
 
+// The pod's preemptionPolicy comes from its class (PreemptLowerPriority
+// without one): a different value in the pod spec is refused, as upstream's
+// Priority admission (plugin/pkg/admission/priority, admitPod) does; the
+// same value is accepted.
+func TestPriorityAdmissionPreemptionPolicy(t *testing.T) {
+	e := newEnv(t)
+	never := v1.PreemptNever
+	_, err := e.c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "polite"}, Value: 10, PreemptionPolicy: &never}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	p := pod("no-class")
+	p.Spec.PreemptionPolicy = &never
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "no-class" is forbidden: the string value of PreemptionPolicy (Never) must not be provided in pod spec; priority admission controller computed PreemptLowerPriority from the given PriorityClass name`)
+	assert.True(t, apierrors.IsForbidden(err))
+
+	lower := v1.PreemptLowerPriority
+	p = pod("polite")
+	p.Spec.PriorityClassName = "polite"
+	p.Spec.PreemptionPolicy = &lower
+	_, err = e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	assert.EqualError(t, err, `pods "polite" is forbidden: the string value of PreemptionPolicy (PreemptLowerPriority) must not be provided in pod spec; priority admission controller computed Never from the given PriorityClass name`)
+
+	p.Spec.PreemptionPolicy = &never
+	got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1.PreemptNever, *got.Spec.PreemptionPolicy)
+	assert.Equal(t, int32(10), *got.Spec.Priority)
+}
+
+// An update that omits spec.priority and spec.preemptionPolicy keeps the
+// stored ones, as upstream's Priority admission restores them on update
+// (admitPod) before validation sees an immutable field change.
+func TestPriorityAdmissionKeepsPriorityOnUpdate(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Value: 1000}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	p := pod("p")
+	p.Spec.PriorityClassName = "high"
+	got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	got.Spec.Priority, got.Spec.PreemptionPolicy = nil, nil
+	got.Labels["tier"] = "front"
+	upd, err := e.c.CoreV1().Pods("default").Update(ctx, got, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "front", upd.Labels["tier"])
+	require.NotNil(t, upd.Spec.Priority)
+	assert.Equal(t, int32(1000), *upd.Spec.Priority)
+	require.NotNil(t, upd.Spec.PreemptionPolicy)
+	assert.Equal(t, v1.PreemptLowerPriority, *upd.Spec.PreemptionPolicy)
+}
+
+// PriorityClass validation in upstream's words
+// (pkg/apis/scheduling/validation): a system- name must be one of the
+// system classes with its value and globalDefault; preemptionPolicy is
+// required when given and immutable; an update checks only immutability.
+func TestPriorityClassValidation(t *testing.T) {
+	e := newEnv(t)
+	pcs := e.c.SchedulingV1().PriorityClasses()
+	create := func(pc *schedulingv1.PriorityClass) error {
+		_, err := pcs.Create(ctx, pc, metav1.CreateOptions{})
+		return err
+	}
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-foo"}, Value: 5}),
+		`PriorityClass.scheduling.k8s.io "system-foo" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-foo is not a known system priority class`)
+	require.NoError(t, pcs.Delete(ctx, "system-cluster-critical", metav1.DeleteOptions{}))
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-cluster-critical"}, Value: 5}),
+		`PriorityClass.scheduling.k8s.io "system-cluster-critical" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: value of system-cluster-critical PriorityClass must be 2000000000`)
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-cluster-critical"}, Value: 2000000000, GlobalDefault: true}),
+		`PriorityClass.scheduling.k8s.io "system-cluster-critical" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: globalDefault of system-cluster-critical PriorityClass must be false`)
+	require.NoError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-cluster-critical"}, Value: 2000000000}))
+	empty := v1.PreemptionPolicy("")
+	assert.EqualError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "e"}, Value: 5, PreemptionPolicy: &empty}),
+		`PriorityClass.scheduling.k8s.io "e" is invalid: preemptionPolicy: Required value`)
+
+	require.NoError(t, create(&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Value: 5}))
+	pc, err := pcs.Get(ctx, "p", metav1.GetOptions{})
+	require.NoError(t, err)
+	never := v1.PreemptNever
+	pc.PreemptionPolicy = &never
+	_, err = pcs.Update(ctx, pc, metav1.UpdateOptions{})
+	assert.EqualError(t, err, `PriorityClass.scheduling.k8s.io "p" is invalid: preemptionPolicy: Invalid value: "Never": field is immutable`)
+
+	// No other class is the default: a system class may become it.
+	sys, err := pcs.Get(ctx, "system-node-critical", metav1.GetOptions{})
+	require.NoError(t, err)
+	sys.GlobalDefault = true
+	_, err = pcs.Update(ctx, sys, metav1.UpdateOptions{})
+	require.NoError(t, err)
+}
+
 // A pod without a class gets the global default's priority, following
 // every create, update and delete of the classes.
 func TestPriorityAdmissionGlobalDefault(t *testing.T) {
@@ -589,20 +680,42 @@ func TestPriorityAdmissionGlobalDefault(t *testing.T) {
 	assert.Equal(t, int32(100), p)
 	assert.Equal(t, "b-default", name)
 
+	// Only one class may be the default (upstream's Priority admission,
+	// validatePriorityClass), whether created or updated to be one.
 	_, err = pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "a-default"}, Value: 100, GlobalDefault: true}, metav1.CreateOptions{})
+	assert.EqualError(t, err, `priorityclasses.scheduling.k8s.io "a-default" is forbidden: PriorityClass b-default is already marked as default. Only one default can exist`)
+	assert.True(t, apierrors.IsForbidden(err))
+	a, err := pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "a-default"}, Value: 100}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, name = priority()
-	assert.Equal(t, "a-default", name, "of equal defaults, the first by name")
+	a.GlobalDefault = true
+	_, err = pcs.Update(ctx, a, metav1.UpdateOptions{})
+	assert.EqualError(t, err, `priorityclasses.scheduling.k8s.io "a-default" is forbidden: PriorityClass b-default is already marked as default. Only one default can exist`)
+	// Validation comes first.
+	_, err = pcs.Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "huge"}, Value: 2000000000, GlobalDefault: true}, metav1.CreateOptions{})
+	assert.True(t, apierrors.IsInvalid(err), "%v", err)
+	// The default itself may be updated.
+	b, err := pcs.Get(ctx, "b-default", metav1.GetOptions{})
+	require.NoError(t, err)
+	b.Description = "the default"
+	b, err = pcs.Update(ctx, b, metav1.UpdateOptions{})
+	require.NoError(t, err)
 
-	a, err := pcs.Get(ctx, "a-default", metav1.GetOptions{})
+	b.GlobalDefault = false
+	_, err = pcs.Update(ctx, b, metav1.UpdateOptions{})
 	require.NoError(t, err)
-	a.GlobalDefault = false
+	p, name = priority()
+	assert.Equal(t, int32(0), p, "an update is seen")
+	assert.Empty(t, name)
+
+	a, err = pcs.Get(ctx, "a-default", metav1.GetOptions{})
+	require.NoError(t, err)
+	a.GlobalDefault = true
 	_, err = pcs.Update(ctx, a, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	_, name = priority()
-	assert.Equal(t, "b-default", name, "an update is seen")
+	assert.Equal(t, "a-default", name)
 
-	require.NoError(t, pcs.Delete(ctx, "b-default", metav1.DeleteOptions{}))
+	require.NoError(t, pcs.Delete(ctx, "a-default", metav1.DeleteOptions{}))
 	p, name = priority()
 	assert.Equal(t, int32(0), p, "a delete is seen")
 	assert.Empty(t, name)

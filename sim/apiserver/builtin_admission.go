@@ -20,12 +20,48 @@ func (s *Server) builtinAdmission(a *Attributes) error {
 	}
 	if a.Resource.Name == "pods" && a.Subresource == "" {
 		pod := a.Object.(*v1.Pod)
-		if a.Operation == OpCreate {
+		switch a.Operation {
+		case OpCreate:
 			s.defaultTolerationSeconds(pod)
 			if err := s.admitPriority(pod, a.requestName()); err != nil {
 				return err
 			}
+		case OpUpdate:
+			// Priority keeps what it set at creation when an update
+			// omits it (admitPod); validation refuses other changes.
+			old := a.OldObject.(*v1.Pod)
+			if pod.Spec.Priority == nil {
+				pod.Spec.Priority = old.Spec.Priority
+			}
+			if pod.Spec.PreemptionPolicy == nil {
+				pod.Spec.PreemptionPolicy = old.Spec.PreemptionPolicy
+			}
 		}
+	}
+	return nil
+}
+
+// builtinValidation runs the validating half of the built-in admission
+// plugins, after the object passed validation (as kube-apiserver's
+// validating admission runs after the strategy's): Priority's check that
+// only one PriorityClass is the global default.
+func (s *Server) builtinValidation(a *Attributes) error {
+	if a.Resource.Name != "priorityclasses" || a.Subresource != "" || (a.Operation != OpCreate && a.Operation != OpUpdate) {
+		return nil
+	}
+	pc := a.Object.(*schedulingv1.PriorityClass)
+	if !pc.GlobalDefault {
+		return nil
+	}
+	dpc, err := s.defaultPriorityClass(a.Resource)
+	if err != nil {
+		return err
+	}
+	if dpc != nil && (a.Operation == OpCreate || dpc.Name != pc.Name) {
+		// By now a generateName has become the name, which upstream's
+		// validating admission reports.
+		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
+			fmt.Errorf("PriorityClass %v is already marked as default. Only one default can exist", dpc.Name))
 	}
 	return nil
 }
@@ -140,13 +176,14 @@ func (s *Server) admitPriority(pod *v1.Pod, podName string) error {
 			return err
 		}
 	}
+	// Without a class: priority 0 and PreemptLowerPriority
+	// (getDefaultPriority); a class without a policy (not stored: the
+	// strategy defaults it) leaves the pod's as it is.
 	var priority int32
-	policy := v1.PreemptLowerPriority
+	policy := &preemptLowerPriority
 	if pc != nil {
 		priority = pc.Value
-		if pc.PreemptionPolicy != nil {
-			policy = *pc.PreemptionPolicy
-		}
+		policy = pc.PreemptionPolicy
 		pod.Spec.PriorityClassName = pc.Name
 	}
 	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
@@ -156,14 +193,22 @@ func (s *Server) admitPriority(pod *v1.Pod, podName string) error {
 	// Shared pointers (the interner's): pods of one class carry equal
 	// ones, and a stored pod's are read-only.
 	pod.Spec.Priority = internValue(s.intern.int32s, priority)
-	if pod.Spec.PreemptionPolicy == nil {
-		pod.Spec.PreemptionPolicy = internValue(s.intern.preemption, policy)
+	if policy != nil {
+		if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy != *policy {
+			return apierrors.NewForbidden(s.mustResource("pods").GroupResource(), podName,
+				fmt.Errorf("the string value of PreemptionPolicy (%s) must not be provided in pod spec; priority admission controller computed %s from the given PriorityClass name", *pod.Spec.PreemptionPolicy, *policy))
+		}
+		pod.Spec.PreemptionPolicy = internValue(s.intern.preemption, *policy)
 	}
 	return nil
 }
 
-// defaultPriorityClass is the global default PriorityClass with the highest
-// value, the first by name of equals (nil if there is none). It is looked
+var preemptLowerPriority = v1.PreemptLowerPriority
+
+// defaultPriorityClass is the global default PriorityClass (nil if there
+// is none). Admission lets only one class be the default; were there more,
+// it would be the one with the lowest value, the first by name of equals
+// (upstream's getDefaultPriorityClass, in its lister's order). It is looked
 // up again only after a PriorityClass was written.
 func (s *Server) defaultPriorityClass(pcRes *Resource) (*schedulingv1.PriorityClass, error) {
 	if s.defaultPCAt == pcRes.writes+1 {
@@ -175,7 +220,7 @@ func (s *Server) defaultPriorityClass(pcRes *Resource) (*schedulingv1.PriorityCl
 	}
 	var pc *schedulingv1.PriorityClass
 	for _, o := range objs {
-		if c := o.(*schedulingv1.PriorityClass); c.GlobalDefault && (pc == nil || c.Value > pc.Value) {
+		if c := o.(*schedulingv1.PriorityClass); c.GlobalDefault && (pc == nil || c.Value < pc.Value) {
 			pc = c
 		}
 	}

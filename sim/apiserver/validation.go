@@ -1020,27 +1020,62 @@ func validatePDB(p *policyv1.PodDisruptionBudget) field.ErrorList {
 // PriorityClass may have.
 const HighestUserDefinablePriority = 1000000000
 
+// systemPriorityClasses are the classes the API server creates at start
+// (pkg/apis/scheduling/v1 SystemPriorityClasses), by name: value and
+// globalDefault.
+var systemPriorityClasses = map[string]struct {
+	value         int32
+	globalDefault bool
+}{
+	"system-node-critical":    {2000001000, false},
+	"system-cluster-critical": {2000000000, false},
+}
+
+// validatePriorityClass is upstream's ValidatePriorityClass (less the
+// object metadata, validated for every resource).
 func validatePriorityClass(pc *schedulingv1.PriorityClass) field.ErrorList {
 	var errs field.ErrorList
-	system := pc.Name == "system-cluster-critical" || pc.Name == "system-node-critical"
-	if strings.HasPrefix(pc.Name, "system-") && !system {
-		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), pc.Name, "priority class names with 'system-' prefix are reserved"))
-	}
-	if !system && pc.Value > HighestUserDefinablePriority {
+	if strings.HasPrefix(pc.Name, "system-") {
+		if err := knownSystemPriorityClass(pc); err != nil {
+			errs = append(errs, field.Forbidden(field.NewPath("metadata", "name"), "priority class names with 'system-' prefix are reserved for system use only. error: "+err.Error()))
+		}
+	} else if pc.Value > HighestUserDefinablePriority {
 		errs = append(errs, field.Forbidden(field.NewPath("value"), fmt.Sprintf("maximum allowed value of a user defined priority is %v", HighestUserDefinablePriority)))
 	}
-	if pc.PreemptionPolicy != nil && *pc.PreemptionPolicy != v1.PreemptLowerPriority && *pc.PreemptionPolicy != v1.PreemptNever {
-		errs = append(errs, field.NotSupported(field.NewPath("preemptionPolicy"), *pc.PreemptionPolicy, []string{string(v1.PreemptLowerPriority), string(v1.PreemptNever)}))
+	if pc.PreemptionPolicy != nil {
+		switch p := *pc.PreemptionPolicy; p {
+		case v1.PreemptLowerPriority, v1.PreemptNever:
+		case "":
+			errs = append(errs, field.Required(field.NewPath("preemptionPolicy"), ""))
+		default:
+			errs = append(errs, field.NotSupported(field.NewPath("preemptionPolicy"), p, []string{string(v1.PreemptLowerPriority), string(v1.PreemptNever)}))
+		}
 	}
 	return errs
 }
 
+// knownSystemPriorityClass is upstream's IsKnownSystemPriorityClass.
+func knownSystemPriorityClass(pc *schedulingv1.PriorityClass) error {
+	spc, ok := systemPriorityClasses[pc.Name]
+	switch {
+	case !ok:
+		return fmt.Errorf("%v is not a known system priority class", pc.Name)
+	case spc.value != pc.Value:
+		return fmt.Errorf("value of %v PriorityClass must be %v", pc.Name, spc.value)
+	case spc.globalDefault != pc.GlobalDefault:
+		return fmt.Errorf("globalDefault of %v PriorityClass must be %v", pc.Name, spc.globalDefault)
+	}
+	return nil
+}
+
+// validatePriorityClassUpdate is upstream's ValidatePriorityClassUpdate:
+// value and preemptionPolicy are immutable, nothing else is checked again.
 func validatePriorityClassUpdate(pc, old *schedulingv1.PriorityClass) field.ErrorList {
-	errs := validatePriorityClass(pc)
+	var errs field.ErrorList
 	if pc.Value != old.Value {
 		errs = append(errs, field.Forbidden(field.NewPath("value"), "may not be changed in an update."))
 	}
-	return errs
+	return append(errs, apivalidation.ValidateImmutableField(pc.PreemptionPolicy, old.PreemptionPolicy, field.NewPath("preemptionPolicy"))...)
 }
 
 var supportedAddressTypes = []string{string(discoveryv1.AddressTypeIPv4), string(discoveryv1.AddressTypeIPv6), string(discoveryv1.AddressTypeFQDN)}

@@ -90,6 +90,10 @@ func (s *Server) create(user string, res *Resource, namespace string, obj runtim
 		s.aborted(attrs)
 		return nil, apierrors.NewInvalid(res.GroupKind(), m.GetName(), errs)
 	}
+	if err := s.builtinValidation(attrs); err != nil {
+		s.aborted(attrs)
+		return nil, err
+	}
 	normalizeTimes(obj)
 	if p, ok := obj.(*v1.Pod); ok {
 		s.intern.pod(p)
@@ -267,6 +271,10 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 	if len(errs) > 0 {
 		s.aborted(attrs)
 		return nil, apierrors.NewInvalid(res.GroupKind(), m.GetName(), errs)
+	}
+	if err := s.builtinValidation(attrs); err != nil {
+		s.aborted(attrs)
+		return nil, err
 	}
 	normalizeTimes(obj)
 	if p, ok := obj.(*v1.Pod); ok {

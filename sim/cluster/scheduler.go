@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubesim/kubesim/scheduler"
+	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/client"
 	"github.com/kubesim/kubesim/sim/record"
 )
@@ -21,6 +22,7 @@ import (
 type schedulerAPI struct {
 	c   client.Interface
 	rec *record.Recorder
+	eng *sim.Engine
 }
 
 func (a *schedulerAPI) Bind(pod *v1.Pod, nodeName string) error {
@@ -44,7 +46,9 @@ func (a *schedulerAPI) SetNominatedNode(pod *v1.Pod, nodeName string) error {
 }
 
 func (a *schedulerAPI) Preempt(victim, preemptor *v1.Pod) error {
+	// apipod.UpdatePodCondition stamps the transition time.
 	cond := scheduler.DisruptionTargetCondition(preemptor)
+	cond.LastTransitionTime = metav1.NewTime(a.eng.Now())
 	if err := a.updateStatus(victim, func(st *v1.PodStatus) { setCondition(st, cond) }); err != nil {
 		return err
 	}
@@ -88,7 +92,7 @@ func setCondition(st *v1.PodStatus, c v1.PodCondition) {
 
 // installScheduler creates the scheduler and connects it to the informers.
 func (c *Cluster) installScheduler(cfg scheduler.Config) {
-	api := &schedulerAPI{c: c.Client("default-scheduler"), rec: c.Recorder("default-scheduler", "")}
+	api := &schedulerAPI{c: c.Client("default-scheduler"), rec: c.Recorder("default-scheduler", ""), eng: c.Engine}
 	s := scheduler.New(c.Engine, api, cfg)
 	c.Scheduler = s
 	f := c.Informers
