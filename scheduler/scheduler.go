@@ -224,9 +224,11 @@ func (s *Scheduler) OnPodUpdate(old, cur *v1.Pod) {
 		} else {
 			s.nominator.remove(cur.UID)
 		}
-		specChanged := old == nil || !equality.Semantic.DeepEqual(old.Spec, cur.Spec) ||
-			!equality.Semantic.DeepEqual(old.Labels, cur.Labels)
-		if s.queue.Update(pi, gated(cur), specChanged, s.now()) {
+		var change fw.PodChange
+		if q := s.queue.Get(cur.UID); q != nil {
+			change = fw.DiffPods(q.PodInfo, pi)
+		}
+		if s.queue.Update(pi, gated(cur), change, s.now(), s.hint) {
 			s.ensureCycle()
 		}
 	}

@@ -24,7 +24,8 @@ const (
 	// AssignedPodDelete is a pod that left a node (deleted, terminated, or an
 	// assumed pod forgotten after a failed bind).
 	AssignedPodDelete
-	// PodSelfUpdate is an update of the unscheduled pod itself.
+	// PodSelfUpdate is an update of the unscheduled pod itself;
+	// ClusterEvent.PodChange says what changed.
 	PodSelfUpdate
 	// UnschedulableTimeout is the periodic flush of pods that waited too long.
 	UnschedulableTimeout
@@ -67,6 +68,23 @@ const (
 	NodeImagesChanged
 )
 
+// PodChange is a bit set of what an update of an unscheduled pod changed,
+// as upstream's framework.PodSchedulingPropertiesChange classifies it
+// (UpdatePodLabel, UpdatePodScaleDown, UpdatePodToleration); 0 is its
+// general Update, for which no plugin of the default profile registers.
+// Removed scheduling gates are handled by the queue itself.
+type PodChange uint8
+
+const (
+	// PodLabelsChanged means metadata.labels changed.
+	PodLabelsChanged PodChange = 1 << iota
+	// PodScaledDown means a resource request decreased.
+	PodScaledDown
+	// PodTolerationsChanged means the number of tolerations changed (the
+	// API only lets tolerations be added).
+	PodTolerationsChanged
+)
+
 // ClusterEvent is one cluster change, with the objects involved.
 type ClusterEvent struct {
 	Kind EventKind
@@ -76,6 +94,25 @@ type ClusterEvent struct {
 	NodeChange NodeChange
 	// OldPod/NewPod are set for pod events.
 	OldPod, NewPod *PodInfo
+	// PodChange says what a PodSelfUpdate changed.
+	PodChange PodChange
+}
+
+// DiffPods computes what an update of an unscheduled pod changed, as
+// upstream's extractPodLabelsChange, extractPodScaleDown and
+// extractPodTolerationChange do.
+func DiffPods(old, cur *PodInfo) PodChange {
+	var c PodChange
+	if !equality.Semantic.DeepEqual(old.Pod.Labels, cur.Pod.Labels) {
+		c |= PodLabelsChanged
+	}
+	if cur.Requests.scaledDownFrom(&old.Requests) {
+		c |= PodScaledDown
+	}
+	if len(old.Pod.Spec.Tolerations) != len(cur.Pod.Spec.Tolerations) {
+		c |= PodTolerationsChanged
+	}
+	return c
 }
 
 // DiffNodes computes what changed between two versions of a node. A change

@@ -281,6 +281,19 @@ func (p *podTopologySpread) RemovePod(cs *CycleState, pod, removed *fw.PodInfo, 
 	p.update(cs, pod, removed, n, -1)
 }
 
+// matchFlips reports whether a relabel from old to cur changes whether some
+// constraint's selector matches the pod.
+func matchFlips(cons []spreadConstraint, old, cur *fw.PodInfo) bool {
+	for i := range cons {
+		if cons[i].Selector.Matches(labels.Set(old.Pod.Labels)) != cons[i].Selector.Matches(labels.Set(cur.Pod.Labels)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Hint is upstream's isSchedulableAfterPodChange and
+// isSchedulableAfterNodeChange.
 func (p *podTopologySpread) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 	cons, err := p.constraints(pod.Pod, v1.DoNotSchedule)
 	if err != nil {
@@ -312,6 +325,15 @@ func (p *podTopologySpread) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 		return false
 	}
 	switch ev.Kind {
+	case fw.PodSelfUpdate:
+		if ev.PodChange&fw.PodTolerationsChanged != 0 {
+			for i := range cons {
+				if cons[i].NodeTaintsPolicy == v1.NodeInclusionPolicyHonor {
+					return true
+				}
+			}
+		}
+		return ev.PodChange&fw.PodLabelsChanged != 0 && matchFlips(cons, ev.OldPod, ev.NewPod)
 	case fw.AssignedPodAdd, fw.AssignedPodUpdate, fw.AssignedPodDelete:
 		return matches(ev.OldPod) || matches(ev.NewPod)
 	case fw.NodeAdd, fw.NodeDelete:

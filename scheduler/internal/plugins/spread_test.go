@@ -228,3 +228,48 @@ func TestPodTopologySpreadFilter(t *testing.T) {
 		})
 	}
 }
+
+// Queueing hints modelled on upstream podtopologyspread/plugin.go
+// (isSchedulableAfterPodChange, isSchedulableAfterNodeChange).
+func TestPodTopologySpreadHint(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	target := func(labels ...string) *podB {
+		b := mkPod("p").spread(1, "zone", v1.DoNotSchedule, sel)
+		for i := 0; i < len(labels); i += 2 {
+			b.label(labels[i], labels[i+1])
+		}
+		return b
+	}
+	pi := func(b *podB) *fw.PodInfo { return fw.NewPodInfo(b.obj(), 0) }
+	honor := func(b *podB) *podB {
+		h := v1.NodeInclusionPolicyHonor
+		b.p.Spec.TopologySpreadConstraints[0].NodeTaintsPolicy = &h
+		return b
+	}
+	self := func(change fw.PodChange) *fw.ClusterEvent {
+		return &fw.ClusterEvent{Kind: fw.PodSelfUpdate, PodChange: change}
+	}
+	tests := []struct {
+		name string
+		pod  *fw.PodInfo
+		old  *fw.PodInfo // the pod before a PodSelfUpdate
+		ev   *fw.ClusterEvent
+		want bool
+	}{
+		{"own relabel into the selector", pi(target("app", "web")), pi(target()), self(fw.PodLabelsChanged), true},
+		{"own relabel that keeps the selector's verdict", pi(target("app", "web", "v", "2")), pi(target("app", "web")), self(fw.PodLabelsChanged), false},
+		{"own new toleration, taints policy Ignore", pi(target()), pi(target()), self(fw.PodTolerationsChanged), false},
+		{"own new toleration, taints policy Honor", pi(honor(target())), pi(honor(target())), self(fw.PodTolerationsChanged), true},
+		{"own scale-down", pi(target()), pi(target()), self(fw.PodScaledDown), false},
+	}
+	p := &podTopologySpread{snap: newSnap(nil, nil)}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := *tc.ev
+			if ev.Kind == fw.PodSelfUpdate {
+				ev.OldPod, ev.NewPod = tc.old, tc.pod
+			}
+			assert.Equal(t, tc.want, p.Hint(tc.pod, &ev))
+		})
+	}
+}
