@@ -62,7 +62,8 @@ const (
 	NodeAllocatableChanged NodeChange = 1 << iota
 	// NodeLabelsChanged means metadata.labels changed.
 	NodeLabelsChanged
-	// NodeTaintsChanged means spec.taints or spec.unschedulable changed.
+	// NodeTaintsChanged means spec.taints changed or spec.unschedulable
+	// became false (upstream's UpdateNodeTaint).
 	NodeTaintsChanged
 	// NodeImagesChanged means status.images changed.
 	NodeImagesChanged
@@ -126,7 +127,9 @@ func DiffNodes(old, cur *v1.Node) NodeChange {
 	if !equality.Semantic.DeepEqual(old.Labels, cur.Labels) {
 		c |= NodeLabelsChanged
 	}
-	if old.Spec.Unschedulable != cur.Spec.Unschedulable || !equality.Semantic.DeepEqual(old.Spec.Taints, cur.Spec.Taints) {
+	// As upstream's extractNodeSpecUnschedulableChange, spec.unschedulable
+	// counts as a taint change only when the node becomes schedulable.
+	if (old.Spec.Unschedulable && !cur.Spec.Unschedulable) || !equality.Semantic.DeepEqual(old.Spec.Taints, cur.Spec.Taints) {
 		c |= NodeTaintsChanged
 	}
 	if !equality.Semantic.DeepEqual(old.Status.Images, cur.Status.Images) {
