@@ -185,3 +185,39 @@ func TestPodUpdateRequeuesOnlyThroughRejectorHints(t *testing.T) {
 	a, _ := e.s.Explain("default", "taint")
 	assert.Equal(t, "PodSelfUpdate", a.MovedBy)
 }
+
+// A pod nominated to a node holds room there for the pods of lower or equal
+// priority; when it is deleted, or its nomination changes, those pods are
+// requeued as if an assigned pod had left the node (upstream
+// deletePodFromSchedulingQueue and updatePodInSchedulingQueue send
+// EventAssignedPodDelete with getLEPriorityPreCheck). Higher-priority pods
+// are not.
+func TestNominatedPodLeavingRequeuesLowerPriorityPods(t *testing.T) {
+	for _, how := range []string{"deleted", "nomination cleared"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t, DefaultConfig(), true)
+			e.addNodes(node("n", "2", "4Gi"))
+			vip := pod("vip", "3", "", priority(100), neverPreempt())
+			vip.Status.NominatedNodeName = "n"
+			low := pod("low", "1500m", "", priority(1))
+			huge := pod("huge", "5", "", priority(200), neverPreempt())
+			e.addPods(vip, low, huge)
+			e.eng.RunFor(20 * sec)
+			loc := func(p *v1.Pod) queue.Location { return e.s.queue.Get(p.UID).Location }
+			require.Equal(t, queue.Unschedulable, loc(low), "vip's nomination holds the node")
+			require.Equal(t, queue.Unschedulable, loc(huge))
+
+			switch how {
+			case "deleted":
+				e.s.OnPodDelete(e.api.pods["default/vip"])
+			default:
+				e.updatePod(e.api.pods["default/vip"], func(p *v1.Pod) { p.Status.NominatedNodeName = "" })
+			}
+			assert.Equal(t, queue.Active, loc(low))
+			assert.Equal(t, queue.Unschedulable, loc(huge), "only pods of lower or equal priority")
+			assert.Equal(t, "AssignedPodDelete", e.s.queue.Get(low.UID).MovedBy)
+			e.eng.RunFor(0)
+			assert.Equal(t, "n", e.api.binds["default/low"])
+		})
+	}
+}

@@ -97,6 +97,10 @@ type ClusterEvent struct {
 	OldPod, NewPod *PodInfo
 	// PodChange says what a PodSelfUpdate changed.
 	PodChange PodChange
+	// Nominated marks an AssignedPodDelete whose OldPod is an unscheduled
+	// pod that was nominated to a node and was deleted or lost that
+	// nomination: it freed the room it held there, though it never ran.
+	Nominated bool
 }
 
 // DiffPods computes what an update of an unscheduled pod changed, as

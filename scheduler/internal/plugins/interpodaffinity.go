@@ -257,6 +257,9 @@ func (p *interPodAffinity) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 		// Relabelled to match the affinity, or away from the anti-affinity.
 		return anyTermMatches(pod.RequiredAffinityTerms, ev.NewPod) || anyTermMatches(pod.RequiredAntiAffinityTerms, ev.OldPod)
 	case fw.AssignedPodDelete:
+		if ev.Nominated {
+			return false // an unscheduled pod: it never counted
+		}
 		if anyTermMatches(pod.RequiredAntiAffinityTerms, ev.OldPod) {
 			return true
 		}

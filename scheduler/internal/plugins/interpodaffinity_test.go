@@ -184,6 +184,7 @@ func TestInterPodAffinityHint(t *testing.T) {
 		{"pod relabelled away from anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S1"), NewPod: assigned("S2")}, true},
 		{"pod relabelled, anti-affinity never matched", anti, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S2"), NewPod: assigned("S3")}, false},
 		{"deleted pod matched anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S1")}, true},
+		{"deleted nominated pod matched anti-affinity (never counted)", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S1"), Nominated: true}, false},
 		{"deleted pod did not match anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S2")}, false},
 	}
 	p := &interPodAffinity{snap: newSnap(nil, nil)}

@@ -329,7 +329,8 @@ func (p *podTopologySpread) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 	case fw.AssignedPodAdd:
 		return matches(ev.NewPod)
 	case fw.AssignedPodDelete:
-		return matches(ev.OldPod)
+		// A nominated pod that never ran was never counted.
+		return !ev.Nominated && matches(ev.OldPod)
 	case fw.AssignedPodUpdate:
 		return ev.NewPod.Namespace == pod.Namespace && matchFlips(cons, ev.OldPod, ev.NewPod)
 	case fw.NodeAdd:

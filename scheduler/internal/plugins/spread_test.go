@@ -289,6 +289,8 @@ func TestPodTopologySpreadHint(t *testing.T) {
 		{"matching pod added in another namespace", pi(target()), nil, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("other", "app", "web")}, false},
 		{"other pod added", pi(target()), nil, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("default", "app", "db")}, false},
 		{"matching pod deleted", pi(target()), nil, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("default", "app", "web")}, true},
+		{"matching nominated pod deleted (never counted)", pi(target()), nil,
+			&fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("default", "app", "web"), Nominated: true}, false},
 		{"pod relabelled into the selector", pi(target()), nil,
 			&fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("default", "app", "db"), NewPod: assigned("default", "app", "web")}, true},
 		{"matching pod relabelled, still matching", pi(target()), nil,
