@@ -126,8 +126,15 @@ func (s *Scheduler) scheduleOne() {
 		return
 	}
 	pi := qpi.PodInfo
-	if pi.Pod.DeletionTimestamp != nil || s.cache.IsAssumed(pi.UID) {
-		s.queue.Done(pi.UID, true) // upstream skipPodSchedule
+	// Upstream skipPodSchedule: a pod being deleted (it says so in an
+	// event) or already assumed is dropped from the queue.
+	if pi.Pod.DeletionTimestamp != nil {
+		s.api.Event(pi.Pod, v1.EventTypeWarning, "FailedScheduling", "skip schedule deleting pod: "+pi.Key)
+		s.queue.Done(pi.UID, true)
+		return
+	}
+	if s.cache.IsAssumed(pi.UID) {
+		s.queue.Done(pi.UID, true)
 		return
 	}
 	s.cycle++
