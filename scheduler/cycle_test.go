@@ -58,6 +58,27 @@ func TestNextStartNodeIndexRotates(t *testing.T) {
 	assert.Equal(t, []int{0, 100, 0}, starts)
 }
 
+// A nominated node that fails its first, lone evaluation keeps its status
+// in the diagnosis (upstream evaluateNominatedNode writes it into the
+// shared NodeToStatus), so when the following search stops before reaching
+// it, the next start index still counts it: 100 feasible + 1 rejected.
+func TestFailedNominatedNodeCountsForNextStartNodeIndex(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	for i := 0; i < 120; i++ {
+		e.addNodes(node(fmt.Sprintf("n%03d", i), "1", "8Gi"))
+	}
+	e.addPods(pod("full", "1", "", onNode("n119")))
+	nominated := pod("a", "500m", "", priority(10))
+	nominated.Status.NominatedNodeName = "n119"
+	e.addPods(nominated, pod("b", "100m", ""))
+	e.settle()
+	a, _ := e.s.Explain("default", "a")
+	assert.Equal(t, 0, a.StartIndex)
+	assert.Equal(t, 101, a.Examined, "upstream's EvaluatedNodes: feasible + NodeToStatus")
+	b, _ := e.s.Explain("default", "b")
+	assert.Equal(t, 101, b.StartIndex)
+}
+
 // The scheduler assumes a pod before its binding is confirmed: the next
 // cycle already sees its resources.
 func TestAssumedPodResourcesVisibleBeforeBind(t *testing.T) {
