@@ -257,7 +257,7 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 		}
 	}
 	if nominated.node != nil {
-		s.keepNominatedStatus(nominated, candidates, len(feasible)+len(d.failed), d, pre.NodeNames != nil)
+		s.keepNominatedStatus(nominated, candidates, len(feasible)+len(d.failed), d)
 	}
 	processed := len(feasible) + len(d.failed)
 	s.nextStartNodeIndex = (s.nextStartNodeIndex + processed) % len(nodes)
@@ -285,19 +285,11 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 // keepNominatedStatus adds the nominated node's rejection to the diagnosis
 // when the search did not examine that node again: scanned nodes of
 // candidates were examined from nextStartNodeIndex on.
-func (s *Scheduler) keepNominatedStatus(ns nodeStatus, candidates []*fw.NodeInfo, scanned int, d *diagnosis, narrowed bool) {
-	for j, n := range candidates {
-		if n != ns.node {
-			continue
-		}
-		start := s.nextStartNodeIndex % len(candidates)
-		if (j-start+len(candidates))%len(candidates) < scanned {
-			return // examined again: its status is in d.failed already
-		}
-		break
-	}
-	if narrowed && !slices.Contains(candidates, ns.node) {
+func (s *Scheduler) keepNominatedStatus(ns nodeStatus, candidates []*fw.NodeInfo, scanned int, d *diagnosis) {
+	if j := slices.Index(candidates, ns.node); j < 0 {
 		d.absentCount-- // no longer counted with the PreFilter-excluded nodes
+	} else if (j-s.nextStartNodeIndex%len(candidates)+len(candidates))%len(candidates) < scanned {
+		return // examined again: its status is in d.failed already
 	}
 	d.failed = append(d.failed, ns)
 	if id, ok := plugins.ByName(ns.status.Plugin()); ok {

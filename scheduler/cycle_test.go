@@ -79,6 +79,21 @@ func TestFailedNominatedNodeCountsForNextStartNodeIndex(t *testing.T) {
 	assert.Equal(t, 101, b.StartIndex)
 }
 
+// The same when a PreFilter excluded the nominated node: the FitError
+// counts its own rejection, not the PreFilter's reason.
+func TestFailedNominatedNodeOutsidePreFilterNodes(t *testing.T) {
+	p := pod("p", "2", "", neverPreempt())
+	p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{
+			MatchFields: []v1.NodeSelectorRequirement{{Key: "metadata.name", Operator: v1.NodeSelectorOpIn, Values: []string{"a"}}},
+		}}},
+	}}
+	p.Status.NominatedNodeName = "b"
+	got := failOnce(t, []*v1.Node{node("a", "1", "1Gi"), node("b", "4", "1Gi"), node("c", "4", "1Gi")}, nil, p)
+	assert.Equal(t, "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, "+
+		"1 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: not eligible due to preemptionPolicy=Never.", got)
+}
+
 // The scheduler assumes a pod before its binding is confirmed: the next
 // cycle already sees its resources.
 func TestAssumedPodResourcesVisibleBeforeBind(t *testing.T) {
