@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -126,8 +127,15 @@ func (s *Scheduler) scheduleOne() {
 		return
 	}
 	pi := qpi.PodInfo
-	if pi.Pod.DeletionTimestamp != nil || s.cache.IsAssumed(pi.UID) {
-		s.queue.Done(pi.UID, true) // upstream skipPodSchedule
+	// Upstream skipPodSchedule: a pod being deleted (it says so in an
+	// event) or already assumed is dropped from the queue.
+	if pi.Pod.DeletionTimestamp != nil {
+		s.api.Event(pi.Pod, v1.EventTypeWarning, "FailedScheduling", "skip schedule deleting pod: "+pi.Key)
+		s.queue.Done(pi.UID, true)
+		return
+	}
+	if s.cache.IsAssumed(pi.UID) {
+		s.queue.Done(pi.UID, true)
 		return
 	}
 	s.cycle++
@@ -191,12 +199,20 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 		return nil, false, nil
 	}
 
-	// A node nominated by an earlier preemption is tried first, alone.
+	// A node nominated by an earlier preemption is tried first, alone. Its
+	// rejection stays in the diagnosis (upstream evaluateNominatedNode
+	// writes into the shared NodeToStatus) unless the search below
+	// examines the node again.
+	var nominated nodeStatus
 	if nnn := s.nominator.node(pi.UID); nnn != "" {
 		if n := s.cache.Get(nnn); n != nil {
-			if st := s.fwk.RunFilterWithNominated(s.cs, pi, n, s.nominator.podsFor(nnn)); st == nil {
+			st := s.fwk.RunFilterWithNominated(s.cs, pi, n, s.nominator.podsFor(nnn))
+			if st == nil {
 				rec.examined, rec.feasible = 1, 1
 				return n, true, nil
+			}
+			if st.IsRejected() {
+				nominated = nodeStatus{n, st}
 			}
 		}
 	}
@@ -240,6 +256,9 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 			}
 		}
 	}
+	if nominated.node != nil {
+		s.keepNominatedStatus(nominated, candidates, len(feasible)+len(d.failed), d)
+	}
 	processed := len(feasible) + len(d.failed)
 	s.nextStartNodeIndex = (s.nextStartNodeIndex + processed) % len(nodes)
 	rec.examined, rec.feasible = int32(processed), int32(len(feasible))
@@ -261,6 +280,21 @@ func (s *Scheduler) schedulePod(pi *fw.PodInfo, nodes []*fw.NodeInfo, d *diagnos
 	// fills the buffer it gets back.
 	s.feasible = s.explain.recordScores(rec, feasible, &s.sc, &top)
 	return feasible[best], false, nil
+}
+
+// keepNominatedStatus adds the nominated node's rejection to the diagnosis
+// when the search did not examine that node again: scanned nodes of
+// candidates were examined from nextStartNodeIndex on.
+func (s *Scheduler) keepNominatedStatus(ns nodeStatus, candidates []*fw.NodeInfo, scanned int, d *diagnosis) {
+	if j := slices.Index(candidates, ns.node); j < 0 {
+		d.absentCount-- // no longer counted with the PreFilter-excluded nodes
+	} else if (j-s.nextStartNodeIndex%len(candidates)+len(candidates))%len(candidates) < scanned {
+		return // examined again: its status is in d.failed already
+	}
+	d.failed = append(d.failed, ns)
+	if id, ok := plugins.ByName(ns.status.Plugin()); ok {
+		d.rejectors = d.rejectors.Add(id)
+	}
 }
 
 // selectHost picks uniformly at random among the nodes with the highest

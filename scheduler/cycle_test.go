@@ -58,6 +58,42 @@ func TestNextStartNodeIndexRotates(t *testing.T) {
 	assert.Equal(t, []int{0, 100, 0}, starts)
 }
 
+// A nominated node that fails its first, lone evaluation keeps its status
+// in the diagnosis (upstream evaluateNominatedNode writes it into the
+// shared NodeToStatus), so when the following search stops before reaching
+// it, the next start index still counts it: 100 feasible + 1 rejected.
+func TestFailedNominatedNodeCountsForNextStartNodeIndex(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	for i := 0; i < 120; i++ {
+		e.addNodes(node(fmt.Sprintf("n%03d", i), "1", "8Gi"))
+	}
+	e.addPods(pod("full", "1", "", onNode("n119")))
+	nominated := pod("a", "500m", "", priority(10))
+	nominated.Status.NominatedNodeName = "n119"
+	e.addPods(nominated, pod("b", "100m", ""))
+	e.settle()
+	a, _ := e.s.Explain("default", "a")
+	assert.Equal(t, 0, a.StartIndex)
+	assert.Equal(t, 101, a.Examined, "upstream's EvaluatedNodes: feasible + NodeToStatus")
+	b, _ := e.s.Explain("default", "b")
+	assert.Equal(t, 101, b.StartIndex)
+}
+
+// The same when a PreFilter excluded the nominated node: the FitError
+// counts its own rejection, not the PreFilter's reason.
+func TestFailedNominatedNodeOutsidePreFilterNodes(t *testing.T) {
+	p := pod("p", "2", "", neverPreempt())
+	p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{
+			MatchFields: []v1.NodeSelectorRequirement{{Key: "metadata.name", Operator: v1.NodeSelectorOpIn, Values: []string{"a"}}},
+		}}},
+	}}
+	p.Status.NominatedNodeName = "b"
+	got := failOnce(t, []*v1.Node{node("a", "1", "1Gi"), node("b", "4", "1Gi"), node("c", "4", "1Gi")}, nil, p)
+	assert.Equal(t, "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, "+
+		"1 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: not eligible due to preemptionPolicy=Never.", got)
+}
+
 // The scheduler assumes a pod before its binding is confirmed: the next
 // cycle already sees its resources.
 func TestAssumedPodResourcesVisibleBeforeBind(t *testing.T) {

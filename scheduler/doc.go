@@ -78,9 +78,9 @@
 //     them.
 //   - Queueing hints are per-plugin approximations of upstream's (node
 //     add/update with allocatable, label or taint changes, assigned pod
-//     add/update/delete); pod updates other than status changes requeue the
-//     pod. Default spread selectors come from Services and the controlling
-//     ReplicaSet only (not ReplicationControllers or StatefulSets).
+//     add/update/delete, and the pod's own label, toleration and scale-down
+//     updates). Default spread selectors come from Services and the
+//     controlling ReplicaSet only (not ReplicationControllers or StatefulSets).
 //   - The TaintToleration reason keeps the "{key: value}" form
 //     ("node(s) had untolerated taint {k: v}"); the newest upstream releases
 //     print "node(s) had untolerated taint(s)".

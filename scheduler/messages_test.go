@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // failOnce schedules one pod on the given nodes and returns its PodScheduled
@@ -160,4 +161,22 @@ func TestScheduledEventAndBind(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, OutcomeBound, a.Outcome)
 	assert.Equal(t, "n1", a.Node)
+}
+
+// A pod being deleted is popped but not scheduled: upstream skipPodSchedule
+// (schedule_one.go) records a FailedScheduling event saying so and drops
+// the pod from the queue without a status update.
+func TestDeletingPodIsSkippedWithAnEvent(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("n1", "2", "4Gi"))
+	p := pod("p", "100m", "")
+	p.Finalizers = []string{"example.com/hold"}
+	deleted := metav1.NewTime(e.eng.Now())
+	p.DeletionTimestamp = &deleted
+	e.addPods(p)
+	e.settle()
+	assert.Empty(t, e.api.binds)
+	assert.Equal(t, []string{"default/p Warning FailedScheduling: skip schedule deleting pod: default/p"}, e.api.events)
+	assert.Empty(t, e.api.conds)
+	assert.Zero(t, e.s.queue.Len())
 }

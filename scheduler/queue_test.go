@@ -130,3 +130,94 @@ func failOnceIn(t *testing.T, e *env, p *v1.Pod) {
 	e.settle()
 	require.NotContains(t, e.api.binds, key(p))
 }
+
+// updatePod hands the scheduler a new version of a pod, as the informer does.
+func (e *env) updatePod(old *v1.Pod, change func(*v1.Pod)) *v1.Pod {
+	cur := old.DeepCopy()
+	change(cur)
+	e.api.pods[key(cur)] = cur
+	e.s.OnPodUpdate(old, cur)
+	return cur
+}
+
+// An update of an unschedulable pod requeues it only when one of the
+// plugins that rejected it registers for that kind of update and its hint
+// says Queue (upstream PriorityQueue.Update with queueing hints: the events
+// of framework.PodSchedulingPropertiesChange, each checked by
+// isPodWorthRequeuing). NodeResourcesFit registers only for scale-downs,
+// TaintToleration for toleration changes, NodeUnschedulable for tolerations
+// of the unschedulable taint.
+func TestPodUpdateRequeuesOnlyThroughRejectorHints(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("small", "1", "1Gi"))
+	e.addNodes(node("tainted", "4", "4Gi", withTaint("dedicated", "x", v1.TaintEffectNoSchedule), withLabels("pool", "t")))
+	e.addNodes(node("cordoned", "4", "4Gi", unschedulable(), withLabels("pool", "c")))
+	big := pod("big", "2", "", nodeSelector(v1.LabelHostname, "small"))
+	taint := pod("taint", "100m", "", nodeSelector("pool", "t"))
+	cordon := pod("cordon", "100m", "", nodeSelector("pool", "c"), toleration("dedicated", "x", v1.TaintEffectNoSchedule))
+	e.addPods(big, taint, cordon)
+	e.eng.RunFor(0)
+	loc := func(p *v1.Pod) queue.Location { return e.s.queue.Get(p.UID).Location }
+	for _, p := range []*v1.Pod{big, taint, cordon} {
+		require.Equal(t, queue.Unschedulable, loc(p), p.Name)
+	}
+	e.eng.RunFor(20 * sec) // backoffs expired
+
+	// A relabel helps none of them: no rejecting plugin registers for it.
+	big = e.updatePod(big, func(p *v1.Pod) { p.Labels["tier"] = "web" })
+	taint = e.updatePod(taint, func(p *v1.Pod) { p.Labels["tier"] = "web" })
+	assert.Equal(t, queue.Unschedulable, loc(big), "NodeResourcesFit ignores label updates")
+	assert.Equal(t, queue.Unschedulable, loc(taint), "TaintToleration ignores label updates")
+
+	// A toleration that is not the unschedulable taint's does not help the
+	// pod NodeUnschedulable rejected; the unschedulable taint's does.
+	cordon = e.updatePod(cordon, toleration("other", "", v1.TaintEffectNoSchedule))
+	assert.Equal(t, queue.Unschedulable, loc(cordon))
+	e.updatePod(cordon, toleration(v1.TaintNodeUnschedulable, "", v1.TaintEffectNoSchedule))
+	assert.Equal(t, queue.Active, loc(cordon))
+
+	// Any new toleration requeues the pod TaintToleration rejected.
+	e.updatePod(taint, toleration("dedicated", "x", v1.TaintEffectNoSchedule))
+	assert.Equal(t, queue.Active, loc(taint))
+	e.eng.RunFor(0)
+	assert.Equal(t, "tainted", e.api.binds["default/taint"])
+	assert.Equal(t, "cordoned", e.api.binds["default/cordon"])
+	a, _ := e.s.Explain("default", "taint")
+	assert.Equal(t, "PodSelfUpdate", a.MovedBy)
+}
+
+// A pod nominated to a node holds room there for the pods of lower or equal
+// priority; when it is deleted, or its nomination changes, those pods are
+// requeued as if an assigned pod had left the node (upstream
+// deletePodFromSchedulingQueue and updatePodInSchedulingQueue send
+// EventAssignedPodDelete with getLEPriorityPreCheck). Higher-priority pods
+// are not.
+func TestNominatedPodLeavingRequeuesLowerPriorityPods(t *testing.T) {
+	for _, how := range []string{"deleted", "nomination cleared"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t, DefaultConfig(), true)
+			e.addNodes(node("n", "2", "4Gi"))
+			vip := pod("vip", "3", "", priority(100), neverPreempt())
+			vip.Status.NominatedNodeName = "n"
+			low := pod("low", "1500m", "", priority(1))
+			huge := pod("huge", "5", "", priority(200), neverPreempt())
+			e.addPods(vip, low, huge)
+			e.eng.RunFor(20 * sec)
+			loc := func(p *v1.Pod) queue.Location { return e.s.queue.Get(p.UID).Location }
+			require.Equal(t, queue.Unschedulable, loc(low), "vip's nomination holds the node")
+			require.Equal(t, queue.Unschedulable, loc(huge))
+
+			switch how {
+			case "deleted":
+				e.s.OnPodDelete(e.api.pods["default/vip"])
+			default:
+				e.updatePod(e.api.pods["default/vip"], func(p *v1.Pod) { p.Status.NominatedNodeName = "" })
+			}
+			assert.Equal(t, queue.Active, loc(low))
+			assert.Equal(t, queue.Unschedulable, loc(huge), "only pods of lower or equal priority")
+			assert.Equal(t, "AssignedPodDelete", e.s.queue.Get(low.UID).MovedBy)
+			e.eng.RunFor(0)
+			assert.Equal(t, "n", e.api.binds["default/low"])
+		})
+	}
+}

@@ -224,12 +224,32 @@ func (s *Scheduler) OnPodUpdate(old, cur *v1.Pod) {
 		} else {
 			s.nominator.remove(cur.UID)
 		}
-		specChanged := old == nil || !equality.Semantic.DeepEqual(old.Spec, cur.Spec) ||
-			!equality.Semantic.DeepEqual(old.Labels, cur.Labels)
-		if s.queue.Update(pi, gated(cur), specChanged, s.now()) {
+		var change fw.PodChange
+		if q := s.queue.Get(cur.UID); q != nil {
+			change = fw.DiffPods(q.PodInfo, pi)
+		}
+		if s.queue.Update(pi, gated(cur), change, s.now(), s.hint) {
 			s.ensureCycle()
 		}
+		if old != nil && old.Status.NominatedNodeName != "" && old.Status.NominatedNodeName != cur.Status.NominatedNodeName {
+			s.nominationReleased(old)
+		}
 	}
+}
+
+// nominationReleased requeues, as an assigned pod's deletion would, the
+// pods of lower or equal priority that the nomination of pod (an
+// unscheduled pod, now deleted or nominated elsewhere) may have kept off its
+// node (upstream deletePodFromSchedulingQueue and updatePodInSchedulingQueue:
+// EventAssignedPodDelete with getLEPriorityPreCheck).
+func (s *Scheduler) nominationReleased(pod *v1.Pod) {
+	prio := s.priorityOf(pod)
+	ev := &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: fw.NewPodInfo(pod, prio), Nominated: true}
+	s.queue.MoveAllToActiveOrBackoffQueue(ev, s.now(), func(q *queue.QueuedPodInfo, ev *fw.ClusterEvent) bool {
+		return q.PodInfo.Priority <= prio && s.hint(q, ev)
+	})
+	s.ensureCycle()
+	s.ensureBackoffTimer()
 }
 
 // OnPodDelete must be called for every pod deletion.
@@ -244,6 +264,8 @@ func (s *Scheduler) forgetPod(pod *v1.Pod) {
 	s.nominator.remove(pod.UID)
 	if pi, _, ok := s.cache.RemovePod(pod.UID); ok {
 		s.moveAll(&fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: pi})
+	} else if !assigned(pod) && pod.Status.NominatedNodeName != "" && s.responsibleFor(pod) {
+		s.nominationReleased(pod)
 	}
 }
 

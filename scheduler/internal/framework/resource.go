@@ -177,3 +177,18 @@ func isNativeResource(name v1.ResourceName) bool {
 func isPrefixedNativeResource(name v1.ResourceName) bool {
 	return strings.Contains(string(name), v1.ResourceDefaultNamespacePrefix)
 }
+
+// scaledDownFrom reports whether any request of old is larger in r (a
+// request that disappeared counts as zero), as upstream's
+// extractPodScaleDown compares the pod's requests before and after.
+func (r *Resource) scaledDownFrom(old *Resource) bool {
+	if old.MilliCPU > r.MilliCPU || old.Memory > r.Memory || old.EphemeralStorage > r.EphemeralStorage {
+		return true
+	}
+	for name, q := range old.Scalar {
+		if q > r.Scalar[name] {
+			return true
+		}
+	}
+	return false
+}

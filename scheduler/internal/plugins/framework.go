@@ -419,9 +419,11 @@ func resize(s []int64, n int) []int64 {
 
 // Hint reports whether ev may make pod schedulable given the plugins that
 // rejected it. A pod with no recorded rejector (an error, or "no nodes
-// available") is always requeued, as upstream does.
+// available") is always requeued, as upstream does; otherwise only the
+// rejecting plugins' hints count, an update of the pod itself included
+// (upstream isPodWorthRequeuing).
 func (f *Framework) Hint(rejectors Set, pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
-	if rejectors == 0 || ev.Kind == fw.UnschedulableTimeout || ev.Kind == fw.PodSelfUpdate {
+	if rejectors == 0 || ev.Kind == fw.UnschedulableTimeout {
 		return true
 	}
 	for id := ID(0); id < NumPlugins; id++ {

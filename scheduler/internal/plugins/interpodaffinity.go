@@ -238,28 +238,38 @@ func (p *interPodAffinity) Filter(cs *CycleState, pod *fw.PodInfo, n *fw.NodeInf
 }
 
 func (p *interPodAffinity) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
-	anyTermMatches := func(terms []fw.AffinityTerm, other *fw.PodInfo) bool {
-		if other == nil {
+	// allTermsMatch is upstream's podMatchesAllAffinityTerms: an existing
+	// pod counts for the terms only when it matches every one of them (and
+	// there is at least one).
+	allTermsMatch := func(terms []fw.AffinityTerm, other *fw.PodInfo) bool {
+		if len(terms) == 0 {
 			return false
 		}
 		for i := range terms {
 			t := p.mergeNamespaces(terms[i])
-			if t.Matches(other.Pod, nil) {
-				return true
+			if !t.Matches(other.Pod, nil) {
+				return false
 			}
 		}
-		return false
+		return true
 	}
+	aff, anti := pod.RequiredAffinityTerms, pod.RequiredAntiAffinityTerms
 	switch ev.Kind {
 	case fw.AssignedPodAdd:
-		return anyTermMatches(pod.RequiredAffinityTerms, ev.NewPod)
+		return allTermsMatch(aff, ev.NewPod)
 	case fw.AssignedPodUpdate:
 		// Relabelled to match the affinity, or away from the anti-affinity.
-		return anyTermMatches(pod.RequiredAffinityTerms, ev.NewPod) || anyTermMatches(pod.RequiredAntiAffinityTerms, ev.OldPod)
+		return (!allTermsMatch(aff, ev.OldPod) && allTermsMatch(aff, ev.NewPod)) ||
+			(allTermsMatch(anti, ev.OldPod) && !allTermsMatch(anti, ev.NewPod))
 	case fw.AssignedPodDelete:
-		if anyTermMatches(pod.RequiredAntiAffinityTerms, ev.OldPod) {
+		if ev.Nominated {
+			return false // an unscheduled pod: it never counted
+		}
+		if allTermsMatch(anti, ev.OldPod) {
 			return true
 		}
+		// The deleted pod's own anti-affinity kept the pod away (upstream
+		// kubernetes#135325).
 		nsLabels := p.snap.NamespaceLabels(pod.Namespace)
 		for i := range ev.OldPod.RequiredAntiAffinityTerms {
 			if ev.OldPod.RequiredAntiAffinityTerms[i].Matches(pod.Pod, nsLabels) {

@@ -172,18 +172,32 @@ func TestInterPodAffinityHint(t *testing.T) {
 	assigned := func(sec string) *fw.PodInfo {
 		return fw.NewPodInfo(mkPod("e").node("node-a").label("security", sec).obj(), 0)
 	}
+	// Two terms: an existing pod counts only when it matches both
+	// (upstream podMatchesAllAffinityTerms).
+	aff2 := fw.NewPodInfo(mkPod("p").affinity(requiredAffinity(inTerm("security", "S1", host), inTerm("tier", "web", host))).obj(), 0)
+	anti2 := fw.NewPodInfo(mkPod("p").affinity(requiredAnti(inTerm("security", "S1", host), inTerm("tier", "web", host))).obj(), 0)
+	assigned2 := func(sec, tier string) *fw.PodInfo {
+		return fw.NewPodInfo(mkPod("e").node("node-a").label("security", sec).label("tier", tier).obj(), 0)
+	}
 	tests := []struct {
 		name string
 		pod  *fw.PodInfo
 		ev   *fw.ClusterEvent
 		want bool
 	}{
+		{"added pod matches one of two affinity terms", aff2, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned2("S1", "db")}, false},
+		{"added pod matches both affinity terms", aff2, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned2("S1", "web")}, true},
+		{"pod relabelled, matched affinity before and after", aff, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S1"), NewPod: assigned("S1")}, false},
+		{"pod relabelled, still matches anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S1"), NewPod: assigned("S1")}, false},
+		{"deleted pod matched one of two anti-affinity terms", anti2, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned2("S1", "db")}, false},
+		{"deleted pod matched both anti-affinity terms", anti2, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned2("S1", "web")}, true},
 		{"added pod matches affinity", aff, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("S1")}, true},
 		{"added pod does not match affinity", aff, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("S2")}, false},
 		{"pod relabelled to match affinity", aff, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S2"), NewPod: assigned("S1")}, true},
 		{"pod relabelled away from anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S1"), NewPod: assigned("S2")}, true},
 		{"pod relabelled, anti-affinity never matched", anti, &fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("S2"), NewPod: assigned("S3")}, false},
 		{"deleted pod matched anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S1")}, true},
+		{"deleted nominated pod matched anti-affinity (never counted)", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S1"), Nominated: true}, false},
 		{"deleted pod did not match anti-affinity", anti, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("S2")}, false},
 	}
 	p := &interPodAffinity{snap: newSnap(nil, nil)}

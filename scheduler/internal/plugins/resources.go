@@ -148,6 +148,9 @@ func (*nodeResourcesFit) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 	switch ev.Kind {
 	case fw.AssignedPodDelete:
 		return true
+	case fw.PodSelfUpdate:
+		// isSchedulableAfterPodEvent: the pod itself scaled down.
+		return ev.PodChange&fw.PodScaledDown != 0
 	case fw.NodeAdd:
 		return FitsEmptyNode(pod, ev.NewNode)
 	case fw.NodeUpdate:

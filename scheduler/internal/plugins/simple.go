@@ -53,13 +53,17 @@ func (nodeUnschedulable) Filter(_ *CycleState, pod *fw.PodInfo, n *fw.NodeInfo) 
 	return statusUnschedulable
 }
 
+// Hint is upstream's isSchedulableAfterNodeChange and
+// isSchedulableAfterPodTolerationChange.
 func (nodeUnschedulable) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
-	tolerates := v1helper.TolerationsTolerateTaint(discard, pod.Pod.Spec.Tolerations, &unschedulableTaint, false)
 	switch ev.Kind {
 	case fw.NodeAdd:
-		return !ev.NewNode.Spec.Unschedulable || tolerates
+		return !ev.NewNode.Spec.Unschedulable
 	case fw.NodeUpdate:
 		return ev.NodeChange&fw.NodeTaintsChanged != 0 && ev.OldNode.Spec.Unschedulable && !ev.NewNode.Spec.Unschedulable
+	case fw.PodSelfUpdate:
+		return ev.PodChange&fw.PodTolerationsChanged != 0 &&
+			v1helper.TolerationsTolerateTaint(discard, pod.Pod.Spec.Tolerations, &unschedulableTaint, false)
 	}
 	return false
 }
@@ -158,6 +162,9 @@ func (*taintToleration) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 		_, badNew := untoleratedTaint(ev.NewNode.Spec.Taints, tol)
 		_, badOld := untoleratedTaint(ev.OldNode.Spec.Taints, tol)
 		return !badNew && badOld
+	case fw.PodSelfUpdate:
+		// isSchedulableAfterPodTolerationChange: any new toleration.
+		return ev.PodChange&fw.PodTolerationsChanged != 0
 	}
 	return false
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
@@ -281,6 +282,19 @@ func (p *podTopologySpread) RemovePod(cs *CycleState, pod, removed *fw.PodInfo, 
 	p.update(cs, pod, removed, n, -1)
 }
 
+// matchFlips reports whether a relabel from old to cur changes whether some
+// constraint's selector matches the pod.
+func matchFlips(cons []spreadConstraint, old, cur *fw.PodInfo) bool {
+	for i := range cons {
+		if cons[i].Selector.Matches(labels.Set(old.Pod.Labels)) != cons[i].Selector.Matches(labels.Set(cur.Pod.Labels)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Hint is upstream's isSchedulableAfterPodChange and
+// isSchedulableAfterNodeChange.
 func (p *podTopologySpread) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 	cons, err := p.constraints(pod.Pod, v1.DoNotSchedule)
 	if err != nil {
@@ -289,19 +303,10 @@ func (p *podTopologySpread) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 	if len(cons) == 0 {
 		return false
 	}
-	hasKey := func(node *v1.Node) bool {
-		if node == nil {
-			return false
-		}
-		for i := range cons {
-			if _, ok := node.Labels[cons[i].TopologyKey]; ok {
-				return true
-			}
-		}
-		return false
-	}
+	// Another pod counts when it is in the pod's namespace; it counts for
+	// the pod when any constraint's selector matches it.
 	matches := func(pi *fw.PodInfo) bool {
-		if pi == nil || pi.Namespace != pod.Namespace {
+		if pi.Namespace != pod.Namespace {
 			return false
 		}
 		for i := range cons {
@@ -312,12 +317,46 @@ func (p *podTopologySpread) Hint(pod *fw.PodInfo, ev *fw.ClusterEvent) bool {
 		return false
 	}
 	switch ev.Kind {
-	case fw.AssignedPodAdd, fw.AssignedPodUpdate, fw.AssignedPodDelete:
-		return matches(ev.OldPod) || matches(ev.NewPod)
-	case fw.NodeAdd, fw.NodeDelete:
-		return hasKey(ev.NewNode) || hasKey(ev.OldNode)
+	case fw.PodSelfUpdate:
+		if ev.PodChange&fw.PodTolerationsChanged != 0 {
+			for i := range cons {
+				if cons[i].NodeTaintsPolicy == v1.NodeInclusionPolicyHonor {
+					return true
+				}
+			}
+		}
+		return ev.PodChange&fw.PodLabelsChanged != 0 && matchFlips(cons, ev.OldPod, ev.NewPod)
+	case fw.AssignedPodAdd:
+		return matches(ev.NewPod)
+	case fw.AssignedPodDelete:
+		// A nominated pod that never ran was never counted.
+		return !ev.Nominated && matches(ev.OldPod)
+	case fw.AssignedPodUpdate:
+		return ev.NewPod.Namespace == pod.Namespace && matchFlips(cons, ev.OldPod, ev.NewPod)
+	case fw.NodeAdd:
+		return nodeHasAllKeys(ev.NewNode.Labels, cons)
+	case fw.NodeDelete:
+		return nodeHasAllKeys(ev.OldNode.Labels, cons)
 	case fw.NodeUpdate:
-		return ev.NodeChange&(fw.NodeLabelsChanged|fw.NodeTaintsChanged) != 0 && (hasKey(ev.NewNode) || hasKey(ev.OldNode))
+		if ev.NodeChange&(fw.NodeLabelsChanged|fw.NodeTaintsChanged) == 0 {
+			return false
+		}
+		was, is := nodeHasAllKeys(ev.OldNode.Labels, cons), nodeHasAllKeys(ev.NewNode.Labels, cons)
+		if was != is {
+			return true
+		}
+		return is && (topologyValuesChanged(ev.OldNode.Labels, ev.NewNode.Labels, cons) ||
+			!equality.Semantic.DeepEqual(ev.OldNode.Spec.Taints, ev.NewNode.Spec.Taints))
+	}
+	return false
+}
+
+// topologyValuesChanged is upstream's checkTopologyKeyLabelsChanged.
+func topologyValuesChanged(old, cur map[string]string, cons []spreadConstraint) bool {
+	for i := range cons {
+		if old[cons[i].TopologyKey] != cur[cons[i].TopologyKey] {
+			return true
+		}
 	}
 	return false
 }

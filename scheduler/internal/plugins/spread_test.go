@@ -228,3 +228,93 @@ func TestPodTopologySpreadFilter(t *testing.T) {
 		})
 	}
 }
+
+// Queueing hints modelled on upstream podtopologyspread/plugin.go
+// (isSchedulableAfterPodChange, isSchedulableAfterNodeChange).
+func TestPodTopologySpreadHint(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	target := func(labels ...string) *podB {
+		b := mkPod("p").spread(1, "zone", v1.DoNotSchedule, sel)
+		for i := 0; i < len(labels); i += 2 {
+			b.label(labels[i], labels[i+1])
+		}
+		return b
+	}
+	pi := func(b *podB) *fw.PodInfo { return fw.NewPodInfo(b.obj(), 0) }
+	honor := func(b *podB) *podB {
+		h := v1.NodeInclusionPolicyHonor
+		b.p.Spec.TopologySpreadConstraints[0].NodeTaintsPolicy = &h
+		return b
+	}
+	two := func() *podB { return target().spread(1, "rack", v1.DoNotSchedule, sel) }
+	assigned := func(ns string, labels ...string) *fw.PodInfo {
+		b := mkPod("e").ns(ns).node("n")
+		for i := 0; i < len(labels); i += 2 {
+			b.label(labels[i], labels[i+1])
+		}
+		return fw.NewPodInfo(b.obj(), 0)
+	}
+	zoned := func(labels ...string) *v1.Node {
+		b := mkNode("n")
+		for i := 0; i < len(labels); i += 2 {
+			b.label(labels[i], labels[i+1])
+		}
+		return b.obj()
+	}
+	taintedZoned := func(labels ...string) *v1.Node {
+		n := zoned(labels...)
+		n.Spec.Taints = []v1.Taint{{Key: "k", Effect: v1.TaintEffectNoSchedule}}
+		return n
+	}
+	nodeUpdate := func(old, cur *v1.Node, change fw.NodeChange) *fw.ClusterEvent {
+		return &fw.ClusterEvent{Kind: fw.NodeUpdate, OldNode: old, NewNode: cur, NodeChange: change}
+	}
+	self := func(change fw.PodChange) *fw.ClusterEvent {
+		return &fw.ClusterEvent{Kind: fw.PodSelfUpdate, PodChange: change}
+	}
+	tests := []struct {
+		name string
+		pod  *fw.PodInfo
+		old  *fw.PodInfo // the pod before a PodSelfUpdate
+		ev   *fw.ClusterEvent
+		want bool
+	}{
+		{"own relabel into the selector", pi(target("app", "web")), pi(target()), self(fw.PodLabelsChanged), true},
+		{"own relabel that keeps the selector's verdict", pi(target("app", "web", "v", "2")), pi(target("app", "web")), self(fw.PodLabelsChanged), false},
+		{"own new toleration, taints policy Ignore", pi(target()), pi(target()), self(fw.PodTolerationsChanged), false},
+		{"own new toleration, taints policy Honor", pi(honor(target())), pi(honor(target())), self(fw.PodTolerationsChanged), true},
+		{"own scale-down", pi(target()), pi(target()), self(fw.PodScaledDown), false},
+
+		{"matching pod added", pi(target()), nil, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("default", "app", "web")}, true},
+		{"matching pod added in another namespace", pi(target()), nil, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("other", "app", "web")}, false},
+		{"other pod added", pi(target()), nil, &fw.ClusterEvent{Kind: fw.AssignedPodAdd, NewPod: assigned("default", "app", "db")}, false},
+		{"matching pod deleted", pi(target()), nil, &fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("default", "app", "web")}, true},
+		{"matching nominated pod deleted (never counted)", pi(target()), nil,
+			&fw.ClusterEvent{Kind: fw.AssignedPodDelete, OldPod: assigned("default", "app", "web"), Nominated: true}, false},
+		{"pod relabelled into the selector", pi(target()), nil,
+			&fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("default", "app", "db"), NewPod: assigned("default", "app", "web")}, true},
+		{"matching pod relabelled, still matching", pi(target()), nil,
+			&fw.ClusterEvent{Kind: fw.AssignedPodUpdate, OldPod: assigned("default", "app", "web"), NewPod: assigned("default", "app", "web", "v", "2")}, false},
+
+		{"node added with every topology key", pi(two()), nil, &fw.ClusterEvent{Kind: fw.NodeAdd, NewNode: zoned("zone", "z1", "rack", "r1")}, true},
+		{"node added with one of two topology keys", pi(two()), nil, &fw.ClusterEvent{Kind: fw.NodeAdd, NewNode: zoned("zone", "z1")}, false},
+		{"node deleted with one of two topology keys", pi(two()), nil, &fw.ClusterEvent{Kind: fw.NodeDelete, OldNode: zoned("zone", "z1")}, false},
+		{"node gains the topology key", pi(target()), nil, nodeUpdate(zoned(), zoned("zone", "z1"), fw.NodeLabelsChanged), true},
+		{"node moves to another zone", pi(target()), nil, nodeUpdate(zoned("zone", "z1"), zoned("zone", "z2"), fw.NodeLabelsChanged), true},
+		{"node gets an unrelated label", pi(target()), nil, nodeUpdate(zoned("zone", "z1"), zoned("zone", "z1", "disk", "ssd"), fw.NodeLabelsChanged), false},
+		{"matching node's taints change", pi(target()), nil,
+			nodeUpdate(zoned("zone", "z1"), taintedZoned("zone", "z1"), fw.NodeTaintsChanged), true},
+		{"non-matching node's taints change", pi(target()), nil,
+			nodeUpdate(zoned(), taintedZoned(), fw.NodeTaintsChanged), false},
+	}
+	p := &podTopologySpread{snap: newSnap(nil, nil)}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := *tc.ev
+			if ev.Kind == fw.PodSelfUpdate {
+				ev.OldPod, ev.NewPod = tc.old, tc.pod
+			}
+			assert.Equal(t, tc.want, p.Hint(tc.pod, &ev))
+		})
+	}
+}

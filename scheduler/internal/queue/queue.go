@@ -234,14 +234,17 @@ func (q *Queue) requeue(p *QueuedPodInfo, now time.Duration, by string) bool {
 }
 
 // Update installs a new version of a queued pod. A gated pod whose gates are
-// gone moves to activeQ; a pod in the unschedulable pool whose spec changed
-// (specChanged) is requeued; a pod in flight records the update as an event.
-// It reports whether activeQ received the pod.
-func (q *Queue) Update(pi *fw.PodInfo, gated, specChanged bool, now time.Duration) bool {
+// gone moves to activeQ; a pod in the unschedulable pool is requeued when
+// hint says the update (change, upstream's UpdatePodXYZ events) may help
+// it; a pod in flight records the update as an event for when it comes
+// back (upstream PriorityQueue.Update with queueing hints). It reports
+// whether activeQ received the pod.
+func (q *Queue) Update(pi *fw.PodInfo, gated bool, change fw.PodChange, now time.Duration, hint HintFunc) bool {
 	p, ok := q.all[pi.UID]
 	if !ok {
 		return q.Add(pi, gated, now)
 	}
+	old := p.PodInfo
 	p.PodInfo = pi
 	switch p.Location {
 	case Active:
@@ -249,8 +252,8 @@ func (q *Queue) Update(pi *fw.PodInfo, gated, specChanged bool, now time.Duratio
 	case Backoff:
 		q.backoff.fix(p)
 	case InFlight:
-		if specChanged {
-			q.RecordEvent(&fw.ClusterEvent{Kind: fw.PodSelfUpdate, NewPod: pi})
+		if change != 0 {
+			q.RecordEvent(&fw.ClusterEvent{Kind: fw.PodSelfUpdate, OldPod: old, NewPod: pi, PodChange: change})
 		}
 	case Unschedulable:
 		if p.Gated {
@@ -263,7 +266,7 @@ func (q *Queue) Update(pi *fw.PodInfo, gated, specChanged bool, now time.Duratio
 			}
 			return false
 		}
-		if specChanged {
+		if change != 0 && hint(p, &fw.ClusterEvent{Kind: fw.PodSelfUpdate, OldPod: old, NewPod: pi, PodChange: change}) {
 			return q.requeue(p, now, fw.PodSelfUpdate.String())
 		}
 	}

@@ -144,8 +144,8 @@ func TestGates(t *testing.T) {
 	assert.Nil(t, q.Pop(0))
 	assert.Zero(t, q.MoveAllToActiveOrBackoffQueue(nodeAdd, s, always), "events never release a gated pod")
 	assert.Zero(t, q.FlushUnschedulableLeftover(time.Hour))
-	assert.False(t, q.Update(podInfo("p", 0), true, true, 2*s), "still gated")
-	assert.True(t, q.Update(podInfo("p", 0), false, true, 3*s), "gates removed")
+	assert.False(t, q.Update(podInfo("p", 0), true, fw.PodLabelsChanged, 2*s, always), "still gated")
+	assert.True(t, q.Update(podInfo("p", 0), false, 0, 3*s, never), "gates removed")
 	assert.Equal(t, "p", q.Pop(3*s).PodInfo.Name)
 }
 
@@ -156,4 +156,45 @@ func TestDeleteInFlight(t *testing.T) {
 	q.Delete(p.PodInfo.UID)
 	assert.Equal(t, Location(0), q.AddUnschedulableIfNotPresent(p, 1, false, 0, always))
 	assert.Zero(t, q.Len())
+}
+
+// An update of an unschedulable pod is a PodSelfUpdate event for the hint
+// (upstream PriorityQueue.Update); one of a pod in flight is kept for when
+// the pod comes back, and only its own updates count for it.
+func TestPodSelfUpdate(t *testing.T) {
+	var seen []*fw.ClusterEvent
+	labelsOnly := func(_ *QueuedPodInfo, ev *fw.ClusterEvent) bool {
+		seen = append(seen, ev)
+		return ev.PodChange&fw.PodLabelsChanged != 0
+	}
+	q := newQueue()
+	q.Add(podInfo("p", 0), false, 0)
+	p := q.Pop(0)
+	q.AddUnschedulableIfNotPresent(p, 1, false, 0, never)
+	assert.False(t, q.Update(podInfo("p", 0), false, 0, 5*s, labelsOnly), "nothing the scheduler looks at changed")
+	assert.Empty(t, seen)
+	old := p.PodInfo
+	assert.False(t, q.Update(podInfo("p", 0), false, fw.PodTolerationsChanged, 5*s, labelsOnly))
+	assert.Equal(t, Unschedulable, p.Location)
+	require.Len(t, seen, 1)
+	assert.Equal(t, fw.PodSelfUpdate, seen[0].Kind)
+	assert.Same(t, old, seen[0].OldPod)
+	assert.Same(t, p.PodInfo, seen[0].NewPod)
+	assert.True(t, q.Update(podInfo("p", 0), false, fw.PodLabelsChanged, 5*s, labelsOnly))
+	assert.Equal(t, Active, p.Location)
+	assert.Equal(t, "PodSelfUpdate", p.MovedBy)
+
+	// In flight: p's own update counts when it fails, other's does not.
+	q.Add(podInfo("other", 0), false, 5*s)
+	p = q.Pop(5 * s)
+	require.Equal(t, "p", p.PodInfo.Name)
+	q.Update(podInfo("other", 0), false, fw.PodLabelsChanged, 5*s, never)
+	q.Update(podInfo("p", 0), false, fw.PodTolerationsChanged, 5*s, never)
+	assert.Equal(t, Unschedulable, q.AddUnschedulableIfNotPresent(p, 1, false, 5*s, labelsOnly))
+	q.Delete("other")
+	q.MoveAllToActiveOrBackoffQueue(nodeAdd, 20*s, always)
+	p = q.Pop(20 * s)
+	q.Update(podInfo("p", 0), false, fw.PodLabelsChanged, 20*s, never)
+	assert.Equal(t, Backoff, q.AddUnschedulableIfNotPresent(p, 1, false, 20*s, labelsOnly))
+	assert.Equal(t, "PodSelfUpdate (while in flight)", p.MovedBy)
 }
