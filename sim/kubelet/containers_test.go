@@ -673,6 +673,44 @@ func TestSidecarContainer(t *testing.T) {
 	assert.Equal(t, at0(21*time.Second), cond(got, v1.PodReady).LastTransitionTime)
 }
 
+// A sidecar killed for a failed probe is announced as an init container
+// and without "will be restarted" (it always is), as upstream's
+// computeInitContainerActions words it
+// (pkg/kubelet/kuberuntime/kuberuntime_container.go).
+func TestSidecarProbeKillMessage(t *testing.T) {
+	for _, kind := range []string{"liveness", "startup"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			always := v1.ContainerRestartPolicyAlways
+			side := ctr("proxy", "img:1")
+			side.RestartPolicy = &always
+			p := pod("p", ctr("app", "img:1"))
+			p.Spec.InitContainers = []v1.Container{side}
+			p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+			p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+			if kind == "liveness" {
+				p.Spec.InitContainers[0].LivenessProbe = httpProbe(0, 10, 1)
+				p.Annotations[kubelet.AnnotationLivenessFailsAfter+".proxy"] = "15s"
+			} else {
+				p.Spec.InitContainers[0].StartupProbe = httpProbe(0, 10, 1)
+				p.Annotations[kubelet.AnnotationStartupDuration+".proxy"] = "1h"
+			}
+			e.create(p, "n1")
+			e.at(time.Minute)
+			var kills []string
+			for _, ev := range e.events("p") {
+				if contains(ev, " Killing: ") {
+					kills = append(kills, ev[strings.Index(ev, "Killing: "):])
+				}
+			}
+			require.NotEmpty(t, kills)
+			assert.Equal(t, "Killing: Init container proxy failed "+kind+" probe", kills[0])
+			assert.Greater(t, containerStatus(e.get("p"), "proxy").RestartCount, int32(0))
+		})
+	}
+}
+
 // When the pod is killed, sidecars stop after the regular containers, in
 // reverse spec order: after its preStop hook each sidecar waits, at most
 // what is left of the grace period, until the regular containers and the

@@ -820,12 +820,21 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 }
 
 // probeKill kills c after its liveness or startup probe failed; it is
-// restarted unless the restart policy is Never.
+// restarted unless the restart policy is Never. A sidecar always is, and
+// its Killing message says so no more than upstream's
+// computeInitContainerActions does ("Init container NAME failed liveness
+// probe"); a regular container's is computePodActions' (", will be
+// restarted" when it will).
 func (w *podWorker) probeKill(c *container, kind probeKind) {
 	restart := w.pod.Spec.RestartPolicy != v1.RestartPolicyNever || c.sidecar
-	msg := fmt.Sprintf("Container %s failed %s probe", c.name, strings.ToLower(kind.String()))
-	if restart {
-		msg += ", will be restarted"
+	var msg string
+	switch {
+	case c.sidecar:
+		msg = "Init container " + c.name + " failed " + strings.ToLower(kind.String()) + " probe"
+	case restart:
+		msg = "Container " + c.name + " failed " + strings.ToLower(kind.String()) + " probe, will be restarted"
+	default:
+		msg = "Container " + c.name + " failed " + strings.ToLower(kind.String()) + " probe"
 	}
 	grace := w.podGrace()
 	if ps := c.probe(kind).spec; ps.TerminationGracePeriodSeconds != nil {
