@@ -464,7 +464,10 @@ func (w *podWorker) sandboxUp() {
 	w.advance()
 }
 
-// resync runs advance again after the pod worker's back-off period.
+// resync syncs the pod again after the pod worker's back-off period, as
+// upstream's pod worker requeues a pod whose sync failed: the sandbox, or
+// the containers whose start failed (the restarts among them through the
+// crash back-off check, as every start goes through doBackOff).
 func (w *podWorker) resync() {
 	if w.resyncTimr.Pending() {
 		return
@@ -474,8 +477,31 @@ func (w *podWorker) resync() {
 			w.sandboxUp()
 			return
 		}
+		for _, c := range w.all {
+			if c.state == cExited && !c.wantStart && c.startFailed() && !c.timer.Pending() {
+				w.scheduleRestart(c, false)
+			}
+		}
 		w.advance()
 	})
+}
+
+// startFailed reports whether c's last start attempt failed (its image
+// could not be had); it is tried again at the pod's resync.
+func (c *container) startFailed() bool {
+	switch c.waitReason {
+	case reasonErrImagePull, reasonImagePullBackOff, reasonErrImageNeverPull:
+		return true
+	}
+	return false
+}
+
+// held reports whether c, never started, waits for the pod's resync after
+// a failed start: the pipeline goes on with the other containers
+// meanwhile, as upstream's SyncPod goes on after a container's failed
+// start.
+func (w *podWorker) held(c *container) bool {
+	return c.state == cNew && c.startFailed() && w.resyncTimr.Pending()
 }
 
 // advance moves the pod's start pipeline on: init containers one at a
@@ -489,7 +515,7 @@ func (w *podWorker) advance() {
 	for w.initIdx < w.nInits {
 		c := w.inits()[w.initIdx]
 		switch {
-		case c.state == cNew || (c.state == cExited && c.wantStart):
+		case (c.state == cNew && !w.held(c)) || (c.state == cExited && c.wantStart):
 			w.startContainer(c)
 			return
 		case c.state == cRunning && c.sidecar && c.started:
@@ -497,11 +523,11 @@ func (w *podWorker) advance() {
 		case c.state == cExited && c.init && c.exit.ExitCode == 0:
 			w.initIdx++
 		default:
-			return // running, starting, or waiting for a restart
+			return // running, starting, waiting for a restart or a resync
 		}
 	}
 	for _, c := range w.regular() {
-		if c.state == cNew {
+		if c.state == cNew && !w.held(c) {
 			w.startContainer(c)
 			return
 		}
@@ -618,8 +644,8 @@ func (w *podWorker) pulled(c *container, p *pull, requested time.Duration) {
 	w.createAndStart(c)
 }
 
-// waitFailed leaves c waiting with reason and retries after the pod
-// worker's back-off period.
+// waitFailed leaves c waiting with reason, to be tried again at the pod
+// worker's resync, and goes on with the pod's other containers.
 func (w *podWorker) waitFailed(c *container, reason, msg string) {
 	w.notStarting(c)
 	if c.waitReason != reason || c.waitMessage != msg {
@@ -627,6 +653,7 @@ func (w *podWorker) waitFailed(c *container, reason, msg string) {
 		w.changed()
 	}
 	w.resync()
+	w.advance()
 }
 
 func (w *podWorker) createAndStart(c *container) {
