@@ -173,6 +173,113 @@ func TestCrashLoopBackOffResetsAfterTenMinutes(t *testing.T) {
 	assert.Equal(t, 20*time.Second, starts[7]-exits[6])
 }
 
+// A start failure (CrashLoopBackOff, an image pull error) is shown in place
+// of the container's state only while upstream's ShouldContainerBeRestarted
+// says the container is to be restarted (convertToAPIContainerStatuses,
+// pkg/kubelet/kubelet_pods.go): never once the pod is being deleted. Then
+// a crash-looping container shows its last exit, and one that never ran
+// the default waiting reason, without a message.
+func TestStartFailuresHiddenWhileThePodIsDeleted(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("crash", "img:1"), ctr("pull", "private/app:1"), ctr("slow", "img:1"), ctr("web", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter+".crash"] = "1s"
+	p.Annotations[kubelet.AnnotationImagePullError+".pull"] = "pull access denied"
+	p.Annotations[kubelet.AnnotationStopDuration+".web"] = "2s"
+	p.Annotations[kubelet.AnnotationStopDuration+".slow"] = "20s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	got := e.get("p")
+	require.Equal(t, "waiting:CrashLoopBackOff", state(containerStatus(got, "crash")))
+	require.Equal(t, "waiting:ImagePullBackOff", state(containerStatus(got, "pull")))
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+	// web exits 2 s after the delete; slow still runs: a status written
+	// while the pod terminates.
+	e.at(time.Minute + sec(3))
+	got = e.get("p")
+	require.Equal(t, "terminated:Completed:0", state(containerStatus(got, "web")))
+	require.Equal(t, "running", state(containerStatus(got, "slow")))
+	s := containerStatus(got, "crash")
+	require.Equal(t, "terminated:Error:1", state(s))
+	require.NotNil(t, s.LastTerminationState.Terminated, "the run before")
+	assert.Equal(t, "Error", s.LastTerminationState.Terminated.Reason)
+	assert.Less(t, s.LastTerminationState.Terminated.FinishedAt.Time, s.State.Terminated.FinishedAt.Time)
+	s = containerStatus(got, "pull")
+	require.Equal(t, "waiting:ContainerCreating", state(s))
+	assert.Empty(t, s.State.Waiting.Message)
+}
+
+// A sidecar whose runs complete (exit 0) is restarted with back-off, but
+// its status shows its last exit, not CrashLoopBackOff: upstream's
+// convertToAPIContainerStatuses shows no start failure for an init
+// container whose last run completed.
+func TestCompletedSidecarInBackOffShowsItsExit(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	always := v1.ContainerRestartPolicyAlways
+	side := ctr("proxy", "img:1")
+	side.RestartPolicy = &always
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{side}
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCompleteAfter+".proxy"] = "5s"
+	e.create(p, "n1")
+	// proxy runs 0–5, 5–10, then waits its 10 s back-off until 20.
+	e.at(sec(15))
+	s := containerStatus(e.get("p"), "proxy")
+	assert.Equal(t, "terminated:Completed:0", state(s))
+	assert.Equal(t, int32(1), s.RestartCount)
+	assert.Contains(t, e.events("p"), fmt.Sprintf("10s BackOff: Back-off restarting failed container proxy in pod p_default(%s)", e.get("p").UID))
+}
+
+// A container whose restart fails to pull its image shows the pull error,
+// waiting, with its last exit as lastState (convertToAPIContainerStatuses
+// moves the terminated state to lastState), not its exit.
+func TestPullErrorOfARestartShowsWaiting(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.ImagePullPolicy = v1.PullAlways
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCrashAfter] = "10s"
+	e.create(p, "n1")
+	e.at(sec(5))
+	setAnnotation(e, "p", kubelet.AnnotationImagePullError, "registry down")
+	// Exit at 11, immediate restart: its pull fails at 12.
+	e.at(sec(12))
+	s := containerStatus(e.get("p"), "c")
+	require.Equal(t, "waiting:ErrImagePull", state(s))
+	assert.Equal(t, `failed to pull image "img:1": registry down`, s.State.Waiting.Message)
+	require.NotNil(t, s.LastTerminationState.Terminated)
+	assert.Equal(t, int32(1), s.LastTerminationState.Terminated.ExitCode)
+	assert.Equal(t, at0(sec(11)), s.LastTerminationState.Terminated.FinishedAt)
+	assert.Equal(t, int32(0), s.RestartCount)
+}
+
+// The kubelet keeps why a container failed to start in memory (upstream's
+// reasonCache): after a crash of its node a container that was in
+// CrashLoopBackOff shows its last exit until it runs again.
+func TestStartFailureForgottenOnNodeCrash(t *testing.T) {
+	e := newEnv(t, kubelet.Config{SandboxDuration: 5 * time.Second})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter] = "1s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	require.Equal(t, "waiting:CrashLoopBackOff", state(containerStatus(e.get("p"), "c")))
+	require.NoError(t, e.c.CrashNode("n1"))
+	e.at(time.Minute + sec(10))
+	require.NoError(t, e.c.RecoverNode("n1"))
+	// The new sandbox takes 5 s: the status written at the recovery shows
+	// the exit, not the forgotten back-off.
+	e.at(time.Minute + sec(12))
+	s := containerStatus(e.get("p"), "c")
+	assert.Equal(t, "terminated:Error:1", state(s))
+}
+
 func setAnnotation(e *env, name, key, value string) {
 	e.t.Helper()
 	p := e.get(name)

@@ -1420,8 +1420,10 @@ func (w *podWorker) recover(pod *v1.Pod) {
 			for _, c := range w.all {
 				c.state = cNew
 				c.wantStart, c.killRestart = false, false
-				// The kubelet's back-off state lived in memory.
+				// The kubelet's back-offs and why starts failed (its
+				// reasonCache) lived in memory.
 				c.crashBackoff, c.pullBackoff = nil, nil
+				c.waitReason, c.waitMessage = "", ""
 			}
 			w.startSandbox()
 			w.changed()
@@ -1593,14 +1595,14 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 		}
 	}
 	for i, c := range w.inits() {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, terminalPod && i <= lastRan))
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod && i <= lastRan))
 	}
 	regularMissing := terminalPod && w.hasInitialized()
 	if len(w.regular()) > 0 {
 		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular()))
 	}
 	for _, c := range w.regular() {
-		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, regularMissing))
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, regularMissing))
 	}
 	if len(st.ContainerStatuses) > 1 {
 		// By name, as upstream's convertToAPIContainerStatuses sorts them
@@ -1655,9 +1657,39 @@ func (w *podWorker) hasInitialized() bool {
 	return (last.exit != nil && last.exit.ExitCode == 0) || (last.lastTerm != nil && last.lastTerm.ExitCode == 0)
 }
 
+// showsStartFailure reports whether c's status shows why its last start
+// failed (CrashLoopBackOff, ErrImagePull…) in place of its state. As
+// upstream's convertToAPIContainerStatuses (pkg/kubelet/kubelet_pods.go),
+// only for a container to be restarted (kubecontainer's
+// ShouldContainerBeRestarted): never once the pod is being deleted; one
+// that ran only if the restart policy restarts it (a sidecar always is);
+// not an init container, sidecars included, whose last run completed.
+func (c *container) showsStartFailure() bool {
+	if c.waitReason == "" || c.w.pod.DeletionTimestamp != nil {
+		return false
+	}
+	if c.exit == nil {
+		return true
+	}
+	code := c.exit.ExitCode
+	switch {
+	case (c.init || c.sidecar) && code == 0:
+		return false
+	case c.sidecar:
+		return true
+	}
+	switch c.w.pod.Spec.RestartPolicy {
+	case v1.RestartPolicyNever:
+		return false
+	case v1.RestartPolicyOnFailure:
+		return code != 0
+	}
+	return true
+}
+
 // apiStatus is the container's status as the kubelet reports it; missing:
 // if it never ran, it is reported terminated with ContainerStatusUnknown.
-func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.ContainerStatus {
+func (c *container) apiStatus(podHasInits, missing bool) v1.ContainerStatus {
 	w := c.w
 	s := v1.ContainerStatus{Name: c.name, Image: c.spec.Image, ImageID: c.imageID, RestartCount: c.restartCount,
 		ContainerID: c.containerID, Started: w.k.boolPtr(false)}
@@ -1670,7 +1702,7 @@ func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.Contain
 		s.Started = w.k.boolPtr(c.started)
 		s.Ready = c.ready
 	case c.exit != nil:
-		if c.waitReason == reasonCrashLoopBackOff && !terminalPod {
+		if c.showsStartFailure() {
 			s.State.Waiting = &v1.ContainerStateWaiting{Reason: c.waitReason, Message: c.waitMessage}
 			s.LastTerminationState.Terminated = c.exit.DeepCopy()
 		} else {
@@ -1686,7 +1718,7 @@ func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.Contain
 			reason = reasonPodInitializing
 		}
 		msg := ""
-		if c.waitReason != "" {
+		if c.showsStartFailure() {
 			reason, msg = c.waitReason, c.waitMessage
 		}
 		s.State.Waiting = &v1.ContainerStateWaiting{Reason: reason, Message: msg}
