@@ -173,6 +173,32 @@ func TestCrashLoopBackOffResetsAfterTenMinutes(t *testing.T) {
 	assert.Equal(t, 20*time.Second, starts[7]-exits[6])
 }
 
+// The kubelet's housekeeping drops a back-off entry 2 × the 5 min maximum
+// after its last update (flowcontrol.Backoff.GC, called by
+// HandlePodCleanups): a container whose back-off wait outlasts that
+// restarts then, and its next back-off starts again from 10 s.
+func TestCrashLoopBackOffCollectedTenMinutesAfterItsLastUpdate(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	e.create(p, "n1")
+	// Starts at 2, 3, 14, 35, 76, 157; the exit at 158 waits 160 s: the
+	// start at 318 sets the back-off to 300 s.
+	e.at(200 * time.Second)
+	setAnnotation(e, "p", kubelet.AnnotationCrashAfter, "6m")
+	// Runs 318–678: 6 min, less than the 10 min that would expire the
+	// back-off, so 300 s more to wait, until 978; but the entry, last
+	// updated at 318, is collected at 918: restart then, from 10 s again.
+	e.at(700 * time.Second)
+	setAnnotation(e, "p", kubelet.AnnotationCrashAfter, "1s")
+	e.at(1000 * time.Second)
+	starts := e.times("containerStarted", "p")
+	require.GreaterOrEqual(t, len(starts), 9)
+	assert.Equal(t, []time.Duration{sec(318), sec(918), sec(929)}, starts[6:9])
+}
+
 // A start failure (CrashLoopBackOff, an image pull error) is shown in place
 // of the container's state only while upstream's ShouldContainerBeRestarted
 // says the container is to be restarted (convertToAPIContainerStatuses,

@@ -18,9 +18,10 @@
 //     init containers in order (sidecars included), container start,
 //     restartPolicy and CrashLoopBackOff (10 s doubling to 5 min from the
 //     container's finish, first restart immediate, reset after 10 min; a
-//     restart after a probe kill checks the back-off against the previous
-//     run's finish, as upstream's doBackOff reads the status from before
-//     the kill),
+//     back-off entry not updated for 10 min is dropped, as the
+//     housekeeping's flowcontrol GC does, ending the wait; a restart after
+//     a probe kill checks the back-off against the previous run's finish,
+//     as upstream's doBackOff reads the status from before the kill),
 //     startup/readiness/liveness probes as engine timers, graceful
 //     termination (preStop, stop signal, kill at the grace period plus the
 //     one-time 2 s extension after a preStop hook; sidecars stopped after

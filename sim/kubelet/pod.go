@@ -164,6 +164,18 @@ func (b *backoff) inBackoffSinceUpdate(now, max time.Duration) bool {
 	return now-b.lastUpdate < b.delay
 }
 
+// gc drops the entry if it was not updated for 2 × max by now: the
+// kubelet's housekeeping (HandlePodCleanups, every 2 s) runs the crash
+// back-off's GC; kubesim drops the entry exactly at that age.
+func (b *backoff) gc(now, max time.Duration) {
+	if b != nil && b.set && now-b.lastUpdate >= 2*max {
+		*b = backoff{}
+	}
+}
+
+// collectedAt is when gc drops the entry.
+func (b *backoff) collectedAt(max time.Duration) time.Duration { return b.lastUpdate + 2*max }
+
 // next is Next(eventTime): start at initial, or double up to max.
 func (b *backoff) next(eventTime, now, initial, max time.Duration) {
 	if !b.set || b.expired(eventTime, max) {
@@ -560,6 +572,7 @@ func (w *podWorker) startContainer(c *container) {
 			last = c.lastTerm
 		}
 		if last != nil {
+			c.crashBackoff.gc(w.now(), w.k.cfg.CrashLoopBackOffMax)
 			c.crashBO().next(last.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
 		}
 	}
@@ -990,11 +1003,13 @@ func (w *podWorker) allRegularFinished() bool {
 }
 
 // scheduleRestart restarts c at once or, while it is in CrashLoopBackOff,
-// when its back-off (measured from its finish) expires. killed: the
-// kubelet killed c to restart it (a failed probe); upstream restarts it in
-// the sync that killed it, and doBackOff checks the pod status read
-// before the kill: the back-off is measured from c's previous exited run,
-// and without one c restarts at once with no back-off update.
+// when its back-off (measured from its finish) expires, or earlier when
+// the kubelet's housekeeping collects the back-off entry (2 × max after
+// its last update). killed: the kubelet killed c to restart it (a failed
+// probe); upstream restarts it in the sync that killed it, and doBackOff
+// checks the pod status read before the kill: the back-off is measured
+// from c's previous exited run, and without one c restarts at once with
+// no back-off update.
 func (w *podWorker) scheduleRestart(c *container, killed bool) {
 	finish := c.exit.FinishedAt.Sub(sim.Epoch)
 	max := w.k.cfg.CrashLoopBackOffMax
@@ -1002,13 +1017,15 @@ func (w *podWorker) scheduleRestart(c *container, killed bool) {
 	if killed && c.lastTerm != nil {
 		since = c.lastTerm.FinishedAt.Sub(sim.Epoch)
 	}
+	c.crashBackoff.gc(w.now(), max)
 	if (!killed || c.lastTerm != nil) && c.crashBackoff.inBackoffSince(since, w.now(), max) {
 		podDesc := fmt.Sprintf("%s_%s(%s)", w.name(), w.namespace(), w.uid)
 		c.waitReason = reasonCrashLoopBackOff
 		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", c.crashBackoff.delay, c.name, podDesc)
 		w.k.event(w.ref(c), v1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.name, podDesc))
-		w.trace("backOff", fmt.Sprintf("container %s in CrashLoopBackOff, restart in %v", c.name, c.crashBackoff.delay-(w.now()-finish)))
-		c.timer = w.k.eng.At(finish+c.crashBackoff.delay, w.k.lblBackoff, func() {
+		restartAt := min(finish+c.crashBackoff.delay, c.crashBackoff.collectedAt(max))
+		w.trace("backOff", fmt.Sprintf("container %s in CrashLoopBackOff, restart in %v", c.name, restartAt-w.now()))
+		c.timer = w.k.eng.At(restartAt, w.k.lblBackoff, func() {
 			c.wantStart = true
 			w.advance()
 		})
