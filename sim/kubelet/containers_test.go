@@ -402,26 +402,27 @@ func TestLivenessProbeRestarts(t *testing.T) {
 	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
 	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "30s"
 	e.create(p, "n1")
-	// Probes at 5, 15, 25 (ok), 35, 45, 55 (3rd failure): killed at 55.
-	e.at(54 * time.Second)
+	// The pod's probe ticks are 10 s apart from its admission at 0: probes
+	// at 10, 20 (ok), 30, 40, 50 (3rd failure): killed at 50.
+	e.at(49 * time.Second)
 	assert.Equal(t, int32(0), containerStatus(e.get("p"), "c").RestartCount)
-	e.at(55 * time.Second)
+	e.at(50 * time.Second)
 	got := e.get("p")
 	s := containerStatus(got, "c")
 	assert.Equal(t, int32(1), s.RestartCount, "restarted at once (first restart)")
 	assert.Equal(t, "running", state(s))
 	assert.Equal(t, "Completed", s.LastTerminationState.Terminated.Reason)
-	assert.Equal(t, at0(55*time.Second), s.LastTerminationState.Terminated.FinishedAt)
-	assert.Contains(t, e.events("p"), "55s Killing: Container c failed liveness probe, will be restarted")
-	assert.Contains(t, e.events("p"), "35s Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500")
+	assert.Equal(t, at0(50*time.Second), s.LastTerminationState.Terminated.FinishedAt)
+	assert.Contains(t, e.events("p"), "50s Killing: Container c failed liveness probe, will be restarted")
+	assert.Contains(t, e.events("p"), "30s Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500")
 }
 
 // A container killed for a failed liveness probe is restarted in the same
 // sync as the kill, and upstream's doBackOff checks the back-off against
 // the pod status read before the kill: against the container's previous
 // exited run (none the first time: no back-off update at all). So the
-// restarts after kills 55 s apart stay immediate until the back-off (10,
-// 20, 40, 80 s) exceeds the 55 s since the previous kill; then the
+// restarts after kills 50 s apart stay immediate until the back-off (10,
+// 20, 40, 80 s) exceeds the 50 s since the previous kill; then the
 // container waits the back-off from its kill.
 func TestLivenessKillBackOffFollowsThePreviousRun(t *testing.T) {
 	e := newEnv(t, kubelet.Config{})
@@ -433,17 +434,18 @@ func TestLivenessKillBackOffFollowsThePreviousRun(t *testing.T) {
 	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
 	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "30s"
 	e.create(p, "n1")
-	// Each run is killed 55 s after its start (probes at +35, +45, +55).
-	// Kill 1 (55): no previous run, restart at once. Kill 2 (110): since
-	// 55 ≥ no back-off, at once, back-off 10 s. Kills 3–5 (165, 220,
-	// 275): 55 s ≥ 10, 20, 40 s, at once (back-off 20, 40, 80 s). Kill 6
-	// (330): 55 s < 80 s: CrashLoopBackOff until 330 + 80 = 410.
-	e.at(sec(400))
+	// Each run starts on one of the pod's probe ticks (every 10 s from 0)
+	// and is killed 50 s later (probes at +30, +40, +50). Kill 1 (50): no
+	// previous run, restart at once. Kill 2 (100): since 50 ≥ no
+	// back-off, at once, back-off 10 s. Kills 3–5 (150, 200, 250): 50 s ≥
+	// 10, 20, 40 s, at once (back-off 20, 40, 80 s). Kill 6 (300): 50 s <
+	// 80 s: CrashLoopBackOff until 300 + 80 = 380.
+	e.at(sec(370))
 	s := containerStatus(e.get("p"), "c")
 	assert.Equal(t, "waiting:CrashLoopBackOff", state(s))
 	assert.Contains(t, s.State.Waiting.Message, "back-off 1m20s restarting failed container=c")
-	e.at(sec(420))
-	assert.Equal(t, []time.Duration{0, sec(55), sec(110), sec(165), sec(220), sec(275), sec(410)}, e.times("containerStarted", "p"))
+	e.at(sec(390))
+	assert.Equal(t, []time.Duration{0, sec(50), sec(100), sec(150), sec(200), sec(250), sec(380)}, e.times("containerStarted", "p"))
 	assert.Equal(t, int32(6), containerStatus(e.get("p"), "c").RestartCount)
 }
 
@@ -467,8 +469,9 @@ func TestStartupProbe(t *testing.T) {
 	slow.Annotations[kubelet.AnnotationStartupDuration] = "40s"
 	e.create(slow, "n1")
 
-	// ok: startup probes at 0 (fail), 10 (fail), 20 (success): started and
-	// ready at 20; the liveness probe (failure threshold 1) did not kill it.
+	// ok: startup probes on the pod's ticks, 10 (fail), 20 (success):
+	// started and ready at 20; the liveness probe (failure threshold 1)
+	// did not kill it.
 	e.at(19 * time.Second)
 	s := containerStatus(e.get("ok"), "c")
 	assert.False(t, *s.Started)
@@ -479,8 +482,9 @@ func TestStartupProbe(t *testing.T) {
 	assert.True(t, s.Ready)
 	assert.Equal(t, int32(0), s.RestartCount)
 
-	// slow: startup fails at 0, 10, 20 → killed at 20, restarted.
-	assert.Contains(t, e.events("slow"), "20s Killing: Container c failed startup probe, will be restarted")
+	// slow: startup fails at 10, 20, 30 → killed at 30, restarted.
+	e.at(30 * time.Second)
+	assert.Contains(t, e.events("slow"), "30s Killing: Container c failed startup probe, will be restarted")
 	assert.Equal(t, int32(1), containerStatus(e.get("slow"), "c").RestartCount)
 }
 
@@ -498,8 +502,9 @@ func TestReadinessAfterStartupWaitsForItsInitialDelay(t *testing.T) {
 	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
 	p.Annotations[kubelet.AnnotationStartupDuration] = "8s"
 	e.create(p, "n1")
-	// Startup probes at 0, 5 (fail), 10 (success): started at 10; the
-	// readiness probe's first run is at 30.
+	// Startup probes on the pod's ticks, 5 (fail), 10 (success): started
+	// at 10; the readiness probe runs then (its period restarts) but not
+	// before its initial delay: its first run is at 30.
 	e.at(sec(29))
 	s := containerStatus(e.get("p"), "c")
 	assert.True(t, *s.Started)
@@ -801,9 +806,12 @@ func TestSidecarContainer(t *testing.T) {
 	assert.Equal(t, "running", state(containerStatus(got, "proxy")))
 	assert.Equal(t, "terminated:Completed:0", state(containerStatus(got, "migrate")))
 	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
-	// The proxy's readiness (probes at 1, 11, 21) is good from 21 s: the
-	// pod became Ready then, not when the app started.
-	assert.Equal(t, at0(21*time.Second), cond(got, v1.PodReady).LastTransitionTime)
+	// The proxy's readiness is good from 15 s. It is probed at its start
+	// (1) and at each of the pod's syncs while it is not ready (migrate's
+	// start at 2 and exit at 3, app's start at 4), then a period after the
+	// last: 14 (fails), 24: the pod became Ready then, not when the app
+	// started.
+	assert.Equal(t, at0(24*time.Second), cond(got, v1.PodReady).LastTransitionTime)
 }
 
 // A sidecar killed for a failed probe is announced as an init container

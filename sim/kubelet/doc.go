@@ -72,11 +72,18 @@
 //     (KillContainer) exits with 137. A crashed node's containers come back
 //     as exited with reason Unknown and code 255, as containerd reports them
 //     after a reboot; init containers run again.
-//   - Probes run on timers started with the container (first run after
-//     initialDelaySeconds, then every periodSeconds); upstream's workers
-//     tick from the pod's start with a random phase. A readiness probe runs
-//     at once when the startup probe succeeds if its initialDelaySeconds
-//     passed (upstream's manual trigger).
+//   - Probes tick as upstream's prober workers (the default up to v1.37):
+//     every periodSeconds from the pod's admission (or the kubelet's
+//     reboot), a tick probing a container only once its
+//     initialDelaySeconds passed; a readiness probe also runs at once at
+//     each sync of the pod while its container is started but not ready,
+//     which restarts its period. The syncs modelled are a container's start
+//     or exit and a probe result's change (upstream also syncs the pod
+//     every minute and on updates of the pod). Not modelled: the random
+//     first delay of the workers created within one period of the
+//     kubelet's start, the PLEG delay before a new container is probed, and
+//     the consecutive results upstream's workers carry over from a
+//     container's previous run.
 //   - Exec probe failures report "command exited with code 1"; gRPC probe
 //     failures a connection timeout; HTTP probe failures status code 503
 //     (readiness) or 500 (liveness), or "connection refused" while the

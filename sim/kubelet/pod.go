@@ -719,6 +719,7 @@ func (w *podWorker) containerStarted(c *container) {
 	}
 	w.startProbes(c)
 	w.changed()
+	w.probeSync() // the pod's sync after the start (PLEG's ContainerStarted)
 	w.updateServing()
 	if c.b.StartupDuration > 0 {
 		// The application accepts connections from then on (a stale wake-up
@@ -746,9 +747,40 @@ func containerID(uid types.UID, name string, restart int32, boot string) string 
 
 // ---- probes ----
 
-// startProbes arms c's probe timers: each probe first runs initialDelay
-// after the start, then every period. Liveness and readiness probes skip
-// their runs until the startup probe succeeded.
+// Probes follow upstream's prober workers (pkg/kubelet/prober/worker.go,
+// prober_manager.go; the default up to v1.37). A pod's probe workers start
+// when the kubelet first syncs the pod (or syncs it again after a reboot)
+// and tick every periodSeconds from then, whatever its containers do; a
+// tick probes only a running container whose initialDelaySeconds have
+// passed, liveness and readiness only once it started (its startup probe
+// succeeded), startup only until then. At every sync of the pod a
+// readiness worker whose container is started but not ready also runs at
+// once and restarts its period (the prober manager's UpdatePodStatus
+// triggers a manual run); kubesim syncs the pod when one of its
+// containers starts or exits and when a probe result changes.
+
+// probeAnchor is when the pod's probe workers started: its admission, or
+// the kubelet's last boot if that came after (upstream's workers started
+// within a period of the kubelet's own start first sleep a random part of
+// a period; kubesim's do not).
+func (w *podWorker) probeAnchor() time.Duration {
+	return max(w.startTime.Sub(sim.Epoch), w.k.bootedAt)
+}
+
+func probePeriod(spec *v1.Probe) time.Duration {
+	if spec.PeriodSeconds <= 0 {
+		return 10 * time.Second
+	}
+	return time.Duration(spec.PeriodSeconds) * time.Second
+}
+
+func initialDelay(spec *v1.Probe) time.Duration {
+	return time.Duration(spec.InitialDelaySeconds) * time.Second
+}
+
+// startProbes sets c's probe state for a new run: its startup and liveness
+// probes first run at the pod's first tick after c's start and initial
+// delay; its readiness probe is run by the sync that follows the start.
 func (w *podWorker) startProbes(c *container) {
 	if c.init {
 		// No probes: started while it runs (the prober manager's
@@ -761,15 +793,20 @@ func (w *podWorker) startProbes(c *container) {
 	if c.probes == nil {
 		return
 	}
+	anchor := w.probeAnchor()
 	for kind := range c.probes {
 		p := &c.probes[kind]
 		p.successes, p.failures = 0, 0
-		if p.spec == nil {
+		if p.spec == nil || probeKind(kind) == probeReadiness {
 			continue
 		}
 		kind := probeKind(kind)
-		delay := time.Duration(p.spec.InitialDelaySeconds) * time.Second
-		p.timer = w.k.eng.After(delay, w.k.lblProbe, func() { w.probe(c, kind) })
+		period := probePeriod(p.spec)
+		// A tick at the very instant of the start comes before the
+		// container does (it is created by the sync after the tick).
+		due := c.startedAt + max(initialDelay(p.spec), time.Nanosecond)
+		ticks := max(1, (due-anchor+period-1)/period)
+		p.timer = w.k.eng.At(anchor+ticks*period, w.k.lblProbe, func() { w.probe(c, kind) })
 	}
 }
 
@@ -782,7 +819,8 @@ func (w *podWorker) stopProbes(c *container) {
 	}
 }
 
-// probe runs one probe of c and re-arms it.
+// probe is a tick of c's probe worker of kind: it re-arms, and runs the
+// probe if c is due one.
 func (w *podWorker) probe(c *container, kind probeKind) {
 	p := c.probe(kind)
 	if c.state != cRunning || (c.stopping && kind != probeReadiness) || !w.k.alive() {
@@ -791,19 +829,37 @@ func (w *podWorker) probe(c *container, kind probeKind) {
 	if kind == probeStartup && c.started {
 		return
 	}
-	period := time.Duration(p.spec.PeriodSeconds) * time.Second
-	if period <= 0 {
-		period = 10 * time.Second
-	}
-	p.timer = w.k.eng.After(period, w.k.lblProbe, func() { w.probe(c, kind) })
-	if kind != probeStartup && !c.started {
+	p.timer = w.k.eng.After(probePeriod(p.spec), w.k.lblProbe, func() { w.probe(c, kind) })
+	if (kind != probeStartup && !c.started) || w.now()-c.startedAt < initialDelay(p.spec) {
 		return
 	}
 	w.runProbe(c, kind)
 }
 
+// probeSync is what a sync of the pod does to its probes: the readiness
+// probe of each running container that is started but not ready runs at
+// once, unless its initial delay has not passed, and its period restarts
+// from now (UpdatePodStatus's manual trigger; worker.run resets the
+// ticker).
+func (w *podWorker) probeSync() {
+	for _, c := range w.all {
+		if c.probes == nil || c.state != cRunning || !c.started || c.ready {
+			continue
+		}
+		p := &c.probes[probeReadiness]
+		if p.spec == nil {
+			continue
+		}
+		p.timer.Stop()
+		p.timer = w.k.eng.After(probePeriod(p.spec), w.k.lblProbe, func() { w.probe(c, probeReadiness) })
+		if w.now()-c.startedAt >= initialDelay(p.spec) {
+			w.runProbe(c, probeReadiness)
+		}
+	}
+}
+
 // runProbe evaluates the probe against the behaviour model and applies
-// the thresholds.
+// the thresholds; a changed result syncs the pod.
 func (w *podWorker) runProbe(c *container, kind probeKind) {
 	p := c.probe(kind)
 	ok, msg := w.probeOutcome(c, kind)
@@ -829,14 +885,11 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 			c.started = true
 			p.timer.Stop()
 			w.trace("startupSucceeded", "container "+c.name+" passed its startup probe")
-			if rs := c.probe(probeReadiness).spec; rs == nil {
+			if c.probe(probeReadiness).spec == nil {
 				c.ready = true
-			} else if w.now()-c.startedAt >= time.Duration(rs.InitialDelaySeconds)*time.Second {
-				// The readiness worker is triggered at once; like any run,
-				// not before its initial delay (worker.doProbe).
-				w.runProbe(c, probeReadiness)
 			}
 			w.changed()
+			w.probeSync()
 			w.advance() // a sidecar's start lets the next init container go
 		} else if p.failures >= failureThreshold {
 			w.probeKill(c, kind)
@@ -847,10 +900,12 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 			c.ready = true
 			w.trace("containerReady", "container "+c.name+" is ready")
 			w.changed()
+			w.probeSync()
 		case !ok && c.ready && p.failures >= failureThreshold:
 			c.ready = false
 			w.trace("containerNotReady", "container "+c.name+" failed its readiness probe: "+msg)
 			w.changed()
+			w.probeSync()
 		}
 	case probeLiveness:
 		if !ok && p.failures >= failureThreshold {
@@ -882,6 +937,7 @@ func (w *podWorker) probeKill(c *container, kind probeKind) {
 	}
 	w.trace("probeFailed", msg)
 	w.stopContainer(c, grace, msg, restart)
+	w.probeSync() // the sync the failed result brought
 }
 
 // probeOutcome is the result of one probe run and, for a failure, upstream's
@@ -950,6 +1006,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 	w.trace("containerExited", fmt.Sprintf("container %s exited with code %d (%s)", c.name, code, reason))
 	w.updateServing()
 	w.changed()
+	w.probeSync() // the pod's sync after the exit (PLEG's ContainerDied)
 	if w.terminating {
 		w.wakeSidecars()
 		w.checkTerminated()
