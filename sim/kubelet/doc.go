@@ -84,10 +84,11 @@
 //     kubelet's start, the PLEG delay before a new container is probed, and
 //     the consecutive results upstream's workers carry over from a
 //     container's previous run.
-//   - Exec probe failures report "command exited with code 1"; gRPC probe
-//     failures a connection timeout; HTTP probe failures status code 503
-//     (readiness) or 500 (liveness), or "connection refused" while the
-//     application is starting.
+//   - Exec probe failures report "command exited with code 1" (upstream:
+//     the command's output); HTTP probe failures status code 503
+//     (readiness) or 500 (liveness), gRPC ones NOT_SERVING, and while the
+//     application is starting "connection refused" (HTTP, TCP) or the
+//     gRPC dial's timeout.
 //   - Spec changes of a running pod (a new image) are not acted on;
 //     activeDeadlineSeconds, ephemeral containers, in-place resize, static
 //     and mirror pods, and device/DRA resources are not modelled.

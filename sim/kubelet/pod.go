@@ -971,7 +971,21 @@ func (w *podWorker) probeOutcome(c *container, kind probeKind) (bool, string) {
 	switch {
 	case spec.HTTPGet != nil:
 		if starting {
-			return false, fmt.Sprintf("Get \"http://%s:%s%s\": dial tcp %s:%s: connect: connection refused", w.ip, port(spec.HTTPGet.Port), spec.HTTPGet.Path, w.ip, port(spec.HTTPGet.Port))
+			// The URL the HTTP prober builds (scheme, host or the pod's IP,
+			// port, path) and the dial error net/http reports.
+			h := spec.HTTPGet
+			scheme, host, path := strings.ToLower(string(h.Scheme)), h.Host, h.Path
+			if scheme == "" {
+				scheme = "http"
+			}
+			if host == "" {
+				host = w.ip
+			}
+			if path != "" && !strings.HasPrefix(path, "/") {
+				path = "/" + path
+			}
+			addr := host + ":" + port(h.Port)
+			return false, fmt.Sprintf("Get \"%s://%s%s\": dial tcp %s: connect: connection refused", scheme, addr, path, addr)
 		}
 		code := 503
 		if kind == probeLiveness {
@@ -981,7 +995,12 @@ func (w *podWorker) probeOutcome(c *container, kind probeKind) (bool, string) {
 	case spec.TCPSocket != nil:
 		return false, fmt.Sprintf("dial tcp %s:%s: connect: connection refused", w.ip, port(spec.TCPSocket.Port))
 	case spec.GRPC != nil:
-		return false, fmt.Sprintf("timeout: failed to connect service \":%d\" within 1s", spec.GRPC.Port)
+		if starting {
+			// The gRPC prober dials with grpc.WithBlock until its timeout.
+			timeout := time.Duration(max(spec.TimeoutSeconds, 1)) * time.Second
+			return false, fmt.Sprintf("timeout: failed to connect service %q within %v: context deadline exceeded", w.ip+":"+itoa(spec.GRPC.Port), timeout)
+		}
+		return false, `service unhealthy (responded with "NOT_SERVING")`
 	}
 	return false, "command exited with code 1"
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubesim/kubesim/sim/kubelet"
 )
@@ -157,4 +158,31 @@ func TestReadinessRunAtAnotherContainersStart(t *testing.T) {
 	e.at(sec(5))
 	assert.True(t, containerStatus(e.get("p"), "a").Ready)
 	assert.Equal(t, at0(sec(5)), cond(e.get("p"), v1.ContainersReady).LastTransitionTime)
+}
+
+// Probe failure messages as upstream's probers word them (pkg/probe/http,
+// pkg/probe/grpc): a gRPC probe of an application still starting times
+// out dialing the pod's address; one of an application failing its
+// checks is answered NOT_SERVING; an HTTPS probe dials an https URL.
+func TestProbeFailureMessages(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	grpc := ctr("grpc", "img:1")
+	grpc.LivenessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{GRPC: &v1.GRPCAction{Port: 9000}},
+		PeriodSeconds: 10, FailureThreshold: 3, SuccessThreshold: 1, TimeoutSeconds: 2}
+	web := ctr("web", "img:1")
+	web.ReadinessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "ready", Port: intstr.FromInt32(8443), Scheme: v1.URISchemeHTTPS}},
+		PeriodSeconds: 10, FailureThreshold: 3, SuccessThreshold: 1, TimeoutSeconds: 1}
+	p := pod("p", grpc, web)
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationStartupDuration] = "15s"
+	p.Annotations[kubelet.AnnotationLivenessFailsAfter+".grpc"] = "25s"
+	e.create(p, "n1")
+	e.at(sec(31))
+	ip := e.get("p").Status.PodIP
+	unhealthy := probeEvents(e, "p", "Unhealthy")
+	assert.Contains(t, unhealthy, `0s Unhealthy: Readiness probe failed: Get "https://`+ip+`:8443/ready": dial tcp `+ip+`:8443: connect: connection refused`)
+	assert.Contains(t, unhealthy, `10s Unhealthy: Liveness probe failed: timeout: failed to connect service "`+ip+`:9000" within 2s: context deadline exceeded`)
+	assert.Contains(t, unhealthy, `30s Unhealthy: Liveness probe failed: service unhealthy (responded with "NOT_SERVING")`)
 }
