@@ -62,6 +62,13 @@
 //     is immediate), no pod worker queueing, no volume setup, no cgroups,
 //     no eviction manager (MemoryPressure, DiskPressure and PIDPressure
 //     stay False), no image garbage collection.
+//   - A container in CrashLoopBackOff restarts the moment its back-off
+//     ends, and its BackOff event is recorded once per exit. Upstream's pod
+//     worker syncs the pod again some time after (v1.35+: at the back-off's
+//     end plus up to 50 % jitter, at least every minute; before: every
+//     10–15 s), recording BackOff at each of those syncs. A failed image
+//     pull is tried again at the pod's resync 10 s later (upstream: 10–15 s,
+//     or earlier with another sync of the pod).
 //   - Image sizes are a deterministic function of the image name (20–500
 //     MiB); a pull takes the configured duration whatever the size, and an
 //     imagePullPolicy Always pull of a present image takes as long as a
