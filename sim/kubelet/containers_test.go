@@ -173,6 +173,139 @@ func TestCrashLoopBackOffResetsAfterTenMinutes(t *testing.T) {
 	assert.Equal(t, 20*time.Second, starts[7]-exits[6])
 }
 
+// The kubelet's housekeeping drops a back-off entry 2 × the 5 min maximum
+// after its last update (flowcontrol.Backoff.GC, called by
+// HandlePodCleanups): a container whose back-off wait outlasts that
+// restarts then, and its next back-off starts again from 10 s.
+func TestCrashLoopBackOffCollectedTenMinutesAfterItsLastUpdate(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	e.create(p, "n1")
+	// Starts at 2, 3, 14, 35, 76, 157; the exit at 158 waits 160 s: the
+	// start at 318 sets the back-off to 300 s.
+	e.at(200 * time.Second)
+	setAnnotation(e, "p", kubelet.AnnotationCrashAfter, "6m")
+	// Runs 318–678: 6 min, less than the 10 min that would expire the
+	// back-off, so 300 s more to wait, until 978; but the entry, last
+	// updated at 318, is collected at 918: restart then, from 10 s again.
+	e.at(700 * time.Second)
+	setAnnotation(e, "p", kubelet.AnnotationCrashAfter, "1s")
+	e.at(1000 * time.Second)
+	starts := e.times("containerStarted", "p")
+	require.GreaterOrEqual(t, len(starts), 9)
+	assert.Equal(t, []time.Duration{sec(318), sec(918), sec(929)}, starts[6:9])
+}
+
+// A start failure (CrashLoopBackOff, an image pull error) is shown in place
+// of the container's state only while upstream's ShouldContainerBeRestarted
+// says the container is to be restarted (convertToAPIContainerStatuses,
+// pkg/kubelet/kubelet_pods.go): never once the pod is being deleted. Then
+// a crash-looping container shows its last exit, and one that never ran
+// the default waiting reason, without a message.
+func TestStartFailuresHiddenWhileThePodIsDeleted(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("crash", "img:1"), ctr("pull", "private/app:1"), ctr("slow", "img:1"), ctr("web", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter+".crash"] = "1s"
+	p.Annotations[kubelet.AnnotationImagePullError+".pull"] = "pull access denied"
+	p.Annotations[kubelet.AnnotationStopDuration+".web"] = "2s"
+	p.Annotations[kubelet.AnnotationStopDuration+".slow"] = "20s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	got := e.get("p")
+	require.Equal(t, "waiting:CrashLoopBackOff", state(containerStatus(got, "crash")))
+	require.Equal(t, "waiting:ImagePullBackOff", state(containerStatus(got, "pull")))
+	require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+	// web exits 2 s after the delete; slow still runs: a status written
+	// while the pod terminates.
+	e.at(time.Minute + sec(3))
+	got = e.get("p")
+	require.Equal(t, "terminated:Completed:0", state(containerStatus(got, "web")))
+	require.Equal(t, "running", state(containerStatus(got, "slow")))
+	s := containerStatus(got, "crash")
+	require.Equal(t, "terminated:Error:1", state(s))
+	require.NotNil(t, s.LastTerminationState.Terminated, "the run before")
+	assert.Equal(t, "Error", s.LastTerminationState.Terminated.Reason)
+	assert.Less(t, s.LastTerminationState.Terminated.FinishedAt.Time, s.State.Terminated.FinishedAt.Time)
+	s = containerStatus(got, "pull")
+	require.Equal(t, "waiting:ContainerCreating", state(s))
+	assert.Empty(t, s.State.Waiting.Message)
+}
+
+// A sidecar whose runs complete (exit 0) is restarted with back-off, but
+// its status shows its last exit, not CrashLoopBackOff: upstream's
+// convertToAPIContainerStatuses shows no start failure for an init
+// container whose last run completed.
+func TestCompletedSidecarInBackOffShowsItsExit(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	always := v1.ContainerRestartPolicyAlways
+	side := ctr("proxy", "img:1")
+	side.RestartPolicy = &always
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{side}
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCompleteAfter+".proxy"] = "5s"
+	e.create(p, "n1")
+	// proxy runs 0–5, 5–10, then waits its 10 s back-off until 20.
+	e.at(sec(15))
+	s := containerStatus(e.get("p"), "proxy")
+	assert.Equal(t, "terminated:Completed:0", state(s))
+	assert.Equal(t, int32(1), s.RestartCount)
+	assert.Contains(t, e.events("p"), fmt.Sprintf("10s BackOff: Back-off restarting failed container proxy in pod p_default(%s)", e.get("p").UID))
+}
+
+// A container whose restart fails to pull its image shows the pull error,
+// waiting, with its last exit as lastState (convertToAPIContainerStatuses
+// moves the terminated state to lastState), not its exit.
+func TestPullErrorOfARestartShowsWaiting(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.ImagePullPolicy = v1.PullAlways
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCrashAfter] = "10s"
+	e.create(p, "n1")
+	e.at(sec(5))
+	setAnnotation(e, "p", kubelet.AnnotationImagePullError, "registry down")
+	// Exit at 11, immediate restart: its pull fails at 12.
+	e.at(sec(12))
+	s := containerStatus(e.get("p"), "c")
+	require.Equal(t, "waiting:ErrImagePull", state(s))
+	assert.Equal(t, `failed to pull image "img:1": registry down`, s.State.Waiting.Message)
+	require.NotNil(t, s.LastTerminationState.Terminated)
+	assert.Equal(t, int32(1), s.LastTerminationState.Terminated.ExitCode)
+	assert.Equal(t, at0(sec(11)), s.LastTerminationState.Terminated.FinishedAt)
+	assert.Equal(t, int32(0), s.RestartCount)
+}
+
+// The kubelet keeps why a container failed to start in memory (upstream's
+// reasonCache): after a crash of its node a container that was in
+// CrashLoopBackOff shows its last exit until it runs again.
+func TestStartFailureForgottenOnNodeCrash(t *testing.T) {
+	e := newEnv(t, kubelet.Config{SandboxDuration: 5 * time.Second})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("c", "img:1"))
+	p.Annotations[kubelet.AnnotationCrashAfter] = "1s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	require.Equal(t, "waiting:CrashLoopBackOff", state(containerStatus(e.get("p"), "c")))
+	require.NoError(t, e.c.CrashNode("n1"))
+	e.at(time.Minute + sec(10))
+	require.NoError(t, e.c.RecoverNode("n1"))
+	// The new sandbox takes 5 s: the status written at the recovery shows
+	// the exit, not the forgotten back-off.
+	e.at(time.Minute + sec(12))
+	s := containerStatus(e.get("p"), "c")
+	assert.Equal(t, "terminated:Error:1", state(s))
+}
+
 func setAnnotation(e *env, name, key, value string) {
 	e.t.Helper()
 	p := e.get(name)
@@ -269,26 +402,27 @@ func TestLivenessProbeRestarts(t *testing.T) {
 	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
 	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "30s"
 	e.create(p, "n1")
-	// Probes at 5, 15, 25 (ok), 35, 45, 55 (3rd failure): killed at 55.
-	e.at(54 * time.Second)
+	// The pod's probe ticks are 10 s apart from its admission at 0: probes
+	// at 10, 20 (ok), 30, 40, 50 (3rd failure): killed at 50.
+	e.at(49 * time.Second)
 	assert.Equal(t, int32(0), containerStatus(e.get("p"), "c").RestartCount)
-	e.at(55 * time.Second)
+	e.at(50 * time.Second)
 	got := e.get("p")
 	s := containerStatus(got, "c")
 	assert.Equal(t, int32(1), s.RestartCount, "restarted at once (first restart)")
 	assert.Equal(t, "running", state(s))
 	assert.Equal(t, "Completed", s.LastTerminationState.Terminated.Reason)
-	assert.Equal(t, at0(55*time.Second), s.LastTerminationState.Terminated.FinishedAt)
-	assert.Contains(t, e.events("p"), "55s Killing: Container c failed liveness probe, will be restarted")
-	assert.Contains(t, e.events("p"), "35s Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500")
+	assert.Equal(t, at0(50*time.Second), s.LastTerminationState.Terminated.FinishedAt)
+	assert.Contains(t, e.events("p"), "50s Killing: Container c failed liveness probe, will be restarted")
+	assert.Contains(t, e.events("p"), "30s Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500")
 }
 
 // A container killed for a failed liveness probe is restarted in the same
 // sync as the kill, and upstream's doBackOff checks the back-off against
 // the pod status read before the kill: against the container's previous
 // exited run (none the first time: no back-off update at all). So the
-// restarts after kills 55 s apart stay immediate until the back-off (10,
-// 20, 40, 80 s) exceeds the 55 s since the previous kill; then the
+// restarts after kills 50 s apart stay immediate until the back-off (10,
+// 20, 40, 80 s) exceeds the 50 s since the previous kill; then the
 // container waits the back-off from its kill.
 func TestLivenessKillBackOffFollowsThePreviousRun(t *testing.T) {
 	e := newEnv(t, kubelet.Config{})
@@ -300,17 +434,18 @@ func TestLivenessKillBackOffFollowsThePreviousRun(t *testing.T) {
 	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
 	p.Annotations[kubelet.AnnotationLivenessFailsAfter] = "30s"
 	e.create(p, "n1")
-	// Each run is killed 55 s after its start (probes at +35, +45, +55).
-	// Kill 1 (55): no previous run, restart at once. Kill 2 (110): since
-	// 55 ≥ no back-off, at once, back-off 10 s. Kills 3–5 (165, 220,
-	// 275): 55 s ≥ 10, 20, 40 s, at once (back-off 20, 40, 80 s). Kill 6
-	// (330): 55 s < 80 s: CrashLoopBackOff until 330 + 80 = 410.
-	e.at(sec(400))
+	// Each run starts on one of the pod's probe ticks (every 10 s from 0)
+	// and is killed 50 s later (probes at +30, +40, +50). Kill 1 (50): no
+	// previous run, restart at once. Kill 2 (100): since 50 ≥ no
+	// back-off, at once, back-off 10 s. Kills 3–5 (150, 200, 250): 50 s ≥
+	// 10, 20, 40 s, at once (back-off 20, 40, 80 s). Kill 6 (300): 50 s <
+	// 80 s: CrashLoopBackOff until 300 + 80 = 380.
+	e.at(sec(370))
 	s := containerStatus(e.get("p"), "c")
 	assert.Equal(t, "waiting:CrashLoopBackOff", state(s))
 	assert.Contains(t, s.State.Waiting.Message, "back-off 1m20s restarting failed container=c")
-	e.at(sec(420))
-	assert.Equal(t, []time.Duration{0, sec(55), sec(110), sec(165), sec(220), sec(275), sec(410)}, e.times("containerStarted", "p"))
+	e.at(sec(390))
+	assert.Equal(t, []time.Duration{0, sec(50), sec(100), sec(150), sec(200), sec(250), sec(380)}, e.times("containerStarted", "p"))
 	assert.Equal(t, int32(6), containerStatus(e.get("p"), "c").RestartCount)
 }
 
@@ -334,8 +469,9 @@ func TestStartupProbe(t *testing.T) {
 	slow.Annotations[kubelet.AnnotationStartupDuration] = "40s"
 	e.create(slow, "n1")
 
-	// ok: startup probes at 0 (fail), 10 (fail), 20 (success): started and
-	// ready at 20; the liveness probe (failure threshold 1) did not kill it.
+	// ok: startup probes on the pod's ticks, 10 (fail), 20 (success):
+	// started and ready at 20; the liveness probe (failure threshold 1)
+	// did not kill it.
 	e.at(19 * time.Second)
 	s := containerStatus(e.get("ok"), "c")
 	assert.False(t, *s.Started)
@@ -346,8 +482,9 @@ func TestStartupProbe(t *testing.T) {
 	assert.True(t, s.Ready)
 	assert.Equal(t, int32(0), s.RestartCount)
 
-	// slow: startup fails at 0, 10, 20 → killed at 20, restarted.
-	assert.Contains(t, e.events("slow"), "20s Killing: Container c failed startup probe, will be restarted")
+	// slow: startup fails at 10, 20, 30 → killed at 30, restarted.
+	e.at(30 * time.Second)
+	assert.Contains(t, e.events("slow"), "30s Killing: Container c failed startup probe, will be restarted")
 	assert.Equal(t, int32(1), containerStatus(e.get("slow"), "c").RestartCount)
 }
 
@@ -365,8 +502,9 @@ func TestReadinessAfterStartupWaitsForItsInitialDelay(t *testing.T) {
 	p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
 	p.Annotations[kubelet.AnnotationStartupDuration] = "8s"
 	e.create(p, "n1")
-	// Startup probes at 0, 5 (fail), 10 (success): started at 10; the
-	// readiness probe's first run is at 30.
+	// Startup probes on the pod's ticks, 5 (fail), 10 (success): started
+	// at 10; the readiness probe runs then (its period restarts) but not
+	// before its initial delay: its first run is at 30.
 	e.at(sec(29))
 	s := containerStatus(e.get("p"), "c")
 	assert.True(t, *s.Started)
@@ -668,9 +806,50 @@ func TestSidecarContainer(t *testing.T) {
 	assert.Equal(t, "running", state(containerStatus(got, "proxy")))
 	assert.Equal(t, "terminated:Completed:0", state(containerStatus(got, "migrate")))
 	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
-	// The proxy's readiness (probes at 1, 11, 21) is good from 21 s: the
-	// pod became Ready then, not when the app started.
-	assert.Equal(t, at0(21*time.Second), cond(got, v1.PodReady).LastTransitionTime)
+	// The proxy's readiness is good from 15 s. It is probed at its start
+	// (1) and at each of the pod's syncs while it is not ready (migrate's
+	// start at 2 and exit at 3, app's start at 4), then a period after the
+	// last: 14 (fails), 24: the pod became Ready then, not when the app
+	// started.
+	assert.Equal(t, at0(24*time.Second), cond(got, v1.PodReady).LastTransitionTime)
+}
+
+// A sidecar killed for a failed probe is announced as an init container
+// and without "will be restarted" (it always is), as upstream's
+// computeInitContainerActions words it
+// (pkg/kubelet/kuberuntime/kuberuntime_container.go).
+func TestSidecarProbeKillMessage(t *testing.T) {
+	for _, kind := range []string{"liveness", "startup"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			always := v1.ContainerRestartPolicyAlways
+			side := ctr("proxy", "img:1")
+			side.RestartPolicy = &always
+			p := pod("p", ctr("app", "img:1"))
+			p.Spec.InitContainers = []v1.Container{side}
+			p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+			p.Annotations[kubelet.AnnotationImagePullDuration] = "0s"
+			if kind == "liveness" {
+				p.Spec.InitContainers[0].LivenessProbe = httpProbe(0, 10, 1)
+				p.Annotations[kubelet.AnnotationLivenessFailsAfter+".proxy"] = "15s"
+			} else {
+				p.Spec.InitContainers[0].StartupProbe = httpProbe(0, 10, 1)
+				p.Annotations[kubelet.AnnotationStartupDuration+".proxy"] = "1h"
+			}
+			e.create(p, "n1")
+			e.at(time.Minute)
+			var kills []string
+			for _, ev := range e.events("p") {
+				if contains(ev, " Killing: ") {
+					kills = append(kills, ev[strings.Index(ev, "Killing: "):])
+				}
+			}
+			require.NotEmpty(t, kills)
+			assert.Equal(t, "Killing: Init container proxy failed "+kind+" probe", kills[0])
+			assert.Greater(t, containerStatus(e.get("p"), "proxy").RestartCount, int32(0))
+		})
+	}
 }
 
 // When the pod is killed, sidecars stop after the regular containers, in

@@ -18,9 +18,10 @@
 //     init containers in order (sidecars included), container start,
 //     restartPolicy and CrashLoopBackOff (10 s doubling to 5 min from the
 //     container's finish, first restart immediate, reset after 10 min; a
-//     restart after a probe kill checks the back-off against the previous
-//     run's finish, as upstream's doBackOff reads the status from before
-//     the kill),
+//     back-off entry not updated for 10 min is dropped, as the
+//     housekeeping's flowcontrol GC does, ending the wait; a restart after
+//     a probe kill checks the back-off against the previous run's finish,
+//     as upstream's doBackOff reads the status from before the kill),
 //     startup/readiness/liveness probes as engine timers, graceful
 //     termination (preStop, stop signal, kill at the grace period plus the
 //     one-time 2 s extension after a preStop hook; sidecars stopped after
@@ -61,6 +62,13 @@
 //     is immediate), no pod worker queueing, no volume setup, no cgroups,
 //     no eviction manager (MemoryPressure, DiskPressure and PIDPressure
 //     stay False), no image garbage collection.
+//   - A container in CrashLoopBackOff restarts the moment its back-off
+//     ends, and its BackOff event is recorded once per exit. Upstream's pod
+//     worker syncs the pod again some time after (v1.35+: at the back-off's
+//     end plus up to 50 % jitter, at least every minute; before: every
+//     10–15 s), recording BackOff at each of those syncs. A failed image
+//     pull is tried again at the pod's resync 10 s later (upstream: 10–15 s,
+//     or earlier with another sync of the pod).
 //   - Image sizes are a deterministic function of the image name (20–500
 //     MiB); a pull takes the configured duration whatever the size, and an
 //     imagePullPolicy Always pull of a present image takes as long as a
@@ -71,15 +79,23 @@
 //     (KillContainer) exits with 137. A crashed node's containers come back
 //     as exited with reason Unknown and code 255, as containerd reports them
 //     after a reboot; init containers run again.
-//   - Probes run on timers started with the container (first run after
-//     initialDelaySeconds, then every periodSeconds); upstream's workers
-//     tick from the pod's start with a random phase. A readiness probe runs
-//     at once when the startup probe succeeds if its initialDelaySeconds
-//     passed (upstream's manual trigger).
-//   - Exec probe failures report "command exited with code 1"; gRPC probe
-//     failures a connection timeout; HTTP probe failures status code 503
-//     (readiness) or 500 (liveness), or "connection refused" while the
-//     application is starting.
+//   - Probes tick as upstream's prober workers (the default up to v1.37):
+//     every periodSeconds from the pod's admission (or the kubelet's
+//     reboot), a tick probing a container only once its
+//     initialDelaySeconds passed; a readiness probe also runs at once at
+//     each sync of the pod while its container is started but not ready,
+//     which restarts its period. The syncs modelled are a container's start
+//     or exit and a probe result's change (upstream also syncs the pod
+//     every minute and on updates of the pod). Not modelled: the random
+//     first delay of the workers created within one period of the
+//     kubelet's start, the PLEG delay before a new container is probed, and
+//     the consecutive results upstream's workers carry over from a
+//     container's previous run.
+//   - Exec probe failures report "command exited with code 1" (upstream:
+//     the command's output); HTTP probe failures status code 503
+//     (readiness) or 500 (liveness), gRPC ones NOT_SERVING, and while the
+//     application is starting "connection refused" (HTTP, TCP) or the
+//     gRPC dial's timeout.
 //   - Spec changes of a running pod (a new image) are not acted on;
 //     activeDeadlineSeconds, ephemeral containers, in-place resize, static
 //     and mirror pods, and device/DRA resources are not modelled.

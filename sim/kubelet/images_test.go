@@ -2,6 +2,7 @@ package kubelet_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,6 +111,69 @@ func TestImagePullBackOff(t *testing.T) {
 	assert.Equal(t, []string{`0s Pulling: Pulling image "private/app:1"`, `11s Pulling: Pulling image "private/app:1"`}, pulls)
 	e.at(sec(33))
 	assert.Equal(t, "waiting:ErrImagePull", state(containerStatus(e.get("p"), "c")), "retried at 32 s when the 20 s back-off ended")
+}
+
+// A container whose image cannot be pulled does not hold back the pod's
+// other containers: upstream's SyncPod tries every container to start in
+// one pass, a failed start only ending that container's attempt
+// (pkg/kubelet/kuberuntime/kuberuntime_manager.go), and the failed one is
+// tried again when the pod worker syncs the pod again.
+func TestPullFailureHoldsBackNoOtherContainer(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("pull", "private/app:1"), ctr("web", "img:1"), ctr("crash", "img:1"))
+	p.Annotations[kubelet.AnnotationImagePullError+".pull"] = "pull access denied"
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCrashAfter+".crash"] = "5s"
+	e.create(p, "n1")
+	// pull fails at 1; img:1 pulled 1–2: web and crash start at 2; crash
+	// exits at 7 and is restarted at once.
+	e.at(sec(8))
+	got := e.get("p")
+	assert.Equal(t, "running", state(containerStatus(got, "web")))
+	assert.Equal(t, "running", state(containerStatus(got, "crash")))
+	assert.Equal(t, int32(1), containerStatus(got, "crash").RestartCount)
+	assert.Equal(t, "waiting:ErrImagePull", state(containerStatus(got, "pull")))
+	// The pod worker's resync at 11 tries the pull again (the 10 s pull
+	// back-off from 1 is over): it fails at 12.
+	e.at(sec(12))
+	var pulls []string
+	for _, ev := range e.events("p") {
+		if contains(ev, `Pulling: Pulling image "private/app:1"`) {
+			pulls = append(pulls, ev)
+		}
+	}
+	assert.Equal(t, []string{`0s Pulling: Pulling image "private/app:1"`, `11s Pulling: Pulling image "private/app:1"`}, pulls)
+}
+
+// A restart whose image pull fails is tried again at the pod worker's next
+// sync, through the crash back-off check like any restart (upstream's
+// doBackOff runs before every start).
+func TestFailedRestartIsRetried(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	c := ctr("c", "img:1")
+	c.ImagePullPolicy = v1.PullAlways
+	p := pod("p", c)
+	p.Annotations[kubelet.AnnotationImagePullDuration] = "1s"
+	p.Annotations[kubelet.AnnotationStartDuration] = "0s"
+	p.Annotations[kubelet.AnnotationCrashAfter] = "10s"
+	e.create(p, "n1")
+	e.at(sec(5))
+	setAnnotation(e, "p", kubelet.AnnotationImagePullError, "registry down")
+	// Exit at 11, restart at once: its pull fails at 12. Resync at 22: the
+	// crash back-off (10 s from 11) is over: the restart pulls again.
+	e.at(sec(21))
+	fixed := e.get("p")
+	delete(fixed.Annotations, kubelet.AnnotationImagePullError)
+	_, err := e.cl.CoreV1().Pods("default").Update(ctx, fixed, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	e.at(sec(30))
+	s := containerStatus(e.get("p"), "c")
+	assert.Equal(t, "running", state(s))
+	assert.Equal(t, int32(1), s.RestartCount)
+	assert.Equal(t, []time.Duration{sec(1), sec(23)}, e.times("containerStarted", "p"))
 }
 
 func contains(s, sub string) bool {

@@ -72,7 +72,9 @@ type Kubelet struct {
 	state State
 	// node identity; bootID changes at every boot.
 	machineID, systemUUID, bootID string
+	// bootedAt is when the machine last booted (the kubelet started);
 	// readyAt is when the node starts reporting Ready (NodeReadyDelay after boot).
+	bootedAt    time.Duration
 	readyAt     time.Duration
 	readyTimer  sim.Timer
 	statusTimer sim.Timer
@@ -336,7 +338,8 @@ func (k *Kubelet) Start() error {
 // boot starts a new boot of the machine.
 func (k *Kubelet) boot() {
 	k.bootID = k.uuid()
-	k.readyAt = k.eng.Elapsed() + k.cfg.NodeReadyDelay
+	k.bootedAt = k.eng.Elapsed()
+	k.readyAt = k.bootedAt + k.cfg.NodeReadyDelay
 	if k.cfg.NodeReadyDelay > 0 {
 		k.readyTimer = k.eng.After(k.cfg.NodeReadyDelay, k.lblHeartbeat, k.syncNodeStatus)
 	}

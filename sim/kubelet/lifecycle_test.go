@@ -20,8 +20,10 @@ import (
 //	0     admitted, sandbox and IP; init: Pulling busybox
 //	2     init pulled;  2.5 init running
 //	3.5   init completed (Initialized); app: Pulling nginx
-//	5.5   app pulled;   6.0 app running (phase Running, not Ready)
-//	9     first readiness probe (initialDelay 3 s) succeeds: Ready
+//	5.5   app pulled;   6.0 app running (phase Running, not Ready); the
+//	      sync that follows runs no readiness probe (initialDelay 3 s) but
+//	      restarts its period (5 s)
+//	11    first readiness probe succeeds: Ready
 func TestPhasesAndConditionsTimeline(t *testing.T) {
 	e := newEnv(t, kubelet.Config{})
 	e.node("n1", "4", "8Gi")
@@ -68,13 +70,13 @@ func TestPhasesAndConditionsTimeline(t *testing.T) {
 	assert.True(t, *containerStatus(got, "app").Started)
 	assert.Equal(t, v1.ConditionFalse, cond(got, v1.PodReady).Status)
 
-	e.at(sec(8.9))
+	e.at(sec(10.9))
 	assert.Equal(t, v1.ConditionFalse, cond(e.get("web"), v1.PodReady).Status)
-	e.at(sec(9))
+	e.at(sec(11))
 	got = e.get("web")
 	assert.Equal(t, v1.ConditionTrue, cond(got, v1.PodReady).Status)
 	assert.Equal(t, v1.ConditionTrue, cond(got, v1.ContainersReady).Status)
-	assert.Equal(t, at0(sec(9)), cond(got, v1.PodReady).LastTransitionTime)
+	assert.Equal(t, at0(sec(11)), cond(got, v1.PodReady).LastTransitionTime)
 	assert.Equal(t, at0(0), cond(got, v1.PodReadyToStartContainers).LastTransitionTime)
 
 	assert.Equal(t, []string{
@@ -95,7 +97,7 @@ func TestPhasesAndConditionsTimeline(t *testing.T) {
 			writes = append(writes, r.Time)
 		}
 	}
-	assert.Equal(t, []time.Duration{0, sec(2.5), sec(3.5), sec(6), sec(9)}, writes)
+	assert.Equal(t, []time.Duration{0, sec(2.5), sec(3.5), sec(6), sec(11)}, writes)
 }
 
 func sizeOf(image string) string { return strconv.FormatInt(kubelet.ImageSizeBytes(image), 10) }

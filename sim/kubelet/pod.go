@@ -164,6 +164,18 @@ func (b *backoff) inBackoffSinceUpdate(now, max time.Duration) bool {
 	return now-b.lastUpdate < b.delay
 }
 
+// gc drops the entry if it was not updated for 2 × max by now: the
+// kubelet's housekeeping (HandlePodCleanups, every 2 s) runs the crash
+// back-off's GC; kubesim drops the entry exactly at that age.
+func (b *backoff) gc(now, max time.Duration) {
+	if b != nil && b.set && now-b.lastUpdate >= 2*max {
+		*b = backoff{}
+	}
+}
+
+// collectedAt is when gc drops the entry.
+func (b *backoff) collectedAt(max time.Duration) time.Duration { return b.lastUpdate + 2*max }
+
 // next is Next(eventTime): start at initial, or double up to max.
 func (b *backoff) next(eventTime, now, initial, max time.Duration) {
 	if !b.set || b.expired(eventTime, max) {
@@ -464,7 +476,10 @@ func (w *podWorker) sandboxUp() {
 	w.advance()
 }
 
-// resync runs advance again after the pod worker's back-off period.
+// resync syncs the pod again after the pod worker's back-off period, as
+// upstream's pod worker requeues a pod whose sync failed: the sandbox, or
+// the containers whose start failed (the restarts among them through the
+// crash back-off check, as every start goes through doBackOff).
 func (w *podWorker) resync() {
 	if w.resyncTimr.Pending() {
 		return
@@ -474,8 +489,31 @@ func (w *podWorker) resync() {
 			w.sandboxUp()
 			return
 		}
+		for _, c := range w.all {
+			if c.state == cExited && !c.wantStart && c.startFailed() && !c.timer.Pending() {
+				w.scheduleRestart(c, false)
+			}
+		}
 		w.advance()
 	})
+}
+
+// startFailed reports whether c's last start attempt failed (its image
+// could not be had); it is tried again at the pod's resync.
+func (c *container) startFailed() bool {
+	switch c.waitReason {
+	case reasonErrImagePull, reasonImagePullBackOff, reasonErrImageNeverPull:
+		return true
+	}
+	return false
+}
+
+// held reports whether c, never started, waits for the pod's resync after
+// a failed start: the pipeline goes on with the other containers
+// meanwhile, as upstream's SyncPod goes on after a container's failed
+// start.
+func (w *podWorker) held(c *container) bool {
+	return c.state == cNew && c.startFailed() && w.resyncTimr.Pending()
 }
 
 // advance moves the pod's start pipeline on: init containers one at a
@@ -489,7 +527,7 @@ func (w *podWorker) advance() {
 	for w.initIdx < w.nInits {
 		c := w.inits()[w.initIdx]
 		switch {
-		case c.state == cNew || (c.state == cExited && c.wantStart):
+		case (c.state == cNew && !w.held(c)) || (c.state == cExited && c.wantStart):
 			w.startContainer(c)
 			return
 		case c.state == cRunning && c.sidecar && c.started:
@@ -497,11 +535,11 @@ func (w *podWorker) advance() {
 		case c.state == cExited && c.init && c.exit.ExitCode == 0:
 			w.initIdx++
 		default:
-			return // running, starting, or waiting for a restart
+			return // running, starting, waiting for a restart or a resync
 		}
 	}
 	for _, c := range w.regular() {
-		if c.state == cNew {
+		if c.state == cNew && !w.held(c) {
 			w.startContainer(c)
 			return
 		}
@@ -534,6 +572,7 @@ func (w *podWorker) startContainer(c *container) {
 			last = c.lastTerm
 		}
 		if last != nil {
+			c.crashBackoff.gc(w.now(), w.k.cfg.CrashLoopBackOffMax)
 			c.crashBO().next(last.FinishedAt.Sub(sim.Epoch), w.now(), w.k.cfg.CrashLoopBackOffInitial, w.k.cfg.CrashLoopBackOffMax)
 		}
 	}
@@ -618,8 +657,8 @@ func (w *podWorker) pulled(c *container, p *pull, requested time.Duration) {
 	w.createAndStart(c)
 }
 
-// waitFailed leaves c waiting with reason and retries after the pod
-// worker's back-off period.
+// waitFailed leaves c waiting with reason, to be tried again at the pod
+// worker's resync, and goes on with the pod's other containers.
 func (w *podWorker) waitFailed(c *container, reason, msg string) {
 	w.notStarting(c)
 	if c.waitReason != reason || c.waitMessage != msg {
@@ -627,6 +666,7 @@ func (w *podWorker) waitFailed(c *container, reason, msg string) {
 		w.changed()
 	}
 	w.resync()
+	w.advance()
 }
 
 func (w *podWorker) createAndStart(c *container) {
@@ -679,6 +719,7 @@ func (w *podWorker) containerStarted(c *container) {
 	}
 	w.startProbes(c)
 	w.changed()
+	w.probeSync() // the pod's sync after the start (PLEG's ContainerStarted)
 	w.updateServing()
 	if c.b.StartupDuration > 0 {
 		// The application accepts connections from then on (a stale wake-up
@@ -706,9 +747,40 @@ func containerID(uid types.UID, name string, restart int32, boot string) string 
 
 // ---- probes ----
 
-// startProbes arms c's probe timers: each probe first runs initialDelay
-// after the start, then every period. Liveness and readiness probes skip
-// their runs until the startup probe succeeded.
+// Probes follow upstream's prober workers (pkg/kubelet/prober/worker.go,
+// prober_manager.go; the default up to v1.37). A pod's probe workers start
+// when the kubelet first syncs the pod (or syncs it again after a reboot)
+// and tick every periodSeconds from then, whatever its containers do; a
+// tick probes only a running container whose initialDelaySeconds have
+// passed, liveness and readiness only once it started (its startup probe
+// succeeded), startup only until then. At every sync of the pod a
+// readiness worker whose container is started but not ready also runs at
+// once and restarts its period (the prober manager's UpdatePodStatus
+// triggers a manual run); kubesim syncs the pod when one of its
+// containers starts or exits and when a probe result changes.
+
+// probeAnchor is when the pod's probe workers started: its admission, or
+// the kubelet's last boot if that came after (upstream's workers started
+// within a period of the kubelet's own start first sleep a random part of
+// a period; kubesim's do not).
+func (w *podWorker) probeAnchor() time.Duration {
+	return max(w.startTime.Sub(sim.Epoch), w.k.bootedAt)
+}
+
+func probePeriod(spec *v1.Probe) time.Duration {
+	if spec.PeriodSeconds <= 0 {
+		return 10 * time.Second
+	}
+	return time.Duration(spec.PeriodSeconds) * time.Second
+}
+
+func initialDelay(spec *v1.Probe) time.Duration {
+	return time.Duration(spec.InitialDelaySeconds) * time.Second
+}
+
+// startProbes sets c's probe state for a new run: its startup and liveness
+// probes first run at the pod's first tick after c's start and initial
+// delay; its readiness probe is run by the sync that follows the start.
 func (w *podWorker) startProbes(c *container) {
 	if c.init {
 		// No probes: started while it runs (the prober manager's
@@ -721,15 +793,20 @@ func (w *podWorker) startProbes(c *container) {
 	if c.probes == nil {
 		return
 	}
+	anchor := w.probeAnchor()
 	for kind := range c.probes {
 		p := &c.probes[kind]
 		p.successes, p.failures = 0, 0
-		if p.spec == nil {
+		if p.spec == nil || probeKind(kind) == probeReadiness {
 			continue
 		}
 		kind := probeKind(kind)
-		delay := time.Duration(p.spec.InitialDelaySeconds) * time.Second
-		p.timer = w.k.eng.After(delay, w.k.lblProbe, func() { w.probe(c, kind) })
+		period := probePeriod(p.spec)
+		// A tick at the very instant of the start comes before the
+		// container does (it is created by the sync after the tick).
+		due := c.startedAt + max(initialDelay(p.spec), time.Nanosecond)
+		ticks := max(1, (due-anchor+period-1)/period)
+		p.timer = w.k.eng.At(anchor+ticks*period, w.k.lblProbe, func() { w.probe(c, kind) })
 	}
 }
 
@@ -742,7 +819,8 @@ func (w *podWorker) stopProbes(c *container) {
 	}
 }
 
-// probe runs one probe of c and re-arms it.
+// probe is a tick of c's probe worker of kind: it re-arms, and runs the
+// probe if c is due one.
 func (w *podWorker) probe(c *container, kind probeKind) {
 	p := c.probe(kind)
 	if c.state != cRunning || (c.stopping && kind != probeReadiness) || !w.k.alive() {
@@ -751,19 +829,37 @@ func (w *podWorker) probe(c *container, kind probeKind) {
 	if kind == probeStartup && c.started {
 		return
 	}
-	period := time.Duration(p.spec.PeriodSeconds) * time.Second
-	if period <= 0 {
-		period = 10 * time.Second
-	}
-	p.timer = w.k.eng.After(period, w.k.lblProbe, func() { w.probe(c, kind) })
-	if kind != probeStartup && !c.started {
+	p.timer = w.k.eng.After(probePeriod(p.spec), w.k.lblProbe, func() { w.probe(c, kind) })
+	if (kind != probeStartup && !c.started) || w.now()-c.startedAt < initialDelay(p.spec) {
 		return
 	}
 	w.runProbe(c, kind)
 }
 
+// probeSync is what a sync of the pod does to its probes: the readiness
+// probe of each running container that is started but not ready runs at
+// once, unless its initial delay has not passed, and its period restarts
+// from now (UpdatePodStatus's manual trigger; worker.run resets the
+// ticker).
+func (w *podWorker) probeSync() {
+	for _, c := range w.all {
+		if c.probes == nil || c.state != cRunning || !c.started || c.ready {
+			continue
+		}
+		p := &c.probes[probeReadiness]
+		if p.spec == nil {
+			continue
+		}
+		p.timer.Stop()
+		p.timer = w.k.eng.After(probePeriod(p.spec), w.k.lblProbe, func() { w.probe(c, probeReadiness) })
+		if w.now()-c.startedAt >= initialDelay(p.spec) {
+			w.runProbe(c, probeReadiness)
+		}
+	}
+}
+
 // runProbe evaluates the probe against the behaviour model and applies
-// the thresholds.
+// the thresholds; a changed result syncs the pod.
 func (w *podWorker) runProbe(c *container, kind probeKind) {
 	p := c.probe(kind)
 	ok, msg := w.probeOutcome(c, kind)
@@ -789,14 +885,11 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 			c.started = true
 			p.timer.Stop()
 			w.trace("startupSucceeded", "container "+c.name+" passed its startup probe")
-			if rs := c.probe(probeReadiness).spec; rs == nil {
+			if c.probe(probeReadiness).spec == nil {
 				c.ready = true
-			} else if w.now()-c.startedAt >= time.Duration(rs.InitialDelaySeconds)*time.Second {
-				// The readiness worker is triggered at once; like any run,
-				// not before its initial delay (worker.doProbe).
-				w.runProbe(c, probeReadiness)
 			}
 			w.changed()
+			w.probeSync()
 			w.advance() // a sidecar's start lets the next init container go
 		} else if p.failures >= failureThreshold {
 			w.probeKill(c, kind)
@@ -807,10 +900,12 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 			c.ready = true
 			w.trace("containerReady", "container "+c.name+" is ready")
 			w.changed()
+			w.probeSync()
 		case !ok && c.ready && p.failures >= failureThreshold:
 			c.ready = false
 			w.trace("containerNotReady", "container "+c.name+" failed its readiness probe: "+msg)
 			w.changed()
+			w.probeSync()
 		}
 	case probeLiveness:
 		if !ok && p.failures >= failureThreshold {
@@ -820,12 +915,21 @@ func (w *podWorker) runProbe(c *container, kind probeKind) {
 }
 
 // probeKill kills c after its liveness or startup probe failed; it is
-// restarted unless the restart policy is Never.
+// restarted unless the restart policy is Never. A sidecar always is, and
+// its Killing message says so no more than upstream's
+// computeInitContainerActions does ("Init container NAME failed liveness
+// probe"); a regular container's is computePodActions' (", will be
+// restarted" when it will).
 func (w *podWorker) probeKill(c *container, kind probeKind) {
 	restart := w.pod.Spec.RestartPolicy != v1.RestartPolicyNever || c.sidecar
-	msg := fmt.Sprintf("Container %s failed %s probe", c.name, strings.ToLower(kind.String()))
-	if restart {
-		msg += ", will be restarted"
+	var msg string
+	switch {
+	case c.sidecar:
+		msg = "Init container " + c.name + " failed " + strings.ToLower(kind.String()) + " probe"
+	case restart:
+		msg = "Container " + c.name + " failed " + strings.ToLower(kind.String()) + " probe, will be restarted"
+	default:
+		msg = "Container " + c.name + " failed " + strings.ToLower(kind.String()) + " probe"
 	}
 	grace := w.podGrace()
 	if ps := c.probe(kind).spec; ps.TerminationGracePeriodSeconds != nil {
@@ -833,6 +937,7 @@ func (w *podWorker) probeKill(c *container, kind probeKind) {
 	}
 	w.trace("probeFailed", msg)
 	w.stopContainer(c, grace, msg, restart)
+	w.probeSync() // the sync the failed result brought
 }
 
 // probeOutcome is the result of one probe run and, for a failure, upstream's
@@ -866,7 +971,21 @@ func (w *podWorker) probeOutcome(c *container, kind probeKind) (bool, string) {
 	switch {
 	case spec.HTTPGet != nil:
 		if starting {
-			return false, fmt.Sprintf("Get \"http://%s:%s%s\": dial tcp %s:%s: connect: connection refused", w.ip, port(spec.HTTPGet.Port), spec.HTTPGet.Path, w.ip, port(spec.HTTPGet.Port))
+			// The URL the HTTP prober builds (scheme, host or the pod's IP,
+			// port, path) and the dial error net/http reports.
+			h := spec.HTTPGet
+			scheme, host, path := strings.ToLower(string(h.Scheme)), h.Host, h.Path
+			if scheme == "" {
+				scheme = "http"
+			}
+			if host == "" {
+				host = w.ip
+			}
+			if path != "" && !strings.HasPrefix(path, "/") {
+				path = "/" + path
+			}
+			addr := host + ":" + port(h.Port)
+			return false, fmt.Sprintf("Get \"%s://%s%s\": dial tcp %s: connect: connection refused", scheme, addr, path, addr)
 		}
 		code := 503
 		if kind == probeLiveness {
@@ -876,7 +995,12 @@ func (w *podWorker) probeOutcome(c *container, kind probeKind) (bool, string) {
 	case spec.TCPSocket != nil:
 		return false, fmt.Sprintf("dial tcp %s:%s: connect: connection refused", w.ip, port(spec.TCPSocket.Port))
 	case spec.GRPC != nil:
-		return false, fmt.Sprintf("timeout: failed to connect service \":%d\" within 1s", spec.GRPC.Port)
+		if starting {
+			// The gRPC prober dials with grpc.WithBlock until its timeout.
+			timeout := time.Duration(max(spec.TimeoutSeconds, 1)) * time.Second
+			return false, fmt.Sprintf("timeout: failed to connect service %q within %v: context deadline exceeded", w.ip+":"+itoa(spec.GRPC.Port), timeout)
+		}
+		return false, `service unhealthy (responded with "NOT_SERVING")`
 	}
 	return false, "command exited with code 1"
 }
@@ -901,6 +1025,7 @@ func (w *podWorker) exited(c *container, code int32, reason string, restartOverr
 	w.trace("containerExited", fmt.Sprintf("container %s exited with code %d (%s)", c.name, code, reason))
 	w.updateServing()
 	w.changed()
+	w.probeSync() // the pod's sync after the exit (PLEG's ContainerDied)
 	if w.terminating {
 		w.wakeSidecars()
 		w.checkTerminated()
@@ -954,11 +1079,13 @@ func (w *podWorker) allRegularFinished() bool {
 }
 
 // scheduleRestart restarts c at once or, while it is in CrashLoopBackOff,
-// when its back-off (measured from its finish) expires. killed: the
-// kubelet killed c to restart it (a failed probe); upstream restarts it in
-// the sync that killed it, and doBackOff checks the pod status read
-// before the kill: the back-off is measured from c's previous exited run,
-// and without one c restarts at once with no back-off update.
+// when its back-off (measured from its finish) expires, or earlier when
+// the kubelet's housekeeping collects the back-off entry (2 × max after
+// its last update). killed: the kubelet killed c to restart it (a failed
+// probe); upstream restarts it in the sync that killed it, and doBackOff
+// checks the pod status read before the kill: the back-off is measured
+// from c's previous exited run, and without one c restarts at once with
+// no back-off update.
 func (w *podWorker) scheduleRestart(c *container, killed bool) {
 	finish := c.exit.FinishedAt.Sub(sim.Epoch)
 	max := w.k.cfg.CrashLoopBackOffMax
@@ -966,13 +1093,15 @@ func (w *podWorker) scheduleRestart(c *container, killed bool) {
 	if killed && c.lastTerm != nil {
 		since = c.lastTerm.FinishedAt.Sub(sim.Epoch)
 	}
+	c.crashBackoff.gc(w.now(), max)
 	if (!killed || c.lastTerm != nil) && c.crashBackoff.inBackoffSince(since, w.now(), max) {
 		podDesc := fmt.Sprintf("%s_%s(%s)", w.name(), w.namespace(), w.uid)
 		c.waitReason = reasonCrashLoopBackOff
 		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", c.crashBackoff.delay, c.name, podDesc)
 		w.k.event(w.ref(c), v1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.name, podDesc))
-		w.trace("backOff", fmt.Sprintf("container %s in CrashLoopBackOff, restart in %v", c.name, c.crashBackoff.delay-(w.now()-finish)))
-		c.timer = w.k.eng.At(finish+c.crashBackoff.delay, w.k.lblBackoff, func() {
+		restartAt := min(finish+c.crashBackoff.delay, c.crashBackoff.collectedAt(max))
+		w.trace("backOff", fmt.Sprintf("container %s in CrashLoopBackOff, restart in %v", c.name, restartAt-w.now()))
+		c.timer = w.k.eng.At(restartAt, w.k.lblBackoff, func() {
 			c.wantStart = true
 			w.advance()
 		})
@@ -1384,8 +1513,10 @@ func (w *podWorker) recover(pod *v1.Pod) {
 			for _, c := range w.all {
 				c.state = cNew
 				c.wantStart, c.killRestart = false, false
-				// The kubelet's back-off state lived in memory.
+				// The kubelet's back-offs and why starts failed (its
+				// reasonCache) lived in memory.
 				c.crashBackoff, c.pullBackoff = nil, nil
+				c.waitReason, c.waitMessage = "", ""
 			}
 			w.startSandbox()
 			w.changed()
@@ -1557,14 +1688,14 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 		}
 	}
 	for i, c := range w.inits() {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, terminalPod && i <= lastRan))
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod && i <= lastRan))
 	}
 	regularMissing := terminalPod && w.hasInitialized()
 	if len(w.regular()) > 0 {
 		st.ContainerStatuses = make([]v1.ContainerStatus, 0, len(w.regular()))
 	}
 	for _, c := range w.regular() {
-		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, terminalPod, regularMissing))
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(len(w.inits()) > 0, regularMissing))
 	}
 	if len(st.ContainerStatuses) > 1 {
 		// By name, as upstream's convertToAPIContainerStatuses sorts them
@@ -1619,9 +1750,39 @@ func (w *podWorker) hasInitialized() bool {
 	return (last.exit != nil && last.exit.ExitCode == 0) || (last.lastTerm != nil && last.lastTerm.ExitCode == 0)
 }
 
+// showsStartFailure reports whether c's status shows why its last start
+// failed (CrashLoopBackOff, ErrImagePull…) in place of its state. As
+// upstream's convertToAPIContainerStatuses (pkg/kubelet/kubelet_pods.go),
+// only for a container to be restarted (kubecontainer's
+// ShouldContainerBeRestarted): never once the pod is being deleted; one
+// that ran only if the restart policy restarts it (a sidecar always is);
+// not an init container, sidecars included, whose last run completed.
+func (c *container) showsStartFailure() bool {
+	if c.waitReason == "" || c.w.pod.DeletionTimestamp != nil {
+		return false
+	}
+	if c.exit == nil {
+		return true
+	}
+	code := c.exit.ExitCode
+	switch {
+	case (c.init || c.sidecar) && code == 0:
+		return false
+	case c.sidecar:
+		return true
+	}
+	switch c.w.pod.Spec.RestartPolicy {
+	case v1.RestartPolicyNever:
+		return false
+	case v1.RestartPolicyOnFailure:
+		return code != 0
+	}
+	return true
+}
+
 // apiStatus is the container's status as the kubelet reports it; missing:
 // if it never ran, it is reported terminated with ContainerStatusUnknown.
-func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.ContainerStatus {
+func (c *container) apiStatus(podHasInits, missing bool) v1.ContainerStatus {
 	w := c.w
 	s := v1.ContainerStatus{Name: c.name, Image: c.spec.Image, ImageID: c.imageID, RestartCount: c.restartCount,
 		ContainerID: c.containerID, Started: w.k.boolPtr(false)}
@@ -1634,7 +1795,7 @@ func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.Contain
 		s.Started = w.k.boolPtr(c.started)
 		s.Ready = c.ready
 	case c.exit != nil:
-		if c.waitReason == reasonCrashLoopBackOff && !terminalPod {
+		if c.showsStartFailure() {
 			s.State.Waiting = &v1.ContainerStateWaiting{Reason: c.waitReason, Message: c.waitMessage}
 			s.LastTerminationState.Terminated = c.exit.DeepCopy()
 		} else {
@@ -1650,7 +1811,7 @@ func (c *container) apiStatus(podHasInits, terminalPod, missing bool) v1.Contain
 			reason = reasonPodInitializing
 		}
 		msg := ""
-		if c.waitReason != "" {
+		if c.showsStartFailure() {
 			reason, msg = c.waitReason, c.waitMessage
 		}
 		s.State.Waiting = &v1.ContainerStateWaiting{Reason: reason, Message: msg}
