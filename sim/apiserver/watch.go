@@ -77,6 +77,9 @@ type cacheEvent struct {
 	obj    runtime.Object // nil for a deletion
 	prev   runtime.Object // nil for a creation
 	fields indexValues
+	// left is prev at the change's resourceVersion, made for the first
+	// watcher the object leaves (see leftObject).
+	left runtime.Object
 }
 
 // histEvent is one change in the watch cache's window. Upstream's watch
@@ -570,9 +573,22 @@ func (c *cacher) deliver(w *Watcher, ce *cacheEvent) {
 	case newIn:
 		w.fn(watch.Event{Type: watch.Added, Object: ce.obj}, key)
 	case oldIn:
-		// Left the selection: upstream sends DELETED with the new object.
-		w.fn(watch.Event{Type: watch.Deleted, Object: ce.obj}, key)
+		// Left the selection: DELETED with the version that matched, at
+		// the change's resourceVersion (upstream's cacheWatcher
+		// convertToWatchEvent; the etcd3 watcher's transform alike).
+		w.fn(watch.Event{Type: watch.Deleted, Object: ce.leftObject()}, key)
 	}
+}
+
+// leftObject is the object of the DELETED event a watcher gets when ce's
+// object leaves its selection: the previous version with ce's
+// resourceVersion, one copy for all such watchers.
+func (ce *cacheEvent) leftObject() runtime.Object {
+	if ce.left == nil {
+		ce.left = ce.prev.DeepCopyObject()
+		ce.left.(metav1.Object).SetResourceVersion(formatRV(ce.rev))
+	}
+	return ce.left
 }
 
 // indexFor reports the index a selector can use: an exact match on
