@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -70,4 +71,74 @@ func TestWatchLeavingTheSelectionDeliversThePreviousObject(t *testing.T) {
 	assert.Equal(t, "Pulled", ev.Reason)
 	assert.Equal(t, created.ResourceVersion, ev.ResourceVersion)
 	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), ev.ResourceVersion)
+}
+
+// Field selectors take the field labels of the kind's conversion function
+// (pkg/apis/core/v1/conversion.go: pods, nodes, namespaces, events,
+// services), and of runtime.DefaultMetaV1FieldSelectorConversion for every
+// other kind (metadata.name and metadata.namespace only, in its own
+// wording): nodes and namespaces take no metadata.namespace, apps/v1
+// replicasets no status.replicas (kubernetes#135136). Pods' legacy
+// spec.host is spec.nodeName; status.podIPs is accepted but is no
+// selectable field (PodToSelectableFields), so it reads as "".
+func TestFieldLabelsAsUpstreamConverts(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for _, n := range []string{"a", "b"} {
+		_, err := pods.Create(ctx, pod(n), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	p, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Status.PodIP = "10.0.0.9"
+	p.Status.PodIPs = []v1.PodIP{{IP: "10.0.0.9"}}
+	_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	names := func(sel string) []string {
+		l, err := pods.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		require.NoError(t, err, sel)
+		out := []string{}
+		for _, p := range l.Items {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"a"}, names("spec.host=n1"))
+	assert.Equal(t, []string{"a"}, names("status.podIP=10.0.0.9"))
+	assert.Equal(t, []string{}, names("status.podIPs=10.0.0.9"))
+	assert.Equal(t, []string{"a", "b"}, names("status.podIPs="))
+
+	podRes, _ := e.s.Resource("pods")
+	var onNode []string
+	_, err = e.s.Watch(podRes, "", metav1.ListOptions{FieldSelector: "spec.host=n1"}, func(ev watch.Event) {
+		onNode = append(onNode, string(ev.Type)+" "+ev.Object.(metav1.Object).GetName())
+	})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []string{"ADDED a"}, onNode)
+
+	for _, c := range []struct{ resource, selector, err string }{
+		{"nodes", "metadata.namespace=x", "field label not supported: metadata.namespace"},
+		{"namespaces", "metadata.namespace=x", "field label not supported: metadata.namespace"},
+		{"pods", "status.hostIP=1.2.3.4", "field label not supported: status.hostIP"},
+		{"replicasets", "status.replicas=1", `"status.replicas" is not a known field selector: only "metadata.name", "metadata.namespace"`},
+		{"configmaps", "data.x=y", `"data.x" is not a known field selector: only "metadata.name", "metadata.namespace"`},
+		{"deployments", "spec.replicas=1", `"spec.replicas" is not a known field selector: only "metadata.name", "metadata.namespace"`},
+	} {
+		res, _ := e.s.Resource(c.resource)
+		_, err := e.s.ListObject(res, "", metav1.ListOptions{FieldSelector: c.selector})
+		assert.EqualError(t, err, c.err, c.resource)
+		assert.True(t, apierrors.IsBadRequest(err), c.resource)
+		_, err = e.s.Watch(res, "", metav1.ListOptions{FieldSelector: c.selector}, func(watch.Event) {})
+		assert.EqualError(t, err, c.err, c.resource)
+	}
+	for _, c := range []struct{ resource, selector string }{
+		{"nodes", "spec.unschedulable=false"}, {"namespaces", "status.phase=Active"}, {"priorityclasses", "metadata.namespace="},
+		{"replicasets", "metadata.namespace=default"}, {"events", "involvedObject.fieldPath=x"}, {"services", "spec.type=ClusterIP"},
+	} {
+		res, _ := e.s.Resource(c.resource)
+		_, err := e.s.ListObject(res, "", metav1.ListOptions{FieldSelector: c.selector})
+		assert.NoError(t, err, c.resource)
+	}
 }

@@ -1,8 +1,6 @@
 package apiserver
 
 import (
-	"fmt"
-
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -83,9 +81,9 @@ func (sel Selector) Empty() bool {
 	return (sel.Label == nil || sel.Label.Empty()) && (sel.Field == nil || sel.Field.Empty())
 }
 
-// ParseSelector parses ListOptions' label and field selectors for res,
-// rejecting field labels the resource does not support, with upstream's
-// messages.
+// ParseSelector parses ListOptions' label and field selectors for res and
+// converts the field labels as the kind's field label conversion does
+// upstream, rejecting those it does not know with its message.
 func (s *Server) ParseSelector(res *Resource, opts metav1.ListOptions) (Selector, error) {
 	sel := Selector{Label: labels.Everything(), Field: fields.Everything()}
 	if opts.LabelSelector != "" {
@@ -100,10 +98,12 @@ func (s *Server) ParseSelector(res *Resource, opts metav1.ListOptions) (Selector
 		if err != nil {
 			return sel, apierrors.NewBadRequest(err.Error())
 		}
-		for _, r := range fs.Requirements() {
-			if !res.supportsField(r.Field) {
-				return sel, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", r.Field))
-			}
+		fs, err = fs.Transform(func(label, value string) (string, string, error) {
+			l, err := res.convertFieldLabel(label)
+			return l, value, err
+		})
+		if err != nil {
+			return sel, apierrors.NewBadRequest(err.Error())
 		}
 		sel.Field = fs
 	}
