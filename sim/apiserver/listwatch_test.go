@@ -142,3 +142,62 @@ func TestFieldLabelsAsUpstreamConverts(t *testing.T) {
 		assert.NoError(t, err, c.resource)
 	}
 }
+
+// Lists and watches check their options as the handler's
+// ValidateListOptions (WatchList on, after SetListOptionsDefaults): 422
+// Invalid on ListOptions.meta.k8s.io, after the selectors parse and before
+// their field labels convert.
+func TestListOptionsValidation(t *testing.T) {
+	e := newEnv(t)
+	podRes, _ := e.s.Resource("pods")
+	for _, c := range []struct {
+		opts  metav1.ListOptions
+		watch bool
+		err   string
+	}{
+		{opts: metav1.ListOptions{ResourceVersionMatch: metav1.ResourceVersionMatchExact},
+			err: `ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided`},
+		{opts: metav1.ListOptions{ResourceVersion: "0", ResourceVersionMatch: metav1.ResourceVersionMatchExact},
+			err: `ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"`},
+		{opts: metav1.ListOptions{ResourceVersion: "5", ResourceVersionMatch: "Newest"},
+			err: `ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""`},
+		{opts: metav1.ListOptions{ResourceVersion: "5", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, Continue: "x"},
+			err: `ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided`},
+		{opts: metav1.ListOptions{SendInitialEvents: ptr(true)},
+			err: `ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list`},
+		{watch: true, opts: metav1.ListOptions{ResourceVersion: "5", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan},
+			err: `ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided`},
+		{watch: true, opts: metav1.ListOptions{SendInitialEvents: ptr(true)},
+			err: `ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan`},
+		{watch: true, opts: metav1.ListOptions{SendInitialEvents: ptr(true), ResourceVersionMatch: metav1.ResourceVersionMatchExact, ResourceVersion: "5"},
+			err: `ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan, resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"]`},
+		// The selectors parse first, their labels convert after.
+		{opts: metav1.ListOptions{LabelSelector: "a b", ResourceVersionMatch: metav1.ResourceVersionMatchExact},
+			err: `unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt`},
+		{opts: metav1.ListOptions{FieldSelector: "status.hostIP=x", ResourceVersionMatch: metav1.ResourceVersionMatchExact},
+			err: `ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided`},
+	} {
+		var err error
+		if c.watch {
+			_, err = e.s.Watch(podRes, "", c.opts, func(watch.Event) {})
+		} else {
+			_, err = e.s.ListObject(podRes, "", c.opts)
+		}
+		require.Error(t, err, "%+v", c.opts)
+		assert.Equal(t, c.err, err.Error(), "%+v", c.opts)
+		if c.opts.LabelSelector == "" {
+			assert.True(t, apierrors.IsInvalid(err), "%+v: 422", c.opts)
+		} else {
+			assert.True(t, apierrors.IsBadRequest(err), "%+v: 400", c.opts)
+		}
+	}
+	// Valid: a watch list, and a legacy watch the defaults make one.
+	for _, o := range []metav1.ListOptions{
+		{SendInitialEvents: ptr(true), ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true},
+		{SendInitialEvents: ptr(false), ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan},
+		{ResourceVersion: "0"},
+	} {
+		_, err := e.s.Watch(podRes, "", o, func(watch.Event) {})
+		assert.NoError(t, err, "%+v", o)
+	}
+}

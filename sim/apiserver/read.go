@@ -2,10 +2,13 @@ package apiserver
 
 import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	listvalidation "k8s.io/apimachinery/pkg/apis/meta/internalversion/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubesim/kubesim/sim/mvcc"
 )
@@ -85,6 +88,16 @@ func (sel Selector) Empty() bool {
 // converts the field labels as the kind's field label conversion does
 // upstream, rejecting those it does not know with its message.
 func (s *Server) ParseSelector(res *Resource, opts metav1.ListOptions) (Selector, error) {
+	sel, err := parseSelectors(opts)
+	if err != nil {
+		return sel, err
+	}
+	return sel, sel.convertFieldLabels(res)
+}
+
+// parseSelectors parses ListOptions' selectors (400 Bad Request with the
+// parser's message, as the handler's DecodeParameters).
+func parseSelectors(opts metav1.ListOptions) (Selector, error) {
 	sel := Selector{Label: labels.Everything(), Field: fields.Everything()}
 	if opts.LabelSelector != "" {
 		ls, err := labels.Parse(opts.LabelSelector)
@@ -98,16 +111,50 @@ func (s *Server) ParseSelector(res *Resource, opts metav1.ListOptions) (Selector
 		if err != nil {
 			return sel, apierrors.NewBadRequest(err.Error())
 		}
-		fs, err = fs.Transform(func(label, value string) (string, string, error) {
-			l, err := res.convertFieldLabel(label)
-			return l, value, err
-		})
-		if err != nil {
-			return sel, apierrors.NewBadRequest(err.Error())
-		}
 		sel.Field = fs
 	}
 	return sel, nil
+}
+
+// convertFieldLabels converts the field selector's labels for res (the
+// handler's FieldSelector.Transform with ConvertFieldLabel; 400 Bad
+// Request for a label the kind does not know).
+func (sel *Selector) convertFieldLabels(res *Resource) error {
+	if sel.Field == nil || sel.Field.Empty() {
+		return nil
+	}
+	fs, err := sel.Field.Transform(func(label, value string) (string, string, error) {
+		l, err := res.convertFieldLabel(label)
+		return l, value, err
+	})
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	sel.Field = fs
+	return nil
+}
+
+// listOptions checks a list's or a watch's options as kube-apiserver's
+// ListResource handler does before the storage sees them: the selectors
+// parse (400), the options get the WatchList defaults (a watch from ""
+// or "0" without resourceVersionMatch asks for the initial events,
+// NotOlderThan: SetListOptionsDefaults, the WatchList feature being on)
+// and validate (422 Invalid, ValidateListOptions), the field labels
+// convert (400). It returns the options as defaulted and the selector.
+func (s *Server) listOptions(res *Resource, opts metav1.ListOptions, watch bool) (metav1.ListOptions, Selector, error) {
+	sel, err := parseSelectors(opts)
+	if err != nil {
+		return opts, sel, err
+	}
+	in := internalversion.ListOptions{Watch: watch, AllowWatchBookmarks: opts.AllowWatchBookmarks,
+		ResourceVersion: opts.ResourceVersion, ResourceVersionMatch: opts.ResourceVersionMatch,
+		Limit: opts.Limit, Continue: opts.Continue, SendInitialEvents: opts.SendInitialEvents}
+	internalversion.SetListOptionsDefaults(&in, true)
+	opts.SendInitialEvents, opts.ResourceVersionMatch = in.SendInitialEvents, in.ResourceVersionMatch
+	if errs := listvalidation.ValidateListOptions(&in, true); len(errs) > 0 {
+		return opts, sel, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
+	}
+	return opts, sel, sel.convertFieldLabels(res)
 }
 
 // Matches reports whether obj of resource res matches the selector.
@@ -143,7 +190,7 @@ func (sel Selector) matches(res *Resource, obj runtime.Object, of *objectFields)
 // objects are shared and must not be modified. opts.ResourceVersion is
 // accepted and ignored: every list is a consistent read of the latest state.
 func (s *Server) List(res *Resource, namespace string, opts metav1.ListOptions) ([]runtime.Object, int64, error) {
-	sel, err := s.ParseSelector(res, opts)
+	_, sel, err := s.listOptions(res, opts, false)
 	if err != nil {
 		return nil, 0, err
 	}

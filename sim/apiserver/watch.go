@@ -354,7 +354,7 @@ func (s *Server) Watch(res *Resource, namespace string, opts metav1.ListOptions,
 // no key string of its own; "" when the server has none at hand (the
 // initial ADDED events).
 func (s *Server) WatchKeyed(res *Resource, namespace string, opts metav1.ListOptions, fn func(ev watch.Event, key string)) (*Watcher, error) {
-	sel, err := s.ParseSelector(res, opts)
+	opts, sel, err := s.listOptions(res, opts, true)
 	if err != nil {
 		return nil, err
 	}
