@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -200,4 +201,90 @@ func TestListOptionsValidation(t *testing.T) {
 		_, err := e.s.Watch(podRes, "", o, func(watch.Event) {})
 		assert.NoError(t, err, "%+v", o)
 	}
+}
+
+func podNames(l *v1.PodList) []string {
+	out := []string{}
+	for _, p := range l.Items {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// A list's resourceVersion semantics (api-concepts "semantics for get and
+// list"): "" is the latest state (a consistent read); "0" any state, served
+// from the watch cache, which may not have the latest write yet; "N" with
+// NotOlderThan (or no match) the latest state, failing 504 "Too large
+// resource version" when N is ahead of the store; "N" with Exact the state
+// at N, read from etcd, 410 "The resourceVersion for the provided list is
+// too old." once N is compacted, and etcd's future-revision error (500)
+// ahead of it (etcd3 store.GetList, interpretListError; cacher
+// shouldDelegateList, watchCache waitUntilFreshAndBlock).
+func TestListResourceVersionSemantics(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	a, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	a.Labels["v"] = "2"
+	a2, err := pods.Update(ctx, a, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, pod("b"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	now := e.s.Store().Rev()
+	list := func(o metav1.ListOptions) *v1.PodList {
+		l, err := pods.List(ctx, o)
+		require.NoError(t, err, "%+v", o)
+		return l
+	}
+
+	l := list(metav1.ListOptions{ResourceVersion: a.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+	assert.Equal(t, a.ResourceVersion, l.ResourceVersion, "the list is at the revision asked")
+	require.Equal(t, []string{"a"}, podNames(l))
+	assert.Equal(t, a.ResourceVersion, l.Items[0].ResourceVersion)
+	assert.Empty(t, l.Items[0].Labels["v"], "a as it was then")
+
+	for _, o := range []metav1.ListOptions{{}, {ResourceVersion: a2.ResourceVersion},
+		{ResourceVersion: a.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}} {
+		l = list(o)
+		assert.Equal(t, fmt.Sprint(now), l.ResourceVersion, "%+v", o)
+		assert.Equal(t, []string{"a", "b"}, podNames(l), "%+v", o)
+		assert.Equal(t, "2", l.Items[0].Labels["v"], "%+v", o)
+	}
+
+	future := fmt.Sprint(now + 5)
+	for _, o := range []metav1.ListOptions{{ResourceVersion: future}, {ResourceVersion: future, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}} {
+		_, err = pods.List(ctx, o)
+		require.Error(t, err)
+		assert.Equal(t, fmt.Sprintf("Timeout: Too large resource version: %d, current: %d", now+5, now), err.Error())
+		assert.True(t, apierrors.IsTimeout(err))
+		assert.True(t, apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge))
+	}
+	_, err = pods.List(ctx, metav1.ListOptions{ResourceVersion: future, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+	require.Error(t, err)
+	assert.Equal(t, "etcdserver: mvcc: required revision is a future revision", err.Error())
+	assert.Equal(t, int32(500), err.(apierrors.APIStatus).Status().Code)
+
+	// "0" reads the watch cache: a write it has not been told of yet is
+	// not in it; the list's resourceVersion is the cache's.
+	_, err = pods.Create(ctx, pod("c"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	l = list(metav1.ListOptions{ResourceVersion: "0"})
+	assert.Equal(t, []string{"a", "b"}, podNames(l))
+	assert.Equal(t, fmt.Sprint(now), l.ResourceVersion)
+	assert.Equal(t, []string{"a", "b", "c"}, podNames(list(metav1.ListOptions{})))
+	assert.Equal(t, []string{"a", "b"}, podNames(list(metav1.ListOptions{ResourceVersion: "0", LabelSelector: "app=web", Limit: 1})),
+		"the watch cache ignores the limit of a list from \"0\"")
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []string{"a", "b", "c"}, podNames(list(metav1.ListOptions{ResourceVersion: "0"})))
+	evs, err := e.c.CoreV1().Events("default").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), evs.ResourceVersion, "events have no watch cache: \"0\" reads etcd")
+
+	e.eng.RunFor(10*time.Minute + time.Second) // two compaction ticks
+	require.Greater(t, e.s.Store().CompactRev(), now)
+	_, err = pods.List(ctx, metav1.ListOptions{ResourceVersion: a.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+	require.Error(t, err)
+	assert.Equal(t, "The resourceVersion for the provided list is too old.", err.Error())
+	assert.True(t, apierrors.IsResourceExpired(err))
 }

@@ -1,6 +1,12 @@
 package apiserver
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	listvalidation "k8s.io/apimachinery/pkg/apis/meta/internalversion/validation"
@@ -186,15 +192,105 @@ func (sel Selector) matches(res *Resource, obj runtime.Object, of *objectFields)
 
 // List returns the objects of res in namespace ("" = all namespaces) that
 // match the options' selectors, in key order (namespace, then name), and the
-// store revision the list was read at (the list's resourceVersion). The
-// objects are shared and must not be modified. opts.ResourceVersion is
-// accepted and ignored: every list is a consistent read of the latest state.
+// revision the list was read at (the list's resourceVersion), with
+// upstream's resourceVersion semantics:
+//   - "": the latest state (a consistent read);
+//   - "0": any state: the watch cache's, which may not have the latest
+//     writes yet (a resource without a watch cache reads the store);
+//   - "N" with resourceVersionMatch NotOlderThan or none: the latest
+//     state; 504 Timeout "Too large resource version" when N is ahead of
+//     the store (the watch cache would wait for it 3 s in vain);
+//   - "N" with Exact: the state at revision N, read from the store; 410
+//     Gone "The resourceVersion for the provided list is too old." once N
+//     is compacted.
+//
+// The objects are shared and must not be modified.
 func (s *Server) List(res *Resource, namespace string, opts metav1.ListOptions) ([]runtime.Object, int64, error) {
-	_, sel, err := s.listOptions(res, opts, false)
+	objs, meta, err := s.list(res, namespace, opts)
+	return objs, meta.rev, err
+}
+
+// listMeta is a list's metadata.
+type listMeta struct {
+	rev int64 // its resourceVersion
+}
+
+func (s *Server) list(res *Resource, namespace string, opts metav1.ListOptions) ([]runtime.Object, listMeta, error) {
+	opts, sel, err := s.listOptions(res, opts, false)
 	if err != nil {
-		return nil, 0, err
+		return nil, listMeta{}, err
 	}
-	return s.ListSelected(res, namespace, sel)
+	if !res.Namespaced {
+		namespace = ""
+	}
+	var rv int64
+	if opts.ResourceVersion != "" {
+		if rv, err = ParseResourceVersion(opts.ResourceVersion); err != nil {
+			return nil, listMeta{}, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	switch {
+	case opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact:
+		return s.listAt(res, namespace, sel, rv)
+	case opts.ResourceVersion == "0" && !res.NoWatchCache:
+		objs, rev := s.cachers[res].list(namespace, sel)
+		return objs, listMeta{rev: rev}, nil
+	}
+	objs, meta, err := s.listAt(res, namespace, sel, 0)
+	if err == nil && rv > meta.rev {
+		// The watch cache waits for N, then gives up (retry after 1 s);
+		// etcd's read checks it at once (validateMinimumResourceVersion).
+		retry := 1
+		if res.NoWatchCache {
+			retry = 0
+		}
+		return nil, listMeta{}, tooLargeResourceVersion(rv, meta.rev, retry)
+	}
+	return objs, meta, err
+}
+
+// listAt reads the objects of res in namespace matching sel from the store
+// at revision at (0: the latest).
+func (s *Server) listAt(res *Resource, namespace string, sel Selector, at int64) ([]runtime.Object, listMeta, error) {
+	start, end := res.rangeFor(namespace)
+	rr, err := s.store.Range(start, end, mvcc.RangeOptions{Rev: at})
+	if err != nil {
+		return nil, listMeta{}, listError(err)
+	}
+	out := make([]runtime.Object, 0, len(rr.KVs))
+	for _, kv := range rr.KVs {
+		obj := s.decodeKV(res, kv)
+		if sel.Matches(res, obj) {
+			out = append(out, obj)
+		}
+	}
+	meta := listMeta{rev: at}
+	if at == 0 {
+		meta.rev = rr.Rev
+	}
+	return out, meta, nil
+}
+
+// listError is the API error of a failed store read, as the etcd3 store's
+// interpretListError leaves it.
+func listError(err error) error {
+	switch {
+	case errors.Is(err, mvcc.ErrCompacted):
+		return apierrors.NewResourceExpired("The resourceVersion for the provided list is too old.")
+	case errors.Is(err, mvcc.ErrFutureRev):
+		// Not interpreted upstream: the handler answers etcd's error as is.
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+			Reason: metav1.StatusReasonUnknown, Message: "etcdserver: " + err.Error()}}
+	}
+	return apierrors.NewInternalError(err)
+}
+
+// tooLargeResourceVersion is storage.NewTooLargeResourceVersionError: a
+// read asked for a revision the server has not reached.
+func tooLargeResourceVersion(rv, current int64, retrySeconds int) error {
+	err := apierrors.NewTimeoutError(fmt.Sprintf("Too large resource version: %d, current: %d", rv, current), retrySeconds)
+	err.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
+	return err
 }
 
 // ListSelected is List with an already parsed selector.
@@ -218,15 +314,32 @@ func (s *Server) ListSelected(res *Resource, namespace string, sel Selector) ([]
 }
 
 // ListObject is List wrapped into the resource's typed list (e.g.
-// *v1.PodList) with metadata.resourceVersion set. Items are copies the
-// caller owns.
+// *v1.PodList) with its metadata set. Items are copies the caller owns.
 func (s *Server) ListObject(res *Resource, namespace string, opts metav1.ListOptions) (runtime.Object, error) {
-	objs, rev, err := s.List(res, namespace, opts)
+	objs, meta, err := s.list(res, namespace, opts)
 	if err != nil {
 		return nil, err
 	}
 	l := res.NewList()
 	res.setItems(l, objs)
-	l.(metav1.ListInterface).SetResourceVersion(formatRV(rev))
+	l.(metav1.ListInterface).SetResourceVersion(formatRV(meta.rev))
 	return l.DeepCopyObject(), nil
+}
+
+// list returns the watch cache's objects in namespace ("" = all) matching
+// sel, in key order, and the cache's resourceVersion (a list from "0").
+func (c *cacher) list(namespace string, sel Selector) ([]runtime.Object, int64) {
+	start, _ := c.res.rangeFor(namespace)
+	keys := make([]string, 0, len(c.objs))
+	for k, cur := range c.objs {
+		if strings.HasPrefix(k, start) && sel.matches(c.res, cur.obj, &c.fields) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	out := make([]runtime.Object, len(keys))
+	for i, k := range keys {
+		out[i] = c.objs[k].obj
+	}
+	return out, c.rev
 }
