@@ -1,6 +1,8 @@
 package apiserver_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -287,4 +289,115 @@ func TestListResourceVersionSemantics(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "The resourceVersion for the provided list is too old.", err.Error())
 	assert.True(t, apierrors.IsResourceExpired(err))
+}
+
+// continueToken decodes a continue token as storage.DecodeContinue does.
+func continueToken(t *testing.T, s string) (rv int64, start string) {
+	t.Helper()
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	require.NoError(t, err)
+	var c struct {
+		V     string `json:"v"`
+		RV    int64  `json:"rv"`
+		Start string `json:"start"`
+	}
+	require.NoError(t, json.Unmarshal(data, &c))
+	require.Equal(t, "meta.k8s.io/v1", c.V)
+	return c.RV, c.Start
+}
+
+// limit and continue page a list as the etcd3 store and the watch cache do:
+// every page is read at the first page's revision, the continue token
+// (storage.EncodeContinue) names that revision and the key after the last
+// item, remainingItemCount counts the keys left when no selector filters;
+// a continue token whose revision is compacted fails 410 with a token
+// that continues at the latest revision (handleCompactedErrorForPaging);
+// a continue with a resourceVersion other than "0" is refused; a legacy
+// "N" with a limit reads exactly N.
+func TestListPaging(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		_, err := pods.Create(ctx, pod(n), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	_, err := e.c.CoreV1().Pods("kube-system").Create(ctx, pod("z"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, pods.Bind(ctx, &v1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "d"}, Target: v1.ObjectReference{Name: "n1"}}, metav1.CreateOptions{}))
+	all := e.c.CoreV1().Pods("")
+	revN := e.s.Store().Rev()
+	rev := fmt.Sprint(revN)
+
+	p1, err := all.List(ctx, metav1.ListOptions{Limit: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, podNames(p1))
+	assert.Equal(t, rev, p1.ResourceVersion)
+	require.NotNil(t, p1.RemainingItemCount)
+	assert.Equal(t, int64(4), *p1.RemainingItemCount)
+	tokRV, start := continueToken(t, p1.Continue)
+	assert.Equal(t, rev, fmt.Sprint(tokRV))
+	assert.Equal(t, "default/b\x00", start)
+
+	_, err = pods.Create(ctx, pod("f"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	p2, err := all.List(ctx, metav1.ListOptions{Limit: 2, Continue: p1.Continue, ResourceVersion: "0"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c", "d"}, podNames(p2))
+	assert.Equal(t, rev, p2.ResourceVersion, "every page at the first page's revision")
+	require.NotNil(t, p2.RemainingItemCount)
+	assert.Equal(t, int64(2), *p2.RemainingItemCount)
+	p3, err := all.List(ctx, metav1.ListOptions{Limit: 2, Continue: p2.Continue})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"e", "z"}, podNames(p3), "f was created after the first page")
+	assert.Empty(t, p3.Continue)
+	assert.Nil(t, p3.RemainingItemCount)
+
+	// In one namespace the token's key is relative to it; a selector
+	// leaves remainingItemCount out.
+	n1, err := pods.List(ctx, metav1.ListOptions{Limit: 1, LabelSelector: "app=web"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a"}, podNames(n1))
+	assert.Nil(t, n1.RemainingItemCount)
+	_, start = continueToken(t, n1.Continue)
+	assert.Equal(t, "a\x00", start)
+	onNode, err := pods.List(ctx, metav1.ListOptions{Limit: 1, FieldSelector: "spec.nodeName=n1"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"d"}, podNames(onNode))
+	assert.NotEmpty(t, onNode.Continue, "keys are left after d")
+	last, err := pods.List(ctx, metav1.ListOptions{Limit: 1, FieldSelector: "spec.nodeName=n1", Continue: onNode.Continue})
+	require.NoError(t, err)
+	assert.Empty(t, podNames(last))
+	assert.Empty(t, last.Continue)
+
+	_, err = all.List(ctx, metav1.ListOptions{Limit: 2, Continue: p1.Continue, ResourceVersion: rev})
+	assert.EqualError(t, err, "specifying resource version is not allowed when using continue")
+	assert.True(t, apierrors.IsBadRequest(err))
+	_, err = all.List(ctx, metav1.ListOptions{Continue: "bm90IGpzb24"})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsBadRequest(err))
+	assert.Regexp(t, `^invalid continue token: continue key is not valid: `, err.Error())
+
+	// A legacy "N" with a limit is an exact read; NotOlderThan is not.
+	old, err := all.List(ctx, metav1.ListOptions{Limit: 10, ResourceVersion: rev})
+	require.NoError(t, err)
+	assert.Equal(t, rev, old.ResourceVersion)
+	assert.Equal(t, []string{"a", "b", "c", "d", "e", "z"}, podNames(old))
+	fresh, err := all.List(ctx, metav1.ListOptions{Limit: 10, ResourceVersion: rev, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b", "c", "d", "e", "f", "z"}, podNames(fresh))
+
+	e.eng.RunFor(10*time.Minute + time.Second) // two compaction ticks
+	require.Greater(t, e.s.Store().CompactRev(), revN)
+	_, err = all.List(ctx, metav1.ListOptions{Limit: 2, Continue: p1.Continue})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsResourceExpired(err))
+	assert.Equal(t, "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.", err.Error())
+	next := err.(apierrors.APIStatus).Status().ListMeta.Continue
+	tokRV, start = continueToken(t, next)
+	assert.Equal(t, int64(-1), tokRV, "continue at the latest revision")
+	assert.Equal(t, "default/b\x00", start)
+	inconsistent, err := all.List(ctx, metav1.ListOptions{Continue: next})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c", "d", "e", "f", "z"}, podNames(inconsistent))
+	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), inconsistent.ResourceVersion)
 }

@@ -1,9 +1,12 @@
 package apiserver
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"sort"
 	"strings"
 
@@ -204,6 +207,13 @@ func (sel Selector) matches(res *Resource, obj runtime.Object, of *objectFields)
 //     Gone "The resourceVersion for the provided list is too old." once N
 //     is compacted.
 //
+// A limit pages the list (except from the watch cache with "0", which
+// ignores it; a legacy "N" with a limit reads exactly N): List returns the
+// first page, ListObject's list carries the continue token and, without
+// selectors, remainingItemCount. Every page of a list is read at the first
+// page's revision; continuing once it is compacted fails 410 Gone with a
+// token that continues at the latest revision.
+//
 // The objects are shared and must not be modified.
 func (s *Server) List(res *Resource, namespace string, opts metav1.ListOptions) ([]runtime.Object, int64, error) {
 	objs, meta, err := s.list(res, namespace, opts)
@@ -212,7 +222,9 @@ func (s *Server) List(res *Resource, namespace string, opts metav1.ListOptions) 
 
 // listMeta is a list's metadata.
 type listMeta struct {
-	rev int64 // its resourceVersion
+	rev       int64  // its resourceVersion
+	cont      string // the continue token of a page with more after it
+	remaining *int64 // remainingItemCount
 }
 
 func (s *Server) list(res *Resource, namespace string, opts metav1.ListOptions) ([]runtime.Object, listMeta, error) {
@@ -229,15 +241,23 @@ func (s *Server) list(res *Resource, namespace string, opts metav1.ListOptions) 
 			return nil, listMeta{}, apierrors.NewBadRequest(err.Error())
 		}
 	}
+	if opts.Continue != "" {
+		return s.listContinue(res, namespace, sel, opts)
+	}
 	switch {
-	case opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact:
-		return s.listAt(res, namespace, sel, rv)
+	case opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact ||
+		opts.ResourceVersionMatch == "" && opts.Limit > 0 && rv > 0:
+		objs, meta, err := s.listAt(res, namespace, sel, rv, opts.Limit, "")
+		return objs, meta, listError(err)
 	case opts.ResourceVersion == "0" && !res.NoWatchCache:
 		objs, rev := s.cachers[res].list(namespace, sel)
 		return objs, listMeta{rev: rev}, nil
 	}
-	objs, meta, err := s.listAt(res, namespace, sel, 0)
-	if err == nil && rv > meta.rev {
+	objs, meta, err := s.listAt(res, namespace, sel, 0, opts.Limit, "")
+	if err != nil {
+		return nil, listMeta{}, listError(err)
+	}
+	if rv > meta.rev {
 		// The watch cache waits for N, then gives up (retry after 1 s);
 		// etcd's read checks it at once (validateMinimumResourceVersion).
 		retry := 1
@@ -246,35 +266,131 @@ func (s *Server) list(res *Resource, namespace string, opts metav1.ListOptions) 
 		}
 		return nil, listMeta{}, tooLargeResourceVersion(rv, meta.rev, retry)
 	}
-	return objs, meta, err
+	return objs, meta, nil
+}
+
+// listContinue serves the page a continue token asks for, from the store
+// at the token's revision (the watch cache serves no continuation).
+func (s *Server) listContinue(res *Resource, namespace string, sel Selector, opts metav1.ListOptions) ([]runtime.Object, listMeta, error) {
+	prefix, _ := res.rangeFor(namespace)
+	key, rv, err := decodeContinue(opts.Continue, prefix)
+	if err != nil {
+		return nil, listMeta{}, apierrors.NewBadRequest(fmt.Sprintf("invalid continue token: %v", err))
+	}
+	if opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+		return nil, listMeta{}, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
+	}
+	objs, meta, err := s.listAt(res, namespace, sel, max(rv, 0), opts.Limit, key)
+	if errors.Is(err, mvcc.ErrCompacted) {
+		// handleCompactedErrorForPaging: the rest may be listed at the
+		// latest revision (token revision -1), inconsistently.
+		se := apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. " +
+			"You can start a new list without the continue parameter, or use the continue token in this response to retrieve " +
+			"the remainder of the results. Continuing with the provided token results in an inconsistent list - objects " +
+			"that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+		se.ErrStatus.ListMeta.Continue = encodeContinue(key, prefix, -1)
+		return nil, listMeta{}, se
+	}
+	return objs, meta, listError(err)
 }
 
 // listAt reads the objects of res in namespace matching sel from the store
-// at revision at (0: the latest).
-func (s *Server) listAt(res *Resource, namespace string, sel Selector, at int64) ([]runtime.Object, listMeta, error) {
-	start, end := res.rangeFor(namespace)
-	rr, err := s.store.Range(start, end, mvcc.RangeOptions{Rev: at})
-	if err != nil {
-		return nil, listMeta{}, listError(err)
+// at revision at (0: the latest), from key from ("": the first) on, at most
+// limit of them (0: all), as the etcd3 store's GetList: a page that leaves
+// keys after its last item has a continue token, and, when sel selects
+// everything, the number of keys left. Errors are the store's.
+func (s *Server) listAt(res *Resource, namespace string, sel Selector, at, limit int64, from string) ([]runtime.Object, listMeta, error) {
+	prefix, end := res.rangeFor(namespace)
+	start := prefix
+	if from != "" {
+		start = from
 	}
-	out := make([]runtime.Object, 0, len(rr.KVs))
-	for _, kv := range rr.KVs {
-		obj := s.decodeKV(res, kv)
-		if sel.Matches(res, obj) {
-			out = append(out, obj)
-		}
+	ro := mvcc.RangeOptions{Rev: at}
+	if limit > 0 && sel.Empty() {
+		ro.Limit = limit + 1 // one more tells whether there are more
+	}
+	rr, err := s.store.Range(start, end, ro)
+	if err != nil {
+		return nil, listMeta{}, err
 	}
 	meta := listMeta{rev: at}
 	if at == 0 {
 		meta.rev = rr.Rev
 	}
+	out := make([]runtime.Object, 0, len(rr.KVs))
+	var lastKey string
+	for _, kv := range rr.KVs {
+		if limit > 0 && int64(len(out)) >= limit {
+			meta.cont = encodeContinue(lastKey+"\x00", prefix, meta.rev)
+			if sel.Empty() {
+				n := rr.Count - limit
+				meta.remaining = &n
+			}
+			break
+		}
+		lastKey = kv.Key
+		obj := s.decodeKV(res, kv)
+		if sel.Matches(res, obj) {
+			out = append(out, obj)
+		}
+	}
 	return out, meta, nil
+}
+
+// continueToken is a continue token's content (storage.continueToken): the
+// revision of the list and the key to continue from, after the prefix.
+type continueToken struct {
+	APIVersion      string `json:"v"`
+	ResourceVersion int64  `json:"rv"`
+	StartKey        string `json:"start"`
+}
+
+// encodeContinue is storage.EncodeContinue for a key under prefix.
+func encodeContinue(key, prefix string, rev int64) string {
+	out, err := json.Marshal(&continueToken{APIVersion: "meta.k8s.io/v1", ResourceVersion: rev, StartKey: strings.TrimPrefix(key, prefix)})
+	if err != nil {
+		panic(fmt.Sprintf("apiserver: encode continue token: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// decodeContinue is storage.DecodeContinue: the key (under prefix) and
+// revision a continue token names, with upstream's errors.
+func decodeContinue(token, prefix string) (string, int64, error) {
+	data, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "", 0, fmt.Errorf("continue key is not valid: %v", err)
+	}
+	var c continueToken
+	if err := json.Unmarshal(data, &c); err != nil {
+		return "", 0, fmt.Errorf("continue key is not valid: %v", err)
+	}
+	if c.APIVersion != "meta.k8s.io/v1" {
+		return "", 0, fmt.Errorf("continue key is not valid: server does not recognize this encoded version %v", c.APIVersion)
+	}
+	if c.ResourceVersion == 0 {
+		return "", 0, errors.New("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+	}
+	if c.StartKey == "" {
+		return "", 0, errors.New("continue key is not valid: encoded start key empty (version meta.k8s.io/v1)")
+	}
+	// No climbing above the prefix (path.Clean must leave the key as is).
+	key := c.StartKey
+	if !strings.HasPrefix(key, "/") {
+		key = "/" + key
+	}
+	if path.Clean(key) != key {
+		return "", 0, fmt.Errorf("continue key is not valid: %v", c.StartKey)
+	}
+	return prefix + key[1:], c.ResourceVersion, nil
 }
 
 // listError is the API error of a failed store read, as the etcd3 store's
 // interpretListError leaves it.
 func listError(err error) error {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, mvcc.ErrCompacted):
 		return apierrors.NewResourceExpired("The resourceVersion for the provided list is too old.")
 	case errors.Is(err, mvcc.ErrFutureRev):
@@ -322,7 +438,10 @@ func (s *Server) ListObject(res *Resource, namespace string, opts metav1.ListOpt
 	}
 	l := res.NewList()
 	res.setItems(l, objs)
-	l.(metav1.ListInterface).SetResourceVersion(formatRV(meta.rev))
+	lm := l.(metav1.ListInterface)
+	lm.SetResourceVersion(formatRV(meta.rev))
+	lm.SetContinue(meta.cont)
+	lm.SetRemainingItemCount(meta.remaining)
 	return l.DeepCopyObject(), nil
 }
 
