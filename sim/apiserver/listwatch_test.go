@@ -401,3 +401,103 @@ func TestListPaging(t *testing.T) {
 	assert.Equal(t, []string{"c", "d", "e", "f", "z"}, podNames(inconsistent))
 	assert.Equal(t, fmt.Sprint(e.s.Store().Rev()), inconsistent.ResourceVersion)
 }
+
+type seenEvent struct {
+	typ  watch.EventType
+	name string
+	rv   string
+	end  string // the k8s.io/initial-events-end annotation
+}
+
+func collect(out *[]seenEvent) func(watch.Event) {
+	return func(ev watch.Event) {
+		m := ev.Object.(metav1.Object)
+		*out = append(*out, seenEvent{ev.Type, m.GetName(), m.GetResourceVersion(), m.GetAnnotations()[metav1.InitialEventsAnnotationKey]})
+	}
+}
+
+// Where a watch starts (cacher.Watch, getWatchCacheResourceVersion,
+// watchCache.getAllEventsSinceLocked; the etcd3 watcher alike): with
+// sendInitialEvents=true (which the WatchList defaults give a legacy watch
+// from "" or "0") the current state as ADDED events, then, when the watch
+// allows bookmarks, a BOOKMARK of an empty object at the state's
+// resourceVersion annotated k8s.io/initial-events-end=true, then the
+// changes; a specific resourceVersion does not replay the changes after
+// it but must not be ahead of the watch cache. With
+// sendInitialEvents=false: no initial state, the changes after "N", after
+// the latest revision for "", after the watch cache's for "0".
+func TestWatchInitialEventsAndStartingPoint(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	podRes, _ := e.s.Resource("pods")
+	a, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, pod("b"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	rev := fmt.Sprint(e.s.Store().Rev())
+	notOlder := metav1.ResourceVersionMatchNotOlderThan
+
+	watches := map[string]metav1.ListOptions{
+		"list":           {SendInitialEvents: ptr(true), ResourceVersionMatch: notOlder, AllowWatchBookmarks: true},
+		"list from a":    {SendInitialEvents: ptr(true), ResourceVersionMatch: notOlder, AllowWatchBookmarks: true, ResourceVersion: a.ResourceVersion},
+		"legacy":         {AllowWatchBookmarks: true},
+		"legacy 0":       {ResourceVersion: "0"},
+		"no initial":     {SendInitialEvents: ptr(false), ResourceVersionMatch: notOlder},
+		"no initial, 0":  {SendInitialEvents: ptr(false), ResourceVersionMatch: notOlder, ResourceVersion: "0"},
+		"no initial, a":  {SendInitialEvents: ptr(false), ResourceVersionMatch: notOlder, ResourceVersion: a.ResourceVersion},
+		"from a, legacy": {ResourceVersion: a.ResourceVersion, AllowWatchBookmarks: true},
+	}
+	// c is written before the watches start, and the watch cache has not
+	// seen it yet when they do.
+	c, err := pods.Create(ctx, pod("c"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	got := map[string]*[]seenEvent{}
+	for name, o := range watches {
+		got[name] = &[]seenEvent{}
+		_, err := e.s.Watch(podRes, "default", o, collect(got[name]))
+		require.NoError(t, err, name)
+	}
+	e.eng.RunUntilIdle(1000)
+	d, err := pods.Create(ctx, pod("d"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+
+	now := c.ResourceVersion
+	initial := []seenEvent{{watch.Added, "a", a.ResourceVersion, ""}, {watch.Added, "b", rev, ""}, {watch.Added, "c", now, ""}}
+	end := seenEvent{watch.Bookmark, "", now, "true"}
+	dAdded := seenEvent{watch.Added, "d", d.ResourceVersion, ""}
+	cAdded := seenEvent{watch.Added, "c", now, ""}
+	bAdded := seenEvent{watch.Added, "b", rev, ""}
+	assert.Equal(t, append(append(initial[:3:3], end), dAdded), *got["list"])
+	assert.Equal(t, append(append(initial[:3:3], end), dAdded), *got["list from a"], "the state, not the changes after a")
+	assert.Equal(t, append(append(initial[:3:3], end), dAdded), *got["legacy"])
+	// The watch cache's state from "0" (c not in it yet), then c.
+	assert.Equal(t, []seenEvent{initial[0], initial[1], cAdded, dAdded}, *got["legacy 0"])
+	assert.Equal(t, []seenEvent{dAdded}, *got["no initial"])
+	assert.Equal(t, []seenEvent{cAdded, dAdded}, *got["no initial, 0"])
+	assert.Equal(t, []seenEvent{bAdded, cAdded, dAdded}, *got["no initial, a"])
+	assert.Equal(t, []seenEvent{bAdded, cAdded, dAdded}, *got["from a, legacy"], "no bookmark without initial events")
+
+	future := fmt.Sprint(e.s.Store().Rev() + 3)
+	_, err = e.s.Watch(podRes, "default", metav1.ListOptions{SendInitialEvents: ptr(true), ResourceVersionMatch: notOlder, ResourceVersion: future}, func(watch.Event) {})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsTimeout(err))
+	assert.Equal(t, fmt.Sprintf("Timeout: Too large resource version: %s, current: %d", future, e.s.Store().Rev()), err.Error())
+
+	// Events are served by the store: the same initial state and bookmark.
+	evRes, _ := e.s.Resource("events")
+	ev, err := e.c.CoreV1().Events("default").Create(ctx, &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e0"}, Reason: "Pulled",
+		InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "a"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	var evs []seenEvent
+	_, err = e.s.Watch(evRes, "default", watches["list"], collect(&evs))
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.Equal(t, []seenEvent{{watch.Added, "e0", ev.ResourceVersion, ""}, {watch.Bookmark, "", ev.ResourceVersion, "true"}}, evs)
+	var bookmark watch.Event
+	_, err = e.s.Watch(evRes, "default", watches["list"], func(ev watch.Event) { bookmark = ev })
+	require.NoError(t, err)
+	e.eng.RunUntilIdle(1000)
+	assert.IsType(t, &v1.Event{}, bookmark.Object, "an empty object of the kind")
+}

@@ -295,8 +295,10 @@ type Watcher struct {
 	index   *indexKey
 	fn      func(ev watch.Event, key string)
 	lastRev int64 // events at or below lastRev are not delivered
-	live    bool
-	stopped bool
+	// endBookmark: the initial events end with a BOOKMARK.
+	endBookmark bool
+	live        bool
+	stopped     bool
 	// storeWatch serves a watch of a resource without watch cache.
 	storeWatch *mvcc.Watcher
 }
@@ -336,12 +338,21 @@ func without(ws []*Watcher, w *Watcher) []*Watcher {
 }
 
 // Watch starts a watch on res in namespace ("" = all), as GET ?watch=1:
-//   - opts.ResourceVersion "" or "0": first a synthetic ADDED for every
-//     matching object, then every change;
-//   - "N": every change after revision N. If N is older than the watch
-//     cache's window or the store's compaction, Watch fails with 410 Gone
-//     (reason Expired, "too old resource version: N (M)") and the client must
-//     list again, as informers do.
+//   - with sendInitialEvents=true, which the WatchList defaults give a
+//     watch from "" or "0" without resourceVersionMatch: first a synthetic
+//     ADDED for every matching object of the latest state (from "0": of
+//     the watch cache's), then, if the watch allows bookmarks, a BOOKMARK
+//     of an empty object at that state's resourceVersion annotated
+//     k8s.io/initial-events-end: "true", then every change. A "N" ahead
+//     of the store fails 504 (Too large resource version).
+//   - with sendInitialEvents=false: every change after revision N, after
+//     the latest revision for "", after the watch cache's for "0".
+//   - "N" (resourceVersionMatch unset): every change after revision N. If
+//     N is older than the watch cache's window or the store's compaction,
+//     Watch fails with 410 Gone (reason Expired, "too old resource version:
+//     N (M)") and the client must list again, as informers do.
+//
+// No other bookmarks are sent, and a watch never times out.
 //
 // Events are delivered through the engine, never inside the call.
 func (s *Server) Watch(res *Resource, namespace string, opts metav1.ListOptions, fn func(watch.Event)) (*Watcher, error) {
@@ -368,18 +379,37 @@ func (s *Server) WatchKeyed(res *Resource, namespace string, opts metav1.ListOpt
 		w.index = &ik
 	}
 	var initial []runtime.Object
-	switch opts.ResourceVersion {
-	case "", "0":
+	var rv int64
+	if opts.ResourceVersion != "" {
+		if rv, err = ParseResourceVersion(opts.ResourceVersion); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	switch {
+	case opts.SendInitialEvents != nil && *opts.SendInitialEvents:
+		// The state first: the latest, or from "0" the watch cache's.
+		w.endBookmark = opts.AllowWatchBookmarks
+		if opts.ResourceVersion == "0" && !res.NoWatchCache {
+			initial, w.lastRev = c.list(namespace, sel)
+			break
+		}
+		if rv > s.store.Rev() && !res.NoWatchCache {
+			// The watch cache waits for N, then gives up.
+			return nil, tooLargeResourceVersion(rv, s.store.Rev(), 1)
+		}
 		objs, rev, err := s.ListSelected(res, namespace, sel)
 		if err != nil {
 			return nil, err
 		}
 		initial, w.lastRev = objs, rev
-	default:
-		rv, err := ParseResourceVersion(opts.ResourceVersion)
-		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
+	case opts.ResourceVersion == "":
+		w.lastRev = s.store.Rev() // the most recent revision, etcd's
+	case opts.ResourceVersion == "0":
+		w.lastRev = c.rev // any: the watch cache's
+		if res.NoWatchCache {
+			w.lastRev = s.store.Rev()
 		}
+	default:
 		oldest := max(c.resumeRev, s.store.CompactRev())
 		if res.NoWatchCache {
 			oldest = s.store.CompactRev() // the store replays its history
@@ -416,6 +446,15 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 			return
 		}
 		w.fn(watch.Event{Type: watch.Added, Object: obj}, "")
+	}
+	if w.endBookmark && !w.stopped {
+		// cacheWatcher.convertToWatchEvent's bookmark after the initial
+		// events: an empty object at their resourceVersion.
+		b := c.res.New()
+		m := b.(metav1.Object)
+		m.SetResourceVersion(formatRV(w.lastRev))
+		m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+		w.fn(watch.Event{Type: watch.Bookmark, Object: b}, "")
 	}
 	for i := c.history.search(w.lastRev + 1); i < c.history.Len() && !w.stopped; i++ {
 		ce := c.replayed(c.history.At(i))
