@@ -13,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kubesim/kubesim/sim/apiserver"
 )
 
 // An object that leaves a watch's selection is delivered as DELETED with
@@ -500,4 +502,44 @@ func TestWatchInitialEventsAndStartingPoint(t *testing.T) {
 	require.NoError(t, err)
 	e.eng.RunUntilIdle(1000)
 	assert.IsType(t, &v1.Event{}, bookmark.Object, "an empty object of the kind")
+}
+
+// A watch of a resource without a watch cache is etcd's: it fails 410
+// with the etcd3 watcher's "The resourceVersion for the provided watch is
+// too old." (interpretWatchError) when it would start below the
+// compaction, and replays from the compact revision itself.
+func TestWatchWithoutWatchCacheAfterCompaction(t *testing.T) {
+	e := newEnv(t)
+	evRes, _ := e.s.Resource("events")
+	events := e.c.CoreV1().Events("default")
+	mk := func(name string) *v1.Event {
+		return &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: name}, Reason: "Pulled",
+			InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "a"}}
+	}
+	first, err := events.Create(ctx, mk("e0"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = events.Create(ctx, mk("e1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e2, err := events.Create(ctx, mk("e2"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.eng.RunFor(10*time.Minute + time.Second)
+	compact := e.s.Store().CompactRev()
+	firstRev, err := apiserver.ParseResourceVersion(first.ResourceVersion)
+	require.NoError(t, err)
+	require.Less(t, firstRev+1, compact, "a watch from e0 would start below the compaction")
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{ResourceVersion: first.ResourceVersion}, func(watch.Event) {})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsResourceExpired(err))
+	assert.Equal(t, "The resourceVersion for the provided watch is too old.", err.Error())
+
+	_, err = events.Create(ctx, mk("e3"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	var got []string
+	_, err = e.s.Watch(evRes, "default", metav1.ListOptions{ResourceVersion: fmt.Sprint(compact - 1)}, func(ev watch.Event) {
+		got = append(got, ev.Object.(metav1.Object).GetName())
+	})
+	require.NoError(t, err, "etcd replays from the compact revision")
+	e.eng.RunUntilIdle(1000)
+	require.Equal(t, e2.ResourceVersion, fmt.Sprint(compact))
+	assert.Equal(t, []string{"e2", "e3"}, got, "e2 is the compact revision's change")
 }

@@ -348,9 +348,11 @@ func without(ws []*Watcher, w *Watcher) []*Watcher {
 //   - with sendInitialEvents=false: every change after revision N, after
 //     the latest revision for "", after the watch cache's for "0".
 //   - "N" (resourceVersionMatch unset): every change after revision N. If
-//     N is older than the watch cache's window or the store's compaction,
-//     Watch fails with 410 Gone (reason Expired, "too old resource version:
-//     N (M)") and the client must list again, as informers do.
+//     N is older than the watch cache's window, Watch fails with 410 Gone
+//     (reason Expired, "too old resource version: N (M)") and the client
+//     must list again, as informers do; a resource without a watch cache
+//     fails so ("The resourceVersion for the provided watch is too old.")
+//     when the store compacted the changes after N.
 //
 // No other bookmarks are sent, and a watch never times out.
 //
@@ -409,13 +411,18 @@ func (s *Server) WatchKeyed(res *Resource, namespace string, opts metav1.ListOpt
 		if res.NoWatchCache {
 			w.lastRev = s.store.Rev()
 		}
-	default:
-		oldest := max(c.resumeRev, s.store.CompactRev())
-		if res.NoWatchCache {
-			oldest = s.store.CompactRev() // the store replays its history
+	case res.NoWatchCache:
+		// The store replays its history from any revision since the
+		// compaction (the etcd3 watcher's interpretWatchError below it).
+		if rv+1 < s.store.CompactRev() {
+			return nil, apierrors.NewResourceExpired("The resourceVersion for the provided watch is too old.")
 		}
-		if rv < oldest {
-			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, oldest))
+		w.lastRev = rv
+	default:
+		// The watch cache replays its window, whatever etcd compacted
+		// (keepBytes kept what the window needs).
+		if rv < c.resumeRev {
+			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, c.resumeRev))
 		}
 		w.lastRev = rv
 	}
