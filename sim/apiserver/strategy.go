@@ -39,20 +39,54 @@ type strategy struct {
 	// gracePeriod returns the grace period of a delete and whether the
 	// resource deletes gracefully at all (pods).
 	gracePeriod func(obj runtime.Object, opts metav1.DeleteOptions) (int64, bool)
-	// extraFields are the resource's field selector labels beyond
-	// metadata.name and metadata.namespace, with their values.
+	// extraFields are the resource's selectable fields beyond metadata.name
+	// and metadata.namespace (upstream's ToSelectableFields), with their
+	// values.
 	extraFields func(obj runtime.Object) fields.Set
 	// fieldValue, when set, reads one of fieldNames without building the
 	// whole set (the hot path of watch dispatch); extraFields is then
 	// derived from it.
 	fieldValue func(obj runtime.Object, field string) string
 	fieldNames []string
+	// fieldLabel converts a field selector's label as the kind's field
+	// label conversion function does upstream (AddFieldLabelConversionFunc),
+	// rejecting the labels it does not know; nil is
+	// runtime.DefaultMetaV1FieldSelectorConversion (metadata.name and
+	// metadata.namespace). It decides which labels a selector may use: a
+	// selectable field it rejects (replicasets' status.replicas) is never
+	// read, and a label it accepts that is no selectable field (pods'
+	// status.podIPs) reads as "".
+	fieldLabel func(label string) (string, error)
 	// describe summarises an object for the trace.
 	describe func(obj runtime.Object) string
 }
 
+// convertFieldLabel converts a field selector's label for r, as the
+// handler's FieldSelector.Transform with the scheme's ConvertFieldLabel.
+func (r *Resource) convertFieldLabel(label string) (string, error) {
+	if r.fieldLabel == nil {
+		l, _, err := runtime.DefaultMetaV1FieldSelectorConversion(label, "")
+		return l, err
+	}
+	return r.fieldLabel(label)
+}
+
+// fieldLabels is a field label conversion accepting exactly labels, with
+// upstream's "field label not supported" for any other.
+func fieldLabels(labels ...string) func(string) (string, error) {
+	return func(label string) (string, error) {
+		for _, l := range labels {
+			if l == label {
+				return label, nil
+			}
+		}
+		return "", fmt.Errorf("field label not supported: %s", label)
+	}
+}
+
+// supportsField reports whether f is one of r's selectable fields.
 func (r *Resource) supportsField(f string) bool {
-	if f == "metadata.name" || f == "metadata.namespace" {
+	if f == "metadata.name" || f == "metadata.namespace" && r.Namespaced {
 		return true
 	}
 	for _, n := range r.fieldNames {
@@ -167,7 +201,13 @@ func podStrategy() strategy {
 			return period, true
 		},
 		fieldNames: []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-			"spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"},
+			"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
+		fieldLabel: func(label string) (string, error) {
+			if label == "spec.host" {
+				return "spec.nodeName", nil // for old v1 clients, as upstream
+			}
+			return podFieldLabels(label)
+		},
 		fieldValue: func(obj runtime.Object, f string) string {
 			p := obj.(*v1.Pod)
 			switch f {
@@ -183,7 +223,7 @@ func podStrategy() strategy {
 				return strconv.FormatBool(p.Spec.HostNetwork)
 			case "status.phase":
 				return string(p.Status.Phase)
-			case "status.podIP", "status.podIPs":
+			case "status.podIP":
 				return p.Status.PodIP
 			case "status.nominatedNodeName":
 				return p.Status.NominatedNodeName
@@ -207,6 +247,12 @@ func podStrategy() strategy {
 	}
 }
 
+// podFieldLabels are the pod field labels upstream's conversion accepts;
+// status.podIPs is no selectable field (it reads as "").
+var podFieldLabels = fieldLabels("metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy",
+	"spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
+	"status.nominatedNodeName")
+
 func isPodReady(p *v1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == v1.PodReady {
@@ -225,6 +271,7 @@ func nodeStrategy() strategy {
 		},
 		// No specEqual: nodes have no metadata.generation upstream.
 		fieldNames: []string{"spec.unschedulable"},
+		fieldLabel: fieldLabels("metadata.name", "spec.unschedulable"),
 		extraFields: func(obj runtime.Object) fields.Set {
 			return fields.Set{"spec.unschedulable": strconv.FormatBool(obj.(*v1.Node).Spec.Unschedulable)}
 		},
@@ -267,6 +314,7 @@ func namespaceStrategy() strategy {
 		},
 		validate:   func(obj runtime.Object) field.ErrorList { return validateNamespace(obj.(*v1.Namespace)) },
 		fieldNames: []string{"status.phase"},
+		fieldLabel: fieldLabels("status.phase", "metadata.name"),
 		extraFields: func(obj runtime.Object) fields.Set {
 			return fields.Set{"status.phase": string(obj.(*v1.Namespace).Status.Phase)}
 		},
@@ -289,6 +337,7 @@ func serviceStrategy() strategy {
 		},
 		// Selectable since v1.31 (kubernetes#122541, #123905).
 		fieldNames: []string{"spec.clusterIP", "spec.type"},
+		fieldLabel: fieldLabels("metadata.namespace", "metadata.name", "spec.clusterIP", "spec.type"),
 		extraFields: func(obj runtime.Object) fields.Set {
 			svc := obj.(*v1.Service)
 			return fields.Set{"spec.clusterIP": svc.Spec.ClusterIP, "spec.type": string(svc.Spec.Type)}
@@ -302,6 +351,9 @@ func eventStrategy() strategy {
 		fieldNames: []string{"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
 			"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
 			"reportingComponent", "source", "type"},
+		fieldLabel: fieldLabels("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+			"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+			"reportingComponent", "source", "type", "metadata.namespace", "metadata.name"),
 		extraFields: func(obj runtime.Object) fields.Set {
 			e := obj.(*v1.Event)
 			source := e.Source.Component
@@ -361,6 +413,8 @@ func replicaSetStrategy() strategy {
 		specEqual: func(a, b runtime.Object) bool {
 			return protoEqual(&a.(*appsv1.ReplicaSet).Spec, &b.(*appsv1.ReplicaSet).Spec)
 		},
+		// Selectable (ReplicaSetToSelectableFields), but apps/v1 registers
+		// no field label conversion: a selector may not use it.
 		fieldNames: []string{"status.replicas"},
 		extraFields: func(obj runtime.Object) fields.Set {
 			return fields.Set{"status.replicas": strconv.Itoa(int(obj.(*appsv1.ReplicaSet).Status.Replicas))}

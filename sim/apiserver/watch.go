@@ -77,6 +77,9 @@ type cacheEvent struct {
 	obj    runtime.Object // nil for a deletion
 	prev   runtime.Object // nil for a creation
 	fields indexValues
+	// left is prev at the change's resourceVersion, made for the first
+	// watcher the object leaves (see leftObject).
+	left runtime.Object
 }
 
 // histEvent is one change in the watch cache's window. Upstream's watch
@@ -292,8 +295,10 @@ type Watcher struct {
 	index   *indexKey
 	fn      func(ev watch.Event, key string)
 	lastRev int64 // events at or below lastRev are not delivered
-	live    bool
-	stopped bool
+	// endBookmark: the initial events end with a BOOKMARK.
+	endBookmark bool
+	live        bool
+	stopped     bool
 	// storeWatch serves a watch of a resource without watch cache.
 	storeWatch *mvcc.Watcher
 }
@@ -333,12 +338,23 @@ func without(ws []*Watcher, w *Watcher) []*Watcher {
 }
 
 // Watch starts a watch on res in namespace ("" = all), as GET ?watch=1:
-//   - opts.ResourceVersion "" or "0": first a synthetic ADDED for every
-//     matching object, then every change;
-//   - "N": every change after revision N. If N is older than the watch
-//     cache's window or the store's compaction, Watch fails with 410 Gone
-//     (reason Expired, "too old resource version: N (M)") and the client must
-//     list again, as informers do.
+//   - with sendInitialEvents=true, which the WatchList defaults give a
+//     watch from "" or "0" without resourceVersionMatch: first a synthetic
+//     ADDED for every matching object of the latest state (from "0": of
+//     the watch cache's), then, if the watch allows bookmarks, a BOOKMARK
+//     of an empty object at that state's resourceVersion annotated
+//     k8s.io/initial-events-end: "true", then every change. A "N" ahead
+//     of the store fails 504 (Too large resource version).
+//   - with sendInitialEvents=false: every change after revision N, after
+//     the latest revision for "", after the watch cache's for "0".
+//   - "N" (resourceVersionMatch unset): every change after revision N. If
+//     N is older than the watch cache's window, Watch fails with 410 Gone
+//     (reason Expired, "too old resource version: N (M)") and the client
+//     must list again, as informers do; a resource without a watch cache
+//     fails so ("The resourceVersion for the provided watch is too old.")
+//     when the store compacted the changes after N.
+//
+// No other bookmarks are sent, and a watch never times out.
 //
 // Events are delivered through the engine, never inside the call.
 func (s *Server) Watch(res *Resource, namespace string, opts metav1.ListOptions, fn func(watch.Event)) (*Watcher, error) {
@@ -351,7 +367,7 @@ func (s *Server) Watch(res *Resource, namespace string, opts metav1.ListOptions,
 // no key string of its own; "" when the server has none at hand (the
 // initial ADDED events).
 func (s *Server) WatchKeyed(res *Resource, namespace string, opts metav1.ListOptions, fn func(ev watch.Event, key string)) (*Watcher, error) {
-	sel, err := s.ParseSelector(res, opts)
+	opts, sel, err := s.listOptions(res, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -365,24 +381,48 @@ func (s *Server) WatchKeyed(res *Resource, namespace string, opts metav1.ListOpt
 		w.index = &ik
 	}
 	var initial []runtime.Object
-	switch opts.ResourceVersion {
-	case "", "0":
+	var rv int64
+	if opts.ResourceVersion != "" {
+		if rv, err = ParseResourceVersion(opts.ResourceVersion); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	switch {
+	case opts.SendInitialEvents != nil && *opts.SendInitialEvents:
+		// The state first: the latest, or from "0" the watch cache's.
+		w.endBookmark = opts.AllowWatchBookmarks
+		if opts.ResourceVersion == "0" && !res.NoWatchCache {
+			initial, w.lastRev = c.list(namespace, sel)
+			break
+		}
+		if rv > s.store.Rev() && !res.NoWatchCache {
+			// The watch cache waits for N, then gives up.
+			return nil, tooLargeResourceVersion(rv, s.store.Rev(), 1)
+		}
 		objs, rev, err := s.ListSelected(res, namespace, sel)
 		if err != nil {
 			return nil, err
 		}
 		initial, w.lastRev = objs, rev
-	default:
-		rv, err := ParseResourceVersion(opts.ResourceVersion)
-		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		oldest := max(c.resumeRev, s.store.CompactRev())
+	case opts.ResourceVersion == "":
+		w.lastRev = s.store.Rev() // the most recent revision, etcd's
+	case opts.ResourceVersion == "0":
+		w.lastRev = c.rev // any: the watch cache's
 		if res.NoWatchCache {
-			oldest = s.store.CompactRev() // the store replays its history
+			w.lastRev = s.store.Rev()
 		}
-		if rv < oldest {
-			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, oldest))
+	case res.NoWatchCache:
+		// The store replays its history from any revision since the
+		// compaction (the etcd3 watcher's interpretWatchError below it).
+		if rv+1 < s.store.CompactRev() {
+			return nil, apierrors.NewResourceExpired("The resourceVersion for the provided watch is too old.")
+		}
+		w.lastRev = rv
+	default:
+		// The watch cache replays its window, whatever etcd compacted
+		// (keepBytes kept what the window needs).
+		if rv < c.resumeRev {
+			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, c.resumeRev))
 		}
 		w.lastRev = rv
 	}
@@ -413,6 +453,15 @@ func (c *cacher) start(w *Watcher, initial []runtime.Object) {
 			return
 		}
 		w.fn(watch.Event{Type: watch.Added, Object: obj}, "")
+	}
+	if w.endBookmark && !w.stopped {
+		// cacheWatcher.convertToWatchEvent's bookmark after the initial
+		// events: an empty object at their resourceVersion.
+		b := c.res.New()
+		m := b.(metav1.Object)
+		m.SetResourceVersion(formatRV(w.lastRev))
+		m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+		w.fn(watch.Event{Type: watch.Bookmark, Object: b}, "")
 	}
 	for i := c.history.search(w.lastRev + 1); i < c.history.Len() && !w.stopped; i++ {
 		ce := c.replayed(c.history.At(i))
@@ -570,9 +619,22 @@ func (c *cacher) deliver(w *Watcher, ce *cacheEvent) {
 	case newIn:
 		w.fn(watch.Event{Type: watch.Added, Object: ce.obj}, key)
 	case oldIn:
-		// Left the selection: upstream sends DELETED with the new object.
-		w.fn(watch.Event{Type: watch.Deleted, Object: ce.obj}, key)
+		// Left the selection: DELETED with the version that matched, at
+		// the change's resourceVersion (upstream's cacheWatcher
+		// convertToWatchEvent; the etcd3 watcher's transform alike).
+		w.fn(watch.Event{Type: watch.Deleted, Object: ce.leftObject()}, key)
 	}
+}
+
+// leftObject is the object of the DELETED event a watcher gets when ce's
+// object leaves its selection: the previous version with ce's
+// resourceVersion, one copy for all such watchers.
+func (ce *cacheEvent) leftObject() runtime.Object {
+	if ce.left == nil {
+		ce.left = ce.prev.DeepCopyObject()
+		ce.left.(metav1.Object).SetResourceVersion(formatRV(ce.rev))
+	}
+	return ce.left
 }
 
 // indexFor reports the index a selector can use: an exact match on
