@@ -166,9 +166,13 @@ func (w *world) create(m Manifest, applyPath string) {
 	}
 }
 
+// existingNodes lists the nodes that exist now, in creation order.
+func (w *world) existingNodes() []string {
+	return slices.DeleteFunc(slices.Clone(w.nodeOrder), func(n string) bool { _, ok := w.nodes[n]; return !ok })
+}
+
 func (w *world) nodeNames() string {
-	names := slices.Clone(w.nodeOrder)
-	names = slices.DeleteFunc(names, func(n string) bool { _, ok := w.nodes[n]; return !ok })
+	names := w.existingNodes()
 	if len(names) == 0 {
 		return "there are no nodes then"
 	}
@@ -188,7 +192,7 @@ func (w *world) needNode(e Event, field, name string) bool {
 		w.errorf(line, path, "node %q was deleted by %s", name, where)
 		return false
 	}
-	w.errorf(line, path, "node %q does not exist at %s (%s)", name, FormatDuration(e.At), w.nodeNames())
+	w.errorf(line, path, "node %q does not exist at %s%s (%s)", name, FormatDuration(e.At), suggestName(name, w.existingNodes()), w.nodeNames())
 	return false
 }
 
@@ -381,7 +385,7 @@ func (w *world) event(e Event) {
 				known = "zones then: " + strings.Join(zones, ", ")
 			}
 			w.errorf(fieldLine(e.lines, "zone", e.Source), fmt.Sprintf("spec.events[%d].zone", e.Index),
-				"no node is in zone %q at %s%s (%s)", e.Zone, FormatDuration(e.At), suggest(e.Zone, zones), known)
+				"no node is in zone %q at %s%s (%s)", e.Zone, FormatDuration(e.At), suggestName(e.Zone, zones), known)
 			return
 		}
 		w.zoneFault(e, where)
@@ -505,7 +509,7 @@ func (w *world) expectation(e Expectation) {
 	case ok:
 		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is only created at %s, after %s", k, FormatDuration(t), FormatDuration(e.Time))
 	case r.Kind == "Node":
-		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "node %q is never created%s", e.Target.Name, suggest(e.Target.Name, w.nodeOrder))
+		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "node %q is never created%s", e.Target.Name, suggestName(e.Target.Name, w.nodeOrder))
 	default:
 		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is never created by the scenario", k)
 	}
