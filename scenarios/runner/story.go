@@ -276,7 +276,7 @@ func (s *storyteller) record(r sim.Record) {
 		// Only a stalled rollout is news; progress is told by "scaled".
 		hidden = !strings.Contains(r.Msg, "ProgressDeadlineExceeded")
 		e.Warning = !hidden
-	case "zoneStateChanged":
+	case "zoneStateChanged", "zoneRateChanged":
 		zone := r.Name
 		if zone == "" || zone == `""` {
 			zone = "(no zone)"

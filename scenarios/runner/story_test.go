@@ -96,6 +96,7 @@ func TestStoryToldCrashesButNotStartupNoise(t *testing.T) {
 		"kubelet/w-1 nodeCrashed node/w-1 kubelet, containers and heartbeats stopped",
 		"node-lifecycle-controller statusUnknown node/w-1 Ready True → Ready Unknown (NodeStatusUnknown); marking its 1 pod(s) not ready; tainted node.kubernetes.io/unreachable:NoSchedule (node conditions)",
 		"node-lifecycle-controller zoneStateChanged zone/zone-a Normal → FullDisruption",
+		"node-lifecycle-controller zoneRateChanged zone/zone-b FullDisruption: 2 of 2 node(s) not ready; NoExecute tainting at 0 → 0.1 nodes/s",
 		"node-lifecycle-controller untainted node/w-1 node.kubernetes.io/unreachable:NoSchedule (node conditions)",
 	}, func() []string {
 		var got []string
@@ -122,6 +123,7 @@ func TestStoryToldCrashesButNotStartupNoise(t *testing.T) {
 			event(2*time.Minute, "node-controller", "Warning", "NodeNotReady", "Pod/web-1", "Node is not ready", false),
 			rec(2*time.Minute, "node-lifecycle-controller", "tainted", "Node", "w-1", "node.kubernetes.io/unreachable:NoSchedule (node conditions)"),
 			rec(2*time.Minute, "node-lifecycle-controller", "zoneStateChanged", "", "zone-a", "Normal → FullDisruption"),
+			rec(2*time.Minute, "node-lifecycle-controller", "zoneRateChanged", "", "zone-b", "FullDisruption: 2 of 2 node(s) not ready; NoExecute tainting at 0 → 0.1 nodes/s"),
 			rec(3*time.Minute, "node-lifecycle-controller", "untainted", "Node", "w-1", "node.kubernetes.io/unreachable:NoSchedule (node conditions)"),
 		} {
 			s.record(r)
