@@ -427,18 +427,22 @@ func (c *Cluster) zoneNodes(zone string) ([]string, error) {
 	return out, nil
 }
 
-// FailZone crashes every running node of a zone.
+// FailZone crashes every running or partitioned node of a zone.
 func (c *Cluster) FailZone(zone string) error {
 	nodes, err := c.zoneNodes(zone)
 	if err != nil {
 		return err
 	}
-	c.traceFault(string(FaultFailZone), "", "", zone, fmt.Sprintf("crashing %d nodes", len(nodes)))
+	var crash []string
 	for _, n := range nodes {
 		if st := c.kubelets[n].State(); st == kubelet.StateRunning || st == kubelet.StatePartitioned {
-			if err := c.CrashNode(n); err != nil {
-				return err
-			}
+			crash = append(crash, n)
+		}
+	}
+	c.traceFault(string(FaultFailZone), "", "", zone, zoneFaultMsg("crashing", crash, len(nodes), "every node is already crashed"))
+	for _, n := range crash {
+		if err := c.CrashNode(n); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -450,15 +454,28 @@ func (c *Cluster) RecoverZone(zone string) error {
 	if err != nil {
 		return err
 	}
-	c.traceFault(string(FaultRecoverZone), "", "", zone, fmt.Sprintf("recovering the nodes of %d", len(nodes)))
+	var down []string
 	for _, n := range nodes {
 		if st := c.kubelets[n].State(); st == kubelet.StateCrashed || st == kubelet.StatePartitioned {
-			if err := c.RecoverNode(n); err != nil {
-				return err
-			}
+			down = append(down, n)
+		}
+	}
+	c.traceFault(string(FaultRecoverZone), "", "", zone, zoneFaultMsg("recovering", down, len(nodes), "none is crashed or partitioned"))
+	for _, n := range down {
+		if err := c.RecoverNode(n); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// zoneFaultMsg is "crashing 2 of 3 node(s): a2, a3".
+func zoneFaultMsg(doing string, acted []string, of int, none string) string {
+	list := none
+	if len(acted) > 0 {
+		list = strings.Join(acted, ", ")
+	}
+	return fmt.Sprintf("%s %d of %d node(s): %s", doing, len(acted), of, list)
 }
 
 // KillContainer kills a container of a pod (exit code 137, as the OOM

@@ -310,6 +310,33 @@ func TestZoneFailureAndRecovery(t *testing.T) {
 	assert.True(t, e.c.NodeUp("a2"))
 }
 
+// TestZoneFaultsTraceTheNodesTheyActOn: failZone and recoverZone say which
+// nodes they crash or recover, out of the zone's nodes.
+func TestZoneFaultsTraceTheNodesTheyActOn(t *testing.T) {
+	e := newFenv(t)
+	for _, n := range []string{"a1", "a2", "a3"} {
+		e.node(n, map[string]string{v1.LabelTopologyZone: "a"})
+	}
+	require.NoError(t, e.c.CrashNode("a1"))
+	require.NoError(t, e.c.PartitionNode("a2"))
+	require.NoError(t, e.c.FailZone("a"))
+	require.NoError(t, e.c.FailZone("a"))
+	require.NoError(t, e.c.RecoverZone("a"))
+	require.NoError(t, e.c.RecoverZone("a"))
+	var msgs []string
+	for _, verb := range []string{"failZone", "recoverZone"} {
+		for _, r := range e.verbs("fault", verb) {
+			msgs = append(msgs, verb+" "+r.Name+": "+r.Msg)
+		}
+	}
+	assert.Equal(t, []string{
+		"failZone a: crashing 2 of 3 node(s): a2, a3",
+		"failZone a: crashing 0 of 3 node(s): every node is already crashed",
+		"recoverZone a: recovering 3 of 3 node(s): a1, a2, a3",
+		"recoverZone a: recovering 0 of 3 node(s): none is crashed or partitioned",
+	}, msgs)
+}
+
 func TestNodeLabelsTaintsCordon(t *testing.T) {
 	e := newFenv(t)
 	e.node("n1", map[string]string{"old": "x"})
