@@ -133,6 +133,23 @@ func TestStoryToldCrashesButNotStartupNoise(t *testing.T) {
 	}())
 }
 
+// TestStoryTellsEveryScenarioActionOfAnInstant: a fault at 0s on a node
+// the scenario creates at 0s is its own line, not merged (and lost) into
+// the node's addNode line.
+func TestStoryTellsEveryScenarioActionOfAnInstant(t *testing.T) {
+	var got []string
+	s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%s %s %s %s", e.Component, e.Verb, e.Object, e.Message)) })
+	s.emit(Entry{Component: "scenario", Verb: "addNode", Object: "node/w-1", Message: "cpu 4, memory 8Gi"})
+	s.emit(Entry{Component: "scenario", Verb: "crashNode", Object: "node/w-1"})
+	s.emit(Entry{Component: "scenario", Verb: "cordon", Object: "node/w-1"})
+	s.flush()
+	assert.Equal(t, []string{
+		"scenario addNode node/w-1 cpu 4, memory 8Gi",
+		"scenario crashNode node/w-1 ",
+		"scenario cordon node/w-1 ",
+	}, got)
+}
+
 func TestStoryKeepsTheLastEndpointsUpdateOfAnInstant(t *testing.T) {
 	assert.Equal(t, []string{
 		"endpointslice-controller endpointsUpdated service/web 0 ready, 3 not ready, 0 terminating endpoint(s) in 1 slice(s)",
