@@ -259,7 +259,8 @@ func (d *fileDec) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		d.errorf(n, path, "invalid duration %q: use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. \"90s\", \"1h30m\")", clip(n.Value))
+		d.errorf(n, path, "invalid duration %q%s: use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. \"90s\", \"1h30m\")",
+			clip(n.Value), durationHint(n.Value))
 		return 0, false
 	}
 	if v < 0 {

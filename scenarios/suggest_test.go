@@ -21,3 +21,23 @@ func TestSuggestNameSkipsSiblings(t *testing.T) {
 		assert.Equal(t, tc.want, suggestName(tc.word, nodes), tc.word)
 	}
 }
+
+func TestDurationHint(t *testing.T) {
+	for in, want := range map[string]string{
+		"5 minutes":  "5m",
+		"2 min":      "2m",
+		"1m30":       "1m30s",
+		"1h5":        "1h5m",
+		"1d":         "24h",
+		"2 days":     "48h",
+		"1.5min":     "1m30s",
+		"30 secs":    "30s",
+		"250 millis": "250ms",
+		"1h 30m":     "1h30m",
+	} {
+		assert.Equal(t, ` (did you mean "`+want+`"?)`, durationHint(in), in)
+	}
+	for _, in := range []string{"soon", "5x", "1s30", "m5", ""} {
+		assert.Empty(t, durationHint(in), in)
+	}
+}
