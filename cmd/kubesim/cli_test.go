@@ -263,7 +263,7 @@ apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
 spec:
   duration: 10 minutes
-`, `bad.yaml:4: spec.duration: invalid duration "10 minutes": use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
+`, `bad.yaml:4: spec.duration: invalid duration "10 minutes" (did you mean "10m"?): use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
 	"bad duration of an event": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -273,7 +273,7 @@ spec:
     nodes: [{name: worker, capacity: {cpu: "2", memory: 4Gi}}]
   events:
   - {at: 1min, action: cordon, node: worker}
-`, `bad.yaml:8: spec.events[0].at: invalid duration "1min": use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
+`, `bad.yaml:8: spec.events[0].at: invalid duration "1min" (did you mean "1m"?): use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
 	"an at past the duration": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
