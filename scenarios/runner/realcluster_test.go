@@ -241,3 +241,30 @@ spec:
 	require.NoError(t, err)
 	assert.Contains(t, text, "  node w-1 no longer exists: the pod garbage collector removes the pod (after a 40 s quarantine)\n")
 }
+
+// TestSummaryNamesThePodsADrainStillWaitsFor: a budget that allows no
+// disruption blocks a drain for ever (kubectl drain retries every 5 s); the
+// summary says which pods it still retries.
+func TestSummaryNamesThePodsADrainStillWaitsFor(t *testing.T) {
+	r := runOK(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  cluster:
+    nodes:
+    - {name: w, count: 2, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: db, labels: {app: db}}, spec: {nodeName: w-1, containers: [{name: c, image: postgres}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: other}, spec: {nodeName: w-2, containers: [{name: c, image: nginx}]}}
+  - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: db}, spec: {maxUnavailable: 0, selector: {matchLabels: {app: db}}}}
+  events:
+  - {at: 1m, action: drain, node: w-1}
+`)
+	res := r.Finish()
+	var waiting []string
+	for _, n := range res.Summary.Nodes {
+		waiting = append(waiting, n.Name+": "+strings.Join(n.DrainWaiting, ","))
+	}
+	assert.Equal(t, []string{"w-1: default/db", "w-2: "}, waiting)
+}

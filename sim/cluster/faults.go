@@ -404,6 +404,21 @@ func (c *Cluster) finishDrain(d *drain) {
 // Draining reports whether a drain of the node is still retrying evictions.
 func (c *Cluster) Draining(name string) bool { return c.drains[name] != nil }
 
+// DrainWaiting lists the pods (namespace/name, sorted) whose eviction a
+// drain of the node is still retrying; nil when no drain is in progress.
+func (c *Cluster) DrainWaiting(name string) []string {
+	d := c.drains[name]
+	if d == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(d.retries))
+	for k := range d.retries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // zoneNodes lists the nodes of a zone (topology.kubernetes.io/zone on the
 // Node objects), sorted.
 func (c *Cluster) zoneNodes(zone string) ([]string, error) {

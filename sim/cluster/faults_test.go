@@ -412,6 +412,7 @@ func TestDrainRetriesWhileABudgetRefuses(t *testing.T) {
 	assert.True(t, e.exists("a"))
 	assert.True(t, e.exists("b"))
 	assert.True(t, e.c.Draining("n1"))
+	assert.Equal(t, []string{"default/a", "default/b"}, e.c.DrainWaiting("n1"), "the pods whose eviction the drain retries")
 	var refused []time.Duration
 	for _, r := range e.verbs("fault", "evictionRefused") {
 		if r.Name == "a" {
@@ -435,11 +436,13 @@ func TestDrainRetriesWhileABudgetRefuses(t *testing.T) {
 	assert.False(t, e.exists("a"), "the kubelet stopped it and removed the object")
 	assert.Nil(t, e.get("b").DeletionTimestamp, "the budget is used up")
 	assert.True(t, e.c.Draining("n1"))
+	assert.Equal(t, []string{"default/b"}, e.c.DrainWaiting("n1"))
 	e.at(time.Minute)
 	assert.Nil(t, e.get("b").DeletionTimestamp, "one healthy pod left: minAvailable 1 allows no more")
 	assert.Len(t, e.verbs("fault", "evictionRefused"), 5+11, "a refused 5 times (10–30 s), b 11 times (10–60 s)")
 	require.NoError(t, e.c.Uncordon("n1"))
 	assert.False(t, e.c.Draining("n1"), "uncordon ends the drain")
+	assert.Empty(t, e.c.DrainWaiting("n1"))
 }
 
 // DeleteNode stops the machine and deletes the Node; pods stay for the pod
