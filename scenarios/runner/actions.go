@@ -545,6 +545,10 @@ func (r *Run) killPod(e *scenarios.Event) error {
 	if err != nil {
 		return err
 	}
+	if reason := r.notRunningThere(pod, e.Container); reason != "" {
+		// a named pod: say why, without announcing a kill that cannot happen
+		return fmt.Errorf("pod/%s cannot be killed: %s", pod.Name, reason)
+	}
 	container := e.Container
 	shown := container
 	if shown == "" && len(pod.Spec.Containers) > 0 {
@@ -607,15 +611,23 @@ func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 // maxNotRunning bounds the pods a killPod error explains.
 const maxNotRunning = 5
 
-// notRunning says why killPod cannot kill the container of a workload's
-// pod ("" when it can): the pod is not Running, is terminating, is not
-// bound, its node's machine is down, or the container is not running there.
+// notRunning says why killPod does not pick a workload's pod ("" when it
+// may): the pod is not Running, is terminating, is not bound, its node's
+// machine is down, or the container is not running there.
 func (r *Run) notRunning(p *v1.Pod, container string) string {
 	switch {
 	case p.DeletionTimestamp != nil:
 		return "Terminating"
 	case p.Status.Phase != v1.PodRunning:
 		return "phase " + cmpOr(string(p.Status.Phase), "Pending")
+	}
+	return r.notRunningThere(p, container)
+}
+
+// notRunningThere says why the container of a pod does not run on its node
+// ("" when it does), whatever the API's possibly stale status says.
+func (r *Run) notRunningThere(p *v1.Pod, container string) string {
+	switch {
 	case p.Spec.NodeName == "":
 		return "not bound to a node"
 	case !r.c.NodeRunning(p.Spec.NodeName):

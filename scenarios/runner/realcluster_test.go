@@ -268,3 +268,32 @@ spec:
 	}
 	assert.Equal(t, []string{"w-1: default/db", "w-2: "}, waiting)
 }
+
+// TestKillPodOfAPodOnADeadNodeIsOnlyAnError: killPod of a named pod whose
+// node is down fails with the reason, and the timeline does not first
+// announce a kill that never happens.
+func TestKillPodOfAPodOnADeadNodeIsOnlyAnError(t *testing.T) {
+	sc, err := scenarios.LoadBytes("test.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: w, count: 2, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: w-1, containers: [{name: c, image: nginx}]}}
+  events:
+  - {at: 10s, action: crashNode, node: w-1}
+  - {at: 20s, action: killPod, target: pod/p}
+`), ".", scenarios.WithValidator(runner.Validator()))
+	require.NoError(t, err)
+	var story []string
+	r, err := runner.New(sc, runner.Options{Story: func(e runner.Entry) { story = append(story, e.Verb+" "+e.Object+" "+e.Message) }})
+	require.NoError(t, err)
+	res := r.Finish()
+	require.Len(t, res.Errors, 1)
+	assert.Equal(t, "test.yaml:12: at 20s: killPod pod/p: pod/p cannot be killed: its node w-1 is crashed", res.Errors[0].String())
+	for _, line := range story {
+		assert.NotContains(t, line, "killing container", "no kill is announced")
+	}
+}
