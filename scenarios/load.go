@@ -114,6 +114,10 @@ type loader struct {
 	// skipTimeline is set when a node group, event or expectation did not
 	// decode: replaying the timeline without it would report follow-on errors.
 	skipTimeline bool
+	// skipNodeStates is set when an event did not decode: it may have
+	// been a crash or recovery, so the replayed node states (crashed,
+	// partitioned) are not checked, to spare follow-on errors.
+	skipNodeStates bool
 
 	duration     time.Duration // spec.duration once decoded; 0 when missing or bad
 	durationNode *yaml.Node

@@ -340,7 +340,10 @@ func (w *world) event(e Event) {
 	where := fmt.Sprintf("spec.events[%d] at %s (line %d)", e.Index, FormatDuration(e.At), e.Source.Line)
 	switch e.Action {
 	case ActionCrashNode, ActionPartitionNode, ActionRecoverNode:
-		if w.needNode(e, "node", e.Node) {
+		switch {
+		case !w.needNode(e, "node", e.Node):
+			w.l.skipNodeStates = true // which node it meant is unknown
+		case !w.l.skipNodeStates:
 			w.nodeFault(e, where)
 		}
 	case ActionCordon, ActionUncordon, ActionDrain, ActionTaintNode, ActionUntaintNode:
@@ -386,9 +389,12 @@ func (w *world) event(e Event) {
 			}
 			w.errorf(fieldLine(e.lines, "zone", e.Source), fmt.Sprintf("spec.events[%d].zone", e.Index),
 				"no node is in zone %q at %s%s (%s)", e.Zone, FormatDuration(e.At), suggestName(e.Zone, zones), known)
+			w.l.skipNodeStates = true // which zone it meant is unknown
 			return
 		}
-		w.zoneFault(e, where)
+		if !w.l.skipNodeStates {
+			w.zoneFault(e, where)
+		}
 	case ActionApply:
 		if e.Object != nil {
 			w.create(*e.Object, "apply")
