@@ -136,10 +136,13 @@ func (d *fileDec) spec(n *yaml.Node, s *Scenario) {
 	for i, item := range events {
 		if e, ok := d.event(item, fmt.Sprintf("%s[%d]", sp.sub("events"), i), i); ok {
 			s.Spec.Events = append(s.Spec.Events, e)
-		} else if mayCreate(item) {
-			// The timeline without an event that may create a node or an
-			// object would report follow-on errors: skip the replay.
-			d.l.skipTimeline = true
+		} else {
+			d.l.skipNodeStates = true
+			if mayCreate(item) {
+				// The timeline without an event that may create a node or
+				// an object would report follow-on errors: skip the replay.
+				d.l.skipTimeline = true
+			}
 		}
 	}
 	exps, _ := d.list(sp.get("expect"), sp.sub("expect"))

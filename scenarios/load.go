@@ -114,6 +114,10 @@ type loader struct {
 	// skipTimeline is set when a node group, event or expectation did not
 	// decode: replaying the timeline without it would report follow-on errors.
 	skipTimeline bool
+	// skipNodeStates is set when an event did not decode: it may have
+	// been a crash or recovery, so the replayed node states (crashed,
+	// partitioned) are not checked, to spare follow-on errors.
+	skipNodeStates bool
 
 	duration     time.Duration // spec.duration once decoded; 0 when missing or bad
 	durationNode *yaml.Node
@@ -259,7 +263,8 @@ func (d *fileDec) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		d.errorf(n, path, "invalid duration %q: use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. \"90s\", \"1h30m\")", clip(n.Value))
+		d.errorf(n, path, "invalid duration %q%s: use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. \"90s\", \"1h30m\")",
+			clip(n.Value), durationHint(n.Value))
 		return 0, false
 	}
 	if v < 0 {

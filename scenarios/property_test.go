@@ -59,11 +59,36 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 	slices.Sort(times)
 	var events []genEvent
 	added, applied := 0, 0
+	// Node faults follow each node's state, as the loader checks: crash a
+	// node that is not crashed, partition a running one, recover one that
+	// is down, fail a zone with a node still up.
+	state := map[string]nodeState{}
+	nodesIn := func(ok func(nodeState) bool) []int {
+		var out []int
+		for i, n := range nodes {
+			if ok(state[n]) {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	canCrash := func(s nodeState) bool { return s != nodeCrashed }
+	canPartition := func(s nodeState) bool { return s == nodeRunning }
+	canRecover := func(s nodeState) bool { return s != nodeRunning }
 	for _, at := range times {
 		var options []Action
 		if len(nodes) > 0 {
-			options = append(options, ActionCrashNode, ActionPartitionNode, ActionRecoverNode, ActionCordon, ActionUncordon,
-				ActionDrain, ActionDeleteNode, ActionLabelNode, ActionTaintNode, ActionUntaintNode, ActionFailZone)
+			options = append(options, ActionCordon, ActionUncordon,
+				ActionDrain, ActionDeleteNode, ActionLabelNode, ActionTaintNode, ActionUntaintNode)
+		}
+		if len(nodesIn(canCrash)) > 0 {
+			options = append(options, ActionCrashNode, ActionFailZone)
+		}
+		if len(nodesIn(canPartition)) > 0 {
+			options = append(options, ActionPartitionNode)
+		}
+		if len(nodesIn(canRecover)) > 0 {
+			options = append(options, ActionRecoverNode)
 		}
 		options = append(options, ActionAddNode, ActionApply)
 		if len(deployments) > 0 {
@@ -85,8 +110,14 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 			nodes = append(nodes, name)
 			zones = append(zones, zone)
 		case ActionFailZone:
-			e.ref, e.field = zoneOf(t, nodes, zones), "zone"
+			i := rapid.SampledFrom(nodesIn(canCrash)).Draw(t, "zone node")
+			e.ref, e.field = zones[i], "zone"
 			e.yaml = fmt.Sprintf("%s, zone: %s}", head, e.ref)
+			for j, z := range zones {
+				if z == e.ref {
+					state[nodes[j]] = nodeCrashed
+				}
+			}
 		case ActionApply:
 			name := fmt.Sprintf("applied%d", applied) // unique: a deleted name is never reused
 			applied++
@@ -106,6 +137,17 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 			}
 		default:
 			i := rapid.IntRange(0, len(nodes)-1).Draw(t, "node")
+			switch a {
+			case ActionCrashNode:
+				i = rapid.SampledFrom(nodesIn(canCrash)).Draw(t, "node")
+				state[nodes[i]] = nodeCrashed
+			case ActionPartitionNode:
+				i = rapid.SampledFrom(nodesIn(canPartition)).Draw(t, "node")
+				state[nodes[i]] = nodePartitioned
+			case ActionRecoverNode:
+				i = rapid.SampledFrom(nodesIn(canRecover)).Draw(t, "node")
+				state[nodes[i]] = nodeRunning
+			}
 			e.ref, e.field = nodes[i], "node"
 			extra := map[Action]string{
 				ActionLabelNode:   ", labels: {a: b}",
@@ -114,6 +156,7 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 			}[a]
 			e.yaml = fmt.Sprintf("%s, node: %s%s}", head, e.ref, extra)
 			if a == ActionDeleteNode {
+				delete(state, nodes[i])
 				nodes = slices.Delete(nodes, i, i+1)
 				zones = slices.Delete(zones, i, i+1)
 			}
@@ -124,12 +167,6 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 	}
 	fmt.Fprintf(&b, "  expect:\n  - {within: %s, count: pods, atLeast: 0}\n", FormatDuration(duration))
 	return b.String(), events
-}
-
-// zoneOf picks the zone of a node that exists now.
-func zoneOf(t *rapid.T, nodes, zones []string) string {
-	i := rapid.IntRange(0, len(nodes)-1).Draw(t, "zone node")
-	return zones[i]
 }
 
 // TestGeneratedScenariosLoad: every generated valid scenario loads, and its

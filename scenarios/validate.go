@@ -31,6 +31,32 @@ func (k objKey) String() string {
 
 type nodeInfo struct {
 	labels map[string]string
+	// state is the machine's state (running, crashed, partitioned);
+	// stateBy names the event that put it there, at stateAt ("" for a
+	// node running since it was created).
+	state   nodeState
+	stateBy string
+	stateAt time.Duration
+}
+
+// nodeState is a node's machine state as the faults leave it: the kubelet
+// refuses a crash, partition or recovery that does not fit it.
+type nodeState int
+
+const (
+	nodeRunning nodeState = iota
+	nodeCrashed
+	nodePartitioned
+)
+
+func (s nodeState) String() string {
+	switch s {
+	case nodeCrashed:
+		return "crashed"
+	case nodePartitioned:
+		return "partitioned"
+	}
+	return "running"
 }
 
 // world is the replayed state at the current event.
@@ -45,6 +71,8 @@ type world struct {
 	created   map[objKey]time.Duration
 	total     int // nodes ever created
 	now       time.Duration
+	// timeline is the scenario's events in the order they run.
+	timeline []Event
 }
 
 func keyOf(r Resource, namespace, name string) objKey {
@@ -65,12 +93,13 @@ func (l *loader) checkTimeline(s *Scenario) {
 		w.objects[objKey{kind: "Namespace", name: ns}] = nil
 	}
 	for i, g := range s.Spec.Cluster.Nodes {
-		w.addNodes(g, fmt.Sprintf("spec.cluster.nodes[%d]", i))
+		w.addNodes(g, fmt.Sprintf("spec.cluster.nodes[%d]", i), "")
 	}
 	for _, m := range s.InitialObjects() {
 		w.create(m, "")
 	}
-	for _, e := range s.Timeline() {
+	w.timeline = s.Timeline()
+	for _, e := range w.timeline {
 		w.now = e.At
 		w.event(e)
 	}
@@ -83,7 +112,9 @@ func (w *world) errorf(line int, path, format string, args ...any) {
 	w.l.errs.add(w.file, line, 0, path, fmt.Sprintf(format, args...))
 }
 
-func (w *world) addNodes(g NodeGroup, path string) {
+// addNodes records a group's nodes as running from now on; by names the
+// addNode event ("" for spec.cluster.nodes).
+func (w *world) addNodes(g NodeGroup, path, by string) {
 	for _, name := range g.NodeNames() {
 		if _, exists := w.nodes[name]; exists {
 			w.errorf(g.Source.Line, path+".name", "node %q already exists", name)
@@ -94,7 +125,7 @@ func (w *world) addNodes(g NodeGroup, path string) {
 			w.errorf(g.Source.Line, path+".count", "a scenario may create at most %d nodes", MaxNodes)
 			return
 		}
-		w.nodes[name] = nodeInfo{labels: g.Labels}
+		w.nodes[name] = nodeInfo{labels: g.Labels, stateBy: by, stateAt: w.now}
 		w.nodeOrder = append(w.nodeOrder, name)
 		delete(w.gone, objKey{kind: "Node", name: name})
 		if _, seen := w.created[objKey{kind: "Node", name: name}]; !seen {
@@ -135,9 +166,13 @@ func (w *world) create(m Manifest, applyPath string) {
 	}
 }
 
+// existingNodes lists the nodes that exist now, in creation order.
+func (w *world) existingNodes() []string {
+	return slices.DeleteFunc(slices.Clone(w.nodeOrder), func(n string) bool { _, ok := w.nodes[n]; return !ok })
+}
+
 func (w *world) nodeNames() string {
-	names := slices.Clone(w.nodeOrder)
-	names = slices.DeleteFunc(names, func(n string) bool { _, ok := w.nodes[n]; return !ok })
+	names := w.existingNodes()
 	if len(names) == 0 {
 		return "there are no nodes then"
 	}
@@ -157,8 +192,122 @@ func (w *world) needNode(e Event, field, name string) bool {
 		w.errorf(line, path, "node %q was deleted by %s", name, where)
 		return false
 	}
-	w.errorf(line, path, "node %q does not exist at %s (%s)", name, FormatDuration(e.At), w.nodeNames())
+	w.errorf(line, path, "node %q does not exist at %s%s (%s)", name, FormatDuration(e.At), suggestName(name, w.existingNodes()), w.nodeNames())
 	return false
+}
+
+// nodeFault checks that a crash, partition or recovery fits the node's
+// state, as the kubelet will (sim/kubelet Crash, Partition, Recover), and
+// records the new state. A refused fault leaves the state as it was.
+func (w *world) nodeFault(e Event, where string) {
+	info := w.nodes[e.Node]
+	var next nodeState
+	var refuse string
+	switch e.Action {
+	case ActionCrashNode:
+		next = nodeCrashed
+		if info.state == nodeCrashed {
+			refuse = "is already crashed at %s%s"
+		}
+	case ActionPartitionNode:
+		next = nodePartitioned
+		switch info.state {
+		case nodePartitioned:
+			refuse = "is already partitioned at %s%s"
+		case nodeCrashed:
+			refuse = "is crashed at %s%s: a crashed node cannot be partitioned (recover it first)"
+		}
+	case ActionRecoverNode:
+		next = nodeRunning
+		if info.state == nodeRunning {
+			refuse = "is neither crashed nor partitioned at %s%s: there is nothing to recover"
+		}
+	}
+	if refuse != "" {
+		w.errorf(fieldLine(e.lines, "node", e.Source), fmt.Sprintf("spec.events[%d].node", e.Index),
+			"node %q "+refuse+"%s", e.Node, FormatDuration(e.At), w.since(info, e), w.runsLater(e, e.Node))
+		return
+	}
+	info.state, info.stateBy, info.stateAt = next, where, e.At
+	w.nodes[e.Node] = info
+}
+
+// zoneFault checks that failZone finds a node to crash and recoverZone one
+// to recover (otherwise the action does nothing, which is never what the
+// author meant), and records the new states.
+func (w *world) zoneFault(e Event, where string) {
+	var names []string
+	acts := 0
+	for _, n := range w.nodeOrder {
+		info, ok := w.nodes[n]
+		if !ok || info.labels[ZoneLabel] != e.Zone {
+			continue
+		}
+		names = append(names, n)
+		if (e.Action == ActionFailZone && info.state != nodeCrashed) || (e.Action == ActionRecoverZone && info.state != nodeRunning) {
+			acts++
+		}
+	}
+	if acts == 0 {
+		what := "every node of zone %q is already crashed at %s: there is nothing to fail (nodes: %s)%s"
+		if e.Action == ActionRecoverZone {
+			what = "no node of zone %q is crashed or partitioned at %s: there is nothing to recover (nodes: %s)%s"
+		}
+		later := ""
+		for _, n := range names {
+			if later = w.runsLater(e, n); later != "" {
+				break
+			}
+		}
+		w.errorf(fieldLine(e.lines, "zone", e.Source), fmt.Sprintf("spec.events[%d].zone", e.Index),
+			what, e.Zone, FormatDuration(e.At), strings.Join(names, ", "), later)
+		return
+	}
+	for _, n := range names {
+		info := w.nodes[n]
+		switch {
+		case e.Action == ActionFailZone && info.state != nodeCrashed:
+			info.state, info.stateBy, info.stateAt = nodeCrashed, where, e.At
+		case e.Action == ActionRecoverZone && info.state != nodeRunning:
+			info.state, info.stateBy, info.stateAt = nodeRunning, where, e.At
+		}
+		w.nodes[n] = info
+	}
+}
+
+// since names the event that put a node in its state, with a reminder of
+// the order when it runs at the same time as e.
+func (w *world) since(info nodeInfo, e Event) string {
+	switch {
+	case info.stateBy == "":
+		return ""
+	case info.stateAt == e.At:
+		return " (since " + info.stateBy + ", which runs first: events at the same time run in file order)"
+	}
+	return " (since " + info.stateBy + ")"
+}
+
+// runsLater points at a fault on node at the same time as e but later in
+// the file, which the author may have meant to run first.
+func (w *world) runsLater(e Event, node string) string {
+	for _, o := range w.timeline {
+		if o.At != e.At || o.Index <= e.Index {
+			continue
+		}
+		hits := false
+		switch o.Action {
+		case ActionCrashNode, ActionPartitionNode, ActionRecoverNode:
+			hits = o.Node == node
+		case ActionFailZone, ActionRecoverZone:
+			info, ok := w.nodes[node]
+			hits = ok && info.labels[ZoneLabel] == o.Zone
+		}
+		if hits {
+			return fmt.Sprintf("; spec.events[%d] (line %d, %s) runs after this one: events at the same time run in file order",
+				o.Index, o.Source.Line, o.Action)
+		}
+	}
+	return ""
 }
 
 // needObject checks that a user-created object exists at the current event.
@@ -190,8 +339,14 @@ func (w *world) needObject(e Event, field string, k objKey, lenient bool) (*Mani
 func (w *world) event(e Event) {
 	where := fmt.Sprintf("spec.events[%d] at %s (line %d)", e.Index, FormatDuration(e.At), e.Source.Line)
 	switch e.Action {
-	case ActionCrashNode, ActionPartitionNode, ActionRecoverNode, ActionCordon, ActionUncordon, ActionDrain,
-		ActionTaintNode, ActionUntaintNode:
+	case ActionCrashNode, ActionPartitionNode, ActionRecoverNode:
+		switch {
+		case !w.needNode(e, "node", e.Node):
+			w.l.skipNodeStates = true // which node it meant is unknown
+		case !w.l.skipNodeStates:
+			w.nodeFault(e, where)
+		}
+	case ActionCordon, ActionUncordon, ActionDrain, ActionTaintNode, ActionUntaintNode:
 		w.needNode(e, "node", e.Node)
 	case ActionLabelNode:
 		if w.needNode(e, "node", e.Node) {
@@ -206,7 +361,8 @@ func (w *world) event(e Event) {
 			for _, k := range e.RemoveLabels {
 				delete(labels, k)
 			}
-			w.nodes[e.Node] = nodeInfo{labels: labels}
+			info.labels = labels
+			w.nodes[e.Node] = info
 		}
 	case ActionDeleteNode:
 		if w.needNode(e, "node", e.Node) {
@@ -215,7 +371,7 @@ func (w *world) event(e Event) {
 		}
 	case ActionAddNode:
 		if e.Group != nil {
-			w.addNodes(*e.Group, fmt.Sprintf("spec.events[%d].group", e.Index))
+			w.addNodes(*e.Group, fmt.Sprintf("spec.events[%d].group", e.Index), where)
 		}
 	case ActionFailZone, ActionRecoverZone:
 		var zones []string
@@ -232,7 +388,12 @@ func (w *world) event(e Event) {
 				known = "zones then: " + strings.Join(zones, ", ")
 			}
 			w.errorf(fieldLine(e.lines, "zone", e.Source), fmt.Sprintf("spec.events[%d].zone", e.Index),
-				"no node is in zone %q at %s%s (%s)", e.Zone, FormatDuration(e.At), suggest(e.Zone, zones), known)
+				"no node is in zone %q at %s%s (%s)", e.Zone, FormatDuration(e.At), suggestName(e.Zone, zones), known)
+			w.l.skipNodeStates = true // which zone it meant is unknown
+			return
+		}
+		if !w.l.skipNodeStates {
+			w.zoneFault(e, where)
 		}
 	case ActionApply:
 		if e.Object != nil {
@@ -354,7 +515,7 @@ func (w *world) expectation(e Expectation) {
 	case ok:
 		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is only created at %s, after %s", k, FormatDuration(t), FormatDuration(e.Time))
 	case r.Kind == "Node":
-		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "node %q is never created%s", e.Target.Name, suggest(e.Target.Name, w.nodeOrder))
+		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "node %q is never created%s", e.Target.Name, suggestName(e.Target.Name, w.nodeOrder))
 	default:
 		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is never created by the scenario", k)
 	}

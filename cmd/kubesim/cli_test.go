@@ -263,7 +263,7 @@ apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
 spec:
   duration: 10 minutes
-`, `bad.yaml:4: spec.duration: invalid duration "10 minutes": use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
+`, `bad.yaml:4: spec.duration: invalid duration "10 minutes" (did you mean "10m"?): use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
 	"bad duration of an event": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -273,7 +273,7 @@ spec:
     nodes: [{name: worker, capacity: {cpu: "2", memory: 4Gi}}]
   events:
   - {at: 1min, action: cordon, node: worker}
-`, `bad.yaml:8: spec.events[0].at: invalid duration "1min": use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
+`, `bad.yaml:8: spec.events[0].at: invalid duration "1min" (did you mean "1m"?): use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. "90s", "1h30m")`},
 	"an at past the duration": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -581,7 +581,8 @@ func TestWriteSummaryTables(t *testing.T) {
 	var b bytes.Buffer
 	writeSummary(&b, runner.Summary{
 		Nodes: []runner.NodeSummary{
-			{Name: "a", Zone: "zone-a", Ready: "Unknown", Unschedulable: true, Taints: []string{"node.kubernetes.io/unreachable:NoSchedule", "node.kubernetes.io/unreachable:NoExecute"}, Pods: 2, CPU: "200m/4", Memory: "256Mi/8Gi"},
+			{Name: "a", Zone: "zone-a", Ready: "Unknown", Unschedulable: true, Taints: []string{"node.kubernetes.io/unreachable:NoSchedule", "node.kubernetes.io/unreachable:NoExecute"}, Pods: 2, CPU: "200m/4", Memory: "256Mi/8Gi",
+				DrainWaiting: []string{"default/db-1", "shop/api-2"}},
 			{Name: "b", CPU: "0/4", Memory: "0/8Gi"},
 		},
 		Deployments: []runner.DeploymentSummary{{Namespace: "default", Name: "web", Replicas: 3, Updated: 2, Ready: 1, Available: 1, Revision: "2"}},
@@ -599,6 +600,7 @@ func TestWriteSummaryTables(t *testing.T) {
 		"NODES ZONE READY PODS CPU REQ/ALLOC MEMORY REQ/ALLOC TAINTS",
 		"a zone-a Unknown,SchedulingDisabled 2 200m/4 256Mi/8Gi node.kubernetes.io/unreachable:NoSchedule,node.kubernetes.io/unreachable:NoExecute",
 		"b - - 0 0/4 0/8Gi -",
+		"a: the drain still retries evicting 2 pod(s), which the API refused (429: a PodDisruptionBudget forbids it): db-1, shop/api-2",
 		"DEPLOYMENTS READY UP-TO-DATE AVAILABLE REVISION",
 		"web 1/3 2 1 2",
 		"HPAS TARGET MIN MAX CURRENT DESIRED",

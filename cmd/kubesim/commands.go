@@ -41,7 +41,9 @@ func newValidateCmd(e env) *cobra.Command {
 		Long: `validate makes every check kubesim run makes before it runs anything: YAML syntax,
 unknown or misspelled fields (in the scenario and in its manifests), types, actions
 and the fields they need, durations, times past spec.duration, references to nodes
-and objects that never exist, and the API server's validation of every manifest.
+and objects that never exist, node faults that do not fit the node's state then
+(recovering a running node, crashing a crashed one, a zone with nothing to fail or
+recover), and the API server's validation of every manifest.
 Each problem is printed as FILE:LINE: field.path: message (FILE: message when
 the file cannot be read).
 
@@ -104,7 +106,9 @@ func newExplainCmd(e env) *cobra.Command {
 		Long: `explain runs SCENARIO up to --at (default: its end) and answers "why is this pod on
 that node / still Pending" from the scheduler's record: every scheduling attempt of
 the pod, and for the latest one the nodes each filter rejected and why, the score of
-every feasible node per plugin, preemption, and what the pod waits for.
+every feasible node per plugin, preemption, and what the pod waits for. For a
+Terminating pod it also says since when, why it was deleted (its DisruptionTarget
+condition) and whether its node can confirm the deletion.
 
 Pod names are those the timeline of kubesim run prints (pod/NAME, or
 NAMESPACE/pod/NAME outside the default namespace).

@@ -121,6 +121,18 @@ func writeSummary(w io.Writer, s runner.Summary) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, dash(n.Zone), ready, n.Pods, n.CPU, n.Memory, dash(strings.Join(n.Taints, ",")))
 	}
 	tw.Flush()
+	for _, n := range s.Nodes {
+		if len(n.DrainWaiting) == 0 {
+			continue
+		}
+		pods := make([]string, len(n.DrainWaiting))
+		for i, key := range n.DrainWaiting {
+			ns, name, _ := strings.Cut(key, "/")
+			pods[i] = nsName(ns, name)
+		}
+		fmt.Fprintf(w, "  %s: the drain still retries evicting %d pod(s), which the API refused (429: a PodDisruptionBudget forbids it): %s\n",
+			n.Name, len(pods), strings.Join(pods, ", "))
+	}
 	if len(s.Deployments) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintf(tw, "  DEPLOYMENTS\tREADY\tUP-TO-DATE\tAVAILABLE\tREVISION\n")

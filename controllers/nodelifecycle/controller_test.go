@@ -323,6 +323,40 @@ func TestAllZonesFullyDisruptedStopsAndUntaints(t *testing.T) {
 		"355s a Normal → FullDisruption", "355s b Normal → FullDisruption"}, zoneChanges(env))
 }
 
+// TestLeavingFullDisruptionOfEveryZoneTracesEveryRate: when one node of
+// one zone comes back, every zone gets its own rate again (upstream
+// handleDisruption, "exiting master disruption mode"); a zone still fully
+// disrupted keeps its state but goes from 0 back to the normal rate, and
+// the trace says so, since its nodes are tainted from then on.
+func TestLeavingFullDisruptionOfEveryZoneTracesEveryRate(t *testing.T) {
+	env := ctltest.New(t, 1)
+	env.CreateNode(ctltest.Node("a-1", ctltest.Zone("a"), 0))
+	for _, n := range []string{"b-1", "b-2"} {
+		env.CreateNode(ctltest.Node(n, ctltest.Zone("b"), 0))
+	}
+	for _, n := range []string{"a-1", "b-1", "b-2"} {
+		env.HeartbeatUntil(n, 1*s, 10*s, 101*s)
+	}
+	newController(env, Config{})
+	env.Start()
+	env.Eng.At(302*s, "a-1 back", func() {
+		env.SetNodeReady("a-1", v1.ConditionTrue)
+		env.RenewLease("a-1")
+	})
+	env.HeartbeatUntil("a-1", 312*s, 10*s, 1000*s)
+	env.Eng.RunUntil(400 * s)
+	assert.Equal(t, []string{"0s a Initial → Normal", "0s b Initial → Normal",
+		"155s a Normal → FullDisruption", "155s b Normal → FullDisruption",
+		"305s a FullDisruption → Normal"}, zoneChanges(env))
+	var rates []string
+	for _, r := range env.Traced(Component, "zoneRateChanged") {
+		rates = append(rates, fmt.Sprintf("%gs %s %s", r.Time.Seconds(), r.Name, r.Msg))
+	}
+	assert.Equal(t, []string{"305s b FullDisruption: 2 of 2 node(s) not ready; NoExecute tainting at 0 → 0.1 nodes/s (leaving full disruption of every zone)"}, rates)
+	// The new limiter starts drained (upstream SwapLimiter): b-1 a token later.
+	assert.Equal(t, map[string]time.Duration{"b-1": 315 * s, "b-2": 325 * s}, noExecuteTimes(env))
+}
+
 // TestOneZoneFullyDisruptedKeepsNormalRate: a whole zone down while another
 // is healthy is tainted at the normal rate.
 func TestOneZoneFullyDisruptedKeepsNormalRate(t *testing.T) {

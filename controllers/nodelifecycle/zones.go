@@ -175,8 +175,9 @@ func (nc *Controller) handleDisruption(zoneToNodeConditions map[string][]*v1.Nod
 			}
 		}
 		for _, k := range sortedKeys(nc.zoneStates) {
+			before := nc.zoneNoExecuteTainter[k].QPS()
 			nc.zoneNoExecuteTainter[k].SwapLimiter(0, now)
-			nc.setZoneState(k, StateFullDisruption, unhealthyIn[k], len(zoneToNodeConditions[k]),
+			nc.setZoneState(k, StateFullDisruption, unhealthyIn[k], len(zoneToNodeConditions[k]), before,
 				"every zone is fully disrupted: NoExecute tainting stopped, NoExecute taints removed")
 		}
 	case allWasFullyDisrupted:
@@ -189,33 +190,43 @@ func (nc *Controller) handleDisruption(zoneToNodeConditions map[string][]*v1.Nod
 			}
 		}
 		for _, k := range sortedKeys(nc.zoneStates) {
+			before := nc.zoneNoExecuteTainter[k].QPS()
 			nc.setLimiterInZone(k, len(zoneToNodeConditions[k]), newZoneStates[k])
-			nc.setZoneState(k, newZoneStates[k], unhealthyIn[k], len(zoneToNodeConditions[k]), "leaving full disruption of every zone")
+			nc.setZoneState(k, newZoneStates[k], unhealthyIn[k], len(zoneToNodeConditions[k]), before, "leaving full disruption of every zone")
 		}
 	default:
 		for _, k := range sortedKeys(nc.zoneStates) {
 			if nc.zoneStates[k] == newZoneStates[k] {
 				continue
 			}
+			before := nc.zoneNoExecuteTainter[k].QPS()
 			nc.setLimiterInZone(k, len(zoneToNodeConditions[k]), newZoneStates[k])
-			nc.setZoneState(k, newZoneStates[k], unhealthyIn[k], len(zoneToNodeConditions[k]), "")
+			nc.setZoneState(k, newZoneStates[k], unhealthyIn[k], len(zoneToNodeConditions[k]), before, "")
 		}
 	}
 }
 
-// setZoneState records a zone's new state and traces the change.
-func (nc *Controller) setZoneState(zone string, state ZoneState, unhealthy, size int, why string) {
+// setZoneState records a zone's new state and traces the change: of its
+// state, or else of its tainting rate (from oldQPS), which entering or
+// leaving the full disruption of every zone changes in zones whose own
+// state stays (a zone still fully disrupted gets the normal rate back).
+func (nc *Controller) setZoneState(zone string, state ZoneState, unhealthy, size int, oldQPS float64, why string) {
 	old := nc.zoneStates[zone]
 	nc.zoneStates[zone] = state
-	if old == state || !nc.eng.Tracing() {
+	qps := nc.zoneNoExecuteTainter[zone].QPS()
+	if (old == state && oldQPS == qps) || !nc.eng.Tracing() {
 		return
 	}
-	msg := fmt.Sprintf("%s → %s: %d of %d node(s) not ready; NoExecute tainting at %g nodes/s", old, state, unhealthy, size,
-		nc.zoneNoExecuteTainter[zone].QPS())
+	verb := "zoneStateChanged"
+	msg := fmt.Sprintf("%s → %s: %d of %d node(s) not ready; NoExecute tainting at %g nodes/s", old, state, unhealthy, size, qps)
+	if old == state {
+		verb = "zoneRateChanged"
+		msg = fmt.Sprintf("%s: %d of %d node(s) not ready; NoExecute tainting at %g → %g nodes/s", state, unhealthy, size, oldQPS, qps)
+	}
 	if why != "" {
 		msg += " (" + why + ")"
 	}
-	nc.trace("zoneStateChanged", "", "", nodeutil.ZoneName(zone), msg)
+	nc.trace(verb, "", "", nodeutil.ZoneName(zone), msg)
 }
 
 // setLimiterInZone sets the zone's tainting rate for state.

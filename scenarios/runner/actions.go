@@ -545,6 +545,10 @@ func (r *Run) killPod(e *scenarios.Event) error {
 	if err != nil {
 		return err
 	}
+	if reason := r.notRunningThere(pod, e.Container); reason != "" {
+		// a named pod: say why, without announcing a kill that cannot happen
+		return fmt.Errorf("pod/%s cannot be killed: %s", pod.Name, reason)
+	}
 	container := e.Container
 	shown := container
 	if shown == "" && len(pod.Spec.Containers) > 0 {
@@ -581,18 +585,63 @@ func (r *Run) pickPod(e *scenarios.Event) (*v1.Pod, error) {
 		return nil, err
 	}
 	var running []*v1.Pod
+	var why []string // why each other pod does not count, by name
 	for _, o := range objs {
 		p := o.(*v1.Pod)
-		if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil && p.Spec.NodeName != "" &&
-			r.c.NodeRunning(p.Spec.NodeName) && r.containerRunning(p, e.Container) {
-			running = append(running, p)
+		if reason := r.notRunning(p, e.Container); reason != "" {
+			why = append(why, p.Name+": "+reason)
+			continue
 		}
+		running = append(running, p)
 	}
 	if len(running) == 0 {
-		return nil, fmt.Errorf("%s has no running pod", e.Target)
+		slices.Sort(why)
+		if len(why) == 0 {
+			why = []string{"no pod matches its selector"}
+		}
+		if len(why) > maxNotRunning {
+			why = append(why[:maxNotRunning], fmt.Sprintf("%d more", len(why)-maxNotRunning))
+		}
+		return nil, fmt.Errorf("%s has no running pod (%s)", e.Target, strings.Join(why, "; "))
 	}
 	slices.SortFunc(running, func(a, b *v1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return running[r.rand.IntN(len(running))], nil
+}
+
+// maxNotRunning bounds the pods a killPod error explains.
+const maxNotRunning = 5
+
+// notRunning says why killPod does not pick a workload's pod ("" when it
+// may): the pod is not Running, is terminating, is not bound, its node's
+// machine is down, or the container is not running there.
+func (r *Run) notRunning(p *v1.Pod, container string) string {
+	switch {
+	case p.DeletionTimestamp != nil:
+		return "Terminating"
+	case p.Status.Phase != v1.PodRunning:
+		return "phase " + cmpOr(string(p.Status.Phase), "Pending")
+	}
+	return r.notRunningThere(p, container)
+}
+
+// notRunningThere says why the container of a pod does not run on its node
+// ("" when it does), whatever the API's possibly stale status says.
+func (r *Run) notRunningThere(p *v1.Pod, container string) string {
+	switch {
+	case p.Spec.NodeName == "":
+		return "not bound to a node"
+	case !r.c.NodeRunning(p.Spec.NodeName):
+		if k := r.c.Kubelet(p.Spec.NodeName); k != nil {
+			return fmt.Sprintf("its node %s is %s", p.Spec.NodeName, strings.ToLower(string(k.State())))
+		}
+		return fmt.Sprintf("its node %s is down", p.Spec.NodeName)
+	case !r.containerRunning(p, container):
+		if container == "" && len(p.Spec.Containers) > 0 {
+			container = p.Spec.Containers[0].Name
+		}
+		return fmt.Sprintf("container %s is not running on %s", container, p.Spec.NodeName)
+	}
+	return ""
 }
 
 // containerRunning reports whether the container (the pod's first one when

@@ -304,7 +304,8 @@ spec:
 	require.NotNil(t, b.Status.ContainerStatuses[0].State.Running, "the API's stale status")
 	_, err := r.pickPod(e)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "has no running pod")
+	assert.Equal(t, "deployment/web has no running pod (web-a: its node w-1 is crashed; web-b: container c is not running on w-2)",
+		err.Error(), "the error says why each pod does not count")
 }
 
 func mustResource(t *testing.T, name string) scenarios.Resource {

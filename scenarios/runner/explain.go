@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/scheduler"
+	"github.com/kubesim/kubesim/sim"
 )
 
 // maxEarlierAttempts bounds the one-line attempts Explain lists before the
@@ -39,6 +42,9 @@ func (r *Run) Explain(namespace, name string) (string, error) {
 		b.WriteString("  the pod no longer exists; its scheduling history:\n")
 	} else {
 		b.WriteString("  " + podState(pod) + "\n")
+		if line := r.unconfirmedDeletion(pod); line != "" {
+			b.WriteString("  " + line + "\n")
+		}
 	}
 	if len(history) == 0 {
 		b.WriteString("  the scheduler has no attempt on record for it")
@@ -95,19 +101,58 @@ func podState(p *v1.Pod) string {
 	}
 	if p.DeletionTimestamp != nil {
 		s += ", Terminating"
+		if g := p.DeletionGracePeriodSeconds; g != nil {
+			grace := time.Duration(*g) * time.Second
+			s += fmt.Sprintf(" since %s (grace period %s)",
+				scenarios.FormatDuration(p.DeletionTimestamp.Sub(sim.Epoch)-grace), scenarios.FormatDuration(grace))
+		}
 	}
-	for _, t := range []v1.PodConditionType{v1.PodScheduled, v1.PodReady} {
+	for _, t := range []v1.PodConditionType{v1.PodScheduled, v1.PodReady, v1.DisruptionTarget} {
 		if c := podCondition(p, t); c != nil {
 			s += fmt.Sprintf(", %s=%s", c.Type, c.Status)
 			if c.Reason != "" {
 				s += " (" + c.Reason + ")"
 			}
-			if c.Status != v1.ConditionTrue && c.Message != "" {
+			// DisruptionTarget=True says in its message who deletes the pod
+			if (c.Status != v1.ConditionTrue || c.Type == v1.DisruptionTarget) && c.Message != "" {
 				s += ": " + c.Message
 			}
 		}
 	}
 	return s
+}
+
+// unconfirmedDeletion explains a Terminating pod whose node is not Ready:
+// only its kubelet can confirm that the containers stopped, so the pod
+// object stays (upstream: until the kubelet is back, PodGC removes it once
+// the Node is gone or out-of-service, or someone force-deletes it).
+func (r *Run) unconfirmedDeletion(p *v1.Pod) string {
+	if p.DeletionTimestamp == nil || p.Spec.NodeName == "" {
+		return ""
+	}
+	nodeRes, _ := r.api.Resource("nodes")
+	obj, err := r.api.Get(nodeRes, "", p.Spec.NodeName)
+	if err != nil {
+		return fmt.Sprintf("node %s no longer exists: the pod garbage collector removes the pod (after a 40 s quarantine)", p.Spec.NodeName)
+	}
+	ready := nodeCondition(obj.(*v1.Node), v1.NodeReady)
+	if ready == nil || ready.Status == v1.ConditionTrue {
+		return ""
+	}
+	s := fmt.Sprintf("node %s is Ready=%s", p.Spec.NodeName, ready.Status)
+	if ready.Reason != "" {
+		s += " (" + ready.Reason + ")"
+	}
+	return s + ": no kubelet confirms that the pod stopped, so it stays Terminating until the node is back, the Node is deleted or the pod is force-deleted"
+}
+
+func nodeCondition(n *v1.Node, t v1.NodeConditionType) *v1.NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == t {
+			return &n.Status.Conditions[i]
+		}
+	}
+	return nil
 }
 
 // similarPods suggests pods whose names share the asked name's prefix.

@@ -6,6 +6,7 @@ package runner_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -194,4 +195,105 @@ spec:
 	require.NoError(t, err)
 	require.Len(t, pods.Items, 1, "the last node runs a pod (1.5 CPU each, one per node)")
 	assert.True(t, strings.HasPrefix(pods.Items[0].Status.PodIP, "10.129.43."), pods.Items[0].Status.PodIP)
+}
+
+// TestExplainTellsWhyAPodStaysTerminating: a pod evicted from a dead node
+// stays Terminating; explain says since when, who deleted it and why (its
+// DisruptionTarget condition), and that its node cannot confirm.
+func TestExplainTellsWhyAPodStaysTerminating(t *testing.T) {
+	sc, err := scenarios.LoadBytes("test.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  cluster:
+    nodes:
+    - {name: w, count: 2, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: p}
+    spec:
+      nodeName: w-1
+      tolerations: [{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 10}]
+      containers: [{name: c, image: nginx}]
+  events:
+  - {at: 10s, action: crashNode, node: w-1}
+  - {at: 1m30s, action: deleteNode, node: w-1}
+`), ".", scenarios.WithValidator(runner.Validator()))
+	require.NoError(t, err)
+	r, err := runner.New(sc, runner.Options{})
+	require.NoError(t, err)
+	r.AdvanceTo(80 * time.Second)
+	text, err := r.Explain("default", "p")
+	require.NoError(t, err)
+	// The crash at 10s comes before the first Lease renewal: the last
+	// heartbeat was seen at 5s, so Unknown at 55s, NoExecute at 1m, deleted
+	// 10 s later with the default 30 s grace period.
+	assert.Contains(t, text, "phase Running, on node w-1, Terminating since 1m10s (grace period 30s), PodScheduled=True, Ready=False, "+
+		"DisruptionTarget=True (DeletionByTaintManager): Taint manager: deleting due to NoExecute taint\n")
+	assert.Contains(t, text, "  node w-1 is Ready=Unknown (NodeStatusUnknown): no kubelet confirms that the pod stopped, "+
+		"so it stays Terminating until the node is back, the Node is deleted or the pod is force-deleted\n")
+
+	// Once the Node is deleted, the pod garbage collector removes the pod
+	// after its 40 s quarantine.
+	r.Finish()
+	text, err = r.Explain("default", "p")
+	require.NoError(t, err)
+	assert.Contains(t, text, "  node w-1 no longer exists: the pod garbage collector removes the pod (after a 40 s quarantine)\n")
+}
+
+// TestSummaryNamesThePodsADrainStillWaitsFor: a budget that allows no
+// disruption blocks a drain for ever (kubectl drain retries every 5 s); the
+// summary says which pods it still retries.
+func TestSummaryNamesThePodsADrainStillWaitsFor(t *testing.T) {
+	r := runOK(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  cluster:
+    nodes:
+    - {name: w, count: 2, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: db, labels: {app: db}}, spec: {nodeName: w-1, containers: [{name: c, image: postgres}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: other}, spec: {nodeName: w-2, containers: [{name: c, image: nginx}]}}
+  - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: db}, spec: {maxUnavailable: 0, selector: {matchLabels: {app: db}}}}
+  events:
+  - {at: 1m, action: drain, node: w-1}
+`)
+	res := r.Finish()
+	var waiting []string
+	for _, n := range res.Summary.Nodes {
+		waiting = append(waiting, n.Name+": "+strings.Join(n.DrainWaiting, ","))
+	}
+	assert.Equal(t, []string{"w-1: default/db", "w-2: "}, waiting)
+}
+
+// TestKillPodOfAPodOnADeadNodeIsOnlyAnError: killPod of a named pod whose
+// node is down fails with the reason, and the timeline does not first
+// announce a kill that never happens.
+func TestKillPodOfAPodOnADeadNodeIsOnlyAnError(t *testing.T) {
+	sc, err := scenarios.LoadBytes("test.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: w, count: 2, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: w-1, containers: [{name: c, image: nginx}]}}
+  events:
+  - {at: 10s, action: crashNode, node: w-1}
+  - {at: 20s, action: killPod, target: pod/p}
+`), ".", scenarios.WithValidator(runner.Validator()))
+	require.NoError(t, err)
+	var story []string
+	r, err := runner.New(sc, runner.Options{Story: func(e runner.Entry) { story = append(story, e.Verb+" "+e.Object+" "+e.Message) }})
+	require.NoError(t, err)
+	res := r.Finish()
+	require.Len(t, res.Errors, 1)
+	assert.Equal(t, "test.yaml:12: at 20s: killPod pod/p: pod/p cannot be killed: its node w-1 is crashed", res.Errors[0].String())
+	for _, line := range story {
+		assert.NotContains(t, line, "killing container", "no kill is announced")
+	}
 }

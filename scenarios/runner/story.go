@@ -276,7 +276,7 @@ func (s *storyteller) record(r sim.Record) {
 		// Only a stalled rollout is news; progress is told by "scaled".
 		hidden = !strings.Contains(r.Msg, "ProgressDeadlineExceeded")
 		e.Warning = !hidden
-	case "zoneStateChanged":
+	case "zoneStateChanged", "zoneRateChanged":
 		zone := r.Name
 		if zone == "" || zone == `""` {
 			zone = "(no zone)"
@@ -406,6 +406,11 @@ func (s *storyteller) flush() {
 			s.last[p.Object] = key
 		}
 		mk := p.Component + "\x00" + p.Object
+		if p.Component == "scenario" {
+			// each action of the scenario is a line of its own (a crash at
+			// 0s is not a detail of the node's addNode)
+			mk += "\x00" + p.Verb
+		}
 		if j, ok := merged[mk]; ok && p.Object != "" {
 			text := p.Message
 			if f := mergedText[p.Verb]; f != nil && !p.event {

@@ -96,6 +96,7 @@ func TestStoryToldCrashesButNotStartupNoise(t *testing.T) {
 		"kubelet/w-1 nodeCrashed node/w-1 kubelet, containers and heartbeats stopped",
 		"node-lifecycle-controller statusUnknown node/w-1 Ready True → Ready Unknown (NodeStatusUnknown); marking its 1 pod(s) not ready; tainted node.kubernetes.io/unreachable:NoSchedule (node conditions)",
 		"node-lifecycle-controller zoneStateChanged zone/zone-a Normal → FullDisruption",
+		"node-lifecycle-controller zoneRateChanged zone/zone-b FullDisruption: 2 of 2 node(s) not ready; NoExecute tainting at 0 → 0.1 nodes/s",
 		"node-lifecycle-controller untainted node/w-1 node.kubernetes.io/unreachable:NoSchedule (node conditions)",
 	}, func() []string {
 		var got []string
@@ -122,6 +123,7 @@ func TestStoryToldCrashesButNotStartupNoise(t *testing.T) {
 			event(2*time.Minute, "node-controller", "Warning", "NodeNotReady", "Pod/web-1", "Node is not ready", false),
 			rec(2*time.Minute, "node-lifecycle-controller", "tainted", "Node", "w-1", "node.kubernetes.io/unreachable:NoSchedule (node conditions)"),
 			rec(2*time.Minute, "node-lifecycle-controller", "zoneStateChanged", "", "zone-a", "Normal → FullDisruption"),
+			rec(2*time.Minute, "node-lifecycle-controller", "zoneRateChanged", "", "zone-b", "FullDisruption: 2 of 2 node(s) not ready; NoExecute tainting at 0 → 0.1 nodes/s"),
 			rec(3*time.Minute, "node-lifecycle-controller", "untainted", "Node", "w-1", "node.kubernetes.io/unreachable:NoSchedule (node conditions)"),
 		} {
 			s.record(r)
@@ -129,6 +131,23 @@ func TestStoryToldCrashesButNotStartupNoise(t *testing.T) {
 		s.flush()
 		return got
 	}())
+}
+
+// TestStoryTellsEveryScenarioActionOfAnInstant: a fault at 0s on a node
+// the scenario creates at 0s is its own line, not merged (and lost) into
+// the node's addNode line.
+func TestStoryTellsEveryScenarioActionOfAnInstant(t *testing.T) {
+	var got []string
+	s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%s %s %s %s", e.Component, e.Verb, e.Object, e.Message)) })
+	s.emit(Entry{Component: "scenario", Verb: "addNode", Object: "node/w-1", Message: "cpu 4, memory 8Gi"})
+	s.emit(Entry{Component: "scenario", Verb: "crashNode", Object: "node/w-1"})
+	s.emit(Entry{Component: "scenario", Verb: "cordon", Object: "node/w-1"})
+	s.flush()
+	assert.Equal(t, []string{
+		"scenario addNode node/w-1 cpu 4, memory 8Gi",
+		"scenario crashNode node/w-1 ",
+		"scenario cordon node/w-1 ",
+	}, got)
 }
 
 func TestStoryKeepsTheLastEndpointsUpdateOfAnInstant(t *testing.T) {

@@ -42,6 +42,10 @@ type NodeSummary struct {
 	// CPU and Memory are "requested/allocatable" of those pods.
 	CPU    string `json:"cpu"`
 	Memory string `json:"memory"`
+	// DrainWaiting lists the pods (namespace/name) whose eviction a drain
+	// of the node still retries: the API refused it (a PodDisruptionBudget)
+	// and kubectl drain would still be waiting.
+	DrainWaiting []string `json:"drainWaiting,omitempty"`
 }
 
 // DeploymentSummary is one deployment's status.
@@ -189,6 +193,7 @@ func summarize(c *cluster.Cluster) Summary {
 		}
 		ns.CPU = u.cpu.String() + "/" + quantity(alloc, v1.ResourceCPU)
 		ns.Memory = u.mem.String() + "/" + quantity(alloc, v1.ResourceMemory)
+		ns.DrainWaiting = c.DrainWaiting(n.Name)
 		s.Nodes = append(s.Nodes, ns)
 	}
 	slices.SortFunc(s.Nodes, func(a, b NodeSummary) int { return cmp.Compare(a.Name, b.Name) })

@@ -404,6 +404,21 @@ func (c *Cluster) finishDrain(d *drain) {
 // Draining reports whether a drain of the node is still retrying evictions.
 func (c *Cluster) Draining(name string) bool { return c.drains[name] != nil }
 
+// DrainWaiting lists the pods (namespace/name, sorted) whose eviction a
+// drain of the node is still retrying; nil when no drain is in progress.
+func (c *Cluster) DrainWaiting(name string) []string {
+	d := c.drains[name]
+	if d == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(d.retries))
+	for k := range d.retries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // zoneNodes lists the nodes of a zone (topology.kubernetes.io/zone on the
 // Node objects), sorted.
 func (c *Cluster) zoneNodes(zone string) ([]string, error) {
@@ -427,18 +442,22 @@ func (c *Cluster) zoneNodes(zone string) ([]string, error) {
 	return out, nil
 }
 
-// FailZone crashes every running node of a zone.
+// FailZone crashes every running or partitioned node of a zone.
 func (c *Cluster) FailZone(zone string) error {
 	nodes, err := c.zoneNodes(zone)
 	if err != nil {
 		return err
 	}
-	c.traceFault(string(FaultFailZone), "", "", zone, fmt.Sprintf("crashing %d nodes", len(nodes)))
+	var crash []string
 	for _, n := range nodes {
 		if st := c.kubelets[n].State(); st == kubelet.StateRunning || st == kubelet.StatePartitioned {
-			if err := c.CrashNode(n); err != nil {
-				return err
-			}
+			crash = append(crash, n)
+		}
+	}
+	c.traceFault(string(FaultFailZone), "", "", zone, zoneFaultMsg("crashing", crash, len(nodes), "every node is already crashed"))
+	for _, n := range crash {
+		if err := c.CrashNode(n); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -450,15 +469,28 @@ func (c *Cluster) RecoverZone(zone string) error {
 	if err != nil {
 		return err
 	}
-	c.traceFault(string(FaultRecoverZone), "", "", zone, fmt.Sprintf("recovering the nodes of %d", len(nodes)))
+	var down []string
 	for _, n := range nodes {
 		if st := c.kubelets[n].State(); st == kubelet.StateCrashed || st == kubelet.StatePartitioned {
-			if err := c.RecoverNode(n); err != nil {
-				return err
-			}
+			down = append(down, n)
+		}
+	}
+	c.traceFault(string(FaultRecoverZone), "", "", zone, zoneFaultMsg("recovering", down, len(nodes), "none is crashed or partitioned"))
+	for _, n := range down {
+		if err := c.RecoverNode(n); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// zoneFaultMsg is "crashing 2 of 3 node(s): a2, a3".
+func zoneFaultMsg(doing string, acted []string, of int, none string) string {
+	list := none
+	if len(acted) > 0 {
+		list = strings.Join(acted, ", ")
+	}
+	return fmt.Sprintf("%s %d of %d node(s): %s", doing, len(acted), of, list)
 }
 
 // KillContainer kills a container of a pod (exit code 137, as the OOM

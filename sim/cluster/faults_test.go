@@ -310,6 +310,33 @@ func TestZoneFailureAndRecovery(t *testing.T) {
 	assert.True(t, e.c.NodeUp("a2"))
 }
 
+// TestZoneFaultsTraceTheNodesTheyActOn: failZone and recoverZone say which
+// nodes they crash or recover, out of the zone's nodes.
+func TestZoneFaultsTraceTheNodesTheyActOn(t *testing.T) {
+	e := newFenv(t)
+	for _, n := range []string{"a1", "a2", "a3"} {
+		e.node(n, map[string]string{v1.LabelTopologyZone: "a"})
+	}
+	require.NoError(t, e.c.CrashNode("a1"))
+	require.NoError(t, e.c.PartitionNode("a2"))
+	require.NoError(t, e.c.FailZone("a"))
+	require.NoError(t, e.c.FailZone("a"))
+	require.NoError(t, e.c.RecoverZone("a"))
+	require.NoError(t, e.c.RecoverZone("a"))
+	var msgs []string
+	for _, verb := range []string{"failZone", "recoverZone"} {
+		for _, r := range e.verbs("fault", verb) {
+			msgs = append(msgs, verb+" "+r.Name+": "+r.Msg)
+		}
+	}
+	assert.Equal(t, []string{
+		"failZone a: crashing 2 of 3 node(s): a2, a3",
+		"failZone a: crashing 0 of 3 node(s): every node is already crashed",
+		"recoverZone a: recovering 3 of 3 node(s): a1, a2, a3",
+		"recoverZone a: recovering 0 of 3 node(s): none is crashed or partitioned",
+	}, msgs)
+}
+
 func TestNodeLabelsTaintsCordon(t *testing.T) {
 	e := newFenv(t)
 	e.node("n1", map[string]string{"old": "x"})
@@ -385,6 +412,7 @@ func TestDrainRetriesWhileABudgetRefuses(t *testing.T) {
 	assert.True(t, e.exists("a"))
 	assert.True(t, e.exists("b"))
 	assert.True(t, e.c.Draining("n1"))
+	assert.Equal(t, []string{"default/a", "default/b"}, e.c.DrainWaiting("n1"), "the pods whose eviction the drain retries")
 	var refused []time.Duration
 	for _, r := range e.verbs("fault", "evictionRefused") {
 		if r.Name == "a" {
@@ -408,11 +436,13 @@ func TestDrainRetriesWhileABudgetRefuses(t *testing.T) {
 	assert.False(t, e.exists("a"), "the kubelet stopped it and removed the object")
 	assert.Nil(t, e.get("b").DeletionTimestamp, "the budget is used up")
 	assert.True(t, e.c.Draining("n1"))
+	assert.Equal(t, []string{"default/b"}, e.c.DrainWaiting("n1"))
 	e.at(time.Minute)
 	assert.Nil(t, e.get("b").DeletionTimestamp, "one healthy pod left: minAvailable 1 allows no more")
 	assert.Len(t, e.verbs("fault", "evictionRefused"), 5+11, "a refused 5 times (10–30 s), b 11 times (10–60 s)")
 	require.NoError(t, e.c.Uncordon("n1"))
 	assert.False(t, e.c.Draining("n1"), "uncordon ends the drain")
+	assert.Empty(t, e.c.DrainWaiting("n1"))
 }
 
 // DeleteNode stops the machine and deletes the Node; pods stay for the pod
