@@ -19,7 +19,7 @@ type API interface {
 	// SetNominatedNode sets (or, with "", clears) status.nominatedNodeName.
 	SetNominatedNode(pod *v1.Pod, nodeName string) error
 	// Preempt evicts a victim for preemptor: add the condition returned by
-	// DisruptionTargetCondition(preemptor) to the victim's status, then
+	// DisruptionTargetCondition(victim, preemptor) to the victim's status, then
 	// delete it gracefully (its terminationGracePeriodSeconds). An error
 	// for which apierrors.IsNotFound holds means the victim is already
 	// gone, which the scheduler counts as preempted.
@@ -30,16 +30,18 @@ type API interface {
 }
 
 // DisruptionTargetCondition is the condition a preemption victim gets before
-// its deletion, as upstream's preemption executor writes it.
-func DisruptionTargetCondition(preemptor *v1.Pod) v1.PodCondition {
+// its deletion, as upstream's preemption executor writes it: observed at
+// the generation of the victim as the scheduler knows it.
+func DisruptionTargetCondition(victim, preemptor *v1.Pod) v1.PodCondition {
 	name := preemptor.Spec.SchedulerName
 	if name == "" {
 		name = DefaultSchedulerName
 	}
 	return v1.PodCondition{
-		Type:    v1.DisruptionTarget,
-		Status:  v1.ConditionTrue,
-		Reason:  v1.PodReasonPreemptionByScheduler,
-		Message: name + ": preempting to accommodate a higher priority pod",
+		Type:               v1.DisruptionTarget,
+		ObservedGeneration: victim.Generation,
+		Status:             v1.ConditionTrue,
+		Reason:             v1.PodReasonPreemptionByScheduler,
+		Message:            name + ": preempting to accommodate a higher priority pod",
 	}
 }

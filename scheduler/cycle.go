@@ -425,12 +425,14 @@ func (s *Scheduler) handleFailure(qpi *queue.QueuedPodInfo, rec *attemptRecord, 
 	}
 }
 
-// scheduledCondition builds PodScheduled=False and reports whether it
-// differs from the pod's current condition (status, reason or message).
+// scheduledCondition builds PodScheduled=False, observed at the pod's
+// generation, and reports whether it differs from the pod's current
+// condition (status, reason or message: as upstream's
+// podutil.UpdatePodCondition, a new observedGeneration alone is no change).
 func (s *Scheduler) scheduledCondition(pod *v1.Pod, reason, msg string) (v1.PodCondition, bool) {
 	cond := v1.PodCondition{
 		Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: reason, Message: msg,
-		LastTransitionTime: metav1.NewTime(s.eng.Now()),
+		ObservedGeneration: pod.Generation, LastTransitionTime: metav1.NewTime(s.eng.Now()),
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type != v1.PodScheduled {

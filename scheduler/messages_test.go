@@ -180,3 +180,19 @@ func TestDeletingPodIsSkippedWithAnEvent(t *testing.T) {
 	assert.Empty(t, e.api.conds)
 	assert.Zero(t, e.s.queue.Len())
 }
+
+// The PodScheduled=False condition of a failed attempt carries the
+// generation of the pod the scheduler tried (handleSchedulingFailure:
+// podutil.CalculatePodConditionObservedGeneration; KEP-5067).
+func TestUnschedulableConditionCarriesObservedGeneration(t *testing.T) {
+	e := newEnv(t, DefaultConfig(), true)
+	e.addNodes(node("n1", "1", "1Gi"))
+	p := pod("p", "2", "")
+	p.Generation = 3
+	e.addPods(p)
+	e.settle()
+	c, ok := e.api.conds["default/p"]
+	require.True(t, ok, "no PodScheduled condition")
+	assert.Equal(t, v1.PodReasonUnschedulable, c.Reason)
+	assert.Equal(t, int64(3), c.ObservedGeneration)
+}

@@ -158,8 +158,11 @@ func TestPreemptionSkipsVictimAlreadyTerminating(t *testing.T) {
 }
 
 func TestDisruptionTargetCondition(t *testing.T) {
-	c := DisruptionTargetCondition(pod("vip", "", ""))
+	victim := pod("low", "", "")
+	victim.Generation = 2
+	c := DisruptionTargetCondition(victim, pod("vip", "", ""))
 	assert.Equal(t, v1.DisruptionTarget, c.Type)
+	assert.Equal(t, int64(2), c.ObservedGeneration, "the victim's generation")
 	assert.Equal(t, v1.ConditionTrue, c.Status)
 	assert.Equal(t, v1.PodReasonPreemptionByScheduler, c.Reason)
 	assert.Equal(t, "default-scheduler: preempting to accommodate a higher priority pod", c.Message)

@@ -530,7 +530,8 @@ func (dc *Controller) syncStalePodDisruption(key string) error {
 		return nil
 	}
 	newPod := pod.DeepCopy()
-	if !nodeutil.UpdatePodCondition(&newPod.Status, &v1.PodCondition{Type: v1.DisruptionTarget, Status: v1.ConditionFalse}, metav1.NewTime(dc.eng.Now())) {
+	if !nodeutil.UpdatePodCondition(&newPod.Status, &v1.PodCondition{Type: v1.DisruptionTarget, ObservedGeneration: newPod.Generation,
+		Status: v1.ConditionFalse}, metav1.NewTime(dc.eng.Now())) {
 		return nil
 	}
 	if _, err := dc.client.CoreV1().Pods(ns).UpdateStatus(context.TODO(), newPod, metav1.UpdateOptions{}); err != nil {

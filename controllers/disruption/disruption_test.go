@@ -385,7 +385,8 @@ func TestUnknownControllerKindFailsSafe(t *testing.T) {
 }
 
 // TestStaleDisruptionTargetCleared: a DisruptionTarget condition on a pod
-// that was not deleted goes back to False after 2 minutes.
+// that was not deleted goes back to False after 2 minutes, observed at the
+// pod's generation (syncStalePodDisruption; KEP-5067).
 func TestStaleDisruptionTargetCleared(t *testing.T) {
 	f := newFixture(t)
 	p := ctltest.Pod("default", "marked", "n1", 0)
@@ -399,6 +400,7 @@ func TestStaleDisruptionTargetCleared(t *testing.T) {
 	f.env.Eng.RunUntil(150 * time.Second)
 	_, cond = podutil.GetPodCondition(&f.env.GetPod("default", "marked").Status, v1.DisruptionTarget)
 	assert.Equal(t, v1.ConditionFalse, cond.Status)
+	assert.Equal(t, int64(1), cond.ObservedGeneration)
 	assert.Equal(t, []time.Duration{150 * time.Second}, f.env.TracedAt(Component, "staleDisruptionCleared", "marked"))
 }
 

@@ -193,7 +193,7 @@ func (gcc *Controller) gcOrphaned(pods []*v1.Pod, nodes []*v1.Node) {
 		if !deleted[pod.Spec.NodeName] {
 			continue
 		}
-		gcc.markFailedAndDelete(pod, &v1.PodCondition{Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
+		gcc.markFailedAndDelete(pod, &v1.PodCondition{Type: v1.DisruptionTarget, ObservedGeneration: pod.Generation, Status: v1.ConditionTrue,
 			Reason: "DeletionByPodGC", Message: "PodGC: node no longer exists"}, "orphaned: node "+pod.Spec.NodeName+" no longer exists")
 	}
 }
@@ -258,7 +258,9 @@ func byEvictionAndCreationTimestamp(pods []*v1.Pod) func(i, j int) bool {
 }
 
 // markFailedAndDelete moves a pod that is not terminal to phase Failed (with
-// condition, if any) and force-deletes it (grace period 0).
+// condition, if any, and status.observedGeneration the generation of the
+// cached pod, as upstream's markFailedAndDeletePodWithCondition) and
+// force-deletes it (grace period 0).
 func (gcc *Controller) markFailedAndDelete(cached *v1.Pod, condition *v1.PodCondition, why string) {
 	pods := gcc.client.CoreV1().Pods(cached.Namespace)
 	// Upstream patches the status; kubesim reads the pod and writes the
@@ -269,6 +271,7 @@ func (gcc *Controller) markFailedAndDelete(cached *v1.Pod, condition *v1.PodCond
 	}
 	if !podutil.IsPodTerminal(pod) {
 		pod.Status.Phase = v1.PodFailed
+		pod.Status.ObservedGeneration = cached.Generation
 		if condition != nil {
 			nodeutil.UpdatePodCondition(&pod.Status, condition.DeepCopy(), metav1.NewTime(gcc.eng.Now()))
 		}

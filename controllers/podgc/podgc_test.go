@@ -60,6 +60,9 @@ func TestOrphanQuarantine(t *testing.T) {
 	require.NotNil(t, cond)
 	assert.Equal(t, "DeletionByPodGC", cond.Reason)
 	assert.Equal(t, "PodGC: node no longer exists", cond.Message)
+	assert.Equal(t, int64(1), cond.ObservedGeneration, "the generation of the pod PodGC saw")
+	assert.Equal(t, int64(1), p.Status.ObservedGeneration, "marking it Failed is a status update of that generation")
+	assert.Equal(t, int64(2), p.Generation, "the delete bumps it")
 	assert.Equal(t, []time.Duration{80 * s}, env.TracedAt(Component, "forceDeleted", "web-plain"))
 
 	env.Eng.RunUntil(300 * s)

@@ -340,8 +340,11 @@ func (tc *Controller) addConditionAndDeletePod(ns, name string) error {
 	if err != nil {
 		return err
 	}
-	if nodeutil.UpdatePodCondition(&pod.Status, &v1.PodCondition{Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
-		Reason: "DeletionByTaintManager", Message: "Taint manager: deleting due to NoExecute taint"}, metav1.NewTime(tc.eng.Now())) {
+	// The condition is observed at the generation just read
+	// (apipod.CalculatePodConditionObservedGeneration).
+	if nodeutil.UpdatePodCondition(&pod.Status, &v1.PodCondition{Type: v1.DisruptionTarget, ObservedGeneration: pod.Generation,
+		Status: v1.ConditionTrue, Reason: "DeletionByTaintManager", Message: "Taint manager: deleting due to NoExecute taint"},
+		metav1.NewTime(tc.eng.Now())) {
 		if _, err := pods.UpdateStatus(context.TODO(), pod, metav1.UpdateOptions{}); err != nil {
 			return err
 		}

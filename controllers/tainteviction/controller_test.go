@@ -80,6 +80,8 @@ func TestEvictionTimesFollowTolerations(t *testing.T) {
 	assert.Equal(t, v1.ConditionTrue, cond.Status)
 	assert.Equal(t, "DeletionByTaintManager", cond.Reason)
 	assert.Equal(t, "Taint manager: deleting due to NoExecute taint", cond.Message)
+	assert.Equal(t, int64(1), cond.ObservedGeneration, "the generation read before the delete")
+	assert.Equal(t, int64(2), p.Generation, "the graceful delete bumps it")
 	assert.Equal(t, int64(30), *p.DeletionGracePeriodSeconds, "a normal graceful delete")
 	assert.Equal(t, v1.PodRunning, p.Status.Phase, "without a kubelet to confirm, the pod stays Terminating")
 

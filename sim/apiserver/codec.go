@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -123,13 +124,15 @@ func copyForStatusUpdate(in, cur runtime.Object) runtime.Object {
 
 // prepareStatusUpdate applies the status strategies' PrepareForUpdate to an
 // update through /status: the spec comes from the stored object, and so do
-// the labels of apps objects and the owner references of pods.
+// the labels of apps objects and the owner references of pods; a pod's
+// observedGeneration values the update leaves at 0 are kept.
 func prepareStatusUpdate(obj, old runtime.Object) {
 	switch o := obj.(type) {
 	case *v1.Pod:
 		p := old.(*v1.Pod)
 		o.Spec = p.Spec
 		o.OwnerReferences = p.OwnerReferences
+		keepObservedGeneration(&o.Status, &p.Status)
 	case *v1.Node:
 		o.Spec = old.(*v1.Node).Spec
 	case *v1.Namespace:
@@ -150,6 +153,51 @@ func prepareStatusUpdate(obj, old runtime.Object) {
 		o.Spec = old.(*policyv1.PodDisruptionBudget).Spec
 	default:
 		panic(fmt.Sprintf("apiserver: %T has no status", obj))
+	}
+}
+
+// keepObservedGeneration is upstream's preserveOldObservedGeneration
+// (pkg/registry/core/pod/strategy.go): a status.observedGeneration of 0
+// takes the stored one, and so does a condition's, from the stored
+// condition of its type (the n-th of a type from the n-th, as validation
+// allows repeated types). The conditions are copied before the first
+// change: the kubelet hands over statuses whose conditions it shares
+// between pods.
+func keepObservedGeneration(st, old *v1.PodStatus) {
+	if st.ObservedGeneration == 0 {
+		st.ObservedGeneration = old.ObservedGeneration
+	}
+	copied := false
+	for i := range st.Conditions {
+		c := &st.Conditions[i]
+		if c.ObservedGeneration != 0 {
+			continue
+		}
+		nth := 0
+		for j := range i {
+			if st.Conditions[j].Type == c.Type {
+				nth++
+			}
+		}
+		var g int64
+		for j := range old.Conditions {
+			if old.Conditions[j].Type != c.Type {
+				continue
+			}
+			if nth == 0 {
+				g = old.Conditions[j].ObservedGeneration
+				break
+			}
+			nth--
+		}
+		if g == 0 {
+			continue
+		}
+		if !copied {
+			st.Conditions = slices.Clone(st.Conditions)
+			copied = true
+		}
+		st.Conditions[i].ObservedGeneration = g
 	}
 }
 

@@ -18,9 +18,11 @@ import (
 )
 
 // A preemption victim carries DisruptionTarget=True with reason
-// PreemptionByScheduler, upstream's message and the time of the
-// preemption as lastTransitionTime (upstream's PreemptPod adds it with
-// apipod.UpdatePodCondition, which stamps the transition).
+// PreemptionByScheduler, upstream's message, the time of the preemption as
+// lastTransitionTime (upstream's PreemptPod adds it with
+// apipod.UpdatePodCondition, which stamps the transition) and the victim's
+// generation as observedGeneration (CalculatePodConditionObservedGeneration,
+// KEP-5067). The preemptor's PodScheduled=False carries its own.
 func TestE2EPreemptionVictimCondition(t *testing.T) {
 	e := newE2E(t, 1, cluster.Config{Kubelet: exact})
 	e.addNodes("n1")
@@ -38,11 +40,16 @@ func TestE2EPreemptionVictimCondition(t *testing.T) {
 
 	// The victim may be gone at once (its container exits on the stop
 	// signal), so its condition is read from the informer's updates.
-	var cond *v1.PodCondition
+	var cond, vipUnschedulable *v1.PodCondition
 	e.c.Informers.Pods().AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(_, obj any) {
 		if p := obj.(*v1.Pod); p.Name == "low" && cond == nil {
 			if _, c := podutil.GetPodCondition(&p.Status, v1.DisruptionTarget); c != nil {
 				cond = c.DeepCopy()
+			}
+		}
+		if p := obj.(*v1.Pod); p.Name == "vip" && vipUnschedulable == nil {
+			if _, c := podutil.GetPodCondition(&p.Status, v1.PodScheduled); c != nil && c.Status == v1.ConditionFalse {
+				vipUnschedulable = c.DeepCopy()
 			}
 		}
 	}})
@@ -54,5 +61,8 @@ func TestE2EPreemptionVictimCondition(t *testing.T) {
 	assert.Equal(t, v1.PodReasonPreemptionByScheduler, cond.Reason)
 	assert.Equal(t, "default-scheduler: preempting to accommodate a higher priority pod", cond.Message)
 	assert.Equal(t, metav1.NewTime(at0(30*time.Second)), cond.LastTransitionTime)
+	assert.Equal(t, int64(1), cond.ObservedGeneration)
+	assert.Equal(t, int64(1), vipUnschedulable.ObservedGeneration)
+	assert.Equal(t, v1.PodReasonUnschedulable, vipUnschedulable.Reason)
 	assert.Equal(t, "n1", e.pod("vip").Spec.NodeName, "the preemptor runs where it was nominated")
 }

@@ -47,7 +47,7 @@ func (a *schedulerAPI) SetNominatedNode(pod *v1.Pod, nodeName string) error {
 
 func (a *schedulerAPI) Preempt(victim, preemptor *v1.Pod) error {
 	// apipod.UpdatePodCondition stamps the transition time.
-	cond := scheduler.DisruptionTargetCondition(preemptor)
+	cond := scheduler.DisruptionTargetCondition(victim, preemptor)
 	cond.LastTransitionTime = metav1.NewTime(a.eng.Now())
 	if err := a.updateStatus(victim, func(st *v1.PodStatus) { setCondition(st, cond) }); err != nil {
 		return err

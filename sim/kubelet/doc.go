@@ -30,8 +30,11 @@
 //     that grace counted from then) and the final delete with grace 0;
 //   - the pod status it writes (phase, conditions with transition times,
 //     container statuses with states, reasons, restart counts, last
-//     states), at most one write per pod per instant and only when
-//     something changed, and the events upstream's kubelet records.
+//     states; status.observedGeneration and the observedGeneration of the
+//     conditions it owns are the pod's metadata.generation it has seen, so a
+//     spec change or a deletion is written again), at most one write per
+//     pod per instant and only when something changed, and the events
+//     upstream's kubelet records.
 //
 // Usage loop (the cluster package wires this for every node):
 //

@@ -1181,6 +1181,11 @@ func (w *podWorker) update(pod *v1.Pod) {
 	if !w.done && gatesChanged(old, pod) {
 		w.changed() // Ready depends on the readiness gates' conditions
 	}
+	if !w.done && pod.Generation != old.Generation {
+		// A spec change (or the deletion's bump): the sync it triggers
+		// reports the new generation (SetPodStatus).
+		w.changed()
+	}
 	if !w.done && w.rejection == nil && !own && conditionStatus(old.Status.Conditions, v1.PodReady) != conditionStatus(pod.Status.Conditions, v1.PodReady) &&
 		w.statusDiverged(pod) {
 		// Someone else flipped Ready (the node lifecycle controller's
@@ -1660,10 +1665,15 @@ func (w *podWorker) traceStatus(old, cur *v1.PodStatus) {
 }
 
 // apiStatus is the status the kubelet writes (generateAPIPodStatus merged
-// with the API's status as the status manager does).
+// with the API's status as the status manager does). It reports the
+// generation of the latest version of the pod the kubelet has seen as
+// status.observedGeneration and on the conditions it owns (the status
+// manager's SetPodStatus; generate.go).
 func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	now := metav1.NewTime(w.k.eng.Now())
-	st := v1.PodStatus{QOSClass: old.QOSClass, NominatedNodeName: old.NominatedNodeName, StartTime: old.StartTime}
+	gen := w.pod.Generation
+	st := v1.PodStatus{QOSClass: old.QOSClass, NominatedNodeName: old.NominatedNodeName, StartTime: old.StartTime,
+		ObservedGeneration: gen}
 	if st.StartTime == nil || st.StartTime.IsZero() {
 		t := w.startTime
 		st.StartTime = &t
@@ -1725,6 +1735,9 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	podReady := readyCondition(spec, old.Conditions, containersReady)
 	kubeletConds := []v1.PodCondition{{Type: v1.PodReadyToStartContainers, Status: ready}, initialized, podReady, containersReady,
 		{Type: v1.PodScheduled, Status: v1.ConditionTrue}}
+	for i := range kubeletConds {
+		kubeletConds[i].ObservedGeneration = gen
+	}
 	st.Conditions = w.k.conditions(old.Conditions, kubeletConds, now)
 	if ip := w.k.spec.InternalIP; ip != "" {
 		st.HostIP = ip
