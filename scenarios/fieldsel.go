@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,9 +104,6 @@ func fieldSet(obj runtime.Object, r Resource) (fields.Set, error) {
 		set["spec.unschedulable"] = boolean("spec", "unschedulable")
 	case "Namespace":
 		set["status.phase"] = str("status", "phase")
-	case "ReplicaSet":
-		replicas, _, _ := unstructured.NestedInt64(m, "status", "replicas")
-		set["status.replicas"] = strconv.FormatInt(replicas, 10)
 	case "Service":
 		set["spec.clusterIP"] = str("spec", "clusterIP")
 		set["spec.type"] = str("spec", "type")
@@ -173,8 +169,6 @@ func typedFieldSet(obj runtime.Object, set fields.Set) bool {
 		set["spec.unschedulable"] = strconv.FormatBool(o.Spec.Unschedulable)
 	case *v1.Namespace:
 		set["status.phase"] = string(o.Status.Phase)
-	case *appsv1.ReplicaSet:
-		set["status.replicas"] = strconv.FormatInt(int64(o.Status.Replicas), 10)
 	case *v1.Service:
 		set["spec.clusterIP"] = o.Spec.ClusterIP
 		set["spec.type"] = string(o.Spec.Type)
