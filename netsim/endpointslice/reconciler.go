@@ -94,22 +94,25 @@ func (r Reconciler) Reconcile(svc *v1.Service, pods []*v1.Pod, existing []*disco
 	existing = slices.Clone(existing)
 	slices.SortFunc(existing, func(a, b *discovery.EndpointSlice) int { return cmp.Compare(a.Name, b.Name) })
 
-	var toDelete []*discovery.EndpointSlice
+	var unsupported []*discovery.EndpointSlice
 	byType := map[discovery.AddressType][]*discovery.EndpointSlice{}
 	for _, s := range existing {
 		if !slices.Contains(types, s.AddressType) {
-			toDelete = append(toDelete, s)
+			unsupported = append(unsupported, s)
 			continue
 		}
 		byType[s.AddressType] = append(byType[s.AddressType], s)
 	}
+	// Upstream finalizes each address type on its own, then deletes the
+	// slices of address types the Service no longer has.
 	for _, at := range types {
 		c, u, d := r.reconcileAddressType(&plan, svc, pods, byType[at], nodes, at)
+		c, u, d = recycle(svc, c, u, d)
 		plan.Create = append(plan.Create, c...)
 		plan.Update = append(plan.Update, u...)
-		toDelete = append(toDelete, d...)
+		plan.Delete = append(plan.Delete, d...)
 	}
-	plan.Delete = toDelete
+	plan.Delete = append(plan.Delete, unsupported...)
 	r.finalize(&plan, svc, triggerTime)
 	return plan
 }
@@ -313,27 +316,34 @@ func sliceToFill(names []string, byName map[string]*discovery.EndpointSlice, n, 
 	return best
 }
 
-// finalize is upstream's finalize minus the API calls: creates become
-// updates of slices that would be deleted (same address type, owned by the
-// service), no creates for a service being deleted, trigger-time
-// annotations on everything written.
-func (r Reconciler) finalize(plan *Plan, svc *v1.Service, triggerTime time.Time) {
-	for i := 0; i < len(plan.Delete) && len(plan.Create) > 0; {
-		old := plan.Delete[i]
-		c := plan.Create[len(plan.Create)-1]
+// recycle is the first step of upstream's finalize, run per address type:
+// creates become updates of slices that would be deleted (same address
+// type, owned by the service). Like upstream it pairs the last create with
+// each delete in turn.
+func recycle(svc *v1.Service, create, update, del []*discovery.EndpointSlice) ([]*discovery.EndpointSlice, []*discovery.EndpointSlice, []*discovery.EndpointSlice) {
+	for i := 0; i < len(del) && len(create) > 0; {
+		old := del[i]
+		c := create[len(create)-1]
 		if old.AddressType == c.AddressType && ownedBy(old, svc) {
 			c.Name = old.Name
 			c.GenerateName = old.GenerateName
 			c.ResourceVersion = old.ResourceVersion
 			c.UID = old.UID
 			c.CreationTimestamp = old.CreationTimestamp
-			plan.Create = plan.Create[:len(plan.Create)-1]
-			plan.Update = append(plan.Update, c)
-			plan.Delete = slices.Delete(plan.Delete, i, i+1)
+			create = create[:len(create)-1]
+			update = append(update, c)
+			del = slices.Delete(del, i, i+1)
 		} else {
 			i++
 		}
 	}
+	return create, update, del
+}
+
+// finalize is the rest of upstream's finalize minus the API calls: no
+// creates for a service being deleted, trigger-time annotations on
+// everything written.
+func (r Reconciler) finalize(plan *Plan, svc *v1.Service, triggerTime time.Time) {
 	if svc.DeletionTimestamp != nil {
 		plan.Create = nil
 	}

@@ -688,3 +688,39 @@ func TestReconcileConverges(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcileRecyclesPerAddressType follows upstream's Reconcile, which
+// calls finalize once per address type: a dual-stack Service whose target
+// port changes recycles each family's new slice into an update of that
+// family's old one (upstream's finalize only looks at the last create, so
+// a single pass over both families would pair an IPv6 create with the IPv4
+// delete, miss, and create and delete the IPv4 slice instead).
+func TestReconcileRecyclesPerAddressType(t *testing.T) {
+	svc := newService("foo")
+	svc.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}
+	pods := newPods(3)
+	for i, p := range pods {
+		p.Status.PodIPs = append(p.Status.PodIPs, v1.PodIP{IP: fmt.Sprintf("fd00::%d", i+1)})
+	}
+	v4 := existingSlice(1, svc, port80, pods...)
+	v6 := newSlice(svc, slices.Clone(port80), discovery.AddressTypeIPv6, ControllerName)
+	v6.Name, v6.ResourceVersion = "foo-2", "1"
+	for _, p := range pods {
+		v6.Endpoints = append(v6.Endpoints, podToEndpoint(p, &v1.Node{}, svc, discovery.AddressTypeIPv6))
+	}
+	existing := []*discovery.EndpointSlice{v4, v6}
+	require.True(t, r.Reconcile(svc, pods, existing, defaultNodes(), time.Time{}).Empty())
+
+	svc.Spec.Ports[0].TargetPort = intstr.FromInt32(81)
+	p := r.Reconcile(svc, pods, existing, defaultNodes(), time.Time{})
+	assert.Empty(t, p.Create)
+	assert.Empty(t, p.Delete)
+	require.Len(t, p.Update, 2)
+	got := map[string]discovery.AddressType{}
+	for _, s := range p.Update {
+		got[s.Name] = s.AddressType
+		assert.Equal(t, int32(81), *s.Ports[0].Port, s.Name)
+		assert.Len(t, s.Endpoints, 3, s.Name)
+	}
+	assert.Equal(t, map[string]discovery.AddressType{"foo-1": discovery.AddressTypeIPv4, "foo-2": discovery.AddressTypeIPv6}, got)
+}
