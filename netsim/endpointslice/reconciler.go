@@ -319,17 +319,15 @@ func sliceToFill(names []string, byName map[string]*discovery.EndpointSlice, n, 
 // recycle is the first step of upstream's finalize, run per address type:
 // creates become updates of slices that would be deleted (same address
 // type, owned by the service). Like upstream it pairs the last create with
-// each delete in turn.
+// each delete in turn, and the recycled slice takes only the old slice's
+// name: the update carries no resourceVersion, so the API server applies
+// it unconditionally.
 func recycle(svc *v1.Service, create, update, del []*discovery.EndpointSlice) ([]*discovery.EndpointSlice, []*discovery.EndpointSlice, []*discovery.EndpointSlice) {
 	for i := 0; i < len(del) && len(create) > 0; {
 		old := del[i]
 		c := create[len(create)-1]
 		if old.AddressType == c.AddressType && ownedBy(old, svc) {
 			c.Name = old.Name
-			c.GenerateName = old.GenerateName
-			c.ResourceVersion = old.ResourceVersion
-			c.UID = old.UID
-			c.CreationTimestamp = old.CreationTimestamp
 			create = create[:len(create)-1]
 			update = append(update, c)
 			del = slices.Delete(del, i, i+1)

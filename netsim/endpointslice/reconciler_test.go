@@ -724,3 +724,25 @@ func TestReconcileRecyclesPerAddressType(t *testing.T) {
 	}
 	assert.Equal(t, map[string]discovery.AddressType{"foo-1": discovery.AddressTypeIPv4, "foo-2": discovery.AddressTypeIPv6}, got)
 }
+
+// TestRecycledUpdateIsUnconditional follows upstream's finalize, which
+// gives a create recycled into an update only the old slice's name: the
+// update carries no resourceVersion (nor UID), so the API server applies it
+// unconditionally (EndpointSlice's strategy allows that) instead of
+// refusing it with a conflict when the slice changed in the meantime.
+func TestRecycledUpdateIsUnconditional(t *testing.T) {
+	svc := newService("foo")
+	pods := newPods(2)
+	old := existingSlice(1, svc, port80, pods...)
+	old.ResourceVersion, old.UID = "7", "slice-uid"
+	old.CreationTimestamp = metav1.Time{Time: time.Unix(3, 0)}
+	svc.Spec.Ports[0].TargetPort = intstr.FromInt32(81)
+	p := r.Reconcile(svc, pods, []*discovery.EndpointSlice{old}, defaultNodes(), time.Time{})
+	require.Len(t, p.Update, 1)
+	u := p.Update[0]
+	assert.Equal(t, "foo-1", u.Name)
+	assert.Empty(t, u.ResourceVersion)
+	assert.Empty(t, u.UID)
+	assert.True(t, u.CreationTimestamp.IsZero())
+	assert.Equal(t, "foo-", u.GenerateName)
+}
