@@ -31,7 +31,11 @@
 // internalTrafficPolicy Local (ClusterIP traffic) or externalTrafficPolicy
 // Local (NodePort traffic) only endpoints on the proxy's node count, with
 // the same fallback; when other nodes have endpoints the traffic is dropped
-// ("no local endpoints"). Endpoints are ordered by "ip:port" as kube-proxy's
+// ("no local endpoints"). HealthCheck answers a load balancer's probe of
+// a Service with externalTrafficPolicy Local: pass when the node has a
+// local ready endpoint (serving-terminating ones do not count, so a node
+// whose endpoints drain is taken out of the load balancer while it still
+// routes what reaches it). Endpoints are ordered by "ip:port" as kube-proxy's
 // endpoint cache orders them. A Service or EndpointSlice labelled
 // service.kubernetes.io/service-proxy-name belongs to another proxy and is
 // ignored ("no such service").

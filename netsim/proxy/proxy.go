@@ -354,12 +354,37 @@ func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 }
 
 // HealthCheck is the answer of the node's health-check node port for a
-// service with externalTrafficPolicy Local: true when the proxy is running
-// and has a local usable endpoint for it. A load balancer sends traffic
-// only to nodes that pass.
-func (p *Proxy) HealthCheck(namespace, service, port string) bool {
-	return p.running && len(p.Route(namespace, service, port, true).Endpoints) > 0
+// Service with externalTrafficPolicy Local (pkg/proxy/healthcheck's
+// service health server, fed EndpointsMap.LocalReadyEndpoints): true when
+// the proxy is running, sees the Service with externalTrafficPolicy Local
+// and has a ready endpoint of it on this node, on any of its ports.
+// Serving-terminating endpoints do not count: a node whose local endpoints
+// are all draining still routes its NodePort traffic to them but fails the
+// check. A load balancer sends traffic only to nodes that pass.
+func (p *Proxy) HealthCheck(namespace, service string) bool {
+	key := nsName{namespace, service}
+	svc := p.view.services[key]
+	if !p.running || svc == nil || otherProxy(svc.Labels) || svc.Spec.ExternalTrafficPolicy != v1.ServiceExternalTrafficPolicyLocal {
+		return false
+	}
+	for _, name := range p.view.bySvc[key] {
+		s := p.view.slices[nsName{namespace, name}]
+		if otherProxy(s.Labels) || s.AddressType != discovery.AddressTypeIPv4 || !slices.ContainsFunc(s.Ports, validPort) {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if len(ep.Addresses) > 0 && ep.NodeName != nil && *ep.NodeName == p.node &&
+				(ep.Conditions.Ready == nil || *ep.Conditions.Ready) {
+				return true
+			}
+		}
+	}
+	return false
 }
+
+// validPort reports whether a slice port gives its endpoints a port
+// number, as endpointsFor reads it.
+func validPort(sp discovery.EndpointPort) bool { return sp.Port != nil }
 
 // Distribute chooses endpoints for n new connections without session
 // affinity and returns how many go to each of r.Endpoints. In round-robin

@@ -371,8 +371,8 @@ func TestTrafficPolicyLocal(t *testing.T) {
 	require.Len(t, e2.Endpoints, 1)
 	assert.Equal(t, "b", e2.Endpoints[0].Pod)
 	assert.Equal(t, ErrNoLocalEndpoints, c.Proxy("node-3").Route("default", "web", "http", true).Err)
-	assert.True(t, c.Proxy("node-2").HealthCheck("default", "web", "http"))
-	assert.False(t, c.Proxy("node-3").HealthCheck("default", "web", "http"))
+	assert.True(t, c.Proxy("node-2").HealthCheck("default", "web"))
+	assert.False(t, c.Proxy("node-3").HealthCheck("default", "web"))
 }
 
 func TestRouteErrors(t *testing.T) {
@@ -555,4 +555,29 @@ func TestServiceProxyNameLabelIsIgnored(t *testing.T) {
 	r := c.Proxy("node-1").Route("default", "web", "http", false)
 	require.Empty(t, r.Err)
 	assert.Len(t, r.Endpoints, 3, "the labelled slice is not kube-proxy's")
+}
+
+// TestHealthCheckCountsLocalReadyEndpointsOnly follows pkg/proxy's
+// EndpointsMap.LocalReadyEndpoints, which the proxiers hand to the health
+// check server: a node whose only local endpoints are serving and
+// terminating still routes its NodePort traffic to them (the Local
+// fallback of CategorizeEndpoints) but fails the health check, so that a
+// load balancer stops sending it new traffic while they drain.
+func TestHealthCheckCountsLocalReadyEndpointsOnly(t *testing.T) {
+	eng, c := setup(t, DefaultConfig())
+	svc := service("web")
+	svc.Spec.Type = v1.ServiceTypeLoadBalancer
+	svc.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+	c.OnServiceUpdate(svc)
+	draining := abc[0]
+	draining.ready, draining.terminating = false, true
+	c.OnEndpointSliceUpdate(slice("web", "web-abcde", draining, abc[1]))
+	eng.RunFor(time.Second)
+
+	r1 := c.Proxy("node-1").Route("default", "web", "http", true)
+	require.Len(t, r1.Endpoints, 1, "the local serving-terminating endpoint still takes the node's traffic")
+	assert.Equal(t, "a", r1.Endpoints[0].Pod)
+	assert.False(t, c.Proxy("node-1").HealthCheck("default", "web"), "no local ready endpoint")
+	assert.True(t, c.Proxy("node-2").HealthCheck("default", "web"))
+	assert.False(t, c.Proxy("node-3").HealthCheck("default", "web"))
 }

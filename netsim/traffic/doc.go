@@ -29,7 +29,8 @@
 // enter there (and fail with "entry node down" when it is not up); with
 // "external" they enter through the service's NodePort on every up node —
 // for a LoadBalancer service with externalTrafficPolicy Local only on nodes
-// whose kube-proxy health check passes (it has a local endpoint), as a
+// whose kube-proxy health check passes (it has a local ready endpoint;
+// draining, serving-terminating ones do not count), as a
 // cloud load balancer does. The entry node's kube-proxy picks the endpoint
 // (round-robin or random; session affinity with a fixed population of
 // Config.ClientsPerNode client IPs per entry node taking turns, shared by

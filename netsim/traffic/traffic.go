@@ -842,7 +842,7 @@ func (t *Traffic) planEntries(f *flow, up []string) []string {
 		}
 		var healthy []string
 		for _, n := range up {
-			if p := t.proxies.Proxy(n); p != nil && p.HealthCheck(f.key.ns, f.key.svc, f.key.port) {
+			if p := t.proxies.Proxy(n); p != nil && p.HealthCheck(f.key.ns, f.key.svc) {
 				healthy = append(healthy, n)
 			}
 		}
