@@ -51,6 +51,7 @@ type Proxy struct {
 	rngName    string
 	rng        *rand.Rand
 	routes     map[routeKey]*Route       // cache, dropped per service on change
+	healthy    map[nsName]bool           // HealthCheck cache, dropped per service on change
 	rr         map[routeKey]string       // key of the endpoint used last
 	affinity   map[affinityKey]*affinity // client pins
 	version    uint64                    // count of applied changes
@@ -89,6 +90,7 @@ func (p *Proxy) resetBalancing() {
 	p.rr = map[routeKey]string{}
 	p.affinity = map[affinityKey]*affinity{}
 	p.routes = map[routeKey]*Route{}
+	p.healthy = map[nsName]bool{}
 	p.version++
 }
 
@@ -98,6 +100,9 @@ func (p *Proxy) applyChange(ch change) {
 		if slices.Contains(touched, nsName{k.ns, k.svc}) {
 			delete(p.routes, k)
 		}
+	}
+	for _, svc := range touched {
+		delete(p.healthy, svc)
 	}
 	p.version++
 }
@@ -362,13 +367,27 @@ func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 // are all draining still routes its NodePort traffic to them but fails the
 // check. A load balancer sends traffic only to nodes that pass.
 func (p *Proxy) HealthCheck(namespace, service string) bool {
+	if !p.running {
+		return false
+	}
 	key := nsName{namespace, service}
+	h, ok := p.healthy[key]
+	if !ok {
+		h = p.localReady(key)
+		p.healthy[key] = h
+	}
+	return h
+}
+
+// localReady reports whether the view has a ready endpoint of an
+// externalTrafficPolicy Local Service on the proxy's node.
+func (p *Proxy) localReady(key nsName) bool {
 	svc := p.view.services[key]
-	if !p.running || svc == nil || otherProxy(svc.Labels) || svc.Spec.ExternalTrafficPolicy != v1.ServiceExternalTrafficPolicyLocal {
+	if svc == nil || otherProxy(svc.Labels) || svc.Spec.ExternalTrafficPolicy != v1.ServiceExternalTrafficPolicyLocal {
 		return false
 	}
 	for _, name := range p.view.bySvc[key] {
-		s := p.view.slices[nsName{namespace, name}]
+		s := p.view.slices[nsName{key.ns, name}]
 		if otherProxy(s.Labels) || s.AddressType != discovery.AddressTypeIPv4 || !slices.ContainsFunc(s.Ports, validPort) {
 			continue
 		}

@@ -580,4 +580,8 @@ func TestHealthCheckCountsLocalReadyEndpointsOnly(t *testing.T) {
 	assert.False(t, c.Proxy("node-1").HealthCheck("default", "web"), "no local ready endpoint")
 	assert.True(t, c.Proxy("node-2").HealthCheck("default", "web"))
 	assert.False(t, c.Proxy("node-3").HealthCheck("default", "web"))
+
+	c.OnEndpointSliceUpdate(slice("web", "web-abcde", draining, readyEP("10.244.1.3", "a2", "node-1"), abc[1]))
+	eng.RunFor(time.Second)
+	assert.True(t, c.Proxy("node-1").HealthCheck("default", "web"), "a ready replacement on node-1")
 }
