@@ -60,7 +60,8 @@ func (t Tolerances) isWithin(usageRatio float64) bool {
 
 // ReplicaCalculator computes replica proposals from metrics.
 type ReplicaCalculator struct {
-	// Tolerance is applied in both directions (0.1).
+	// Tolerance is the cluster-wide tolerance (0.1), applied in each
+	// direction the HPA's behavior does not set its own.
 	Tolerance float64
 	// CPUInitializationPeriod: young pods' CPU samples are trusted only when Ready (5 min).
 	CPUInitializationPeriod time.Duration
@@ -73,14 +74,15 @@ func NewReplicaCalculator() *ReplicaCalculator {
 	return &ReplicaCalculator{Tolerance: DefaultTolerance, CPUInitializationPeriod: DefaultCPUInitializationPeriod, DelayOfInitialReadinessStatus: DefaultDelayOfInitialReadinessStatus}
 }
 
-func (c *ReplicaCalculator) tolerances() Tolerances { return Tolerances{c.Tolerance, c.Tolerance} }
+// Tolerances returns the cluster-wide tolerance in both directions.
+func (c *ReplicaCalculator) Tolerances() Tolerances { return Tolerances{c.Tolerance, c.Tolerance} }
 
 // GetResourceReplicas proposes a replica count for a Utilization target
-// (percent of request): ceil(ratio × ready pods) outside the tolerance,
+// (percent of request): ceil(ratio × ready pods) outside the tolerances,
 // with missing and unready pods rebalanced as upstream. It returns the
 // proposal, the current utilization (integer percent) and the raw average
 // usage (milli-units per pod).
-func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUtilization int32, resource v1.ResourceName, metrics PodMetricsInfo, pods []*v1.Pod, container string, now time.Time) (replicaCount int32, utilization int32, rawUtilization int64, err error) {
+func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUtilization int32, resource v1.ResourceName, tolerances Tolerances, metrics PodMetricsInfo, pods []*v1.Pod, container string, now time.Time) (replicaCount int32, utilization int32, rawUtilization int64, err error) {
 	if len(pods) == 0 {
 		return 0, 0, 0, fmt.Errorf("no pods returned by selector while calculating replica count")
 	}
@@ -104,7 +106,7 @@ func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUti
 
 	scaleUpWithUnready := len(unreadyPods) > 0 && usageRatio > 1.0
 	if !scaleUpWithUnready && len(missingPods) == 0 {
-		if c.tolerances().isWithin(usageRatio) {
+		if tolerances.isWithin(usageRatio) {
 			return currentReplicas, utilization, rawUtilization, nil
 		}
 		return int32(math.Ceil(usageRatio * float64(readyPodCount))), utilization, rawUtilization, nil
@@ -136,7 +138,7 @@ func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUti
 	if err != nil {
 		return 0, utilization, rawUtilization, err
 	}
-	if c.tolerances().isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
+	if tolerances.isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
 		// Too small a change, or the rebalancing flipped the direction.
 		return currentReplicas, utilization, rawUtilization, nil
 	}
@@ -151,7 +153,7 @@ func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUti
 // GetRawResourceReplicas proposes a replica count for an AverageValue
 // target (milli-units per pod); it returns the proposal and the current
 // average usage.
-func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, targetUsage int64, resource v1.ResourceName, metrics PodMetricsInfo, pods []*v1.Pod, now time.Time) (replicaCount int32, usage int64, err error) {
+func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, targetUsage int64, resource v1.ResourceName, tolerances Tolerances, metrics PodMetricsInfo, pods []*v1.Pod, now time.Time) (replicaCount int32, usage int64, err error) {
 	if len(pods) == 0 {
 		return 0, 0, fmt.Errorf("no pods returned by selector while calculating replica count")
 	}
@@ -166,7 +168,7 @@ func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, target
 	usageRatio, usage := GetMetricUsageRatio(metrics, targetUsage)
 	scaleUpWithUnready := len(unreadyPods) > 0 && usageRatio > 1.0
 	if !scaleUpWithUnready && len(missingPods) == 0 {
-		if c.tolerances().isWithin(usageRatio) {
+		if tolerances.isWithin(usageRatio) {
 			return currentReplicas, usage, nil
 		}
 		return int32(math.Ceil(usageRatio * float64(readyPodCount))), usage, nil
@@ -192,7 +194,7 @@ func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, target
 	}
 
 	newUsageRatio, _ := GetMetricUsageRatio(metrics, targetUsage)
-	if c.tolerances().isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
+	if tolerances.isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
 		return currentReplicas, usage, nil
 	}
 	newReplicas := int32(math.Ceil(newUsageRatio * float64(len(metrics))))
