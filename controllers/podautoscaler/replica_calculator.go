@@ -9,6 +9,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/kubesim/kubesim/controllers/podutil"
 )
@@ -248,31 +249,69 @@ func groupPods(pods []*v1.Pod, metrics PodMetricsInfo, resource v1.ResourceName,
 	return readyPodCount, unreadyPods, missingPods, ignoredPods
 }
 
-// calculatePodRequests sums each pod's requests of resource (milli-units)
-// over its containers and sidecars (or the named container); a container
-// without a request is an error.
+// calculatePodRequests returns each pod's request of resource in
+// milli-units (upstream calculateRequests, v1.34+ with PodLevelResources on
+// by default): a named container's request; otherwise the pod-level
+// request when spec.resources sets requests (resource.PodRequests, pod
+// overhead excluded); otherwise the sum over the containers and sidecars.
+// A container without the request, or a pod without the named container,
+// is an error.
 func calculatePodRequests(pods []*v1.Pod, container string, resource v1.ResourceName) (map[string]int64, error) {
 	requests := make(map[string]int64, len(pods))
 	for _, pod := range pods {
-		podSum := int64(0)
-		containers := append([]v1.Container{}, pod.Spec.Containers...)
-		for _, c := range pod.Spec.InitContainers {
-			if c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways {
-				containers = append(containers, c)
-			}
+		var request int64
+		var err error
+		if container == "" && resourcehelper.IsPodLevelRequestsSet(pod) {
+			request, err = calculatePodLevelRequests(pod, resource)
+		} else {
+			request, err = calculatePodRequestsFromContainers(pod, container, resource)
 		}
-		for _, c := range containers {
-			if container == "" || container == c.Name {
-				containerRequest, ok := c.Resources.Requests[resource]
-				if !ok {
-					return nil, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pod.Name)
-				}
-				podSum += containerRequest.MilliValue()
-			}
+		if err != nil {
+			return nil, err
 		}
-		requests[pod.Name] = podSum
+		requests[pod.Name] = request
 	}
 	return requests, nil
+}
+
+// calculatePodLevelRequests is the pod's effective request of resource
+// with pod-level resources, overhead excluded.
+func calculatePodLevelRequests(pod *v1.Pod, resource v1.ResourceName) (int64, error) {
+	q, ok := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{ExcludeOverhead: true})[resource]
+	if !ok {
+		return 0, fmt.Errorf("missing pod-level request for %s in Pod %s", resource, pod.Name)
+	}
+	return q.MilliValue(), nil
+}
+
+// calculatePodRequestsFromContainers sums the requests of the containers
+// and restartable init containers, or returns the named container's.
+func calculatePodRequestsFromContainers(pod *v1.Pod, container string, resource v1.ResourceName) (int64, error) {
+	var request int64
+	for pass, list := range [2][]v1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range list {
+			c := &list[i]
+			if pass == 1 && (c.RestartPolicy == nil || *c.RestartPolicy != v1.ContainerRestartPolicyAlways) {
+				continue // only sidecars among the init containers
+			}
+			if container != "" && container != c.Name {
+				continue
+			}
+			containerRequest, ok := c.Resources.Requests[resource]
+			if !ok {
+				return 0, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pod.Name)
+			}
+			request += containerRequest.MilliValue()
+			if container != "" {
+				// Container names are unique in a pod.
+				return request, nil
+			}
+		}
+	}
+	if container != "" {
+		return 0, fmt.Errorf("container %s not found in Pod %s", container, pod.Name)
+	}
+	return request, nil
 }
 
 func removeMetricsForPods(metrics PodMetricsInfo, pods sets.Set[string]) {

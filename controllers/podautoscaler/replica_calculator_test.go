@@ -213,3 +213,49 @@ func TestGetResourceUtilizationRatio(t *testing.T) {
 	assert.InDelta(t, 0.66, ratio, 1e-9)
 	assert.Equal(t, int64(333), raw)
 }
+
+// TestCalculatePodRequestsPodLevel: upstream calculateRequests (v1.34+,
+// PodLevelResources beta and on by default, kubernetes#132430): for a
+// Resource metric a pod with pod-level requests is measured against
+// spec.resources (resource.PodRequests, pod overhead excluded,
+// kubernetes#142154), containers without requests then being no error; a
+// ContainerResource metric still uses its container, and a pod without
+// that container is an error.
+func TestCalculatePodRequestsPodLevel(t *testing.T) {
+	podLevel := testPod("p0", "500m", func(p *v1.Pod) {
+		p.Spec.Resources = &v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("2")}}
+		p.Spec.Containers = append(p.Spec.Containers, v1.Container{Name: "sidecar"}) // no requests
+		p.Spec.Overhead = v1.ResourceList{v1.ResourceCPU: resource.MustParse("250m")}
+	})
+	reqs, err := calculatePodRequests([]*v1.Pod{podLevel}, "", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2000), reqs["p0"], "the pod-level request, without the overhead")
+
+	reqs, err = calculatePodRequests([]*v1.Pod{podLevel}, "c", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(500), reqs["p0"], "a named container wins over pod-level requests")
+
+	// Pod-level requests for memory only: cpu comes from the containers.
+	memOnly := testPod("p1", "300m", func(p *v1.Pod) {
+		p.Spec.Resources = &v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceMemory: resource.MustParse("1Gi")}}
+	})
+	reqs, err = calculatePodRequests([]*v1.Pod{memOnly}, "", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(300), reqs["p1"])
+	noCPU := testPod("p2", "300m", func(p *v1.Pod) {
+		p.Spec.Resources = &v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceMemory: resource.MustParse("1Gi")}}
+		delete(p.Spec.Containers[0].Resources.Requests, v1.ResourceCPU)
+	})
+	_, err = calculatePodRequests([]*v1.Pod{noCPU}, "", v1.ResourceCPU)
+	assert.EqualError(t, err, "missing pod-level request for cpu in Pod p2")
+
+	_, err = calculatePodRequests([]*v1.Pod{testPod("p3", "1")}, "app", v1.ResourceCPU)
+	assert.EqualError(t, err, "container app not found in Pod p3")
+
+	// Utilization against the pod-level request: 1000m of 2000m = 50% vs 25% ⇒ 2.
+	calc := NewReplicaCalculator()
+	got, util, _, err := calc.GetResourceReplicas(1, 25, v1.ResourceCPU, calc.Tolerances(), levels(1000), []*v1.Pod{podLevel}, "", now)
+	require.NoError(t, err)
+	assert.Equal(t, int32(50), util)
+	assert.Equal(t, int32(2), got)
+}
