@@ -333,3 +333,39 @@ func TestReplicaSetTarget(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(3), got.Status.ReadyReplicas)
 }
+
+// TestFailedGetScaleTexts: upstream reconcileAutoscaler's three failures
+// before the scale is read: the event and the AbleToScale condition carry
+// the bare error, the returned (logged) error says which step failed.
+func TestFailedGetScaleTexts(t *testing.T) {
+	e := newEnv(t, 1)
+	h := cpuHPA(50, 1, 5)
+	h.Spec.ScaleTargetRef.APIVersion = "apps/v1/beta"
+	e.createHPA(h)
+	e.c.Engine.RunUntil(seconds(15))
+	assert.Equal(t, []string{`FailedGetScale: unexpected GroupVersion string: apps/v1/beta`}, simtest.Events(e.c, ns, "web", "FailedGetScale"))
+	c := podautoscaler.GetCondition(e.hpa().Status, autoscalingv2.AbleToScale)
+	require.NotNil(t, c)
+	assert.Equal(t, "the HPA controller was unable to get the target's current scale: unexpected GroupVersion string: apps/v1/beta", c.Message)
+	failed := e.trace.Find(podautoscaler.ComponentName, "reconcileFailed")
+	require.Len(t, failed, 1)
+	assert.Equal(t, "invalid API version in scale target reference: unexpected GroupVersion string: apps/v1/beta", failed[0].Msg)
+
+	e = newEnv(t, 1)
+	h = cpuHPA(50, 1, 5)
+	h.Spec.ScaleTargetRef.Kind = "Widget"
+	e.createHPA(h)
+	e.c.Engine.RunUntil(seconds(15))
+	failed = e.trace.Find(podautoscaler.ComponentName, "reconcileFailed")
+	require.Len(t, failed, 1)
+	assert.Regexp(t, `^unable to determine resource for scale target reference: no matches for kind "Widget" in group "apps"`, failed[0].Msg)
+
+	e = newEnv(t, 1)
+	h = cpuHPA(50, 1, 5)
+	h.Spec.ScaleTargetRef.Name = "nope"
+	e.createHPA(h)
+	e.c.Engine.RunUntil(seconds(15))
+	failed = e.trace.Find(podautoscaler.ComponentName, "reconcileFailed")
+	require.Len(t, failed, 1)
+	assert.Equal(t, `failed to query scale subresource for Deployment/default/nope: deployments.apps "nope" not found`, failed[0].Msg)
+}
