@@ -212,7 +212,11 @@ func (a *Controller) reconcileAutoscaler(hpaShared *autoscalingv2.HorizontalPodA
 
 	target := ScaleTarget{SpecReplicas: scale.Spec.Replicas, StatusReplicas: scale.Status.Replicas}
 	var pods []*v1.Pod
-	target.Selector, pods, target.SelectorError = a.validateAndParseSelector(hpaShared, key, scale.Status.Selector)
+	if ComputesMetrics(hpaShared, scale.Spec.Replicas) {
+		// Upstream checks (and registers) the selector only on the way to
+		// the metrics.
+		target.Selector, pods, target.SelectorError = a.validateAndParseSelector(hpaShared, key, scale.Status.Selector)
+	}
 
 	updateScale := func(replicas int32) error {
 		s := scale.DeepCopy()

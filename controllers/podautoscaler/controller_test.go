@@ -369,3 +369,26 @@ func TestFailedGetScaleTexts(t *testing.T) {
 	require.Len(t, failed, 1)
 	assert.Equal(t, `failed to query scale subresource for Deployment/default/nope: deployments.apps "nope" not found`, failed[0].Msg)
 }
+
+// TestSelectorRegisteredOnlyWhenComputingMetrics: upstream registers an
+// HPA's selector for the AmbiguousSelector check in
+// validateAndParseSelector, which only the metrics branch of
+// reconcileAutoscaler reaches. An HPA that only clamps its target into
+// [minReplicas, maxReplicas] (or whose target is at 0) keeps the empty
+// selector and makes no other HPA's pods ambiguous.
+func TestSelectorRegisteredOnlyWhenComputingMetrics(t *testing.T) {
+	e := newEnv(t, 2)
+	clamp := cpuHPA(50, 1, 1) // 2 replicas > max 1: scaled to 1 without metrics
+	clamp.Name = "clamp"
+	e.createHPA(clamp)
+	e.createHPA(cpuHPA(50, 1, 5))
+	e.c.Engine.RunUntil(seconds(15))
+	assert.Equal(t, int32(1), e.replicas())
+	assert.Empty(t, simtest.Events(e.c, ns, "web", "AmbiguousSelector"))
+	assert.NotEqual(t, "False/AmbiguousSelector", e.condition(autoscalingv2.ScalingActive))
+
+	// At the next sync "clamp" is within range, computes metrics and
+	// registers its selector: now both are ambiguous.
+	e.c.Engine.RunUntil(seconds(30))
+	assert.Equal(t, "False/AmbiguousSelector", e.condition(autoscalingv2.ScalingActive))
+}

@@ -194,6 +194,19 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 	return res, retErr
 }
 
+// ComputesMetrics reports whether a reconcile of hpa with the target at
+// currentReplicas reads the metrics (and so the target's selector): not
+// when autoscaling is disabled (the target at 0 with minReplicas above 0)
+// or the count is outside [minReplicas, maxReplicas], which Reconcile
+// only clamps.
+func ComputesMetrics(hpa *autoscalingv2.HorizontalPodAutoscaler, currentReplicas int32) bool {
+	minReplicas := int32(1)
+	if hpa.Spec.MinReplicas != nil {
+		minReplicas = *hpa.Spec.MinReplicas
+	}
+	return !(currentReplicas == 0 && minReplicas != 0) && currentReplicas <= hpa.Spec.MaxReplicas && currentReplicas >= minReplicas
+}
+
 // setStatus rebuilds the status from the counts, the metrics, the
 // conditions and lastScaleTime, which moves on a rescale (upstream never
 // sets observedGeneration).
