@@ -199,20 +199,24 @@ func (a *Controller) reconcileAutoscaler(hpaShared *autoscalingv2.HorizontalPodA
 	ref := hpaShared.Spec.ScaleTargetRef
 	reference := fmt.Sprintf("%s/%s/%s", ref.Kind, hpaShared.Namespace, ref.Name)
 
-	scale, scales, err := a.getScale(hpaShared.Namespace, ref)
+	scale, scales, err := a.getScale(hpaShared.Namespace, ref, reference)
 	if err != nil {
 		hpa := hpaShared.DeepCopy()
-		a.recorder.Event(hpa, v1.EventTypeWarning, "FailedGetScale", err.Error())
-		setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionFalse, "FailedGetScale", fmt.Sprintf("the HPA controller was unable to get the target's current scale: %v", err), now)
+		a.recorder.Event(hpa, v1.EventTypeWarning, "FailedGetScale", err.cause.Error())
+		setCondition(hpa, autoscalingv2.AbleToScale, v1.ConditionFalse, "FailedGetScale", fmt.Sprintf("the HPA controller was unable to get the target's current scale: %v", err.cause), now)
 		if uerr := a.updateStatusIfNeeded(&hpaShared.Status, hpa); uerr != nil {
 			return uerr
 		}
-		return fmt.Errorf("failed to query scale subresource for %s: %v", reference, err)
+		return err
 	}
 
 	target := ScaleTarget{SpecReplicas: scale.Spec.Replicas, StatusReplicas: scale.Status.Replicas}
 	var pods []*v1.Pod
-	target.Selector, pods, target.SelectorError = a.validateAndParseSelector(hpaShared, key, scale.Status.Selector)
+	if ComputesMetrics(hpaShared, scale.Spec.Replicas) {
+		// Upstream checks (and registers) the selector only on the way to
+		// the metrics.
+		target.Selector, pods, target.SelectorError = a.validateAndParseSelector(hpaShared, key, scale.Status.Selector)
+	}
 
 	updateScale := func(replicas int32) error {
 		s := scale.DeepCopy()
@@ -248,12 +252,23 @@ type scaleClient interface {
 	UpdateScale(ctx context.Context, name string, scale *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error)
 }
 
+// getScaleError is a failure to read the target's /scale: the event and
+// the AbleToScale condition carry cause, the returned error names the step
+// (upstream reconcileAutoscaler).
+type getScaleError struct {
+	step  string
+	cause error
+}
+
+func (e *getScaleError) Error() string { return fmt.Sprintf("%s: %v", e.step, e.cause) }
+
 // getScale reads the target's /scale. kubesim serves /scale for
-// apps/v1 Deployments and ReplicaSets.
-func (a *Controller) getScale(namespace string, ref autoscalingv2.CrossVersionObjectReference) (*autoscalingv1.Scale, scaleClient, error) {
+// apps/v1 Deployments and ReplicaSets; another kind is what upstream's
+// REST mapper reports for a kind the API server does not serve.
+func (a *Controller) getScale(namespace string, ref autoscalingv2.CrossVersionObjectReference, reference string) (*autoscalingv1.Scale, scaleClient, *getScaleError) {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
-		return nil, nil, fmt.Errorf("invalid API version in scale target reference: %v", err)
+		return nil, nil, &getScaleError{"invalid API version in scale target reference", err}
 	}
 	var sc scaleClient
 	switch {
@@ -262,11 +277,12 @@ func (a *Controller) getScale(namespace string, ref autoscalingv2.CrossVersionOb
 	case gv.Group == "apps" && ref.Kind == "ReplicaSet":
 		sc = a.client.AppsV1().ReplicaSets(namespace)
 	default:
-		return nil, nil, fmt.Errorf("no matches for kind %q in group %q (kubesim scales apps/v1 Deployments and ReplicaSets)", ref.Kind, gv.Group)
+		return nil, nil, &getScaleError{"unable to determine resource for scale target reference",
+			fmt.Errorf("no matches for kind %q in group %q (kubesim scales apps/v1 Deployments and ReplicaSets)", ref.Kind, gv.Group)}
 	}
 	scale, err := sc.GetScale(context.TODO(), ref.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &getScaleError{"failed to query scale subresource for " + reference, err}
 	}
 	return scale, sc, nil
 }

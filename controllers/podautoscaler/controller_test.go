@@ -333,3 +333,62 @@ func TestReplicaSetTarget(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(3), got.Status.ReadyReplicas)
 }
+
+// TestFailedGetScaleTexts: upstream reconcileAutoscaler's three failures
+// before the scale is read: the event and the AbleToScale condition carry
+// the bare error, the returned (logged) error says which step failed.
+func TestFailedGetScaleTexts(t *testing.T) {
+	e := newEnv(t, 1)
+	h := cpuHPA(50, 1, 5)
+	h.Spec.ScaleTargetRef.APIVersion = "apps/v1/beta"
+	e.createHPA(h)
+	e.c.Engine.RunUntil(seconds(15))
+	assert.Equal(t, []string{`FailedGetScale: unexpected GroupVersion string: apps/v1/beta`}, simtest.Events(e.c, ns, "web", "FailedGetScale"))
+	c := podautoscaler.GetCondition(e.hpa().Status, autoscalingv2.AbleToScale)
+	require.NotNil(t, c)
+	assert.Equal(t, "the HPA controller was unable to get the target's current scale: unexpected GroupVersion string: apps/v1/beta", c.Message)
+	failed := e.trace.Find(podautoscaler.ComponentName, "reconcileFailed")
+	require.Len(t, failed, 1)
+	assert.Equal(t, "invalid API version in scale target reference: unexpected GroupVersion string: apps/v1/beta", failed[0].Msg)
+
+	e = newEnv(t, 1)
+	h = cpuHPA(50, 1, 5)
+	h.Spec.ScaleTargetRef.Kind = "Widget"
+	e.createHPA(h)
+	e.c.Engine.RunUntil(seconds(15))
+	failed = e.trace.Find(podautoscaler.ComponentName, "reconcileFailed")
+	require.Len(t, failed, 1)
+	assert.Regexp(t, `^unable to determine resource for scale target reference: no matches for kind "Widget" in group "apps"`, failed[0].Msg)
+
+	e = newEnv(t, 1)
+	h = cpuHPA(50, 1, 5)
+	h.Spec.ScaleTargetRef.Name = "nope"
+	e.createHPA(h)
+	e.c.Engine.RunUntil(seconds(15))
+	failed = e.trace.Find(podautoscaler.ComponentName, "reconcileFailed")
+	require.Len(t, failed, 1)
+	assert.Equal(t, `failed to query scale subresource for Deployment/default/nope: deployments.apps "nope" not found`, failed[0].Msg)
+}
+
+// TestSelectorRegisteredOnlyWhenComputingMetrics: upstream registers an
+// HPA's selector for the AmbiguousSelector check in
+// validateAndParseSelector, which only the metrics branch of
+// reconcileAutoscaler reaches. An HPA that only clamps its target into
+// [minReplicas, maxReplicas] (or whose target is at 0) keeps the empty
+// selector and makes no other HPA's pods ambiguous.
+func TestSelectorRegisteredOnlyWhenComputingMetrics(t *testing.T) {
+	e := newEnv(t, 2)
+	clamp := cpuHPA(50, 1, 1) // 2 replicas > max 1: scaled to 1 without metrics
+	clamp.Name = "clamp"
+	e.createHPA(clamp)
+	e.createHPA(cpuHPA(50, 1, 5))
+	e.c.Engine.RunUntil(seconds(15))
+	assert.Equal(t, int32(1), e.replicas())
+	assert.Empty(t, simtest.Events(e.c, ns, "web", "AmbiguousSelector"))
+	assert.NotEqual(t, "False/AmbiguousSelector", e.condition(autoscalingv2.ScalingActive))
+
+	// At the next sync "clamp" is within range, computes metrics and
+	// registers its selector: now both are ambiguous.
+	e.c.Engine.RunUntil(seconds(30))
+	assert.Equal(t, "False/AmbiguousSelector", e.condition(autoscalingv2.ScalingActive))
+}

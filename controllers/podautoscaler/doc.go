@@ -6,7 +6,10 @@
 //
 // A ReplicaCalculator turns pod metrics into a replica proposal (pod
 // grouping with the CPU initialization period and initial readiness delay,
-// integer-percent utilization, missing/unready pod rebalancing, tolerance).
+// integer-percent utilization, missing/unready pod rebalancing, the
+// tolerance band: the cluster-wide 0.1, or per direction
+// behavior.scaleUp/scaleDown.tolerance as with upstream's
+// HPAConfigurableTolerance, on by default since v1.35).
 // An Autoscaler keeps the per-HPA recommendation and scale-event history and
 // runs one reconcile: proposals over all metrics (max; scale-up only on
 // partial failure), normalization with or without spec.behavior

@@ -194,6 +194,19 @@ func (a *Autoscaler) Reconcile(key string, hpa *autoscalingv2.HorizontalPodAutos
 	return res, retErr
 }
 
+// ComputesMetrics reports whether a reconcile of hpa with the target at
+// currentReplicas reads the metrics (and so the target's selector): not
+// when autoscaling is disabled (the target at 0 with minReplicas above 0)
+// or the count is outside [minReplicas, maxReplicas], which Reconcile
+// only clamps.
+func ComputesMetrics(hpa *autoscalingv2.HorizontalPodAutoscaler, currentReplicas int32) bool {
+	minReplicas := int32(1)
+	if hpa.Spec.MinReplicas != nil {
+		minReplicas = *hpa.Spec.MinReplicas
+	}
+	return !(currentReplicas == 0 && minReplicas != 0) && currentReplicas <= hpa.Spec.MaxReplicas && currentReplicas >= minReplicas
+}
+
 // setStatus rebuilds the status from the counts, the metrics, the
 // conditions and lastScaleTime, which moves on a rescale (upstream never
 // sets observedGeneration).
@@ -295,7 +308,7 @@ func (a *Autoscaler) computeReplicasForMetric(hpa *autoscalingv2.HorizontalPodAu
 		var p int32
 		var raw int64
 		if err == nil {
-			p, raw, err = a.Calc.GetRawResourceReplicas(specReplicas, target.AverageValue.MilliValue(), resourceName, podMetrics, pods, now)
+			p, raw, err = a.Calc.GetRawResourceReplicas(specReplicas, target.AverageValue.MilliValue(), resourceName, a.tolerancesForHPA(hpa), podMetrics, pods, now)
 		}
 		if err != nil {
 			return 0, "", reason, fmt.Errorf("failed to get %s usage: %v", resourceName, err)
@@ -310,7 +323,7 @@ func (a *Autoscaler) computeReplicasForMetric(hpa *autoscalingv2.HorizontalPodAu
 		var p, pct int32
 		var raw int64
 		if err == nil {
-			p, pct, raw, err = a.Calc.GetResourceReplicas(specReplicas, *target.AverageUtilization, resourceName, podMetrics, pods, container, now)
+			p, pct, raw, err = a.Calc.GetResourceReplicas(specReplicas, *target.AverageUtilization, resourceName, a.tolerancesForHPA(hpa), podMetrics, pods, container, now)
 		}
 		if err != nil {
 			return 0, "", reason, fmt.Errorf("failed to get %s utilization: %v", resourceName, err)
@@ -327,6 +340,25 @@ func (a *Autoscaler) computeReplicasForMetric(hpa *autoscalingv2.HorizontalPodAu
 		*status = autoscalingv2.MetricStatus{Type: spec.Type, Resource: &autoscalingv2.ResourceMetricStatus{Name: resourceName, Current: value}}
 	}
 	return proposal, name, "", nil
+}
+
+// tolerancesForHPA is upstream's tolerancesForHpa with the
+// HPAConfigurableTolerance feature on (beta, on by default since v1.35):
+// behavior.scaleUp/scaleDown.tolerance, where set, replace the cluster-wide
+// tolerance for that direction.
+func (a *Autoscaler) tolerancesForHPA(hpa *autoscalingv2.HorizontalPodAutoscaler) Tolerances {
+	t := a.Calc.Tolerances()
+	b := hpa.Spec.Behavior
+	if b == nil {
+		return t
+	}
+	if b.ScaleDown != nil && b.ScaleDown.Tolerance != nil {
+		t.ScaleDown = b.ScaleDown.Tolerance.AsApproximateFloat64()
+	}
+	if b.ScaleUp != nil && b.ScaleUp.Tolerance != nil {
+		t.ScaleUp = b.ScaleUp.Tolerance.AsApproximateFloat64()
+	}
+	return t
 }
 
 // wrapMetricError is upstream's computeReplicasForMetric wrapping of a

@@ -146,6 +146,50 @@ func TestHPATolerance(t *testing.T) {
 	assert.Equal(t, int32(7), s.sync())
 }
 
+// TestHPAConfigurableTolerance: behavior.scaleUp/scaleDown.tolerance
+// replace the cluster-wide 0.1 per direction (upstream horizontal.go
+// tolerancesForHpa, feature HPAConfigurableTolerance, beta and on by
+// default since v1.35); an unset direction keeps 0.1.
+func TestHPAConfigurableTolerance(t *testing.T) {
+	withTolerances := func(up, down string) *autoscalingv2.HorizontalPodAutoscaler {
+		hpa := cpuHPA(50, 1, 20)
+		hpa.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{
+			ScaleUp:   &autoscalingv2.HPAScalingRules{},
+			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](0)},
+		}
+		if up != "" {
+			hpa.Spec.Behavior.ScaleUp.Tolerance = ptr.To(resource.MustParse(up))
+		}
+		if down != "" {
+			hpa.Spec.Behavior.ScaleDown.Tolerance = ptr.To(resource.MustParse(down))
+		}
+		SetDefaultsHorizontalPodAutoscaler(hpa)
+		return hpa
+	}
+	// 54% of 50% (ratio 1.08): within the default 10%, outside a 5% scale-up tolerance.
+	s := newHPASim(t, withTolerances("0.05", ""), 6)
+	s.usage = 540
+	assert.Equal(t, int32(7), s.sync(), "ceil(1.08 × 6) = 7")
+	s = newHPASim(t, withTolerances("", "0.05"), 6)
+	s.usage = 540
+	assert.Equal(t, int32(6), s.sync(), "a scale-down tolerance does not narrow the scale-up side")
+
+	// 40% of 50% (ratio 0.8): outside the default, inside a 25% scale-down tolerance.
+	s = newHPASim(t, withTolerances("", "250m"), 6)
+	s.usage = 400
+	assert.Equal(t, int32(6), s.sync())
+	s = newHPASim(t, withTolerances("250m", ""), 6)
+	s.usage = 400
+	assert.Equal(t, int32(5), s.sync(), "ceil(0.8 × 6) = 5")
+
+	// AverageValue targets use the same tolerances: 1080m of 1000m.
+	hpa := withTolerances("0.05", "")
+	hpa.Spec.Metrics[0].Resource.Target = autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(1, resource.DecimalSI)}
+	s = newHPASim(t, hpa, 6)
+	s.usage = 1080
+	assert.Equal(t, int32(7), s.sync())
+}
+
 func TestHPAMinMaxAndDisabled(t *testing.T) {
 	s := newHPASim(t, cpuHPA(50, 3, 20), 5)
 	s.usage = 10 // 1% ⇒ 1, but min 3 once the initial recommendation (5) has left the window

@@ -9,6 +9,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/kubesim/kubesim/controllers/podutil"
 )
@@ -60,7 +61,8 @@ func (t Tolerances) isWithin(usageRatio float64) bool {
 
 // ReplicaCalculator computes replica proposals from metrics.
 type ReplicaCalculator struct {
-	// Tolerance is applied in both directions (0.1).
+	// Tolerance is the cluster-wide tolerance (0.1), applied in each
+	// direction the HPA's behavior does not set its own.
 	Tolerance float64
 	// CPUInitializationPeriod: young pods' CPU samples are trusted only when Ready (5 min).
 	CPUInitializationPeriod time.Duration
@@ -73,14 +75,15 @@ func NewReplicaCalculator() *ReplicaCalculator {
 	return &ReplicaCalculator{Tolerance: DefaultTolerance, CPUInitializationPeriod: DefaultCPUInitializationPeriod, DelayOfInitialReadinessStatus: DefaultDelayOfInitialReadinessStatus}
 }
 
-func (c *ReplicaCalculator) tolerances() Tolerances { return Tolerances{c.Tolerance, c.Tolerance} }
+// Tolerances returns the cluster-wide tolerance in both directions.
+func (c *ReplicaCalculator) Tolerances() Tolerances { return Tolerances{c.Tolerance, c.Tolerance} }
 
 // GetResourceReplicas proposes a replica count for a Utilization target
-// (percent of request): ceil(ratio × ready pods) outside the tolerance,
+// (percent of request): ceil(ratio × ready pods) outside the tolerances,
 // with missing and unready pods rebalanced as upstream. It returns the
 // proposal, the current utilization (integer percent) and the raw average
 // usage (milli-units per pod).
-func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUtilization int32, resource v1.ResourceName, metrics PodMetricsInfo, pods []*v1.Pod, container string, now time.Time) (replicaCount int32, utilization int32, rawUtilization int64, err error) {
+func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUtilization int32, resource v1.ResourceName, tolerances Tolerances, metrics PodMetricsInfo, pods []*v1.Pod, container string, now time.Time) (replicaCount int32, utilization int32, rawUtilization int64, err error) {
 	if len(pods) == 0 {
 		return 0, 0, 0, fmt.Errorf("no pods returned by selector while calculating replica count")
 	}
@@ -104,7 +107,7 @@ func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUti
 
 	scaleUpWithUnready := len(unreadyPods) > 0 && usageRatio > 1.0
 	if !scaleUpWithUnready && len(missingPods) == 0 {
-		if c.tolerances().isWithin(usageRatio) {
+		if tolerances.isWithin(usageRatio) {
 			return currentReplicas, utilization, rawUtilization, nil
 		}
 		return int32(math.Ceil(usageRatio * float64(readyPodCount))), utilization, rawUtilization, nil
@@ -136,7 +139,7 @@ func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUti
 	if err != nil {
 		return 0, utilization, rawUtilization, err
 	}
-	if c.tolerances().isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
+	if tolerances.isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
 		// Too small a change, or the rebalancing flipped the direction.
 		return currentReplicas, utilization, rawUtilization, nil
 	}
@@ -151,7 +154,7 @@ func (c *ReplicaCalculator) GetResourceReplicas(currentReplicas int32, targetUti
 // GetRawResourceReplicas proposes a replica count for an AverageValue
 // target (milli-units per pod); it returns the proposal and the current
 // average usage.
-func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, targetUsage int64, resource v1.ResourceName, metrics PodMetricsInfo, pods []*v1.Pod, now time.Time) (replicaCount int32, usage int64, err error) {
+func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, targetUsage int64, resource v1.ResourceName, tolerances Tolerances, metrics PodMetricsInfo, pods []*v1.Pod, now time.Time) (replicaCount int32, usage int64, err error) {
 	if len(pods) == 0 {
 		return 0, 0, fmt.Errorf("no pods returned by selector while calculating replica count")
 	}
@@ -166,7 +169,7 @@ func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, target
 	usageRatio, usage := GetMetricUsageRatio(metrics, targetUsage)
 	scaleUpWithUnready := len(unreadyPods) > 0 && usageRatio > 1.0
 	if !scaleUpWithUnready && len(missingPods) == 0 {
-		if c.tolerances().isWithin(usageRatio) {
+		if tolerances.isWithin(usageRatio) {
 			return currentReplicas, usage, nil
 		}
 		return int32(math.Ceil(usageRatio * float64(readyPodCount))), usage, nil
@@ -192,7 +195,7 @@ func (c *ReplicaCalculator) GetRawResourceReplicas(currentReplicas int32, target
 	}
 
 	newUsageRatio, _ := GetMetricUsageRatio(metrics, targetUsage)
-	if c.tolerances().isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
+	if tolerances.isWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0) {
 		return currentReplicas, usage, nil
 	}
 	newReplicas := int32(math.Ceil(newUsageRatio * float64(len(metrics))))
@@ -246,31 +249,69 @@ func groupPods(pods []*v1.Pod, metrics PodMetricsInfo, resource v1.ResourceName,
 	return readyPodCount, unreadyPods, missingPods, ignoredPods
 }
 
-// calculatePodRequests sums each pod's requests of resource (milli-units)
-// over its containers and sidecars (or the named container); a container
-// without a request is an error.
+// calculatePodRequests returns each pod's request of resource in
+// milli-units (upstream calculateRequests, v1.34+ with PodLevelResources on
+// by default): a named container's request; otherwise the pod-level
+// request when spec.resources sets requests (resource.PodRequests, pod
+// overhead excluded); otherwise the sum over the containers and sidecars.
+// A container without the request, or a pod without the named container,
+// is an error.
 func calculatePodRequests(pods []*v1.Pod, container string, resource v1.ResourceName) (map[string]int64, error) {
 	requests := make(map[string]int64, len(pods))
 	for _, pod := range pods {
-		podSum := int64(0)
-		containers := append([]v1.Container{}, pod.Spec.Containers...)
-		for _, c := range pod.Spec.InitContainers {
-			if c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways {
-				containers = append(containers, c)
-			}
+		var request int64
+		var err error
+		if container == "" && resourcehelper.IsPodLevelRequestsSet(pod) {
+			request, err = calculatePodLevelRequests(pod, resource)
+		} else {
+			request, err = calculatePodRequestsFromContainers(pod, container, resource)
 		}
-		for _, c := range containers {
-			if container == "" || container == c.Name {
-				containerRequest, ok := c.Resources.Requests[resource]
-				if !ok {
-					return nil, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pod.Name)
-				}
-				podSum += containerRequest.MilliValue()
-			}
+		if err != nil {
+			return nil, err
 		}
-		requests[pod.Name] = podSum
+		requests[pod.Name] = request
 	}
 	return requests, nil
+}
+
+// calculatePodLevelRequests is the pod's effective request of resource
+// with pod-level resources, overhead excluded.
+func calculatePodLevelRequests(pod *v1.Pod, resource v1.ResourceName) (int64, error) {
+	q, ok := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{ExcludeOverhead: true})[resource]
+	if !ok {
+		return 0, fmt.Errorf("missing pod-level request for %s in Pod %s", resource, pod.Name)
+	}
+	return q.MilliValue(), nil
+}
+
+// calculatePodRequestsFromContainers sums the requests of the containers
+// and restartable init containers, or returns the named container's.
+func calculatePodRequestsFromContainers(pod *v1.Pod, container string, resource v1.ResourceName) (int64, error) {
+	var request int64
+	for pass, list := range [2][]v1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range list {
+			c := &list[i]
+			if pass == 1 && (c.RestartPolicy == nil || *c.RestartPolicy != v1.ContainerRestartPolicyAlways) {
+				continue // only sidecars among the init containers
+			}
+			if container != "" && container != c.Name {
+				continue
+			}
+			containerRequest, ok := c.Resources.Requests[resource]
+			if !ok {
+				return 0, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pod.Name)
+			}
+			request += containerRequest.MilliValue()
+			if container != "" {
+				// Container names are unique in a pod.
+				return request, nil
+			}
+		}
+	}
+	if container != "" {
+		return 0, fmt.Errorf("container %s not found in Pod %s", container, pod.Name)
+	}
+	return request, nil
 }
 
 func removeMetricsForPods(metrics PodMetricsInfo, pods sets.Set[string]) {

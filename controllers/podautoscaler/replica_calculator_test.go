@@ -120,7 +120,7 @@ func TestGetResourceReplicas(t *testing.T) {
 	calc := NewReplicaCalculator()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, util, _, err := calc.GetResourceReplicas(tc.currentReplicas, tc.targetUtilization, v1.ResourceCPU, tc.metrics, tc.pods, "", now)
+			got, util, _, err := calc.GetResourceReplicas(tc.currentReplicas, tc.targetUtilization, v1.ResourceCPU, calc.Tolerances(), tc.metrics, tc.pods, "", now)
 			require.NoError(t, err)
 			assert.Equal(t, tc.expectedReplicas, got, "replicas")
 			assert.Equal(t, tc.expectedUtilization, util, "utilization")
@@ -130,43 +130,43 @@ func TestGetResourceReplicas(t *testing.T) {
 
 func TestGetResourceReplicasErrors(t *testing.T) {
 	calc := NewReplicaCalculator()
-	_, _, _, err := calc.GetResourceReplicas(1, 50, v1.ResourceCPU, levels(100), nil, "", now)
+	_, _, _, err := calc.GetResourceReplicas(1, 50, v1.ResourceCPU, calc.Tolerances(), levels(100), nil, "", now)
 	assert.EqualError(t, err, "no pods returned by selector while calculating replica count")
-	_, _, _, err = calc.GetResourceReplicas(1, 50, v1.ResourceCPU, levels(100), pods("1.0", 1, map[int][]podOpt{0: {neverReady}}), "", now)
+	_, _, _, err = calc.GetResourceReplicas(1, 50, v1.ResourceCPU, calc.Tolerances(), levels(100), pods("1.0", 1, map[int][]podOpt{0: {neverReady}}), "", now)
 	assert.EqualError(t, err, "did not receive metrics for targeted pods (pods might be unready)")
 	noReq := testPod("p0", "1.0")
 	noReq.Spec.Containers = append(noReq.Spec.Containers, v1.Container{Name: "sidecar"})
-	_, _, _, err = calc.GetResourceReplicas(1, 50, v1.ResourceCPU, levels(100), []*v1.Pod{noReq}, "", now)
+	_, _, _, err = calc.GetResourceReplicas(1, 50, v1.ResourceCPU, calc.Tolerances(), levels(100), []*v1.Pod{noReq}, "", now)
 	assert.EqualError(t, err, "missing request for cpu in container sidecar of Pod p0")
 	// TestReplicaCalcDisjointResourcesMetrics: metrics for a pod that is not in the list.
-	_, _, _, err = calc.GetResourceReplicas(1, 100, v1.ResourceCPU, PodMetricsInfo{"an-older-pod-name": {Timestamp: now, Window: 15 * time.Second, Value: 100}}, pods("1.0", 1, nil), "", now)
+	_, _, _, err = calc.GetResourceReplicas(1, 100, v1.ResourceCPU, calc.Tolerances(), PodMetricsInfo{"an-older-pod-name": {Timestamp: now, Window: 15 * time.Second, Value: 100}}, pods("1.0", 1, nil), "", now)
 	assert.EqualError(t, err, "no metrics returned matched known pods")
 }
 
 func TestGetRawResourceReplicas(t *testing.T) {
 	calc := NewReplicaCalculator()
 	// 200m average of a 100m AverageValue target ⇒ double.
-	got, usage, err := calc.GetRawResourceReplicas(2, 100, v1.ResourceCPU, levels(200, 200), pods("100m", 2, nil), now)
+	got, usage, err := calc.GetRawResourceReplicas(2, 100, v1.ResourceCPU, calc.Tolerances(), levels(200, 200), pods("100m", 2, nil), now)
 	require.NoError(t, err)
 	assert.Equal(t, int32(4), got)
 	assert.Equal(t, int64(200), usage)
 	// Memory AverageValue (milli-bytes): 3 pods at 150Mi vs 100Mi target ⇒ ceil(1.5×3) = 5; readiness is not looked at for memory.
 	mi := int64(1024 * 1024 * 1000)
-	got, _, err = calc.GetRawResourceReplicas(3, 100*mi, v1.ResourceMemory, levels(150*mi, 150*mi, 150*mi), pods("1", 3, map[int][]podOpt{0: {neverReady}}), now)
+	got, _, err = calc.GetRawResourceReplicas(3, 100*mi, v1.ResourceMemory, calc.Tolerances(), levels(150*mi, 150*mi, 150*mi), pods("1", 3, map[int][]podOpt{0: {neverReady}}), now)
 	require.NoError(t, err)
 	assert.Equal(t, int32(5), got)
 	// Scale-down with a missing pod: it counts as using exactly the target: (10+10+100)/3 = 40 ⇒ ceil(0.4×3) = 2.
-	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, levels(10, 10, -1), pods("1", 3, nil), now)
+	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, calc.Tolerances(), levels(10, 10, -1), pods("1", 3, nil), now)
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), got)
 	// Exactly at target with missing pods: upstream calcPlainMetricReplicas
 	// fills missing pods only when the ratio is below or above 1, so the
 	// ratio stays 1 and nothing changes (filling them with 0 would scale 5 → 2).
-	got, _, err = calc.GetRawResourceReplicas(5, 100, v1.ResourceCPU, levels(100, 100, -1, -1, -1), pods("1", 5, nil), now)
+	got, _, err = calc.GetRawResourceReplicas(5, 100, v1.ResourceCPU, calc.Tolerances(), levels(100, 100, -1, -1, -1), pods("1", 5, nil), now)
 	require.NoError(t, err)
 	assert.Equal(t, int32(5), got)
 	// Within tolerance.
-	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, levels(105, 108, 107), pods("1", 3, nil), now)
+	got, _, err = calc.GetRawResourceReplicas(3, 100, v1.ResourceCPU, calc.Tolerances(), levels(105, 108, 107), pods("1", 3, nil), now)
 	require.NoError(t, err)
 	assert.Equal(t, int32(3), got)
 }
@@ -212,4 +212,50 @@ func TestGetResourceUtilizationRatio(t *testing.T) {
 	assert.Equal(t, int32(33), util, "integer percent: floor(666×100/2000)")
 	assert.InDelta(t, 0.66, ratio, 1e-9)
 	assert.Equal(t, int64(333), raw)
+}
+
+// TestCalculatePodRequestsPodLevel: upstream calculateRequests (v1.34+,
+// PodLevelResources beta and on by default, kubernetes#132430): for a
+// Resource metric a pod with pod-level requests is measured against
+// spec.resources (resource.PodRequests, pod overhead excluded,
+// kubernetes#142154), containers without requests then being no error; a
+// ContainerResource metric still uses its container, and a pod without
+// that container is an error.
+func TestCalculatePodRequestsPodLevel(t *testing.T) {
+	podLevel := testPod("p0", "500m", func(p *v1.Pod) {
+		p.Spec.Resources = &v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("2")}}
+		p.Spec.Containers = append(p.Spec.Containers, v1.Container{Name: "sidecar"}) // no requests
+		p.Spec.Overhead = v1.ResourceList{v1.ResourceCPU: resource.MustParse("250m")}
+	})
+	reqs, err := calculatePodRequests([]*v1.Pod{podLevel}, "", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2000), reqs["p0"], "the pod-level request, without the overhead")
+
+	reqs, err = calculatePodRequests([]*v1.Pod{podLevel}, "c", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(500), reqs["p0"], "a named container wins over pod-level requests")
+
+	// Pod-level requests for memory only: cpu comes from the containers.
+	memOnly := testPod("p1", "300m", func(p *v1.Pod) {
+		p.Spec.Resources = &v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceMemory: resource.MustParse("1Gi")}}
+	})
+	reqs, err = calculatePodRequests([]*v1.Pod{memOnly}, "", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(300), reqs["p1"])
+	noCPU := testPod("p2", "300m", func(p *v1.Pod) {
+		p.Spec.Resources = &v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceMemory: resource.MustParse("1Gi")}}
+		delete(p.Spec.Containers[0].Resources.Requests, v1.ResourceCPU)
+	})
+	_, err = calculatePodRequests([]*v1.Pod{noCPU}, "", v1.ResourceCPU)
+	assert.EqualError(t, err, "missing pod-level request for cpu in Pod p2")
+
+	_, err = calculatePodRequests([]*v1.Pod{testPod("p3", "1")}, "app", v1.ResourceCPU)
+	assert.EqualError(t, err, "container app not found in Pod p3")
+
+	// Utilization against the pod-level request: 1000m of 2000m = 50% vs 25% ⇒ 2.
+	calc := NewReplicaCalculator()
+	got, util, _, err := calc.GetResourceReplicas(1, 25, v1.ResourceCPU, calc.Tolerances(), levels(1000), []*v1.Pod{podLevel}, "", now)
+	require.NoError(t, err)
+	assert.Equal(t, int32(50), util)
+	assert.Equal(t, int32(2), got)
 }

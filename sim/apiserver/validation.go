@@ -920,77 +920,156 @@ func validateHPA(h *autoscalingv2.HorizontalPodAutoscaler) field.ErrorList {
 		errs = append(errs, field.Invalid(spec.Child("maxReplicas"), h.Spec.MaxReplicas, "must be greater than or equal to `minReplicas`"))
 	}
 	for i, m := range h.Spec.Metrics {
-		p := spec.Child("metrics").Index(i)
-		switch m.Type {
-		case autoscalingv2.ResourceMetricSourceType:
-			if m.Resource == nil {
-				errs = append(errs, field.Required(p.Child("resource"), "must populate information for the given metric source"))
-				continue
-			}
-			rp := p.Child("resource")
-			if m.Resource.Name == "" {
-				errs = append(errs, field.Required(rp.Child("name"), "must specify a resource name"))
-			}
-			errs = append(errs, validateMetricTarget(m.Resource.Target, rp.Child("target"))...)
-		case autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType, autoscalingv2.ExternalMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType:
-			// Accepted by the API; the kubesim HPA controller reports them
-			// as unsupported in its ScalingActive condition.
-		case "":
-			errs = append(errs, field.Required(p.Child("type"), "must specify a metric source type"))
-		default:
-			errs = append(errs, field.NotSupported(p.Child("type"), m.Type, []string{"ContainerResource", "External", "Object", "Pods", "Resource"}))
-		}
+		errs = append(errs, validateMetricSpec(m, spec.Child("metrics").Index(i))...)
 	}
 	if b := h.Spec.Behavior; b != nil {
-		for _, dir := range []struct {
-			name  string
-			rules *autoscalingv2.HPAScalingRules
-		}{{"scaleUp", b.ScaleUp}, {"scaleDown", b.ScaleDown}} {
-			if dir.rules == nil {
-				continue
-			}
-			p := spec.Child("behavior", dir.name)
-			if w := dir.rules.StabilizationWindowSeconds; w != nil && (*w < 0 || *w > 3600) {
-				errs = append(errs, field.Invalid(p.Child("stabilizationWindowSeconds"), *w, "must be less than or equal to 3600"))
-			}
-			for j, pol := range dir.rules.Policies {
-				pp := p.Child("policies").Index(j)
-				if pol.Type != autoscalingv2.PodsScalingPolicy && pol.Type != autoscalingv2.PercentScalingPolicy {
-					errs = append(errs, field.NotSupported(pp.Child("type"), pol.Type, []string{"Percent", "Pods"}))
-				}
-				if pol.Value <= 0 {
-					errs = append(errs, field.Invalid(pp.Child("value"), pol.Value, "must be greater than zero"))
-				}
-				if pol.PeriodSeconds <= 0 || pol.PeriodSeconds > 1800 {
-					errs = append(errs, field.Invalid(pp.Child("periodSeconds"), pol.PeriodSeconds, "must be greater than zero and less than or equal to 1800"))
-				}
+		errs = append(errs, validateScalingRules(b.ScaleUp, spec.Child("behavior", "scaleUp"))...)
+		errs = append(errs, validateScalingRules(b.ScaleDown, spec.Child("behavior", "scaleDown"))...)
+	}
+	return errs
+}
+
+// validateMetricSpec is upstream's validateMetricSpec for the metric
+// sources kubesim's HPA reads (Resource, ContainerResource); Pods, Object
+// and External sources are accepted without checking their contents (the
+// controller reports them as unsupported).
+func validateMetricSpec(m autoscalingv2.MetricSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	types := []string{"ContainerResource", "External", "Object", "Pods", "Resource"}
+	if m.Type == "" {
+		errs = append(errs, field.Required(p.Child("type"), "must specify a metric source type"))
+	}
+	if !slicesContains(types, string(m.Type)) {
+		errs = append(errs, field.NotSupported(p.Child("type"), m.Type, types))
+	}
+	// Only the first source set (in upstream's order) is checked.
+	var present []string
+	for _, src := range []struct {
+		name string
+		set  bool
+	}{{"object", m.Object != nil}, {"external", m.External != nil}, {"pods", m.Pods != nil}, {"resource", m.Resource != nil}, {"containerResource", m.ContainerResource != nil}} {
+		if !src.set {
+			continue
+		}
+		present = append(present, src.name)
+		if len(present) > 1 {
+			continue
+		}
+		switch src.name {
+		case "resource":
+			errs = append(errs, validateResourceSource(m.Resource.Name, nil, m.Resource.Target, p.Child("resource"))...)
+		case "containerResource":
+			errs = append(errs, validateResourceSource(m.ContainerResource.Name, &m.ContainerResource.Container, m.ContainerResource.Target, p.Child("containerResource"))...)
+		}
+	}
+	expected := ""
+	switch m.Type {
+	case autoscalingv2.ObjectMetricSourceType, autoscalingv2.PodsMetricSourceType, autoscalingv2.ResourceMetricSourceType,
+		autoscalingv2.ExternalMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType:
+		expected = strings.ToLower(string(m.Type[:1])) + string(m.Type[1:])
+		if !slicesContains(present, expected) {
+			errs = append(errs, field.Required(p.Child(expected), "must populate information for the given metric source"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("type"), m.Type, types))
+	}
+	if len(present) != 1 {
+		for _, name := range present {
+			if name != expected {
+				errs = append(errs, field.Forbidden(p.Child(name), "must populate the given metric source only"))
 			}
 		}
 	}
 	return errs
 }
 
+// validateResourceSource is upstream's validateResourceSource and, with
+// container non-nil, validateContainerResourceSource: a resource name, the
+// container (a DNS-1123 label), and exactly one of averageUtilization and
+// averageValue.
+func validateResourceSource(name v1.ResourceName, container *string, t autoscalingv2.MetricTarget, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, field.Required(p.Child("name"), "must specify a resource name"))
+	}
+	if container != nil {
+		if *container == "" {
+			errs = append(errs, field.Required(p.Child("container"), "must specify a container"))
+		} else {
+			for _, msg := range validation.IsDNS1123Label(*container) {
+				errs = append(errs, field.Invalid(p.Child("container"), *container, msg))
+			}
+		}
+	}
+	errs = append(errs, validateMetricTarget(t, p.Child("target"))...)
+	if t.AverageUtilization == nil && t.AverageValue == nil {
+		errs = append(errs, field.Required(p.Child("target", "averageUtilization"), "must set either a target raw value or a target utilization"))
+	}
+	if t.AverageUtilization != nil && t.AverageValue != nil {
+		errs = append(errs, field.Forbidden(p.Child("target", "averageValue"), "may not set both a target raw value and a target utilization"))
+	}
+	return errs
+}
+
+// validateMetricTarget is upstream's: a known type and positive values;
+// which value goes with which type is not checked (the controller reads
+// averageValue first, then averageUtilization).
 func validateMetricTarget(t autoscalingv2.MetricTarget, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	switch t.Type {
-	case autoscalingv2.UtilizationMetricType:
-		if t.AverageUtilization == nil {
-			errs = append(errs, field.Required(path.Child("averageUtilization"), "must set averageUtilization when type is Utilization"))
-		} else if *t.AverageUtilization <= 0 {
-			errs = append(errs, field.Invalid(path.Child("averageUtilization"), *t.AverageUtilization, "must be greater than 0"))
+	if t.Type == "" {
+		errs = append(errs, field.Required(path.Child("type"), "must specify a metric target type"))
+	}
+	if t.Type != autoscalingv2.UtilizationMetricType && t.Type != autoscalingv2.ValueMetricType && t.Type != autoscalingv2.AverageValueMetricType {
+		errs = append(errs, field.Invalid(path.Child("type"), t.Type, "must be either Utilization, Value, or AverageValue"))
+	}
+	if t.Value != nil && t.Value.Sign() != 1 {
+		errs = append(errs, field.Invalid(path.Child("value"), t.Value, "must be positive"))
+	}
+	if t.AverageValue != nil && t.AverageValue.Sign() != 1 {
+		errs = append(errs, field.Invalid(path.Child("averageValue"), t.AverageValue, "must be positive"))
+	}
+	if t.AverageUtilization != nil && *t.AverageUtilization < 1 {
+		errs = append(errs, field.Invalid(path.Child("averageUtilization"), t.AverageUtilization, "must be greater than 0"))
+	}
+	return errs
+}
+
+// validateScalingRules is upstream's validateScalingRules and
+// validateScalingPolicy (after defaulting, so an empty policy list is one
+// given as []).
+func validateScalingRules(r *autoscalingv2.HPAScalingRules, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if r == nil {
+		return nil
+	}
+	if w := r.StabilizationWindowSeconds; w != nil && *w < 0 {
+		errs = append(errs, field.Invalid(p.Child("stabilizationWindowSeconds"), *w, "must be greater than or equal to zero"))
+	}
+	if w := r.StabilizationWindowSeconds; w != nil && *w > 3600 {
+		errs = append(errs, field.Invalid(p.Child("stabilizationWindowSeconds"), *w, "must be less than or equal to 3600"))
+	}
+	selectPolicies := []string{string(autoscalingv2.DisabledPolicySelect), string(autoscalingv2.MaxChangePolicySelect), string(autoscalingv2.MinChangePolicySelect)}
+	if r.SelectPolicy != nil && !slicesContains(selectPolicies, string(*r.SelectPolicy)) {
+		errs = append(errs, field.NotSupported(p.Child("selectPolicy"), *r.SelectPolicy, selectPolicies))
+	}
+	pp := p.Child("policies")
+	if len(r.Policies) == 0 {
+		errs = append(errs, field.Required(pp, "must specify at least one Policy"))
+	}
+	for j, pol := range r.Policies {
+		ip := pp.Index(j)
+		if pol.Type != autoscalingv2.PodsScalingPolicy && pol.Type != autoscalingv2.PercentScalingPolicy {
+			errs = append(errs, field.NotSupported(ip.Child("type"), pol.Type, []string{"Percent", "Pods"}))
 		}
-	case autoscalingv2.AverageValueMetricType:
-		if t.AverageValue == nil {
-			errs = append(errs, field.Required(path.Child("averageValue"), "must set averageValue when type is AverageValue"))
-		} else if t.AverageValue.Sign() <= 0 {
-			errs = append(errs, field.Invalid(path.Child("averageValue"), t.AverageValue.String(), "must be positive"))
+		if pol.Value <= 0 {
+			errs = append(errs, field.Invalid(ip.Child("value"), pol.Value, "must be greater than zero"))
 		}
-	case autoscalingv2.ValueMetricType:
-		if t.Value == nil {
-			errs = append(errs, field.Required(path.Child("value"), "must set value when type is Value"))
+		if pol.PeriodSeconds <= 0 {
+			errs = append(errs, field.Invalid(ip.Child("periodSeconds"), pol.PeriodSeconds, "must be greater than zero"))
 		}
-	default:
-		errs = append(errs, field.NotSupported(path.Child("type"), t.Type, []string{"AverageValue", "Utilization", "Value"}))
+		if pol.PeriodSeconds > 1800 {
+			errs = append(errs, field.Invalid(ip.Child("periodSeconds"), pol.PeriodSeconds, "must be less than or equal to 1800"))
+		}
 	}
 	return errs
 }
