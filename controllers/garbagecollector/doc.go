@@ -28,11 +28,17 @@
 // (Orphan ⇒ "orphan", Foreground ⇒ "foregroundDeletion"; Background, the
 // default, adds none).
 //
-//	gc := garbagecollector.New(eng, factory, c.Client(garbagecollector.ComponentName))
+//	gc := garbagecollector.New(eng, factory, c.Client(garbagecollector.ComponentName),
+//		c.Recorder(garbagecollector.EventSource, ""))
 //
 // Trace records (component "generic-garbage-collector"): collected (a
 // delete the collector issued),
-// orphaned, ownerRefsRemoved, finalized, unresolvable.
+// orphaned, ownerRefsRemoved, finalized, unresolvable. Events (source
+// "garbage-collector-controller"): Warning OwnerRefInvalidNamespace on a
+// dependent whose ownerReference names an observed namespaced owner of
+// another namespace ('ownerRef [v1/ConfigMap, namespace: b, name: x, uid:
+// …] does not exist in namespace "b"'); such a reference is looked up in
+// the dependent's namespace, so it does not hold the dependent.
 //
 // Simplifications: no absent-owner cache (owner reads are free here); an
 // ownerReference's apiVersion is matched by group and kind only (kubesim

@@ -2,6 +2,7 @@ package garbagecollector_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -267,4 +269,71 @@ func TestDanglingReferences(t *testing.T) {
 	assert.True(t, ok)
 	assert.NotEmpty(t, e.trace.Find(garbagecollector.ComponentName, "unresolvable"))
 	assert.True(t, e.c.Engine.RunUntilIdle(100000), "nothing keeps retrying")
+}
+
+// TestOwnerRefInvalidNamespace: an ownerReference names an owner in the
+// dependent's own namespace (or a cluster-scoped one). A reference to an
+// observed owner of another namespace is reported as upstream's graph
+// builder does (reportInvalidNamespaceOwnerRef in graph_builder.go: a
+// Warning OwnerRefInvalidNamespace Event on the dependent) and does not hold
+// the dependent, which is collected; a cluster-scoped dependent of a
+// namespaced owner is reported the same way and left alone.
+func TestOwnerRefInvalidNamespace(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.cl.CoreV1().Namespaces().Create(context.TODO(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	cm, err := e.cl.CoreV1().ConfigMaps(ns).Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	ref := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "config", UID: cm.UID}
+	_, err = e.cl.CoreV1().ConfigMaps("other").Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "stray", OwnerReferences: []metav1.OwnerReference{ref}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.cl.SchedulingV1().PriorityClasses().Create(context.TODO(), &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "owned-pc", OwnerReferences: []metav1.OwnerReference{ref}}, Value: 10}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.c.Engine.RunFor(time.Second)
+
+	assert.Equal(t, []string{fmt.Sprintf(`OwnerRefInvalidNamespace: ownerRef [v1/ConfigMap, namespace: other, name: config, uid: %s] does not exist in namespace "other"`, cm.UID)},
+		simtest.Events(e.c, "other", "stray", ""))
+	_, err = e.cl.CoreV1().ConfigMaps("other").Get(context.TODO(), "stray", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the owner is looked up in the dependent's namespace: absent, so the dependent is collected")
+
+	// A cluster-scoped object's Event goes to the default namespace.
+	assert.Equal(t, []string{fmt.Sprintf(`OwnerRefInvalidNamespace: ownerRef [v1/ConfigMap, namespace: , name: config, uid: %s] does not exist in namespace ""`, cm.UID)},
+		simtest.Events(e.c, ns, "owned-pc", ""))
+	_, err = e.cl.SchedulingV1().PriorityClasses().Get(context.TODO(), "owned-pc", metav1.GetOptions{})
+	assert.NoError(t, err, "a cluster-scoped object with a namespaced owner is left alone")
+	evs, err := e.cl.CoreV1().Events("other").List(context.TODO(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, evs.Items, 1)
+	ev := evs.Items[0]
+	assert.Equal(t, v1.EventTypeWarning, ev.Type)
+	assert.Equal(t, "garbage-collector-controller", ev.Source.Component)
+	assert.Equal(t, v1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: "other", Name: "stray", UID: ev.InvolvedObject.UID}, ev.InvolvedObject)
+	assert.NotEmpty(t, ev.InvolvedObject.UID)
+}
+
+// TestOwnerRefInvalidNamespaceOwnerObservedLater: the dependent is observed
+// before its owner (the collector's informers list pods before
+// configmaps), so the owner is first a virtual node in the dependent's
+// namespace; observing it in another namespace reports the dependent
+// (processGraphChanges in graph_builder.go) and the dependent is collected.
+func TestOwnerRefInvalidNamespaceOwnerObservedLater(t *testing.T) {
+	c := cluster.New(cluster.Config{Seed: 13})
+	cl := c.Client("test")
+	_, err := cl.CoreV1().Namespaces().Create(context.TODO(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	cm, err := cl.CoreV1().ConfigMaps(ns).Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	ref := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "config", UID: cm.UID}
+	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stray", OwnerReferences: []metav1.OwnerReference{ref}}, Spec: simtest.PodTemplate(nil, "busybox", "").Spec}
+	_, err = cl.CoreV1().Pods("other").Create(context.TODO(), p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	c.Start()
+	c.Engine.RunFor(time.Second)
+
+	assert.Equal(t, []string{fmt.Sprintf(`OwnerRefInvalidNamespace: ownerRef [v1/ConfigMap, namespace: other, name: config, uid: %s] does not exist in namespace "other"`, cm.UID)},
+		simtest.Events(c, "other", "stray", "OwnerRefInvalidNamespace"))
+	_, err = cl.CoreV1().Pods("other").Get(context.TODO(), "stray", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "collected")
+	_, err = cl.CoreV1().ConfigMaps(ns).Get(context.TODO(), "config", metav1.GetOptions{})
+	assert.NoError(t, err)
 }
