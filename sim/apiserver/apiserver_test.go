@@ -1897,3 +1897,45 @@ func TestGraceZeroDeleteWritesTheDeletionThenRemoves(t *testing.T) {
 	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
 	assert.Equal(t, before+1, e.s.Store().Rev())
 }
+
+// Events do not take part in garbage collection: their strategy's
+// DefaultGarbageCollectionPolicy is Unsupported (pkg/registry/core/event),
+// so a delete adds neither the orphan nor the foregroundDeletion finalizer
+// whatever its propagation policy, and removes them if the Event has them
+// (shouldOrphanDependents / shouldDeleteDependents in
+// staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go).
+// The garbage collector does not watch Events, so either finalizer would
+// hold one forever.
+func TestEventsHaveNoGarbageCollectionPolicy(t *testing.T) {
+	e := newEnv(t)
+	evs := e.c.CoreV1().Events("default")
+	mk := func(name string, finalizers ...string) {
+		t.Helper()
+		_, err := evs.Create(ctx, &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: name, Finalizers: finalizers},
+			InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-1"}, Reason: "Test", Type: v1.EventTypeNormal}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	gone := func(name string) bool {
+		_, err := evs.Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}
+	fg, orphan := metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan
+	mk("fg")
+	require.NoError(t, evs.Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	assert.True(t, gone("fg"), "no foregroundDeletion finalizer")
+	mk("orphan")
+	require.NoError(t, evs.Delete(ctx, "orphan", metav1.DeleteOptions{PropagationPolicy: &orphan}))
+	assert.True(t, gone("orphan"), "no orphan finalizer")
+	mk("legacy")
+	require.NoError(t, evs.Delete(ctx, "legacy", metav1.DeleteOptions{OrphanDependents: ptr(true)}))
+	assert.True(t, gone("legacy"), "orphanDependents: true adds nothing either")
+	mk("had-orphan", metav1.FinalizerOrphanDependents)
+	require.NoError(t, evs.Delete(ctx, "had-orphan", metav1.DeleteOptions{}))
+	assert.True(t, gone("had-orphan"), "its orphan finalizer is dropped: nothing is left to wait for")
+	mk("held", metav1.FinalizerDeleteDependents, "example.com/hold")
+	require.NoError(t, evs.Delete(ctx, "held", metav1.DeleteOptions{}))
+	ev, err := evs.Get(ctx, "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com/hold"}, ev.Finalizers)
+	assert.NotNil(t, ev.DeletionTimestamp)
+}

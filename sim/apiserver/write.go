@@ -372,7 +372,7 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	changed := false
 	// Propagation policy ⇒ finalizers (genericregistry deletionFinalizersForGarbageCollection).
 	fins := m.GetFinalizers()
-	if gc, ok := gcFinalizers(fins, &opts); ok {
+	if gc, ok := gcFinalizers(fins, &opts, res.noGarbageCollection); ok {
 		fins, changed = gc, true
 	}
 	if res.Name == "namespaces" && om.GetDeletionTimestamp() == nil {
@@ -462,10 +462,12 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 // foregroundDeletion are dropped, then added back as the options (an
 // explicit policy, Background included, wins) or else the finalizers
 // already there (the first of the two found) decide. No kubesim resource
-// orphans its dependents by default.
-func gcFinalizers(fins []string, opts *metav1.DeleteOptions) ([]string, bool) {
+// orphans its dependents by default. A resource whose garbage collection
+// policy is Unsupported (unsupported) keeps neither.
+func gcFinalizers(fins []string, opts *metav1.DeleteOptions, unsupported bool) ([]string, bool) {
 	var orphan, foreground bool
 	switch {
+	case unsupported:
 	case opts.OrphanDependents != nil:
 		orphan = *opts.OrphanDependents
 	case opts.PropagationPolicy != nil:
