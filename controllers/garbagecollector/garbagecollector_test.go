@@ -337,3 +337,61 @@ func TestOwnerRefInvalidNamespaceOwnerObservedLater(t *testing.T) {
 	_, err = cl.CoreV1().ConfigMaps(ns).Get(context.TODO(), "config", metav1.GetOptions{})
 	assert.NoError(t, err)
 }
+
+// TestForegroundDoesNotWaitForNonBlockingDependents: a foreground deletion
+// waits only for the dependents whose reference has blockOwnerDeletion=true
+// (node.blockingDependents in graph.go); the others are deleted too
+// (attemptToDeleteItem: their owner is waitingForDependentsDeletion, and
+// without dependents of their own they go with propagation Background) but
+// the owner does not wait for them to be gone.
+func TestForegroundDoesNotWaitForNonBlockingDependents(t *testing.T) {
+	e := newEnv(t)
+	d, _ := e.deployment()
+	ref := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID}
+	_, err := e.cl.CoreV1().ConfigMaps(ns).Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held",
+		OwnerReferences: []metav1.OwnerReference{ref}, Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.c.Engine.RunFor(time.Second)
+	e.deleteDeployment(metav1.DeletePropagationForeground)
+	e.runUntil(time.Minute, "deployment gone", func() bool { _, ok := e.deployment(); return !ok })
+	assert.Equal(t, 16*time.Second, e.now(), "when its pods and ReplicaSet are gone")
+	cm, err := e.cl.CoreV1().ConfigMaps(ns).Get(context.TODO(), "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotNil(t, cm.DeletionTimestamp, "deleted, held by its own finalizer, not waited for")
+	var msgs []string
+	for _, r := range e.trace.Find(garbagecollector.ComponentName, "collected") {
+		if r.Kind == "ConfigMap" {
+			msgs = append(msgs, r.Msg)
+		}
+	}
+	assert.Equal(t, []string{"owner Deployment web is being deleted in the foreground (propagationPolicy Background)"}, msgs)
+}
+
+// TestNamespaceForegroundDeletion: a namespace deleted with propagation
+// Foreground carries the foregroundDeletion finalizer (the namespace REST
+// Delete); the collector removes it (no dependent blocks it) while the
+// namespace is still being emptied, and the namespace goes once its
+// content is gone and spec.finalizers are empty.
+func TestNamespaceForegroundDeletion(t *testing.T) {
+	e := newEnv(t)
+	nss := e.cl.CoreV1().Namespaces()
+	_, err := nss.Create(context.TODO(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.cl.AppsV1().Deployments("team").Create(context.TODO(), simtest.Deployment("team", "web", 2, web, "v1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.c.Engine.RunFor(10 * time.Second)
+	fg := metav1.DeletePropagationForeground
+	require.NoError(t, nss.Delete(context.TODO(), "team", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	n, err := nss.Get(context.TODO(), "team", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{metav1.FinalizerDeleteDependents}, n.Finalizers)
+	e.c.Engine.RunFor(time.Second)
+	n, err = nss.Get(context.TODO(), "team", metav1.GetOptions{})
+	require.NoError(t, err, "its pods are still terminating")
+	assert.Empty(t, n.Finalizers, "the collector removed foregroundDeletion")
+	assert.Equal(t, []v1.FinalizerName{v1.FinalizerKubernetes}, n.Spec.Finalizers)
+	e.runUntil(e.now()+time.Minute, "namespace gone", func() bool {
+		_, err := nss.Get(context.TODO(), "team", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}

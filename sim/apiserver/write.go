@@ -280,9 +280,11 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 	if p, ok := obj.(*v1.Pod); ok {
 		s.intern.podStatus(&p.Status)
 	}
-	// An object being deleted whose last finalizer was just removed goes away.
+	// An object being deleted whose last finalizer was just removed goes
+	// away (ShouldDeleteDuringUpdate; a namespace only once its
+	// spec.finalizers are empty too, ShouldDeleteNamespaceDuringUpdate).
 	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 &&
-		(m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0) {
+		(m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0) && !namespaceFinalizing(obj) {
 		s.aborted(attrs)
 		return s.remove(user, res, key, cur, curRev, "finalizers removed")
 	}
@@ -367,6 +369,18 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 		opts.GracePeriodSeconds = ptrTo(int64(1))
 	}
 
+	if ns, ok := cur.(*v1.Namespace); ok {
+		// The namespace REST Delete (pkg/registry/core/namespace/storage):
+		// the first delete starts the namespace lifecycle; the namespace
+		// goes only once its spec.finalizers are empty.
+		if ns.DeletionTimestamp == nil {
+			return s.deleteNamespace(user, res, key, ns, curRev, &opts)
+		}
+		if len(ns.Spec.Finalizers) > 0 {
+			return cur, false, nil
+		}
+	}
+
 	next := cur.DeepCopyObject()
 	m := next.(metav1.Object)
 	changed := false
@@ -374,10 +388,6 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	fins := m.GetFinalizers()
 	if gc, ok := gcFinalizers(fins, &opts, res.noGarbageCollection); ok {
 		fins, changed = gc, true
-	}
-	if res.Name == "namespaces" && om.GetDeletionTimestamp() == nil {
-		// Namespaces always go through the namespace lifecycle (spec.finalizers).
-		return s.deleteNamespace(user, res, key, cur, curRev, next)
 	}
 	m.SetFinalizers(fins)
 
@@ -454,6 +464,13 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 		return obj, err == nil, err
 	}
 	return next, false, nil
+}
+
+// namespaceFinalizing reports whether obj is a namespace whose
+// spec.finalizers are not empty yet.
+func namespaceFinalizing(obj runtime.Object) bool {
+	ns, ok := obj.(*v1.Namespace)
+	return ok && len(ns.Spec.Finalizers) > 0
 }
 
 // gcFinalizers returns the finalizers a delete with opts leaves on an
