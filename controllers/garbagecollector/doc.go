@@ -43,8 +43,10 @@
 // Simplifications: no absent-owner cache (owner reads are free here); an
 // ownerReference's apiVersion is matched by group and kind only (kubesim
 // serves one version per kind); a reference to a kind kubesim does not
-// serve, or a namespaced owner of a cluster-scoped object, is reported once
-// (trace "unresolvable") and left alone instead of being retried forever;
-// updates that change none of ownerReferences, finalizers or
-// deletionTimestamp are not queued (they change nothing in the graph).
+// serve (or with an unparsable apiVersion) is reported once (trace
+// "unresolvable") and left alone instead of being retried with back-off
+// forever (a namespaced owner of a cluster-scoped object is reported the
+// same way and, as upstream, not retried); updates that change none of
+// ownerReferences, finalizers or deletionTimestamp are not queued (they
+// change nothing in the graph).
 package garbagecollector

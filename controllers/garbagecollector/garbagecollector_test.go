@@ -395,3 +395,32 @@ func TestNamespaceForegroundDeletion(t *testing.T) {
 		return apierrors.IsNotFound(err)
 	})
 }
+
+// TestOrphanFinalizerAlreadyThere: without a propagation policy the API
+// server keeps an orphan finalizer the object already has (it outranks the
+// kind's default, background for apps/v1: shouldOrphanDependents in
+// registry/generic/registry/store.go), so the ReplicaSet is orphaned, not
+// collected; an explicit Background (kubectl's default cascade) drops it.
+func TestOrphanFinalizerAlreadyThere(t *testing.T) {
+	e := newEnv(t)
+	d, _ := e.deployment()
+	d.Finalizers = []string{metav1.FinalizerOrphanDependents}
+	_, err := e.cl.AppsV1().Deployments(ns).Update(context.TODO(), d, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	e.deleteDeployment("")
+	e.runUntil(time.Minute, "deployment gone", func() bool { _, ok := e.deployment(); return !ok })
+	rss := e.replicaSets()
+	require.Len(t, rss, 1)
+	assert.Empty(t, rss[0].OwnerReferences, "orphaned, not collected")
+	require.Len(t, e.pods(), 3)
+
+	rs := rss[0]
+	rs.Finalizers = []string{metav1.FinalizerOrphanDependents}
+	_, err = e.cl.AppsV1().ReplicaSets(ns).Update(context.TODO(), &rs, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	bg := metav1.DeletePropagationBackground
+	require.NoError(t, e.cl.AppsV1().ReplicaSets(ns).Delete(context.TODO(), rs.Name, metav1.DeleteOptions{PropagationPolicy: &bg}))
+	_, err = e.cl.AppsV1().ReplicaSets(ns).Get(context.TODO(), rs.Name, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "Background drops the orphan finalizer: gone at once")
+	e.runUntil(e.now()+time.Minute, "pods gone", func() bool { return len(e.pods()) == 0 })
+}
