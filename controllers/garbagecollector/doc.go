@@ -28,17 +28,25 @@
 // (Orphan ⇒ "orphan", Foreground ⇒ "foregroundDeletion"; Background, the
 // default, adds none).
 //
-//	gc := garbagecollector.New(eng, factory, c.Client(garbagecollector.ComponentName))
+//	gc := garbagecollector.New(eng, factory, c.Client(garbagecollector.ComponentName),
+//		c.Recorder(garbagecollector.EventSource, ""))
 //
 // Trace records (component "generic-garbage-collector"): collected (a
 // delete the collector issued),
-// orphaned, ownerRefsRemoved, finalized, unresolvable.
+// orphaned, ownerRefsRemoved, finalized, unresolvable. Events (source
+// "garbage-collector-controller"): Warning OwnerRefInvalidNamespace on a
+// dependent whose ownerReference names an observed namespaced owner of
+// another namespace ('ownerRef [v1/ConfigMap, namespace: b, name: x, uid:
+// …] does not exist in namespace "b"'); such a reference is looked up in
+// the dependent's namespace, so it does not hold the dependent.
 //
 // Simplifications: no absent-owner cache (owner reads are free here); an
 // ownerReference's apiVersion is matched by group and kind only (kubesim
 // serves one version per kind); a reference to a kind kubesim does not
-// serve, or a namespaced owner of a cluster-scoped object, is reported once
-// (trace "unresolvable") and left alone instead of being retried forever;
-// updates that change none of ownerReferences, finalizers or
-// deletionTimestamp are not queued (they change nothing in the graph).
+// serve (or with an unparsable apiVersion) is reported once (trace
+// "unresolvable") and left alone instead of being retried with back-off
+// forever (a namespaced owner of a cluster-scoped object is reported the
+// same way and, as upstream, not retried); updates that change none of
+// ownerReferences, finalizers or deletionTimestamp are not queued (they
+// change nothing in the graph).
 package garbagecollector

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/kubesim/kubesim/controllers/controllerutil"
 	"github.com/kubesim/kubesim/sim"
@@ -24,6 +25,10 @@ import (
 // ComponentName is the collector's name in traces and API writes
 // (upstream's user agent).
 const ComponentName = "generic-garbage-collector"
+
+// EventSource is the source component of the collector's Events
+// (upstream's graph builder records as "garbage-collector-controller").
+const EventSource = "garbage-collector-controller"
 
 // IgnoredResources are not watched (upstream ignores events too).
 var IgnoredResources = []string{"events"}
@@ -58,6 +63,8 @@ type GarbageCollector struct {
 	eng    *sim.Engine
 	server *apiserver.Server
 	user   string
+	// recorder records the OwnerRefInvalidNamespace Events.
+	recorder record.EventRecorder
 
 	// uidToNode is the graph (only ever looked up by UID; iteration goes
 	// through sorted dependents).
@@ -71,9 +78,9 @@ type GarbageCollector struct {
 // New creates the garbage collector and registers its handlers on an
 // informer for every resource the API server serves except
 // IgnoredResources (call before the factory starts). cl's component name
-// is used for the writes.
-func New(eng *sim.Engine, f *informer.Factory, cl client.Interface) *GarbageCollector {
-	gc := &GarbageCollector{eng: eng, server: cl.Server(), user: cl.User(), uidToNode: map[types.UID]*node{}}
+// is used for the writes; recorder (source EventSource) records Events.
+func New(eng *sim.Engine, f *informer.Factory, cl client.Interface, recorder record.EventRecorder) *GarbageCollector {
+	gc := &GarbageCollector{eng: eng, server: cl.Server(), user: cl.User(), recorder: recorder, uidToNode: map[types.UID]*node{}}
 	gc.graphChanges = informer.NewQueue[*event](eng, "garbage_collector_graph_changes", informer.DefaultControllerRateLimiter[*event](eng), gc.processGraphChange)
 	gc.attemptToDelete = informer.NewQueue[types.UID](eng, "garbage_collector_attempt_to_delete", informer.DefaultControllerRateLimiter[types.UID](eng), gc.processAttemptToDelete)
 	gc.attemptToOrphan = informer.NewQueue[types.UID](eng, "garbage_collector_attempt_to_orphan", informer.DefaultControllerRateLimiter[types.UID](eng), gc.processAttemptToOrphan)

@@ -2,6 +2,7 @@ package garbagecollector_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -267,4 +269,158 @@ func TestDanglingReferences(t *testing.T) {
 	assert.True(t, ok)
 	assert.NotEmpty(t, e.trace.Find(garbagecollector.ComponentName, "unresolvable"))
 	assert.True(t, e.c.Engine.RunUntilIdle(100000), "nothing keeps retrying")
+}
+
+// TestOwnerRefInvalidNamespace: an ownerReference names an owner in the
+// dependent's own namespace (or a cluster-scoped one). A reference to an
+// observed owner of another namespace is reported as upstream's graph
+// builder does (reportInvalidNamespaceOwnerRef in graph_builder.go: a
+// Warning OwnerRefInvalidNamespace Event on the dependent) and does not hold
+// the dependent, which is collected; a cluster-scoped dependent of a
+// namespaced owner is reported the same way and left alone.
+func TestOwnerRefInvalidNamespace(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.cl.CoreV1().Namespaces().Create(context.TODO(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	cm, err := e.cl.CoreV1().ConfigMaps(ns).Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	ref := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "config", UID: cm.UID}
+	_, err = e.cl.CoreV1().ConfigMaps("other").Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "stray", OwnerReferences: []metav1.OwnerReference{ref}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.cl.SchedulingV1().PriorityClasses().Create(context.TODO(), &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "owned-pc", OwnerReferences: []metav1.OwnerReference{ref}}, Value: 10}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.c.Engine.RunFor(time.Second)
+
+	assert.Equal(t, []string{fmt.Sprintf(`OwnerRefInvalidNamespace: ownerRef [v1/ConfigMap, namespace: other, name: config, uid: %s] does not exist in namespace "other"`, cm.UID)},
+		simtest.Events(e.c, "other", "stray", ""))
+	_, err = e.cl.CoreV1().ConfigMaps("other").Get(context.TODO(), "stray", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the owner is looked up in the dependent's namespace: absent, so the dependent is collected")
+
+	// A cluster-scoped object's Event goes to the default namespace.
+	assert.Equal(t, []string{fmt.Sprintf(`OwnerRefInvalidNamespace: ownerRef [v1/ConfigMap, namespace: , name: config, uid: %s] does not exist in namespace ""`, cm.UID)},
+		simtest.Events(e.c, ns, "owned-pc", ""))
+	_, err = e.cl.SchedulingV1().PriorityClasses().Get(context.TODO(), "owned-pc", metav1.GetOptions{})
+	assert.NoError(t, err, "a cluster-scoped object with a namespaced owner is left alone")
+	evs, err := e.cl.CoreV1().Events("other").List(context.TODO(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, evs.Items, 1)
+	ev := evs.Items[0]
+	assert.Equal(t, v1.EventTypeWarning, ev.Type)
+	assert.Equal(t, "garbage-collector-controller", ev.Source.Component)
+	assert.Equal(t, v1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: "other", Name: "stray", UID: ev.InvolvedObject.UID}, ev.InvolvedObject)
+	assert.NotEmpty(t, ev.InvolvedObject.UID)
+}
+
+// TestOwnerRefInvalidNamespaceOwnerObservedLater: the dependent is observed
+// before its owner (the collector's informers list pods before
+// configmaps), so the owner is first a virtual node in the dependent's
+// namespace; observing it in another namespace reports the dependent
+// (processGraphChanges in graph_builder.go) and the dependent is collected.
+func TestOwnerRefInvalidNamespaceOwnerObservedLater(t *testing.T) {
+	c := cluster.New(cluster.Config{Seed: 13})
+	cl := c.Client("test")
+	_, err := cl.CoreV1().Namespaces().Create(context.TODO(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	cm, err := cl.CoreV1().ConfigMaps(ns).Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	ref := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "config", UID: cm.UID}
+	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stray", OwnerReferences: []metav1.OwnerReference{ref}}, Spec: simtest.PodTemplate(nil, "busybox", "").Spec}
+	_, err = cl.CoreV1().Pods("other").Create(context.TODO(), p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	c.Start()
+	c.Engine.RunFor(time.Second)
+
+	assert.Equal(t, []string{fmt.Sprintf(`OwnerRefInvalidNamespace: ownerRef [v1/ConfigMap, namespace: other, name: config, uid: %s] does not exist in namespace "other"`, cm.UID)},
+		simtest.Events(c, "other", "stray", "OwnerRefInvalidNamespace"))
+	_, err = cl.CoreV1().Pods("other").Get(context.TODO(), "stray", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "collected")
+	_, err = cl.CoreV1().ConfigMaps(ns).Get(context.TODO(), "config", metav1.GetOptions{})
+	assert.NoError(t, err)
+}
+
+// TestForegroundDoesNotWaitForNonBlockingDependents: a foreground deletion
+// waits only for the dependents whose reference has blockOwnerDeletion=true
+// (node.blockingDependents in graph.go); the others are deleted too
+// (attemptToDeleteItem: their owner is waitingForDependentsDeletion, and
+// without dependents of their own they go with propagation Background) but
+// the owner does not wait for them to be gone.
+func TestForegroundDoesNotWaitForNonBlockingDependents(t *testing.T) {
+	e := newEnv(t)
+	d, _ := e.deployment()
+	ref := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID}
+	_, err := e.cl.CoreV1().ConfigMaps(ns).Create(context.TODO(), &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held",
+		OwnerReferences: []metav1.OwnerReference{ref}, Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.c.Engine.RunFor(time.Second)
+	e.deleteDeployment(metav1.DeletePropagationForeground)
+	e.runUntil(time.Minute, "deployment gone", func() bool { _, ok := e.deployment(); return !ok })
+	assert.Equal(t, 16*time.Second, e.now(), "when its pods and ReplicaSet are gone")
+	cm, err := e.cl.CoreV1().ConfigMaps(ns).Get(context.TODO(), "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotNil(t, cm.DeletionTimestamp, "deleted, held by its own finalizer, not waited for")
+	var msgs []string
+	for _, r := range e.trace.Find(garbagecollector.ComponentName, "collected") {
+		if r.Kind == "ConfigMap" {
+			msgs = append(msgs, r.Msg)
+		}
+	}
+	assert.Equal(t, []string{"owner Deployment web is being deleted in the foreground (propagationPolicy Background)"}, msgs)
+}
+
+// TestNamespaceForegroundDeletion: a namespace deleted with propagation
+// Foreground carries the foregroundDeletion finalizer (the namespace REST
+// Delete); the collector removes it (no dependent blocks it) while the
+// namespace is still being emptied, and the namespace goes once its
+// content is gone and spec.finalizers are empty.
+func TestNamespaceForegroundDeletion(t *testing.T) {
+	e := newEnv(t)
+	nss := e.cl.CoreV1().Namespaces()
+	_, err := nss.Create(context.TODO(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.cl.AppsV1().Deployments("team").Create(context.TODO(), simtest.Deployment("team", "web", 2, web, "v1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.c.Engine.RunFor(10 * time.Second)
+	fg := metav1.DeletePropagationForeground
+	require.NoError(t, nss.Delete(context.TODO(), "team", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	n, err := nss.Get(context.TODO(), "team", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{metav1.FinalizerDeleteDependents}, n.Finalizers)
+	e.c.Engine.RunFor(time.Second)
+	n, err = nss.Get(context.TODO(), "team", metav1.GetOptions{})
+	require.NoError(t, err, "its pods are still terminating")
+	assert.Empty(t, n.Finalizers, "the collector removed foregroundDeletion")
+	assert.Equal(t, []v1.FinalizerName{v1.FinalizerKubernetes}, n.Spec.Finalizers)
+	e.runUntil(e.now()+time.Minute, "namespace gone", func() bool {
+		_, err := nss.Get(context.TODO(), "team", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}
+
+// TestOrphanFinalizerAlreadyThere: without a propagation policy the API
+// server keeps an orphan finalizer the object already has (it outranks the
+// kind's default, background for apps/v1: shouldOrphanDependents in
+// registry/generic/registry/store.go), so the ReplicaSet is orphaned, not
+// collected; an explicit Background (kubectl's default cascade) drops it.
+func TestOrphanFinalizerAlreadyThere(t *testing.T) {
+	e := newEnv(t)
+	d, _ := e.deployment()
+	d.Finalizers = []string{metav1.FinalizerOrphanDependents}
+	_, err := e.cl.AppsV1().Deployments(ns).Update(context.TODO(), d, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	e.deleteDeployment("")
+	e.runUntil(time.Minute, "deployment gone", func() bool { _, ok := e.deployment(); return !ok })
+	rss := e.replicaSets()
+	require.Len(t, rss, 1)
+	assert.Empty(t, rss[0].OwnerReferences, "orphaned, not collected")
+	require.Len(t, e.pods(), 3)
+
+	rs := rss[0]
+	rs.Finalizers = []string{metav1.FinalizerOrphanDependents}
+	_, err = e.cl.AppsV1().ReplicaSets(ns).Update(context.TODO(), &rs, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	bg := metav1.DeletePropagationBackground
+	require.NoError(t, e.cl.AppsV1().ReplicaSets(ns).Delete(context.TODO(), rs.Name, metav1.DeleteOptions{PropagationPolicy: &bg}))
+	_, err = e.cl.AppsV1().ReplicaSets(ns).Get(context.TODO(), rs.Name, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "Background drops the orphan finalizer: gone at once")
+	e.runUntil(e.now()+time.Minute, "pods gone", func() bool { return len(e.pods()) == 0 })
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -166,10 +167,14 @@ func (gc *GarbageCollector) processGraphChange(ev *event) error {
 	existing, found := gc.uidToNode[identity.UID]
 	if found && !ev.virtual && existing.virtual {
 		// First observation of a node known only from references: the
-		// dependents that named it with other coordinates may be wrong.
+		// dependents that named it with other coordinates may be wrong,
+		// and those of another namespace are (a namespaced owner).
 		if !existing.identity.sameAs(identity) {
 			for _, dep := range existing.sortedDependents() {
 				if ref, ok := dep.refTo(identity.UID); ok && !gc.refIdentity(ref, dep.identity.Namespace).sameAs(identity) {
+					if identity.Namespace != "" && dep.identity.Namespace != identity.Namespace {
+						gc.reportInvalidNamespaceOwnerRef(dep, identity.UID)
+					}
 					gc.attemptToDelete.Add(dep.identity.UID)
 				}
 			}
@@ -288,8 +293,10 @@ func (gc *GarbageCollector) insertNode(n *node) {
 }
 
 // addDependentToOwners links n under each owner, creating a virtual node
-// (verified by attemptToDelete) for an owner not seen yet. If an observed
-// owner's identity disagrees with n's reference, n is checked too.
+// (verified by attemptToDelete) for an owner not seen yet. If an owner's
+// identity disagrees with n's reference, n is checked too; an observed
+// namespaced owner in another namespace than n's is also reported (only
+// the first disagreeing owner is examined, as upstream).
 func (gc *GarbageCollector) addDependentToOwners(n *node, owners []metav1.OwnerReference) {
 	suspicious := false
 	for _, ref := range owners {
@@ -300,15 +307,37 @@ func (gc *GarbageCollector) addDependentToOwners(n *node, owners []metav1.OwnerR
 			gc.uidToNode[ref.UID] = owner
 		}
 		owner.dependents[n.identity.UID] = n
-		if !ok {
+		switch {
+		case !ok:
 			gc.attemptToDelete.Add(ref.UID)
-		} else if !owner.identity.sameAs(want) {
+		case suspicious:
+		case owner.identity.Namespace != "" && owner.identity.Namespace != n.identity.Namespace:
+			if !owner.virtual {
+				gc.reportInvalidNamespaceOwnerRef(n, ref.UID)
+			}
+			suspicious = true
+		case !owner.identity.sameAs(want):
 			suspicious = true
 		}
 	}
 	if suspicious {
 		gc.attemptToDelete.Add(n.identity.UID)
 	}
+}
+
+// reportInvalidNamespaceOwnerRef records upstream's Warning
+// OwnerRefInvalidNamespace Event on n for its reference to ownerUID, whose
+// owner is namespaced and not in n's namespace: the reference designates
+// an owner of that name in n's namespace, which does not exist.
+func (gc *GarbageCollector) reportInvalidNamespaceOwnerRef(n *node, ownerUID types.UID) {
+	ref, ok := n.refTo(ownerUID)
+	if !ok {
+		return
+	}
+	invalid := objectReference{APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: n.identity.Namespace, Name: ref.Name, UID: ref.UID}
+	involved := &v1.ObjectReference{Kind: n.identity.Kind, APIVersion: n.identity.APIVersion, Namespace: n.identity.Namespace,
+		Name: n.identity.Name, UID: n.identity.UID}
+	gc.recorder.Eventf(involved, v1.EventTypeWarning, "OwnerRefInvalidNamespace", "ownerRef %s does not exist in namespace %q", invalid, n.identity.Namespace)
 }
 
 // removeDependentFromOwners unlinks n from the given owners.

@@ -1897,3 +1897,145 @@ func TestGraceZeroDeleteWritesTheDeletionThenRemoves(t *testing.T) {
 	require.NoError(t, cms.Delete(ctx, "cfg", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}))
 	assert.Equal(t, before+1, e.s.Store().Rev())
 }
+
+// Events do not take part in garbage collection: their strategy's
+// DefaultGarbageCollectionPolicy is Unsupported (pkg/registry/core/event),
+// so a delete adds neither the orphan nor the foregroundDeletion finalizer
+// whatever its propagation policy, and removes them if the Event has them
+// (shouldOrphanDependents / shouldDeleteDependents in
+// staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go).
+// The garbage collector does not watch Events, so either finalizer would
+// hold one forever.
+func TestEventsHaveNoGarbageCollectionPolicy(t *testing.T) {
+	e := newEnv(t)
+	evs := e.c.CoreV1().Events("default")
+	mk := func(name string, finalizers ...string) {
+		t.Helper()
+		_, err := evs.Create(ctx, &v1.Event{ObjectMeta: metav1.ObjectMeta{Name: name, Finalizers: finalizers},
+			InvolvedObject: v1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-1"}, Reason: "Test", Type: v1.EventTypeNormal}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	gone := func(name string) bool {
+		_, err := evs.Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}
+	fg, orphan := metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan
+	mk("fg")
+	require.NoError(t, evs.Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	assert.True(t, gone("fg"), "no foregroundDeletion finalizer")
+	mk("orphan")
+	require.NoError(t, evs.Delete(ctx, "orphan", metav1.DeleteOptions{PropagationPolicy: &orphan}))
+	assert.True(t, gone("orphan"), "no orphan finalizer")
+	mk("legacy")
+	require.NoError(t, evs.Delete(ctx, "legacy", metav1.DeleteOptions{OrphanDependents: ptr(true)}))
+	assert.True(t, gone("legacy"), "orphanDependents: true adds nothing either")
+	mk("had-orphan", metav1.FinalizerOrphanDependents)
+	require.NoError(t, evs.Delete(ctx, "had-orphan", metav1.DeleteOptions{}))
+	assert.True(t, gone("had-orphan"), "its orphan finalizer is dropped: nothing is left to wait for")
+	mk("held", metav1.FinalizerDeleteDependents, "example.com/hold")
+	require.NoError(t, evs.Delete(ctx, "held", metav1.DeleteOptions{}))
+	ev, err := evs.Get(ctx, "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com/hold"}, ev.Finalizers)
+	assert.NotNil(t, ev.DeletionTimestamp)
+}
+
+// A terminating namespace goes only once its spec.finalizers are empty
+// (the namespace controller's "kubernetes", removed when its content is
+// gone): neither a second delete (the namespace REST Delete returns it
+// unchanged while spec.finalizers remain, pkg/registry/core/namespace/
+// storage) nor the removal of its last metadata finalizer
+// (ShouldDeleteNamespaceDuringUpdate) removes it earlier.
+func TestTerminatingNamespaceWaitsForSpecFinalizers(t *testing.T) {
+	e := newEnv(t)
+	nss := e.c.CoreV1().Namespaces()
+	for _, name := range []string{"team", "held"} {
+		n := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if name == "held" {
+			n.Finalizers = []string{"example.com/hold"}
+		}
+		_, err := nss.Create(ctx, n, metav1.CreateOptions{})
+		require.NoError(t, err)
+		_, err = e.c.CoreV1().ConfigMaps(name).Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, nss.Delete(ctx, name, metav1.DeleteOptions{}))
+	}
+	e.eng.RunFor(10 * time.Second)
+
+	require.NoError(t, nss.Delete(ctx, "team", metav1.DeleteOptions{}), "deleting again")
+	team, err := nss.Get(ctx, "team", metav1.GetOptions{})
+	require.NoError(t, err, "a second delete does not remove a namespace whose content is not gone")
+	assert.Equal(t, []v1.FinalizerName{v1.FinalizerKubernetes}, team.Spec.Finalizers)
+
+	held, err := nss.Get(ctx, "held", metav1.GetOptions{})
+	require.NoError(t, err)
+	held.Finalizers = nil
+	_, err = nss.Update(ctx, held, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	held, err = nss.Get(ctx, "held", metav1.GetOptions{})
+	require.NoError(t, err, "without metadata finalizers, but spec.finalizers remain")
+	assert.Equal(t, v1.NamespaceTerminating, held.Status.Phase)
+
+	for _, name := range []string{"team", "held"} {
+		cm, err := e.c.CoreV1().ConfigMaps(name).Get(ctx, "cfg", metav1.GetOptions{})
+		require.NoError(t, err)
+		cm.Finalizers = nil
+		_, err = e.c.CoreV1().ConfigMaps(name).Update(ctx, cm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	e.eng.RunFor(10 * time.Second)
+	for _, name := range []string{"team", "held"} {
+		_, err := nss.Get(ctx, name, metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "%s gone with its content", name)
+	}
+}
+
+// Deleting a namespace sets its orphan / foregroundDeletion finalizers as
+// the namespace REST Delete does (shouldHaveOrphanFinalizer,
+// shouldHaveDeleteDependentsFinalizer in pkg/registry/core/namespace/
+// storage): an explicit policy decides, orphanDependents: false meaning
+// foreground there; without one the finalizers stay as they are. The
+// namespace controller deletes the content with propagation Background
+// (namespaced_resources_deleter.go deleteCollection), so an orphan
+// finalizer on the content does not hold it.
+func TestNamespaceDeletionPropagation(t *testing.T) {
+	e := newEnv(t)
+	nss := e.c.CoreV1().Namespaces()
+	fg, orphan := metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan
+	for _, tc := range []struct {
+		name     string
+		existing []string
+		opts     metav1.DeleteOptions
+		want     []string
+	}{
+		{"fg", nil, metav1.DeleteOptions{PropagationPolicy: &fg}, []string{metav1.FinalizerDeleteDependents}},
+		{"orphan", nil, metav1.DeleteOptions{PropagationPolicy: &orphan}, []string{metav1.FinalizerOrphanDependents}},
+		{"legacy", nil, metav1.DeleteOptions{OrphanDependents: ptr(false)}, []string{metav1.FinalizerDeleteDependents}},
+		{"kept", []string{"example.com/hold", metav1.FinalizerOrphanDependents}, metav1.DeleteOptions{}, []string{"example.com/hold", metav1.FinalizerOrphanDependents}},
+		{"bg", []string{metav1.FinalizerOrphanDependents}, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}, nil},
+	} {
+		_, err := nss.Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tc.name, Finalizers: tc.existing}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, nss.Delete(ctx, tc.name, tc.opts))
+		n, err := nss.Get(ctx, tc.name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, n.Finalizers, tc.name)
+		assert.Equal(t, v1.NamespaceTerminating, n.Status.Phase, tc.name)
+	}
+
+	_, err := nss.Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.CoreV1().ConfigMaps("team").Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Finalizers: []string{metav1.FinalizerOrphanDependents}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.c.CoreV1().ConfigMaps("team").Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "fg"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, e.c.CoreV1().ConfigMaps("team").Delete(ctx, "fg", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	require.NoError(t, nss.Delete(ctx, "team", metav1.DeleteOptions{}))
+	e.eng.RunFor(10 * time.Second)
+	_, err = e.c.CoreV1().ConfigMaps("team").Get(ctx, "cfg", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "deleted with propagation Background: its orphan finalizer is dropped")
+	_, err = e.c.CoreV1().ConfigMaps("team").Get(ctx, "fg", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "already being deleted in the foreground: deleting it again with Background drops foregroundDeletion")
+	_, err = nss.Get(ctx, "team", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+}

@@ -17,15 +17,17 @@ import (
 // terminating namespace for remaining content.
 const namespaceRetry = 5 * time.Second
 
-// deleteNamespace marks a namespace Terminating; the namespace lifecycle
+// deleteNamespace marks a namespace Terminating, with the orphan /
+// foregroundDeletion finalizers opts call for; the namespace lifecycle
 // loop then deletes everything in it and finally the namespace itself, as
 // the namespace controller does.
-func (s *Server) deleteNamespace(user string, res *Resource, key string, cur runtime.Object, curRev int64, next runtime.Object) (runtime.Object, bool, error) {
-	ns := next.(*v1.Namespace)
+func (s *Server) deleteNamespace(user string, res *Resource, key string, cur *v1.Namespace, curRev int64, opts *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	ns := cur.DeepCopy()
 	now := metav1.NewTime(s.eng.Now().Truncate(timeGranularity))
 	ns.DeletionTimestamp = &now
 	ns.DeletionGracePeriodSeconds = ptrTo(int64(0))
 	ns.Status.Phase = v1.NamespaceTerminating
+	ns.Finalizers = namespaceGCFinalizers(ns.Finalizers, opts)
 	ns.ResourceVersion = ""
 	data := encode(res, ns)
 	resp, err := s.store.Txn(mvcc.TxnRequest{
@@ -41,6 +43,42 @@ func (s *Server) deleteNamespace(user string, res *Resource, key string, cur run
 	s.nsCleanup[ns.Name] = true
 	s.eng.After(0, "namespace lifecycle "+ns.Name, func() { s.cleanupNamespace(ns.Name) })
 	return ns, false, nil
+}
+
+// namespaceGCFinalizers returns the finalizers the first delete of a
+// namespace with opts leaves on it, as the namespace REST Delete's
+// shouldHaveOrphanFinalizer and shouldHaveDeleteDependentsFinalizer
+// (pkg/registry/core/namespace/storage): orphanDependents decides first
+// (false meaning foreground, unlike other resources), then
+// propagationPolicy, else the finalizers stay. Upstream rebuilds a changed
+// list from a map, in no set order; kubesim keeps the others in order and
+// appends orphan, then foregroundDeletion.
+func namespaceGCFinalizers(fins []string, opts *metav1.DeleteOptions) []string {
+	hadOrphan, hadForeground := slices.Contains(fins, FinalizerOrphan), slices.Contains(fins, FinalizerForeground)
+	orphan, foreground := hadOrphan, hadForeground
+	switch {
+	case opts.OrphanDependents != nil:
+		orphan, foreground = *opts.OrphanDependents, !*opts.OrphanDependents
+	case opts.PropagationPolicy != nil:
+		orphan = *opts.PropagationPolicy == metav1.DeletePropagationOrphan
+		foreground = *opts.PropagationPolicy == metav1.DeletePropagationForeground
+	}
+	if orphan == hadOrphan && foreground == hadForeground {
+		return fins
+	}
+	var out []string
+	for _, f := range fins {
+		if f != FinalizerOrphan && f != FinalizerForeground {
+			out = append(out, f)
+		}
+	}
+	if orphan {
+		out = append(out, FinalizerOrphan)
+	}
+	if foreground {
+		out = append(out, FinalizerForeground)
+	}
+	return out
 }
 
 // cleanupNamespace deletes the content of a terminating namespace and, once
@@ -61,8 +99,14 @@ func (s *Server) cleanupNamespace(name string) {
 		for _, o := range objs {
 			remaining++
 			m := o.(metav1.Object)
-			if m.GetDeletionTimestamp() == nil {
-				_, _, _ = s.Delete("namespace-controller", r, name, m.GetName(), metav1.DeleteOptions{})
+			// Propagation Background, as the namespace controller
+			// (namespaced_resources_deleter.go deleteCollection): it
+			// also drops the orphan / foregroundDeletion finalizer of
+			// an object already being deleted, which nothing else would
+			// change.
+			if m.GetDeletionTimestamp() == nil || hasGCFinalizer(m) {
+				bg := metav1.DeletePropagationBackground
+				_, _, _ = s.Delete("namespace-controller", r, name, m.GetName(), metav1.DeleteOptions{PropagationPolicy: &bg})
 			}
 		}
 	}
@@ -84,4 +128,8 @@ func (s *Server) cleanupNamespace(name string) {
 		return
 	}
 	_, _ = s.update("namespace-controller", res, key, cur, curRev, encode(res, cur), next, "")
+}
+
+func hasGCFinalizer(m metav1.Object) bool {
+	return slices.ContainsFunc(m.GetFinalizers(), func(f string) bool { return f == FinalizerOrphan || f == FinalizerForeground })
 }

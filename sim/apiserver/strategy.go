@@ -59,6 +59,10 @@ type strategy struct {
 	fieldLabel func(label string) (string, error)
 	// describe summarises an object for the trace.
 	describe func(obj runtime.Object) string
+	// noGarbageCollection: the resource's DefaultGarbageCollectionPolicy is
+	// Unsupported (events): deletes never leave the orphan or
+	// foregroundDeletion finalizer on its objects.
+	noGarbageCollection bool
 }
 
 // convertFieldLabel converts a field selector's label for r, as the
@@ -347,7 +351,8 @@ func serviceStrategy() strategy {
 
 func eventStrategy() strategy {
 	return strategy{
-		validate: func(obj runtime.Object) field.ErrorList { return validateEvent(obj.(*v1.Event)) },
+		noGarbageCollection: true,
+		validate:            func(obj runtime.Object) field.ErrorList { return validateEvent(obj.(*v1.Event)) },
 		fieldNames: []string{"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
 			"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
 			"reportingComponent", "source", "type"},

@@ -280,9 +280,11 @@ func (s *Server) update(user string, res *Resource, key string, cur runtime.Obje
 	if p, ok := obj.(*v1.Pod); ok {
 		s.intern.podStatus(&p.Status)
 	}
-	// An object being deleted whose last finalizer was just removed goes away.
+	// An object being deleted whose last finalizer was just removed goes
+	// away (ShouldDeleteDuringUpdate; a namespace only once its
+	// spec.finalizers are empty too, ShouldDeleteNamespaceDuringUpdate).
 	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 &&
-		(m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0) {
+		(m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0) && !namespaceFinalizing(obj) {
 		s.aborted(attrs)
 		return s.remove(user, res, key, cur, curRev, "finalizers removed")
 	}
@@ -367,17 +369,25 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 		opts.GracePeriodSeconds = ptrTo(int64(1))
 	}
 
+	if ns, ok := cur.(*v1.Namespace); ok {
+		// The namespace REST Delete (pkg/registry/core/namespace/storage):
+		// the first delete starts the namespace lifecycle; the namespace
+		// goes only once its spec.finalizers are empty.
+		if ns.DeletionTimestamp == nil {
+			return s.deleteNamespace(user, res, key, ns, curRev, &opts)
+		}
+		if len(ns.Spec.Finalizers) > 0 {
+			return cur, false, nil
+		}
+	}
+
 	next := cur.DeepCopyObject()
 	m := next.(metav1.Object)
 	changed := false
 	// Propagation policy ⇒ finalizers (genericregistry deletionFinalizersForGarbageCollection).
 	fins := m.GetFinalizers()
-	if gc, ok := gcFinalizers(fins, &opts); ok {
+	if gc, ok := gcFinalizers(fins, &opts, res.noGarbageCollection); ok {
 		fins, changed = gc, true
-	}
-	if res.Name == "namespaces" && om.GetDeletionTimestamp() == nil {
-		// Namespaces always go through the namespace lifecycle (spec.finalizers).
-		return s.deleteNamespace(user, res, key, cur, curRev, next)
 	}
 	m.SetFinalizers(fins)
 
@@ -456,16 +466,25 @@ func (s *Server) Delete(user string, res *Resource, namespace, name string, opts
 	return next, false, nil
 }
 
+// namespaceFinalizing reports whether obj is a namespace whose
+// spec.finalizers are not empty yet.
+func namespaceFinalizing(obj runtime.Object) bool {
+	ns, ok := obj.(*v1.Namespace)
+	return ok && len(ns.Spec.Finalizers) > 0
+}
+
 // gcFinalizers returns the finalizers a delete with opts leaves on an
 // object that has fins, and whether they differ (as sets) from fins, as
 // upstream's deletionFinalizersForGarbageCollection: orphan and
 // foregroundDeletion are dropped, then added back as the options (an
 // explicit policy, Background included, wins) or else the finalizers
 // already there (the first of the two found) decide. No kubesim resource
-// orphans its dependents by default.
-func gcFinalizers(fins []string, opts *metav1.DeleteOptions) ([]string, bool) {
+// orphans its dependents by default. A resource whose garbage collection
+// policy is Unsupported (unsupported) keeps neither.
+func gcFinalizers(fins []string, opts *metav1.DeleteOptions, unsupported bool) ([]string, bool) {
 	var orphan, foreground bool
 	switch {
+	case unsupported:
 	case opts.OrphanDependents != nil:
 		orphan = *opts.OrphanDependents
 	case opts.PropagationPolicy != nil:

@@ -147,7 +147,8 @@ func (c *Cluster) installWorkloads() {
 			})
 	}
 	if cfg.enabled(ControllerGarbageCollector) {
-		w.garbageCollector = garbagecollector.New(c.Engine, f, c.Client(garbagecollector.ComponentName))
+		w.garbageCollector = garbagecollector.New(c.Engine, f, c.Client(garbagecollector.ComponentName),
+			c.Recorder(garbagecollector.EventSource, ""))
 	}
 }
 
