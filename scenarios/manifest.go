@@ -8,7 +8,9 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // manifest decodes one Kubernetes manifest strictly into its typed object.
@@ -46,8 +48,7 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 		d.errorf(kindNode, joinPath(path, "kind"), "%s is not supported: write one manifest per object", kind)
 		return nil
 	case !known:
-		d.errorf(kindNode, joinPath(path, "kind"), "unknown kind %q%s: kubesim serves %s",
-			kind, suggest(kind, manifestKinds()), strings.Join(manifestKinds(), ", "))
+		d.errorf(kindNode, joinPath(path, "kind"), "%s: kubesim serves %s", unsupportedKind(kind, apiVersion), strings.Join(manifestKinds(), ", "))
 		return nil
 	case r.Kind == "Node":
 		d.errorf(kindNode, joinPath(path, "kind"), "nodes are declared in spec.cluster.nodes or added by addNode events, not as manifests")
@@ -143,4 +144,26 @@ func (d *fileDec) validate(obj runtime.Object) (errs field.ErrorList) {
 		}
 	}()
 	return d.l.opts.validator.Validate(obj.DeepCopyObject())
+}
+
+// unsupportedKind says why kubesim refuses a kind it does not serve: a
+// Kubernetes kind it does not simulate (StatefulSet, Job, …) is named as
+// such, a CustomResourceDefinition or a kind of a group Kubernetes does not
+// serve is a custom resource, anything else is an unknown kind (a typo,
+// with a suggestion).
+func unsupportedKind(kind, apiVersion string) string {
+	if kind == "CustomResourceDefinition" {
+		return kind + " is not supported (custom resources are not simulated)"
+	}
+	groups := map[string]bool{}
+	for gvk := range scheme.Scheme.AllKnownTypes() {
+		if gvk.Kind == kind && gvk.Version != runtime.APIVersionInternal && !strings.HasSuffix(kind, "Options") {
+			return kind + " is not supported"
+		}
+		groups[gvk.Group] = true
+	}
+	if gv, err := schema.ParseGroupVersion(apiVersion); err == nil && apiVersion != "" && !groups[gv.Group] {
+		return fmt.Sprintf("unknown kind %q in %s: custom resources are not supported", kind, apiVersion)
+	}
+	return fmt.Sprintf("unknown kind %q%s", kind, suggest(kind, manifestKinds()))
 }
