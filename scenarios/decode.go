@@ -29,6 +29,7 @@ func (l *loader) scenario(name string, data []byte) *Scenario {
 		d.errorf(body(docs[1]), "", "a scenario file holds one YAML document; put manifests under spec.objects or in spec.files")
 	}
 	root := body(docs[0])
+	d.expandMerges(root, "", 0, map[*yaml.Node]bool{})
 	d.checkTree(root, "", 0)
 	if resolve(root).Kind != yaml.MappingNode {
 		d.errorf(root, "", "a scenario must be a mapping, not %s", describe(root))
@@ -174,6 +175,7 @@ func (d *fileDec) manifestFile(item *yaml.Node, path, rel string) []Manifest {
 	var out []Manifest
 	for _, doc := range docs {
 		root := body(doc)
+		fd.expandMerges(root, "", 0, map[*yaml.Node]bool{})
 		fd.checkTree(root, "", 0)
 		if m := fd.manifest(root, "", nil, ""); m != nil {
 			out = append(out, *m)
