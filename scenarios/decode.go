@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -119,17 +120,24 @@ func (d *fileDec) spec(n *yaml.Node, s *Scenario) {
 	}
 	items, _ := d.list(sp.get("objects"), sp.sub("objects"))
 	for i, item := range items {
-		if m := d.manifest(item, fmt.Sprintf("%s[%d]", sp.sub("objects"), i), nil, ""); m != nil {
+		if m := d.manifest(item, fmt.Sprintf("%s[%d]", sp.sub("objects"), i), nil, "", ""); m != nil {
 			s.Spec.Objects = append(s.Spec.Objects, *m)
 		}
 	}
 	files, _ := d.list(sp.get("files"), sp.sub("files"))
+	listed := map[string]int{} // cleaned path → index in spec.files
 	for i, item := range files {
 		p := fmt.Sprintf("%s[%d]", sp.sub("files"), i)
 		rel, ok := d.nonEmpty(item, p)
 		if !ok {
 			continue
 		}
+		clean := path.Clean(filepath.ToSlash(rel))
+		if first, dup := listed[clean]; dup {
+			d.errorf(item, p, "%q is listed twice (first as %s[%d]): each object is created once", rel, sp.sub("files"), first)
+			continue
+		}
+		listed[clean] = i
 		s.Spec.Files = append(s.Spec.Files, rel)
 		s.Spec.FileObjects = append(s.Spec.FileObjects, d.manifestFile(item, p, rel)...)
 	}
@@ -177,7 +185,7 @@ func (d *fileDec) manifestFile(item *yaml.Node, path, rel string) []Manifest {
 		root := body(doc)
 		fd.expandMerges(root, "", 0, map[*yaml.Node]bool{})
 		fd.checkTree(root, "", 0)
-		if m := fd.manifest(root, "", nil, ""); m != nil {
+		if m := fd.manifest(root, "", nil, "", ""); m != nil {
 			out = append(out, *m)
 		}
 	}

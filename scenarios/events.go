@@ -131,7 +131,7 @@ func (d *fileDec) event(n *yaml.Node, path string, index int) (e Event, usable b
 		if _, set := o.vals["namespace"]; set {
 			nsNode = o.key("namespace")
 		}
-		e.Object = d.manifest(v, o.sub("object"), nsNode, e.Namespace)
+		e.Object = d.manifest(v, o.sub("object"), nsNode, o.sub("namespace"), e.Namespace)
 		if e.Object != nil && e.Object.Resource.Namespaced {
 			e.Namespace = e.Object.Namespace
 		}

@@ -15,10 +15,10 @@ import (
 
 // manifest decodes one Kubernetes manifest strictly into its typed object.
 // path is the manifest's field path in its file ("" for a document of
-// spec.files). nsNode and eventNS carry an apply event's namespace field,
-// when set. When the manifest has errors (all reported) it returns nil or,
+// spec.files). nsNode (at nsPath) and eventNS carry an apply event's
+// namespace field, when set. When the manifest has errors (all reported) it returns nil or,
 // if its kind and name are readable, a placeholder without Object.
-func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS string) *Manifest {
+func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, nsPath, eventNS string) *Manifest {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "a manifest must be a mapping, not %s", describe(n))
@@ -110,7 +110,22 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 	if len(d.l.errs.list) != before {
 		return placeholder(n, r, path, eventNS, d.file)
 	}
-	return &Manifest{Object: obj, JSON: raw, Resource: r, Namespace: ns, Name: name, Source: Source{File: d.file, Line: lineOf(n)}, path: path}
+	m := &Manifest{Object: obj, JSON: raw, Resource: r, Namespace: ns, Name: name, Source: Source{File: d.file, Line: lineOf(n)}, path: path}
+	m.locate(n, nsNode, nsPath)
+	return m
+}
+
+// locate records where the manifest's name and namespace are written.
+func (m *Manifest) locate(n, nsNode *yaml.Node, nsPath string) {
+	if pos, found := nodeAt(n, "metadata.name"); found {
+		m.nameLine = lineOf(pos)
+	}
+	switch pos, found := nodeAt(n, "metadata.namespace"); {
+	case found:
+		m.nsLine, m.nsPath = lineOf(pos), joinPath(m.path, "metadata.namespace")
+	case nsNode != nil:
+		m.nsLine, m.nsPath = lineOf(nsNode), nsPath
+	}
 }
 
 // placeholder stands for a manifest that did not decode, so that the
@@ -131,7 +146,9 @@ func placeholder(n *yaml.Node, r Resource, path, eventNS, file string) *Manifest
 		_, nsNode := mappingKey(md, "namespace")
 		ns = cmp.Or(scalarValue(nsNode), eventNS, DefaultNamespace)
 	}
-	return &Manifest{Resource: r, Namespace: ns, Name: name, Source: Source{File: file, Line: lineOf(n)}, path: path}
+	m := &Manifest{Resource: r, Namespace: ns, Name: name, Source: Source{File: file, Line: lineOf(n)}, path: path}
+	m.locate(n, nil, "")
+	return m
 }
 
 // validate runs the injected validator on a copy. A panic in it is an
