@@ -245,7 +245,7 @@ spec:
     nodes: [{name: worker, capacity: {cpu: "2", memory: 4Gi}}]
   events:
   - {at: 30s, action: rebootNode, node: worker}
-`, `bad.yaml:8: spec.events[0].action: unknown action "rebootNode"`},
+`, `bad.yaml:8: spec.events[0].action: unknown action "rebootNode": to reboot a node, crash it and recover it later (crashNode, then recoverNode)`},
 	"a field the action needs is missing": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
