@@ -173,7 +173,10 @@ func (d *fileDec) manifestFile(item *yaml.Node, path, rel string) []Manifest {
 	}
 	fd := &fileDec{l: d.l, file: shown}
 	d.l.errs.rank(shown)
-	docs, errLine, errMsg := parseDocuments(data)
+	docs, errLine, errMsg := parseJSONStream(data)
+	if docs == nil {
+		docs, errLine, errMsg = parseDocuments(data)
+	}
 	if errLine > 0 {
 		d.l.errs.add(shown, errLine, 0, "", errMsg)
 	}

@@ -420,3 +420,35 @@ spec:
 web.yaml:6: spec.containers[1].imagePullPolicyy: unknown field "imagePullPolicyy" (did you mean "imagePullPolicy"?)
 web.yaml:9: spec.containers[2][<<]: a merge key (<<) takes a mapping or a list of mappings, not an integer (3)`)
 }
+
+// TestJSONStreamManifestFile: kubectl apply -f reads a file that starts
+// with "{" as a stream of JSON objects (its YAMLOrJSONDecoder), so a file
+// of concatenated JSON manifests loads, each object's errors at its own
+// lines.
+func TestJSONStreamManifestFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"s.yaml": {Data: []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [cms.json]\n")},
+		"cms.json": {Data: []byte(`{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+{
+  "apiVersion": "v1", "kind": "ConfigMap",
+  "metadata": {"name": "b"}
+} {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+`)},
+	}
+	s, err := LoadFS(fsys, "s.yaml")
+	require.NoError(t, err)
+	require.Len(t, s.Spec.FileObjects, 3)
+	assert.Equal(t, Source{File: "cms.json", Line: 2}, s.Spec.FileObjects[1].Source)
+	assert.Equal(t, "c", s.Spec.FileObjects[2].Name)
+	assert.Equal(t, Source{File: "cms.json", Line: 5}, s.Spec.FileObjects[2].Source)
+
+	fsys["cms.json"] = &fstest.MapFile{Data: []byte(`{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+{
+  "apiVersion": "v1", "kind": "ConfigMap",
+  "metadata": {"name": "b"},
+  "data": {"n": 1}
+}
+`)}
+	_, err = LoadFS(fsys, "s.yaml")
+	require.EqualError(t, err, `cms.json:5: data.n: must be a string, not an integer (1); quote it: "1"`)
+}

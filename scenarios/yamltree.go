@@ -55,6 +55,62 @@ func parseDocuments(data []byte) (docs []*yaml.Node, errLine int, errMsg string)
 	}
 }
 
+// parseJSONStream splits a manifest file that starts with "{" into its
+// JSON objects, as kubectl's YAMLOrJSONDecoder reads such a file as a
+// stream of JSON values (concatenated, with or without whitespace between
+// them): each object is parsed as a YAML document, its lines counted from
+// the start of the file. It returns nil docs when data is not such a
+// stream (not JSON, or invalid JSON: the YAML parser reports it).
+func parseJSONStream(data []byte) (docs []*yaml.Node, errLine int, errMsg string) {
+	body := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, 0, ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var chunks [][2]int // start and end offsets in body
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || len(raw) == 0 || raw[0] != '{' {
+			return nil, 0, "" // let the YAML parser say what is wrong
+		}
+		end := int(dec.InputOffset())
+		chunks = append(chunks, [2]int{end - len(raw), end})
+	}
+	if len(chunks) < 2 {
+		return nil, 0, "" // one object: YAML reads it as it is
+	}
+	skipped := len(data) - len(body) // the byte order mark
+	for _, c := range chunks {
+		ds, line, msg := parseDocuments(body[c[0]:c[1]])
+		offset := bytes.Count(data[:skipped+c[0]], []byte("\n"))
+		if line > 0 {
+			return docs, line + offset, msg
+		}
+		for _, doc := range ds {
+			shiftLines(doc, offset, 0)
+		}
+		docs = append(docs, ds...)
+	}
+	return docs, 0, ""
+}
+
+// shiftLines adds delta to the line of every node of a document (JSON has
+// no aliases, so the walk is a tree walk).
+func shiftLines(n *yaml.Node, delta, depth int) {
+	if n == nil || depth > maxDepth {
+		return
+	}
+	n.Line += delta
+	for _, c := range n.Content {
+		shiftLines(c, delta, depth+1)
+	}
+}
+
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntaxErrorLine pulls the line number out of a go-yaml error.
