@@ -44,6 +44,9 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, nsPath,
 	}
 	r, known := resourceForKind(kind)
 	switch {
+	case kind == Kind && apiVersion == APIVersion:
+		d.errorf(kindNode, joinPath(path, "kind"), "this is a kubesim Scenario, not a Kubernetes manifest: spec.objects and spec.files hold manifests")
+		return nil
 	case kind == "List" || strings.HasSuffix(kind, "List"):
 		d.errorf(kindNode, joinPath(path, "kind"), "%s is not supported: write one manifest per object", kind)
 		return nil
