@@ -735,7 +735,7 @@ func TestRunExplainOfAPodThatNeverExistedFailsTheRun(t *testing.T) {
 	assert.NotContains(t, out, "explain: ")
 	assert.Contains(t, out, "\nEXPLAIN pod default/big at 0:01:00.000", "the other pod is still explained")
 	assert.Contains(t, out, "ERRORS\n  at 1m: --explain pod/ghost: "+missing+" (seed 1)\n")
-	assert.Contains(t, out, "FAIL: 3 passed, 0 failed, 5 not checked (after --until), 1 errors")
+	assert.Contains(t, out, "FAIL: 3 passed, 0 failed, 5 not checked (after --until), 1 error (seed 1;")
 
 	code, out, _ = cli(t, "run", "pending-pods", "--until", "1m", "--explain", "pod/ghost", "-o", "json")
 	assert.Equal(t, 1, code)
