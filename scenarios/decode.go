@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,6 +30,7 @@ func (l *loader) scenario(name string, data []byte) *Scenario {
 		d.errorf(body(docs[1]), "", "a scenario file holds one YAML document; put manifests under spec.objects or in spec.files")
 	}
 	root := body(docs[0])
+	d.expandMerges(root, "", 0, map[*yaml.Node]bool{})
 	d.checkTree(root, "", 0)
 	if resolve(root).Kind != yaml.MappingNode {
 		d.errorf(root, "", "a scenario must be a mapping, not %s", describe(root))
@@ -118,17 +120,24 @@ func (d *fileDec) spec(n *yaml.Node, s *Scenario) {
 	}
 	items, _ := d.list(sp.get("objects"), sp.sub("objects"))
 	for i, item := range items {
-		if m := d.manifest(item, fmt.Sprintf("%s[%d]", sp.sub("objects"), i), nil, ""); m != nil {
+		if m := d.manifest(item, fmt.Sprintf("%s[%d]", sp.sub("objects"), i), nil, "", ""); m != nil {
 			s.Spec.Objects = append(s.Spec.Objects, *m)
 		}
 	}
 	files, _ := d.list(sp.get("files"), sp.sub("files"))
+	listed := map[string]int{} // cleaned path → index in spec.files
 	for i, item := range files {
 		p := fmt.Sprintf("%s[%d]", sp.sub("files"), i)
 		rel, ok := d.nonEmpty(item, p)
 		if !ok {
 			continue
 		}
+		clean := path.Clean(filepath.ToSlash(rel))
+		if first, dup := listed[clean]; dup {
+			d.errorf(item, p, "%q is listed twice (first as %s[%d]): each object is created once", rel, sp.sub("files"), first)
+			continue
+		}
+		listed[clean] = i
 		s.Spec.Files = append(s.Spec.Files, rel)
 		s.Spec.FileObjects = append(s.Spec.FileObjects, d.manifestFile(item, p, rel)...)
 	}
@@ -164,7 +173,10 @@ func (d *fileDec) manifestFile(item *yaml.Node, path, rel string) []Manifest {
 	}
 	fd := &fileDec{l: d.l, file: shown}
 	d.l.errs.rank(shown)
-	docs, errLine, errMsg := parseDocuments(data)
+	docs, errLine, errMsg := parseJSONStream(data)
+	if docs == nil {
+		docs, errLine, errMsg = parseDocuments(data)
+	}
 	if errLine > 0 {
 		d.l.errs.add(shown, errLine, 0, "", errMsg)
 	}
@@ -174,8 +186,9 @@ func (d *fileDec) manifestFile(item *yaml.Node, path, rel string) []Manifest {
 	var out []Manifest
 	for _, doc := range docs {
 		root := body(doc)
+		fd.expandMerges(root, "", 0, map[*yaml.Node]bool{})
 		fd.checkTree(root, "", 0)
-		if m := fd.manifest(root, "", nil, ""); m != nil {
+		if m := fd.manifest(root, "", nil, "", ""); m != nil {
 			out = append(out, *m)
 		}
 	}

@@ -68,6 +68,7 @@ func canonicalGroup(g NodeGroup) NodeGroup {
 
 func canonicalManifest(m Manifest) Manifest {
 	m.Source, m.JSON, m.path = Source{}, nil, ""
+	m.nameLine, m.nsLine, m.nsPath = 0, 0, ""
 	return m
 }
 

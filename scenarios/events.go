@@ -58,6 +58,42 @@ func actionNames() []string {
 	return out
 }
 
+// kubectlVerbs maps what a kubectl user may write for an action kubesim
+// does not have (lowercased, without "-", "_" or spaces) to what to use.
+var kubectlVerbs = map[string]string{
+	"setimage":    "to change a container's image, apply the workload's manifest with the new image (action apply, as kubectl apply)",
+	"image":       "to change a container's image, apply the workload's manifest with the new image (action apply, as kubectl apply)",
+	"patch":       "to change an object, apply its changed manifest (action apply: kubectl apply's three-way merge)",
+	"edit":        "to change an object, apply its changed manifest (action apply: kubectl apply's three-way merge)",
+	"replace":     "to change an object, apply its changed manifest (action apply: kubectl apply's three-way merge)",
+	"update":      "to change an object, apply its changed manifest (action apply: kubectl apply's three-way merge)",
+	"annotate":    "to change an object, apply its changed manifest (action apply: kubectl apply's three-way merge)",
+	"create":      "use action apply, which creates the object when it does not exist",
+	"expose":      "use action apply, which creates the object when it does not exist",
+	"autoscale":   "use action apply, which creates the object when it does not exist",
+	"rollback":    "use rolloutUndo (kubectl rollout undo)",
+	"undo":        "use rolloutUndo (kubectl rollout undo)",
+	"restart":     "use rolloutRestart to restart a deployment's pods (kubectl rollout restart), killPod to kill a container",
+	"label":       "labelNode labels a node; to change another object's labels, apply its manifest",
+	"reboot":      "to reboot a node, crash it and recover it later (crashNode, then recoverNode)",
+	"restartnode": "to reboot a node, crash it and recover it later (crashNode, then recoverNode)",
+	"rebootnode":  "to reboot a node, crash it and recover it later (crashNode, then recoverNode)",
+	"evict":       "use drain, which evicts a node's pods honouring PodDisruptionBudgets, or killPod",
+}
+
+// unknownActionHint follows "unknown action NAME": a suggestion for a
+// misspelling, what to use instead of a kubectl verb, or the actions.
+func unknownActionHint(name string) string {
+	if s := suggest(name, actionNames()); s != "" {
+		return s
+	}
+	key := strings.ToLower(strings.NewReplacer("-", "", "_", "", " ", "").Replace(name))
+	if h, ok := kubectlVerbs[key]; ok {
+		return ": " + h
+	}
+	return ": the actions are " + strings.Join(actionNames(), ", ")
+}
+
 // event decodes one entry of spec.events; usable is false when the entry
 // is too broken for the timeline checks (its errors are reported).
 func (d *fileDec) event(n *yaml.Node, path string, index int) (e Event, usable bool) {
@@ -85,7 +121,7 @@ func (d *fileDec) event(n *yaml.Node, path string, index int) (e Event, usable b
 	}
 	spec, known := actionSpecs[Action(name)]
 	if !known {
-		d.errorf(av, o.sub("action"), "unknown action %q%s", name, suggest(name, actionNames()))
+		d.errorf(av, o.sub("action"), "unknown action %q%s", name, unknownActionHint(name))
 		return e, false
 	}
 	e.Action = Action(name)
@@ -131,7 +167,7 @@ func (d *fileDec) event(n *yaml.Node, path string, index int) (e Event, usable b
 		if _, set := o.vals["namespace"]; set {
 			nsNode = o.key("namespace")
 		}
-		e.Object = d.manifest(v, o.sub("object"), nsNode, e.Namespace)
+		e.Object = d.manifest(v, o.sub("object"), nsNode, o.sub("namespace"), e.Namespace)
 		if e.Object != nil && e.Object.Resource.Namespaced {
 			e.Namespace = e.Object.Namespace
 		}

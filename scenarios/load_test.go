@@ -353,3 +353,102 @@ func TestTabIndentationGetsAHint(t *testing.T) {
 	_, err := LoadBytes("t.yaml", []byte(head+"spec:\n  duration:\t1m\n"), ".")
 	require.NoError(t, err, "a tab after the colon separates, it does not indent")
 }
+
+// TestMergeKeysExpandAsKubectlDoes: kubectl apply accepts YAML merge keys
+// (sigs.k8s.io/yaml decodes them), so kubesim does too, with YAML's merge
+// rules: the mapping's own keys win, and of a list of merged mappings the
+// earlier wins. An error in a merged value is reported where it is
+// written, under the path it is merged into.
+func TestMergeKeysExpandAsKubectlDoes(t *testing.T) {
+	fsys := fstest.MapFS{
+		"s.yaml": {Data: []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - &base {name: a, capacity: {cpu: "4", memory: 8Gi}}
+    - <<: *base
+      name: b
+  files: [web.yaml]
+`)},
+		"web.yaml": {Data: []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: &labels {app: web}}
+  template:
+    metadata: {labels: *labels}
+    spec:
+      containers:
+      - &c
+        name: web
+        image: nginx
+        resources: {requests: {cpu: 100m}}
+      - <<: [{image: busybox, imagePullPolicy: Never}, *c]
+        name: sidecar
+`)},
+	}
+	s, err := LoadFS(fsys, "s.yaml")
+	require.NoError(t, err)
+	require.Len(t, s.Spec.Cluster.Nodes, 2)
+	assert.Equal(t, "b", s.Spec.Cluster.Nodes[1].Name)
+	assert.Equal(t, "4", s.Spec.Cluster.Nodes[1].Capacity.Cpu().String())
+	d := s.Spec.FileObjects[0].Object.(*appsv1.Deployment)
+	require.Len(t, d.Spec.Template.Spec.Containers, 2)
+	side := d.Spec.Template.Spec.Containers[1]
+	assert.Equal(t, "sidecar", side.Name, "the mapping's own key wins")
+	assert.Equal(t, "busybox", side.Image, "the earlier merged mapping wins")
+	assert.Equal(t, v1.PullNever, side.ImagePullPolicy)
+	assert.Equal(t, "100m", side.Resources.Requests.Cpu().String())
+	assert.Contains(t, string(s.Spec.FileObjects[0].JSON), `"name":"sidecar"`)
+	assert.NotContains(t, string(s.Spec.FileObjects[0].JSON), `<<`)
+
+	fsys["web.yaml"] = &fstest.MapFile{Data: []byte(`apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - &c {name: a, image: nginx, imagePullPolicyy: Always}
+  - <<: *c
+    name: b
+  - <<: 3
+    name: c
+`)}
+	_, err = LoadFS(fsys, "s.yaml")
+	require.EqualError(t, err, `web.yaml:6: spec.containers[0].imagePullPolicyy: unknown field "imagePullPolicyy" (did you mean "imagePullPolicy"?)
+web.yaml:6: spec.containers[1].imagePullPolicyy: unknown field "imagePullPolicyy" (did you mean "imagePullPolicy"?)
+web.yaml:9: spec.containers[2][<<]: a merge key (<<) takes a mapping or a list of mappings, not an integer (3)`)
+}
+
+// TestJSONStreamManifestFile: kubectl apply -f reads a file that starts
+// with "{" as a stream of JSON objects (its YAMLOrJSONDecoder), so a file
+// of concatenated JSON manifests loads, each object's errors at its own
+// lines.
+func TestJSONStreamManifestFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"s.yaml": {Data: []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [cms.json]\n")},
+		"cms.json": {Data: []byte(`{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+{
+  "apiVersion": "v1", "kind": "ConfigMap",
+  "metadata": {"name": "b"}
+} {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+`)},
+	}
+	s, err := LoadFS(fsys, "s.yaml")
+	require.NoError(t, err)
+	require.Len(t, s.Spec.FileObjects, 3)
+	assert.Equal(t, Source{File: "cms.json", Line: 2}, s.Spec.FileObjects[1].Source)
+	assert.Equal(t, "c", s.Spec.FileObjects[2].Name)
+	assert.Equal(t, Source{File: "cms.json", Line: 5}, s.Spec.FileObjects[2].Source)
+
+	fsys["cms.json"] = &fstest.MapFile{Data: []byte(`{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+{
+  "apiVersion": "v1", "kind": "ConfigMap",
+  "metadata": {"name": "b"},
+  "data": {"n": 1}
+}
+`)}
+	_, err = LoadFS(fsys, "s.yaml")
+	require.EqualError(t, err, `cms.json:5: data.n: must be a string, not an integer (1); quote it: "1"`)
+}

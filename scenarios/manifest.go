@@ -8,15 +8,17 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // manifest decodes one Kubernetes manifest strictly into its typed object.
 // path is the manifest's field path in its file ("" for a document of
-// spec.files). nsNode and eventNS carry an apply event's namespace field,
-// when set. When the manifest has errors (all reported) it returns nil or,
+// spec.files). nsNode (at nsPath) and eventNS carry an apply event's
+// namespace field, when set. When the manifest has errors (all reported) it returns nil or,
 // if its kind and name are readable, a placeholder without Object.
-func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS string) *Manifest {
+func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, nsPath, eventNS string) *Manifest {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "a manifest must be a mapping, not %s", describe(n))
@@ -42,12 +44,14 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 	}
 	r, known := resourceForKind(kind)
 	switch {
+	case kind == Kind && apiVersion == APIVersion:
+		d.errorf(kindNode, joinPath(path, "kind"), "this is a kubesim Scenario, not a Kubernetes manifest: spec.objects and spec.files hold manifests")
+		return nil
 	case kind == "List" || strings.HasSuffix(kind, "List"):
 		d.errorf(kindNode, joinPath(path, "kind"), "%s is not supported: write one manifest per object", kind)
 		return nil
 	case !known:
-		d.errorf(kindNode, joinPath(path, "kind"), "unknown kind %q%s: kubesim serves %s",
-			kind, suggest(kind, manifestKinds()), strings.Join(manifestKinds(), ", "))
+		d.errorf(kindNode, joinPath(path, "kind"), "%s: kubesim serves %s", unsupportedKind(kind, apiVersion), strings.Join(manifestKinds(), ", "))
 		return nil
 	case r.Kind == "Node":
 		d.errorf(kindNode, joinPath(path, "kind"), "nodes are declared in spec.cluster.nodes or added by addNode events, not as manifests")
@@ -109,7 +113,22 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, eventNS
 	if len(d.l.errs.list) != before {
 		return placeholder(n, r, path, eventNS, d.file)
 	}
-	return &Manifest{Object: obj, JSON: raw, Resource: r, Namespace: ns, Name: name, Source: Source{File: d.file, Line: lineOf(n)}, path: path}
+	m := &Manifest{Object: obj, JSON: raw, Resource: r, Namespace: ns, Name: name, Source: Source{File: d.file, Line: lineOf(n)}, path: path}
+	m.locate(n, nsNode, nsPath)
+	return m
+}
+
+// locate records where the manifest's name and namespace are written.
+func (m *Manifest) locate(n, nsNode *yaml.Node, nsPath string) {
+	if pos, found := nodeAt(n, "metadata.name"); found {
+		m.nameLine = lineOf(pos)
+	}
+	switch pos, found := nodeAt(n, "metadata.namespace"); {
+	case found:
+		m.nsLine, m.nsPath = lineOf(pos), joinPath(m.path, "metadata.namespace")
+	case nsNode != nil:
+		m.nsLine, m.nsPath = lineOf(nsNode), nsPath
+	}
 }
 
 // placeholder stands for a manifest that did not decode, so that the
@@ -130,7 +149,9 @@ func placeholder(n *yaml.Node, r Resource, path, eventNS, file string) *Manifest
 		_, nsNode := mappingKey(md, "namespace")
 		ns = cmp.Or(scalarValue(nsNode), eventNS, DefaultNamespace)
 	}
-	return &Manifest{Resource: r, Namespace: ns, Name: name, Source: Source{File: file, Line: lineOf(n)}, path: path}
+	m := &Manifest{Resource: r, Namespace: ns, Name: name, Source: Source{File: file, Line: lineOf(n)}, path: path}
+	m.locate(n, nil, "")
+	return m
 }
 
 // validate runs the injected validator on a copy. A panic in it is an
@@ -143,4 +164,26 @@ func (d *fileDec) validate(obj runtime.Object) (errs field.ErrorList) {
 		}
 	}()
 	return d.l.opts.validator.Validate(obj.DeepCopyObject())
+}
+
+// unsupportedKind says why kubesim refuses a kind it does not serve: a
+// Kubernetes kind it does not simulate (StatefulSet, Job, …) is named as
+// such, a CustomResourceDefinition or a kind of a group Kubernetes does not
+// serve is a custom resource, anything else is an unknown kind (a typo,
+// with a suggestion).
+func unsupportedKind(kind, apiVersion string) string {
+	if kind == "CustomResourceDefinition" {
+		return kind + " is not supported (custom resources are not simulated)"
+	}
+	groups := map[string]bool{}
+	for gvk := range scheme.Scheme.AllKnownTypes() {
+		if gvk.Kind == kind && gvk.Version != runtime.APIVersionInternal && !strings.HasSuffix(kind, "Options") {
+			return kind + " is not supported"
+		}
+		groups[gvk.Group] = true
+	}
+	if gv, err := schema.ParseGroupVersion(apiVersion); err == nil && apiVersion != "" && !groups[gv.Group] {
+		return fmt.Sprintf("unknown kind %q in %s: custom resources are not supported", kind, apiVersion)
+	}
+	return fmt.Sprintf("unknown kind %q%s", kind, suggest(kind, manifestKinds()))
 }

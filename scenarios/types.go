@@ -121,6 +121,11 @@ type Manifest struct {
 	Source    Source // first line of the manifest
 
 	path string // field path of the manifest in its file ("" for a document of spec.files)
+	// Where the name and the namespace are written, for errors about them
+	// (0: not written). The namespace of an apply event may be the event's
+	// namespace field (nsPath tells which).
+	nameLine, nsLine int
+	nsPath           string
 }
 
 // Ref is the manifest's kind/name.

@@ -69,10 +69,21 @@ type world struct {
 	objects   map[objKey]*Manifest
 	gone      map[objKey]string // where an object (or node, kind "Node") was deleted
 	created   map[objKey]time.Duration
-	total     int // nodes ever created
-	now       time.Duration
+	// namespaces is where each Namespace manifest of the scenario first
+	// appears (objects, files, then apply events in time order), to tell
+	// an object created before its namespace where the namespace comes.
+	namespaces map[string]nsSource
+	total      int // nodes ever created
+	now        time.Duration
 	// timeline is the scenario's events in the order they run.
 	timeline []Event
+}
+
+// nsSource is where a Namespace manifest is, and when it is created.
+type nsSource struct {
+	src     Source
+	at      time.Duration
+	initial bool // in spec.objects or spec.files
 }
 
 func keyOf(r Resource, namespace, name string) objKey {
@@ -95,10 +106,23 @@ func (l *loader) checkTimeline(s *Scenario) {
 	for i, g := range s.Spec.Cluster.Nodes {
 		w.addNodes(g, fmt.Sprintf("spec.cluster.nodes[%d]", i), "")
 	}
+	w.namespaces = map[string]nsSource{}
+	for _, m := range s.InitialObjects() {
+		if _, seen := w.namespaces[m.Name]; !seen && m.Resource.Kind == "Namespace" {
+			w.namespaces[m.Name] = nsSource{src: m.Source, initial: true}
+		}
+	}
+	w.timeline = s.Timeline()
+	for _, e := range w.timeline {
+		if m := e.Object; m != nil && m.Resource.Kind == "Namespace" {
+			if _, seen := w.namespaces[m.Name]; !seen {
+				w.namespaces[m.Name] = nsSource{src: m.Source, at: e.At}
+			}
+		}
+	}
 	for _, m := range s.InitialObjects() {
 		w.create(m, "")
 	}
-	w.timeline = s.Timeline()
 	for _, e := range w.timeline {
 		w.now = e.At
 		w.event(e)
@@ -140,12 +164,25 @@ func (w *world) create(m Manifest, applyPath string) {
 		nsKey := objKey{kind: "Namespace", name: m.Namespace}
 		if _, ok := w.objects[nsKey]; !ok {
 			msg := fmt.Sprintf("namespace %q does not exist", m.Namespace)
-			if where, deleted := w.gone[nsKey]; deleted {
+			if applyPath != "" {
+				msg += " at " + FormatDuration(w.now)
+			}
+			later, comes := w.namespaces[m.Namespace]
+			switch where, deleted := w.gone[nsKey]; {
+			case deleted:
 				msg += " (deleted by " + where + ")"
-			} else {
+			case comes && later.initial && applyPath == "":
+				msg = fmt.Sprintf("namespace %q does not exist yet: its Namespace manifest comes later, at %s (spec.objects are created first, then spec.files in order)", m.Namespace, later.src)
+			case comes && !later.initial && later.at > w.now:
+				msg += fmt.Sprintf(": it is created at %s (%s)", FormatDuration(later.at), later.src)
+			default:
 				msg += ": create it with a Namespace manifest before this object"
 			}
-			w.l.errs.add(m.Source.File, m.Source.Line, 0, joinPath(m.path, "metadata.namespace"), msg)
+			line, path := m.Source.Line, joinPath(m.path, "metadata.namespace")
+			if m.nsLine > 0 {
+				line, path = m.nsLine, m.nsPath
+			}
+			w.l.errs.add(m.Source.File, line, 0, path, msg)
 			return
 		}
 	}
@@ -155,7 +192,11 @@ func (w *world) create(m Manifest, applyPath string) {
 		if prev != nil {
 			where = prev.Source.String()
 		}
-		w.l.errs.add(m.Source.File, m.Source.Line, 0, joinPath(m.path, "metadata.name"), fmt.Sprintf("%s is already defined at %s", k, where))
+		line := m.Source.Line
+		if m.nameLine > 0 {
+			line = m.nameLine
+		}
+		w.l.errs.add(m.Source.File, line, 0, joinPath(m.path, "metadata.name"), fmt.Sprintf("%s is already defined at %s", k, where))
 		return
 	}
 	mc := m
@@ -331,9 +372,28 @@ func (w *world) needObject(e Event, field string, k objKey, lenient bool) (*Mani
 	case everCreated:
 		w.errorf(line, path, "%s does not exist yet at %s (it is created at %s)", k, FormatDuration(e.At), FormatDuration(w.created[k]))
 	default:
-		w.errorf(line, path, "%s does not exist at %s: no manifest or apply event creates it before then", k, FormatDuration(e.At))
+		w.errorf(line, path, "%s does not exist at %s: no manifest or apply event creates it before then%s", k, FormatDuration(e.At), w.elsewhere(k))
 	}
 	return nil, false
+}
+
+// elsewhere names the other namespaces where an object of k's kind and name
+// exists now: the event most likely lacks its namespace.
+func (w *world) elsewhere(k objKey) string {
+	var in []string
+	for o := range w.objects {
+		if o.kind == k.kind && o.name == k.name && o.namespace != k.namespace {
+			in = append(in, o.namespace)
+		}
+	}
+	if len(in) == 0 {
+		return ""
+	}
+	slices.Sort(in)
+	if len(in) == 1 {
+		return fmt.Sprintf(" (there is one in namespace %s: set the event's namespace)", in[0])
+	}
+	return fmt.Sprintf(" (namespaces %s each have one: set the event's namespace)", strings.Join(in, ", "))
 }
 
 func (w *world) event(e Event) {

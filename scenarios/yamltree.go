@@ -55,6 +55,62 @@ func parseDocuments(data []byte) (docs []*yaml.Node, errLine int, errMsg string)
 	}
 }
 
+// parseJSONStream splits a manifest file that starts with "{" into its
+// JSON objects, as kubectl's YAMLOrJSONDecoder reads such a file as a
+// stream of JSON values (concatenated, with or without whitespace between
+// them): each object is parsed as a YAML document, its lines counted from
+// the start of the file. It returns nil docs when data is not such a
+// stream (not JSON, or invalid JSON: the YAML parser reports it).
+func parseJSONStream(data []byte) (docs []*yaml.Node, errLine int, errMsg string) {
+	body := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, 0, ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var chunks [][2]int // start and end offsets in body
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || len(raw) == 0 || raw[0] != '{' {
+			return nil, 0, "" // let the YAML parser say what is wrong
+		}
+		end := int(dec.InputOffset())
+		chunks = append(chunks, [2]int{end - len(raw), end})
+	}
+	if len(chunks) < 2 {
+		return nil, 0, "" // one object: YAML reads it as it is
+	}
+	skipped := len(data) - len(body) // the byte order mark
+	for _, c := range chunks {
+		ds, line, msg := parseDocuments(body[c[0]:c[1]])
+		offset := bytes.Count(data[:skipped+c[0]], []byte("\n"))
+		if line > 0 {
+			return docs, line + offset, msg
+		}
+		for _, doc := range ds {
+			shiftLines(doc, offset, 0)
+		}
+		docs = append(docs, ds...)
+	}
+	return docs, 0, ""
+}
+
+// shiftLines adds delta to the line of every node of a document (JSON has
+// no aliases, so the walk is a tree walk).
+func shiftLines(n *yaml.Node, delta, depth int) {
+	if n == nil || depth > maxDepth {
+		return
+	}
+	n.Line += delta
+	for _, c := range n.Content {
+		shiftLines(c, delta, depth+1)
+	}
+}
+
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntaxErrorLine pulls the line number out of a go-yaml error.
@@ -262,9 +318,94 @@ func pairs(n *yaml.Node) []pair {
 	return out
 }
 
+// expandMerges replaces the YAML merge keys (<<) of every mapping in the
+// document under n by the entries they merge, as go-yaml v3 decodes them
+// and sigs.k8s.io/yaml does for kubectl: the mapping's own keys win over
+// merged ones, and of a list of merged mappings the earlier wins. Merged
+// entries keep their nodes (the values through an alias), so an error in
+// one is reported where it is written. Each mapping is expanded once (anchored ones in place, shared by
+// their aliases); the entries it gains count against the load's node
+// budget.
+func (d *fileDec) expandMerges(n *yaml.Node, path string, depth int, done map[*yaml.Node]bool) {
+	if n == nil || depth > maxDepth || done[n] {
+		return
+	}
+	done[n] = true
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.AliasNode:
+		for _, c := range n.Content {
+			d.expandMerges(c, path, depth+1, done)
+		}
+		if n.Kind == yaml.AliasNode {
+			d.expandMerges(n.Alias, path, depth+1, done)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			d.expandMerges(c, fmt.Sprintf("%s[%d]", path, i), depth+1, done)
+		}
+	case yaml.MappingNode:
+		own := map[string]bool{}
+		merges := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolve(n.Content[i])
+			if k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				merges = true
+			} else if k != nil && k.Kind == yaml.ScalarNode {
+				own[k.Value] = true
+			}
+			key := "<<"
+			if k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" {
+				key = k.Value
+			}
+			d.expandMerges(n.Content[i+1], joinKey(path, key), depth+1, done)
+		}
+		if !merges {
+			return
+		}
+		out := make([]*yaml.Node, 0, len(n.Content))
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+			if k == nil || k.Kind != yaml.ScalarNode || k.ShortTag() != "!!merge" {
+				out = append(out, n.Content[i], n.Content[i+1])
+				continue
+			}
+			sources := []*yaml.Node{v}
+			if v != nil && v.Kind == yaml.SequenceNode {
+				sources = sources[:0]
+				for _, item := range v.Content {
+					sources = append(sources, resolve(item))
+				}
+			}
+			for _, src := range sources {
+				if src == nil || src.Kind != yaml.MappingNode {
+					d.errorf(src, joinKey(path, "<<"), "a merge key (<<) takes a mapping or a list of mappings, not %s", describe(src))
+					continue
+				}
+				d.l.visits += len(src.Content) / 2
+				if d.l.visits > maxNodeVisits {
+					d.errorf(k, path, "document too large (more than %d nodes with aliases and merge keys expanded)", maxNodeVisits)
+					return
+				}
+				for j := 0; j+1 < len(src.Content); j += 2 {
+					sk := resolve(src.Content[j])
+					if sk == nil || sk.Kind != yaml.ScalarNode || own[sk.Value] {
+						continue
+					}
+					own[sk.Value] = true
+					// The value joins as an alias: checkTree checks it where
+					// it is written, not once more per mapping it is merged into.
+					v := src.Content[j+1]
+					out = append(out, src.Content[j], &yaml.Node{Kind: yaml.AliasNode, Alias: v, Line: v.Line, Column: v.Column})
+				}
+			}
+		}
+		n.Content = out
+	}
+}
+
 // checkTree reports structural problems anywhere in a document: duplicate
-// keys, non-scalar keys, merge keys, unsupported tags. Aliases are not
-// followed: what they name is checked where it is defined.
+// keys, non-scalar keys, unsupported tags (merge keys are expanded before).
+// Aliases are not followed: what they name is checked where it is defined.
 func (d *fileDec) checkTree(n *yaml.Node, path string, depth int) {
 	if n == nil || n.Kind == yaml.AliasNode {
 		return
@@ -285,10 +426,6 @@ func (d *fileDec) checkTree(n *yaml.Node, path string, depth int) {
 			rk := resolve(k)
 			if rk == nil || rk.Kind != yaml.ScalarNode {
 				d.errorf(k, path, "mapping keys must be plain strings, not %s", describe(k))
-				continue
-			}
-			if rk.ShortTag() == "!!merge" {
-				d.errorf(k, path, "YAML merge keys (<<) are not supported; write the fields out")
 				continue
 			}
 			sub := joinKey(path, rk.Value)

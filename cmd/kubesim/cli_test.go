@@ -245,7 +245,7 @@ spec:
     nodes: [{name: worker, capacity: {cpu: "2", memory: 4Gi}}]
   events:
   - {at: 30s, action: rebootNode, node: worker}
-`, `bad.yaml:8: spec.events[0].action: unknown action "rebootNode"`},
+`, `bad.yaml:8: spec.events[0].action: unknown action "rebootNode": to reboot a node, crash it and recover it later (crashNode, then recoverNode)`},
 	"a field the action needs is missing": {`
 apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
@@ -735,7 +735,7 @@ func TestRunExplainOfAPodThatNeverExistedFailsTheRun(t *testing.T) {
 	assert.NotContains(t, out, "explain: ")
 	assert.Contains(t, out, "\nEXPLAIN pod default/big at 0:01:00.000", "the other pod is still explained")
 	assert.Contains(t, out, "ERRORS\n  at 1m: --explain pod/ghost: "+missing+" (seed 1)\n")
-	assert.Contains(t, out, "FAIL: 3 passed, 0 failed, 5 not checked (after --until), 1 errors")
+	assert.Contains(t, out, "FAIL: 3 passed, 0 failed, 5 not checked (after --until), 1 error (seed 1;")
 
 	code, out, _ = cli(t, "run", "pending-pods", "--until", "1m", "--explain", "pod/ghost", "-o", "json")
 	assert.Equal(t, 1, code)

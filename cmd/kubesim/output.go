@@ -46,7 +46,11 @@ func writeText(w io.Writer, res *runner.Result, rerun string, quiet bool, explan
 		fmt.Fprintf(w, ", %d not checked (after --until)", pending)
 	}
 	if len(res.Errors) > 0 {
-		fmt.Fprintf(w, ", %d errors", len(res.Errors))
+		noun := "errors"
+		if len(res.Errors) == 1 {
+			noun = "error"
+		}
+		fmt.Fprintf(w, ", %d %s", len(res.Errors), noun)
 	}
 	fmt.Fprintf(w, " (seed %d; rerun: %s)\n", res.Seed, rerun)
 }

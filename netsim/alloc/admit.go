@@ -407,6 +407,7 @@ func (a *Allocator) allocHealthCheckNodePort(t *Txn, s *v1.Service) field.ErrorL
 
 func (a *Allocator) update(t *Txn, s, old *v1.Service) field.ErrorList {
 	patchAllocatedValues(s, old)
+	normalizeClusterIPs(s, old)
 	dropTypeDependentFields(s, old)
 	errs := validate(s)
 	if needsClusterIP(old) && needsClusterIP(s) && firstIP(old) != "" && firstIP(s) != firstIP(old) {
@@ -524,6 +525,25 @@ func patchAllocatedValues(s, old *v1.Service) {
 	if needsHealthCheck(old) && needsHealthCheck(s) && s.Spec.HealthCheckNodePort == 0 {
 		s.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
 	}
+}
+
+// normalizeClusterIPs keeps clusterIPs in step with a clusterIP an update
+// changed without touching clusterIPs (a patch of the singular field, as
+// kubectl apply of an older manifest sends): the update case of upstream's
+// NormalizeClusterIPs (pkg/registry/core/service/storage/storage.go), run
+// before validation, so a changed IP is one "may not change once set".
+func normalizeClusterIPs(s, old *v1.Service) {
+	if len(old.Spec.ClusterIPs) > 0 && len(s.Spec.ClusterIPs) == 0 && old.Spec.ClusterIP == s.Spec.ClusterIP {
+		s.Spec.ClusterIPs = slices.Clone(old.Spec.ClusterIPs)
+	}
+	if old.Spec.ClusterIP == s.Spec.ClusterIP || !slices.Equal(old.Spec.ClusterIPs, s.Spec.ClusterIPs) {
+		return
+	}
+	if old.Spec.ClusterIP != "" && s.Spec.ClusterIP == "" {
+		s.Spec.ClusterIPs = nil // cleared: clear on the user's behalf
+		return
+	}
+	s.Spec.ClusterIPs = []string{s.Spec.ClusterIP}
 }
 
 // dropTypeDependentFields clears, on a type change, fields the new type

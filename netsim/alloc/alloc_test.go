@@ -270,6 +270,16 @@ func TestUpdateTypeChanges(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.Equal(t, `spec.clusterIPs[0]: Invalid value: "10.96.0.99": may not change once set`, errs[0].Error())
 
+	// A patch that names only clusterIP (kubectl apply of a manifest with a
+	// new clusterIP) leaves the stored clusterIPs: they follow clusterIP
+	// (upstream's NormalizeClusterIPs), so the error is the same single one,
+	// not also "first value must match `clusterIP`".
+	patched := back.DeepCopy()
+	patched.Spec.ClusterIP = "10.96.0.99"
+	errs = a.Admit(OpUpdate, patched, back)
+	require.Len(t, errs, 1, "%v", errs)
+	assert.Equal(t, `spec.clusterIPs[0]: Invalid value: "10.96.0.99": may not change once set`, errs[0].Error())
+
 	// To ExternalName: IP released.
 	ext := back.DeepCopy()
 	ext.Spec.Type = v1.ServiceTypeExternalName

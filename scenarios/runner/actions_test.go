@@ -563,3 +563,33 @@ spec:
 	d := get[*appsv1.Deployment](t, r, "deployments", "default", "web")
 	assert.NotContains(t, d.Spec.Template.Annotations, RestartedAtAnnotation)
 }
+
+// TestApplyChangesAServiceFromNodePortToClusterIP: applying the manifest
+// of a NodePort Service without its type is what kubectl users do to go
+// back to ClusterIP; the API server drops the defaulted
+// externalTrafficPolicy and the allocated node port (upstream's
+// dropTypeDependentFields), so the apply succeeds and the port is free.
+func TestApplyChangesAServiceFromNodePortToClusterIP(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 3m
+  objects:
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 1m, action: apply, object: {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}}
+  - {at: 2m, action: apply, object: {apiVersion: v1, kind: Service, metadata: {name: other}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}]}}}
+`, Options{})
+	r.AdvanceTo(10 * time.Second)
+	svc := get[*v1.Service](t, r, "services", "default", "web")
+	port := svc.Spec.Ports[0].NodePort
+	require.NotZero(t, port)
+
+	r.AdvanceTo(time.Minute)
+	svc = get[*v1.Service](t, r, "services", "default", "web")
+	assert.Equal(t, v1.ServiceTypeClusterIP, svc.Spec.Type)
+	assert.Empty(t, svc.Spec.ExternalTrafficPolicy)
+	assert.Zero(t, svc.Spec.Ports[0].NodePort)
+	assert.Empty(t, r.Finish().Errors)
+}

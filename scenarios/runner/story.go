@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -347,7 +348,7 @@ func (s *storyteller) decided(res scenarios.Result) {
 	e := Entry{Time: res.DecidedAt, Component: "expect", Verb: res.Status.String(), Message: msg}
 	if res.Status == scenarios.Failed {
 		e.Warning = true
-		e.Message += fmt.Sprintf(" (observed %s)", res.Observed)
+		e.Message += fmt.Sprintf(" (observed %q)", res.Observed)
 	}
 	s.emit(e)
 }
@@ -398,18 +399,21 @@ func (s *storyteller) flush() {
 		if lastOfInstant[p.Verb] && lastIndex[p.Object+" "+p.Verb] != i {
 			continue
 		}
+		// Each action of the scenario is a line of its own: a crash at 0s
+		// is not a detail of the node's addNode, an apply right after a
+		// delete is not a detail of the delete, and an apply that changes
+		// the object again is told even when its line repeats the last one.
+		action := !p.event && (p.Component == "scenario" || p.Component == User)
 		if p.Object != "" {
 			key := p.Verb + "\x00" + p.Message
-			if s.last[p.Object] == key {
+			if s.last[p.Object] == key && !action {
 				continue
 			}
 			s.last[p.Object] = key
 		}
 		mk := p.Component + "\x00" + p.Object
-		if p.Component == "scenario" {
-			// each action of the scenario is a line of its own (a crash at
-			// 0s is not a detail of the node's addNode)
-			mk += "\x00" + p.Verb
+		if action {
+			mk += "\x00" + strconv.Itoa(i)
 		}
 		if j, ok := merged[mk]; ok && p.Object != "" {
 			text := p.Message

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/sim"
 )
 
@@ -148,6 +149,41 @@ func TestStoryTellsEveryScenarioActionOfAnInstant(t *testing.T) {
 		"scenario crashNode node/w-1 ",
 		"scenario cordon node/w-1 ",
 	}, got)
+}
+
+// TestStoryTellsEveryKubectlAction: each action the scenario runs is its
+// own line, even when it repeats the object's last line (a second apply
+// that changes the object again) or shares an instant with another action
+// on the object (delete, then apply): merged, a delete followed by a create
+// read "delete … deleted; created", and a repeated "configured" vanished.
+func TestStoryTellsEveryKubectlAction(t *testing.T) {
+	var got []string
+	s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%s %s %s %s", e.Component, e.Verb, e.Object, e.Message)) })
+	s.emit(Entry{Time: time.Minute, Component: User, Verb: "apply", Object: "configmap/cfg", Message: "configured"})
+	s.emit(Entry{Time: 2 * time.Minute, Component: User, Verb: "apply", Object: "configmap/cfg", Message: "configured"})
+	s.emit(Entry{Time: 2 * time.Minute, Component: User, Verb: "apply", Object: "configmap/cfg", Message: "unchanged"})
+	s.emit(Entry{Time: 3 * time.Minute, Component: User, Verb: "delete", Object: "configmap/cfg", Message: "deleted (background cascading)"})
+	s.emit(Entry{Time: 3 * time.Minute, Component: User, Verb: "apply", Object: "configmap/cfg", Message: "created"})
+	s.flush()
+	assert.Equal(t, []string{
+		"kubectl apply configmap/cfg configured",
+		"kubectl apply configmap/cfg configured",
+		"kubectl apply configmap/cfg unchanged",
+		"kubectl delete configmap/cfg deleted (background cascading)",
+		"kubectl apply configmap/cfg created",
+	}, got)
+}
+
+// TestStoryQuotesAFailedExpectationsValue: the observed value of a FAIL
+// line is quoted as in the EXPECTATIONS list, so a value that ends with a
+// newline (a last-applied-configuration annotation) stays on its line.
+func TestStoryQuotesAFailedExpectationsValue(t *testing.T) {
+	var got []string
+	s := newStoryteller(func(e Entry) { got = append(got, e.Message) })
+	exp := &scenarios.Expectation{Name: "annotation", Timing: scenarios.TimingAt, Time: time.Minute}
+	s.decided(scenarios.Result{Expectation: exp, Status: scenarios.Failed, DecidedAt: time.Minute, Observed: "{\"a\":1}\n"})
+	s.flush()
+	assert.Equal(t, []string{`annotation (observed "{\"a\":1}\n")`}, got)
 }
 
 func TestStoryKeepsTheLastEndpointsUpdateOfAnInstant(t *testing.T) {

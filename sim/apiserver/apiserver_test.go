@@ -2039,3 +2039,37 @@ func TestNamespaceDeletionPropagation(t *testing.T) {
 	_, err = nss.Get(ctx, "team", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err))
 }
+
+// TestServiceTypeChangeDropsTypeDependentFields: changing a NodePort or
+// LoadBalancer Service to ClusterIP with a patch that names only the type
+// (what kubectl apply sends) succeeds: the server drops the defaulted
+// externalTrafficPolicy, allocateLoadBalancerNodePorts and
+// loadBalancerClass the user did not change, as upstream's
+// pkg/registry/core/service/strategy.go dropTypeDependentFields does.
+func TestServiceTypeChangeDropsTypeDependentFields(t *testing.T) {
+	e := newEnv(t)
+	svcs := e.c.CoreV1().Services("default")
+	class := "example.com/lb"
+	for _, s := range []*v1.Service{
+		{ObjectMeta: metav1.ObjectMeta{Name: "np"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, Ports: []v1.ServicePort{{Port: 80}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "lb"}, Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, LoadBalancerClass: &class, Ports: []v1.ServicePort{{Port: 80}}}},
+	} {
+		created, err := svcs.Create(ctx, s, metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.Equal(t, v1.ServiceExternalTrafficPolicyCluster, created.Spec.ExternalTrafficPolicy)
+
+		got, err := svcs.Patch(ctx, s.Name, types.StrategicMergePatchType, []byte(`{"spec":{"type":"ClusterIP"}}`), metav1.PatchOptions{})
+		require.NoError(t, err, s.Name)
+		assert.Equal(t, v1.ServiceTypeClusterIP, got.Spec.Type)
+		assert.Empty(t, got.Spec.ExternalTrafficPolicy, s.Name)
+		assert.Nil(t, got.Spec.AllocateLoadBalancerNodePorts, s.Name)
+		assert.Nil(t, got.Spec.LoadBalancerClass, s.Name)
+	}
+
+	// A changed externalTrafficPolicy is the user's: kept, and refused.
+	_, err := svcs.Create(ctx, &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "np2"},
+		Spec: v1.ServiceSpec{Type: v1.ServiceTypeNodePort, Ports: []v1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = svcs.Patch(ctx, "np2", types.StrategicMergePatchType, []byte(`{"spec":{"type":"ClusterIP","externalTrafficPolicy":"Local"}}`), metav1.PatchOptions{})
+	assert.EqualError(t, err, `Service "np2" is invalid: spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services`)
+}

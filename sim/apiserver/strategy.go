@@ -331,6 +331,9 @@ func serviceStrategy() strategy {
 		prepareForCreate: func(obj runtime.Object) {
 			obj.(*v1.Service).Status = v1.ServiceStatus{}
 		},
+		prepareForUpdate: func(obj, old runtime.Object) {
+			dropTypeDependentFields(obj.(*v1.Service), old.(*v1.Service))
+		},
 		validate: func(obj runtime.Object) field.ErrorList { return validateService(obj.(*v1.Service)) },
 		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
 			return validateServiceUpdate(obj.(*v1.Service), old.(*v1.Service))
@@ -346,6 +349,33 @@ func serviceStrategy() strategy {
 			svc := obj.(*v1.Service)
 			return fields.Set{"spec.clusterIP": svc.Spec.ClusterIP, "spec.type": string(svc.Spec.Type)}
 		},
+	}
+}
+
+// dropTypeDependentFields clears, when an update changes a Service's type,
+// the fields the new type does not use that still hold the old values (so
+// the user did not ask for them), as upstream's svcStrategy.PrepareForUpdate
+// (pkg/registry/core/service/strategy.go, dropTypeDependentFields): a patch
+// that changes only the type of a NodePort Service to ClusterIP is valid.
+// The allocated fields (clusterIP, nodePorts, healthCheckNodePort) are the
+// allocator's, which releases them (netsim/alloc).
+func dropTypeDependentFields(s, old *v1.Service) {
+	external := func(svc *v1.Service) bool {
+		return svc.Spec.Type == v1.ServiceTypeNodePort || svc.Spec.Type == v1.ServiceTypeLoadBalancer
+	}
+	if old.Spec.Type == v1.ServiceTypeLoadBalancer && s.Spec.Type != v1.ServiceTypeLoadBalancer {
+		if a, b := s.Spec.AllocateLoadBalancerNodePorts, old.Spec.AllocateLoadBalancerNodePorts; a != nil && b != nil && *a == *b {
+			s.Spec.AllocateLoadBalancerNodePorts = nil
+		}
+		if a, b := s.Spec.LoadBalancerClass, old.Spec.LoadBalancerClass; (a == nil) == (b == nil) && (a == nil || *a == *b) {
+			s.Spec.LoadBalancerClass = nil
+		}
+	}
+	if external(old) && !external(s) && s.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
+		s.Spec.ExternalTrafficPolicy = ""
+	}
+	if s.Spec.Type != v1.ServiceTypeLoadBalancer {
+		s.Status.LoadBalancer = v1.LoadBalancerStatus{}
 	}
 }
 
