@@ -211,3 +211,51 @@ func TestEvictionOfUnhealthyPodUsesItsOwnResourceVersion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, pdb.Status.DisruptedPods, "no budget spent")
 }
+
+// An unready Running pod (eviction.go Create, KEP-3017): under
+// IfHealthyBudget (or no policy) it is evicted without spending the budget
+// only while the budget is healthy (currentHealthy >= desiredHealthy > 0),
+// else the budget decides; under AlwaysAllow it is always evicted without
+// spending the budget.
+func TestEvictionOfUnhealthyPodByPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name                    string
+		policy                  *policyv1.UnhealthyPodEvictionPolicyType
+		current, desired, allow int32
+		evicted, spent          bool
+	}{
+		{"no policy, healthy budget", nil, 2, 2, 0, true, false},
+		{"IfHealthyBudget, healthy budget", ptr(policyv1.IfHealthyBudget), 2, 2, 0, true, false},
+		{"IfHealthyBudget, unhealthy budget", ptr(policyv1.IfHealthyBudget), 1, 2, 0, false, false},
+		{"IfHealthyBudget, nothing desired, budget allows", ptr(policyv1.IfHealthyBudget), 1, 0, 1, true, true},
+		{"IfHealthyBudget, nothing desired, budget spent", ptr(policyv1.IfHealthyBudget), 0, 0, 0, false, false},
+		{"AlwaysAllow, unhealthy budget", ptr(policyv1.AlwaysAllow), 1, 2, 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.runningPod(t, "unready", false)
+			pdb := e.budget(t, "web", policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, CurrentHealthy: tc.current, DesiredHealthy: tc.desired,
+				DisruptionsAllowed: tc.allow, ExpectedPods: 3})
+			if tc.policy != nil {
+				pdb.Spec.UnhealthyPodEvictionPolicy = tc.policy
+				pdb, err := e.c.PolicyV1().PodDisruptionBudgets("default").Update(ctx, pdb, metav1.UpdateOptions{})
+				require.NoError(t, err)
+				pdb.Status.ObservedGeneration = pdb.Generation
+				_, err = e.c.PolicyV1().PodDisruptionBudgets("default").UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+				require.NoError(t, err)
+			}
+			err := e.c.CoreV1().Pods("default").EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "unready"}})
+			if tc.evicted {
+				require.NoError(t, err)
+			} else {
+				require.True(t, apierrors.IsTooManyRequests(err), "%v", err)
+			}
+			p, err := e.c.CoreV1().Pods("default").Get(ctx, "unready", metav1.GetOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.evicted, p.DeletionTimestamp != nil)
+			after, err := e.c.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web", metav1.GetOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.spent, len(after.Status.DisruptedPods) == 1)
+		})
+	}
+}
