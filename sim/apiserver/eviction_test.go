@@ -259,3 +259,27 @@ func TestEvictionOfUnhealthyPodByPolicy(t *testing.T) {
 		})
 	}
 }
+
+// An eviction is a create (of pods/eviction): NamespaceLifecycle refuses it
+// in a namespace being deleted, with the NamespaceTerminating cause kubectl
+// drain looks for (plugin/pkg/admission/namespace/lifecycle Admit).
+func TestEvictionInTerminatingNamespaceForbidden(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.c.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	pods := e.c.CoreV1().Pods("shop")
+	_, err = pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, e.c.CoreV1().Namespaces().Delete(ctx, "shop", metav1.DeleteOptions{}))
+
+	err = pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "a"}})
+	require.True(t, apierrors.IsForbidden(err), "%v", err)
+	assert.Equal(t, `pods "a" is forbidden: unable to create new content in namespace shop because it is being terminated`, err.Error())
+	assert.True(t, apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause))
+	p, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.False(t, hasDisruptionTarget(p))
+
+	err = e.c.CoreV1().Pods("nowhere").EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "a"}})
+	assert.Equal(t, `namespaces "nowhere" not found`, fmt.Sprint(err))
+}

@@ -165,7 +165,7 @@ func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *a
 const maxDisruptedPodSize = 2000
 
 // Evict evicts a pod through the policy/v1 Eviction subresource, as
-// upstream's EvictionREST.Create: a Pending, terminal or terminating pod is
+// upstream's EvictionREST.Create after admission: a Pending, terminal or terminating pod is
 // marked and deleted without looking at budgets; a pod selected by two
 // budgets is refused (500); an unready pod is deleted without spending its
 // budget when the policy is AlwaysAllow or the budget is healthy; otherwise
@@ -175,6 +175,12 @@ const maxDisruptedPodSize = 2000
 // writes between the reads and the writes of one eviction.
 func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	podRes := s.mustResource("pods")
+	// An eviction is a create of pods/eviction: NamespaceLifecycle admits
+	// it first (refused while the namespace is being deleted).
+	if err := s.namespaceLifecycle(&Attributes{Operation: OpCreate, Resource: podRes, Subresource: "eviction",
+		Namespace: namespace, Name: ev.Name, Object: ev, User: user}); err != nil {
+		return err
+	}
 	obj, err := s.Get(podRes, namespace, ev.Name)
 	if err != nil {
 		return err
