@@ -384,6 +384,37 @@ func TestUnknownControllerKindFailsSafe(t *testing.T) {
 	assert.Equal(t, `no matches for kind "StatefulSet" in version "apps/v1"`, cond.Message)
 }
 
+// TestMissingControllerFailsSafe: a pod whose controller (a ReplicaSet
+// that does not exist, or exists with another UID) cannot be found makes
+// getExpectedScale fail with "found no controllers for pod"; the sync
+// records CalculateExpectedPodCountFailed and the fail-safe writes
+// disruptionsAllowed 0 with SyncFailed, observed at the old generation. An
+// integer minAvailable needs no controllers.
+func TestMissingControllerFailsSafe(t *testing.T) {
+	f := newFixture(t)
+	f.replicaSet("rs", 3, fooBar, nil)
+	f.pdb(nil, intOrStr(intstr.FromInt32(1)))
+	f.pod("web-1", fooBar, &metav1.ObjectMeta{Name: "rs", UID: "another-uid"}, "ReplicaSet", true)
+	p := f.getPDB()
+	assert.Equal(t, int32(0), p.Status.DisruptionsAllowed)
+	cond := apimeta.FindStatusCondition(p.Status.Conditions, policy.DisruptionAllowedCondition)
+	require.NotNil(t, cond)
+	assert.Equal(t, metav1.ConditionFalse, cond.Status)
+	assert.Equal(t, policy.SyncFailedReason, cond.Reason)
+	assert.Equal(t, `found no controllers for pod "web-1"`, cond.Message)
+	assert.Equal(t, p.Status.ObservedGeneration, cond.ObservedGeneration)
+	assert.Contains(t, f.env.EventMessages("CalculateExpectedPodCountFailed"),
+		`PodDisruptionBudget/foobar: Failed to calculate the number of expected pods: found no controllers for pod "web-1"`)
+
+	pdb := f.getPDB()
+	pdb.Spec.MaxUnavailable, pdb.Spec.MinAvailable = nil, intOrStr(intstr.FromInt32(0))
+	_, err := f.env.Admin.PolicyV1().PodDisruptionBudgets("default").Update(context.TODO(), pdb, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	f.settle()
+	f.verify(1, 1, 0, 1, nil)
+	assert.Empty(t, apimeta.FindStatusCondition(f.getPDB().Status.Conditions, policy.DisruptionAllowedCondition).Message)
+}
+
 // TestStaleDisruptionTargetCleared: a DisruptionTarget condition on a pod
 // that was not deleted goes back to False after 2 minutes, observed at the
 // pod's generation (syncStalePodDisruption; KEP-5067).

@@ -529,6 +529,9 @@ func pdbStrategy() strategy {
 		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
 			return validatePDB(obj.(*policyv1.PodDisruptionBudget))
 		},
+		validateStatus: func(obj, old runtime.Object) field.ErrorList {
+			return validatePDBStatus(&obj.(*policyv1.PodDisruptionBudget).Status)
+		},
 		specEqual: func(a, b runtime.Object) bool {
 			return protoEqual(&a.(*policyv1.PodDisruptionBudget).Spec, &b.(*policyv1.PodDisruptionBudget).Spec)
 		},

@@ -160,22 +160,35 @@ func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *a
 	return scaleOf(out)
 }
 
-// Evict evicts a pod through the policy/v1 Eviction subresource, honouring
-// PodDisruptionBudgets as upstream's eviction REST does: with a budget that
-// allows no disruption the request fails with 429 TooManyRequests; otherwise
-// the budget's disruptionsAllowed is decremented, the pod recorded in its
-// disruptedPods, the pod marked DisruptionTarget and deleted. A Pending,
-// terminal or terminating pod is marked and deleted without a budget check.
+// maxDisruptedPodSize is the most disruptedPods entries a budget may hold
+// for the eviction subresource to spend it (upstream MaxDisruptedPodSize).
+const maxDisruptedPodSize = 2000
+
+// Evict evicts a pod through the policy/v1 Eviction subresource, as
+// upstream's EvictionREST.Create after admission: a Pending, terminal or terminating pod is
+// marked and deleted without looking at budgets; a pod selected by two
+// budgets is refused (500); an unready pod is deleted without spending its
+// budget when the policy is AlwaysAllow or the budget is healthy; otherwise
+// the budget must allow a disruption (429 otherwise), is decremented and
+// records the pod in disruptedPods, and the pod is marked DisruptionTarget
+// and deleted. Server-side retries on conflicts are not needed: nothing
+// writes between the reads and the writes of one eviction.
 func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 	podRes := s.mustResource("pods")
+	// An eviction is a create of pods/eviction: NamespaceLifecycle admits
+	// it first (refused while the namespace is being deleted).
+	if err := s.namespaceLifecycle(&Attributes{Operation: OpCreate, Resource: podRes, Subresource: "eviction",
+		Namespace: namespace, Name: ev.Name, Object: ev, User: user}); err != nil {
+		return err
+	}
 	obj, err := s.Get(podRes, namespace, ev.Name)
 	if err != nil {
 		return err
 	}
 	pod := obj.(*v1.Pod)
-	opts := metav1.DeleteOptions{}
+	opts := &metav1.DeleteOptions{}
 	if ev.DeleteOptions != nil {
-		opts = *ev.DeleteOptions
+		opts = ev.DeleteOptions
 	}
 	if err := NoDryRun(opts.DryRun); err != nil {
 		return err
@@ -201,61 +214,105 @@ func (s *Server) Evict(user, namespace string, ev *policyv1.Eviction) error {
 		matching = append(matching, pdb)
 	}
 	if len(matching) > 1 {
-		return apierrors.NewInternalError(fmt.Errorf("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."))
+		// Upstream returns this Failure Status as the result, which the
+		// handler turns into the error as is: no reason, no prefix.
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+			Message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."}}
 	}
 	if len(matching) == 1 {
 		pdb := matching[0]
-		healthyBypass := !isPodReady(pod) && pdb.Status.CurrentHealthy >= pdb.Status.DesiredHealthy && pdb.Status.DesiredHealthy > 0
-		if p := pdb.Spec.UnhealthyPodEvictionPolicy; p != nil && *p == policyv1.AlwaysAllow && !isPodReady(pod) {
-			healthyBypass = true
+		unhealthyBypass := false
+		if !isPodReady(pod) {
+			p := pdb.Spec.UnhealthyPodEvictionPolicy
+			unhealthyBypass = (p != nil && *p == policyv1.AlwaysAllow) ||
+				(pdb.Status.CurrentHealthy >= pdb.Status.DesiredHealthy && pdb.Status.DesiredHealthy > 0)
 		}
-		if !healthyBypass {
-			if pdb.Status.ObservedGeneration < pdb.Generation {
-				return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.",
-					fmt.Sprintf("The disruption budget %s is still being processed by the server.", pdb.Name))
+		if unhealthyBypass {
+			// The pod is deleted only as it was read (upstream
+			// updateDeletionOptions: the caller's resourceVersion
+			// precondition gives way to the one read).
+			opts = opts.DeepCopy()
+			if opts.Preconditions == nil {
+				opts.Preconditions = &metav1.Preconditions{}
 			}
-			if pdb.Status.DisruptionsAllowed < 1 {
-				return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.",
-					fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", pdb.Name, pdb.Status.DesiredHealthy, pdb.Status.CurrentHealthy))
-			}
-			next := pdb.DeepCopy()
-			next.Status.DisruptionsAllowed--
-			if next.Status.DisruptionsAllowed == 0 {
-				// As upstream's checkAndDecrement (pdbhelper.UpdateDisruptionAllowedCondition).
-				apimeta.SetStatusCondition(&next.Status.Conditions, metav1.Condition{Type: policyv1.DisruptionAllowedCondition,
-					Status: metav1.ConditionFalse, Reason: policyv1.InsufficientPodsReason,
-					ObservedGeneration: next.Status.ObservedGeneration, LastTransitionTime: metav1.NewTime(s.eng.Now())})
-			}
-			if next.Status.DisruptedPods == nil {
-				next.Status.DisruptedPods = map[string]metav1.Time{}
-			}
-			next.Status.DisruptedPods[pod.Name] = metav1.NewTime(s.eng.Now())
-			if _, err := s.Update(user, pdbRes, namespace, next, "status", metav1.UpdateOptions{}); err != nil {
-				return err
-			}
+			rv := pod.ResourceVersion
+			opts.Preconditions.ResourceVersion = &rv
+		} else if err := s.checkAndDecrement(user, pdb, pod.Name); err != nil {
+			return err
 		}
 	}
 	return s.markDisruptionTargetAndDelete(user, pod, opts)
 }
 
+// checkAndDecrement spends one disruption of the budget on the pod
+// (upstream checkAndDecrement).
+func (s *Server) checkAndDecrement(user string, pdb *policyv1.PodDisruptionBudget, podName string) error {
+	const refused = "Cannot evict pod as it would violate the pod's disruption budget."
+	pdbGR := k8sschema.GroupResource{Group: policyv1.GroupName, Resource: "poddisruptionbudget"}
+	switch {
+	case pdb.Status.ObservedGeneration < pdb.Generation:
+		return tooManyRequests(refused, 10, fmt.Sprintf("The disruption budget %s is still being processed by the server.", pdb.Name))
+	case pdb.Status.DisruptionsAllowed < 0:
+		return apierrors.NewForbidden(pdbGR, pdb.Name, fmt.Errorf("pdb disruptions allowed is negative"))
+	case len(pdb.Status.DisruptedPods) > maxDisruptedPodSize:
+		return apierrors.NewForbidden(pdbGR, pdb.Name, fmt.Errorf("DisruptedPods map too big - too many evictions not confirmed by PDB controller"))
+	case pdb.Status.DisruptionsAllowed == 0:
+		return tooManyRequests(refused, 0, fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently",
+			pdb.Name, pdb.Status.DesiredHealthy, pdb.Status.CurrentHealthy))
+	}
+	next := pdb.DeepCopy()
+	next.Status.DisruptionsAllowed--
+	if next.Status.DisruptionsAllowed == 0 {
+		// pdbhelper.UpdateDisruptionAllowedCondition.
+		apimeta.SetStatusCondition(&next.Status.Conditions, metav1.Condition{Type: policyv1.DisruptionAllowedCondition,
+			Status: metav1.ConditionFalse, Reason: policyv1.InsufficientPodsReason,
+			ObservedGeneration: next.Status.ObservedGeneration, LastTransitionTime: metav1.NewTime(s.eng.Now())})
+	}
+	if next.Status.DisruptedPods == nil {
+		next.Status.DisruptedPods = map[string]metav1.Time{}
+	}
+	next.Status.DisruptedPods[podName] = metav1.NewTime(s.eng.Now())
+	_, err := s.Update(user, s.mustResource("poddisruptionbudgets"), pdb.Namespace, next, "status", metav1.UpdateOptions{})
+	return err
+}
+
 // markDisruptionTargetAndDelete marks an evicted pod as a disruption target,
-// then deletes it (upstream addConditionAndDeletePod).
-func (s *Server) markDisruptionTargetAndDelete(user string, pod *v1.Pod, opts metav1.DeleteOptions) error {
+// then deletes it (upstream addConditionAndDeletePod): the delete
+// preconditions must hold for the pod as read before anything is written,
+// and a resourceVersion precondition then applies to the marked version.
+func (s *Server) markDisruptionTargetAndDelete(user string, pod *v1.Pod, opts *metav1.DeleteOptions) error {
+	if p := opts.Preconditions; p != nil {
+		podGR := k8sschema.GroupResource{Resource: "Pod"}
+		if p.UID != nil && len(*p.UID) > 0 && *p.UID != pod.UID {
+			return apierrors.NewConflict(podGR, pod.Name, fmt.Errorf("the UID in the precondition (%s) does not match the UID in record (%s). "+
+				"The object might have been deleted and then recreated", *p.UID, pod.UID))
+		}
+		if p.ResourceVersion != nil && len(*p.ResourceVersion) > 0 && *p.ResourceVersion != pod.ResourceVersion {
+			return apierrors.NewConflict(podGR, pod.Name, fmt.Errorf("the ResourceVersion in the precondition (%s) does not match the ResourceVersion in record (%s). "+
+				"The object might have been modified", *p.ResourceVersion, pod.ResourceVersion))
+		}
+	}
 	podRes := s.mustResource("pods")
 	next := pod.DeepCopy()
 	setPodCondition(&next.Status, v1.PodCondition{Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
 		Reason: "EvictionByEvictionAPI", Message: "Eviction API: evicting", LastTransitionTime: metav1.NewTime(s.eng.Now())})
-	if _, err := s.Update(user, podRes, pod.Namespace, next, "status", metav1.UpdateOptions{}); err != nil {
+	marked, err := s.Update(user, podRes, pod.Namespace, next, "status", metav1.UpdateOptions{})
+	if err != nil {
 		return err
 	}
-	_, _, err := s.Delete(user, podRes, pod.Namespace, pod.Name, opts)
+	if p := opts.Preconditions; p != nil && p.ResourceVersion != nil {
+		opts = opts.DeepCopy()
+		rv := marked.(metav1.Object).GetResourceVersion()
+		opts.Preconditions.ResourceVersion = &rv
+	}
+	_, _, err = s.Delete(user, podRes, pod.Namespace, pod.Name, *opts)
 	return err
 }
 
-func tooManyRequests(msg, cause string) error {
-	err := apierrors.NewTooManyRequests(msg, 0)
-	err.ErrStatus.Details = &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: "DisruptionBudget", Message: cause}}}
-	err.ErrStatus.Code = http.StatusTooManyRequests
+// tooManyRequests is a 429 with a DisruptionBudget cause.
+func tooManyRequests(msg string, retryAfterSeconds int, cause string) error {
+	err := apierrors.NewTooManyRequests(msg, retryAfterSeconds)
+	err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: policyv1.DisruptionBudgetCause, Message: cause})
 	return err
 }
 

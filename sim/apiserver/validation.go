@@ -1074,11 +1074,26 @@ func validateScalingRules(r *autoscalingv2.HPAScalingRules, p *field.Path) field
 	return errs
 }
 
+// pdbSpecInternal is a PodDisruptionBudgetSpec as upstream's validation
+// prints it in an error: its internal type, whose fields have no JSON tags.
+type pdbSpecInternal struct {
+	MinAvailable               *intstr.IntOrString
+	Selector                   *metav1.LabelSelector
+	MaxUnavailable             *intstr.IntOrString
+	UnhealthyPodEvictionPolicy *policyv1.UnhealthyPodEvictionPolicyType
+}
+
+// supportedUnhealthyPodEvictionPolicies are the policies upstream accepts,
+// sorted as its error lists them.
+var supportedUnhealthyPodEvictionPolicies = []string{string(policyv1.AlwaysAllow), string(policyv1.IfHealthyBudget)}
+
+// validatePDB is upstream's ValidatePodDisruptionBudgetSpec.
 func validatePDB(p *policyv1.PodDisruptionBudget) field.ErrorList {
 	var errs field.ErrorList
 	spec := field.NewPath("spec")
 	if p.Spec.MinAvailable != nil && p.Spec.MaxUnavailable != nil {
-		errs = append(errs, field.Invalid(spec, p.Spec, "minAvailable and maxUnavailable cannot be both set"))
+		errs = append(errs, field.Invalid(spec, pdbSpecInternal{p.Spec.MinAvailable, p.Spec.Selector, p.Spec.MaxUnavailable, p.Spec.UnhealthyPodEvictionPolicy},
+			"minAvailable and maxUnavailable cannot be both set"))
 	}
 	for _, v := range []struct {
 		name string
@@ -1092,7 +1107,21 @@ func validatePDB(p *policyv1.PodDisruptionBudget) field.ErrorList {
 	if p.Spec.Selector != nil {
 		errs = append(errs, sortErrs(metav1validation.ValidateLabelSelector(p.Spec.Selector, metav1validation.LabelSelectorValidationOptions{}, spec.Child("selector")))...)
 	}
+	if up := p.Spec.UnhealthyPodEvictionPolicy; up != nil && *up != policyv1.AlwaysAllow && *up != policyv1.IfHealthyBudget {
+		errs = append(errs, field.NotSupported(spec.Child("unhealthyPodEvictionPolicy"), *up, supportedUnhealthyPodEvictionPolicies))
+	}
 	return errs
+}
+
+// validatePDBStatus is upstream's ValidatePodDisruptionBudgetStatusUpdate
+// for policy/v1.
+func validatePDBStatus(st *policyv1.PodDisruptionBudgetStatus) field.ErrorList {
+	path := field.NewPath("status")
+	errs := metav1validation.ValidateConditions(st.Conditions, path.Child("conditions"))
+	errs = append(errs, nonNegative(path.Child("disruptionsAllowed"), int64(st.DisruptionsAllowed))...)
+	errs = append(errs, nonNegative(path.Child("currentHealthy"), int64(st.CurrentHealthy))...)
+	errs = append(errs, nonNegative(path.Child("desiredHealthy"), int64(st.DesiredHealthy))...)
+	return append(errs, nonNegative(path.Child("expectedPods"), int64(st.ExpectedPods))...)
 }
 
 // HighestUserDefinablePriority is the largest priority a user-created

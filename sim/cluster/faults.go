@@ -322,7 +322,8 @@ func (c *Cluster) stopDrain(name string) {
 
 // Drain cordons a node and evicts every pod on it through the eviction API
 // except DaemonSet and mirror pods, honouring PodDisruptionBudgets: a
-// refused eviction is retried every 5 s, as kubectl drain does. (The PDB's
+// refused eviction is retried every 5 s, as kubectl drain does (in a
+// namespace being deleted, until the pod is being deleted). (The PDB's
 // status comes from the disruption controller; while a PDB's status has not
 // been computed, evictions of the pods it covers are refused.)
 func (c *Cluster) Drain(name string) error {
@@ -373,14 +374,20 @@ func (c *Cluster) evict(d *drain, ns, name string, uid types.UID) {
 	pods := c.Client("kubectl").CoreV1().Pods(ns)
 	err := pods.EvictV1(context.TODO(), &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}})
+	// In a namespace being deleted every eviction is refused (403).
+	nsTerminating := apierrors.IsForbidden(err) && apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause)
 	switch {
 	case err == nil:
 		c.traceFault("evicted", "Pod", ns, name, "evicted by drain of "+d.node)
 	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 		// Gone (or replaced by a pod of the same name): nothing to evict.
-	case apierrors.IsTooManyRequests(err):
+	case nsTerminating && c.podTerminating(ns, name):
+		// kubectl drain: the eviction will never succeed, but the pod is
+		// on its way out.
+		c.traceFault("evicted", "Pod", ns, name, "being deleted with its namespace (drain of "+d.node+")")
+	case apierrors.IsTooManyRequests(err), nsTerminating:
 		msg := err.Error()
-		if st, ok := err.(apierrors.APIStatus); ok && st.Status().Details != nil && len(st.Status().Details.Causes) > 0 {
+		if st, ok := err.(apierrors.APIStatus); ok && !nsTerminating && st.Status().Details != nil && len(st.Status().Details.Causes) > 0 {
 			msg += " " + st.Status().Details.Causes[0].Message
 		}
 		c.traceFault("evictionRefused", "Pod", ns, name, msg+"; retrying in 5s")
@@ -392,6 +399,13 @@ func (c *Cluster) evict(d *drain, ns, name string, uid types.UID) {
 		c.faultErrors = append(c.faultErrors, fmt.Errorf("drain %s: evict %s: %w", d.node, key, err))
 		c.traceFault("error", "Pod", ns, name, "drain: "+err.Error())
 	}
+}
+
+// podTerminating reports whether the pod is being deleted, as kubectl drain
+// reads it before an eviction.
+func (c *Cluster) podTerminating(ns, name string) bool {
+	p, err := c.Client("kubectl").CoreV1().Pods(ns).Get(context.TODO(), name, metav1.GetOptions{})
+	return err == nil && p.DeletionTimestamp != nil
 }
 
 func (c *Cluster) finishDrain(d *drain) {

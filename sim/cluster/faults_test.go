@@ -445,6 +445,36 @@ func TestDrainRetriesWhileABudgetRefuses(t *testing.T) {
 	assert.Empty(t, e.c.DrainWaiting("n1"))
 }
 
+// In a namespace being deleted the eviction API refuses every eviction
+// (403, NamespaceTerminating); kubectl drain then retries every 5 s while
+// the pod is not yet being deleted and counts it as evicted once it is
+// (k8s.io/kubectl/pkg/drain evictPods).
+func TestDrainInTerminatingNamespace(t *testing.T) {
+	e := newFenv(t)
+	e.node("n1", nil)
+	_, err := e.cl.CoreV1().Namespaces().Create(bg, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	// A finalizer keeps the deleted pod Terminating.
+	_, err = e.cl.CoreV1().Pods("shop").Create(bg, &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "shop", Finalizers: []string{"example.com/keep"}},
+		Spec: v1.PodSpec{NodeName: "n1", Containers: []v1.Container{{Name: "c", Image: "web:1"}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	e.at(10 * time.Second)
+	require.NoError(t, e.cl.CoreV1().Namespaces().Delete(bg, "shop", metav1.DeleteOptions{}))
+	require.NoError(t, e.c.Drain("n1"), "in the same instant: the namespace's pods are not deleted yet")
+	require.Len(t, e.verbs("fault", "evictionRefused"), 1)
+	assert.Equal(t, `pods "a" is forbidden: unable to create new content in namespace shop because it is being terminated; retrying in 5s`,
+		e.verbs("fault", "evictionRefused")[0].Msg)
+	assert.Equal(t, []string{"shop/a"}, e.c.DrainWaiting("n1"))
+	e.at(15 * time.Second)
+	assert.Empty(t, e.c.FaultErrors())
+	require.Len(t, e.verbs("fault", "evicted"), 1)
+	assert.Equal(t, 15*time.Second, e.verbs("fault", "evicted")[0].Time)
+	assert.Equal(t, "being deleted with its namespace (drain of n1)", e.verbs("fault", "evicted")[0].Msg)
+	assert.Len(t, e.verbs("fault", "evictionRefused"), 1)
+	assert.Len(t, e.verbs("fault", "drained"), 1)
+	assert.False(t, e.c.Draining("n1"))
+}
+
 // DeleteNode stops the machine and deletes the Node; pods stay for the pod
 // garbage collector.
 func TestDeleteNode(t *testing.T) {
