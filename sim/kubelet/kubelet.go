@@ -580,47 +580,50 @@ func (k *Kubelet) setNodeStatus(n *v1.Node) {
 		{Type: v1.NodePIDPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
 		ready,
 	}
-	var others []v1.NodeCondition
-	for _, c := range st.Conditions {
-		if !k.ownsNodeCondition(c.Type) {
-			others = append(others, c)
-		}
-	}
-	out := others
+	// The setters update their condition where it is and append it when
+	// it is missing (pressure conditions, then Ready), so conditions other
+	// components added keep their place.
+	out := make([]v1.NodeCondition, len(st.Conditions), len(st.Conditions)+len(want))
+	copy(out, st.Conditions)
 	for _, c := range want {
 		c.LastHeartbeatTime = now
 		c.LastTransitionTime = now
-		for _, o := range st.Conditions {
-			if o.Type == c.Type && o.Status == c.Status && !o.LastTransitionTime.IsZero() {
-				c.LastTransitionTime = o.LastTransitionTime
-			}
+		i := conditionIndex(out, c.Type)
+		if i < 0 {
+			out = append(out, c)
+			continue
 		}
-		out = append(out, c)
+		if out[i].Status == c.Status && !out[i].LastTransitionTime.IsZero() {
+			c.LastTransitionTime = out[i].LastTransitionTime
+		}
+		out[i] = c
 	}
 	st.Conditions = out
 }
 
-func (k *Kubelet) ownsNodeCondition(t v1.NodeConditionType) bool {
-	switch t {
-	case v1.NodeReady, v1.NodeMemoryPressure, v1.NodeDiskPressure, v1.NodePIDPressure:
-		return true
+func conditionIndex(list []v1.NodeCondition, t v1.NodeConditionType) int {
+	for i := range list {
+		if list[i].Type == t {
+			return i
+		}
 	}
-	return false
+	return -1
 }
 
-// recordConditionEvents emits the kubelet's node events for condition
-// transitions (recordNodeStatusEvent).
+// recordConditionEvents emits the kubelet's node events for the condition
+// transitions from old to cur, as the status setters do
+// (nodestatus.MemoryPressureCondition and friends, ReadyCondition): a
+// pressure condition records its event when it is created too (its status
+// starts Unknown), Ready only when an existing Ready condition changes.
+// The trace records every turn to Ready, registration included.
 func (k *Kubelet) recordConditionEvents(old, cur []v1.NodeCondition) {
-	statusOf := func(list []v1.NodeCondition, t v1.NodeConditionType) v1.ConditionStatus {
-		for _, c := range list {
-			if c.Type == t {
-				return c.Status
-			}
-		}
-		return ""
-	}
 	for _, c := range cur {
-		if statusOf(old, c.Type) == c.Status {
+		was := v1.ConditionUnknown
+		i := conditionIndex(old, c.Type)
+		if i >= 0 {
+			was = old[i].Status
+		}
+		if was == c.Status {
 			continue
 		}
 		var reason string
@@ -638,6 +641,9 @@ func (k *Kubelet) recordConditionEvents(old, cur []v1.NodeCondition) {
 			reason = "NodeNotReady"
 		default:
 			continue
+		}
+		if c.Type == v1.NodeReady && i < 0 {
+			continue // a new Ready condition records no event
 		}
 		k.event(k.nodeRef(), v1.EventTypeNormal, reason, fmt.Sprintf("Node %s status is now: %s", k.name, reason))
 	}
