@@ -315,12 +315,10 @@ func (k *Kubelet) Start() error {
 	}
 	k.state = StateRunning
 	k.boot()
-	k.event(k.nodeRef(), v1.EventTypeNormal, "Starting", "Starting kubelet.")
-	if err := k.register(); err != nil {
+	if err := k.startProcess(); err != nil {
 		k.state = StateStopped
 		return err
 	}
-	k.event(k.nodeRef(), v1.EventTypeNormal, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
 	k.renewLease()
 	k.scheduleHeartbeats()
 	if !k.handlerOK {
@@ -333,6 +331,18 @@ func (k *Kubelet) Start() error {
 	}
 	k.informer.Resume()
 	return nil
+}
+
+// startProcess is what a starting kubelet process does before its loops
+// run: its Starting event (BirthCry), the initial Node (whose pressure
+// condition setters record their events), the container manager's
+// NodeAllocatableEnforced, and registration.
+func (k *Kubelet) startProcess() error {
+	k.event(k.nodeRef(), v1.EventTypeNormal, "Starting", "Starting kubelet.")
+	n := k.initialNode()
+	k.recordConditionEvents(nil, n.Status.Conditions)
+	k.event(k.nodeRef(), v1.EventTypeNormal, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
+	return k.register(n)
 }
 
 // boot starts a new boot of the machine.
@@ -384,19 +394,21 @@ func (k *Kubelet) Partition() error {
 	return nil
 }
 
-// Recover undoes a crash (the machine boots again: the kubelet catches up
-// with the API server, finishes deleting pods deleted meanwhile and starts
-// the other pods' containers from scratch, counting a restart for every
-// container that had run) or a partition (the kubelet catches up, reports
-// what happened meanwhile and handles deletions it missed).
+// Recover undoes a crash (the machine boots again and a new kubelet process
+// starts: it registers again, reconciling the Node; its first status update
+// records Rebooted; it catches up with the API server, finishes deleting
+// pods deleted meanwhile and starts the other pods' containers from
+// scratch, counting a restart for every container that had run) or a
+// partition (the kubelet catches up, reports what happened meanwhile and
+// handles deletions it missed).
 func (k *Kubelet) Recover() error {
+	var err error
 	switch k.state {
 	case StateCrashed:
 		k.state = StateRunning
 		k.boot()
 		k.trace("nodeRecovered", "Node", "", k.name, "machine booted again")
-		k.event(k.nodeRef(), v1.EventTypeNormal, "Starting", "Starting kubelet.")
-		k.event(k.nodeRef(), v1.EventTypeWarning, "Rebooted", fmt.Sprintf("Node %s has been rebooted, boot id: %s", k.name, k.bootID))
+		err = k.startProcess() // reported once the rest is done: the kubelet runs on
 	case StatePartitioned:
 		k.state = StateRunning
 		k.trace("nodeRecovered", "Node", "", k.name, "control plane can reach the node again")
@@ -408,7 +420,7 @@ func (k *Kubelet) Recover() error {
 	k.syncNodeStatus()
 	k.renewLease()
 	k.scheduleHeartbeats()
-	return nil
+	return err
 }
 
 // catchUp lists the node's pods (as a restarting kubelet does), and
@@ -488,7 +500,7 @@ func (k *Kubelet) nodeLabels() map[string]string {
 // initialNode is the Node the kubelet registers.
 func (k *Kubelet) initialNode() *v1.Node {
 	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.name, Labels: k.nodeLabels(),
-		Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+		Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0", annotationControllerManagedAttach: "true"}},
 		Spec: v1.NodeSpec{PodCIDR: k.spec.PodCIDR, Unschedulable: k.spec.Unschedulable}}
 	if k.spec.PodCIDR != "" {
 		n.Spec.PodCIDRs = []string{k.spec.PodCIDR}
@@ -510,16 +522,29 @@ func hasTaint(ts []v1.Taint, key string, effect v1.TaintEffect) bool {
 	return false
 }
 
-// register creates the Node, or, if one with the name exists, reconciles
-// the kubelet's default labels on it (tryRegisterWithAPIServer).
-func (k *Kubelet) register() error {
+// defaultLabels are the labels a kubelet reconciles on a Node that exists
+// when it registers, when its initial Node has them (updateDefaultLabels);
+// other labels, those of --node-labels included, are left as they are.
+var defaultLabels = []string{v1.LabelHostname, v1.LabelTopologyZone, v1.LabelTopologyRegion,
+	v1.LabelFailureDomainBetaZone, v1.LabelFailureDomainBetaRegion, v1.LabelInstanceTypeStable, v1.LabelInstanceType,
+	v1.LabelOSStable, v1.LabelArchStable, v1.LabelWindowsBuild, "beta.kubernetes.io/os", "beta.kubernetes.io/arch"}
+
+// annotationControllerManagedAttach is the attach-detach annotation the
+// kubelet registers with and reconciles (volutil.ControllerManagedAttachAnnotation).
+const annotationControllerManagedAttach = "volumes.kubernetes.io/controller-managed-attach-detach"
+
+// register creates the Node initial, or, if one with the name exists,
+// reconciles its default labels and its attach-detach annotation and
+// updates its status (tryRegisterWithAPIServer, then the status update
+// that follows).
+func (k *Kubelet) register(initial *v1.Node) error {
 	nodes := k.c.CoreV1().Nodes()
-	n, err := nodes.Create(context.TODO(), k.initialNode(), metav1.CreateOptions{})
+	n, err := nodes.Create(context.TODO(), initial, metav1.CreateOptions{})
 	if err == nil {
 		k.nodeUID = n.UID
 		k.lastReport = k.eng.Elapsed()
 		k.trace("registered", "Node", "", k.name, "node registered")
-		k.recordConditionEvents(nil, n.Status.Conditions)
+		k.traceReady(nil, n.Status.Conditions)
 		return nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
@@ -534,11 +559,25 @@ func (k *Kubelet) register() error {
 	if existing.Labels == nil {
 		existing.Labels = map[string]string{}
 	}
-	for key, v := range k.nodeLabels() {
+	for _, key := range defaultLabels {
+		v, ok := initial.Labels[key]
+		if !ok {
+			continue
+		}
 		if existing.Labels[key] != v {
 			existing.Labels[key] = v
 			changed = true
 		}
+		if existing.Labels[key] == "" {
+			delete(existing.Labels, key)
+		}
+	}
+	if want := initial.Annotations[annotationControllerManagedAttach]; existing.Annotations[annotationControllerManagedAttach] != want {
+		if existing.Annotations == nil {
+			existing.Annotations = map[string]string{}
+		}
+		existing.Annotations[annotationControllerManagedAttach] = want
+		changed = true
 	}
 	if changed {
 		if _, err := nodes.Update(context.TODO(), existing, metav1.UpdateOptions{}); err != nil {
@@ -610,12 +649,20 @@ func conditionIndex(list []v1.NodeCondition, t v1.NodeConditionType) int {
 	return -1
 }
 
+// traceReady traces the node's turn to Ready in a status it wrote
+// (registration included).
+func (k *Kubelet) traceReady(old, cur []v1.NodeCondition) {
+	i, j := conditionIndex(cur, v1.NodeReady), conditionIndex(old, v1.NodeReady)
+	if i >= 0 && cur[i].Status == v1.ConditionTrue && (j < 0 || old[j].Status != v1.ConditionTrue) {
+		k.trace("nodeReady", "Node", "", k.name, "kubelet is posting ready status")
+	}
+}
+
 // recordConditionEvents emits the kubelet's node events for the condition
 // transitions from old to cur, as the status setters do
 // (nodestatus.MemoryPressureCondition and friends, ReadyCondition): a
 // pressure condition records its event when it is created too (its status
 // starts Unknown), Ready only when an existing Ready condition changes.
-// The trace records every turn to Ready, registration included.
 func (k *Kubelet) recordConditionEvents(old, cur []v1.NodeCondition) {
 	for _, c := range cur {
 		was := v1.ConditionUnknown
@@ -636,7 +683,6 @@ func (k *Kubelet) recordConditionEvents(old, cur []v1.NodeCondition) {
 			reason = "NodeHasSufficientPID"
 		case c.Type == v1.NodeReady && c.Status == v1.ConditionTrue:
 			reason = "NodeReady"
-			k.trace("nodeReady", "Node", "", k.name, "kubelet is posting ready status")
 		case c.Type == v1.NodeReady:
 			reason = "NodeNotReady"
 		default:
@@ -714,6 +760,9 @@ func (k *Kubelet) syncNodeStatus() {
 		}
 		orig := n.Status.DeepCopy()
 		k.setNodeStatus(n)
+		// nodestatus.MachineInfo: another boot ID than the Node's means
+		// the machine rebooted since the status was last written.
+		rebooted := orig.NodeInfo.BootID != "" && orig.NodeInfo.BootID != k.bootID
 		now := k.eng.Elapsed()
 		if now < k.lastReport+k.cfg.NodeStatusReportFrequency && !nodeStatusChanged(orig, &n.Status) {
 			return
@@ -725,7 +774,11 @@ func (k *Kubelet) syncNodeStatus() {
 			return
 		}
 		k.lastReport = now
+		if rebooted {
+			k.event(k.nodeRef(), v1.EventTypeWarning, "Rebooted", fmt.Sprintf("Node %s has been rebooted, boot id: %s", k.name, k.bootID))
+		}
 		k.recordConditionEvents(orig.Conditions, n.Status.Conditions)
+		k.traceReady(orig.Conditions, n.Status.Conditions)
 		return
 	}
 }

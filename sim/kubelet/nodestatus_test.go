@@ -9,8 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubesim/kubesim/sim/cluster"
 	"github.com/kubesim/kubesim/sim/kubelet"
 )
 
@@ -36,6 +38,75 @@ func (e *env) getNode(name string) *v1.Node {
 	n, err := e.cl.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	require.NoError(e.t, err)
 	return n
+}
+
+// A rebooted machine runs a new kubelet process: it registers again
+// (tryRegisterWithAPIServer finds the Node and reconciles the default
+// labels and the attach-detach annotation, not the other labels), records
+// the events of a kubelet start, and its first status update records
+// Rebooted (nodestatus.MachineInfo sees another boot ID) and the
+// transitions from the Unknown conditions the node lifecycle controller
+// set.
+func TestRebootRegistersAgain(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	require.NoError(t, e.c.AddNode(cluster.NodeSpec{Name: "n1",
+		Capacity: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("8Gi")},
+		Labels:   map[string]string{v1.LabelTopologyZone: "z1", "team": "a"}}))
+	firstBoot := e.getNode("n1").Status.NodeInfo.BootID
+	e.at(61 * time.Second)
+	require.NoError(t, e.c.CrashNode("n1"))
+	e.at(2 * time.Minute)
+	ready := func() v1.NodeCondition {
+		for _, c := range e.getNode("n1").Status.Conditions {
+			if c.Type == v1.NodeReady {
+				return c
+			}
+		}
+		return v1.NodeCondition{}
+	}
+	require.Equal(t, v1.ConditionUnknown, ready().Status, "the node lifecycle controller gave up on the node")
+
+	require.NoError(t, e.c.LabelNode("n1", map[string]string{v1.LabelTopologyZone: "z2", "team": "b"}, []string{v1.LabelHostname}))
+	n := e.getNode("n1")
+	delete(n.Annotations, "volumes.kubernetes.io/controller-managed-attach-detach")
+	_, err := e.cl.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	e.at(3 * time.Minute)
+	require.NoError(t, e.c.RecoverNode("n1"))
+	n = e.getNode("n1")
+	assert.Equal(t, "n1", n.Labels[v1.LabelHostname])
+	assert.Equal(t, "z1", n.Labels[v1.LabelTopologyZone], "a default label (updateDefaultLabels)")
+	assert.Equal(t, "b", n.Labels["team"], "not a default label: left as it is")
+	assert.Equal(t, "true", n.Annotations["volumes.kubernetes.io/controller-managed-attach-detach"])
+	boot := n.Status.NodeInfo.BootID
+	require.NotEqual(t, firstBoot, boot)
+	assert.Equal(t, v1.ConditionTrue, ready().Status)
+	assert.Equal(t, []string{
+		"3m0s Starting: Starting kubelet.",
+		"3m0s NodeHasSufficientMemory: Node n1 status is now: NodeHasSufficientMemory",
+		"3m0s NodeHasNoDiskPressure: Node n1 status is now: NodeHasNoDiskPressure",
+		"3m0s NodeHasSufficientPID: Node n1 status is now: NodeHasSufficientPID",
+		"3m0s NodeAllocatableEnforced: Updated Node Allocatable limit across pods",
+		"3m0s Rebooted: Node n1 has been rebooted, boot id: " + boot,
+		"3m0s NodeHasSufficientMemory: Node n1 status is now: NodeHasSufficientMemory",
+		"3m0s NodeHasNoDiskPressure: Node n1 status is now: NodeHasNoDiskPressure",
+		"3m0s NodeHasSufficientPID: Node n1 status is now: NodeHasSufficientPID",
+		"3m0s NodeReady: Node n1 status is now: NodeReady",
+	}, e.kubeletEvents("n1", 3*time.Minute))
+
+	// A partition heals without a new kubelet process: no Starting, no
+	// Rebooted.
+	e.at(4 * time.Minute)
+	require.NoError(t, e.c.PartitionNode("n1"))
+	e.at(6 * time.Minute)
+	require.NoError(t, e.c.RecoverNode("n1"))
+	e.at(6*time.Minute + time.Second)
+	for _, ev := range e.kubeletEvents("n1", 4*time.Minute) {
+		assert.NotContains(t, ev, "Starting")
+		assert.NotContains(t, ev, "Rebooted")
+	}
+	assert.Equal(t, boot, e.getNode("n1").Status.NodeInfo.BootID)
 }
 
 // The condition setters update the kubelet's conditions where they are
