@@ -82,6 +82,9 @@ type Kubelet struct {
 	lease       *coordinationv1.Lease
 	// lastReport is when the node status was last written.
 	lastReport time.Duration
+	// lastUnschedulable is the spec.unschedulable the kubelet process last
+	// saw (false when it starts), for its NodeSchedulable events.
+	lastUnschedulable bool
 	nodeUID    types.UID
 
 	allocatable v1.ResourceList
@@ -341,6 +344,8 @@ func (k *Kubelet) startProcess() error {
 	k.event(k.nodeRef(), v1.EventTypeNormal, "Starting", "Starting kubelet.")
 	n := k.initialNode()
 	k.recordConditionEvents(nil, n.Status.Conditions)
+	k.lastUnschedulable = false
+	k.recordSchedulable(n)
 	k.event(k.nodeRef(), v1.EventTypeNormal, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
 	return k.register(n)
 }
@@ -649,6 +654,22 @@ func conditionIndex(list []v1.NodeCondition, t v1.NodeConditionType) int {
 	return -1
 }
 
+// recordSchedulable records NodeNotSchedulable or NodeSchedulable when n's
+// spec.unschedulable is not the one the kubelet last saw, as the last of
+// its status setters does (recordNodeSchedulableEvent), whether or not the
+// status is written.
+func (k *Kubelet) recordSchedulable(n *v1.Node) {
+	if n.Spec.Unschedulable == k.lastUnschedulable {
+		return
+	}
+	k.lastUnschedulable = n.Spec.Unschedulable
+	reason := "NodeSchedulable"
+	if n.Spec.Unschedulable {
+		reason = "NodeNotSchedulable"
+	}
+	k.event(k.nodeRef(), v1.EventTypeNormal, reason, fmt.Sprintf("Node %s status is now: %s", k.name, reason))
+}
+
 // traceReady traces the node's turn to Ready in a status it wrote
 // (registration included).
 func (k *Kubelet) traceReady(old, cur []v1.NodeCondition) {
@@ -765,6 +786,7 @@ func (k *Kubelet) syncNodeStatus() {
 		rebooted := orig.NodeInfo.BootID != "" && orig.NodeInfo.BootID != k.bootID
 		now := k.eng.Elapsed()
 		if now < k.lastReport+k.cfg.NodeStatusReportFrequency && !nodeStatusChanged(orig, &n.Status) {
+			k.recordSchedulable(n)
 			return
 		}
 		if _, err := nodes.UpdateStatus(context.TODO(), n, metav1.UpdateOptions{}); err != nil {
@@ -778,6 +800,7 @@ func (k *Kubelet) syncNodeStatus() {
 			k.event(k.nodeRef(), v1.EventTypeWarning, "Rebooted", fmt.Sprintf("Node %s has been rebooted, boot id: %s", k.name, k.bootID))
 		}
 		k.recordConditionEvents(orig.Conditions, n.Status.Conditions)
+		k.recordSchedulable(n)
 		k.traceReady(orig.Conditions, n.Status.Conditions)
 		return
 	}

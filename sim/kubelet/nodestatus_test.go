@@ -109,6 +109,27 @@ func TestRebootRegistersAgain(t *testing.T) {
 	assert.Equal(t, boot, e.getNode("n1").Status.NodeInfo.BootID)
 }
 
+// The kubelet records NodeNotSchedulable / NodeSchedulable when it sees
+// spec.unschedulable change at a status update (recordNodeSchedulableEvent),
+// whether or not it writes the status.
+func TestCordonRecordsSchedulableEvents(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	e.at(15 * time.Second)
+	require.NoError(t, e.c.Cordon("n1"))
+	e.at(31 * time.Second)
+	require.NoError(t, e.c.Uncordon("n1"))
+	e.at(45 * time.Second)
+	var got []string
+	for _, ev := range e.kubeletEvents("n1", time.Second) {
+		if strings.Contains(ev, "Schedulable") {
+			got = append(got, ev)
+		}
+	}
+	assert.Equal(t, []string{"20s NodeNotSchedulable: Node n1 status is now: NodeNotSchedulable",
+		"40s NodeSchedulable: Node n1 status is now: NodeSchedulable"}, got)
+}
+
 // The condition setters update the kubelet's conditions where they are
 // and append missing ones; conditions other components add keep their
 // place, and a status that only differs in order is not written.
