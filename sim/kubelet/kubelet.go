@@ -654,6 +654,24 @@ func conditionIndex(list []v1.NodeCondition, t v1.NodeConditionType) int {
 	return -1
 }
 
+// setRequiredLabels puts back kubernetes.io/os and kubernetes.io/arch on
+// n when they are missing or wrong, reporting whether it did: the status
+// update writes them too (Kubelet.updateNode, since v1.23).
+func setRequiredLabels(n *v1.Node) bool {
+	fixed := false
+	for _, l := range [...]struct{ key, value string }{{v1.LabelOSStable, "linux"}, {v1.LabelArchStable, "amd64"}} {
+		if v, ok := n.Labels[l.key]; ok && v == l.value {
+			continue
+		}
+		if n.Labels == nil {
+			n.Labels = map[string]string{}
+		}
+		n.Labels[l.key] = l.value
+		fixed = true
+	}
+	return fixed
+}
+
 // recordSchedulable records NodeNotSchedulable or NodeSchedulable when n's
 // spec.unschedulable is not the one the kubelet last saw, as the last of
 // its status setters does (recordNodeSchedulableEvent), whether or not the
@@ -780,12 +798,13 @@ func (k *Kubelet) syncNodeStatus() {
 			return // deleted behind the kubelet's back; nothing to report to
 		}
 		orig := n.Status.DeepCopy()
+		labelsFixed := setRequiredLabels(n)
 		k.setNodeStatus(n)
 		// nodestatus.MachineInfo: another boot ID than the Node's means
 		// the machine rebooted since the status was last written.
 		rebooted := orig.NodeInfo.BootID != "" && orig.NodeInfo.BootID != k.bootID
 		now := k.eng.Elapsed()
-		if now < k.lastReport+k.cfg.NodeStatusReportFrequency && !nodeStatusChanged(orig, &n.Status) {
+		if now < k.lastReport+k.cfg.NodeStatusReportFrequency && !labelsFixed && !nodeStatusChanged(orig, &n.Status) {
 			k.recordSchedulable(n)
 			return
 		}

@@ -130,6 +130,19 @@ func TestCordonRecordsSchedulableEvents(t *testing.T) {
 		"40s NodeSchedulable: Node n1 status is now: NodeSchedulable"}, got)
 }
 
+// Since v1.23 the status update puts back kubernetes.io/os and
+// kubernetes.io/arch when they are missing or wrong (Kubelet.updateNode).
+func TestStatusUpdateRestoresOSAndArchLabels(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	e.at(15 * time.Second)
+	require.NoError(t, e.c.LabelNode("n1", map[string]string{v1.LabelArchStable: "arm64"}, []string{v1.LabelOSStable}))
+	e.at(20 * time.Second)
+	n := e.getNode("n1")
+	assert.Equal(t, "linux", n.Labels[v1.LabelOSStable])
+	assert.Equal(t, "amd64", n.Labels[v1.LabelArchStable])
+}
+
 // The condition setters update the kubelet's conditions where they are
 // and append missing ones; conditions other components add keep their
 // place, and a status that only differs in order is not written.
