@@ -85,7 +85,6 @@ type Kubelet struct {
 	// lastUnschedulable is the spec.unschedulable the kubelet process last
 	// saw (false when it starts), for its NodeSchedulable events.
 	lastUnschedulable bool
-	nodeUID    types.UID
 
 	allocatable v1.ResourceList
 	capacity    v1.ResourceList
@@ -546,7 +545,6 @@ func (k *Kubelet) register(initial *v1.Node) error {
 	nodes := k.c.CoreV1().Nodes()
 	n, err := nodes.Create(context.TODO(), initial, metav1.CreateOptions{})
 	if err == nil {
-		k.nodeUID = n.UID
 		k.lastReport = k.eng.Elapsed()
 		k.trace("registered", "Node", "", k.name, "node registered")
 		k.traceReady(nil, n.Status.Conditions)
@@ -559,7 +557,6 @@ func (k *Kubelet) register(initial *v1.Node) error {
 	if err != nil {
 		return fmt.Errorf("register node %s: %w", k.name, err)
 	}
-	k.nodeUID = existing.UID
 	changed := false
 	if existing.Labels == nil {
 		existing.Labels = map[string]string{}
@@ -825,7 +822,12 @@ func (k *Kubelet) syncNodeStatus() {
 	}
 }
 
-// renewLease creates or renews the node's Lease in kube-node-lease.
+// renewLease creates or renews the node's Lease in kube-node-lease, as
+// upstream's lease controller: a renewal updates the Lease it last wrote
+// with a new renewTime, reading it again after a conflict; a Lease that is
+// missing is created, owned by the Node, whose UID is read afresh
+// (SetNodeOwnerFunc): without the Node there is no Lease; a Lease without
+// an owner gets one at a renewal when the Node is there.
 func (k *Kubelet) renewLease() {
 	if !k.reachable() {
 		return
@@ -841,8 +843,8 @@ func (k *Kubelet) renewLease() {
 				dur := k.cfg.NodeLeaseDurationSeconds
 				l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: k.name, Namespace: v1.NamespaceNodeLease},
 					Spec: coordinationv1.LeaseSpec{HolderIdentity: &k.name, LeaseDurationSeconds: &dur, RenewTime: &now}}
-				if k.nodeUID != "" {
-					l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: k.name, UID: k.nodeUID}}
+				if !k.setLeaseOwner(l) {
+					return // the lease controller skips the create until the next renewal
 				}
 				created, err := leases.Create(context.TODO(), l, metav1.CreateOptions{})
 				if err == nil {
@@ -859,9 +861,7 @@ func (k *Kubelet) renewLease() {
 		}
 		l := k.lease.DeepCopy()
 		l.Spec.RenewTime = &now
-		dur := k.cfg.NodeLeaseDurationSeconds
-		l.Spec.LeaseDurationSeconds = &dur
-		l.Spec.HolderIdentity = &k.name
+		k.setLeaseOwner(l) // an update goes on without
 		updated, err := leases.Update(context.TODO(), l, metav1.UpdateOptions{})
 		if err == nil {
 			k.lease = updated
@@ -872,6 +872,20 @@ func (k *Kubelet) renewLease() {
 			return
 		}
 	}
+}
+
+// setLeaseOwner makes the Node the owner of l if l has no owner yet,
+// reporting whether l has one.
+func (k *Kubelet) setLeaseOwner(l *coordinationv1.Lease) bool {
+	if len(l.OwnerReferences) > 0 {
+		return true
+	}
+	n, err := k.c.CoreV1().Nodes().Get(context.TODO(), k.name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: k.name, UID: n.UID}}
+	return true
 }
 
 // ---- pods: informer handlers ----

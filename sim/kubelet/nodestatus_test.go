@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -128,6 +129,54 @@ func TestCordonRecordsSchedulableEvents(t *testing.T) {
 	}
 	assert.Equal(t, []string{"20s NodeNotSchedulable: Node n1 status is now: NodeNotSchedulable",
 		"40s NodeSchedulable: Node n1 status is now: NodeSchedulable"}, got)
+}
+
+// A Node deleted behind a running kubelet's back is not registered again
+// (registrationCompleted stays true; kubernetes/kubernetes#71398), and
+// once the garbage collector removed its Lease the kubelet does not create
+// one: the owner reference needs the Node's UID, read afresh
+// (pkg/kubelet/util/nodelease.go SetNodeOwnerFunc), and without it the
+// lease controller skips the create.
+func TestNodeDeletedUnderARunningKubelet(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	e.at(15 * time.Second)
+	require.NoError(t, e.cl.CoreV1().Nodes().Delete(ctx, "n1", metav1.DeleteOptions{}))
+	e.at(3 * time.Minute)
+	_, err := e.cl.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "not registered again: %v", err)
+	_, err = e.cl.CoordinationV1().Leases(v1.NamespaceNodeLease).Get(ctx, "n1", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the Lease is gone: %v", err)
+	var creates []time.Duration
+	for _, r := range e.recs {
+		if r.Kind == "Lease" && r.Name == "n1" && r.Verb == "create" {
+			creates = append(creates, r.Time)
+		}
+	}
+	assert.Equal(t, []time.Duration{0}, creates)
+}
+
+// A Node deleted while its machine is down is registered anew when the
+// machine boots again (a new kubelet process), and its Lease is owned by
+// the new Node.
+func TestNodeDeletedWhileCrashedRegistersAgain(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	old := e.getNode("n1").UID
+	e.at(15 * time.Second)
+	require.NoError(t, e.c.CrashNode("n1"))
+	require.NoError(t, e.cl.CoreV1().Nodes().Delete(ctx, "n1", metav1.DeleteOptions{}))
+	e.at(time.Minute)
+	require.NoError(t, e.c.RecoverNode("n1"))
+	n := e.getNode("n1")
+	assert.NotEqual(t, old, n.UID)
+	assert.Equal(t, []v1.Taint{{Key: v1.TaintNodeNotReady, Effect: v1.TaintEffectNoSchedule}}, n.Spec.Taints,
+		"registered again: the NodeTaint admission plugin's taint")
+	e.at(time.Minute + time.Second)
+	lease, err := e.cl.CoordinationV1().Leases(v1.NamespaceNodeLease).Get(ctx, "n1", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Len(t, lease.OwnerReferences, 1)
+	assert.Equal(t, n.UID, lease.OwnerReferences[0].UID)
 }
 
 // Since v1.23 the status update puts back kubernetes.io/os and
