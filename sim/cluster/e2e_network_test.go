@@ -221,7 +221,7 @@ func e2eRollout(t *testing.T, safe bool) (st traffic.Stats, failedOld, failedNew
 // propagation delay no request fails: a new pod gets traffic only once
 // its application answers, an old one keeps serving until every
 // kube-proxy stopped routing to it. Without them the same rollout fails
-// 1502 of 72000 requests, all "pod not serving": 500 to the 4 old pods
+// 1501 of 72000 requests, all "pod not serving": 499 to the 4 old pods
 // (stopped at once on deletion, routed to for the 1 s propagation delay)
 // and 1002 to the 4 new ones (Ready as soon as their container runs,
 // routed to from 1 s later, accepting connections only 3 s after the
@@ -234,9 +234,9 @@ func TestE2ERollingUpdateWithProbesAndPreStopFailsNothing(t *testing.T) {
 
 	unsafe, oldF, newF := e2eRollout(t, false)
 	assert.Positive(t, unsafe.Failed)
-	assert.Equal(t, uint64(1502), unsafe.Failed)
-	assert.Equal(t, map[string]uint64{traffic.ReasonPodNotServing: 1502}, unsafe.FailedByReason)
-	assert.Equal(t, 500.0, oldF, "old pods: 1 s of routing each after they stopped")
+	assert.Equal(t, uint64(1501), unsafe.Failed)
+	assert.Equal(t, map[string]uint64{traffic.ReasonPodNotServing: 1501}, unsafe.FailedByReason)
+	assert.Equal(t, 499.0, oldF, "old pods: 1 s of routing each after they stopped")
 	assert.Equal(t, 1002.0, newF, "new pods: 2 s of routing each before the application started")
 	t.Logf("rollout without readiness probes, preStop and maxUnavailable 0: %d of %d requests failed (%v old pods, %v new pods)",
 		unsafe.Failed, unsafe.Failed+unsafe.Served, oldF, newF)

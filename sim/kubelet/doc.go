@@ -7,10 +7,18 @@
 // It owns:
 //   - node registration (capacity, allocatable, labels, taints, podCIDR,
 //     addresses, nodeInfo, the Ready/MemoryPressure/DiskPressure/PIDPressure
-//     conditions with upstream's reasons and messages), the node status loop
-//     (recomputed every 10 s, written only when it changed or every 5 min)
-//     and the node Lease in kube-node-lease (renewed every 10 s, 40 s
-//     duration); both loops carry upstream's 4 % jitter;
+//     conditions with upstream's reasons and messages, and the events of
+//     its status setters: a pressure condition's at its creation, Ready's
+//     only at a change of an existing Ready condition, NodeNotSchedulable
+//     and NodeSchedulable, Rebooted), registering again after a reboot (a
+//     new kubelet process: default labels and the attach-detach annotation
+//     reconciled, or the Node created again if it was deleted), but not
+//     when the Node is deleted under a running kubelet; the node status loop
+//     (recomputed every 10 s, written only when it changed or every 5 min;
+//     it also puts back the kubernetes.io/os and arch labels) and the node
+//     Lease in kube-node-lease (renewed every 10 s, 40 s duration, owned by
+//     the Node, not created without it); both loops carry upstream's 4 %
+//     jitter;
 //   - the simulated container runtime: admission (resources, pods count,
 //     OS, node affinity, host ports, NoExecute taints, with upstream's
 //     OutOfcpu-style reasons and messages), a pod sandbox with an IP from the
@@ -103,6 +111,22 @@
 //     activeDeadlineSeconds, ephemeral containers, in-place resize, static
 //     and mirror pods, and device/DRA resources are not modelled.
 //   - The pod status is written with a full update on top of the version
-//     the kubelet has (upstream's status manager patches); reads of its own
-//     Node use the API server's cache (resourceVersion 0), as upstream.
+//     the kubelet has (upstream's status manager patches), and so is the
+//     node status (upstream: a strategic merge patch without a
+//     resourceVersion); reads of its own Node use the API server's cache
+//     (resourceVersion 0; upstream: its node informer).
+//   - Node side: no cloud provider (no providerID, no instance-type or
+//     cloud zone labels, no node.cloudprovider.kubernetes.io/uninitialized
+//     taint, no NetworkUnavailable condition); capacity is what the node
+//     spec gives (no ephemeral-storage or hugepages unless given) and
+//     allocatable defaults to it (upstream subtracts kube-reserved,
+//     system-reserved and the hard eviction thresholds: 100Mi of memory, 10 %
+//     of ephemeral-storage); the node.alpha.kubernetes.io/ttl annotation is
+//     registered as "0" (upstream's TTL controller sets it, 0 up to 100
+//     nodes); the status carries no runtimeHandlers, features or swap
+//     information. A start records the events of its initial Node once
+//     (upstream builds it more than once, folding them into "x2" and more).
+//     A healed partition writes the node status and renews the Lease at
+//     once (upstream: at the next tick of each loop, up to 10 s, or the
+//     lease controller's back-off, up to 7 s).
 package kubelet

@@ -82,7 +82,9 @@ type Kubelet struct {
 	lease       *coordinationv1.Lease
 	// lastReport is when the node status was last written.
 	lastReport time.Duration
-	nodeUID    types.UID
+	// lastUnschedulable is the spec.unschedulable the kubelet process last
+	// saw (false when it starts), for its NodeSchedulable events.
+	lastUnschedulable bool
 
 	allocatable v1.ResourceList
 	capacity    v1.ResourceList
@@ -315,12 +317,10 @@ func (k *Kubelet) Start() error {
 	}
 	k.state = StateRunning
 	k.boot()
-	k.event(k.nodeRef(), v1.EventTypeNormal, "Starting", "Starting kubelet.")
-	if err := k.register(); err != nil {
+	if err := k.startProcess(); err != nil {
 		k.state = StateStopped
 		return err
 	}
-	k.event(k.nodeRef(), v1.EventTypeNormal, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
 	k.renewLease()
 	k.scheduleHeartbeats()
 	if !k.handlerOK {
@@ -333,6 +333,20 @@ func (k *Kubelet) Start() error {
 	}
 	k.informer.Resume()
 	return nil
+}
+
+// startProcess is what a starting kubelet process does before its loops
+// run: its Starting event (BirthCry), the initial Node (whose pressure
+// condition setters record their events), the container manager's
+// NodeAllocatableEnforced, and registration.
+func (k *Kubelet) startProcess() error {
+	k.event(k.nodeRef(), v1.EventTypeNormal, "Starting", "Starting kubelet.")
+	n := k.initialNode()
+	k.recordConditionEvents(nil, n.Status.Conditions)
+	k.lastUnschedulable = false
+	k.recordSchedulable(n)
+	k.event(k.nodeRef(), v1.EventTypeNormal, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
+	return k.register(n)
 }
 
 // boot starts a new boot of the machine.
@@ -384,19 +398,21 @@ func (k *Kubelet) Partition() error {
 	return nil
 }
 
-// Recover undoes a crash (the machine boots again: the kubelet catches up
-// with the API server, finishes deleting pods deleted meanwhile and starts
-// the other pods' containers from scratch, counting a restart for every
-// container that had run) or a partition (the kubelet catches up, reports
-// what happened meanwhile and handles deletions it missed).
+// Recover undoes a crash (the machine boots again and a new kubelet process
+// starts: it registers again, reconciling the Node; its first status update
+// records Rebooted; it catches up with the API server, finishes deleting
+// pods deleted meanwhile and starts the other pods' containers from
+// scratch, counting a restart for every container that had run) or a
+// partition (the kubelet catches up, reports what happened meanwhile and
+// handles deletions it missed).
 func (k *Kubelet) Recover() error {
+	var err error
 	switch k.state {
 	case StateCrashed:
 		k.state = StateRunning
 		k.boot()
 		k.trace("nodeRecovered", "Node", "", k.name, "machine booted again")
-		k.event(k.nodeRef(), v1.EventTypeNormal, "Starting", "Starting kubelet.")
-		k.event(k.nodeRef(), v1.EventTypeWarning, "Rebooted", fmt.Sprintf("Node %s has been rebooted, boot id: %s", k.name, k.bootID))
+		err = k.startProcess() // reported once the rest is done: the kubelet runs on
 	case StatePartitioned:
 		k.state = StateRunning
 		k.trace("nodeRecovered", "Node", "", k.name, "control plane can reach the node again")
@@ -408,7 +424,7 @@ func (k *Kubelet) Recover() error {
 	k.syncNodeStatus()
 	k.renewLease()
 	k.scheduleHeartbeats()
-	return nil
+	return err
 }
 
 // catchUp lists the node's pods (as a restarting kubelet does), and
@@ -488,7 +504,7 @@ func (k *Kubelet) nodeLabels() map[string]string {
 // initialNode is the Node the kubelet registers.
 func (k *Kubelet) initialNode() *v1.Node {
 	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.name, Labels: k.nodeLabels(),
-		Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+		Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0", annotationControllerManagedAttach: "true"}},
 		Spec: v1.NodeSpec{PodCIDR: k.spec.PodCIDR, Unschedulable: k.spec.Unschedulable}}
 	if k.spec.PodCIDR != "" {
 		n.Spec.PodCIDRs = []string{k.spec.PodCIDR}
@@ -510,16 +526,28 @@ func hasTaint(ts []v1.Taint, key string, effect v1.TaintEffect) bool {
 	return false
 }
 
-// register creates the Node, or, if one with the name exists, reconciles
-// the kubelet's default labels on it (tryRegisterWithAPIServer).
-func (k *Kubelet) register() error {
+// defaultLabels are the labels a kubelet reconciles on a Node that exists
+// when it registers, when its initial Node has them (updateDefaultLabels);
+// other labels, those of --node-labels included, are left as they are.
+var defaultLabels = []string{v1.LabelHostname, v1.LabelTopologyZone, v1.LabelTopologyRegion,
+	v1.LabelFailureDomainBetaZone, v1.LabelFailureDomainBetaRegion, v1.LabelInstanceTypeStable, v1.LabelInstanceType,
+	v1.LabelOSStable, v1.LabelArchStable, v1.LabelWindowsBuild, "beta.kubernetes.io/os", "beta.kubernetes.io/arch"}
+
+// annotationControllerManagedAttach is the attach-detach annotation the
+// kubelet registers with and reconciles (volutil.ControllerManagedAttachAnnotation).
+const annotationControllerManagedAttach = "volumes.kubernetes.io/controller-managed-attach-detach"
+
+// register creates the Node initial, or, if one with the name exists,
+// reconciles its default labels and its attach-detach annotation and
+// updates its status (tryRegisterWithAPIServer, then the status update
+// that follows).
+func (k *Kubelet) register(initial *v1.Node) error {
 	nodes := k.c.CoreV1().Nodes()
-	n, err := nodes.Create(context.TODO(), k.initialNode(), metav1.CreateOptions{})
+	n, err := nodes.Create(context.TODO(), initial, metav1.CreateOptions{})
 	if err == nil {
-		k.nodeUID = n.UID
 		k.lastReport = k.eng.Elapsed()
 		k.trace("registered", "Node", "", k.name, "node registered")
-		k.recordConditionEvents(nil, n.Status.Conditions)
+		k.traceReady(nil, n.Status.Conditions)
 		return nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
@@ -529,16 +557,29 @@ func (k *Kubelet) register() error {
 	if err != nil {
 		return fmt.Errorf("register node %s: %w", k.name, err)
 	}
-	k.nodeUID = existing.UID
 	changed := false
 	if existing.Labels == nil {
 		existing.Labels = map[string]string{}
 	}
-	for key, v := range k.nodeLabels() {
+	for _, key := range defaultLabels {
+		v, ok := initial.Labels[key]
+		if !ok {
+			continue
+		}
 		if existing.Labels[key] != v {
 			existing.Labels[key] = v
 			changed = true
 		}
+		if existing.Labels[key] == "" {
+			delete(existing.Labels, key)
+		}
+	}
+	if want := initial.Annotations[annotationControllerManagedAttach]; existing.Annotations[annotationControllerManagedAttach] != want {
+		if existing.Annotations == nil {
+			existing.Annotations = map[string]string{}
+		}
+		existing.Annotations[annotationControllerManagedAttach] = want
+		changed = true
 	}
 	if changed {
 		if _, err := nodes.Update(context.TODO(), existing, metav1.UpdateOptions{}); err != nil {
@@ -580,47 +621,92 @@ func (k *Kubelet) setNodeStatus(n *v1.Node) {
 		{Type: v1.NodePIDPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
 		ready,
 	}
-	var others []v1.NodeCondition
-	for _, c := range st.Conditions {
-		if !k.ownsNodeCondition(c.Type) {
-			others = append(others, c)
-		}
-	}
-	out := others
+	// The setters update their condition where it is and append it when
+	// it is missing (pressure conditions, then Ready), so conditions other
+	// components added keep their place.
+	out := make([]v1.NodeCondition, len(st.Conditions), len(st.Conditions)+len(want))
+	copy(out, st.Conditions)
 	for _, c := range want {
 		c.LastHeartbeatTime = now
 		c.LastTransitionTime = now
-		for _, o := range st.Conditions {
-			if o.Type == c.Type && o.Status == c.Status && !o.LastTransitionTime.IsZero() {
-				c.LastTransitionTime = o.LastTransitionTime
-			}
+		i := conditionIndex(out, c.Type)
+		if i < 0 {
+			out = append(out, c)
+			continue
 		}
-		out = append(out, c)
+		if out[i].Status == c.Status && !out[i].LastTransitionTime.IsZero() {
+			c.LastTransitionTime = out[i].LastTransitionTime
+		}
+		out[i] = c
 	}
 	st.Conditions = out
 }
 
-func (k *Kubelet) ownsNodeCondition(t v1.NodeConditionType) bool {
-	switch t {
-	case v1.NodeReady, v1.NodeMemoryPressure, v1.NodeDiskPressure, v1.NodePIDPressure:
-		return true
+func conditionIndex(list []v1.NodeCondition, t v1.NodeConditionType) int {
+	for i := range list {
+		if list[i].Type == t {
+			return i
+		}
 	}
-	return false
+	return -1
 }
 
-// recordConditionEvents emits the kubelet's node events for condition
-// transitions (recordNodeStatusEvent).
-func (k *Kubelet) recordConditionEvents(old, cur []v1.NodeCondition) {
-	statusOf := func(list []v1.NodeCondition, t v1.NodeConditionType) v1.ConditionStatus {
-		for _, c := range list {
-			if c.Type == t {
-				return c.Status
-			}
+// setRequiredLabels puts back kubernetes.io/os and kubernetes.io/arch on
+// n when they are missing or wrong, reporting whether it did: the status
+// update writes them too (Kubelet.updateNode, since v1.23).
+func setRequiredLabels(n *v1.Node) bool {
+	fixed := false
+	for _, l := range [...]struct{ key, value string }{{v1.LabelOSStable, "linux"}, {v1.LabelArchStable, "amd64"}} {
+		if v, ok := n.Labels[l.key]; ok && v == l.value {
+			continue
 		}
-		return ""
+		if n.Labels == nil {
+			n.Labels = map[string]string{}
+		}
+		n.Labels[l.key] = l.value
+		fixed = true
 	}
+	return fixed
+}
+
+// recordSchedulable records NodeNotSchedulable or NodeSchedulable when n's
+// spec.unschedulable is not the one the kubelet last saw, as the last of
+// its status setters does (recordNodeSchedulableEvent), whether or not the
+// status is written.
+func (k *Kubelet) recordSchedulable(n *v1.Node) {
+	if n.Spec.Unschedulable == k.lastUnschedulable {
+		return
+	}
+	k.lastUnschedulable = n.Spec.Unschedulable
+	reason := "NodeSchedulable"
+	if n.Spec.Unschedulable {
+		reason = "NodeNotSchedulable"
+	}
+	k.event(k.nodeRef(), v1.EventTypeNormal, reason, fmt.Sprintf("Node %s status is now: %s", k.name, reason))
+}
+
+// traceReady traces the node's turn to Ready in a status it wrote
+// (registration included).
+func (k *Kubelet) traceReady(old, cur []v1.NodeCondition) {
+	i, j := conditionIndex(cur, v1.NodeReady), conditionIndex(old, v1.NodeReady)
+	if i >= 0 && cur[i].Status == v1.ConditionTrue && (j < 0 || old[j].Status != v1.ConditionTrue) {
+		k.trace("nodeReady", "Node", "", k.name, "kubelet is posting ready status")
+	}
+}
+
+// recordConditionEvents emits the kubelet's node events for the condition
+// transitions from old to cur, as the status setters do
+// (nodestatus.MemoryPressureCondition and friends, ReadyCondition): a
+// pressure condition records its event when it is created too (its status
+// starts Unknown), Ready only when an existing Ready condition changes.
+func (k *Kubelet) recordConditionEvents(old, cur []v1.NodeCondition) {
 	for _, c := range cur {
-		if statusOf(old, c.Type) == c.Status {
+		was := v1.ConditionUnknown
+		i := conditionIndex(old, c.Type)
+		if i >= 0 {
+			was = old[i].Status
+		}
+		if was == c.Status {
 			continue
 		}
 		var reason string
@@ -633,11 +719,13 @@ func (k *Kubelet) recordConditionEvents(old, cur []v1.NodeCondition) {
 			reason = "NodeHasSufficientPID"
 		case c.Type == v1.NodeReady && c.Status == v1.ConditionTrue:
 			reason = "NodeReady"
-			k.trace("nodeReady", "Node", "", k.name, "kubelet is posting ready status")
 		case c.Type == v1.NodeReady:
 			reason = "NodeNotReady"
 		default:
 			continue
+		}
+		if c.Type == v1.NodeReady && i < 0 {
+			continue // a new Ready condition records no event
 		}
 		k.event(k.nodeRef(), v1.EventTypeNormal, reason, fmt.Sprintf("Node %s status is now: %s", k.name, reason))
 	}
@@ -707,9 +795,14 @@ func (k *Kubelet) syncNodeStatus() {
 			return // deleted behind the kubelet's back; nothing to report to
 		}
 		orig := n.Status.DeepCopy()
+		labelsFixed := setRequiredLabels(n)
 		k.setNodeStatus(n)
+		// nodestatus.MachineInfo: another boot ID than the Node's means
+		// the machine rebooted since the status was last written.
+		rebooted := orig.NodeInfo.BootID != "" && orig.NodeInfo.BootID != k.bootID
 		now := k.eng.Elapsed()
-		if now < k.lastReport+k.cfg.NodeStatusReportFrequency && !nodeStatusChanged(orig, &n.Status) {
+		if now < k.lastReport+k.cfg.NodeStatusReportFrequency && !labelsFixed && !nodeStatusChanged(orig, &n.Status) {
+			k.recordSchedulable(n)
 			return
 		}
 		if _, err := nodes.UpdateStatus(context.TODO(), n, metav1.UpdateOptions{}); err != nil {
@@ -719,12 +812,22 @@ func (k *Kubelet) syncNodeStatus() {
 			return
 		}
 		k.lastReport = now
+		if rebooted {
+			k.event(k.nodeRef(), v1.EventTypeWarning, "Rebooted", fmt.Sprintf("Node %s has been rebooted, boot id: %s", k.name, k.bootID))
+		}
 		k.recordConditionEvents(orig.Conditions, n.Status.Conditions)
+		k.recordSchedulable(n)
+		k.traceReady(orig.Conditions, n.Status.Conditions)
 		return
 	}
 }
 
-// renewLease creates or renews the node's Lease in kube-node-lease.
+// renewLease creates or renews the node's Lease in kube-node-lease, as
+// upstream's lease controller: a renewal updates the Lease it last wrote
+// with a new renewTime, reading it again after a conflict; a Lease that is
+// missing is created, owned by the Node, whose UID is read afresh
+// (SetNodeOwnerFunc): without the Node there is no Lease; a Lease without
+// an owner gets one at a renewal when the Node is there.
 func (k *Kubelet) renewLease() {
 	if !k.reachable() {
 		return
@@ -740,8 +843,8 @@ func (k *Kubelet) renewLease() {
 				dur := k.cfg.NodeLeaseDurationSeconds
 				l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: k.name, Namespace: v1.NamespaceNodeLease},
 					Spec: coordinationv1.LeaseSpec{HolderIdentity: &k.name, LeaseDurationSeconds: &dur, RenewTime: &now}}
-				if k.nodeUID != "" {
-					l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: k.name, UID: k.nodeUID}}
+				if !k.setLeaseOwner(l) {
+					return // the lease controller skips the create until the next renewal
 				}
 				created, err := leases.Create(context.TODO(), l, metav1.CreateOptions{})
 				if err == nil {
@@ -758,9 +861,7 @@ func (k *Kubelet) renewLease() {
 		}
 		l := k.lease.DeepCopy()
 		l.Spec.RenewTime = &now
-		dur := k.cfg.NodeLeaseDurationSeconds
-		l.Spec.LeaseDurationSeconds = &dur
-		l.Spec.HolderIdentity = &k.name
+		k.setLeaseOwner(l) // an update goes on without
 		updated, err := leases.Update(context.TODO(), l, metav1.UpdateOptions{})
 		if err == nil {
 			k.lease = updated
@@ -771,6 +872,20 @@ func (k *Kubelet) renewLease() {
 			return
 		}
 	}
+}
+
+// setLeaseOwner makes the Node the owner of l if l has no owner yet,
+// reporting whether l has one.
+func (k *Kubelet) setLeaseOwner(l *coordinationv1.Lease) bool {
+	if len(l.OwnerReferences) > 0 {
+		return true
+	}
+	n, err := k.c.CoreV1().Nodes().Get(context.TODO(), k.name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: k.name, UID: n.UID}}
+	return true
 }
 
 // ---- pods: informer handlers ----

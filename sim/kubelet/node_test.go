@@ -1,6 +1,7 @@
 package kubelet_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -58,9 +59,13 @@ func TestNodeRegistration(t *testing.T) {
 	assert.Equal(t, "n1", *lease.Spec.HolderIdentity)
 	assert.Equal(t, "Node", lease.OwnerReferences[0].Kind)
 	assert.Equal(t, n.UID, lease.OwnerReferences[0].UID)
+	// The pressure setters record their events for the conditions they
+	// create; the Ready setter records one only when an existing Ready
+	// condition changes (nodestatus.ReadyCondition), so a node that
+	// registers Ready has no NodeReady Event.
 	assert.Equal(t, []string{"0s Starting: Starting kubelet.", "0s NodeHasSufficientMemory: Node n1 status is now: NodeHasSufficientMemory",
 		"0s NodeHasNoDiskPressure: Node n1 status is now: NodeHasNoDiskPressure", "0s NodeHasSufficientPID: Node n1 status is now: NodeHasSufficientPID",
-		"0s NodeReady: Node n1 status is now: NodeReady", "0s NodeAllocatableEnforced: Updated Node Allocatable limit across pods"}, e.events("n1"))
+		"0s NodeAllocatableEnforced: Updated Node Allocatable limit across pods"}, e.events("n1"))
 
 	// Deleting a node frees its block for the next node.
 	require.NoError(t, e.c.DeleteNode("n1"))
@@ -90,6 +95,16 @@ func TestNodeReadyDelay(t *testing.T) {
 	e.at(3 * time.Second)
 	assert.Equal(t, v1.ConditionTrue, ready().Status)
 	assert.Equal(t, at0(3*time.Second), ready().LastTransitionTime)
+	// No NodeNotReady for the Ready condition the node registers with; a
+	// NodeReady when it turns True.
+	var readiness []string
+	for _, ev := range e.events("n1") {
+		if strings.Contains(ev, "Ready:") {
+			readiness = append(readiness, ev)
+		}
+	}
+	assert.Equal(t, []string{"3s NodeReady: Node n1 status is now: NodeReady"}, readiness)
+	assert.Equal(t, []time.Duration{3 * time.Second}, e.times("nodeReady", "n1"))
 }
 
 // The lease is renewed every 10 s; the node status is recomputed every 10
