@@ -42,7 +42,41 @@ func validateMeta(res *Resource, m metav1.Object) field.ErrorList {
 		}
 		fn = nameIsDNSSubdomain
 	}
-	return sortErrs(apivalidation.ValidateObjectMetaAccessor(m, res.Namespaced, fn, field.NewPath("metadata")))
+	errs := orderMapErrs(apivalidation.ValidateObjectMetaAccessor(m, res.Namespaced, fn, field.NewPath("metadata")), m)
+	return append(errs, kubeFinalizerErrs(m)...)
+}
+
+// standardFinalizers are the finalizers that need no domain
+// (helper.IsStandardFinalizerName).
+var standardFinalizers = []string{string(v1.FinalizerKubernetes), metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents}
+
+// kubeFinalizerErrs is the check pkg/apis/core/validation's
+// ValidateObjectMeta and ValidateObjectMetaUpdate add to apimachinery's
+// (validateKubeFinalizerName): a finalizer without a domain is a standard
+// one.
+func kubeFinalizerErrs(m metav1.Object) field.ErrorList {
+	var errs field.ErrorList
+	for i, f := range m.GetFinalizers() {
+		if !strings.Contains(f, "/") && !slices.Contains(standardFinalizers, f) {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "finalizers").Index(i), f, "name is neither a standard finalizer name nor is it fully qualified"))
+		}
+	}
+	return errs
+}
+
+// orderMapErrs makes ObjectMeta validation's label and annotation errors,
+// which it reports in map order, come in key order (validateLabels,
+// validateAnnotations), where upstream's first one is: they are reported
+// together, after the name, namespace and generation.
+func orderMapErrs(errs field.ErrorList, m metav1.Object) field.ErrorList {
+	isMapErr := func(e *field.Error) bool { return e.Field == "metadata.labels" || e.Field == "metadata.annotations" }
+	at := slices.IndexFunc(errs, isMapErr)
+	if at < 0 {
+		return errs
+	}
+	mapErrs := validateLabels(m.GetLabels(), field.NewPath("metadata", "labels"))
+	mapErrs = append(mapErrs, validateAnnotations(m.GetAnnotations(), field.NewPath("metadata", "annotations"))...)
+	return slices.Insert(slices.DeleteFunc(errs, isMapErr), at, mapErrs...)
 }
 
 // plainMetaValid is an exact shortcut of ValidateObjectMetaAccessor with
@@ -109,7 +143,8 @@ func validateMetaUpdate(m, old metav1.Object) field.ErrorList {
 		// it: upstream's checks cannot fail.
 		return nil
 	}
-	return sortErrs(apivalidation.ValidateObjectMetaAccessorUpdate(m, old, field.NewPath("metadata")))
+	errs := orderMapErrs(apivalidation.ValidateObjectMetaAccessorUpdate(m, old, field.NewPath("metadata")), m)
+	return append(errs, kubeFinalizerErrs(m)...)
 }
 
 // metaUnchanged reports whether an update leaves the metadata a client may
@@ -125,6 +160,48 @@ func metaUnchanged(m, old metav1.Object) bool {
 		len(m.GetManagedFields()) == 0 && len(old.GetManagedFields()) == 0
 }
 
+// validateLabels is metav1validation.ValidateLabels walking the keys in
+// order (upstream walks the map): each key's errors, then its value's.
+func validateLabels(l map[string]string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, k := range slices.Sorted(maps.Keys(l)) {
+		errs = append(errs, metav1validation.ValidateLabelName(k, path)...)
+		for _, msg := range validation.IsValidLabelValue(l[k]) {
+			errs = append(errs, field.Invalid(path, l[k], msg))
+		}
+	}
+	return errs
+}
+
+// validateAnnotations is apivalidation.ValidateAnnotations walking the keys
+// in order: each key (a qualified name in any case), then the total size.
+func validateAnnotations(a map[string]string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+			errs = append(errs, field.Invalid(path, k, msg))
+		}
+	}
+	if apivalidation.ValidateAnnotationsSize(a) != nil {
+		errs = append(errs, field.TooLong(path, "", apivalidation.TotalAnnotationSizeLimitB))
+	}
+	return errs
+}
+
+// validateLabelSelector is metav1validation.ValidateLabelSelector (strict:
+// label values checked) with matchLabels in key order.
+func validateLabelSelector(sel *metav1.LabelSelector, path *field.Path) field.ErrorList {
+	if sel == nil {
+		return nil
+	}
+	errs := validateLabels(sel.MatchLabels, path.Child("matchLabels"))
+	for i, expr := range sel.MatchExpressions {
+		errs = append(errs, metav1validation.ValidateLabelSelectorRequirement(expr, metav1validation.LabelSelectorValidationOptions{},
+			path.Child("matchExpressions").Index(i))...)
+	}
+	return errs
+}
+
 // sortErrs orders errors produced from map iteration deterministically.
 func sortErrs(errs field.ErrorList) field.ErrorList {
 	sort.SliceStable(errs, func(i, j int) bool {
@@ -134,10 +211,6 @@ func sortErrs(errs field.ErrorList) field.ErrorList {
 		return errs[i].ErrorBody() < errs[j].ErrorBody()
 	})
 	return errs
-}
-
-func validateLabels(l map[string]string, path *field.Path) field.ErrorList {
-	return sortErrs(metav1validation.ValidateLabels(l, path))
 }
 
 // ---- pods ----
