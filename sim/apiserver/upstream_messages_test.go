@@ -10,6 +10,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -177,6 +178,137 @@ func TestValidationMatchesUpstreamMessages(t *testing.T) {
 			`Pod "web" is invalid: metadata.finalizers[0]: Invalid value: "my-finalizer": name is neither a standard finalizer name nor is it fully qualified`},
 		{"annotations too large", withPod(func(p *v1.Pod) { p.Annotations = map[string]string{"notes": strings.Repeat("x", 256*1024)} }),
 			`Pod "web" is invalid: metadata.annotations: Too long: may not be more than 262144 bytes`},
+
+		// ---- containers ----
+		{"container name not a DNS-1123 label", withDeployment(func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Name = "Web_App" }),
+			`Deployment.apps "web" is invalid: spec.template.spec.containers[0].name: Invalid value: "Web_App": ` + msgDNS1123Label},
+		{"duplicate container names", withPod(func(p *v1.Pod) {
+			p.Spec.Containers = append(p.Spec.Containers, v1.Container{Name: "web", Image: "busybox:1.36"})
+		}), `Pod "web" is invalid: spec.containers[1].name: Duplicate value: "web"`},
+		{"duplicate name reported after the container's other errors", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 0}}
+			p.Spec.Containers = append(p.Spec.Containers, v1.Container{Name: "web"})
+		}), `Pod "web" is invalid: [spec.containers[0].ports[0].containerPort: Required value, spec.containers[1].image: Required value, spec.containers[1].name: Duplicate value: "web"]`},
+		{"init container named like a container", withPod(func(p *v1.Pod) {
+			p.Spec.InitContainers = []v1.Container{{Name: "web", Image: "busybox:1.36"}}
+		}), `Pod "web" is invalid: spec.initContainers[0].name: Duplicate value: "web"`},
+		{"containers are checked before init containers", withPod(func(p *v1.Pod) {
+			p.Spec.InitContainers = []v1.Container{{Name: "init"}}
+			p.Spec.Containers[0].Image = ""
+		}), `Pod "web" is invalid: [spec.containers[0].image: Required value, spec.initContainers[0].image: Required value]`},
+		{"image pull policy", withPod(func(p *v1.Pod) { p.Spec.Containers[0].ImagePullPolicy = "always" }),
+			`Pod "web" is invalid: spec.containers[0].imagePullPolicy: Unsupported value: "always": supported values: "Always", "IfNotPresent", "Never"`},
+		{"restartPolicy on a regular container", withPod(func(p *v1.Pod) { p.Spec.Containers[0].RestartPolicy = ptr(v1.ContainerRestartPolicyAlways) }),
+			`Pod "web" is invalid: spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers`},
+		{"init container restartPolicy other than Always", withPod(func(p *v1.Pod) {
+			p.Spec.InitContainers = []v1.Container{{Name: "init", Image: "busybox:1.36", RestartPolicy: ptr(v1.ContainerRestartPolicy("OnFailure"))}}
+		}), `Pod "web" is invalid: spec.initContainers[0].restartPolicy: Unsupported value: "OnFailure": supported values: "Always"`},
+
+		// ---- ports ----
+		{"port name too long", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Ports = []v1.ContainerPort{{Name: longPortName, ContainerPort: 8080}}
+		}),
+			`Pod "web" is invalid: spec.containers[0].ports[0].name: Invalid value: "external-disk-provisioner-http": must be no more than 15 characters`},
+		{"port name not an IANA_SVC_NAME", withPod(func(p *v1.Pod) { p.Spec.Containers[0].Ports = []v1.ContainerPort{{Name: "HTTP", ContainerPort: 8080}} }),
+			`Pod "web" is invalid: [spec.containers[0].ports[0].name: Invalid value: "HTTP": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), spec.containers[0].ports[0].name: Invalid value: "HTTP": must contain at least one letter (a-z)]`},
+		{"port name twice", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Ports = []v1.ContainerPort{{Name: "http", ContainerPort: 8080}, {Name: "http", ContainerPort: 8081}}
+		}), `Pod "web" is invalid: spec.containers[0].ports[1].name: Duplicate value: "http"`},
+		{"an invalid port name is not also a duplicate", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Ports = []v1.ContainerPort{{Name: "-http", ContainerPort: 8080}, {Name: "-http", ContainerPort: 8081}}
+		}), `Pod "web" is invalid: [spec.containers[0].ports[0].name: Invalid value: "-http": must not begin or end with a hyphen, spec.containers[0].ports[1].name: Invalid value: "-http": must not begin or end with a hyphen]`},
+		{"containerPort 0", withPod(func(p *v1.Pod) { p.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 0}} }),
+			`Pod "web" is invalid: spec.containers[0].ports[0].containerPort: Required value`},
+		{"containerPort 70000", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 70000}}
+		}), `Deployment.apps "web" is invalid: spec.template.spec.containers[0].ports[0].containerPort: Invalid value: 70000: ` + msgPortRange},
+		{"protocol in lower case", withPod(func(p *v1.Pod) { p.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 80, Protocol: "tcp"}} }),
+			`Pod "web" is invalid: spec.containers[0].ports[0].protocol: Unsupported value: "tcp": supported values: "SCTP", "TCP", "UDP"`},
+		{"host port used twice", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 80, HostPort: 8080}}
+			p.Spec.Containers = append(p.Spec.Containers, v1.Container{Name: "proxy", Image: "envoy:1.30",
+				Ports: []v1.ContainerPort{{ContainerPort: 81, HostPort: 8080}}})
+		}), `Pod "web" is invalid: spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//8080"`},
+
+		// ---- resources ----
+		{"requests greater than limits", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources = v1.ResourceRequirements{
+				Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("200m")},
+				Limits:   v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}}
+		}), `Pod "web" is invalid: spec.containers[0].resources.requests: Invalid value: "200m": must be less than or equal to cpu limit of 100m`},
+		{"memory request above its limit in a template", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Containers[0].Resources = v1.ResourceRequirements{
+				Requests: v1.ResourceList{v1.ResourceMemory: resource.MustParse("256Mi")},
+				Limits:   v1.ResourceList{v1.ResourceMemory: resource.MustParse("128Mi")}}
+		}), `Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: "256Mi": must be less than or equal to memory limit of 128Mi`},
+		{"resource name typo", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{"cpus": resource.MustParse("1")}
+		}), `Deployment.apps "web" is invalid: [spec.template.spec.containers[0].resources.limits[cpus]: Invalid value: "cpus": must be a standard resource type or fully qualified, spec.template.spec.containers[0].resources.limits[cpus]: Invalid value: "cpus": must be a standard resource for containers]`},
+		{"extended resource request without a limit", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources.Requests = v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+		}), `Pod "web" is invalid: spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources`},
+		{"extended resource request below its limit", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources = v1.ResourceRequirements{
+				Requests: v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")},
+				Limits:   v1.ResourceList{"nvidia.com/gpu": resource.MustParse("2")}}
+		}), `Pod "web" is invalid: spec.containers[0].resources.requests: Invalid value: "1": must be equal to nvidia.com/gpu limit of 2`},
+
+		// ---- probes ----
+		{"probe without a handler", withPod(func(p *v1.Pod) { p.Spec.Containers[0].LivenessProbe = &v1.Probe{PeriodSeconds: 5} }),
+			`Pod "web" is invalid: spec.containers[0].livenessProbe: Required value: must specify a handler type`},
+		{"probe with two handlers", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].ReadinessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{
+				HTTPGet:   &v1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)},
+				TCPSocket: &v1.TCPSocketAction{Port: intstr.FromInt32(8080)}}}
+		}), `Pod "web" is invalid: spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type`},
+		{"httpGet without a port", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].LivenessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "/healthz"}}}
+		}), `Pod "web" is invalid: spec.containers[0].livenessProbe.httpGet.port: Invalid value: 0: ` + msgPortRange},
+		{"httpGet port name too long", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Containers[0].LivenessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{
+				HTTPGet: &v1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(longPortName)}}}
+		}), `Deployment.apps "web" is invalid: spec.template.spec.containers[0].livenessProbe.httpGet.port: Invalid value: "external-disk-provisioner-http": must be no more than 15 characters`},
+		{"exec without a command", withPod(func(p *v1.Pod) { p.Spec.Containers[0].StartupProbe = &v1.Probe{ProbeHandler: exec()} }),
+			`Pod "web" is invalid: spec.containers[0].startupProbe.exec.command: Required value`},
+		{"negative periodSeconds", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].ReadinessProbe = &v1.Probe{ProbeHandler: exec("true"), PeriodSeconds: -1}
+		}), `Pod "web" is invalid: spec.containers[0].readinessProbe.periodSeconds: Invalid value: -1: must be greater than or equal to 0`},
+		{"liveness successThreshold", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].LivenessProbe = &v1.Probe{ProbeHandler: exec("true"), SuccessThreshold: 3}
+		}), `Pod "web" is invalid: spec.containers[0].livenessProbe.successThreshold: Invalid value: 3: must be 1`},
+		{"readiness probe with a grace period", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].ReadinessProbe = &v1.Probe{ProbeHandler: exec("true"), TerminationGracePeriodSeconds: ptr(int64(10))}
+		}), `Pod "web" is invalid: spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 10: must not be set for readinessProbes`},
+		{"probe on a plain init container", withPod(func(p *v1.Pod) {
+			p.Spec.InitContainers = []v1.Container{{Name: "init", Image: "busybox:1.36", ReadinessProbe: &v1.Probe{ProbeHandler: exec("true")}}}
+		}), `Pod "web" is invalid: spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always`},
+
+		// ---- scheduling ----
+		{"toleration Exists with a value", withPod(func(p *v1.Pod) {
+			p.Spec.Tolerations = []v1.Toleration{{Key: "dedicated", Operator: v1.TolerationOpExists, Value: "gpu", Effect: v1.TaintEffectNoSchedule}}
+		}), "Pod \"web\" is invalid: spec.tolerations[0].operator: Invalid value: \"gpu\": value must be empty when `operator` is 'Exists'"},
+		{"toleration effect", withPod(func(p *v1.Pod) {
+			p.Spec.Tolerations = []v1.Toleration{{Key: "dedicated", Operator: v1.TolerationOpEqual, Value: "gpu", Effect: "NoSchedul"}}
+		}), `Pod "web" is invalid: spec.tolerations[0].effect: Unsupported value: "NoSchedul": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"`},
+		{"toleration seconds need NoExecute", withPod(func(p *v1.Pod) {
+			p.Spec.Tolerations = []v1.Toleration{{Key: "dedicated", Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoSchedule, TolerationSeconds: ptr(int64(60))}}
+		}), "Pod \"web\" is invalid: spec.tolerations[0].effect: Invalid value: \"NoSchedule\": effect must be 'NoExecute' when `tolerationSeconds` is set"},
+		{"toleration value's problems in one error", withPod(func(p *v1.Pod) {
+			p.Spec.Tolerations = []v1.Toleration{{Key: "k", Value: "-" + strings.Repeat("v", 63)}}
+		}), `Pod "web" is invalid: spec.tolerations[0].operator: Invalid value: "-` + strings.Repeat("v", 63) + `": must be no more than 63 bytes;` + msgLabelValue},
+		{"nodeSelector value", withPod(func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"disktype": "ssd fast"} }),
+			`Pod "web" is invalid: spec.nodeSelector: Invalid value: "ssd fast": ` + msgLabelValue},
+		{"nodeSelector key", withPod(func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"disk type": "ssd"} }),
+			`Pod "web" is invalid: spec.nodeSelector: Invalid value: "disk type": ` + msgQualifiedName},
+		{"pod restartPolicy", withPod(func(p *v1.Pod) { p.Spec.RestartPolicy = "Sometimes" }),
+			`Pod "web" is invalid: spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"`},
+		{"node affinity operator", withPod(func(p *v1.Pod) {
+			p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{
+				NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchExpressions: []v1.NodeSelectorRequirement{{Key: "zone", Operator: "Equals", Values: []string{"a"}}}}}}}}
+		}), `Pod "web" is invalid: spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator: Invalid value: "Equals": not a valid selector operator`},
+		{"topology spread minDomains", withPod(func(p *v1.Pod) {
+			p.Spec.TopologySpreadConstraints = []v1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: v1.DoNotSchedule, MinDomains: ptr(int32(0))}}
+		}), `Pod "web" is invalid: spec.topologySpreadConstraints[0].minDomains: Invalid value: 0: must be greater than zero`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -215,6 +347,31 @@ func TestValidationAcceptsWhatUpstreamAccepts(t *testing.T) {
 			p.Labels = map[string]string{"app.kubernetes.io/name": "web", "Tier": "Front_End.1"}
 			p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": "node-1"}
 		})},
+		// ---- pods ----
+		{"limits without requests in a pod", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceCPU: resource.MustParse("500m"), v1.ResourceMemory: resource.MustParse("256Mi")}
+		})},
+		{"limits without requests in a template", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceCPU: resource.MustParse("500m")}
+		})},
+		{"grpc probe", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].LivenessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{GRPC: &v1.GRPCAction{Port: 9090}}}
+		})},
+		{"liveness probe with its own grace period", withPod(func(p *v1.Pod) {
+			p.Spec.Containers[0].LivenessProbe = &v1.Probe{ProbeHandler: exec("true"), TerminationGracePeriodSeconds: ptr(int64(5))}
+		})},
+		{"sidecar init container with probes", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.InitContainers = []v1.Container{{Name: "proxy", Image: "envoy:1.30",
+				RestartPolicy:  ptr(v1.ContainerRestartPolicyAlways),
+				ReadinessProbe: &v1.Probe{ProbeHandler: v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{Port: intstr.FromInt32(15001)}}},
+				StartupProbe:   &v1.Probe{ProbeHandler: exec("true")}}}
+		})},
+		{"toleration of every taint", withPod(func(p *v1.Pod) { p.Spec.Tolerations = []v1.Toleration{{Operator: v1.TolerationOpExists}} })},
+		// ---- grace periods ----
+		{"negative pod grace period", withPod(func(p *v1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr(int64(-1)) })},
+		{"negative grace period in a template", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr(int64(-5))
+		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -222,4 +379,19 @@ func TestValidationAcceptsWhatUpstreamAccepts(t *testing.T) {
 			assert.NoError(t, createIn(t, e, tc.obj))
 		})
 	}
+}
+
+// A pod's negative terminationGracePeriodSeconds is accepted and read back
+// as 1 (kubernetes#115606: Convert_v1_Pod_To_core_Pod); a template keeps
+// its value.
+func TestNegativeGracePeriodBecomesOne(t *testing.T) {
+	e := newEnv(t)
+	p, err := e.c.CoreV1().Pods("default").Create(ctx, withPod(func(p *v1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr(int64(-1)) }).(*v1.Pod), metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), *p.Spec.TerminationGracePeriodSeconds)
+	d, err := e.c.AppsV1().Deployments("default").Create(ctx, withDeployment(func(d *appsv1.Deployment) {
+		d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr(int64(-5))
+	}).(*appsv1.Deployment), metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(-5), *d.Spec.Template.Spec.TerminationGracePeriodSeconds)
 }

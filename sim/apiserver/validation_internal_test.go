@@ -34,6 +34,23 @@ func TestIsDNS1123SubdomainMatchesUpstream(t *testing.T) {
 	})
 }
 
+// The hand-written port name check accepts exactly what upstream's
+// IsValidPortName accepts.
+func TestIsValidPortNameMatchesUpstream(t *testing.T) {
+	for _, s := range []string{"http", "h2c", "web-8080", "a", "8080", "", "-http", "http-", "ht--tp", "HTTP", "h_ttp",
+		"http-metrics-12", "http-metrics-123", "external-disk-provisioner-http"} {
+		if got, want := isValidPortName(s), len(validation.IsValidPortName(s)) == 0; got != want {
+			t.Errorf("%q: got %v, upstream %v", s, got, want)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.StringOfN(rapid.SampledFrom([]rune("ab9-Z_")), 0, 17, -1).Draw(t, "name")
+		if got, want := isValidPortName(s), len(validation.IsValidPortName(s)) == 0; got != want {
+			t.Fatalf("%q: got %v, upstream %v", s, got, want)
+		}
+	})
+}
+
 // The plain-metadata shortcut agrees with upstream's full validation.
 func TestPlainMetaValidAgreesWithUpstream(t *testing.T) {
 	pods := newRegistry().byName["pods"]
