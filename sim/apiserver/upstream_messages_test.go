@@ -10,6 +10,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -309,6 +310,49 @@ func TestValidationMatchesUpstreamMessages(t *testing.T) {
 		{"topology spread minDomains", withPod(func(p *v1.Pod) {
 			p.Spec.TopologySpreadConstraints = []v1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: v1.DoNotSchedule, MinDomains: ptr(int32(0))}}
 		}), `Pod "web" is invalid: spec.topologySpreadConstraints[0].minDomains: Invalid value: 0: must be greater than zero`},
+
+		// ---- Deployments ----
+		{"restartPolicy Never in a Deployment", withDeployment(func(d *appsv1.Deployment) { d.Spec.Template.Spec.RestartPolicy = v1.RestartPolicyNever }),
+			`Deployment.apps "web" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"`},
+		{"selector does not match the template", withDeployment(func(d *appsv1.Deployment) { d.Spec.Template.Labels = map[string]string{"app": "frontend"} }),
+			"Deployment.apps \"web\" is invalid: spec.template.metadata.labels: Invalid value: {\"app\":\"frontend\"}: `selector` does not match template `labels`"},
+		{"empty selector", withDeployment(func(d *appsv1.Deployment) { d.Spec.Selector = &metav1.LabelSelector{} }),
+			`Deployment.apps "web" is invalid: spec.selector: Invalid value: {}: empty selector is invalid for deployment`},
+		{"no selector", withDeployment(func(d *appsv1.Deployment) { d.Spec.Selector = nil }),
+			"Deployment.apps \"web\" is invalid: [spec.selector: Required value, spec.template.metadata.labels: Invalid value: {\"app\":\"web\"}: `selector` does not match template `labels`]"},
+		{"template label value", withDeployment(func(d *appsv1.Deployment) { d.Spec.Template.Labels["tier"] = "front end" }),
+			`Deployment.apps "web" is invalid: spec.template.labels: Invalid value: "front end": ` + msgLabelValue},
+		{"selector mismatch before the template's label errors", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Template.Labels = map[string]string{"app": "front end"}
+		}), "Deployment.apps \"web\" is invalid: [spec.template.metadata.labels: Invalid value: {\"app\":\"front end\"}: `selector` does not match template `labels`, " +
+			`spec.template.labels: Invalid value: "front end": ` + msgLabelValue + `]`},
+		{"maxSurge and maxUnavailable both 0", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: intOrStr("0"), MaxUnavailable: intOrStr("0")}
+		}), "Deployment.apps \"web\" is invalid: spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0"},
+		{"maxSurge 0% and maxUnavailable 0", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: intOrStr("0%"), MaxUnavailable: intOrStr("0")}
+		}), "Deployment.apps \"web\" is invalid: spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0"},
+		{"maxUnavailable 150%", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxUnavailable: intOrStr("150%")}
+		}), `Deployment.apps "web" is invalid: spec.strategy.rollingUpdate.maxUnavailable: Invalid value: "150%": must not be greater than 100%`},
+		{"maxSurge without %", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: ptr(intstr.FromString("25"))}
+		}), `Deployment.apps "web" is invalid: spec.strategy.rollingUpdate.maxSurge: Invalid value: "25": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')`},
+		{"strategy type", withDeployment(func(d *appsv1.Deployment) { d.Spec.Strategy.Type = "Rolling" }),
+			`Deployment.apps "web" is invalid: spec.strategy: Unsupported value: {"Type":"Rolling","RollingUpdate":null}: supported values: "Recreate", "RollingUpdate"`},
+		{"activeDeadlineSeconds in a Deployment", withDeployment(func(d *appsv1.Deployment) { d.Spec.Template.Spec.ActiveDeadlineSeconds = ptr(int64(60)) }),
+			`Deployment.apps "web" is invalid: spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in ReplicaSet is not Supported`},
+		// ---- PodDisruptionBudgets, PriorityClasses ----
+		{"minAvailable and maxUnavailable", withPDB(func(p *policyv1.PodDisruptionBudget) { p.Spec.MaxUnavailable = intOrStr("1") }),
+			`PodDisruptionBudget.policy "web" is invalid: spec: Invalid value: {"MinAvailable":1,"Selector":{"matchLabels":{"app":"web"}},"MaxUnavailable":1,"UnhealthyPodEvictionPolicy":null}: minAvailable and maxUnavailable cannot be both set`},
+		{"maxUnavailable above 100%", withPDB(func(p *policyv1.PodDisruptionBudget) {
+			p.Spec.MinAvailable, p.Spec.MaxUnavailable = nil, intOrStr("120%")
+		}),
+			`PodDisruptionBudget.policy "web" is invalid: spec.maxUnavailable: Invalid value: "120%": must not be greater than 100%`},
+		{"negative minAvailable", withPDB(func(p *policyv1.PodDisruptionBudget) { p.Spec.MinAvailable = intOrStr("-1") }),
+			`PodDisruptionBudget.policy "web" is invalid: spec.minAvailable: Invalid value: -1: must be greater than or equal to 0`},
+		{"PriorityClass value too large", &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "huge"}, Value: 2000000000},
+			`PriorityClass.scheduling.k8s.io "huge" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -333,6 +377,20 @@ func invalidMessage(createErr error, errs []string) string {
 		return prefix + " is invalid: " + errs[0]
 	}
 	return prefix + " is invalid: [" + strings.Join(errs, ", ") + "]"
+}
+
+// An update that changes a Deployment's selector is refused in upstream's
+// words (the deployment strategy's ValidateUpdate:
+// apivalidation.ValidateImmutableField on spec.selector).
+func TestDeploymentSelectorIsImmutableAsUpstream(t *testing.T) {
+	e := newEnv(t)
+	deps := e.c.AppsV1().Deployments("default")
+	d, err := deps.Create(ctx, upDeployment(), metav1.CreateOptions{})
+	require.NoError(t, err)
+	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web2"}}
+	d.Spec.Template.Labels = map[string]string{"app": "web2"}
+	_, err = deps.Update(ctx, d, metav1.UpdateOptions{})
+	assert.EqualError(t, err, `Deployment.apps "web" is invalid: spec.selector: Invalid value: {"matchLabels":{"app":"web2"}}: field is immutable`)
 }
 
 // Manifests upstream accepts, unusual as they are: kubesim must not refuse
@@ -367,6 +425,11 @@ func TestValidationAcceptsWhatUpstreamAccepts(t *testing.T) {
 				StartupProbe:   &v1.Probe{ProbeHandler: exec("true")}}}
 		})},
 		{"toleration of every taint", withPod(func(p *v1.Pod) { p.Spec.Tolerations = []v1.Toleration{{Operator: v1.TolerationOpExists}} })},
+		// ---- Deployments, PodDisruptionBudgets ----
+		{"maxSurge 0 with maxUnavailable 1", withDeployment(func(d *appsv1.Deployment) {
+			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: intOrStr("0"), MaxUnavailable: intOrStr("1")}
+		})},
+		{"percentage minAvailable", withPDB(func(p *policyv1.PodDisruptionBudget) { p.Spec.MinAvailable = intOrStr("50%") })},
 		// ---- grace periods ----
 		{"negative pod grace period", withPod(func(p *v1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr(int64(-1)) })},
 		{"negative grace period in a template", withDeployment(func(d *appsv1.Deployment) {

@@ -4,22 +4,18 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -202,17 +198,6 @@ func validateLabelSelector(sel *metav1.LabelSelector, path *field.Path) field.Er
 	return errs
 }
 
-// sortErrs orders errors produced from map iteration deterministically.
-func sortErrs(errs field.ErrorList) field.ErrorList {
-	sort.SliceStable(errs, func(i, j int) bool {
-		if errs[i].Field != errs[j].Field {
-			return errs[i].Field < errs[j].Field
-		}
-		return errs[i].ErrorBody() < errs[j].ErrorBody()
-	})
-	return errs
-}
-
 // ---- nodes, namespaces ----
 
 func validateNode(n *v1.Node) field.ErrorList {
@@ -344,142 +329,6 @@ func validateEvent(e *v1.Event) field.ErrorList {
 	return errs
 }
 
-// ---- apps ----
-
-func validateSelectorAndTemplate(sel *metav1.LabelSelector, tmpl *v1.PodTemplateSpec, kind string) field.ErrorList {
-	var errs field.ErrorList
-	spec := field.NewPath("spec")
-	if sel == nil {
-		errs = append(errs, field.Required(spec.Child("selector"), ""))
-	} else {
-		errs = append(errs, sortErrs(metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, spec.Child("selector")))...)
-		if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
-			errs = append(errs, field.Invalid(spec.Child("selector"), sel, "empty selector is invalid for "+kind))
-		}
-	}
-	tp := spec.Child("template")
-	errs = append(errs, validateLabels(tmpl.Labels, tp.Child("metadata", "labels"))...)
-	if sel != nil {
-		s, err := metav1.LabelSelectorAsSelector(sel)
-		if err == nil && !s.Empty() && !s.Matches(labels.Set(tmpl.Labels)) {
-			errs = append(errs, field.Invalid(tp.Child("metadata", "labels"), tmpl.Labels, "`selector` does not match template `labels`"))
-		}
-	}
-	errs = append(errs, validatePodSpec(&tmpl.Spec, func() *field.Path { return tp.Child("spec") }, false)...)
-	if tmpl.Spec.RestartPolicy != "" && tmpl.Spec.RestartPolicy != v1.RestartPolicyAlways {
-		errs = append(errs, field.NotSupported(tp.Child("spec", "restartPolicy"), tmpl.Spec.RestartPolicy, []string{string(v1.RestartPolicyAlways)}))
-	}
-	if tmpl.Spec.ActiveDeadlineSeconds != nil {
-		errs = append(errs, field.Invalid(tp.Child("spec", "activeDeadlineSeconds"), *tmpl.Spec.ActiveDeadlineSeconds, "activeDeadlineSeconds in ReplicaSet is not Supported"))
-	}
-	return errs
-}
-
-func nonNegative(path *field.Path, v int64) field.ErrorList {
-	if v < 0 {
-		return field.ErrorList{field.Invalid(path, v, "must be greater than or equal to 0")}
-	}
-	return nil
-}
-
-func validateReplicaSet(rs *appsv1.ReplicaSet) field.ErrorList {
-	spec := field.NewPath("spec")
-	var errs field.ErrorList
-	errs = append(errs, nonNegative(spec.Child("replicas"), int64(derefInt32(rs.Spec.Replicas, 1)))...)
-	errs = append(errs, nonNegative(spec.Child("minReadySeconds"), int64(rs.Spec.MinReadySeconds))...)
-	errs = append(errs, validateSelectorAndTemplate(rs.Spec.Selector, &rs.Spec.Template, "deployment")...)
-	return errs
-}
-
-func validateReplicaSetUpdate(rs, old *appsv1.ReplicaSet) field.ErrorList {
-	errs := validateReplicaSet(rs)
-	if !apiequality.Semantic.DeepEqual(rs.Spec.Selector, old.Spec.Selector) {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "selector"), rs.Spec.Selector, "field is immutable"))
-	}
-	return errs
-}
-
-func validateDeployment(d *appsv1.Deployment) field.ErrorList {
-	spec := field.NewPath("spec")
-	var errs field.ErrorList
-	errs = append(errs, nonNegative(spec.Child("replicas"), int64(derefInt32(d.Spec.Replicas, 1)))...)
-	errs = append(errs, validateSelectorAndTemplate(d.Spec.Selector, &d.Spec.Template, "deployment")...)
-	errs = append(errs, validateDeploymentStrategy(&d.Spec.Strategy, spec.Child("strategy"))...)
-	errs = append(errs, nonNegative(spec.Child("minReadySeconds"), int64(d.Spec.MinReadySeconds))...)
-	if d.Spec.RevisionHistoryLimit != nil {
-		errs = append(errs, nonNegative(spec.Child("revisionHistoryLimit"), int64(*d.Spec.RevisionHistoryLimit))...)
-	}
-	if p := d.Spec.ProgressDeadlineSeconds; p != nil {
-		errs = append(errs, nonNegative(spec.Child("progressDeadlineSeconds"), int64(*p))...)
-		if *p <= d.Spec.MinReadySeconds {
-			errs = append(errs, field.Invalid(spec.Child("progressDeadlineSeconds"), *p, "must be greater than minReadySeconds"))
-		}
-	}
-	return errs
-}
-
-func validateDeploymentUpdate(d, old *appsv1.Deployment) field.ErrorList {
-	errs := validateDeployment(d)
-	if !apiequality.Semantic.DeepEqual(d.Spec.Selector, old.Spec.Selector) {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "selector"), d.Spec.Selector, "field is immutable"))
-	}
-	return errs
-}
-
-func validateDeploymentStrategy(st *appsv1.DeploymentStrategy, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	switch st.Type {
-	case appsv1.RecreateDeploymentStrategyType:
-		if st.RollingUpdate != nil {
-			errs = append(errs, field.Forbidden(path.Child("rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'"))
-		}
-	case appsv1.RollingUpdateDeploymentStrategyType:
-		if st.RollingUpdate == nil {
-			errs = append(errs, field.Required(path.Child("rollingUpdate"), "this should be defaulted and never be nil"))
-			break
-		}
-		ru := st.RollingUpdate
-		p := path.Child("rollingUpdate")
-		errs = append(errs, validatePositiveIntOrPercent(ru.MaxUnavailable, p.Child("maxUnavailable"))...)
-		errs = append(errs, validatePositiveIntOrPercent(ru.MaxSurge, p.Child("maxSurge"))...)
-		if ru.MaxUnavailable != nil && getPercentOrInt(*ru.MaxUnavailable) > 100 && ru.MaxUnavailable.Type == intstr.String {
-			errs = append(errs, field.Invalid(p.Child("maxUnavailable"), ru.MaxUnavailable.String(), "must not be greater than 100%"))
-		}
-		if ru.MaxUnavailable != nil && ru.MaxSurge != nil && getPercentOrInt(*ru.MaxUnavailable) == 0 && getPercentOrInt(*ru.MaxSurge) == 0 {
-			errs = append(errs, field.Invalid(p.Child("maxUnavailable"), ru.MaxUnavailable.String(), "may not be 0 when `maxSurge` is 0"))
-		}
-	case "":
-		errs = append(errs, field.Required(path.Child("type"), ""))
-	default:
-		errs = append(errs, field.NotSupported(path.Child("type"), st.Type, []string{string(appsv1.RecreateDeploymentStrategyType), string(appsv1.RollingUpdateDeploymentStrategyType)}))
-	}
-	return errs
-}
-
-func getPercentOrInt(v intstr.IntOrString) int {
-	if v.Type == intstr.Int {
-		return v.IntValue()
-	}
-	var n int
-	if _, err := fmt.Sscanf(strings.TrimSuffix(v.StrVal, "%"), "%d", &n); err != nil {
-		return -1
-	}
-	return n
-}
-
-func validatePositiveIntOrPercent(v *intstr.IntOrString, path *field.Path) field.ErrorList {
-	if v == nil {
-		return nil
-	}
-	if v.Type == intstr.String {
-		if msgs := validation.IsValidPercent(v.StrVal); len(msgs) > 0 {
-			return field.ErrorList{field.Invalid(path, v.StrVal, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")}
-		}
-		return nil
-	}
-	return nonNegative(path, int64(v.IntValue()))
-}
-
 // ---- autoscaling, policy, scheduling, discovery, coordination ----
 
 func validateHPA(h *autoscalingv2.HorizontalPodAutoscaler) field.ErrorList {
@@ -574,27 +423,6 @@ func validateMetricTarget(t autoscalingv2.MetricTarget, path *field.Path) field.
 		}
 	default:
 		errs = append(errs, field.NotSupported(path.Child("type"), t.Type, []string{"AverageValue", "Utilization", "Value"}))
-	}
-	return errs
-}
-
-func validatePDB(p *policyv1.PodDisruptionBudget) field.ErrorList {
-	var errs field.ErrorList
-	spec := field.NewPath("spec")
-	if p.Spec.MinAvailable != nil && p.Spec.MaxUnavailable != nil {
-		errs = append(errs, field.Invalid(spec, p.Spec, "minAvailable and maxUnavailable cannot be both set"))
-	}
-	for _, v := range []struct {
-		name string
-		val  *intstr.IntOrString
-	}{{"minAvailable", p.Spec.MinAvailable}, {"maxUnavailable", p.Spec.MaxUnavailable}} {
-		errs = append(errs, validatePositiveIntOrPercent(v.val, spec.Child(v.name))...)
-		if v.val != nil && v.val.Type == intstr.String && getPercentOrInt(*v.val) > 100 {
-			errs = append(errs, field.Invalid(spec.Child(v.name), v.val.StrVal, "must not be greater than 100%"))
-		}
-	}
-	if p.Spec.Selector != nil {
-		errs = append(errs, sortErrs(metav1validation.ValidateLabelSelector(p.Spec.Selector, metav1validation.LabelSelectorValidationOptions{}, spec.Child("selector")))...)
 	}
 	return errs
 }
