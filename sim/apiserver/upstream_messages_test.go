@@ -342,6 +342,35 @@ func TestValidationMatchesUpstreamMessages(t *testing.T) {
 			`Deployment.apps "web" is invalid: spec.strategy: Unsupported value: {"Type":"Rolling","RollingUpdate":null}: supported values: "Recreate", "RollingUpdate"`},
 		{"activeDeadlineSeconds in a Deployment", withDeployment(func(d *appsv1.Deployment) { d.Spec.Template.Spec.ActiveDeadlineSeconds = ptr(int64(60)) }),
 			`Deployment.apps "web" is invalid: spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in ReplicaSet is not Supported`},
+
+		// ---- Services ----
+		{"service port used twice", withService(func(s *v1.Service) {
+			s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "web", Port: 80, TargetPort: intstr.FromInt32(8081)})
+		}), `Service "web" is invalid: spec.ports[1]: Duplicate value: {"Name":"","Protocol":"TCP","AppProtocol":null,"Port":80,"TargetPort":0,"NodePort":0}`},
+		{"service port name used twice", withService(func(s *v1.Service) {
+			s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "http", Port: 81})
+		}), `Service "web" is invalid: spec.ports[1].name: Duplicate value: "http"`},
+		{"several ports need names", withService(func(s *v1.Service) {
+			s.Spec.Ports = []v1.ServicePort{{Port: 80}, {Port: 443}}
+		}), `Service "web" is invalid: [spec.ports[0].name: Required value, spec.ports[1].name: Required value]`},
+		{"service port 0", withService(func(s *v1.Service) { s.Spec.Ports = []v1.ServicePort{{Port: 0}} }),
+			`Service "web" is invalid: [spec.ports[0].port: Invalid value: 0: ` + msgPortRange + `, spec.ports[0].targetPort: Invalid value: 0: ` + msgPortRange + `]`},
+		{"targetPort 70000", withService(func(s *v1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromInt32(70000) }),
+			`Service "web" is invalid: spec.ports[0].targetPort: Invalid value: 70000: ` + msgPortRange},
+		{"named targetPort too long", withService(func(s *v1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromString(longPortName) }),
+			`Service "web" is invalid: spec.ports[0].targetPort: Invalid value: "external-disk-provisioner-http": must be no more than 15 characters`},
+		{"service type", withService(func(s *v1.Service) { s.Spec.Type = "Cluster" }),
+			`Service "web" is invalid: spec.type: Unsupported value: "Cluster": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"`},
+		{"nodePort on a ClusterIP service", withService(func(s *v1.Service) { s.Spec.Ports[0].NodePort = 30080 }),
+			"Service \"web\" is invalid: spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"},
+		{"externalName not a DNS name", withService(func(s *v1.Service) {
+			s.Spec.Type = v1.ServiceTypeExternalName
+			s.Spec.ExternalName = "db_host"
+		}), `Service "web" is invalid: spec.externalName: Invalid value: "db_host": ` + msgDNS1123Subdomain},
+		{"port errors before the type", withService(func(s *v1.Service) {
+			s.Spec.Type = "Cluster"
+			s.Spec.Ports[0].Protocol = "HTTP"
+		}), `Service "web" is invalid: [spec.ports[0].protocol: Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP", spec.type: Unsupported value: "Cluster": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]`},
 		// ---- PodDisruptionBudgets, PriorityClasses ----
 		{"minAvailable and maxUnavailable", withPDB(func(p *policyv1.PodDisruptionBudget) { p.Spec.MaxUnavailable = intOrStr("1") }),
 			`PodDisruptionBudget.policy "web" is invalid: spec: Invalid value: {"MinAvailable":1,"Selector":{"matchLabels":{"app":"web"}},"MaxUnavailable":1,"UnhealthyPodEvictionPolicy":null}: minAvailable and maxUnavailable cannot be both set`},
@@ -430,6 +459,18 @@ func TestValidationAcceptsWhatUpstreamAccepts(t *testing.T) {
 			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: intOrStr("0"), MaxUnavailable: intOrStr("1")}
 		})},
 		{"percentage minAvailable", withPDB(func(p *policyv1.PodDisruptionBudget) { p.Spec.MinAvailable = intOrStr("50%") })},
+		// ---- Services ----
+		{"named targetPort", withService(func(s *v1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromString("http") })},
+		{"targetPort 0 defaults to the port", withService(func(s *v1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromInt32(0) })},
+		{"selector on an ExternalName service", withService(func(s *v1.Service) {
+			s.Spec.Type = v1.ServiceTypeExternalName
+			s.Spec.ExternalName = "db.example.com."
+		})},
+		{"nodePort on an ExternalName service", withService(func(s *v1.Service) {
+			s.Spec.Type = v1.ServiceTypeExternalName
+			s.Spec.ExternalName = "db.example.com"
+			s.Spec.Ports[0].NodePort = 30080
+		})},
 		// ---- grace periods ----
 		{"negative pod grace period", withPod(func(p *v1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr(int64(-1)) })},
 		{"negative grace period in a template", withDeployment(func(d *appsv1.Deployment) {

@@ -12,12 +12,9 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/resource"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -241,86 +238,6 @@ func validateTaints(ts []v1.Taint, path *field.Path) field.ErrorList {
 
 func validateNamespace(*v1.Namespace) field.ErrorList { return nil }
 
-// ---- services ----
-
-var supportedServiceTypes = []string{string(v1.ServiceTypeClusterIP), string(v1.ServiceTypeExternalName), string(v1.ServiceTypeLoadBalancer), string(v1.ServiceTypeNodePort)}
-
-func validateService(s *v1.Service) field.ErrorList {
-	var errs field.ErrorList
-	spec := field.NewPath("spec")
-	if !slicesContains(supportedServiceTypes, string(s.Spec.Type)) {
-		errs = append(errs, field.NotSupported(spec.Child("type"), s.Spec.Type, supportedServiceTypes))
-	}
-	headless := s.Spec.ClusterIP == v1.ClusterIPNone
-	if s.Spec.Type == v1.ServiceTypeExternalName {
-		if s.Spec.ExternalName == "" {
-			errs = append(errs, field.Required(spec.Child("externalName"), ""))
-		}
-	} else if len(s.Spec.Ports) == 0 && !headless {
-		errs = append(errs, field.Required(spec.Child("ports"), ""))
-	}
-	names := sets.New[string]()
-	for i, sp := range s.Spec.Ports {
-		p := spec.Child("ports").Index(i)
-		if len(s.Spec.Ports) > 1 && sp.Name == "" {
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		} else if sp.Name != "" {
-			for _, msg := range validation.IsDNS1123Label(sp.Name) {
-				errs = append(errs, field.Invalid(p.Child("name"), sp.Name, msg))
-			}
-			if names.Has(sp.Name) {
-				errs = append(errs, field.Duplicate(p.Child("name"), sp.Name))
-			}
-			names.Insert(sp.Name)
-		}
-		for _, msg := range validation.IsValidPortNum(int(sp.Port)) {
-			errs = append(errs, field.Invalid(p.Child("port"), sp.Port, msg))
-		}
-		if !slicesContains(supportedProtocols, string(sp.Protocol)) {
-			errs = append(errs, field.NotSupported(p.Child("protocol"), sp.Protocol, supportedProtocols))
-		}
-		if sp.TargetPort.Type == intstr.Int {
-			for _, msg := range validation.IsValidPortNum(sp.TargetPort.IntValue()) {
-				errs = append(errs, field.Invalid(p.Child("targetPort"), sp.TargetPort, msg))
-			}
-		} else {
-			for _, msg := range validation.IsValidPortName(sp.TargetPort.StrVal) {
-				errs = append(errs, field.Invalid(p.Child("targetPort"), sp.TargetPort, msg))
-			}
-		}
-		if sp.NodePort != 0 && s.Spec.Type != v1.ServiceTypeNodePort && s.Spec.Type != v1.ServiceTypeLoadBalancer {
-			errs = append(errs, field.Forbidden(p.Child("nodePort"), "may not be used when `type` is 'ClusterIP'"))
-		}
-	}
-	errs = append(errs, validateLabels(s.Spec.Selector, spec.Child("selector"))...)
-	switch s.Spec.SessionAffinity {
-	case v1.ServiceAffinityNone, v1.ServiceAffinityClientIP:
-	default:
-		errs = append(errs, field.NotSupported(spec.Child("sessionAffinity"), s.Spec.SessionAffinity,
-			[]string{string(v1.ServiceAffinityClientIP), string(v1.ServiceAffinityNone)}))
-	}
-	if c := s.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
-		if t := *c.ClientIP.TimeoutSeconds; t <= 0 || t > maxClientIPServiceAffinitySeconds {
-			errs = append(errs, field.Invalid(spec.Child("sessionAffinityConfig", "clientIP", "timeoutSeconds"), t,
-				fmt.Sprintf("must be greater than 0 and less than %d", maxClientIPServiceAffinitySeconds)))
-		}
-	}
-	if s.Spec.ExternalTrafficPolicy != "" && s.Spec.Type != v1.ServiceTypeNodePort && s.Spec.Type != v1.ServiceTypeLoadBalancer {
-		errs = append(errs, field.Invalid(spec.Child("externalTrafficPolicy"), s.Spec.ExternalTrafficPolicy,
-			"may only be set for externally-accessible services"))
-	}
-	return errs
-}
-
-func validateServiceUpdate(s, old *v1.Service) field.ErrorList {
-	errs := validateService(s)
-	if old.Spec.ClusterIP != "" && s.Spec.ClusterIP != "" && s.Spec.ClusterIP != old.Spec.ClusterIP &&
-		old.Spec.Type != v1.ServiceTypeExternalName && s.Spec.Type != v1.ServiceTypeExternalName {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), s.Spec.ClusterIPs, "may not change once set"))
-	}
-	return errs
-}
-
 func validateEvent(e *v1.Event) field.ErrorList {
 	var errs field.ErrorList
 	if e.InvolvedObject.Namespace != "" && e.InvolvedObject.Namespace != e.Namespace {
@@ -540,8 +457,3 @@ func slicesContains(list []string, s string) bool {
 	}
 	return false
 }
-
-// maxClientIPServiceAffinitySeconds is the longest ClientIP affinity timeout (one day).
-const maxClientIPServiceAffinitySeconds = 86400
-
-var _ = resource.Quantity{}
