@@ -371,6 +371,42 @@ func TestValidationMatchesUpstreamMessages(t *testing.T) {
 			s.Spec.Type = "Cluster"
 			s.Spec.Ports[0].Protocol = "HTTP"
 		}), `Service "web" is invalid: [spec.ports[0].protocol: Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP", spec.type: Unsupported value: "Cluster": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]`},
+
+		// ---- HorizontalPodAutoscalers ----
+		{"minReplicas above maxReplicas", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.MinReplicas, h.Spec.MaxReplicas = ptr(int32(5)), 2
+		}),
+			"HorizontalPodAutoscaler.autoscaling \"web\" is invalid: spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`"},
+		{"minReplicas 0", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr(int32(0)) }),
+			`HorizontalPodAutoscaler.autoscaling "web" is invalid: spec.minReplicas: Invalid value: 0: must be greater than or equal to 1`},
+		{"replica bounds before the target", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.MaxReplicas = 0
+			h.Spec.ScaleTargetRef.Name = ""
+		}), "HorizontalPodAutoscaler.autoscaling \"web\" is invalid: [spec.maxReplicas: Invalid value: 0: must be greater than 0, spec.maxReplicas: Invalid value: 0: must be greater than or equal to `minReplicas`, spec.scaleTargetRef.name: Required value]"},
+		{"averageUtilization 0", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Resource.Target.AverageUtilization = ptr(int32(0))
+		}),
+			`HorizontalPodAutoscaler.autoscaling "web" is invalid: spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0`},
+		{"metric without a type", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Type = "" }),
+			`HorizontalPodAutoscaler.autoscaling "web" is invalid: [spec.metrics[0].type: Required value: must specify a metric source type, spec.metrics[0].type: Unsupported value: "": supported values: "ContainerResource", "External", "Object", "Pods", "Resource"]`},
+		{"Utilization target without a value", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Resource.Target.AverageUtilization = nil
+		}),
+			`HorizontalPodAutoscaler.autoscaling "web" is invalid: spec.metrics[0].resource.target.averageUtilization: Required value: must set either a target raw value or a target utilization`},
+		{"target type", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Resource.Target.Type = "Percent" }),
+			`HorizontalPodAutoscaler.autoscaling "web" is invalid: spec.metrics[0].resource.target.type: Invalid value: "Percent": must be either Utilization, Value, or AverageValue`},
+		{"Pods metric without its source", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Type = autoscalingv2.PodsMetricSourceType
+		}),
+			`HorizontalPodAutoscaler.autoscaling "web" is invalid: spec.metrics[0].pods: Required value: must populate information for the given metric source`},
+		{"scaling policy period", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{
+				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 1, PeriodSeconds: 3600}}}}
+		}), `HorizontalPodAutoscaler.autoscaling "web" is invalid: spec.behavior.scaleDown.policies[0].periodSeconds: Invalid value: 3600: must be less than or equal to 1800`},
+		{"negative stabilization window", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(-1))}}
+		}), `HorizontalPodAutoscaler.autoscaling "web" is invalid: spec.behavior.scaleUp.stabilizationWindowSeconds: Invalid value: -1: must be greater than or equal to zero`},
+
 		// ---- PodDisruptionBudgets, PriorityClasses ----
 		{"minAvailable and maxUnavailable", withPDB(func(p *policyv1.PodDisruptionBudget) { p.Spec.MaxUnavailable = intOrStr("1") }),
 			`PodDisruptionBudget.policy "web" is invalid: spec: Invalid value: {"MinAvailable":1,"Selector":{"matchLabels":{"app":"web"}},"MaxUnavailable":1,"UnhealthyPodEvictionPolicy":null}: minAvailable and maxUnavailable cannot be both set`},
@@ -470,6 +506,10 @@ func TestValidationAcceptsWhatUpstreamAccepts(t *testing.T) {
 			s.Spec.Type = v1.ServiceTypeExternalName
 			s.Spec.ExternalName = "db.example.com"
 			s.Spec.Ports[0].NodePort = 30080
+		})},
+		// ---- HorizontalPodAutoscalers ----
+		{"Utilization target given as an average value", withHPA(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Resource.Target = autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageValue: ptr(resource.MustParse("200m"))}
 		})},
 		// ---- grace periods ----
 		{"negative pod grace period", withPod(func(p *v1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr(int64(-1)) })},
