@@ -1513,7 +1513,8 @@ func TestExtendedResourcesAreIntegersAndNotOvercommitted(t *testing.T) {
 
 	err = create("below", v1.ResourceList{gpu: resource.MustParse("1")}, v1.ResourceList{gpu: resource.MustParse("2")})
 	require.Error(t, err)
-	assert.Equal(t, `Pod "below" is invalid: spec.containers[0].resources.requests[nvidia.com/gpu]: Invalid value: "1": must be equal to nvidia.com/gpu limit of 2`, err.Error())
+	// Upstream names resources.requests, not the resource's key, here.
+	assert.Equal(t, `Pod "below" is invalid: spec.containers[0].resources.requests: Invalid value: "1": must be equal to nvidia.com/gpu limit of 2`, err.Error())
 
 	require.NoError(t, create("limit-only", nil, v1.ResourceList{gpu: resource.MustParse("2")}))
 	got, err := e.c.CoreV1().Pods("default").Get(ctx, "limit-only", metav1.GetOptions{})

@@ -21,6 +21,12 @@ func ptrTo[T any](v T) *T { return &v }
 // pod template (so a template's pod-template-hash is upstream's).
 func defaultPod(p *v1.Pod) {
 	defaultPodSpec(&p.Spec)
+	// A negative grace period is invalid but accepted, and a pod's reads
+	// as 1 (Convert_v1_Pod_To_core_Pod, kubernetes#115606); a template
+	// keeps it (the API server only warns).
+	if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+		p.Spec.TerminationGracePeriodSeconds = ptrTo(int64(1))
+	}
 	if p.Spec.EnableServiceLinks == nil {
 		p.Spec.EnableServiceLinks = ptrTo(v1.DefaultEnableServiceLinks)
 	}

@@ -202,6 +202,9 @@ func podStrategy() strategy {
 			if p.Spec.NodeName == "" || p.Status.Phase == v1.PodFailed || p.Status.Phase == v1.PodSucceeded {
 				period = 0
 			}
+			if period < 0 {
+				period = 1 // a negative period is treated as 1
+			}
 			return period, true
 		},
 		fieldNames: []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",

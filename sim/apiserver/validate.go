@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -14,7 +15,9 @@ import (
 // depend on cluster state (the namespace exists, the priority class
 // exists) are not made. Paths are relative to the object
 // (spec.replicas). A type the server does not serve is an error at the
-// root. The scenario loader uses it to reject bad manifests before a run.
+// root. The errors are those Create's apierrors.NewInvalid message lists,
+// in its order, each once. The scenario loader uses it to reject bad
+// manifests before a run.
 func (s *Server) Validate(obj runtime.Object) field.ErrorList {
 	res, ok := s.resourceOf(obj)
 	if !ok {
@@ -37,5 +40,18 @@ func (s *Server) Validate(obj runtime.Object) field.ErrorList {
 	if res.prepareForCreate != nil {
 		res.prepareForCreate(cp)
 	}
-	return s.validateCreate(res, cp)
+	return dedupe(s.validateCreate(res, cp))
+}
+
+// dedupe drops an error that repeats an earlier one word for word, as
+// apierrors.NewInvalid's message does (field.ErrorList.ToAggregate):
+// upstream reports some errors twice (an HPA metric's unsupported type).
+func dedupe(errs field.ErrorList) field.ErrorList {
+	var out field.ErrorList
+	for _, e := range errs {
+		if !slices.ContainsFunc(out, func(prev *field.Error) bool { return prev.Error() == e.Error() }) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -78,7 +78,7 @@ func TestValidatePodFieldPaths(t *testing.T) {
 		{"spec.containers[0].resources.limits[memory]", func(p *v1.Pod) {
 			p.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("-1Mi")}
 		}},
-		{"spec.containers[0].resources.requests[cpu]", func(p *v1.Pod) {
+		{"spec.containers[0].resources.requests", func(p *v1.Pod) {
 			p.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceCPU: resource.MustParse("50m")}
 		}},
 		{"spec.containers[0].readinessProbe.periodSeconds", func(p *v1.Pod) {
