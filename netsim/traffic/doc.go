@@ -25,9 +25,11 @@
 // ceil(k·10¹²/milliRPS) ns (rates have a resolution of 0.001 rps), so the
 // number of requests by any instant is an exact integer. Entry nodes: with
 // from="" requests are spread evenly (round-robin, carried across
-// intervals) over the nodes World reports up; with a node name they all
-// enter there (and fail with "entry node down" when it is not up); with
-// "external" they enter through the service's NodePort on every up node —
+// intervals) over the nodes World reports up whose kube-proxy has synced
+// once (a node that has just joined runs no clients yet); with a node name
+// they all enter there (and fail with "entry node down" when it is not
+// up); with "external" they enter through the service's NodePort on every
+// such node —
 // for a LoadBalancer service with externalTrafficPolicy Local only on nodes
 // whose kube-proxy health check passes (it has a local ready endpoint;
 // draining, serving-terminating ones do not count), as a

@@ -685,7 +685,7 @@ func (t *Traffic) replan() {
 		nodes := slices.Clone(t.world.Nodes())
 		slices.Sort(nodes)
 		for _, n := range nodes {
-			if t.nodeIsUp(n) {
+			if t.nodeIsUp(n) && t.hasRules(n) {
 				up = append(up, n)
 			}
 		}
@@ -830,7 +830,19 @@ func (t *Traffic) plannedList(eps []proxy.Endpoint) *plannedList {
 	return pl
 }
 
-// planEntries picks a flow's eligible entry nodes from the up nodes.
+// hasRules reports whether node's kube-proxy has synced once. A node that
+// has just joined is no entry for in-cluster or external requests before:
+// its clients' pods are not running yet (they need a schedule, a sandbox
+// and a start, seconds after the node registers), and a cloud load
+// balancer sends to a node only once the service controller has added it
+// and the balancer's health checks pass.
+func (t *Traffic) hasRules(node string) bool {
+	p := t.proxies.Proxy(node)
+	return p == nil || p.HasSynced()
+}
+
+// planEntries picks a flow's eligible entry nodes from the up nodes whose
+// kube-proxy has synced once.
 func (t *Traffic) planEntries(f *flow, up []string) []string {
 	switch f.key.from {
 	case FromCluster:

@@ -708,3 +708,24 @@ func TestRepeatedSumIsRepeatedAddition(t *testing.T) {
 		}
 	})
 }
+
+// TestNewNodeEntersOnceItsProxySynced: a node that joins under load takes
+// in-cluster and external requests only once its kube-proxy has synced for
+// the first time (its rules exist); before, its clients' pods cannot run
+// yet and a load balancer's health check of its kube-proxy fails.
+func TestNewNodeEntersOnceItsProxySynced(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, ""))
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, "external"))
+	e.eng.RunUntil(10 * time.Second)
+	e.pc.AddNode("node-4")
+	e.w.nodes["node-4"] = true
+	e.tr.WorldChanged()
+	e.eng.RunUntil(20 * time.Second)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	assert.Zero(t, st.Failed, "failed by reason: %v", st.FailedByReason)
+	assert.Equal(t, uint64(19*600), st.Served)
+	e.eng.RunUntil(21 * time.Second)
+	assert.Len(t, e.tr.flows[flowKey{"default", "web", "", FromCluster}].entries, 4, "node-4 is an entry once synced")
+}
