@@ -242,6 +242,9 @@ type Traffic struct {
 	planLoad  []float64
 	planRPS   []float64
 	planLists map[*proxy.Endpoint]*plannedList
+	// planFailing holds the services some of whose requests fail under
+	// the plan (Failing).
+	planFailing map[svcKey]bool
 	// uniformShares is shares' last uniform answer (read-only).
 	uniformShares []float64
 
@@ -263,7 +266,7 @@ func New(eng *sim.Engine, proxies *proxy.Cluster, world World, reg *promstats.Re
 		podUp:  map[podKey]bool{},
 		nodeUp: map[string]bool{},
 		podRPS: map[podKey]float64{}, podLoad: map[podKey]float64{},
-		planIdx: map[podKey]int{}, planLists: map[*proxy.Endpoint]*plannedList{},
+		planIdx: map[podKey]int{}, planLists: map[*proxy.Endpoint]*plannedList{}, planFailing: map[svcKey]bool{},
 		stats: map[svcKey]*Stats{},
 		requests: reg.Counter("kubesim_requests_total",
 			"Requests sent to Services, by target pod, node and outcome (pod=\"\" and node=<entry node> for requests that failed before reaching a pod).",
@@ -361,6 +364,16 @@ func (t *Traffic) Loads() []Load {
 		out = append(out, Load{Namespace: k.ns, Service: k.svc, Port: k.port, From: k.from, RPS: float64(f.milliRPS) / 1000, Trace: tm})
 	}
 	return out
+}
+
+// HasLoad reports whether a load is set for the service (from any origin).
+func (t *Traffic) HasLoad(namespace, service string) bool {
+	for _, k := range t.order {
+		if k.ns == namespace && k.svc == service {
+			return true
+		}
+	}
+	return false
 }
 
 // WorldChanged tells the model that an answer of World may have changed
@@ -700,12 +713,14 @@ func (t *Traffic) replan() {
 	// hundreds of entry nodes.
 	clear(t.planIdx)
 	clear(t.planLists)
+	clear(t.planFailing)
 	t.planPods, t.planLoad, t.planRPS = t.planPods[:0], t.planLoad[:0], t.planRPS[:0]
 	for _, k := range t.order {
 		f := t.flows[k]
 		f.entries = t.planEntries(f, up)
 		entries, reason := t.entryNodes(f)
 		if reason != "" {
+			t.planFailing[svcKey{k.ns, k.svc}] = true
 			continue
 		}
 		rate := float64(f.milliRPS) / 1000 / float64(len(entries))
@@ -718,14 +733,19 @@ func (t *Traffic) replan() {
 		for _, node := range entries {
 			p := t.proxies.Proxy(node)
 			if p == nil {
+				t.planFailing[svcKey{k.ns, k.svc}] = true
 				continue
 			}
 			r := p.Route(k.ns, k.svc, k.port, k.from == FromExternal)
 			if r.Err != "" {
+				t.planFailing[svcKey{k.ns, k.svc}] = true
 				continue
 			}
 			shares := t.shares(f, p, r, node, now)
 			pl := t.plannedList(r.Endpoints)
+			if pl.failing && t.sendsToFailing(r.Endpoints, shares) {
+				t.planFailing[svcKey{k.ns, k.svc}] = true
+			}
 			if runLen > 0 && pl == run && isUniform(shares, t.uniformShares) && isUniform(runShares, shares) {
 				runLen++
 				continue
@@ -798,6 +818,8 @@ func (r *repeatedSum) add(from, x float64, n int) float64 {
 type plannedList struct {
 	idx    []int
 	served []bool
+	// failing: a request to one of the endpoints fails.
+	failing bool
 }
 
 // plannedList returns eps' plannedList, computed on its first use in this
@@ -823,8 +845,9 @@ func (t *Traffic) plannedList(eps []proxy.Endpoint) *plannedList {
 			t.planRPS = append(t.planRPS, 0)
 		}
 		pl.idx[i] = j
-		served := (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
+		served := t.endpointServes(ep)
 		pl.served[i] = served && ep.Pod != ""
+		pl.failing = pl.failing || !served
 	}
 	t.planLists[&eps[0]] = pl
 	return pl
@@ -839,6 +862,24 @@ func (t *Traffic) plannedList(eps []proxy.Endpoint) *plannedList {
 func (t *Traffic) hasRules(node string) bool {
 	p := t.proxies.Proxy(node)
 	return p == nil || p.HasSynced()
+}
+
+// endpointServes reports whether a request routed to ep is served: its
+// node is up and its pod serving (routeAt's outcome).
+func (t *Traffic) endpointServes(ep *proxy.Endpoint) bool {
+	return (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
+}
+
+// sendsToFailing reports whether an endpoint whose requests fail has a
+// share of the entry node's requests (with session affinity, clients may
+// all be pinned elsewhere).
+func (t *Traffic) sendsToFailing(eps []proxy.Endpoint, shares []float64) bool {
+	for i := range eps {
+		if shares[i] > 0 && !t.endpointServes(&eps[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // planEntries picks a flow's eligible entry nodes from the up nodes whose
@@ -897,6 +938,16 @@ func (t *Traffic) shares(f *flow, p *proxy.Proxy, r *proxy.Route, node string, n
 		out[i] += 1 / float64(P)
 	}
 	return out
+}
+
+// Failing reports whether some requests of the service's loads fail under
+// the current routing (planned at the last accounting point or change): a
+// load without an entry node, an entry whose kube-proxy has no route, an
+// endpoint whose node is down or whose pod is not serving. Unlike the
+// totals of Stats, it does not depend on which endpoints the last batch of
+// requests happened to reach.
+func (t *Traffic) Failing(namespace, service string) bool {
+	return t.planFailing[svcKey{namespace, service}]
 }
 
 // RPS is the rate (requests/s) a pod currently serves under the planned

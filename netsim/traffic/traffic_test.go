@@ -729,3 +729,38 @@ func TestNewNodeEntersOnceItsProxySynced(t *testing.T) {
 	e.eng.RunUntil(21 * time.Second)
 	assert.Len(t, e.tr.flows[flowKey{"default", "web", "", FromCluster}].entries, 4, "node-4 is an entry once synced")
 }
+
+// TestFailingFollowsThePlan: Failing says whether requests of a service
+// fail under the current routing, whatever the last batch happened to hit:
+// from the crash of an endpoint's node until every kube-proxy has dropped
+// the endpoint, and while the service has no route.
+func TestFailingFollowsThePlan(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	assert.False(t, e.tr.Failing("default", "web"), "no load")
+	assert.False(t, e.tr.HasLoad("default", "web"))
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, ""))
+	assert.True(t, e.tr.HasLoad("default", "web"))
+	require.NoError(t, e.tr.SetLoad("nope", "default", 1, "node-1"))
+	e.eng.RunUntil(10 * time.Second)
+	assert.False(t, e.tr.Failing("default", "web"))
+	assert.True(t, e.tr.Failing("default", "nope"), "no such service")
+
+	e.w.nodes["node-2"] = false
+	e.pc.Stop("node-2")
+	e.tr.WorldChanged()
+	assert.True(t, e.tr.Failing("default", "web"), "b's node is down")
+	notReady := epB
+	notReady.ready, notReady.serving = false, false
+	e.pc.OnEndpointSliceUpdate(slice(epA, notReady, epC))
+	e.eng.RunUntil(10*time.Second + 999*time.Millisecond)
+	assert.True(t, e.tr.Failing("default", "web"), "the proxies still route to b")
+	e.eng.RunUntil(11 * time.Second)
+	assert.False(t, e.tr.Failing("default", "web"))
+
+	e.w.pods["default/c"] = false
+	e.tr.WorldChanged()
+	assert.True(t, e.tr.Failing("default", "web"), "c is not serving")
+	require.NoError(t, e.tr.SetLoad("web", "default", 0, ""))
+	assert.False(t, e.tr.Failing("default", "web"), "no load left")
+	assert.False(t, e.tr.HasLoad("default", "web"))
+}
