@@ -68,6 +68,9 @@ var hiddenVerbs = map[string]bool{
 	// kube-proxy programs rules after every endpoint change, on every
 	// node: the endpointsUpdated line tells the change once.
 	"start": true, "resync": true, "sync": true, "stop": true,
+	// A load of up to 20 requests/s traces each request (the --trace
+	// file has them): the failing and recovered lines tell the story.
+	"request": true,
 }
 
 // hiddenComponentVerbs hides a verb of one component only: the cluster's
@@ -156,6 +159,15 @@ var impliedBy = map[string][]string{
 	"phasefailed":                  {"deleted"},
 	"ready":                        {"addnode"},
 	"backoff":                      {"backoff"},
+
+	// The HPA's reconcile error names the step that failed; its other
+	// Warning Events repeat the cause.
+	"failedgetcontainerresourcemetric": {"reconcilefailed"},
+	"failedgetscale":                   {"reconcilefailed"},
+	"selectorrequired":                 {"reconcilefailed"},
+	"invalidselector":                  {"reconcilefailed"},
+	"ambiguousselector":                {"reconcilefailed"},
+	"failedupdatestatus":               {"reconcilefailed"},
 }
 
 // whileTerminating are verbs (and Event reasons) that a pod's termination
@@ -268,7 +280,7 @@ func (s *storyteller) record(r sim.Record) {
 			e.Message = "on " + e.Message
 		}
 	case "failedScheduling", "error", "bindFailed", "statusRejected", "evictionRefused", "backOff", "containerKilled",
-		"statusUnknown", "nodeNotReady", "nodeCrashed", "nodePartitioned":
+		"statusUnknown", "nodeNotReady", "nodeCrashed", "nodePartitioned", "reconcileFailed":
 		e.Warning = true
 	case "containerExited":
 		e.Warning = !strings.Contains(r.Msg, "with code 0 ")

@@ -263,3 +263,37 @@ func TestStoryCountsFailuresFromTheLoadsStart(t *testing.T) {
 		"1m32s failing service/web 20 of 20 requests failed in the last 2s: no endpoints (rejected)",
 	}, got)
 }
+
+// TestStoryTellsAFailedHPAReconcileOnceAsAWarning: the HPA's Warning
+// Events repeat its reconcile error, which says more (the step that
+// failed); the line is marked as something going wrong.
+func TestStoryTellsAFailedHPAReconcileOnceAsAWarning(t *testing.T) {
+	hpa := "horizontal-pod-autoscaler"
+	assert.Equal(t, []string{
+		`! horizontal-pod-autoscaler reconcileFailed horizontalpodautoscaler/ghost failed to query scale subresource for Deployment/default/ghost: deployments.apps "ghost" not found`,
+		"! horizontal-pod-autoscaler reconcileFailed horizontalpodautoscaler/api failed to compute desired number of replicas based on listed metrics for Deployment/default/api: invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: missing request for cpu in container app of Pod api-1",
+	}, tell(
+		event(15*time.Second, hpa, "Warning", "FailedGetScale", "HorizontalPodAutoscaler/ghost", `deployments.apps "ghost" not found`, false),
+		rec(15*time.Second, hpa, "reconcileFailed", "HorizontalPodAutoscaler", "ghost", `failed to query scale subresource for Deployment/default/ghost: deployments.apps "ghost" not found`),
+		event(15*time.Second, hpa, "Warning", "FailedGetResourceMetric", "HorizontalPodAutoscaler/api", "failed to get cpu utilization: missing request for cpu in container app of Pod api-1", false),
+		event(15*time.Second, hpa, "Warning", "FailedComputeMetricsReplicas", "HorizontalPodAutoscaler/api", "invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: missing request for cpu in container app of Pod api-1", false),
+		rec(15*time.Second, hpa, "reconcileFailed", "HorizontalPodAutoscaler", "api", "failed to compute desired number of replicas based on listed metrics for Deployment/default/api: invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: missing request for cpu in container app of Pod api-1"),
+	))
+}
+
+// TestStoryLeavesTracedRequestsToTheTrace: a load of up to 20 requests/s
+// traces every request; the timeline tells when requests fail and
+// recover, not each request (the --trace file has them).
+func TestStoryLeavesTracedRequestsToTheTrace(t *testing.T) {
+	assert.Equal(t, []string{
+		"scenario crashNode node/w-1 ",
+	}, func() []string {
+		var got []string
+		s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%s %s %s %s", e.Component, e.Verb, e.Object, e.Message)) })
+		s.record(rec(time.Second, "traffic", "request", "Service", "web", "#1 from cluster via w-1 -> pod web-1 (10.244.0.2:80) on w-1: served in 5.116ms"))
+		s.emit(Entry{Time: 2 * time.Second, Component: "scenario", Verb: "crashNode", Object: "node/w-1"})
+		s.record(rec(2*time.Second, "traffic", "request", "Service", "web", "#2 from cluster via w-2 -> pod web-1 (10.244.0.2:80) on w-1: failed: endpoint node down or unreachable"))
+		s.flush()
+		return got
+	}())
+}
