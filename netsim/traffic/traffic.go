@@ -299,7 +299,9 @@ func (t *Traffic) SetLoad(service, namespace string, rps float64, from string) e
 }
 
 // Set installs, changes or (RPS 0) removes a load. Requests up to now are
-// accounted at the old rate first; the new rate's arrivals count from now.
+// accounted at the old rate first; the new rate's arrivals count from now,
+// with the progress toward the next request carried over (a request half
+// due at 1 rps is half due at 4 rps).
 func (t *Traffic) Set(l Load) error {
 	if l.Namespace == "" || l.Service == "" {
 		return fmt.Errorf("setLoad: namespace and service are required")
@@ -334,8 +336,15 @@ func (t *Traffic) Set(l Load) error {
 		slices.SortFunc(t.order, compareFlowKeys)
 	}
 	f.timer.Stop()
+	now := t.eng.Elapsed()
+	start := now
+	if ok {
+		// Carry the progress toward the next request over, at the new
+		// rate: a ramp's steps do not each restart the wait.
+		start -= time.Duration(arrivalRemainder(now-f.start, f.milliRPS) / milli)
+	}
 	f.milliRPS = milli
-	f.start = t.eng.Elapsed()
+	f.start = start
 	f.done = 0
 	f.traced = l.Trace == TraceAlways || l.Trace == TraceAuto && l.RPS <= t.cfg.TraceBelowRPS
 	if t.ticker == nil {
@@ -406,6 +415,18 @@ func arrivals(elapsed time.Duration, milli uint64) uint64 {
 	hi, lo := bits.Mul64(uint64(elapsed), milli)
 	q, _ := bits.Div64(hi, lo, 1e12)
 	return q
+}
+
+// arrivalRemainder is (elapsed·milli) mod 10¹²: the progress toward the
+// next arrival, in ns·milli-requests/s (the arrival is due when it
+// reaches 10¹²).
+func arrivalRemainder(elapsed time.Duration, milli uint64) uint64 {
+	if elapsed <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(elapsed), milli)
+	_, r := bits.Div64(hi%1e12, lo, 1e12)
+	return r
 }
 
 // arrivalOffset is the time after the flow's start at which request k

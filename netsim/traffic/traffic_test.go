@@ -191,8 +191,10 @@ func TestRegimesAgreeExactly(t *testing.T) {
 		assert.Equal(t, traced, agg, "affinity=%v", affinity)
 		assert.Equal(t, tracedSamples, aggSamples, "affinity=%v", affinity)
 		assert.NotZero(t, traced.Failed, "the script does fail some requests")
-		// 17 rps for 23 s + 1 ns, then 11 rps for 16 s − 1 ns; 7 rps for 39 s.
-		assert.Equal(t, uint64(391+175+273), traced.Served+traced.Failed, "every request accounted")
+		// 17 rps for 23 s + 1 ns, then 11 rps for 16 s − 1 ns with the
+		// 1 ns of progress toward the next request carried over (as 1 ns
+		// at 11 rps: 176 in all); 7 rps for 39 s.
+		assert.Equal(t, uint64(391+176+273), traced.Served+traced.Failed, "every request accounted")
 	}
 }
 
@@ -763,4 +765,40 @@ func TestFailingFollowsThePlan(t *testing.T) {
 	require.NoError(t, e.tr.SetLoad("web", "default", 0, ""))
 	assert.False(t, e.tr.Failing("default", "web"), "no load left")
 	assert.False(t, e.tr.HasLoad("default", "web"))
+}
+
+// TestNewRateKeepsTheArrivalPhase: a rate change carries the progress
+// toward the next request over, scaled to the new rate, so the steps of a
+// slow ramp do not each restart the wait for a request (0.5 rps set again
+// every 1.5 s sent nothing).
+func TestNewRateKeepsTheArrivalPhase(t *testing.T) {
+	for _, traced := range []TraceMode{TraceAlways, TraceNever} {
+		e := newEnv(proxy.ModeRoundRobin, Config{})
+		set := func(rps float64) {
+			require.NoError(t, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: rps, From: "node-1", Trace: traced}))
+		}
+		start := e.eng.Elapsed()
+		for i := 0; i < 20; i++ {
+			e.eng.RunUntil(start + time.Duration(i)*1500*time.Millisecond)
+			set(0.5)
+		}
+		e.eng.RunUntil(start + 31*time.Second)
+		e.tr.Flush()
+		// arrivals every 2 s from the first set: 2 s, 4 s, …, 30 s
+		assert.Equal(t, uint64(15), e.tr.Stats("default", "web").Served, "trace mode %v", traced)
+
+		// Half-way to the next request at 1 rps, then 4 rps: it comes an
+		// eighth of a second later.
+		set(1)
+		e.eng.RunUntil(start + 33*time.Second)
+		e.tr.Flush()
+		before := e.tr.Stats("default", "web").Served
+		set(4)
+		e.eng.RunUntil(start + 33*time.Second + 124*time.Millisecond)
+		e.tr.Flush()
+		assert.Equal(t, before, e.tr.Stats("default", "web").Served)
+		e.eng.RunUntil(start + 33*time.Second + 125*time.Millisecond)
+		e.tr.Flush()
+		assert.Equal(t, before+1, e.tr.Stats("default", "web").Served)
+	}
 }
