@@ -991,6 +991,8 @@ func validateResourceSource(name v1.ResourceName, container *string, t autoscali
 	var errs field.ErrorList
 	if name == "" {
 		errs = append(errs, field.Required(p.Child("name"), "must specify a resource name"))
+	} else if container != nil {
+		errs = append(errs, validateContainerResourceName(name, p.Child("name"))...)
 	}
 	if container != nil {
 		if *container == "" {
@@ -1007,6 +1009,39 @@ func validateResourceSource(name v1.ResourceName, container *string, t autoscali
 	}
 	if t.AverageUtilization != nil && t.AverageValue != nil {
 		errs = append(errs, field.Forbidden(p.Child("target", "averageValue"), "may not set both a target raw value and a target utilization"))
+	}
+	return errs
+}
+
+// standardResourceNames are upstream's helper.standardResources: the
+// unqualified resource names the API knows (IsStandardResourceName also
+// takes hugepages-<size> and requests.hugepages-<size>).
+var standardResourceNames = []string{"cpu", "memory", "ephemeral-storage", "requests.cpu", "requests.memory",
+	"requests.ephemeral-storage", "limits.cpu", "limits.memory", "limits.ephemeral-storage", "pods",
+	"resourcequotas", "services", "replicationcontrollers", "secrets", "configmaps", "persistentvolumeclaims", "storage",
+	"requests.storage", "services.nodeports", "services.loadbalancers"}
+
+// validateContainerResourceName is upstream's ValidateContainerResourceName
+// (pkg/apis/core/validation): a qualified name; unqualified, a resource
+// the API knows and one a container may request (cpu, memory,
+// ephemeral-storage, hugepages-<size>); qualified outside kubernetes.io,
+// an extended resource name.
+func validateContainerResourceName(name v1.ResourceName, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	s := string(name)
+	for _, msg := range qualifiedNameErrs(s) {
+		errs = append(errs, field.Invalid(p, s, msg))
+	}
+	if !strings.Contains(s, "/") {
+		if len(errs) == 0 && !slicesContains(standardResourceNames, s) && !strings.HasPrefix(s, v1.ResourceHugePagesPrefix) &&
+			!strings.HasPrefix(s, v1.ResourceRequestsHugePagesPrefix) {
+			errs = append(errs, field.Invalid(p, s, "must be a standard resource type or fully qualified"))
+		}
+		if name != v1.ResourceCPU && name != v1.ResourceMemory && name != v1.ResourceEphemeralStorage && !strings.HasPrefix(s, v1.ResourceHugePagesPrefix) {
+			errs = append(errs, field.Invalid(p, s, "must be a standard resource for containers"))
+		}
+	} else if !strings.Contains(s, v1.ResourceDefaultNamespacePrefix) && !isExtendedResource(name) {
+		errs = append(errs, field.Invalid(p, s, "doesn't follow extended resource name standard"))
 	}
 	return errs
 }
