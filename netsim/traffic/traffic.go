@@ -751,21 +751,24 @@ func (t *Traffic) replan() {
 		var run *plannedList
 		var runShares []float64
 		runLen := 0
+		failing := false
 		for _, node := range entries {
 			p := t.proxies.Proxy(node)
 			if p == nil {
-				t.planFailing[svcKey{k.ns, k.svc}] = true
+				failing = true
 				continue
 			}
 			r := p.Route(k.ns, k.svc, k.port, k.from == FromExternal)
 			if r.Err != "" {
-				t.planFailing[svcKey{k.ns, k.svc}] = true
+				failing = true
 				continue
 			}
 			shares := t.shares(f, p, r, node, now)
 			pl := t.plannedList(r.Endpoints)
-			if pl.failing && t.sendsToFailing(r.Endpoints, shares) {
-				t.planFailing[svcKey{k.ns, k.svc}] = true
+			// Uniform shares reach every endpoint; only pinned clients
+			// (session affinity) may all miss the failing ones.
+			if pl.failing && !failing && (isUniform(shares, t.uniformShares) || t.sendsToFailing(r.Endpoints, shares)) {
+				failing = true
 			}
 			if runLen > 0 && pl == run && isUniform(shares, t.uniformShares) && isUniform(runShares, shares) {
 				runLen++
@@ -775,6 +778,9 @@ func (t *Traffic) replan() {
 			run, runShares, runLen = pl, shares, 1
 		}
 		t.addPlanned(run, runShares, rate, runLen)
+		if failing {
+			t.planFailing[svcKey{k.ns, k.svc}] = true
+		}
 	}
 	for j, pk := range t.planPods {
 		t.podLoad[pk] = t.planLoad[j]

@@ -230,6 +230,15 @@ func TestSessionAffinityPinsClients(t *testing.T) {
 	}
 	assert.Equal(t, 1.0, e.tr.RPS("default", "a"))
 	assert.Equal(t, 0.0, e.tr.RPS("default", "c"))
+	// No client is pinned to c: its pod stopping fails no request.
+	e.w.pods["default/c"] = false
+	e.tr.WorldChanged()
+	assert.False(t, e.tr.Failing("default", "web"))
+	e.w.pods["default/b"] = false
+	e.tr.WorldChanged()
+	assert.True(t, e.tr.Failing("default", "web"), "client 1 is pinned to b")
+	e.w.pods["default/b"], e.w.pods["default/c"] = true, true
+	e.tr.WorldChanged()
 
 	// Silence for longer than the timeout: pins expire, the next picks
 	// continue the round robin (c, then a).
