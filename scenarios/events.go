@@ -186,12 +186,18 @@ func (d *fileDec) event(n *yaml.Node, path string, index int) (e Event, usable b
 		e.Service, _ = d.nonEmpty(v, o.sub("service"))
 	}
 	if v := get("rps"); v != nil {
-		e.RPS, _ = d.number(v, o.sub("rps"), 0)
+		var ok bool
+		if e.RPS, ok = d.number(v, o.sub("rps"), 0); ok && e.Action == ActionSetLoad {
+			d.loadRate(v, o.sub("rps"), e.RPS)
+		}
 	}
 	rampTo, rampDur := get("rampTo"), get("rampDuration")
 	if rampTo != nil {
 		if r, ok := d.number(rampTo, o.sub("rampTo"), 0); ok {
 			e.RampTo = &r
+			if e.Action == ActionSetLoad {
+				d.loadRate(rampTo, o.sub("rampTo"), r)
+			}
 		}
 		if rampDur == nil {
 			d.errorf(o.key("rampTo"), o.sub("rampTo"), "needs rampDuration (how long the ramp takes)")
@@ -308,4 +314,15 @@ func FormatDuration(t time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// loadRate checks a setLoad rate against what the traffic model takes: 0
+// (no load), or 0.001 (its resolution) to 1e9 requests/s.
+func (d *fileDec) loadRate(n *yaml.Node, path string, rps float64) {
+	switch {
+	case rps > 0 && rps < 0.001:
+		d.errorf(n, path, "must be 0 or at least 0.001 (a load's rate has a resolution of 0.001 requests/s), got %s", n.Value)
+	case rps > 1e9:
+		d.errorf(n, path, "must be at most 1e9 requests/s, got %s", n.Value)
+	}
 }

@@ -349,6 +349,9 @@ func (d *fileDec) metricExpectation(o *object, e *Expectation) {
 	if known, hint := knownMetric(sel.Name, d.l.opts.metricNames); !known {
 		d.errorf(v, o.sub("metric"), "unknown metric %q%s: kubesim exports %s", sel.Name, hint, strings.Join(MetricNames, ", "))
 	}
+	for _, p := range checkMetricLabels(sel) {
+		d.errorf(v, o.sub("metric"), "%s", p)
+	}
 	e.Metric = sel
 	d.bounds(o, e, false)
 }

@@ -176,7 +176,7 @@ func TestEvaluateMetric(t *testing.T) {
   - {at: 1m, metric: 'kubesim_requests_total{pod!~"web-.*"}', equals: 100}
   - {at: 1m, metric: 'kubesim_requests_total', equals: 470}
   - {at: 1m, metric: 'kubesim_endpoints{service="none"}', equals: 0}
-  - {at: 1m, metric: 'kubesim_requests_total{zone=""}', equals: 470}
+  - {at: 1m, metric: 'kubesim_requests_total{namespace=""}', equals: 470}
 `)
 	cl := &fakeCluster{metrics: map[string][]Sample{
 		"kubesim_requests_total": {

@@ -452,3 +452,17 @@ func TestJSONStreamManifestFile(t *testing.T) {
 	_, err = LoadFS(fsys, "s.yaml")
 	require.EqualError(t, err, `cms.json:5: data.n: must be a string, not an integer (1); quote it: "1"`)
 }
+
+// TestMetricNamesGivenWithOptionsTakeAnyLabel: the labels of a series name
+// added with WithMetricNames are not known, so any matcher goes; a
+// built-in name's labels are checked.
+func TestMetricNamesGivenWithOptionsTakeAnyLabel(t *testing.T) {
+	doc := func(metric string) []byte {
+		return []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1h\n  expect:\n" +
+			"  - {at: 1m, metric: '" + metric + "', equals: 0}\n")
+	}
+	_, err := LoadBytes("m.yaml", doc(`app_queue_depth{queue="jobs",zone=~"a|b"}`), ".", WithMetricNames("app_queue_depth"))
+	assert.NoError(t, err)
+	_, err = LoadBytes("m.yaml", doc(`kubesim_endpoints{zone="a"}`), ".", WithMetricNames("app_queue_depth"))
+	assert.EqualError(t, err, `m.yaml:6: spec.expect[0].metric: unknown label "zone": kubesim_endpoints has the labels namespace, service, ready`)
+}

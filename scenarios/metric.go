@@ -1,8 +1,11 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +21,27 @@ var MetricNames = []string{
 	"kubesim_request_duration_seconds_count",
 	"kubesim_request_duration_seconds_sum",
 	"kubesim_requests_total",
+}
+
+// MetricLabels are the labels of each series of MetricNames. A matcher on
+// another label is an error: the label would read as "" and the selector
+// would silently match every series or none. Treat as read-only.
+var MetricLabels = map[string][]string{
+	"kubesim_endpoints":                       {"namespace", "service", "ready"},
+	"kubesim_request_duration_seconds_bucket": {"namespace", "service", "le"},
+	"kubesim_request_duration_seconds_count":  {"namespace", "service"},
+	"kubesim_request_duration_seconds_sum":    {"namespace", "service"},
+	"kubesim_requests_total":                  {"namespace", "service", "pod", "node", "outcome"},
+}
+
+// MetricLabelValues are the values of the labels of MetricLabels that take
+// a fixed set: a request's outcome, an endpoint's readiness and a latency
+// bucket's upper bound (Prometheus' default buckets, in seconds). Treat as
+// read-only.
+var MetricLabelValues = map[string][]string{
+	"outcome": {"served", "failed"},
+	"ready":   {"true", "false"},
+	"le":      {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"},
 }
 
 // MatchOp is a label matcher's operator, as in PromQL.
@@ -152,7 +176,12 @@ func ParseMetricSelector(s string) (MetricSelector, error) {
 		if op == MatchRegexp || op == MatchNotRegexp {
 			re, err := regexp.Compile("^(?:" + value + ")$")
 			if err != nil {
-				return sel, fmt.Errorf("label %q: invalid regular expression: %v", label, err)
+				// Name the user's expression, not the anchored one.
+				var serr *syntax.Error
+				if errors.As(err, &serr) {
+					err = errors.New(string(serr.Code))
+				}
+				return sel, fmt.Errorf("label %q: invalid regular expression %q: %v", label, value, err)
 			}
 			m.re = re
 		}
@@ -216,4 +245,59 @@ func knownMetric(name string, extra []string) (bool, string) {
 		return true, ""
 	}
 	return false, suggest(name, all)
+}
+
+// checkMetricLabels returns what is wrong with the matchers of a selector
+// of one of MetricNames: a label the metric does not have, a value a
+// label with a fixed set never takes (= and !=), a regular expression
+// matching none of them (=~).
+func checkMetricLabels(sel MetricSelector) []string {
+	labels, ok := MetricLabels[sel.Name]
+	if !ok {
+		return nil
+	}
+	var problems []string
+	for _, m := range sel.Matchers {
+		if !slices.Contains(labels, m.Label) {
+			problems = append(problems, fmt.Sprintf("unknown label %q%s: %s has the labels %s",
+				m.Label, suggest(m.Label, labels), sel.Name, strings.Join(labels, ", ")))
+			continue
+		}
+		values, fixed := MetricLabelValues[m.Label]
+		if !fixed {
+			continue
+		}
+		switch m.Op {
+		case MatchEqual, MatchNotEqual:
+			if !slices.Contains(values, m.Value) {
+				problems = append(problems, fmt.Sprintf("label %q is never %q%s: its values are %s",
+					m.Label, m.Value, valueHint(m.Value, values), strings.Join(values, ", ")))
+			}
+		case MatchRegexp:
+			if !slices.ContainsFunc(values, m.regexp().MatchString) {
+				problems = append(problems, fmt.Sprintf("label %q: %q matches none of its values (%s); the expression must match a whole value, e.g. %q",
+					m.Label, m.Value, strings.Join(values, ", "), m.Value+".*"))
+			}
+		}
+	}
+	return problems
+}
+
+// valueHint suggests the value a mistyped one stands for: the only one it
+// begins ("fail" for "failed"), or a close one; no guess for a number (a
+// bucket bound 0.3 is not a typo of 0.1).
+func valueHint(v string, values []string) string {
+	var prefixed []string
+	for _, c := range values {
+		if v != "" && strings.HasPrefix(strings.ToLower(c), strings.ToLower(v)) {
+			prefixed = append(prefixed, c)
+		}
+	}
+	if len(prefixed) == 1 {
+		return fmt.Sprintf(" (did you mean %q?)", prefixed[0])
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return ""
+	}
+	return suggest(v, values)
 }

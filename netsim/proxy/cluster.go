@@ -341,6 +341,7 @@ func (c *Cluster) Start(node string) {
 	p.resync = c.eng.After(c.cfg.PropagationDelay, "kube-proxy resync "+node, func() {
 		c.before()
 		p.view = snapshot
+		p.programmed = true
 		p.resetBalancing()
 		p.routes = map[routeKey]*Route{}
 		for _, ch := range p.deferred {

@@ -45,6 +45,7 @@ type Proxy struct {
 	node       string
 	view       *view
 	running    bool
+	programmed bool      // set by the first full resync and kept: it has rules to route with
 	resync     sim.Timer // pending full resync after Start
 	snapshotID uint64    // last change id the pending resync includes
 	deferred   []change  // changes due while waiting for the resync
@@ -78,6 +79,11 @@ func (p *Proxy) Running() bool { return p.running }
 // Synced reports whether the proxy is running and not waiting for its
 // startup resync.
 func (p *Proxy) Synced() bool { return p.running && !p.resync.Pending() }
+
+// HasSynced reports whether the proxy has completed its first sync since
+// it was added, so that it has rules to route with (stale ones while it is
+// stopped or waiting for a resync after a restart).
+func (p *Proxy) HasSynced() bool { return p.programmed }
 
 // Version counts the changes the proxy has applied (resyncs included); it
 // tells observers that the view moved.

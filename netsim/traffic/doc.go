@@ -23,11 +23,16 @@
 // A load is a constant rate to one service port. Arrivals are
 // deterministic: the k-th request after SetLoad arrives at
 // ceil(k·10¹²/milliRPS) ns (rates have a resolution of 0.001 rps), so the
-// number of requests by any instant is an exact integer. Entry nodes: with
-// from="" requests are spread evenly (round-robin, carried across
-// intervals) over the nodes World reports up; with a node name they all
-// enter there (and fail with "entry node down" when it is not up); with
-// "external" they enter through the service's NodePort on every up node —
+// number of requests by any instant is an exact integer. A new rate for a
+// load keeps the progress toward its next request, so a ramp's 1 s steps
+// do not each restart the wait (at 0.5 rps, a step every second would
+// otherwise send nothing). Entry nodes: with from="" requests are spread
+// evenly (round-robin, carried across intervals) over the nodes World
+// reports up whose kube-proxy has synced once (a node that has just
+// joined runs no clients yet); with a node name
+// they all enter there (and fail with "entry node down" when it is not
+// up); with "external" they enter through the service's NodePort on every
+// such node —
 // for a LoadBalancer service with externalTrafficPolicy Local only on nodes
 // whose kube-proxy health check passes (it has a local ready endpoint;
 // draining, serving-terminating ones do not count), as a

@@ -242,6 +242,9 @@ type Traffic struct {
 	planLoad  []float64
 	planRPS   []float64
 	planLists map[*proxy.Endpoint]*plannedList
+	// planFailing holds the services some of whose requests fail under
+	// the plan (Failing).
+	planFailing map[svcKey]bool
 	// uniformShares is shares' last uniform answer (read-only).
 	uniformShares []float64
 
@@ -263,7 +266,7 @@ func New(eng *sim.Engine, proxies *proxy.Cluster, world World, reg *promstats.Re
 		podUp:  map[podKey]bool{},
 		nodeUp: map[string]bool{},
 		podRPS: map[podKey]float64{}, podLoad: map[podKey]float64{},
-		planIdx: map[podKey]int{}, planLists: map[*proxy.Endpoint]*plannedList{},
+		planIdx: map[podKey]int{}, planLists: map[*proxy.Endpoint]*plannedList{}, planFailing: map[svcKey]bool{},
 		stats: map[svcKey]*Stats{},
 		requests: reg.Counter("kubesim_requests_total",
 			"Requests sent to Services, by target pod, node and outcome (pod=\"\" and node=<entry node> for requests that failed before reaching a pod).",
@@ -296,7 +299,9 @@ func (t *Traffic) SetLoad(service, namespace string, rps float64, from string) e
 }
 
 // Set installs, changes or (RPS 0) removes a load. Requests up to now are
-// accounted at the old rate first; the new rate's arrivals count from now.
+// accounted at the old rate first; the new rate's arrivals count from now,
+// with the progress toward the next request carried over (a request half
+// due at 1 rps is half due at 4 rps).
 func (t *Traffic) Set(l Load) error {
 	if l.Namespace == "" || l.Service == "" {
 		return fmt.Errorf("setLoad: namespace and service are required")
@@ -331,8 +336,15 @@ func (t *Traffic) Set(l Load) error {
 		slices.SortFunc(t.order, compareFlowKeys)
 	}
 	f.timer.Stop()
+	now := t.eng.Elapsed()
+	start := now
+	if ok {
+		// Carry the progress toward the next request over, at the new
+		// rate: a ramp's steps do not each restart the wait.
+		start -= time.Duration(arrivalRemainder(now-f.start, f.milliRPS) / milli)
+	}
 	f.milliRPS = milli
-	f.start = t.eng.Elapsed()
+	f.start = start
 	f.done = 0
 	f.traced = l.Trace == TraceAlways || l.Trace == TraceAuto && l.RPS <= t.cfg.TraceBelowRPS
 	if t.ticker == nil {
@@ -361,6 +373,16 @@ func (t *Traffic) Loads() []Load {
 		out = append(out, Load{Namespace: k.ns, Service: k.svc, Port: k.port, From: k.from, RPS: float64(f.milliRPS) / 1000, Trace: tm})
 	}
 	return out
+}
+
+// HasLoad reports whether a load is set for the service (from any origin).
+func (t *Traffic) HasLoad(namespace, service string) bool {
+	for _, k := range t.order {
+		if k.ns == namespace && k.svc == service {
+			return true
+		}
+	}
+	return false
 }
 
 // WorldChanged tells the model that an answer of World may have changed
@@ -393,6 +415,18 @@ func arrivals(elapsed time.Duration, milli uint64) uint64 {
 	hi, lo := bits.Mul64(uint64(elapsed), milli)
 	q, _ := bits.Div64(hi, lo, 1e12)
 	return q
+}
+
+// arrivalRemainder is (elapsed·milli) mod 10¹²: the progress toward the
+// next arrival, in ns·milli-requests/s (the arrival is due when it
+// reaches 10¹²).
+func arrivalRemainder(elapsed time.Duration, milli uint64) uint64 {
+	if elapsed <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(elapsed), milli)
+	_, r := bits.Div64(hi%1e12, lo, 1e12)
+	return r
 }
 
 // arrivalOffset is the time after the flow's start at which request k
@@ -685,7 +719,7 @@ func (t *Traffic) replan() {
 		nodes := slices.Clone(t.world.Nodes())
 		slices.Sort(nodes)
 		for _, n := range nodes {
-			if t.nodeIsUp(n) {
+			if t.nodeIsUp(n) && t.hasRules(n) {
 				up = append(up, n)
 			}
 		}
@@ -700,12 +734,14 @@ func (t *Traffic) replan() {
 	// hundreds of entry nodes.
 	clear(t.planIdx)
 	clear(t.planLists)
+	clear(t.planFailing)
 	t.planPods, t.planLoad, t.planRPS = t.planPods[:0], t.planLoad[:0], t.planRPS[:0]
 	for _, k := range t.order {
 		f := t.flows[k]
 		f.entries = t.planEntries(f, up)
 		entries, reason := t.entryNodes(f)
 		if reason != "" {
+			t.planFailing[svcKey{k.ns, k.svc}] = true
 			continue
 		}
 		rate := float64(f.milliRPS) / 1000 / float64(len(entries))
@@ -715,17 +751,25 @@ func (t *Traffic) replan() {
 		var run *plannedList
 		var runShares []float64
 		runLen := 0
+		failing := false
 		for _, node := range entries {
 			p := t.proxies.Proxy(node)
 			if p == nil {
+				failing = true
 				continue
 			}
 			r := p.Route(k.ns, k.svc, k.port, k.from == FromExternal)
 			if r.Err != "" {
+				failing = true
 				continue
 			}
 			shares := t.shares(f, p, r, node, now)
 			pl := t.plannedList(r.Endpoints)
+			// Uniform shares reach every endpoint; only pinned clients
+			// (session affinity) may all miss the failing ones.
+			if pl.failing && !failing && (isUniform(shares, t.uniformShares) || t.sendsToFailing(r.Endpoints, shares)) {
+				failing = true
+			}
 			if runLen > 0 && pl == run && isUniform(shares, t.uniformShares) && isUniform(runShares, shares) {
 				runLen++
 				continue
@@ -734,6 +778,9 @@ func (t *Traffic) replan() {
 			run, runShares, runLen = pl, shares, 1
 		}
 		t.addPlanned(run, runShares, rate, runLen)
+		if failing {
+			t.planFailing[svcKey{k.ns, k.svc}] = true
+		}
 	}
 	for j, pk := range t.planPods {
 		t.podLoad[pk] = t.planLoad[j]
@@ -798,6 +845,8 @@ func (r *repeatedSum) add(from, x float64, n int) float64 {
 type plannedList struct {
 	idx    []int
 	served []bool
+	// failing: a request to one of the endpoints fails.
+	failing bool
 }
 
 // plannedList returns eps' plannedList, computed on its first use in this
@@ -823,14 +872,45 @@ func (t *Traffic) plannedList(eps []proxy.Endpoint) *plannedList {
 			t.planRPS = append(t.planRPS, 0)
 		}
 		pl.idx[i] = j
-		served := (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
+		served := t.endpointServes(ep)
 		pl.served[i] = served && ep.Pod != ""
+		pl.failing = pl.failing || !served
 	}
 	t.planLists[&eps[0]] = pl
 	return pl
 }
 
-// planEntries picks a flow's eligible entry nodes from the up nodes.
+// hasRules reports whether node's kube-proxy has synced once. A node that
+// has just joined is no entry for in-cluster or external requests before:
+// its clients' pods are not running yet (they need a schedule, a sandbox
+// and a start, seconds after the node registers), and a cloud load
+// balancer sends to a node only once the service controller has added it
+// and the balancer's health checks pass.
+func (t *Traffic) hasRules(node string) bool {
+	p := t.proxies.Proxy(node)
+	return p == nil || p.HasSynced()
+}
+
+// endpointServes reports whether a request routed to ep is served: its
+// node is up and its pod serving (routeAt's outcome).
+func (t *Traffic) endpointServes(ep *proxy.Endpoint) bool {
+	return (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
+}
+
+// sendsToFailing reports whether an endpoint whose requests fail has a
+// share of the entry node's requests (with session affinity, clients may
+// all be pinned elsewhere).
+func (t *Traffic) sendsToFailing(eps []proxy.Endpoint, shares []float64) bool {
+	for i := range eps {
+		if shares[i] > 0 && !t.endpointServes(&eps[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// planEntries picks a flow's eligible entry nodes from the up nodes whose
+// kube-proxy has synced once.
 func (t *Traffic) planEntries(f *flow, up []string) []string {
 	switch f.key.from {
 	case FromCluster:
@@ -885,6 +965,16 @@ func (t *Traffic) shares(f *flow, p *proxy.Proxy, r *proxy.Route, node string, n
 		out[i] += 1 / float64(P)
 	}
 	return out
+}
+
+// Failing reports whether some requests of the service's loads fail under
+// the current routing (planned at the last accounting point or change): a
+// load without an entry node, an entry whose kube-proxy has no route, an
+// endpoint whose node is down or whose pod is not serving. Unlike the
+// totals of Stats, it does not depend on which endpoints the last batch of
+// requests happened to reach.
+func (t *Traffic) Failing(namespace, service string) bool {
+	return t.planFailing[svcKey{namespace, service}]
 }
 
 // RPS is the rate (requests/s) a pod currently serves under the planned

@@ -191,8 +191,10 @@ func TestRegimesAgreeExactly(t *testing.T) {
 		assert.Equal(t, traced, agg, "affinity=%v", affinity)
 		assert.Equal(t, tracedSamples, aggSamples, "affinity=%v", affinity)
 		assert.NotZero(t, traced.Failed, "the script does fail some requests")
-		// 17 rps for 23 s + 1 ns, then 11 rps for 16 s − 1 ns; 7 rps for 39 s.
-		assert.Equal(t, uint64(391+175+273), traced.Served+traced.Failed, "every request accounted")
+		// 17 rps for 23 s + 1 ns, then 11 rps for 16 s − 1 ns with the
+		// 1 ns of progress toward the next request carried over (as 1 ns
+		// at 11 rps: 176 in all); 7 rps for 39 s.
+		assert.Equal(t, uint64(391+176+273), traced.Served+traced.Failed, "every request accounted")
 	}
 }
 
@@ -228,6 +230,15 @@ func TestSessionAffinityPinsClients(t *testing.T) {
 	}
 	assert.Equal(t, 1.0, e.tr.RPS("default", "a"))
 	assert.Equal(t, 0.0, e.tr.RPS("default", "c"))
+	// No client is pinned to c: its pod stopping fails no request.
+	e.w.pods["default/c"] = false
+	e.tr.WorldChanged()
+	assert.False(t, e.tr.Failing("default", "web"))
+	e.w.pods["default/b"] = false
+	e.tr.WorldChanged()
+	assert.True(t, e.tr.Failing("default", "web"), "client 1 is pinned to b")
+	e.w.pods["default/b"], e.w.pods["default/c"] = true, true
+	e.tr.WorldChanged()
 
 	// Silence for longer than the timeout: pins expire, the next picks
 	// continue the round robin (c, then a).
@@ -707,4 +718,96 @@ func TestRepeatedSumIsRepeatedAddition(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestNewNodeEntersOnceItsProxySynced: a node that joins under load takes
+// in-cluster and external requests only once its kube-proxy has synced for
+// the first time (its rules exist); before, its clients' pods cannot run
+// yet and a load balancer's health check of its kube-proxy fails.
+func TestNewNodeEntersOnceItsProxySynced(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, ""))
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, "external"))
+	e.eng.RunUntil(10 * time.Second)
+	e.pc.AddNode("node-4")
+	e.w.nodes["node-4"] = true
+	e.tr.WorldChanged()
+	e.eng.RunUntil(20 * time.Second)
+	e.tr.Flush()
+	st := e.tr.Stats("default", "web")
+	assert.Zero(t, st.Failed, "failed by reason: %v", st.FailedByReason)
+	assert.Equal(t, uint64(19*600), st.Served)
+	e.eng.RunUntil(21 * time.Second)
+	assert.Len(t, e.tr.flows[flowKey{"default", "web", "", FromCluster}].entries, 4, "node-4 is an entry once synced")
+}
+
+// TestFailingFollowsThePlan: Failing says whether requests of a service
+// fail under the current routing, whatever the last batch happened to hit:
+// from the crash of an endpoint's node until every kube-proxy has dropped
+// the endpoint, and while the service has no route.
+func TestFailingFollowsThePlan(t *testing.T) {
+	e := newEnv(proxy.ModeRoundRobin, Config{})
+	assert.False(t, e.tr.Failing("default", "web"), "no load")
+	assert.False(t, e.tr.HasLoad("default", "web"))
+	require.NoError(t, e.tr.SetLoad("web", "default", 300, ""))
+	assert.True(t, e.tr.HasLoad("default", "web"))
+	require.NoError(t, e.tr.SetLoad("nope", "default", 1, "node-1"))
+	e.eng.RunUntil(10 * time.Second)
+	assert.False(t, e.tr.Failing("default", "web"))
+	assert.True(t, e.tr.Failing("default", "nope"), "no such service")
+
+	e.w.nodes["node-2"] = false
+	e.pc.Stop("node-2")
+	e.tr.WorldChanged()
+	assert.True(t, e.tr.Failing("default", "web"), "b's node is down")
+	notReady := epB
+	notReady.ready, notReady.serving = false, false
+	e.pc.OnEndpointSliceUpdate(slice(epA, notReady, epC))
+	e.eng.RunUntil(10*time.Second + 999*time.Millisecond)
+	assert.True(t, e.tr.Failing("default", "web"), "the proxies still route to b")
+	e.eng.RunUntil(11 * time.Second)
+	assert.False(t, e.tr.Failing("default", "web"))
+
+	e.w.pods["default/c"] = false
+	e.tr.WorldChanged()
+	assert.True(t, e.tr.Failing("default", "web"), "c is not serving")
+	require.NoError(t, e.tr.SetLoad("web", "default", 0, ""))
+	assert.False(t, e.tr.Failing("default", "web"), "no load left")
+	assert.False(t, e.tr.HasLoad("default", "web"))
+}
+
+// TestNewRateKeepsTheArrivalPhase: a rate change carries the progress
+// toward the next request over, scaled to the new rate, so the steps of a
+// slow ramp do not each restart the wait for a request (0.5 rps set again
+// every 1.5 s sent nothing).
+func TestNewRateKeepsTheArrivalPhase(t *testing.T) {
+	for _, traced := range []TraceMode{TraceAlways, TraceNever} {
+		e := newEnv(proxy.ModeRoundRobin, Config{})
+		set := func(rps float64) {
+			require.NoError(t, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: rps, From: "node-1", Trace: traced}))
+		}
+		start := e.eng.Elapsed()
+		for i := 0; i < 20; i++ {
+			e.eng.RunUntil(start + time.Duration(i)*1500*time.Millisecond)
+			set(0.5)
+		}
+		e.eng.RunUntil(start + 31*time.Second)
+		e.tr.Flush()
+		// arrivals every 2 s from the first set: 2 s, 4 s, …, 30 s
+		assert.Equal(t, uint64(15), e.tr.Stats("default", "web").Served, "trace mode %v", traced)
+
+		// Half-way to the next request at 1 rps, then 4 rps: it comes an
+		// eighth of a second later.
+		set(1)
+		e.eng.RunUntil(start + 33*time.Second)
+		e.tr.Flush()
+		before := e.tr.Stats("default", "web").Served
+		set(4)
+		e.eng.RunUntil(start + 33*time.Second + 124*time.Millisecond)
+		e.tr.Flush()
+		assert.Equal(t, before, e.tr.Stats("default", "web").Served)
+		e.eng.RunUntil(start + 33*time.Second + 125*time.Millisecond)
+		e.tr.Flush()
+		assert.Equal(t, before+1, e.tr.Stats("default", "web").Served)
+	}
 }

@@ -502,7 +502,8 @@ func rampText(e *scenarios.Event) string {
 func (r *Run) setLoad(e *scenarios.Event) error {
 	from := e.From
 	err := r.ramp("service/"+e.Namespace+"/"+e.Service, e, func(rps float64) error {
-		return r.c.SetServiceLoad(e.Namespace, e.Service, rps, from)
+		// A ramp's steps keep a load's resolution of 0.001 requests/s.
+		return r.c.SetServiceLoad(e.Namespace, e.Service, math.Round(rps*1000)/1000, from)
 	})
 	if err != nil {
 		return err

@@ -593,3 +593,31 @@ spec:
 	assert.Zero(t, svc.Spec.Ports[0].NodePort)
 	assert.Empty(t, r.Finish().Errors)
 }
+
+// TestSlowLoadRampStepsKeepTheLoadsResolution: a ramp's steps are rounded
+// to a load's resolution of 0.001 requests/s, so a slow ramp from 0 does
+// not fail on its first step (0.0004 rps one step into a ramp to 0.4 rps
+// over an hour), and it sends what its staircase does.
+func TestSlowLoadRampStepsKeepTheLoadsResolution(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2h
+  cluster:
+    nodes: [{name: w, count: 2, capacity: {cpu: "8", memory: 16Gi}}]
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-a, labels: {app: web}}, spec: {containers: [{name: web, image: i, ports: [{containerPort: 80}]}]}}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 1m, action: setLoad, service: web, rps: 0, rampTo: 0.4, rampDuration: 1h}
+  expect:
+  # 1000 steps of 3.6 s at 0.0004·k rps (k = 1…999, rounded to 0.001): about 720
+  - {at: 1h1m, metric: 'kubesim_requests_total{service="web",outcome="served"}', atLeast: 700, atMost: 730}
+`, Options{})
+	res := r.Finish()
+	assert.Empty(t, res.Errors)
+	for _, e := range res.Expectations {
+		assert.Equal(t, scenarios.Passed, e.Status, "%s: observed %s", e.Expectation, e.Observed)
+	}
+}

@@ -297,3 +297,50 @@ spec:
 		assert.NotContains(t, line, "killing container", "no kill is announced")
 	}
 }
+
+// TestMetricLabelsAreWhatTheClusterExports: the labels and fixed label
+// values metric expectations are checked against (scenarios.MetricLabels,
+// MetricLabelValues) are those of the series the cluster exports.
+func TestMetricLabelsAreWhatTheClusterExports(t *testing.T) {
+	r := runOK(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 3m
+  cluster:
+    nodes: [{name: w, count: 2, capacity: {cpu: "8", memory: 16Gi}}]
+  objects:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}, annotations: {kubesim.dev/not-ready-between: 1m-2m}}
+        spec: {containers: [{name: web, image: i, readinessProbe: {httpGet: {path: /, port: 80}}}]}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  events:
+  - {at: 30s, action: setLoad, service: web, rps: 100}
+  - {at: 1m30s, action: crashNode, node: w-1}
+  expect:
+  - {at: 3m, metric: 'kubesim_requests_total{outcome="failed"}', atLeast: 1}
+  - {at: 1m30s, metric: 'kubesim_endpoints{ready="false"}', atLeast: 1}
+`)
+	seen := map[string]bool{}
+	for _, name := range scenarios.MetricNames {
+		for _, s := range r.Cluster().Metrics().SamplesNamed(name) {
+			seen[name] = true
+			var labels []string
+			for _, l := range s.Labels {
+				labels = append(labels, l.Name)
+				if values, fixed := scenarios.MetricLabelValues[l.Name]; fixed {
+					assert.Contains(t, values, l.Value, "%s{%s}", name, l.Name)
+				}
+			}
+			assert.ElementsMatch(t, scenarios.MetricLabels[name], labels, name)
+		}
+	}
+	assert.Len(t, seen, len(scenarios.MetricNames), "every metric has series: %v", seen)
+	assert.Len(t, scenarios.MetricLabels, len(scenarios.MetricNames))
+}

@@ -304,8 +304,10 @@ func (r *Run) requestStats(svc string) requestStats {
 	if parts := strings.Split(svc, "/"); len(parts) == 3 {
 		ns, ref = parts[0], parts[1]+"/"+parts[2]
 	}
-	st := r.c.Traffic().Stats(ns, strings.TrimPrefix(ref, "service/"))
-	return requestStats{Served: st.Served, Failed: st.Failed, Reasons: st.FailedByReason}
+	name := strings.TrimPrefix(ref, "service/")
+	tr := r.c.Traffic()
+	st := tr.Stats(ns, name)
+	return requestStats{Served: st.Served, Failed: st.Failed, Reasons: st.FailedByReason, Loaded: tr.HasLoad(ns, name), Failing: tr.Failing(ns, name)}
 }
 
 // collectFaultErrors turns the errors of injected faults into run errors

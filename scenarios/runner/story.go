@@ -69,6 +69,9 @@ var hiddenVerbs = map[string]bool{
 	// kube-proxy programs rules after every endpoint change, on every
 	// node: the endpointsUpdated line tells the change once.
 	"start": true, "resync": true, "sync": true, "stop": true,
+	// A load of up to 20 requests/s traces each request (the --trace
+	// file has them): the failing and recovered lines tell the story.
+	"request": true,
 }
 
 // hiddenComponentVerbs hides a verb of one component only: the cluster's
@@ -157,6 +160,15 @@ var impliedBy = map[string][]string{
 	"phasefailed":                  {"deleted"},
 	"ready":                        {"addnode"},
 	"backoff":                      {"backoff"},
+
+	// The HPA's reconcile error names the step that failed; its other
+	// Warning Events repeat the cause.
+	"failedgetcontainerresourcemetric": {"reconcilefailed"},
+	"failedgetscale":                   {"reconcilefailed"},
+	"selectorrequired":                 {"reconcilefailed"},
+	"invalidselector":                  {"reconcilefailed"},
+	"ambiguousselector":                {"reconcilefailed"},
+	"failedupdatestatus":               {"reconcilefailed"},
 }
 
 // whileTerminating are verbs (and Event reasons) that a pod's termination
@@ -269,7 +281,7 @@ func (s *storyteller) record(r sim.Record) {
 			e.Message = "on " + e.Message
 		}
 	case "failedScheduling", "error", "bindFailed", "statusRejected", "evictionRefused", "backOff", "containerKilled",
-		"statusUnknown", "nodeNotReady", "nodeCrashed", "nodePartitioned":
+		"statusUnknown", "nodeNotReady", "nodeCrashed", "nodePartitioned", "reconcileFailed":
 		e.Warning = true
 	case "containerExited":
 		e.Warning = !strings.Contains(r.Msg, "with code 0 ")
@@ -441,10 +453,12 @@ func (s *storyteller) flush() {
 type serviceWatch struct {
 	served, failed uint64
 	reasons        map[string]uint64
+	loaded         bool // the Service had a load at the last look
 	failing        bool
 	since          time.Duration // when the current failing spell began
 	failedAtStart  uint64
-	lastChange     time.Duration // when served or failed last moved
+	lastChange     time.Duration // when served or failed last moved, or the load started
+	lastFailure    time.Duration // when failed last moved
 }
 
 // requestStats is what the storyteller reads of the traffic model: exact
@@ -453,11 +467,19 @@ type serviceWatch struct {
 type requestStats struct {
 	Served, Failed uint64
 	Reasons        map[string]uint64
+	// Loaded says the Service has a load now.
+	Loaded bool
+	// Failing says some of its requests fail under the current routing,
+	// whatever the last ones happened to reach.
+	Failing bool
 }
 
 // watchTraffic compares each Service's request totals with the last look
 // and tells when requests start failing and when they are all served
-// again.
+// again: when requests are served, none failed since the last look and
+// the routing sends none where they fail (a batch that happened to miss a
+// dead endpoint is no recovery). A failing spell ends without a word when
+// the load is removed.
 func (s *storyteller) watchTraffic(now time.Duration, services []string, stats func(svc string) requestStats) {
 	if s.out == nil {
 		return
@@ -466,11 +488,17 @@ func (s *storyteller) watchTraffic(now time.Duration, services []string, stats f
 		st := stats(svc)
 		w := s.traffic[svc]
 		if w == nil {
-			w = &serviceWatch{reasons: map[string]uint64{}}
+			w = &serviceWatch{reasons: map[string]uint64{}, lastChange: now}
 			s.traffic[svc] = w
 		}
+		started := st.Loaded && !w.loaded
+		w.loaded = st.Loaded
 		dServed, dFailed := st.Served-w.served, st.Failed-w.failed
 		if dServed == 0 && dFailed == 0 {
+			if started {
+				w.lastChange = now // the new load's requests count from here
+			}
+			w.failing = w.failing && st.Loaded
 			continue
 		}
 		elapsed := now - w.lastChange
@@ -488,11 +516,15 @@ func (s *storyteller) watchTraffic(now time.Duration, services []string, stats f
 				msg += ": " + why
 			}
 			s.emit(Entry{Time: now, Component: "traffic", Verb: "failing", Object: svc, Message: msg, Warning: true})
-		case dFailed == 0 && w.failing:
+		case dFailed == 0 && w.failing && !st.Failing:
 			w.failing = false
 			s.emit(Entry{Time: now, Component: "traffic", Verb: "recovered", Object: svc,
-				Message: fmt.Sprintf("every request served again; %d failed in %s", st.Failed-w.failedAtStart, shortDuration(w.lastChange-w.since))})
+				Message: fmt.Sprintf("every request served again; %d failed in %s", st.Failed-w.failedAtStart, shortDuration(w.lastFailure-w.since))})
 		}
+		if dFailed > 0 {
+			w.lastFailure = now
+		}
+		w.failing = w.failing && st.Loaded
 		w.served, w.failed, w.lastChange = st.Served, st.Failed, now
 		w.reasons = st.Reasons
 	}

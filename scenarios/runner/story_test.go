@@ -211,12 +211,12 @@ func TestStoryTellsWhenRequestsFailAndRecover(t *testing.T) {
 	var got []string
 	s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%v %s %s %s", e.Time, e.Verb, e.Object, e.Message)) })
 	stats := map[time.Duration]requestStats{
-		1 * time.Second: {Served: 30},
-		2 * time.Second: {Served: 60},
-		3 * time.Second: {Served: 80, Failed: 10, Reasons: map[string]uint64{"endpoint node down or unreachable": 10}},
-		4 * time.Second: {Served: 100, Failed: 20, Reasons: map[string]uint64{"endpoint node down or unreachable": 20}},
-		5 * time.Second: {Served: 130, Failed: 20, Reasons: map[string]uint64{"endpoint node down or unreachable": 20}},
-		6 * time.Second: {Served: 160, Failed: 20, Reasons: map[string]uint64{"endpoint node down or unreachable": 20}},
+		1 * time.Second: {Served: 30, Loaded: true},
+		2 * time.Second: {Served: 60, Loaded: true},
+		3 * time.Second: {Served: 80, Failed: 10, Reasons: map[string]uint64{"endpoint node down or unreachable": 10}, Loaded: true},
+		4 * time.Second: {Served: 100, Failed: 20, Reasons: map[string]uint64{"endpoint node down or unreachable": 20}, Loaded: true},
+		5 * time.Second: {Served: 130, Failed: 20, Reasons: map[string]uint64{"endpoint node down or unreachable": 20}, Loaded: true},
+		6 * time.Second: {Served: 160, Failed: 20, Reasons: map[string]uint64{"endpoint node down or unreachable": 20}, Loaded: true},
 	}
 	for at := time.Second; at <= 6*time.Second; at += time.Second {
 		s.watchTraffic(at, []string{"service/web"}, func(string) requestStats { return stats[at] })
@@ -241,4 +241,95 @@ func TestStoryMarksWhatGoesWrong(t *testing.T) {
 		rec(time.Second, "kubelet/w-1", "containerExited", "Pod", "b", "container app exited with code 0 (Completed)"),
 		rec(time.Second, "kubelet/w-1", "nodeCrashed", "Node", "w-1", "kubelet, containers and heartbeats stopped"),
 	))
+}
+
+// TestStoryRecoversOnlyWhenNoRequestFails: a batch of requests that
+// happens to miss the failing endpoint (a traced load's single request, or
+// the few requests accounted between two ticks) is no recovery while the
+// routing still sends requests to it.
+func TestStoryRecoversOnlyWhenNoRequestFails(t *testing.T) {
+	var got []string
+	s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%v %s %s %s", e.Time, e.Verb, e.Object, e.Message)) })
+	down := map[string]uint64{"endpoint node down or unreachable": 1}
+	steps := []struct {
+		at time.Duration
+		st requestStats
+	}{
+		{1 * time.Second, requestStats{Served: 1, Loaded: true}},
+		{2 * time.Second, requestStats{Served: 1, Failed: 1, Reasons: down, Loaded: true, Failing: true}},
+		{3 * time.Second, requestStats{Served: 2, Failed: 1, Reasons: down, Loaded: true, Failing: true}},
+		{4 * time.Second, requestStats{Served: 3, Failed: 1, Reasons: down, Loaded: true, Failing: true}},
+		{5 * time.Second, requestStats{Served: 3, Failed: 2, Reasons: map[string]uint64{"endpoint node down or unreachable": 2}, Loaded: true}},
+		{6 * time.Second, requestStats{Served: 4, Failed: 2, Reasons: map[string]uint64{"endpoint node down or unreachable": 2}, Loaded: true}},
+	}
+	for _, step := range steps {
+		s.watchTraffic(step.at, []string{"service/web"}, func(string) requestStats { return step.st })
+	}
+	s.flush()
+	assert.Equal(t, []string{
+		"2s failing service/web 1 of 1 requests failed in the last 1s: endpoint node down or unreachable",
+		"6s recovered service/web every request served again; 2 failed in 4s",
+	}, got)
+}
+
+// TestStoryCountsFailuresFromTheLoadsStart: "in the last …" spans the
+// time since the load started, not since the start of the run or since
+// the previous load stopped.
+func TestStoryCountsFailuresFromTheLoadsStart(t *testing.T) {
+	var got []string
+	s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%v %s %s %s", e.Time, e.Verb, e.Object, e.Message)) })
+	noEndpoints := func(n uint64) map[string]uint64 { return map[string]uint64{"no endpoints (rejected)": n} }
+	steps := []struct {
+		at time.Duration
+		st requestStats
+	}{
+		{30 * time.Second, requestStats{Loaded: true}},
+		{31 * time.Second, requestStats{Failed: 10, Reasons: noEndpoints(10), Loaded: true, Failing: true}},
+		{40 * time.Second, requestStats{Failed: 100, Reasons: noEndpoints(100)}},
+		{50 * time.Second, requestStats{Failed: 100, Reasons: noEndpoints(100)}},
+		{90 * time.Second, requestStats{Failed: 100, Reasons: noEndpoints(100), Loaded: true}},
+		{92 * time.Second, requestStats{Failed: 120, Reasons: noEndpoints(120), Loaded: true, Failing: true}},
+	}
+	for _, step := range steps {
+		s.watchTraffic(step.at, []string{"service/web"}, func(string) requestStats { return step.st })
+	}
+	s.flush()
+	assert.Equal(t, []string{
+		"31s failing service/web 10 of 10 requests failed in the last 1s: no endpoints (rejected)",
+		"1m32s failing service/web 20 of 20 requests failed in the last 2s: no endpoints (rejected)",
+	}, got)
+}
+
+// TestStoryTellsAFailedHPAReconcileOnceAsAWarning: the HPA's Warning
+// Events repeat its reconcile error, which says more (the step that
+// failed); the line is marked as something going wrong.
+func TestStoryTellsAFailedHPAReconcileOnceAsAWarning(t *testing.T) {
+	hpa := "horizontal-pod-autoscaler"
+	assert.Equal(t, []string{
+		`! horizontal-pod-autoscaler reconcileFailed horizontalpodautoscaler/ghost failed to query scale subresource for Deployment/default/ghost: deployments.apps "ghost" not found`,
+		"! horizontal-pod-autoscaler reconcileFailed horizontalpodautoscaler/api failed to compute desired number of replicas based on listed metrics for Deployment/default/api: invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: missing request for cpu in container app of Pod api-1",
+	}, tell(
+		event(15*time.Second, hpa, "Warning", "FailedGetScale", "HorizontalPodAutoscaler/ghost", `deployments.apps "ghost" not found`, false),
+		rec(15*time.Second, hpa, "reconcileFailed", "HorizontalPodAutoscaler", "ghost", `failed to query scale subresource for Deployment/default/ghost: deployments.apps "ghost" not found`),
+		event(15*time.Second, hpa, "Warning", "FailedGetResourceMetric", "HorizontalPodAutoscaler/api", "failed to get cpu utilization: missing request for cpu in container app of Pod api-1", false),
+		event(15*time.Second, hpa, "Warning", "FailedComputeMetricsReplicas", "HorizontalPodAutoscaler/api", "invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: missing request for cpu in container app of Pod api-1", false),
+		rec(15*time.Second, hpa, "reconcileFailed", "HorizontalPodAutoscaler", "api", "failed to compute desired number of replicas based on listed metrics for Deployment/default/api: invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization: missing request for cpu in container app of Pod api-1"),
+	))
+}
+
+// TestStoryLeavesTracedRequestsToTheTrace: a load of up to 20 requests/s
+// traces every request; the timeline tells when requests fail and
+// recover, not each request (the --trace file has them).
+func TestStoryLeavesTracedRequestsToTheTrace(t *testing.T) {
+	assert.Equal(t, []string{
+		"scenario crashNode node/w-1 ",
+	}, func() []string {
+		var got []string
+		s := newStoryteller(func(e Entry) { got = append(got, fmt.Sprintf("%s %s %s %s", e.Component, e.Verb, e.Object, e.Message)) })
+		s.record(rec(time.Second, "traffic", "request", "Service", "web", "#1 from cluster via w-1 -> pod web-1 (10.244.0.2:80) on w-1: served in 5.116ms"))
+		s.emit(Entry{Time: 2 * time.Second, Component: "scenario", Verb: "crashNode", Object: "node/w-1"})
+		s.record(rec(2*time.Second, "traffic", "request", "Service", "web", "#2 from cluster via w-2 -> pod web-1 (10.244.0.2:80) on w-1: failed: endpoint node down or unreachable"))
+		s.flush()
+		return got
+	}())
 }

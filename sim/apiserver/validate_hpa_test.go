@@ -88,6 +88,19 @@ func TestValidateHPABehaviorAndTargets(t *testing.T) {
 			h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
 				Name: v1.ResourceCPU, Target: target(autoscalingv2.UtilizationMetricType, &fifty, nil)}}}
 		}, []string{"spec.metrics[0].containerResource.container: Required value: must specify a container"}},
+		{"containerResource of a resource containers do not request", func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			src := func(name v1.ResourceName) autoscalingv2.MetricSpec {
+				return autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+					Name: name, Container: "app", Target: target(autoscalingv2.UtilizationMetricType, &fifty, nil)}}
+			}
+			h.Spec.Metrics = []autoscalingv2.MetricSpec{src("gpu"), src("pods"), src("example.com/foo"), src("kubernetes.io/foo"), src("hugepages-2Mi"), src("memory"), src("bad name")}
+		}, []string{
+			`spec.metrics[0].containerResource.name: Invalid value: "gpu": must be a standard resource type or fully qualified`,
+			`spec.metrics[0].containerResource.name: Invalid value: "gpu": must be a standard resource for containers`,
+			`spec.metrics[1].containerResource.name: Invalid value: "pods": must be a standard resource for containers`,
+			`spec.metrics[6].containerResource.name: Invalid value: "bad name": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+			`spec.metrics[6].containerResource.name: Invalid value: "bad name": must be a standard resource for containers`,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
