@@ -1,0 +1,248 @@
+package apiserver_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// statusOf is the Status a client would read from the error.
+func statusOf(t *testing.T, err error) metav1.Status {
+	t.Helper()
+	require.Error(t, err)
+	se, ok := err.(apierrors.APIStatus)
+	require.True(t, ok, "%T is not an API status: %v", err, err)
+	return se.Status()
+}
+
+// patchEnv is a server with the pod "p" in the default namespace.
+func patchEnv(t *testing.T) (*env, *v1.Pod) {
+	t.Helper()
+	e := newEnv(t)
+	p, err := e.c.CoreV1().Pods("default").Create(ctx, pod("p"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	return e, p
+}
+
+// TestJSONPatchOperationFailureIsAnOpaque422: a JSON patch that decodes
+// but cannot be applied (a failing test, a missing path) is
+// NewGenericServerResponse(422, ...) without the library's error text
+// (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go,
+// jsonPatcher.applyJSPatch).
+func TestJSONPatchOperationFailureIsAnOpaque422(t *testing.T) {
+	e, p := patchEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for _, patch := range []string{
+		`[{"op":"test","path":"/spec/containers/0/image","value":"nginx:1.0"},{"op":"replace","path":"/spec/containers/0/image","value":"nginx:1.28"}]`,
+		`[{"op":"replace","path":"/spec/nosuch/x","value":"x"}]`,
+	} {
+		_, err := pods.Patch(ctx, "p", types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
+		st := statusOf(t, err)
+		assert.Equal(t, int32(422), st.Code, patch)
+		assert.Equal(t, metav1.StatusReasonInvalid, st.Reason, patch)
+		assert.Equal(t, "the server rejected our request due to an error in our request", st.Message, patch)
+		assert.Equal(t, &metav1.StatusDetails{}, st.Details, patch)
+	}
+	got, err := pods.Get(ctx, "p", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, p.ResourceVersion, got.ResourceVersion, "nothing written")
+}
+
+// TestJSONPatchSeesAPIVersionAndKind: the patch applies to the object
+// encoded at its API version, apiVersion and kind included
+// (jsonPatcher.applyPatchToCurrentObject encodes with the scope's codec).
+func TestJSONPatchSeesAPIVersionAndKind(t *testing.T) {
+	e, _ := patchEnv(t)
+	got, err := e.c.CoreV1().Pods("default").Patch(ctx, "p", types.JSONPatchType,
+		[]byte(`[{"op":"test","path":"/kind","value":"Pod"},{"op":"test","path":"/apiVersion","value":"v1"},{"op":"add","path":"/spec/activeDeadlineSeconds","value":30}]`),
+		metav1.PatchOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, got.Spec.ActiveDeadlineSeconds)
+	assert.Equal(t, int64(30), *got.Spec.ActiveDeadlineSeconds)
+}
+
+// TestJSONPatchOperationLimit: more than 10,000 operations is 413
+// (maxJSONPatchOperations).
+func TestJSONPatchOperationLimit(t *testing.T) {
+	e, _ := patchEnv(t)
+	ops := strings.TrimSuffix(strings.Repeat(`{"op":"test","path":"/kind","value":"Pod"},`, 10001), ",")
+	_, err := e.c.CoreV1().Pods("default").Patch(ctx, "p", types.JSONPatchType, []byte("["+ops+"]"), metav1.PatchOptions{})
+	st := statusOf(t, err)
+	assert.Equal(t, int32(413), st.Code)
+	assert.Equal(t, metav1.StatusReasonRequestEntityTooLarge, st.Reason)
+	assert.Equal(t, "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001", st.Message)
+}
+
+// TestPatchOfAnUnsupportedTypeIs415: the content type is checked before
+// anything else, against the patch types the resource serves
+// (PatchResource, negotiation.NewUnsupportedMediaTypeError). kubesim
+// serves no server-side apply, so it does not list
+// application/apply-patch+yaml as upstream does.
+func TestPatchOfAnUnsupportedTypeIs415(t *testing.T) {
+	e, _ := patchEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for _, tc := range []struct {
+		pt   types.PatchType
+		name string
+	}{
+		{"application/json", "p"},
+		{types.ApplyPatchType, "p"},
+		{"application/json", "missing"},
+	} {
+		_, err := pods.Patch(ctx, tc.name, tc.pt, []byte(`{}`), metav1.PatchOptions{FieldManager: "test"})
+		st := statusOf(t, err)
+		assert.Equal(t, int32(415), st.Code, tc.pt)
+		assert.Equal(t, metav1.StatusReasonUnsupportedMediaType, st.Reason, tc.pt)
+		assert.Equal(t, "the body of the request was in an unknown format - accepted media types include: "+
+			"application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json", st.Message, tc.pt)
+		assert.True(t, apierrors.IsUnsupportedMediaType(err))
+	}
+}
+
+// TestPatchOptionsAreValidated: force is only for apply patches
+// (ValidatePatchOptions in k8s.io/apimachinery/pkg/apis/meta/v1/validation,
+// called by PatchResource).
+func TestPatchOptionsAreValidated(t *testing.T) {
+	e, _ := patchEnv(t)
+	force := true
+	_, err := e.c.CoreV1().Pods("default").Patch(ctx, "p", types.MergePatchType, []byte(`{}`), metav1.PatchOptions{Force: &force})
+	st := statusOf(t, err)
+	assert.Equal(t, int32(422), st.Code)
+	assert.Equal(t, `PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch`, st.Message)
+}
+
+// TestPatchMayNotMoveTheObject: a patch that changes the namespace or the
+// name is refused before validation (patcher.applyPatch:
+// rest.EnsureObjectNamespaceMatchesRequestNamespace, then checkName); a
+// patch that drops the namespace gets the request's back.
+func TestPatchMayNotMoveTheObject(t *testing.T) {
+	e, p := patchEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for patch, want := range map[string]string{
+		`{"metadata":{"namespace":"other"}}`:            "the namespace of the provided object does not match the namespace sent on the request",
+		`{"metadata":{"name":"q"}}`:                     "the name of the object (q) does not match the name on the URL (p)",
+		`{"metadata":{"name":"q","namespace":"other"}}`: "the namespace of the provided object does not match the namespace sent on the request",
+	} {
+		_, err := pods.Patch(ctx, "p", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		st := statusOf(t, err)
+		assert.Equal(t, int32(400), st.Code, patch)
+		assert.Equal(t, metav1.StatusReasonBadRequest, st.Reason, patch)
+		assert.Equal(t, want, st.Message, patch)
+	}
+	got, err := pods.Patch(ctx, "p", types.JSONPatchType, []byte(`[{"op":"remove","path":"/metadata/namespace"}]`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "default", got.Namespace)
+	assert.Equal(t, p.ResourceVersion, got.ResourceVersion, "nothing changed")
+
+	// The uid is caught by metadata validation (no precondition on a patch).
+	_, err = pods.Patch(ctx, "p", types.MergePatchType, []byte(`{"metadata":{"uid":"abc"}}`), metav1.PatchOptions{})
+	st := statusOf(t, err)
+	assert.Equal(t, int32(422), st.Code)
+	assert.Equal(t, `Pod "p" is invalid: metadata.uid: Invalid value: "abc": field is immutable`, st.Message)
+}
+
+// TestPatchedObjectThatDoesNotDecodeIs422: the patched document is decoded
+// case-sensitively into the typed object; a decoding error is an Invalid
+// error on the field "patch" with an empty kind and name, whose value is
+// the patched JSON (JSON and merge patches) or the patch map (strategic
+// merge patches) (jsonPatcher.applyPatchToCurrentObject,
+// applyPatchToObject).
+func TestPatchedObjectThatDoesNotDecodeIs422(t *testing.T) {
+	e, _ := patchEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	const decodeErr = "json: cannot unmarshal string into Go struct field PodSpec.spec.activeDeadlineSeconds of type int64"
+	for pt, patch := range map[types.PatchType]string{
+		types.MergePatchType: `{"spec":{"activeDeadlineSeconds":"x"}}`,
+		types.JSONPatchType:  `[{"op":"add","path":"/spec/activeDeadlineSeconds","value":"x"}]`,
+	} {
+		_, err := pods.Patch(ctx, "p", pt, []byte(patch), metav1.PatchOptions{})
+		st := statusOf(t, err)
+		assert.Equal(t, int32(422), st.Code, pt)
+		assert.Equal(t, metav1.StatusReasonInvalid, st.Reason, pt)
+		assert.True(t, strings.HasPrefix(st.Message, ` "" is invalid: patch: Invalid value: "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{`), "%s: %s", pt, st.Message)
+		assert.True(t, strings.HasSuffix(st.Message, `": `+decodeErr), "%s: %s", pt, st.Message)
+		require.Len(t, st.Details.Causes, 1, pt)
+		assert.Equal(t, "patch", st.Details.Causes[0].Field, pt)
+		assert.Empty(t, st.Details.Kind, pt)
+		assert.Empty(t, st.Details.Name, pt)
+	}
+	_, err := pods.Patch(ctx, "p", types.StrategicMergePatchType, []byte(`{"spec":{"activeDeadlineSeconds":"x"}}`), metav1.PatchOptions{})
+	st := statusOf(t, err)
+	assert.Equal(t, int32(422), st.Code)
+	assert.True(t, strings.HasPrefix(st.Message, ` "" is invalid: patch: Invalid value: "map[spec:map[activeDeadlineSeconds:x]]": `), st.Message)
+
+	// Field names are case-sensitive: an unknown field is dropped.
+	got, err := pods.Patch(ctx, "p", types.MergePatchType, []byte(`{"spec":{"ActiveDeadlineSeconds":5}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, got.Spec.ActiveDeadlineSeconds)
+}
+
+// TestStrategicMergePatchErrors: the patch is decoded with sigs.k8s.io/json
+// (its syntax error is the 400's message), and the library's errors are
+// sorted by interpretStrategicMergePatchError: format errors are 400, a
+// list of lists to merge would be an opaque 422 (no typed object has one),
+// anything else (an unknown $patch, a $setElementOrder that is not a
+// list, mixed list elements) is a 500; a result that does not decode is a
+// 422 quoting the patch.
+func TestStrategicMergePatchErrors(t *testing.T) {
+	e, _ := patchEnv(t)
+	d := deployment("d", 1)
+	d.Finalizers = []string{"example.com/keep"}
+	_, err := e.c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	deps := e.c.AppsV1().Deployments("default")
+	for _, tc := range []struct {
+		patch  string
+		code   int32
+		reason metav1.StatusReason
+		msg    string
+	}{
+		{`{`, 400, metav1.StatusReasonBadRequest, "unexpected end of JSON input"},
+		{`{"spec":{"strategy":{"$retainKeys":["type"],"rollingUpdate":{"maxSurge":1}}}}`, 400, metav1.StatusReasonBadRequest, "invalid patch format of retainKeys"},
+		{`{"metadata":{"finalizers":[["example.com/a"]]}}`, 500, metav1.StatusReasonUnknown, "list element types are not identical: [[example.com/keep] [[example.com/a]]]"},
+		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","command":[["a"]]}]}}}}`, 422, metav1.StatusReasonInvalid,
+			` "" is invalid: patch: Invalid value: "map[spec:map[template:map[spec:map[containers:[map[command:[[a]] name:c]]]]]]": unrecognized type: string`},
+		{`{"spec":{"template":{"spec":{"$setElementOrder/containers":"c"}}}}`, 500, metav1.StatusReasonUnknown, "expected a []interface {}, but received a string"},
+		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","$patch":"bogus"}]}}}}`, 500, metav1.StatusReasonUnknown, "unknown patch type: bogus in map: map[$patch:bogus name:c]"},
+	} {
+		_, err := deps.Patch(ctx, "d", types.StrategicMergePatchType, []byte(tc.patch), metav1.PatchOptions{})
+		require.Error(t, err, tc.patch)
+		st := statusOf(t, err)
+		assert.Equal(t, tc.code, st.Code, tc.patch)
+		assert.Equal(t, tc.reason, st.Reason, tc.patch)
+		assert.Equal(t, tc.msg, st.Message, tc.patch)
+	}
+}
+
+// TestPatchResourceVersion: a resourceVersion in the patch is the
+// registry store's precondition (Store.Update): a stale one is a 409, "0"
+// is no precondition, and one that is not a number fails with the
+// parser's error as a 500 (APIObjectVersioner.ObjectResourceVersion).
+func TestPatchResourceVersion(t *testing.T) {
+	e, p := patchEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	_, err := pods.Patch(ctx, "p", types.MergePatchType, []byte(`{"metadata":{"resourceVersion":"1","labels":{"a":"b"}}}`), metav1.PatchOptions{})
+	assert.True(t, apierrors.IsConflict(err), "%v", err)
+
+	got, err := pods.Patch(ctx, "p", types.MergePatchType, []byte(`{"metadata":{"resourceVersion":"0","labels":{"a":"b"}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "b", got.Labels["a"])
+
+	got, err = pods.Patch(ctx, "p", types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"resourceVersion":"0%s","labels":{"a":"c"}}}`, got.ResourceVersion)), metav1.PatchOptions{})
+	require.NoError(t, err, "the version is compared as a number")
+	assert.Equal(t, "c", got.Labels["a"])
+	assert.NotEqual(t, p.ResourceVersion, got.ResourceVersion)
+
+	_, err = pods.Patch(ctx, "p", types.MergePatchType, []byte(`{"metadata":{"resourceVersion":"abc"}}`), metav1.PatchOptions{})
+	st := statusOf(t, err)
+	assert.Equal(t, int32(500), st.Code)
+	assert.Equal(t, metav1.StatusReasonUnknown, st.Reason)
+	assert.Equal(t, `strconv.ParseUint: parsing "abc": invalid syntax`, st.Message)
+}
