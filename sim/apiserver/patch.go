@@ -120,19 +120,25 @@ func (s *Server) Patch(user string, res *Resource, namespace, name string, pt ty
 }
 
 // checkResourceVersion is the registry store's optimistic concurrency
-// (Store.Update): a resourceVersion that is empty or 0 is no precondition,
-// one that is not a number fails with the parser's error
-// (APIObjectVersioner.ObjectResourceVersion), and any other must be the
-// stored object's.
+// (Store.Update) for an update or a patch result carrying rv: one that is
+// not a number fails with the parser's error
+// (APIObjectVersioner.ObjectResourceVersion); empty or 0 is an
+// unconditional update, which the resources with noUnconditionalUpdate
+// refuse; any other must be the stored object's.
 func (s *Server) checkResourceVersion(res *Resource, name, rv string, curRev int64) error {
-	if rv == "" {
-		return nil
+	var n uint64
+	if rv != "" {
+		var err error
+		if n, err = strconv.ParseUint(rv, 10, 64); err != nil {
+			return unknownError(err)
+		}
 	}
-	n, err := strconv.ParseUint(rv, 10, 64)
-	if err != nil {
-		return unknownError(err)
-	}
-	if n != 0 && n != uint64(curRev) {
+	switch {
+	case n == 0 && res.noUnconditionalUpdate:
+		gr := res.GroupResource()
+		return apierrors.NewInvalid(schema.GroupKind{Group: gr.Group, Kind: gr.Resource}, name,
+			field.ErrorList{field.Invalid(field.NewPath("metadata", "resourceVersion"), n, "must be specified for an update")})
+	case n != 0 && n != uint64(curRev):
 		s.stats.Conflicts++
 		return apierrors.NewConflict(res.GroupResource(), name, fmt.Errorf("%s", errConflictMsg))
 	}

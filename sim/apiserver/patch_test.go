@@ -7,10 +7,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // statusOf is the Status a client would read from the error.
@@ -245,4 +248,62 @@ func TestPatchResourceVersion(t *testing.T) {
 	assert.Equal(t, int32(500), st.Code)
 	assert.Equal(t, metav1.StatusReasonUnknown, st.Reason)
 	assert.Equal(t, `strconv.ParseUint: parsing "abc": invalid syntax`, st.Message)
+}
+
+// TestUpdateResourceVersion: an update's resourceVersion is the same
+// precondition as a patch's (Store.Update): "0" is none, the version is
+// compared as a number, and a non-number is the versioner's 500. Kinds
+// whose strategy refuses unconditional updates (PodDisruptionBudget,
+// Lease: AllowUnconditionalUpdate false) need one, through a patch too.
+func TestUpdateResourceVersion(t *testing.T) {
+	e, p := patchEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	p.ResourceVersion = "0"
+	p.Labels["a"] = "b"
+	got, err := pods.Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err, "0 is no precondition")
+	assert.Equal(t, "b", got.Labels["a"])
+
+	got.ResourceVersion = "0" + got.ResourceVersion
+	got.Labels["a"] = "c"
+	got, err = pods.Update(ctx, got, metav1.UpdateOptions{})
+	require.NoError(t, err, "the version is compared as a number")
+	assert.Equal(t, "c", got.Labels["a"])
+
+	got.ResourceVersion = "abc"
+	_, err = pods.Update(ctx, got, metav1.UpdateOptions{})
+	st := statusOf(t, err)
+	assert.Equal(t, int32(500), st.Code)
+	assert.Equal(t, `strconv.ParseUint: parsing "abc": invalid syntax`, st.Message)
+
+	pdbs := e.c.PolicyV1().PodDisruptionBudgets("default")
+	one := intstr.FromInt32(1)
+	pdb, err := pdbs.Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "b"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	const mustHave = `poddisruptionbudgets.policy "b" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update`
+	unconditional := pdb.DeepCopy()
+	unconditional.ResourceVersion = ""
+	_, err = pdbs.Update(ctx, unconditional, metav1.UpdateOptions{})
+	st = statusOf(t, err)
+	assert.Equal(t, int32(422), st.Code)
+	assert.Equal(t, mustHave, st.Message)
+	_, err = pdbs.UpdateStatus(ctx, unconditional, metav1.UpdateOptions{})
+	assert.Equal(t, mustHave, statusOf(t, err).Message, "the status strategy too")
+	_, err = pdbs.Patch(ctx, "b", types.MergePatchType, []byte(`{"metadata":{"resourceVersion":null,"labels":{"a":"b"}}}`), metav1.PatchOptions{})
+	assert.Equal(t, mustHave, statusOf(t, err).Message, "a patch that drops the version")
+	got2, err := pdbs.Patch(ctx, "b", types.MergePatchType, []byte(`{"metadata":{"labels":{"a":"b"}}}`), metav1.PatchOptions{})
+	require.NoError(t, err, "a patch keeps the stored version")
+	assert.Equal(t, "b", got2.Labels["a"])
+	pdb.Labels = map[string]string{"a": "c"}
+	pdb.ResourceVersion = got2.ResourceVersion
+	_, err = pdbs.Update(ctx, pdb, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	leases := e.c.CoordinationV1().Leases("default")
+	l, err := leases.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "l"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	l.ResourceVersion = ""
+	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	assert.Equal(t, `leases.coordination.k8s.io "l" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update`, statusOf(t, err).Message)
 }
