@@ -307,3 +307,85 @@ func TestUpdateResourceVersion(t *testing.T) {
 	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
 	assert.Equal(t, `leases.coordination.k8s.io "l" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update`, statusOf(t, err).Message)
 }
+
+// TestStrategicMergePatchDirectives: the pod template's lists merge by
+// their patch merge keys (containers and volumes by name, ports by
+// containerPort, env by name) and the directives do what
+// apimachinery/pkg/util/strategicpatch does upstream; a merge patch
+// replaces lists whole and deletes with null.
+func TestStrategicMergePatchDirectives(t *testing.T) {
+	e := newEnv(t)
+	deps := e.c.AppsV1().Deployments("default")
+	d := deployment("d", 1)
+	d.Finalizers = []string{"example.com/a", "example.com/b"}
+	d.Labels = map[string]string{"x": "y"}
+	spec := &d.Spec.Template.Spec
+	spec.Containers[0].Ports = []v1.ContainerPort{{Name: "http", ContainerPort: 80}, {Name: "admin", ContainerPort: 81}}
+	spec.Containers[0].Env = []v1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}
+	spec.Containers = append(spec.Containers, v1.Container{Name: "side", Image: "busybox:1.36"})
+	spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}}}
+	_, err := deps.Create(ctx, d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	smp := func(patch string) *v1.PodSpec {
+		t.Helper()
+		got, err := deps.Patch(ctx, "d", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+		require.NoError(t, err, patch)
+		return &got.Spec.Template.Spec
+	}
+	names := func(cs []v1.Container) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Name+"="+c.Image)
+		}
+		return out
+	}
+	env := func(c v1.Container) []string {
+		var out []string
+		for _, e := range c.Env {
+			out = append(out, e.Name+"="+e.Value)
+		}
+		return out
+	}
+
+	s := smp(`{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox:1.37"}]}}}}`)
+	assert.Equal(t, []string{"c=nginx:1.27", "side=busybox:1.37"}, names(s.Containers), "merged by name")
+
+	s = smp(`{"spec":{"template":{"spec":{"containers":[{"name":"c","ports":[{"containerPort":81,"name":"metrics"},{"containerPort":80,"$patch":"delete"}]}]}}}}`)
+	assert.Equal(t, []v1.ContainerPort{{Name: "metrics", ContainerPort: 81, Protocol: v1.ProtocolTCP}}, s.Containers[0].Ports, "ports by containerPort")
+
+	s = smp(`{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"B","value":"3"},{"name":"C","value":"4"}]}]}}}}`)
+	assert.Equal(t, []string{"A=1", "B=3", "C=4"}, env(s.Containers[0]), "env by name, new entries last")
+
+	s = smp(`{"spec":{"template":{"spec":{"containers":[{"name":"c","$setElementOrder/env":[{"name":"C"},{"name":"A"},{"name":"B"}]}]}}}}`)
+	assert.Equal(t, []string{"C=4", "A=1", "B=3"}, env(s.Containers[0]), "$setElementOrder")
+
+	s = smp(`{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"Z","value":"9"},{"$patch":"replace"}]}]}}}}`)
+	assert.Equal(t, []string{"Z=9"}, env(s.Containers[0]), "$patch: replace on a list")
+
+	s = smp(`{"spec":{"template":{"spec":{"volumes":[{"name":"data","$retainKeys":["name","hostPath"],"hostPath":{"path":"/data"}}]}}}}`)
+	require.Len(t, s.Volumes, 1)
+	assert.Nil(t, s.Volumes[0].EmptyDir, "$retainKeys drops the other volume source")
+	require.NotNil(t, s.Volumes[0].HostPath)
+	assert.Equal(t, "/data", s.Volumes[0].HostPath.Path)
+
+	s = smp(`{"spec":{"template":{"spec":{"containers":[{"name":"side","$patch":"delete"}]}}}}`)
+	assert.Equal(t, []string{"c=nginx:1.27"}, names(s.Containers), "$patch: delete")
+
+	s = smp(`{"spec":{"template":{"spec":{"containers":[{"name":"c","ports":null}]}}}}`)
+	assert.Empty(t, s.Containers[0].Ports, "null deletes")
+
+	got, err := deps.Patch(ctx, "d", types.StrategicMergePatchType, []byte(`{"metadata":{"$deleteFromPrimitiveList/finalizers":["example.com/a"]}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com/b"}, got.Finalizers, "$deleteFromPrimitiveList")
+	got, err = deps.Patch(ctx, "d", types.StrategicMergePatchType, []byte(`{"metadata":{"finalizers":["example.com/c"]}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com/c", "example.com/b"}, got.Finalizers, "finalizers merge: the patch's first")
+	got, err = deps.Patch(ctx, "d", types.StrategicMergePatchType, []byte(`{"metadata":{"labels":{"$patch":"replace","team":"a"}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"team": "a"}, got.Labels, "$patch: replace on a map")
+
+	got, err = deps.Patch(ctx, "d", types.MergePatchType, []byte(`{"metadata":{"labels":{"team":null}},"spec":{"template":{"spec":{"containers":[{"name":"n","image":"nginx:1.28"}]}}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, got.Labels, "merge patch: null deletes")
+	assert.Equal(t, []string{"n=nginx:1.28"}, names(got.Spec.Template.Spec.Containers), "merge patch: lists are replaced")
+}
