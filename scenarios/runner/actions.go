@@ -311,9 +311,9 @@ const (
 
 // appliedConfiguration is kubectl's GetModifiedConfiguration
 // (k8s.io/kubectl/pkg/util/apply.go) with its unstructured JSON encoding:
-// the manifest as written (with the namespace kubectl fills in), without
-// the annotation (original, which becomes the annotation), and with it
-// (modified, the patch target).
+// the manifest as written (with the namespace kubectl fills in or
+// clears), without the annotation (original, which becomes the
+// annotation), and with it (modified, the patch target).
 func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err error) {
 	raw := m.JSON
 	if raw == nil {
@@ -330,8 +330,12 @@ func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err
 		md = map[string]any{}
 		obj["metadata"] = md
 	}
+	// The resource builder's SetNamespace and FilterNamespace
+	// (k8s.io/cli-runtime/pkg/resource): a cluster-scoped object has none.
 	if m.Resource.Namespaced {
 		md["namespace"] = m.Namespace
+	} else {
+		delete(md, "namespace")
 	}
 	// kubectl sets the annotations to a non-nil map before encoding, so a
 	// manifest without annotations records "annotations":{}.

@@ -148,3 +148,22 @@ spec:
 	assert.True(t, hasEntry(*story, "apply", "configmap/cfg", "unchanged"))
 	assert.Empty(t, r.Finish().Errors)
 }
+
+// TestApplyDropsTheNamespaceOfAClusterScopedObject: kubectl's resource
+// builder clears metadata.namespace of a cluster-scoped object before
+// apply encodes it (FilterNamespace in k8s.io/cli-runtime/pkg/resource),
+// so the last-applied configuration has none.
+func TestApplyDropsTheNamespaceOfAClusterScopedObject(t *testing.T) {
+	r := newRun(t, `
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  objects:
+  - {apiVersion: v1, kind: Namespace, metadata: {name: shop, namespace: elsewhere}}
+`, Options{})
+	r.AdvanceTo(time.Second)
+	ns := get[*v1.Namespace](t, r, "namespaces", "", "shop")
+	assert.Equal(t, `{"apiVersion":"v1","kind":"Namespace","metadata":{"annotations":{},"name":"shop"}}`+"\n",
+		ns.Annotations[v1.LastAppliedConfigAnnotation])
+}
