@@ -389,3 +389,26 @@ func TestStrategicMergePatchDirectives(t *testing.T) {
 	assert.Empty(t, got.Labels, "merge patch: null deletes")
 	assert.Equal(t, []string{"n=nginx:1.28"}, names(got.Spec.Template.Spec.Containers), "merge patch: lists are replaced")
 }
+
+// TestPatchOfStatusAndOfTheMainResource: a patch goes through the
+// strategy of the endpoint it is sent to: the main resource keeps the
+// stored status, /status keeps the stored spec (and a Deployment's
+// labels: deploymentStatusStrategy.PrepareForUpdate).
+func TestPatchOfStatusAndOfTheMainResource(t *testing.T) {
+	e := newEnv(t)
+	deps := e.c.AppsV1().Deployments("default")
+	_, err := deps.Create(ctx, deployment("d", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	got, err := deps.Patch(ctx, "d", types.MergePatchType, []byte(`{"spec":{"replicas":3},"status":{"replicas":9}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), *got.Spec.Replicas)
+	assert.Zero(t, got.Status.Replicas, "the main resource ignores status")
+	assert.Equal(t, int64(2), got.Generation)
+
+	got, err = deps.Patch(ctx, "d", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}},"spec":{"replicas":5},"status":{"replicas":2}}`), metav1.PatchOptions{}, "status")
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), *got.Spec.Replicas, "/status ignores the spec")
+	assert.Equal(t, int32(2), got.Status.Replicas)
+	assert.Empty(t, got.Labels, "and a deployment's labels")
+	assert.Equal(t, int64(2), got.Generation)
+}
