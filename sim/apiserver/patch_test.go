@@ -412,3 +412,23 @@ func TestPatchOfStatusAndOfTheMainResource(t *testing.T) {
 	assert.Empty(t, got.Labels, "and a deployment's labels")
 	assert.Equal(t, int64(2), got.Generation)
 }
+
+// TestUpdateScaleResourceVersion: the Scale's resourceVersion becomes
+// the parent's (scaleUpdatedObjectInfo.UpdatedObject) and is checked as
+// an update's: "0" is no precondition.
+func TestUpdateScaleResourceVersion(t *testing.T) {
+	e := newEnv(t)
+	deps := e.c.AppsV1().Deployments("default")
+	_, err := deps.Create(ctx, deployment("d", 1), metav1.CreateOptions{})
+	require.NoError(t, err)
+	sc, err := deps.GetScale(ctx, "d", metav1.GetOptions{})
+	require.NoError(t, err)
+	sc.ResourceVersion = "0"
+	sc.Spec.Replicas = 4
+	got, err := deps.UpdateScale(ctx, "d", sc, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(4), got.Spec.Replicas)
+	sc.ResourceVersion = "abc"
+	_, err = deps.UpdateScale(ctx, "d", sc, metav1.UpdateOptions{})
+	assert.Equal(t, int32(500), statusOf(t, err).Code)
+}

@@ -138,9 +138,8 @@ func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *a
 	if err != nil {
 		return nil, err
 	}
-	if sc.ResourceVersion != "" && sc.ResourceVersion != formatRV(curRev) {
-		s.stats.Conflicts++
-		return nil, apierrors.NewConflict(res.GroupResource(), sc.Name, fmt.Errorf("%s", errConflictMsg))
+	if err := s.checkResourceVersion(res, sc.Name, sc.ResourceVersion, curRev); err != nil {
+		return nil, err
 	}
 	next := cur.DeepCopyObject()
 	switch o := next.(type) {
