@@ -216,6 +216,11 @@ func (r *Run) tell(verb string, ref string, format string, args ...any) {
 	r.story.emit(Entry{Time: r.Now(), Component: User, Verb: verb, Object: ref, Message: fmt.Sprintf(format, args...)})
 }
 
+// warn is a warning the user's command prints.
+func (r *Run) warn(verb, ref, msg string) {
+	r.story.emit(Entry{Time: r.Now(), Component: User, Verb: verb, Object: ref, Message: msg, Warning: true})
+}
+
 func refString(ns string, ref scenarios.Ref) string {
 	if ns != "" && ns != scenarios.DefaultNamespace && ref.Resource.Namespaced {
 		return ns + "/" + ref.String()
@@ -261,9 +266,14 @@ func (r *Run) applyManifest(m *scenarios.Manifest) error {
 	if err != nil {
 		return fmt.Errorf("cannot encode the live %s: %w", ref, err)
 	}
-	last := []byte(live.(metav1.Object).GetAnnotations()[v1.LastAppliedConfigAnnotation])
-	if len(last) == 0 {
-		last = nil // kubectl: "missing the last-applied annotation; it will be patched automatically"
+	lastApplied, ok := live.(metav1.Object).GetAnnotations()[v1.LastAppliedConfigAnnotation]
+	if !ok {
+		// Nothing that apply set can be removed (no original).
+		r.warn("apply", ref, fmt.Sprintf(warningNoLastAppliedConfigAnnotation, m.Resource.Plural+"/"+m.Name, v1.LastAppliedConfigAnnotation))
+	}
+	var last []byte
+	if lastApplied != "" {
+		last = []byte(lastApplied)
 	}
 	meta, err := strategicpatch.NewPatchMetaFromStruct(res.New())
 	if err != nil {
@@ -273,22 +283,37 @@ func (r *Run) applyManifest(m *scenarios.Manifest) error {
 	if err != nil {
 		return fmt.Errorf("cannot compute the apply patch: %w", err)
 	}
+	patched := live
+	if string(patch) != "{}" {
+		if patched, err = r.api.Patch(User, res, ns, m.Name, types.StrategicMergePatchType, patch, ""); err != nil {
+			return err
+		}
+	}
+	if patched.(metav1.Object).GetDeletionTimestamp() != nil {
+		r.warn("apply", ref, fmt.Sprintf(warningChangesOnDeletingResource, m.Name))
+	}
 	if string(patch) == "{}" {
 		r.tell("apply", ref, "unchanged")
-		return nil
+	} else {
+		r.tell("apply", ref, "configured")
 	}
-	if _, err := r.api.Patch(User, res, ns, m.Name, types.StrategicMergePatchType, patch, ""); err != nil {
-		return err
-	}
-	r.tell("apply", ref, "configured")
 	return nil
 }
 
+// kubectl apply's warnings (k8s.io/kubectl/pkg/cmd/apply/apply.go), on
+// stderr before the line saying what it did.
+const (
+	warningNoLastAppliedConfigAnnotation = "Warning: resource %[1]s is missing the %[2]s annotation which is required by kubectl apply. " +
+		"kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. " +
+		"The missing annotation will be patched automatically."
+	warningChangesOnDeletingResource = "Warning: Detected changes to resource %[1]s which is currently being deleted."
+)
+
 // appliedConfiguration is kubectl's GetModifiedConfiguration
 // (k8s.io/kubectl/pkg/util/apply.go) with its unstructured JSON encoding:
-// the manifest as written (with the namespace kubectl fills in), without
-// the annotation (original, which becomes the annotation), and with it
-// (modified, the patch target).
+// the manifest as written (with the namespace kubectl fills in or
+// clears), without the annotation (original, which becomes the
+// annotation), and with it (modified, the patch target).
 func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err error) {
 	raw := m.JSON
 	if raw == nil {
@@ -305,8 +330,12 @@ func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err
 		md = map[string]any{}
 		obj["metadata"] = md
 	}
+	// The resource builder's SetNamespace and FilterNamespace
+	// (k8s.io/cli-runtime/pkg/resource): a cluster-scoped object has none.
 	if m.Resource.Namespaced {
 		md["namespace"] = m.Namespace
+	} else {
+		delete(md, "namespace")
 	}
 	// kubectl sets the annotations to a non-nil map before encoding, so a
 	// manifest without annotations records "annotations":{}.

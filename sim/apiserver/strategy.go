@@ -63,6 +63,10 @@ type strategy struct {
 	// Unsupported (events): deletes never leave the orphan or
 	// foregroundDeletion finalizer on its objects.
 	noGarbageCollection bool
+	// noUnconditionalUpdate: the strategy's AllowUnconditionalUpdate is
+	// false (poddisruptionbudgets, leases): an update or patch result
+	// without a resourceVersion is refused.
+	noUnconditionalUpdate bool
 }
 
 // convertFieldLabel converts a field selector's label for r, as the
@@ -519,11 +523,16 @@ func hpaStrategy() strategy {
 func leaseStrategy() strategy {
 	return strategy{
 		validate: func(obj runtime.Object) field.ErrorList { return validateLease(obj.(*coordinationv1.Lease)) },
+		// pkg/registry/coordination/lease/strategy.go
+		noUnconditionalUpdate: true,
 	}
 }
 
 func pdbStrategy() strategy {
 	return strategy{
+		// pkg/registry/policy/poddisruptionbudget/strategy.go (the status
+		// strategy embeds it)
+		noUnconditionalUpdate: true,
 		prepareForCreate: func(obj runtime.Object) {
 			obj.(*policyv1.PodDisruptionBudget).Status = policyv1.PodDisruptionBudgetStatus{}
 		},

@@ -1,11 +1,9 @@
 package apiserver
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	v1 "k8s.io/api/core/v1"
@@ -16,9 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -142,9 +138,8 @@ func (s *Server) UpdateScale(user string, res *Resource, namespace string, sc *a
 	if err != nil {
 		return nil, err
 	}
-	if sc.ResourceVersion != "" && sc.ResourceVersion != formatRV(curRev) {
-		s.stats.Conflicts++
-		return nil, apierrors.NewConflict(res.GroupResource(), sc.Name, fmt.Errorf("%s", errConflictMsg))
+	if err := s.checkResourceVersion(res, sc.Name, sc.ResourceVersion, curRev); err != nil {
+		return nil, err
 	}
 	next := cur.DeepCopyObject()
 	switch o := next.(type) {
@@ -314,66 +309,6 @@ func tooManyRequests(msg string, retryAfterSeconds int, cause string) error {
 	err := apierrors.NewTooManyRequests(msg, retryAfterSeconds)
 	err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: policyv1.DisruptionBudgetCause, Message: cause})
 	return err
-}
-
-// Patch applies a JSON patch, JSON merge patch or strategic merge patch to
-// the current object and stores the result like an update (to subresource
-// "" or "status"). Server-side apply is not supported.
-func (s *Server) Patch(user string, res *Resource, namespace, name string, pt types.PatchType, data []byte, subresource string) (runtime.Object, error) {
-	if err := s.checkSubresource(res, subresource); err != nil {
-		return nil, err
-	}
-	if !res.Namespaced {
-		namespace = ""
-	}
-	key := s.storedKey(res, namespace, name)
-	cur, curRev, curData, err := s.current(res, key, name)
-	if err != nil {
-		return nil, err
-	}
-	orig, err := json.Marshal(cur)
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	var patched []byte
-	switch pt {
-	case types.JSONPatchType:
-		p, err := jsonpatch.DecodePatch(data)
-		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		if patched, err = p.Apply(orig); err != nil {
-			return nil, apierrors.NewInvalid(res.GroupKind(), name, field.ErrorList{field.Invalid(field.NewPath(""), string(data), err.Error())})
-		}
-	case types.MergePatchType:
-		if patched, err = jsonpatch.MergePatch(orig, data); err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-	case types.StrategicMergePatchType:
-		if patched, err = strategicpatch.StrategicMergePatch(orig, data, res.New()); err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-	default:
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("patch type %q is not supported by kubesim", pt))
-	}
-	obj := res.New()
-	if err := json.Unmarshal(patched, obj); err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
-	}
-	clearTypeMeta(obj)
-	m := obj.(metav1.Object)
-	if rv := m.GetResourceVersion(); rv != "" && rv != formatRV(curRev) {
-		return nil, apierrors.NewConflict(res.GroupResource(), name, fmt.Errorf("%s", errConflictMsg))
-	}
-	if subresource == "status" {
-		prepareStatusUpdate(obj, cur)
-	} else if res.HasStatus {
-		copyStatus(obj, cur)
-	}
-	if subresource == "" && res.defaults != nil {
-		res.defaults(obj)
-	}
-	return s.update(user, res, key, cur, curRev, curData, obj, subresource)
 }
 
 var _ = intstr.FromInt32

@@ -202,15 +202,8 @@ func (s *Server) updateIn(user string, res *Resource, namespace string, in runti
 	if err != nil {
 		return nil, err
 	}
-	var wantRev int64
-	if rv := im.GetResourceVersion(); rv != "" {
-		if wantRev, err = ParseResourceVersion(rv); err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		if wantRev != curRev {
-			s.stats.Conflicts++
-			return nil, apierrors.NewConflict(res.GroupResource(), name, errors.New(errConflictMsg))
-		}
+	if err := s.checkResourceVersion(res, name, im.GetResourceVersion(), curRev); err != nil {
+		return nil, err
 	}
 	var obj runtime.Object
 	switch {

@@ -99,7 +99,7 @@ func (t typed[T, L]) List(_ context.Context, opts metav1.ListOptions) (L, error)
 }
 
 func (t typed[T, L]) Patch(_ context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error) {
-	if err := apiserver.NoDryRun(opts.DryRun); err != nil {
+	if err := apiserver.ValidatePatchRequest(pt, opts); err != nil {
 		var zero T
 		return zero, err
 	}
