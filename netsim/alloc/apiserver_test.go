@@ -541,3 +541,30 @@ func TestValidateReportsWhatCreateDoes(t *testing.T) {
 		})
 	}
 }
+
+// A LoadBalancer with allocateLoadBalancerNodePorts false gets only the
+// node ports it asks for (upstream's shouldAllocateNodePorts), but still
+// its health-check node port; turning allocation back on fills the rest.
+func TestLoadBalancerWithoutNodePortAllocation(t *testing.T) {
+	e := newEnv(t, 1)
+	off := false
+	lb := svc("lb", v1.ServiceTypeLoadBalancer)
+	lb.Spec.AllocateLoadBalancerNodePorts = &off
+	lb.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+	lb.Spec.Ports = []v1.ServicePort{{Name: "http", Port: 80}, {Name: "https", Port: 443, NodePort: 30443}}
+	got, err := e.svcs.Create(ctx, lb, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, got.Spec.Ports[0].NodePort)
+	assert.Equal(t, int32(30443), got.Spec.Ports[1].NodePort)
+	assert.NotZero(t, got.Spec.HealthCheckNodePort)
+	assert.Equal(t, 2, e.alc.UsedNodePorts())
+	e.checkInSync(t)
+
+	on := true
+	got.Spec.AllocateLoadBalancerNodePorts = &on
+	got, err = e.svcs.Update(ctx, got, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.NotZero(t, got.Spec.Ports[0].NodePort)
+	assert.Equal(t, int32(30443), got.Spec.Ports[1].NodePort)
+	e.checkInSync(t)
+}
