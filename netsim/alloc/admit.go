@@ -1,10 +1,14 @@
 package alloc
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
 
@@ -93,7 +97,7 @@ func (t *Txn) finish(verb string) {
 // `spec.clusterIPs: Invalid value: ["10.96.0.10"]: failed to allocate IP
 // 10.96.0.10: provided IP is already allocated`; what upstream reports as
 // a 500 Internal error (a full range, a taken health-check node port) is
-// a single field.InternalError without a field path (see Admission). On
+// a single field.InternalError without a field path (see statusError). On
 // error nothing is allocated or released.
 //
 // If the write can still fail after Admit (validation, the store), use
@@ -139,18 +143,38 @@ func (a *Allocator) Begin(op string, svc, old *v1.Service) (*Txn, field.ErrorLis
 	return t, nil
 }
 
-// internalError is an error upstream returns as apierrors.NewInternalError
-// (HTTP 500) rather than as a field error of an Invalid.
+// Origins of the errors upstream returns outside an Invalid: as
+// apierrors.NewInternalError (HTTP 500, "Internal error occurred: ..."), or
+// as a plain error, which the API server turns into a 500 of reason Unknown
+// with the bare message.
+const (
+	originInternal = "alloc-internal-error"
+	originPlain    = "alloc-plain-error"
+)
+
+// internalError is an error upstream returns as apierrors.NewInternalError.
 func internalError(format string, args ...any) field.ErrorList {
-	return field.ErrorList{field.InternalError(nil, fmt.Errorf(format, args...))}
+	return field.ErrorList{field.InternalError(nil, fmt.Errorf(format, args...)).WithOrigin(originInternal)}
 }
 
-// noPath is the Field of an error made without a path.
-var noPath = (*field.Path)(nil).String()
+// plainError is an error upstream returns as a plain error.
+func plainError(format string, args ...any) field.ErrorList {
+	return field.ErrorList{field.InternalError(nil, fmt.Errorf(format, args...)).WithOrigin(originPlain)}
+}
 
-// isInternal reports whether errs is one internalError.
-func isInternal(errs field.ErrorList) bool {
-	return len(errs) == 1 && errs[0].Type == field.ErrorTypeInternal && errs[0].Field == noPath
+// statusError is errs as the API server's response: an Invalid, or the 500
+// an internalError or plainError stands for.
+func statusError(name string, errs field.ErrorList) error {
+	if len(errs) == 1 {
+		switch errs[0].Origin {
+		case originInternal:
+			return apierrors.NewInternalError(errors.New(errs[0].Detail))
+		case originPlain:
+			return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+				Reason: metav1.StatusReasonUnknown, Message: errs[0].Detail}}
+		}
+	}
+	return apierrors.NewInvalid(serviceKind, name, errs)
 }
 
 func needsClusterIP(s *v1.Service) bool { return s.Spec.Type != v1.ServiceTypeExternalName }
@@ -548,7 +572,7 @@ func (a *Allocator) update(t *Txn, s, old *v1.Service) field.ErrorList {
 			}
 			pp := protoPort{sp.Protocol, sp.NodePort}
 			if slices.Contains(seen, pp) {
-				return internalError("duplicate nodePort: {%s %d}", pp.proto, pp.port)
+				return plainError("duplicate nodePort: {%s %d}", pp.proto, pp.port)
 			}
 			seen = append(seen, pp)
 		}

@@ -1,11 +1,9 @@
 package alloc
 
 import (
-	"errors"
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -76,11 +74,8 @@ func (p *Admission) Admit(a *apiserver.Attributes) error {
 		old = a.OldObject.(*v1.Service)
 	}
 	t, errs := p.a.Begin(string(a.Operation), svc, old)
-	switch {
-	case isInternal(errs):
-		return apierrors.NewInternalError(errors.New(errs[0].Detail))
-	case len(errs) > 0:
-		return apierrors.NewInvalid(serviceKind, a.Name, errs)
+	if len(errs) > 0 {
+		return statusError(a.Name, errs)
 	}
 	p.open[a] = t
 	return nil

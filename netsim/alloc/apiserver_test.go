@@ -568,3 +568,23 @@ func TestLoadBalancerWithoutNodePortAllocation(t *testing.T) {
 	assert.Equal(t, int32(30443), got.Spec.Ports[1].NodePort)
 	e.checkInSync(t)
 }
+
+// Two ports of an update with the same protocol and node port are refused
+// by the allocation as upstream's updateNodePorts does: a plain error,
+// which the API server answers with a 500 of reason Unknown.
+func TestUpdateWithDuplicateNodePort(t *testing.T) {
+	e := newEnv(t, 1)
+	s := svc("web", v1.ServiceTypeNodePort)
+	s.Spec.Ports = []v1.ServicePort{{Name: "http", Port: 80, NodePort: 30080}, {Name: "https", Port: 443}}
+	got, err := e.svcs.Create(ctx, s, metav1.CreateOptions{})
+	require.NoError(t, err)
+	got.Spec.Ports[1].NodePort = 30080
+	_, err = e.svcs.Update(ctx, got, metav1.UpdateOptions{})
+	require.Error(t, err)
+	assert.Equal(t, "duplicate nodePort: {TCP 30080}", err.Error())
+	var status apierrors.APIStatus
+	require.ErrorAs(t, err, &status)
+	assert.Equal(t, int32(500), status.Status().Code)
+	assert.Equal(t, metav1.StatusReasonUnknown, status.Status().Reason)
+	e.checkInSync(t)
+}
