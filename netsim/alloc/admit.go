@@ -1,12 +1,18 @@
 package alloc
 
 import (
+	"errors"
 	"fmt"
-	"net/netip"
+	"net/http"
 	"slices"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
+
+	"github.com/kubesim/kubesim/sim/apiserver"
 )
 
 // Txn is the allocation part of one Service write. New ClusterIPs and
@@ -59,29 +65,43 @@ func (t *Txn) finish(verb string) {
 }
 
 // Admit runs the allocator inside a Service write and commits at once. It
-// is the admission-style hook the API server calls:
+// is the allocation step of upstream's Service storage (beginCreate,
+// beginUpdate and afterDelete in pkg/registry/core/service/storage),
+// which runs before the strategy's validation:
 //
-//   - op "CREATE": svc is the object about to be stored (old is nil). Admit
-//     allocates its ClusterIP (spec.clusterIP / clusterIPs, random or as
-//     requested) and, for NodePort and LoadBalancer services, its NodePorts
-//     and health-check node port, writing them into svc.
-//   - op "UPDATE": svc is the new object, old the stored one. Admit keeps the
-//     allocated values the new object left empty (as upstream's
-//     patchAllocatedValues), clears type-dependent fields the type change
-//     made meaningless (dropTypeDependentFields), allocates what is new and
-//     releases what is no longer used.
+//   - op "CREATE": svc is the object about to be stored (old is nil).
+//     Admit checks the cluster-IP fields (upstream's initIPFamilyFields:
+//     ValidateServiceClusterIPsRelatedFields and the families this
+//     IPv4 single-stack cluster has), fills in the IP families and family
+//     policy, allocates the ClusterIP (random or as requested; not for
+//     ExternalName or headless Services), the NodePorts of NodePort and
+//     LoadBalancer Services and the health-check node port of a
+//     LoadBalancer with externalTrafficPolicy Local, writing them into svc.
+//   - op "UPDATE": svc is the new object, old the stored one. Admit keeps
+//     the allocated values the new object left empty
+//     (apiserver.PatchServiceAllocatedValues), checks the cluster-IP fields,
+//     allocates what is new, releases what is no longer used (on Commit)
+//     and clears the type-dependent fields a type change made meaningless
+//     (apiserver.DropServiceTypeDependentFields).
 //   - op "DELETE": svc is nil, old is the object being deleted; Admit
 //     releases everything it holds.
+//
+// Everything else about the object (its type, ports, externalName, a
+// changed cluster IP) is the API server's validation, which runs after
+// Admit, as upstream's runs after the allocation; a Service holds node
+// ports only while its type has them, so an ExternalName Service's
+// nodePort is accepted and not reserved.
 //
 // svc must be the caller's private copy (Admit mutates it); old is never
 // modified. Errors carry upstream's field paths and messages, e.g.
 // `spec.clusterIPs: Invalid value: ["10.96.0.10"]: failed to allocate IP
-// 10.96.0.10: provided IP is already allocated`. On error nothing is
-// allocated or released.
+// 10.96.0.10: provided IP is already allocated`; what upstream reports as
+// a 500 Internal error (a full range, a taken health-check node port) is
+// a single field.InternalError without a field path (see statusError). On
+// error nothing is allocated or released.
 //
-// Call Admit after every other check of the write has passed, immediately
-// before storing: if the store can still refuse the write, use Begin and
-// Commit/Revert instead.
+// If the write can still fail after Admit (validation, the store), use
+// Begin and Commit/Revert instead.
 func (a *Allocator) Admit(op string, svc, old *v1.Service) field.ErrorList {
 	t, errs := a.Begin(op, svc, old)
 	if len(errs) > 0 {
@@ -92,7 +112,7 @@ func (a *Allocator) Admit(op string, svc, old *v1.Service) field.ErrorList {
 }
 
 // Begin is Admit without the commit: on success the caller stores the
-// object, then calls Commit, or Revert if the store refused it.
+// object, then calls Commit, or Revert if the write failed.
 func (a *Allocator) Begin(op string, svc, old *v1.Service) (*Txn, field.ErrorList) {
 	t := &Txn{a: a}
 	var errs field.ErrorList
@@ -123,25 +143,51 @@ func (a *Allocator) Begin(op string, svc, old *v1.Service) (*Txn, field.ErrorLis
 	return t, nil
 }
 
-func svcType(s *v1.Service) v1.ServiceType {
-	if s.Spec.Type == "" {
-		return v1.ServiceTypeClusterIP
-	}
-	return s.Spec.Type
+// Origins of the errors upstream returns outside an Invalid: as
+// apierrors.NewInternalError (HTTP 500, "Internal error occurred: ..."), or
+// as a plain error, which the API server turns into a 500 of reason Unknown
+// with the bare message.
+const (
+	originInternal = "alloc-internal-error"
+	originPlain    = "alloc-plain-error"
+)
+
+// internalError is an error upstream returns as apierrors.NewInternalError.
+func internalError(format string, args ...any) field.ErrorList {
+	return field.ErrorList{field.InternalError(nil, fmt.Errorf(format, args...)).WithOrigin(originInternal)}
 }
 
-func needsClusterIP(s *v1.Service) bool { return svcType(s) != v1.ServiceTypeExternalName }
+// plainError is an error upstream returns as a plain error.
+func plainError(format string, args ...any) field.ErrorList {
+	return field.ErrorList{field.InternalError(nil, fmt.Errorf(format, args...)).WithOrigin(originPlain)}
+}
+
+// statusError is errs as the API server's response: an Invalid, or the 500
+// an internalError or plainError stands for.
+func statusError(name string, errs field.ErrorList) error {
+	if len(errs) == 1 {
+		switch errs[0].Origin {
+		case originInternal:
+			return apierrors.NewInternalError(errors.New(errs[0].Detail))
+		case originPlain:
+			return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+				Reason: metav1.StatusReasonUnknown, Message: errs[0].Detail}}
+		}
+	}
+	return apierrors.NewInvalid(serviceKind, name, errs)
+}
+
+func needsClusterIP(s *v1.Service) bool { return s.Spec.Type != v1.ServiceTypeExternalName }
 
 func needsNodePorts(s *v1.Service) bool {
-	t := svcType(s)
-	return t == v1.ServiceTypeNodePort || t == v1.ServiceTypeLoadBalancer
+	return s.Spec.Type == v1.ServiceTypeNodePort || s.Spec.Type == v1.ServiceTypeLoadBalancer
 }
 
 // shouldAllocateNodePorts: LoadBalancer services may opt out with
 // spec.allocateLoadBalancerNodePorts=false (then only requested ports are
 // reserved).
 func shouldAllocateNodePorts(s *v1.Service) bool {
-	switch svcType(s) {
+	switch s.Spec.Type {
 	case v1.ServiceTypeNodePort:
 		return true
 	case v1.ServiceTypeLoadBalancer:
@@ -151,162 +197,213 @@ func shouldAllocateNodePorts(s *v1.Service) bool {
 }
 
 // needsHealthCheck is upstream's apiservice.NeedsHealthCheck.
-func needsHealthCheck(s *v1.Service) bool {
-	return svcType(s) == v1.ServiceTypeLoadBalancer && s.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal
-}
+func needsHealthCheck(s *v1.Service) bool { return apiserver.ServiceNeedsHealthCheck(s) }
 
+// isHeadless is the allocator's test (allocClusterIPs): clusterIPs starts
+// with None.
 func isHeadless(s *v1.Service) bool {
-	return s.Spec.ClusterIP == v1.ClusterIPNone || (len(s.Spec.ClusterIPs) > 0 && s.Spec.ClusterIPs[0] == v1.ClusterIPNone)
+	return len(s.Spec.ClusterIPs) > 0 && s.Spec.ClusterIPs[0] == v1.ClusterIPNone
 }
 
-// allocatedIPs is the ClusterIP a stored service holds ("" and None hold
-// nothing).
+// allocatedIPs is the ClusterIPs a stored service holds (upstream's
+// releaseClusterIPs: none for ExternalName and headless services).
 func allocatedIPs(s *v1.Service) []string {
-	if !needsClusterIP(s) {
+	if !needsClusterIP(s) || isHeadless(s) {
 		return nil
 	}
-	ip := s.Spec.ClusterIP
-	if ip == "" && len(s.Spec.ClusterIPs) > 0 {
-		ip = s.Spec.ClusterIPs[0]
-	}
-	if ip == "" || ip == v1.ClusterIPNone {
-		return nil
-	}
-	return []string{ip}
-}
-
-// allocatedPorts lists the distinct node ports a stored service holds,
-// health-check node port included.
-func allocatedPorts(s *v1.Service) []int {
-	var out []int
-	for _, p := range s.Spec.Ports {
-		if p.NodePort != 0 && !slices.Contains(out, int(p.NodePort)) {
-			out = append(out, int(p.NodePort))
+	var out []string
+	for _, ip := range s.Spec.ClusterIPs {
+		if familyOf(ip) == v1.IPv4Protocol {
+			out = append(out, ip)
 		}
 	}
+	return out
+}
+
+// allocatedPorts lists the distinct node ports a stored service holds:
+// its ports' node ports while its type has node ports, and its
+// health-check node port while it needs one.
+func allocatedPorts(s *v1.Service) []int {
+	out := nodePortsOf(s)
 	if needsHealthCheck(s) && s.Spec.HealthCheckNodePort != 0 && !slices.Contains(out, int(s.Spec.HealthCheckNodePort)) {
 		out = append(out, int(s.Spec.HealthCheckNodePort))
 	}
 	return out
 }
 
+// nodePortsOf lists the distinct node ports of a NodePort or LoadBalancer
+// Service's ports (upstream's collectServiceNodePorts, which takes them
+// from a Service of any type: see the package doc).
+func nodePortsOf(s *v1.Service) []int {
+	if !needsNodePorts(s) {
+		return nil
+	}
+	var out []int
+	for _, p := range s.Spec.Ports {
+		if p.NodePort != 0 && !slices.Contains(out, int(p.NodePort)) {
+			out = append(out, int(p.NodePort))
+		}
+	}
+	return out
+}
+
 var specPath = field.NewPath("spec")
 
-// validate checks the type-dependent rules allocation relies on (a subset of
-// upstream's ValidateService).
-func validate(s *v1.Service) field.ErrorList {
-	var errs field.ErrorList
-	t := svcType(s)
-	switch t {
-	case v1.ServiceTypeClusterIP, v1.ServiceTypeNodePort, v1.ServiceTypeLoadBalancer, v1.ServiceTypeExternalName:
-	default:
-		return field.ErrorList{field.NotSupported(specPath.Child("type"), t,
-			[]v1.ServiceType{v1.ServiceTypeClusterIP, v1.ServiceTypeExternalName, v1.ServiceTypeLoadBalancer, v1.ServiceTypeNodePort})}
+// familyOf is the family of a valid IP.
+func familyOf(ip string) v1.IPFamily {
+	switch {
+	case netutils.IsIPv4String(ip):
+		return v1.IPv4Protocol
+	case netutils.IsIPv6String(ip):
+		return v1.IPv6Protocol
 	}
-	ipsPath := specPath.Child("clusterIPs")
-	if s.Spec.ClusterIP != "" && len(s.Spec.ClusterIPs) > 0 && s.Spec.ClusterIPs[0] != s.Spec.ClusterIP {
-		errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "first value must match `clusterIP`"))
-	}
-	if len(s.Spec.ClusterIPs) > 1 {
-		errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "kubesim supports single-stack services only (one cluster IP)"))
-	}
-	// Headless selectorless Services may name both families even on a
-	// single-stack cluster (their endpoints are written by the user).
-	anyFamily := isHeadless(s) && len(s.Spec.Selector) == 0
-	for i, f := range s.Spec.IPFamilies {
-		if f != v1.IPv4Protocol && !(anyFamily && f == v1.IPv6Protocol) {
-			errs = append(errs, field.NotSupported(specPath.Child("ipFamilies").Index(i), f, []v1.IPFamily{v1.IPv4Protocol}))
-		}
-	}
-	if len(s.Spec.IPFamilies) > 2 || len(s.Spec.IPFamilies) == 2 && s.Spec.IPFamilies[0] == s.Spec.IPFamilies[1] {
-		errs = append(errs, field.Invalid(specPath.Child("ipFamilies"), s.Spec.IPFamilies, "may specify no more than one IP for each IP family"))
-	}
-	if p := s.Spec.IPFamilyPolicy; p != nil && *p == v1.IPFamilyPolicyRequireDualStack && !anyFamily {
-		errs = append(errs, field.NotSupported(specPath.Child("ipFamilyPolicy"), *p,
-			[]v1.IPFamilyPolicy{v1.IPFamilyPolicySingleStack, v1.IPFamilyPolicyPreferDualStack}))
-	}
-	if t == v1.ServiceTypeExternalName {
-		if s.Spec.ClusterIP != "" || len(s.Spec.ClusterIPs) > 0 {
-			errs = append(errs, field.Forbidden(ipsPath, "may not be set for ExternalName services"))
-		}
-		if s.Spec.ExternalName == "" {
-			errs = append(errs, field.Required(specPath.Child("externalName"), ""))
-		}
-	} else if ip := firstIP(s); ip != "" && ip != v1.ClusterIPNone {
-		if addr, err := netip.ParseAddr(ip); err != nil {
-			errs = append(errs, field.Invalid(ipsPath.Index(0), ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
-		} else if !addr.Is4() {
-			errs = append(errs, field.Invalid(ipsPath.Index(0), ip, "kubesim supports IPv4 cluster IPs only"))
-		}
-	}
-	if isHeadless(s) && (t == v1.ServiceTypeNodePort || t == v1.ServiceTypeLoadBalancer) {
-		errs = append(errs, field.Invalid(ipsPath.Index(0), v1.ClusterIPNone, fmt.Sprintf("may not be set to 'None' for %s services", t)))
-	}
-	if !needsNodePorts(s) {
-		for i, p := range s.Spec.Ports {
-			if p.NodePort != 0 {
-				errs = append(errs, field.Forbidden(specPath.Child("ports").Index(i).Child("nodePort"),
-					fmt.Sprintf("may not be used when `type` is '%s'", t)))
-			}
-		}
-	}
-	return errs
+	return v1.IPFamilyUnknown
 }
 
-func firstIP(s *v1.Service) string {
-	if s.Spec.ClusterIP != "" {
-		return s.Spec.ClusterIP
-	}
-	if len(s.Spec.ClusterIPs) > 0 {
-		return s.Spec.ClusterIPs[0]
-	}
-	return ""
-}
-
-// setIPFields writes an allocated (or None) cluster IP and the family
-// fields the API server defaults on an IPv4 single-stack cluster: IPv4 and
-// SingleStack (a requested PreferDualStack stays), except for headless
-// Services without a selector, which upstream defaults to RequireDualStack
-// with both families (pkg/registry/core/service/storage, "default
-// headless+selectorless").
-func setIPFields(s *v1.Service, ip string) {
-	s.Spec.ClusterIP = ip
-	s.Spec.ClusterIPs = []string{ip}
-	if ip == v1.ClusterIPNone && len(s.Spec.Selector) == 0 {
-		if s.Spec.IPFamilyPolicy == nil {
-			p := v1.IPFamilyPolicyRequireDualStack
-			s.Spec.IPFamilyPolicy = &p
-		}
-		if len(s.Spec.IPFamilies) == 0 {
-			s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol}
-		}
-		switch {
-		case *s.Spec.IPFamilyPolicy == v1.IPFamilyPolicySingleStack:
-			s.Spec.IPFamilies = s.Spec.IPFamilies[:1]
-		case *s.Spec.IPFamilyPolicy == v1.IPFamilyPolicyRequireDualStack && len(s.Spec.IPFamilies) == 1:
-			other := v1.IPv6Protocol
-			if s.Spec.IPFamilies[0] == v1.IPv6Protocol {
-				other = v1.IPv4Protocol
-			}
-			s.Spec.IPFamilies = append(slices.Clone(s.Spec.IPFamilies), other)
-		}
-		return
-	}
-	s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol}
+func policyOf(s *v1.Service) v1.IPFamilyPolicy {
 	if s.Spec.IPFamilyPolicy == nil {
-		p := v1.IPFamilyPolicySingleStack
+		return ""
+	}
+	return *s.Spec.IPFamilyPolicy
+}
+
+// otherFamily is the family that is not f.
+func otherFamily(f v1.IPFamily) v1.IPFamily {
+	if f == v1.IPv4Protocol {
+		return v1.IPv6Protocol
+	}
+	return v1.IPv4Protocol
+}
+
+// clusterFamilies are the families this cluster serves: IPv4 only (the
+// service CIDR is IPv4; kubesim has no secondary range).
+var clusterFamilies = []v1.IPFamily{v1.IPv4Protocol}
+
+// initIPFamilyFields is upstream's (pkg/registry/core/service/storage/
+// alloc.go) for an IPv4 single-stack cluster: it defaults ipFamilyPolicy
+// and ipFamilies and refuses what the cluster cannot serve. old is nil on
+// a create. Its errors are the only ones reported before allocation.
+func initIPFamilyFields(s, old *v1.Service) field.ErrorList {
+	if s.Spec.Type == v1.ServiceTypeExternalName {
+		return nil
+	}
+	if isMatchingPreferDualStackClusterIPFields(s, old) {
+		return nil
+	}
+	if s.Spec.IPFamilyPolicy == nil {
+		var p v1.IPFamilyPolicy
+		switch {
+		case old != nil && old.Spec.IPFamilyPolicy != nil:
+			p = *old.Spec.IPFamilyPolicy
+		case s.Spec.ClusterIP == v1.ClusterIPNone && len(s.Spec.Selector) == 0:
+			p = v1.IPFamilyPolicyRequireDualStack // headless and selectorless
+		default:
+			p = v1.IPFamilyPolicySingleStack
+		}
 		s.Spec.IPFamilyPolicy = &p
 	}
+	if errs := apiserver.ValidateServiceClusterIPsRelatedFields(s); len(errs) > 0 {
+		return errs
+	}
+	var errs field.ErrorList
+	policyPath := specPath.Child("ipFamilyPolicy")
+	if old != nil {
+		if policyOf(s) == v1.IPFamilyPolicySingleStack {
+			if slices.Equal(old.Spec.ClusterIPs, s.Spec.ClusterIPs) && len(s.Spec.ClusterIPs) > 1 {
+				s.Spec.ClusterIPs = s.Spec.ClusterIPs[:1]
+			}
+			if slices.Equal(old.Spec.IPFamilies, s.Spec.IPFamilies) && len(s.Spec.IPFamilies) > 1 {
+				s.Spec.IPFamilies = s.Spec.IPFamilies[:1]
+			}
+		} else {
+			if len(s.Spec.ClusterIPs) > 0 && len(s.Spec.ClusterIPs) < len(old.Spec.ClusterIPs) {
+				errs = append(errs, field.Invalid(policyPath, s.Spec.IPFamilyPolicy, "must be 'SingleStack' to release the secondary cluster IP"))
+			}
+			if len(s.Spec.IPFamilies) > 0 && len(s.Spec.IPFamilies) < len(old.Spec.IPFamilies) {
+				errs = append(errs, field.Invalid(policyPath, s.Spec.IPFamilyPolicy, "must be 'SingleStack' to release the secondary IP family"))
+			}
+		}
+	}
+	if policyOf(s) == v1.IPFamilyPolicySingleStack {
+		if len(s.Spec.ClusterIPs) == 2 {
+			errs = append(errs, field.Invalid(policyPath, s.Spec.IPFamilyPolicy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified"))
+		}
+		if len(s.Spec.IPFamilies) == 2 {
+			errs = append(errs, field.Invalid(policyPath, s.Spec.IPFamilyPolicy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified"))
+		}
+	}
+	// Families follow the cluster IPs given.
+	for i, ip := range s.Spec.ClusterIPs {
+		if ip == v1.ClusterIPNone {
+			break
+		}
+		if i < len(s.Spec.IPFamilies) {
+			continue
+		}
+		if f := familyOf(ip); slices.Contains(clusterFamilies, f) {
+			s.Spec.IPFamilies = append(s.Spec.IPFamilies, f)
+		} else {
+			errs = append(errs, field.Invalid(specPath.Child("clusterIPs").Index(i), s.Spec.ClusterIPs, fmt.Sprintf("%s is not configured on this cluster", f)))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	// Headless and selectorless: any families, dual by default.
+	if s.Spec.ClusterIP == v1.ClusterIPNone && len(s.Spec.Selector) == 0 {
+		if len(s.Spec.IPFamilies) == 0 {
+			s.Spec.IPFamilies = []v1.IPFamily{clusterFamilies[0]}
+		}
+		if len(s.Spec.IPFamilies) < 2 && policyOf(s) != v1.IPFamilyPolicySingleStack {
+			s.Spec.IPFamilies = append(s.Spec.IPFamilies, otherFamily(s.Spec.IPFamilies[0]))
+		}
+		return nil
+	}
+	if policyOf(s) == v1.IPFamilyPolicyRequireDualStack && len(clusterFamilies) < 2 {
+		errs = append(errs, field.Invalid(policyPath, s.Spec.IPFamilyPolicy, "this cluster is not configured for dual-stack services"))
+	}
+	for i, f := range s.Spec.IPFamilies {
+		if !slices.Contains(clusterFamilies, f) {
+			errs = append(errs, field.Invalid(specPath.Child("ipFamilies").Index(i), f, "not configured on this cluster"))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	if len(s.Spec.IPFamilies) == 0 {
+		s.Spec.IPFamilies = []v1.IPFamily{clusterFamilies[0]}
+	}
+	// (A dual-stack cluster would add its second family to a
+	// PreferDualStack Service here.)
+	return nil
+}
+
+// isMatchingPreferDualStackClusterIPFields is upstream's: an update of a
+// PreferDualStack Service that keeps its type, cluster IPs and families
+// is left as it is.
+func isMatchingPreferDualStackClusterIPFields(s, old *v1.Service) bool {
+	if old == nil || s.Spec.IPFamilyPolicy == nil || old.Spec.Type != s.Spec.Type {
+		return false
+	}
+	switch s.Spec.Type {
+	case v1.ServiceTypeClusterIP, v1.ServiceTypeNodePort, v1.ServiceTypeLoadBalancer:
+	default:
+		return false
+	}
+	if *s.Spec.IPFamilyPolicy != v1.IPFamilyPolicyPreferDualStack ||
+		old.Spec.IPFamilyPolicy != nil && *old.Spec.IPFamilyPolicy != v1.IPFamilyPolicyPreferDualStack {
+		return false
+	}
+	return slices.Equal(old.Spec.ClusterIPs, s.Spec.ClusterIPs) && slices.Equal(old.Spec.IPFamilies, s.Spec.IPFamilies)
 }
 
 func (a *Allocator) create(t *Txn, s *v1.Service) field.ErrorList {
-	if errs := validate(s); len(errs) > 0 {
+	apiserver.NormalizeServiceClusterIPs(s, nil)
+	if errs := initIPFamilyFields(s, nil); len(errs) > 0 {
 		return errs
 	}
-	if needsClusterIP(s) {
-		if errs := a.allocClusterIP(t, s); len(errs) > 0 {
-			return errs
-		}
+	if errs := a.allocClusterIPs(t, s); len(errs) > 0 {
+		return errs
 	}
 	if needsNodePorts(s) {
 		if errs := a.initNodePorts(t, s); len(errs) > 0 {
@@ -321,25 +418,33 @@ func (a *Allocator) create(t *Txn, s *v1.Service) field.ErrorList {
 	return nil
 }
 
-func (a *Allocator) allocClusterIP(t *Txn, s *v1.Service) field.ErrorList {
-	if isHeadless(s) {
-		setIPFields(s, v1.ClusterIPNone)
+// allocClusterIPs is upstream's: the cluster IP of each family (here the
+// one family), as requested or the next free one; none for ExternalName
+// and headless Services.
+func (a *Allocator) allocClusterIPs(t *Txn, s *v1.Service) field.ErrorList {
+	if !needsClusterIP(s) || isHeadless(s) {
 		return nil
 	}
-	want := firstIP(s)
-	got, err := a.allocateIP(want)
-	if err != nil {
-		if want == "" {
-			return field.ErrorList{field.InternalError(specPath.Child("clusterIPs"), fmt.Errorf("failed to allocate a serviceIP: %v", err))}
+	for i := range s.Spec.IPFamilies {
+		if i >= len(s.Spec.ClusterIPs) {
+			s.Spec.ClusterIPs = append(s.Spec.ClusterIPs, "")
 		}
-		shown := s.Spec.ClusterIPs
-		if len(shown) == 0 {
-			shown = []string{want}
+		want := s.Spec.ClusterIPs[i]
+		got, err := a.allocateIP(want)
+		if err != nil {
+			if want == "" {
+				return internalError("failed to allocate a serviceIP: %v", err)
+			}
+			return field.ErrorList{field.Invalid(specPath.Child("clusterIPs"), s.Spec.ClusterIPs, fmt.Sprintf("failed to allocate IP %s: %v", want, err))}
 		}
-		return field.ErrorList{field.Invalid(specPath.Child("clusterIPs"), shown, fmt.Sprintf("failed to allocate IP %s: %v", want, err))}
+		t.newIPs = append(t.newIPs, got)
+		if want == "" { // a requested IP stays as the user wrote it
+			s.Spec.ClusterIPs[i] = got
+		}
+		if i == 0 {
+			s.Spec.ClusterIP = s.Spec.ClusterIPs[0]
+		}
 	}
-	t.newIPs = append(t.newIPs, got)
-	setIPFields(s, got)
 	return nil
 }
 
@@ -370,7 +475,7 @@ func (a *Allocator) initNodePorts(t *Txn, s *v1.Service) field.ErrorList {
 			got, err := a.allocatePort(int(np))
 			if err != nil {
 				if np == 0 {
-					return field.ErrorList{field.InternalError(path, fmt.Errorf("failed to allocate a nodePort: %v", err))}
+					return internalError("failed to allocate a nodePort: %v", err)
 				}
 				return field.ErrorList{field.Invalid(path, np, err.Error())}
 			}
@@ -390,62 +495,69 @@ func (a *Allocator) initNodePorts(t *Txn, s *v1.Service) field.ErrorList {
 	return nil
 }
 
+// allocHealthCheckNodePort is upstream's; its errors are 500s, and the
+// one for a full range names port 0 as upstream's does.
 func (a *Allocator) allocHealthCheckNodePort(t *Txn, s *v1.Service) field.ErrorList {
-	path := specPath.Child("healthCheckNodePort")
 	want := int(s.Spec.HealthCheckNodePort)
 	got, err := a.allocatePort(want)
 	if err != nil {
 		if want != 0 {
-			return field.ErrorList{field.InternalError(path, fmt.Errorf("failed to allocate requested HealthCheck NodePort %d: %v", want, err))}
+			return internalError("failed to allocate requested HealthCheck NodePort %v: %v", want, err)
 		}
-		return field.ErrorList{field.InternalError(path, fmt.Errorf("failed to allocate a HealthCheck NodePort: %v", err))}
+		return internalError("failed to allocate a HealthCheck NodePort %v: %v", got, err)
 	}
 	t.newPorts = append(t.newPorts, got)
 	s.Spec.HealthCheckNodePort = int32(got)
 	return nil
 }
 
+// update is upstream's beginUpdate: patchAllocatedValues,
+// normalizeClusterIPs and allocateUpdate (initIPFamilyFields,
+// txnUpdateClusterIPs, txnUpdateNodePorts), then the strategy's
+// dropTypeDependentFields.
 func (a *Allocator) update(t *Txn, s, old *v1.Service) field.ErrorList {
-	patchAllocatedValues(s, old)
-	normalizeClusterIPs(s, old)
-	dropTypeDependentFields(s, old)
-	errs := validate(s)
-	if needsClusterIP(old) && needsClusterIP(s) && firstIP(old) != "" && firstIP(s) != firstIP(old) {
-		errs = append(errs, field.Invalid(specPath.Child("clusterIPs").Index(0), firstIP(s), "may not change once set"))
-	}
-	if len(errs) > 0 {
+	apiserver.PatchServiceAllocatedValues(s, old)
+	apiserver.NormalizeServiceClusterIPs(s, old)
+	if errs := initIPFamilyFields(s, old); len(errs) > 0 {
 		return errs
 	}
 
-	// ClusterIP: ExternalName -> other allocates; other -> ExternalName
-	// releases; otherwise the IP is immutable.
-	switch {
-	case !needsClusterIP(old) && needsClusterIP(s):
-		if errs := a.allocClusterIP(t, s); len(errs) > 0 {
-			return errs
+	// Cluster IPs (updateClusterIPs): ExternalName -> other allocates;
+	// other -> ExternalName releases; otherwise they stay (a changed one
+	// is validation's to refuse; single-stack: no upgrade or downgrade).
+	if !isMatchingPreferDualStackClusterIPFields(s, old) {
+		switch {
+		case !needsClusterIP(old) && needsClusterIP(s):
+			if errs := a.allocClusterIPs(t, s); len(errs) > 0 {
+				return errs
+			}
+		case isHeadless(old):
+		case needsClusterIP(old) && !needsClusterIP(s):
+			t.oldIPs = append(t.oldIPs, allocatedIPs(old)...)
 		}
-	case needsClusterIP(old) && !needsClusterIP(s):
-		t.oldIPs = append(t.oldIPs, allocatedIPs(old)...)
-	case needsClusterIP(s) && firstIP(s) != "":
-		setIPFields(s, firstIP(s))
 	}
 
-	// NodePorts, as upstream's updateNodePorts.
+	// Node ports (txnUpdateNodePorts, updateNodePorts).
 	oldPorts := nodePortsOf(old)
-	var keep []int
+	if needsNodePorts(old) && (s.Spec.Type == v1.ServiceTypeExternalName || s.Spec.Type == v1.ServiceTypeClusterIP) {
+		t.oldPorts = append(t.oldPorts, oldPorts...)
+	}
 	if needsNodePorts(s) {
 		reserved := map[int]bool{}
+		type protoPort struct {
+			proto v1.Protocol
+			port  int32
+		}
+		var seen []protoPort
 		for i := range s.Spec.Ports {
 			sp := &s.Spec.Ports[i]
 			if sp.NodePort == 0 && !shouldAllocateNodePorts(s) {
 				continue
 			}
-			path := specPath.Child("ports").Index(i).Child("nodePort")
-			if sp.NodePort != 0 {
-				np := int(sp.NodePort)
+			if np := int(sp.NodePort); np != 0 {
 				if !slices.Contains(oldPorts, np) && !reserved[np] {
 					if _, err := a.allocatePort(np); err != nil {
-						return field.ErrorList{field.Invalid(path, sp.NodePort, err.Error())}
+						return field.ErrorList{field.Invalid(specPath.Child("ports").Index(i).Child("nodePort"), sp.NodePort, err.Error())}
 					}
 					t.newPorts = append(t.newPorts, np)
 					reserved[np] = true
@@ -453,118 +565,35 @@ func (a *Allocator) update(t *Txn, s, old *v1.Service) field.ErrorList {
 			} else {
 				got, err := a.allocatePort(0)
 				if err != nil {
-					return field.ErrorList{field.InternalError(path, fmt.Errorf("failed to allocate a nodePort: %v", err))}
+					return internalError("failed to allocate a nodePort: %v", err)
 				}
 				t.newPorts = append(t.newPorts, got)
 				sp.NodePort = int32(got)
 			}
-			keep = append(keep, int(sp.NodePort))
+			pp := protoPort{sp.Protocol, sp.NodePort}
+			if slices.Contains(seen, pp) {
+				return plainError("duplicate nodePort: {%s %d}", pp.proto, pp.port)
+			}
+			seen = append(seen, pp)
 		}
-	}
-	for _, p := range oldPorts {
-		if !slices.Contains(keep, p) {
-			t.oldPorts = append(t.oldPorts, p)
+		keep := nodePortsOf(s)
+		for _, p := range oldPorts {
+			if !slices.Contains(keep, p) {
+				t.oldPorts = append(t.oldPorts, p)
+			}
 		}
 	}
 
-	// Health-check node port transitions.
+	// Health-check node port (updateHealthCheckNodePort).
 	switch {
 	case !needsHealthCheck(old) && needsHealthCheck(s):
 		if errs := a.allocHealthCheckNodePort(t, s); len(errs) > 0 {
 			return errs
 		}
 	case needsHealthCheck(old) && !needsHealthCheck(s):
-		if old.Spec.HealthCheckNodePort != 0 {
-			t.oldPorts = append(t.oldPorts, int(old.Spec.HealthCheckNodePort))
-		}
+		t.oldPorts = append(t.oldPorts, int(old.Spec.HealthCheckNodePort))
 	}
+
+	apiserver.DropServiceTypeDependentFields(s, old)
 	return nil
-}
-
-func nodePortsOf(s *v1.Service) []int {
-	var out []int
-	for _, p := range s.Spec.Ports {
-		if p.NodePort != 0 && !slices.Contains(out, int(p.NodePort)) {
-			out = append(out, int(p.NodePort))
-		}
-	}
-	return out
-}
-
-// patchAllocatedValues keeps allocated values an update left empty (for
-// example a `kubectl apply` of a manifest without clusterIP), as upstream.
-func patchAllocatedValues(s, old *v1.Service) {
-	if needsClusterIP(old) && needsClusterIP(s) {
-		if s.Spec.ClusterIP == "" {
-			s.Spec.ClusterIP = old.Spec.ClusterIP
-		}
-		if len(s.Spec.ClusterIPs) == 0 && len(old.Spec.ClusterIPs) > 0 {
-			s.Spec.ClusterIPs = slices.Clone(old.Spec.ClusterIPs)
-		}
-		if len(s.Spec.IPFamilies) == 0 && len(old.Spec.IPFamilies) > 0 {
-			s.Spec.IPFamilies = slices.Clone(old.Spec.IPFamilies)
-		}
-		if s.Spec.IPFamilyPolicy == nil && old.Spec.IPFamilyPolicy != nil {
-			p := *old.Spec.IPFamilyPolicy
-			s.Spec.IPFamilyPolicy = &p
-		}
-	}
-	if needsNodePorts(old) && needsNodePorts(s) {
-		for i := range s.Spec.Ports {
-			if s.Spec.Ports[i].NodePort != 0 {
-				continue
-			}
-			for _, op := range old.Spec.Ports {
-				if op.Port == s.Spec.Ports[i].Port && op.Protocol == s.Spec.Ports[i].Protocol && op.NodePort != 0 {
-					s.Spec.Ports[i].NodePort = op.NodePort
-					break
-				}
-			}
-		}
-	}
-	if needsHealthCheck(old) && needsHealthCheck(s) && s.Spec.HealthCheckNodePort == 0 {
-		s.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
-	}
-}
-
-// normalizeClusterIPs keeps clusterIPs in step with a clusterIP an update
-// changed without touching clusterIPs (a patch of the singular field, as
-// kubectl apply of an older manifest sends): the update case of upstream's
-// NormalizeClusterIPs (pkg/registry/core/service/storage/storage.go), run
-// before validation, so a changed IP is one "may not change once set".
-func normalizeClusterIPs(s, old *v1.Service) {
-	if len(old.Spec.ClusterIPs) > 0 && len(s.Spec.ClusterIPs) == 0 && old.Spec.ClusterIP == s.Spec.ClusterIP {
-		s.Spec.ClusterIPs = slices.Clone(old.Spec.ClusterIPs)
-	}
-	if old.Spec.ClusterIP == s.Spec.ClusterIP || !slices.Equal(old.Spec.ClusterIPs, s.Spec.ClusterIPs) {
-		return
-	}
-	if old.Spec.ClusterIP != "" && s.Spec.ClusterIP == "" {
-		s.Spec.ClusterIPs = nil // cleared: clear on the user's behalf
-		return
-	}
-	s.Spec.ClusterIPs = []string{s.Spec.ClusterIP}
-}
-
-// dropTypeDependentFields clears, on a type change, fields the new type
-// does not use when they still hold the old allocated values (upstream's
-// strategy.go), so changing the type alone is a valid update.
-func dropTypeDependentFields(s, old *v1.Service) {
-	if needsClusterIP(old) && !needsClusterIP(s) && firstIP(s) == firstIP(old) {
-		s.Spec.ClusterIP = ""
-		s.Spec.ClusterIPs = nil
-		s.Spec.IPFamilies = nil
-		s.Spec.IPFamilyPolicy = nil
-	}
-	if needsNodePorts(old) && !needsNodePorts(s) {
-		for i := range s.Spec.Ports {
-			np := s.Spec.Ports[i].NodePort
-			if np != 0 && slices.Contains(nodePortsOf(old), int(np)) {
-				s.Spec.Ports[i].NodePort = 0
-			}
-		}
-	}
-	if needsHealthCheck(old) && !needsHealthCheck(s) && s.Spec.HealthCheckNodePort == old.Spec.HealthCheckNodePort {
-		s.Spec.HealthCheckNodePort = 0
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	netutils "k8s.io/utils/net"
 
 	"github.com/kubesim/kubesim/sim"
 )
@@ -31,6 +32,10 @@ var (
 	ErrIPAllocated   = errors.New("provided IP is already allocated")
 	ErrPortAllocated = errors.New("provided port is already allocated")
 	ErrFull          = errors.New("range is full")
+	// ErrMismatchedNetwork is the MetaAllocator's (the ClusterIP allocator
+	// since MultiCIDRServiceAllocator went GA in v1.33) for an IP outside
+	// every service CIDR.
+	ErrMismatchedNetwork = errors.New("the provided network does not match the current range")
 )
 
 // Config selects the ranges the allocator hands out.
@@ -172,14 +177,23 @@ func (e *errPortNotInRange) Error() string {
 	return fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %s", e.validPorts)
 }
 
+// ipOffset is ip's offset in the bitmap. As upstream's MetaAllocator, an
+// IP outside the service CIDR is ErrMismatchedNetwork, and the network
+// and broadcast addresses are not in the range (the CIDR's allocator's
+// ErrNotInRange). IPs parse as upstream's do (netutils.ParseIPSloppy), so
+// a legacy form with leading zeros is the same address.
 func (a *Allocator) ipOffset(ip string) (int, error) {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil || !addr.Is4() || !a.prefix.Contains(addr) {
-		return 0, &errNotInRange{ip: ip, validRange: a.prefix.String()}
+	parsed := netutils.ParseIPSloppy(ip).To4()
+	if parsed == nil {
+		return 0, ErrMismatchedNetwork
+	}
+	addr := netip.AddrFrom4([4]byte(parsed))
+	if !a.prefix.Contains(addr) {
+		return 0, ErrMismatchedNetwork
 	}
 	off := int(new(big.Int).Sub(new(big.Int).SetBytes(addr.AsSlice()), new(big.Int).SetBytes(a.base.AsSlice())).Int64())
 	if off < 0 || off >= a.ips.size {
-		return 0, &errNotInRange{ip: ip, validRange: a.prefix.String()}
+		return 0, &errNotInRange{ip: addr.String(), validRange: a.prefix.String()}
 	}
 	return off, nil
 }
@@ -207,7 +221,7 @@ func (a *Allocator) allocateIP(ip string) (string, error) {
 	if !a.ips.reserve(off) {
 		return "", ErrIPAllocated
 	}
-	return ip, nil
+	return a.ipAt(off).String(), nil
 }
 
 func (a *Allocator) releaseIP(ip string) {

@@ -82,21 +82,29 @@ func TestRequestedClusterIPConflictUsesUpstreamWording(t *testing.T) {
 	assert.True(t, a.HasIP("10.96.0.10"))
 
 	s2 := clusterIPSvc("other")
-	s2.Spec.ClusterIPs = []string{"10.96.0.10"}
+	s2.Spec.ClusterIP, s2.Spec.ClusterIPs = "10.96.0.10", []string{"10.96.0.10"}
 	errs := a.Admit(OpCreate, s2, nil)
 	require.Len(t, errs, 1)
 	assert.Equal(t, `spec.clusterIPs: Invalid value: ["10.96.0.10"]: failed to allocate IP 10.96.0.10: provided IP is already allocated`, errs[0].Error())
 	assert.Equal(t, 1, a.UsedIPs())
 }
 
+// An IP outside the service CIDR gets the MetaAllocator's error (the
+// allocator of v1.33+, MultiCIDRServiceAllocator GA); the CIDR's network
+// and broadcast addresses are not in its range.
 func TestRequestedClusterIPOutOfRange(t *testing.T) {
 	a := newAlloc(t, 1, Config{})
-	for _, ip := range []string{"10.112.0.1", "10.96.0.0", "10.111.255.255"} {
+	for ip, why := range map[string]string{
+		"10.112.0.1":     "the provided network does not match the current range",
+		"192.168.0.1":    "the provided network does not match the current range",
+		"10.96.0.0":      "the provided IP (10.96.0.0) is not in the valid range. The range of valid IPs is 10.96.0.0/12",
+		"10.111.255.255": "the provided IP (10.111.255.255) is not in the valid range. The range of valid IPs is 10.96.0.0/12",
+	} {
 		s := clusterIPSvc("x")
 		s.Spec.ClusterIP = ip
 		errs := a.Admit(OpCreate, s, nil)
 		require.Len(t, errs, 1, ip)
-		assert.Equal(t, fmt.Sprintf(`spec.clusterIPs: Invalid value: ["%s"]: failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is 10.96.0.0/12`, ip, ip, ip), errs[0].Error())
+		assert.Equal(t, fmt.Sprintf(`spec.clusterIPs: Invalid value: ["%s"]: failed to allocate IP %s: %s`, ip, ip, why), errs[0].Error())
 	}
 	s := clusterIPSvc("bad")
 	s.Spec.ClusterIP = "10.96.0.300"
@@ -132,11 +140,14 @@ func TestHeadlessAndExternalNameAllocateNothing(t *testing.T) {
 	assert.Zero(t, a.UsedIPs())
 	assert.Zero(t, a.UsedNodePorts())
 
+	// What an ExternalName Service may not set is validation's to refuse
+	// (TestAllocationPrecedesValidation); the allocator takes nothing.
 	e2 := e.DeepCopy()
 	e2.Spec.ClusterIP = "10.96.5.5"
-	errs := a.Admit(OpCreate, e2, nil)
-	require.Len(t, errs, 1)
-	assert.Equal(t, "spec.clusterIPs: Forbidden: may not be set for ExternalName services", errs[0].Error())
+	e2.Spec.Ports = []v1.ServicePort{{Port: 80, NodePort: 30080}}
+	require.Empty(t, a.Admit(OpCreate, e2, nil))
+	assert.Zero(t, a.UsedIPs())
+	assert.Zero(t, a.UsedNodePorts())
 }
 
 // TestHeadlessSelectorlessFamilies: upstream defaults a headless Service
@@ -177,7 +188,7 @@ func TestHeadlessSelectorlessFamilies(t *testing.T) {
 	withSel.Spec.IPFamilies = []v1.IPFamily{v1.IPv6Protocol}
 	errs := a.Admit(OpCreate, withSel, nil)
 	require.Len(t, errs, 1)
-	assert.Equal(t, `spec.ipFamilies[0]: Unsupported value: "IPv6": supported values: "IPv4"`, errs[0].Error())
+	assert.Equal(t, `spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this cluster`, errs[0].Error())
 	assert.Zero(t, a.UsedIPs())
 }
 
@@ -207,11 +218,12 @@ func TestNodePortRandomRequestedAndConflicts(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.Equal(t, "spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767", errs[0].Error())
 
+	// A ClusterIP Service's nodePort is validation's to refuse; the
+	// allocator does not take it.
 	c := clusterIPSvc("cip")
 	c.Spec.Ports[0].NodePort = 30001
-	errs = a.Admit(OpCreate, c, nil)
-	require.Len(t, errs, 1)
-	assert.Equal(t, "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'", errs[0].Error())
+	require.Empty(t, a.Admit(OpCreate, c, nil))
+	assert.False(t, a.HasNodePort(30001))
 }
 
 func TestNodePortsSharedBySamePortNumber(t *testing.T) {
@@ -262,23 +274,27 @@ func TestUpdateTypeChanges(t *testing.T) {
 	assert.Zero(t, back.Spec.Ports[0].NodePort)
 	assert.Zero(t, a.UsedNodePorts())
 
-	// Changing the IP is refused.
+	// A changed IP is not allocated (validation refuses it:
+	// TestChangedClusterIPIsValidations).
 	moved := back.DeepCopy()
 	moved.Spec.ClusterIP = "10.96.0.99"
 	moved.Spec.ClusterIPs = []string{"10.96.0.99"}
-	errs := a.Admit(OpUpdate, moved, back)
-	require.Len(t, errs, 1)
-	assert.Equal(t, `spec.clusterIPs[0]: Invalid value: "10.96.0.99": may not change once set`, errs[0].Error())
+	txn, errs := a.Begin(OpUpdate, moved, back)
+	require.Empty(t, errs)
+	assert.False(t, a.HasIP("10.96.0.99"))
+	txn.Revert()
 
 	// A patch that names only clusterIP (kubectl apply of a manifest with a
 	// new clusterIP) leaves the stored clusterIPs: they follow clusterIP
-	// (upstream's NormalizeClusterIPs), so the error is the same single one,
-	// not also "first value must match `clusterIP`".
+	// (upstream's normalizeClusterIPs), so the cluster-IP fields stay
+	// consistent and validation's "may not change once set" is the error,
+	// not "first value must match `clusterIP`".
 	patched := back.DeepCopy()
 	patched.Spec.ClusterIP = "10.96.0.99"
-	errs = a.Admit(OpUpdate, patched, back)
-	require.Len(t, errs, 1, "%v", errs)
-	assert.Equal(t, `spec.clusterIPs[0]: Invalid value: "10.96.0.99": may not change once set`, errs[0].Error())
+	txn, errs = a.Begin(OpUpdate, patched, back)
+	require.Empty(t, errs, "%v", errs)
+	assert.Equal(t, []string{"10.96.0.99"}, patched.Spec.ClusterIPs)
+	txn.Revert()
 
 	// To ExternalName: IP released.
 	ext := back.DeepCopy()

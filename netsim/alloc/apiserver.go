@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubesim/kubesim/sim/apiserver"
 )
@@ -18,7 +18,8 @@ import (
 //     ClusterIP and NodePorts the object needs and writes them into it, or
 //     rejects the write with 422 Invalid and upstream's field error, such
 //     as "failed to allocate IP 10.96.0.10: provided IP is already
-//     allocated" on spec.clusterIPs.
+//     allocated" on spec.clusterIPs, or with 500 Internal error where
+//     upstream does (a full range).
 //   - Committed makes the reservation final once the write was stored, and
 //     releases what an update gave up.
 //   - Aborted gives the reservation back when the write was not stored
@@ -39,6 +40,7 @@ type Admission struct {
 var (
 	_ apiserver.AdmissionPlugin = (*Admission)(nil)
 	_ apiserver.CommitObserver  = (*Admission)(nil)
+	_ apiserver.CreateValidator = (*Admission)(nil)
 )
 
 // NewAdmission returns the admission plugin for a.
@@ -73,9 +75,29 @@ func (p *Admission) Admit(a *apiserver.Attributes) error {
 	}
 	t, errs := p.a.Begin(string(a.Operation), svc, old)
 	if len(errs) > 0 {
-		return apierrors.NewInvalid(serviceKind, a.Name, errs)
+		return statusError(a.Name, errs)
 	}
 	p.open[a] = t
+	return nil
+}
+
+// ValidateCreate implements apiserver.CreateValidator: the checks and
+// allocations Admit makes on a create, undone at once, so the API
+// server's Validate reports what a create reports and validates what the
+// allocation filled in.
+func (p *Admission) ValidateCreate(a *apiserver.Attributes) field.ErrorList {
+	if !isServiceWrite(a) || a.Operation != apiserver.OpCreate {
+		return nil
+	}
+	svc, ok := a.Object.(*v1.Service)
+	if !ok {
+		panic(fmt.Sprintf("alloc: services write carries %T", a.Object))
+	}
+	t, errs := p.a.Begin(OpCreate, svc, nil)
+	if len(errs) > 0 {
+		return errs
+	}
+	t.Revert()
 	return nil
 }
 

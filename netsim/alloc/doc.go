@@ -29,9 +29,25 @@
 //
 //	api.AddAdmission(alloc.NewAdmission(alc))
 //
+// As in upstream's Service storage (store.Create calls BeginCreate before
+// rest.BeforeCreate's validation), the allocator runs before the API
+// server's validation and checks first only the cluster-IP fields
+// (initIPFamilyFields); allocation errors are reported alone, everything
+// else is validation's, which then sees the allocated values. The API
+// server's Validate runs the same steps and undoes them
+// (apiserver.CreateValidator), so kubesim validate reports what a run does.
+//
 // Headless services (clusterIP: None) and ExternalName services get no IP;
-// only NodePort and LoadBalancer services get node ports (LoadBalancer ones
-// with externalTrafficPolicy Local also a health-check node port).
-// Simplification: IPv4 single-stack only; dual-stack and IPv6 requests are
-// rejected with a field error.
+// only NodePort and LoadBalancer services hold node ports (LoadBalancer ones
+// with externalTrafficPolicy Local also a health-check node port). The
+// cluster is IPv4 single-stack: IPv6 and dual-stack requests get
+// upstream's errors for such a cluster ("IPv6 is not configured on this
+// cluster", "this cluster is not configured for dual-stack services").
+//
+// Differences from upstream: an ExternalName Service's nodePort (which
+// upstream accepts without reserving) is never reserved or released; upstream
+// releases it when the Service is deleted, and a later change of the
+// Service to NodePort keeps it unreserved (its repair loop reconciles both
+// within minutes), whereas here the change reserves it like any new node
+// port.
 package alloc

@@ -271,6 +271,46 @@ spec:
 	assert.Contains(t, msg, `bad.yaml:21: spec.objects[1].spec.template.metadata.annotations[kubesim.dev/workers]: Invalid value: "0": must be a positive integer`)
 }
 
+// The Service allocator's checks run before the run too, as in the
+// cluster: before validation, and validation sees what it fills in (a
+// LoadBalancer with externalTrafficPolicy Local gets its health-check
+// node port, which validation requires).
+func TestValidatorRunsTheServiceAllocator(t *testing.T) {
+	_, err := scenarios.LoadBytes("bad.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  objects:
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: lb}
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: Local
+      selector: {app: web}
+      ports: [{port: 80}]
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: dns}
+    spec:
+      clusterIP: 10.0.0.10
+      selector: {app: dns}
+      ports: [{port: 53, protocol: DNS}]
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: api}
+    spec:
+      clusterIP: 10.96.0.1
+      ports: [{port: 443}]
+`), ".", scenarios.WithValidator(Validator()))
+	require.Error(t, err)
+	msg := err.Error()
+	assert.NotContains(t, msg, "healthCheckNodePort")
+	assert.Contains(t, msg, `bad.yaml:17: spec.objects[1].spec.clusterIPs: Invalid value: ["10.0.0.10"]: failed to allocate IP 10.0.0.10: the provided network does not match the current range`)
+	assert.NotContains(t, msg, "protocol", "the allocation error comes alone, as in a run")
+	assert.Contains(t, msg, `spec.objects[2].spec.clusterIPs: Invalid value: ["10.96.0.1"]: failed to allocate IP 10.96.0.1: provided IP is already allocated`, "default/kubernetes holds it")
+}
+
 func TestEntryString(t *testing.T) {
 	e := Entry{Time: 61*time.Second + 5*time.Millisecond, Component: "scheduler", Verb: "scheduled", Object: "pod/web-1", Message: "on w-1"}
 	assert.Equal(t, "0:01:01.005   scheduler              scheduled        pod/web-1  on w-1", e.String())

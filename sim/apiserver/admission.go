@@ -3,6 +3,7 @@ package apiserver
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Operation is the kind of write an admission plugin is asked about.
@@ -70,6 +71,16 @@ type AdmissionPlugin interface {
 type CommitObserver interface {
 	Committed(a *Attributes)
 	Aborted(a *Attributes)
+}
+
+// CreateValidator is implemented by admission plugins whose check of a
+// create can run on its own, without effect and without the cluster's
+// state (the Service allocator's cluster-IP checks and allocation, undone
+// at once). Validate runs it where Create runs the plugin, after
+// defaulting and before validation, on the same copy, so what it fills in
+// is validated too; like Create, it reports the plugin's errors alone.
+type CreateValidator interface {
+	ValidateCreate(a *Attributes) field.ErrorList
 }
 
 // admit runs the built-in admission plugins and then the registered ones,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -335,11 +336,20 @@ func namespaceStrategy() strategy {
 func serviceStrategy() strategy {
 	return strategy{
 		defaults: func(obj runtime.Object) { defaultService(obj.(*v1.Service)) },
+		// The storage's beginCreate/beginUpdate steps before allocation
+		// (normalizeClusterIPs, patchAllocatedValues) and the strategy's
+		// PrepareForCreate/Update; the allocator (netsim/alloc) runs after
+		// them, as admission.
 		prepareForCreate: func(obj runtime.Object) {
-			obj.(*v1.Service).Status = v1.ServiceStatus{}
+			svc := obj.(*v1.Service)
+			svc.Status = v1.ServiceStatus{}
+			NormalizeServiceClusterIPs(svc, nil)
 		},
 		prepareForUpdate: func(obj, old runtime.Object) {
-			dropTypeDependentFields(obj.(*v1.Service), old.(*v1.Service))
+			svc, prev := obj.(*v1.Service), old.(*v1.Service)
+			PatchServiceAllocatedValues(svc, prev)
+			NormalizeServiceClusterIPs(svc, prev)
+			DropServiceTypeDependentFields(svc, prev)
 		},
 		validate: func(obj runtime.Object) field.ErrorList { return validateService(obj.(*v1.Service)) },
 		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
@@ -359,16 +369,95 @@ func serviceStrategy() strategy {
 	}
 }
 
-// dropTypeDependentFields clears, when an update changes a Service's type,
-// the fields the new type does not use that still hold the old values (so
-// the user did not ask for them), as upstream's svcStrategy.PrepareForUpdate
-// (pkg/registry/core/service/strategy.go, dropTypeDependentFields): a patch
-// that changes only the type of a NodePort Service to ClusterIP is valid.
-// The allocated fields (clusterIP, nodePorts, healthCheckNodePort) are the
-// allocator's, which releases them (netsim/alloc).
-func dropTypeDependentFields(s, old *v1.Service) {
-	external := func(svc *v1.Service) bool {
-		return svc.Spec.Type == v1.ServiceTypeNodePort || svc.Spec.Type == v1.ServiceTypeLoadBalancer
+// NormalizeServiceClusterIPs keeps clusterIPs in step with clusterIP, as
+// upstream's normalizeClusterIPs (pkg/registry/core/service/storage): on
+// a create (old nil) a clusterIP alone (an old client) becomes clusterIPs;
+// on an update clusterIPs an old client left out follow an unchanged
+// clusterIP, are cleared with it, or follow a changed one.
+func NormalizeServiceClusterIPs(s, old *v1.Service) {
+	if old == nil {
+		if s.Spec.ClusterIP != "" && len(s.Spec.ClusterIPs) == 0 {
+			s.Spec.ClusterIPs = []string{s.Spec.ClusterIP}
+		}
+		return
+	}
+	if len(old.Spec.ClusterIPs) > 0 && len(s.Spec.ClusterIPs) == 0 && old.Spec.ClusterIP == s.Spec.ClusterIP {
+		s.Spec.ClusterIPs = slices.Clone(old.Spec.ClusterIPs)
+	}
+	if old.Spec.ClusterIP == s.Spec.ClusterIP || !slices.Equal(old.Spec.ClusterIPs, s.Spec.ClusterIPs) {
+		return
+	}
+	if old.Spec.ClusterIP != "" && s.Spec.ClusterIP == "" {
+		s.Spec.ClusterIPs = nil // cleared: clear on the user's behalf
+		return
+	}
+	s.Spec.ClusterIPs = []string{s.Spec.ClusterIP}
+}
+
+// PatchServiceAllocatedValues keeps, on an update, the allocated values
+// the new object leaves empty (a kubectl apply of a manifest without
+// them), as upstream's patchAllocatedValues: the cluster IPs, each node
+// port by the name of its port (unless another port of the new object
+// already uses it) and the health-check node port.
+func PatchServiceAllocatedValues(s, old *v1.Service) {
+	if needsClusterIP(old) && needsClusterIP(s) {
+		if s.Spec.ClusterIP == "" {
+			s.Spec.ClusterIP = old.Spec.ClusterIP
+		}
+		if len(s.Spec.ClusterIPs) == 0 && len(old.Spec.ClusterIPs) > 0 {
+			s.Spec.ClusterIPs = slices.Clone(old.Spec.ClusterIPs)
+		}
+	}
+	if needsNodePort(old) && needsNodePort(s) {
+		byName := map[string]int32{}
+		for _, p := range old.Spec.Ports {
+			byName[p.Name] = p.NodePort
+		}
+		// Ports old and new both use cannot be patched in.
+		inBoth := func(np int32) bool {
+			return slices.ContainsFunc(old.Spec.Ports, func(p v1.ServicePort) bool { return p.NodePort == np }) &&
+				slices.ContainsFunc(s.Spec.Ports, func(p v1.ServicePort) bool { return p.NodePort == np })
+		}
+		for i := range s.Spec.Ports {
+			if p := &s.Spec.Ports[i]; p.NodePort == 0 && !inBoth(byName[p.Name]) {
+				p.NodePort = byName[p.Name]
+			}
+		}
+	}
+	if ServiceNeedsHealthCheck(old) && ServiceNeedsHealthCheck(s) && s.Spec.HealthCheckNodePort == 0 {
+		s.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+	}
+}
+
+// DropServiceTypeDependentFields clears, when an update changes a
+// Service's type, the fields the new type does not use that still hold
+// the old values (so the user did not ask for them), as upstream's
+// svcStrategy.PrepareForUpdate (pkg/registry/core/service/strategy.go,
+// dropTypeDependentFields): a patch that changes only the type of a
+// NodePort Service to ClusterIP is valid. The allocator releases what was
+// allocated (netsim/alloc).
+func DropServiceTypeDependentFields(s, old *v1.Service) {
+	if needsClusterIP(old) && !needsClusterIP(s) {
+		if old.Spec.ClusterIP == s.Spec.ClusterIP && slices.Equal(old.Spec.ClusterIPs, s.Spec.ClusterIPs) {
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = "", nil
+		}
+		if slices.Equal(old.Spec.IPFamilies, s.Spec.IPFamilies) && (old.Spec.IPFamilies == nil) == (s.Spec.IPFamilies == nil) {
+			s.Spec.IPFamilies = nil
+		}
+		if ptrValue(old.Spec.IPFamilyPolicy) == ptrValue(s.Spec.IPFamilyPolicy) {
+			s.Spec.IPFamilyPolicy = nil
+		}
+	}
+	// Node ports: only when the update adds none of its own.
+	if needsNodePort(old) && !needsNodePort(s) && !slices.ContainsFunc(s.Spec.Ports, func(p v1.ServicePort) bool {
+		return p.NodePort != 0 && !slices.ContainsFunc(old.Spec.Ports, func(o v1.ServicePort) bool { return o.NodePort == p.NodePort })
+	}) {
+		for i := range s.Spec.Ports {
+			s.Spec.Ports[i].NodePort = 0
+		}
+	}
+	if ServiceNeedsHealthCheck(old) && !ServiceNeedsHealthCheck(s) && s.Spec.HealthCheckNodePort == old.Spec.HealthCheckNodePort {
+		s.Spec.HealthCheckNodePort = 0
 	}
 	if old.Spec.Type == v1.ServiceTypeLoadBalancer && s.Spec.Type != v1.ServiceTypeLoadBalancer {
 		if a, b := s.Spec.AllocateLoadBalancerNodePorts, old.Spec.AllocateLoadBalancerNodePorts; a != nil && b != nil && *a == *b {
@@ -378,12 +467,28 @@ func dropTypeDependentFields(s, old *v1.Service) {
 			s.Spec.LoadBalancerClass = nil
 		}
 	}
-	if external(old) && !external(s) && s.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
+	if needsNodePort(old) && !needsNodePort(s) && s.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
 		s.Spec.ExternalTrafficPolicy = ""
 	}
 	if s.Spec.Type != v1.ServiceTypeLoadBalancer {
 		s.Status.LoadBalancer = v1.LoadBalancerStatus{}
 	}
+}
+
+// needsClusterIP: every type but ExternalName has cluster IPs.
+func needsClusterIP(s *v1.Service) bool { return s.Spec.Type != v1.ServiceTypeExternalName }
+
+// needsNodePort: NodePort and LoadBalancer Services have node ports (and
+// an externalTrafficPolicy).
+func needsNodePort(s *v1.Service) bool {
+	return s.Spec.Type == v1.ServiceTypeNodePort || s.Spec.Type == v1.ServiceTypeLoadBalancer
+}
+
+func ptrValue[T any](p *T) (v T) {
+	if p != nil {
+		v = *p
+	}
+	return v
 }
 
 func eventStrategy() strategy {

@@ -367,6 +367,22 @@ func TestValidationMatchesUpstreamMessages(t *testing.T) {
 			s.Spec.Type = v1.ServiceTypeExternalName
 			s.Spec.ExternalName = "db_host"
 		}), `Service "web" is invalid: spec.externalName: Invalid value: "db_host": ` + msgDNS1123Subdomain},
+		{"clusterIPs must start with clusterIP", withService(func(s *v1.Service) {
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.10", []string{"10.96.0.11"}
+		}), "Service \"web\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.0.11\"]: first value must match `clusterIP`"},
+		{"clusterIPs without clusterIP", withService(func(s *v1.Service) { s.Spec.ClusterIPs = []string{"10.96.0.11"} }),
+			"Service \"web\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.0.11\"]: must be empty when `clusterIP` is not specified"},
+		{"cluster IP not an IP", withService(func(s *v1.Service) { s.Spec.ClusterIP = "10.96.0.300" }),
+			`Service "web" is invalid: spec.clusterIPs[0]: Invalid value: "10.96.0.300": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`},
+		{"ipFamilyPolicy", withService(func(s *v1.Service) { s.Spec.IPFamilyPolicy = ptr(v1.IPFamilyPolicy("Dual")) }),
+			`Service "web" is invalid: spec.ipFamilyPolicy: Unsupported value: "Dual": supported values: "PreferDualStack", "RequireDualStack", "SingleStack"`},
+		{"cluster IP errors after session affinity, before the type", withService(func(s *v1.Service) {
+			s.Spec.Type = "Cluster"
+			s.Spec.SessionAffinity = "Sticky"
+			s.Spec.IPFamilies = []v1.IPFamily{"IPv5"}
+		}), `Service "web" is invalid: [spec.sessionAffinity: Unsupported value: "Sticky": supported values: "ClientIP", "None", spec.ipFamilies[0]: Unsupported value: "IPv5": supported values: "IPv4", "IPv6", spec.type: Unsupported value: "Cluster": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]`},
+		{"healthCheckNodePort on a ClusterIP service", withService(func(s *v1.Service) { s.Spec.HealthCheckNodePort = 30000 }),
+			"Service \"web\" is invalid: spec.healthCheckNodePort: Invalid value: 30000: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"},
 		{"port errors before the type", withService(func(s *v1.Service) {
 			s.Spec.Type = "Cluster"
 			s.Spec.Ports[0].Protocol = "HTTP"
@@ -502,6 +518,8 @@ func TestValidationAcceptsWhatUpstreamAccepts(t *testing.T) {
 			s.Spec.Type = v1.ServiceTypeExternalName
 			s.Spec.ExternalName = "db.example.com."
 		})},
+		{"clusterIP alone (an old client)", withService(func(s *v1.Service) { s.Spec.ClusterIP = "10.96.0.10" })},
+		{"headless with clusterIP alone", withService(func(s *v1.Service) { s.Spec.ClusterIP = v1.ClusterIPNone })},
 		{"nodePort on an ExternalName service", withService(func(s *v1.Service) {
 			s.Spec.Type = v1.ServiceTypeExternalName
 			s.Spec.ExternalName = "db.example.com"

@@ -10,10 +10,12 @@ import (
 )
 
 // Validate checks obj as a create request would be checked: on a copy, the
-// resource's defaulting and create preparation run, then the same
-// validation Create runs. Nothing is admitted or stored, so checks that
-// depend on cluster state (the namespace exists, the priority class
-// exists) are not made. Paths are relative to the object
+// resource's defaulting and create preparation run, then the registered
+// admission plugins that can check a create on their own
+// (CreateValidator: the Service allocator), then the same validation
+// Create runs. Nothing is admitted or stored, so checks that depend on
+// cluster state (the namespace exists, the priority class exists, an IP
+// is free) are not made. Paths are relative to the object
 // (spec.replicas). A type the server does not serve is an error at the
 // root. The errors are those Create's apierrors.NewInvalid message lists,
 // in its order, each once. The scenario loader uses it to reject bad
@@ -39,6 +41,14 @@ func (s *Server) Validate(obj runtime.Object) field.ErrorList {
 	}
 	if res.prepareForCreate != nil {
 		res.prepareForCreate(cp)
+	}
+	attrs := &Attributes{Operation: OpCreate, Resource: res, Namespace: m.GetNamespace(), Name: m.GetName(), Object: cp}
+	for _, p := range s.admission {
+		if v, ok := p.(CreateValidator); ok {
+			if errs := v.ValidateCreate(attrs); len(errs) > 0 {
+				return dedupe(errs)
+			}
+		}
 	}
 	return dedupe(s.validateCreate(res, cp))
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 var (
@@ -16,6 +17,8 @@ var (
 	supportedSessionAffinity  = []string{string(v1.ServiceAffinityClientIP), string(v1.ServiceAffinityNone)}
 	supportedExternalPolicies = []string{string(v1.ServiceExternalTrafficPolicyCluster), string(v1.ServiceExternalTrafficPolicyLocal)}
 	supportedInternalPolicies = []string{string(v1.ServiceInternalTrafficPolicyCluster), string(v1.ServiceInternalTrafficPolicyLocal)}
+	supportedIPFamilies       = []string{string(v1.IPv4Protocol), string(v1.IPv6Protocol)}
+	supportedIPFamilyPolicies = []string{string(v1.IPFamilyPolicyPreferDualStack), string(v1.IPFamilyPolicyRequireDualStack), string(v1.IPFamilyPolicySingleStack)}
 )
 
 // coreServicePort is pkg/apis/core.ServicePort: upstream reports a
@@ -30,11 +33,12 @@ type coreServicePort struct {
 }
 
 // validateService is ValidateService, in its order, for the fields
-// kubesim models (the cluster IPs are the allocator's, netsim/alloc).
+// kubesim models. It sees the object the allocator (netsim/alloc) filled
+// in, as upstream's strategy validates after the storage's allocation.
 func validateService(s *v1.Service) field.ErrorList {
 	var errs field.ErrorList
 	spec := field.NewPath("spec")
-	headless := s.Spec.ClusterIP == v1.ClusterIPNone
+	headless := isHeadlessService(s)
 	if len(s.Spec.Ports) == 0 && !headless && s.Spec.Type != v1.ServiceTypeExternalName {
 		errs = append(errs, field.Required(spec.Child("ports"), ""))
 	}
@@ -44,7 +48,8 @@ func validateService(s *v1.Service) field.ErrorList {
 			errs = append(errs, field.Invalid(spec.Child("clusterIPs").Index(0), v1.ClusterIPNone, fmt.Sprintf("may not be set to 'None' for %s services", s.Spec.Type)))
 		}
 	case v1.ServiceTypeExternalName:
-		if s.Spec.ClusterIP != "" || len(s.Spec.ClusterIPs) > 0 {
+		// prepareForCreate/Update made clusterIPs follow clusterIP.
+		if len(s.Spec.ClusterIPs) > 0 {
 			errs = append(errs, field.Forbidden(spec.Child("clusterIPs"), "may not be set for ExternalName services"))
 		}
 		if len(s.Spec.IPFamilies) > 0 {
@@ -79,6 +84,7 @@ func validateService(s *v1.Service) field.ErrorList {
 	default:
 		errs = append(errs, field.NotSupported(spec.Child("sessionAffinity"), s.Spec.SessionAffinity, supportedSessionAffinity))
 	}
+	errs = append(errs, ValidateServiceClusterIPsRelatedFields(s)...)
 	if s.Spec.Type == "" {
 		errs = append(errs, field.Required(spec.Child("type"), ""))
 	} else if !slices.Contains(supportedServiceTypes, string(s.Spec.Type)) {
@@ -128,6 +134,18 @@ func validateService(s *v1.Service) field.ErrorList {
 		errs = append(errs, field.Required(spec.Child("externalTrafficPolicy"), ""))
 	case external && !slices.Contains(supportedExternalPolicies, string(s.Spec.ExternalTrafficPolicy)):
 		errs = append(errs, field.NotSupported(spec.Child("externalTrafficPolicy"), s.Spec.ExternalTrafficPolicy, supportedExternalPolicies))
+	}
+	// The health-check node port (the allocator's when needed).
+	hc := spec.Child("healthCheckNodePort")
+	switch {
+	case !ServiceNeedsHealthCheck(s) && s.Spec.HealthCheckNodePort != 0:
+		errs = append(errs, field.Invalid(hc, s.Spec.HealthCheckNodePort, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"))
+	case ServiceNeedsHealthCheck(s) && s.Spec.HealthCheckNodePort == 0:
+		errs = append(errs, field.Required(hc, ""))
+	case ServiceNeedsHealthCheck(s):
+		for _, msg := range validation.IsValidPortNum(int(s.Spec.HealthCheckNodePort)) {
+			errs = append(errs, field.Invalid(hc, s.Spec.HealthCheckNodePort, msg))
+		}
 	}
 	if p := s.Spec.InternalTrafficPolicy; p != nil && !slices.Contains(supportedInternalPolicies, string(*p)) {
 		errs = append(errs, field.NotSupported(spec.Child("internalTrafficPolicy"), *p, supportedInternalPolicies))
@@ -186,14 +204,183 @@ func validateClientIPAffinityConfig(c *v1.SessionAffinityConfig, path *field.Pat
 	return nil
 }
 
-// validateServiceUpdate is ValidateServiceUpdate: a set cluster IP may not
-// change (validateUpgradeDowngradeClusterIPs, for single-stack services),
-// then the new object is validated.
+// ServiceNeedsHealthCheck is upstream's apiservice.NeedsHealthCheck: a
+// LoadBalancer Service with externalTrafficPolicy Local has a
+// health-check node port.
+func ServiceNeedsHealthCheck(s *v1.Service) bool {
+	return s.Spec.Type == v1.ServiceTypeLoadBalancer && s.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal
+}
+
+// isHeadlessService is upstream's: clusterIPs is exactly ["None"].
+func isHeadlessService(s *v1.Service) bool {
+	return len(s.Spec.ClusterIPs) == 1 && s.Spec.ClusterIPs[0] == v1.ClusterIPNone
+}
+
+// ValidateServiceClusterIPsRelatedFields is upstream's (pkg/apis/core/
+// validation): clusterIP and clusterIPs agree, the IPs, families and
+// family policy are well-formed and match one another. ValidateService
+// runs it; the allocator also runs it first, as upstream's
+// initIPFamilyFields does before allocating, and then reports its errors
+// alone.
+func ValidateServiceClusterIPsRelatedFields(s *v1.Service) field.ErrorList {
+	// ExternalName Services may set none of these (ValidateService).
+	if s.Spec.Type == v1.ServiceTypeExternalName {
+		return nil
+	}
+	var errs field.ErrorList
+	spec := field.NewPath("spec")
+	ipsPath, famPath, policyPath := spec.Child("clusterIPs"), spec.Child("ipFamilies"), spec.Child("ipFamilyPolicy")
+	if s.Spec.ClusterIP != "" {
+		if len(s.Spec.ClusterIPs) == 0 {
+			errs = append(errs, field.Required(ipsPath, ""))
+		} else if s.Spec.ClusterIPs[0] != s.Spec.ClusterIP {
+			errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "first value must match `clusterIP`"))
+		}
+	} else if len(s.Spec.ClusterIPs) != 0 {
+		errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "must be empty when `clusterIP` is not specified"))
+	}
+	for i, f := range s.Spec.IPFamilies {
+		if !slices.Contains(supportedIPFamilies, string(f)) {
+			errs = append(errs, field.NotSupported(famPath.Index(i), f, supportedIPFamilies))
+		}
+		if slices.Contains(s.Spec.IPFamilies[:i], f) {
+			errs = append(errs, field.Duplicate(famPath.Index(i), f))
+		}
+	}
+	if p := s.Spec.IPFamilyPolicy; p != nil && !slices.Contains(supportedIPFamilyPolicies, string(*p)) {
+		errs = append(errs, field.NotSupported(policyPath, p, supportedIPFamilyPolicies))
+	}
+	invalidIPs := false
+	for i, ip := range s.Spec.ClusterIPs {
+		if i == 0 && ip == v1.ClusterIPNone {
+			if len(s.Spec.ClusterIPs) > 1 {
+				invalidIPs = true
+				errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "'None' must be the first and only value"))
+			}
+			continue
+		}
+		// Legacy IP parsing: StrictIPCIDRValidation is off by default.
+		ipErrs := validation.IsValidIPForLegacyField(ipsPath.Index(i), ip, false, nil)
+		invalidIPs = invalidIPs || len(ipErrs) > 0
+		errs = append(errs, ipErrs...)
+	}
+	if len(s.Spec.ClusterIPs) > 2 {
+		errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "may only hold up to 2 values"))
+	}
+	// Bad IPs would skew the checks below.
+	if invalidIPs {
+		return errs
+	}
+	if len(s.Spec.ClusterIPs) > 1 {
+		if dual, err := netutils.IsDualStackIPStrings(s.Spec.ClusterIPs); err != nil {
+			errs = append(errs, field.InternalError(ipsPath, fmt.Errorf("failed to check for dual stack with error:%v", err)))
+		} else if !dual {
+			errs = append(errs, field.Invalid(ipsPath, s.Spec.ClusterIPs, "may specify no more than one IP for each IP family"))
+		}
+	}
+	if !isHeadlessService(s) && len(s.Spec.ClusterIPs) > 0 && len(s.Spec.IPFamilies) > 0 {
+		for i, ip := range s.Spec.ClusterIPs {
+			if i > len(s.Spec.IPFamilies)-1 {
+				break
+			}
+			if s.Spec.IPFamilies[i] == v1.IPv4Protocol && netutils.IsIPv6String(ip) {
+				errs = append(errs, field.Invalid(ipsPath.Index(i), ip, fmt.Sprintf("expected an IPv4 value as indicated by `ipFamilies[%v]`", i)))
+			}
+			if s.Spec.IPFamilies[i] == v1.IPv6Protocol && !netutils.IsIPv6String(ip) {
+				errs = append(errs, field.Invalid(ipsPath.Index(i), ip, fmt.Sprintf("expected an IPv6 value as indicated by `ipFamilies[%v]`", i)))
+			}
+		}
+	}
+	return errs
+}
+
+// validateServiceUpdate is ValidateServiceUpdate: the cluster IPs and
+// families may not change (validateUpgradeDowngradeClusterIPs and
+// ...IPFamilies: on kubesim's single-stack cluster no upgrade or downgrade
+// gets this far), nor the health-check node port
+// (validateServiceExternalTrafficFieldsUpdate); then the new object is
+// validated.
 func validateServiceUpdate(s, old *v1.Service) field.ErrorList {
 	var errs field.ErrorList
-	if old.Spec.ClusterIP != "" && s.Spec.ClusterIP != "" && s.Spec.ClusterIP != old.Spec.ClusterIP &&
-		old.Spec.Type != v1.ServiceTypeExternalName && s.Spec.Type != v1.ServiceTypeExternalName {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), s.Spec.ClusterIPs, "may not change once set"))
+	errs = append(errs, validateUpgradeDowngradeClusterIPs(old, s)...)
+	errs = append(errs, validateUpgradeDowngradeIPFamilies(old, s)...)
+	if ServiceNeedsHealthCheck(old) && ServiceNeedsHealthCheck(s) && s.Spec.HealthCheckNodePort != old.Spec.HealthCheckNodePort {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "healthCheckNodePort"), "field is immutable"))
 	}
 	return append(errs, validateService(s)...)
+}
+
+// validateUpgradeDowngradeClusterIPs is upstream's.
+func validateUpgradeDowngradeClusterIPs(old, s *v1.Service) field.ErrorList {
+	if s.Spec.Type == v1.ServiceTypeExternalName || old.Spec.Type == v1.ServiceTypeExternalName {
+		return nil
+	}
+	if isHeadlessService(old) && isHeadlessService(s) {
+		return nil
+	}
+	var errs field.ErrorList
+	ips := field.NewPath("spec", "clusterIPs")
+	policy := field.NewPath("spec", "ipFamilyPolicy")
+	oldIPs, newIPs := old.Spec.ClusterIPs, s.Spec.ClusterIPs
+	switch {
+	case len(oldIPs) == len(newIPs):
+		for i, ip := range oldIPs {
+			if ip != newIPs[i] {
+				errs = append(errs, field.Invalid(ips.Index(i), newIPs, "may not change once set"))
+			}
+		}
+	case len(oldIPs) > len(newIPs):
+		if len(newIPs) == 0 {
+			errs = append(errs, field.Invalid(ips.Index(0), newIPs, "primary clusterIP can not be unset"))
+		}
+		if len(oldIPs) > 0 && len(newIPs) > 0 && newIPs[0] != oldIPs[0] {
+			errs = append(errs, field.Invalid(ips.Index(0), newIPs, "may not change once set"))
+		}
+		if len(newIPs) == 1 && (s.Spec.IPFamilyPolicy == nil || *s.Spec.IPFamilyPolicy != v1.IPFamilyPolicySingleStack) {
+			errs = append(errs, field.Invalid(policy, s.Spec.IPFamilyPolicy, "must be set to 'SingleStack' when releasing the secondary clusterIP"))
+		}
+	default:
+		if len(oldIPs) > 0 && newIPs[0] != oldIPs[0] {
+			errs = append(errs, field.Invalid(ips.Index(0), newIPs, "may not change once set"))
+		}
+	}
+	return errs
+}
+
+// validateUpgradeDowngradeIPFamilies is upstream's (its quirks kept: a
+// downgrade checks clusterIPs for an unset primary family and reports a
+// changed primary family with the clusterIPs).
+func validateUpgradeDowngradeIPFamilies(old, s *v1.Service) field.ErrorList {
+	if s.Spec.Type == v1.ServiceTypeExternalName || old.Spec.Type == v1.ServiceTypeExternalName {
+		return nil
+	}
+	if isHeadlessService(old) != isHeadlessService(s) || isHeadlessService(s) {
+		return nil
+	}
+	var errs field.ErrorList
+	fams := field.NewPath("spec", "ipFamilies")
+	oldF, newF := old.Spec.IPFamilies, s.Spec.IPFamilies
+	switch {
+	case len(oldF) == len(newF):
+		for i, f := range oldF {
+			if f != newF[i] {
+				errs = append(errs, field.Invalid(fams.Index(0), newF, "may not change once set"))
+			}
+		}
+	case len(oldF) > len(newF):
+		if len(s.Spec.ClusterIPs) == 0 {
+			errs = append(errs, field.Invalid(fams.Index(0), newF, "primary ipFamily can not be unset"))
+		}
+		if len(newF) > 0 && newF[0] != oldF[0] {
+			errs = append(errs, field.Invalid(fams.Index(0), s.Spec.ClusterIPs, "may not change once set"))
+		}
+		if len(newF) == 1 && (s.Spec.IPFamilyPolicy == nil || *s.Spec.IPFamilyPolicy != v1.IPFamilyPolicySingleStack) {
+			errs = append(errs, field.Invalid(field.NewPath("spec", "ipFamilyPolicy"), s.Spec.IPFamilyPolicy, "must be set to 'SingleStack' when releasing the secondary ipFamily"))
+		}
+	default:
+		if len(oldF) > 0 && len(newF) > 0 && newF[0] != oldF[0] {
+			errs = append(errs, field.Invalid(fams.Index(0), s.Spec.ClusterIPs, "may not change once set"))
+		}
+	}
+	return errs
 }

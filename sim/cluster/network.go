@@ -231,20 +231,26 @@ func (c *Cluster) installNetwork() {
 		func(*v1.Pod) { c.worldChangedSoon() }))
 }
 
-// createKubernetesService creates default/kubernetes as kube-apiserver's
-// kubernetes-service controller does: ClusterIP = the first address of the
-// service range, port https 443 -> 6443.
-func (c *Cluster) createKubernetesService() {
-	svc := &v1.Service{
+// KubernetesService is the default/kubernetes Service kube-apiserver
+// keeps, with cluster IP ip (the service range's first address).
+func KubernetesService(ip string) *v1.Service {
+	return &v1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
 			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
 		Spec: v1.ServiceSpec{
 			Type:            v1.ServiceTypeClusterIP,
-			ClusterIP:       c.netAlloc.KubernetesServiceIP(),
+			ClusterIP:       ip,
 			SessionAffinity: v1.ServiceAffinityNone,
 			Ports:           []v1.ServicePort{{Name: "https", Protocol: v1.ProtocolTCP, Port: 443, TargetPort: intstr.FromInt32(6443)}},
 		},
 	}
+}
+
+// createKubernetesService creates default/kubernetes as kube-apiserver's
+// kubernetes-service controller does: ClusterIP = the first address of the
+// service range, port https 443 -> 6443.
+func (c *Cluster) createKubernetesService() {
+	svc := KubernetesService(c.netAlloc.KubernetesServiceIP())
 	if _, err := c.Client("apiserver").CoreV1().Services(metav1.NamespaceDefault).Create(context.TODO(), svc, metav1.CreateOptions{}); err != nil {
 		panic(fmt.Sprintf("cluster: creating the default/kubernetes Service: %v", err))
 	}
