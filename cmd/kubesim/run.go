@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,9 +46,10 @@ the value observed. A scenario with any problem is rejected before anything runs
 with FILE:LINE: field.path: message errors.
 
 Exit codes: 0 every expectation passed; 1 an expectation failed, an action
-errored, or an --explain pod does not exist at the end and was never scheduled (a
-run error); 2 bad input or usage (nothing was run). Expectations due after --until
-are reported as not checked and do not fail the run.`,
+errored, an --explain pod does not exist at the end and was never scheduled, or
+the --trace or --metrics file could not be written (run errors, reported with the
+run), or the output could not be written; 2 bad input or usage (nothing was run).
+Expectations due after --until are reported as not checked and do not fail the run.`,
 		Example: `  kubesim run node-failure
   kubesim run node-failure --seed 42 --quiet
   kubesim run ./my-scenario.yaml --until 3m --trace trace.jsonl --metrics metrics.txt
@@ -86,6 +88,9 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		}
 		explain = append(explain, podName{s, ns, name})
 	}
+	if f.trace != "" && f.metrics != "" && sameFile(f.trace, f.metrics) {
+		return usageError("--trace and --metrics name the same file (%s): the metrics would overwrite the trace", f.metrics)
+	}
 	sc, err := loadScenario(arg)
 	if err != nil {
 		return err
@@ -94,10 +99,10 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	if cmd.Flags().Changed("seed") {
 		opts.Seed = &f.seed
 	}
-	var traceFile *os.File
+	var traceFile io.WriteCloser
 	var traceBuf *bufio.Writer
 	if f.trace != "" {
-		if traceFile, err = os.Create(f.trace); err != nil {
+		if traceFile, err = createFile(f.trace); err != nil {
 			return usageError("--trace: %v", err)
 		}
 		defer traceFile.Close()
@@ -111,7 +116,7 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	}
 	if f.metrics != "" {
 		// Fail on a bad path now rather than after the run.
-		mf, err := os.Create(f.metrics)
+		mf, err := createFile(f.metrics)
 		if err != nil {
 			return usageError("--metrics: %v", err)
 		}
@@ -147,9 +152,22 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	}
 	bar.clear()
 	res := r.Finish()
+	// An output file that cannot be written fails the run, as a run
+	// error: the run is still reported, and the verdict, the JSON's passed
+	// and errors[] and the exit code agree. Each is also said on stderr,
+	// which a CI log shows when stdout goes to a file.
+	var fileErrs []error
+	fileError := func(flag string, err error) {
+		res.Errors = append(res.Errors, runner.RunError{At: res.RanUntil, What: flag, Message: err.Error()})
+		fileErrs = append(fileErrs, fmt.Errorf("%s: %v", flag, err))
+	}
 	if traceBuf != nil {
-		if err := traceBuf.Flush(); err != nil {
-			return &exitError{code: exitFailed, err: fmt.Errorf("--trace: %v", err)}
+		err := traceBuf.Flush()
+		if cerr := traceFile.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fileError("--trace", err)
 		}
 	}
 	// A pod that cannot be explained (it does not exist then and was never
@@ -165,9 +183,10 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		}
 		explanations = append(explanations, s)
 	}
-	var metricsErr error
 	if f.metrics != "" {
-		metricsErr = writeMetrics(f.metrics, r.Cluster())
+		if err := writeMetrics(f.metrics, r.Cluster()); err != nil {
+			fileError("--metrics", err)
+		}
 	}
 	if text {
 		var until time.Duration
@@ -184,9 +203,11 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 			return &exitError{code: exitFailed, err: err}
 		}
 	}
-	if metricsErr != nil {
+	if len(fileErrs) > 0 {
 		out.Flush()
-		return &exitError{code: exitFailed, err: metricsErr}
+		for _, err := range fileErrs {
+			printError(e.stderr, err)
+		}
 	}
 	if !res.OK() {
 		return &exitError{code: exitFailed}
@@ -194,16 +215,34 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	return nil
 }
 
+// sameFile reports whether two output paths name one regular file (or
+// one path that does not exist yet): writing both would leave only the
+// second. Devices such as /dev/null may take both.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return sa.Mode().IsRegular() && os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// createFile creates (or truncates) an output file: the --trace and
+// --metrics files. Tests replace it to make writes fail.
+var createFile = func(path string) (io.WriteCloser, error) { return os.Create(path) }
+
 // writeMetrics writes the cluster's metrics registry in the Prometheus
 // text format.
 func writeMetrics(path string, c *cluster.Cluster) error {
-	f, err := os.Create(path)
+	f, err := createFile(path)
 	if err != nil {
-		return fmt.Errorf("--metrics: %v", err)
+		return err
 	}
 	if err := c.Metrics().WriteText(f); err != nil {
 		f.Close()
-		return fmt.Errorf("--metrics: %v", err)
+		return err
 	}
 	return f.Close()
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubesim/kubesim/scenarios/runner"
+)
+
+// errDiskFull is what a write to a full disk returns.
+var errDiskFull = &os.PathError{Op: "write", Path: "full", Err: syscall.ENOSPC}
+
+// fullWriter refuses every write, as a file on a full disk does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, errDiskFull }
+func (fullWriter) Close() error              { return nil }
+
+// withFullFile makes the output files whose name ends in ".full" refuse
+// every write, for the duration of the test.
+func withFullFile(t *testing.T) {
+	t.Helper()
+	orig := createFile
+	createFile = func(path string) (io.WriteCloser, error) {
+		if strings.HasSuffix(path, ".full") {
+			return fullWriter{}, nil
+		}
+		return orig(path)
+	}
+	t.Cleanup(func() { createFile = orig })
+}
+
+// A --trace or --metrics file that cannot be written once the run began
+// fails the run (exit 1), and the run is still reported: the verdict, the
+// JSON's passed and errors[] and the exit code agree, as for any run error.
+func TestRunOutputFileWriteErrorsAreRunErrorsAndTheRunIsReported(t *testing.T) {
+	withFullFile(t)
+	// A Service under load, so that there are metrics to write.
+	file := write(t, "passing.yaml", strings.Replace(passing, "  events:\n",
+		"  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}\n"+
+			"  events:\n  - {at: 30s, action: setLoad, service: web, rps: 10}\n", 1))
+	dir := t.TempDir()
+	for _, flag := range []string{"--trace", "--metrics"} {
+		t.Run(flag, func(t *testing.T) {
+			path := filepath.Join(dir, "out.full")
+			code, out, errOut := cli(t, "run", file, flag, path)
+			assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+			assert.Contains(t, out, "\nEXPECTATIONS\n  PASS  within 2m", "the expectations are reported")
+			assert.Contains(t, out, "\nERRORS\n  at 3m: "+flag+": write full: no space left on device (seed 5)\n")
+			assert.Contains(t, out, "FAIL: 2 passed, 0 failed, 1 error (seed 5;")
+			assert.Equal(t, "kubesim: "+flag+": write full: no space left on device\n", errOut)
+
+			code, out, errOut = cli(t, "run", file, flag, path, "-o", "json")
+			assert.Equal(t, 1, code, errOut)
+			var rep runner.Report
+			dec := json.NewDecoder(strings.NewReader(out))
+			dec.DisallowUnknownFields()
+			require.NoError(t, dec.Decode(&rep), "one JSON document on stdout: %q", out)
+			assert.False(t, dec.More())
+			assert.False(t, rep.Passed)
+			assert.Equal(t, runner.ReportCounts{Passed: 2, Errors: 1}, rep.Counts)
+			assert.Equal(t, []runner.ReportError{{At: "3m", What: flag, Message: "write full: no space left on device"}}, rep.Errors)
+			assert.Equal(t, "kubesim: "+flag+": write full: no space left on device\n", errOut)
+		})
+	}
+}
+
+// --trace and --metrics naming one file would leave only the metrics in
+// it (the trace overwritten at the end): bad usage, exit 2, nothing run,
+// no file written. Throwaway devices such as /dev/null may take both.
+func TestRunTraceAndMetricsInOneFileIsAUsageError(t *testing.T) {
+	file := write(t, "passing.yaml", passing)
+	dir := t.TempDir()
+	same := filepath.Join(dir, "out.txt")
+	for _, args := range [][]string{
+		{"--trace", same, "--metrics", same},
+		{"--trace", same, "--metrics", filepath.Join(dir, ".", "sub", "..", "out.txt")},
+	} {
+		code, out, errOut := cli(t, append([]string{"run", file}, args...)...)
+		assert.Equal(t, 2, code, "%v: %s", args, errOut)
+		assert.Empty(t, out, "nothing ran")
+		assert.Contains(t, errOut, "kubesim: --trace and --metrics name the same file")
+		assert.NoFileExists(t, same)
+	}
+
+	// The same existing file under two names (a link) is the same file.
+	require.NoError(t, os.WriteFile(same, nil, 0o644))
+	link := filepath.Join(dir, "link.txt")
+	require.NoError(t, os.Symlink(same, link))
+	code, _, errOut := cli(t, "run", file, "--trace", same, "--metrics", link)
+	assert.Equal(t, 2, code, errOut)
+	assert.Contains(t, errOut, "kubesim: --trace and --metrics name the same file")
+
+	code, out, errOut := cli(t, "run", file, "-q", "--trace", os.DevNull, "--metrics", os.DevNull)
+	assert.Equal(t, 0, code, "%s\n%s", out, errOut)
+}
