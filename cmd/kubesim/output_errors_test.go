@@ -102,3 +102,36 @@ func TestRunTraceAndMetricsInOneFileIsAUsageError(t *testing.T) {
 	code, out, errOut := cli(t, "run", file, "-q", "--trace", os.DevNull, "--metrics", os.DevNull)
 	assert.Equal(t, 0, code, "%s\n%s", out, errOut)
 }
+
+// Reading the metrics does not change them: a scenario with expectations
+// that read the registry at every instant (within metric expectations)
+// writes the same --metrics file, bit for bit, and the same trace, as
+// the scenario without them. (Each read accounts the requests up to then,
+// so the traffic model's batches follow the reads.)
+func TestRunMetricsDoNotDependOnWhatTheExpectationsRead(t *testing.T) {
+	src, err := os.ReadFile("../../scenarios/library/service-failover.yaml")
+	require.NoError(t, err)
+	const expect = "\n  expect:\n"
+	require.Equal(t, 1, strings.Count(string(src), expect))
+	watched := strings.Replace(string(src), expect, expect+
+		"  - {within: 10m, metric: 'kubesim_request_duration_seconds_sum', atLeast: 1e9}\n"+
+		"  - {within: 10m, metric: 'kubesim_request_duration_seconds_bucket{le=\"0.01\"}', atLeast: 1e9}\n", 1)
+	dir := t.TempDir()
+	run := func(name, doc string) (metrics, trace string) {
+		file := filepath.Join(dir, name+".yaml")
+		require.NoError(t, os.WriteFile(file, []byte(doc), 0o644))
+		m, tr := filepath.Join(dir, name+".txt"), filepath.Join(dir, name+".jsonl")
+		_, out, errOut := cli(t, "run", "-q", file, "--metrics", m, "--trace", tr)
+		require.Empty(t, errOut, out)
+		mb, err := os.ReadFile(m)
+		require.NoError(t, err)
+		tb, err := os.ReadFile(tr)
+		require.NoError(t, err)
+		return string(mb), string(tb)
+	}
+	m1, t1 := run("plain", string(src))
+	m2, t2 := run("watched", watched)
+	require.Contains(t, m1, "kubesim_request_duration_seconds_sum{")
+	assert.Equal(t, t1, t2, "the same run")
+	assert.Equal(t, m1, m2, "the same metrics")
+}
