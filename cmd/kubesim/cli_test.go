@@ -521,6 +521,32 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	assert.Empty(t, buf.String(), "nothing to erase once a line replaced the bar")
 }
 
+// On a narrow terminal the bar is shortened, then left out, so that its
+// line never wraps: \r and erase-line reach only a line's last row, and
+// every redraw of a wrapped bar would leave a row of it behind.
+func TestProgressBarFitsTheTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		columns int
+		want    string
+	}{
+		{0, "[###############...............] 5m / 10m simulated"},
+		{80, "[###############...............] 5m / 10m simulated"},
+		{40, "[#####......] 5m / 10m simulated"},
+		{30, "5m / 10m simulated"},
+		{12, "5m / 10m si"},
+	} {
+		var buf bytes.Buffer
+		p := &progress{w: &buf, enabled: true, columns: tc.columns}
+		p.start(10 * time.Minute)
+		p.began = p.began.Add(-progressDelay)
+		p.update(5 * time.Minute)
+		assert.Equal(t, "\r\033[K"+tc.want, buf.String(), "%d columns", tc.columns)
+		if tc.columns > 0 {
+			assert.Less(t, len(tc.want), tc.columns, "the last column stays free")
+		}
+	}
+}
+
 func TestRunMetricsWritesThePrometheusText(t *testing.T) {
 	file := write(t, "load.yaml", `
 apiVersion: kubesim.dev/v1alpha1

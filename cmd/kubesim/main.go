@@ -45,10 +45,17 @@ type env struct {
 	stdout, stderr io.Writer
 	// terminal reports whether stdout is a terminal (progress bar).
 	terminal bool
+	// columns is the terminal's width, 0 if unknown.
+	columns int
 }
 
 func main() {
 	e := env{stdout: os.Stdout, stderr: os.Stderr, terminal: term.IsTerminal(int(os.Stdout.Fd()))}
+	if e.terminal {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			e.columns = w
+		}
+	}
 	os.Exit(execute(os.Args[1:], e))
 }
 

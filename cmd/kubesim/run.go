@@ -125,7 +125,7 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	text := f.output == "text"
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
-	bar := &progress{w: out, enabled: text && e.terminal}
+	bar := &progress{w: out, enabled: text && e.terminal, columns: e.columns}
 	if text && !f.quiet {
 		opts.Story = func(en runner.Entry) { bar.println(en.String()) }
 	}
@@ -252,14 +252,21 @@ func writeMetrics(path string, c *cluster.Cluster) error {
 // the bar never mixes with them. It reads the wall clock: the simulation
 // does not.
 type progress struct {
-	w        io.Writer
-	enabled  bool
+	w       io.Writer
+	enabled bool
+	// columns is the terminal's width (0: unknown): a line longer than
+	// that wraps, and \r then erases only its last row.
+	columns  int
 	until    time.Duration
 	began    time.Time
 	lastDraw time.Time
 	shown    bool
 	now      time.Duration
 }
+
+// minBarWidth is the narrowest bar drawn: on a terminal with less room
+// the progress is the text alone.
+const minBarWidth = 10
 
 // progressDelay is how long a run goes before a bar appears.
 const progressDelay = 300 * time.Millisecond
@@ -282,13 +289,31 @@ func (p *progress) update(now time.Duration) {
 		return
 	}
 	p.lastDraw = time.Now()
-	const width = 30
-	done := width
-	if p.until > 0 {
-		done = int(int64(width) * int64(now) / int64(p.until))
+	text := fmt.Sprintf("%s / %s simulated", scenarios.FormatDuration(now.Truncate(time.Second)), scenarios.FormatDuration(p.until))
+	// The bar and its text fit in the terminal's width less its last
+	// column (writing there wraps on some terminals): a shorter bar, or
+	// the text alone, cut if need be. The bar keeps one width all along:
+	// room is kept for the longest text, the simulated time taking at most
+	// 6 characters more than its end ("1h" then "59m59s").
+	width := 30
+	if p.columns > 0 {
+		room := p.columns - 1
+		longest := 2*len(scenarios.FormatDuration(p.until)) + 6 + len(" /  simulated")
+		width = min(width, room-longest-3)
+		if width < minBarWidth {
+			width = 0
+			text = text[:min(len(text), max(room, 0))]
+		}
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%s%s] %s / %s simulated", strings.Repeat("#", done), strings.Repeat(".", width-done),
-		scenarios.FormatDuration(now.Truncate(time.Second)), scenarios.FormatDuration(p.until))
+	fmt.Fprint(p.w, "\r\033[K")
+	if width > 0 {
+		done := width
+		if p.until > 0 {
+			done = int(int64(width) * int64(now) / int64(p.until))
+		}
+		fmt.Fprintf(p.w, "[%s%s] ", strings.Repeat("#", done), strings.Repeat(".", width-done))
+	}
+	fmt.Fprint(p.w, text)
 	if f, ok := p.w.(interface{ Flush() error }); ok {
 		_ = f.Flush()
 	}
