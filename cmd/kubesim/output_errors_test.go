@@ -135,3 +135,18 @@ func TestRunMetricsDoNotDependOnWhatTheExpectationsRead(t *testing.T) {
 	assert.Equal(t, t1, t2, "the same run")
 	assert.Equal(t, m1, m2, "the same metrics")
 }
+
+// The JSON report is readable as it is, in a CI log or with grep: ">=",
+// "<none>" and "&" are written as such, not as \u003e escapes (valid JSON
+// either way, as in the trace).
+func TestRunJSONDoesNotEscapeHTML(t *testing.T) {
+	file := write(t, "s.yaml", strings.Replace(passing, "  expect:\n",
+		"  expect:\n  - {at: 3m, metric: 'kubesim_requests_total', atLeast: 1}\n", 1))
+	code, out, _ := cli(t, "run", file, "-o", "json")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, `"wants": ">= 1"`)
+	assert.NotContains(t, out, `\u003e`)
+	var rep runner.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, ">= 1", rep.Expectations[0].Wants)
+}

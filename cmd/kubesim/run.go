@@ -197,6 +197,7 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	} else {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		rep := res.Report()
 		rep.Explanations = explanations
 		if err := enc.Encode(rep); err != nil {
