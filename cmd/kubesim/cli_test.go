@@ -521,6 +521,26 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	assert.Empty(t, buf.String(), "nothing to erase once a line replaced the bar")
 }
 
+// While the simulated time crawls (a busy cluster: a second of it can
+// take minutes), the bar shows it to the millisecond, so that it visibly
+// moves; else to the second.
+func TestProgressBarShowsMillisecondsWhenSlow(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, enabled: true}
+	p.start(10 * time.Minute)
+	p.began = p.began.Add(-progressDelay)
+	p.update(3*time.Second + 5*time.Millisecond)
+	assert.Equal(t, "\r\033[K[..............................] 3s / 10m simulated", buf.String())
+	buf.Reset()
+	p.lastDraw = p.lastDraw.Add(-time.Second)
+	p.update(3*time.Second + 250*time.Millisecond)
+	assert.Equal(t, "\r\033[K[..............................] 3.25s / 10m simulated", buf.String(), "the same second as the last draw")
+	buf.Reset()
+	p.lastDraw = p.lastDraw.Add(-time.Second)
+	p.update(9 * time.Second)
+	assert.Equal(t, "\r\033[K[..............................] 9s / 10m simulated", buf.String())
+}
+
 // On a narrow terminal the bar is shortened, then left out, so that its
 // line never wraps: \r and erase-line reach only a line's last row, and
 // every redraw of a wrapped bar would leave a row of it behind.
@@ -531,7 +551,8 @@ func TestProgressBarFitsTheTerminal(t *testing.T) {
 	}{
 		{0, "[###############...............] 5m / 10m simulated"},
 		{80, "[###############...............] 5m / 10m simulated"},
-		{40, "[#####......] 5m / 10m simulated"},
+		{50, "[########.........] 5m / 10m simulated"},
+		{40, "5m / 10m simulated"},
 		{30, "5m / 10m simulated"},
 		{12, "5m / 10m si"},
 	} {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -149,4 +150,62 @@ func TestRunJSONDoesNotEscapeHTML(t *testing.T) {
 	var rep runner.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	assert.Equal(t, ">= 1", rep.Expectations[0].Wants)
+}
+
+// fakeRun is a run whose every simulated millisecond costs wall time on a
+// fake clock: cost(t) per millisecond at simulated time t.
+type fakeRun struct {
+	now, until time.Duration
+	wall       *time.Time
+	cost       func(t time.Duration) time.Duration
+}
+
+func (f *fakeRun) AdvanceTo(t time.Duration) {
+	t = min(max(t, f.now), f.until)
+	for ; f.now < t; f.now += min(time.Millisecond, t-f.now) {
+		*f.wall = f.wall.Add(f.cost(f.now) * min(time.Millisecond, t-f.now) / time.Millisecond)
+	}
+}
+func (f *fakeRun) Now() time.Duration   { return f.now }
+func (f *fakeRun) Until() time.Duration { return f.until }
+
+// The progress bar keeps moving when the cluster is busy: kubesim run
+// slices the simulated time finely while a slice takes long (2,000 nodes
+// scheduling 20,000 pods: the first 3 s of a 10-minute run, one 200th,
+// took 142 s of wall time before the first bar), coarsely when it runs
+// fast, and ends exactly at the end of the run.
+func TestRunAdvancesInSlicesThatKeepTheBarMoving(t *testing.T) {
+	wall := time.Unix(0, 0)
+	busy := 20 * time.Second
+	r := &fakeRun{until: 10 * time.Minute, wall: &wall, cost: func(t time.Duration) time.Duration {
+		if t < busy {
+			return 47 * time.Millisecond // per simulated ms: 20 s of it take 16 minutes
+		}
+		return time.Microsecond
+	}}
+	var updates []time.Duration
+	var walls []time.Time
+	advanceInSlices(r, func() time.Time { return wall }, func(now time.Duration) {
+		updates = append(updates, now)
+		walls = append(walls, wall)
+	})
+	require.NotEmpty(t, updates)
+	assert.Equal(t, r.until, updates[len(updates)-1], "the run ends at its end")
+	assert.Equal(t, r.until, r.now)
+	last := time.Unix(0, 0)
+	for i, w := range walls {
+		assert.LessOrEqual(t, w.Sub(last), time.Second, "update %d at %s came %s after the one before", i, updates[i], w.Sub(last))
+		last = w
+		if i > 0 {
+			assert.Greater(t, updates[i], updates[i-1])
+		}
+	}
+	quick := 0
+	for _, u := range updates {
+		if u > busy {
+			quick++
+		}
+	}
+	assert.Less(t, quick, slicesPerRun+20, "quick stretches go in slices of a 200th of the run")
+	assert.Less(t, len(updates), 12000, "busy ones in slices of about %s of wall time", sliceWall)
 }

@@ -145,11 +145,7 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		}
 	}
 	bar.start(r.Until())
-	const slices = 200
-	for i := 1; i <= slices; i++ {
-		r.AdvanceTo(r.Until() * time.Duration(i) / slices)
-		bar.update(r.Now())
-	}
+	advanceInSlices(r, time.Now, bar.update)
 	bar.clear()
 	res := r.Finish()
 	// An output file that cannot be written fails the run, as a run
@@ -216,6 +212,54 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	return nil
 }
 
+// advancer is the part of a runner.Run that advanceInSlices drives.
+type advancer interface {
+	AdvanceTo(t time.Duration)
+	Now() time.Duration
+	Until() time.Duration
+}
+
+// Slices of simulated time kubesim run advances in: at most a 200th of
+// the run, at least a millisecond (or the run), sized so that one takes
+// about sliceWall of wall time.
+const (
+	slicesPerRun = 200
+	minSlice     = time.Millisecond
+	sliceWall    = 100 * time.Millisecond
+)
+
+// advanceInSlices runs r to its end in slices of simulated time, calling
+// update after each, for the progress bar. A busy stretch (thousands of
+// pods scheduled in a few simulated seconds) can take minutes of wall
+// time for a 200th of the run, so the slices start at a millisecond,
+// double while a slice takes under half of sliceWall and shrink to a
+// quarter when one takes longer than sliceWall. How the run is sliced does
+// not change it (runner.Run.AdvanceTo); only the wall clock, read here in
+// the shell, decides the slices.
+func advanceInSlices(r advancer, clock func() time.Time, update func(now time.Duration)) {
+	until := r.Until()
+	maxStep := max(until/slicesPerRun, 1)
+	step := min(minSlice, maxStep)
+	for {
+		next := until
+		if now := r.Now(); now < until-step {
+			next = now + step
+		}
+		began := clock()
+		r.AdvanceTo(next)
+		update(r.Now())
+		if next >= until {
+			return
+		}
+		switch took := clock().Sub(began); {
+		case took > sliceWall:
+			step = max(step/4, min(minSlice, maxStep))
+		case took < sliceWall/2:
+			step = min(step*2, maxStep)
+		}
+	}
+}
+
 // sameFile reports whether two output paths name one regular file (or
 // one path that does not exist yet): writing both would leave only the
 // second. Devices such as /dev/null may take both.
@@ -263,6 +307,9 @@ type progress struct {
 	lastDraw time.Time
 	shown    bool
 	now      time.Duration
+	// drawn is set once the bar was drawn, at simulated time drawnAt.
+	drawn   bool
+	drawnAt time.Duration
 }
 
 // minBarWidth is the narrowest bar drawn: on a terminal with less room
@@ -290,16 +337,23 @@ func (p *progress) update(now time.Duration) {
 		return
 	}
 	p.lastDraw = time.Now()
-	text := fmt.Sprintf("%s / %s simulated", scenarios.FormatDuration(now.Truncate(time.Second)), scenarios.FormatDuration(p.until))
+	// The simulated time to the second, or to the millisecond while it
+	// crawls (still in the second of the last draw).
+	at := now.Truncate(time.Second)
+	if p.drawn && at == p.drawnAt.Truncate(time.Second) {
+		at = now.Truncate(time.Millisecond)
+	}
+	p.drawn, p.drawnAt = true, now
+	text := fmt.Sprintf("%s / %s simulated", scenarios.FormatDuration(at), scenarios.FormatDuration(p.until))
 	// The bar and its text fit in the terminal's width less its last
 	// column (writing there wraps on some terminals): a shorter bar, or
 	// the text alone, cut if need be. The bar keeps one width all along:
 	// room is kept for the longest text, the simulated time taking at most
-	// 6 characters more than its end ("1h" then "59m59s").
+	// 10 characters more than its end ("1h" then "59m59.999s").
 	width := 30
 	if p.columns > 0 {
 		room := p.columns - 1
-		longest := 2*len(scenarios.FormatDuration(p.until)) + 6 + len(" /  simulated")
+		longest := 2*len(scenarios.FormatDuration(p.until)) + 10 + len(" /  simulated")
 		width = min(width, room-longest-3)
 		if width < minBarWidth {
 			width = 0
