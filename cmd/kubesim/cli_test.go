@@ -521,6 +521,53 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	assert.Empty(t, buf.String(), "nothing to erase once a line replaced the bar")
 }
 
+// While the simulated time crawls (a busy cluster: a second of it can
+// take minutes), the bar shows it to the millisecond, so that it visibly
+// moves; else to the second.
+func TestProgressBarShowsMillisecondsWhenSlow(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, enabled: true}
+	p.start(10 * time.Minute)
+	p.began = p.began.Add(-progressDelay)
+	p.update(3*time.Second + 5*time.Millisecond)
+	assert.Equal(t, "\r\033[K[..............................] 3s / 10m simulated", buf.String())
+	buf.Reset()
+	p.lastDraw = p.lastDraw.Add(-time.Second)
+	p.update(3*time.Second + 250*time.Millisecond)
+	assert.Equal(t, "\r\033[K[..............................] 3.25s / 10m simulated", buf.String(), "the same second as the last draw")
+	buf.Reset()
+	p.lastDraw = p.lastDraw.Add(-time.Second)
+	p.update(9 * time.Second)
+	assert.Equal(t, "\r\033[K[..............................] 9s / 10m simulated", buf.String())
+}
+
+// On a narrow terminal the bar is shortened, then left out, so that its
+// line never wraps: \r and erase-line reach only a line's last row, and
+// every redraw of a wrapped bar would leave a row of it behind.
+func TestProgressBarFitsTheTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		columns int
+		want    string
+	}{
+		{0, "[###############...............] 5m / 10m simulated"},
+		{80, "[###############...............] 5m / 10m simulated"},
+		{50, "[########.........] 5m / 10m simulated"},
+		{40, "5m / 10m simulated"},
+		{30, "5m / 10m simulated"},
+		{12, "5m / 10m si"},
+	} {
+		var buf bytes.Buffer
+		p := &progress{w: &buf, enabled: true, columns: tc.columns}
+		p.start(10 * time.Minute)
+		p.began = p.began.Add(-progressDelay)
+		p.update(5 * time.Minute)
+		assert.Equal(t, "\r\033[K"+tc.want, buf.String(), "%d columns", tc.columns)
+		if tc.columns > 0 {
+			assert.Less(t, len(tc.want), tc.columns, "the last column stays free")
+		}
+	}
+}
+
 func TestRunMetricsWritesThePrometheusText(t *testing.T) {
 	file := write(t, "load.yaml", `
 apiVersion: kubesim.dev/v1alpha1

@@ -45,32 +45,73 @@ type env struct {
 	stdout, stderr io.Writer
 	// terminal reports whether stdout is a terminal (progress bar).
 	terminal bool
+	// columns is the terminal's width, 0 if unknown.
+	columns int
 }
 
 func main() {
 	e := env{stdout: os.Stdout, stderr: os.Stderr, terminal: term.IsTerminal(int(os.Stdout.Fd()))}
+	if e.terminal {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			e.columns = w
+		}
+	}
 	os.Exit(execute(os.Args[1:], e))
 }
 
 // execute runs the command line and returns the exit code.
 func execute(args []string, e env) (code int) {
+	stdout := &stickyWriter{w: e.stdout}
+	e.stdout = stdout
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	err := root.Execute()
-	if err == nil {
-		return exitOK
-	}
 	var ee *exitError
-	if errors.As(err, &ee) {
+	switch {
+	case err == nil:
+		code = exitOK
+	case errors.As(err, &ee):
 		if ee.err != nil {
 			printError(e.stderr, ee.err)
 		}
-		return ee.code
+		code = ee.code
+	default:
+		printError(e.stderr, err)
+		code = exitUsage
 	}
-	printError(e.stderr, err)
-	return exitUsage
+	// Output that could not be written (a full disk) fails the command,
+	// as a --trace or --metrics file that cannot be written fails a run: a
+	// script must not take a truncated report for a complete one.
+	if stdout.err != nil {
+		wrote := err != nil && errors.Is(err, stdout.err)
+		if !wrote {
+			printError(e.stderr, stdout.err)
+		}
+		if code == exitOK || wrote {
+			code = exitFailed
+		}
+	}
+	return code
+}
+
+// stickyWriter remembers the first error of its writer and refuses every
+// write after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // printError prints an error; a scenario ErrorList is printed one
@@ -100,8 +141,9 @@ kubelets, controllers, kube-proxy and service traffic) as one deterministic prog
 on a virtual clock. The same scenario and seed always give the same history.
 
 Exit codes: 0 all expectations passed, 1 the run failed (an expectation failed,
-an action errored, or a pod to explain does not exist and was never scheduled),
-2 bad input or usage (nothing was run).`,
+an action errored, a pod to explain does not exist and was never scheduled, or
+the output, the --trace or the --metrics file could not be written), 2 bad input
+or usage (nothing was run).`,
 		Example: `  kubesim scenarios                       # the built-in library
   kubesim run node-failure                # run a built-in scenario
   kubesim run my-scenario.yaml --seed 7   # run a file with another seed

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,9 +46,10 @@ the value observed. A scenario with any problem is rejected before anything runs
 with FILE:LINE: field.path: message errors.
 
 Exit codes: 0 every expectation passed; 1 an expectation failed, an action
-errored, or an --explain pod does not exist at the end and was never scheduled (a
-run error); 2 bad input or usage (nothing was run). Expectations due after --until
-are reported as not checked and do not fail the run.`,
+errored, an --explain pod does not exist at the end and was never scheduled, or
+the --trace or --metrics file could not be written (run errors, reported with the
+run), or the output could not be written; 2 bad input or usage (nothing was run).
+Expectations due after --until are reported as not checked and do not fail the run.`,
 		Example: `  kubesim run node-failure
   kubesim run node-failure --seed 42 --quiet
   kubesim run ./my-scenario.yaml --until 3m --trace trace.jsonl --metrics metrics.txt
@@ -86,6 +88,9 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		}
 		explain = append(explain, podName{s, ns, name})
 	}
+	if f.trace != "" && f.metrics != "" && sameFile(f.trace, f.metrics) {
+		return usageError("--trace and --metrics name the same file (%s): the metrics would overwrite the trace", f.metrics)
+	}
 	sc, err := loadScenario(arg)
 	if err != nil {
 		return err
@@ -94,10 +99,10 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	if cmd.Flags().Changed("seed") {
 		opts.Seed = &f.seed
 	}
-	var traceFile *os.File
+	var traceFile io.WriteCloser
 	var traceBuf *bufio.Writer
 	if f.trace != "" {
-		if traceFile, err = os.Create(f.trace); err != nil {
+		if traceFile, err = createFile(f.trace); err != nil {
 			return usageError("--trace: %v", err)
 		}
 		defer traceFile.Close()
@@ -111,7 +116,7 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	}
 	if f.metrics != "" {
 		// Fail on a bad path now rather than after the run.
-		mf, err := os.Create(f.metrics)
+		mf, err := createFile(f.metrics)
 		if err != nil {
 			return usageError("--metrics: %v", err)
 		}
@@ -120,7 +125,7 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	text := f.output == "text"
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
-	bar := &progress{w: out, enabled: text && e.terminal}
+	bar := &progress{w: out, enabled: text && e.terminal, columns: e.columns}
 	if text && !f.quiet {
 		opts.Story = func(en runner.Entry) { bar.println(en.String()) }
 	}
@@ -140,16 +145,25 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		}
 	}
 	bar.start(r.Until())
-	const slices = 200
-	for i := 1; i <= slices; i++ {
-		r.AdvanceTo(r.Until() * time.Duration(i) / slices)
-		bar.update(r.Now())
-	}
+	advanceInSlices(r, time.Now, bar.update)
 	bar.clear()
 	res := r.Finish()
+	// An output file that cannot be written fails the run, as a run
+	// error: the run is still reported, and the verdict, the JSON's passed
+	// and errors[] and the exit code agree. Each is also said on stderr,
+	// which a CI log shows when stdout goes to a file.
+	var fileErrs []error
+	fileError := func(flag string, err error) {
+		res.Errors = append(res.Errors, runner.RunError{At: res.RanUntil, What: flag, Message: err.Error()})
+		fileErrs = append(fileErrs, fmt.Errorf("%s: %v", flag, err))
+	}
 	if traceBuf != nil {
-		if err := traceBuf.Flush(); err != nil {
-			return &exitError{code: exitFailed, err: fmt.Errorf("--trace: %v", err)}
+		err := traceBuf.Flush()
+		if cerr := traceFile.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fileError("--trace", err)
 		}
 	}
 	// A pod that cannot be explained (it does not exist then and was never
@@ -165,9 +179,10 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		}
 		explanations = append(explanations, s)
 	}
-	var metricsErr error
 	if f.metrics != "" {
-		metricsErr = writeMetrics(f.metrics, r.Cluster())
+		if err := writeMetrics(f.metrics, r.Cluster()); err != nil {
+			fileError("--metrics", err)
+		}
 	}
 	if text {
 		var until time.Duration
@@ -178,15 +193,18 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	} else {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		rep := res.Report()
 		rep.Explanations = explanations
 		if err := enc.Encode(rep); err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}
 	}
-	if metricsErr != nil {
+	if len(fileErrs) > 0 {
 		out.Flush()
-		return &exitError{code: exitFailed, err: metricsErr}
+		for _, err := range fileErrs {
+			printError(e.stderr, err)
+		}
 	}
 	if !res.OK() {
 		return &exitError{code: exitFailed}
@@ -194,16 +212,82 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	return nil
 }
 
+// advancer is the part of a runner.Run that advanceInSlices drives.
+type advancer interface {
+	AdvanceTo(t time.Duration)
+	Now() time.Duration
+	Until() time.Duration
+}
+
+// Slices of simulated time kubesim run advances in: at most a 200th of
+// the run, at least a millisecond (or the run), sized so that one takes
+// about sliceWall of wall time.
+const (
+	slicesPerRun = 200
+	minSlice     = time.Millisecond
+	sliceWall    = 100 * time.Millisecond
+)
+
+// advanceInSlices runs r to its end in slices of simulated time, calling
+// update after each, for the progress bar. A busy stretch (thousands of
+// pods scheduled in a few simulated seconds) can take minutes of wall
+// time for a 200th of the run, so the slices start at a millisecond,
+// double while a slice takes under half of sliceWall and shrink to a
+// quarter when one takes longer than sliceWall. How the run is sliced does
+// not change it (runner.Run.AdvanceTo); only the wall clock, read here in
+// the shell, decides the slices.
+func advanceInSlices(r advancer, clock func() time.Time, update func(now time.Duration)) {
+	until := r.Until()
+	maxStep := max(until/slicesPerRun, 1)
+	step := min(minSlice, maxStep)
+	for {
+		next := until
+		if now := r.Now(); now < until-step {
+			next = now + step
+		}
+		began := clock()
+		r.AdvanceTo(next)
+		update(r.Now())
+		if next >= until {
+			return
+		}
+		switch took := clock().Sub(began); {
+		case took > sliceWall:
+			step = max(step/4, min(minSlice, maxStep))
+		case took < sliceWall/2:
+			step = min(step*2, maxStep)
+		}
+	}
+}
+
+// sameFile reports whether two output paths name one regular file (or
+// one path that does not exist yet): writing both would leave only the
+// second. Devices such as /dev/null may take both.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return sa.Mode().IsRegular() && os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// createFile creates (or truncates) an output file: the --trace and
+// --metrics files. Tests replace it to make writes fail.
+var createFile = func(path string) (io.WriteCloser, error) { return os.Create(path) }
+
 // writeMetrics writes the cluster's metrics registry in the Prometheus
 // text format.
 func writeMetrics(path string, c *cluster.Cluster) error {
-	f, err := os.Create(path)
+	f, err := createFile(path)
 	if err != nil {
-		return fmt.Errorf("--metrics: %v", err)
+		return err
 	}
 	if err := c.Metrics().WriteText(f); err != nil {
 		f.Close()
-		return fmt.Errorf("--metrics: %v", err)
+		return err
 	}
 	return f.Close()
 }
@@ -213,14 +297,24 @@ func writeMetrics(path string, c *cluster.Cluster) error {
 // the bar never mixes with them. It reads the wall clock: the simulation
 // does not.
 type progress struct {
-	w        io.Writer
-	enabled  bool
+	w       io.Writer
+	enabled bool
+	// columns is the terminal's width (0: unknown): a line longer than
+	// that wraps, and \r then erases only its last row.
+	columns  int
 	until    time.Duration
 	began    time.Time
 	lastDraw time.Time
 	shown    bool
 	now      time.Duration
+	// drawn is set once the bar was drawn, at simulated time drawnAt.
+	drawn   bool
+	drawnAt time.Duration
 }
+
+// minBarWidth is the narrowest bar drawn: on a terminal with less room
+// the progress is the text alone.
+const minBarWidth = 10
 
 // progressDelay is how long a run goes before a bar appears.
 const progressDelay = 300 * time.Millisecond
@@ -243,13 +337,38 @@ func (p *progress) update(now time.Duration) {
 		return
 	}
 	p.lastDraw = time.Now()
-	const width = 30
-	done := width
-	if p.until > 0 {
-		done = int(int64(width) * int64(now) / int64(p.until))
+	// The simulated time to the second, or to the millisecond while it
+	// crawls (still in the second of the last draw).
+	at := now.Truncate(time.Second)
+	if p.drawn && at == p.drawnAt.Truncate(time.Second) {
+		at = now.Truncate(time.Millisecond)
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%s%s] %s / %s simulated", strings.Repeat("#", done), strings.Repeat(".", width-done),
-		scenarios.FormatDuration(now.Truncate(time.Second)), scenarios.FormatDuration(p.until))
+	p.drawn, p.drawnAt = true, now
+	text := fmt.Sprintf("%s / %s simulated", scenarios.FormatDuration(at), scenarios.FormatDuration(p.until))
+	// The bar and its text fit in the terminal's width less its last
+	// column (writing there wraps on some terminals): a shorter bar, or
+	// the text alone, cut if need be. The bar keeps one width all along:
+	// room is kept for the longest text, the simulated time taking at most
+	// 10 characters more than its end ("1h" then "59m59.999s").
+	width := 30
+	if p.columns > 0 {
+		room := p.columns - 1
+		longest := 2*len(scenarios.FormatDuration(p.until)) + 10 + len(" /  simulated")
+		width = min(width, room-longest-3)
+		if width < minBarWidth {
+			width = 0
+			text = text[:min(len(text), max(room, 0))]
+		}
+	}
+	fmt.Fprint(p.w, "\r\033[K")
+	if width > 0 {
+		done := width
+		if p.until > 0 {
+			done = int(int64(width) * int64(now) / int64(p.until))
+		}
+		fmt.Fprintf(p.w, "[%s%s] ", strings.Repeat("#", done), strings.Repeat(".", width-done))
+	}
+	fmt.Fprint(p.w, text)
 	if f, ok := p.w.(interface{ Flush() error }); ok {
 		_ = f.Flush()
 	}

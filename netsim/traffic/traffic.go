@@ -638,7 +638,7 @@ func (t *Traffic) account(f *flow, n uint64, at time.Duration, entry string, ep 
 		st.ServedByPod[pod] += n
 		s := t.sojourn(podKey{ep.Namespace, ep.Pod})
 		latency = hop + s
-		t.duration.With(f.key.ns, f.key.svc).ObserveShiftedExp(n, hop.Seconds(), s.Seconds())
+		t.duration.With(f.key.ns, f.key.svc).ObserveShiftedExp(n, hop, s)
 	} else {
 		st.Failed += n
 		st.FailedByReason[reason] += n

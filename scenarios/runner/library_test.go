@@ -63,6 +63,44 @@ func TestBuiltinsAreDeterministic(t *testing.T) {
 	}
 }
 
+// TestBuiltinsRunTheSameInSlices: advancing a run in slices of any sizes
+// (kubesim run advances in slices to draw its progress bar, as short as a
+// millisecond when the cluster is busy) gives the same run as one call:
+// the same trace, timeline, metrics and result.
+func TestBuiltinsRunTheSameInSlices(t *testing.T) {
+	type outcome struct {
+		trace, story, metrics string
+		report                runner.Report
+	}
+	run := func(t *testing.T, name string, slices []time.Duration) outcome {
+		var trace, story strings.Builder
+		var line []byte
+		r, err := runner.New(loadBuiltin(t, name), runner.Options{
+			Trace: func(rec sim.Record) {
+				line = append(rec.AppendJSON(line[:0]), '\n')
+				trace.Write(line)
+			},
+			Story: func(e runner.Entry) { story.WriteString(e.String() + "\n") },
+		})
+		require.NoError(t, err)
+		for i := 0; len(slices) > 0 && r.Now() < r.Until(); i++ {
+			r.AdvanceTo(r.Now() + slices[i%len(slices)])
+		}
+		res := r.Finish()
+		return outcome{trace.String(), story.String(), r.Cluster().Metrics().Text(), res.Report()}
+	}
+	for _, name := range library.Names() {
+		t.Run(name, func(t *testing.T) {
+			whole := run(t, name, nil)
+			sliced := run(t, name, []time.Duration{time.Millisecond, 7 * time.Second, 333 * time.Millisecond, time.Nanosecond, 5 * time.Second})
+			assert.Equal(t, whole.trace, sliced.trace, "trace")
+			assert.Equal(t, whole.story, sliced.story, "timeline")
+			assert.Equal(t, whole.metrics, sliced.metrics, "metrics")
+			assert.Equal(t, whole.report, sliced.report, "result")
+		})
+	}
+}
+
 // TestLibraryPasses: every built-in scenario passes every expectation, with
 // no run error, on the whole cluster (cache mutation detection on). A
 // "within" expectation must not hold from the start of the run: it would

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Kind is a metric family's type.
@@ -64,17 +66,51 @@ type family struct {
 	shape uint64
 }
 
-// series is one labelled time series. For a histogram, count and sum are
-// exact; expected[i] accumulates the (possibly fractional) expected number
-// of observations ≤ buckets[i] and the exposed bucket count is its floor,
-// so apportioning observations over many calls loses nothing (see
-// Histogram.ObserveShiftedExp).
+// series is one labelled time series. For a histogram, count is exact and
+// so are the sum of duration observations (in nanoseconds) and the
+// expected[i], which accumulate in fixed point the (possibly fractional)
+// expected number of observations ≤ buckets[i]; the exposed bucket count is
+// its floor. Integer sums do not depend on how the observations were
+// batched or ordered, so apportioning them over many calls changes nothing,
+// bit for bit (see Histogram.ObserveShiftedExp).
 type series struct {
 	values   []string
-	value    float64   // counter / gauge
-	count    uint64    // histogram
-	sum      float64   // histogram
-	expected []float64 // histogram cumulative bucket counts
+	value    float64 // counter / gauge
+	count    uint64  // histogram
+	sum      float64 // histogram: the sum of Observe's float values
+	sumNanos uint128 // histogram: the sum of duration observations, in ns
+	expected []uint128
+}
+
+// uint128 is an unsigned 128-bit integer: exact sums of products of two
+// uint64s.
+type uint128 struct{ hi, lo uint64 }
+
+// addMul adds n·x.
+func (a *uint128) addMul(n, x uint64) {
+	hi, lo := bits.Mul64(n, x)
+	var carry uint64
+	a.lo, carry = bits.Add64(a.lo, lo, 0)
+	a.hi += hi + carry
+}
+
+// float64 is a's value as a float64 (exact up to 2⁵³, as any conversion
+// of the same integer the same).
+func (a uint128) float64() float64 { return float64(a.hi)*0x1p64 + float64(a.lo) }
+
+// fixedOne is 1 in the fixed point of expected bucket counts: 53 bits of
+// fraction, a float64's precision for a probability in [0.5, 1].
+const (
+	fixedBits        = 53
+	fixedOne  uint64 = 1 << fixedBits
+)
+
+// total is a histogram series' sum of observations.
+func (s *series) total() float64 {
+	if s.sumNanos == (uint128{}) {
+		return s.sum
+	}
+	return s.sum + s.sumNanos.float64()/1e9
 }
 
 func (r *Registry) register(name, help string, kind Kind, buckets []float64, labels []string) *family {
@@ -132,7 +168,7 @@ func (f *family) with(values []string) *series {
 	if !ok {
 		s = &series{values: slices.Clone(values)}
 		if f.kind == KindHistogram {
-			s.expected = make([]float64, len(f.buckets))
+			s.expected = make([]uint128, len(f.buckets))
 		}
 		f.series[key] = s
 		f.sorted = nil
@@ -270,7 +306,9 @@ func (v *HistogramVec) With(values ...string) *Histogram {
 // Observe records one observation.
 func (h *Histogram) Observe(x float64) { h.ObserveN(x, 1) }
 
-// ObserveN records n observations of the same value.
+// ObserveN records n observations of the same value. The sum of float
+// observations is a float sum: for totals that do not depend on the
+// batches, observe durations (ObserveShiftedExp).
 func (h *Histogram) ObserveN(x float64, n uint64) {
 	if n == 0 {
 		return
@@ -279,30 +317,36 @@ func (h *Histogram) ObserveN(x float64, n uint64) {
 	h.s.sum += x * float64(n)
 	for i, b := range h.buckets {
 		if x <= b {
-			h.s.expected[i] += float64(n)
+			h.s.expected[i].addMul(n, fixedOne)
 		}
 	}
 }
 
-// ObserveShiftedExp records n observations distributed as offset + an
-// exponential variable of the given mean, in expectation: each bucket
-// receives n·P(X ≤ le) expected observations (fractions carried across
-// calls, exposed counts are floors) and the sum grows by n·(offset+mean).
-// Splitting n over several calls gives the same totals as one call, which
-// keeps aggregated and per-request accounting consistent.
-func (h *Histogram) ObserveShiftedExp(n uint64, offset, mean float64) {
+// ObserveShiftedExp records n durations distributed as offset + an
+// exponential variable of the given mean, in expectation, in a histogram of
+// seconds: each bucket receives n·P(X ≤ le) expected observations
+// (fractions carried across calls, exposed counts are floors) and the sum
+// grows by n·(offset+mean). Both are kept exactly (the sum in nanoseconds,
+// each bucket's P in 53-bit fixed point), so splitting n over several
+// calls, in any batches, gives the same totals bit for bit as one call:
+// how often the traffic model accounts, which follows how often the
+// registry is read, does not show in what it reads.
+func (h *Histogram) ObserveShiftedExp(n uint64, offset, mean time.Duration) {
 	if n == 0 {
 		return
 	}
-	if mean <= 0 {
-		h.ObserveN(offset, n)
-		return
-	}
+	offset, mean = max(offset, 0), max(mean, 0)
 	h.s.count += n
-	h.s.sum += float64(n) * (offset + mean)
+	h.s.sumNanos.addMul(n, uint64(offset+mean))
+	off, m := offset.Seconds(), mean.Seconds()
 	for i, b := range h.buckets {
-		if b >= offset {
-			h.s.expected[i] += float64(n) * -math.Expm1(-(b-offset)/mean)
+		switch {
+		case b < off:
+		case m == 0:
+			h.s.expected[i].addMul(n, fixedOne)
+		default:
+			p := -math.Expm1(-(b - off) / m)
+			h.s.expected[i].addMul(n, uint64(math.Round(p*float64(fixedOne))))
 		}
 	}
 }
@@ -311,14 +355,13 @@ func (h *Histogram) ObserveShiftedExp(n uint64, offset, mean float64) {
 func (h *Histogram) Count() uint64 { return h.s.count }
 
 // Sum is the sum of observations.
-func (h *Histogram) Sum() float64 { return h.s.sum }
+func (h *Histogram) Sum() float64 { return h.s.total() }
 
 // bucketCount is the exposed cumulative count of bucket i: the floor of
-// its expected count (with a little slack for rounding), never above the
-// total count.
+// its expected count, never above the total count.
 func (s *series) bucketCount(i int) uint64 {
-	c := uint64(math.Floor(s.expected[i] + 1e-6))
-	return min(c, s.count)
+	e := s.expected[i]
+	return min(e.hi<<(64-fixedBits)|e.lo>>fixedBits, s.count)
 }
 
 func validMetricName(s string) bool {

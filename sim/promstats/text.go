@@ -74,7 +74,7 @@ func (r *Registry) ValuesNamed(name string, buf []float64) (values []float64, sh
 			}
 			buf = append(buf, float64(s.count))
 		case sum:
-			buf = append(buf, s.sum)
+			buf = append(buf, s.total())
 		case count:
 			buf = append(buf, float64(s.count))
 		}
@@ -133,7 +133,7 @@ func (f *family) appendSamples(out []Sample) []Sample {
 		}
 		out = append(out,
 			Sample{Name: f.name + "_bucket", Labels: withLe(labels, "+Inf"), Value: float64(s.count)},
-			Sample{Name: f.name + "_sum", Labels: labels, Value: s.sum},
+			Sample{Name: f.name + "_sum", Labels: labels, Value: s.total()},
 			Sample{Name: f.name + "_count", Labels: labels, Value: float64(s.count)})
 	}
 	return out
