@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -168,6 +170,12 @@ func (d *fileDec) expectation(n *yaml.Node, path string, index int) (Expectation
 	e.lines = o.lines()
 	if v := o.get("name"); v != nil {
 		e.Name, _ = d.str(v, o.sub("name"))
+		// The name is one line of the report: a newline would split its
+		// PASS/FAIL line, a tab or escape garble it.
+		if i := strings.IndexFunc(e.Name, unicode.IsControl); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(e.Name[i:])
+			d.errorf(v, o.sub("name"), "contains a control character (%q): a name is one line of the report", string(r))
+		}
 	}
 	at, within := o.get("at"), o.get("within")
 	switch {
