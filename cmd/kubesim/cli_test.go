@@ -917,3 +917,19 @@ func TestMissingScenarioFileIsReportedWithoutALine(t *testing.T) {
 		assert.Equal(t, missing+": cannot read scenario: no such file or directory\nkubesim: 1 error; nothing was run\n", errOut, args)
 	}
 }
+
+// The JSON report carries the command that replays the run, as the text
+// verdict line does: a seed above 2^53 is a JSON number that jq 1.6 and
+// JavaScript round, so a pipeline replays from the string instead.
+func TestRunJSONCarriesTheRerunCommand(t *testing.T) {
+	file := write(t, "passing.yaml", passing)
+	_, out, _ := cli(t, "run", file, "-o", "json", "--seed", "9007199254740993", "--until", "30s")
+	var rep struct {
+		Rerun string `json:"rerun"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, "kubesim run "+file+" --seed 9007199254740993 --until 30s", rep.Rerun)
+
+	_, text, _ := cli(t, "run", file, "--seed", "9007199254740993", "--until", "30s")
+	assert.Contains(t, text, "rerun: "+rep.Rerun+")")
+}

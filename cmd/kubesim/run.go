@@ -184,17 +184,19 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 			fileError("--metrics", err)
 		}
 	}
+	var until time.Duration
+	if cmd.Flags().Changed("until") {
+		until = f.until
+	}
+	rerun := rerunCommand(displayName(arg), seed, until)
 	if text {
-		var until time.Duration
-		if cmd.Flags().Changed("until") {
-			until = f.until
-		}
-		writeText(out, res, rerunCommand(displayName(arg), seed, until), f.quiet, explanations)
+		writeText(out, res, rerun, f.quiet, explanations)
 	} else {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		rep := res.Report()
+		rep.Rerun = rerun
 		rep.Explanations = explanations
 		if err := enc.Encode(rep); err != nil {
 			return &exitError{code: exitFailed, err: err}

@@ -13,8 +13,12 @@ type Report struct {
 	Scenario string `json:"scenario"`
 	// Description is the scenario's metadata.description; the key is
 	// left out when it has none, as the README says.
-	Description  string              `json:"description,omitempty"`
-	Seed         uint64              `json:"seed"`
+	Description string `json:"description,omitempty"`
+	Seed        uint64 `json:"seed"`
+	// Rerun is the command line that replays the run (set by the CLI, which
+	// knows how the scenario was named): a string, as seeds above 2^53 are
+	// JSON numbers that many tools round.
+	Rerun        string              `json:"rerun"`
 	Duration     string              `json:"duration"`
 	RanUntil     string              `json:"ranUntil"`
 	Passed       bool                `json:"passed"`
