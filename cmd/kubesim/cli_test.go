@@ -933,3 +933,21 @@ func TestRunJSONCarriesTheRerunCommand(t *testing.T) {
 	_, text, _ := cli(t, "run", file, "--seed", "9007199254740993", "--until", "30s")
 	assert.Contains(t, text, "rerun: "+rep.Rerun+")")
 }
+
+// panickyWriter panics on the first write: a stand-in for a bug anywhere
+// below a command.
+type panickyWriter struct{}
+
+func (panickyWriter) Write([]byte) (int, error) { panic("boom") }
+
+// A panic is a bug in kubesim, not bad input: it exits 3 (Go's own exit
+// for a panic is 2, which the README reserves for bad input and usage),
+// with the panic and its stack on stderr.
+func TestInternalErrorExitsThree(t *testing.T) {
+	var errOut bytes.Buffer
+	code := execute([]string{"scenarios"}, env{stdout: panickyWriter{}, stderr: &errOut})
+	assert.Equal(t, 3, code)
+	assert.True(t, strings.HasPrefix(errOut.String(), "kubesim: internal error (a bug in kubesim; please report it with the command line): "), errOut.String())
+	assert.Contains(t, errOut.String(), "boom")
+	assert.Contains(t, errOut.String(), "goroutine ")
+}

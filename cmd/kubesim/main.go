@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -17,6 +18,9 @@ const (
 	exitOK     = 0
 	exitFailed = 1
 	exitUsage  = 2
+	// exitInternal is a bug in kubesim (a panic). Go's own exit code for a
+	// panic is 2, which would read as bad input.
+	exitInternal = 3
 )
 
 // exitError carries a process exit code through cobra. A nil err means
@@ -61,6 +65,12 @@ func main() {
 
 // execute runs the command line and returns the exit code.
 func execute(args []string, e env) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(e.stderr, "kubesim: internal error (a bug in kubesim; please report it with the command line): %v\n%s", r, debug.Stack())
+			code = exitInternal
+		}
+	}()
 	stdout := &stickyWriter{w: e.stdout}
 	e.stdout = stdout
 	root := newRootCmd(e)
@@ -143,7 +153,7 @@ on a virtual clock. The same scenario and seed always give the same history.
 Exit codes: 0 all expectations passed, 1 the run failed (an expectation failed,
 an action errored, a pod to explain does not exist and was never scheduled, or
 the output, the --trace or the --metrics file could not be written), 2 bad input
-or usage (nothing was run).`,
+or usage (nothing was run), 3 an internal error (a bug in kubesim).`,
 		Example: `  kubesim scenarios                       # the built-in library
   kubesim run node-failure                # run a built-in scenario
   kubesim run my-scenario.yaml --seed 7   # run a file with another seed
