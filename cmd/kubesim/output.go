@@ -147,9 +147,9 @@ func writeSummary(w io.Writer, s runner.Summary) {
 	}
 	if len(s.HPAs) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintf(tw, "  HPAS\tTARGET\tMIN\tMAX\tCURRENT\tDESIRED\n")
+		fmt.Fprintf(tw, "  HPAS\tREFERENCE\tTARGETS\tMIN\tMAX\tCURRENT\tDESIRED\n")
 		for _, h := range s.HPAs {
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\n", nsName(h.Namespace, h.Name), h.Target, h.Min, h.Max, h.Current, h.Desired)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\n", nsName(h.Namespace, h.Name), h.Target, h.Targets, h.Min, h.Max, h.Current, h.Desired)
 		}
 		tw.Flush()
 	}

@@ -2,7 +2,9 @@ package runner
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -65,10 +67,13 @@ type HPASummary struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	Target    string `json:"target"`
-	Min       int32  `json:"minReplicas"`
-	Max       int32  `json:"maxReplicas"`
-	Current   int32  `json:"currentReplicas"`
-	Desired   int32  `json:"desiredReplicas"`
+	// Targets is kubectl get hpa's TARGETS column: each metric's current
+	// value over its target ("cpu: 49%/50%").
+	Targets string `json:"targets"`
+	Min     int32  `json:"minReplicas"`
+	Max     int32  `json:"maxReplicas"`
+	Current int32  `json:"currentReplicas"`
+	Desired int32  `json:"desiredReplicas"`
 }
 
 // PodSummary counts pods by phase.
@@ -217,8 +222,9 @@ func summarize(c *cluster.Cluster) Summary {
 			minR = *h.Spec.MinReplicas
 		}
 		s.HPAs = append(s.HPAs, HPASummary{Namespace: h.Namespace, Name: h.Name,
-			Target: scenariosRefName(h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name),
-			Min:    minR, Max: h.Spec.MaxReplicas, Current: h.Status.CurrentReplicas, Desired: h.Status.DesiredReplicas})
+			Target:  scenariosRefName(h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name),
+			Targets: hpaTargets(h.Spec.Metrics, h.Status.CurrentMetrics),
+			Min:     minR, Max: h.Spec.MaxReplicas, Current: h.Status.CurrentReplicas, Desired: h.Status.DesiredReplicas})
 	}
 	c.Traffic().Flush() // request totals up to the end
 	endpointSlices := list[*discoveryv1.EndpointSlice](c, "endpointslices")
@@ -276,4 +282,73 @@ func podCondition(p *v1.Pod, t v1.PodConditionType) *v1.PodCondition {
 		}
 	}
 	return nil
+}
+
+// hpaTargets is kubectl get hpa's TARGETS column (formatHPAMetrics in
+// pkg/printers/internalversion/printers.go): each metric's current value
+// over its target, the first two of them.
+func hpaTargets(specs []autoscalingv2.MetricSpec, statuses []autoscalingv2.MetricStatus) string {
+	if len(specs) == 0 {
+		return "<none>"
+	}
+	const maximum = 2
+	var list []string
+	pair := func(current *resource.Quantity) string {
+		if current == nil {
+			return "<unknown>"
+		}
+		return current.String()
+	}
+	pct := func(current *int32) string {
+		if current == nil {
+			return "<unknown>"
+		}
+		return fmt.Sprintf("%d%%", *current)
+	}
+	resourceTarget := func(name v1.ResourceName, t autoscalingv2.MetricTarget, cur *autoscalingv2.MetricValueStatus) string {
+		if t.AverageValue != nil {
+			var v *resource.Quantity
+			if cur != nil {
+				v = cur.AverageValue
+			}
+			return fmt.Sprintf("%s: %s/%s", name, pair(v), t.AverageValue.String())
+		}
+		var p *int32
+		if cur != nil {
+			p = cur.AverageUtilization
+		}
+		target := "<auto>"
+		if t.AverageUtilization != nil {
+			target = fmt.Sprintf("%d%%", *t.AverageUtilization)
+		}
+		return fmt.Sprintf("%s: %s/%s", name, pct(p), target)
+	}
+	for i, spec := range specs {
+		var st *autoscalingv2.MetricStatus
+		if i < len(statuses) {
+			st = &statuses[i]
+		}
+		switch {
+		case spec.Type == autoscalingv2.ResourceMetricSourceType && spec.Resource != nil:
+			var cur *autoscalingv2.MetricValueStatus
+			if st != nil && st.Resource != nil {
+				cur = &st.Resource.Current
+			}
+			list = append(list, resourceTarget(spec.Resource.Name, spec.Resource.Target, cur))
+		case spec.Type == autoscalingv2.ContainerResourceMetricSourceType && spec.ContainerResource != nil:
+			var cur *autoscalingv2.MetricValueStatus
+			if st != nil && st.ContainerResource != nil {
+				cur = &st.ContainerResource.Current
+			}
+			list = append(list, resourceTarget(spec.ContainerResource.Name, spec.ContainerResource.Target, cur))
+		default:
+			// Pods, Object and External metrics: kubesim has no metrics
+			// API for them (see the README), so no current value.
+			list = append(list, "<unknown type>")
+		}
+	}
+	if len(list) > maximum {
+		return fmt.Sprintf("%s + %d more...", strings.Join(list[:maximum], ", "), len(list)-maximum)
+	}
+	return strings.Join(list, ", ")
 }
