@@ -466,3 +466,16 @@ func TestMetricNamesGivenWithOptionsTakeAnyLabel(t *testing.T) {
 	_, err = LoadBytes("m.yaml", doc(`kubesim_endpoints{zone="a"}`), ".", WithMetricNames("app_queue_depth"))
 	assert.EqualError(t, err, `m.yaml:6: spec.expect[0].metric: unknown label "zone": kubesim_endpoints has the labels namespace, service, ready`)
 }
+
+// A plain value with ": " in it ends YAML's key at its first colon, and
+// go-yaml says only "mapping values are not allowed in this context": the
+// error says to quote the value, with the line quoted.
+func TestUnquotedColonInAValueGetsAHint(t *testing.T) {
+	doc := "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: lab\n  description: HPA lab: scale up\nspec:\n  duration: 1m\n"
+	_, err := LoadBytes("s.yaml", []byte(doc), ".")
+	require.EqualError(t, err, `s.yaml:5: YAML syntax error: mapping values are not allowed in this context: a value containing ": " must be quoted: description: "HPA lab: scale up"`)
+
+	doc = "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  expect:\n  - name: web: up\n    at: 1m\n"
+	_, err = LoadBytes("s.yaml", []byte(doc), ".")
+	require.EqualError(t, err, `s.yaml:6: YAML syntax error: mapping values are not allowed in this context: a value containing ": " must be quoted: - name: "web: up"`)
+}

@@ -46,7 +46,7 @@ func parseDocuments(data []byte) (docs []*yaml.Node, errLine int, errMsg string)
 			if tab := tabIndentedLine(data, line, msg); tab > 0 {
 				return docs, tab, msg + tabHint
 			}
-			return docs, line, msg
+			return docs, line, msg + colonHint(data, line, msg)
 		}
 		if isEmptyDocument(&doc) {
 			continue
@@ -159,6 +159,32 @@ func offendingLine(data []byte, line int, msg string) int {
 		}
 	}
 	return start
+}
+
+// colonHint follows go-yaml's "mapping values are not allowed in this
+// context" when the line is `key: value` and the plain value holds ": "
+// (description: HPA lab: scale up): it says to quote the value, and how.
+func colonHint(data []byte, line int, msg string) string {
+	if strings.TrimPrefix(msg, "YAML syntax error: ") != "mapping values are not allowed in this context" {
+		return ""
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	text := strings.TrimRight(string(lines[line-1]), " \r")
+	body := strings.TrimLeft(text, " ")
+	dash := ""
+	if rest, ok := strings.CutPrefix(body, "- "); ok {
+		dash, body = "- ", strings.TrimLeft(rest, " ")
+	}
+	key, value, ok := strings.Cut(body, ": ")
+	value = strings.TrimLeft(value, " ")
+	if !ok || key == "" || strings.ContainsAny(key, "\"'{[#") || !strings.Contains(value, ": ") ||
+		strings.ContainsAny(value[:1], "\"'{[|>&*!#") || strings.Contains(value, " #") {
+		return ""
+	}
+	return fmt.Sprintf(`: a value containing ": " must be quoted: %s%s: %s`, dash, key, strconv.Quote(value))
 }
 
 // tabHint follows a syntax error caused by a tab in a line's indentation.
