@@ -38,6 +38,12 @@ func TestHPATargetsAsKubectlPrintsThem(t *testing.T) {
 		{[]autoscalingv2.MetricSpec{util(v1.ResourceCPU, 50), avg}, []autoscalingv2.MetricStatus{cur(70), curAvg}, "cpu: 70%/50%, memory: 150Mi/200Mi"},
 		{[]autoscalingv2.MetricSpec{util(v1.ResourceCPU, 50), avg, cont}, nil, "cpu: <unknown>/50%, memory: <unknown>/200Mi + 1 more..."},
 		{[]autoscalingv2.MetricSpec{cont}, nil, "cpu: <unknown>/60%"},
+		{[]autoscalingv2.MetricSpec{
+			{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("100"))}}},
+			{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("30"))}}},
+		}, nil, "<unknown>/100, <unknown>/30 (avg)"},
 	} {
 		assert.Equal(t, c.want, hpaTargets(c.specs, c.statuses))
 	}

@@ -323,6 +323,21 @@ func hpaTargets(specs []autoscalingv2.MetricSpec, statuses []autoscalingv2.Metri
 		}
 		return fmt.Sprintf("%s: %s/%s", name, pct(p), target)
 	}
+	// valueTarget is a metric without a current value: kubectl's
+	// "<unknown>/target", "(avg)" marking an average for Object and
+	// External metrics.
+	valueTarget := func(t autoscalingv2.MetricTarget, markAvg bool) string {
+		if t.AverageValue != nil {
+			if markAvg {
+				return "<unknown>/" + t.AverageValue.String() + " (avg)"
+			}
+			return "<unknown>/" + t.AverageValue.String()
+		}
+		if t.Value != nil {
+			return "<unknown>/" + t.Value.String()
+		}
+		return "<unknown>/<unknown>"
+	}
 	for i, spec := range specs {
 		var st *autoscalingv2.MetricStatus
 		if i < len(statuses) {
@@ -341,9 +356,15 @@ func hpaTargets(specs []autoscalingv2.MetricSpec, statuses []autoscalingv2.Metri
 				cur = &st.ContainerResource.Current
 			}
 			list = append(list, resourceTarget(spec.ContainerResource.Name, spec.ContainerResource.Target, cur))
+		case spec.Type == autoscalingv2.PodsMetricSourceType && spec.Pods != nil:
+			// Pods, Object and External metrics: kubesim has no metrics API
+			// for them (see the README), so their current value is unknown.
+			list = append(list, valueTarget(spec.Pods.Target, false))
+		case spec.Type == autoscalingv2.ObjectMetricSourceType && spec.Object != nil:
+			list = append(list, valueTarget(spec.Object.Target, true))
+		case spec.Type == autoscalingv2.ExternalMetricSourceType && spec.External != nil:
+			list = append(list, valueTarget(spec.External.Target, true))
 		default:
-			// Pods, Object and External metrics: kubesim has no metrics
-			// API for them (see the README), so no current value.
 			list = append(list, "<unknown type>")
 		}
 	}
