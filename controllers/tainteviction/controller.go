@@ -144,7 +144,7 @@ func noExecuteTaints(taints []v1.Taint) []v1.Taint {
 func (tc *Controller) handlePodUpdate(key string) error {
 	pod, ok := tc.podInformer.ByKey(key)
 	if !ok {
-		tc.cancelWorkWithEvent(key)
+		tc.cancelWorkWithEvent(key, "the pod was deleted")
 		return nil
 	}
 	if pod.Spec.NodeName == "" {
@@ -181,7 +181,7 @@ func (tc *Controller) handleNodeUpdate(nodeName string) error {
 	for _, pod := range pods {
 		key := pod.Namespace + "/" + pod.Name
 		if len(taints) == 0 {
-			tc.cancelWorkWithEvent(key)
+			tc.cancelWorkWithEvent(key, whyTaintsGone)
 			continue
 		}
 		tc.processPodOnNode(key, pod.Spec.Tolerations, taints)
@@ -193,20 +193,21 @@ func (tc *Controller) handleNodeUpdate(nodeName string) error {
 // (upstream processPodOnNode).
 func (tc *Controller) processPodOnNode(key string, tolerations []v1.Toleration, taints []v1.Taint) {
 	if len(taints) == 0 {
-		tc.cancelWorkWithEvent(key)
+		tc.cancelWorkWithEvent(key, whyTaintsGone)
 		return
 	}
 	now := tc.eng.Elapsed()
 	allTolerated, used := GetMatchingTolerations(taints, tolerations)
 	if !allTolerated {
-		tc.cancelWorkWithEvent(key)
-		tc.addWork(key, now, now, "not all NoExecute taints are tolerated: "+nodeutil.TaintsString(taints))
+		why := "not all NoExecute taints are tolerated: " + nodeutil.TaintsString(taints)
+		tc.cancelWorkWithEvent(key, "superseded: "+why)
+		tc.addWork(key, now, now, why)
 		return
 	}
 	minToleration := GetMinTolerationTime(used)
 	if minToleration < 0 {
 		// Tolerated forever.
-		tc.cancelWorkWithEvent(key)
+		tc.cancelWorkWithEvent(key, "the pod now tolerates the node's NoExecute taints for ever")
 		return
 	}
 	fireAt := now + minToleration
@@ -220,7 +221,7 @@ func (tc *Controller) processPodOnNode(key string, tolerations []v1.Toleration, 
 		if w.createdAt < now || w.fireAt <= fireAt {
 			return
 		}
-		tc.cancelWorkWithEvent(key)
+		tc.cancelWorkWithEvent(key, fmt.Sprintf("superseded: tolerationSeconds %d now", int64(minToleration/time.Second)))
 	}
 	tc.addWork(key, now, fireAt, fmt.Sprintf("tolerationSeconds %d for %s", int64(minToleration/time.Second), nodeutil.TaintsString(taints)))
 }
@@ -289,11 +290,16 @@ func (tc *Controller) addWork(key string, createdAt, fireAt time.Duration, why s
 	}
 }
 
+// whyTaintsGone is the evictionCancelled trace message when the node has no
+// NoExecute taint left.
+const whyTaintsGone = "the node lost its NoExecute taints"
+
 // cancelWorkWithEvent cancels a pending deletion and records
-// "Cancelling deletion of Pod ns/name". A deletion started at once is only
-// forgotten (upstream CancelWork on a nil worker): it still runs, and no
-// event is recorded.
-func (tc *Controller) cancelWorkWithEvent(key string) {
+// "Cancelling deletion of Pod ns/name" (upstream's Event says no more); the
+// evictionCancelled trace record says why. A deletion started at once is
+// only forgotten (upstream CancelWork on a nil worker): it still runs, and
+// no event is recorded.
+func (tc *Controller) cancelWorkWithEvent(key, why string) {
 	w := tc.workers[key]
 	if w == nil {
 		return
@@ -304,7 +310,7 @@ func (tc *Controller) cancelWorkWithEvent(key string) {
 	}
 	ns, name, _ := cache.SplitMetaNamespaceKey(key)
 	tc.recorder.Eventf(podRef(ns, name), v1.EventTypeNormal, "TaintManagerEviction", "Cancelling deletion of Pod %s", key)
-	tc.trace("evictionCancelled", ns, name, "the node lost its NoExecute taints or the pod now tolerates them for ever")
+	tc.trace("evictionCancelled", ns, name, why)
 }
 
 func podRef(ns, name string) *v1.ObjectReference {

@@ -208,3 +208,40 @@ func TestImmediateDeletionIsNotCancelled(t *testing.T) {
 	assert.Empty(t, tc.Scheduled())
 	env.CheckMutations()
 }
+
+// TestCancelledEvictionSaysWhy: the evictionCancelled trace record (what the
+// timeline shows) names the cause that cancelled the countdown, not always
+// the lost taints: a pod deleted meanwhile (e.g. force-deleted by PodGC once
+// its node is gone), a new untolerated taint that moves the deletion to now,
+// a toleration that lasts for ever. Upstream records the same "Cancelling
+// deletion of Pod ns/name" Event in every case (cancelWorkWithEvent).
+func TestCancelledEvictionSaysWhy(t *testing.T) {
+	env := ctltest.New(t, 1)
+	env.CreateNode(ctltest.Node("n1", nil, 0))
+	env.CreateNode(ctltest.Node("n2", nil, 0))
+	env.CreatePod(ctltest.Pod("default", "gone", "n1", 0))
+	env.CreatePod(ctltest.Pod("default", "moved", "n2", 0))
+	env.CreatePod(ctltest.Pod("default", "lost", "n2", 0,
+		v1.Toleration{Key: maintenance.Key, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](600)}))
+	newController(env)
+	env.Start()
+	setTaints(env, 10*s, "n1", unreachable)
+	setTaints(env, 10*s, "n2", unreachable)
+	env.Eng.At(50*s, "force delete", func() {
+		require.NoError(t, env.Admin.CoreV1().Pods("default").Delete(context.TODO(), "gone", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
+	})
+	setTaints(env, 60*s, "n2", unreachable, maintenance)
+	env.Eng.RunUntil(100 * s)
+
+	why := map[string]string{}
+	for _, r := range env.Traced(Component, "evictionCancelled") {
+		why[r.Name] = r.Msg
+	}
+	assert.Equal(t, map[string]string{
+		"gone":  "the pod was deleted",
+		"moved": "superseded: not all NoExecute taints are tolerated: node.kubernetes.io/unreachable:NoExecute, example.com/maintenance:NoExecute",
+	}, why)
+	assert.Equal(t, 60*s, deletedAt(t, env, "moved"))
+	assert.Equal(t, time.Duration(-1), deletedAt(t, env, "lost"), "the 300 s of unreachable still run")
+	assert.Len(t, env.EventMessages("TaintManagerEviction"), 3, "two cancellations and one deletion")
+}
