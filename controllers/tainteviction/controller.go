@@ -358,6 +358,17 @@ func (tc *Controller) addConditionAndDeletePod(ns, name string) error {
 	return pods.Delete(context.TODO(), name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
 }
 
+// Countdown reports the pending deletion of the pod with key
+// (namespace/name): when it fires and why (the tolerationSeconds and taints
+// it counts down for).
+func (tc *Controller) Countdown(key string) (fireAt time.Duration, why string, ok bool) {
+	w := tc.workers[key]
+	if w == nil || w.started {
+		return 0, "", false
+	}
+	return w.fireAt, w.why, true
+}
+
 // Scheduled returns the pending deletions as pod key → engine time.
 func (tc *Controller) Scheduled() map[string]time.Duration {
 	out := make(map[string]time.Duration, len(tc.workers))

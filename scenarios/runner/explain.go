@@ -42,7 +42,7 @@ func (r *Run) Explain(namespace, name string) (string, error) {
 		b.WriteString("  the pod no longer exists; its scheduling history:\n")
 	} else {
 		b.WriteString("  " + podState(pod) + "\n")
-		if line := r.unconfirmedDeletion(pod); line != "" {
+		if line := r.nodeState(pod); line != "" {
 			b.WriteString("  " + line + "\n")
 		}
 	}
@@ -122,18 +122,24 @@ func podState(p *v1.Pod) string {
 	return s
 }
 
-// unconfirmedDeletion explains a Terminating pod whose node is not Ready:
-// only its kubelet can confirm that the containers stopped, so the pod
-// object stays (upstream: until the kubelet is back, PodGC removes it once
-// the Node is gone or out-of-service, or someone force-deletes it).
-func (r *Run) unconfirmedDeletion(p *v1.Pod) string {
-	if p.DeletionTimestamp == nil || p.Spec.NodeName == "" {
+// nodeState explains a bound pod whose node is not Ready or gone. For a
+// Terminating pod: only its kubelet can confirm that the containers
+// stopped, so the pod object stays (upstream: until the kubelet is back,
+// PodGC removes it once the Node is gone or out-of-service, or someone
+// force-deletes it). For a pod still running there: the node lifecycle
+// controller marked it Ready=False (MarkPodsNotReady), and the taint
+// eviction controller's countdown, if one runs, says when it goes.
+func (r *Run) nodeState(p *v1.Pod) string {
+	if p.Spec.NodeName == "" || (p.DeletionTimestamp == nil && (p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed)) {
 		return ""
 	}
 	nodeRes, _ := r.api.Resource("nodes")
 	obj, err := r.api.Get(nodeRes, "", p.Spec.NodeName)
 	if err != nil {
-		return fmt.Sprintf("node %s no longer exists: the pod garbage collector removes the pod (after a 40 s quarantine)", p.Spec.NodeName)
+		if p.DeletionTimestamp != nil {
+			return fmt.Sprintf("node %s no longer exists: the pod garbage collector removes the pod (after a 40 s quarantine)", p.Spec.NodeName)
+		}
+		return fmt.Sprintf("node %s no longer exists: the pod garbage collector marks the pod Failed and deletes it (after a 40 s quarantine)", p.Spec.NodeName)
 	}
 	ready := nodeCondition(obj.(*v1.Node), v1.NodeReady)
 	if ready == nil || ready.Status == v1.ConditionTrue {
@@ -143,7 +149,16 @@ func (r *Run) unconfirmedDeletion(p *v1.Pod) string {
 	if ready.Reason != "" {
 		s += " (" + ready.Reason + ")"
 	}
-	return s + ": no kubelet confirms that the pod stopped, so it stays Terminating until the node is back, the Node is deleted or the pod is force-deleted"
+	if p.DeletionTimestamp != nil {
+		return s + ": no kubelet confirms that the pod stopped, so it stays Terminating until the node is back, the Node is deleted or the pod is force-deleted"
+	}
+	s += ": the node lifecycle controller marked the pod not ready"
+	if te := r.c.TaintEviction; te != nil {
+		if at, why, ok := te.Countdown(p.Namespace + "/" + p.Name); ok {
+			s += fmt.Sprintf("; the taint eviction controller deletes it at %s (%s)", at, why)
+		}
+	}
+	return s
 }
 
 func nodeCondition(n *v1.Node, t v1.NodeConditionType) *v1.NodeCondition {

@@ -242,6 +242,48 @@ spec:
 	assert.Contains(t, text, "  node w-1 no longer exists: the pod garbage collector removes the pod (after a 40 s quarantine)\n")
 }
 
+// TestExplainTellsWhyARunningPodIsNotReady: a pod on a node that stopped
+// reporting is Ready=False although its phase stays Running; explain names
+// the node's state and, while the taint eviction countdown runs, when the
+// pod is to be deleted; a pod on a deleted Node is removed by the pod
+// garbage collector.
+func TestExplainTellsWhyARunningPodIsNotReady(t *testing.T) {
+	sc, err := scenarios.LoadBytes("test.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 5m
+  cluster:
+    nodes:
+    - {name: w, count: 2, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: p}
+    spec:
+      nodeName: w-1
+      containers: [{name: c, image: nginx}]
+  events:
+  - {at: 10s, action: crashNode, node: w-1}
+  - {at: 2m, action: deleteNode, node: w-1}
+`), ".", scenarios.WithValidator(runner.Validator()))
+	require.NoError(t, err)
+	r, err := runner.New(sc, runner.Options{})
+	require.NoError(t, err)
+	// Last heartbeat at 5s: Unknown at 55s, NoExecute at 1m, the default
+	// 300 s toleration ends at 6m.
+	r.AdvanceTo(90 * time.Second)
+	text, err := r.Explain("default", "p")
+	require.NoError(t, err)
+	assert.Contains(t, text, "  phase Running, on node w-1, PodScheduled=True, Ready=False\n")
+	assert.Contains(t, text, "  node w-1 is Ready=Unknown (NodeStatusUnknown): the node lifecycle controller marked the pod not ready; "+
+		"the taint eviction controller deletes it at 6m0s (tolerationSeconds 300 for node.kubernetes.io/unreachable:NoExecute)\n")
+
+	r.AdvanceTo(130 * time.Second)
+	text, err = r.Explain("default", "p")
+	require.NoError(t, err)
+	assert.Contains(t, text, "  node w-1 no longer exists: the pod garbage collector marks the pod Failed and deletes it (after a 40 s quarantine)\n")
+}
+
 // TestSummaryNamesThePodsADrainStillWaitsFor: a budget that allows no
 // disruption blocks a drain for ever (kubectl drain retries every 5 s); the
 // summary says which pods it still retries.
