@@ -17,6 +17,7 @@
 // network.go, which also runs controllers/endpointslice around package
 // endpointslice) connects informer event handlers to the inputs:
 //
+//	Namespace add/delete          -> dns.OnNamespaceUpdate/Delete
 //	Service add/update/delete     -> proxies.OnServiceUpdate/Delete, dns.OnServiceUpdate/Delete
 //	EndpointSlice add/update/del  -> proxies.OnEndpointSliceUpdate/Delete, dns.OnEndpointSliceUpdate/Delete
 //	Node added/deleted            -> proxies.AddNode/RemoveNode

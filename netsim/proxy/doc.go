@@ -35,8 +35,11 @@
 // a Service with externalTrafficPolicy Local: pass when the node has a
 // local ready endpoint (serving-terminating ones do not count, so a node
 // whose endpoints drain is taken out of the load balancer while it still
-// routes what reaches it). Endpoints are ordered by "ip:port" as kube-proxy's
-// endpoint cache orders them. A Service or EndpointSlice labelled
+// routes what reaches it). A service port takes its endpoints from the
+// slice ports of the same name and protocol (a slice port without protocol
+// is TCP, the API default; one numbered 0 is skipped, as kube-proxy's
+// endpointInfoByServicePort does). Endpoints are ordered by "ip:port" as
+// kube-proxy's endpoint cache orders them. A Service or EndpointSlice labelled
 // service.kubernetes.io/service-proxy-name belongs to another proxy and is
 // ignored ("no such service").
 //

@@ -10,6 +10,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubesim/kubesim/sim"
 )
@@ -204,7 +205,7 @@ func (p *Proxy) computeRoute(k routeKey) *Route {
 		}
 		r.AffinityTimeout = time.Duration(secs) * time.Second
 	}
-	eps := p.c.endpointList(p.view, nsName{k.ns, k.svc}, sp.Name)
+	eps := p.c.endpointList(p.view, nsName{k.ns, k.svc}, sp.Name, sp.Protocol)
 	all := eps.all
 	if r.Headless {
 		r.Endpoints = eps.readyOnly()
@@ -260,7 +261,10 @@ func (l *endpointList) readyOnly() []Endpoint {
 	return l.readyEPs
 }
 
-type endpointListKey struct{ ns, svc, port string }
+type endpointListKey struct {
+	ns, svc, port string
+	protocol      v1.Protocol
+}
 
 // endpointListVersions is how many lists of one service port the cluster
 // keeps (the proxies' views differ while some of them lag).
@@ -268,20 +272,20 @@ const endpointListVersions = 4
 
 // endpointList returns the endpoint list of a service port in view v,
 // from the cache when v holds the same slices as a cached list.
-func (c *Cluster) endpointList(v *view, svc nsName, portName string) *endpointList {
+func (c *Cluster) endpointList(v *view, svc nsName, portName string, protocol v1.Protocol) *endpointList {
 	names := v.bySvc[svc]
 	cur := make([]*discovery.EndpointSlice, len(names))
 	for i, name := range names {
 		cur[i] = v.slices[nsName{svc.ns, name}]
 	}
-	k := endpointListKey{svc.ns, svc.name, portName}
+	k := endpointListKey{svc.ns, svc.name, portName, protocolOrTCP(protocol)}
 	lists := c.epLists[k]
 	for _, l := range lists {
 		if slices.Equal(l.slices, cur) {
 			return l
 		}
 	}
-	l := &endpointList{slices: cur, all: endpointsFor(v, svc, portName)}
+	l := &endpointList{slices: cur, all: endpointsFor(v, svc, portName, k.protocol)}
 	if len(lists) == endpointListVersions {
 		lists = slices.Delete(lists, 0, 1) // the oldest
 	}
@@ -309,13 +313,15 @@ func filter(eps []Endpoint, keep func(Endpoint) bool) []Endpoint {
 }
 
 // endpointsFor lists the endpoints of a service port from the view's
-// slices: the slice port of that name gives the port number; endpoints are
+// slices: the slice port of that name and protocol gives the port number
+// (a port numbered 0 gives none: kube-proxy's endpointInfoByServicePort
+// skips it); endpoints are
 // deduplicated by ip:port (first slice by name wins) and sorted by it, as
 // kube-proxy's endpoint cache does; slices labelled LabelServiceProxyName
 // are not kube-proxy's. Missing conditions default as in
 // kube-proxy's newEndpointSliceInfo: ready true, serving true, terminating
 // false.
-func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
+func endpointsFor(v *view, svc nsName, portName string, protocol v1.Protocol) []Endpoint {
 	var out []Endpoint
 	seen := map[string]bool{}
 	for _, name := range v.bySvc[svc] {
@@ -330,7 +336,7 @@ func endpointsFor(v *view, svc nsName, portName string) []Endpoint {
 			if sp.Name != nil {
 				n = *sp.Name
 			}
-			if n == portName && sp.Port != nil {
+			if n == portName && validPort(sp) && protocolOrTCP(ptr.Deref(sp.Protocol, "")) == protocol {
 				port, found = *sp.Port, true
 				break
 			}
@@ -408,8 +414,17 @@ func (p *Proxy) localReady(key nsName) bool {
 }
 
 // validPort reports whether a slice port gives its endpoints a port
-// number, as endpointsFor reads it.
-func validPort(sp discovery.EndpointPort) bool { return sp.Port != nil }
+// number, as endpointsFor reads it: kube-proxy ignores a nil or 0 port.
+func validPort(sp discovery.EndpointPort) bool { return sp.Port != nil && *sp.Port != 0 }
+
+// protocolOrTCP is a port's protocol with the API server's default: kubesim
+// does not default hand-made objects, kube-proxy reads them as defaulted.
+func protocolOrTCP(p v1.Protocol) v1.Protocol {
+	if p == "" {
+		return v1.ProtocolTCP
+	}
+	return p
+}
 
 // Distribute chooses endpoints for n new connections without session
 // affinity and returns how many go to each of r.Endpoints. In round-robin

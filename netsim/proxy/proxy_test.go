@@ -585,3 +585,57 @@ func TestHealthCheckCountsLocalReadyEndpointsOnly(t *testing.T) {
 	eng.RunFor(time.Second)
 	assert.True(t, c.Proxy("node-1").HealthCheck("default", "web"), "a ready replacement on node-1")
 }
+
+// TestSlicePortsKubeProxyIgnores: kube-proxy keys endpoints by service
+// port name and protocol and skips a slice port whose number is 0
+// (pkg/proxy/endpointslicecache.go endpointInfoByServicePort): a
+// hand-made slice whose only port is UDP, or port 0, gives a TCP service
+// port no endpoints. The health check counts the local ready endpoints of
+// every port in the slices (EndpointsMap.LocalReadyEndpoints), so the UDP
+// one still passes it, the port-0 one does not.
+func TestSlicePortsKubeProxyIgnores(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		port    discovery.EndpointPort
+		healthy bool
+	}{
+		{"udp", discovery.EndpointPort{Name: ptr.To("http"), Port: ptr.To[int32](8080), Protocol: ptr.To(v1.ProtocolUDP)}, true},
+		{"port 0", discovery.EndpointPort{Name: ptr.To("http"), Port: ptr.To[int32](0), Protocol: ptr.To(v1.ProtocolTCP)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := sim.New(42)
+			c := NewCluster(eng, DefaultConfig(), nil)
+			c.AddNode("node-1")
+			svc := service("web")
+			svc.Spec.Type = v1.ServiceTypeLoadBalancer
+			svc.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+			c.OnServiceUpdate(svc)
+			s := slice("web", "web-abcde", readyEP("10.244.1.2", "a", "node-1"))
+			s.Ports = []discovery.EndpointPort{tc.port}
+			c.OnEndpointSliceUpdate(s)
+			eng.RunFor(time.Second)
+			p := c.Proxy("node-1")
+			r := p.Route("default", "web", "http", false)
+			assert.Empty(t, r.Endpoints)
+			assert.Equal(t, ErrNoEndpoints, r.Err)
+			assert.Equal(t, tc.healthy, p.HealthCheck("default", "web"))
+		})
+	}
+}
+
+// TestSliceWithoutProtocolIsTCP: kubesim does not default hand-made
+// slices; kube-proxy reads a port without protocol as the API server's
+// default, TCP.
+func TestSliceWithoutProtocolIsTCP(t *testing.T) {
+	eng := sim.New(42)
+	c := NewCluster(eng, DefaultConfig(), nil)
+	c.AddNode("node-1")
+	c.OnServiceUpdate(service("web"))
+	s := slice("web", "web-abcde", readyEP("10.244.1.2", "a", "node-1"))
+	s.Ports[0].Protocol = nil
+	c.OnEndpointSliceUpdate(s)
+	eng.RunFor(time.Second)
+	r := c.Proxy("node-1").Route("default", "web", "http", false)
+	require.Len(t, r.Endpoints, 1)
+	assert.Equal(t, "10.244.1.2:8080", r.Endpoints[0].Key)
+}

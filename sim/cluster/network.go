@@ -217,6 +217,10 @@ func (c *Cluster) installNetwork() {
 			c.netProxies.OnEndpointSliceDelete(s.Namespace, s.Name)
 			c.netDNS.OnEndpointSliceDelete(s.Namespace, s.Name)
 		}))
+	f.Namespaces().AddEventHandler(handlers(
+		func(ns *v1.Namespace) { c.netDNS.OnNamespaceUpdate(ns.Name) },
+		func(_, ns *v1.Namespace) {},
+		func(ns *v1.Namespace) { c.netDNS.OnNamespaceDelete(ns.Name) }))
 	f.Nodes().AddEventHandler(handlers(
 		func(n *v1.Node) { c.addNodeProxy(n.Name) },
 		func(_, n *v1.Node) { c.syncNodeProxy(n.Name) },

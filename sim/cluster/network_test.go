@@ -484,6 +484,9 @@ func TestDNSThroughFacade(t *testing.T) {
 	assert.Equal(t, []string{api.Spec.ClusterIP}, e.c.Resolve("default", "api.shop.svc.cluster.local.").Addresses)
 	assert.Equal(t, []string{api.Spec.ClusterIP}, e.c.Resolve("shop", "api").Addresses)
 	assert.Equal(t, dns.NXDomain, e.c.Resolve("default", "api").Rcode, "not in the pod's namespace")
+	assert.Equal(t, dns.Answer{Name: "shop.svc.cluster.local", Rcode: dns.NoError}, e.c.Resolve("default", "shop"),
+		"a namespace's name has no data (the resolver follows namespaces)")
+	assert.Equal(t, []string{"10.244.9.9"}, e.c.Resolve("shop", "10-244-9-9.shop.pod").Addresses, "pods insecure")
 }
 
 func TestNodeProxiesFollowNodes(t *testing.T) {
