@@ -782,6 +782,57 @@ func TestDeleteBeforeInitialized(t *testing.T) {
 	assert.Equal(t, v1.PodFailed, final.Status.Phase)
 }
 
+// A pod terminated before its containers ran keeps the conditions of the
+// phase its containers gave (Pending: ContainersNotReady, naming the
+// containers), not those of a Failed pod: upstream generates the
+// conditions in generateAPIPodStatus, and the status manager's
+// TerminatePod (pkg/kubelet/status/status_manager.go) then marks the
+// containers that never ran ContainerStatusUnknown and turns Pending into
+// Failed without generating them again.
+func TestPodTerminatedBeforeRunningKeepsItsConditions(t *testing.T) {
+	cases := []struct {
+		name               string
+		inits              []string
+		wantReadyMsg       string
+		wantInitialized    v1.ConditionStatus
+		wantInitializedMsg string
+	}{
+		{name: "no init containers", wantReadyMsg: "containers with unready status: [b a]", wantInitialized: v1.ConditionTrue},
+		{name: "init containers", inits: []string{"first", "second"}, wantReadyMsg: "containers with unready status: [b a]",
+			wantInitialized: v1.ConditionFalse, wantInitializedMsg: "containers with incomplete status: [first second]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			p := pod("p", ctr("b", "img:1"), ctr("a", "img:1"))
+			for _, name := range tc.inits {
+				p.Spec.InitContainers = append(p.Spec.InitContainers, ctr(name, "img:1"))
+			}
+			p.Annotations[kubelet.AnnotationImagePullDuration] = "10s"
+			e.create(p, "n1")
+			e.at(sec(1))
+			require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+			for !e.gone("p") {
+				e.c.Engine.Step()
+			}
+			e.at(e.now())
+			final := e.deleted["p"]
+			require.NotNil(t, final)
+			require.Equal(t, v1.PodFailed, final.Status.Phase)
+			for _, ct := range []v1.PodConditionType{v1.ContainersReady, v1.PodReady} {
+				c := cond(final, ct)
+				assert.Equal(t, v1.ConditionFalse, c.Status, "%s", ct)
+				assert.Equal(t, "ContainersNotReady", c.Reason, "%s", ct)
+				assert.Equal(t, tc.wantReadyMsg, c.Message, "%s", ct)
+			}
+			initialized := cond(final, v1.PodInitialized)
+			assert.Equal(t, tc.wantInitialized, initialized.Status)
+			assert.Equal(t, tc.wantInitializedMsg, initialized.Message)
+		})
+	}
+}
+
 // A sidecar (init container with restartPolicy Always) starts before the
 // next init container and keeps running next to the regular containers;
 // the pod is Ready only when it is ready too.

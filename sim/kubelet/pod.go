@@ -1716,7 +1716,20 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	if len(st.InitContainerStatuses) > 0 {
 		all = append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
 	}
-	st.Phase = podPhase(spec, all, terminalPod)
+	// generated: the statuses the conditions come from. Upstream's
+	// generateAPIPodStatus sees a container that never ran as waiting and
+	// derives phase and conditions from that; TerminatePod then reports it
+	// ContainerStatusUnknown and turns the phase to Failed, conditions
+	// untouched.
+	generated := all
+	if terminalPod && w.anyReportedMissing(lastRan, regularMissing) {
+		generated = make([]v1.ContainerStatus, 0, len(w.all))
+		for _, c := range w.all {
+			generated = append(generated, c.apiStatus(len(w.inits()) > 0, false))
+		}
+	}
+	st.Phase = podPhase(spec, generated, terminalPod)
+	condPhase := st.Phase
 	if terminalPod && st.Phase != v1.PodSucceeded && st.Phase != v1.PodFailed {
 		st.Phase = v1.PodFailed // TerminatePod: a terminated pod is never Pending or Running
 	}
@@ -1730,8 +1743,8 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	if w.sandboxReady {
 		ready = v1.ConditionTrue
 	}
-	initialized := initializedCondition(spec, all, st.Phase)
-	containersReady := containersReadyCondition(spec, all, st.Phase)
+	initialized := initializedCondition(spec, generated, condPhase)
+	containersReady := containersReadyCondition(spec, generated, condPhase)
 	podReady := readyCondition(spec, old.Conditions, containersReady)
 	kubeletConds := []v1.PodCondition{{Type: v1.PodReadyToStartContainers, Status: ready}, initialized, podReady, containersReady,
 		{Type: v1.PodScheduled, Status: v1.ConditionTrue}}
@@ -1748,6 +1761,19 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 		st.PodIPs = []v1.PodIP{{IP: w.statusIP}}
 	}
 	return st
+}
+
+// anyReportedMissing reports whether a terminated pod's status shows a
+// container that never ran as terminated (ContainerStatusUnknown): an init
+// container up to index lastRan, or a regular one if regularMissing.
+func (w *podWorker) anyReportedMissing(lastRan int, regularMissing bool) bool {
+	n := int(w.nInits)
+	for i, c := range w.all {
+		if c.state != cRunning && c.exit == nil && ((i < n && i <= lastRan) || (i >= n && regularMissing)) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasInitialized reports whether the pod ever completed its initialization
