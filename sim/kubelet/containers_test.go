@@ -306,6 +306,62 @@ func TestStartFailureForgottenOnNodeCrash(t *testing.T) {
 	assert.Equal(t, "terminated:Error:1", state(s))
 }
 
+// After a node crash the kubelet recreates a pod's sandbox and starts its
+// containers again, except as upstream's computePodActions
+// (pkg/kubelet/kuberuntime/kuberuntime_manager.go) decides when the
+// sandbox changed: a restartPolicy Never pod any of whose containers
+// (init containers too) was created gets no new sandbox, so one whose init
+// container the crash stopped ends Failed; an OnFailure pod's regular
+// containers that had succeeded are not started again.
+func TestRecoveryAfterNodeCrashFollowsTheRestartPolicy(t *testing.T) {
+	t.Run("Never, crashed while initializing", func(t *testing.T) {
+		e := newEnv(t, kubelet.Config{})
+		e.node("n1", "4", "8Gi")
+		p := pod("p", ctr("app", "img:1"))
+		p.Spec.RestartPolicy = v1.RestartPolicyNever
+		p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+		p.Annotations[kubelet.AnnotationCompleteAfter+".init"] = "1m"
+		e.create(p, "n1")
+		e.at(sec(30))
+		require.Equal(t, "running", state(containerStatus(e.get("p"), "init")))
+		require.NoError(t, e.c.CrashNode("n1"))
+		e.at(sec(40))
+		require.NoError(t, e.c.RecoverNode("n1"))
+		e.at(2 * time.Minute)
+		got := e.get("p")
+		assert.Equal(t, v1.PodFailed, got.Status.Phase)
+		init := containerStatus(got, "init")
+		assert.Equal(t, "terminated:Unknown:255", state(init))
+		assert.Equal(t, int32(0), init.RestartCount)
+		assert.Equal(t, "waiting:PodInitializing", state(containerStatus(got, "app")))
+		assert.Equal(t, 0, e.c.Kubelet("n1").PodCount(), "its resources are released")
+	})
+	t.Run("OnFailure, one container succeeded", func(t *testing.T) {
+		e := newEnv(t, kubelet.Config{})
+		e.node("n1", "4", "8Gi")
+		p := pod("p", ctr("done", "img:1"), ctr("srv", "img:1"))
+		p.Spec.RestartPolicy = v1.RestartPolicyOnFailure
+		p.Annotations[kubelet.AnnotationCompleteAfter+".done"] = "5s"
+		e.create(p, "n1")
+		e.at(sec(30))
+		require.Equal(t, "terminated:Completed:0", state(containerStatus(e.get("p"), "done")))
+		require.NoError(t, e.c.CrashNode("n1"))
+		e.at(sec(40))
+		require.NoError(t, e.c.RecoverNode("n1"))
+		e.at(2 * time.Minute)
+		got := e.get("p")
+		assert.Equal(t, v1.PodRunning, got.Status.Phase)
+		done := containerStatus(got, "done")
+		assert.Equal(t, "terminated:Completed:0", state(done))
+		assert.Equal(t, int32(0), done.RestartCount)
+		srv := containerStatus(got, "srv")
+		assert.Equal(t, "running", state(srv))
+		assert.Equal(t, int32(1), srv.RestartCount)
+		require.NotNil(t, srv.LastTerminationState.Terminated)
+		assert.Equal(t, int32(255), srv.LastTerminationState.Terminated.ExitCode)
+	})
+}
+
 func setAnnotation(e *env, name, key, value string) {
 	e.t.Helper()
 	p := e.get(name)

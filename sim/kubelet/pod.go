@@ -1502,7 +1502,9 @@ func (w *podWorker) lose() {
 // missed starts its termination now); a crashed node's pod is finished if
 // it was deleted meanwhile, else started again from scratch in a new
 // sandbox (init containers run again; every container that had run counts
-// a restart).
+// a restart), as upstream's computePodActions does when the sandbox
+// changed: not a restartPolicy Never pod that had created a container, and
+// not an OnFailure pod's regular containers that had succeeded.
 func (w *podWorker) recover(pod *v1.Pod) {
 	w.pod = pod
 	if w.crashed {
@@ -1510,12 +1512,18 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		switch {
 		case pod.DeletionTimestamp != nil || w.terminating:
 			w.finishTermination()
-		case pod.Spec.RestartPolicy == v1.RestartPolicyNever && w.anyRegularRan():
+		case pod.Spec.RestartPolicy == v1.RestartPolicyNever && w.anyRan():
+			// No new sandbox for a Never pod that created a container
+			// (computePodActions): it stays with its exited containers.
 			w.done = true
 			w.release()
 			w.changed()
 		default:
+			onFailure := pod.Spec.RestartPolicy == v1.RestartPolicyOnFailure
 			for _, c := range w.all {
+				if onFailure && !c.init && !c.sidecar && c.exit != nil && c.exit.ExitCode == 0 {
+					continue // succeeded: not started again
+				}
 				c.state = cNew
 				c.wantStart, c.killRestart = false, false
 				// The kubelet's back-offs and why starts failed (its
@@ -1549,6 +1557,17 @@ func (w *podWorker) statusDiverged(pod *v1.Pod) bool {
 	want := w.apiStatus(&pod.Status)
 	for _, c := range want.Conditions {
 		if kubeletOwned(c.Type) && conditionStatus(pod.Status.Conditions, c.Type) != c.Status {
+			return true
+		}
+	}
+	return false
+}
+
+// anyRan reports whether any of the pod's containers, init containers
+// included, ever ran.
+func (w *podWorker) anyRan() bool {
+	for _, c := range w.all {
+		if c.everRan {
 			return true
 		}
 	}
