@@ -362,6 +362,34 @@ func TestRecoveryAfterNodeCrashFollowsTheRestartPolicy(t *testing.T) {
 	})
 }
 
+// A pod whose sandbox the kubelet recreated after a node crash is Pending
+// while its init containers run again: upstream's getPhase
+// (pkg/kubelet/kubelet_pods.go) counts a pending regular init container
+// as Pending whatever the regular containers did before, and a pending
+// sidecar unless a regular container started in the current sandbox
+// (HasAnyActiveRegularContainerStarted).
+func TestPodPendingWhileReinitializingAfterNodeCrash(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+	p.Annotations[kubelet.AnnotationCompleteAfter+".init"] = "20s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	require.Equal(t, v1.PodRunning, e.get("p").Status.Phase)
+	require.NoError(t, e.c.CrashNode("n1"))
+	e.at(sec(70))
+	require.NoError(t, e.c.RecoverNode("n1"))
+	e.at(sec(80))
+	got := e.get("p")
+	require.Equal(t, "running", state(containerStatus(got, "init")))
+	assert.Equal(t, v1.PodPending, got.Status.Phase)
+	e.at(2 * time.Minute)
+	got = e.get("p")
+	require.Equal(t, "running", state(containerStatus(got, "app")))
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+}
+
 func setAnnotation(e *env, name, key, value string) {
 	e.t.Helper()
 	p := e.get(name)

@@ -76,8 +76,9 @@ type container struct {
 	// killRestart: the due restart follows a probe kill at once; its
 	// back-off update is made against lastTerm (none when nil).
 	killRestart bool
-	// lost: the container was running when the node crashed.
-	lost bool
+	// oldSandbox: the container's last run was in a sandbox the node's
+	// crash destroyed; none has run in the current one.
+	oldSandbox bool
 
 	started, ready bool
 	stopping       bool
@@ -691,7 +692,7 @@ func (w *podWorker) containerStarted(c *container) {
 	}
 	c.everRan = true
 	c.state = cRunning
-	c.lost = false
+	c.oldSandbox = false
 	c.signaledAt = notSignaled
 	c.startedAt = w.now()
 	c.waitReason, c.waitMessage = "", ""
@@ -1481,8 +1482,8 @@ func (w *podWorker) lose() {
 			c.exit = &v1.ContainerStateTerminated{ExitCode: 255, Reason: reasonUnknown, StartedAt: w.time(c.startedAt),
 				FinishedAt: w.time(w.now()), ContainerID: c.containerID}
 			c.state = cExited
-			c.lost = true
 		}
+		c.oldSandbox = c.everRan
 		c.stopping, c.restartOnStop, c.awaitingTurn = false, false, false
 		c.ready, c.started = false, false
 	}
@@ -1557,6 +1558,18 @@ func (w *podWorker) statusDiverged(pod *v1.Pod) bool {
 	want := w.apiStatus(&pod.Status)
 	for _, c := range want.Conditions {
 		if kubeletOwned(c.Type) && conditionStatus(pod.Status.Conditions, c.Type) != c.Status {
+			return true
+		}
+	}
+	return false
+}
+
+// regularStartedInSandbox reports whether a regular container started in
+// the pod's current sandbox (upstream's HasAnyActiveRegularContainerStarted:
+// one with a container, running or exited, in it).
+func (w *podWorker) regularStartedInSandbox() bool {
+	for _, c := range w.regular() {
+		if c.everRan && !c.oldSandbox && c.state != cNew {
 			return true
 		}
 	}
@@ -1747,7 +1760,7 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 			generated = append(generated, c.apiStatus(len(w.inits()) > 0, false))
 		}
 	}
-	st.Phase = podPhase(spec, generated, terminalPod)
+	st.Phase = podPhase(spec, generated, terminalPod, w.regularStartedInSandbox())
 	condPhase := st.Phase
 	if terminalPod && st.Phase != v1.PodSucceeded && st.Phase != v1.PodFailed {
 		st.Phase = v1.PodFailed // TerminatePod: a terminated pod is never Pending or Running
