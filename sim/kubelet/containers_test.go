@@ -336,6 +336,36 @@ func TestRecoveryAfterNodeCrashFollowsTheRestartPolicy(t *testing.T) {
 		assert.Equal(t, "waiting:PodInitializing", state(containerStatus(got, "app")))
 		assert.Equal(t, 0, e.c.Kubelet("n1").PodCount(), "its resources are released")
 	})
+	t.Run("Never, crashed before the regular container was created", func(t *testing.T) {
+		e := newEnv(t, kubelet.Config{})
+		e.node("n1", "4", "8Gi")
+		p := pod("p", ctr("app", "app:2"))
+		p.Spec.RestartPolicy = v1.RestartPolicyNever
+		p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+		p.Annotations[kubelet.AnnotationImagePullDuration+".app"] = "1m"
+		e.create(p, "n1")
+		e.at(sec(20))
+		require.Equal(t, "terminated:Completed:0", state(containerStatus(e.get("p"), "init")))
+		require.NoError(t, e.c.CrashNode("n1"))
+		e.at(sec(30))
+		require.NoError(t, e.c.RecoverNode("n1"))
+		e.at(2 * time.Minute)
+		// No sandbox and nothing to run: upstream's pod stays Pending.
+		got := e.get("p")
+		assert.Equal(t, v1.PodPending, got.Status.Phase)
+		assert.Equal(t, "waiting:PodInitializing", state(containerStatus(got, "app")))
+		// Its deletion ends it Failed (TerminatePod): the initialized pod's
+		// container that never ran is reported ContainerStatusUnknown.
+		require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+		for !e.gone("p") {
+			e.c.Engine.Step()
+		}
+		e.at(e.now())
+		final := e.deleted["p"]
+		require.NotNil(t, final)
+		assert.Equal(t, v1.PodFailed, final.Status.Phase)
+		assert.Equal(t, "terminated:ContainerStatusUnknown:137", state(containerStatus(final, "app")))
+	})
 	t.Run("OnFailure, one container succeeded", func(t *testing.T) {
 		e := newEnv(t, kubelet.Config{})
 		e.node("n1", "4", "8Gi")

@@ -1210,6 +1210,12 @@ func (w *podWorker) update(pod *v1.Pod) {
 		// Finished and deleted: this is the watch catching up with the
 		// kubelet's own last writes.
 	case w.rejection != nil || w.done:
+		if w.rejection == nil && !w.killed && w.pod.Status.Phase != v1.PodSucceeded && w.pod.Status.Phase != v1.PodFailed {
+			// Finished without a terminal phase (a Never pod left with no
+			// sandbox after a node crash): TerminatePod gives it one.
+			w.killed = true
+			w.changed()
+		}
 		if w.flushTimer.Pending() || w.gen != w.written {
 			w.deleteAfter = true
 			w.scheduleFlush()
