@@ -306,6 +306,120 @@ func TestStartFailureForgottenOnNodeCrash(t *testing.T) {
 	assert.Equal(t, "terminated:Error:1", state(s))
 }
 
+// After a node crash the kubelet recreates a pod's sandbox and starts its
+// containers again, except as upstream's computePodActions
+// (pkg/kubelet/kuberuntime/kuberuntime_manager.go) decides when the
+// sandbox changed: a restartPolicy Never pod any of whose containers
+// (init containers too) was created gets no new sandbox, so one whose init
+// container the crash stopped ends Failed; an OnFailure pod's regular
+// containers that had succeeded are not started again.
+func TestRecoveryAfterNodeCrashFollowsTheRestartPolicy(t *testing.T) {
+	t.Run("Never, crashed while initializing", func(t *testing.T) {
+		e := newEnv(t, kubelet.Config{})
+		e.node("n1", "4", "8Gi")
+		p := pod("p", ctr("app", "img:1"))
+		p.Spec.RestartPolicy = v1.RestartPolicyNever
+		p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+		p.Annotations[kubelet.AnnotationCompleteAfter+".init"] = "1m"
+		e.create(p, "n1")
+		e.at(sec(30))
+		require.Equal(t, "running", state(containerStatus(e.get("p"), "init")))
+		require.NoError(t, e.c.CrashNode("n1"))
+		e.at(sec(40))
+		require.NoError(t, e.c.RecoverNode("n1"))
+		e.at(2 * time.Minute)
+		got := e.get("p")
+		assert.Equal(t, v1.PodFailed, got.Status.Phase)
+		init := containerStatus(got, "init")
+		assert.Equal(t, "terminated:Unknown:255", state(init))
+		assert.Equal(t, int32(0), init.RestartCount)
+		assert.Equal(t, "waiting:PodInitializing", state(containerStatus(got, "app")))
+		assert.Equal(t, 0, e.c.Kubelet("n1").PodCount(), "its resources are released")
+	})
+	t.Run("Never, crashed before the regular container was created", func(t *testing.T) {
+		e := newEnv(t, kubelet.Config{})
+		e.node("n1", "4", "8Gi")
+		p := pod("p", ctr("app", "app:2"))
+		p.Spec.RestartPolicy = v1.RestartPolicyNever
+		p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+		p.Annotations[kubelet.AnnotationImagePullDuration+".app"] = "1m"
+		e.create(p, "n1")
+		e.at(sec(20))
+		require.Equal(t, "terminated:Completed:0", state(containerStatus(e.get("p"), "init")))
+		require.NoError(t, e.c.CrashNode("n1"))
+		e.at(sec(30))
+		require.NoError(t, e.c.RecoverNode("n1"))
+		e.at(2 * time.Minute)
+		// No sandbox and nothing to run: upstream's pod stays Pending.
+		got := e.get("p")
+		assert.Equal(t, v1.PodPending, got.Status.Phase)
+		assert.Equal(t, "waiting:PodInitializing", state(containerStatus(got, "app")))
+		// Its deletion ends it Failed (TerminatePod): the initialized pod's
+		// container that never ran is reported ContainerStatusUnknown.
+		require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+		for !e.gone("p") {
+			e.c.Engine.Step()
+		}
+		e.at(e.now())
+		final := e.deleted["p"]
+		require.NotNil(t, final)
+		assert.Equal(t, v1.PodFailed, final.Status.Phase)
+		assert.Equal(t, "terminated:ContainerStatusUnknown:137", state(containerStatus(final, "app")))
+	})
+	t.Run("OnFailure, one container succeeded", func(t *testing.T) {
+		e := newEnv(t, kubelet.Config{})
+		e.node("n1", "4", "8Gi")
+		p := pod("p", ctr("done", "img:1"), ctr("srv", "img:1"))
+		p.Spec.RestartPolicy = v1.RestartPolicyOnFailure
+		p.Annotations[kubelet.AnnotationCompleteAfter+".done"] = "5s"
+		e.create(p, "n1")
+		e.at(sec(30))
+		require.Equal(t, "terminated:Completed:0", state(containerStatus(e.get("p"), "done")))
+		require.NoError(t, e.c.CrashNode("n1"))
+		e.at(sec(40))
+		require.NoError(t, e.c.RecoverNode("n1"))
+		e.at(2 * time.Minute)
+		got := e.get("p")
+		assert.Equal(t, v1.PodRunning, got.Status.Phase)
+		done := containerStatus(got, "done")
+		assert.Equal(t, "terminated:Completed:0", state(done))
+		assert.Equal(t, int32(0), done.RestartCount)
+		srv := containerStatus(got, "srv")
+		assert.Equal(t, "running", state(srv))
+		assert.Equal(t, int32(1), srv.RestartCount)
+		require.NotNil(t, srv.LastTerminationState.Terminated)
+		assert.Equal(t, int32(255), srv.LastTerminationState.Terminated.ExitCode)
+	})
+}
+
+// A pod whose sandbox the kubelet recreated after a node crash is Pending
+// while its init containers run again: upstream's getPhase
+// (pkg/kubelet/kubelet_pods.go) counts a pending regular init container
+// as Pending whatever the regular containers did before, and a pending
+// sidecar unless a regular container started in the current sandbox
+// (HasAnyActiveRegularContainerStarted).
+func TestPodPendingWhileReinitializingAfterNodeCrash(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	e.node("n1", "4", "8Gi")
+	p := pod("p", ctr("app", "img:1"))
+	p.Spec.InitContainers = []v1.Container{ctr("init", "img:1")}
+	p.Annotations[kubelet.AnnotationCompleteAfter+".init"] = "20s"
+	e.create(p, "n1")
+	e.at(time.Minute)
+	require.Equal(t, v1.PodRunning, e.get("p").Status.Phase)
+	require.NoError(t, e.c.CrashNode("n1"))
+	e.at(sec(70))
+	require.NoError(t, e.c.RecoverNode("n1"))
+	e.at(sec(80))
+	got := e.get("p")
+	require.Equal(t, "running", state(containerStatus(got, "init")))
+	assert.Equal(t, v1.PodPending, got.Status.Phase)
+	e.at(2 * time.Minute)
+	got = e.get("p")
+	require.Equal(t, "running", state(containerStatus(got, "app")))
+	assert.Equal(t, v1.PodRunning, got.Status.Phase)
+}
+
 func setAnnotation(e *env, name, key, value string) {
 	e.t.Helper()
 	p := e.get(name)
@@ -780,6 +894,57 @@ func TestDeleteBeforeInitialized(t *testing.T) {
 	assert.Equal(t, "waiting:PodInitializing", state(containerStatus(final, "second")))
 	assert.Equal(t, "waiting:PodInitializing", state(containerStatus(final, "app")))
 	assert.Equal(t, v1.PodFailed, final.Status.Phase)
+}
+
+// A pod terminated before its containers ran keeps the conditions of the
+// phase its containers gave (Pending: ContainersNotReady, naming the
+// containers), not those of a Failed pod: upstream generates the
+// conditions in generateAPIPodStatus, and the status manager's
+// TerminatePod (pkg/kubelet/status/status_manager.go) then marks the
+// containers that never ran ContainerStatusUnknown and turns Pending into
+// Failed without generating them again.
+func TestPodTerminatedBeforeRunningKeepsItsConditions(t *testing.T) {
+	cases := []struct {
+		name               string
+		inits              []string
+		wantReadyMsg       string
+		wantInitialized    v1.ConditionStatus
+		wantInitializedMsg string
+	}{
+		{name: "no init containers", wantReadyMsg: "containers with unready status: [b a]", wantInitialized: v1.ConditionTrue},
+		{name: "init containers", inits: []string{"first", "second"}, wantReadyMsg: "containers with unready status: [b a]",
+			wantInitialized: v1.ConditionFalse, wantInitializedMsg: "containers with incomplete status: [first second]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kubelet.Config{})
+			e.node("n1", "4", "8Gi")
+			p := pod("p", ctr("b", "img:1"), ctr("a", "img:1"))
+			for _, name := range tc.inits {
+				p.Spec.InitContainers = append(p.Spec.InitContainers, ctr(name, "img:1"))
+			}
+			p.Annotations[kubelet.AnnotationImagePullDuration] = "10s"
+			e.create(p, "n1")
+			e.at(sec(1))
+			require.NoError(t, e.cl.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}))
+			for !e.gone("p") {
+				e.c.Engine.Step()
+			}
+			e.at(e.now())
+			final := e.deleted["p"]
+			require.NotNil(t, final)
+			require.Equal(t, v1.PodFailed, final.Status.Phase)
+			for _, ct := range []v1.PodConditionType{v1.ContainersReady, v1.PodReady} {
+				c := cond(final, ct)
+				assert.Equal(t, v1.ConditionFalse, c.Status, "%s", ct)
+				assert.Equal(t, "ContainersNotReady", c.Reason, "%s", ct)
+				assert.Equal(t, tc.wantReadyMsg, c.Message, "%s", ct)
+			}
+			initialized := cond(final, v1.PodInitialized)
+			assert.Equal(t, tc.wantInitialized, initialized.Status)
+			assert.Equal(t, tc.wantInitializedMsg, initialized.Message)
+		})
+	}
 }
 
 // A sidecar (init container with restartPolicy Always) starts before the

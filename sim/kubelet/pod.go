@@ -76,8 +76,9 @@ type container struct {
 	// killRestart: the due restart follows a probe kill at once; its
 	// back-off update is made against lastTerm (none when nil).
 	killRestart bool
-	// lost: the container was running when the node crashed.
-	lost bool
+	// oldSandbox: the container's last run was in a sandbox the node's
+	// crash destroyed; none has run in the current one.
+	oldSandbox bool
 
 	started, ready bool
 	stopping       bool
@@ -691,7 +692,7 @@ func (w *podWorker) containerStarted(c *container) {
 	}
 	c.everRan = true
 	c.state = cRunning
-	c.lost = false
+	c.oldSandbox = false
 	c.signaledAt = notSignaled
 	c.startedAt = w.now()
 	c.waitReason, c.waitMessage = "", ""
@@ -1209,6 +1210,12 @@ func (w *podWorker) update(pod *v1.Pod) {
 		// Finished and deleted: this is the watch catching up with the
 		// kubelet's own last writes.
 	case w.rejection != nil || w.done:
+		if w.rejection == nil && !w.killed && w.pod.Status.Phase != v1.PodSucceeded && w.pod.Status.Phase != v1.PodFailed {
+			// Finished without a terminal phase (a Never pod left with no
+			// sandbox after a node crash): TerminatePod gives it one.
+			w.killed = true
+			w.changed()
+		}
 		if w.flushTimer.Pending() || w.gen != w.written {
 			w.deleteAfter = true
 			w.scheduleFlush()
@@ -1481,8 +1488,8 @@ func (w *podWorker) lose() {
 			c.exit = &v1.ContainerStateTerminated{ExitCode: 255, Reason: reasonUnknown, StartedAt: w.time(c.startedAt),
 				FinishedAt: w.time(w.now()), ContainerID: c.containerID}
 			c.state = cExited
-			c.lost = true
 		}
+		c.oldSandbox = c.everRan
 		c.stopping, c.restartOnStop, c.awaitingTurn = false, false, false
 		c.ready, c.started = false, false
 	}
@@ -1502,7 +1509,9 @@ func (w *podWorker) lose() {
 // missed starts its termination now); a crashed node's pod is finished if
 // it was deleted meanwhile, else started again from scratch in a new
 // sandbox (init containers run again; every container that had run counts
-// a restart).
+// a restart), as upstream's computePodActions does when the sandbox
+// changed: not a restartPolicy Never pod that had created a container, and
+// not an OnFailure pod's regular containers that had succeeded.
 func (w *podWorker) recover(pod *v1.Pod) {
 	w.pod = pod
 	if w.crashed {
@@ -1510,12 +1519,18 @@ func (w *podWorker) recover(pod *v1.Pod) {
 		switch {
 		case pod.DeletionTimestamp != nil || w.terminating:
 			w.finishTermination()
-		case pod.Spec.RestartPolicy == v1.RestartPolicyNever && w.anyRegularRan():
+		case pod.Spec.RestartPolicy == v1.RestartPolicyNever && w.anyRan():
+			// No new sandbox for a Never pod that created a container
+			// (computePodActions): it stays with its exited containers.
 			w.done = true
 			w.release()
 			w.changed()
 		default:
+			onFailure := pod.Spec.RestartPolicy == v1.RestartPolicyOnFailure
 			for _, c := range w.all {
+				if onFailure && !c.init && !c.sidecar && c.exit != nil && c.exit.ExitCode == 0 {
+					continue // succeeded: not started again
+				}
 				c.state = cNew
 				c.wantStart, c.killRestart = false, false
 				// The kubelet's back-offs and why starts failed (its
@@ -1549,6 +1564,29 @@ func (w *podWorker) statusDiverged(pod *v1.Pod) bool {
 	want := w.apiStatus(&pod.Status)
 	for _, c := range want.Conditions {
 		if kubeletOwned(c.Type) && conditionStatus(pod.Status.Conditions, c.Type) != c.Status {
+			return true
+		}
+	}
+	return false
+}
+
+// regularStartedInSandbox reports whether a regular container started in
+// the pod's current sandbox (upstream's HasAnyActiveRegularContainerStarted:
+// one with a container, running or exited, in it).
+func (w *podWorker) regularStartedInSandbox() bool {
+	for _, c := range w.regular() {
+		if c.everRan && !c.oldSandbox && c.state != cNew {
+			return true
+		}
+	}
+	return false
+}
+
+// anyRan reports whether any of the pod's containers, init containers
+// included, ever ran.
+func (w *podWorker) anyRan() bool {
+	for _, c := range w.all {
+		if c.everRan {
 			return true
 		}
 	}
@@ -1716,7 +1754,20 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	if len(st.InitContainerStatuses) > 0 {
 		all = append(append([]v1.ContainerStatus(nil), st.ContainerStatuses...), st.InitContainerStatuses...)
 	}
-	st.Phase = podPhase(spec, all, terminalPod)
+	// generated: the statuses the conditions come from. Upstream's
+	// generateAPIPodStatus sees a container that never ran as waiting and
+	// derives phase and conditions from that; TerminatePod then reports it
+	// ContainerStatusUnknown and turns the phase to Failed, conditions
+	// untouched.
+	generated := all
+	if terminalPod && w.anyReportedMissing(lastRan, regularMissing) {
+		generated = make([]v1.ContainerStatus, 0, len(w.all))
+		for _, c := range w.all {
+			generated = append(generated, c.apiStatus(len(w.inits()) > 0, false))
+		}
+	}
+	st.Phase = podPhase(spec, generated, terminalPod, w.regularStartedInSandbox())
+	condPhase := st.Phase
 	if terminalPod && st.Phase != v1.PodSucceeded && st.Phase != v1.PodFailed {
 		st.Phase = v1.PodFailed // TerminatePod: a terminated pod is never Pending or Running
 	}
@@ -1730,8 +1781,8 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 	if w.sandboxReady {
 		ready = v1.ConditionTrue
 	}
-	initialized := initializedCondition(spec, all, st.Phase)
-	containersReady := containersReadyCondition(spec, all, st.Phase)
+	initialized := initializedCondition(spec, generated, condPhase)
+	containersReady := containersReadyCondition(spec, generated, condPhase)
 	podReady := readyCondition(spec, old.Conditions, containersReady)
 	kubeletConds := []v1.PodCondition{{Type: v1.PodReadyToStartContainers, Status: ready}, initialized, podReady, containersReady,
 		{Type: v1.PodScheduled, Status: v1.ConditionTrue}}
@@ -1748,6 +1799,19 @@ func (w *podWorker) apiStatus(old *v1.PodStatus) v1.PodStatus {
 		st.PodIPs = []v1.PodIP{{IP: w.statusIP}}
 	}
 	return st
+}
+
+// anyReportedMissing reports whether a terminated pod's status shows a
+// container that never ran as terminated (ContainerStatusUnknown): an init
+// container up to index lastRan, or a regular one if regularMissing.
+func (w *podWorker) anyReportedMissing(lastRan int, regularMissing bool) bool {
+	n := int(w.nInits)
+	for i, c := range w.all {
+		if c.state != cRunning && c.exit == nil && ((i < n && i <= lastRan) || (i >= n && regularMissing)) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasInitialized reports whether the pod ever completed its initialization

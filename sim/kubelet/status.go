@@ -59,9 +59,13 @@ func anyRegularStarted(spec *v1.PodSpec, statuses []v1.ContainerStatus) bool {
 // podPhase computes status.phase from the container statuses (init and
 // regular), as upstream's getPhase. terminal is true when the pod is
 // terminal whatever its restart policy (being deleted and all containers
-// stopped).
-func podPhase(spec *v1.PodSpec, statuses []v1.ContainerStatus, terminal bool) v1.PodPhase {
-	pendingInit, failedInit := 0, 0
+// stopped); initialized when a regular container started in the pod's
+// current sandbox (HasAnyActiveRegularContainerStarted): a pending sidecar
+// then does not make the pod Pending, a pending regular init container
+// (one running again in a sandbox recreated after a node crash) always
+// does.
+func podPhase(spec *v1.PodSpec, statuses []v1.ContainerStatus, terminal, initialized bool) v1.PodPhase {
+	pendingInit, pendingSidecars, failedInit := 0, 0, 0
 	for i := range spec.InitContainers {
 		c := &spec.InitContainers[i]
 		if isRestartableInit(c) {
@@ -105,17 +109,17 @@ func podPhase(spec *v1.PodSpec, statuses []v1.ContainerStatus, terminal bool) v1
 		switch {
 		case s.State.Running != nil:
 			if s.Started == nil || !*s.Started {
-				pendingInit++
+				pendingSidecars++
 			}
 			running++
 		case s.State.Terminated != nil:
 		case s.State.Waiting != nil:
 			if s.LastTerminationState.Terminated == nil {
-				pendingInit++
+				pendingSidecars++
 				waiting++
 			}
 		default:
-			pendingInit++
+			pendingSidecars++
 			unknown++
 		}
 	}
@@ -147,7 +151,7 @@ func podPhase(spec *v1.PodSpec, statuses []v1.ContainerStatus, terminal bool) v1
 		return v1.PodFailed
 	}
 	switch {
-	case pendingInit > 0 && !anyRegularStarted(spec, statuses):
+	case pendingInit > 0 || (pendingSidecars > 0 && !initialized):
 		return v1.PodPending
 	case waiting > 0:
 		return v1.PodPending
