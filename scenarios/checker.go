@@ -42,6 +42,9 @@ type Result struct {
 	// Evaluations counts how often the expectation was evaluated.
 	Evaluations int
 
+	// inWindow is set once a throughout was evaluated at its From.
+	inWindow bool
+
 	// A count's last observation and the ChangeCount of its kind then,
 	// and whether each object it listed matched (by UID and version).
 	listed    bool
@@ -93,7 +96,10 @@ type MetricValuer interface {
 // time. A `within` expectation is evaluated on every Observe up to its
 // deadline and passes the first time it holds; if it has not held when
 // Observe is called at the deadline, it fails with the value seen then.
-// Observe must be called at every deadline NextDeadline reports, with
+// A `throughout` expectation is evaluated on every Observe from its From
+// (a deadline of its own) to its Time and fails the first time it does not
+// hold, with the value seen then; if it held at every one, it passes at
+// Time. Observe must be called at every deadline NextDeadline reports, with
 // non-decreasing times; skipping one is a runner bug and panics.
 type Checker struct {
 	results []Result
@@ -111,13 +117,22 @@ func NewChecker(exps []Expectation) *Checker {
 }
 
 // NextDeadline is the earliest time of a pending expectation (an at's
-// instant or a within's deadline); false when all are decided.
+// instant, a within's deadline, a throughout's From until it was evaluated
+// there and its Time after); false when all are decided.
 func (c *Checker) NextDeadline() (time.Duration, bool) {
 	var next time.Duration
 	found := false
-	for _, r := range c.results {
-		if r.Status == Pending && (!found || r.Expectation.Time < next) {
-			next, found = r.Expectation.Time, true
+	for i := range c.results {
+		r := &c.results[i]
+		if r.Status != Pending {
+			continue
+		}
+		t := r.Expectation.Time
+		if r.Expectation.Timing == TimingThroughout && !r.inWindow {
+			t = r.Expectation.From
+		}
+		if !found || t < next {
+			next, found = t, true
 		}
 	}
 	return next, found
@@ -141,13 +156,35 @@ func (c *Checker) Observe(now time.Duration, cl Cluster) []Result {
 			panic(fmt.Sprintf("scenarios: expectation %d (%s) was due at %v but Observe was first called at %v after it; "+
 				"the runner must call Observe at every NextDeadline", e.Index, e, e.Time, now))
 		}
-		if e.Timing == TimingAt && now < e.Time {
-			continue
+		switch e.Timing {
+		case TimingAt:
+			if now < e.Time {
+				continue
+			}
+		case TimingThroughout:
+			if now < e.From {
+				continue
+			}
+			if !r.inWindow && now > e.From {
+				panic(fmt.Sprintf("scenarios: expectation %d (%s) starts at %v but Observe was first called at %v after it; "+
+					"the runner must call Observe at every NextDeadline", e.Index, e, e.From, now))
+			}
+			r.inWindow = true
 		}
 		obs := r.evaluate(cl)
 		r.Evaluations++
 		r.Observed = obs.Value
 		switch {
+		case e.Timing == TimingThroughout:
+			// fails at the first instant it does not hold
+			switch {
+			case !obs.Holds:
+				r.Status, r.DecidedAt = Failed, now
+			case now == e.Time:
+				r.Status, r.DecidedAt = Passed, now
+			default:
+				continue
+			}
 		case obs.Holds:
 			r.Status, r.DecidedAt = Passed, now
 		case now == e.Time:

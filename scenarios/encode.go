@@ -401,7 +401,11 @@ func (e *encoder) expectation(x *Expectation) *yaml.Node {
 	if x.Name != "" {
 		name = str(x.Name)
 	}
-	n := e.mapping("name", name, string(x.Timing), str(FormatDuration(x.Time)))
+	var from *yaml.Node
+	if x.Timing == TimingThroughout && x.From > 0 {
+		from = str(FormatDuration(x.From))
+	}
+	n := e.mapping("name", name, string(x.Timing), str(FormatDuration(x.Time)), "from", from)
 	add := func(k string, v *yaml.Node) {
 		if v != nil {
 			n.Content = append(n.Content, str(k), v)

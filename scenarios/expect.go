@@ -27,8 +27,9 @@ type Timing string
 
 // Timings.
 const (
-	TimingAt     Timing = "at"     // checked once, at exactly Time
-	TimingWithin Timing = "within" // passes the first time it holds in [0, Time]; fails at Time otherwise
+	TimingAt         Timing = "at"         // checked once, at exactly Time
+	TimingWithin     Timing = "within"     // passes the first time it holds in [0, Time]; fails at Time otherwise
+	TimingThroughout Timing = "throughout" // fails the first time it does not hold in [From, Time]; passes at Time otherwise
 )
 
 // ExpectKind is what an expectation looks at.
@@ -46,7 +47,10 @@ type Expectation struct {
 	Name   string // optional label
 	Timing Timing
 	Time   time.Duration // <= spec.duration
-	Kind   ExpectKind
+	// From starts the window of a throughout (< Time; 0 when not set);
+	// always 0 for at and within.
+	From time.Duration
+	Kind ExpectKind
 
 	// Namespace for get and count on namespaced kinds (DefaultNamespace
 	// when absent); AllNamespaces makes count look in every namespace.
@@ -145,14 +149,33 @@ func (e *Expectation) Wants() string {
 	return e.Bounds.String()
 }
 
+// When is the expectation's timing as the report prints it: "at 5m",
+// "within 8m", "throughout 10m" (from 0s), "throughout 1m-5m".
+func (e *Expectation) When() string {
+	if e.Timing == TimingThroughout && e.From > 0 {
+		return fmt.Sprintf("%s %s-%s", e.Timing, FormatDuration(e.From), FormatDuration(e.Time))
+	}
+	return fmt.Sprintf("%s %s", e.Timing, FormatDuration(e.Time))
+}
+
 // String is the description with its timing, e.g. "… within 8m".
 func (e *Expectation) String() string {
-	return fmt.Sprintf("%s %s %s", e.Description(), e.Timing, FormatDuration(e.Time))
+	return e.Description() + " " + e.When()
+}
+
+// firstChecked is the first instant the expectation may be evaluated at
+// and found to fail: Time for at and within (a within may hold earlier,
+// but fails only at Time), From for throughout.
+func (e *Expectation) firstChecked() time.Duration {
+	if e.Timing == TimingThroughout {
+		return e.From
+	}
+	return e.Time
 }
 
 // --- decoding ---
 
-var expectFields = []string{"name", "at", "within", "namespace", "allNamespaces", "get", "jsonpath",
+var expectFields = []string{"name", "at", "within", "throughout", "from", "namespace", "allNamespaces", "get", "jsonpath",
 	"count", "labelSelector", "fieldSelector", "metric", "equals", "atLeast", "atMost"}
 
 var expectKindFields = map[ExpectKind][]string{
@@ -177,25 +200,7 @@ func (d *fileDec) expectation(n *yaml.Node, path string, index int) (Expectation
 			d.errorf(v, o.sub("name"), "contains a control character (%q): a name is one line of the report", string(r))
 		}
 	}
-	at, within := o.get("at"), o.get("within")
-	switch {
-	case at != nil && within != nil:
-		d.errorf(o.key("within"), path, "set either at or within, not both")
-	case at == nil && within == nil:
-		d.errorf(o.n, path, "needs at (checked at that instant) or within (passes the first time it holds)")
-	case at != nil:
-		e.Timing = TimingAt
-		if t, ok := d.duration(at, o.sub("at")); ok {
-			e.Time = t
-			d.checkWithinDuration(at, o.sub("at"), t)
-		}
-	default:
-		e.Timing = TimingWithin
-		if t, ok := d.duration(within, o.sub("within")); ok {
-			e.Time = t
-			d.checkWithinDuration(within, o.sub("within"), t)
-		}
-	}
+	d.timing(o, &e)
 	var kinds []ExpectKind
 	for _, k := range []ExpectKind{ExpectGet, ExpectCount, ExpectMetric} {
 		if _, set := o.vals[string(k)]; set {
@@ -214,7 +219,7 @@ func (d *fileDec) expectation(n *yaml.Node, path string, index int) (Expectation
 	}
 	allowed := expectKindFields[e.Kind]
 	for _, k := range o.order {
-		if slices.Contains(allowed, k) || k == "name" || k == "at" || k == "within" || k == string(e.Kind) {
+		if slices.Contains(allowed, k) || slices.Contains(timingFields, k) || k == "name" || k == string(e.Kind) {
 			continue
 		}
 		d.errorf(o.key(k), o.sub(k), "field %q is not used by a %s expectation (it takes %s)", k, e.Kind, strings.Join(allowed, ", "))
@@ -237,6 +242,59 @@ func (d *fileDec) expectation(n *yaml.Node, path string, index int) (Expectation
 	}
 	usable := (e.Kind == ExpectGet && e.Target.Name != "") || (e.Kind == ExpectCount && e.Resource.Kind != "") || e.Kind == ExpectMetric
 	return e, usable
+}
+
+// timingFields are the fields of an expectation's timing.
+var timingFields = []string{"at", "within", "throughout", "from"}
+
+// timing decodes at, within or throughout (with its optional from).
+func (d *fileDec) timing(o *object, e *Expectation) {
+	var set []Timing
+	for _, t := range []Timing{TimingAt, TimingWithin, TimingThroughout} {
+		if o.get(string(t)) != nil {
+			set = append(set, t)
+		}
+	}
+	timeOK := false
+	switch len(set) {
+	case 0:
+		d.errorf(o.n, o.path, "needs at (checked at that instant), within (passes the first time it holds) or throughout (holds at every instant up to it)")
+	case 1:
+		e.Timing = set[0]
+		key := string(e.Timing)
+		if t, ok := d.duration(o.get(key), o.sub(key)); ok {
+			e.Time, timeOK = t, true
+			d.checkWithinDuration(o.get(key), o.sub(key), t)
+		}
+	default:
+		d.errorf(o.key(string(set[1])), o.path, "set only one of at, within and throughout (found %s and %s)", set[0], set[1])
+	}
+	from := o.get("from")
+	if from != nil && (len(set) != 1 || e.Timing != TimingThroughout) {
+		d.errorf(o.key("from"), o.sub("from"), "is only used with throughout (the window [from, throughout] an invariant must hold over)")
+		return
+	}
+	if e.Timing != TimingThroughout {
+		return
+	}
+	if from != nil {
+		t, ok := d.duration(from, o.sub("from"))
+		if !ok {
+			return
+		}
+		e.From = t
+	}
+	// The window is [from, throughout] with from < throughout: a window of
+	// one instant is an at, and a reversed one most likely a typo.
+	switch {
+	case !timeOK:
+	case from == nil && e.Time == 0:
+		d.errorf(o.get("throughout"), o.sub("throughout"), "must be after from (0s when not set): a single instant is at: 0s")
+	case e.From == e.Time:
+		d.errorf(from, o.sub("from"), "%s must be before throughout (%s): a single instant is at: %s", FormatDuration(e.From), FormatDuration(e.Time), FormatDuration(e.From))
+	case e.From > e.Time:
+		d.errorf(from, o.sub("from"), "%s must be before throughout (%s)", FormatDuration(e.From), FormatDuration(e.Time))
+	}
 }
 
 func (d *fileDec) getExpectation(o *object, e *Expectation) {

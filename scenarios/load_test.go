@@ -167,7 +167,7 @@ func TestAllActionsScenario(t *testing.T) {
 
 func TestAllActionsExpectations(t *testing.T) {
 	s := loadGood(t, "testdata/good/all-actions.yaml")
-	require.Len(t, s.Spec.Expect, 7)
+	require.Len(t, s.Spec.Expect, 9)
 	e := s.Spec.Expect
 	assert.Equal(t, "web is scaled", e[0].Name)
 	assert.Equal(t, TimingAt, e[0].Timing)
@@ -198,6 +198,16 @@ func TestAllActionsExpectations(t *testing.T) {
 	assert.Equal(t, Bounds{AtMost: ptr(50.0)}, e[5].Bounds)
 	assert.Equal(t, []MatchOp{MatchEqual, MatchRegexp, MatchNotEqual}, []MatchOp{e[6].Metric.Matchers[0].Op, e[6].Metric.Matchers[1].Op, e[6].Metric.Matchers[2].Op})
 	assert.Equal(t, Bounds{AtLeast: ptr(1.5)}, e[6].Bounds)
+
+	assert.Equal(t, TimingThroughout, e[7].Timing)
+	assert.Equal(t, time.Minute, e[7].From)
+	assert.Equal(t, time.Hour, e[7].Time)
+	assert.Equal(t, "never fewer than 2 ready web endpoints after the start throughout 1m-1h", e[7].String())
+	assert.Equal(t, TimingThroughout, e[8].Timing)
+	assert.Equal(t, time.Duration(0), e[8].From, "from defaults to 0s")
+	for _, x := range e[:7] {
+		assert.Equal(t, time.Duration(0), x.From, "at and within have no from")
+	}
 }
 
 func TestLoadFSWithFiles(t *testing.T) {

@@ -166,6 +166,8 @@ func genScenario(t *rapid.T) (string, []genEvent) {
 		b.WriteString(e.yaml + "\n")
 	}
 	fmt.Fprintf(&b, "  expect:\n  - {within: %s, count: pods, atLeast: 0}\n", FormatDuration(duration))
+	from := time.Duration(rapid.IntRange(0, int(duration/time.Second)-1).Draw(t, "from")) * time.Second
+	fmt.Fprintf(&b, "  - {throughout: %s, from: %s, count: nodes, atLeast: 0}\n", FormatDuration(duration), FormatDuration(from))
 	return b.String(), events
 }
 

@@ -546,7 +546,8 @@ func containerNames(m *Manifest) []string {
 }
 
 // expectation checks the references of an expectation: the namespace and,
-// for kinds only scenarios create, the object must exist by its time.
+// for kinds only scenarios create, the object must exist by its time (by
+// the from of a throughout).
 func (w *world) expectation(e Expectation) {
 	path := fmt.Sprintf("spec.expect[%d]", e.Index)
 	var r Resource
@@ -558,10 +559,18 @@ func (w *world) expectation(e Expectation) {
 	default:
 		return
 	}
+	// A throughout is evaluated from its from on: what it reads must be
+	// there by then, as by the time of an at or within.
+	by := e.firstChecked()
+	byText, missing := FormatDuration(by), ""
+	if e.Timing == TimingThroughout {
+		byText += " (the start of the throughout window)"
+		missing = ": a missing object fails a throughout"
+	}
 	ns := e.namespaceFor(r)
 	if ns != "" {
-		if t, ok := w.created[objKey{kind: "Namespace", name: ns}]; !ok || t > e.Time {
-			w.errorf(fieldLine(e.lines, "namespace", e.Source), path+".namespace", "namespace %q is not created by %s", ns, FormatDuration(e.Time))
+		if t, ok := w.created[objKey{kind: "Namespace", name: ns}]; !ok || t > by {
+			w.errorf(fieldLine(e.lines, "namespace", e.Source), path+".namespace", "namespace %q is not created by %s", ns, byText)
 			return
 		}
 	}
@@ -571,9 +580,9 @@ func (w *world) expectation(e Expectation) {
 	k := keyOf(r, ns, e.Target.Name)
 	t, ok := w.created[k]
 	switch {
-	case ok && t <= e.Time:
+	case ok && t <= by:
 	case ok:
-		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is only created at %s, after %s", k, FormatDuration(t), FormatDuration(e.Time))
+		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "%s is only created at %s, after %s%s", k, FormatDuration(t), byText, missing)
 	case r.Kind == "Node":
 		w.errorf(fieldLine(e.lines, "get", e.Source), path+".get", "node %q is never created%s", e.Target.Name, suggestName(e.Target.Name, w.nodeOrder))
 	default:

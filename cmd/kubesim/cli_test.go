@@ -679,7 +679,7 @@ func TestReadmeScenarioSnippetsValidate(t *testing.T) {
 	}
 	require.NotEmpty(t, nodes, "the README's node group example")
 	require.NotEmpty(t, events, "the README's events example")
-	require.Equal(t, 5, strings.Count(expects, "\n- "), "the README's expectation examples")
+	require.Equal(t, 7, strings.Count(expects, "\n- "), "the README's expectation examples")
 	indent := func(s string, n int) string {
 		pad := strings.Repeat(" ", n)
 		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
@@ -713,7 +713,7 @@ spec:
 	p := write(t, "readme.yaml", doc)
 	code, out, errOut := cli(t, "validate", p)
 	require.Equal(t, 0, code, "%s\n%s\n%s", doc, out, errOut)
-	assert.Contains(t, out, "4 nodes, 3 objects, 22 events, 6 expectations")
+	assert.Contains(t, out, "4 nodes, 3 objects, 22 events, 8 expectations")
 	// The expectations were not written for these events; what matters is
 	// that every action runs: no run error.
 	code, out, errOut = cli(t, "run", "-o", "json", p)
@@ -723,7 +723,7 @@ spec:
 		Expectations []any `json:"expectations"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
-	assert.Len(t, rep.Expectations, 6)
+	assert.Len(t, rep.Expectations, 8)
 	assert.Empty(t, rep.Errors)
 }
 

@@ -81,7 +81,7 @@ func shellQuote(s string) string {
 // expectationLine prints one expectation's outcome.
 func expectationLine(e scenarios.Result, seed uint64) string {
 	x := e.Expectation
-	when := fmt.Sprintf("%s %s", x.Timing, scenarios.FormatDuration(x.Time))
+	when := x.When()
 	switch e.Status {
 	case scenarios.Passed:
 		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)))

@@ -47,10 +47,13 @@ type ReportExpectation struct {
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description"`
 	Timing      string `json:"timing"`
-	Time        string `json:"time"`
-	Status      string `json:"status"`
-	DecidedAt   string `json:"decidedAt,omitempty"`
-	Observed    string `json:"observed"`
+	// From is where the window of a throughout starts ("0s" when the
+	// scenario does not say); left out for at and within.
+	From      string `json:"from,omitempty"`
+	Time      string `json:"time"`
+	Status    string `json:"status"`
+	DecidedAt string `json:"decidedAt,omitempty"`
+	Observed  string `json:"observed"`
 	// Wants is what the expectation wants, as the text output's FAIL line
 	// says it: the quoted text of a get, the bounds of a count or metric.
 	Wants  string `json:"wants"`
@@ -79,6 +82,9 @@ func (r *Result) Report() Report {
 		x := e.Expectation
 		re := ReportExpectation{Index: x.Index, Name: x.Name, Description: x.Description(), Timing: string(x.Timing),
 			Time: scenarios.FormatDuration(x.Time), Status: e.Status.String(), Observed: e.Observed, Wants: x.Wants(), Source: x.Source.String()}
+		if x.Timing == scenarios.TimingThroughout {
+			re.From = scenarios.FormatDuration(x.From)
+		}
 		if e.Status != scenarios.Pending {
 			re.DecidedAt = scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond))
 		}

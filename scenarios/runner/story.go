@@ -352,10 +352,11 @@ func (s *storyteller) emit(e Entry) {
 
 // decided tells an expectation's outcome.
 func (s *storyteller) decided(res scenarios.Result) {
-	// The line's time says when; a within also says by when.
+	// The line's time says when; a within also says by when, a
+	// throughout over which window.
 	msg := res.Expectation.Description()
-	if res.Expectation.Timing == scenarios.TimingWithin {
-		msg += " (within " + scenarios.FormatDuration(res.Expectation.Time) + ")"
+	if t := res.Expectation.Timing; t == scenarios.TimingWithin || t == scenarios.TimingThroughout {
+		msg += " (" + res.Expectation.When() + ")"
 	}
 	e := Entry{Time: res.DecidedAt, Component: "expect", Verb: res.Status.String(), Message: msg}
 	if res.Status == scenarios.Failed {
