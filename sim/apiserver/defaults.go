@@ -189,7 +189,7 @@ func defaultService(s *v1.Service) {
 			sp.TargetPort = intstr.FromInt32(sp.Port)
 		}
 	}
-	if (s.Spec.Type == v1.ServiceTypeNodePort || s.Spec.Type == v1.ServiceTypeLoadBalancer) && s.Spec.ExternalTrafficPolicy == "" {
+	if externallyAccessible(s) && s.Spec.ExternalTrafficPolicy == "" {
 		s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyCluster
 	}
 	if s.Spec.InternalTrafficPolicy == nil && s.Spec.Type != v1.ServiceTypeExternalName {

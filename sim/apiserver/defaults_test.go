@@ -1,0 +1,29 @@
+package apiserver_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// A ClusterIP Service with externalIPs is externally accessible
+// (pkg/api/v1/service ExternallyAccessible): SetDefaults_Service gives it
+// externalTrafficPolicy Cluster, which validation requires, and an update
+// that removes the external IPs drops the policy it did not change
+// (dropTypeDependentFields).
+func TestClusterIPServiceWithExternalIPsGetsExternalTrafficPolicy(t *testing.T) {
+	e := newEnv(t)
+	svcs := e.c.CoreV1().Services("default")
+	s, err := svcs.Create(ctx, &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "ext"},
+		Spec: v1.ServiceSpec{ExternalIPs: []string{"192.0.2.10"}, Ports: []v1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, v1.ServiceExternalTrafficPolicyCluster, s.Spec.ExternalTrafficPolicy)
+
+	s, err = svcs.Patch(ctx, "ext", types.MergePatchType, []byte(`{"spec":{"externalIPs":null}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, s.Spec.ExternalTrafficPolicy)
+}
