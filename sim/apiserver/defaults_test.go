@@ -27,3 +27,22 @@ func TestClusterIPServiceWithExternalIPsGetsExternalTrafficPolicy(t *testing.T) 
 	require.NoError(t, err)
 	assert.Empty(t, s.Spec.ExternalTrafficPolicy)
 }
+
+// DefaultTolerationSeconds admits updates too
+// (plugin/pkg/admission/defaulttolerationseconds: NewHandler(Create,
+// Update)): a full update with the manifest as written (kubectl replace)
+// gets the tolerations back instead of being refused for removing them.
+func TestDefaultTolerationSecondsOnUpdate(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	created, err := pods.Create(ctx, pod("a"), metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	p := pod("a")
+	p.ResourceVersion = created.ResourceVersion
+	p.Labels["tier"] = "front"
+	got, err := pods.Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, created.Spec.Tolerations, got.Spec.Tolerations)
+	assert.Equal(t, "front", got.Labels["tier"])
+}
