@@ -74,6 +74,12 @@ func defaultPodSpec(s *v1.PodSpec) {
 	if s.SchedulerName == "" {
 		s.SchedulerName = v1.DefaultSchedulerName
 	}
+	// serviceAccount is an alias of serviceAccountName, which wins
+	// (Convert_v1_PodSpec_To_core_PodSpec and back).
+	if s.ServiceAccountName == "" {
+		s.ServiceAccountName = s.DeprecatedServiceAccount
+	}
+	s.DeprecatedServiceAccount = s.ServiceAccountName
 	for i := range s.InitContainers {
 		defaultContainer(&s.InitContainers[i])
 	}

@@ -46,3 +46,30 @@ func TestDefaultTolerationSecondsOnUpdate(t *testing.T) {
 	assert.Equal(t, created.Spec.Tolerations, got.Spec.Tolerations)
 	assert.Equal(t, "front", got.Labels["tier"])
 }
+
+// serviceAccount is an alias of serviceAccountName (pkg/apis/core/v1
+// conversion.go, Convert_v1_PodSpec_To_core_PodSpec and back): either one
+// written reads back as both, serviceAccountName winning, in pods and in
+// pod templates.
+func TestServiceAccountIsAnAliasOfServiceAccountName(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	for _, c := range []struct{ name, sa, saName, want string }{
+		{"old", "legacy", "", "legacy"},
+		{"new", "", "web", "web"},
+		{"both", "legacy", "web", "web"},
+		{"none", "", "", ""},
+	} {
+		p := pod(c.name)
+		p.Spec.DeprecatedServiceAccount, p.Spec.ServiceAccountName = c.sa, c.saName
+		got, err := pods.Create(ctx, p, metav1.CreateOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got.Spec.ServiceAccountName, c.name)
+		assert.Equal(t, c.want, got.Spec.DeprecatedServiceAccount, c.name)
+	}
+	d := deployment("web", 1)
+	d.Spec.Template.Spec.DeprecatedServiceAccount = "legacy"
+	d, err := e.c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "legacy", d.Spec.Template.Spec.ServiceAccountName)
+}
