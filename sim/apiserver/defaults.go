@@ -80,6 +80,9 @@ func defaultPodSpec(s *v1.PodSpec) {
 		s.ServiceAccountName = s.DeprecatedServiceAccount
 	}
 	s.DeprecatedServiceAccount = s.ServiceAccountName
+	for i := range s.Volumes {
+		defaultVolume(&s.Volumes[i])
+	}
 	for i := range s.InitContainers {
 		defaultContainer(&s.InitContainers[i])
 	}
@@ -105,6 +108,11 @@ func defaultContainer(c *v1.Container) {
 	for i := range c.Ports {
 		if c.Ports[i].Protocol == "" {
 			c.Ports[i].Protocol = v1.ProtocolTCP
+		}
+	}
+	for i := range c.Env {
+		if from := c.Env[i].ValueFrom; from != nil && from.FieldRef != nil {
+			defaultFieldRef(from.FieldRef)
 		}
 	}
 	for _, pr := range []*v1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
@@ -152,6 +160,9 @@ func defaultProbe(p *v1.Probe) {
 	if p.HTTPGet != nil {
 		defaultHTTPGet(p.HTTPGet)
 	}
+	if p.GRPC != nil && p.GRPC.Service == nil {
+		p.GRPC.Service = ptrTo("") // +default=""
+	}
 }
 
 func defaultHTTPGet(h *v1.HTTPGetAction) {
@@ -160,6 +171,63 @@ func defaultHTTPGet(h *v1.HTTPGetAction) {
 	}
 	if h.Scheme == "" {
 		h.Scheme = v1.URISchemeHTTP
+	}
+}
+
+// defaultVolume is SetDefaults_Volume and the defaults of the volume
+// sources kubesim's users write (the removed and deprecated in-tree
+// sources are left alone): a volume without a source is an emptyDir.
+func defaultVolume(v *v1.Volume) {
+	src := &v.VolumeSource
+	if *src == (v1.VolumeSource{}) {
+		src.EmptyDir = &v1.EmptyDirVolumeSource{}
+		return
+	}
+	if src.HostPath != nil && src.HostPath.Type == nil {
+		src.HostPath.Type = ptrTo(v1.HostPathUnset)
+	}
+	if src.Secret != nil && src.Secret.DefaultMode == nil {
+		src.Secret.DefaultMode = ptrTo(v1.SecretVolumeSourceDefaultMode)
+	}
+	if src.ConfigMap != nil && src.ConfigMap.DefaultMode == nil {
+		src.ConfigMap.DefaultMode = ptrTo(v1.ConfigMapVolumeSourceDefaultMode)
+	}
+	if d := src.DownwardAPI; d != nil {
+		if d.DefaultMode == nil {
+			d.DefaultMode = ptrTo(v1.DownwardAPIVolumeSourceDefaultMode)
+		}
+		defaultDownwardAPIFiles(d.Items)
+	}
+	if p := src.Projected; p != nil {
+		if p.DefaultMode == nil {
+			p.DefaultMode = ptrTo(v1.ProjectedVolumeSourceDefaultMode)
+		}
+		for i := range p.Sources {
+			if d := p.Sources[i].DownwardAPI; d != nil {
+				defaultDownwardAPIFiles(d.Items)
+			}
+			if t := p.Sources[i].ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
+				t.ExpirationSeconds = ptrTo(int64(3600)) // SetDefaults_ServiceAccountTokenProjection: an hour
+			}
+		}
+	}
+	if e := src.Ephemeral; e != nil && e.VolumeClaimTemplate != nil && e.VolumeClaimTemplate.Spec.VolumeMode == nil {
+		e.VolumeClaimTemplate.Spec.VolumeMode = ptrTo(v1.PersistentVolumeFilesystem) // SetDefaults_PersistentVolumeClaimSpec
+	}
+}
+
+func defaultDownwardAPIFiles(items []v1.DownwardAPIVolumeFile) {
+	for i := range items {
+		if items[i].FieldRef != nil {
+			defaultFieldRef(items[i].FieldRef)
+		}
+	}
+}
+
+// defaultFieldRef is SetDefaults_ObjectFieldSelector.
+func defaultFieldRef(f *v1.ObjectFieldSelector) {
+	if f.APIVersion == "" {
+		f.APIVersion = "v1"
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/yaml"
 )
 
 // A ClusterIP Service with externalIPs is externally accessible
@@ -72,4 +73,73 @@ func TestServiceAccountIsAnAliasOfServiceAccountName(t *testing.T) {
 	d, err := e.c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "legacy", d.Spec.Template.Spec.ServiceAccountName)
+}
+
+// The nested defaults of SetObjectDefaults_Pod (pkg/apis/core/v1
+// zz_generated.defaults.go) beyond containers and probes: volumes
+// (SetDefaults_Volume and the volume sources), env and downward API
+// fieldRefs (SetDefaults_ObjectFieldSelector) and a gRPC probe's service
+// (+default=""), in pods and in pod templates.
+func TestPodNestedDefaults(t *testing.T) {
+	const spec = `
+volumes:
+- name: scratch
+- name: secret
+  secret: {secretName: s}
+- name: config
+  configMap: {name: c}
+- name: host
+  hostPath: {path: /var/log}
+- name: info
+  downwardAPI:
+    items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]
+- name: projected
+  projected:
+    sources:
+    - serviceAccountToken: {path: token}
+    - downwardAPI:
+        items: [{path: name, fieldRef: {fieldPath: metadata.name}}]
+containers:
+- name: c
+  image: nginx:1.27
+  env:
+  - name: POD_NAME
+    valueFrom: {fieldRef: {fieldPath: metadata.name}}
+  livenessProbe:
+    grpc: {port: 9000}
+`
+	var ps v1.PodSpec
+	require.NoError(t, yaml.Unmarshal([]byte(spec), &ps))
+	check := func(what string, s v1.PodSpec) {
+		t.Helper()
+		vols := map[string]v1.VolumeSource{}
+		for _, v := range s.Volumes {
+			vols[v.Name] = v.VolumeSource
+		}
+		assert.Equal(t, &v1.EmptyDirVolumeSource{}, vols["scratch"].EmptyDir, what)
+		assert.Equal(t, ptr(int32(0o644)), vols["secret"].Secret.DefaultMode, what)
+		assert.Equal(t, ptr(int32(0o644)), vols["config"].ConfigMap.DefaultMode, what)
+		assert.Equal(t, ptr(v1.HostPathUnset), vols["host"].HostPath.Type, what)
+		assert.Equal(t, ptr(int32(0o644)), vols["info"].DownwardAPI.DefaultMode, what)
+		assert.Equal(t, "v1", vols["info"].DownwardAPI.Items[0].FieldRef.APIVersion, what)
+		proj := vols["projected"].Projected
+		assert.Equal(t, ptr(int32(0o644)), proj.DefaultMode, what)
+		assert.Equal(t, ptr(int64(3600)), proj.Sources[0].ServiceAccountToken.ExpirationSeconds, what)
+		assert.Equal(t, "v1", proj.Sources[1].DownwardAPI.Items[0].FieldRef.APIVersion, what)
+		c := s.Containers[0]
+		assert.Equal(t, "v1", c.Env[0].ValueFrom.FieldRef.APIVersion, what)
+		assert.Equal(t, ptr(""), c.LivenessProbe.GRPC.Service, what)
+	}
+	e := newEnv(t)
+	p := pod("p")
+	p.Spec = *ps.DeepCopy()
+	got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	check("pod", got.Spec)
+
+	d := deployment("web", 1)
+	d.Spec.Template.Spec = *ps.DeepCopy()
+	d, err = e.c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	check("deployment template", d.Spec.Template.Spec)
 }
