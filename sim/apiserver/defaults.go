@@ -83,6 +83,11 @@ func defaultPodSpec(s *v1.PodSpec) {
 	for i := range s.Volumes {
 		defaultVolume(&s.Volumes[i])
 	}
+	roundResources(s.Overhead)
+	if r := s.Resources; r != nil {
+		roundResources(r.Limits)
+		roundResources(r.Requests)
+	}
 	for i := range s.InitContainers {
 		defaultContainer(&s.InitContainers[i])
 	}
@@ -110,6 +115,8 @@ func defaultContainer(c *v1.Container) {
 			c.Ports[i].Protocol = v1.ProtocolTCP
 		}
 	}
+	roundResources(c.Resources.Limits)
+	roundResources(c.Resources.Requests)
 	for i := range c.Env {
 		if from := c.Env[i].ValueFrom; from != nil && from.FieldRef != nil {
 			defaultFieldRef(from.FieldRef)
@@ -211,8 +218,13 @@ func defaultVolume(v *v1.Volume) {
 			}
 		}
 	}
-	if e := src.Ephemeral; e != nil && e.VolumeClaimTemplate != nil && e.VolumeClaimTemplate.Spec.VolumeMode == nil {
-		e.VolumeClaimTemplate.Spec.VolumeMode = ptrTo(v1.PersistentVolumeFilesystem) // SetDefaults_PersistentVolumeClaimSpec
+	if e := src.Ephemeral; e != nil && e.VolumeClaimTemplate != nil {
+		spec := &e.VolumeClaimTemplate.Spec
+		if spec.VolumeMode == nil {
+			spec.VolumeMode = ptrTo(v1.PersistentVolumeFilesystem) // SetDefaults_PersistentVolumeClaimSpec
+		}
+		roundResources(spec.Resources.Limits)
+		roundResources(spec.Resources.Requests)
 	}
 }
 
@@ -231,10 +243,27 @@ func defaultFieldRef(f *v1.ObjectFieldSelector) {
 	}
 }
 
+// roundResources is SetDefaults_ResourceList: quantities are rounded up
+// to milli precision. A quantity it changes (rounded, or an exact one
+// written with a finer scale) is stored in its canonical form; the common
+// one, already at milli precision or coarser, is left as it is, map
+// untouched.
+func roundResources(l v1.ResourceList) {
+	for name, q := range l {
+		before := q
+		q.RoundUp(resource.Milli)
+		if q != before {
+			l[name] = q
+		}
+	}
+}
+
 func defaultNode(n *v1.Node) {
 	if n.Status.Allocatable == nil && n.Status.Capacity != nil {
 		n.Status.Allocatable = n.Status.Capacity.DeepCopy()
 	}
+	roundResources(n.Status.Capacity)
+	roundResources(n.Status.Allocatable)
 }
 
 func defaultService(s *v1.Service) {

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
@@ -142,4 +143,36 @@ containers:
 	d, err = e.c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
 	require.NoError(t, err)
 	check("deployment template", d.Spec.Template.Spec)
+}
+
+// SetDefaults_ResourceList rounds every quantity of a pod's, a template's
+// and a node's resource lists up to milli precision (and writes it in its
+// canonical form), so a cpu limit of 0.5m reads back as 1m.
+func TestResourceListsRoundUpToMilli(t *testing.T) {
+	e := newEnv(t)
+	p := pod("p")
+	p.Spec.Containers[0].Resources = v1.ResourceRequirements{
+		Limits:   v1.ResourceList{v1.ResourceCPU: resource.MustParse("0.5m"), v1.ResourceMemory: resource.MustParse("1000000u")},
+		Requests: v1.ResourceList{v1.ResourceMemory: resource.MustParse("0.0001")}}
+	p.Spec.Overhead = v1.ResourceList{v1.ResourceCPU: resource.MustParse("1500u")}
+	got, err := e.c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	r := got.Spec.Containers[0].Resources
+	assert.Equal(t, "1m", ptr(r.Limits[v1.ResourceCPU]).String())
+	assert.Equal(t, "1m", ptr(r.Requests[v1.ResourceCPU]).String(), "the request defaulted from the limit")
+	assert.Equal(t, "1", ptr(r.Limits[v1.ResourceMemory]).String(), "exact, in canonical form")
+	assert.Equal(t, "1m", ptr(r.Requests[v1.ResourceMemory]).String())
+	assert.Equal(t, "2m", ptr(got.Spec.Overhead[v1.ResourceCPU]).String())
+
+	d := deployment("web", 1)
+	d.Spec.Template.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("0.1m")}
+	d, err = e.c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "1m", ptr(d.Spec.Template.Spec.Containers[0].Resources.Requests[v1.ResourceCPU]).String())
+
+	n, err := e.c.CoreV1().Nodes().Create(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"},
+		Status: v1.NodeStatus{Capacity: v1.ResourceList{v1.ResourceCPU: resource.MustParse("3999.5m")}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "4", ptr(n.Status.Capacity[v1.ResourceCPU]).String())
+	assert.Equal(t, "4", ptr(n.Status.Allocatable[v1.ResourceCPU]).String())
 }
