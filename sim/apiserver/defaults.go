@@ -1,8 +1,6 @@
 package apiserver
 
 import (
-	"strings"
-
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
@@ -135,17 +133,6 @@ func defaultContainer(c *v1.Container) {
 			}
 		}
 	}
-}
-
-// imageTagIsLatest reports whether an image reference has no tag and no
-// digest, or the tag "latest" (upstream defaults imagePullPolicy to Always then).
-func imageTagIsLatest(image string) bool {
-	if strings.Contains(image, "@") {
-		return false
-	}
-	last := image[strings.LastIndex(image, "/")+1:]
-	i := strings.LastIndex(last, ":")
-	return i < 0 || last[i+1:] == "latest"
 }
 
 func defaultProbe(p *v1.Probe) {

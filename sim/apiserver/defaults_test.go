@@ -1,6 +1,8 @@
 package apiserver_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -175,4 +177,48 @@ func TestResourceListsRoundUpToMilli(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "4", ptr(n.Status.Capacity[v1.ResourceCPU]).String())
 	assert.Equal(t, "4", ptr(n.Status.Allocatable[v1.ResourceCPU]).String())
+}
+
+// imagePullPolicy defaults to Always when upstream's parsers.ParseImageName
+// (github.com/distribution/reference ParseNormalizedNamed) finds the tag
+// "latest" — written, or implied by an image without tag and digest — and
+// to IfNotPresent otherwise, also for an image it cannot parse.
+func TestImagePullPolicyFollowsTheParsedTag(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	const sha = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for i, c := range []struct {
+		image string
+		want  v1.PullPolicy
+	}{
+		{"nginx", v1.PullAlways},
+		{"nginx:latest", v1.PullAlways},
+		{"nginx:1.27", v1.PullIfNotPresent},
+		{"nginx:Latest", v1.PullIfNotPresent},
+		{"nginx@" + sha, v1.PullIfNotPresent},
+		{"nginx:latest@" + sha, v1.PullAlways},
+		{"nginx:1.27@" + sha, v1.PullIfNotPresent},
+		{"localhost:5000/team/app", v1.PullAlways},
+		{"registry.example.com:5000/team/app:latest", v1.PullAlways},
+		{"Registry.Example.com/team/app", v1.PullAlways},
+		{"[2001:db8::1]:5000/app", v1.PullAlways},
+		{"my-registry/web__app", v1.PullAlways},
+		// Unparsable: no tag.
+		{"NGINX", v1.PullIfNotPresent},
+		{"Nginx:latest", v1.PullIfNotPresent},
+		{"team/App", v1.PullIfNotPresent},
+		{"nginx:", v1.PullIfNotPresent},
+		{"web..app", v1.PullIfNotPresent},
+		{"web___app", v1.PullIfNotPresent},
+		{"nginx:latest@sha256:0123", v1.PullIfNotPresent},
+		{"nginx:latest@md5:0123456789abcdef0123456789abcdef", v1.PullIfNotPresent},
+		{"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", v1.PullIfNotPresent},
+		{"example.com/" + strings.Repeat("a", 250), v1.PullIfNotPresent},
+	} {
+		p := pod(fmt.Sprintf("p%d", i))
+		p.Spec.Containers[0].Image = c.image
+		got, err := pods.Create(ctx, p, metav1.CreateOptions{})
+		require.NoError(t, err, c.image)
+		assert.Equal(t, c.want, got.Spec.Containers[0].ImagePullPolicy, c.image)
+	}
 }
