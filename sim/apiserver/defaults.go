@@ -1,12 +1,15 @@
 package apiserver
 
 import (
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // Defaulting follows pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go
@@ -14,10 +17,22 @@ import (
 
 func ptrTo[T any](v T) *T { return &v }
 
-// defaultPod is SetDefaults_Pod then SetDefaults_PodSpec: requests from
-// limits and hostNetwork host ports are defaulted on pods only, never in a
-// pod template (so a template's pod-template-hash is upstream's).
+// defaultPod is SetDefaults_Pod then SetDefaults_PodSpec and the nested
+// defaults, in upstream's order: requests from limits, pod-level resources
+// and hostNetwork host ports are defaulted on pods only, never in a pod
+// template (so a template's pod-template-hash is upstream's).
 func defaultPod(p *v1.Pod) {
+	for _, cs := range [][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			defaultPodContainer(&cs[i], p.Spec.HostNetwork)
+		}
+	}
+	if p.Spec.Resources != nil {
+		defaultPodLevelResources(p)
+	}
+	if p.Spec.EnableServiceLinks == nil {
+		p.Spec.EnableServiceLinks = ptrTo(v1.DefaultEnableServiceLinks)
+	}
 	defaultPodSpec(&p.Spec)
 	// A negative grace period is invalid but accepted, and a pod's reads
 	// as 1 (Convert_v1_Pod_To_core_Pod, kubernetes#115606); a template
@@ -25,14 +40,64 @@ func defaultPod(p *v1.Pod) {
 	if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
 		p.Spec.TerminationGracePeriodSeconds = ptrTo(int64(1))
 	}
-	if p.Spec.EnableServiceLinks == nil {
-		p.Spec.EnableServiceLinks = ptrTo(v1.DefaultEnableServiceLinks)
-	}
-	for _, cs := range [][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for i := range cs {
-			defaultPodContainer(&cs[i], p.Spec.HostNetwork)
+}
+
+// defaultPodLevelResources is SetDefaults_Pod's part for pod-level
+// resources (PodLevelResources, on by default since v1.34):
+// defaultHugePagePodLimits, then defaultPodRequests. (defaultPodLimits,
+// pod-level limits from the containers', is newer than the v1.37 API
+// kubesim serves.)
+func defaultPodLevelResources(p *v1.Pod) {
+	r := p.Spec.Resources
+	opts := resourcehelper.PodResourcesOptions{}
+	// Hugepages limits the containers set and the pod does not, unless
+	// the pod requests them.
+	if len(r.Limits) > 0 || len(r.Requests) > 0 {
+		limits := r.Limits
+		if limits == nil {
+			limits = v1.ResourceList{}
+		}
+		for name, q := range resourcehelper.AggregateContainerLimits(p, opts) {
+			if !isHugePages(name) {
+				continue
+			}
+			if _, ok := r.Requests[name]; ok {
+				continue
+			}
+			if _, ok := limits[name]; !ok {
+				limits[name] = q.DeepCopy()
+			}
+		}
+		if len(limits) > 0 {
+			r.Limits = limits
 		}
 	}
+	// With pod-level limits, requests left out are the containers' (cpu
+	// and memory, the overcommittable ones), else the limit.
+	if len(r.Limits) == 0 {
+		return
+	}
+	requests := r.Requests
+	if requests == nil {
+		requests = v1.ResourceList{}
+	}
+	for name, q := range resourcehelper.AggregateContainerRequests(p, opts) {
+		if _, ok := requests[name]; !ok && resourcehelper.IsSupportedPodLevelResource(name) && !isHugePages(name) {
+			requests[name] = q.DeepCopy()
+		}
+	}
+	for name, q := range r.Limits {
+		if _, ok := requests[name]; !ok && resourcehelper.IsSupportedPodLevelResource(name) {
+			requests[name] = q.DeepCopy()
+		}
+	}
+	if len(requests) > 0 {
+		r.Requests = requests
+	}
+}
+
+func isHugePages(name v1.ResourceName) bool {
+	return strings.HasPrefix(string(name), v1.ResourceHugePagesPrefix)
 }
 
 // defaultPodContainer is SetDefaults_Pod's part for one container: a limit
@@ -390,13 +455,19 @@ func mergeScalingRules(r, def *autoscalingv2.HPAScalingRules) *autoscalingv2.HPA
 
 func defaultPDB(*policyv1.PodDisruptionBudget) {}
 
-// podQOSClass computes the pod's QoS class as upstream's qos.GetPodQOS.
+// podQOSClass computes the pod's QoS class as upstream's qos.GetPodQOS:
+// from the pod-level resources when the pod has them, else from its
+// containers'.
 func podQOSClass(p *v1.Pod) v1.PodQOSClass {
 	requests, limits := v1.ResourceList{}, v1.ResourceList{}
 	isGuaranteed := true
-	for _, cs := range [2][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for i := range cs {
-			isGuaranteed = addQOSResources(&cs[i].Resources, requests, limits) && isGuaranteed
+	if r := p.Spec.Resources; r != nil {
+		isGuaranteed = addQOSResources(r, requests, limits)
+	} else {
+		for _, cs := range [2][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+			for i := range cs {
+				isGuaranteed = addQOSResources(&cs[i].Resources, requests, limits) && isGuaranteed
+			}
 		}
 	}
 	if len(requests) == 0 && len(limits) == 0 {

@@ -222,3 +222,51 @@ func TestImagePullPolicyFollowsTheParsedTag(t *testing.T) {
 		assert.Equal(t, c.want, got.Spec.Containers[0].ImagePullPolicy, c.image)
 	}
 }
+
+// Pod-level resources (PodLevelResources, on by default since v1.34):
+// SetDefaults_Pod fills the pod-level requests the pod leaves out — from
+// its containers' requests for cpu and memory (defaultPodRequests), else
+// from the pod-level limit — and hugepages limits from the containers'
+// (defaultHugePagePodLimits); the QoS class is then the pod-level
+// resources' (ComputePodQOS).
+func TestPodLevelResourcesDefaults(t *testing.T) {
+	e := newEnv(t)
+	pods := e.c.CoreV1().Pods("default")
+	q := resource.MustParse
+	limits := v1.ResourceList{v1.ResourceCPU: q("1"), v1.ResourceMemory: q("1Gi")}
+
+	p := pod("limits-only")
+	p.Spec.Containers[0].Resources = v1.ResourceRequirements{}
+	p.Spec.Resources = &v1.ResourceRequirements{Limits: limits.DeepCopy()}
+	got, err := pods.Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "1", ptr(got.Spec.Resources.Requests[v1.ResourceCPU]).String())
+	assert.Equal(t, "1Gi", ptr(got.Spec.Resources.Requests[v1.ResourceMemory]).String())
+	assert.Equal(t, v1.PodQOSGuaranteed, got.Status.QOSClass)
+
+	p = pod("with-container-requests") // the container requests 100m cpu
+	p.Spec.Resources = &v1.ResourceRequirements{Limits: limits.DeepCopy()}
+	got, err = pods.Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "100m", ptr(got.Spec.Resources.Requests[v1.ResourceCPU]).String())
+	assert.Equal(t, "1Gi", ptr(got.Spec.Resources.Requests[v1.ResourceMemory]).String())
+	assert.Equal(t, v1.PodQOSBurstable, got.Status.QOSClass)
+
+	p = pod("requests-only")
+	p.Spec.Containers[0].Resources = v1.ResourceRequirements{}
+	p.Spec.Resources = &v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: q("500m")}}
+	got, err = pods.Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, got.Spec.Resources.Limits, "no limits defaulted")
+	assert.Equal(t, v1.PodQOSBurstable, got.Status.QOSClass, "pod-level requests decide, not the best-effort container")
+
+	p = pod("hugepages")
+	p.Spec.Containers[0].Resources = v1.ResourceRequirements{Limits: v1.ResourceList{
+		v1.ResourceCPU: q("1"), v1.ResourceMemory: q("1Gi"), "hugepages-2Mi": q("4Mi")}}
+	p.Spec.Resources = &v1.ResourceRequirements{Limits: limits.DeepCopy()}
+	got, err = pods.Create(ctx, p, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "4Mi", ptr(got.Spec.Resources.Limits["hugepages-2Mi"]).String())
+	assert.Equal(t, "4Mi", ptr(got.Spec.Resources.Requests["hugepages-2Mi"]).String())
+	assert.Equal(t, "1", ptr(got.Spec.Resources.Requests[v1.ResourceCPU]).String())
+}
