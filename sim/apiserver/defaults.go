@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -451,6 +452,20 @@ func mergeScalingRules(r, def *autoscalingv2.HPAScalingRules) *autoscalingv2.HPA
 		out.Policies = def.Policies
 	}
 	return out
+}
+
+// defaultEndpointSlice is SetDefaults_EndpointPort (pkg/apis/discovery/v1):
+// a port's name defaults to "" and its protocol to TCP.
+func defaultEndpointSlice(es *discoveryv1.EndpointSlice) {
+	for i := range es.Ports {
+		p := &es.Ports[i]
+		if p.Name == nil {
+			p.Name = ptrTo("")
+		}
+		if p.Protocol == nil {
+			p.Protocol = ptrTo(v1.ProtocolTCP)
+		}
+	}
 }
 
 func defaultPDB(*policyv1.PodDisruptionBudget) {}

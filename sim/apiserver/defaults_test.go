@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -269,4 +270,18 @@ func TestPodLevelResourcesDefaults(t *testing.T) {
 	assert.Equal(t, "4Mi", ptr(got.Spec.Resources.Limits["hugepages-2Mi"]).String())
 	assert.Equal(t, "4Mi", ptr(got.Spec.Resources.Requests["hugepages-2Mi"]).String())
 	assert.Equal(t, "1", ptr(got.Spec.Resources.Requests[v1.ResourceCPU]).String())
+}
+
+// An EndpointSlice's ports default to name "" and protocol TCP
+// (pkg/apis/discovery/v1 SetDefaults_EndpointPort).
+func TestEndpointSlicePortDefaults(t *testing.T) {
+	e := newEnv(t)
+	got, err := e.c.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "web-abc", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Port: ptr(int32(8080))}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, ptr(""), got.Ports[0].Name)
+	assert.Equal(t, ptr(v1.ProtocolTCP), got.Ports[0].Protocol)
 }

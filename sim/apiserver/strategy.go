@@ -582,6 +582,7 @@ func replicaSetStrategy() strategy {
 
 func endpointSliceStrategy() strategy {
 	return strategy{
+		defaults: func(obj runtime.Object) { defaultEndpointSlice(obj.(*discoveryv1.EndpointSlice)) },
 		validate: func(obj runtime.Object) field.ErrorList {
 			return validateEndpointSlice(obj.(*discoveryv1.EndpointSlice))
 		},
