@@ -27,6 +27,9 @@ func (s *Server) builtinAdmission(a *Attributes) error {
 				return err
 			}
 		case OpUpdate:
+			// DefaultTolerationSeconds admits updates too: a full update
+			// without them (kubectl replace) gets them back.
+			s.defaultTolerationSeconds(pod)
 			// Priority keeps what it set at creation when an update
 			// omits it (admitPod); validation refuses other changes.
 			old := a.OldObject.(*v1.Pod)

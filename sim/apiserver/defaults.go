@@ -6,9 +6,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // Defaulting follows pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go
@@ -16,10 +18,22 @@ import (
 
 func ptrTo[T any](v T) *T { return &v }
 
-// defaultPod is SetDefaults_Pod then SetDefaults_PodSpec: requests from
-// limits and hostNetwork host ports are defaulted on pods only, never in a
-// pod template (so a template's pod-template-hash is upstream's).
+// defaultPod is SetDefaults_Pod then SetDefaults_PodSpec and the nested
+// defaults, in upstream's order: requests from limits, pod-level resources
+// and hostNetwork host ports are defaulted on pods only, never in a pod
+// template (so a template's pod-template-hash is upstream's).
 func defaultPod(p *v1.Pod) {
+	for _, cs := range [][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			defaultPodContainer(&cs[i], p.Spec.HostNetwork)
+		}
+	}
+	if p.Spec.Resources != nil {
+		defaultPodLevelResources(p)
+	}
+	if p.Spec.EnableServiceLinks == nil {
+		p.Spec.EnableServiceLinks = ptrTo(v1.DefaultEnableServiceLinks)
+	}
 	defaultPodSpec(&p.Spec)
 	// A negative grace period is invalid but accepted, and a pod's reads
 	// as 1 (Convert_v1_Pod_To_core_Pod, kubernetes#115606); a template
@@ -27,14 +41,64 @@ func defaultPod(p *v1.Pod) {
 	if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
 		p.Spec.TerminationGracePeriodSeconds = ptrTo(int64(1))
 	}
-	if p.Spec.EnableServiceLinks == nil {
-		p.Spec.EnableServiceLinks = ptrTo(v1.DefaultEnableServiceLinks)
-	}
-	for _, cs := range [][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for i := range cs {
-			defaultPodContainer(&cs[i], p.Spec.HostNetwork)
+}
+
+// defaultPodLevelResources is SetDefaults_Pod's part for pod-level
+// resources (PodLevelResources, on by default since v1.34):
+// defaultHugePagePodLimits, then defaultPodRequests. (defaultPodLimits,
+// pod-level limits from the containers', is newer than the v1.37 API
+// kubesim serves.)
+func defaultPodLevelResources(p *v1.Pod) {
+	r := p.Spec.Resources
+	opts := resourcehelper.PodResourcesOptions{}
+	// Hugepages limits the containers set and the pod does not, unless
+	// the pod requests them.
+	if len(r.Limits) > 0 || len(r.Requests) > 0 {
+		limits := r.Limits
+		if limits == nil {
+			limits = v1.ResourceList{}
+		}
+		for name, q := range resourcehelper.AggregateContainerLimits(p, opts) {
+			if !isHugePages(name) {
+				continue
+			}
+			if _, ok := r.Requests[name]; ok {
+				continue
+			}
+			if _, ok := limits[name]; !ok {
+				limits[name] = q.DeepCopy()
+			}
+		}
+		if len(limits) > 0 {
+			r.Limits = limits
 		}
 	}
+	// With pod-level limits, requests left out are the containers' (cpu
+	// and memory, the overcommittable ones), else the limit.
+	if len(r.Limits) == 0 {
+		return
+	}
+	requests := r.Requests
+	if requests == nil {
+		requests = v1.ResourceList{}
+	}
+	for name, q := range resourcehelper.AggregateContainerRequests(p, opts) {
+		if _, ok := requests[name]; !ok && resourcehelper.IsSupportedPodLevelResource(name) && !isHugePages(name) {
+			requests[name] = q.DeepCopy()
+		}
+	}
+	for name, q := range r.Limits {
+		if _, ok := requests[name]; !ok && resourcehelper.IsSupportedPodLevelResource(name) {
+			requests[name] = q.DeepCopy()
+		}
+	}
+	if len(requests) > 0 {
+		r.Requests = requests
+	}
+}
+
+func isHugePages(name v1.ResourceName) bool {
+	return strings.HasPrefix(string(name), v1.ResourceHugePagesPrefix)
 }
 
 // defaultPodContainer is SetDefaults_Pod's part for one container: a limit
@@ -74,6 +138,20 @@ func defaultPodSpec(s *v1.PodSpec) {
 	if s.SchedulerName == "" {
 		s.SchedulerName = v1.DefaultSchedulerName
 	}
+	// serviceAccount is an alias of serviceAccountName, which wins
+	// (Convert_v1_PodSpec_To_core_PodSpec and back).
+	if s.ServiceAccountName == "" {
+		s.ServiceAccountName = s.DeprecatedServiceAccount
+	}
+	s.DeprecatedServiceAccount = s.ServiceAccountName
+	for i := range s.Volumes {
+		defaultVolume(&s.Volumes[i])
+	}
+	roundResources(s.Overhead)
+	if r := s.Resources; r != nil {
+		roundResources(r.Limits)
+		roundResources(r.Requests)
+	}
 	for i := range s.InitContainers {
 		defaultContainer(&s.InitContainers[i])
 	}
@@ -101,6 +179,13 @@ func defaultContainer(c *v1.Container) {
 			c.Ports[i].Protocol = v1.ProtocolTCP
 		}
 	}
+	roundResources(c.Resources.Limits)
+	roundResources(c.Resources.Requests)
+	for i := range c.Env {
+		if from := c.Env[i].ValueFrom; from != nil && from.FieldRef != nil {
+			defaultFieldRef(from.FieldRef)
+		}
+	}
 	for _, pr := range []*v1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
 		defaultProbe(pr)
 	}
@@ -114,17 +199,6 @@ func defaultContainer(c *v1.Container) {
 			}
 		}
 	}
-}
-
-// imageTagIsLatest reports whether an image reference has no tag and no
-// digest, or the tag "latest" (upstream defaults imagePullPolicy to Always then).
-func imageTagIsLatest(image string) bool {
-	if strings.Contains(image, "@") {
-		return false
-	}
-	last := image[strings.LastIndex(image, "/")+1:]
-	i := strings.LastIndex(last, ":")
-	return i < 0 || last[i+1:] == "latest"
 }
 
 func defaultProbe(p *v1.Probe) {
@@ -146,6 +220,9 @@ func defaultProbe(p *v1.Probe) {
 	if p.HTTPGet != nil {
 		defaultHTTPGet(p.HTTPGet)
 	}
+	if p.GRPC != nil && p.GRPC.Service == nil {
+		p.GRPC.Service = ptrTo("") // +default=""
+	}
 }
 
 func defaultHTTPGet(h *v1.HTTPGetAction) {
@@ -157,10 +234,89 @@ func defaultHTTPGet(h *v1.HTTPGetAction) {
 	}
 }
 
+// defaultVolume is SetDefaults_Volume and the defaults of the volume
+// sources kubesim's users write (the removed and deprecated in-tree
+// sources are left alone): a volume without a source is an emptyDir.
+func defaultVolume(v *v1.Volume) {
+	src := &v.VolumeSource
+	if *src == (v1.VolumeSource{}) {
+		src.EmptyDir = &v1.EmptyDirVolumeSource{}
+		return
+	}
+	if src.HostPath != nil && src.HostPath.Type == nil {
+		src.HostPath.Type = ptrTo(v1.HostPathUnset)
+	}
+	if src.Secret != nil && src.Secret.DefaultMode == nil {
+		src.Secret.DefaultMode = ptrTo(v1.SecretVolumeSourceDefaultMode)
+	}
+	if src.ConfigMap != nil && src.ConfigMap.DefaultMode == nil {
+		src.ConfigMap.DefaultMode = ptrTo(v1.ConfigMapVolumeSourceDefaultMode)
+	}
+	if d := src.DownwardAPI; d != nil {
+		if d.DefaultMode == nil {
+			d.DefaultMode = ptrTo(v1.DownwardAPIVolumeSourceDefaultMode)
+		}
+		defaultDownwardAPIFiles(d.Items)
+	}
+	if p := src.Projected; p != nil {
+		if p.DefaultMode == nil {
+			p.DefaultMode = ptrTo(v1.ProjectedVolumeSourceDefaultMode)
+		}
+		for i := range p.Sources {
+			if d := p.Sources[i].DownwardAPI; d != nil {
+				defaultDownwardAPIFiles(d.Items)
+			}
+			if t := p.Sources[i].ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
+				t.ExpirationSeconds = ptrTo(int64(3600)) // SetDefaults_ServiceAccountTokenProjection: an hour
+			}
+		}
+	}
+	if e := src.Ephemeral; e != nil && e.VolumeClaimTemplate != nil {
+		spec := &e.VolumeClaimTemplate.Spec
+		if spec.VolumeMode == nil {
+			spec.VolumeMode = ptrTo(v1.PersistentVolumeFilesystem) // SetDefaults_PersistentVolumeClaimSpec
+		}
+		roundResources(spec.Resources.Limits)
+		roundResources(spec.Resources.Requests)
+	}
+}
+
+func defaultDownwardAPIFiles(items []v1.DownwardAPIVolumeFile) {
+	for i := range items {
+		if items[i].FieldRef != nil {
+			defaultFieldRef(items[i].FieldRef)
+		}
+	}
+}
+
+// defaultFieldRef is SetDefaults_ObjectFieldSelector.
+func defaultFieldRef(f *v1.ObjectFieldSelector) {
+	if f.APIVersion == "" {
+		f.APIVersion = "v1"
+	}
+}
+
+// roundResources is SetDefaults_ResourceList: quantities are rounded up
+// to milli precision. A quantity it changes (rounded, or an exact one
+// written with a finer scale) is stored in its canonical form; the common
+// one, already at milli precision or coarser, is left as it is, map
+// untouched.
+func roundResources(l v1.ResourceList) {
+	for name, q := range l {
+		before := q
+		q.RoundUp(resource.Milli)
+		if q != before {
+			l[name] = q
+		}
+	}
+}
+
 func defaultNode(n *v1.Node) {
 	if n.Status.Allocatable == nil && n.Status.Capacity != nil {
 		n.Status.Allocatable = n.Status.Capacity.DeepCopy()
 	}
+	roundResources(n.Status.Capacity)
+	roundResources(n.Status.Allocatable)
 }
 
 func defaultService(s *v1.Service) {
@@ -189,7 +345,7 @@ func defaultService(s *v1.Service) {
 			sp.TargetPort = intstr.FromInt32(sp.Port)
 		}
 	}
-	if (s.Spec.Type == v1.ServiceTypeNodePort || s.Spec.Type == v1.ServiceTypeLoadBalancer) && s.Spec.ExternalTrafficPolicy == "" {
+	if externallyAccessible(s) && s.Spec.ExternalTrafficPolicy == "" {
 		s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyCluster
 	}
 	if s.Spec.InternalTrafficPolicy == nil && s.Spec.Type != v1.ServiceTypeExternalName {
@@ -298,15 +454,35 @@ func mergeScalingRules(r, def *autoscalingv2.HPAScalingRules) *autoscalingv2.HPA
 	return out
 }
 
+// defaultEndpointSlice is SetDefaults_EndpointPort (pkg/apis/discovery/v1):
+// a port's name defaults to "" and its protocol to TCP.
+func defaultEndpointSlice(es *discoveryv1.EndpointSlice) {
+	for i := range es.Ports {
+		p := &es.Ports[i]
+		if p.Name == nil {
+			p.Name = ptrTo("")
+		}
+		if p.Protocol == nil {
+			p.Protocol = ptrTo(v1.ProtocolTCP)
+		}
+	}
+}
+
 func defaultPDB(*policyv1.PodDisruptionBudget) {}
 
-// podQOSClass computes the pod's QoS class as upstream's qos.GetPodQOS.
+// podQOSClass computes the pod's QoS class as upstream's qos.GetPodQOS:
+// from the pod-level resources when the pod has them, else from its
+// containers'.
 func podQOSClass(p *v1.Pod) v1.PodQOSClass {
 	requests, limits := v1.ResourceList{}, v1.ResourceList{}
 	isGuaranteed := true
-	for _, cs := range [2][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for i := range cs {
-			isGuaranteed = addQOSResources(&cs[i].Resources, requests, limits) && isGuaranteed
+	if r := p.Spec.Resources; r != nil {
+		isGuaranteed = addQOSResources(r, requests, limits)
+	} else {
+		for _, cs := range [2][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+			for i := range cs {
+				isGuaranteed = addQOSResources(&cs[i].Resources, requests, limits) && isGuaranteed
+			}
 		}
 	}
 	if len(requests) == 0 && len(limits) == 0 {

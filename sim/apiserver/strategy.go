@@ -467,7 +467,7 @@ func DropServiceTypeDependentFields(s, old *v1.Service) {
 			s.Spec.LoadBalancerClass = nil
 		}
 	}
-	if needsNodePort(old) && !needsNodePort(s) && s.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
+	if externallyAccessible(old) && !externallyAccessible(s) && s.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
 		s.Spec.ExternalTrafficPolicy = ""
 	}
 	if s.Spec.Type != v1.ServiceTypeLoadBalancer {
@@ -478,10 +478,16 @@ func DropServiceTypeDependentFields(s, old *v1.Service) {
 // needsClusterIP: every type but ExternalName has cluster IPs.
 func needsClusterIP(s *v1.Service) bool { return s.Spec.Type != v1.ServiceTypeExternalName }
 
-// needsNodePort: NodePort and LoadBalancer Services have node ports (and
-// an externalTrafficPolicy).
+// needsNodePort: NodePort and LoadBalancer Services have node ports.
 func needsNodePort(s *v1.Service) bool {
 	return s.Spec.Type == v1.ServiceTypeNodePort || s.Spec.Type == v1.ServiceTypeLoadBalancer
+}
+
+// externallyAccessible: NodePort and LoadBalancer Services, and ClusterIP
+// Services with external IPs, have an externalTrafficPolicy (upstream's
+// pkg/api/v1/service ExternallyAccessible).
+func externallyAccessible(s *v1.Service) bool {
+	return needsNodePort(s) || s.Spec.Type == v1.ServiceTypeClusterIP && len(s.Spec.ExternalIPs) > 0
 }
 
 func ptrValue[T any](p *T) (v T) {
@@ -576,6 +582,7 @@ func replicaSetStrategy() strategy {
 
 func endpointSliceStrategy() strategy {
 	return strategy{
+		defaults: func(obj runtime.Object) { defaultEndpointSlice(obj.(*discoveryv1.EndpointSlice)) },
 		validate: func(obj runtime.Object) field.ErrorList {
 			return validateEndpointSlice(obj.(*discoveryv1.EndpointSlice))
 		},

@@ -123,10 +123,8 @@ func validateService(s *v1.Service) field.ErrorList {
 	if s.Spec.Type == v1.ServiceTypeLoadBalancer && s.Spec.AllocateLoadBalancerNodePorts == nil {
 		errs = append(errs, field.Required(field.NewPath("allocateLoadBalancerNodePorts"), ""))
 	}
-	// validateServiceExternalTrafficPolicy: externally accessible means
-	// NodePort or LoadBalancer (or ClusterIP with external IPs).
-	external := s.Spec.Type == v1.ServiceTypeNodePort || s.Spec.Type == v1.ServiceTypeLoadBalancer ||
-		s.Spec.Type == v1.ServiceTypeClusterIP && len(s.Spec.ExternalIPs) > 0
+	// validateServiceExternalTrafficPolicy.
+	external := externallyAccessible(s)
 	switch {
 	case !external && s.Spec.ExternalTrafficPolicy != "":
 		errs = append(errs, field.Invalid(spec.Child("externalTrafficPolicy"), s.Spec.ExternalTrafficPolicy, "may only be set for externally-accessible services"))
