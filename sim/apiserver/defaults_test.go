@@ -214,7 +214,10 @@ func TestImagePullPolicyFollowsTheParsedTag(t *testing.T) {
 		{"nginx:latest@sha256:0123", v1.PullIfNotPresent},
 		{"nginx:latest@md5:0123456789abcdef0123456789abcdef", v1.PullIfNotPresent},
 		{"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", v1.PullIfNotPresent},
-		{"example.com/" + strings.Repeat("a", 250), v1.PullIfNotPresent},
+		// distribution/reference v0.6.0 (what upstream vendors) bounds the
+		// path, not the domain with it, by 255 characters.
+		{"example.com/" + strings.Repeat("a", 256), v1.PullIfNotPresent},
+		{"example.com/" + strings.Repeat("a", 255), v1.PullAlways},
 	} {
 		p := pod(fmt.Sprintf("p%d", i))
 		p.Spec.Containers[0].Image = c.image
