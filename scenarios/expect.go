@@ -72,10 +72,13 @@ type Expectation struct {
 	Index  int    // position in spec.expect
 	Source Source // the entry's first line
 
-	lines    map[string]int // line of each field's value
-	jsonPath *jsonpath.JSONPath
-	labelSel labels.Selector
-	fieldSel fields.Selector
+	lines map[string]int // line of each field's value
+	// jsonPath is the compiled template; it is run again only when
+	// jsonPathReusable (it has no {range}, see compiledJSONPath).
+	jsonPath         *jsonpath.JSONPath
+	jsonPathReusable bool
+	labelSel         labels.Selector
+	fieldSel         fields.Selector
 }
 
 // Bounds constrain a number: each set bound must hold.
@@ -261,7 +264,7 @@ func (d *fileDec) getExpectation(o *object, e *Expectation) {
 				}
 				d.errorf(v, o.sub("jsonpath"), "%q has no {…} expression, so it prints as it is, whatever the object (as kubectl -o jsonpath does)%s", s, hint)
 			}
-			e.JSONPath, e.jsonPath = s, j
+			e.JSONPath, e.jsonPath, e.jsonPathReusable = s, j, j != nil && !hasRange(s)
 		}
 	}
 	if v := o.required("equals"); v != nil {
@@ -286,6 +289,26 @@ func literalTemplate(tmpl string) bool {
 		}
 	}
 	return true
+}
+
+// hasRange reports whether a jsonpath template that parses has a {range}.
+func hasRange(tmpl string) bool {
+	p, err := jsonpath.Parse("expect", tmpl)
+	if err != nil {
+		return false
+	}
+	for _, n := range p.Root.Nodes {
+		list, ok := n.(*jsonpath.ListNode)
+		if !ok {
+			continue
+		}
+		for _, m := range list.Nodes {
+			if id, ok := m.(*jsonpath.IdentifierNode); ok && id.Name == "range" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compileJSONPath parses a template as kubectl -o jsonpath does, missing
@@ -480,15 +503,23 @@ func (e *Expectation) evalGet(cl Cluster) Observation {
 	return Observation{Holds: out == e.Text, Value: out}
 }
 
+// compiledJSONPath returns the template ready to run over one object, as
+// a fresh kubectl get would. A template with a {range} is parsed anew for
+// each run: client-go's JSONPath keeps a range's state in the compiled
+// template (FindResults narrows parser.Root.Nodes to the nodes after the
+// range and leaves it so), and kubectl runs each template once.
 func (e *Expectation) compiledJSONPath() *jsonpath.JSONPath {
-	if e.jsonPath == nil {
-		j, err := compileJSONPath(e.JSONPath)
-		if err != nil {
-			panic(fmt.Sprintf("scenarios: expectation %d has an invalid jsonpath the loader should have rejected: %v", e.Index, err))
-		}
-		e.jsonPath = j
+	if e.jsonPath != nil && e.jsonPathReusable {
+		return e.jsonPath
 	}
-	return e.jsonPath
+	j, err := compileJSONPath(e.JSONPath)
+	if err != nil {
+		panic(fmt.Sprintf("scenarios: expectation %d has an invalid jsonpath the loader should have rejected: %v", e.Index, err))
+	}
+	if e.jsonPath == nil {
+		e.jsonPath, e.jsonPathReusable = j, !hasRange(e.JSONPath)
+	}
+	return j
 }
 
 // JSONPathText runs a compiled template over obj and returns what

@@ -105,6 +105,34 @@ func TestEvaluateGet(t *testing.T) {
 	assert.Equal(t, Observation{Holds: false, Value: "jsonpath error: array index out of bounds: index 9, length 2"}, exps[4].Evaluate(dep))
 }
 
+// TestEvaluateGetAgainAndAgain evaluates the same get many times, as a
+// within does at every instant: each evaluation prints what a fresh
+// kubectl get would. client-go's JSONPath keeps the state of a {range}
+// in the compiled template (FindResults narrows parser.Root.Nodes to the
+// nodes after the range and leaves it so), so reusing a compiled template
+// with a range printed "not in range, nothing to end" from the second
+// evaluation on.
+func TestEvaluateGetAgainAndAgain(t *testing.T) {
+	exps := expectFrom(t, `
+  - {within: 1m, get: deployment/web, jsonpath: '{range .status.conditions[*]}{.type}={.status};{end}', equals: "Available=True;Progressing=True;"}
+  - {within: 1m, get: deployment/web, jsonpath: 'x{range .spec.template.spec.containers[*]}{.name}{range .ports[*]}:{.containerPort}{end},{end}y {.spec.replicas}', equals: "x"}
+  - {within: 1m, get: deployment/web, jsonpath: '{range .spec.template.spec.containers[*]}{.ports[5]}{end}', equals: ""}
+  - {within: 1m, get: deployment/web, jsonpath: '{.status.readyReplicas}', equals: "2"}
+`)
+	dep := &deploymentCluster{fakeCluster: &fakeCluster{objects: []runtime.Object{testDeployment(), testNode()}}}
+	want := []Observation{
+		{Holds: true, Value: "Available=True;Progressing=True;"},
+		{Holds: false, Value: "xweb:80:443,sidecar,y 3"},
+		{Holds: false, Value: "jsonpath error: array index out of bounds: index 5, length 2"},
+		{Holds: true, Value: "2"},
+	}
+	for round := range 3 {
+		for i := range exps {
+			assert.Equal(t, want[i], exps[i].Evaluate(dep), "expectation %d, evaluation %d", i, round+1)
+		}
+	}
+}
+
 // deploymentCluster adds Deployments to fakeCluster's kinds.
 type deploymentCluster struct{ *fakeCluster }
 
