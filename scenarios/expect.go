@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -19,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/util/jsonpath"
 )
 
 // Timing says when an expectation is checked.
@@ -72,13 +70,10 @@ type Expectation struct {
 	Index  int    // position in spec.expect
 	Source Source // the entry's first line
 
-	lines map[string]int // line of each field's value
-	// jsonPath is the compiled template; it is run again only when
-	// jsonPathReusable (it has no {range}, see compiledJSONPath).
-	jsonPath         *jsonpath.JSONPath
-	jsonPathReusable bool
-	labelSel         labels.Selector
-	fieldSel         fields.Selector
+	lines    map[string]int // line of each field's value
+	jsonPath *jsonTemplate  // parsed JSONPath
+	labelSel labels.Selector
+	fieldSel fields.Selector
 }
 
 // Bounds constrain a number: each set bound must hold.
@@ -254,17 +249,17 @@ func (d *fileDec) getExpectation(o *object, e *Expectation) {
 	}
 	if v := o.required("jsonpath"); v != nil {
 		if s, ok := d.nonEmpty(v, o.sub("jsonpath")); ok {
-			j, err := compileJSONPath(s)
+			t, err := parseTemplate(s)
 			if err != nil {
 				d.errorf(v, o.sub("jsonpath"), "invalid jsonpath: %v", err)
-			} else if literalTemplate(s) {
+			} else if t.literal {
 				hint := ""
 				if !strings.ContainsAny(s, " \t") {
 					hint = fmt.Sprintf("; did you mean %q?", "{."+strings.TrimPrefix(s, ".")+"}")
 				}
 				d.errorf(v, o.sub("jsonpath"), "%q has no {…} expression, so it prints as it is, whatever the object (as kubectl -o jsonpath does)%s", s, hint)
 			}
-			e.JSONPath, e.jsonPath, e.jsonPathReusable = s, j, j != nil && !hasRange(s)
+			e.JSONPath, e.jsonPath = s, t
 		}
 	}
 	if v := o.required("equals"); v != nil {
@@ -274,52 +269,6 @@ func (d *fileDec) getExpectation(o *object, e *Expectation) {
 			e.Text = v.Value
 		}
 	}
-}
-
-// literalTemplate reports whether a jsonpath template that parses is text
-// alone, with no {…} expression: its output never depends on the object.
-func literalTemplate(tmpl string) bool {
-	p, err := jsonpath.Parse("expect", tmpl)
-	if err != nil {
-		return false
-	}
-	for _, n := range p.Root.Nodes {
-		if n.Type() != jsonpath.NodeText {
-			return false
-		}
-	}
-	return true
-}
-
-// hasRange reports whether a jsonpath template that parses has a {range}.
-func hasRange(tmpl string) bool {
-	p, err := jsonpath.Parse("expect", tmpl)
-	if err != nil {
-		return false
-	}
-	for _, n := range p.Root.Nodes {
-		list, ok := n.(*jsonpath.ListNode)
-		if !ok {
-			continue
-		}
-		for _, m := range list.Nodes {
-			if id, ok := m.(*jsonpath.IdentifierNode); ok && id.Name == "range" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// compileJSONPath parses a template as kubectl -o jsonpath does, missing
-// keys allowed (kubectl's --allow-missing-template-keys default).
-func compileJSONPath(tmpl string) (*jsonpath.JSONPath, error) {
-	j := jsonpath.New("expect")
-	j.AllowMissingKeys(true)
-	if err := j.Parse(tmpl); err != nil {
-		return nil, err
-	}
-	return j, nil
 }
 
 func (d *fileDec) countExpectation(o *object, e *Expectation) {
@@ -496,46 +445,24 @@ func (e *Expectation) evalGet(cl Cluster) Observation {
 		}
 		return Observation{Value: fmt.Sprintf("%s not found%s", e.Target, where)}
 	}
-	out, err := JSONPathText(obj, e.Target.Resource, e.compiledJSONPath())
+	out, err := e.template().text(obj, e.Target.Resource)
 	if err != nil {
 		return Observation{Value: "jsonpath error: " + err.Error()}
 	}
 	return Observation{Holds: out == e.Text, Value: out}
 }
 
-// compiledJSONPath returns the template ready to run over one object, as
-// a fresh kubectl get would. A template with a {range} is parsed anew for
-// each run: client-go's JSONPath keeps a range's state in the compiled
-// template (FindResults narrows parser.Root.Nodes to the nodes after the
-// range and leaves it so), and kubectl runs each template once.
-func (e *Expectation) compiledJSONPath() *jsonpath.JSONPath {
-	if e.jsonPath != nil && e.jsonPathReusable {
-		return e.jsonPath
-	}
-	j, err := compileJSONPath(e.JSONPath)
-	if err != nil {
-		panic(fmt.Sprintf("scenarios: expectation %d has an invalid jsonpath the loader should have rejected: %v", e.Index, err))
-	}
+// template returns the parsed JSONPath (parsed here for an expectation
+// the loader did not make).
+func (e *Expectation) template() *jsonTemplate {
 	if e.jsonPath == nil {
-		e.jsonPath, e.jsonPathReusable = j, !hasRange(e.JSONPath)
+		t, err := parseTemplate(e.JSONPath)
+		if err != nil {
+			panic(fmt.Sprintf("scenarios: expectation %d has an invalid jsonpath the loader should have rejected: %v", e.Index, err))
+		}
+		e.jsonPath = t
 	}
-	return j
-}
-
-// JSONPathText runs a compiled template over obj and returns what
-// `kubectl get -o jsonpath=…` prints for it: the object is first turned into
-// kubectl's unstructured form (JSON, integers as int64, apiVersion and kind
-// set).
-func JSONPathText(obj runtime.Object, r Resource, j *jsonpath.JSONPath) (string, error) {
-	m, err := toMap(obj, r)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	if err := j.Execute(&buf, m); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
+	return e.jsonPath
 }
 
 // countMemo remembers whether each object (by UID) matched a count's
