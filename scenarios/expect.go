@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -19,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/util/jsonpath"
 )
 
 // Timing says when an expectation is checked.
@@ -77,7 +75,7 @@ type Expectation struct {
 	Source Source // the entry's first line
 
 	lines    map[string]int // line of each field's value
-	jsonPath *jsonpath.JSONPath
+	jsonPath *jsonTemplate  // parsed JSONPath
 	labelSel labels.Selector
 	fieldSel fields.Selector
 }
@@ -309,17 +307,17 @@ func (d *fileDec) getExpectation(o *object, e *Expectation) {
 	}
 	if v := o.required("jsonpath"); v != nil {
 		if s, ok := d.nonEmpty(v, o.sub("jsonpath")); ok {
-			j, err := compileJSONPath(s)
+			t, err := parseTemplate(s)
 			if err != nil {
 				d.errorf(v, o.sub("jsonpath"), "invalid jsonpath: %v", err)
-			} else if literalTemplate(s) {
+			} else if t.literal {
 				hint := ""
 				if !strings.ContainsAny(s, " \t") {
 					hint = fmt.Sprintf("; did you mean %q?", "{."+strings.TrimPrefix(s, ".")+"}")
 				}
 				d.errorf(v, o.sub("jsonpath"), "%q has no {…} expression, so it prints as it is, whatever the object (as kubectl -o jsonpath does)%s", s, hint)
 			}
-			e.JSONPath, e.jsonPath = s, j
+			e.JSONPath, e.jsonPath = s, t
 		}
 	}
 	if v := o.required("equals"); v != nil {
@@ -329,32 +327,6 @@ func (d *fileDec) getExpectation(o *object, e *Expectation) {
 			e.Text = v.Value
 		}
 	}
-}
-
-// literalTemplate reports whether a jsonpath template that parses is text
-// alone, with no {…} expression: its output never depends on the object.
-func literalTemplate(tmpl string) bool {
-	p, err := jsonpath.Parse("expect", tmpl)
-	if err != nil {
-		return false
-	}
-	for _, n := range p.Root.Nodes {
-		if n.Type() != jsonpath.NodeText {
-			return false
-		}
-	}
-	return true
-}
-
-// compileJSONPath parses a template as kubectl -o jsonpath does, missing
-// keys allowed (kubectl's --allow-missing-template-keys default).
-func compileJSONPath(tmpl string) (*jsonpath.JSONPath, error) {
-	j := jsonpath.New("expect")
-	j.AllowMissingKeys(true)
-	if err := j.Parse(tmpl); err != nil {
-		return nil, err
-	}
-	return j, nil
 }
 
 func (d *fileDec) countExpectation(o *object, e *Expectation) {
@@ -531,38 +503,24 @@ func (e *Expectation) evalGet(cl Cluster) Observation {
 		}
 		return Observation{Value: fmt.Sprintf("%s not found%s", e.Target, where)}
 	}
-	out, err := JSONPathText(obj, e.Target.Resource, e.compiledJSONPath())
+	out, err := e.template().text(obj, e.Target.Resource)
 	if err != nil {
 		return Observation{Value: "jsonpath error: " + err.Error()}
 	}
 	return Observation{Holds: out == e.Text, Value: out}
 }
 
-func (e *Expectation) compiledJSONPath() *jsonpath.JSONPath {
+// template returns the parsed JSONPath (parsed here for an expectation
+// the loader did not make).
+func (e *Expectation) template() *jsonTemplate {
 	if e.jsonPath == nil {
-		j, err := compileJSONPath(e.JSONPath)
+		t, err := parseTemplate(e.JSONPath)
 		if err != nil {
 			panic(fmt.Sprintf("scenarios: expectation %d has an invalid jsonpath the loader should have rejected: %v", e.Index, err))
 		}
-		e.jsonPath = j
+		e.jsonPath = t
 	}
 	return e.jsonPath
-}
-
-// JSONPathText runs a compiled template over obj and returns what
-// `kubectl get -o jsonpath=…` prints for it: the object is first turned into
-// kubectl's unstructured form (JSON, integers as int64, apiVersion and kind
-// set).
-func JSONPathText(obj runtime.Object, r Resource, j *jsonpath.JSONPath) (string, error) {
-	m, err := toMap(obj, r)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	if err := j.Execute(&buf, m); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
 }
 
 // countMemo remembers whether each object (by UID) matched a count's

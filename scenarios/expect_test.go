@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +105,76 @@ func TestEvaluateGet(t *testing.T) {
 	assert.Equal(t, Observation{Holds: false, Value: "deployment/web not found in namespace shop"}, exps[2].Evaluate(dep))
 	assert.Equal(t, Observation{Holds: true, Value: "true"}, exps[3].Evaluate(dep))
 	assert.Equal(t, Observation{Holds: false, Value: "jsonpath error: array index out of bounds: index 9, length 2"}, exps[4].Evaluate(dep))
+}
+
+// TestEvaluateGetAgainAndAgain evaluates the same get many times, as a
+// within does at every instant: each evaluation prints what a fresh
+// kubectl get would. client-go's JSONPath keeps the state of a {range}
+// in the compiled template (FindResults narrows parser.Root.Nodes to the
+// nodes after the range and leaves it so), so reusing a compiled template
+// with a range printed "not in range, nothing to end" from the second
+// evaluation on.
+func TestEvaluateGetAgainAndAgain(t *testing.T) {
+	exps := expectFrom(t, `
+  - {within: 1m, get: deployment/web, jsonpath: '{range .status.conditions[*]}{.type}={.status};{end}', equals: "Available=True;Progressing=True;"}
+  - {within: 1m, get: deployment/web, jsonpath: 'x{range .spec.template.spec.containers[*]}{.name}{range .ports[*]}:{.containerPort}{end},{end}y {.spec.replicas}', equals: "x"}
+  - {within: 1m, get: deployment/web, jsonpath: '{range .spec.template.spec.containers[*]}{.ports[5]}{end}', equals: ""}
+  - {within: 1m, get: deployment/web, jsonpath: '{.status.readyReplicas}', equals: "2"}
+`)
+	dep := &deploymentCluster{fakeCluster: &fakeCluster{objects: []runtime.Object{testDeployment(), testNode()}}}
+	want := []Observation{
+		{Holds: true, Value: "Available=True;Progressing=True;"},
+		{Holds: false, Value: "xweb:80:443,sidecar,y 3"},
+		{Holds: false, Value: "jsonpath error: array index out of bounds: index 5, length 2"},
+		{Holds: true, Value: "2"},
+	}
+	for round := range 3 {
+		for i := range exps {
+			assert.Equal(t, want[i], exps[i].Evaluate(dep), "expectation %d, evaluation %d", i, round+1)
+		}
+	}
+}
+
+// TestEvaluateGetWalksMapsInKeyOrder: * and .. visit a map's entries in
+// Go's random map order in client-go's jsonpath (evalWildcard and
+// evalRecursive range over MapKeys), so kubectl prints them in any order;
+// kubesim prints them in key order, the same in every run, as determinism
+// requires (one of the orders kubectl prints).
+func TestEvaluateGetWalksMapsInKeyOrder(t *testing.T) {
+	exps := expectFrom(t, `
+  - {at: 1m, get: deployment/web, jsonpath: '{.metadata.labels[*]}', equals: "web front"}
+  - {at: 1m, get: deployment/web, jsonpath: '{.metadata.labels.*}', equals: "web front"}
+  - {at: 1m, get: deployment/web, jsonpath: '{..name}', equals: "web web sidecar"}
+  - {at: 1m, get: deployment/web, jsonpath: '{..ports[*].containerPort} {.status.conditions[*].type}', equals: "80 443 Available Progressing"}
+  - {at: 1m, get: deployment/web, jsonpath: '{.spec.template.spec.containers[0].resources.requests.*}', equals: "100m 1Gi"}
+  - {at: 1m, get: deployment/web, jsonpath: '{.spec.template.spec.containers[*]}', equals: ""}
+`)
+	dep := &deploymentCluster{fakeCluster: &fakeCluster{objects: []runtime.Object{testDeployment(), testNode()}}}
+	for i := range exps {
+		seen := map[string]bool{}
+		for range 40 {
+			seen[exps[i].Evaluate(dep).Value] = true
+		}
+		assert.Len(t, seen, 1, "expectation %d printed %q", i, sortedKeys(seen))
+	}
+	assert.Equal(t, Observation{Value: "jsonpath error: map[string]interface {} is not array or slice"}, exps[0].Evaluate(dep),
+		"[*] is for lists (kubectl's error)")
+	for i, want := range []string{1: "web front", 2: "web web sidecar", 3: "80 443 Available Progressing", 4: "100m 1Gi"} {
+		if i > 0 {
+			assert.Equal(t, Observation{Holds: want == exps[i].Text, Value: want}, exps[i].Evaluate(dep), "expectation %d", i)
+		}
+	}
+	containers, err := json.Marshal(testDeployment().Spec.Template.Spec.Containers)
+	require.NoError(t, err)
+	var list []any
+	require.NoError(t, json.Unmarshal(containers, &list))
+	var objects []string
+	for _, c := range list {
+		b, err := json.Marshal(c)
+		require.NoError(t, err)
+		objects = append(objects, string(b))
+	}
+	assert.Equal(t, strings.Join(objects, " "), exps[5].Evaluate(dep).Value, "objects print as the JSON of the maps they are")
 }
 
 // deploymentCluster adds Deployments to fakeCluster's kinds.

@@ -591,8 +591,9 @@ spec:
 		"no pod backs the service: 90 s at 10 rps fail")
 }
 
-// The summary's node table shows a cordoned node as kubectl get nodes does
-// (SchedulingDisabled beside its readiness), and in TAINTS only taints.
+// The summary's node table shows each node's STATUS as kubectl get nodes
+// does (SchedulingDisabled beside Ready when cordoned), and in TAINTS only
+// taints.
 func TestRunSummaryNodeTable(t *testing.T) {
 	p := write(t, "cordon.yaml", `
 apiVersion: kubesim.dev/v1alpha1
@@ -617,9 +618,9 @@ spec:
 			rows[f[0]] = strings.Join(f, " ")
 		}
 	}
-	assert.Equal(t, "NODES ZONE READY PODS CPU REQ/ALLOC MEMORY REQ/ALLOC TAINTS", rows["NODES"])
-	assert.Equal(t, "w-1 zone-a True,SchedulingDisabled 0 0/4 0/8Gi node.kubernetes.io/unschedulable:NoSchedule", rows["w-1"])
-	assert.Equal(t, "w-2 zone-a True 0 0/4 0/8Gi dedicated=gpu:NoSchedule", rows["w-2"])
+	assert.Equal(t, "NODES ZONE STATUS PODS CPU REQ/ALLOC MEMORY REQ/ALLOC TAINTS", rows["NODES"])
+	assert.Equal(t, "w-1 zone-a Ready,SchedulingDisabled 0 0/4 0/8Gi node.kubernetes.io/unschedulable:NoSchedule", rows["w-1"])
+	assert.Equal(t, "w-2 zone-a Ready 0 0/4 0/8Gi dedicated=gpu:NoSchedule", rows["w-2"])
 }
 
 // writeSummary renders each table kubectl-style, one row per object,
@@ -628,14 +629,15 @@ func TestWriteSummaryTables(t *testing.T) {
 	var b bytes.Buffer
 	writeSummary(&b, runner.Summary{
 		Nodes: []runner.NodeSummary{
-			{Name: "a", Zone: "zone-a", Ready: "Unknown", Unschedulable: true, Taints: []string{"node.kubernetes.io/unreachable:NoSchedule", "node.kubernetes.io/unreachable:NoExecute"}, Pods: 2, CPU: "200m/4", Memory: "256Mi/8Gi",
+			{Name: "a", Zone: "zone-a", Status: "NotReady,SchedulingDisabled", Ready: "Unknown", Unschedulable: true, Taints: []string{"node.kubernetes.io/unreachable:NoSchedule", "node.kubernetes.io/unreachable:NoExecute"}, Pods: 2, CPU: "200m/4", Memory: "256Mi/8Gi",
 				DrainWaiting: []string{"default/db-1", "shop/api-2"}},
-			{Name: "b", CPU: "0/4", Memory: "0/8Gi"},
+			{Name: "b", Status: "Unknown", CPU: "0/4", Memory: "0/8Gi"},
 		},
 		Deployments: []runner.DeploymentSummary{{Namespace: "default", Name: "web", Replicas: 3, Updated: 2, Ready: 1, Available: 1, Revision: "2"}},
-		HPAs:        []runner.HPASummary{{Namespace: "shop", Name: "api", Target: "deployment/api", Targets: "cpu: 70%/50%", Min: 2, Max: 10, Current: 4, Desired: 8}},
+		HPAs:        []runner.HPASummary{{Namespace: "shop", Name: "api", Target: "Deployment/api", Targets: "cpu: 70%/50%", Min: 2, Max: 10, Current: 4, Desired: 8}},
 		Pods:        runner.PodSummary{Total: 5, Running: 3, Ready: 2, Pending: 1, Unschedulable: 1, Failed: 1, Unknown: 1, Terminating: 2},
-		Services:    []runner.ServiceSummary{{Namespace: "default", Name: "web", Type: "ClusterIP", ClusterIP: "10.96.0.10", Ready: 1, NotReady: 1, Terminating: 2, Served: 100, Failed: 7}},
+		Services: []runner.ServiceSummary{{Namespace: "default", Name: "web", Type: "ClusterIP", ClusterIP: "10.96.0.10", Ready: 1, NotReady: 1, Terminating: 2, Served: 100, Failed: 7},
+			{Namespace: "default", Name: "ext", Type: "ExternalName"}},
 	})
 	var rows []string
 	for _, line := range strings.Split(b.String(), "\n") {
@@ -644,17 +646,18 @@ func TestWriteSummaryTables(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{
-		"NODES ZONE READY PODS CPU REQ/ALLOC MEMORY REQ/ALLOC TAINTS",
-		"a zone-a Unknown,SchedulingDisabled 2 200m/4 256Mi/8Gi node.kubernetes.io/unreachable:NoSchedule,node.kubernetes.io/unreachable:NoExecute",
-		"b - - 0 0/4 0/8Gi -",
+		"NODES ZONE STATUS PODS CPU REQ/ALLOC MEMORY REQ/ALLOC TAINTS",
+		"a zone-a NotReady,SchedulingDisabled 2 200m/4 256Mi/8Gi node.kubernetes.io/unreachable:NoSchedule,node.kubernetes.io/unreachable:NoExecute",
+		"b - Unknown 0 0/4 0/8Gi -",
 		"a: the drain still retries evicting 2 pod(s), which the API refused (429: a PodDisruptionBudget forbids it): db-1, shop/api-2",
 		"DEPLOYMENTS READY UP-TO-DATE AVAILABLE REVISION",
 		"web 1/3 2 1 2",
 		"HPAS REFERENCE TARGETS MIN MAX CURRENT DESIRED",
-		"shop/api deployment/api cpu: 70%/50% 2 10 4 8",
+		"shop/api Deployment/api cpu: 70%/50% 2 10 4 8",
 		"PODS 5 total: 3 Running (2 ready), 1 Pending (1 unschedulable), 0 Succeeded, 1 Failed, 1 Unknown; 2 Terminating",
 		"SERVICES TYPE CLUSTER-IP ENDPOINTS READY NOT READY TERMINATING REQUESTS SERVED FAILED",
 		"web ClusterIP 10.96.0.10 1 1 2 100 7",
+		"ext ExternalName <none> 0 0 0 0 0",
 	}, rows)
 }
 

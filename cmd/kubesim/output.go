@@ -109,20 +109,15 @@ func nsName(ns, name string) string {
 // writeSummary prints the cluster at the end of the run as tables.
 func writeSummary(w io.Writer, s runner.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  NODES\tZONE\tREADY\tPODS\tCPU REQ/ALLOC\tMEMORY REQ/ALLOC\tTAINTS\n")
+	fmt.Fprintf(tw, "  NODES\tZONE\tSTATUS\tPODS\tCPU REQ/ALLOC\tMEMORY REQ/ALLOC\tTAINTS\n")
 	if len(s.Nodes) == 0 {
 		fmt.Fprintf(tw, "  (none)\n")
 	}
 	for _, n := range s.Nodes {
-		// A cordoned node shows SchedulingDisabled beside its readiness,
-		// as kubectl get nodes does in STATUS; it is spec.unschedulable,
-		// not a taint (its taint, node.kubernetes.io/unschedulable, is
-		// listed with the others).
-		ready := dash(n.Ready)
-		if n.Unschedulable {
-			ready += ",SchedulingDisabled"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, dash(n.Zone), ready, n.Pods, n.CPU, n.Memory, dash(strings.Join(n.Taints, ",")))
+		// STATUS is kubectl get nodes' (Ready, NotReady, Unknown, then
+		// SchedulingDisabled when cordoned); the node's unschedulable
+		// taint is listed with the others.
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, dash(n.Zone), n.Status, n.Pods, n.CPU, n.Memory, dash(strings.Join(n.Taints, ",")))
 	}
 	tw.Flush()
 	for _, n := range s.Nodes {
@@ -164,7 +159,11 @@ func writeSummary(w io.Writer, s runner.Summary) {
 		fmt.Fprintln(w)
 		fmt.Fprintf(tw, "  SERVICES\tTYPE\tCLUSTER-IP\tENDPOINTS READY\tNOT READY\tTERMINATING\tREQUESTS SERVED\tFAILED\n")
 		for _, svc := range s.Services {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", nsName(svc.Namespace, svc.Name), svc.Type, dash(svc.ClusterIP),
+			clusterIP := svc.ClusterIP
+			if clusterIP == "" {
+				clusterIP = "<none>" // kubectl get services' CLUSTER-IP (printService)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", nsName(svc.Namespace, svc.Name), svc.Type, clusterIP,
 				svc.Ready, svc.NotReady, svc.Terminating, svc.Served, svc.Failed)
 		}
 		tw.Flush()

@@ -386,3 +386,45 @@ spec:
 	assert.Len(t, seen, len(scenarios.MetricNames), "every metric has series: %v", seen)
 	assert.Len(t, scenarios.MetricLabels, len(scenarios.MetricNames))
 }
+
+// The summary's columns that imitate kubectl get print what kubectl prints
+// (pkg/printers/internalversion/printers.go): a node's STATUS (printNode:
+// Ready, NotReady for False and Unknown, Unknown without a Ready condition,
+// then SchedulingDisabled when cordoned), an HPA's REFERENCE (printHPA:
+// the target's Kind/Name), a Service's CLUSTER-IP (printService: None for a
+// headless Service).
+func TestSummaryColumnsAsKubectlPrintsThem(t *testing.T) {
+	sc, err := scenarios.LoadBytes("test.yaml", []byte(`
+apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 2m
+  cluster:
+    nodes:
+    - {name: w, count: 3, capacity: {cpu: "4", memory: 8Gi}}
+  objects:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: i, resources: {requests: {cpu: 100m}}}]}}}}
+  - {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: web}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, minReplicas: 2, maxReplicas: 4, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]}}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+  - {apiVersion: v1, kind: Service, metadata: {name: db}, spec: {clusterIP: None, selector: {app: db}, ports: [{port: 5432}]}}
+  events:
+  - {at: 10s, action: cordon, node: w-1}
+  - {at: 10s, action: crashNode, node: w-2}
+  - {at: 10s, action: cordon, node: w-3}
+  - {at: 10s, action: crashNode, node: w-3}
+`), ".", scenarios.WithValidator(runner.Validator()))
+	require.NoError(t, err)
+	r, err := runner.New(sc, runner.Options{})
+	require.NoError(t, err)
+	s := r.Finish().Summary
+	status := map[string]string{}
+	for _, n := range s.Nodes {
+		status[n.Name] = n.Status
+	}
+	assert.Equal(t, map[string]string{"w-1": "Ready,SchedulingDisabled", "w-2": "NotReady", "w-3": "NotReady,SchedulingDisabled"}, status)
+	require.Len(t, s.HPAs, 1)
+	assert.Equal(t, "Deployment/web", s.HPAs[0].Target)
+	require.Len(t, s.Services, 2)
+	assert.Equal(t, "db", s.Services[0].Name)
+	assert.Equal(t, "None", s.Services[0].ClusterIP)
+}

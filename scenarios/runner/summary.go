@@ -34,6 +34,10 @@ type Summary struct {
 type NodeSummary struct {
 	Name string `json:"name"`
 	Zone string `json:"zone,omitempty"`
+	// Status is kubectl get nodes' STATUS: Ready, NotReady (the Ready
+	// condition False or Unknown) or Unknown (no Ready condition), then
+	// ",SchedulingDisabled" when the node is cordoned.
+	Status string `json:"status"`
 	// Ready is the Ready condition's status (True, False, Unknown), or
 	// "" when the node has not reported one.
 	Ready         string   `json:"ready"`
@@ -66,7 +70,9 @@ type DeploymentSummary struct {
 type HPASummary struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	Target    string `json:"target"`
+	// Target is kubectl get hpa's REFERENCE: the scale target's Kind/Name
+	// ("Deployment/web").
+	Target string `json:"target"`
 	// Targets is kubectl get hpa's TARGETS column: each metric's current
 	// value over its target ("cpu: 49%/50%").
 	Targets string `json:"targets"`
@@ -184,6 +190,7 @@ func summarize(c *cluster.Cluster) Summary {
 				ns.Ready = string(cond.Status)
 			}
 		}
+		ns.Status = nodeStatus(n)
 		for _, t := range n.Spec.Taints {
 			ns.Taints = append(ns.Taints, taintString(t))
 		}
@@ -222,7 +229,7 @@ func summarize(c *cluster.Cluster) Summary {
 			minR = *h.Spec.MinReplicas
 		}
 		s.HPAs = append(s.HPAs, HPASummary{Namespace: h.Namespace, Name: h.Name,
-			Target:  scenariosRefName(h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name),
+			Target:  h.Spec.ScaleTargetRef.Kind + "/" + h.Spec.ScaleTargetRef.Name,
 			Targets: hpaTargets(h.Spec.Metrics, h.Status.CurrentMetrics),
 			Min:     minR, Max: h.Spec.MaxReplicas, Current: h.Status.CurrentReplicas, Desired: h.Status.DesiredReplicas})
 	}
@@ -260,11 +267,26 @@ func summarize(c *cluster.Cluster) Summary {
 	return s
 }
 
-func scenariosRefName(kind, name string) string {
-	if r, ok := scenarios.LookupResource(kind); ok {
-		return r.Singular() + "/" + name
+// nodeStatus is kubectl get nodes' STATUS column (printNode in
+// pkg/printers/internalversion/printers.go): the Ready condition as Ready or
+// NotReady (False and Unknown alike; the last Ready condition counts),
+// Unknown without one, then SchedulingDisabled when spec.unschedulable.
+func nodeStatus(n *v1.Node) string {
+	status := "Unknown"
+	for _, cond := range n.Status.Conditions {
+		if cond.Type != v1.NodeReady {
+			continue
+		}
+		if cond.Status == v1.ConditionTrue {
+			status = string(v1.NodeReady)
+		} else {
+			status = "Not" + string(v1.NodeReady)
+		}
 	}
-	return kind + "/" + name
+	if n.Spec.Unschedulable {
+		status += ",SchedulingDisabled"
+	}
+	return status
 }
 
 func quantity(rl v1.ResourceList, name v1.ResourceName) string {
