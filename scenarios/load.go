@@ -64,9 +64,10 @@ func Load(file string, opts ...Option) (*Scenario, error) {
 // used in messages and baseDir the directory spec.files are relative to.
 func LoadBytes(name string, data []byte, baseDir string, opts ...Option) (*Scenario, error) {
 	read := func(rel string) ([]byte, string, error) {
-		shown := filepath.Join(filepath.Dir(name), filepath.FromSlash(rel))
-		full := rel
+		// An absolute path is read and shown as written.
+		shown, full := rel, rel
 		if !filepath.IsAbs(rel) {
+			shown = filepath.Join(filepath.Dir(name), filepath.FromSlash(rel))
 			full = filepath.Join(baseDir, filepath.FromSlash(rel))
 		}
 		if st, err := os.Stat(full); err == nil && st.IsDir() {

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -488,4 +490,25 @@ func TestUnquotedColonInAValueGetsAHint(t *testing.T) {
 	doc = "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  expect:\n  - name: web: up\n    at: 1m\n"
 	_, err = LoadBytes("s.yaml", []byte(doc), ".")
 	require.EqualError(t, err, `s.yaml:6: YAML syntax error: mapping values are not allowed in this context: a value containing ": " must be quoted: - name: "web: up"`)
+}
+
+// An absolute path in spec.files is read as it is, and its errors and
+// objects name it as it is: before, the scenario's directory was put in
+// front of it (sub/etc/m.yaml for /etc/m.yaml), naming a file that does
+// not exist.
+func TestAbsoluteFilesPathIsShownAsWritten(t *testing.T) {
+	dir := t.TempDir()
+	abs := filepath.Join(dir, "m.yaml")
+	require.NoError(t, os.WriteFile(abs, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndatta: {}\n"), 0o600))
+	scen := filepath.Join(dir, "sub", "s.yaml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(scen), 0o700))
+	require.NoError(t, os.WriteFile(scen, []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: ["+abs+"]\n"), 0o600))
+	_, err := Load(scen)
+	require.EqualError(t, err, abs+`:4: datta: unknown field "datta" (did you mean "data"?)`)
+
+	require.NoError(t, os.WriteFile(abs, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"), 0o600))
+	s, err := Load(scen)
+	require.NoError(t, err)
+	require.Len(t, s.Spec.FileObjects, 1)
+	assert.Equal(t, Source{File: abs, Line: 1}, s.Spec.FileObjects[0].Source)
 }

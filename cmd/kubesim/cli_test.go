@@ -954,3 +954,25 @@ func TestInternalErrorExitsThree(t *testing.T) {
 	assert.Contains(t, errOut.String(), "boom")
 	assert.Contains(t, errOut.String(), "goroutine ")
 }
+
+// "-" (standard input, as kubectl apply -f - reads it) is not supported:
+// the error says so and what to do, where it said "-" was neither a
+// scenario file nor a built-in and listed the built-ins.
+func TestStdinScenarioIsRefusedClearly(t *testing.T) {
+	for _, cmd := range []string{"run", "validate"} {
+		code, out, errOut := cli(t, cmd, "-")
+		assert.Equal(t, exitUsage, code, cmd)
+		assert.Empty(t, out, cmd)
+		assert.Equal(t, "kubesim: kubesim does not read a scenario from standard input (\"-\"): write it to a file and give its path (spec.files are read relative to the file's directory)\n", errOut, cmd)
+	}
+}
+
+// Every command's help lists exit code 3 (a panic exits 3 whatever the
+// command), as kubesim --help does; run, validate and explain left it out.
+func TestEveryCommandsHelpListsExitCode3(t *testing.T) {
+	for _, cmd := range []string{"run", "validate", "explain"} {
+		code, out, _ := cli(t, cmd, "--help")
+		require.Equal(t, exitOK, code, cmd)
+		assert.Contains(t, strings.Join(strings.Fields(out), " "), "3 an internal error (a bug in kubesim)", cmd)
+	}
+}

@@ -47,7 +47,8 @@ recover), and the API server's validation of every manifest.
 Each problem is printed as FILE:LINE: field.path: message (FILE: message when
 the file cannot be read).
 
-Exit codes: 0 every scenario is valid; 2 a scenario has problems.`,
+Exit codes: 0 every scenario is valid; 2 a scenario has problems; 3 an internal
+error (a bug in kubesim).`,
 		Example: `  kubesim validate my-scenario.yaml
   kubesim validate scenarios/*.yaml
   kubesim validate node-failure   # a built-in`,
@@ -114,7 +115,7 @@ Pod names are those the timeline of kubesim run prints (pod/NAME, or
 NAMESPACE/pod/NAME outside the default namespace).
 
 Exit codes: 0 explained; 1 the pod does not exist then and was never scheduled;
-2 bad input or usage.`,
+2 bad input or usage; 3 an internal error (a bug in kubesim).`,
 		Example: `  kubesim explain pod/big --scenario pending-pods
   kubesim explain pod/big --scenario pending-pods --at 1m
   kubesim explain shop/pod/api-5d8f7c9b4-x2x4k --scenario ./shop.yaml --seed 7`,

@@ -17,6 +17,11 @@ func loadScenario(arg string) (*scenarios.Scenario, error) {
 	if arg == "" {
 		return nil, usageError("the scenario name or file is empty")
 	}
+	if arg == "-" {
+		if _, err := os.Stat(arg); err != nil {
+			return nil, usageError("kubesim does not read a scenario from standard input (\"-\"): write it to a file and give its path (spec.files are read relative to the file's directory)")
+		}
+	}
 	looksLikeFile := strings.ContainsRune(arg, os.PathSeparator) || strings.ContainsRune(arg, '/') ||
 		strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml")
 	if _, err := os.Stat(arg); err == nil || looksLikeFile {

@@ -48,7 +48,8 @@ with FILE:LINE: field.path: message errors.
 Exit codes: 0 every expectation passed; 1 an expectation failed, an action
 errored, an --explain pod does not exist at the end and was never scheduled, or
 the --trace or --metrics file could not be written (run errors, reported with the
-run), or the output could not be written; 2 bad input or usage (nothing was run).
+run), or the output could not be written; 2 bad input or usage (nothing was run);
+3 an internal error (a bug in kubesim).
 Expectations due after --until are reported as not checked and do not fail the run.`,
 		Example: `  kubesim run node-failure
   kubesim run node-failure --seed 42 --quiet

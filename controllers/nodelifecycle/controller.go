@@ -523,8 +523,8 @@ func (nc *Controller) tryUpdateNodeHealth(node *v1.Node) (time.Duration, v1.Node
 				if neverPosted {
 					from = "no Ready condition"
 				}
-				nc.trace("statusUnknown", "Node", "", node.Name, fmt.Sprintf("%s → Ready Unknown (%s): no heartbeat observed since %s, grace %s",
-					from, current.Reason, sinceEpoch(health.probeTimestamp), gracePeriod))
+				nc.trace("statusUnknown", "Node", "", node.Name, fmt.Sprintf("%s → Ready Unknown (%s): no heartbeat observed since %s (%s ago), grace %s",
+					from, current.Reason, sinceEpoch(health.probeTimestamp), now.Sub(health.probeTimestamp.Time), gracePeriod))
 			}
 			health = &nodeHealthData{status: &w.Status, probeTimestamp: health.probeTimestamp,
 				readyTransitionTimestamp: now, lease: observedLease}

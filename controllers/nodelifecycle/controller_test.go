@@ -532,3 +532,20 @@ func TestLeaseWithoutRenewTime(t *testing.T) {
 	// renewals from 60 s do not count.
 	assert.Equal(t, []time.Duration{85 * s}, env.TracedAt(Component, "statusUnknown", "n"))
 }
+
+// TestStatusUnknownSaysHowLongAgo: the statusUnknown record names the last
+// heartbeat's time and how long ago it was. "since 3m55s" alone, printed at
+// 4m45s after a node had flapped, read as a silence of 3m55s against a
+// grace period of 50s.
+func TestStatusUnknownSaysHowLongAgo(t *testing.T) {
+	env := ctltest.New(t, 1)
+	env.CreateNode(ctltest.Node("n1", nil, 0))
+	newController(env, Config{})
+	env.Start()
+	env.HeartbeatUntil("n1", 2*s, 10*s, 12*s)
+	env.Eng.RunUntil(100 * s)
+	recs := env.Traced(Component, "statusUnknown")
+	require.Len(t, recs, 1)
+	assert.Equal(t, 65*s, recs[0].Time)
+	assert.Contains(t, recs[0].Msg, "no heartbeat observed since 15s (50s ago), grace 50s")
+}

@@ -377,9 +377,12 @@ func endpointsFor(v *view, svc nsName, portName string, protocol v1.Protocol) []
 // and has a ready endpoint of it on this node, on any of its ports.
 // Serving-terminating endpoints do not count: a node whose local endpoints
 // are all draining still routes its NodePort traffic to them but fails the
-// check. A load balancer sends traffic only to nodes that pass.
+// check. A load balancer sends traffic only to nodes that pass. A
+// (re)started proxy fails it until its first sync: upstream's proxier opens
+// the health-check node ports in that sync (ServiceHealthServer.SyncServices),
+// so the rules left from before a crash answer no probe.
 func (p *Proxy) HealthCheck(namespace, service string) bool {
-	if !p.running {
+	if !p.Synced() {
 		return false
 	}
 	key := nsName{namespace, service}

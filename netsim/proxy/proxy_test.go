@@ -638,4 +638,27 @@ func TestSliceWithoutProtocolIsTCP(t *testing.T) {
 	r := c.Proxy("node-1").Route("default", "web", "http", false)
 	require.Len(t, r.Endpoints, 1)
 	assert.Equal(t, "10.244.1.2:8080", r.Endpoints[0].Key)
+// TestHealthCheckFailsUntilRestartedProxySyncs follows pkg/proxy/healthcheck:
+// a (re)started kube-proxy opens a Service's health-check node port only
+// in its first sync (SyncServices from syncProxyRules), so until then a
+// load balancer's probe fails, whatever the rules left from before the
+// restart say. Before the fix the frozen pre-crash view still answered
+// "healthy" during the resync delay, and the load balancer sent requests
+// to a rebooted node whose pod had not started yet.
+func TestHealthCheckFailsUntilRestartedProxySyncs(t *testing.T) {
+	eng, c := setup(t, DefaultConfig())
+	svc := service("web")
+	svc.Spec.Type = v1.ServiceTypeLoadBalancer
+	svc.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+	c.OnServiceUpdate(svc)
+	c.OnEndpointSliceUpdate(slice("web", "web-abcde", abc...))
+	eng.RunFor(time.Second)
+	require.True(t, c.Proxy("node-2").HealthCheck("default", "web"))
+
+	c.Stop("node-2")
+	assert.False(t, c.Proxy("node-2").HealthCheck("default", "web"), "a stopped kube-proxy answers no probe")
+	c.Start("node-2")
+	assert.False(t, c.Proxy("node-2").HealthCheck("default", "web"), "no health-check port before the first sync")
+	eng.RunFor(time.Second)
+	assert.True(t, c.Proxy("node-2").HealthCheck("default", "web"), "open and passing after the resync")
 }

@@ -160,6 +160,7 @@ var impliedBy = map[string][]string{
 	"phasefailed":                  {"deleted"},
 	"ready":                        {"addnode"},
 	"backoff":                      {"backoff"},
+	"unhealthy":                    {"containernotready"},
 
 	// The HPA's reconcile error names the step that failed; its other
 	// Warning Events repeat the cause.
@@ -281,7 +282,7 @@ func (s *storyteller) record(r sim.Record) {
 			e.Message = "on " + e.Message
 		}
 	case "failedScheduling", "error", "bindFailed", "statusRejected", "evictionRefused", "backOff", "containerKilled",
-		"statusUnknown", "nodeNotReady", "nodeCrashed", "nodePartitioned", "reconcileFailed":
+		"statusUnknown", "nodeNotReady", "nodeCrashed", "nodePartitioned", "reconcileFailed", "containerNotReady":
 		e.Warning = true
 	case "containerExited":
 		e.Warning = !strings.Contains(r.Msg, "with code 0 ")

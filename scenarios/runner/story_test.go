@@ -333,3 +333,23 @@ func TestStoryLeavesTracedRequestsToTheTrace(t *testing.T) {
 		return got
 	}())
 }
+
+// A readiness probe failure of a ready container is told once: the
+// kubelet's Unhealthy Event repeats its containerNotReady record (before,
+// the line read "Readiness probe failed: …; container c failed its
+// readiness probe: …; not Ready").
+func TestStoryTellsAReadinessFailureOnce(t *testing.T) {
+	const probe = "HTTP probe failed with statuscode: 503"
+	assert.Equal(t, []string{
+		"! kubelet/w-1 containerNotReady pod/web-1 container c failed its readiness probe: " + probe + "; not Ready",
+	}, tell(
+		event(30*time.Second, "kubelet/w-1", "Warning", "Unhealthy", "Pod/web-1", "Readiness probe failed: "+probe, false),
+		rec(30*time.Second, "kubelet/w-1", "containerNotReady", "Pod", "web-1", "container c failed its readiness probe: "+probe),
+		event(30*time.Second, "kubelet/w-1", "Warning", "Unhealthy", "Pod/web-1", "Readiness probe failed: "+probe, true),
+		rec(30*time.Second, "kubelet/w-1", "notReady", "Pod", "web-1", "pod is no longer Ready"),
+	))
+	assert.Equal(t, []string{
+		"! kubelet/w-1 Unhealthy pod/web-1 Liveness probe failed: " + probe,
+	}, tell(event(30*time.Second, "kubelet/w-1", "Warning", "Unhealthy", "Pod/web-1", "Liveness probe failed: "+probe, false)),
+		"an Unhealthy Event with no record to repeat is told")
+}
