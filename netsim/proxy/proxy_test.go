@@ -638,6 +638,8 @@ func TestSliceWithoutProtocolIsTCP(t *testing.T) {
 	r := c.Proxy("node-1").Route("default", "web", "http", false)
 	require.Len(t, r.Endpoints, 1)
 	assert.Equal(t, "10.244.1.2:8080", r.Endpoints[0].Key)
+}
+
 // TestHealthCheckFailsUntilRestartedProxySyncs follows pkg/proxy/healthcheck:
 // a (re)started kube-proxy opens a Service's health-check node port only
 // in its first sync (SyncServices from syncProxyRules), so until then a
