@@ -287,11 +287,7 @@ func (e *podEnd) describe() string {
 	if e.grace >= 0 {
 		fmt.Fprintf(&b, " (grace period %s)", scenarios.FormatDuration(time.Duration(e.grace)*time.Second))
 	}
-	if e.removed == e.requested {
-		b.WriteString(", removed at once")
-	} else {
-		b.WriteString(", removed at " + shortDuration(e.removed))
-	}
+	b.WriteString(", removed at " + shortDuration(e.removed))
 	if e.phase != "" {
 		fmt.Fprintf(&b, "; its last phase was %s", e.phase)
 		if e.node != "" {

@@ -131,3 +131,31 @@ func TestExplainListsThePodsEventsAsKubectlFindsThem(t *testing.T) {
 	assert.NotContains(t, text, "TaintManagerEviction")
 	assert.Contains(t, text, "Killing")
 }
+
+// A pod deleted without a DisruptionTarget condition: explain says who
+// deleted it, when, and its last phase, also for a pod the scheduler never
+// placed (spec.nodeName), which it used to call never scheduled.
+func TestExplainSaysWhoDeletedAPod(t *testing.T) {
+	sc, err := scenarios.LoadBytes("test.yaml", []byte(`apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: w, capacity: {cpu: "2", memory: 4Gi}}
+  objects:
+  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: w, containers: [{name: c, image: nginx:1.27}]}}
+  events:
+  - {at: 20s, action: delete, target: pod/p}
+`), ".", scenarios.WithValidator(runner.Validator()))
+	require.NoError(t, err)
+	r, err := runner.New(sc, runner.Options{})
+	require.NoError(t, err)
+	r.Finish()
+	text, err := r.Explain("default", "p")
+	require.NoError(t, err)
+	assert.Contains(t, text, "  the pod no longer exists: deleted by kubectl\n"+
+		"  deleted at 20s (grace period 30s), removed at 20s; its last phase was Succeeded, on node w\n")
+	assert.Contains(t, text, "  the scheduler has no attempt on record for it\n")
+	assert.Contains(t, text, "Stopping container c")
+}
