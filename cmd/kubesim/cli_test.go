@@ -474,6 +474,15 @@ func TestExplain(t *testing.T) {
 	assert.Contains(t, out, "phase Running, on node worker-1")
 	assert.Contains(t, out, "attempt 1: Unschedulable")
 	assert.Contains(t, out, "Bound on worker-1")
+
+	// Why it is not Ready: its container, conditions and Events, as
+	// kubectl describe pod shows them.
+	code, out, errOut = cli(t, "explain", "pod/crasher", "--scenario", "self-healing", "--at", "1m30s")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "      State:          Waiting\n        Reason:       CrashLoopBackOff\n")
+	assert.Contains(t, out, "      Restart Count:  2\n")
+	assert.Contains(t, out, "  Conditions:\n")
+	assert.Contains(t, out, "Warning  BackOff")
 }
 
 func TestHelpHasExamplesForEveryCommand(t *testing.T) {

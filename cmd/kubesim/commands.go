@@ -103,19 +103,24 @@ func newExplainCmd(e env) *cobra.Command {
 	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "explain pod/NAME --scenario SCENARIO [--at TIME]",
-		Short: "Explain why a pod is on its node, or still Pending",
+		Short: "Explain why a pod is on its node, still Pending, not Ready, or gone",
 		Long: `explain runs SCENARIO up to --at (default: its end) and answers "why is this pod on
-that node / still Pending" from the scheduler's record: every scheduling attempt of
-the pod, and for the latest one the nodes each filter rejected and why, the score of
-every feasible node per plugin, preemption, and what the pod waits for. For a
-Terminating pod it also says since when, why it was deleted (its DisruptionTarget
-condition) and whether its node can confirm the deletion.
+that node / still Pending / not Ready / what happened to it". From the scheduler's
+record: every scheduling attempt of the pod, and for the latest one the nodes each
+filter rejected and why, the score of every feasible node per plugin, preemption,
+and what the pod waits for. As kubectl describe pod shows them: its containers
+(State, Last State, Ready, Restart Count; a not-ready container's last probe
+failure), its Conditions and its last 10 Events, with simulated times since the
+start of the run. For a Terminating pod it also says since when, why it was
+deleted (its DisruptionTarget condition) and whether its node can confirm the
+deletion; for a pod deleted before then, how it ended: its DisruptionTarget
+condition or who deleted it, when, and its last phase.
 
 Pod names are those the timeline of kubesim run prints (pod/NAME, or
 NAMESPACE/pod/NAME outside the default namespace).
 
-Exit codes: 0 explained; 1 the pod does not exist then and was never scheduled;
-2 bad input or usage; 3 an internal error (a bug in kubesim).`,
+Exit codes: 0 explained; 1 the pod does not exist then and was never scheduled
+nor deleted; 2 bad input or usage; 3 an internal error (a bug in kubesim).`,
 		Example: `  kubesim explain pod/big --scenario pending-pods
   kubesim explain pod/big --scenario pending-pods --at 1m
   kubesim explain shop/pod/api-5d8f7c9b4-x2x4k --scenario ./shop.yaml --seed 7`,

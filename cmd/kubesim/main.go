@@ -151,7 +151,8 @@ kubelets, controllers, kube-proxy and service traffic) as one deterministic prog
 on a virtual clock. The same scenario and seed always give the same history.
 
 Exit codes: 0 all expectations passed, 1 the run failed (an expectation failed,
-an action errored, a pod to explain does not exist and was never scheduled, or
+an action errored, a pod to explain does not exist and was never scheduled nor
+deleted, or
 the output, the --trace or the --metrics file could not be written), 2 bad input
 or usage (nothing was run), 3 an internal error (a bug in kubesim).`,
 		Example: `  kubesim scenarios                       # the built-in library

@@ -46,7 +46,8 @@ the value observed. A scenario with any problem is rejected before anything runs
 with FILE:LINE: field.path: message errors.
 
 Exit codes: 0 every expectation passed; 1 an expectation failed, an action
-errored, an --explain pod does not exist at the end and was never scheduled, or
+errored, an --explain pod does not exist at the end and was never scheduled nor
+deleted, or
 the --trace or --metrics file could not be written (run errors, reported with the
 run), or the output could not be written; 2 bad input or usage (nothing was run);
 3 an internal error (a bug in kubesim).
@@ -68,7 +69,7 @@ Expectations due after --until are reported as not checked and do not fail the r
 	fl.StringVar(&f.metrics, "metrics", "", "write the run's metrics to FILE in the Prometheus text format")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json (one JSON document, for scripts)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no timeline and no summary, only the expectations and errors")
-	fl.StringArrayVar(&f.explain, "explain", nil, "after the run, explain why pod/NAME (or NAMESPACE/pod/NAME) is where it is or still Pending; repeatable")
+	fl.StringArrayVar(&f.explain, "explain", nil, "after the run, explain why pod/NAME (or NAMESPACE/pod/NAME) is where it is, still Pending, not Ready or gone; repeatable")
 	fl.StringVarP(&f.namespace, "namespace", "n", scenarios.DefaultNamespace, "namespace of --explain pods given as pod/NAME")
 	return cmd
 }

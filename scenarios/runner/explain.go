@@ -18,9 +18,12 @@ import (
 // latest one.
 const maxEarlierAttempts = 10
 
-// Explain answers "why is this pod on that node / still Pending" at the
-// current simulated time, from the scheduler's record of its attempts and
-// the pod as the API server has it now.
+// Explain answers "why is this pod on that node / still Pending / not
+// Ready / gone" at the current simulated time, from the scheduler's record
+// of its attempts, the pod as the API server has it now (its containers
+// and conditions, as kubectl describe shows them), its Events, and, for a
+// pod deleted before now, how it ended (see podEnds). Times are simulated
+// times since the start of the run.
 func (r *Run) Explain(namespace, name string) (string, error) {
 	var b strings.Builder
 	now := FormatClock(r.Now())
@@ -34,22 +37,46 @@ func (r *Run) Explain(namespace, name string) (string, error) {
 	if r.c.Scheduler != nil {
 		history = r.c.Scheduler.History(namespace, name)
 	}
-	if pod == nil && len(history) == 0 {
+	var end *podEnd
+	if pod == nil {
+		if e, ok := r.ends.ended(namespace, name); ok {
+			end = e
+		}
+	}
+	if pod == nil && len(history) == 0 && end == nil {
 		return "", fmt.Errorf("pod %s/%s does not exist at %s and was never scheduled%s", namespace, name, now, r.similarPods(namespace, name))
 	}
 	fmt.Fprintf(&b, "pod %s/%s at %s (seed %d)\n", namespace, name, now, r.seed)
-	if pod == nil {
-		b.WriteString("  the pod no longer exists; its scheduling history:\n")
-	} else {
-		b.WriteString("  " + podState(pod) + "\n")
+	var events []*v1.Event
+	switch {
+	case pod != nil:
+		state := podState(pod)
+		b.WriteString("  " + state + "\n")
 		if line := r.nodeState(pod); line != "" {
 			b.WriteString("  " + line + "\n")
 		}
+		events = r.podEvents(pod.Namespace, pod.Name, pod.UID)
+		describeContainers(&b, pod, events)
+		describeConditions(&b, pod, state)
+	case end != nil:
+		b.WriteString(end.describe())
+		events = r.podEvents(namespace, name, end.uid)
+	default:
+		b.WriteString("  the pod no longer exists; its scheduling history:\n")
 	}
+	r.describeAttempts(&b, pod, history)
+	if pod != nil || end != nil {
+		describeEvents(&b, events)
+	}
+	return b.String(), nil
+}
+
+// describeAttempts writes the scheduler's record of the pod's attempts.
+func (r *Run) describeAttempts(b *strings.Builder, pod *v1.Pod, history []*scheduler.Attempt) {
 	if len(history) == 0 {
 		b.WriteString("  the scheduler has no attempt on record for it")
 		if pod != nil && pod.Spec.SchedulerName != "" && pod.Spec.SchedulerName != scheduler.DefaultSchedulerName {
-			fmt.Fprintf(&b, " (it asks for scheduler %q, which kubesim does not run)", pod.Spec.SchedulerName)
+			fmt.Fprintf(b, " (it asks for scheduler %q, which kubesim does not run)", pod.Spec.SchedulerName)
 		} else if pod != nil && pod.Spec.NodeName != "" {
 			b.WriteString(" (spec.nodeName was set when it was created)")
 		} else if pod != nil && len(pod.Spec.SchedulingGates) > 0 {
@@ -57,25 +84,25 @@ func (r *Run) Explain(namespace, name string) (string, error) {
 			for i, g := range pod.Spec.SchedulingGates {
 				gates[i] = g.Name
 			}
-			fmt.Fprintf(&b, " (its scheduling gates keep it out of the queue: %s)", strings.Join(gates, ", "))
+			fmt.Fprintf(b, " (its scheduling gates keep it out of the queue: %s)", strings.Join(gates, ", "))
 		}
 		b.WriteString("\n")
-		return b.String(), nil
+		return
 	}
 	if len(history) > 1 {
 		earlier := history[:len(history)-1]
 		b.WriteString("  earlier attempts:\n")
 		if len(earlier) > maxEarlierAttempts {
-			fmt.Fprintf(&b, "    (%d older attempts not shown)\n", len(earlier)-maxEarlierAttempts)
+			fmt.Fprintf(b, "    (%d older attempts not shown)\n", len(earlier)-maxEarlierAttempts)
 			earlier = earlier[len(earlier)-maxEarlierAttempts:]
 		}
 		for _, a := range earlier {
-			fmt.Fprintf(&b, "    %s  attempt %d: %s", FormatClock(a.Time), a.AttemptNumber, a.Outcome)
+			fmt.Fprintf(b, "    %s  attempt %d: %s", FormatClock(a.Time), a.AttemptNumber, a.Outcome)
 			if a.Node != "" {
-				fmt.Fprintf(&b, " on %s", a.Node)
+				fmt.Fprintf(b, " on %s", a.Node)
 			}
 			if a.Message != "" {
-				fmt.Fprintf(&b, ": %s", a.Message)
+				fmt.Fprintf(b, ": %s", a.Message)
 			}
 			b.WriteString("\n")
 		}
@@ -84,7 +111,6 @@ func (r *Run) Explain(namespace, name string) (string, error) {
 	for _, line := range strings.Split(strings.TrimRight(history[len(history)-1].String(), "\n"), "\n") {
 		b.WriteString("    " + line + "\n")
 	}
-	return b.String(), nil
 }
 
 // podState is one line about a pod: phase, node, the conditions that matter.

@@ -122,6 +122,8 @@ type Run struct {
 	api   *apiserver.Server
 	chk   *scenarios.Checker
 	story *storyteller
+	// ends remembers how deleted pods ended, for Explain.
+	ends  *podEnds
 	seed  uint64
 	until time.Duration
 
@@ -182,7 +184,11 @@ func New(sc *scenarios.Scenario, opts Options) (*Run, error) {
 		c.Engine.AddTraceSink(opts.Trace)
 	}
 	r.story = newStoryteller(opts.Story)
-	c.Engine.AddTraceSink(r.story.record)
+	r.ends = newPodEnds(c.API)
+	c.Engine.AddTraceSink(func(rec sim.Record) {
+		r.ends.record(rec)
+		r.story.record(rec)
+	})
 	if opts.Setup != nil {
 		opts.Setup(c)
 	}

@@ -174,9 +174,15 @@ var impliedBy = map[string][]string{
 
 // whileTerminating are verbs (and Event reasons) that a pod's termination
 // goes through: after "terminating" they are told by the final "deleted".
+// "ready" is among them: a kubelet that writes the status of a pod it is
+// stopping may report it Ready (upstream's kubelet keeps probing readiness
+// and keeps Ready=True until the containers stop, pkg/kubelet/prober
+// worker.doProbe; the EndpointSlice marks the endpoint terminating), e.g.
+// when it reconnects after a partition; as a word on the termination's
+// line it would read as if the pod became Ready again.
 var whileTerminating = map[string]bool{
 	"containerExited": true, "containerKilled": true, "terminated": true, "phaseSucceeded": true,
-	"phaseFailed": true, "notReady": true, "Killing": true,
+	"phaseFailed": true, "ready": true, "notReady": true, "Killing": true,
 }
 
 // lastOfInstant are verbs of which only the last entry about an object in

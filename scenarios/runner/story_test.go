@@ -90,6 +90,33 @@ func TestStoryFoldsATerminationIntoTerminatingAndDeleted(t *testing.T) {
 	))
 }
 
+// A kubelet that reconnects to a pod deleted while its node was cut off
+// writes the pod's status once more before stopping it: Ready again (as
+// upstream's kubelet keeps Ready=True until the containers stop), then
+// not ready once they have. Neither is news in a termination the
+// "terminating" and "deleted" entries tell: the line has no stray
+// "Ready".
+func TestStoryTerminationLineHasNoStrayReady(t *testing.T) {
+	assert.Equal(t, []string{
+		"kubelet/w-1 terminating pod/a pod deleted: stopping containers (grace 30s); stopped and removed",
+		"kubelet/w-1 terminating pod/b pod deleted: stopping containers (grace 30s)",
+		"kubelet/w-1 deleted pod/b containers stopped; pod object removed",
+	}, tell(
+		rec(10*time.Minute, "kubelet/w-1", "terminating", "Pod", "a", "pod deleted: stopping containers (grace 30s)"),
+		event(10*time.Minute, "kubelet/w-1", "Normal", "Killing", "Pod/a", "Stopping container app", false),
+		rec(10*time.Minute, "kubelet/w-1", "ready", "Pod", "a", "pod is Ready"),
+		rec(10*time.Minute, "kubelet/w-1", "containerExited", "Pod", "a", "container app exited with code 0 (Completed)"),
+		rec(10*time.Minute, "kubelet/w-1", "terminated", "Pod", "a", "all containers stopped"),
+		rec(10*time.Minute, "kubelet/w-1", "phaseSucceeded", "Pod", "a", "phase Running → Succeeded"),
+		rec(10*time.Minute, "kubelet/w-1", "notReady", "Pod", "a", "pod is no longer Ready"),
+		rec(10*time.Minute, "kubelet/w-1", "podDeleted", "Pod", "a", "containers stopped; pod object removed"),
+		// Ready told again later, while the containers still stop.
+		rec(10*time.Minute, "kubelet/w-1", "terminating", "Pod", "b", "pod deleted: stopping containers (grace 30s)"),
+		rec(10*time.Minute+time.Second, "kubelet/w-1", "ready", "Pod", "b", "pod is Ready"),
+		rec(10*time.Minute+20*time.Second, "kubelet/w-1", "podDeleted", "Pod", "b", "containers stopped; pod object removed"),
+	))
+}
+
 func TestStoryToldCrashesButNotStartupNoise(t *testing.T) {
 	assert.Equal(t, []string{
 		"scenario addNode node/w-1 cpu 4, memory 8Gi",

@@ -543,3 +543,24 @@ func TestWatchWithoutWatchCacheAfterCompaction(t *testing.T) {
 	require.Equal(t, e2.ResourceVersion, fmt.Sprint(compact))
 	assert.Equal(t, []string{"e2", "e3"}, got, "e2 is the compact revision's change")
 }
+
+// ListNamePrefix reads the objects of one namespace whose names begin with
+// a prefix (an object's Events, "<object>.<suffix>"), in name order, and
+// no others.
+func TestListNamePrefix(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"web.2", "web.1", "web-2.1", "we.1", "webb"} {
+		_, err := e.c.CoreV1().Pods("default").Create(ctx, pod(n), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	_, err := e.c.CoreV1().Pods("kube-system").Create(ctx, pod("web.3"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	podRes, _ := e.s.Resource("pods")
+	objs, err := e.s.ListNamePrefix(podRes, "default", "web.")
+	require.NoError(t, err)
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.(*v1.Pod).Name)
+	}
+	assert.Equal(t, []string{"web.1", "web.2"}, names)
+}

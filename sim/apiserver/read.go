@@ -429,6 +429,27 @@ func (s *Server) ListSelected(res *Resource, namespace string, sel Selector) ([]
 	return out, rr.Rev, nil
 }
 
+// ListNamePrefix returns the current objects of res in namespace whose
+// names begin with prefix, in name order, reading only their keys (an
+// object's Events are named "<object>.<suffix>": kubesim explain finds a
+// pod's Events among a large run's without decoding the others). The
+// objects are shared and must not be modified.
+func (s *Server) ListNamePrefix(res *Resource, namespace, prefix string) ([]runtime.Object, error) {
+	if !res.Namespaced {
+		namespace = ""
+	}
+	start := res.key(namespace, prefix)
+	rr, err := s.store.Range(start, prefixEnd(start), mvcc.RangeOptions{})
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	out := make([]runtime.Object, 0, len(rr.KVs))
+	for _, kv := range rr.KVs {
+		out = append(out, s.decodeKV(res, kv))
+	}
+	return out, nil
+}
+
 // ListObject is List wrapped into the resource's typed list (e.g.
 // *v1.PodList) with its metadata set. Items are copies the caller owns.
 func (s *Server) ListObject(res *Resource, namespace string, opts metav1.ListOptions) (runtime.Object, error) {
