@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -43,7 +42,9 @@ started, ready, notReady, tainted, evicted, scaled, ...), a summary of the clust
 the end (nodes, workloads, pods by phase, services and endpoints) and every
 expectation as PASS or FAIL with the simulated time it was decided and, on failure,
 the value observed. A scenario with any problem is rejected before anything runs,
-with FILE:LINE: field.path: message errors.
+with FILE:LINE: field.path: message errors on stderr; with --output json they are
+also one JSON document on stdout, as kubesim validate --output json gives them,
+with "passed": false. Usage errors (flags) are text on stderr only.
 
 Exit codes: 0 every expectation passed; 1 an expectation failed, an action
 errored, an --explain pod does not exist at the end and was never scheduled, or
@@ -55,7 +56,8 @@ Expectations due after --until are reported as not checked and do not fail the r
   kubesim run node-failure --seed 42 --quiet
   kubesim run ./my-scenario.yaml --until 3m --trace trace.jsonl --metrics metrics.txt
   kubesim run pending-pods --explain pod/big
-  kubesim run hpa --output json | jq .counts`,
+  kubesim run hpa --output json | jq .counts
+  kubesim run ./my-scenario.yaml -o json | jq -r '.errors[] | "\(.source): \(.message)"'`,
 		Args: exactArgs(1, "one SCENARIO (a file or a built-in name)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScenario(e, cmd, args[0], f)
@@ -94,6 +96,17 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	}
 	sc, err := loadScenario(arg)
 	if err != nil {
+		if f.output == "json" {
+			// The scenario's problems as a document too; stderr still
+			// has them as text (printed by execute).
+			doc := struct {
+				runner.InputReport
+				Passed bool `json:"passed"`
+			}{InputReport: runner.NewInputReport(arg, nil, unwrapExit(err))}
+			if werr := writeJSON(e.stdout, doc); werr != nil {
+				return &exitError{code: exitFailed, err: werr}
+			}
+		}
 		return err
 	}
 	opts := runner.Options{Until: f.until}
@@ -193,13 +206,10 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	if text {
 		writeText(out, res, rerun, f.quiet, explanations)
 	} else {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
 		rep := res.Report()
 		rep.Rerun = rerun
 		rep.Explanations = explanations
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(out, rep); err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}
 	}
