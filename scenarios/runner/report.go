@@ -56,6 +56,10 @@ type ReportExpectation struct {
 	Status    string `json:"status"`
 	DecidedAt string `json:"decidedAt,omitempty"`
 	Observed  string `json:"observed"`
+	// Found says whether a get found its object when Observed was seen
+	// (false: Observed is the "not found" text, not a value); left out
+	// for count and metric, and for a get not evaluated yet.
+	Found *bool `json:"found,omitempty"`
 	// Wants is what the expectation wants, as the text output's FAIL line
 	// says it: the quoted text of a get, the bounds of a count or metric.
 	Wants  string `json:"wants"`
@@ -84,6 +88,10 @@ func (r *Result) Report() Report {
 		x := e.Expectation
 		re := ReportExpectation{Index: x.Index, Name: x.Name, Description: x.Description(), Timing: string(x.Timing),
 			Time: scenarios.FormatDuration(x.Time), Status: e.Status.String(), Observed: e.Observed, Wants: x.Wants(), Source: x.Source.String()}
+		if x.Kind == scenarios.ExpectGet && e.Evaluations > 0 {
+			found := !e.NotFound
+			re.Found = &found
+		}
 		if x.Timing == scenarios.TimingThroughout {
 			re.From = scenarios.FormatDuration(x.From)
 		}
