@@ -138,7 +138,9 @@ Terminating pod it also says since when, why it was deleted (its DisruptionTarge
 condition) and whether its node can confirm the deletion.
 
 Pod names are those the timeline of kubesim run prints (pod/NAME, or
-NAMESPACE/pod/NAME outside the default namespace).
+NAMESPACE/pod/NAME outside the default namespace), and instants are printed as
+its clock (h:mm:ss.mmm: "attempt 3 at 0:05:30.000"); durations as durations
+("grace period 30s").
 
 Exit codes: 0 explained; 1 the pod does not exist then and was never scheduled;
 2 bad input or usage; 3 an internal error (a bug in kubesim).`,
