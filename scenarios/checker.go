@@ -39,6 +39,9 @@ type Result struct {
 	// within: the value at its deadline); for a pending within, the last
 	// value seen.
 	Observed string
+	// NotFound is set when Observed says that a get's object does not
+	// exist (Observation.NotFound).
+	NotFound bool
 	// Evaluations counts how often the expectation was evaluated.
 	Evaluations int
 
@@ -173,7 +176,7 @@ func (c *Checker) Observe(now time.Duration, cl Cluster) []Result {
 		}
 		obs := r.evaluate(cl)
 		r.Evaluations++
-		r.Observed = obs.Value
+		r.Observed, r.NotFound = obs.Value, obs.NotFound
 		switch {
 		case e.Timing == TimingThroughout:
 			// fails at the first instant it does not hold

@@ -470,6 +470,9 @@ type Observation struct {
 	// the metric sum, or why there is no value (object not found, jsonpath
 	// error).
 	Value string
+	// NotFound is set when a get's object does not exist (Value says so
+	// for people); never for count or metric.
+	NotFound bool
 }
 
 // Evaluate checks e against the cluster's current state. It is pure: it
@@ -501,7 +504,7 @@ func (e *Expectation) evalGet(cl Cluster) Observation {
 		if ns != "" {
 			where = " in namespace " + ns
 		}
-		return Observation{Value: fmt.Sprintf("%s not found%s", e.Target, where)}
+		return Observation{Value: fmt.Sprintf("%s not found%s", e.Target, where), NotFound: true}
 	}
 	out, err := e.template().text(obj, e.Target.Resource)
 	if err != nil {

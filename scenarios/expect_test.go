@@ -102,7 +102,7 @@ func TestEvaluateGet(t *testing.T) {
 	dep := &deploymentCluster{fakeCluster: &fakeCluster{objects: []runtime.Object{testDeployment(), testNode()}}}
 	assert.Equal(t, Observation{Holds: true, Value: "2"}, exps[0].Evaluate(dep))
 	assert.Equal(t, Observation{Holds: false, Value: "2"}, exps[1].Evaluate(dep))
-	assert.Equal(t, Observation{Holds: false, Value: "deployment/web not found in namespace shop"}, exps[2].Evaluate(dep))
+	assert.Equal(t, Observation{Holds: false, Value: "deployment/web not found in namespace shop", NotFound: true}, exps[2].Evaluate(dep))
 	assert.Equal(t, Observation{Holds: true, Value: "true"}, exps[3].Evaluate(dep))
 	assert.Equal(t, Observation{Holds: false, Value: "jsonpath error: array index out of bounds: index 9, length 2"}, exps[4].Evaluate(dep))
 }
@@ -225,19 +225,19 @@ func TestEvaluateCount(t *testing.T) {
 			Reason: "Killing", Source: v1.EventSource{Component: "kubelet"}},
 	}}
 	want := []Observation{
-		{true, "3"}, {true, "2"}, {true, "2"}, {true, "1"}, {true, "2"}, {true, "4"}, {true, "1"},
-		{true, "1"}, {true, "1"}, {true, "1"}, {true, "1"}, {true, "1"},
+		{Holds: true, Value: "3"}, {Holds: true, Value: "2"}, {Holds: true, Value: "2"}, {Holds: true, Value: "1"}, {Holds: true, Value: "2"}, {Holds: true, Value: "4"}, {Holds: true, Value: "1"},
+		{Holds: true, Value: "1"}, {Holds: true, Value: "1"}, {Holds: true, Value: "1"}, {Holds: true, Value: "1"}, {Holds: true, Value: "1"},
 		// a namespace with none of the kind says so, as kubectl's "No
 		// resources found in kube-public namespace." (the api pod is in shop);
 		// one with some that do not match says only the count
-		{false, "0 (no pods in namespace kube-public)"}, {true, "0"},
+		{Holds: false, Value: "0 (no pods in namespace kube-public)"}, {Holds: true, Value: "0"},
 	}
 	require.Len(t, exps, len(want))
 	for i, e := range exps {
 		assert.Equal(t, want[i], e.Evaluate(cl), "expectation %d: %s", i, e.Description())
 	}
 	cl.objects = cl.objects[:1]
-	assert.Equal(t, Observation{false, "1"}, exps[0].Evaluate(cl))
+	assert.Equal(t, Observation{Holds: false, Value: "1"}, exps[0].Evaluate(cl))
 }
 
 func TestEvaluateMetric(t *testing.T) {
@@ -258,8 +258,8 @@ func TestEvaluateMetric(t *testing.T) {
 		},
 	}}
 	want := []Observation{
-		{false, "70"}, {true, "370"}, {true, "400"}, {true, "100"}, {true, "470"},
-		{true, "0 (no matching series)"}, {true, "470"},
+		{Holds: false, Value: "70"}, {Holds: true, Value: "370"}, {Holds: true, Value: "400"}, {Holds: true, Value: "100"}, {Holds: true, Value: "470"},
+		{Holds: true, Value: "0 (no matching series)"}, {Holds: true, Value: "470"},
 	}
 	require.Len(t, exps, len(want))
 	for i, e := range exps {

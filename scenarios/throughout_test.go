@@ -123,6 +123,7 @@ func TestThroughoutGetOfAMissingObjectFails(t *testing.T) {
 	assert.Equal(t, Failed, decided[0].Status)
 	assert.Equal(t, 2*time.Minute, decided[0].DecidedAt)
 	assert.Equal(t, "deployment/web not found in namespace default", decided[0].Observed)
+	assert.True(t, decided[0].NotFound, "a script tells the text from a value by NotFound")
 }
 
 // A metric throughout goes through the same evaluation as a within.

@@ -318,7 +318,7 @@ func TestExplainText(t *testing.T) {
 	a, _ := e.s.Explain("default", "p")
 	txt := a.String()
 	for _, want := range []string{
-		"pod default/p attempt 1 at 0s (cycle 1, priority 0): Unschedulable",
+		"pod default/p attempt 1 at 0:00:00.000 (cycle 1, priority 0): Unschedulable",
 		"message: 0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {team: x}.",
 		"a                    NodeResourcesFit   Insufficient cpu",
 		"b                    TaintToleration    node(s) had untolerated taint {team: x}",

@@ -510,8 +510,9 @@ func (s *Scheduler) History(namespace, name string) []*Attempt {
 // String renders the attempt for humans (CLI, TUI, test failures).
 func (a *Attempt) String() string {
 	var b strings.Builder
-	t := string(sim.AppendSeconds(nil, a.Time))
-	fmt.Fprintf(&b, "pod %s/%s attempt %d at %ss (cycle %d, priority %d): %s", a.Namespace, a.Name, a.AttemptNumber, t, a.Cycle, a.Priority, a.Outcome)
+	// The time as the timeline's clock, as kubesim explain prints the
+	// earlier attempts and the time it explains at.
+	fmt.Fprintf(&b, "pod %s/%s attempt %d at %s (cycle %d, priority %d): %s", a.Namespace, a.Name, a.AttemptNumber, sim.FormatClock(a.Time), a.Cycle, a.Priority, a.Outcome)
 	if a.Node != "" {
 		fmt.Fprintf(&b, " on %s", a.Node)
 		if a.ViaNominatedNode {

@@ -72,6 +72,21 @@ func (r Record) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// FormatClock prints a simulated time (not negative) as the timeline's
+// clock, h:mm:ss.mmm (cut to the millisecond): kubesim run's timeline and
+// kubesim explain print instants so.
+func FormatClock(d time.Duration) string {
+	return string(AppendClock(make([]byte, 0, 12), d))
+}
+
+// AppendClock appends d as FormatClock prints it.
+func AppendClock(b []byte, d time.Duration) []byte {
+	b = strconv.AppendInt(b, int64(d/time.Hour), 10)
+	m, sec, ms := (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second, (d%time.Second)/time.Millisecond
+	return append(b, ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+sec/10), byte('0'+sec%10),
+		'.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+}
+
 // AppendSeconds appends d as decimal seconds with no trailing zeros
 // (90s ⇒ 90, 1.5s ⇒ 1.5, 1ms ⇒ 0.001).
 func AppendSeconds(b []byte, d time.Duration) []byte {

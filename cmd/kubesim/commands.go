@@ -35,7 +35,8 @@ kubesim run and what the scenario shows.`,
 }
 
 func newValidateCmd(e env) *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "validate SCENARIO...",
 		Short: "Check scenario files without running them",
 		Long: `validate makes every check kubesim run makes before it runs anything: YAML syntax,
@@ -44,14 +45,21 @@ and the fields they need, durations, times past spec.duration, references to nod
 and objects that never exist, node faults that do not fit the node's state then
 (recovering a running node, crashing a crashed one, a zone with nothing to fail or
 recover), and the API server's validation of every manifest.
-Each problem is printed as FILE:LINE: field.path: message (FILE: message when
-the file cannot be read).
+Each problem is printed on stderr as FILE:LINE: field.path: message (FILE: message
+when the file cannot be read).
+
+With --output json it also prints one JSON document on stdout: "valid" (every
+scenario is) and "files", per SCENARIO its "file" (as given), "valid", "scenario"
+(its name, when valid) and "errors", each with "source" (FILE:LINE), "file",
+"line", "column" (when known), "path" (when in a field) and "message": the items
+kubesim run --output json prints when a scenario is invalid.
 
 Exit codes: 0 every scenario is valid; 2 a scenario has problems; 3 an internal
 error (a bug in kubesim).`,
 		Example: `  kubesim validate my-scenario.yaml
   kubesim validate scenarios/*.yaml
-  kubesim validate node-failure   # a built-in`,
+  kubesim validate node-failure   # a built-in
+  kubesim validate -o json scenarios/*.yaml | jq -r '.files[].errors[] | "\(.source): \(.message)"'`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError("%s needs at least one SCENARIO (see %s --help)", c.CommandPath(), c.CommandPath())
@@ -59,22 +67,40 @@ error (a bug in kubesim).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			bad := 0
+			if output != "text" && output != "json" {
+				return usageError("--output must be text or json, not %q", output)
+			}
+			doc := struct {
+				Valid bool                 `json:"valid"`
+				Files []runner.InputReport `json:"files"`
+			}{Valid: true, Files: []runner.InputReport{}}
 			for _, arg := range args {
 				sc, err := loadScenario(arg)
 				if err != nil {
-					printError(e.stderr, unwrapExit(err))
-					bad++
+					err = unwrapExit(err)
+					printError(e.stderr, err)
+					doc.Valid = false
+					doc.Files = append(doc.Files, runner.NewInputReport(arg, nil, err))
 					continue
 				}
-				fmt.Fprintf(e.stdout, "%s: valid: %s\n", arg, describeScenario(sc))
+				doc.Files = append(doc.Files, runner.NewInputReport(arg, sc, nil))
+				if output == "text" {
+					fmt.Fprintf(e.stdout, "%s: valid: %s\n", arg, describeScenario(sc))
+				}
 			}
-			if bad > 0 {
+			if output == "json" {
+				if err := writeJSON(e.stdout, doc); err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+			}
+			if !doc.Valid {
 				return &exitError{code: exitUsage}
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (one JSON document, for scripts; the errors stay on stderr too)")
+	return cmd
 }
 
 func unwrapExit(err error) error {
@@ -117,7 +143,9 @@ deletion; for a pod deleted before then, how it ended: its DisruptionTarget
 condition or who deleted it, when, and its last phase.
 
 Pod names are those the timeline of kubesim run prints (pod/NAME, or
-NAMESPACE/pod/NAME outside the default namespace).
+NAMESPACE/pod/NAME outside the default namespace), and instants are printed as
+its clock (h:mm:ss.mmm: "attempt 3 at 0:05:30.000"); durations as durations
+("grace period 30s").
 
 Exit codes: 0 explained; 1 the pod does not exist then and was never scheduled
 nor deleted; 2 bad input or usage; 3 an internal error (a bug in kubesim).`,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -53,6 +54,15 @@ func writeText(w io.Writer, res *runner.Result, rerun string, quiet bool, explan
 		fmt.Fprintf(w, ", %d %s", len(res.Errors), noun)
 	}
 	fmt.Fprintf(w, " (seed %d; rerun: %s)\n", res.Seed, rerun)
+}
+
+// writeJSON writes v as the one indented JSON document of -o json, with
+// <, > and & as they are (they appear in messages and jsonpaths).
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // rerunCommand is the command line that replays a run exactly: the

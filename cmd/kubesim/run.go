@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +26,7 @@ type runFlags struct {
 	quiet     bool
 	explain   []string
 	namespace string
+	progress  bool
 }
 
 func newRunCmd(e env) *cobra.Command {
@@ -43,7 +43,14 @@ started, ready, notReady, tainted, evicted, scaled, ...), a summary of the clust
 the end (nodes, workloads, pods by phase, services and endpoints) and every
 expectation as PASS or FAIL with the simulated time it was decided and, on failure,
 the value observed. A scenario with any problem is rejected before anything runs,
-with FILE:LINE: field.path: message errors.
+with FILE:LINE: field.path: message errors on stderr; with --output json they are
+also one JSON document on stdout, as kubesim validate --output json gives them,
+with "passed": false. Usage errors (flags) are text on stderr only.
+
+On a terminal a progress bar shows the simulated time reached. --progress prints it
+to stderr instead, one plain line every 5 seconds of wall time and one at the end
+(for CI logs, where stdout is not a terminal and no bar is drawn); --progress=false
+draws no bar. Neither changes stdout, the --trace or the --metrics file.
 
 Exit codes: 0 every expectation passed; 1 an expectation failed, an action
 errored, an --explain pod does not exist at the end and was never scheduled nor
@@ -56,7 +63,9 @@ Expectations due after --until are reported as not checked and do not fail the r
   kubesim run node-failure --seed 42 --quiet
   kubesim run ./my-scenario.yaml --until 3m --trace trace.jsonl --metrics metrics.txt
   kubesim run pending-pods --explain pod/big
-  kubesim run hpa --output json | jq .counts`,
+  kubesim run hpa --output json | jq .counts
+  kubesim run ./big.yaml --progress -o json > report.json   # CI: progress on stderr
+  kubesim run ./my-scenario.yaml -o json | jq -r '.errors[] | "\(.source): \(.message)"'`,
 		Args: exactArgs(1, "one SCENARIO (a file or a built-in name)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScenario(e, cmd, args[0], f)
@@ -71,6 +80,8 @@ Expectations due after --until are reported as not checked and do not fail the r
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no timeline and no summary, only the expectations and errors")
 	fl.StringArrayVar(&f.explain, "explain", nil, "after the run, explain why pod/NAME (or NAMESPACE/pod/NAME) is where it is, still Pending, not Ready or gone; repeatable")
 	fl.StringVarP(&f.namespace, "namespace", "n", scenarios.DefaultNamespace, "namespace of --explain pods given as pod/NAME")
+	fl.BoolVar(&f.progress, "progress", false, "print the simulated time reached to stderr every few seconds, one line each, and at the end (for CI logs); "+
+		"default: a progress bar when stdout is a terminal; --progress=false: neither")
 	return cmd
 }
 
@@ -95,6 +106,17 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	}
 	sc, err := loadScenario(arg)
 	if err != nil {
+		if f.output == "json" {
+			// The scenario's problems as a document too; stderr still
+			// has them as text (printed by execute).
+			doc := struct {
+				runner.InputReport
+				Passed bool `json:"passed"`
+			}{InputReport: runner.NewInputReport(arg, nil, unwrapExit(err))}
+			if werr := writeJSON(e.stdout, doc); werr != nil {
+				return &exitError{code: exitFailed, err: werr}
+			}
+		}
 		return err
 	}
 	opts := runner.Options{Until: f.until}
@@ -127,7 +149,14 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	text := f.output == "text"
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
-	bar := &progress{w: out, enabled: text && e.terminal, columns: e.columns}
+	// The progress goes to stdout's terminal as a bar, or with --progress
+	// to stderr as lines; neither changes what the run prints or writes.
+	progressSet := cmd.Flags().Changed("progress")
+	bar := &progress{w: out, enabled: text && e.terminal && !progressSet, columns: e.columns, clock: wallClock}
+	var log *progressLog
+	if f.progress {
+		log = &progressLog{w: e.stderr, clock: wallClock, flush: func() { _ = out.Flush() }}
+	}
 	if text && !f.quiet {
 		opts.Story = func(en runner.Entry) { bar.println(en.String()) }
 	}
@@ -147,8 +176,13 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 		}
 	}
 	bar.start(r.Until())
-	advanceInSlices(r, time.Now, bar.update)
+	log.start(r.Until())
+	advanceInSlices(r, wallClock, func(now time.Duration) {
+		bar.update(now)
+		log.update(now)
+	})
 	bar.clear()
+	log.finish(r.Now())
 	res := r.Finish()
 	// An output file that cannot be written fails the run, as a run
 	// error: the run is still reported, and the verdict, the JSON's passed
@@ -194,13 +228,10 @@ func runScenario(e env, cmd *cobra.Command, arg string, f *runFlags) error {
 	if text {
 		writeText(out, res, rerun, f.quiet, explanations)
 	} else {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
 		rep := res.Report()
 		rep.Rerun = rerun
 		rep.Explanations = explanations
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(out, rep); err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}
 	}
@@ -303,6 +334,8 @@ func writeMetrics(path string, c *cluster.Cluster) error {
 type progress struct {
 	w       io.Writer
 	enabled bool
+	// clock is the wall clock (nil: time.Now).
+	clock func() time.Time
 	// columns is the terminal's width (0: unknown): a line longer than
 	// that wraps, and \r then erases only its last row.
 	columns  int
@@ -323,8 +356,15 @@ const minBarWidth = 10
 // progressDelay is how long a run goes before a bar appears.
 const progressDelay = 300 * time.Millisecond
 
+func (p *progress) wall() time.Time {
+	if p.clock == nil {
+		return time.Now()
+	}
+	return p.clock()
+}
+
 func (p *progress) start(until time.Duration) {
-	p.until, p.began = until, time.Now()
+	p.until, p.began = until, p.wall()
 }
 
 func (p *progress) println(line string) {
@@ -337,10 +377,13 @@ func (p *progress) println(line string) {
 
 func (p *progress) update(now time.Duration) {
 	p.now = now
-	if !p.enabled || time.Since(p.began) < progressDelay || time.Since(p.lastDraw) < 100*time.Millisecond {
+	if !p.enabled {
 		return
 	}
-	p.lastDraw = time.Now()
+	if t := p.wall(); t.Sub(p.began) < progressDelay || t.Sub(p.lastDraw) < 100*time.Millisecond {
+		return
+	}
+	p.lastDraw = p.wall()
 	// The simulated time to the second, or to the millisecond while it
 	// crawls (still in the second of the last draw).
 	at := now.Truncate(time.Second)
@@ -384,4 +427,65 @@ func (p *progress) clear() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false
 	}
+}
+
+// wallClock is the wall clock of kubesim run's progress and of the slices
+// it advances the run in; tests replace it. The simulation never reads it.
+var wallClock = time.Now
+
+// progressLogInterval is the wall time between two lines of --progress.
+const progressLogInterval = 5 * time.Second
+
+// progressLog prints kubesim run --progress's lines to stderr: the
+// simulated time reached, every progressLogInterval of wall time, and at
+// the end. Plain lines, for CI logs, where a bar's \r would pile up. A nil
+// progressLog prints nothing.
+type progressLog struct {
+	w     io.Writer
+	clock func() time.Time
+	// flush writes out what stdout holds first, so that a log with both
+	// reads in order; nil: nothing to flush.
+	flush       func()
+	until       time.Duration
+	began, last time.Time
+}
+
+func (p *progressLog) start(until time.Duration) {
+	if p == nil {
+		return
+	}
+	p.until, p.began = until, p.clock()
+	p.last = p.began
+}
+
+func (p *progressLog) update(now time.Duration) {
+	if p == nil {
+		return
+	}
+	t := p.clock()
+	if t.Sub(p.last) < progressLogInterval {
+		return
+	}
+	p.last = t
+	p.line(now, t, "")
+}
+
+// finish prints the last line, with the run's wall time.
+func (p *progressLog) finish(now time.Duration) {
+	if p == nil {
+		return
+	}
+	p.line(now, p.clock(), ", done")
+}
+
+func (p *progressLog) line(now time.Duration, t time.Time, suffix string) {
+	if p.flush != nil {
+		p.flush()
+	}
+	pct := int64(100)
+	if p.until > 0 {
+		pct = int64(now) * 100 / int64(p.until)
+	}
+	fmt.Fprintf(p.w, "progress: %s / %s simulated (%d%%), %s elapsed%s\n", scenarios.FormatDuration(now.Truncate(time.Millisecond)),
+		scenarios.FormatDuration(p.until), pct, scenarios.FormatDuration(t.Sub(p.began).Truncate(time.Second)), suffix)
 }

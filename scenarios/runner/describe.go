@@ -25,16 +25,17 @@ const maxExplainEvents = 10
 // pkg/describe: describePod, describeContainers, describeContainerState,
 // describeStatus, DescribeEvents): its section names, field names, order
 // and column alignment (a tabwriter with kubectl's settings), with times
-// as simulated times since the start of the run instead of dates and
-// ages, and only the fields that say what happened to the pod (no image,
+// on the timeline's clock (simulated time since the start of the run,
+// 0:01:17.000) instead of dates and ages, and only the fields that say what happened to the pod (no image,
 // ports, mounts, environment).
 
-// simTime prints an API timestamp as the simulated time since the start.
+// simTime prints an API timestamp on the timeline's clock (the simulated
+// time since the start), as the rest of explain prints instants.
 func simTime(t metav1.Time) string {
 	if t.IsZero() {
 		return "<unknown>"
 	}
-	return scenarios.FormatDuration(t.Sub(sim.Epoch))
+	return sim.FormatClock(t.Sub(sim.Epoch))
 }
 
 // tabbed writes lines through a tabwriter set as kubectl's (tabbedString:
@@ -229,8 +230,8 @@ func eventTime(e *v1.Event) time.Time {
 
 // describeEvents writes kubectl's Events table, the last
 // maxExplainEvents of them, with when each happened instead of its age:
-// "1m17s (x3 since 46s)" is an Event seen 3 times, first at 46s, last at
-// 1m17s.
+// "0:01:17.000 (x3 since 0:00:46.000)" is an Event seen 3 times, first
+// at 46 s, last at 1m17s.
 func describeEvents(b *strings.Builder, events []*v1.Event) {
 	if len(events) == 0 {
 		b.WriteString("  Events: <none>\n")
@@ -283,11 +284,11 @@ func (e *podEnd) describe() string {
 	} else {
 		b.WriteString("deleted by " + e.by)
 	}
-	b.WriteString("\n  deleted at " + shortDuration(e.requested))
+	b.WriteString("\n  deleted at " + sim.FormatClock(e.requested))
 	if e.grace >= 0 {
 		fmt.Fprintf(&b, " (grace period %s)", scenarios.FormatDuration(time.Duration(e.grace)*time.Second))
 	}
-	b.WriteString(", removed at " + shortDuration(e.removed))
+	b.WriteString(", removed at " + sim.FormatClock(e.removed))
 	if e.phase != "" {
 		fmt.Fprintf(&b, "; its last phase was %s", e.phase)
 		if e.node != "" {

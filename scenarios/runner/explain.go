@@ -130,7 +130,7 @@ func podState(p *v1.Pod) string {
 		if g := p.DeletionGracePeriodSeconds; g != nil {
 			grace := time.Duration(*g) * time.Second
 			s += fmt.Sprintf(" since %s (grace period %s)",
-				scenarios.FormatDuration(p.DeletionTimestamp.Sub(sim.Epoch)-grace), scenarios.FormatDuration(grace))
+				FormatClock(p.DeletionTimestamp.Sub(sim.Epoch)-grace), scenarios.FormatDuration(grace))
 		}
 	}
 	for _, t := range []v1.PodConditionType{v1.PodScheduled, v1.PodReady, v1.DisruptionTarget} {
@@ -181,7 +181,7 @@ func (r *Run) nodeState(p *v1.Pod) string {
 	s += ": the node lifecycle controller marked the pod not ready"
 	if te := r.c.TaintEviction; te != nil {
 		if at, why, ok := te.Countdown(p.Namespace + "/" + p.Name); ok {
-			s += fmt.Sprintf("; the taint eviction controller deletes it at %s (%s)", at, why)
+			s += fmt.Sprintf("; the taint eviction controller deletes it at %s (%s)", FormatClock(at), why)
 		}
 	}
 	return s

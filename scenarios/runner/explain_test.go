@@ -35,7 +35,7 @@ var explainCases = []explainCase{
 			"  Containers:\n    app:\n      State:          Waiting\n        Reason:       CrashLoopBackOff\n" +
 				"        Message:      back-off 20s restarting failed container=app pod=crasher_default(",
 			"      Last State:     Terminated\n        Reason:       Error\n        Exit Code:    3\n" +
-				"        Started:      57s\n        Finished:     1m17s\n",
+				"        Started:      0:00:57.000\n        Finished:     0:01:17.000\n",
 			"      Ready:          False\n      Restart Count:  2\n",
 			"    Ready                      False   ContainersNotReady\n",
 			"BackOff",
@@ -45,8 +45,8 @@ var explainCases = []explainCase{
 	{
 		name: "readiness", scenario: "readiness", pod: "web", at: time.Minute,
 		wants: []string{
-			"      State:          Running\n        Started:      4s\n      Ready:          False\n      Restart Count:  0\n",
-			"      Last probe failure: Readiness probe failed: HTTP probe failed with statuscode: 503 (at 59s)\n",
+			"      State:          Running\n        Started:      0:00:04.000\n      Ready:          False\n      Restart Count:  0\n",
+			"      Last probe failure: Readiness probe failed: HTTP probe failed with statuscode: 503 (at 0:00:59.000)\n",
 			"  Warning  Unhealthy",
 		},
 	},
@@ -55,7 +55,7 @@ var explainCases = []explainCase{
 		wants: []string{
 			"  Init Containers:\n    migrate:\n      State:          Terminated\n        Reason:       Completed\n        Exit Code:    0\n",
 			"    proxy (sidecar):\n      State:          Running\n",
-			"  Containers:\n    app:\n      State:          Running\n        Started:      11s\n      Ready:          True\n      Restart Count:  0\n",
+			"  Containers:\n    app:\n      State:          Running\n        Started:      0:00:11.000\n      Ready:          True\n      Restart Count:  0\n",
 			"    Ready                      True\n",
 			"  Events (the last 10 of 14):\n",
 		},
@@ -66,8 +66,8 @@ var explainCases = []explainCase{
 			"  the pod no longer exists: DisruptionTarget=True (PreemptionByScheduler): default-scheduler: preempting to accommodate a higher priority pod\n",
 			// nginx exits 0 on SIGTERM within its 3 s: Succeeded (the
 			// kubelet's terminal phase of a pod it stopped).
-			"  deleted at 30s (grace period 30s), removed at 33s; its last phase was Succeeded, on node w\n",
-			"    Normal   Killing           30s  kubelet            Stopping container c\n",
+			"  deleted at 0:00:30.000 (grace period 30s), removed at 0:00:33.000; its last phase was Succeeded, on node w\n",
+			"    Normal   Killing           0:00:30.000  kubelet            Stopping container c\n",
 			"Preempted by pod ",
 		},
 	},
@@ -75,7 +75,7 @@ var explainCases = []explainCase{
 		name: "taint-evicted", scenario: "taint-evicted", pod: "p", at: time.Minute,
 		wants: []string{
 			"  the pod no longer exists: DisruptionTarget=True (DeletionByTaintManager): Taint manager: deleting due to NoExecute taint\n",
-			"  deleted at 30s (grace period 30s), removed at 35s; its last phase was Succeeded, on node w\n",
+			"  deleted at 0:00:30.000 (grace period 30s), removed at 0:00:35.000; its last phase was Succeeded, on node w\n",
 			"Killing",
 		},
 	},
@@ -155,7 +155,7 @@ spec:
 	text, err := r.Explain("default", "p")
 	require.NoError(t, err)
 	assert.Contains(t, text, "  the pod no longer exists: deleted by kubectl\n"+
-		"  deleted at 20s (grace period 30s), removed at 20s; its last phase was Succeeded, on node w\n")
+		"  deleted at 0:00:20.000 (grace period 30s), removed at 0:00:20.000; its last phase was Succeeded, on node w\n")
 	assert.Contains(t, text, "  the scheduler has no attempt on record for it\n")
 	assert.Contains(t, text, "Stopping container c")
 }

@@ -194,7 +194,7 @@ func TestExplainOnARealRun(t *testing.T) {
 	assert.Contains(t, text, "pod default/big at 0:03:00.000 (seed 1)")
 	assert.Contains(t, text, "phase Pending, not bound to a node, PodScheduled=False (Unschedulable): 0/2 nodes are available: 2 Insufficient cpu.")
 	assert.Contains(t, text, "attempt 1: Unschedulable: 0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }")
-	assert.Contains(t, text, "attempt 2 at 1s")
+	assert.Contains(t, text, "attempt 2 at 0:00:01.000 (cycle")
 	for _, node := range []string{"worker-1", "worker-2"} {
 		assert.Regexp(t, `\n +`+node+` +NodeResourcesFit +Insufficient cpu`, text, "every node is listed with the filter that rejected it")
 	}
@@ -207,7 +207,7 @@ func TestExplainOnARealRun(t *testing.T) {
 	r.Finish()
 	text, err = r.Explain("default", "big")
 	require.NoError(t, err)
-	assert.Contains(t, text, "attempt 3 at 330s")
+	assert.Contains(t, text, "attempt 3 at 0:05:30.000 (cycle")
 	assert.Contains(t, text, "requeued by: UnschedulableTimeout")
 	assert.Regexp(t, `\n +extra +NodeResourcesFit +Insufficient cpu`, text)
 

@@ -229,7 +229,7 @@ spec:
 	// The crash at 10s comes before the first Lease renewal: the last
 	// heartbeat was seen at 5s, so Unknown at 55s, NoExecute at 1m, deleted
 	// 10 s later with the default 30 s grace period.
-	assert.Contains(t, text, "phase Running, on node w-1, Terminating since 1m10s (grace period 30s), PodScheduled=True, Ready=False, "+
+	assert.Contains(t, text, "phase Running, on node w-1, Terminating since 0:01:10.000 (grace period 30s), PodScheduled=True, Ready=False, "+
 		"DisruptionTarget=True (DeletionByTaintManager): Taint manager: deleting due to NoExecute taint\n")
 	assert.Contains(t, text, "  node w-1 is Ready=Unknown (NodeStatusUnknown): no kubelet confirms that the pod stopped, "+
 		"so it stays Terminating until the node is back, the Node is deleted or the pod is force-deleted\n")
@@ -276,7 +276,7 @@ spec:
 	require.NoError(t, err)
 	assert.Contains(t, text, "  phase Running, on node w-1, PodScheduled=True, Ready=False\n")
 	assert.Contains(t, text, "  node w-1 is Ready=Unknown (NodeStatusUnknown): the node lifecycle controller marked the pod not ready; "+
-		"the taint eviction controller deletes it at 6m0s (tolerationSeconds 300 for node.kubernetes.io/unreachable:NoExecute)\n")
+		"the taint eviction controller deletes it at 0:06:00.000 (tolerationSeconds 300 for node.kubernetes.io/unreachable:NoExecute)\n")
 
 	r.AdvanceTo(130 * time.Second)
 	text, err = r.Explain("default", "p")

@@ -46,10 +46,8 @@ func (e Entry) String() string {
 	return strings.TrimRight(line, " ")
 }
 
-// FormatClock prints a simulated time as h:mm:ss.mmm.
-func FormatClock(d time.Duration) string {
-	return fmt.Sprintf("%d:%02d:%02d.%03d", d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second, (d%time.Second)/time.Millisecond)
-}
+// FormatClock prints a simulated time as h:mm:ss.mmm (sim.FormatClock).
+func FormatClock(d time.Duration) string { return sim.FormatClock(d) }
 
 // hiddenVerbs are trace verbs of bookkeeping, of steps every pod goes
 // through, or of facts another line of the same instant tells better:
