@@ -19,7 +19,8 @@ PGO := $(CURDIR)/cmd/kubesim/default.pgo
 run:
 	$(GO) run ./cmd/kubesim run service-failover
 
-## demo: the core alone (API server, store, informers, scheduler)
+## demo: the core without a scheduler or kubelets (API server, store,
+## informers, the Deployment and ReplicaSet controllers, a toy labeller)
 demo:
 	$(GO) run ./cmd/kubesim demo
 

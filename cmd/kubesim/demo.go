@@ -72,7 +72,7 @@ func runDemo(out io.Writer, seed uint64) error {
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	c := cluster.New(cluster.Config{Seed: seed, NoScheduler: true, NodeControllers: cluster.NodeControllersConfig{Disabled: true}})
-	fmt.Fprintf(w, "kubesim demo (seed %d): the core only — the scheduler, kubelets and controllers come with the scenario runner.\n\n", seed)
+	fmt.Fprintf(w, "kubesim demo (seed %d): the core without a scheduler or kubelets (API server, store, informers, the Deployment and ReplicaSet controllers, a toy controller that labels pods); kubesim run runs the whole cluster.\n\n", seed)
 	c.Engine.AddTraceSink(func(r sim.Record) { fmt.Fprintln(w, formatRecord(r)) })
 	ctx := context.TODO()
 	admin := c.Client("kubectl")

@@ -288,6 +288,15 @@ func (c *Cluster) after() {
 // one: empty view until its first full sync PropagationDelay from now.
 // Adding an existing node panics.
 func (c *Cluster) AddNode(node string) *Proxy {
+	p := c.AddStoppedNode(node)
+	c.Start(node)
+	return p
+}
+
+// AddStoppedNode adds a node's kube-proxy without starting it: a Node
+// object whose machine is not up (no kubelet runs there yet) has no
+// kube-proxy running either; Start starts it when the node comes up.
+func (c *Cluster) AddStoppedNode(node string) *Proxy {
 	if _, ok := c.proxies[node]; ok {
 		panic(fmt.Sprintf("proxy: node %q added twice", node))
 	}
@@ -296,7 +305,6 @@ func (c *Cluster) AddNode(node string) *Proxy {
 	c.proxies[node] = p
 	c.nodes = append(c.nodes, node)
 	slices.Sort(c.nodes)
-	c.Start(node)
 	return p
 }
 

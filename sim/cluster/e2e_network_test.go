@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubesim/kubesim/netsim/traffic"
+	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/cluster"
 	"github.com/kubesim/kubesim/sim/kubelet"
+	"github.com/kubesim/kubesim/sim/simtest"
 )
 
 // webService creates Service default/web (app=web, port http 80 → 8080).
@@ -322,4 +325,23 @@ func TestE2EWiring(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"1m10s stop", "1m20s start", "1m21s resync", "1m30.5s stop", "1m40s start", "1m41s resync"}, proxy)
+}
+
+// A Node object with no machine behind it (created through the API, no
+// kubelet) has no kube-proxy running: its proxy is not started and then
+// stopped in the same instant, which read in `kubesim demo` like a crash.
+func TestNodeObjectWithoutKubeletStartsNoKubeProxy(t *testing.T) {
+	c := cluster.New(cluster.Config{Seed: 1})
+	var proxyRecs []string
+	c.Engine.AddTraceSink(func(r sim.Record) {
+		if strings.HasPrefix(r.Component, "kube-proxy/") {
+			proxyRecs = append(proxyRecs, r.Component+" "+r.Verb)
+		}
+	})
+	c.Start()
+	require.NoError(t, simtest.AddNodes(c, simtest.Node("bare", "4", "8Gi", nil)))
+	c.Engine.RunFor(5 * time.Second)
+	require.NotNil(t, c.Proxies().Proxy("bare"), "every Node has its kube-proxy")
+	assert.False(t, c.Proxies().Proxy("bare").Running())
+	assert.Empty(t, proxyRecs)
 }

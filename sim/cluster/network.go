@@ -264,7 +264,9 @@ func (c *Cluster) createKubernetesService() {
 
 func (c *Cluster) addNodeProxy(name string) {
 	if c.netProxies.Proxy(name) == nil {
-		c.netProxies.AddNode(name)
+		// Stopped until the node is up (syncNodeProxy): a Node object
+		// with no machine behind it runs no kube-proxy.
+		c.netProxies.AddStoppedNode(name)
 	}
 	c.syncNodeProxy(name)
 }
