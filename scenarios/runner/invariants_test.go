@@ -1,0 +1,525 @@
+// The invariant properties run the whole cluster on random scenarios with
+// more kinds of faults than the convergence property (nodes added and
+// deleted, zones failed and recovered, new images applied, rollouts
+// restarted) and check what upstream Kubernetes guarantees: at every
+// instant (pod addresses), and once the faults stop and the cluster has
+// settled (EndpointSlices, workload status, owner references, informer
+// caches).
+
+package runner_test
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"pgregory.net/rapid"
+
+	"github.com/kubesim/kubesim/scenarios"
+	"github.com/kubesim/kubesim/scenarios/runner"
+	"github.com/kubesim/kubesim/sim/cluster"
+)
+
+// invariantEvery is how often (simulated time) the instant invariants are
+// checked, besides after every bind.
+const invariantEvery = 5 * time.Second
+
+// invariantDep is a generated deployment.
+type invariantDep struct {
+	name, cpu, memory string
+	replicas, image   int
+	service, hpa      bool
+}
+
+// yaml is the deployment as a flow-style manifest.
+func (d invariantDep) yaml() string {
+	return fmt.Sprintf("{apiVersion: apps/v1, kind: Deployment, metadata: {name: %s}, spec: {replicas: %d, selector: {matchLabels: {app: %s}}, "+
+		"template: {metadata: {labels: {app: %s}, annotations: {kubesim.dev/idle-cpu: 10m, kubesim.dev/cpu-per-request: 1m}}, "+
+		"spec: {containers: [{name: c, image: 'img:%d', resources: {requests: {cpu: %s, memory: %s}}}]}}}}",
+		d.name, d.replicas, d.name, d.name, d.image, d.cpu, d.memory)
+}
+
+// invariantNode is a generated node and what the faults did to it.
+type invariantNode struct {
+	name, zone              string
+	down, cordoned, deleted bool
+}
+
+// genInvariantCase draws a random scenario: like genCase, plus faults that
+// add and delete nodes, fail and recover zones, apply a new image and
+// restart a rollout. At the end of the fault window every node left is
+// recovered and uncordoned.
+func genInvariantCase(t *rapid.T) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: invariants\n  description: A generated invariants case.\n")
+	fmt.Fprintf(&b, "spec:\n  seed: %d\n  duration: %s\n  cluster:\n    nodes:\n", rapid.Uint64Range(1, 1<<20).Draw(t, "seed"),
+		scenarios.FormatDuration(faultWindow+settle))
+	zones := []string{"zone-a", "zone-b", "zone-c"}
+	var nodes []*invariantNode
+	group := func(name string, count int) string {
+		zone := rapid.SampledFrom(zones).Draw(t, "zone")
+		for _, n := range (scenarios.NodeGroup{Name: name, Count: count}).NodeNames() {
+			nodes = append(nodes, &invariantNode{name: n, zone: zone})
+		}
+		return fmt.Sprintf("{name: %s, count: %d, zone: %s, capacity: {cpu: %q, memory: %s}}", name, count, zone,
+			rapid.SampledFrom([]string{"1", "2", "4", "8"}).Draw(t, "cpu"),
+			rapid.SampledFrom([]string{"2Gi", "4Gi", "8Gi", "16Gi"}).Draw(t, "memory"))
+	}
+	total := rapid.IntRange(1, 12).Draw(t, "nodes")
+	for g := 0; total > 0; g++ {
+		count := rapid.IntRange(1, total).Draw(t, "group size")
+		total -= count
+		fmt.Fprintf(&b, "    - %s\n", group(fmt.Sprintf("g%d", g), count))
+	}
+	b.WriteString("  objects:\n")
+	var deps []*invariantDep
+	var svcs []string
+	for i := range rapid.IntRange(1, 4).Draw(t, "deployments") {
+		d := &invariantDep{name: fmt.Sprintf("d%d", i), replicas: rapid.IntRange(0, 8).Draw(t, "replicas"), image: 1,
+			cpu:    rapid.SampledFrom([]string{"100m", "250m", "500m", "1"}).Draw(t, "request cpu"),
+			memory: rapid.SampledFrom([]string{"128Mi", "256Mi", "1Gi"}).Draw(t, "request memory"),
+			service: rapid.Bool().Draw(t, "service")}
+		d.hpa = d.service && rapid.IntRange(0, 2).Draw(t, "hpa") == 0
+		deps = append(deps, d)
+		fmt.Fprintf(&b, "  - %s\n", d.yaml())
+		if d.service {
+			svcs = append(svcs, d.name)
+			fmt.Fprintf(&b, "  - {apiVersion: v1, kind: Service, metadata: {name: %s}, spec: {selector: {app: %s}, ports: [{port: 80}]}}\n", d.name, d.name)
+		}
+		if d.hpa {
+			fmt.Fprintf(&b, "  - {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: %s}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: %s}, "+
+				"minReplicas: 1, maxReplicas: %d, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: %d}}}]}}\n",
+				d.name, d.name, rapid.IntRange(2, 10).Draw(t, "max"), rapid.IntRange(40, 90).Draw(t, "target"))
+		}
+	}
+	b.WriteString("  events:\n")
+	n := rapid.IntRange(0, 14).Draw(t, "faults")
+	times := make([]time.Duration, n)
+	for i := range times {
+		times[i] = time.Duration(rapid.IntRange(0, int(faultWindow/time.Second)-1).Draw(t, "at")) * time.Second
+	}
+	slices.Sort(times)
+	pick := func(ok func(*invariantNode) bool) (*invariantNode, bool) {
+		var candidates []*invariantNode
+		for _, n := range nodes {
+			if !n.deleted && ok(n) {
+				candidates = append(candidates, n)
+			}
+		}
+		if len(candidates) == 0 {
+			return nil, false
+		}
+		return rapid.SampledFrom(candidates).Draw(t, "node"), true
+	}
+	added := 0
+	for _, at := range times {
+		head := fmt.Sprintf("  - {at: %s, action: ", scenarios.FormatDuration(at))
+		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "drain",
+			"addNode", "deleteNode", "failZone", "recoverZone", "scale", "apply", "rolloutRestart", "killPod", "setLoad"}).Draw(t, "action"); a {
+		case "scale":
+			d := rapid.SampledFrom(deps).Draw(t, "deployment")
+			d.replicas = rapid.IntRange(0, 8).Draw(t, "replicas")
+			fmt.Fprintf(&b, "%sscale, target: deployment/%s, replicas: %d}\n", head, d.name, d.replicas)
+		case "apply":
+			d := rapid.SampledFrom(deps).Draw(t, "deployment")
+			d.image++
+			fmt.Fprintf(&b, "%sapply, object: %s}\n", head, d.yaml())
+		case "rolloutRestart", "killPod":
+			d := rapid.SampledFrom(deps).Draw(t, "deployment")
+			fmt.Fprintf(&b, "%s%s, target: deployment/%s}\n", head, a, d.name)
+		case "setLoad":
+			if len(svcs) > 0 {
+				fmt.Fprintf(&b, "%ssetLoad, service: %s, rps: %d}\n", head, rapid.SampledFrom(svcs).Draw(t, "service"), rapid.IntRange(0, 500).Draw(t, "rps"))
+			}
+		case "addNode":
+			fmt.Fprintf(&b, "%saddNode, group: %s}\n", head, group(fmt.Sprintf("x%d", added), rapid.IntRange(1, 3).Draw(t, "added")))
+			added++
+		case "deleteNode":
+			if n, ok := pick(func(*invariantNode) bool { return true }); ok {
+				n.deleted = true
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n.name)
+			}
+		case "failZone", "recoverZone":
+			// Only a zone with a node the fault changes.
+			zone := rapid.SampledFrom(zones).Draw(t, "zone")
+			fail := a == "failZone"
+			changes := false
+			for _, n := range nodes {
+				if n.zone == zone && !n.deleted && n.down != fail {
+					changes = true
+					n.down = fail
+				}
+			}
+			if changes {
+				fmt.Fprintf(&b, "%s%s, zone: %s}\n", head, a, zone)
+			}
+		case "crashNode", "partitionNode":
+			if n, ok := pick(func(n *invariantNode) bool { return !n.down }); ok {
+				n.down = true
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n.name)
+			}
+		case "recoverNode":
+			if n, ok := pick(func(n *invariantNode) bool { return n.down }); ok {
+				n.down = false
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n.name)
+			}
+		case "cordon", "drain":
+			if n, ok := pick(func(n *invariantNode) bool { return !n.cordoned }); ok {
+				n.cordoned = true
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n.name)
+			}
+		case "uncordon":
+			if n, ok := pick(func(n *invariantNode) bool { return n.cordoned }); ok {
+				n.cordoned = false
+				fmt.Fprintf(&b, "%s%s, node: %s}\n", head, a, n.name)
+			}
+		}
+	}
+	for _, n := range nodes {
+		if n.deleted {
+			continue
+		}
+		if n.down {
+			fmt.Fprintf(&b, "  - {at: %s, action: recoverNode, node: %s}\n", scenarios.FormatDuration(faultWindow), n.name)
+		}
+		if n.cordoned {
+			fmt.Fprintf(&b, "  - {at: %s, action: uncordon, node: %s}\n", scenarios.FormatDuration(faultWindow), n.name)
+		}
+	}
+	return b.String()
+}
+
+var invariantCaseGen = rapid.Custom(func(t *rapid.T) *scenarios.Scenario {
+	doc := genInvariantCase(t)
+	sc, err := scenarios.LoadBytes("invariants.yaml", []byte(doc), ".", scenarios.WithValidator(runner.Validator()))
+	if err != nil {
+		t.Fatalf("the generator wrote an invalid scenario: %v\n%s", err, doc)
+	}
+	return sc
+})
+
+// internalIP is a node's InternalIP address.
+func internalIP(n *v1.Node) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == v1.NodeInternalIP {
+			return a.Address
+		}
+	}
+	return ""
+}
+
+// orphanGrace is how long a pod may stay bound to a deleted node: the pod
+// garbage collector notices it within a 20 s period, waits out the 40 s
+// quarantine, and deletes it at the next period (upstream
+// pkg/controller/podgc/gc_controller.go gcCheckPeriod, quarantineTime,
+// gcOrphaned), plus slack for invariantEvery.
+const orphanGrace = 90 * time.Second
+
+// newInstantInvariants returns the checker of the invariants that hold at
+// every instant (it keeps state, one per run): invariants, except that a
+// pod may stay bound to a deleted node for orphanGrace; and every pod that
+// has an IP and is bound to an existing node has it inside the node's
+// podCIDR, hostIP the node's InternalIP, and no other such pod that is not
+// terminal has the same IP (the kubelet's host-local IPAM hands out each
+// address of its range once at a time). Pods of deleted nodes are left out
+// of the address checks: the node IPAM controller hands their CIDR to a
+// new node while they wait for the pod garbage collector.
+func newInstantInvariants() func(*cluster.Cluster) []string {
+	orphanSince := map[types.UID]time.Duration{}
+	return func(c *cluster.Cluster) []string {
+		now := c.Engine.Elapsed()
+		return instantInvariants(c, func(p *v1.Pod) bool {
+			since, ok := orphanSince[p.UID]
+			if !ok {
+				orphanSince[p.UID], since = now, now
+			}
+			return now-since <= orphanGrace
+		})
+	}
+}
+
+func instantInvariants(c *cluster.Cluster, orphanOK func(*v1.Pod) bool) []string {
+	problems := invariantsTolerating(c, orphanOK)
+	nodes := map[string]*v1.Node{}
+	for _, n := range list[*v1.Node](c, "nodes") {
+		nodes[n.Name] = n
+	}
+	owner := map[string]string{}
+	for _, p := range list[*v1.Pod](c, "pods") {
+		n := nodes[p.Spec.NodeName]
+		if n == nil || p.Status.PodIP == "" {
+			continue
+		}
+		if p.Status.HostIP != internalIP(n) {
+			problems = append(problems, fmt.Sprintf("pod %s/%s on %s has hostIP %q, the node's InternalIP is %q", p.Namespace, p.Name, n.Name, p.Status.HostIP, internalIP(n)))
+		}
+		ip, err := netip.ParseAddr(p.Status.PodIP)
+		cidr, cerr := netip.ParsePrefix(n.Spec.PodCIDR)
+		if err != nil || cerr != nil || !cidr.Contains(ip) {
+			problems = append(problems, fmt.Sprintf("pod %s/%s on %s has IP %q outside the node's podCIDR %q", p.Namespace, p.Name, n.Name, p.Status.PodIP, n.Spec.PodCIDR))
+		}
+		if terminal(p) {
+			continue
+		}
+		if other, dup := owner[p.Status.PodIP]; dup {
+			problems = append(problems, fmt.Sprintf("pods %s and %s/%s both have IP %s", other, p.Namespace, p.Name, p.Status.PodIP))
+		}
+		owner[p.Status.PodIP] = p.Namespace + "/" + p.Name
+	}
+	return problems
+}
+
+// controllerOf is the UID and name of obj's controller ("" when none).
+func controllerOf(m metav1.Object) (types.UID, string) {
+	if ref := metav1.GetControllerOf(m); ref != nil {
+		return ref.UID, ref.Kind + "/" + ref.Name
+	}
+	return "", ""
+}
+
+// settledInvariants hold once the faults have stopped and the cluster has
+// settled: converged, and
+//   - no pod is terminating or bound to a node that does not exist (the
+//     pod garbage collector force-deletes pods of deleted nodes);
+//   - every pod and ReplicaSet with a controller reference has its owner
+//     (same UID), and every active pod a Deployment selects has one;
+//   - a ReplicaSet's status counts its active pods (replicas, ready,
+//     available, fully labeled) at its generation (upstream
+//     pkg/controller/replicaset/replica_set_utils.go calculateStatus);
+//   - a Deployment's status sums its ReplicaSets' (upstream
+//     pkg/controller/deployment/sync.go calculateStatus);
+//   - a Service's EndpointSlices list exactly the pods it selects that have
+//     an IP, are not terminal and sit on an existing node, once each, with
+//     upstream's conditions (pkg/controller/util/endpointslice podToEndpoint)
+//     and at most 100 endpoints a slice;
+//   - every watching informer's cache equals a fresh list.
+func settledInvariants(c *cluster.Cluster) []string {
+	problems := convergedWith(c, stuckRollout)
+	nodes := map[string]*v1.Node{}
+	for _, n := range list[*v1.Node](c, "nodes") {
+		nodes[n.Name] = n
+	}
+	pods := list[*v1.Pod](c, "pods")
+	rss := list[*appsv1.ReplicaSet](c, "replicasets")
+	deps := list[*appsv1.Deployment](c, "deployments")
+	uids := map[types.UID]string{}
+	for _, rs := range rss {
+		uids[rs.UID] = "ReplicaSet/" + rs.Name
+	}
+	for _, d := range deps {
+		uids[d.UID] = "Deployment/" + d.Name
+	}
+	active := func(p *v1.Pod) bool { return p.DeletionTimestamp == nil && !terminal(p) }
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			problems = append(problems, fmt.Sprintf("pod %s is still terminating (node %q)", p.Name, p.Spec.NodeName))
+		}
+		if p.Spec.NodeName != "" && nodes[p.Spec.NodeName] == nil {
+			problems = append(problems, fmt.Sprintf("pod %s is bound to node %s, which does not exist", p.Name, p.Spec.NodeName))
+		}
+		if uid, ref := controllerOf(p); uid != "" && uids[uid] != ref {
+			problems = append(problems, fmt.Sprintf("pod %s: its controller %s does not exist", p.Name, ref))
+		}
+	}
+	byRS := map[types.UID][]*v1.Pod{}
+	for _, p := range pods {
+		if uid, _ := controllerOf(p); uid != "" && active(p) {
+			byRS[uid] = append(byRS[uid], p)
+		}
+	}
+	rsOf := map[types.UID][]*appsv1.ReplicaSet{}
+	for _, rs := range rss {
+		uid, ref := controllerOf(rs)
+		if uid != "" && uids[uid] != ref {
+			problems = append(problems, fmt.Sprintf("replicaset %s: its controller %s does not exist", rs.Name, ref))
+		}
+		rsOf[uid] = append(rsOf[uid], rs)
+		var want appsv1.ReplicaSetStatus
+		tmpl := labels.SelectorFromSet(rs.Spec.Template.Labels)
+		for _, p := range byRS[rs.UID] {
+			want.Replicas++
+			if tmpl.Matches(labels.Set(p.Labels)) {
+				want.FullyLabeledReplicas++
+			}
+			if podReady(p) {
+				want.ReadyReplicas++
+				want.AvailableReplicas++ // minReadySeconds is 0
+			}
+		}
+		got := rs.Status
+		if got.Replicas != want.Replicas || got.ReadyReplicas != want.ReadyReplicas || got.AvailableReplicas != want.AvailableReplicas ||
+			got.FullyLabeledReplicas != want.FullyLabeledReplicas || got.ObservedGeneration != rs.Generation || want.Replicas != *rs.Spec.Replicas {
+			problems = append(problems, fmt.Sprintf("replicaset %s (generation %d, spec.replicas %d): status replicas %d ready %d available %d fullyLabeled %d observedGeneration %d; its pods: %d active, %d ready, %d fully labeled",
+				rs.Name, rs.Generation, *rs.Spec.Replicas, got.Replicas, got.ReadyReplicas, got.AvailableReplicas, got.FullyLabeledReplicas, got.ObservedGeneration,
+				want.Replicas, want.ReadyReplicas, want.FullyLabeledReplicas))
+		}
+	}
+	for _, d := range deps {
+		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		for _, p := range pods {
+			if p.Namespace == d.Namespace && active(p) && sel.Matches(labels.Set(p.Labels)) && metav1.GetControllerOf(p) == nil {
+				problems = append(problems, fmt.Sprintf("pod %s of deployment %s has no controller (not adopted)", p.Name, d.Name))
+			}
+		}
+		var want appsv1.DeploymentStatus
+		var specSum int32
+		var newRS *appsv1.ReplicaSet
+		for _, rs := range rsOf[d.UID] {
+			want.Replicas += rs.Status.Replicas
+			want.ReadyReplicas += rs.Status.ReadyReplicas
+			want.AvailableReplicas += rs.Status.AvailableReplicas
+			specSum += *rs.Spec.Replicas
+			if rs.Annotations["deployment.kubernetes.io/revision"] == d.Annotations["deployment.kubernetes.io/revision"] {
+				newRS = rs
+			}
+		}
+		if newRS != nil {
+			want.UpdatedReplicas = newRS.Status.Replicas
+		}
+		want.UnavailableReplicas = max(specSum-want.AvailableReplicas, 0)
+		got := d.Status
+		// A stuck rollout keeps its surge: at most maxSurge more pods.
+		complete := specSum == *d.Spec.Replicas && want.UpdatedReplicas == *d.Spec.Replicas
+		if stuckRollout(d) {
+			surge, _ := intstr.GetScaledValueFromIntOrPercent(d.Spec.Strategy.RollingUpdate.MaxSurge, int(*d.Spec.Replicas), true)
+			complete = specSum <= *d.Spec.Replicas+int32(surge)
+		}
+		if newRS == nil || got.Replicas != want.Replicas || got.UpdatedReplicas != want.UpdatedReplicas || got.ReadyReplicas != want.ReadyReplicas ||
+			got.AvailableReplicas != want.AvailableReplicas || got.UnavailableReplicas != want.UnavailableReplicas || got.ObservedGeneration != d.Generation || !complete {
+			problems = append(problems, fmt.Sprintf("deployment %s (generation %d, spec.replicas %d, new replicaset found %v): status replicas %d updated %d ready %d available %d unavailable %d observedGeneration %d; "+
+				"its replicasets: spec.replicas %d, replicas %d updated %d ready %d available %d",
+				d.Name, d.Generation, *d.Spec.Replicas, newRS != nil, got.Replicas, got.UpdatedReplicas, got.ReadyReplicas, got.AvailableReplicas, got.UnavailableReplicas, got.ObservedGeneration,
+				specSum, want.Replicas, want.UpdatedReplicas, want.ReadyReplicas, want.AvailableReplicas))
+		}
+	}
+	problems = append(problems, endpointProblems(c, nodes, pods)...)
+	if err := c.Informers.CheckCaches(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	return problems
+}
+
+// stuckRollout reports whether a rollout is stuck as upstream's would be:
+// past its progress deadline (Progressing False, ProgressDeadlineExceeded)
+// with a pod that cannot be scheduled (convergedWith checks that no node
+// has room for it), so that with maxUnavailable 0 the old ReplicaSet is
+// never scaled down (upstream pkg/controller/deployment/rolling.go
+// reconcileOldReplicaSets: maxScaledDown is 0).
+func stuckRollout(d *appsv1.Deployment) bool {
+	for _, cond := range d.Status.Conditions {
+		if cond.Type == appsv1.DeploymentProgressing {
+			return cond.Status == v1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded" && d.Status.UnavailableReplicas > 0
+		}
+	}
+	return false
+}
+
+// endpointProblems compares every selector Service's EndpointSlices with
+// the pods it selects.
+func endpointProblems(c *cluster.Cluster, nodes map[string]*v1.Node, pods []*v1.Pod) []string {
+	var problems []string
+	slicesOf := map[string][]*discoveryv1.EndpointSlice{}
+	for _, s := range list[*discoveryv1.EndpointSlice](c, "endpointslices") {
+		k := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
+		slicesOf[k] = append(slicesOf[k], s)
+		if len(s.Endpoints) > 100 {
+			problems = append(problems, fmt.Sprintf("endpointslice %s has %d endpoints (at most 100)", s.Name, len(s.Endpoints)))
+		}
+	}
+	boolStr := func(b *bool) string {
+		if b == nil {
+			return "nil"
+		}
+		return fmt.Sprint(*b)
+	}
+	for _, svc := range list[*v1.Service](c, "services") {
+		if svc.Spec.Selector == nil {
+			continue
+		}
+		want := map[string]string{}
+		for _, p := range pods {
+			n := nodes[p.Spec.NodeName]
+			if p.Namespace != svc.Namespace || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(p.Labels)) ||
+				terminal(p) || p.Status.PodIP == "" || n == nil {
+				continue
+			}
+			serving := podReady(p)
+			terminating := p.DeletionTimestamp != nil
+			ready := svc.Spec.PublishNotReadyAddresses || (serving && !terminating)
+			want[p.Name] = fmt.Sprintf("addresses [%s] node %s zone %s ready %v serving %v terminating %v",
+				p.Status.PodIP, p.Spec.NodeName, n.Labels[v1.LabelTopologyZone], ready, serving, terminating)
+		}
+		got := map[string]string{}
+		for _, s := range slicesOf[svc.Namespace+"/"+svc.Name] {
+			for _, ep := range s.Endpoints {
+				if ep.TargetRef == nil {
+					problems = append(problems, fmt.Sprintf("service %s: endpoint %v has no targetRef", svc.Name, ep.Addresses))
+					continue
+				}
+				if _, dup := got[ep.TargetRef.Name]; dup {
+					problems = append(problems, fmt.Sprintf("service %s: pod %s is listed twice", svc.Name, ep.TargetRef.Name))
+				}
+				node, zone := "", ""
+				if ep.NodeName != nil {
+					node = *ep.NodeName
+				}
+				if ep.Zone != nil {
+					zone = *ep.Zone
+				}
+				got[ep.TargetRef.Name] = fmt.Sprintf("addresses [%s] node %s zone %s ready %s serving %s terminating %s",
+					strings.Join(ep.Addresses, " "), node, zone, boolStr(ep.Conditions.Ready), boolStr(ep.Conditions.Serving), boolStr(ep.Conditions.Terminating))
+			}
+		}
+		for _, name := range sortedKeys(want, got) {
+			if want[name] != got[name] {
+				problems = append(problems, fmt.Sprintf("service %s: endpoint of pod %s is {%s}, the pod says {%s}", svc.Name, name, got[name], want[name]))
+			}
+		}
+	}
+	return problems
+}
+
+// sortedKeys is the union of the maps' keys, sorted.
+func sortedKeys(ms ...map[string]string) []string {
+	var keys []string
+	for _, m := range ms {
+		for k := range m {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// runInvariantCase runs a case with the instant invariants every
+// invariantEvery and the settled ones at its end.
+func runInvariantCase(sc *scenarios.Scenario) caseResult {
+	return runCaseEvery(sc, invariantEvery, newInstantInvariants(), settledInvariants)
+}
+
+// TestInvariants: random clusters, workloads and faults (nodes added and
+// deleted, zones failed, new images, restarts among them); the instant
+// invariants hold after every bind and every 5 simulated seconds, and the
+// settled ones once the faults stop. A failing case is printed as a
+// scenario that kubesim run reproduces.
+func TestInvariants(t *testing.T) {
+	dir := t.TempDir()
+	rapid.Check(t, func(t *rapid.T) {
+		sc := invariantCaseGen.Draw(t, "scenario")
+		if got := runInvariantCase(sc); got.failed() {
+			t.Fatal(failureReport(sc, got, runInvariantCase, dir))
+		}
+	})
+}
