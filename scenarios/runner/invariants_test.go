@@ -86,8 +86,8 @@ func genInvariantCase(t *rapid.T) string {
 	var svcs []string
 	for i := range rapid.IntRange(1, 4).Draw(t, "deployments") {
 		d := &invariantDep{name: fmt.Sprintf("d%d", i), replicas: rapid.IntRange(0, 8).Draw(t, "replicas"), image: 1,
-			cpu:    rapid.SampledFrom([]string{"100m", "250m", "500m", "1"}).Draw(t, "request cpu"),
-			memory: rapid.SampledFrom([]string{"128Mi", "256Mi", "1Gi"}).Draw(t, "request memory"),
+			cpu:     rapid.SampledFrom([]string{"100m", "250m", "500m", "1"}).Draw(t, "request cpu"),
+			memory:  rapid.SampledFrom([]string{"128Mi", "256Mi", "1Gi"}).Draw(t, "request memory"),
 			service: rapid.Bool().Draw(t, "service")}
 		d.hpa = d.service && rapid.IntRange(0, 2).Draw(t, "hpa") == 0
 		deps = append(deps, d)
