@@ -39,14 +39,38 @@ type invariantDep struct {
 	name, cpu, memory string
 	replicas, image   int
 	service, hpa      bool
+	// strategy and behaviour are flow-style YAML fragments: the rollout
+	// strategy and minReadySeconds, and the pod's annotations and grace
+	// period that shape how its containers start, become ready and stop.
+	strategy, annotations, grace string
 }
 
 // yaml is the deployment as a flow-style manifest.
 func (d invariantDep) yaml() string {
-	return fmt.Sprintf("{apiVersion: apps/v1, kind: Deployment, metadata: {name: %s}, spec: {replicas: %d, selector: {matchLabels: {app: %s}}, "+
-		"template: {metadata: {labels: {app: %s}, annotations: {kubesim.dev/idle-cpu: 10m, kubesim.dev/cpu-per-request: 1m}}, "+
-		"spec: {containers: [{name: c, image: 'img:%d', resources: {requests: {cpu: %s, memory: %s}}}]}}}}",
-		d.name, d.replicas, d.name, d.name, d.image, d.cpu, d.memory)
+	return fmt.Sprintf("{apiVersion: apps/v1, kind: Deployment, metadata: {name: %s}, spec: {replicas: %d, %sselector: {matchLabels: {app: %s}}, "+
+		"template: {metadata: {labels: {app: %s}, annotations: {kubesim.dev/idle-cpu: 10m, kubesim.dev/cpu-per-request: 1m%s}}, "+
+		"spec: {%scontainers: [{name: c, image: 'img:%d', readinessProbe: {httpGet: {port: 80}, periodSeconds: 5}, resources: {requests: {cpu: %s, memory: %s}}}]}}}}",
+		d.name, d.replicas, d.strategy, d.name, d.name, d.annotations, d.grace, d.image, d.cpu, d.memory)
+}
+
+// drawBehaviour draws a deployment's rollout strategy and its pods'
+// behaviour: slow starts, a readiness dip that ends before the faults do,
+// slow preStop hooks and stops.
+func (d *invariantDep) drawBehaviour(t *rapid.T) {
+	d.strategy = rapid.SampledFrom([]string{"", "strategy: {type: Recreate}, ",
+		"strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}, ", "strategy: {rollingUpdate: {maxSurge: 2, maxUnavailable: 0}}, ",
+		"minReadySeconds: 10, "}).Draw(t, "strategy")
+	for _, a := range []struct{ key, values string }{
+		{"kubesim.dev/startup-duration", "5s 30s"},
+		{"kubesim.dev/not-ready-between", "20s-40s 1m-3m"},
+		{"kubesim.dev/prestop-duration", "5s 20s"},
+		{"kubesim.dev/stop-duration", "2s 45s"},
+	} {
+		if v := rapid.SampledFrom(append([]string{"", ""}, strings.Fields(a.values)...)).Draw(t, a.key); v != "" {
+			d.annotations += fmt.Sprintf(", %s: %s", a.key, v)
+		}
+	}
+	d.grace = rapid.SampledFrom([]string{"", "terminationGracePeriodSeconds: 10, ", "terminationGracePeriodSeconds: 60, "}).Draw(t, "grace")
 }
 
 // invariantNode is a generated node and what the faults did to it.
@@ -71,9 +95,10 @@ func genInvariantCase(t *rapid.T) string {
 		for _, n := range (scenarios.NodeGroup{Name: name, Count: count}).NodeNames() {
 			nodes = append(nodes, &invariantNode{name: n, zone: zone})
 		}
-		return fmt.Sprintf("{name: %s, count: %d, zone: %s, capacity: {cpu: %q, memory: %s}}", name, count, zone,
+		return fmt.Sprintf("{name: %s, count: %d, zone: %s, capacity: {cpu: %q, memory: %s, pods: %q}}", name, count, zone,
 			rapid.SampledFrom([]string{"1", "2", "4", "8"}).Draw(t, "cpu"),
-			rapid.SampledFrom([]string{"2Gi", "4Gi", "8Gi", "16Gi"}).Draw(t, "memory"))
+			rapid.SampledFrom([]string{"2Gi", "4Gi", "8Gi", "16Gi"}).Draw(t, "memory"),
+			rapid.SampledFrom([]string{"110", "3", "5"}).Draw(t, "pods"))
 	}
 	total := rapid.IntRange(1, 12).Draw(t, "nodes")
 	for g := 0; total > 0; g++ {
@@ -90,11 +115,13 @@ func genInvariantCase(t *rapid.T) string {
 			memory:  rapid.SampledFrom([]string{"128Mi", "256Mi", "1Gi"}).Draw(t, "request memory"),
 			service: rapid.Bool().Draw(t, "service")}
 		d.hpa = d.service && rapid.IntRange(0, 2).Draw(t, "hpa") == 0
+		d.drawBehaviour(t)
 		deps = append(deps, d)
 		fmt.Fprintf(&b, "  - %s\n", d.yaml())
 		if d.service {
 			svcs = append(svcs, d.name)
-			fmt.Fprintf(&b, "  - {apiVersion: v1, kind: Service, metadata: {name: %s}, spec: {selector: {app: %s}, ports: [{port: 80}]}}\n", d.name, d.name)
+			fmt.Fprintf(&b, "  - {apiVersion: v1, kind: Service, metadata: {name: %s}, spec: {selector: {app: %s}, publishNotReadyAddresses: %v, ports: [{port: 80}]}}\n",
+				d.name, d.name, rapid.IntRange(0, 3).Draw(t, "publishNotReady") == 0)
 		}
 		if d.hpa {
 			fmt.Fprintf(&b, "  - {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: %s}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: %s}, "+
@@ -103,7 +130,7 @@ func genInvariantCase(t *rapid.T) string {
 		}
 	}
 	b.WriteString("  events:\n")
-	n := rapid.IntRange(0, 14).Draw(t, "faults")
+	n := rapid.IntRange(0, 24).Draw(t, "faults")
 	times := make([]time.Duration, n)
 	for i := range times {
 		times[i] = time.Duration(rapid.IntRange(0, int(faultWindow/time.Second)-1).Draw(t, "at")) * time.Second
@@ -391,7 +418,10 @@ func settledInvariants(c *cluster.Cluster) []string {
 		// A stuck rollout keeps its surge: at most maxSurge more pods.
 		complete := specSum == *d.Spec.Replicas && want.UpdatedReplicas == *d.Spec.Replicas
 		if stuckRollout(d) {
-			surge, _ := intstr.GetScaledValueFromIntOrPercent(d.Spec.Strategy.RollingUpdate.MaxSurge, int(*d.Spec.Replicas), true)
+			surge := 0 // Recreate
+			if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
+				surge, _ = intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, int(*d.Spec.Replicas), true)
+			}
 			complete = specSum <= *d.Spec.Replicas+int32(surge)
 		}
 		if newRS == nil || got.Replicas != want.Replicas || got.UpdatedReplicas != want.UpdatedReplicas || got.ReadyReplicas != want.ReadyReplicas ||
@@ -403,6 +433,7 @@ func settledInvariants(c *cluster.Cluster) []string {
 		}
 	}
 	problems = append(problems, endpointProblems(c, nodes, pods)...)
+	problems = append(problems, proxyProblems(c)...)
 	if err := c.Informers.CheckCaches(); err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -483,6 +514,46 @@ func endpointProblems(c *cluster.Cluster, nodes map[string]*v1.Node, pods []*v1.
 		for _, name := range sortedKeys(want, got) {
 			if want[name] != got[name] {
 				problems = append(problems, fmt.Sprintf("service %s: endpoint of pod %s is {%s}, the pod says {%s}", svc.Name, name, got[name], want[name]))
+			}
+		}
+	}
+	return problems
+}
+
+// proxyProblems checks that every node's kube-proxy, synced, routes each
+// selector Service's ClusterIP to its ready endpoints (to the serving
+// terminating ones when none is ready: upstream
+// pkg/proxy/topology.go CategorizeEndpoints), by ip:port.
+func proxyProblems(c *cluster.Cluster) []string {
+	var problems []string
+	var want = map[string][]string{}
+	for _, s := range list[*discoveryv1.EndpointSlice](c, "endpointslices") {
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		for _, ep := range s.Endpoints {
+			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+				want[svc] = append(want[svc], ep.Addresses[0]+":80")
+			}
+		}
+	}
+	for _, node := range c.Proxies().Nodes() {
+		p := c.Proxies().Proxy(node)
+		if !p.Synced() {
+			problems = append(problems, fmt.Sprintf("kube-proxy of %s is not synced (running %v)", node, p.Running()))
+			continue
+		}
+		for _, svc := range list[*v1.Service](c, "services") {
+			if svc.Spec.Selector == nil {
+				continue
+			}
+			var got []string
+			for _, e := range p.Route(svc.Namespace, svc.Name, "", false).Endpoints {
+				got = append(got, e.Key)
+			}
+			w := slices.Clone(want[svc.Name])
+			slices.Sort(w)
+			slices.Sort(got)
+			if !slices.Equal(w, got) {
+				problems = append(problems, fmt.Sprintf("kube-proxy of %s routes service %s to %v, its ready endpoints are %v", node, svc.Name, got, w))
 			}
 		}
 	}
