@@ -149,6 +149,7 @@ func genInvariantCase(t *rapid.T) string {
 		return rapid.SampledFrom(candidates).Draw(t, "node"), true
 	}
 	added := 0
+	restarted := map[string]time.Duration{}
 	for _, at := range times {
 		head := fmt.Sprintf("  - {at: %s, action: ", scenarios.FormatDuration(at))
 		switch a := rapid.SampledFrom([]string{"crashNode", "partitionNode", "recoverNode", "cordon", "uncordon", "drain",
@@ -163,6 +164,13 @@ func genInvariantCase(t *rapid.T) string {
 			fmt.Fprintf(&b, "%sapply, object: %s}\n", head, d.yaml())
 		case "rolloutRestart", "killPod":
 			d := rapid.SampledFrom(deps).Draw(t, "deployment")
+			if a == "rolloutRestart" {
+				// kubectl refuses a second restart within the second.
+				if last, ok := restarted[d.name]; ok && at-last < time.Second {
+					continue
+				}
+				restarted[d.name] = at
+			}
 			fmt.Fprintf(&b, "%s%s, target: deployment/%s}\n", head, a, d.name)
 		case "setLoad":
 			if len(svcs) > 0 {
