@@ -545,16 +545,21 @@ func (r caseResult) failed() bool { return r.What != "" }
 // bind and every simulated minute, then the convergence properties with
 // converge (converged, or a stricter check in tests of the reporting).
 func runCase(sc *scenarios.Scenario, converge func(*cluster.Cluster) []string) caseResult {
-	return runCaseEvery(sc, time.Minute, invariants, converge)
+	return runCaseEvery(sc, time.Minute, nil, invariants, converge)
 }
 
 // runCaseEvery is runCase checking instant (invariants or more) after
-// every bind and every period of simulated time.
-func runCaseEvery(sc *scenarios.Scenario, every time.Duration, instant, converge func(*cluster.Cluster) []string) caseResult {
-	rec, setup := newRecorder(instant)
+// every bind and every period of simulated time; setup (when not nil)
+// runs on the cluster before it starts, as runner.Options.Setup.
+func runCaseEvery(sc *scenarios.Scenario, every time.Duration, setup func(*cluster.Cluster), instant, converge func(*cluster.Cluster) []string) caseResult {
+	rec, recSetup := newRecorder(instant)
+	if setup != nil {
+		record := recSetup
+		recSetup = func(c *cluster.Cluster) { record(c); setup(c) }
+	}
 	hash := sha256.New()
 	var line []byte
-	opts := runner.Options{Setup: setup, DetectCacheMutations: true, Trace: func(r sim.Record) {
+	opts := runner.Options{Setup: recSetup, DetectCacheMutations: true, Trace: func(r sim.Record) {
 		line = append(r.AppendJSON(line[:0]), '\n')
 		hash.Write(line)
 	}}

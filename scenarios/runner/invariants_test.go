@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
 	"pgregory.net/rapid"
 
 	"github.com/kubesim/kubesim/scenarios"
@@ -582,10 +583,108 @@ func sortedKeys(ms ...map[string]string) []string {
 	return keys
 }
 
-// runInvariantCase runs a case with the instant invariants every
-// invariantEvery and the settled ones at its end.
+// podHistory is what a pod's earlier versions fix for its later ones.
+type podHistory struct {
+	node        string
+	terminal    v1.PodPhase
+	deletion    *metav1.Time
+	restarts    map[string]int32
+	seenVersion string
+}
+
+// podTransitions watches every pod and checks, at every change, what
+// upstream never lets a pod do: leave a terminal phase (the kubelet's
+// status manager refuses it), move to another node or lose its node
+// (spec.nodeName is immutable once set), lose or postpone its
+// deletionTimestamp (a second delete may only shorten the grace period),
+// count fewer restarts of a container (the kubelet carries the count over
+// a node reboot: kuberuntime calcRestartCountByLogDir), or be Ready
+// without running (unless the pod garbage collector failed it, which
+// leaves its Ready condition).
+type podTransitions struct {
+	pods     map[types.UID]*podHistory
+	problems []string
+}
+
+func (tr *podTransitions) setup(c *cluster.Cluster) {
+	tr.pods = map[types.UID]*podHistory{}
+	res, _ := c.API.Resource("pods")
+	_, err := c.API.Watch(res, "", metav1.ListOptions{ResourceVersion: "0"}, func(ev watch.Event) {
+		p, ok := ev.Object.(*v1.Pod)
+		if !ok {
+			return
+		}
+		tr.observe(p, ev.Type == watch.Deleted, c.Engine.Elapsed())
+	})
+	if err != nil {
+		tr.problems = append(tr.problems, "cannot watch pods: "+err.Error())
+	}
+}
+
+func (tr *podTransitions) observe(p *v1.Pod, deleted bool, now time.Duration) {
+	h := tr.pods[p.UID]
+	if h == nil {
+		h = &podHistory{restarts: map[string]int32{}}
+		tr.pods[p.UID] = h
+	}
+	bad := func(format string, args ...any) {
+		tr.problems = append(tr.problems, fmt.Sprintf("at %s, pod %s/%s (resourceVersion %s, after %s): ", scenarios.FormatDuration(now), p.Namespace, p.Name, p.ResourceVersion, h.seenVersion)+fmt.Sprintf(format, args...))
+	}
+	if h.node != "" && p.Spec.NodeName != h.node {
+		bad("spec.nodeName changed from %s to %q", h.node, p.Spec.NodeName)
+	}
+	if h.terminal != "" && p.Status.Phase != h.terminal {
+		bad("phase went from %s to %s", h.terminal, p.Status.Phase)
+	}
+	switch {
+	case h.deletion != nil && p.DeletionTimestamp == nil:
+		bad("deletionTimestamp %s cleared", h.deletion)
+	case h.deletion != nil && h.deletion.Before(p.DeletionTimestamp):
+		bad("deletionTimestamp moved later, from %s to %s", h.deletion, p.DeletionTimestamp)
+	}
+	statuses := append(slices.Clone(p.Status.InitContainerStatuses), p.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if prev, ok := h.restarts[cs.Name]; ok && cs.RestartCount < prev {
+			bad("container %s restartCount went from %d to %d", cs.Name, prev, cs.RestartCount)
+		}
+		h.restarts[cs.Name] = cs.RestartCount
+	}
+	if podReady(p) && p.Status.Phase != v1.PodRunning && !disruptionTarget(p) {
+		bad("Ready in phase %s", p.Status.Phase)
+	}
+	h.node, h.deletion, h.seenVersion = p.Spec.NodeName, p.DeletionTimestamp, p.ResourceVersion
+	if terminal(p) {
+		h.terminal = p.Status.Phase
+	}
+	if deleted {
+		delete(tr.pods, p.UID)
+	}
+}
+
+// disruptionTarget reports whether a pod has the DisruptionTarget
+// condition: the pod garbage collector marks an orphaned pod Failed with it
+// and leaves its other conditions (Ready among them) as they were
+// (upstream pkg/controller/podgc/gc_controller.go
+// markFailedAndDeletePodWithCondition applies only the phase and that
+// condition).
+func disruptionTarget(p *v1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.DisruptionTarget {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// runInvariantCase runs a case with the pod transitions checked at every
+// change, the instant invariants every invariantEvery and the settled ones
+// at its end.
 func runInvariantCase(sc *scenarios.Scenario) caseResult {
-	return runCaseEvery(sc, invariantEvery, newInstantInvariants(), settledInvariants)
+	tr := &podTransitions{}
+	instant := newInstantInvariants()
+	return runCaseEvery(sc, invariantEvery, tr.setup, func(c *cluster.Cluster) []string {
+		return append(slices.Clone(tr.problems), instant(c)...)
+	}, settledInvariants)
 }
 
 // TestInvariants: random clusters, workloads and faults (nodes added and
