@@ -17,6 +17,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -483,11 +485,110 @@ func settledInvariants(c *cluster.Cluster) []string {
 				specSum, want.Replicas, want.UpdatedReplicas, want.ReadyReplicas, want.AvailableReplicas))
 		}
 	}
+	problems = append(problems, revisionProblems(deps, rsOf)...)
+	problems = append(problems, hpaProblems(c, deps)...)
+	problems = append(problems, leaseProblems(c, nodes)...)
 	problems = append(problems, endpointProblems(c, nodes, pods)...)
 	problems = append(problems, proxyProblems(c)...)
 	if err := c.Informers.CheckCaches(); err != nil {
 		problems = append(problems, err.Error())
 	}
+	return problems
+}
+
+// revisionProblems checks a Deployment's revisions: its ReplicaSets have
+// distinct revisions, the Deployment's is the highest, and each
+// ReplicaSet's name ends in its pod-template-hash label (upstream
+// pkg/controller/deployment/sync.go getNewReplicaSet, util.MaxRevision).
+func revisionProblems(deps []*appsv1.Deployment, rsOf map[types.UID][]*appsv1.ReplicaSet) []string {
+	var problems []string
+	const revision = "deployment.kubernetes.io/revision"
+	for _, d := range deps {
+		seen := map[string]string{}
+		highest := 0
+		for _, rs := range rsOf[d.UID] {
+			r := rs.Annotations[revision]
+			if other, dup := seen[r]; dup {
+				problems = append(problems, fmt.Sprintf("deployment %s: replicasets %s and %s both have revision %q", d.Name, other, rs.Name, r))
+			}
+			seen[r] = rs.Name
+			var n int
+			if _, err := fmt.Sscan(r, &n); err != nil {
+				problems = append(problems, fmt.Sprintf("replicaset %s: revision %q", rs.Name, r))
+			}
+			highest = max(highest, n)
+			if h := rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; h == "" || rs.Name != d.Name+"-"+h {
+				problems = append(problems, fmt.Sprintf("replicaset %s of deployment %s has pod-template-hash %q", rs.Name, d.Name, h))
+			}
+		}
+		if len(rsOf[d.UID]) > 0 && d.Annotations[revision] != fmt.Sprint(highest) {
+			problems = append(problems, fmt.Sprintf("deployment %s has revision %q, its newest replicaset %d", d.Name, d.Annotations[revision], highest))
+		}
+	}
+	return problems
+}
+
+// hpaProblems checks each HorizontalPodAutoscaler of an existing
+// Deployment: the Deployment's replicas are 0 (scaling disabled) or
+// within [minReplicas, maxReplicas], and the autoscaler's status.currentReplicas is the
+// Deployment's spec.replicas (the scale subresource's spec.replicas:
+// upstream pkg/controller/podautoscaler/horizontal.go reconcileAutoscaler).
+func hpaProblems(c *cluster.Cluster, deps []*appsv1.Deployment) []string {
+	var problems []string
+	byName := map[string]*appsv1.Deployment{}
+	for _, d := range deps {
+		byName[d.Namespace+"/"+d.Name] = d
+	}
+	for _, h := range list[*autoscalingv2.HorizontalPodAutoscaler](c, "horizontalpodautoscalers") {
+		d := byName[h.Namespace+"/"+h.Spec.ScaleTargetRef.Name]
+		if d == nil {
+			continue
+		}
+		// Zero replicas turn the autoscaler off (upstream
+		// pkg/controller/podautoscaler/horizontal.go reconcileAutoscaler:
+		// ScalingDisabled).
+		if r := *d.Spec.Replicas; r != 0 && (r < *h.Spec.MinReplicas || r > h.Spec.MaxReplicas) {
+			problems = append(problems, fmt.Sprintf("hpa %s: deployment has %d replicas, outside [%d, %d]", h.Name, r, *h.Spec.MinReplicas, h.Spec.MaxReplicas))
+		}
+		if h.Status.CurrentReplicas != *d.Spec.Replicas {
+			problems = append(problems, fmt.Sprintf("hpa %s: status.currentReplicas %d, the deployment's spec.replicas %d", h.Name, h.Status.CurrentReplicas, *d.Spec.Replicas))
+		}
+	}
+	return problems
+}
+
+// leaseProblems checks that every Node has its Lease in kube-node-lease,
+// held by the node and owned by it, and that no Lease outlives its Node
+// (the garbage collector deletes it).
+func leaseProblems(c *cluster.Cluster, nodes map[string]*v1.Node) []string {
+	var problems []string
+	leases := map[string]bool{}
+	for _, l := range list[*coordinationv1.Lease](c, "leases") {
+		if l.Namespace != v1.NamespaceNodeLease {
+			continue
+		}
+		leases[l.Name] = true
+		n := nodes[l.Name]
+		if n == nil {
+			problems = append(problems, fmt.Sprintf("lease %s outlives its node", l.Name))
+			continue
+		}
+		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != n.Name {
+			problems = append(problems, fmt.Sprintf("lease %s has holderIdentity %v", l.Name, l.Spec.HolderIdentity))
+		}
+		if uid, ref := controllerOf(l); ref != "" && uid != n.UID {
+			problems = append(problems, fmt.Sprintf("lease %s is controlled by %s, not the node's UID", l.Name, ref))
+		}
+		if len(l.OwnerReferences) == 0 || l.OwnerReferences[0].UID != n.UID {
+			problems = append(problems, fmt.Sprintf("lease %s is not owned by node %s (%v)", l.Name, n.Name, l.OwnerReferences))
+		}
+	}
+	for name := range nodes {
+		if !leases[name] {
+			problems = append(problems, fmt.Sprintf("node %s has no lease", name))
+		}
+	}
+	slices.Sort(problems)
 	return problems
 }
 
