@@ -30,6 +30,7 @@ import (
 
 	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/scenarios/runner"
+	"github.com/kubesim/kubesim/sim"
 	"github.com/kubesim/kubesim/sim/cluster"
 )
 
@@ -318,7 +319,12 @@ func newInstantInvariants() func(*cluster.Cluster) []string {
 }
 
 func instantInvariants(c *cluster.Cluster, orphanOK func(*v1.Pod) bool) []string {
-	problems := invariantsTolerating(c, orphanOK)
+	return append(invariantsTolerating(c, orphanOK), addressProblems(c)...)
+}
+
+// addressProblems checks the pod addresses (see newInstantInvariants).
+func addressProblems(c *cluster.Cluster) []string {
+	var problems []string
 	nodes := map[string]*v1.Node{}
 	for _, n := range list[*v1.Node](c, "nodes") {
 		nodes[n.Name] = n
@@ -762,6 +768,16 @@ func (tr *podTransitions) setup(c *cluster.Cluster) {
 	if err != nil {
 		tr.problems = append(tr.problems, "cannot watch pods: "+err.Error())
 	}
+	// The addresses are checked after every write of a pod's status too
+	// (until the first problem).
+	c.Engine.AddTraceSink(func(r sim.Record) {
+		if r.Kind != "Pod" || r.RV == 0 || !strings.HasPrefix(r.Verb, "update") || len(tr.problems) > 0 {
+			return
+		}
+		for _, p := range addressProblems(c) {
+			tr.problems = append(tr.problems, fmt.Sprintf("at %s, after %s of pod %s/%s: %s", scenarios.FormatDuration(r.Time), r.Verb, r.Namespace, r.Name, p))
+		}
+	})
 }
 
 func (tr *podTransitions) observe(p *v1.Pod, deleted bool, now time.Duration) {
