@@ -136,9 +136,13 @@ func genInvariantCase(t *rapid.T) string {
 	}
 	b.WriteString("  events:\n")
 	n := rapid.IntRange(0, 24).Draw(t, "faults")
+	// The faults come spread over the window or in a burst, where they
+	// race with each other's consequences.
+	span := rapid.SampledFrom([]time.Duration{faultWindow, time.Minute, 15 * time.Second}).Draw(t, "burst")
+	start := time.Duration(rapid.IntRange(0, int((faultWindow-span)/time.Second)).Draw(t, "burst start")) * time.Second
 	times := make([]time.Duration, n)
 	for i := range times {
-		times[i] = time.Duration(rapid.IntRange(0, int(faultWindow/time.Second)-1).Draw(t, "at")) * time.Second
+		times[i] = start + time.Duration(rapid.IntRange(0, int(span/time.Second)-1).Draw(t, "at"))*time.Second
 	}
 	slices.Sort(times)
 	pick := func(ok func(*invariantNode) bool) (*invariantNode, bool) {
@@ -746,7 +750,11 @@ type podHistory struct {
 // status manager refuses it), move to another node or lose its node
 // (spec.nodeName is immutable once set), lose or postpone its
 // deletionTimestamp (a second delete may only shorten the grace period),
-// count fewer restarts of a container (the kubelet carries the count over
+// leave the API while it runs on a node that is down (a pod on an
+// unreachable node stays Terminating until its kubelet returns or the Node
+// is deleted: only the kubelet deletes a running bound pod, and the pod
+// garbage collector marks an orphan Failed first), count fewer restarts of
+// a container (the kubelet carries the count over
 // a node reboot: kuberuntime calcRestartCountByLogDir), or be Ready
 // without running (unless the pod garbage collector failed it, which
 // leaves its Ready condition).
@@ -758,12 +766,19 @@ type podTransitions struct {
 func (tr *podTransitions) setup(c *cluster.Cluster) {
 	tr.pods = map[types.UID]*podHistory{}
 	res, _ := c.API.Resource("pods")
+	nodes, _ := c.API.Resource("nodes")
 	_, err := c.API.Watch(res, "", metav1.ListOptions{ResourceVersion: "0"}, func(ev watch.Event) {
 		p, ok := ev.Object.(*v1.Pod)
 		if !ok {
 			return
 		}
 		tr.observe(p, ev.Type == watch.Deleted, c.Engine.Elapsed())
+		if ev.Type == watch.Deleted && p.Spec.NodeName != "" && !terminal(p) && !c.NodeUp(p.Spec.NodeName) {
+			if _, ok := c.API.GetLatest(nodes, "", p.Spec.NodeName); ok {
+				tr.problems = append(tr.problems, fmt.Sprintf("at %s, pod %s/%s was deleted while running on node %s, which is down and still exists",
+					scenarios.FormatDuration(c.Engine.Elapsed()), p.Namespace, p.Name, p.Spec.NodeName))
+			}
+		}
 	})
 	if err != nil {
 		tr.problems = append(tr.problems, "cannot watch pods: "+err.Error())
