@@ -1,10 +1,13 @@
 // The invariant properties run the whole cluster on random scenarios with
 // more kinds of faults than the convergence property (nodes added and
 // deleted, zones failed and recovered, new images applied, rollouts
-// restarted) and check what upstream Kubernetes guarantees: at every
-// instant (pod addresses), and once the faults stop and the cluster has
-// settled (EndpointSlices, workload status, owner references, informer
-// caches).
+// restarted, deployments and services deleted) and check what upstream
+// Kubernetes guarantees: at every pod change (its legal transitions), at
+// every instant (pod addresses, no over-committed node), and once the
+// faults stop and the cluster has settled (EndpointSlices and kube-proxy
+// routes, workload status and revisions, owner references, HPA replicas,
+// node Leases, informer caches). make test runs TestMain's default number
+// of cases (about 10 s), make test-props 1,000.
 
 package runner_test
 
