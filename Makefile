@@ -43,9 +43,10 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDelta$$' -fuzztime=20000x -fuzzminimizetime=200x ./internal/bytedelta
 	$(GO) test -run='^$$' -fuzz='^FuzzDict$$' -fuzztime=20000x -fuzzminimizetime=200x ./internal/bytedelta
 
-## test-props: the convergence properties with many random cases
+## test-props: the convergence and invariant properties with many random
+## cases
 test-props:
-	$(GO) test -count=1 -run '^TestConvergence$$' ./scenarios/runner/ -rapid.checks=1000 -timeout 60m
+	$(GO) test -count=1 -run '^(TestConvergence|TestInvariants)$$' ./scenarios/runner/ -rapid.checks=1000 -timeout 60m
 
 ## bench: engine, store and watch benchmarks on one core, then a summary:
 ## the engine's rate against a bare container/heap loop measured in the same

@@ -207,7 +207,7 @@ type recorder struct {
 	problems []string                // found while the run went on
 }
 
-func newRecorder() (*recorder, func(*cluster.Cluster)) {
+func newRecorder(instant func(*cluster.Cluster) []string) (*recorder, func(*cluster.Cluster)) {
 	rec := &recorder{writes: map[string][]watchEvent{}}
 	setup := func(c *cluster.Cluster) {
 		for _, res := range c.API.Resources() {
@@ -237,7 +237,7 @@ func newRecorder() (*recorder, func(*cluster.Cluster)) {
 			}
 			rec.writes[r.Kind] = append(rec.writes[r.Kind], watchEvent{typ: typ, key: r.Namespace + "/" + r.Name, rev: r.RV, kind: r.Kind})
 			if r.Verb == "bind" && r.Kind == "Pod" {
-				rec.problems = append(rec.problems, overCommitted(c, r.Time)...)
+				rec.problems = append(rec.problems, overCommitted(c, r.Time, instant)...)
 			}
 		})
 	}
@@ -363,10 +363,10 @@ func used(pods []*v1.Pod) map[string]v1.ResourceList {
 }
 
 // overCommitted checks, right after a bind, that no node is
-// over-committed.
-func overCommitted(c *cluster.Cluster, at time.Duration) []string {
+// over-committed (with instant: invariants or more).
+func overCommitted(c *cluster.Cluster, at time.Duration, instant func(*cluster.Cluster) []string) []string {
 	var out []string
-	for _, p := range invariants(c) {
+	for _, p := range instant(c) {
 		out = append(out, fmt.Sprintf("at %s, after a bind: %s", scenarios.FormatDuration(at), p))
 	}
 	return out
@@ -374,7 +374,11 @@ func overCommitted(c *cluster.Cluster, at time.Duration) []string {
 
 // invariants hold at every step: no node over-committed, every bound pod
 // on an existing node.
-func invariants(c *cluster.Cluster) []string {
+func invariants(c *cluster.Cluster) []string { return invariantsTolerating(c, nil) }
+
+// invariantsTolerating is invariants, except that a pod for which orphanOK
+// (when not nil) answers true may be bound to a node that does not exist.
+func invariantsTolerating(c *cluster.Cluster, orphanOK func(*v1.Pod) bool) []string {
 	var problems []string
 	nodes := map[string]*v1.Node{}
 	for _, n := range list[*v1.Node](c, "nodes") {
@@ -393,7 +397,7 @@ func invariants(c *cluster.Cluster) []string {
 		n, ok := nodes[node]
 		if !ok {
 			for _, p := range pods {
-				if p.Spec.NodeName == node && p.DeletionTimestamp == nil && !terminal(p) {
+				if p.Spec.NodeName == node && p.DeletionTimestamp == nil && !terminal(p) && (orphanOK == nil || !orphanOK(p)) {
 					problems = append(problems, fmt.Sprintf("pod %s/%s is bound to node %s, which does not exist", p.Namespace, p.Name, node))
 				}
 			}
@@ -444,7 +448,11 @@ func schedulable(n *v1.Node) bool {
 }
 
 // converged checks the settled cluster.
-func converged(c *cluster.Cluster) []string {
+func converged(c *cluster.Cluster) []string { return convergedWith(c, nil) }
+
+// convergedWith is converged, except that a deployment for which stuck
+// (when not nil) answers true need not have spec.replicas active pods.
+func convergedWith(c *cluster.Cluster, stuck func(*appsv1.Deployment) bool) []string {
 	problems := invariants(c)
 	nodes := list[*v1.Node](c, "nodes")
 	byName := map[string]*v1.Node{}
@@ -466,7 +474,7 @@ func converged(c *cluster.Cluster) []string {
 				active = append(active, p)
 			}
 		}
-		if int32(len(active)) != *d.Spec.Replicas {
+		if int32(len(active)) != *d.Spec.Replicas && (stuck == nil || !stuck(d)) {
 			problems = append(problems, fmt.Sprintf("deployment %s wants %d replicas and has %d active pods", d.Name, *d.Spec.Replicas, len(active)))
 		}
 		for _, p := range active {
@@ -537,10 +545,21 @@ func (r caseResult) failed() bool { return r.What != "" }
 // bind and every simulated minute, then the convergence properties with
 // converge (converged, or a stricter check in tests of the reporting).
 func runCase(sc *scenarios.Scenario, converge func(*cluster.Cluster) []string) caseResult {
-	rec, setup := newRecorder()
+	return runCaseEvery(sc, time.Minute, nil, invariants, converge)
+}
+
+// runCaseEvery is runCase checking instant (invariants or more) after
+// every bind and every period of simulated time; setup (when not nil)
+// runs on the cluster before it starts, as runner.Options.Setup.
+func runCaseEvery(sc *scenarios.Scenario, every time.Duration, setup func(*cluster.Cluster), instant, converge func(*cluster.Cluster) []string) caseResult {
+	rec, recSetup := newRecorder(instant)
+	if setup != nil {
+		record := recSetup
+		recSetup = func(c *cluster.Cluster) { record(c); setup(c) }
+	}
 	hash := sha256.New()
 	var line []byte
-	opts := runner.Options{Setup: setup, DetectCacheMutations: true, Trace: func(r sim.Record) {
+	opts := runner.Options{Setup: recSetup, DetectCacheMutations: true, Trace: func(r sim.Record) {
 		line = append(r.AppendJSON(line[:0]), '\n')
 		hash.Write(line)
 	}}
@@ -555,10 +574,10 @@ func runCase(sc *scenarios.Scenario, converge func(*cluster.Cluster) []string) c
 			res.What, res.Problems = what, problems
 		}
 	}
-	for at := time.Minute; at <= r.Until() && !res.failed(); at += time.Minute {
+	for at := every; at <= r.Until() && !res.failed(); at += every {
 		r.AdvanceTo(at)
 		fail("invariant broken after a bind", rec.problems)
-		fail(fmt.Sprintf("invariant broken at %s", scenarios.FormatDuration(at)), invariants(c))
+		fail(fmt.Sprintf("invariant broken at %s", scenarios.FormatDuration(at)), instant(c))
 	}
 	out := r.Finish()
 	if err := c.Informers.CheckMutations(); err != nil {
@@ -604,7 +623,7 @@ const reproducerHeader = "reproduce: save this as convergence.yaml and run kubes
 // kubesim run reproduces: it writes the scenario with scenarios.Marshal,
 // loads the file as kubesim run does and runs it again, and says whether
 // the same failure came back.
-func failureReport(sc *scenarios.Scenario, got caseResult, converge func(*cluster.Cluster) []string, dir string) string {
+func failureReport(sc *scenarios.Scenario, got caseResult, run func(*scenarios.Scenario) caseResult, dir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (seed %d):\n  %s\n", got.What, sc.Spec.Seed, strings.Join(got.Problems, "\n  "))
 	out, err := scenarios.Marshal(sc)
@@ -617,7 +636,7 @@ func failureReport(sc *scenarios.Scenario, got caseResult, converge func(*cluste
 		fmt.Fprintf(&b, "cannot write %s: %v\n", file, err)
 	} else if re, err := runner.Load(file); err != nil {
 		fmt.Fprintf(&b, "BUG: the printed scenario does not load: %v\n", err)
-	} else if again := runCase(re, converge); again.What != got.What || !slices.Equal(withoutPositions(again.Problems), withoutPositions(got.Problems)) {
+	} else if again := run(re); again.What != got.What || !slices.Equal(withoutPositions(again.Problems), withoutPositions(got.Problems)) {
 		fmt.Fprintf(&b, "BUG: the printed scenario does not reproduce the failure; it gives %q: %v\n", again.What, again.Problems)
 	} else {
 		b.WriteString("the scenario below reproduces it (checked)\n")
@@ -647,7 +666,7 @@ func TestConvergence(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		sc := caseGen.Draw(t, "scenario")
 		if got := runCase(sc, converged); got.failed() {
-			t.Fatal(failureReport(sc, got, converged, dir))
+			t.Fatal(failureReport(sc, got, func(sc *scenarios.Scenario) caseResult { return runCase(sc, converged) }, dir))
 		}
 	})
 }
@@ -693,7 +712,7 @@ func TestConvergenceFailureReportReproduces(t *testing.T) {
 	got := runCase(sc, tooStrict)
 	require.True(t, got.failed())
 	assert.Equal(t, "the cluster did not converge", got.What)
-	report := failureReport(sc, got, tooStrict, t.TempDir())
+	report := failureReport(sc, got, func(sc *scenarios.Scenario) caseResult { return runCase(sc, tooStrict) }, t.TempDir())
 	assert.Contains(t, report, "the scenario below reproduces it (checked)")
 	assert.NotContains(t, report, "BUG")
 	_, yamlText, ok := strings.Cut(report, reproducerHeader)

@@ -394,6 +394,49 @@ func (f *Factory) CheckMutations() error {
 	return nil
 }
 
+// CheckCaches compares the cache of every informer that is watching (not
+// stopped) with a fresh list from the API server under the same namespace
+// and selectors, and returns an error naming the first difference: an
+// object missing from the cache, one it still holds after its deletion, or
+// one at another resourceVersion. Between events an informer that has
+// received every watch event holds exactly what a list returns (a
+// reflector's contract); tests check it once the cluster is quiet.
+func (f *Factory) CheckCaches() error {
+	for _, i := range f.list {
+		if !i.started || i.watcher == nil {
+			continue
+		}
+		objs, _, err := f.server.List(i.res, i.ns, i.opts)
+		if err != nil {
+			return fmt.Errorf("informer %s: list failed: %v", i.describe(), err)
+		}
+		listed := make(map[string]string, len(objs))
+		for _, o := range objs {
+			listed[i.indexer.key(o)] = o.(metav1.Object).GetResourceVersion()
+		}
+		for _, key := range i.indexer.ListKeys() {
+			rv, ok := listed[key]
+			cached := i.indexer.items[key].(metav1.Object).GetResourceVersion()
+			switch {
+			case !ok:
+				return fmt.Errorf("informer %s: cache holds %s (resourceVersion %s), which a list does not return", i.describe(), key, cached)
+			case rv != cached:
+				return fmt.Errorf("informer %s: cache holds %s at resourceVersion %s, a list returns %s", i.describe(), key, cached, rv)
+			}
+			delete(listed, key)
+		}
+		if len(listed) > 0 {
+			missing := make([]string, 0, len(listed))
+			for k := range listed {
+				missing = append(missing, k)
+			}
+			sort.Strings(missing)
+			return fmt.Errorf("informer %s: cache lacks %s, which a list returns", i.describe(), strings.Join(missing, ", "))
+		}
+	}
+	return nil
+}
+
 func (f *Factory) checkMutation(i *Informer, key string) {
 	if !f.detect {
 		return

@@ -136,6 +136,45 @@ func TestMutationDetector(t *testing.T) {
 		func() { eng.RunUntilIdle(100) })
 }
 
+// TestCheckCachesComparesWithAFreshList: an informer that received every
+// event matches a list; a cache that gained, lost or kept a stale object
+// does not, and the error names the object. A stopped informer (its
+// component cut off) is not compared.
+func TestCheckCachesComparesWithAFreshList(t *testing.T) {
+	eng, c, f := setup(t)
+	_, err := c.CoreV1().Pods("default").Create(ctx, mkpod("a", "n1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	all := f.Pods()
+	onN1 := f.Pods(informer.WithFieldSelector("spec.nodeName=n1"))
+	f.Start()
+	_, err = c.CoreV1().Pods("default").Create(ctx, mkpod("b", "n2"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	eng.RunUntilIdle(100)
+	require.NoError(t, f.CheckCaches())
+
+	stale := mkpod("ghost", "n1")
+	stale.Namespace = "default"
+	require.NoError(t, onN1.GetStore().Add(stale))
+	err = f.CheckCaches()
+	require.Error(t, err)
+	assert.Equal(t, "informer pods fields=spec.nodeName=n1: cache holds default/ghost (resourceVersion ), which a list does not return", err.Error())
+	require.NoError(t, onN1.GetStore().Delete(stale))
+
+	b, err := all.Lister().Pods("default").Get("b")
+	require.NoError(t, err)
+	require.NoError(t, all.GetStore().Delete(b))
+	err = f.CheckCaches()
+	require.Error(t, err)
+	assert.Equal(t, "informer pods: cache lacks default/b, which a list returns", err.Error())
+	require.NoError(t, all.GetStore().Add(b))
+
+	onN1.Stop()
+	_, err = c.CoreV1().Pods("default").Create(ctx, mkpod("c", "n1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	eng.RunUntilIdle(100)
+	assert.NoError(t, f.CheckCaches(), "a stopped informer is not compared")
+}
+
 func TestQueueDeduplicatesAndRetries(t *testing.T) {
 	eng := sim.New(1)
 	var processed []string
