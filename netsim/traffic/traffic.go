@@ -541,35 +541,47 @@ func (t *Traffic) route(f *flow, c uint64, at time.Duration) {
 }
 
 // batchKey identifies the requests route adds up: one endpoint (of one
-// kube-proxy's list), the outcome (its failure reason, "" when served)
-// and the network hop.
+// kube-proxy's list), the outcome and the network hop. (Plain memory, so
+// the map hashes it without reading strings.)
 type batchKey struct {
-	ep     *proxy.Endpoint
-	reason string
-	hop    time.Duration
+	ep      *proxy.Endpoint
+	hop     time.Duration
+	outcome endpointOutcome
 }
+
+// endpointOutcome is what happened to requests that reached an endpoint.
+type endpointOutcome uint8
+
+const (
+	epServed endpointOutcome = iota
+	epNodeDown
+	epPodNotServing
+)
+
+// outcomeReason is the outcome label and failure reason of each
+// endpointOutcome.
+var outcomeReason = [...][2]string{epServed: {Served, ""}, epNodeDown: {Failed, ReasonNodeDown}, epPodNotServing: {Failed, ReasonPodNotServing}}
 
 // batched is the requests of one batchKey.
 type batched struct {
-	key     batchKey
-	outcome string
-	n       uint64
+	key batchKey
+	n   uint64
 }
 
 // accountEndpoint accounts n requests of f that reached ep, or adds them
 // to the batch while route is batching.
-func (t *Traffic) accountEndpoint(f *flow, n uint64, at time.Duration, entry string, ep *proxy.Endpoint, outcome, reason string, hop time.Duration) {
+func (t *Traffic) accountEndpoint(f *flow, n uint64, at time.Duration, entry string, ep *proxy.Endpoint, o endpointOutcome, hop time.Duration) {
 	if !t.batching {
-		t.account(f, n, at, entry, ep, outcome, reason, hop)
+		t.account(f, n, at, entry, ep, outcomeReason[o][0], outcomeReason[o][1], hop)
 		return
 	}
-	k := batchKey{ep: ep, reason: reason, hop: hop}
+	k := batchKey{ep: ep, hop: hop, outcome: o}
 	if j, ok := t.batchIdx[k]; ok {
 		t.batch[j].n += n
 		return
 	}
 	t.batchIdx[k] = len(t.batch)
-	t.batch = append(t.batch, batched{key: k, outcome: outcome, n: n})
+	t.batch = append(t.batch, batched{key: k, n: n})
 }
 
 // flushBatch accounts the batch (requests of untraced flows carry no entry
@@ -577,7 +589,8 @@ func (t *Traffic) accountEndpoint(f *flow, n uint64, at time.Duration, entry str
 func (t *Traffic) flushBatch(f *flow, at time.Duration) {
 	t.batching = false
 	for _, b := range t.batch {
-		t.account(f, b.n, at, "", b.key.ep, b.outcome, b.key.reason, b.key.hop)
+		o := outcomeReason[b.key.outcome]
+		t.account(f, b.n, at, "", b.key.ep, o[0], o[1], b.key.hop)
 	}
 	clear(t.batch)
 	t.batch = t.batch[:0]
@@ -655,11 +668,11 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 		ep := &r.Endpoints[i]
 		switch {
 		case ep.Node != "" && !t.nodeIsUp(ep.Node):
-			t.accountEndpoint(f, cnt, at, node, ep, Failed, ReasonNodeDown, 0)
+			t.accountEndpoint(f, cnt, at, node, ep, epNodeDown, 0)
 		case ep.Pod != "" && !t.podIsServing(ep.Namespace, ep.Pod):
-			t.accountEndpoint(f, cnt, at, node, ep, Failed, ReasonPodNotServing, 0)
+			t.accountEndpoint(f, cnt, at, node, ep, epPodNotServing, 0)
 		default:
-			t.accountEndpoint(f, cnt, at, node, ep, Served, "", t.hop(f, node, ep))
+			t.accountEndpoint(f, cnt, at, node, ep, epServed, t.hop(f, node, ep))
 		}
 	}
 }
