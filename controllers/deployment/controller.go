@@ -46,7 +46,22 @@ type Controller struct {
 	rsLister appslisters.ReplicaSetLister
 	// podIndexer has controllerutil.PodControllerUIDIndex.
 	podIndexer cache.Indexer
-	queue      *informer.Queue[string]
+	// podWrites counts podIndexer's writes (nil when it does not).
+	podWrites func() uint64
+	// podMaps holds each Deployment's last pod map (by key), valid while
+	// podWrites stays the same (see getPodMapForDeployment).
+	podMaps map[string]*podMapMemo
+	queue   *informer.Queue[string]
+}
+
+// podMapMemo is a pod map and what it was computed from: the pod cache at
+// its writes count, the namespace, the selector and the ReplicaSets' UIDs.
+type podMapMemo struct {
+	writes    uint64
+	namespace string
+	selector  *metav1.LabelSelector
+	rsUIDs    []types.UID
+	podMap    map[types.UID][]*v1.Pod
 }
 
 // NewController creates the controller and registers its handlers (call
@@ -64,6 +79,9 @@ func NewController(eng *sim.Engine, f *informer.Factory, cl client.Interface, re
 		panic(fmt.Sprintf("deployment controller: %v", err))
 	}
 	dc.podIndexer = podInformer.GetIndexer()
+	if w, ok := dc.podIndexer.(interface{ Writes() uint64 }); ok {
+		dc.podWrites, dc.podMaps = w.Writes, map[string]*podMapMemo{}
+	}
 	dc.queue = informer.NewQueue[string](eng, "deployment", informer.DefaultControllerRateLimiter[string](eng), dc.processKey)
 	dInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    dc.addDeployment,
@@ -302,6 +320,7 @@ func (dc *Controller) syncDeployment(key string) error {
 	}
 	deployment, err := dc.dLister.Deployments(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
+		delete(dc.podMaps, key)
 		return nil
 	}
 	if err != nil {
@@ -402,7 +421,24 @@ func (dc *Controller) getReplicaSetsForDeployment(d *apps.Deployment) ([]*apps.R
 // with unavailable replicas after its rollout completed is requeued
 // rate-limited, ten syncs a second, as upstream's requeueStuckDeployment
 // does: with thousands of pods the list was most of the run.)
+//
+// The map is kept per Deployment and given again (a copy of the map, the
+// same slices) while the pod cache has had no write and the namespace,
+// selector and ReplicaSets are the same: it would hold the same pods. The
+// callers only read it.
 func (dc *Controller) getPodMapForDeployment(d *apps.Deployment, rsList []*apps.ReplicaSet) (map[types.UID][]*v1.Pod, error) {
+	var memo *podMapMemo
+	if dc.podWrites != nil {
+		memo = dc.podMaps[Key(d)]
+		if memo != nil && memo.writes == dc.podWrites() && memo.namespace == d.Namespace &&
+			sameReplicaSets(memo.rsUIDs, rsList) && reflect.DeepEqual(memo.selector, d.Spec.Selector) {
+			podMap := make(map[types.UID][]*v1.Pod, len(memo.podMap))
+			for uid, pods := range memo.podMap {
+				podMap[uid] = pods
+			}
+			return podMap, nil
+		}
+	}
 	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
 		return nil, err
@@ -427,7 +463,35 @@ func (dc *Controller) getPodMapForDeployment(d *apps.Deployment, rsList []*apps.
 			podMap[rs.UID] = append(podMap[rs.UID], pod)
 		}
 	}
+	if dc.podWrites != nil {
+		if memo == nil {
+			memo = &podMapMemo{}
+			dc.podMaps[Key(d)] = memo
+		}
+		memo.writes, memo.namespace, memo.selector = dc.podWrites(), d.Namespace, d.Spec.Selector
+		memo.rsUIDs = memo.rsUIDs[:0]
+		for _, rs := range rsList {
+			memo.rsUIDs = append(memo.rsUIDs, rs.UID)
+		}
+		memo.podMap = make(map[types.UID][]*v1.Pod, len(podMap))
+		for uid, pods := range podMap {
+			memo.podMap[uid] = pods
+		}
+	}
 	return podMap, nil
+}
+
+// sameReplicaSets reports whether rsList has the given UIDs, in order.
+func sameReplicaSets(uids []types.UID, rsList []*apps.ReplicaSet) bool {
+	if len(uids) != len(rsList) {
+		return false
+	}
+	for i, rs := range rsList {
+		if rs.UID != uids[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // trace records a Deployment-controller decision about a Deployment.

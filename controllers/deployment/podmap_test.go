@@ -59,8 +59,7 @@ func TestPodMapIsUpstreamsSelectorList(t *testing.T) {
 		dc := NewController(eng, f, client.New(api, "test"), nil)
 		pods := f.Pods().GetIndexer()
 		uids := []types.UID{"rs-a", "rs-b", "rs-c", "rs-d"}
-		n := rapid.IntRange(0, 60).Draw(t, "pods")
-		for i := range n {
+		newPod := func(i int) *v1.Pod {
 			pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{
 				Namespace: rapid.SampledFrom([]string{"default", "other"}).Draw(t, "ns"),
 				Name:      fmt.Sprintf("p-%02d", rapid.IntRange(0, 99).Draw(t, "name")),
@@ -71,16 +70,50 @@ func TestPodMapIsUpstreamsSelectorList(t *testing.T) {
 				pod.OwnerReferences = append(pod.OwnerReferences, metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet",
 					Name: "rs", UID: rapid.SampledFrom(uids).Draw(t, "owner"), Controller: ptr.To(rapid.Bool().Draw(t, "controller"))})
 			}
-			require.NoError(t, pods.Add(pod))
+			return pod
+		}
+		n := rapid.IntRange(0, 60).Draw(t, "pods")
+		for i := range n {
+			require.NoError(t, pods.Add(newPod(i)))
 		}
 		d := &apps.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", UID: "d"},
 			Spec: apps.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}
 		var rsList []*apps.ReplicaSet
-		for _, uid := range uids[:rapid.IntRange(0, 3).Draw(t, "replicasets")] {
-			rsList = append(rsList, &apps.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: string(uid), UID: uid}})
+		pickReplicaSets := func() {
+			rsList = nil
+			for _, uid := range uids[:rapid.IntRange(0, 3).Draw(t, "replicasets")] {
+				rsList = append(rsList, &apps.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: string(uid), UID: uid}})
+			}
 		}
-		got, err := dc.getPodMapForDeployment(d, rsList)
-		require.NoError(t, err)
-		require.Equal(t, upstreamPodMap(t, dc, d, rsList), got)
+		pickReplicaSets()
+		// Later syncs: the map kept from the one before must be given
+		// again only while it would be the same.
+		for round := range rapid.IntRange(1, 8).Draw(t, "syncs") {
+			switch rapid.IntRange(0, 5).Draw(t, "change") {
+			case 0: // nothing changed
+			case 1:
+				require.NoError(t, pods.Add(newPod(n+round)))
+			case 2:
+				if keys := pods.ListKeys(); len(keys) > 0 {
+					obj, _, _ := pods.GetByKey(rapid.SampledFrom(keys).Draw(t, "deleted"))
+					require.NoError(t, pods.Delete(obj))
+				}
+			case 3:
+				if keys := pods.ListKeys(); len(keys) > 0 {
+					obj, _, _ := pods.GetByKey(rapid.SampledFrom(keys).Draw(t, "relabeled"))
+					pod := obj.(*v1.Pod).DeepCopy()
+					pod.Labels = map[string]string{"app": rapid.SampledFrom([]string{"web", "api"}).Draw(t, "app")}
+					require.NoError(t, pods.Update(pod))
+				}
+			case 4:
+				pickReplicaSets()
+			case 5:
+				d = d.DeepCopy()
+				d.Spec.Selector.MatchLabels["app"] = rapid.SampledFrom([]string{"web", "api"}).Draw(t, "selected")
+			}
+			got, err := dc.getPodMapForDeployment(d, rsList)
+			require.NoError(t, err)
+			require.Equal(t, upstreamPodMap(t, dc, d, rsList), got, "sync %d", round)
+		}
 	})
 }
