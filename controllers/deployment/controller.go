@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	appslisters "k8s.io/client-go/listers/apps/v1"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -40,13 +39,29 @@ var replicaSetKind = apps.SchemeGroupVersion.WithKind("ReplicaSet")
 // Deployment's ReplicaSets, groups their pods and runs a Syncer whose
 // Client writes through the API.
 type Controller struct {
-	eng       *sim.Engine
-	client    client.Interface
-	recorder  record.EventRecorder
-	dLister   appslisters.DeploymentLister
-	rsLister  appslisters.ReplicaSetLister
-	podLister corelisters.PodLister
-	queue     *informer.Queue[string]
+	eng      *sim.Engine
+	client   client.Interface
+	recorder record.EventRecorder
+	dLister  appslisters.DeploymentLister
+	rsLister appslisters.ReplicaSetLister
+	// podIndexer has controllerutil.PodControllerUIDIndex.
+	podIndexer cache.Indexer
+	// podWrites counts podIndexer's writes (nil when it does not).
+	podWrites func() uint64
+	// podMaps holds each Deployment's last pod map (by key), valid while
+	// podWrites stays the same (see getPodMapForDeployment).
+	podMaps map[string]*podMapMemo
+	queue   *informer.Queue[string]
+}
+
+// podMapMemo is a pod map and what it was computed from: the pod cache at
+// its writes count, the namespace, the selector and the ReplicaSets' UIDs.
+type podMapMemo struct {
+	writes    uint64
+	namespace string
+	selector  *metav1.LabelSelector
+	rsUIDs    []types.UID
+	podMap    map[types.UID][]*v1.Pod
 }
 
 // NewController creates the controller and registers its handlers (call
@@ -54,12 +69,18 @@ type Controller struct {
 func NewController(eng *sim.Engine, f *informer.Factory, cl client.Interface, recorder record.EventRecorder) *Controller {
 	dInformer, rsInformer, podInformer := f.Deployments(), f.ReplicaSets(), f.Pods()
 	dc := &Controller{
-		eng:       eng,
-		client:    cl,
-		recorder:  recorder,
-		dLister:   dInformer.Lister(),
-		rsLister:  rsInformer.Lister(),
-		podLister: podInformer.Lister(),
+		eng:      eng,
+		client:   cl,
+		recorder: recorder,
+		dLister:  dInformer.Lister(),
+		rsLister: rsInformer.Lister(),
+	}
+	if err := controllerutil.AddPodControllerUIDIndexer(podInformer); err != nil {
+		panic(fmt.Sprintf("deployment controller: %v", err))
+	}
+	dc.podIndexer = podInformer.GetIndexer()
+	if w, ok := dc.podIndexer.(interface{ Writes() uint64 }); ok {
+		dc.podWrites, dc.podMaps = w.Writes, map[string]*podMapMemo{}
 	}
 	dc.queue = informer.NewQueue[string](eng, "deployment", informer.DefaultControllerRateLimiter[string](eng), dc.processKey)
 	dInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -299,6 +320,7 @@ func (dc *Controller) syncDeployment(key string) error {
 	}
 	deployment, err := dc.dLister.Deployments(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
+		delete(dc.podMaps, key)
 		return nil
 	}
 	if err != nil {
@@ -391,13 +413,33 @@ func (dc *Controller) getReplicaSetsForDeployment(d *apps.Deployment) ([]*apps.R
 
 // getPodMapForDeployment groups the pods matching d's selector by the UID
 // of their controlling ReplicaSet (only ReplicaSets in rsList; inactive
-// pods included, as Recreate needs them).
+// pods included, as Recreate needs them). Upstream lists the namespace's
+// pods by the selector and groups them by controller; this reads each
+// ReplicaSet's pods through the controller-UID index and keeps those of
+// d's namespace that match the selector: the same pods in the same (key)
+// order, without walking the namespace's other pods. (A Deployment stuck
+// with unavailable replicas after its rollout completed is requeued
+// rate-limited, ten syncs a second, as upstream's requeueStuckDeployment
+// does: with thousands of pods the list was most of the run.)
+//
+// The map is kept per Deployment and given again (a copy of the map, the
+// same slices) while the pod cache has had no write and the namespace,
+// selector and ReplicaSets are the same: it would hold the same pods. The
+// callers only read it.
 func (dc *Controller) getPodMapForDeployment(d *apps.Deployment, rsList []*apps.ReplicaSet) (map[types.UID][]*v1.Pod, error) {
-	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-	if err != nil {
-		return nil, err
+	var memo *podMapMemo
+	if dc.podWrites != nil {
+		memo = dc.podMaps[Key(d)]
+		if memo != nil && memo.writes == dc.podWrites() && memo.namespace == d.Namespace &&
+			sameReplicaSets(memo.rsUIDs, rsList) && reflect.DeepEqual(memo.selector, d.Spec.Selector) {
+			podMap := make(map[types.UID][]*v1.Pod, len(memo.podMap))
+			for uid, pods := range memo.podMap {
+				podMap[uid] = pods
+			}
+			return podMap, nil
+		}
 	}
-	pods, err := dc.podLister.Pods(d.Namespace).List(selector)
+	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
 		return nil, err
 	}
@@ -405,16 +447,51 @@ func (dc *Controller) getPodMapForDeployment(d *apps.Deployment, rsList []*apps.
 	for _, rs := range rsList {
 		podMap[rs.UID] = []*v1.Pod{}
 	}
-	for _, pod := range pods {
-		ref := metav1.GetControllerOf(pod)
-		if ref == nil {
-			continue
+	for _, rs := range rsList {
+		if len(podMap[rs.UID]) > 0 {
+			continue // listed twice
 		}
-		if _, ok := podMap[ref.UID]; ok {
-			podMap[ref.UID] = append(podMap[ref.UID], pod)
+		objs, err := dc.podIndexer.ByIndex(controllerutil.PodControllerUIDIndex, string(rs.UID))
+		if err != nil {
+			return nil, err
+		}
+		for _, obj := range objs {
+			pod, ok := obj.(*v1.Pod)
+			if !ok || pod.Namespace != d.Namespace || !selector.Matches(labels.Set(pod.Labels)) {
+				continue
+			}
+			podMap[rs.UID] = append(podMap[rs.UID], pod)
+		}
+	}
+	if dc.podWrites != nil {
+		if memo == nil {
+			memo = &podMapMemo{}
+			dc.podMaps[Key(d)] = memo
+		}
+		memo.writes, memo.namespace, memo.selector = dc.podWrites(), d.Namespace, d.Spec.Selector
+		memo.rsUIDs = memo.rsUIDs[:0]
+		for _, rs := range rsList {
+			memo.rsUIDs = append(memo.rsUIDs, rs.UID)
+		}
+		memo.podMap = make(map[types.UID][]*v1.Pod, len(podMap))
+		for uid, pods := range podMap {
+			memo.podMap[uid] = pods
 		}
 	}
 	return podMap, nil
+}
+
+// sameReplicaSets reports whether rsList has the given UIDs, in order.
+func sameReplicaSets(uids []types.UID, rsList []*apps.ReplicaSet) bool {
+	if len(uids) != len(rsList) {
+		return false
+	}
+	for i, rs := range rsList {
+		if rs.UID != uids[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // trace records a Deployment-controller decision about a Deployment.

@@ -248,6 +248,17 @@ type Traffic struct {
 	// uniformShares is shares' last uniform answer (read-only).
 	uniformShares []float64
 
+	// batching: route is adding up the requests of an untraced flow per
+	// endpoint, outcome and hop (batch, in first-seen order; batchIdx
+	// indexes it) rather than accounting them per entry node; see route.
+	batching bool
+	batch    []batched
+	batchIdx map[batchKey]int
+	// routed counts the requests routed so far (saturating): while it is
+	// at most 2⁵³ every counter of kubesim_requests_total is an integer a
+	// float64 holds exactly, whatever the batches that added up to it.
+	routed uint64
+
 	requests *promstats.CounterVec
 	duration *promstats.HistogramVec
 	stats    map[svcKey]*Stats
@@ -266,7 +277,7 @@ func New(eng *sim.Engine, proxies *proxy.Cluster, world World, reg *promstats.Re
 		podUp:  map[podKey]bool{},
 		nodeUp: map[string]bool{},
 		podRPS: map[podKey]float64{}, podLoad: map[podKey]float64{},
-		planIdx: map[podKey]int{}, planLists: map[*proxy.Endpoint]*plannedList{}, planFailing: map[svcKey]bool{},
+		planIdx: map[podKey]int{}, batchIdx: map[batchKey]int{}, planLists: map[*proxy.Endpoint]*plannedList{}, planFailing: map[svcKey]bool{},
 		stats: map[svcKey]*Stats{},
 		requests: reg.Counter("kubesim_requests_total",
 			"Requests sent to Services, by target pod, node and outcome (pod=\"\" and node=<entry node> for requests that failed before reaching a pod).",
@@ -506,7 +517,88 @@ func (t *Traffic) entryNodes(f *flow) ([]string, string) {
 
 // route sends c requests of flow f, arriving at at, through the entry
 // nodes and their kube-proxies, and accounts them.
+//
+// The requests of an untraced flow that reach an endpoint are accounted
+// once per endpoint, outcome and hop after every entry node has routed
+// its share, rather than once per entry node and endpoint: the counters
+// and stats are integer sums (exact in a float64 up to 2⁵³ requests in
+// all, see routed) and the latency histogram's totals do not depend on
+// how its observations are batched (Histogram.ObserveShiftedExp), so the
+// metrics are the same bit for bit, for a cost per endpoint rather than
+// per endpoint and entry node.
 func (t *Traffic) route(f *flow, c uint64, at time.Duration) {
+	batch := !f.traced && c <= 1<<53 && t.routed <= 1<<53-c
+	if t.routed > math.MaxUint64-c {
+		t.routed = math.MaxUint64
+	} else {
+		t.routed += c
+	}
+	if batch {
+		t.batching = true
+		defer t.flushBatch(f, at)
+	}
+	t.routeEntries(f, c, at)
+}
+
+// batchKey identifies the requests route adds up: one endpoint (of one
+// kube-proxy's list), the outcome and the network hop. (Plain memory, so
+// the map hashes it without reading strings.)
+type batchKey struct {
+	ep      *proxy.Endpoint
+	hop     time.Duration
+	outcome endpointOutcome
+}
+
+// endpointOutcome is what happened to requests that reached an endpoint.
+type endpointOutcome uint8
+
+const (
+	epServed endpointOutcome = iota
+	epNodeDown
+	epPodNotServing
+)
+
+// outcomeReason is the outcome label and failure reason of each
+// endpointOutcome.
+var outcomeReason = [...][2]string{epServed: {Served, ""}, epNodeDown: {Failed, ReasonNodeDown}, epPodNotServing: {Failed, ReasonPodNotServing}}
+
+// batched is the requests of one batchKey.
+type batched struct {
+	key batchKey
+	n   uint64
+}
+
+// accountEndpoint accounts n requests of f that reached ep, or adds them
+// to the batch while route is batching.
+func (t *Traffic) accountEndpoint(f *flow, n uint64, at time.Duration, entry string, ep *proxy.Endpoint, o endpointOutcome, hop time.Duration) {
+	if !t.batching {
+		t.account(f, n, at, entry, ep, outcomeReason[o][0], outcomeReason[o][1], hop)
+		return
+	}
+	k := batchKey{ep: ep, hop: hop, outcome: o}
+	if j, ok := t.batchIdx[k]; ok {
+		t.batch[j].n += n
+		return
+	}
+	t.batchIdx[k] = len(t.batch)
+	t.batch = append(t.batch, batched{key: k, n: n})
+}
+
+// flushBatch accounts the batch (requests of untraced flows carry no entry
+// node past the metrics, which name the endpoint's node) and ends it.
+func (t *Traffic) flushBatch(f *flow, at time.Duration) {
+	t.batching = false
+	for _, b := range t.batch {
+		o := outcomeReason[b.key.outcome]
+		t.account(f, b.n, at, "", b.key.ep, o[0], o[1], b.key.hop)
+	}
+	clear(t.batch)
+	t.batch = t.batch[:0]
+	clear(t.batchIdx)
+}
+
+// routeEntries is route's work: spread c requests over the entry nodes.
+func (t *Traffic) routeEntries(f *flow, c uint64, at time.Duration) {
 	entries, reason := t.entryNodes(f)
 	if reason != "" {
 		node := ""
@@ -576,11 +668,11 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 		ep := &r.Endpoints[i]
 		switch {
 		case ep.Node != "" && !t.nodeIsUp(ep.Node):
-			t.account(f, cnt, at, node, ep, Failed, ReasonNodeDown, 0)
+			t.accountEndpoint(f, cnt, at, node, ep, epNodeDown, 0)
 		case ep.Pod != "" && !t.podIsServing(ep.Namespace, ep.Pod):
-			t.account(f, cnt, at, node, ep, Failed, ReasonPodNotServing, 0)
+			t.accountEndpoint(f, cnt, at, node, ep, epPodNotServing, 0)
 		default:
-			t.account(f, cnt, at, node, ep, Served, "", t.hop(f, node, ep))
+			t.accountEndpoint(f, cnt, at, node, ep, epServed, t.hop(f, node, ep))
 		}
 	}
 }

@@ -811,3 +811,85 @@ func TestNewRateKeepsTheArrivalPhase(t *testing.T) {
 		assert.Equal(t, before+1, e.tr.Stats("default", "web").Served)
 	}
 }
+
+// The requests of an untraced load are accounted once per endpoint,
+// outcome and hop after all entry nodes have routed (route's batch): the
+// whole exposition — counters, the latency histogram's buckets, sums and
+// counts — and the stats are bit for bit those of accounting each entry
+// node's share of each endpoint on its own (what route does past 2⁵³
+// requests routed, forced here), whatever the changes of endpoints, pods,
+// nodes and rates, with and without session affinity, from the cluster,
+// from outside and from one node.
+func TestBatchedAccountingIsPerEntryAccounting(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		type step struct {
+			at        time.Duration
+			kind, arg int
+		}
+		var script []step
+		for range rapid.IntRange(0, 12).Draw(rt, "steps") {
+			script = append(script, step{
+				at:   time.Duration(rapid.Int64Range(1_000_000_000, 30_000_000_000).Draw(rt, "at")),
+				kind: rapid.IntRange(0, 3).Draw(rt, "kind"),
+				arg:  rapid.IntRange(0, 15).Draw(rt, "arg"),
+			})
+		}
+		affinity := rapid.Bool().Draw(rt, "affinity")
+		rps := float64(rapid.IntRange(21, 5000).Draw(rt, "rps"))
+		from := rapid.SampledFrom([]string{FromCluster, FromExternal, "node-2"}).Draw(rt, "from")
+		run := func(perEntry bool) (Stats, string) {
+			e := newEnv(proxy.ModeRoundRobin, Config{ClientsPerNode: 3})
+			if perEntry {
+				e.tr.routed = 1<<53 + 1
+			}
+			if affinity {
+				svc := webService()
+				svc.Spec.SessionAffinity = v1.ServiceAffinityClientIP
+				e.pc.OnServiceUpdate(svc)
+			}
+			require.NoError(rt, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: rps, From: from, Trace: TraceNever}))
+			require.NoError(rt, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: rps / 3, Trace: TraceAuto}))
+			all := []ep{epA, epB, epC, epD}
+			nodes := []string{"node-1", "node-2", "node-3"}
+			for _, s := range script {
+				e.eng.At(s.at, "script", func() {
+					switch s.kind {
+					case 0:
+						var eps []ep
+						for i, x := range all {
+							if s.arg&(1<<i) != 0 {
+								eps = append(eps, x)
+							}
+						}
+						e.pc.OnEndpointSliceUpdate(slice(eps...))
+					case 1:
+						k := "default/" + all[s.arg%4].pod
+						e.w.pods[k] = !e.w.pods[k]
+						e.tr.WorldChanged()
+					case 2:
+						n := nodes[s.arg%3]
+						e.w.nodes[n] = !e.w.nodes[n]
+						if e.w.nodes[n] {
+							e.pc.Start(n)
+						} else {
+							e.pc.Stop(n)
+						}
+						e.tr.WorldChanged()
+					case 3:
+						require.NoError(rt, e.tr.Set(Load{Namespace: "default", Service: "web", RPS: float64(21 + s.arg*97), From: from, Trace: TraceNever}))
+					}
+				})
+			}
+			e.eng.RunUntil(32 * time.Second)
+			e.tr.Flush()
+			return e.tr.Stats("default", "web"), e.reg.Text()
+		}
+		batched, batchedText := run(false)
+		perEntry, perEntryText := run(true)
+		require.Equal(rt, perEntry, batched)
+		require.Equal(rt, perEntryText, batchedText)
+		if batched.Served > 0 {
+			require.Contains(rt, batchedText, "kubesim_request_duration_seconds_bucket")
+		}
+	})
+}

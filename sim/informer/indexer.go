@@ -41,6 +41,9 @@ type Indexer struct {
 	// so gets one key string rather than one per informer.
 	shared *keyMemo
 	rv     string
+	// writes counts the calls that may have changed the items (puts,
+	// removes, replaces): while it stays the same, so do the items.
+	writes uint64
 	// nsValue holds the namespace index's value while it is used.
 	nsValue [1]string
 }
@@ -113,12 +116,14 @@ func (ix *Indexer) put(key string, obj any) {
 
 // replace sets key, which holds old, to obj.
 func (ix *Indexer) replace(key string, old, obj any) {
+	ix.writes++
 	ix.items[key] = obj
 	ix.reindex(key, old, obj)
 }
 
 // insert adds key, which is not held, with obj.
 func (ix *Indexer) insert(key string, obj any) {
+	ix.writes++
 	ix.order.ReplaceOrInsert(key)
 	ix.items[key] = obj
 	ix.index(key, obj)
@@ -186,6 +191,7 @@ func (ix *Indexer) moveKey(name, key, from, to string) {
 }
 
 func (ix *Indexer) remove(key string) {
+	ix.writes++
 	old, ok := ix.items[key]
 	if !ok {
 		return
@@ -275,6 +281,7 @@ func (ix *Indexer) GetByKey(key string) (any, bool, error) {
 
 // Replace swaps the whole content for list.
 func (ix *Indexer) Replace(list []any, rv string) error {
+	ix.writes++
 	ix.items = map[string]any{}
 	ix.order = newKeySet()
 	for name := range ix.indices {
@@ -292,6 +299,10 @@ func (ix *Indexer) Resync() error { return nil }
 
 // LastStoreSyncResourceVersion returns the resourceVersion of the last Replace or Bookmark.
 func (ix *Indexer) LastStoreSyncResourceVersion() string { return ix.rv }
+
+// Writes counts the writes to the indexer so far: while it stays the
+// same, every list, get and index read returns the same objects.
+func (ix *Indexer) Writes() uint64 { return ix.writes }
 
 // Bookmark records a resourceVersion.
 func (ix *Indexer) Bookmark(rv string) { ix.rv = rv }

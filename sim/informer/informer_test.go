@@ -401,3 +401,36 @@ func TestValueIndexMatchesAnIndexFunc(t *testing.T) {
 	require.Len(t, objs, 1)
 	assert.Equal(t, "b", objs[0].(*v1.Pod).Name)
 }
+
+// Writes changes with every change of the cache, through the watch or the
+// store's methods, and only then.
+func TestIndexerWritesCountsChanges(t *testing.T) {
+	eng, c, f := setup(t)
+	pods := c.CoreV1().Pods("default")
+	inf := f.Pods()
+	f.Start()
+	ix := inf.GetIndexer().(*informer.Indexer)
+	writes := ix.Writes()
+	changed := func(what string) {
+		t.Helper()
+		eng.RunFor(time.Second)
+		assert.Greater(t, ix.Writes(), writes, what)
+		writes = ix.Writes()
+	}
+	p, err := pods.Create(ctx, mkpod("a", "n1"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	changed("create")
+	eng.RunFor(time.Second)
+	_, _ = inf.Lister().List(labels.Everything())
+	assert.Equal(t, writes, ix.Writes(), "no change, no write")
+	p.Labels = map[string]string{"app": "api"}
+	_, err = pods.Update(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	changed("update")
+	require.NoError(t, pods.Delete(ctx, "a", metav1.DeleteOptions{}))
+	changed("delete")
+	require.NoError(t, ix.Add(mkpod("b", "n1")))
+	changed("Add")
+	require.NoError(t, ix.Replace(nil, ""))
+	changed("Replace with nothing")
+}
