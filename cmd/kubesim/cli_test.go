@@ -985,3 +985,25 @@ func TestEveryCommandsHelpListsExitCode3(t *testing.T) {
 		assert.Contains(t, strings.Join(strings.Fields(out), " "), "3 an internal error (a bug in kubesim)", cmd)
 	}
 }
+
+// The expectations' descriptions start in one column, however long a
+// timing is ("throughout 30s-2m50s" is wider than "within 2m").
+func TestExpectationLinesLineUp(t *testing.T) {
+	sc := strings.Replace(passing, "  - {name: deleted, at: 3m, count: configmaps, equals: 0}\n",
+		"  - {name: deleted, at: 3m, count: configmaps, equals: 0}\n"+
+			"  - {name: one deployment, from: 30s, throughout: 2m50s, count: deployments, equals: 1}\n", 1)
+	code, out, errOut := cli(t, "run", "-q", write(t, "lined.yaml", sc))
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	var starts []int
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "  PASS  ") {
+			for _, name := range []string{"scaled", "deleted", "one deployment"} {
+				if i := strings.Index(line, name); i > 0 {
+					starts = append(starts, i)
+				}
+			}
+		}
+	}
+	require.Len(t, starts, 3, out)
+	assert.Equal(t, []int{starts[0], starts[0], starts[0]}, starts, out)
+}

@@ -28,8 +28,9 @@ func writeText(w io.Writer, res *runner.Result, rerun string, quiet bool, explan
 	if len(res.Expectations) == 0 {
 		fmt.Fprintln(w, "  (none)")
 	}
+	width := timingWidth(res.Expectations)
 	for _, e := range res.Expectations {
-		fmt.Fprintln(w, "  "+expectationLine(e, res.Seed))
+		fmt.Fprintln(w, "  "+expectationLine(e, res.Seed, width))
 	}
 	if len(res.Errors) > 0 {
 		fmt.Fprintln(w, "\nERRORS")
@@ -88,18 +89,30 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// expectationLine prints one expectation's outcome.
-func expectationLine(e scenarios.Result, seed uint64) string {
+// timingWidth is the width of the expectations' timing column: at least
+// 14, wider when a timing is ("throughout 30s-10m"), so that the
+// descriptions start in one column.
+func timingWidth(results []scenarios.Result) int {
+	width := 14
+	for _, e := range results {
+		width = max(width, len(e.Expectation.When()))
+	}
+	return width
+}
+
+// expectationLine prints one expectation's outcome, its timing padded to
+// width.
+func expectationLine(e scenarios.Result, seed uint64, width int) string {
 	x := e.Expectation
 	when := x.When()
 	switch e.Status {
 	case scenarios.Passed:
-		return fmt.Sprintf("PASS  %-14s %s (decided at %s)", when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)))
+		return fmt.Sprintf("PASS  %-*s %s (decided at %s)", width, when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)))
 	case scenarios.Failed:
-		return fmt.Sprintf("FAIL  %-14s %s: decided at %s, observed %q, wants %s [%s, seed %d]",
-			when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)), e.Observed, x.Wants(), x.Source, seed)
+		return fmt.Sprintf("FAIL  %-*s %s: decided at %s, observed %q, wants %s [%s, seed %d]",
+			width, when, x.Description(), scenarios.FormatDuration(e.DecidedAt.Truncate(time.Millisecond)), e.Observed, x.Wants(), x.Source, seed)
 	}
-	return fmt.Sprintf("----  %-14s %s: not checked, the run stopped before %s", when, x.Description(), scenarios.FormatDuration(x.Time))
+	return fmt.Sprintf("----  %-*s %s: not checked, the run stopped before %s", width, when, x.Description(), scenarios.FormatDuration(x.Time))
 }
 
 func dash(s string) string {

@@ -41,8 +41,8 @@ func TestRunReportsThroughout(t *testing.T) {
 	code, out, errOut := cli(t, "run", "-q", file)
 	require.Equal(t, 1, code, "%s\n%s", out, errOut)
 	assert.Regexp(t, `FAIL  throughout 30s-3m +settings kept: decided at 2m, observed "configmap/settings not found in namespace default", wants "slow" \[.*throughout.yaml:14, seed 5\]`, out)
-	assert.Contains(t, out, "PASS  throughout 1m-3m scaled for good (decided at 3m)")
-	assert.Contains(t, out, "PASS  throughout 3m  one configmap at most (decided at 3m)")
+	assert.Contains(t, out, "PASS  throughout 1m-3m  scaled for good (decided at 3m)")
+	assert.Contains(t, out, "PASS  throughout 3m     one configmap at most (decided at 3m)")
 
 	code, out, _ = cli(t, "run", "-o", "json", file)
 	require.Equal(t, 1, code)
@@ -62,7 +62,7 @@ func TestRunReportsThroughout(t *testing.T) {
 	code, out, _ = cli(t, "run", "-q", file, "--until", "2m30s")
 	require.Equal(t, 1, code)
 	assert.Contains(t, out, `FAIL  throughout 30s-3m settings kept: decided at 2m`)
-	assert.Contains(t, out, "----  throughout 1m-3m scaled for good: not checked, the run stopped before 3m")
+	assert.Contains(t, out, "----  throughout 1m-3m  scaled for good: not checked, the run stopped before 3m")
 	assert.Contains(t, out, "FAIL: 0 passed, 1 failed, 2 not checked (after --until)")
 
 	// same seed, same bytes
