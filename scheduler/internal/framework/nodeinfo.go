@@ -32,7 +32,8 @@ type NodeInfo struct {
 	Allocatable Resource
 	// Requested is the sum of the pods' Requests.
 	Requested Resource
-	// NonZeroRequested sums the pods' non-zero CPU and memory requests.
+	// NonZeroRequested sums the pods' non-zero CPU and memory requests
+	// (PodInfo.NodeNonZero).
 	NonZeroRequested Resource
 
 	// Node is the node object; nil for a "ghost" entry that still holds pods
@@ -106,8 +107,9 @@ func (n *NodeInfo) AddPod(pi *PodInfo) {
 		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, pi)
 	}
 	n.Requested.AddResource(&pi.Requests)
-	n.NonZeroRequested.MilliCPU += pi.NonZeroMilliCPU
-	n.NonZeroRequested.Memory += pi.NonZeroMemory
+	cpu, mem := pi.NodeNonZero()
+	n.NonZeroRequested.MilliCPU += cpu
+	n.NonZeroRequested.Memory += mem
 	for _, p := range pi.HostPorts {
 		if n.UsedPorts == nil {
 			n.UsedPorts = map[string]map[ProtocolPort]int{}
@@ -146,8 +148,9 @@ func (n *NodeInfo) RemovePod(pi *PodInfo) {
 		n.PodsWithRequiredAntiAffinity = removeUID(n.PodsWithRequiredAntiAffinity, old.UID)
 	}
 	n.Requested.SubResource(&old.Requests)
-	n.NonZeroRequested.MilliCPU -= old.NonZeroMilliCPU
-	n.NonZeroRequested.Memory -= old.NonZeroMemory
+	cpu, mem := old.NodeNonZero()
+	n.NonZeroRequested.MilliCPU -= cpu
+	n.NonZeroRequested.Memory -= mem
 	for _, p := range old.HostPorts {
 		m := n.UsedPorts[p.IP]
 		pp := ProtocolPort{p.Protocol, p.Port}

@@ -32,8 +32,10 @@ type PodInfo struct {
 	// Requests is what NodeResourcesFit checks: max(sum of app containers and
 	// restartable init containers, each init container) plus overhead.
 	Requests Resource
-	// NonZeroMilliCPU and NonZeroMemory are the requests used by the scoring
-	// plugins, with 100m / 200MiB assumed for containers that request nothing.
+	// NonZeroMilliCPU and NonZeroMemory are the requests LeastAllocated
+	// scores the pod with when it is being scheduled, with 100m / 200MiB
+	// assumed for containers that request nothing (what it adds to a node
+	// can differ: NodeNonZero).
 	NonZeroMilliCPU int64
 	NonZeroMemory   int64
 	// HostPorts are the container ports with a hostPort, sanitised (empty IP
@@ -191,6 +193,35 @@ func (pi *PodInfo) computeRequests() {
 	if q, ok := nz[v1.ResourceMemory]; ok {
 		pi.NonZeroMemory = q.Value()
 	}
+}
+
+// NodeNonZero returns the non-zero CPU and memory requests the pod adds to
+// its node's NonZeroRequested (upstream PodInfo.CalculateResource). They
+// are NonZeroMilliCPU and NonZeroMemory, except for a pod with pod-level
+// requests: there the 100m / 200MiB defaults fill in only a resource that
+// neither the pod nor any container requests (getNonMissingContainerRequests),
+// where the incoming pod's score request defaults every container without
+// one. Pods with pod-level requests are rare, so this is recomputed on
+// demand rather than carried by every PodInfo.
+func (pi *PodInfo) NodeNonZero() (milliCPU, memory int64) {
+	pod := pi.Pod
+	if pod.Spec.Resources == nil || !resourcehelper.IsPodLevelRequestsSet(pod) {
+		return pi.NonZeroMilliCPU, pi.NonZeroMemory
+	}
+	reqs := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	var nonMissing v1.ResourceList
+	for _, name := range [2]v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+		if _, ok := reqs[name]; !ok {
+			if nonMissing == nil {
+				nonMissing = v1.ResourceList{}
+			}
+			nonMissing[name] = nonMissingRequests[name]
+		}
+	}
+	if nonMissing != nil {
+		reqs = resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{NonMissingContainerRequests: nonMissing})
+	}
+	return reqs.Cpu().MilliValue(), reqs.Memory().Value()
 }
 
 // DefaultBindAllHostIP is the wildcard host IP a hostPort binds when no IP is given.
