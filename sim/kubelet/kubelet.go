@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -1050,7 +1052,8 @@ func (k *Kubelet) KillContainer(namespace, name, containerName string) error {
 
 // admit runs the kubelet's admission checks (upstream's predicate admit
 // handler): resources first (pods, cpu, memory, ephemeral-storage, extended
-// resources), then the OS label, node affinity, host ports and untolerated
+// resources, leaving out the extended resources the node does not have),
+// then the OS label, node affinity, host ports and untolerated
 // NoExecute taints. It returns a reason and message for a rejection.
 func (k *Kubelet) admit(pod *v1.Pod, req resourceSum) (string, string) {
 	if os, ok := pod.Labels[v1.LabelOSStable]; ok && os != "linux" {
@@ -1082,6 +1085,11 @@ func (k *Kubelet) admit(pod *v1.Pod, req resourceSum) (string, string) {
 	sort.Strings(names)
 	for _, n := range names {
 		rn := v1.ResourceName(n)
+		if _, known := k.alloc.scalar[rn]; !known && isExtendedResource(rn) {
+			// removeMissingExtendedResources: a cluster-level resource
+			// the node does not know is not the kubelet's to check.
+			continue
+		}
 		if v := req.scalar[rn]; v > 0 && v > k.alloc.scalar[rn]-k.used.scalar[rn] {
 			return insufficient(n, v, k.used.scalar[rn], k.alloc.scalar[rn])
 		}
@@ -1110,6 +1118,16 @@ func (k *Kubelet) currentNode() *v1.Node {
 		return nil
 	}
 	return obj.(*v1.Node)
+}
+
+// isExtendedResource is upstream's helper.IsExtendedResourceName: a
+// domain-qualified name outside kubernetes.io (example.com/gpu).
+func isExtendedResource(name v1.ResourceName) bool {
+	s := string(name)
+	if !strings.Contains(s, "/") || strings.Contains(s, v1.ResourceDefaultNamespacePrefix) || strings.HasPrefix(s, v1.DefaultResourceRequestsPrefix) {
+		return false
+	}
+	return len(validation.IsQualifiedName(v1.DefaultResourceRequestsPrefix+s)) == 0
 }
 
 func (s *resourceSum) add(o resourceSum, sign int64) {

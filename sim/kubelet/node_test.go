@@ -270,3 +270,32 @@ func TestAnnotationsAreValidatedAtAdmission(t *testing.T) {
 	_, err := e.cl.CoreV1().Pods("default").Create(ctx, ok, metav1.CreateOptions{})
 	require.NoError(t, err)
 }
+
+// Admission drops the requests of extended resources the node does not
+// have at all before the fit check (upstream predicate.go
+// removeMissingExtendedResources, for containers and init containers:
+// cluster-level resources unknown to nodes), so such a pod bound directly
+// to the node runs; an extended resource the node has, and hugepages
+// (native, never dropped), are still checked.
+func TestAdmissionIgnoresExtendedResourcesTheNodeLacks(t *testing.T) {
+	e := newEnv(t, kubelet.Config{})
+	require.NoError(t, e.c.AddNode(cluster.NodeSpec{Name: "n1", Capacity: v1.ResourceList{
+		v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("2Gi"), "example.com/gpu": resource.MustParse("1")}}))
+	withExtra := func(c v1.Container, name, q string) v1.Container {
+		c.Resources.Requests = v1.ResourceList{v1.ResourceName(name): resource.MustParse(q)}
+		c.Resources.Limits = c.Resources.Requests
+		return c
+	}
+	e.create(pod("licence", withExtra(ctr("c", "img:1"), "cluster.example/licence", "5")), "n1")
+	initPod := pod("init-licence", ctr("c", "img:1"))
+	initPod.Spec.InitContainers = []v1.Container{withExtra(ctr("i", "img:1"), "cluster.example/licence", "1")}
+	e.create(initPod, "n1")
+	e.create(pod("gpus", withExtra(ctr("c", "img:1"), "example.com/gpu", "2")), "n1")
+	e.create(pod("huge", withExtra(ctr("c", "img:1"), "hugepages-2Mi", "2Mi")), "n1")
+	e.at(30 * time.Second)
+	assert.Equal(t, v1.PodRunning, e.get("licence").Status.Phase, e.get("licence").Status.Message)
+	assert.Equal(t, v1.PodRunning, e.get("init-licence").Status.Phase, e.get("init-licence").Status.Message)
+	assert.Equal(t, "OutOfexample.com/gpu", e.get("gpus").Status.Reason)
+	assert.Equal(t, "Pod was rejected: Node didn't have enough resource: example.com/gpu, requested: 2, used: 0, capacity: 1", e.get("gpus").Status.Message)
+	assert.Equal(t, "OutOfhugepages-2Mi", e.get("huge").Status.Reason)
+}
