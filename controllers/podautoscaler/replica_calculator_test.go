@@ -259,3 +259,30 @@ func TestCalculatePodRequestsPodLevel(t *testing.T) {
 	assert.Equal(t, int32(50), util)
 	assert.Equal(t, int32(2), got)
 }
+
+// Upstream calculatePodRequestsFromContainers: the regular containers plus
+// the restartable init containers (sidecars); a run-once init container
+// counts for nothing, even when it requests more (unlike the scheduler's
+// max over init containers), and a sidecar can be named by a
+// ContainerResource metric.
+func TestCalculatePodRequestsSidecars(t *testing.T) {
+	always := v1.ContainerRestartPolicyAlways
+	cpu := func(q string) v1.ResourceRequirements {
+		return v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse(q)}}
+	}
+	p := testPod("p0", "500m", func(p *v1.Pod) {
+		p.Spec.InitContainers = []v1.Container{
+			{Name: "once", Resources: cpu("4")},
+			{Name: "proxy", RestartPolicy: &always, Resources: cpu("100m")},
+		}
+	})
+	reqs, err := calculatePodRequests([]*v1.Pod{p}, "", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(600), reqs["p0"], "c + proxy, not the run-once init container")
+	reqs, err = calculatePodRequests([]*v1.Pod{p}, "proxy", v1.ResourceCPU)
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), reqs["p0"])
+	p.Spec.InitContainers[1].Resources = v1.ResourceRequirements{}
+	_, err = calculatePodRequests([]*v1.Pod{p}, "", v1.ResourceCPU)
+	assert.EqualError(t, err, "missing request for cpu in container proxy of Pod p0")
+}
