@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -53,7 +54,7 @@ func WithMetricNames(names ...string) Option {
 // Files under spec.files are read relative to its directory. On any problem
 // it returns a nil scenario and an ErrorList holding every error found.
 func Load(file string, opts ...Option) (*Scenario, error) {
-	data, err := os.ReadFile(file)
+	data, err := readFile(file)
 	if err != nil {
 		return nil, ErrorList{{File: file, Message: "cannot read scenario: " + pathErrorText(err)}}
 	}
@@ -73,10 +74,35 @@ func LoadBytes(name string, data []byte, baseDir string, opts ...Option) (*Scena
 		if st, err := os.Stat(full); err == nil && st.IsDir() {
 			return nil, shown, errors.New("is a directory; list the manifest files themselves")
 		}
-		b, err := os.ReadFile(full)
+		b, err := readFile(full)
 		return b, shown, err
 	}
 	return load(name, data, read, opts)
+}
+
+// maxFileBytes bounds what is read of a scenario or manifest file, so that
+// /dev/zero or a runaway generator is an error, not a process out of
+// memory. The API server takes at most 3 MiB per object; a scenario of
+// 5,000 nodes and thousands of manifests stays far below this.
+const maxFileBytes = 64 << 20
+
+var errFileTooLarge = fmt.Errorf("larger than %d MiB", maxFileBytes>>20)
+
+// readFile is os.ReadFile up to maxFileBytes.
+func readFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileBytes {
+		return nil, errFileTooLarge
+	}
+	return data, nil
 }
 
 // LoadFS is Load on a file system (e.g. an embed.FS of built-in scenarios):

@@ -512,3 +512,13 @@ func TestAbsoluteFilesPathIsShownAsWritten(t *testing.T) {
 	require.Len(t, s.Spec.FileObjects, 1)
 	assert.Equal(t, Source{File: abs, Line: 1}, s.Spec.FileObjects[0].Source)
 }
+
+// A scenario or manifest file is read up to a bound: /dev/zero (or a
+// runaway generator's output) is an error naming the file, not a process
+// that runs out of memory.
+func TestFilesAreReadUpToABound(t *testing.T) {
+	_, err := Load("/dev/zero")
+	require.EqualError(t, err, "/dev/zero: cannot read scenario: larger than 64 MiB")
+	_, err = LoadBytes("s.yaml", []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [/dev/zero]\n"), ".")
+	require.EqualError(t, err, `s.yaml:5: spec.files[0]: cannot read "/dev/zero": larger than 64 MiB`)
+}
