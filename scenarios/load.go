@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"time"
 
@@ -278,6 +279,9 @@ func (d *fileDec) nonEmpty(n *yaml.Node, path string) (string, bool) {
 	return s, ok
 }
 
+// wellFormedDuration is time.ParseDuration's syntax.
+var wellFormedDuration = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
 func (d *fileDec) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
@@ -289,6 +293,11 @@ func (d *fileDec) duration(n *yaml.Node, path string) (time.Duration, bool) {
 		return 0, false
 	}
 	v, err := time.ParseDuration(n.Value)
+	if err != nil && wellFormedDuration.MatchString(n.Value) {
+		// The syntax is right, so Go's "invalid duration" is an overflow.
+		d.errorf(n, path, "duration %q is out of range: at most %s", clip(n.Value), time.Duration(math.MaxInt64))
+		return 0, false
+	}
 	if err != nil {
 		d.errorf(n, path, "invalid duration %q%s: use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. \"90s\", \"1h30m\")",
 			clip(n.Value), durationHint(n.Value))
