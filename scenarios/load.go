@@ -3,11 +3,13 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"time"
 
@@ -53,7 +55,7 @@ func WithMetricNames(names ...string) Option {
 // Files under spec.files are read relative to its directory. On any problem
 // it returns a nil scenario and an ErrorList holding every error found.
 func Load(file string, opts ...Option) (*Scenario, error) {
-	data, err := os.ReadFile(file)
+	data, err := readFile(file)
 	if err != nil {
 		return nil, ErrorList{{File: file, Message: "cannot read scenario: " + pathErrorText(err)}}
 	}
@@ -73,10 +75,35 @@ func LoadBytes(name string, data []byte, baseDir string, opts ...Option) (*Scena
 		if st, err := os.Stat(full); err == nil && st.IsDir() {
 			return nil, shown, errors.New("is a directory; list the manifest files themselves")
 		}
-		b, err := os.ReadFile(full)
+		b, err := readFile(full)
 		return b, shown, err
 	}
 	return load(name, data, read, opts)
+}
+
+// maxFileBytes bounds what is read of a scenario or manifest file, so that
+// /dev/zero or a runaway generator is an error, not a process out of
+// memory. The API server takes at most 3 MiB per object; a scenario of
+// 5,000 nodes and thousands of manifests stays far below this.
+const maxFileBytes = 64 << 20
+
+var errFileTooLarge = fmt.Errorf("larger than %d MiB", maxFileBytes>>20)
+
+// readFile is os.ReadFile up to maxFileBytes.
+func readFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileBytes {
+		return nil, errFileTooLarge
+	}
+	return data, nil
 }
 
 // LoadFS is Load on a file system (e.g. an embed.FS of built-in scenarios):
@@ -252,6 +279,9 @@ func (d *fileDec) nonEmpty(n *yaml.Node, path string) (string, bool) {
 	return s, ok
 }
 
+// wellFormedDuration is time.ParseDuration's syntax.
+var wellFormedDuration = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
 func (d *fileDec) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
@@ -263,6 +293,11 @@ func (d *fileDec) duration(n *yaml.Node, path string) (time.Duration, bool) {
 		return 0, false
 	}
 	v, err := time.ParseDuration(n.Value)
+	if err != nil && wellFormedDuration.MatchString(n.Value) {
+		// The syntax is right, so Go's "invalid duration" is an overflow.
+		d.errorf(n, path, "duration %q is out of range: at most %s", clip(n.Value), time.Duration(math.MaxInt64))
+		return 0, false
+	}
 	if err != nil {
 		d.errorf(n, path, "invalid duration %q%s: use Go/Kubernetes durations with units ns, us, ms, s, m, h (e.g. \"90s\", \"1h30m\")",
 			clip(n.Value), durationHint(n.Value))

@@ -512,3 +512,21 @@ func TestAbsoluteFilesPathIsShownAsWritten(t *testing.T) {
 	require.Len(t, s.Spec.FileObjects, 1)
 	assert.Equal(t, Source{File: abs, Line: 1}, s.Spec.FileObjects[0].Source)
 }
+
+// A scenario or manifest file is read up to a bound: /dev/zero (or a
+// runaway generator's output) is an error naming the file, not a process
+// that runs out of memory.
+func TestFilesAreReadUpToABound(t *testing.T) {
+	_, err := Load("/dev/zero")
+	require.EqualError(t, err, "/dev/zero: cannot read scenario: larger than 64 MiB")
+	_, err = LoadBytes("s.yaml", []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  files: [/dev/zero]\n"), ".")
+	require.EqualError(t, err, `s.yaml:5: spec.files[0]: cannot read "/dev/zero": larger than 64 MiB`)
+}
+
+// A duration too long for Go's time.Duration (about 292 years) is out of
+// range, which the error says, rather than a hint about units that the
+// value already has.
+func TestDurationOutOfRangeSaysSo(t *testing.T) {
+	_, err := LoadBytes("t.yaml", []byte("apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 9999999h\n"), ".")
+	require.EqualError(t, err, `t.yaml:4: spec.duration: duration "9999999h" is out of range: at most 2562047h47m16.854775807s`)
+}

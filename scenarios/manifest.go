@@ -2,10 +2,13 @@ package scenarios
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -105,7 +108,7 @@ func (d *fileDec) manifest(n *yaml.Node, path string, nsNode *yaml.Node, nsPath,
 	}
 	acc.SetNamespace(ns)
 	if d.l.opts.validator != nil {
-		for _, fe := range d.validate(obj) {
+		for _, fe := range d.validate(obj, raw, r.Namespaced, ns) {
 			pos, _ := nodeAt(n, fe.Field)
 			d.errorf(pos, joinPath(path, fe.Field), "%s", fe.ErrorBody())
 		}
@@ -154,16 +157,81 @@ func placeholder(n *yaml.Node, r Resource, path, eventNS, file string) *Manifest
 	return m
 }
 
-// validate runs the injected validator on a copy. A panic in it is an
-// internal error; it is reported as a field error rather than crashing the
-// load, so bad input can never take the process down.
-func (d *fileDec) validate(obj runtime.Object) (errs field.ErrorList) {
+// validate runs the injected validator on a copy carrying the
+// last-applied-configuration annotation, as kubectl apply sends the object
+// (its size counts towards the API server's limit on annotations). A panic
+// in it is an internal error; it is reported as a field error rather than
+// crashing the load, so bad input can never take the process down.
+func (d *fileDec) validate(obj runtime.Object, raw []byte, namespaced bool, ns string) (errs field.ErrorList) {
 	defer func() {
 		if r := recover(); r != nil {
 			errs = field.ErrorList{field.InternalError(nil, fmt.Errorf("validation panicked: %v", r))}
 		}
 	}()
-	return d.l.opts.validator.Validate(obj.DeepCopyObject())
+	obj = obj.DeepCopyObject()
+	if original, _, err := appliedConfiguration(raw, obj, namespaced, ns); err == nil {
+		acc, _ := meta.Accessor(obj)
+		ann := maps.Clone(acc.GetAnnotations())
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[v1.LastAppliedConfigAnnotation] = string(original)
+		acc.SetAnnotations(ann)
+	}
+	return d.l.opts.validator.Validate(obj)
+}
+
+// AppliedConfiguration is kubectl's GetModifiedConfiguration
+// (k8s.io/kubectl/pkg/util/apply.go) with its unstructured JSON encoding:
+// the manifest as written (with the namespace kubectl fills in or
+// clears), without the annotation (original, which becomes the
+// last-applied-configuration annotation), and with it (modified, the
+// patch target of kubectl apply).
+func (m *Manifest) AppliedConfiguration() (original, modified []byte, err error) {
+	return appliedConfiguration(m.JSON, m.Object, m.Resource.Namespaced, m.Namespace)
+}
+
+func appliedConfiguration(raw []byte, object runtime.Object, namespaced bool, ns string) (original, modified []byte, err error) {
+	if raw == nil {
+		if raw, err = json.Marshal(object); err != nil {
+			return nil, nil, fmt.Errorf("cannot encode the manifest: %w", err)
+		}
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, nil, fmt.Errorf("cannot read the manifest back: %w", err)
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		obj["metadata"] = md
+	}
+	// The resource builder's SetNamespace and FilterNamespace
+	// (k8s.io/cli-runtime/pkg/resource): a cluster-scoped object has none.
+	if namespaced {
+		md["namespace"] = ns
+	} else {
+		delete(md, "namespace")
+	}
+	// kubectl sets the annotations to a non-nil map before encoding, so a
+	// manifest without annotations records "annotations":{}.
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		md["annotations"] = ann
+	}
+	delete(ann, v1.LastAppliedConfigAnnotation)
+	if original, err = json.Marshal(obj); err != nil {
+		return nil, nil, err
+	}
+	// The unstructured JSON encoder kubectl uses (json.Encoder) ends with a
+	// newline, which the annotation keeps.
+	original = append(original, '\n')
+	ann[v1.LastAppliedConfigAnnotation] = string(original)
+	if modified, err = json.Marshal(obj); err != nil {
+		return nil, nil, err
+	}
+	return original, modified, nil
 }
 
 // unsupportedKind says why kubesim refuses a kind it does not serve: a

@@ -239,7 +239,7 @@ func (r *Run) applyManifest(m *scenarios.Manifest) error {
 		ns = m.Namespace
 	}
 	ref := refString(ns, m.Ref())
-	original, modified, err := appliedConfiguration(m)
+	original, modified, err := m.AppliedConfiguration()
 	if err != nil {
 		return err
 	}
@@ -308,55 +308,6 @@ const (
 		"The missing annotation will be patched automatically."
 	warningChangesOnDeletingResource = "Warning: Detected changes to resource %[1]s which is currently being deleted."
 )
-
-// appliedConfiguration is kubectl's GetModifiedConfiguration
-// (k8s.io/kubectl/pkg/util/apply.go) with its unstructured JSON encoding:
-// the manifest as written (with the namespace kubectl fills in or
-// clears), without the annotation (original, which becomes the
-// annotation), and with it (modified, the patch target).
-func appliedConfiguration(m *scenarios.Manifest) (original, modified []byte, err error) {
-	raw := m.JSON
-	if raw == nil {
-		if raw, err = json.Marshal(m.Object); err != nil {
-			return nil, nil, fmt.Errorf("cannot encode %s: %w", m.Ref(), err)
-		}
-	}
-	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, nil, fmt.Errorf("cannot read %s back: %w", m.Ref(), err)
-	}
-	md, _ := obj["metadata"].(map[string]any)
-	if md == nil {
-		md = map[string]any{}
-		obj["metadata"] = md
-	}
-	// The resource builder's SetNamespace and FilterNamespace
-	// (k8s.io/cli-runtime/pkg/resource): a cluster-scoped object has none.
-	if m.Resource.Namespaced {
-		md["namespace"] = m.Namespace
-	} else {
-		delete(md, "namespace")
-	}
-	// kubectl sets the annotations to a non-nil map before encoding, so a
-	// manifest without annotations records "annotations":{}.
-	ann, _ := md["annotations"].(map[string]any)
-	if ann == nil {
-		ann = map[string]any{}
-		md["annotations"] = ann
-	}
-	delete(ann, v1.LastAppliedConfigAnnotation)
-	if original, err = json.Marshal(obj); err != nil {
-		return nil, nil, err
-	}
-	// The unstructured JSON encoder kubectl uses (json.Encoder) ends with a
-	// newline, which the annotation keeps.
-	original = append(original, '\n')
-	ann[v1.LastAppliedConfigAnnotation] = string(original)
-	if modified, err = json.Marshal(obj); err != nil {
-		return nil, nil, err
-	}
-	return original, modified, nil
-}
 
 // delete is kubectl delete with the default background cascading.
 func (r *Run) delete(e *scenarios.Event) error {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubesim/kubesim/scenarios"
 	"github.com/kubesim/kubesim/sim/cluster"
 )
 
@@ -166,4 +168,21 @@ spec:
 	ns := get[*v1.Namespace](t, r, "namespaces", "", "shop")
 	assert.Equal(t, `{"apiVersion":"v1","kind":"Namespace","metadata":{"annotations":{},"name":"shop"}}`+"\n",
 		ns.Annotations[v1.LastAppliedConfigAnnotation])
+}
+
+// TestValidationCountsTheLastAppliedAnnotation: kubectl apply adds the
+// last-applied-configuration annotation (the manifest again), and the API
+// server's 256 KiB limit on annotations counts it
+// (apimachinery/pkg/api/validation, ValidateAnnotationsSize): a manifest
+// whose own annotations fit but not with that copy is refused before the
+// run, as the run's create would refuse it, never once the run began.
+func TestValidationCountsTheLastAppliedAnnotation(t *testing.T) {
+	big := strings.Repeat("x", 200000)
+	doc := "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nspec:\n  duration: 1m\n  objects:\n" +
+		"  - {apiVersion: v1, kind: ConfigMap, metadata: {name: fits, annotations: {a: " + big[:100000] + "}}}\n" +
+		"  - {apiVersion: v1, kind: ConfigMap, metadata: {name: big, annotations: {a: " + big + "}}}\n" +
+		"  events:\n  - at: 10s\n    action: apply\n    object: {apiVersion: v1, kind: ConfigMap, metadata: {name: fits, annotations: {a: " + big + "}}}\n"
+	_, err := scenarios.LoadBytes("test.yaml", []byte(doc), ".", scenarios.WithValidator(Validator()))
+	require.EqualError(t, err, "test.yaml:7: spec.objects[1].metadata.annotations: Too long: may not be more than 262144 bytes\n"+
+		"test.yaml:11: spec.events[0].object.metadata.annotations: Too long: may not be more than 262144 bytes")
 }
