@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"path/filepath"
 	"slices"
@@ -336,6 +337,11 @@ func (d *fileDec) resourceList(n *yaml.Node, path string) (v1.ResourceList, bool
 			ok = false
 			continue
 		}
+		if msg := tooLarge(v1.ResourceName(name), q); msg != "" {
+			d.errorf(v, sub, "too large: %s (got %s)", msg, v.Value)
+			ok = false
+			continue
+		}
 		if name == string(v1.ResourcePods) && q.MilliValue()%1000 != 0 {
 			d.errorf(v, sub, "must be a whole number of pods, got %s", v.Value)
 			ok = false
@@ -456,4 +462,28 @@ func mayCreate(n *yaml.Node) bool {
 	g, _ := mappingKey(n, "group")
 	o, _ := mappingKey(n, "object")
 	return g != nil || o != nil
+}
+
+// Node resources are counted in 64-bit integers (the scheduler's
+// framework.NewResource: cpu in millicores, the rest in units), so a
+// quantity beyond them would wrap and leave every pod Pending with a
+// misleading "Insufficient cpu".
+var (
+	maxMilliQuantity = resource.NewMilliQuantity(math.MaxInt64, resource.DecimalSI)
+	maxUnitQuantity  = resource.NewQuantity(math.MaxInt64, resource.DecimalSI)
+)
+
+// tooLarge says why q is beyond what a node's resource name can count, or
+// "" if it is not.
+func tooLarge(name v1.ResourceName, q resource.Quantity) string {
+	if name == v1.ResourceCPU {
+		if q.Cmp(*maxMilliQuantity) > 0 {
+			return fmt.Sprintf("the scheduler counts cpu in millicores in a 64-bit integer, so at most %d", int64(math.MaxInt64/1000))
+		}
+		return ""
+	}
+	if q.Cmp(*maxUnitQuantity) > 0 {
+		return fmt.Sprintf("at most %d", int64(math.MaxInt64))
+	}
+	return ""
 }
