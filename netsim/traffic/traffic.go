@@ -210,6 +210,10 @@ type flow struct {
 	lastNode string         // entry node used last (even spreading)
 	clients  map[string]int // next client index per entry node
 	entries  []string       // eligible entry nodes, as planned
+	// stats and duration are the service's Stats and latency histogram
+	// series, looked up on first use (neither is ever removed).
+	stats    *Stats
+	duration *promstats.Histogram
 }
 
 type podKey struct{ ns, name string }
@@ -770,10 +774,14 @@ func (t *Traffic) account(f *flow, n uint64, at time.Duration, entry string, ep 
 		pod, node, epKey = ep.Pod, ep.Node, ep.Key
 	}
 	t.requests.With(f.key.ns, f.key.svc, pod, node, outcome).Add(float64(n))
-	st := t.stats[svcKey{f.key.ns, f.key.svc}]
+	st := f.stats
 	if st == nil {
-		st = &Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
-		t.stats[svcKey{f.key.ns, f.key.svc}] = st
+		st = t.stats[svcKey{f.key.ns, f.key.svc}]
+		if st == nil {
+			st = &Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
+			t.stats[svcKey{f.key.ns, f.key.svc}] = st
+		}
+		f.stats = st
 	}
 	var latency time.Duration
 	if outcome == Served {
@@ -781,7 +789,10 @@ func (t *Traffic) account(f *flow, n uint64, at time.Duration, entry string, ep 
 		st.ServedByPod[pod] += n
 		s := t.sojourn(podKey{ep.Namespace, ep.Pod})
 		latency = hop + s
-		t.duration.With(f.key.ns, f.key.svc).ObserveShiftedExp(n, hop, s)
+		if f.duration == nil {
+			f.duration = t.duration.With(f.key.ns, f.key.svc)
+		}
+		f.duration.ObserveShiftedExp(n, hop, s)
 	} else {
 		st.Failed += n
 		st.FailedByReason[reason] += n
