@@ -683,7 +683,10 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 	// planned (the answers of World it was worked out from are cached
 	// until the next replan, so they are the same).
 	pl := t.planned(r.Endpoints)
+	// counts is t.counts, taken while in use (an OnRequest callback may
+	// route again).
 	counts := t.counts
+	t.counts = nil
 	if r.AffinityTimeout > 0 {
 		counts = zeroCounts(counts, len(r.Endpoints))
 		// A fixed population of clients behind each entry node takes turns.
@@ -702,7 +705,6 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 	} else {
 		counts = p.DistributeInto(r, n, counts)
 	}
-	t.counts = counts
 	for i, cnt := range counts {
 		if cnt == 0 {
 			continue
@@ -720,6 +722,7 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 		}
 		t.accountEndpoint(f, cnt, at, node, pl, i, ep, o, hop)
 	}
+	t.counts = counts
 }
 
 // zeroCounts is buf[:k] cleared (a new slice when buf is too short).
