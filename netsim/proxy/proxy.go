@@ -435,14 +435,19 @@ func protocolOrTCP(p v1.Protocol) v1.Protocol {
 // the position carries over to the next call; in random mode they are a
 // draw from the multinomial the iptables chain induces. r must come from
 // this proxy's Route and have endpoints.
-func (p *Proxy) Distribute(r *Route, n uint64) []uint64 {
+func (p *Proxy) Distribute(r *Route, n uint64) []uint64 { return p.DistributeInto(r, n, nil) }
+
+// DistributeInto is Distribute writing the counts into buf when it has
+// room for them (its contents are overwritten), for callers that route
+// often.
+func (p *Proxy) DistributeInto(r *Route, n uint64, buf []uint64) []uint64 {
 	k := len(r.Endpoints)
 	if k == 0 {
 		panic(fmt.Sprintf("proxy: Distribute over %s/%s without endpoints", r.Namespace, r.Service))
 	}
 	if p.c.cfg.Mode == ModeRandom && !r.Headless {
 		if n == 1 {
-			out := make([]uint64, k)
+			out := zeroed(buf, k)
 			out[p.chain(k)] = 1
 			return out
 		}
@@ -450,7 +455,7 @@ func (p *Proxy) Distribute(r *Route, n uint64) []uint64 {
 	}
 	rk := routeKey{r.Namespace, r.Service, r.Port, r.External}
 	start := p.nextIndex(r, p.rr[rk])
-	out := make([]uint64, k)
+	out := zeroed(buf, k)
 	q, rem := n/uint64(k), n%uint64(k)
 	for i := range k {
 		out[(start+i)%k] = q
@@ -462,6 +467,16 @@ func (p *Proxy) Distribute(r *Route, n uint64) []uint64 {
 		p.rr[rk] = r.Endpoints[(start+int((n-1)%uint64(k)))%k].Key
 	}
 	return out
+}
+
+// zeroed is buf[:k] cleared, or a new slice when buf is too short.
+func zeroed(buf []uint64, k int) []uint64 {
+	if cap(buf) < k {
+		return make([]uint64, k)
+	}
+	buf = buf[:k]
+	clear(buf)
+	return buf
 }
 
 // nextIndex is the index of the first endpoint after last in key order,

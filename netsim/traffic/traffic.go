@@ -210,6 +210,10 @@ type flow struct {
 	lastNode string         // entry node used last (even spreading)
 	clients  map[string]int // next client index per entry node
 	entries  []string       // eligible entry nodes, as planned
+	// stats and duration are the service's Stats and latency histogram
+	// series, looked up on first use (neither is ever removed).
+	stats    *Stats
+	duration *promstats.Histogram
 }
 
 type podKey struct{ ns, name string }
@@ -254,6 +258,8 @@ type Traffic struct {
 	batching bool
 	batch    []batched
 	batchIdx map[batchKey]int
+	// counts is routeAt's scratch for the requests per endpoint.
+	counts []uint64
 	// routed counts the requests routed so far (saturating): while it is
 	// at most 2⁵³ every counter of kubesim_requests_total is an integer a
 	// float64 holds exactly, whatever the batches that added up to it.
@@ -562,20 +568,47 @@ const (
 // endpointOutcome.
 var outcomeReason = [...][2]string{epServed: {Served, ""}, epNodeDown: {Failed, ReasonNodeDown}, epPodNotServing: {Failed, ReasonPodNotServing}}
 
-// batched is the requests of one batchKey.
+// batched is the requests of one batchKey. pl and slot locate its index
+// in pl.slots when it was found there (pl nil: in batchIdx).
 type batched struct {
-	key batchKey
-	n   uint64
+	key  batchKey
+	n    uint64
+	pl   *plannedList
+	slot int
 }
 
-// accountEndpoint accounts n requests of f that reached ep, or adds them
-// to the batch while route is batching.
-func (t *Traffic) accountEndpoint(f *flow, n uint64, at time.Duration, entry string, ep *proxy.Endpoint, o endpointOutcome, hop time.Duration) {
+// accountEndpoint accounts n requests of f that reached ep, the i-th
+// endpoint of its list (planned as pl, or nil), or adds them to the batch
+// while route is batching.
+//
+// A batch key of a planned list's endpoint is indexed in pl.slots rather
+// than batchIdx: its outcome is the list's, and within one route (one
+// flow) its hop is one of two, the same-node one or the other, so the
+// endpoint and whether its node is the entry node identify the key. (A
+// list is planned or not for the whole route, and the lists of a route
+// do not share endpoints, so each key is found in one place.)
+func (t *Traffic) accountEndpoint(f *flow, n uint64, at time.Duration, entry string, pl *plannedList, i int, ep *proxy.Endpoint, o endpointOutcome, hop time.Duration) {
 	if !t.batching {
 		t.account(f, n, at, entry, ep, outcomeReason[o][0], outcomeReason[o][1], hop)
 		return
 	}
 	k := batchKey{ep: ep, hop: hop, outcome: o}
+	if pl != nil {
+		s := 2 * i
+		if o == epServed && ep.Node == entry && t.cfg.SameNodeHop != t.cfg.CrossNodeHop {
+			s++
+		}
+		if pl.slots == nil {
+			pl.slots = make([]int32, 2*len(pl.outcome))
+		}
+		if j := pl.slots[s]; j > 0 {
+			t.batch[j-1].n += n
+			return
+		}
+		t.batch = append(t.batch, batched{key: k, n: n, pl: pl, slot: s})
+		pl.slots[s] = int32(len(t.batch))
+		return
+	}
 	if j, ok := t.batchIdx[k]; ok {
 		t.batch[j].n += n
 		return
@@ -591,6 +624,9 @@ func (t *Traffic) flushBatch(f *flow, at time.Duration) {
 	for _, b := range t.batch {
 		o := outcomeReason[b.key.outcome]
 		t.account(f, b.n, at, "", b.key.ep, o[0], o[1], b.key.hop)
+		if b.pl != nil {
+			b.pl.slots[b.slot] = 0
+		}
 	}
 	clear(t.batch)
 	t.batch = t.batch[:0]
@@ -643,8 +679,16 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 		t.account(f, n, at, node, nil, Failed, r.Err, 0)
 		return
 	}
-	counts := make([]uint64, len(r.Endpoints))
+	// The outcome of each endpoint is its planned list's when the list was
+	// planned (the answers of World it was worked out from are cached
+	// until the next replan, so they are the same).
+	pl := t.planned(r.Endpoints)
+	// counts is t.counts, taken while in use (an OnRequest callback may
+	// route again).
+	counts := t.counts
+	t.counts = nil
 	if r.AffinityTimeout > 0 {
+		counts = zeroCounts(counts, len(r.Endpoints))
 		// A fixed population of clients behind each entry node takes turns.
 		P := uint64(t.cfg.ClientsPerNode)
 		s := uint64(f.clients[node])
@@ -659,22 +703,36 @@ func (t *Traffic) routeAt(f *flow, node string, n uint64, at time.Duration) {
 		}
 		f.clients[node] = int((s + n) % P)
 	} else {
-		counts = p.Distribute(r, n)
+		counts = p.DistributeInto(r, n, counts)
 	}
 	for i, cnt := range counts {
 		if cnt == 0 {
 			continue
 		}
 		ep := &r.Endpoints[i]
-		switch {
-		case ep.Node != "" && !t.nodeIsUp(ep.Node):
-			t.accountEndpoint(f, cnt, at, node, ep, epNodeDown, 0)
-		case ep.Pod != "" && !t.podIsServing(ep.Namespace, ep.Pod):
-			t.accountEndpoint(f, cnt, at, node, ep, epPodNotServing, 0)
-		default:
-			t.accountEndpoint(f, cnt, at, node, ep, epServed, t.hop(f, node, ep))
+		var o endpointOutcome
+		if pl != nil {
+			o = pl.outcome[i]
+		} else {
+			o = t.outcomeOf(ep)
 		}
+		var hop time.Duration
+		if o == epServed {
+			hop = t.hop(f, node, ep)
+		}
+		t.accountEndpoint(f, cnt, at, node, pl, i, ep, o, hop)
 	}
+	t.counts = counts
+}
+
+// zeroCounts is buf[:k] cleared (a new slice when buf is too short).
+func zeroCounts(buf []uint64, k int) []uint64 {
+	if cap(buf) < k {
+		return make([]uint64, k)
+	}
+	buf = buf[:k]
+	clear(buf)
+	return buf
 }
 
 // clientName names client i behind an entry node: loads from inside the
@@ -719,10 +777,14 @@ func (t *Traffic) account(f *flow, n uint64, at time.Duration, entry string, ep 
 		pod, node, epKey = ep.Pod, ep.Node, ep.Key
 	}
 	t.requests.With(f.key.ns, f.key.svc, pod, node, outcome).Add(float64(n))
-	st := t.stats[svcKey{f.key.ns, f.key.svc}]
+	st := f.stats
 	if st == nil {
-		st = &Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
-		t.stats[svcKey{f.key.ns, f.key.svc}] = st
+		st = t.stats[svcKey{f.key.ns, f.key.svc}]
+		if st == nil {
+			st = &Stats{ServedByPod: map[string]uint64{}, FailedByReason: map[string]uint64{}}
+			t.stats[svcKey{f.key.ns, f.key.svc}] = st
+		}
+		f.stats = st
 	}
 	var latency time.Duration
 	if outcome == Served {
@@ -730,7 +792,10 @@ func (t *Traffic) account(f *flow, n uint64, at time.Duration, entry string, ep 
 		st.ServedByPod[pod] += n
 		s := t.sojourn(podKey{ep.Namespace, ep.Pod})
 		latency = hop + s
-		t.duration.With(f.key.ns, f.key.svc).ObserveShiftedExp(n, hop, s)
+		if f.duration == nil {
+			f.duration = t.duration.With(f.key.ns, f.key.svc)
+		}
+		f.duration.ObserveShiftedExp(n, hop, s)
 	} else {
 		st.Failed += n
 		st.FailedByReason[reason] += n
@@ -937,6 +1002,13 @@ func (r *repeatedSum) add(from, x float64, n int) float64 {
 type plannedList struct {
 	idx    []int
 	served []bool
+	// outcome is each endpoint's routeAt outcome under the plan.
+	outcome []endpointOutcome
+	// slots index route's batch by endpoint and hop (see accountEndpoint):
+	// slots[2i] and slots[2i+1] are 1 + the batch index of endpoint i's
+	// requests with the cross-node and same-node hop, 0 when none yet.
+	// All zero outside route.
+	slots []int32
 	// failing: a request to one of the endpoints fails.
 	failing bool
 }
@@ -951,7 +1023,7 @@ func (t *Traffic) plannedList(eps []proxy.Endpoint) *plannedList {
 	if pl, ok := t.planLists[&eps[0]]; ok && len(pl.idx) == len(eps) {
 		return pl
 	}
-	pl := &plannedList{idx: make([]int, len(eps)), served: make([]bool, len(eps))}
+	pl := &plannedList{idx: make([]int, len(eps)), served: make([]bool, len(eps)), outcome: make([]endpointOutcome, len(eps))}
 	for i := range eps {
 		ep := &eps[i]
 		pk := podKey{ep.Namespace, ep.Pod}
@@ -964,12 +1036,26 @@ func (t *Traffic) plannedList(eps []proxy.Endpoint) *plannedList {
 			t.planRPS = append(t.planRPS, 0)
 		}
 		pl.idx[i] = j
-		served := t.endpointServes(ep)
+		o := t.outcomeOf(ep)
+		served := o == epServed
+		pl.outcome[i] = o
 		pl.served[i] = served && ep.Pod != ""
 		pl.failing = pl.failing || !served
 	}
 	t.planLists[&eps[0]] = pl
 	return pl
+}
+
+// planned returns eps' plannedList if this replan has worked it out, else
+// nil.
+func (t *Traffic) planned(eps []proxy.Endpoint) *plannedList {
+	if len(eps) == 0 {
+		return nil
+	}
+	if pl, ok := t.planLists[&eps[0]]; ok && len(pl.idx) == len(eps) {
+		return pl
+	}
+	return nil
 }
 
 // hasRules reports whether node's kube-proxy has synced once. A node that
@@ -983,10 +1069,22 @@ func (t *Traffic) hasRules(node string) bool {
 	return p == nil || p.HasSynced()
 }
 
+// outcomeOf is what happens to a request routed to ep: it fails if its
+// node is down, else if its pod is not serving.
+func (t *Traffic) outcomeOf(ep *proxy.Endpoint) endpointOutcome {
+	switch {
+	case ep.Node != "" && !t.nodeIsUp(ep.Node):
+		return epNodeDown
+	case ep.Pod != "" && !t.podIsServing(ep.Namespace, ep.Pod):
+		return epPodNotServing
+	}
+	return epServed
+}
+
 // endpointServes reports whether a request routed to ep is served: its
 // node is up and its pod serving (routeAt's outcome).
 func (t *Traffic) endpointServes(ep *proxy.Endpoint) bool {
-	return (ep.Node == "" || t.nodeIsUp(ep.Node)) && (ep.Pod == "" || t.podIsServing(ep.Namespace, ep.Pod))
+	return t.outcomeOf(ep) == epServed
 }
 
 // sendsToFailing reports whether an endpoint whose requests fail has a

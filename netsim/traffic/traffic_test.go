@@ -837,8 +837,11 @@ func TestBatchedAccountingIsPerEntryAccounting(t *testing.T) {
 		affinity := rapid.Bool().Draw(rt, "affinity")
 		rps := float64(rapid.IntRange(21, 5000).Draw(rt, "rps"))
 		from := rapid.SampledFrom([]string{FromCluster, FromExternal, "node-2"}).Draw(rt, "from")
+		// Equal hops make an endpoint's same-node and cross-node requests
+		// one batch key.
+		sameNodeHop := rapid.SampledFrom([]time.Duration{0, 500 * time.Microsecond}).Draw(rt, "sameNodeHop")
 		run := func(perEntry bool) (Stats, string) {
-			e := newEnv(proxy.ModeRoundRobin, Config{ClientsPerNode: 3})
+			e := newEnv(proxy.ModeRoundRobin, Config{ClientsPerNode: 3, SameNodeHop: sameNodeHop})
 			if perEntry {
 				e.tr.routed = 1<<53 + 1
 			}

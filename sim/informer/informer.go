@@ -273,10 +273,13 @@ func (i *Informer) describe() string {
 // SharedInformerFactory: asking twice for the same resource and options
 // returns the same informer.
 type Factory struct {
-	server  *apiserver.Server
-	eng     *sim.Engine
-	list    []*Informer
-	byKey   map[string]*Informer
+	server *apiserver.Server
+	eng    *sim.Engine
+	list   []*Informer
+	byKey  map[string]*Informer
+	// plain holds, per resource, the informer byKey holds for it without
+	// options: ForResource's fast path for callers that ask on every use.
+	plain   map[*apiserver.Resource]*Informer
 	detect  bool
 	copies  map[copyKey]runtime.Object
 	started bool
@@ -302,7 +305,7 @@ func DetectMutations() Option {
 
 // NewFactory returns a factory for server's resources.
 func NewFactory(server *apiserver.Server, opts ...Option) *Factory {
-	f := &Factory{server: server, eng: server.Engine(), byKey: map[string]*Informer{}}
+	f := &Factory{server: server, eng: server.Engine(), byKey: map[string]*Informer{}, plain: map[*apiserver.Resource]*Informer{}}
 	for _, o := range opts {
 		o(f)
 	}
@@ -337,13 +340,24 @@ func (f *Factory) ForResource(resource string, opts ...ListOption) *Informer {
 	if !ok {
 		panic("informer: unknown resource " + resource)
 	}
+	if len(opts) == 0 {
+		if i := f.plain[res]; i != nil {
+			return i
+		}
+	}
 	i := &Informer{f: f, res: res}
 	for _, o := range opts {
 		o(i)
 	}
 	k := res.Name + "|" + i.describe()
 	if existing, ok := f.byKey[k]; ok {
+		if len(opts) == 0 {
+			f.plain[res] = existing
+		}
 		return existing
+	}
+	if len(opts) == 0 {
+		f.plain[res] = i
 	}
 	i.indexer = NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	i.indexer.shared = &f.keys
